@@ -1,0 +1,1 @@
+"""Find Me A Hot Lead: a multi-tenant pay-per-lead marketplace."""

@@ -1,0 +1,33 @@
+"""The HTTP surface: ``/api/v1`` (REST, its own OpenAPI document) and the ops routes.
+
+``build_app()`` returns the FastAPI app that Reflex mounts its own routes into
+(``rx.App(api_transformer=...)``), so pages, websocket and API share one port.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from hotlead_app.api import errors, ops, public
+
+API_PREFIX = "/api/v1"
+
+
+def build_api_v1() -> FastAPI:
+    api = FastAPI(
+        title="Find Me A Hot Lead API",
+        version="1.0.0",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    errors.install(api)
+    api.include_router(public.router)
+    return api
+
+
+def build_app() -> FastAPI:
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.include_router(ops.router)
+    app.mount(API_PREFIX, build_api_v1())
+    return app

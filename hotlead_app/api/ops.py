@@ -1,0 +1,57 @@
+"""Operations endpoints, outside /api/v1: liveness, readiness, metrics."""
+
+from __future__ import annotations
+
+import redis
+from fastapi import APIRouter, Response
+from fastapi.concurrency import run_in_threadpool
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from hotlead_app.db import get_engine
+from hotlead_app.settings import get_settings
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def _check_database() -> str | None:
+    try:
+        with get_engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return None
+    except Exception as exc:
+        return f"{type(exc).__name__}"
+
+
+def _check_redis() -> str | None:
+    try:
+        client = redis.Redis.from_url(
+            get_settings().redis_url, socket_connect_timeout=1, socket_timeout=1
+        )
+        try:
+            client.ping()
+        finally:
+            client.close()
+        return None
+    except Exception as exc:
+        return f"{type(exc).__name__}"
+
+
+@router.get("/readyz")
+async def readyz(response: Response) -> dict[str, object]:
+    db_error = await run_in_threadpool(_check_database)
+    redis_error = await run_in_threadpool(_check_redis)
+    checks = {"database": db_error or "ok", "redis": redis_error or "ok"}
+    ready = db_error is None and redis_error is None
+    response.status_code = 200 if ready else 503
+    return {"status": "ready" if ready else "unavailable", "checks": checks}
+
+
+@router.get("/metrics")
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

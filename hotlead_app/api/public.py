@@ -1,0 +1,57 @@
+"""Public endpoints: no authentication."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from hotlead_app.services import intake
+
+router = APIRouter(tags=["public"])
+
+
+class NicheOut(BaseModel):
+    id: uuid.UUID
+    slug: str
+    name: str
+    fields: list[dict[str, Any]]
+
+
+class LeadIn(BaseModel):
+    niche: str = Field(max_length=64)
+    email: Any = None
+    phone: Any = None
+    payload: Any = None
+    referrer_url: Any = None
+    utm_params: Any = None
+    partner_code: Any = None
+
+
+class LeadCreated(BaseModel):
+    id: uuid.UUID
+    status: str
+
+
+@router.get("/niches", response_model=list[NicheOut])
+async def list_niches() -> list[NicheOut]:
+    niches = await run_in_threadpool(intake.list_active_niches)
+    return [NicheOut(id=n.id, slug=n.slug, name=n.name, fields=n.fields) for n in niches]
+
+
+@router.post("/leads", status_code=201, response_model=LeadCreated)
+async def submit_lead(body: LeadIn) -> LeadCreated:
+    lead = await run_in_threadpool(
+        lambda: intake.submit_lead(
+            niche_slug=body.niche,
+            email=body.email,
+            phone=body.phone,
+            payload=body.payload,
+            referrer_url=body.referrer_url,
+            utm_params=body.utm_params,
+        )
+    )
+    return LeadCreated(id=lead.id, status=lead.status.value)

@@ -1,0 +1,74 @@
+"""``python -m hotlead_app.cli <command>``: the platform's operator commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from hotlead_app.infra import runner
+
+    return runner.run(dev=args.dev)
+
+
+def _cmd_services(_args: argparse.Namespace) -> int:
+    """Start only PostgreSQL and Redis (for `alembic revision`, a REPL, a debugger)."""
+    from hotlead_app.infra import runner
+    from hotlead_app.settings import get_settings
+
+    sup = runner.Supervisor(get_settings().data_dir / "logs")
+    try:
+        env = runner.start_backing_services(sup, get_settings().data_dir)
+        for key, value in env.items():
+            print(f"export {key}={value}")
+        print("# Ctrl-C stops them", flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        sup.stop_all()
+
+
+def _cmd_bootstrap(_args: argparse.Namespace) -> int:
+    from hotlead_app.services import bootstrap
+
+    for line in bootstrap.bootstrap():
+        print(line)
+    return 0
+
+
+def _cmd_verify_ledger(_args: argparse.Namespace) -> int:
+    from hotlead_app.services import ledger
+
+    drift = ledger.balance_drift()
+    if not drift:
+        print("ledger OK: every balance equals the signed sum of its entries")
+        return 0
+    for row in drift:
+        print(
+            f"DRIFT provider {row.provider_id} ({row.name}): cached {row.cached_balance} "
+            f"!= ledger {row.ledger_balance}"
+        )
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hotlead", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="run the whole platform (make run)")
+    p.add_argument("--dev", action="store_true", help="Reflex dev mode with hot reload")
+    p.set_defaults(fn=_cmd_run)
+    sub.add_parser("services", help="start only PostgreSQL and Redis").set_defaults(fn=_cmd_services)
+    sub.add_parser("bootstrap", help="create the bootstrap admin and demo niche").set_defaults(fn=_cmd_bootstrap)
+    sub.add_parser(
+        "verify-ledger", help="exit 1 and name the providers whose balance drifted from the ledger"
+    ).set_defaults(fn=_cmd_verify_ledger)
+    args = parser.parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

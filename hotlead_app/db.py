@@ -1,0 +1,71 @@
+"""The engine, the session factory and the unit of work shared by every entry point.
+
+Reflex handlers, FastAPI routes and Celery tasks all reach PostgreSQL through
+:func:`unit_of_work`: one use case, one transaction, committed once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+from hotlead_app.settings import get_settings
+
+
+@lru_cache(maxsize=1)
+def get_engine() -> Engine:
+    settings = get_settings()
+    return create_engine(
+        settings.database_url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        connect_args={"connect_timeout": 5},
+    )
+
+
+def reset_engine() -> None:
+    """Forget the cached engine (tests point settings at another database)."""
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+
+
+class UnitOfWork:
+    """One transaction.  Work registered with :meth:`after_commit` runs only once
+    the transaction has committed, never after a rollback."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        self._after_commit.append(fn)
+
+
+@contextmanager
+def unit_of_work(engine: Engine | None = None) -> Iterator[UnitOfWork]:
+    session = Session(engine or get_engine(), expire_on_commit=False)
+    uow = UnitOfWork(session)
+    try:
+        yield uow
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    for fn in uow._after_commit:
+        fn()
+
+
+@event.listens_for(Engine, "connect")
+def _set_utc(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
+    with dbapi_connection.cursor() as cur:
+        cur.execute("SET TIME ZONE 'UTC'")
+    dbapi_connection.commit()

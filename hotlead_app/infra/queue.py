@@ -1,0 +1,54 @@
+"""The Celery application object: broker settings and the periodic schedule.
+
+Services publish work by task *name* (``send_task``), so they never import the
+worker modules; ``workers/`` registers the task functions on this same app.
+Celery keeps nothing in the app database: the broker is Redis, results are off.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from celery import Celery
+
+from hotlead_app.settings import get_settings
+
+OUTBOX_DRAIN_SECONDS = 10.0
+
+
+@lru_cache(maxsize=1)
+def get_celery() -> Celery:
+    settings = get_settings()
+    app = Celery("hotlead", broker=settings.redis_url)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        enable_utc=True,
+        broker_connection_retry_on_startup=True,
+        # Publishing happens right after a commit in a web request: fail fast and
+        # leave the outbox row for the periodic drain rather than hang the request.
+        task_publish_retry=True,
+        task_publish_retry_policy={
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+        broker_transport_options={"socket_connect_timeout": 2, "socket_timeout": 5},
+        beat_schedule={
+            "outbox-drain": {
+                "task": "outbox.drain",
+                "schedule": OUTBOX_DRAIN_SECONDS,
+            },
+        },
+    )
+    return app
+
+
+def reset_celery() -> None:
+    get_celery.cache_clear()

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, Index
+from sqlmodel import Field, SQLModel
+
+from hotlead_app.models._types import created_at_column, jsonb, pg_enum, timestamp, uuid_pk
+
+
+class LeadStatus(str, enum.Enum):
+    pending_confirmation = "pending_confirmation"
+    pending_approval = "pending_approval"
+    approved = "approved"
+    distributed = "distributed"
+    rejected = "rejected"
+    bad_lead = "bad_lead"
+
+
+class Lead(SQLModel, table=True):
+    __tablename__ = "leads"
+    __table_args__ = (
+        CheckConstraint(
+            "status NOT IN ('pending_approval', 'approved', 'distributed', 'bad_lead')"
+            " OR confirmed_at IS NOT NULL",
+            name="ck_leads_confirmed_before_approval",
+        ),
+        Index("ix_leads_status_created_at", "status", "created_at"),
+        Index("ix_leads_niche_status", "niche_id", "status"),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    niche_id: uuid.UUID = Field(foreign_key="niches.id", nullable=False)
+    status: LeadStatus = pg_enum(LeadStatus, "lead_status", default=LeadStatus.pending_confirmation)
+    payload: dict[str, Any] = jsonb(default={})
+    email: str = Field(max_length=255, index=True)
+    phone: str | None = Field(default=None, max_length=50)
+    referrer_url: str | None = Field(default=None)
+    utm_params: dict[str, Any] | None = jsonb(nullable=True)
+    partner_id: uuid.UUID | None = Field(default=None)
+    confirmation_token_hash: str | None = Field(default=None, max_length=255, index=True)
+    confirmation_expires_at: datetime | None = timestamp()
+    confirmed_at: datetime | None = timestamp()
+    created_at: datetime = created_at_column()
+
+
+class LeadRead(SQLModel):
+    id: uuid.UUID
+    niche_id: uuid.UUID
+    status: LeadStatus
+    email: str
+    phone: str | None
+    payload: dict[str, Any]
+    created_at: datetime

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+
+from hotlead_app.models._types import created_at_column, jsonb, uuid_pk
+
+
+class NicheBase(SQLModel):
+    slug: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=200)
+    active: bool = Field(default=True)
+
+
+class Niche(NicheBase, table=True):
+    __tablename__ = "niches"
+
+    id: uuid.UUID = uuid_pk()
+    # The lead form: a list of {name, label, type, required, options}.
+    fields: list[dict[str, Any]] = jsonb(default=[], server_default="'[]'::jsonb")
+    # Number of this niche's leads that reached `distributed` (drives level rotation).
+    distributed_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    created_at: datetime = created_at_column()
+
+
+class NicheRead(NicheBase):
+    id: uuid.UUID
+    fields: list[dict[str, Any]]

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, text
+from sqlmodel import Field, SQLModel
+
+from hotlead_app.models._types import created_at_column, jsonb, timestamp, uuid_pk
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A job to run after the transaction that wrote it commits.
+
+    Written in the same transaction as the business change; published to Celery
+    right after the commit and, should that fail, by the periodic drain."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_undispatched",
+            "created_at",
+            postgresql_where=text("dispatched_at IS NULL"),
+        ),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    task: str = Field(max_length=200)
+    args: dict[str, Any] = jsonb(default={})
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    last_error: str | None = Field(default=None)
+    created_at: datetime = created_at_column()
+    dispatched_at: datetime | None = timestamp()

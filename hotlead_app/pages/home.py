@@ -1,0 +1,43 @@
+"""``/``: the services a person can request."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from hotlead_app import routes
+from hotlead_app.components.layout import public_layout
+from hotlead_app.services import intake
+
+
+class HomeState(rx.State):
+    niches: list[dict[str, str]] = []
+    loading: bool = True
+
+    @rx.event
+    def load(self):
+        self.niches = [{"slug": n.slug, "name": n.name} for n in intake.list_active_niches()]
+        self.loading = False
+
+
+@rx.page(route=routes.HOME, title="Find Me A Hot Lead", on_load=HomeState.load)
+def home() -> rx.Component:
+    return public_layout(
+        rx.vstack(
+            rx.heading("What do you need done?", size="7"),
+            rx.cond(
+                HomeState.loading,
+                rx.spinner(),
+                rx.cond(
+                    HomeState.niches.length() > 0,
+                    rx.vstack(
+                        rx.foreach(
+                            HomeState.niches,
+                            lambda n: rx.link(n["name"], href="/n/" + n["slug"], size="4"),
+                        ),
+                    ),
+                    rx.text("No services are open yet.", color_scheme="gray"),
+                ),
+            ),
+            spacing="4",
+        )
+    )

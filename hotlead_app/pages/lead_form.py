@@ -1,0 +1,188 @@
+"""``/n/[slug]``: the public form through which a person requests a service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import reflex as rx
+
+from hotlead_app import routes
+from hotlead_app.components.layout import field_error, public_layout
+from hotlead_app.domain.errors import DomainError, InvalidInput, NotFound
+from hotlead_app.services import intake
+
+
+@dataclass
+class FormField:
+    name: str
+    label: str
+    type: str
+    required: bool
+    options: list[str] = field(default_factory=list)
+
+
+class LeadFormState(rx.State):
+    niche_name: str = ""
+    niche_found: bool = True
+    loading: bool = True
+    fields: list[FormField] = []
+    errors: dict[str, str] = {}
+    form_error: str = ""
+    submitting: bool = False
+    submitted: bool = False
+    submitted_email: str = ""
+
+    @rx.event
+    def load(self):
+        self.loading = True
+        self.submitted = False
+        self.errors = {}
+        self.form_error = ""
+        slug = self.router.page.params.get("slug", "")
+        try:
+            niche = intake.get_niche(slug=slug)
+        except NotFound:
+            self.niche_found = False
+            self.loading = False
+            return
+        self.niche_found = True
+        self.niche_name = niche.name
+        self.fields = [
+            FormField(
+                name=f["name"],
+                label=f.get("label") or f["name"],
+                type=f["type"],
+                required=bool(f.get("required")),
+                options=[str(o) for o in f.get("options") or []],
+            )
+            for f in niche.fields
+        ]
+        self.loading = False
+
+    @rx.event
+    def submit(self, form_data: dict):
+        self.submitting = True
+        yield
+        slug = self.router.page.params.get("slug", "")
+        payload = {f.name: form_data.get(f"payload.{f.name}", "") for f in self.fields}
+        try:
+            intake.submit_lead(
+                niche_slug=slug,
+                email=form_data.get("email", ""),
+                phone=form_data.get("phone", ""),
+                payload=payload,
+                referrer_url=None,
+            )
+        except InvalidInput as exc:
+            self.errors = {k: str(v) for k, v in exc.details.items()}
+            self.form_error = exc.message
+        except DomainError as exc:
+            self.errors = {}
+            self.form_error = exc.message
+        else:
+            self.errors = {}
+            self.form_error = ""
+            self.submitted_email = str(form_data.get("email", "")).strip()
+            self.submitted = True
+        finally:
+            self.submitting = False
+
+
+def _input(name: str, label: str, kind: str, required: bool) -> rx.Component:
+    return rx.box(
+        rx.text(label, rx.cond(required, rx.text.span(" *", color="red")), as_="label",
+                html_for=name, size="2", weight="medium"),
+        rx.input(id=name, name=name, type=kind, width="100%", size="3"),
+        field_error(LeadFormState.errors.get(name, "")),
+        width="100%",
+    )
+
+
+def _payload_field(f: FormField) -> rx.Component:
+    name = "payload." + f.name
+    return rx.box(
+        rx.text(f.label, rx.cond(f.required, rx.text.span(" *", color="red")), as_="label",
+                html_for=name, size="2", weight="medium"),
+        rx.cond(
+            f.type == "select",
+            rx.el.select(
+                rx.el.option("Choose…", value=""),
+                rx.foreach(f.options, lambda o: rx.el.option(o, value=o)),
+                id=name,
+                name=name,
+                style={"width": "100%", "padding": "0.5em"},
+            ),
+            rx.input(
+                id=name,
+                name=name,
+                type=rx.match(f.type, ("number", "text"), ("email", "email"), ("phone", "tel"), "text"),
+                input_mode=rx.match(f.type, ("number", "decimal"), ("zip", "numeric"), "text"),
+                width="100%",
+                size="3",
+            ),
+        ),
+        field_error(LeadFormState.errors.get(name, "")),
+        width="100%",
+    )
+
+
+def _form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            _input("email", "Email", "email", True),
+            _input("phone", "Phone", "tel", False),
+            rx.foreach(LeadFormState.fields, _payload_field),
+            rx.cond(
+                LeadFormState.form_error != "",
+                rx.callout(LeadFormState.form_error, icon="triangle_alert", color_scheme="red", width="100%"),
+            ),
+            rx.button(
+                rx.cond(LeadFormState.submitting, "Sending…", "Request quotes"),
+                type="submit",
+                size="3",
+                loading=LeadFormState.submitting,
+                width="100%",
+            ),
+            spacing="4",
+            width="100%",
+        ),
+        on_submit=LeadFormState.submit,
+        reset_on_submit=False,
+        id="lead-form",
+    )
+
+
+def _confirmation() -> rx.Component:
+    return rx.callout(
+        rx.text("Thanks! Check your inbox: we sent a confirmation link to ",
+                rx.text.strong(LeadFormState.submitted_email),
+                ". Your request goes to providers once you confirm it."),
+        icon="mail_check",
+        color_scheme="green",
+        id="lead-submitted",
+    )
+
+
+@rx.page(route=routes.LEAD_FORM, title="Request a service | Find Me A Hot Lead", on_load=LeadFormState.load)
+def lead_form() -> rx.Component:
+    return public_layout(
+        rx.cond(
+            LeadFormState.loading,
+            rx.center(rx.spinner(size="3"), padding="4em"),
+            rx.cond(
+                LeadFormState.niche_found,
+                rx.vstack(
+                    rx.heading("Get ", LeadFormState.niche_name, " quotes", size="7"),
+                    rx.text("Tell us what you need. Local providers contact you once you confirm "
+                            "your email.", color_scheme="gray"),
+                    rx.cond(LeadFormState.submitted, _confirmation(), _form()),
+                    spacing="4",
+                    width="100%",
+                ),
+                rx.vstack(
+                    rx.heading("We don't offer that service", size="6"),
+                    rx.link("See the services we offer", href=routes.HOME),
+                ),
+            ),
+        )
+    )

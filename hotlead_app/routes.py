@@ -1,0 +1,8 @@
+"""Every page route in one place."""
+
+HOME = "/"
+LEAD_FORM = "/n/[slug]"
+
+
+def lead_form(slug: str) -> str:
+    return f"/n/{slug}"

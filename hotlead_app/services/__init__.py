@@ -1,0 +1,1 @@
+"""Use cases. Each public function opens one unit of work and commits once."""

@@ -1,0 +1,1 @@
+"""Celery entry points: thin tasks that call services with ids."""
