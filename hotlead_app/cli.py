@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
+import warnings
+
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -19,6 +23,7 @@ def _cmd_services(_args: argparse.Namespace) -> int:
     from hotlead_app.settings import get_settings
 
     sup = runner.Supervisor(get_settings().data_dir / "logs")
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         env = runner.start_backing_services(sup, get_settings().data_dir)
         for key, value in env.items():
@@ -30,6 +35,21 @@ def _cmd_services(_args: argparse.Namespace) -> int:
         return 0
     finally:
         sup.stop_all()
+
+
+def _cmd_stop(_args: argparse.Namespace) -> int:
+    """Stop the embedded servers a crashed `make run` left behind."""
+    from hotlead_app.infra.embedded import EmbeddedPostgres, EmbeddedRedis
+    from hotlead_app.settings import EMBEDDED_PG_PORT, EMBEDDED_REDIS_PORT, get_settings
+
+    data_dir = get_settings().data_dir
+    pg = EmbeddedPostgres(data_dir / "pg", EMBEDDED_PG_PORT)
+    if pg.initialized() and pg.running():
+        pg.stop()
+        print("stopped PostgreSQL")
+    if EmbeddedRedis(data_dir / "redis", EMBEDDED_REDIS_PORT).stop_orphan():
+        print("stopped Redis")
+    return 0
 
 
 def _cmd_bootstrap(_args: argparse.Namespace) -> int:
@@ -62,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dev", action="store_true", help="Reflex dev mode with hot reload")
     p.set_defaults(fn=_cmd_run)
     sub.add_parser("services", help="start only PostgreSQL and Redis").set_defaults(fn=_cmd_services)
+    sub.add_parser("stop", help="stop embedded servers a crashed run left behind").set_defaults(fn=_cmd_stop)
     sub.add_parser("bootstrap", help="create the bootstrap admin and demo niche").set_defaults(fn=_cmd_bootstrap)
     sub.add_parser(
         "verify-ledger", help="exit 1 and name the providers whose balance drifted from the ledger"

@@ -22,7 +22,9 @@ Numbers: int, float or Decimal (never bool, NaN or infinity), or a string in pla
 decimal notation (``"-12"``, ``"12.50"``; no spaces, exponent, ``+`` or ``_``). Floats
 are read from their shortest repr (``0.1`` is exactly ``Decimal("0.1")``) and all
 comparisons are done on ``Decimal``, never in float arithmetic. Range bounds must lie
-within +-10**30 with at most 30 decimal places.
+within +-10**30 with at most 30 decimal places; listed numbers and payload numbers
+whose plain text would pass 400 digits on either side of the point are refused /
+never match.
 
 ``validate_filters`` returns a JSON-safe normalized copy: list entries become strings
 (duplicates dropped, order kept); int bounds stay ints, every other accepted bound

@@ -112,7 +112,8 @@ class EmbeddedPostgres:
 
     @property
     def log_path(self) -> Path:
-        return self.data_dir.parent / f"{self.data_dir.name}.log"
+        """Beside the cluster's real folder, where the server's account can write."""
+        return self._real_data_dir().with_name(self._real_data_dir().name + ".log")
 
     def url(self, database: str = PG_USER) -> str:
         return f"postgresql+psycopg://{PG_USER}@127.0.0.1:{self.port}/{database}"
@@ -123,7 +124,7 @@ class EmbeddedPostgres:
         ids = _run_as()
         if _can_reach(self.data_dir.parent, ids):
             return self.data_dir
-        real = _shared_dir("pgdata", str(self.data_dir.resolve()))
+        real = _shared_dir("pgdata", str(self.data_dir.absolute()))
         if not self.data_dir.is_symlink():
             self.data_dir.parent.mkdir(parents=True, exist_ok=True)
             if self.data_dir.exists():
@@ -249,6 +250,7 @@ class EmbeddedPostgres:
         self.stop()
         real = self._real_data_dir()
         shutil.rmtree(real, ignore_errors=True)
+        self.log_path.unlink(missing_ok=True)
         if self.data_dir.is_symlink():
             self.data_dir.unlink()
 
@@ -276,10 +278,33 @@ class EmbeddedRedis:
     def log_path(self) -> Path:
         return self.data_dir.parent / f"{self.data_dir.name}.log"
 
+    @property
+    def pid_path(self) -> Path:
+        return self.data_dir / "redis.pid"
+
+    def stop_orphan(self) -> bool:
+        """Stop a server an earlier, crashed run left behind (found by its pid file)."""
+        try:
+            pid = int(self.pid_path.read_text().strip())
+        except (OSError, ValueError):
+            return False
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        if b"redis-server" not in cmdline:
+            return False
+        os.kill(pid, 15)
+        return True
+
     def url(self, db: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
 
     def start(self) -> None:
+        if _port_open(self.port) and self.stop_orphan():
+            deadline = time.monotonic() + 15
+            while _port_open(self.port) and time.monotonic() < deadline:
+                time.sleep(0.1)
         if _port_open(self.port):
             raise EmbeddedServerError(
                 f"port {self.port} is already taken; set HOTLEAD_REDIS_URL to use an existing server"
@@ -292,6 +317,7 @@ class EmbeddedRedis:
             "--dir", str(self.data_dir),
             "--daemonize", "no",
             "--logfile", str(self.log_path),
+            "--pidfile", str(self.pid_path),
         ]
         if self.persistent:
             args += ["--appendonly", "yes", "--save", "60 1"]

@@ -189,6 +189,7 @@ def run(*, dev: bool = False) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handle_signal)
+    signal.signal(signal.SIGINT, handle_signal)
     port = settings.port
     try:
         env = child_env(start_backing_services(sup, data_dir))

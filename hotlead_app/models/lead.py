@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -8,16 +7,8 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
+from hotlead_app.domain.leads import LeadStatus
 from hotlead_app.models._types import created_at_column, jsonb, pg_enum, timestamp, uuid_pk
-
-
-class LeadStatus(str, enum.Enum):
-    pending_confirmation = "pending_confirmation"
-    pending_approval = "pending_approval"
-    approved = "approved"
-    distributed = "distributed"
-    rejected = "rejected"
-    bad_lead = "bad_lead"
 
 
 class Lead(SQLModel, table=True):
@@ -34,7 +25,7 @@ class Lead(SQLModel, table=True):
 
     id: uuid.UUID = uuid_pk()
     niche_id: uuid.UUID = Field(foreign_key="niches.id", nullable=False)
-    status: LeadStatus = pg_enum(LeadStatus, "lead_status", default=LeadStatus.pending_confirmation)
+    status: LeadStatus = pg_enum(LeadStatus, "lead_status", default=LeadStatus.PENDING_CONFIRMATION)
     payload: dict[str, Any] = jsonb(default={})
     email: str = Field(max_length=255, index=True)
     phone: str | None = Field(default=None, max_length=50)

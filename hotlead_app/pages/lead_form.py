@@ -148,6 +148,9 @@ def _form() -> rx.Component:
         ),
         on_submit=LeadFormState.submit,
         reset_on_submit=False,
+        # Our own validation speaks next to each field; the browser's bubbles would
+        # block the submit before the server could say anything.
+        no_validate=True,
         id="lead-form",
     )
 

@@ -91,7 +91,7 @@ def submit_lead(
         lead = Lead(
             id=lead_id,
             niche_id=niche.id,
-            status=LeadStatus.pending_confirmation,
+            status=LeadStatus.PENDING_CONFIRMATION,
             payload=submission.payload,
             email=submission.email,
             phone=submission.phone,

@@ -31,7 +31,7 @@ def compose_lead_confirmation(*, lead_id: uuid.UUID, nonce: str) -> ComposedEmai
         lead = uow.session.get(Lead, lead_id)
         if (
             lead is None
-            or lead.status != LeadStatus.pending_confirmation
+            or lead.status != LeadStatus.PENDING_CONFIRMATION
             or lead.confirmation_token_hash != tokens.token_hash(token)
         ):
             return None

@@ -1,0 +1,329 @@
+"""Test fixtures: the project's own throw-away PostgreSQL and Redis, real HTTP servers,
+a real Celery worker and a real Chromium.  Nothing here touches the ``make run`` data.
+
+- ``pg`` / ``redis_server``: private servers on free ports, in a temporary folder.
+- ``db``: a fresh database cloned from a migrated template, one per test.
+- ``shared_db``: one database for the processes a test starts (web app, Celery worker).
+- ``api_server``: the FastAPI app (``/api/v1`` and ops routes) on uvicorn, real HTTP.
+- ``app_server``: ``reflex run --env prod`` as a subprocess, for the browser tests.
+- ``celery_worker``: a real ``celery worker`` process against the test Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hotlead_app.infra.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from hotlead_app.settings import PROJECT_ROOT
+
+VENV_BIN = Path(sys.executable).parent
+TEMPLATE_DB = "hotlead_template"
+SHARED_DB = "hotlead_shared"
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def point_settings_at(*, database_url: str | None = None, redis_url: str | None = None) -> None:
+    """Point this process's settings, engine and Celery app at other servers."""
+    from hotlead_app.db import reset_engine
+    from hotlead_app.infra.queue import reset_celery
+    from hotlead_app.settings import get_settings
+
+    if database_url is not None:
+        os.environ["HOTLEAD_DATABASE_URL"] = database_url
+    if redis_url is not None:
+        os.environ["HOTLEAD_REDIS_URL"] = redis_url
+    get_settings.cache_clear()
+    reset_engine()
+    reset_celery()
+
+
+def child_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        HOTLEAD_ENV="dev",
+        HOTLEAD_DATABASE_URL=database_url,
+        HOTLEAD_REDIS_URL=redis_url,
+        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+        PYTHONPATH=str(PROJECT_ROOT),
+        PYTHONUNBUFFERED="1",
+        REFLEX_USE_NPM="1",
+        REFLEX_TELEMETRY_ENABLED="false",
+        **extra,
+    )
+    return env
+
+
+def wait_for(predicate, *, timeout: float, interval: float = 0.1, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return resp.status == 200
+    except Exception:
+        return False
+
+
+def stop_process_group(proc: subprocess.Popen, timeout: float = 20) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+# --------------------------------------------------------------------------- servers
+
+
+@pytest.fixture(scope="session")
+def pg(tmp_path_factory) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", free_port(), fast_unsafe=True)
+    server.start()
+    server.ensure_database(TEMPLATE_DB)
+    migrate(server.url(TEMPLATE_DB))
+    yield server
+    server.destroy()
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.attributes["database_url"] = url
+    cfg.attributes["configure_logger"] = False
+    command.upgrade(cfg, revision)
+
+
+def clone_database(pg: EmbeddedPostgres, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(
+        f"host=127.0.0.1 port={pg.port} user=hotlead dbname=postgres", autocommit=True
+    ) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
+    return pg.url(name)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis") / "data", free_port(), persistent=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def db(pg, redis_server) -> Iterator[str]:
+    """A fresh, migrated database for this test alone; settings point at it."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = clone_database(pg, name)
+    point_settings_at(database_url=url, redis_url=redis_server.url())
+    yield url
+    from hotlead_app.db import reset_engine
+
+    reset_engine()
+    pg.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def shared_db_url(pg) -> str:
+    return clone_database(pg, SHARED_DB)
+
+
+@pytest.fixture
+def shared_db(shared_db_url, redis_server) -> str:
+    """The database the started processes use; settings point at it for this test."""
+    point_settings_at(database_url=shared_db_url, redis_url=redis_server.url())
+    return shared_db_url
+
+
+# --------------------------------------------------------------------------- HTTP API
+
+
+class _ThreadServer:
+    def __init__(self, app, port: int) -> None:
+        import uvicorn
+
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def __enter__(self):
+        self.thread.start()
+        wait_for(lambda: http_ok(f"{self.url}/healthz"), timeout=20, message="API server")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def api_server(pg, redis_server) -> Iterator[str]:
+    """The FastAPI app over real HTTP, in this process: it follows ``point_settings_at``."""
+    from hotlead_app.api import build_app
+
+    with _ThreadServer(build_app(), free_port()) as server:
+        yield server.url
+
+
+# --------------------------------------------------------------------------- Celery
+
+
+@pytest.fixture(scope="session")
+def celery_worker(shared_db_url, redis_server, tmp_path_factory) -> Iterator[subprocess.Popen]:
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    with open(log, "wb") as handle:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+             "--loglevel=INFO", "--concurrency=2", "--without-gossip", "--without-mingle",
+             f"--hostname=test-{uuid.uuid4().hex[:6]}@%h"],
+            cwd=PROJECT_ROOT,
+            env=child_env(shared_db_url, redis_server.url()),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    wait_for(lambda: b"ready." in log.read_bytes() or proc.poll() is not None, timeout=60,
+             message="Celery worker")
+    if proc.poll() is not None:
+        raise RuntimeError(f"Celery worker exited:\n{log.read_text()}")
+    yield proc
+    stop_process_group(proc)
+
+
+# --------------------------------------------------------------------------- browser
+
+
+def find_chromium() -> str:
+    """HOTLEAD_CHROMIUM, else `chromium` on PATH, else Playwright's own browser."""
+    explicit = os.environ.get("HOTLEAD_CHROMIUM")
+    if explicit:
+        if not Path(explicit).exists():
+            raise pytest.UsageError(f"HOTLEAD_CHROMIUM={explicit} does not exist")
+        return explicit
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    try:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            path = p.chromium.executable_path
+        if path and Path(path).exists():
+            return path
+    except Exception:
+        pass
+    raise pytest.UsageError(
+        "No Chromium for the browser tests. Set HOTLEAD_CHROMIUM to a Chromium binary, "
+        "install one on PATH as `chromium` (Debian: apt-get install chromium), "
+        "or install Playwright's own (playwright install chromium)."
+    )
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict:
+    return {
+        "executable_path": find_chromium(),
+        "args": [
+            "--no-sandbox",
+            "--headless=new",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+def _copy_app(target: Path) -> None:
+    """A private copy of the app's sources to build and run, so a running `make run`
+    and its `.web` folder are never touched; node_modules are kept between runs."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("hotlead_app", "workers", "assets"):
+        shutil.rmtree(target / name, ignore_errors=True)
+        if (PROJECT_ROOT / name).exists():
+            shutil.copytree(PROJECT_ROOT / name, target / name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("rxconfig.py",):
+        shutil.copy2(PROJECT_ROOT / name, target / name)
+
+
+@pytest.fixture(scope="session")
+def app_server(shared_db_url, redis_server) -> Iterator[str]:
+    """The whole Reflex app in prod mode (pages, websocket, API on one port)."""
+    point_settings_at(database_url=shared_db_url, redis_url=redis_server.url())
+    from hotlead_app.services import bootstrap
+
+    bootstrap.bootstrap()
+    port = free_port()
+    workdir = PROJECT_ROOT / ".hotlead" / "e2e-app"
+    _copy_app(workdir)
+    log = workdir / "web.log"
+    url = f"http://127.0.0.1:{port}"
+    with open(log, "wb") as handle:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "reflex", "run", "--env", "prod", "--frontend-port", str(port)],
+            cwd=workdir,
+            env=child_env(shared_db_url, redis_server.url(), API_URL=url, HOTLEAD_PUBLIC_URL=url),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for(lambda: proc.poll() is not None or http_ok(f"{url}/n/roofing"), timeout=900,
+                 interval=1, message="the Reflex app")
+        if proc.poll() is not None:
+            raise RuntimeError(f"reflex run exited:\n{log.read_text()[-5000:]}")
+        yield url
+    finally:
+        stop_process_group(proc)
+
+
+def port_is_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)

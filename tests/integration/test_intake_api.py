@@ -1,0 +1,94 @@
+"""POST /api/v1/leads over real HTTP writes the same lead the form does."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from sqlmodel import select
+
+from hotlead_app.db import unit_of_work
+from hotlead_app.models import Lead, LeadStatus, OutboxMessage
+from tests.factories import make_niche, unique_email
+
+
+def _leads() -> list[Lead]:
+    with unit_of_work() as uow:
+        return list(uow.session.exec(select(Lead)).all())
+
+
+def test_api_submit_writes_a_pending_confirmation_lead_with_a_hashed_token(db, api_server):
+    slug = make_niche()
+    email = unique_email()
+    resp = httpx.post(f"{api_server}/api/v1/leads", json={
+        "niche": slug, "email": email, "phone": "+1 (404) 555-0100",
+        "payload": {"zip": "30301", "roof_type": "metal", "area_sqft": "1200"},
+        "referrer_url": "https://example.com/ad", "utm_params": {"utm_source": "google"},
+    })
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    assert body["status"] == "pending_confirmation"
+    (lead,) = _leads()
+    assert str(lead.id) == body["id"]
+    assert lead.status == LeadStatus.PENDING_CONFIRMATION
+    assert lead.email == email
+    assert lead.phone == "+14045550100"
+    assert lead.payload == {"zip": "30301", "roof_type": "metal", "area_sqft": 1200}
+    assert lead.utm_params == {"utm_source": "google"}
+    assert lead.confirmation_token_hash and len(lead.confirmation_token_hash) == 64
+    assert lead.confirmation_expires_at > lead.created_at
+    assert lead.confirmed_at is None
+    with unit_of_work() as uow:
+        (job,) = uow.session.exec(select(OutboxMessage)).all()
+    assert job.task == "email.send_lead_confirmation"
+    assert job.args["lead_id"] == str(lead.id)
+
+
+def test_invalid_email_gets_a_field_error_and_writes_nothing(db, api_server):
+    slug = make_niche()
+    resp = httpx.post(f"{api_server}/api/v1/leads", json={
+        "niche": slug, "email": "not-an-email", "payload": {"zip": "3030", "roof_type": "slate"},
+    })
+    assert resp.status_code == 400
+    error = resp.json()["error"]
+    assert error["code"] == "invalid_input"
+    assert set(error["details"]) == {"email", "payload.zip", "payload.roof_type"}
+    assert _leads() == []
+    with unit_of_work() as uow:
+        assert uow.session.exec(select(OutboxMessage)).all() == []
+
+
+def test_unknown_niche_and_unknown_fields_are_refused(db, api_server):
+    slug = make_niche()
+    resp = httpx.post(f"{api_server}/api/v1/leads", json={"niche": "nope", "email": unique_email()})
+    assert resp.status_code == 400
+    assert resp.json()["error"]["details"] == {"niche": "unknown niche"}
+    resp = httpx.post(f"{api_server}/api/v1/leads", json={
+        "niche": slug, "email": unique_email(), "payload": {"zip": "30301", "roof_type": "tile", "x": 1}})
+    assert resp.status_code == 400
+    assert "payload.x" in resp.json()["error"]["details"]
+    assert _leads() == []
+
+
+def test_malformed_bodies_get_the_error_shape_not_a_500(db, api_server):
+    for content, ctype in [(b"{not json", "application/json"), (b"[]", "application/json"),
+                           (b"niche=x", "application/x-www-form-urlencoded")]:
+        resp = httpx.post(f"{api_server}/api/v1/leads", content=content, headers={"content-type": ctype})
+        assert resp.status_code == 400, (content, resp.text)
+        assert resp.json()["error"]["code"] == "invalid_input"
+    resp = httpx.post(f"{api_server}/api/v1/leads", json={"niche": "x" * 65, "email": "a@b.co"})
+    assert resp.status_code == 400
+    assert "niche" in resp.json()["error"]["details"]
+    assert _leads() == []
+
+
+def test_niches_list_and_openapi_document(db, api_server):
+    slug = make_niche()
+    niches = httpx.get(f"{api_server}/api/v1/niches").json()
+    assert [n["slug"] for n in niches] == [slug]
+    assert niches[0]["fields"][0]["name"] == "zip"
+    doc = httpx.get(f"{api_server}/api/v1/openapi.json").json()
+    assert "/leads" in doc["paths"] and "/niches" in doc["paths"]
+    missing = httpx.get(f"{api_server}/api/v1/leads/{uuid.uuid4()}")
+    assert missing.status_code in (404, 405)
+    assert "error" in missing.json()
