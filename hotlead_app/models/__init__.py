@@ -1,17 +1,26 @@
 """Every table of the platform; importing this module registers them on SQLModel.metadata."""
 
+from hotlead_app.domain.leads import LeadStatus
+from hotlead_app.domain.money import LedgerEntryType
+from hotlead_app.models.assignment import LeadAssignment
+from hotlead_app.models.audit import ActorRole, AuditLog
+from hotlead_app.models.distribution import DistributionRecord
 from hotlead_app.models.email import EmailMessage, EmailStatus
-from hotlead_app.models.lead import Lead, LeadRead, LeadStatus
+from hotlead_app.models.lead import Lead, LeadRead
+from hotlead_app.models.level import CompetitionLevel, CompetitionLevelRead
 from hotlead_app.models.niche import Niche, NicheRead
 from hotlead_app.models.outbox import OutboxMessage
+from hotlead_app.models.partner import Partner
+from hotlead_app.models.provider import ProviderRead, ProviderStatus, ServiceProvider
+from hotlead_app.models.subscription import PauseReason, ProviderSubscription, SubscriptionRead
+from hotlead_app.models.user import User, UserRole
 
 __all__ = [
-    "EmailMessage",
-    "EmailStatus",
-    "Lead",
-    "LeadRead",
-    "LeadStatus",
-    "Niche",
-    "NicheRead",
-    "OutboxMessage",
+    "ActorRole", "AuditLog", "CompetitionLevel", "CompetitionLevelRead", "DistributionRecord",
+    "EmailMessage", "EmailStatus", "Lead", "LeadAssignment", "LeadRead", "LeadStatus",
+    "LedgerEntryType", "LedgerEntry", "LedgerEntryRead", "Niche", "NicheRead", "OutboxMessage",
+    "Partner", "PauseReason", "ProviderRead", "ProviderStatus", "ProviderSubscription",
+    "ServiceProvider", "SubscriptionRead", "User", "UserRole",
 ]
+
+from hotlead_app.models.ledger import LedgerEntry, LedgerEntryRead  # noqa: E402

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index
+from sqlalchemy import CheckConstraint, Index, text
 from sqlmodel import Field, SQLModel
 
 from hotlead_app.domain.leads import LeadStatus
@@ -21,6 +21,7 @@ class Lead(SQLModel, table=True):
         ),
         Index("ix_leads_status_created_at", "status", "created_at"),
         Index("ix_leads_niche_status", "niche_id", "status"),
+        Index("ix_leads_approved_waiting", "created_at", postgresql_where=text("status = 'approved'")),
     )
 
     id: uuid.UUID = uuid_pk()
@@ -31,10 +32,13 @@ class Lead(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=50)
     referrer_url: str | None = Field(default=None)
     utm_params: dict[str, Any] | None = jsonb(nullable=True)
-    partner_id: uuid.UUID | None = Field(default=None)
+    partner_id: uuid.UUID | None = Field(default=None, foreign_key="partners.id")
     confirmation_token_hash: str | None = Field(default=None, max_length=255, index=True)
     confirmation_expires_at: datetime | None = timestamp()
     confirmed_at: datetime | None = timestamp()
+    # The niche's count of distributed leads before this one (drives level rotation).
+    distribution_seq: int | None = Field(default=None)
+    distributed_at: datetime | None = timestamp()
     created_at: datetime = created_at_column()
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel
 
-from hotlead_app.models._types import created_at_column, jsonb, uuid_pk
+from hotlead_app.models._types import created_at_column, jsonb, timestamp, uuid_pk
 
 
 class NicheBase(SQLModel):
@@ -23,6 +23,8 @@ class Niche(NicheBase, table=True):
     fields: list[dict[str, Any]] = jsonb(default=[], server_default="'[]'::jsonb")
     # Number of this niche's leads that reached `distributed` (drives level rotation).
     distributed_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The latest last_received_at stamp given in this niche: stamps strictly increase.
+    last_received_stamp: datetime | None = timestamp()
     created_at: datetime = created_at_column()
 
 

@@ -1,0 +1,14 @@
+DROP FUNCTION IF EXISTS hotlead_distribute_lead(uuid);
+DROP FUNCTION IF EXISTS hotlead_apply_balance_rules(uuid);
+DROP FUNCTION IF EXISTS hotlead_filter_mismatch(jsonb, jsonb);
+DROP VIEW IF EXISTS balance_drift;
+DROP TRIGGER IF EXISTS service_providers_balance_guard ON service_providers;
+DROP FUNCTION IF EXISTS hotlead_provider_balance_guard();
+DROP TRIGGER IF EXISTS ledger_entries_apply ON ledger_entries;
+DROP FUNCTION IF EXISTS hotlead_ledger_apply();
+DROP FUNCTION IF EXISTS hotlead_signed_amount(ledger_entry_type, numeric);
+DROP TRIGGER IF EXISTS ledger_entries_append_only ON ledger_entries;
+DROP TRIGGER IF EXISTS ledger_entries_no_truncate ON ledger_entries;
+DROP TRIGGER IF EXISTS audit_logs_append_only ON audit_logs;
+DROP TRIGGER IF EXISTS audit_logs_no_truncate ON audit_logs;
+DROP FUNCTION IF EXISTS hotlead_refuse_change();

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger
+from sqlmodel import Field, SQLModel
+
+from hotlead_app.models._types import created_at_column, jsonb
+
+
+class DistributionRecord(SQLModel, table=True):
+    """The compact decision record of one lead's distribution.
+
+    ``levels`` lists, in traversal order, each level with its price, its
+    ``max_providers``, the chosen subscriptions in order and, when the level was
+    filled, the fairness key of the last one chosen (the cutoff).  Its size grows
+    with the number of levels and providers chosen, never with subscriptions.
+    ``audit_seq`` / ``ledger_seq`` are the history watermarks it was decided at.
+    """
+
+    __tablename__ = "distribution_records"
+
+    lead_id: uuid.UUID = Field(foreign_key="leads.id", primary_key=True)
+    niche_id: uuid.UUID = Field(foreign_key="niches.id", nullable=False)
+    distribution_seq: int
+    levels: list[dict[str, Any]] = jsonb(default=[])
+    audit_seq: int = Field(default=0, sa_type=BigInteger)
+    ledger_seq: int = Field(default=0, sa_type=BigInteger)
+    decided_at: datetime = created_at_column()

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, text
+from sqlmodel import Field, SQLModel
+
+from hotlead_app.models._types import created_at_column, jsonb, timestamp, uuid_pk
+
+
+class PauseReason:
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    BY_PROVIDER = "paused_by_provider"
+    CANCELLED = "cancelled"
+
+
+class ProviderSubscription(SQLModel, table=True):
+    __tablename__ = "provider_subscriptions"
+    __table_args__ = (
+        # The distribution engine walks a level in fairness order and stops early.
+        Index(
+            "ix_subscriptions_fairness_walk",
+            "competition_level_id",
+            text("last_received_at ASC NULLS FIRST"),
+            "created_at",
+            "id",
+            postgresql_where=text("active"),
+        ),
+        Index("ix_subscriptions_provider", "provider_id"),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    provider_id: uuid.UUID = Field(foreign_key="service_providers.id", nullable=False)
+    competition_level_id: uuid.UUID = Field(foreign_key="competition_levels.id", nullable=False)
+    filters: dict[str, Any] = jsonb(default={}, server_default="'{}'::jsonb")
+    last_received_at: datetime | None = timestamp()
+    active: bool = Field(default=True)
+    pause_reason: str | None = Field(default=None, max_length=64)
+    created_at: datetime = created_at_column()
+    cancelled_at: datetime | None = timestamp()
+
+
+class SubscriptionRead(SQLModel):
+    id: uuid.UUID
+    provider_id: uuid.UUID
+    competition_level_id: uuid.UUID
+    filters: dict[str, Any]
+    last_received_at: datetime | None
+    active: bool
+    pause_reason: str | None
+    created_at: datetime
