@@ -6,18 +6,40 @@ import logging
 import uuid
 
 from hotlead_app.infra.queue import get_celery
-from hotlead_app.services import notifications, outbox
+from hotlead_app.services import distribution, notifications, outbox
 
 log = logging.getLogger(__name__)
 app = get_celery()
 
 
 @app.task(name="email.send_lead_confirmation", acks_late=True)
-def send_lead_confirmation(lead_id: str, nonce: str) -> str:
+def send_lead_confirmation(lead_id: str, nonce: str, outbox_id: str | None = None) -> str:
     composed = notifications.compose_lead_confirmation(lead_id=uuid.UUID(lead_id), nonce=nonce)
     if composed is None:
         return "skipped"
     return "composed" if composed.created else "already-composed"
+
+
+@app.task(name="email.provider_balance_rules", acks_late=True)
+def provider_balance_rules_email(provider_id: str, changes: list, outbox_id: str | None = None) -> bool:
+    return notifications.compose_provider_balance_rules(
+        provider_id=uuid.UUID(provider_id), changes=changes, key=outbox_id or provider_id)
+
+
+@app.task(name="email.admin_alert", acks_late=True)
+def admin_alert_email(subject: str, outbox_id: str | None = None, **details) -> bool:
+    return notifications.compose_admin_alert(subject=subject, details=details, key=outbox_id or subject)
+
+
+@app.task(name="distribution.distribute_lead", acks_late=True, autoretry_for=(Exception,),
+          retry_backoff=True, retry_backoff_max=60, max_retries=10)
+def distribute_lead_task(lead_id: str, outbox_id: str | None = None) -> str:
+    return distribution.distribute_lead(lead_id=uuid.UUID(lead_id)).outcome
+
+
+@app.task(name="distribution.retry_waiting", acks_late=True)
+def retry_waiting_task(niche_id: str | None = None, outbox_id: str | None = None) -> dict:
+    return distribution.retry_waiting(niche_id=uuid.UUID(niche_id) if niche_id else None)
 
 
 @app.task(name="outbox.drain", acks_late=True)

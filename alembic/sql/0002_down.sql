@@ -11,4 +11,7 @@ DROP TRIGGER IF EXISTS ledger_entries_append_only ON ledger_entries;
 DROP TRIGGER IF EXISTS ledger_entries_no_truncate ON ledger_entries;
 DROP TRIGGER IF EXISTS audit_logs_append_only ON audit_logs;
 DROP TRIGGER IF EXISTS audit_logs_no_truncate ON audit_logs;
+DROP TRIGGER IF EXISTS lead_assignments_guard ON lead_assignments;
+DROP TRIGGER IF EXISTS lead_assignments_no_truncate ON lead_assignments;
+DROP FUNCTION IF EXISTS hotlead_assignment_guard();
 DROP FUNCTION IF EXISTS hotlead_refuse_change();

@@ -22,6 +22,8 @@ STATUS_BY_ERROR: dict[type[domain.DomainError], int] = {
     domain.AlreadyRefunded: 409,
     domain.InsufficientBalance: 409,
     domain.Conflict: 409,
+    domain.Expired: 410,
+    domain.Forbidden: 403,
 }
 
 HTTP_CODES = {

@@ -81,3 +81,17 @@ class Conflict(DomainError):
 
     code = "conflict"
     default_message = "The request conflicts with the current state."
+
+
+class Expired(DomainError):
+    """A link or token is genuine but too old (HTTP 410)."""
+
+    code = "expired"
+    default_message = "This link has expired."
+
+
+class Forbidden(DomainError):
+    """The caller may not do this."""
+
+    code = "forbidden"
+    default_message = "You may not do this."

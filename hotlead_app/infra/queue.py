@@ -14,6 +14,7 @@ from celery import Celery
 from hotlead_app.settings import get_settings
 
 OUTBOX_DRAIN_SECONDS = 10.0
+RETRY_WAITING_SECONDS = 60.0
 
 
 @lru_cache(maxsize=1)
@@ -44,6 +45,10 @@ def get_celery() -> Celery:
             "outbox-drain": {
                 "task": "outbox.drain",
                 "schedule": OUTBOX_DRAIN_SECONDS,
+            },
+            "distribution-retry-waiting": {
+                "task": "distribution.retry_waiting",
+                "schedule": RETRY_WAITING_SECONDS,
             },
         },
     )

@@ -3,7 +3,8 @@
 ``add`` puts a row in the ``outbox`` table inside the caller's transaction and asks
 the unit of work to publish it after the commit.  Should the broker be down then,
 the periodic ``drain`` publishes it later.  Tasks are safe to run twice, because a
-row may be published twice (publish succeeded, marking it failed).
+row may be published twice (publish succeeded, marking it failed).  Every task
+receives ``outbox_id``, a stable key for the job's own idempotency.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def _publish_one(message_id: uuid.UUID) -> bool:
         if message is None:
             return False
         try:
-            get_celery().send_task(message.task, kwargs=message.args)
+            get_celery().send_task(message.task, kwargs={**message.args, "outbox_id": str(message.id)})
         except Exception as exc:  # broker down: the drain will try again
             message.attempts += 1
             message.last_error = f"{type(exc).__name__}: {exc}"[:1000]

@@ -1,0 +1,328 @@
+"""Niches, competition levels, providers and subscriptions.
+
+Changes that decide who may receive a niche's leads (levels, subscriptions) take
+the niche's distribution lock, so they fall wholly before or after any one
+distribution, and each is audited with its full before/after state: the
+explanations of past distributions are read from those rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import select
+
+from hotlead_app.db import UnitOfWork, unit_of_work
+from hotlead_app.domain import money
+from hotlead_app.domain.actors import Actor
+from hotlead_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hotlead_app.domain.filters import validate_filters
+from hotlead_app.domain.forms import validate_form_fields
+from hotlead_app.models import (
+    CompetitionLevel,
+    CompetitionLevelRead,
+    Niche,
+    NicheRead,
+    PauseReason,
+    ProviderRead,
+    ProviderStatus,
+    ProviderSubscription,
+    ServiceProvider,
+    SubscriptionRead,
+)
+from hotlead_app.models._types import utcnow
+from hotlead_app.services import audit, ledger, outbox
+
+RETRY_WAITING_TASK = "distribution.retry_waiting"
+
+
+def lock_niche(uow: UnitOfWork, niche_id: uuid.UUID) -> None:
+    """The niche's distribution lock (the same key the engine takes)."""
+    uow.session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended('hotlead.niche:' || CAST(:id AS text), 0))"),
+        {"id": str(niche_id)},
+    )
+
+
+# --------------------------------------------------------------------------- niches
+
+
+def create_niche(*, slug: str, name: str, fields: object, actor: Actor) -> NicheRead:
+    errors: dict[str, str] = {}
+    if not isinstance(slug, str) or not slug or len(slug) > 64 or not all(c.isalnum() or c == "-" for c in slug):
+        errors["slug"] = "lower-case letters, digits and -, at most 64"
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        errors["name"] = "required, at most 200 characters"
+    if errors:
+        raise InvalidInput("The niche is not valid.", details=errors)
+    clean_fields = validate_form_fields(fields)
+    with unit_of_work() as uow:
+        if uow.session.exec(select(Niche).where(Niche.slug == slug.lower())).first() is not None:
+            raise Conflict("A niche with this slug exists.", details={"slug": slug})
+        niche = Niche(slug=slug.lower(), name=name.strip(), fields=clean_fields)
+        uow.session.add(niche)
+        uow.session.flush()
+        audit.record(uow, actor=actor, entity_type="niche", entity_id=niche.id, action="created",
+                     before=None, after=audit.snapshot(niche))
+        return NicheRead.model_validate(niche, from_attributes=True)
+
+
+# --------------------------------------------------------------------------- levels
+
+LEVEL_FIELDS = ("name", "price_per_lead", "max_providers", "priority_order", "active")
+
+
+def _clean_level(values: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    for key in values:
+        if key not in LEVEL_FIELDS:
+            errors[key] = "unknown field"
+    for key in LEVEL_FIELDS:
+        if key not in values:
+            if not partial and key != "active":
+                errors[key] = "required"
+            continue
+        value = values[key]
+        if key == "name":
+            if not isinstance(value, str) or not value.strip() or len(value) > 200:
+                errors[key] = "required, at most 200 characters"
+            else:
+                clean[key] = value.strip()
+        elif key == "price_per_lead":
+            try:
+                clean[key] = money.to_amount(value, field=key)
+            except InvalidInput as exc:
+                errors[key] = exc.details.get(key, exc.message)
+        elif key in ("max_providers", "priority_order"):
+            if isinstance(value, bool) or not isinstance(value, int):
+                errors[key] = "a whole number"
+            elif key == "max_providers" and not 1 <= value <= 1000:
+                errors[key] = "between 1 and 1000"
+            elif key == "priority_order" and not -1_000_000 <= value <= 1_000_000:
+                errors[key] = "out of range"
+            else:
+                clean[key] = value
+        elif key == "active":
+            if not isinstance(value, bool):
+                errors[key] = "true or false"
+            else:
+                clean[key] = value
+    if errors:
+        raise InvalidInput("The competition level is not valid.", details=errors)
+    return clean
+
+
+def create_level(*, niche_id: uuid.UUID, actor: Actor, **values: Any) -> CompetitionLevelRead:
+    clean = _clean_level(values, partial=False)
+    with unit_of_work() as uow:
+        if uow.session.get(Niche, niche_id) is None:
+            raise NotFound("No such niche.", details={"niche_id": str(niche_id)})
+        lock_niche(uow, niche_id)
+        level = CompetitionLevel(niche_id=niche_id, **clean)
+        uow.session.add(level)
+        uow.session.flush()
+        audit.record(uow, actor=actor, entity_type="competition_level", entity_id=level.id,
+                     action="created", before=None, after=audit.snapshot(level))
+        return CompetitionLevelRead.model_validate(level, from_attributes=True)
+
+
+def update_level(*, level_id: uuid.UUID, actor: Actor, **values: Any) -> CompetitionLevelRead:
+    clean = _clean_level(values, partial=True)
+    with unit_of_work() as uow:
+        level = uow.session.get(CompetitionLevel, level_id)
+        if level is None:
+            raise NotFound("No such competition level.", details={"level_id": str(level_id)})
+        lock_niche(uow, level.niche_id)
+        level = uow.session.exec(
+            select(CompetitionLevel).where(CompetitionLevel.id == level_id).with_for_update()
+        ).one()
+        before = audit.snapshot(level)
+        for key, value in clean.items():
+            setattr(level, key, value)
+        uow.session.add(level)
+        uow.session.flush()
+        audit.record(uow, actor=actor, entity_type="competition_level", entity_id=level.id,
+                     action="updated", before=before, after=audit.snapshot(level))
+        outbox.add(uow, RETRY_WAITING_TASK, niche_id=str(level.niche_id))
+        return CompetitionLevelRead.model_validate(level, from_attributes=True)
+
+
+def list_levels(*, niche_id: uuid.UUID | None = None, active_only: bool = False) -> list[CompetitionLevelRead]:
+    with unit_of_work() as uow:
+        query = select(CompetitionLevel).order_by(
+            CompetitionLevel.niche_id, CompetitionLevel.priority_order, CompetitionLevel.id)
+        if niche_id is not None:
+            query = query.where(CompetitionLevel.niche_id == niche_id)
+        if active_only:
+            query = query.where(CompetitionLevel.active)
+        return [CompetitionLevelRead.model_validate(x, from_attributes=True) for x in uow.session.exec(query)]
+
+
+# --------------------------------------------------------------------------- providers
+
+
+def create_provider(*, name: str, email: str, actor: Actor, uow: UnitOfWork | None = None) -> ProviderRead:
+    errors = {}
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        errors["name"] = "required, at most 200 characters"
+    if not isinstance(email, str) or "@" not in email or len(email) > 255:
+        errors["email"] = "a valid email address"
+    if errors:
+        raise InvalidInput("The provider is not valid.", details=errors)
+
+    def _create(work: UnitOfWork) -> ProviderRead:
+        provider = ServiceProvider(name=name.strip(), email=email.strip().lower())
+        work.session.add(provider)
+        work.session.flush()
+        work.session.refresh(provider)
+        audit.record(work, actor=actor, entity_type="provider", entity_id=provider.id, action="created",
+                     before=None, after=audit.snapshot(provider))
+        return ProviderRead.model_validate(provider, from_attributes=True)
+
+    if uow is not None:
+        return _create(uow)
+    with unit_of_work() as own:
+        return _create(own)
+
+
+def get_provider(*, provider_id: uuid.UUID) -> ProviderRead:
+    with unit_of_work() as uow:
+        provider = uow.session.get(ServiceProvider, provider_id)
+        if provider is None:
+            raise NotFound("No such provider.", details={"provider_id": str(provider_id)})
+        return ProviderRead.model_validate(provider, from_attributes=True)
+
+
+def set_provider_status(*, provider_id: uuid.UUID, status: str, actor: Actor,
+                        memo: str | None = None) -> ProviderRead:
+    """An admin switches a provider on (``active``) or off (``inactive``)."""
+    if status not in ("active", "inactive"):
+        raise InvalidInput("The status is active or inactive.", details={"status": "active or inactive"})
+    with unit_of_work() as uow:
+        provider = ledger.lock_provider(uow, provider_id)
+        before = audit.snapshot(provider)
+        provider.status = ProviderStatus(status)
+        provider.status_reason = "admin" if status == "inactive" else None
+        uow.session.add(provider)
+        uow.session.flush()
+        audit.record(uow, actor=actor, entity_type="provider", entity_id=provider_id,
+                     action=f"set_{status}", before=before, after=audit.snapshot(provider), memo=memo)
+        if status == "active":
+            # An active provider without a subscription it can pay for is auto_deactivated.
+            ledger.apply_balance_rules(uow, provider_id)
+            outbox.add(uow, RETRY_WAITING_TASK)
+        uow.session.refresh(provider)
+        return ProviderRead.model_validate(provider, from_attributes=True)
+
+
+# --------------------------------------------------------------------------- subscriptions
+
+
+def _lock_subscription(uow: UnitOfWork, subscription_id: uuid.UUID, actor: Actor) -> tuple[ProviderSubscription, CompetitionLevel]:
+    sub = uow.session.get(ProviderSubscription, subscription_id)
+    if sub is None or (actor.role == "provider" and sub.provider_id != actor.provider_id):
+        raise NotFound("No such subscription.", details={"subscription_id": str(subscription_id)})
+    level = uow.session.get(CompetitionLevel, sub.competition_level_id)
+    lock_niche(uow, level.niche_id)
+    sub = uow.session.exec(
+        select(ProviderSubscription).where(ProviderSubscription.id == subscription_id).with_for_update()
+    ).one()
+    uow.session.refresh(sub)
+    return sub, level
+
+
+def _owner(actor: Actor, provider_id: uuid.UUID | None) -> uuid.UUID:
+    if actor.role == "provider":
+        if provider_id is not None and provider_id != actor.provider_id:
+            raise Forbidden("A provider manages only its own subscriptions.")
+        return actor.provider_id
+    if provider_id is None:
+        raise InvalidInput("Name the provider.", details={"provider_id": "required"})
+    return provider_id
+
+
+def create_subscription(*, competition_level_id: uuid.UUID, filters: object, actor: Actor,
+                        provider_id: uuid.UUID | None = None) -> SubscriptionRead:
+    owner = _owner(actor, provider_id)
+    clean = validate_filters({} if filters is None else filters)
+    with unit_of_work() as uow:
+        level = uow.session.get(CompetitionLevel, competition_level_id)
+        if level is None:
+            raise NotFound("No such competition level.", details={"competition_level_id": str(competition_level_id)})
+        niche = uow.session.get(Niche, level.niche_id)
+        if not level.active or not niche.active:
+            raise Conflict("This competition level is not open.", details={"competition_level_id": str(level.id)})
+        if uow.session.get(ServiceProvider, owner) is None:
+            raise NotFound("No such provider.", details={"provider_id": str(owner)})
+        lock_niche(uow, level.niche_id)
+        sub = ProviderSubscription(provider_id=owner, competition_level_id=level.id, filters=clean)
+        uow.session.add(sub)
+        uow.session.flush()
+        uow.session.refresh(sub)
+        audit.record(uow, actor=actor, entity_type="subscription", entity_id=sub.id, action="created",
+                     before=None, after=audit.snapshot(sub))
+        ledger.apply_balance_rules(uow, owner)
+        outbox.add(uow, RETRY_WAITING_TASK, niche_id=str(level.niche_id))
+        uow.session.refresh(sub)
+        return SubscriptionRead.model_validate(sub, from_attributes=True)
+
+
+def update_subscription(*, subscription_id: uuid.UUID, actor: Actor, filters: object = None,
+                        active: object = None) -> SubscriptionRead:
+    """Edit filters (affects only leads not yet distributed), pause or resume."""
+    if active is not None and not isinstance(active, bool):
+        raise InvalidInput("active is true or false.", details={"active": "true or false"})
+    clean = validate_filters(filters) if filters is not None else None
+    with unit_of_work() as uow:
+        sub, level = _lock_subscription(uow, subscription_id, actor)
+        if sub.cancelled_at is not None:
+            raise Conflict("This subscription was cancelled.", details={"subscription_id": str(sub.id)})
+        before = audit.snapshot(sub)
+        if clean is not None:
+            sub.filters = clean
+        if active is False:
+            sub.active = False
+            sub.pause_reason = PauseReason.BY_PROVIDER
+        elif active is True:
+            sub.active = True
+            sub.pause_reason = None
+        uow.session.add(sub)
+        uow.session.flush()
+        audit.record(uow, actor=actor, entity_type="subscription", entity_id=sub.id, action="updated",
+                     before=before, after=audit.snapshot(sub))
+        # Resuming a subscription the balance cannot pay for pauses it again at once.
+        ledger.apply_balance_rules(uow, sub.provider_id)
+        outbox.add(uow, RETRY_WAITING_TASK, niche_id=str(level.niche_id))
+        uow.session.refresh(sub)
+        return SubscriptionRead.model_validate(sub, from_attributes=True)
+
+
+def cancel_subscription(*, subscription_id: uuid.UUID, actor: Actor) -> SubscriptionRead:
+    with unit_of_work() as uow:
+        sub, _level = _lock_subscription(uow, subscription_id, actor)
+        if sub.cancelled_at is not None:
+            return SubscriptionRead.model_validate(sub, from_attributes=True)
+        before = audit.snapshot(sub)
+        sub.active = False
+        sub.pause_reason = PauseReason.CANCELLED
+        sub.cancelled_at = utcnow()
+        uow.session.add(sub)
+        uow.session.flush()
+        audit.record(uow, actor=actor, entity_type="subscription", entity_id=sub.id, action="cancelled",
+                     before=before, after=audit.snapshot(sub))
+        ledger.apply_balance_rules(uow, sub.provider_id)
+        return SubscriptionRead.model_validate(sub, from_attributes=True)
+
+
+def list_subscriptions(*, provider_id: uuid.UUID | None = None,
+                       niche_id: uuid.UUID | None = None) -> list[SubscriptionRead]:
+    with unit_of_work() as uow:
+        query = select(ProviderSubscription).order_by(ProviderSubscription.created_at, ProviderSubscription.id)
+        if provider_id is not None:
+            query = query.where(ProviderSubscription.provider_id == provider_id)
+        if niche_id is not None:
+            query = query.join(CompetitionLevel).where(CompetitionLevel.niche_id == niche_id)
+        return [SubscriptionRead.model_validate(s, from_attributes=True) for s in uow.session.exec(query)]

@@ -1,0 +1,218 @@
+"""The distribution engine's entry points and its explanations.
+
+The algorithm of DOMAIN.md runs inside PostgreSQL (``hotlead_distribute_lead`` in
+``alembic/sql/0002_engine_up.sql``): one round trip per lead, the whole lead in one
+transaction, serialized per niche by an advisory lock, providers locked in id
+order.  This module calls it, publishes its after-commit jobs, and answers "why did
+or didn't subscription S receive lead L?" from the compact decision record and the
+immutable history (audit rows, ledger balances, assignments).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, text
+from sqlmodel import select
+
+from hotlead_app.db import unit_of_work
+from hotlead_app.domain.errors import NotFound
+from hotlead_app.domain.fairness import fairness_key
+from hotlead_app.domain.filters import first_mismatch
+from hotlead_app.models import (
+    AuditLog,
+    CompetitionLevel,
+    DistributionRecord,
+    Lead,
+    LeadAssignment,
+    LedgerEntry,
+    ProviderSubscription,
+)
+from hotlead_app.services import leads, outbox
+
+log = logging.getLogger(__name__)
+
+REASONS = (
+    "chosen",
+    "level_inactive",
+    "not_subscribed",
+    "subscription_paused",
+    "provider_inactive",
+    "filter_mismatch",
+    "insufficient_balance",
+    "already_received",
+    "level_full",
+)
+
+
+@dataclass(frozen=True)
+class DistributionResult:
+    lead_id: uuid.UUID
+    outcome: str  # distributed | no_eligible | not_approved | not_found
+    distribution_seq: int | None = None
+    assignments: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def distribute_lead(*, lead_id: uuid.UUID) -> DistributionResult:
+    """Distribute one approved lead, all or nothing.  Safe to call twice: a lead
+    that is no longer ``approved`` is left alone."""
+    with unit_of_work() as uow:
+        result = uow.session.execute(
+            text("SELECT hotlead_distribute_lead(:id)"), {"id": lead_id}
+        ).scalar_one()
+        ids = [uuid.UUID(x) for x in result.get("outbox_ids") or []]
+        if ids:
+            uow.after_commit(lambda: outbox.publish(ids))
+    return DistributionResult(
+        lead_id=lead_id,
+        outcome=result["outcome"],
+        distribution_seq=result.get("distribution_seq"),
+        assignments=list(result.get("assignments") or []),
+        changes=list(result.get("changes") or []),
+    )
+
+
+def retry_waiting(*, niche_id: uuid.UUID | None = None, limit: int = 500) -> dict[str, int]:
+    """Try again every lead still ``approved``; one failure does not stop the run."""
+    counts = {"distributed": 0, "waiting": 0, "failed": 0}
+    for lead_id in leads.waiting_lead_ids(niche_id=niche_id, limit=limit):
+        try:
+            result = distribute_lead(lead_id=lead_id)
+        except Exception:
+            log.exception("distribution of lead %s failed", lead_id)
+            counts["failed"] += 1
+            continue
+        counts["distributed" if result.outcome == "distributed" else "waiting"] += 1
+    return counts
+
+
+# --------------------------------------------------------------------------- explanations
+
+
+@dataclass(frozen=True)
+class Decision:
+    subscription_id: uuid.UUID
+    provider_id: uuid.UUID
+    competition_level_id: uuid.UUID
+    reason: str  # one of REASONS; filter_mismatch carries ":<field>"
+
+    @property
+    def chosen(self) -> bool:
+        return self.reason == "chosen"
+
+
+def _state_as_of(session, entity_type: str, entity_id: uuid.UUID, seq: int) -> dict[str, Any] | None:
+    row = session.exec(
+        select(AuditLog.after_state)
+        .where(AuditLog.entity_type == entity_type, AuditLog.entity_id == entity_id, AuditLog.seq <= seq)
+        .order_by(AuditLog.seq.desc())
+        .limit(1)
+    ).first()
+    return row
+
+
+def _balance_as_of(session, provider_id: uuid.UUID, seq: int) -> Decimal:
+    value = session.exec(
+        select(LedgerEntry.balance_after)
+        .where(LedgerEntry.provider_id == provider_id, LedgerEntry.seq <= seq)
+        .order_by(LedgerEntry.seq.desc())
+        .limit(1)
+    ).first()
+    return value if value is not None else Decimal("0.00")
+
+
+def _parse_ts(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def _explain_one(session, record: DistributionRecord, lead: Lead, sub: ProviderSubscription,
+                 assignments: list[LeadAssignment], first_stamp: datetime) -> Decision:
+    def decide(reason: str) -> Decision:
+        return Decision(sub.id, sub.provider_id, sub.competition_level_id, reason)
+
+    levels = record.levels
+    index = next((i for i, lvl in enumerate(levels) if lvl["level_id"] == str(sub.competition_level_id)), None)
+    if index is None:
+        return decide("level_inactive")
+    level = levels[index]
+    if str(sub.id) in level["chosen"]:
+        return decide("chosen")
+    state = _state_as_of(session, "subscription", sub.id, record.audit_seq)
+    if state is None:
+        return decide("not_subscribed")
+    if not state.get("active"):
+        return decide("subscription_paused")
+    provider_state = _state_as_of(session, "provider", sub.provider_id, record.audit_seq)
+    if provider_state is None or provider_state.get("status") != "active":
+        return decide("provider_inactive")
+    mismatch = first_mismatch(state.get("filters") or {}, lead.payload)
+    if mismatch is not None:
+        return decide(f"filter_mismatch:{mismatch}")
+    # The provider's balance after this lead's charges made before this level.
+    level_position = {lvl["level_id"]: i for i, lvl in enumerate(levels)}
+    earlier = [
+        a for a in assignments
+        if a.provider_id == sub.provider_id and level_position.get(str(a.competition_level_id), 99) <= index
+    ]
+    balance = _balance_as_of(session, sub.provider_id, record.ledger_seq) - sum(
+        (a.charged_amount for a in earlier), Decimal("0.00"))
+    if balance < Decimal(level["price"]):
+        return decide("insufficient_balance")
+    if earlier:
+        return decide("already_received")
+    cutoff = level.get("cutoff")
+    if cutoff is not None:
+        last = session.exec(
+            select(func.max(LeadAssignment.received_at)).where(
+                LeadAssignment.subscription_id == sub.id, LeadAssignment.received_at < first_stamp)
+        ).first()
+        mine = fairness_key(last, sub.created_at, sub.id)
+        theirs = fairness_key(_parse_ts(cutoff[0]), _parse_ts(cutoff[1]), uuid.UUID(cutoff[2]))
+        if mine > theirs:
+            return decide("level_full")
+    return decide("unexplained")
+
+
+def explain(*, lead_id: uuid.UUID, provider_id: uuid.UUID | None = None,
+            subscription_ids: list[uuid.UUID] | None = None) -> list[Decision]:
+    """Why each subscription of the lead's niche (or of one provider) did or did not
+    receive this lead, as things stood when it was distributed."""
+    with unit_of_work() as uow:
+        session = uow.session
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise NotFound("No such lead.", details={"lead_id": str(lead_id)})
+        record = session.get(DistributionRecord, lead_id)
+        if record is None:
+            return []
+        assignments = list(session.exec(
+            select(LeadAssignment).where(LeadAssignment.lead_id == lead_id).order_by(LeadAssignment.received_at)
+        ).all())
+        first_stamp = assignments[0].received_at
+        query = (
+            select(ProviderSubscription)
+            .join(CompetitionLevel, CompetitionLevel.id == ProviderSubscription.competition_level_id)
+            .where(CompetitionLevel.niche_id == lead.niche_id)
+            .order_by(ProviderSubscription.id)
+        )
+        if provider_id is not None:
+            query = query.where(ProviderSubscription.provider_id == provider_id)
+        if subscription_ids is not None:
+            query = query.where(ProviderSubscription.id.in_(subscription_ids))
+        return [
+            _explain_one(session, record, lead, sub, assignments, first_stamp)
+            for sub in session.exec(query).all()
+        ]
+
+
+def get_record(*, lead_id: uuid.UUID) -> DistributionRecord | None:
+    with unit_of_work() as uow:
+        return uow.session.get(DistributionRecord, lead_id)

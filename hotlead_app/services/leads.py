@@ -1,0 +1,153 @@
+"""A lead's life after intake: confirm, approve, reject, Global Bad Lead.
+
+Every change of status goes through :func:`_transition`, which asks the state
+table in ``domain/leads.py`` and refuses anything else (``IllegalTransition``),
+and writes one audit row in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from hotlead_app.db import UnitOfWork, unit_of_work
+from hotlead_app.domain.actors import BUYER, Actor
+from hotlead_app.domain.errors import Expired, InvalidInput, NotFound
+from hotlead_app.domain.leads import LeadStatus, check_transition
+from hotlead_app.models import Lead, LeadAssignment
+from hotlead_app.models._types import utcnow
+from hotlead_app.services import audit, outbox, refunds, tokens
+
+DISTRIBUTE_TASK = "distribution.distribute_lead"
+
+
+@dataclass(frozen=True)
+class LeadState:
+    id: uuid.UUID
+    status: LeadStatus
+    confirmed_at: datetime | None = None
+
+
+def _lock(uow: UnitOfWork, lead_id: uuid.UUID) -> Lead:
+    lead = uow.session.exec(select(Lead).where(Lead.id == lead_id).with_for_update()).first()
+    if lead is None:
+        raise NotFound("No such lead.", details={"lead_id": str(lead_id)})
+    uow.session.refresh(lead)
+    return lead
+
+
+def _has_assignments(uow: UnitOfWork, lead_id: uuid.UUID) -> bool:
+    count = uow.session.exec(
+        select(func.count()).select_from(LeadAssignment).where(LeadAssignment.lead_id == lead_id)
+    ).one()
+    return count > 0
+
+
+def _transition(
+    uow: UnitOfWork,
+    lead: Lead,
+    target: LeadStatus,
+    *,
+    actor: Actor,
+    action: str,
+    memo: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    check_transition(
+        lead.status,
+        target,
+        confirmed=lead.confirmed_at is not None,
+        has_assignments=_has_assignments(uow, lead.id),
+    )
+    before = {"status": lead.status.value}
+    lead.status = target
+    uow.session.add(lead)
+    uow.session.flush()
+    audit.record(
+        uow, actor=actor, entity_type="lead", entity_id=lead.id, action=action,
+        before=before, after={"status": target.value, **(extra or {})}, memo=memo,
+    )
+
+
+def confirm_lead(*, token: str) -> LeadState:
+    """The person clicked the link in the confirmation email."""
+    lead_id = tokens.read_token(token)
+    if lead_id is None:
+        raise InvalidInput("This confirmation link is not valid.", details={"token": "invalid"})
+    with unit_of_work() as uow:
+        lead = uow.session.exec(select(Lead).where(Lead.id == lead_id).with_for_update()).first()
+        if lead is None:
+            raise InvalidInput("This confirmation link is not valid.", details={"token": "invalid"})
+        if lead.confirmed_at is not None:
+            return LeadState(lead.id, lead.status, lead.confirmed_at)
+        if lead.confirmation_token_hash != tokens.token_hash(token):
+            raise InvalidInput("This confirmation link was replaced by a newer one.",
+                               details={"token": "superseded"})
+        if lead.status != LeadStatus.PENDING_CONFIRMATION:
+            return LeadState(lead.id, lead.status, lead.confirmed_at)
+        if lead.confirmation_expires_at is not None and lead.confirmation_expires_at < utcnow():
+            raise Expired("This confirmation link has expired; ask for a new one.",
+                          details={"token": "expired"})
+        lead.confirmed_at = utcnow()
+        _transition(uow, lead, LeadStatus.PENDING_APPROVAL, actor=BUYER, action="confirmed")
+        return LeadState(lead.id, lead.status, lead.confirmed_at)
+
+
+def approve_lead(*, lead_id: uuid.UUID, actor: Actor, memo: str | None = None) -> LeadState:
+    """Approve; the distribution job is queued only once this commits."""
+    with unit_of_work() as uow:
+        lead = _lock(uow, lead_id)
+        _transition(uow, lead, LeadStatus.APPROVED, actor=actor, action="approved", memo=memo)
+        outbox.add(uow, DISTRIBUTE_TASK, lead_id=str(lead_id))
+        return LeadState(lead.id, lead.status, lead.confirmed_at)
+
+
+def reject_lead(*, lead_id: uuid.UUID, actor: Actor, reason: str, memo: str | None = None) -> LeadState:
+    if not reason or not reason.strip():
+        raise InvalidInput("Say why the lead is rejected.", details={"reason": "required"})
+    with unit_of_work() as uow:
+        lead = _lock(uow, lead_id)
+        _transition(uow, lead, LeadStatus.REJECTED, actor=actor, action="rejected", memo=memo,
+                    extra={"reason": reason.strip()})
+        return LeadState(lead.id, lead.status, lead.confirmed_at)
+
+
+def mark_bad_lead(*, lead_id: uuid.UUID, actor: Actor, reason: str, memo: str | None = None) -> LeadState:
+    """Global Bad Lead: every unrefunded assignment is refunded in the same transaction."""
+    if not reason or not reason.strip():
+        raise InvalidInput("Say why the lead is bad.", details={"reason": "required"})
+    with unit_of_work() as uow:
+        lead = _lock(uow, lead_id)
+        _transition(uow, lead, LeadStatus.BAD_LEAD, actor=actor, action="marked_bad_lead", memo=memo,
+                    extra={"reason": reason.strip()})
+        assignment_ids = uow.session.exec(
+            select(LeadAssignment.id)
+            .where(LeadAssignment.lead_id == lead_id, LeadAssignment.is_refunded.is_(False))
+            .order_by(LeadAssignment.provider_id)
+        ).all()
+        for assignment_id in assignment_ids:
+            refunds.refund_in(uow, assignment_id=assignment_id, actor=actor,
+                              reason=f"Global Bad Lead: {reason.strip()}", memo=memo)
+        return LeadState(lead.id, lead.status, lead.confirmed_at)
+
+
+def get_lead(*, lead_id: uuid.UUID) -> Lead:
+    with unit_of_work() as uow:
+        lead = uow.session.get(Lead, lead_id)
+        if lead is None:
+            raise NotFound("No such lead.", details={"lead_id": str(lead_id)})
+        return lead
+
+
+def waiting_lead_ids(*, niche_id: uuid.UUID | None = None, limit: int = 500) -> list[uuid.UUID]:
+    """Leads still ``approved`` (none eligible yet), oldest first."""
+    with unit_of_work() as uow:
+        query = select(Lead.id).where(Lead.status == LeadStatus.APPROVED).order_by(Lead.created_at).limit(limit)
+        if niche_id is not None:
+            query = query.where(Lead.niche_id == niche_id)
+        return list(uow.session.exec(query).all())

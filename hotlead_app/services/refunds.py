@@ -1,0 +1,63 @@
+"""Refunds are per assignment, once: a ``refund`` entry of the charged amount."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlmodel import select
+
+from hotlead_app.db import UnitOfWork, unit_of_work
+from hotlead_app.domain.actors import Actor
+from hotlead_app.domain.errors import AlreadyRefunded, InvalidInput, NotFound
+from hotlead_app.domain.money import LedgerEntryType
+from hotlead_app.models import LeadAssignment
+from hotlead_app.models._types import utcnow
+from hotlead_app.services import audit, ledger
+
+
+@dataclass(frozen=True)
+class Refunded:
+    assignment_id: uuid.UUID
+    provider_id: uuid.UUID
+    amount: Decimal
+    ledger_entry_id: uuid.UUID
+
+
+def refund_key(assignment_id: uuid.UUID) -> str:
+    return f"assignment:{assignment_id}:refund"
+
+
+def refund_in(uow: UnitOfWork, *, assignment_id: uuid.UUID, actor: Actor, reason: str,
+              memo: str | None = None) -> Refunded:
+    """Refund inside the caller's transaction (Global Bad Lead refunds several)."""
+    assignment = uow.session.exec(
+        select(LeadAssignment).where(LeadAssignment.id == assignment_id).with_for_update()
+    ).first()
+    if assignment is None:
+        raise NotFound("No such assignment.", details={"assignment_id": str(assignment_id)})
+    uow.session.refresh(assignment)
+    if assignment.is_refunded:
+        raise AlreadyRefunded(details={"assignment_id": str(assignment_id)})
+    before = audit.snapshot(assignment)
+    posted = ledger.post(
+        provider_id=assignment.provider_id, type=LedgerEntryType.REFUND, amount=assignment.charged_amount,
+        key=refund_key(assignment_id), related_type="lead_assignment", related_id=assignment_id, uow=uow,
+    )
+    assignment.is_refunded = True
+    assignment.refunded_at = utcnow()
+    assignment.refund_reason = reason
+    uow.session.add(assignment)
+    uow.session.flush()
+    audit.record(uow, actor=actor, entity_type="lead_assignment", entity_id=assignment_id,
+                 action="refunded", before=before, after=audit.snapshot(assignment), memo=memo)
+    return Refunded(assignment_id, assignment.provider_id, assignment.charged_amount, posted.entry.id)
+
+
+def refund_assignment(*, assignment_id: uuid.UUID, actor: Actor, reason: str,
+                      memo: str | None = None) -> Refunded:
+    if not reason or not reason.strip():
+        raise InvalidInput("Say why the assignment is refunded.", details={"reason": "required"})
+    with unit_of_work() as uow:
+        return refund_in(uow, assignment_id=assignment_id, actor=actor, reason=reason.strip(), memo=memo)
