@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"
+DEFAULT_ADMIN_PASSWORD = "hotlead-admin"
 
 # Ports of the project's own embedded servers: never the system's 5432 / 6379.
 EMBEDDED_PG_PORT = 54329
@@ -33,7 +34,7 @@ class Settings(BaseSettings):
     port: int = 3000
     data_dir: Path = PROJECT_ROOT / ".hotlead"
     bootstrap_admin_email: str = "admin@hotlead.local"
-    bootstrap_admin_password: str = "hotlead-admin"
+    bootstrap_admin_password: str = DEFAULT_ADMIN_PASSWORD
     confirmation_ttl_hours: int = Field(default=48, ge=1)
     email_from: str = "Find Me A Hot Lead <no-reply@hotlead.local>"
 
@@ -52,6 +53,10 @@ class Settings(BaseSettings):
             )
         if self.env != "dev" and len(self.secret_key) < 32:
             raise ValueError("HOTLEAD_SECRET_KEY must be at least 32 characters outside dev")
+        if self.env != "dev" and self.bootstrap_admin_password == DEFAULT_ADMIN_PASSWORD:
+            raise ValueError(
+                f"HOTLEAD_BOOTSTRAP_ADMIN_PASSWORD must be set when HOTLEAD_ENV={self.env}"
+            )
         return self
 
     @property

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from hotlead_app.api import errors, ops, public
+from hotlead_app.api import admin, auth, errors, ops, provider, public
 
 API_PREFIX = "/api/v1"
 
@@ -23,6 +23,9 @@ def build_api_v1() -> FastAPI:
     )
     errors.install(api)
     api.include_router(public.router)
+    api.include_router(auth.router)
+    api.include_router(provider.router)
+    api.include_router(admin.router)
     return api
 
 

@@ -50,6 +50,8 @@ def error_response(status: int, code: str, message: str, details: dict[str, Any]
 
 
 def status_for(exc: domain.DomainError) -> int:
+    if exc.code == "not_authenticated":
+        return 401
     for cls in type(exc).__mro__:
         if cls in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[cls]

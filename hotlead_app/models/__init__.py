@@ -11,12 +11,13 @@ from hotlead_app.models.level import CompetitionLevel, CompetitionLevelRead
 from hotlead_app.models.niche import Niche, NicheRead
 from hotlead_app.models.outbox import OutboxMessage
 from hotlead_app.models.partner import Partner
+from hotlead_app.models.session import AuthSession
 from hotlead_app.models.provider import ProviderRead, ProviderStatus, ServiceProvider
 from hotlead_app.models.subscription import PauseReason, ProviderSubscription, SubscriptionRead
 from hotlead_app.models.user import User, UserRole
 
 __all__ = [
-    "ActorRole", "AuditLog", "CompetitionLevel", "CompetitionLevelRead", "DistributionRecord",
+    "ActorRole", "AuditLog", "AuthSession", "CompetitionLevel", "CompetitionLevelRead", "DistributionRecord",
     "EmailMessage", "EmailStatus", "Lead", "LeadAssignment", "LeadRead", "LeadStatus",
     "LedgerEntryType", "LedgerEntry", "LedgerEntryRead", "Niche", "NicheRead", "OutboxMessage",
     "Partner", "PauseReason", "ProviderRead", "ProviderStatus", "ProviderSubscription",

@@ -43,8 +43,14 @@ def ensure_niche(*, slug: str, name: str, fields: list[dict]) -> bool:
 
 
 def bootstrap() -> list[str]:
+    from hotlead_app.services import accounts
+
     settings = get_settings()
     lines: list[str] = []
+    created = accounts.ensure_bootstrap_admin(
+        email=settings.bootstrap_admin_email, password=settings.bootstrap_admin_password)
+    if created is not None:
+        lines.append(f"created admin {created.email}")
     if settings.is_dev:
         for niche in DEMO_NICHES:
             if ensure_niche(**niche):

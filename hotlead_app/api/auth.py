@@ -1,0 +1,51 @@
+"""Sign-in and sign-out."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from hotlead_app.api.deps import bearer_token, current_principal
+from hotlead_app.services import auth
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class LoginIn(BaseModel):
+    email: Any = None
+    password: Any = None
+
+
+class LoginOut(BaseModel):
+    token: str
+    role: str
+    expires_at: datetime
+
+
+class MeOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    role: str
+    provider_id: uuid.UUID | None = None
+
+
+@router.post("/login", response_model=LoginOut)
+async def login(body: LoginIn) -> LoginOut:
+    signed = await run_in_threadpool(lambda: auth.login(email=body.email, password=body.password))
+    return LoginOut(token=signed.token, role=signed.role, expires_at=signed.expires_at)
+
+
+@router.post("/logout", status_code=204)
+async def logout(token: str = Depends(bearer_token)) -> None:
+    await run_in_threadpool(lambda: auth.logout(token=token))
+
+
+@router.get("/me", response_model=MeOut)
+async def me(principal: auth.Principal = Depends(current_principal)) -> MeOut:
+    return MeOut(id=principal.user_id, email=principal.email, role=principal.role,
+                 provider_id=principal.provider_id)
