@@ -2,6 +2,7 @@
 
 HOME = "/"
 LEAD_FORM = "/n/[slug]"
+CONFIRM = "/confirm"
 
 
 def lead_form(slug: str) -> str:

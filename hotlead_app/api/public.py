@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from hotlead_app.services import intake
+from hotlead_app.services import intake, leads
 
 router = APIRouter(tags=["public"])
 
@@ -55,3 +55,13 @@ async def submit_lead(body: LeadIn) -> LeadCreated:
         )
     )
     return LeadCreated(id=lead.id, status=lead.status.value)
+
+
+class ConfirmIn(BaseModel):
+    token: str = Field(max_length=500)
+
+
+@router.post("/leads/confirm", response_model=LeadCreated)
+async def confirm_lead(body: ConfirmIn) -> LeadCreated:
+    state = await run_in_threadpool(lambda: leads.confirm_lead(token=body.token))
+    return LeadCreated(id=state.id, status=state.status.value)

@@ -50,3 +50,27 @@ def test_invalid_email_shows_the_error_next_to_the_field_and_writes_nothing(page
 def test_unknown_niche_says_so(page: Page, app_server, shared_db):
     page.goto(f"{app_server}/n/no-such-service")
     expect(page.get_by_text("We don't offer that service")).to_be_visible(timeout=30_000)
+
+
+def _token_for(lead_id) -> str:
+    from hotlead_app.models import OutboxMessage
+    from hotlead_app.services import tokens
+
+    with unit_of_work() as uow:
+        job = uow.session.exec(
+            select(OutboxMessage).where(OutboxMessage.args["lead_id"].astext == str(lead_id))).one()
+    return tokens.make_token(lead_id, job.args["nonce"])
+
+
+def test_the_link_in_the_email_confirms_the_lead(page: Page, app_server, shared_db):
+    from hotlead_app.services import intake
+
+    lead = intake.submit_lead(niche_slug="roofing", email=unique_email("click"),
+                              payload={"zip": "30301", "roof_type": "flat"})
+    page.goto(f"{app_server}/confirm?token={_token_for(lead.id)}")
+    expect(page.locator("#confirm-outcome")).to_contain_text("confirmed", timeout=30_000)
+    with unit_of_work() as uow:
+        stored = uow.session.get(Lead, lead.id)
+    assert stored.status == LeadStatus.PENDING_APPROVAL and stored.confirmed_at is not None
+    page.goto(f"{app_server}/confirm?token=tampered.{_token_for(lead.id)}")
+    expect(page.locator("#confirm-outcome")).to_contain_text("not valid", timeout=30_000)

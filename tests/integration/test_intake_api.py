@@ -92,3 +92,37 @@ def test_niches_list_and_openapi_document(db, api_server):
     missing = httpx.get(f"{api_server}/api/v1/leads/{uuid.uuid4()}")
     assert missing.status_code in (404, 405)
     assert "error" in missing.json()
+
+
+def test_confirm_endpoint_confirms_once_and_refuses_bad_or_expired_tokens(db, api_server):
+    from sqlalchemy import text
+
+    from hotlead_app.services import tokens
+
+    slug = make_niche()
+    lead = httpx.post(f"{api_server}/api/v1/leads", json={
+        "niche": slug, "email": unique_email(), "payload": {"zip": "30301", "roof_type": "tile"}}).json()
+    lead_id = uuid.UUID(lead["id"])
+    with unit_of_work() as uow:
+        job = uow.session.exec(select(OutboxMessage)).one()
+    token = tokens.make_token(lead_id, job.args["nonce"])
+    url = f"{api_server}/api/v1/leads/confirm"
+    first = httpx.post(url, json={"token": token})
+    assert first.status_code == 200 and first.json()["status"] == "pending_approval"
+    again = httpx.post(url, json={"token": token})
+    assert again.status_code == 200 and again.json()["status"] == "pending_approval"
+    tampered = httpx.post(url, json={"token": token[:-2] + ("AA" if not token.endswith("AA") else "BB")})
+    assert tampered.status_code == 400 and tampered.json()["error"]["code"] == "invalid_input"
+    assert httpx.post(url, json={"token": "garbage"}).status_code == 400
+
+    other = httpx.post(f"{api_server}/api/v1/leads", json={
+        "niche": slug, "email": unique_email(), "payload": {"zip": "30301", "roof_type": "tile"}}).json()
+    other_id = uuid.UUID(other["id"])
+    with unit_of_work() as uow:
+        job = uow.session.exec(select(OutboxMessage).where(OutboxMessage.args["lead_id"].astext == str(other_id))).one()
+        uow.session.execute(text("UPDATE leads SET confirmation_expires_at = now() - interval '1 minute' WHERE id = :id"),
+                            {"id": other_id})
+    expired = httpx.post(url, json={"token": tokens.make_token(other_id, job.args["nonce"])})
+    assert expired.status_code == 410 and expired.json()["error"]["code"] == "expired"
+    with unit_of_work() as uow:
+        assert uow.session.get(Lead, other_id).status == LeadStatus.PENDING_CONFIRMATION
