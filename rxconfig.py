@@ -17,6 +17,6 @@ config = rx.Config(
     redis_url=_reflex_redis_url(_settings.redis_url),
     telemetry_enabled=False,
     show_built_with_reflex=False,
-    plugins=[],
+    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="orange", radius="medium"))],
     disable_plugins=[rx.plugins.SitemapPlugin],
 )

@@ -4,7 +4,4 @@ import reflex as rx
 
 from hotlead_app import api, pages  # noqa: F401  (pages register themselves)
 
-app = rx.App(
-    api_transformer=api.build_app(),
-    theme=rx.theme(accent_color="orange", radius="medium"),
-)
+app = rx.App(api_transformer=api.build_app())

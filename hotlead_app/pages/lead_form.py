@@ -32,13 +32,17 @@ class LeadFormState(rx.State):
     submitted: bool = False
     submitted_email: str = ""
 
+    def _slug(self) -> str:
+        """The niche slug from the URL path /n/<slug>."""
+        return str(self.router.url.path).rstrip("/").rsplit("/", 1)[-1]
+
     @rx.event
     def load(self):
         self.loading = True
         self.submitted = False
         self.errors = {}
         self.form_error = ""
-        slug = self.router.page.params.get("slug", "")
+        slug = self._slug()
         try:
             niche = intake.get_niche(slug=slug)
         except NotFound:
@@ -63,7 +67,7 @@ class LeadFormState(rx.State):
     def submit(self, form_data: dict):
         self.submitting = True
         yield
-        slug = self.router.page.params.get("slug", "")
+        slug = self._slug()
         payload = {f.name: form_data.get(f"payload.{f.name}", "") for f in self.fields}
         try:
             intake.submit_lead(
