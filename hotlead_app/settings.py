@@ -37,6 +37,15 @@ class Settings(BaseSettings):
     bootstrap_admin_password: str = DEFAULT_ADMIN_PASSWORD
     confirmation_ttl_hours: int = Field(default=48, ge=1)
     email_from: str = "Find Me A Hot Lead <no-reply@hotlead.local>"
+    # Rate limits per client IP, in the `limits` package's notation.
+    rate_limit_submit: str = "10/minute;100/day"
+    rate_limit_confirm: str = "30/minute"
+    rate_limit_resend: str = "3/10minutes"
+    rate_limit_login: str = "5/15minutes"
+    # X-Forwarded-For is honoured only from these proxy addresses (comma-separated CIDRs).
+    trusted_proxies: str = ""
+    # Start MailDev (SMTP sink + web inbox) with `make run` in dev when SMTP is the default.
+    maildev_web_port: int = 1080
 
     # Payment processors: read without the HOTLEAD_ prefix, as API.md names them.
     stripe_api_key: str = Field(default="", validation_alias="STRIPE_API_KEY")

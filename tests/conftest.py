@@ -30,6 +30,11 @@ from hotlead_app.infra.embedded import EmbeddedPostgres, EmbeddedRedis, free_por
 from hotlead_app.settings import PROJECT_ROOT
 
 VENV_BIN = Path(sys.executable).parent
+
+# Tests send many requests from one address: the limits are lifted here, and the
+# rate-limit tests set their own.
+for _scope in ("submit", "confirm", "resend", "login"):
+    os.environ.setdefault(f"HOTLEAD_RATE_LIMIT_{_scope.upper()}", "100000/minute")
 TEMPLATE_DB = "hotlead_template"
 SHARED_DB = "hotlead_shared"
 
@@ -202,19 +207,66 @@ def api_server(pg, redis_server) -> Iterator[str]:
         yield server.url
 
 
-# --------------------------------------------------------------------------- Celery
+# --------------------------------------------------------------------------- SMTP
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) that keeps what it receives; it can be stopped
+    and started again on the same port to play an outage."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.messages: list = []
+        self._controller = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        from email import message_from_bytes, policy
+
+        from aiosmtpd.controller import Controller
+
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+                return "250 OK"
+
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if m["To"] == address]
 
 
 @pytest.fixture(scope="session")
-def celery_worker(shared_db_url, redis_server, tmp_path_factory) -> Iterator[subprocess.Popen]:
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink(free_port())
+    sink.start()
+    os.environ["HOTLEAD_SMTP_URL"] = sink.url
+    yield sink
+    sink.stop()
+
+
+# --------------------------------------------------------------------------- Celery
+
+
+def start_worker(database_url: str, redis_url: str, smtp_url: str, log: Path) -> subprocess.Popen:
     with open(log, "wb") as handle:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
              "--loglevel=INFO", "--concurrency=2", "--without-gossip", "--without-mingle",
              f"--hostname=test-{uuid.uuid4().hex[:6]}@%h"],
             cwd=PROJECT_ROOT,
-            env=child_env(shared_db_url, redis_server.url()),
+            env=child_env(database_url, redis_url, HOTLEAD_SMTP_URL=smtp_url),
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -223,6 +275,13 @@ def celery_worker(shared_db_url, redis_server, tmp_path_factory) -> Iterator[sub
              message="Celery worker")
     if proc.poll() is not None:
         raise RuntimeError(f"Celery worker exited:\n{log.read_text()}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def celery_worker(shared_db_url, redis_server, smtp_sink, tmp_path_factory) -> Iterator[subprocess.Popen]:
+    proc = start_worker(shared_db_url, redis_server.url(), smtp_sink.url,
+                        tmp_path_factory.mktemp("worker") / "worker.log")
     yield proc
     stop_process_group(proc)
 

@@ -11,24 +11,42 @@ from hotlead_app.services import distribution, notifications, outbox
 log = logging.getLogger(__name__)
 app = get_celery()
 
+EMAIL_RETRY = {
+    "acks_late": True,
+    "autoretry_for": (notifications.SmtpUnavailable,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 10,
+}
 
-@app.task(name="email.send_lead_confirmation", acks_late=True)
-def send_lead_confirmation(lead_id: str, nonce: str, outbox_id: str | None = None) -> str:
-    composed = notifications.compose_lead_confirmation(lead_id=uuid.UUID(lead_id), nonce=nonce)
+
+def _send(composed: notifications.ComposedEmail | None) -> str:
     if composed is None:
         return "skipped"
-    return "composed" if composed.created else "already-composed"
+    notifications.send(email_id=composed.id)
+    return "sent"
 
 
-@app.task(name="email.provider_balance_rules", acks_late=True)
-def provider_balance_rules_email(provider_id: str, changes: list, outbox_id: str | None = None) -> bool:
-    return notifications.compose_provider_balance_rules(
-        provider_id=uuid.UUID(provider_id), changes=changes, key=outbox_id or provider_id)
+@app.task(name="email.send_lead_confirmation", **EMAIL_RETRY)
+def send_lead_confirmation(lead_id: str, nonce: str, outbox_id: str | None = None) -> str:
+    return _send(notifications.compose_lead_confirmation(lead_id=uuid.UUID(lead_id), nonce=nonce))
 
 
-@app.task(name="email.admin_alert", acks_late=True)
-def admin_alert_email(subject: str, outbox_id: str | None = None, **details) -> bool:
-    return notifications.compose_admin_alert(subject=subject, details=details, key=outbox_id or subject)
+@app.task(name="email.provider_balance_rules", **EMAIL_RETRY)
+def provider_balance_rules_email(provider_id: str, changes: list, outbox_id: str | None = None) -> str:
+    return _send(notifications.compose_provider_balance_rules(
+        provider_id=uuid.UUID(provider_id), changes=changes, key=outbox_id or provider_id))
+
+
+@app.task(name="email.admin_alert", **EMAIL_RETRY)
+def admin_alert_email(subject: str, outbox_id: str | None = None, **details) -> str:
+    return _send(notifications.compose_admin_alert(subject=subject, details=details, key=outbox_id or subject))
+
+
+@app.task(name="email.send_pending", acks_late=True)
+def send_pending_emails() -> dict:
+    return notifications.send_pending()
 
 
 @app.task(name="distribution.distribute_lead", acks_late=True, autoretry_for=(Exception,),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hotlead_app.api import admin, auth, errors, ops, provider, public
+from hotlead_app.api.limits import BodySizeLimit
 
 API_PREFIX = "/api/v1"
 
@@ -22,6 +23,7 @@ def build_api_v1() -> FastAPI:
         redoc_url=None,
     )
     errors.install(api)
+    api.add_middleware(BodySizeLimit)
     api.include_router(public.router)
     api.include_router(auth.router)
     api.include_router(provider.router)

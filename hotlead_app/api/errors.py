@@ -52,6 +52,8 @@ def error_response(status: int, code: str, message: str, details: dict[str, Any]
 def status_for(exc: domain.DomainError) -> int:
     if exc.code == "not_authenticated":
         return 401
+    if exc.code == "rate_limited":
+        return 429
     for cls in type(exc).__mro__:
         if cls in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[cls]
@@ -66,7 +68,11 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(domain.DomainError)
     async def _domain(_request: Request, exc: domain.DomainError) -> JSONResponse:
-        return error_response(status_for(exc), exc.code, exc.message, exc.details)
+        headers = None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            headers = {"Retry-After": str(retry_after)}
+        return error_response(status_for(exc), exc.code, exc.message, exc.details, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import redis
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -55,3 +55,21 @@ async def readyz(response: Response) -> dict[str, object]:
 @router.get("/metrics")
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+_PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+
+
+@router.get("/e/o/{token}.gif", include_in_schema=False)
+async def email_open(token: str, request: Request) -> Response:
+    """The tracking pixel: records an open (information only) and always answers a GIF."""
+    from hotlead_app.api.client import client_info
+    from hotlead_app.services import notifications
+
+    client = client_info(request)
+    try:
+        await run_in_threadpool(lambda: notifications.record_open(
+            token=token[:200], ip=client.ip, user_agent=client.user_agent))
+    except Exception:  # never break an email's rendering over a counter
+        pass
+    return Response(_PIXEL, media_type="image/gif", headers={"Cache-Control": "no-store"})

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from hotlead_app.services import intake, leads
+from hotlead_app.api.client import client_info
+from hotlead_app.services import intake
 
 router = APIRouter(tags=["public"])
 
@@ -43,7 +44,8 @@ async def list_niches() -> list[NicheOut]:
 
 
 @router.post("/leads", status_code=201, response_model=LeadCreated)
-async def submit_lead(body: LeadIn) -> LeadCreated:
+async def submit_lead(body: LeadIn, request: Request) -> LeadCreated:
+    client = client_info(request)
     lead = await run_in_threadpool(
         lambda: intake.submit_lead(
             niche_slug=body.niche,
@@ -52,6 +54,8 @@ async def submit_lead(body: LeadIn) -> LeadCreated:
             payload=body.payload,
             referrer_url=body.referrer_url,
             utm_params=body.utm_params,
+            partner_code=body.partner_code,
+            client=client,
         )
     )
     return LeadCreated(id=lead.id, status=lead.status.value)
@@ -62,6 +66,19 @@ class ConfirmIn(BaseModel):
 
 
 @router.post("/leads/confirm", response_model=LeadCreated)
-async def confirm_lead(body: ConfirmIn) -> LeadCreated:
-    state = await run_in_threadpool(lambda: leads.confirm_lead(token=body.token))
+async def confirm_lead(body: ConfirmIn, request: Request) -> LeadCreated:
+    client = client_info(request)
+    state = await run_in_threadpool(lambda: intake.confirm(token=body.token, client=client))
     return LeadCreated(id=state.id, status=state.status.value)
+
+
+class ResendIn(BaseModel):
+    email: Any = None
+    lead_id: Any = None
+
+
+@router.post("/leads/resend-confirmation", status_code=202)
+async def resend_confirmation(body: ResendIn, request: Request) -> dict[str, str]:
+    client = client_info(request)
+    await run_in_threadpool(lambda: intake.resend_confirmation(email=body.email, lead_id=body.lead_id, client=client))
+    return {"status": "accepted"}

@@ -15,6 +15,7 @@ from hotlead_app.settings import get_settings
 
 OUTBOX_DRAIN_SECONDS = 10.0
 RETRY_WAITING_SECONDS = 60.0
+EMAIL_SWEEP_SECONDS = 30.0
 
 
 @lru_cache(maxsize=1)
@@ -45,6 +46,10 @@ def get_celery() -> Celery:
             "outbox-drain": {
                 "task": "outbox.drain",
                 "schedule": OUTBOX_DRAIN_SECONDS,
+            },
+            "email-send-pending": {
+                "task": "email.send_pending",
+                "schedule": EMAIL_SWEEP_SECONDS,
             },
             "distribution-retry-waiting": {
                 "task": "distribution.retry_waiting",

@@ -5,7 +5,7 @@ from hotlead_app.domain.money import LedgerEntryType
 from hotlead_app.models.assignment import LeadAssignment
 from hotlead_app.models.audit import ActorRole, AuditLog
 from hotlead_app.models.distribution import DistributionRecord
-from hotlead_app.models.email import EmailMessage, EmailStatus
+from hotlead_app.models.email import EmailEvent, EmailMessage, EmailStatus
 from hotlead_app.models.lead import Lead, LeadRead
 from hotlead_app.models.level import CompetitionLevel, CompetitionLevelRead
 from hotlead_app.models.niche import Niche, NicheRead
@@ -18,7 +18,7 @@ from hotlead_app.models.user import User, UserRole
 
 __all__ = [
     "ActorRole", "AuditLog", "AuthSession", "CompetitionLevel", "CompetitionLevelRead", "DistributionRecord",
-    "EmailMessage", "EmailStatus", "Lead", "LeadAssignment", "LeadRead", "LeadStatus",
+    "EmailEvent", "EmailMessage", "EmailStatus", "Lead", "LeadAssignment", "LeadRead", "LeadStatus",
     "LedgerEntryType", "LedgerEntry", "LedgerEntryRead", "Niche", "NicheRead", "OutboxMessage",
     "Partner", "PauseReason", "ProviderRead", "ProviderStatus", "ProviderSubscription",
     "ServiceProvider", "SubscriptionRead", "User", "UserRole",

@@ -28,7 +28,23 @@ class EmailMessage(SQLModel, table=True):
     to_address: str = Field(max_length=255, index=True)
     subject: str = Field(max_length=255)
     body_text: str
+    body_html: str | None = Field(default=None)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    last_error: str | None = Field(default=None)
     lead_id: uuid.UUID | None = Field(default=None, foreign_key="leads.id", index=True)
     status: EmailStatus = pg_enum(EmailStatus, "email_status", default=EmailStatus.queued)
     created_at: datetime = created_at_column()
     sent_at: datetime | None = timestamp()
+
+
+class EmailEvent(SQLModel, table=True):
+    """Opens recorded by the tracking pixel: information only, never a refund decision."""
+
+    __tablename__ = "email_events"
+
+    id: uuid.UUID = uuid_pk()
+    email_id: uuid.UUID = Field(foreign_key="email_messages.id", nullable=False, index=True)
+    kind: str = Field(max_length=32)
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=500)
+    created_at: datetime = created_at_column()

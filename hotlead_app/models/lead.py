@@ -36,6 +36,10 @@ class Lead(SQLModel, table=True):
     confirmation_token_hash: str | None = Field(default=None, max_length=255, index=True)
     confirmation_expires_at: datetime | None = timestamp()
     confirmed_at: datetime | None = timestamp()
+    # Consent evidence: the consent text's version shown, the submitter's address and browser.
+    consent_version: str | None = Field(default=None, max_length=32)
+    consent_ip: str | None = Field(default=None, max_length=64)
+    consent_user_agent: str | None = Field(default=None, max_length=500)
     # The niche's count of distributed leads before this one (drives level rotation).
     distribution_seq: int | None = Field(default=None)
     distributed_at: datetime | None = timestamp()

@@ -10,12 +10,14 @@ from urllib.parse import urlparse
 
 from sqlmodel import select
 
-from hotlead_app.db import unit_of_work
+from hotlead_app.db import UnitOfWork, unit_of_work
+from hotlead_app.domain.actors import BUYER
+from hotlead_app.domain.consent import CONSENT_VERSION, ClientInfo
 from hotlead_app.domain.errors import InvalidInput, NotFound
-from hotlead_app.domain.forms import validate_submission
-from hotlead_app.models import Lead, LeadStatus, Niche, NicheRead
+from hotlead_app.domain.forms import normalize_email, validate_submission
+from hotlead_app.models import Lead, LeadStatus, Niche, NicheRead, Partner
 from hotlead_app.models._types import utcnow
-from hotlead_app.services import outbox, tokens
+from hotlead_app.services import audit, outbox, ratelimit, tokens
 from hotlead_app.settings import get_settings
 
 SEND_CONFIRMATION_TASK = "email.send_lead_confirmation"
@@ -69,6 +71,22 @@ def _clean_attribution(referrer_url: object, utm_params: object) -> tuple[str | 
     return ref, utm
 
 
+def _partner_id(uow: UnitOfWork, code: object) -> uuid.UUID | None:
+    """A known partner code's id; an unknown or malformed code is kept as no partner."""
+    if not isinstance(code, str) or not code.strip() or len(code) > 64:
+        return None
+    return uow.session.exec(select(Partner.id).where(Partner.code == code.strip().lower())).first()
+
+
+def _queue_confirmation(uow: UnitOfWork, lead: Lead) -> None:
+    """A fresh token (its hash replaces any older one) and the email carrying it."""
+    nonce = tokens.new_nonce()
+    lead.confirmation_token_hash = tokens.token_hash(tokens.make_token(lead.id, nonce))
+    lead.confirmation_expires_at = utcnow() + timedelta(hours=get_settings().confirmation_ttl_hours)
+    uow.session.add(lead)
+    outbox.add(uow, SEND_CONFIRMATION_TASK, lead_id=str(lead.id), nonce=nonce)
+
+
 def submit_lead(
     *,
     niche_slug: str,
@@ -77,19 +95,26 @@ def submit_lead(
     payload: object = None,
     referrer_url: object = None,
     utm_params: object = None,
+    partner_code: object = None,
+    honeypot: object = None,
+    client: ClientInfo = ClientInfo(),
 ) -> SubmittedLead:
     """Validate against the niche's form, store a ``pending_confirmation`` lead and
-    queue its confirmation email (published only once the lead has committed)."""
+    queue its confirmation email (published only once the lead has committed).
+
+    A filled honeypot field (a bot) gets the same answer as a person, and nothing
+    is stored."""
+    ratelimit.hit("submit", client.ip)
     with unit_of_work() as uow:
         niche = uow.session.exec(select(Niche).where(Niche.slug == niche_slug, Niche.active)).first()
         if niche is None:
-            raise InvalidInput("Choose a service we offer.", details={"niche": "unknown niche"})
+            raise NotFound("We don't offer that service.", details={"niche": "unknown niche"})
         submission = validate_submission(niche.fields, email=email, phone=phone, payload=payload)
         ref, utm = _clean_attribution(referrer_url, utm_params)
-        lead_id = uuid.uuid4()
-        nonce = tokens.new_nonce()
+        if isinstance(honeypot, str) and honeypot.strip():
+            return SubmittedLead(id=uuid.uuid4(), status=LeadStatus.PENDING_CONFIRMATION)
         lead = Lead(
-            id=lead_id,
+            id=uuid.uuid4(),
             niche_id=niche.id,
             status=LeadStatus.PENDING_CONFIRMATION,
             payload=submission.payload,
@@ -97,13 +122,37 @@ def submit_lead(
             phone=submission.phone,
             referrer_url=ref,
             utm_params=utm,
-            confirmation_token_hash=tokens.token_hash(tokens.make_token(lead_id, nonce)),
-            confirmation_expires_at=utcnow() + timedelta(hours=get_settings().confirmation_ttl_hours),
+            partner_id=_partner_id(uow, partner_code),
+            consent_version=CONSENT_VERSION,
+            consent_ip=client.ip[:64],
+            consent_user_agent=(client.user_agent or "")[:500] or None,
         )
         uow.session.add(lead)
         uow.session.flush()
-        outbox.add(uow, SEND_CONFIRMATION_TASK, lead_id=str(lead_id), nonce=nonce)
-        return SubmittedLead(id=lead_id, status=lead.status)
+        audit.record(uow, actor=BUYER, entity_type="lead", entity_id=lead.id, action="submitted",
+                     before=None, after={"status": lead.status.value, "niche": niche.slug})
+        _queue_confirmation(uow, lead)
+        return SubmittedLead(id=lead.id, status=lead.status)
+
+
+def resend_confirmation(*, email: object, lead_id: object, client: ClientInfo = ClientInfo()) -> None:
+    """A new confirmation link for a lead still waiting for it; the old link stops
+    working.  Says nothing about whether such a lead exists."""
+    ratelimit.hit("resend", client.ip)
+    try:
+        clean_email = normalize_email(email)
+        lead_uuid = lead_id if isinstance(lead_id, uuid.UUID) else uuid.UUID(str(lead_id))
+    except (ValueError, TypeError):
+        return
+    with unit_of_work() as uow:
+        lead = uow.session.exec(select(Lead).where(Lead.id == lead_uuid).with_for_update()).first()
+        if lead is None or lead.email.lower() != clean_email.lower():
+            return
+        if lead.status != LeadStatus.PENDING_CONFIRMATION:
+            return
+        _queue_confirmation(uow, lead)
+        audit.record(uow, actor=BUYER, entity_type="lead", entity_id=lead.id, action="confirmation_resent",
+                     before=None, after={"status": lead.status.value})
 
 
 def get_lead_status(*, lead_id: uuid.UUID) -> LeadStatus:
@@ -112,3 +161,13 @@ def get_lead_status(*, lead_id: uuid.UUID) -> LeadStatus:
         if lead is None:
             raise NotFound("No such lead.", details={"lead_id": str(lead_id)})
         return lead.status
+
+
+def confirm(*, token: object, client: ClientInfo = ClientInfo()):
+    """The confirmation link, rate limited per client (see ``leads.confirm_lead``)."""
+    from hotlead_app.services import leads
+
+    ratelimit.hit("confirm", client.ip)
+    if not isinstance(token, str):
+        raise InvalidInput("This confirmation link is not valid.", details={"token": "invalid"})
+    return leads.confirm_lead(token=token)

@@ -1,18 +1,37 @@
-"""Emails the platform composes.  Each is recorded in ``email_messages`` once,
-keyed by the business fact it reports, so a job that runs twice writes one email."""
+"""Emails: composed once per business fact (a dedupe key), then sent through SMTP.
+
+Jobs arrive through the outbox (written in the fact's own transaction), so an email
+is never lost when Redis or the worker is down.  Composing is idempotent; sending
+marks the row ``sent`` and a failure leaves it for the retry and the periodic
+``send_pending`` sweep.  Opens are recorded by a tracking pixel, for information only.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import logging
+import smtplib
+import ssl
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage as MimeMessage
+from email.utils import make_msgid
+from urllib.parse import unquote, urlparse
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import select
 
 from hotlead_app.db import unit_of_work
-from hotlead_app.models import EmailMessage, EmailStatus, Lead, LeadStatus, Niche
-from hotlead_app.services import tokens
+from hotlead_app.models import EmailEvent, EmailMessage, EmailStatus, Lead, LeadStatus, Niche, ServiceProvider
+from hotlead_app.models._types import utcnow
+from hotlead_app.services import email_templates, tokens
 from hotlead_app.settings import get_settings
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 12
 
 
 @dataclass(frozen=True)
@@ -21,6 +40,70 @@ class ComposedEmail:
     to_address: str
     subject: str
     created: bool
+
+
+@dataclass(frozen=True)
+class EmailRead:
+    id: uuid.UUID
+    kind: str
+    to_address: str
+    subject: str
+    body_text: str
+    body_html: str | None
+    status: EmailStatus
+    attempts: int
+
+
+# --------------------------------------------------------------------------- tracking
+
+
+def _pixel_token(email_id: uuid.UUID) -> str:
+    mac = hmac.new(get_settings().secret_key.encode(), b"email-open:" + email_id.bytes, hashlib.sha256)
+    return f"{email_id.hex}.{base64.urlsafe_b64encode(mac.digest()[:12]).decode().rstrip('=')}"
+
+
+def pixel_url(email_id: uuid.UUID) -> str:
+    return f"{get_settings().public_url}/e/o/{_pixel_token(email_id)}.gif"
+
+
+def record_open(*, token: str, ip: str | None, user_agent: str | None) -> bool:
+    """An open of a genuine email (information only); False for anything forged."""
+    hex_id, _, _sig = token.partition(".")
+    try:
+        email_id = uuid.UUID(hex=hex_id)
+    except ValueError:
+        return False
+    if not hmac.compare_digest(token, _pixel_token(email_id)):
+        return False
+    with unit_of_work() as uow:
+        if uow.session.get(EmailMessage, email_id) is None:
+            return False
+        uow.session.add(EmailEvent(email_id=email_id, kind="open", ip=(ip or "")[:64] or None,
+                                   user_agent=(user_agent or "")[:500] or None))
+    return True
+
+
+# --------------------------------------------------------------------------- composing
+
+
+def _insert(*, dedupe_key: str, kind: str, to_address: str, rendered: email_templates.Rendered,
+            lead_id: uuid.UUID | None = None) -> ComposedEmail:
+    email_id = uuid.uuid4()
+    html = rendered.html.replace("{PIXEL}", f'<img src="{pixel_url(email_id)}" width="1" height="1" alt="">')
+    with unit_of_work() as uow:
+        stmt = (
+            insert(EmailMessage)
+            .values(id=email_id, dedupe_key=dedupe_key, kind=kind, to_address=to_address,
+                    subject=rendered.subject, body_text=rendered.text, body_html=html, lead_id=lead_id,
+                    status=EmailStatus.queued, attempts=0)
+            .on_conflict_do_nothing(constraint="uq_email_messages_dedupe_key")
+            .returning(EmailMessage.id)
+        )
+        inserted = uow.session.execute(stmt).scalar_one_or_none()
+        if inserted is None:
+            existing = uow.session.exec(select(EmailMessage).where(EmailMessage.dedupe_key == dedupe_key)).one()
+            return ComposedEmail(existing.id, existing.to_address, existing.subject, created=False)
+        return ComposedEmail(inserted, to_address, rendered.subject, created=True)
 
 
 def compose_lead_confirmation(*, lead_id: uuid.UUID, nonce: str) -> ComposedEmail | None:
@@ -36,85 +119,132 @@ def compose_lead_confirmation(*, lead_id: uuid.UUID, nonce: str) -> ComposedEmai
         ):
             return None
         niche = uow.session.get(Niche, lead.niche_id)
-        link = f"{get_settings().public_url}/confirm?token={token}"
-        subject = f"Confirm your {niche.name} request"
+        to_address, niche_name = lead.email, niche.name
         expires = lead.confirmation_expires_at.strftime("%Y-%m-%d %H:%M UTC")
-        body = (
-            f"Hello,\n\nWe received your {niche.name} request. Please confirm it is yours so that"
-            f" local providers can contact you:\n\n{link}\n\nThis link works until {expires}."
-            "\nIf you did not make this request, ignore this email and nothing will happen.\n"
-        )
-        dedupe_key = f"lead:{lead_id}:confirmation:{tokens.token_hash(token)[:16]}"
-        stmt = (
-            insert(EmailMessage)
-            .values(
-                id=uuid.uuid4(),
-                dedupe_key=dedupe_key,
-                kind="lead_confirmation",
-                to_address=lead.email,
-                subject=subject,
-                body_text=body,
-                lead_id=lead.id,
-                status=EmailStatus.queued,
-            )
-            .on_conflict_do_nothing(constraint="uq_email_messages_dedupe_key")
-            .returning(EmailMessage.id)
-        )
-        inserted = uow.session.execute(stmt).scalar_one_or_none()
-        if inserted is None:
-            existing = uow.session.exec(select(EmailMessage).where(EmailMessage.dedupe_key == dedupe_key)).one()
-            return ComposedEmail(existing.id, existing.to_address, existing.subject, created=False)
-        return ComposedEmail(inserted, lead.email, subject, created=True)
-
-
-def list_emails_for_lead(*, lead_id: uuid.UUID) -> list[EmailMessage]:
-    with unit_of_work() as uow:
-        return list(uow.session.exec(select(EmailMessage).where(EmailMessage.lead_id == lead_id)).all())
-
-
-def _record_email(*, dedupe_key: str, kind: str, to_address: str, subject: str, body: str,
-                  lead_id: uuid.UUID | None = None) -> bool:
-    with unit_of_work() as uow:
-        stmt = (
-            insert(EmailMessage)
-            .values(id=uuid.uuid4(), dedupe_key=dedupe_key, kind=kind, to_address=to_address,
-                    subject=subject, body_text=body, lead_id=lead_id, status=EmailStatus.queued)
-            .on_conflict_do_nothing(constraint="uq_email_messages_dedupe_key")
-            .returning(EmailMessage.id)
-        )
-        return uow.session.execute(stmt).scalar_one_or_none() is not None
+    rendered = email_templates.lead_confirmation(
+        niche_name=niche_name, link=f"{get_settings().public_url}/confirm?token={token}", expires=expires)
+    return _insert(dedupe_key=f"lead:{lead_id}:confirmation:{tokens.token_hash(token)[:16]}",
+                   kind="lead_confirmation", to_address=to_address, rendered=rendered, lead_id=lead_id)
 
 
 CHANGE_TEXT = {
-    "auto_paused": "paused: your balance no longer covers its price per lead",
-    "auto_resumed": "active again: your balance covers its price per lead",
+    "auto_paused": "is paused: your balance no longer covers its price per lead",
+    "auto_resumed": "is active again: your balance covers its price per lead",
     "auto_deactivated": "Your account is paused until you add funds: no subscription can be paid for.",
     "active": "Your account is active again.",
 }
 
 
-def compose_provider_balance_rules(*, provider_id: uuid.UUID, changes: list[dict], key: str) -> bool:
-    from hotlead_app.models import ServiceProvider
-
+def compose_provider_balance_rules(*, provider_id: uuid.UUID, changes: list[dict], key: str) -> ComposedEmail | None:
     with unit_of_work() as uow:
         provider = uow.session.get(ServiceProvider, provider_id)
         if provider is None:
-            return False
+            return None
         to_address, name, balance = provider.email, provider.name, provider.balance
-    lines = []
+    lines = [f"Your balance is now {balance}."]
     for change in changes:
-        if "subscription_id" in change:
-            lines.append(f"- Subscription {change['subscription_id']}: {CHANGE_TEXT.get(change['change'], change['change'])}")
+        text = CHANGE_TEXT.get(change["change"], change["change"])
+        lines.append(f"Subscription {str(change['subscription_id'])[:8]} {text}." if "subscription_id" in change else text)
+    rendered = email_templates.provider_notice(
+        name=name, title="Your lead subscriptions changed", lines=lines,
+        link=f"{get_settings().public_url}/provider", link_label="Add funds")
+    return _insert(dedupe_key=f"balance-rules:{key}", kind="provider_balance_rules",
+                   to_address=to_address, rendered=rendered)
+
+
+def compose_admin_alert(*, subject: str, details: dict, key: str) -> ComposedEmail:
+    rendered = email_templates.admin_alert(subject=subject, details=details)
+    return _insert(dedupe_key=f"admin-alert:{key}", kind="admin_alert",
+                   to_address=get_settings().bootstrap_admin_email, rendered=rendered)
+
+
+# --------------------------------------------------------------------------- sending
+
+
+class SmtpUnavailable(RuntimeError):
+    """The SMTP server refused or could not be reached; the send is retried."""
+
+
+def _smtp_send(message: MimeMessage) -> None:
+    url = urlparse(get_settings().smtp_url)
+    host, port = url.hostname or "127.0.0.1", url.port or (465 if url.scheme == "smtps" else 25)
+    try:
+        if url.scheme == "smtps":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=10, context=ssl.create_default_context())
         else:
-            lines.append(f"- {CHANGE_TEXT.get(change['change'], change['change'])}")
-    body = (f"Hello {name},\n\nYour balance is now {balance}. Because of that:\n" + "\n".join(lines)
-            + f"\n\nAdd funds at {get_settings().public_url}/provider to keep receiving leads.\n")
-    return _record_email(dedupe_key=f"balance-rules:{key}", kind="provider_balance_rules",
-                         to_address=to_address, subject="Your lead subscriptions changed", body=body)
+            client = smtplib.SMTP(host, port, timeout=10)
+        with client:
+            if url.scheme == "smtp+starttls":
+                client.starttls(context=ssl.create_default_context())
+            if url.username:
+                client.login(unquote(url.username), unquote(url.password or ""))
+            client.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise SmtpUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
 
-def compose_admin_alert(*, subject: str, details: dict, key: str) -> bool:
-    settings = get_settings()
-    body = "\n".join(f"{k}: {v}" for k, v in sorted(details.items()))
-    return _record_email(dedupe_key=f"admin-alert:{key}", kind="admin_alert",
-                         to_address=settings.bootstrap_admin_email, subject=f"[hotlead] {subject}", body=body)
+def send(*, email_id: uuid.UUID) -> bool:
+    """Send one composed email unless it already left; True when it is sent."""
+    with unit_of_work() as uow:
+        email = uow.session.exec(
+            select(EmailMessage).where(EmailMessage.id == email_id).with_for_update(skip_locked=True)
+        ).first()
+        if email is None:
+            return False
+        if email.status == EmailStatus.sent:
+            return True
+        message = MimeMessage()
+        message["From"] = get_settings().email_from
+        message["To"] = email.to_address
+        message["Subject"] = email.subject
+        message["Message-ID"] = make_msgid(idstring=email.id.hex, domain="hotlead.local")
+        message.set_content(email.body_text)
+        if email.body_html:
+            message.add_alternative(email.body_html, subtype="html")
+        email.attempts += 1
+        try:
+            _smtp_send(message)
+        except SmtpUnavailable as exc:
+            email.status = EmailStatus.failed
+            email.last_error = str(exc)[:1000]
+            uow.session.add(email)
+            uow.session.commit()
+            raise
+        email.status = EmailStatus.sent
+        email.sent_at = utcnow()
+        email.last_error = None
+        uow.session.add(email)
+        return True
+
+
+def send_pending(*, older_than_seconds: float = 30.0, limit: int = 200) -> dict[str, int]:
+    """The sweep: send every email still queued or failed; one failure does not stop it."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    with unit_of_work() as uow:
+        ids = list(uow.session.exec(
+            select(EmailMessage.id)
+            .where(EmailMessage.status != EmailStatus.sent, EmailMessage.attempts < MAX_ATTEMPTS,
+                   EmailMessage.created_at <= cutoff)
+            .order_by(EmailMessage.created_at)
+            .limit(limit)
+        ).all())
+    counts = {"sent": 0, "failed": 0}
+    for email_id in ids:
+        try:
+            counts["sent" if send(email_id=email_id) else "failed"] += 1
+        except SmtpUnavailable:
+            counts["failed"] += 1
+        except Exception:
+            log.exception("sending email %s failed", email_id)
+            counts["failed"] += 1
+    return counts
+
+
+def _read(email: EmailMessage) -> EmailRead:
+    return EmailRead(email.id, email.kind, email.to_address, email.subject, email.body_text,
+                     email.body_html, email.status, email.attempts)
+
+
+def list_emails_for_lead(*, lead_id: uuid.UUID) -> list[EmailRead]:
+    with unit_of_work() as uow:
+        return [_read(e) for e in uow.session.exec(select(EmailMessage).where(EmailMessage.lead_id == lead_id))]

@@ -61,7 +61,7 @@ def test_invalid_email_gets_a_field_error_and_writes_nothing(db, api_server):
 def test_unknown_niche_and_unknown_fields_are_refused(db, api_server):
     slug = make_niche()
     resp = httpx.post(f"{api_server}/api/v1/leads", json={"niche": "nope", "email": unique_email()})
-    assert resp.status_code == 400
+    assert resp.status_code == 404
     assert resp.json()["error"]["details"] == {"niche": "unknown niche"}
     resp = httpx.post(f"{api_server}/api/v1/leads", json={
         "niche": slug, "email": unique_email(), "payload": {"zip": "30301", "roof_type": "tile", "x": 1}})

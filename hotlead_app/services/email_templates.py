@@ -1,0 +1,66 @@
+"""Email bodies, plain text and HTML, with the platform's look."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+BRAND = "Find Me A Hot Lead"
+ACCENT = "#ea580c"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def _html(title: str, paragraphs: list[str], button: tuple[str, str] | None = None,
+          footer: str = "") -> str:
+    body = "".join(f'<p style="margin:0 0 16px;line-height:1.5">{p}</p>' for p in paragraphs)
+    if button:
+        label, url = button
+        body += (f'<p style="margin:24px 0"><a href="{html.escape(url, quote=True)}" '
+                 f'style="background:{ACCENT};color:#fff;padding:12px 20px;border-radius:6px;'
+                 f'text-decoration:none;font-weight:600">{html.escape(label)}</a></p>'
+                 f'<p style="font-size:12px;color:#666">Or paste this link: {html.escape(url)}</p>')
+    return (
+        '<!doctype html><html><body style="margin:0;background:#f6f6f6;font-family:Arial,sans-serif">'
+        '<table width="100%" cellpadding="0" cellspacing="0"><tr><td align="center" style="padding:24px">'
+        '<table width="560" cellpadding="0" cellspacing="0" style="background:#fff;border-radius:8px">'
+        f'<tr><td style="padding:20px 28px;border-bottom:3px solid {ACCENT};font-size:18px;font-weight:700;'
+        f'color:{ACCENT}">{BRAND}</td></tr>'
+        f'<tr><td style="padding:28px"><h1 style="font-size:20px;margin:0 0 16px">{html.escape(title)}</h1>'
+        f'{body}<p style="font-size:12px;color:#888;margin-top:32px">{footer}</p></td></tr>'
+        '</table></td></tr></table>{PIXEL}</body></html>'
+    )
+
+
+def lead_confirmation(*, niche_name: str, link: str, expires: str) -> Rendered:
+    subject = f"Confirm your {niche_name} request"
+    text = (
+        f"Hello,\n\nWe received your {niche_name} request. Please confirm it is yours so that"
+        f" local providers can contact you:\n\n{link}\n\nThis link works until {expires}."
+        "\nIf you did not make this request, ignore this email and nothing will happen.\n"
+    )
+    body = _html(
+        f"Confirm your {niche_name} request",
+        [f"We received your <b>{html.escape(niche_name)}</b> request. Please confirm it is yours so "
+         "that local providers can contact you.", f"This link works until {html.escape(expires)}."],
+        ("Confirm my request", link),
+        "If you did not make this request, ignore this email and nothing will happen.",
+    )
+    return Rendered(subject, text, body)
+
+
+def provider_notice(*, name: str, title: str, lines: list[str], link: str, link_label: str) -> Rendered:
+    text = f"Hello {name},\n\n" + "\n".join(lines) + f"\n\n{link_label}: {link}\n"
+    body = _html(title, [f"Hello {html.escape(name)},", *[html.escape(x) for x in lines]], (link_label, link))
+    return Rendered(title, text, body)
+
+
+def admin_alert(*, subject: str, details: dict) -> Rendered:
+    lines = [f"{k}: {v}" for k, v in sorted(details.items())]
+    return Rendered(f"[hotlead] {subject}", "\n".join(lines) + "\n",
+                    _html(subject, [html.escape(x) for x in lines]))
