@@ -7,27 +7,67 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components.layout import public_layout
 from hotlead_app.domain.errors import DomainError, Expired
-from hotlead_app.services import leads
+from hotlead_app.pages.lead_form import client_of
+from hotlead_app.services import intake, tokens
+from hotlead_app.services.ratelimit import RateLimited
 
 
 class ConfirmState(rx.State):
-    outcome: str = "loading"  # loading | confirmed | expired | invalid
+    outcome: str = "loading"  # loading | confirmed | already | expired | invalid | limited
     message: str = ""
+    lead_id: str = ""
+    resend_message: str = ""
 
     @rx.event
     def load(self):
         self.outcome = "loading"
+        self.resend_message = ""
         token = self.router.url.query_parameters.get("token", "")
+        lead_id = tokens.read_token(token)
+        self.lead_id = str(lead_id) if lead_id else ""
         try:
-            leads.confirm_lead(token=token)
+            confirmed = intake.confirm(token=token, client=client_of(self))
+        except RateLimited:
+            self.outcome, self.message = "limited", "Too many attempts from your network; try again in a minute."
         except Expired as exc:
             self.outcome, self.message = "expired", exc.message
         except DomainError as exc:
             self.outcome, self.message = "invalid", exc.message
         else:
-            self.outcome = "confirmed"
-            self.message = ("Thank you, your request is confirmed. We review it shortly and "
-                            "local providers will contact you.")
+            if confirmed.already:
+                self.outcome = "already"
+                self.message = "You already confirmed this request. Nothing more to do."
+            else:
+                self.outcome = "confirmed"
+                self.message = ("Thank you, your request is confirmed. We review it shortly and "
+                                "local providers will contact you.")
+
+    @rx.event
+    def resend(self, form_data: dict):
+        try:
+            intake.resend_confirmation(email=form_data.get("email", ""), lead_id=self.lead_id,
+                                       client=client_of(self))
+        except RateLimited:
+            self.resend_message = "We just sent one. Please wait a few minutes before asking again."
+        else:
+            self.resend_message = "If that address made this request, a new link is on its way."
+
+
+def _resend_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.text("Enter the email address you used and we send a new link.", size="2"),
+            rx.hstack(
+                rx.input(name="email", type="email", placeholder="you@example.com", id="resend-email", width="100%"),
+                rx.button("Send a new link", type="submit", id="resend"),
+                width="100%",
+            ),
+            rx.cond(ConfirmState.resend_message != "", rx.text(ConfirmState.resend_message, size="2",
+                                                               id="resend-message")),
+            width="100%",
+        ),
+        on_submit=ConfirmState.resend,
+    )
 
 
 @rx.page(route=routes.CONFIRM, title="Confirm your request | Find Me A Hot Lead", on_load=ConfirmState.load)
@@ -38,7 +78,14 @@ def confirm() -> rx.Component:
             ("loading", rx.center(rx.spinner(size="3"), padding="4em")),
             ("confirmed", rx.callout(ConfirmState.message, icon="circle_check", color_scheme="green",
                                      id="confirm-outcome")),
-            ("expired", rx.callout(ConfirmState.message, icon="clock", color_scheme="amber", id="confirm-outcome")),
+            ("already", rx.callout(ConfirmState.message, icon="circle_check", color_scheme="blue",
+                                   id="confirm-outcome")),
+            ("expired", rx.vstack(
+                rx.callout(ConfirmState.message, icon="clock", color_scheme="amber", id="confirm-outcome",
+                           width="100%"),
+                _resend_form(),
+                width="100%",
+            )),
             rx.callout(ConfirmState.message, icon="triangle_alert", color_scheme="red", id="confirm-outcome"),
         )
     )

@@ -7,9 +7,21 @@ from dataclasses import dataclass, field
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.api.client import resolve_ip
 from hotlead_app.components.layout import field_error, public_layout
+from hotlead_app.domain.consent import CONSENT_TEXT, CONSENT_VERSION, HONEYPOT_FIELD, ClientInfo
 from hotlead_app.domain.errors import DomainError, InvalidInput, NotFound
 from hotlead_app.services import intake
+from hotlead_app.services.ratelimit import RateLimited
+from hotlead_app.settings import get_settings
+
+
+def client_of(state: rx.State) -> ClientInfo:
+    """The person's address and browser, as the API would see them."""
+    router = state.router
+    forwarded = router.headers.raw_headers.get("x-forwarded-for")
+    ip = resolve_ip(router.session.client_ip or None, forwarded, get_settings().trusted_proxies)
+    return ClientInfo(ip=ip, user_agent=router.headers.user_agent or None)
 
 
 @dataclass
@@ -31,15 +43,23 @@ class LeadFormState(rx.State):
     submitting: bool = False
     submitted: bool = False
     submitted_email: str = ""
+    lead_id: str = ""
+    resend_message: str = ""
+    referrer: str = ""
 
     def _slug(self) -> str:
         """The niche slug from the URL path /n/<slug>."""
         return str(self.router.url.path).rstrip("/").rsplit("/", 1)[-1]
 
     @rx.event
+    def set_referrer(self, value: str):
+        self.referrer = value if isinstance(value, str) else ""
+
+    @rx.event
     def load(self):
         self.loading = True
         self.submitted = False
+        self.resend_message = ""
         self.errors = {}
         self.form_error = ""
         slug = self._slug()
@@ -62,6 +82,12 @@ class LeadFormState(rx.State):
             for f in niche.fields
         ]
         self.loading = False
+        return rx.call_script("document.referrer", callback=LeadFormState.set_referrer)
+
+    def _attribution(self) -> tuple[dict[str, str], str | None]:
+        query = self.router.url.query_parameters
+        utm = {k: v for k, v in query.items() if k.startswith("utm_")}
+        return utm, query.get("partner")
 
     @rx.event
     def submit(self, form_data: dict):
@@ -69,14 +95,23 @@ class LeadFormState(rx.State):
         yield
         slug = self._slug()
         payload = {f.name: form_data.get(f"payload.{f.name}", "") for f in self.fields}
+        utm, partner = self._attribution()
+        referrer = self.referrer if self.referrer.startswith(("http://", "https://")) else None
         try:
-            intake.submit_lead(
+            lead = intake.submit_lead(
                 niche_slug=slug,
                 email=form_data.get("email", ""),
                 phone=form_data.get("phone", ""),
                 payload=payload,
-                referrer_url=None,
+                referrer_url=referrer,
+                utm_params=utm or None,
+                partner_code=partner,
+                honeypot=form_data.get(HONEYPOT_FIELD, ""),
+                client=client_of(self),
             )
+        except RateLimited:
+            self.errors = {}
+            self.form_error = "You have sent several requests in a short time. Please wait a minute and try again."
         except InvalidInput as exc:
             self.errors = {k: str(v) for k, v in exc.details.items()}
             self.form_error = exc.message
@@ -87,9 +122,19 @@ class LeadFormState(rx.State):
             self.errors = {}
             self.form_error = ""
             self.submitted_email = str(form_data.get("email", "")).strip()
+            self.lead_id = str(lead.id)
             self.submitted = True
         finally:
             self.submitting = False
+
+    @rx.event
+    def resend(self):
+        try:
+            intake.resend_confirmation(email=self.submitted_email, lead_id=self.lead_id, client=client_of(self))
+        except RateLimited:
+            self.resend_message = "We just sent one. Please wait a few minutes before asking again."
+        else:
+            self.resend_message = "Sent again. The previous link no longer works."
 
 
 def _input(name: str, label: str, kind: str, required: bool) -> rx.Component:
@@ -136,6 +181,12 @@ def _form() -> rx.Component:
             _input("email", "Email", "email", True),
             _input("phone", "Phone", "tel", False),
             rx.foreach(LeadFormState.fields, _payload_field),
+            # A field people never see: bots fill it, and their request is dropped.
+            rx.el.input(name=HONEYPOT_FIELD, type="text", tab_index=-1, auto_complete="off",
+                        aria_hidden="true", style={"position": "absolute", "left": "-10000px",
+                                                   "width": "1px", "height": "1px", "opacity": "0"}),
+            rx.text(CONSENT_TEXT, size="1", color_scheme="gray", id="consent-text",
+                    data_consent_version=CONSENT_VERSION),
             rx.cond(
                 LeadFormState.form_error != "",
                 rx.callout(LeadFormState.form_error, icon="triangle_alert", color_scheme="red", width="100%"),
@@ -145,6 +196,7 @@ def _form() -> rx.Component:
                 type="submit",
                 size="3",
                 loading=LeadFormState.submitting,
+                disabled=LeadFormState.submitting,
                 width="100%",
             ),
             spacing="4",
@@ -160,13 +212,25 @@ def _form() -> rx.Component:
 
 
 def _confirmation() -> rx.Component:
-    return rx.callout(
-        rx.text("Thanks! Check your inbox: we sent a confirmation link to ",
-                rx.text.strong(LeadFormState.submitted_email),
-                ". Your request goes to providers once you confirm it."),
-        icon="mail_check",
-        color_scheme="green",
-        id="lead-submitted",
+    return rx.vstack(
+        rx.callout(
+            rx.text("Thanks! Check your inbox: we sent a confirmation link to ",
+                    rx.text.strong(LeadFormState.submitted_email),
+                    ". Your request goes to providers once you confirm it."),
+            icon="mail_check",
+            color_scheme="green",
+            id="lead-submitted",
+            width="100%",
+        ),
+        rx.hstack(
+            rx.text("No email after a few minutes?", size="2"),
+            rx.button("Send it again", on_click=LeadFormState.resend, variant="soft", size="2", id="resend"),
+            align="center",
+            wrap="wrap",
+        ),
+        rx.cond(LeadFormState.resend_message != "",
+                rx.text(LeadFormState.resend_message, size="2", id="resend-message")),
+        width="100%",
     )
 
 

@@ -163,11 +163,25 @@ def get_lead_status(*, lead_id: uuid.UUID) -> LeadStatus:
         return lead.status
 
 
-def confirm(*, token: object, client: ClientInfo = ClientInfo()):
+@dataclass(frozen=True)
+class Confirmed:
+    id: uuid.UUID
+    status: LeadStatus
+    already: bool  # the link had been used before
+
+
+def confirm(*, token: object, client: ClientInfo = ClientInfo()) -> Confirmed:
     """The confirmation link, rate limited per client (see ``leads.confirm_lead``)."""
     from hotlead_app.services import leads
 
     ratelimit.hit("confirm", client.ip)
     if not isinstance(token, str):
         raise InvalidInput("This confirmation link is not valid.", details={"token": "invalid"})
-    return leads.confirm_lead(token=token)
+    lead_id = tokens.read_token(token)
+    already = False
+    if lead_id is not None:
+        with unit_of_work() as uow:
+            lead = uow.session.get(Lead, lead_id)
+            already = lead is not None and lead.confirmed_at is not None
+    state = leads.confirm_lead(token=token)
+    return Confirmed(state.id, state.status, already)
