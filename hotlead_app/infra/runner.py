@@ -166,6 +166,39 @@ def start_backing_services(sup: Supervisor, data_dir: Path) -> dict[str, str]:
     return env
 
 
+MAILDEV_SOURCE = PROJECT_ROOT / "tools" / "maildev"
+MAILDEV_SMTP_PORT = 1025
+
+
+def start_mail_sandbox(sup: Supervisor, data_dir: Path, web_port: int) -> dict[str, str] | None:
+    """MailDev (npm) as the dev SMTP sink with a web inbox; None when it cannot run."""
+    target = data_dir / "tools" / "maildev"
+    binary = target / "node_modules" / "maildev" / "bin" / "maildev"
+    lock = MAILDEV_SOURCE / "package-lock.json"
+    stamp = target / ".installed"
+    if not binary.exists() or not stamp.exists() or stamp.read_text() != lock.read_text():
+        say("Mail sandbox: installing MailDev (npm, first run only)")
+        target.mkdir(parents=True, exist_ok=True)
+        for name in ("package.json", "package-lock.json"):
+            (target / name).write_text((MAILDEV_SOURCE / name).read_text())
+        result = subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=target, env=child_env(),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        if result.returncode != 0:
+            print(f"    MailDev could not be installed; emails will wait and retry:\n{result.stdout[-2000:]}")
+            return None
+        stamp.write_text(lock.read_text())
+    say(f"Mail sandbox: MailDev on smtp://127.0.0.1:{MAILDEV_SMTP_PORT}, inbox http://localhost:{web_port}")
+    sup.spawn(
+        "maildev",
+        [str(VENV_BIN / "node"), str(binary), "--smtp", str(MAILDEV_SMTP_PORT), "--web", str(web_port),
+         "--ip", "127.0.0.1", "--web-ip", "127.0.0.1", "--mail-directory", str(data_dir / "mail")],
+        child_env(),
+    )
+    return {"HOTLEAD_SMTP_URL": f"smtp://127.0.0.1:{MAILDEV_SMTP_PORT}"}
+
+
 def run_step(name: str, args: list[str], env: dict[str, str], log: Path) -> None:
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as handle:
@@ -192,7 +225,14 @@ def run(*, dev: bool = False) -> int:
     signal.signal(signal.SIGINT, handle_signal)
     port = settings.port
     try:
-        env = child_env(start_backing_services(sup, data_dir))
+        services_env = start_backing_services(sup, data_dir)
+        inbox = None
+        if settings.is_dev and not os.environ.get("HOTLEAD_SMTP_URL"):
+            mail_env = start_mail_sandbox(sup, data_dir, settings.maildev_web_port)
+            if mail_env:
+                services_env.update(mail_env)
+                inbox = f"http://localhost:{settings.maildev_web_port}"
+        env = child_env(services_env)
 
         say("Migrations: alembic upgrade head")
         run_step("migrations", [sys.executable, "-m", "alembic", "upgrade", "head"], env, log_dir / "migrations.log")
@@ -237,6 +277,8 @@ def run(*, dev: bool = False) -> int:
         print(f"    health:            {settings.public_url}/healthz, /readyz")
         print(f"    sign in as admin:  {settings.bootstrap_admin_email} / "
               f"{settings.bootstrap_admin_password if settings.is_dev else '(HOTLEAD_BOOTSTRAP_ADMIN_PASSWORD)'}")
+        if inbox:
+            print(f"    dev mail inbox:    {inbox}  (every email the platform sends lands here)")
         print(f"    logs:              {log_dir}/")
         print("    Ctrl-C stops everything; data stays in .hotlead/ for the next run.", flush=True)
 
