@@ -11,6 +11,7 @@ from hotlead_app.api.client import resolve_ip
 from hotlead_app.components.layout import field_error, public_layout
 from hotlead_app.domain.consent import CONSENT_TEXT, CONSENT_VERSION, HONEYPOT_FIELD, ClientInfo
 from hotlead_app.domain.errors import DomainError, InvalidInput, NotFound
+from hotlead_app.domain.forms import normalize_email, normalize_field, normalize_phone
 from hotlead_app.services import intake
 from hotlead_app.services.ratelimit import RateLimited
 from hotlead_app.settings import get_settings
@@ -128,6 +129,26 @@ class LeadFormState(rx.State):
             self.submitting = False
 
     @rx.event
+    def check_field(self, name: str, value: str):
+        """Validate one field as the person leaves it, with the service's own rules."""
+        errors = dict(self.errors)
+        errors.pop(name, None)
+        blank = not str(value or "").strip()
+        try:
+            if name == "email":
+                normalize_email(value)
+            elif name == "phone":
+                if not blank:
+                    normalize_phone(value)
+            else:
+                field = next((f for f in self.fields if "payload." + f.name == name), None)
+                if field is not None and not blank:
+                    normalize_field({"type": field.type, "options": field.options}, value)
+        except ValueError as exc:
+            errors[name] = str(exc)
+        self.errors = errors
+
+    @rx.event
     def resend(self):
         try:
             intake.resend_confirmation(email=self.submitted_email, lead_id=self.lead_id, client=client_of(self))
@@ -141,7 +162,8 @@ def _input(name: str, label: str, kind: str, required: bool) -> rx.Component:
     return rx.box(
         rx.text(label, rx.cond(required, rx.text.span(" *", color="red")), as_="label",
                 html_for=name, size="2", weight="medium"),
-        rx.input(id=name, name=name, type=kind, width="100%", size="3"),
+        rx.input(id=name, name=name, type=kind, width="100%", size="3",
+                 on_blur=lambda value: LeadFormState.check_field(name, value)),
         field_error(LeadFormState.errors.get(name, "")),
         width="100%",
     )
@@ -166,6 +188,7 @@ def _payload_field(f: FormField) -> rx.Component:
                 name=name,
                 type=rx.match(f.type, ("number", "text"), ("email", "email"), ("phone", "tel"), "text"),
                 input_mode=rx.match(f.type, ("number", "decimal"), ("zip", "numeric"), "text"),
+                on_blur=lambda value: LeadFormState.check_field(name, value),
                 width="100%",
                 size="3",
             ),

@@ -127,3 +127,14 @@ def test_the_form_fits_a_phone_screen(page: Page, app_server, shared_db):
     page.goto(f"{app_server}/n/roofing")
     expect(page.locator("#email")).to_be_visible(timeout=30_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_a_field_is_checked_as_the_person_leaves_it(page: Page, app_server, shared_db):
+    page.goto(f"{app_server}/n/roofing")
+    expect(page.locator("[id='payload.zip']")).to_be_visible(timeout=30_000)
+    page.locator("[id='payload.zip']").fill("12")
+    page.locator("#email").focus()
+    expect(page.get_by_role("alert").filter(has_text="5-digit ZIP")).to_be_visible(timeout=15_000)
+    page.locator("[id='payload.zip']").fill("30301")
+    page.locator("#email").focus()
+    expect(page.get_by_role("alert").filter(has_text="5-digit ZIP")).to_have_count(0, timeout=15_000)
