@@ -23,8 +23,9 @@ CREATE FUNCTION hotlead_signed_amount(t ledger_entry_type, amount numeric) RETUR
 $$;
 
 -- Every entry moves the provider's cached balance in the same statement, with the
--- provider row locked; an entry that would overdraw is refused unless it is a
--- payment processor's reversal.
+-- provider row locked; an entry taking money out that would overdraw is refused
+-- unless it is a payment processor's reversal (money coming in is always accepted:
+-- it pays back the negative balance such a reversal left).
 CREATE FUNCTION hotlead_ledger_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   v_balance numeric(10,2);
@@ -36,7 +37,7 @@ BEGIN
       USING ERRCODE = 'foreign_key_violation';
   END IF;
   v_after := v_balance + hotlead_signed_amount(NEW.type, NEW.amount);
-  IF v_after < 0 AND NOT NEW.is_reversal THEN
+  IF v_after < 0 AND v_after < v_balance AND NOT NEW.is_reversal THEN
     RAISE EXCEPTION 'insufficient balance: % of % would overdraw a balance of %', NEW.type, NEW.amount, v_balance
       USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_no_overdraft';
   END IF;
@@ -50,7 +51,9 @@ END $$;
 CREATE TRIGGER ledger_entries_apply BEFORE INSERT ON ledger_entries
   FOR EACH ROW EXECUTE FUNCTION hotlead_ledger_apply();
 
--- The cached balance changes only through a ledger entry.
+-- The cached balance changes only through a ledger entry: the flag is set by the
+-- ledger trigger around its own UPDATE, which therefore runs nested in a trigger
+-- (depth 2); a flag set by hand on a session does not open a top-level UPDATE.
 CREATE FUNCTION hotlead_provider_balance_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
@@ -59,7 +62,8 @@ BEGIN
         USING ERRCODE = 'check_violation';
     END IF;
   ELSIF NEW.balance IS DISTINCT FROM OLD.balance
-        AND coalesce(current_setting('hotlead.ledger_posting', true), 'off') <> 'on' THEN
+        AND (coalesce(current_setting('hotlead.ledger_posting', true), 'off') <> 'on'
+             OR pg_trigger_depth() < 2) THEN
     RAISE EXCEPTION 'service_providers.balance changes only through ledger_entries'
       USING ERRCODE = 'insufficient_privilege';
   END IF;

@@ -114,12 +114,13 @@ def new_balance(
     *,
     allow_overdraft: bool = False,
 ) -> Decimal:
-    """The balance after posting the entry. Raises ``InsufficientBalance`` if it
-    would go below zero (unless ``allow_overdraft``, reserved for processor-reversed
-    deposits) and ``InvalidInput`` if it would exceed ``MAX_AMOUNT``."""
+    """The balance after posting the entry. Raises ``InsufficientBalance`` if money
+    going out would leave it below zero (unless ``allow_overdraft``, reserved for
+    processor-reversed deposits) and ``InvalidInput`` if it would exceed ``MAX_AMOUNT``.
+    Money coming in is never refused: after a reversal it pays back a negative balance."""
     before = to_money(balance, field="balance")
     after = before + signed_amount(type, amount)
-    if after < 0 and not allow_overdraft:
+    if after < 0 and sign(type) < 0 and not allow_overdraft:
         raise InsufficientBalance(
             f"The balance of {format_money(before)} does not cover "
             f"{format_money(to_amount(amount))}.",

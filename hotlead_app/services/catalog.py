@@ -17,7 +17,7 @@ from sqlmodel import select
 from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain import money
 from hotlead_app.domain.actors import Actor
-from hotlead_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hotlead_app.domain.errors import Conflict, Forbidden, InsufficientBalance, InvalidInput, NotFound
 from hotlead_app.domain.filters import validate_filters
 from hotlead_app.domain.forms import validate_form_fields
 from hotlead_app.models import (
@@ -203,6 +203,12 @@ def set_provider_status(*, provider_id: uuid.UUID, status: str, actor: Actor,
         raise InvalidInput("The status is active or inactive.", details={"status": "active or inactive"})
     with unit_of_work() as uow:
         provider = ledger.lock_provider(uow, provider_id)
+        if status == "active" and provider.balance < 0:
+            raise InsufficientBalance(
+                f"The balance is {money.format_money(provider.balance)}: the provider can be switched on "
+                "once a payment brings it back to zero.",
+                details={"balance": money.format_money(provider.balance)},
+            )
         before = audit.snapshot(provider)
         provider.status = ProviderStatus(status)
         provider.status_reason = "admin" if status == "inactive" else None

@@ -125,10 +125,13 @@ def mark_bad_lead(*, lead_id: uuid.UUID, actor: Actor, reason: str, memo: str | 
         lead = _lock(uow, lead_id)
         _transition(uow, lead, LeadStatus.BAD_LEAD, actor=actor, action="marked_bad_lead", memo=memo,
                     extra={"reason": reason.strip()})
+        # Locked: an assignment refunded by a transaction this one waited for is
+        # re-read and drops out, instead of failing the whole Bad Lead.
         assignment_ids = uow.session.exec(
             select(LeadAssignment.id)
             .where(LeadAssignment.lead_id == lead_id, LeadAssignment.is_refunded.is_(False))
             .order_by(LeadAssignment.provider_id)
+            .with_for_update()
         ).all()
         for assignment_id in assignment_ids:
             refunds.refund_in(uow, assignment_id=assignment_id, actor=actor,

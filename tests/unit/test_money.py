@@ -155,3 +155,14 @@ def test_balance_equals_the_signed_sum_and_never_goes_negative(entries: list[tup
 def test_every_cent_amount_round_trips_through_text(cents: int) -> None:
     amount = Decimal(cents).scaleb(-2)
     assert to_money(format_money(amount)) == amount
+
+
+def test_money_coming_in_pays_back_a_negative_balance_and_is_never_refused():
+    from decimal import Decimal
+
+    from hotlead_app.domain.money import new_balance
+
+    assert new_balance(Decimal("-10.00"), "deposit", "4.00") == Decimal("-6.00")
+    assert new_balance(Decimal("-10.00"), "refund", "10.00") == Decimal("0.00")
+    with pytest.raises(InsufficientBalance):
+        new_balance(Decimal("-10.00"), "charge", "1.00")
