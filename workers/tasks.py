@@ -44,6 +44,18 @@ def admin_alert_email(subject: str, outbox_id: str | None = None, **details) -> 
     return _send(notifications.compose_admin_alert(subject=subject, details=details, key=outbox_id or subject))
 
 
+@app.task(name="email.new_leads", **EMAIL_RETRY)
+def new_leads_email(assignment_ids: list, outbox_id: str | None = None) -> str:
+    for assignment_id in assignment_ids:
+        _send(notifications.compose_new_lead(assignment_id=uuid.UUID(assignment_id)))
+    return "sent"
+
+
+@app.task(name="email.deposit_received", **EMAIL_RETRY)
+def deposit_received_email(entry_id: str, outbox_id: str | None = None) -> str:
+    return _send(notifications.compose_deposit_received(entry_id=uuid.UUID(entry_id)))
+
+
 @app.task(name="email.send_pending", acks_late=True)
 def send_pending_emails() -> dict:
     return notifications.send_pending()

@@ -30,6 +30,7 @@ from hotlead_app.services import audit, outbox
 
 RETRY_WAITING_TASK = "distribution.retry_waiting"
 ADMIN_ALERT_TASK = "email.admin_alert"
+DEPOSIT_RECEIVED_TASK = "email.deposit_received"
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,8 @@ def post(
         changes = apply_balance_rules(work, provider_id)
         if money.sign(entry_type) > 0:
             outbox.add(work, RETRY_WAITING_TASK)
+        if entry_type is LedgerEntryType.DEPOSIT:
+            outbox.add(work, DEPOSIT_RECEIVED_TASK, entry_id=str(entry.id))
         return Posted(LedgerEntryRead.model_validate(entry, from_attributes=True), created=True, changes=changes)
 
 

@@ -152,6 +152,50 @@ def compose_provider_balance_rules(*, provider_id: uuid.UUID, changes: list[dict
                    to_address=to_address, rendered=rendered)
 
 
+def compose_new_lead(*, assignment_id: uuid.UUID) -> ComposedEmail | None:
+    """The provider's notice that it received a lead, with the contact details."""
+    from hotlead_app.models import LeadAssignment
+
+    with unit_of_work() as uow:
+        assignment = uow.session.get(LeadAssignment, assignment_id)
+        if assignment is None:
+            return None
+        lead = uow.session.get(Lead, assignment.lead_id)
+        niche = uow.session.get(Niche, lead.niche_id)
+        provider = uow.session.get(ServiceProvider, assignment.provider_id)
+        lines = [
+            f"You received a new {niche.name} lead for {assignment.charged_amount}.",
+            f"Contact: {lead.email}" + (f", {lead.phone}" if lead.phone else ""),
+            *[f"{k.replace('_', ' ').capitalize()}: {v}" for k, v in sorted(lead.payload.items())],
+        ]
+        to_address, name = provider.email, provider.name
+    rendered = email_templates.provider_notice(
+        name=name, title=f"New {niche.name} lead", lines=lines,
+        link=f"{get_settings().public_url}/provider/leads", link_label="See your leads")
+    return _insert(dedupe_key=f"new-lead:{assignment_id}", kind="new_lead", to_address=to_address,
+                   rendered=rendered, lead_id=lead.id)
+
+
+def compose_deposit_received(*, entry_id: uuid.UUID) -> ComposedEmail | None:
+    """A receipt for a deposit, with the balance after it."""
+    from hotlead_app.models import LedgerEntry
+
+    with unit_of_work() as uow:
+        entry = uow.session.get(LedgerEntry, entry_id)
+        if entry is None:
+            return None
+        provider = uow.session.get(ServiceProvider, entry.provider_id)
+        lines = [f"We received your deposit of {entry.amount}.",
+                 f"Your balance after it: {entry.balance_after}.",
+                 f"Reference: {entry.idempotency_key}"]
+        to_address, name = provider.email, provider.name
+    rendered = email_templates.provider_notice(
+        name=name, title="Deposit received", lines=lines,
+        link=f"{get_settings().public_url}/provider/ledger", link_label="See your ledger")
+    return _insert(dedupe_key=f"deposit:{entry_id}", kind="deposit_received", to_address=to_address,
+                   rendered=rendered)
+
+
 def compose_admin_alert(*, subject: str, details: dict, key: str) -> ComposedEmail:
     rendered = email_templates.admin_alert(subject=subject, details=details)
     return _insert(dedupe_key=f"admin-alert:{key}", kind="admin_alert",

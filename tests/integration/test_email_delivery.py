@@ -100,3 +100,16 @@ def test_the_pixel_records_an_open_and_ignores_forgeries(db, api_server):
     with unit_of_work() as uow:
         events = uow.session.exec(select(EmailEvent)).all()
     assert [(e.email_id, e.kind, e.user_agent) for e in events] == [(composed.id, "open", "MailClient/1.0")]
+
+
+def test_a_deposit_sends_the_provider_a_receipt(shared_db, celery_worker, smtp_sink):
+    from hotlead_app.domain.actors import SYSTEM
+    from hotlead_app.services import catalog, ledger
+
+    email = unique_email("receipt")
+    provider = catalog.create_provider(name="Receipt Roofing", email=email, actor=SYSTEM)
+    ledger.post(provider_id=provider.id, type="deposit", amount="75.00", key=f"test:{provider.id}:deposit")
+    (message,) = wait_for(lambda: smtp_sink.to(email), timeout=30, message="the deposit receipt")
+    assert message["Subject"] == "Deposit received"
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "75.00" in text and "balance after it: 75.00" in text
