@@ -163,6 +163,19 @@ def db(pg, redis_server) -> Iterator[str]:
     pg.drop_database(name)
 
 
+@pytest.fixture(scope="module")
+def module_db(pg, redis_server) -> Iterator[str]:
+    """One fresh database for a whole test module (for expensive shared set-ups)."""
+    name = f"m_{uuid.uuid4().hex[:12]}"
+    url = clone_database(pg, name)
+    point_settings_at(database_url=url, redis_url=redis_server.url())
+    yield url
+    from hotlead_app.db import reset_engine
+
+    reset_engine()
+    pg.drop_database(name)
+
+
 @pytest.fixture(scope="session")
 def shared_db_url(pg) -> str:
     return clone_database(pg, SHARED_DB)

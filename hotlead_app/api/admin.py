@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from hotlead_app.api.deps import require_admin
+from hotlead_app.api.pagination import PageParams, page
+from hotlead_app.api.provider import _entry
 from hotlead_app.domain import money
-from hotlead_app.services import audit, auth, distribution, leads, refunds
+from hotlead_app.services import accounts, audit, auth, catalog, distribution, ledger, leads, refunds
 from hotlead_app.services import query as lead_query
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -93,3 +95,128 @@ async def lead_detail(lead_id: uuid.UUID, _: auth.Principal = Depends(require_ad
         }
 
     return await run_in_threadpool(load)
+
+
+@router.get("/leads")
+async def list_leads(status: str | None = Query(None, max_length=32), niche: str | None = Query(None, max_length=64),
+                     order: str = Query("newest", pattern="^(newest|oldest)$"), params: PageParams = Depends(),
+                     _: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    rows = await run_in_threadpool(lambda: lead_query.list_leads(
+        status=status, niche=niche, limit=params.limit, after=params.cursor, oldest_first=order == "oldest"))
+    return page(rows, params.limit, lambda r: [r["created_at"], r["id"]])
+
+
+class NicheIn(BaseModel):
+    slug: Any = None
+    name: Any = None
+    fields: Any = None
+
+
+@router.get("/niches")
+async def list_niches(_: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    return {"items": await run_in_threadpool(lead_query.list_niches), "next_cursor": None}
+
+
+@router.post("/niches", status_code=201)
+async def create_niche(body: NicheIn, principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    niche = await run_in_threadpool(lambda: catalog.create_niche(
+        slug=body.slug, name=body.name, fields=body.fields if body.fields is not None else [], actor=principal.actor))
+    return {"id": str(niche.id), "slug": niche.slug, "name": niche.name, "fields": niche.fields}
+
+
+def _level(lvl) -> dict[str, Any]:
+    return {"id": str(lvl.id), "niche_id": str(lvl.niche_id), "name": lvl.name,
+            "price_per_lead": money.format_money(lvl.price_per_lead), "max_providers": lvl.max_providers,
+            "priority_order": lvl.priority_order, "active": lvl.active}
+
+
+@router.post("/niches/{niche_id}/competition-levels", status_code=201)
+async def create_level(niche_id: uuid.UUID, body: dict[str, Any],
+                       principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    lvl = await run_in_threadpool(lambda: catalog.create_level(niche_id=niche_id, actor=principal.actor, values=body))
+    return _level(lvl)
+
+
+@router.get("/niches/{niche_id}/competition-levels")
+async def list_levels(niche_id: uuid.UUID, _: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    levels = await run_in_threadpool(lambda: catalog.list_levels(niche_id=niche_id))
+    return {"items": [_level(x) for x in levels], "next_cursor": None}
+
+
+@router.patch("/competition-levels/{level_id}")
+async def update_level(level_id: uuid.UUID, body: dict[str, Any],
+                       principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    lvl = await run_in_threadpool(lambda: catalog.update_level(level_id=level_id, actor=principal.actor, values=body))
+    return _level(lvl)
+
+
+class ProviderIn(BaseModel):
+    name: Any = None
+    email: Any = None
+    password: Any = None
+
+
+class ProviderPatch(BaseModel):
+    status: Any = None
+    memo: str | None = Field(default=None, max_length=5000)
+
+
+class AdjustmentIn(BaseModel):
+    type: Any = None
+    amount: Any = None
+    memo: str | None = Field(default=None, max_length=5000)
+
+
+def _provider(p) -> dict[str, Any]:
+    return {"id": str(p.id), "name": p.name, "email": p.email, "status": p.status.value,
+            "status_reason": p.status_reason, "balance": money.format_money(p.balance)}
+
+
+@router.get("/providers")
+async def list_providers(params: PageParams = Depends(), _: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    rows = await run_in_threadpool(lambda: lead_query.list_providers(limit=params.limit, after=params.cursor))
+    return page(rows, params.limit, lambda r: [r["name"], r["id"]])
+
+
+@router.post("/providers", status_code=201)
+async def create_provider(body: ProviderIn, principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    provider = await run_in_threadpool(lambda: accounts.create_provider_account(
+        name=body.name, email=body.email, password=body.password, actor=principal.actor))
+    return _provider(provider)
+
+
+@router.patch("/providers/{provider_id}")
+async def update_provider(provider_id: uuid.UUID, body: ProviderPatch,
+                          principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    provider = await run_in_threadpool(lambda: catalog.set_provider_status(
+        provider_id=provider_id, status=body.status, actor=principal.actor, memo=body.memo))
+    return _provider(provider)
+
+
+@router.post("/providers/{provider_id}/adjustments", status_code=201)
+async def adjust(provider_id: uuid.UUID, body: AdjustmentIn,
+                 principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    posted = await run_in_threadpool(lambda: ledger.adjust(
+        provider_id=provider_id, type=body.type, amount=body.amount, actor=principal.actor, memo=body.memo))
+    return _entry(posted.entry)
+
+
+@router.get("/ledger")
+async def admin_ledger(provider_id: uuid.UUID | None = None, params: PageParams = Depends(),
+                       _: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    entries = await run_in_threadpool(lambda: ledger.list_entries(
+        provider_id=provider_id, limit=params.limit + 1, before_seq=params.cursor))
+    return page([{**_entry(e), "provider_id": str(e.provider_id)} for e in entries], params.limit,
+                lambda r: r["seq"])
+
+
+@router.get("/audit-logs")
+async def audit_logs(entity_type: str | None = Query(None, max_length=64), entity_id: uuid.UUID | None = None,
+                     params: PageParams = Depends(), _: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    rows = await run_in_threadpool(lambda: audit.list_for(
+        entity_type=entity_type, entity_id=entity_id, limit=params.limit + 1, before_seq=params.cursor))
+    items = [{"id": str(a.id), "seq": a.seq, "entity_type": a.entity_type, "entity_id": str(a.entity_id),
+              "action": a.action, "actor_role": a.actor_role.value,
+              "actor_id": str(a.actor_id) if a.actor_id else None, "before": a.before_state, "after": a.after_state,
+              "admin_only_memo": a.admin_only_memo, "created_at": a.created_at.isoformat()} for a in rows]
+    return page(items, params.limit, lambda r: r["seq"])

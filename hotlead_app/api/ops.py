@@ -1,6 +1,13 @@
-"""Operations endpoints, outside /api/v1: liveness, readiness, metrics."""
+"""Operations endpoints, outside /api/v1: liveness, readiness, metrics.
+
+``GET /bench/bare`` (a bare JSON answer, the framework's own cost) exists only when
+the process starts with ``HOTLEAD_BENCH_BARE=1`` (``bench/intake.py`` sets it on the
+server it starts); it is never in any OpenAPI document.
+"""
 
 from __future__ import annotations
+
+import os
 
 import redis
 from fastapi import APIRouter, Request, Response
@@ -73,3 +80,19 @@ async def email_open(token: str, request: Request) -> Response:
     except Exception:  # never break an email's rendering over a counter
         pass
     return Response(_PIXEL, media_type="image/gif", headers={"Cache-Control": "no-store"})
+
+
+BENCH_BARE_ENV = "HOTLEAD_BENCH_BARE"
+
+
+def _add_bench_routes(target: APIRouter) -> None:
+    """The bench-only baseline: no database, no Redis, no validation, just JSON."""
+
+    @target.get("/bench/bare", include_in_schema=False)
+    async def bench_bare() -> dict[str, bool]:
+        return {"ok": True}
+
+
+# Decided once, when the router is built (at import): the route does not exist otherwise.
+if os.environ.get(BENCH_BARE_ENV) == "1":
+    _add_bench_routes(router)

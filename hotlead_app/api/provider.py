@@ -7,11 +7,97 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
 from hotlead_app.api.deps import require_provider
-from hotlead_app.services import auth, distribution
+from hotlead_app.api.pagination import PageParams, page
+from hotlead_app.domain import money
+from hotlead_app.models import SubscriptionRead
+from hotlead_app.services import auth, catalog, distribution, ledger, query
 
 router = APIRouter(prefix="/provider", tags=["provider"])
+
+
+def _subscription(s: SubscriptionRead) -> dict[str, Any]:
+    return {"id": str(s.id), "competition_level_id": str(s.competition_level_id), "filters": s.filters,
+            "active": s.active, "pause_reason": s.pause_reason,
+            "last_received_at": s.last_received_at.isoformat() if s.last_received_at else None,
+            "created_at": s.created_at.isoformat()}
+
+
+def _entry(e) -> dict[str, Any]:
+    return {"id": str(e.id), "seq": e.seq, "type": e.type.value, "amount": money.format_money(e.amount),
+            "balance_after": money.format_money(e.balance_after), "related_entity_type": e.related_entity_type,
+            "related_entity_id": str(e.related_entity_id) if e.related_entity_id else None,
+            "created_at": e.created_at.isoformat()}
+
+
+@router.get("/me")
+async def me(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    p = await run_in_threadpool(lambda: catalog.get_provider(provider_id=principal.provider_id))
+    return {"id": str(p.id), "name": p.name, "status": p.status.value, "status_reason": p.status_reason,
+            "balance": money.format_money(p.balance)}
+
+
+@router.get("/competition-levels")
+async def competition_levels(_: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    def load() -> list[dict[str, Any]]:
+        niches = {n["id"]: n for n in query.list_niches(active_only=True)}
+        return [
+            {"id": str(lvl.id), "niche": niches[str(lvl.niche_id)]["slug"], "niche_name": niches[str(lvl.niche_id)]["name"],
+             "name": lvl.name, "price_per_lead": money.format_money(lvl.price_per_lead),
+             "max_providers": lvl.max_providers, "priority_order": lvl.priority_order}
+            for lvl in catalog.list_levels(active_only=True) if str(lvl.niche_id) in niches
+        ]
+
+    return {"items": await run_in_threadpool(load), "next_cursor": None}
+
+
+class SubscriptionIn(BaseModel):
+    competition_level_id: uuid.UUID
+    filters: Any = None
+
+
+class SubscriptionPatch(BaseModel):
+    filters: Any = None
+    active: Any = None
+
+
+@router.get("/subscriptions")
+async def list_subscriptions(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    subs = await run_in_threadpool(lambda: catalog.list_subscriptions(provider_id=principal.provider_id))
+    return {"items": [_subscription(s) for s in subs], "next_cursor": None}
+
+
+@router.post("/subscriptions", status_code=201)
+async def create_subscription(body: SubscriptionIn,
+                              principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    sub = await run_in_threadpool(lambda: catalog.create_subscription(
+        competition_level_id=body.competition_level_id, filters=body.filters, actor=principal.actor))
+    return _subscription(sub)
+
+
+@router.patch("/subscriptions/{subscription_id}")
+async def update_subscription(subscription_id: uuid.UUID, body: SubscriptionPatch,
+                              principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    sub = await run_in_threadpool(lambda: catalog.update_subscription(
+        subscription_id=subscription_id, actor=principal.actor, filters=body.filters, active=body.active))
+    return _subscription(sub)
+
+
+@router.delete("/subscriptions/{subscription_id}")
+async def cancel_subscription(subscription_id: uuid.UUID,
+                              principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    sub = await run_in_threadpool(lambda: catalog.cancel_subscription(
+        subscription_id=subscription_id, actor=principal.actor))
+    return _subscription(sub)
+
+
+@router.get("/leads")
+async def leads(params: PageParams = Depends(), principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    rows = await run_in_threadpool(lambda: query.provider_leads(
+        provider_id=principal.provider_id, limit=params.limit, after=params.cursor))
+    return page(rows, params.limit, lambda r: [r["assigned_at"], r["id"]])
 
 
 @router.get("/leads/{lead_id}/explanation")
@@ -27,3 +113,35 @@ async def explanation(lead_id: uuid.UUID,
             for d in decisions
         ],
     }
+
+
+@router.get("/ledger")
+async def provider_ledger(params: PageParams = Depends(),
+                          principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    entries = await run_in_threadpool(lambda: ledger.list_entries(
+        provider_id=principal.provider_id, limit=params.limit + 1, before_seq=params.cursor))
+    return page([_entry(e) for e in entries], params.limit, lambda r: r["seq"])
+
+
+class ApiKeyIn(BaseModel):
+    name: Any = None
+
+
+@router.post("/api-keys", status_code=201)
+async def create_api_key(body: ApiKeyIn | None = None,
+                         principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    created = await run_in_threadpool(lambda: auth.create_api_key(principal=principal, name=body.name if body else None))
+    return {"id": str(created.id), "key": created.key}
+
+
+@router.get("/api-keys")
+async def list_api_keys(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    keys = await run_in_threadpool(lambda: auth.list_api_keys(provider_id=principal.provider_id))
+    return {"items": [{"id": str(k.id), "name": k.name, "prefix": k.prefix, "created_at": k.created_at.isoformat(),
+                       "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
+                       "revoked": k.revoked_at is not None} for k in keys], "next_cursor": None}
+
+
+@router.delete("/api-keys/{key_id}", status_code=204)
+async def revoke_api_key(key_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)) -> None:
+    await run_in_threadpool(lambda: auth.revoke_api_key(principal=principal, key_id=key_id))

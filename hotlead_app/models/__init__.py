@@ -2,6 +2,7 @@
 
 from hotlead_app.domain.leads import LeadStatus
 from hotlead_app.domain.money import LedgerEntryType
+from hotlead_app.models.api_key import ApiKey
 from hotlead_app.models.assignment import LeadAssignment
 from hotlead_app.models.audit import ActorRole, AuditLog
 from hotlead_app.models.distribution import DistributionRecord
@@ -17,7 +18,7 @@ from hotlead_app.models.subscription import PauseReason, ProviderSubscription, S
 from hotlead_app.models.user import User, UserRole
 
 __all__ = [
-    "ActorRole", "AuditLog", "AuthSession", "CompetitionLevel", "CompetitionLevelRead", "DistributionRecord",
+    "ActorRole", "ApiKey", "AuditLog", "AuthSession", "CompetitionLevel", "CompetitionLevelRead", "DistributionRecord",
     "EmailEvent", "EmailMessage", "EmailStatus", "Lead", "LeadAssignment", "LeadRead", "LeadStatus",
     "LedgerEntryType", "LedgerEntry", "LedgerEntryRead", "Niche", "NicheRead", "OutboxMessage",
     "Partner", "PauseReason", "ProviderRead", "ProviderStatus", "ProviderSubscription",

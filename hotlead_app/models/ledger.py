@@ -41,6 +41,7 @@ class LedgerEntry(SQLModel, table=True):
 
 class LedgerEntryRead(SQLModel):
     id: uuid.UUID
+    seq: int
     provider_id: uuid.UUID
     type: LedgerEntryType
     amount: Decimal

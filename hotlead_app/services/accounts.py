@@ -71,3 +71,17 @@ def ensure_bootstrap_admin(*, email: str, password: str) -> UserRead | None:
         if uow.session.exec(select(User).where(User.email == email.strip().lower())).first() is not None:
             return None
         return create_user(uow, email=email, password=password, role=UserRole.ADMIN)
+
+
+def create_provider_account(*, name: object, email: object, password: object, actor: Actor):
+    """A provider and its first login, in one transaction."""
+    from hotlead_app.services import catalog
+
+    clean_email, _ = _clean(email, password)
+    with unit_of_work() as uow:
+        if uow.session.exec(select(User).where(User.email == clean_email)).first() is not None:
+            raise Conflict("An account with this email exists.", details={"email": clean_email})
+        provider = catalog.create_provider(name=name, email=clean_email, actor=actor, uow=uow)
+        create_user(uow, email=clean_email, password=password, role=UserRole.PROVIDER,
+                    provider_id=provider.id, actor=actor)
+        return provider

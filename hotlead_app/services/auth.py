@@ -13,9 +13,10 @@ from sqlmodel import select
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import DomainError
-from hotlead_app.models import AuthSession, User
+from hotlead_app.domain.errors import NotFound
+from hotlead_app.models import ApiKey, AuthSession, User
 from hotlead_app.models._types import utcnow
-from hotlead_app.services import accounts
+from hotlead_app.services import accounts, audit, ratelimit
 
 SESSION_TTL = timedelta(hours=12)
 # A session used within its last half is renewed (sliding expiry).
@@ -54,16 +55,22 @@ def _hash(token: str) -> str:
 
 
 def login(*, email: object, password: object) -> SignedIn:
-    """Same answer for an unknown email and a wrong password."""
+    """Same answer for an unknown email and a wrong password; after 5 failures for
+    one email in 15 minutes, 429 until the window moves on."""
     bad = NotAuthenticated("Wrong email or password.")
     if not isinstance(email, str) or not isinstance(password, str) or len(password.encode()) > 1024:
         raise bad
+    key = email.strip().lower()[:255]
+    ratelimit.check("login", key)
     with unit_of_work() as uow:
-        user = uow.session.exec(select(User).where(User.email == email.strip().lower())).first()
+        user = uow.session.exec(select(User).where(User.email == key)).first()
         if user is None:
             accounts.verify_password(password, _DUMMY_HASH)
-            raise bad
-        if not accounts.verify_password(password, user.password_hash) or not user.active:
+        if user is None or not accounts.verify_password(password, user.password_hash) or not user.active:
+            try:
+                ratelimit.hit("login", key)
+            except ratelimit.RateLimited:
+                pass
             raise bad
         token = secrets.token_urlsafe(32)
         expires_at = utcnow() + SESSION_TTL
@@ -71,9 +78,14 @@ def login(*, email: object, password: object) -> SignedIn:
         return SignedIn(token=token, role=user.role.value, expires_at=expires_at)
 
 
+API_KEY_PREFIX = "hlk_"
+
+
 def authenticate(*, token: str) -> Principal:
     if not token or len(token) > 200:
         raise NotAuthenticated()
+    if token.startswith(API_KEY_PREFIX):
+        return _authenticate_key(token)
     now = utcnow()
     with unit_of_work() as uow:
         row = uow.session.exec(
@@ -98,3 +110,72 @@ def logout(*, token: str) -> None:
         if session is not None and session.revoked_at is None:
             session.revoked_at = utcnow()
             uow.session.add(session)
+
+
+# --------------------------------------------------------------------------- API keys
+
+
+@dataclass(frozen=True)
+class ApiKeyRead:
+    id: uuid.UUID
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    id: uuid.UUID
+    key: str  # shown once
+
+
+def _authenticate_key(token: str) -> Principal:
+    with unit_of_work() as uow:
+        row = uow.session.exec(
+            select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == _hash(token))
+        ).first()
+        if row is None:
+            raise NotAuthenticated("This API key is not valid.")
+        key, user = row
+        if key.revoked_at is not None or not user.active:
+            raise NotAuthenticated("This API key was revoked.")
+        now = utcnow()
+        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+            key.last_used_at = now
+            uow.session.add(key)
+        return Principal(user.id, user.email, user.role.value, key.provider_id, key.id)
+
+
+def create_api_key(*, principal: Principal, name: object = None) -> NewApiKey:
+    label = name.strip()[:100] if isinstance(name, str) and name.strip() else "API key"
+    token = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    with unit_of_work() as uow:
+        key = ApiKey(provider_id=principal.provider_id, user_id=principal.user_id, name=label,
+                     prefix=token[:12], key_hash=_hash(token))
+        uow.session.add(key)
+        uow.session.flush()
+        audit.record(uow, actor=principal.actor, entity_type="api_key", entity_id=key.id, action="created",
+                     before=None, after={"name": label, "prefix": key.prefix})
+        return NewApiKey(key.id, token)
+
+
+def list_api_keys(*, provider_id: uuid.UUID) -> list[ApiKeyRead]:
+    with unit_of_work() as uow:
+        keys = uow.session.exec(
+            select(ApiKey).where(ApiKey.provider_id == provider_id).order_by(ApiKey.created_at.desc())
+        ).all()
+        return [ApiKeyRead(k.id, k.name, k.prefix, k.created_at, k.last_used_at, k.revoked_at) for k in keys]
+
+
+def revoke_api_key(*, principal: Principal, key_id: uuid.UUID) -> None:
+    with unit_of_work() as uow:
+        key = uow.session.get(ApiKey, key_id)
+        if key is None or key.provider_id != principal.provider_id:
+            raise NotFound("No such API key.", details={"key_id": str(key_id)})
+        if key.revoked_at is None:
+            key.revoked_at = utcnow()
+            uow.session.add(key)
+            audit.record(uow, actor=principal.actor, entity_type="api_key", entity_id=key.id,
+                         action="revoked", before=None, after={"prefix": key.prefix})

@@ -115,8 +115,9 @@ def _clean_level(values: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     return clean
 
 
-def create_level(*, niche_id: uuid.UUID, actor: Actor, **values: Any) -> CompetitionLevelRead:
-    clean = _clean_level(values, partial=False)
+def create_level(*, niche_id: uuid.UUID, actor: Actor, values: dict[str, Any] | None = None,
+                 **fields: Any) -> CompetitionLevelRead:
+    clean = _clean_level({**(values or {}), **fields}, partial=False)
     with unit_of_work() as uow:
         if uow.session.get(Niche, niche_id) is None:
             raise NotFound("No such niche.", details={"niche_id": str(niche_id)})
@@ -129,8 +130,9 @@ def create_level(*, niche_id: uuid.UUID, actor: Actor, **values: Any) -> Competi
         return CompetitionLevelRead.model_validate(level, from_attributes=True)
 
 
-def update_level(*, level_id: uuid.UUID, actor: Actor, **values: Any) -> CompetitionLevelRead:
-    clean = _clean_level(values, partial=True)
+def update_level(*, level_id: uuid.UUID, actor: Actor, values: dict[str, Any] | None = None,
+                 **fields: Any) -> CompetitionLevelRead:
+    clean = _clean_level({**(values or {}), **fields}, partial=True)
     with unit_of_work() as uow:
         level = uow.session.get(CompetitionLevel, level_id)
         if level is None:
@@ -146,6 +148,17 @@ def update_level(*, level_id: uuid.UUID, actor: Actor, **values: Any) -> Competi
         uow.session.flush()
         audit.record(uow, actor=actor, entity_type="competition_level", entity_id=level.id,
                      action="updated", before=before, after=audit.snapshot(level))
+        if "price_per_lead" in clean:
+            # A new price may pause subscriptions a balance no longer covers, or resume some.
+            provider_ids = uow.session.exec(
+                select(ProviderSubscription.provider_id)
+                .where(ProviderSubscription.competition_level_id == level.id,
+                       ProviderSubscription.cancelled_at.is_(None))
+                .distinct()
+                .order_by(ProviderSubscription.provider_id)
+            ).all()
+            for provider_id in provider_ids:
+                ledger.apply_balance_rules(uow, provider_id, "both")
         outbox.add(uow, RETRY_WAITING_TASK, niche_id=str(level.niche_id))
         return CompetitionLevelRead.model_validate(level, from_attributes=True)
 

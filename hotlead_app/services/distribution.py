@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from hotlead_app.db import unit_of_work
@@ -36,6 +37,8 @@ from hotlead_app.models import (
 from hotlead_app.services import leads, outbox
 
 log = logging.getLogger(__name__)
+
+NEW_LEADS_TASK = "email.new_leads"
 
 REASONS = (
     "chosen",
@@ -59,21 +62,41 @@ class DistributionResult:
     changes: list[dict[str, Any]] = field(default_factory=list)
 
 
-def distribute_lead(*, lead_id: uuid.UUID) -> DistributionResult:
+RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+
+
+def distribute_lead(*, lead_id: uuid.UUID, attempts: int = 3) -> DistributionResult:
     """Distribute one approved lead, all or nothing.  Safe to call twice: a lead
-    that is no longer ``approved`` is left alone."""
+    that is no longer ``approved`` is left alone.  A deadlock with another niche's
+    distribution (possible when the engine re-plans) is retried at once."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _distribute_once(lead_id)
+        except DBAPIError as exc:
+            sqlstate = getattr(exc.orig, "sqlstate", None)
+            if sqlstate not in RETRYABLE_SQLSTATES or attempt == attempts:
+                raise
+            log.warning("distribution of lead %s hit %s; retrying (%d)", lead_id, sqlstate, attempt)
+    raise AssertionError("unreachable")
+
+
+def _distribute_once(lead_id: uuid.UUID) -> DistributionResult:
     with unit_of_work() as uow:
         result = uow.session.execute(
             text("SELECT hotlead_distribute_lead(:id)"), {"id": lead_id}
         ).scalar_one()
         ids = [uuid.UUID(x) for x in result.get("outbox_ids") or []]
+        assignments = list(result.get("assignments") or [])
+        if assignments:
+            ids.append(outbox.add(uow, NEW_LEADS_TASK, assignment_ids=[a["id"] for a in assignments],
+                                  publish=False))
         if ids:
             uow.after_commit(lambda: outbox.publish(ids))
     return DistributionResult(
         lead_id=lead_id,
         outcome=result["outcome"],
         distribution_seq=result.get("distribution_seq"),
-        assignments=list(result.get("assignments") or []),
+        assignments=assignments,
         changes=list(result.get("changes") or []),
     )
 
@@ -107,10 +130,15 @@ class Decision:
         return self.reason == "chosen"
 
 
-def _state_as_of(session, entity_type: str, entity_id: uuid.UUID, seq: int) -> dict[str, Any] | None:
+def _state_as_of(session, entity_type: str, entity_id: uuid.UUID, seq: int, *,
+                 key: str) -> dict[str, Any] | None:
+    """The entity's latest full state recorded at or before ``seq``.  Only rows whose
+    after-state carries ``key`` count: some audit rows of an entity record an event,
+    not its state (an admin's ``balance_credit`` on a provider has no ``status``)."""
     row = session.exec(
         select(AuditLog.after_state)
-        .where(AuditLog.entity_type == entity_type, AuditLog.entity_id == entity_id, AuditLog.seq <= seq)
+        .where(AuditLog.entity_type == entity_type, AuditLog.entity_id == entity_id, AuditLog.seq <= seq,
+               AuditLog.after_state.has_key(key))
         .order_by(AuditLog.seq.desc())
         .limit(1)
     ).first()
@@ -145,12 +173,12 @@ def _explain_one(session, record: DistributionRecord, lead: Lead, sub: ProviderS
     level = levels[index]
     if str(sub.id) in level["chosen"]:
         return decide("chosen")
-    state = _state_as_of(session, "subscription", sub.id, record.audit_seq)
+    state = _state_as_of(session, "subscription", sub.id, record.audit_seq, key="active")
     if state is None:
         return decide("not_subscribed")
     if not state.get("active"):
         return decide("subscription_paused")
-    provider_state = _state_as_of(session, "provider", sub.provider_id, record.audit_seq)
+    provider_state = _state_as_of(session, "provider", sub.provider_id, record.audit_seq, key="status")
     if provider_state is None or provider_state.get("status") != "active":
         return decide("provider_inactive")
     mismatch = first_mismatch(state.get("filters") or {}, lead.payload)

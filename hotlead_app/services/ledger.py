@@ -67,10 +67,11 @@ def lock_provider(uow: UnitOfWork, provider_id: uuid.UUID) -> ServiceProvider:
     return provider
 
 
-def apply_balance_rules(uow: UnitOfWork, provider_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Run the database's balance rules for one provider; publish its email job after commit."""
+def apply_balance_rules(uow: UnitOfWork, provider_id: uuid.UUID, direction: str = "both") -> list[dict[str, Any]]:
+    """Run the database's balance rules for one provider (``decrease`` pauses,
+    ``increase`` resumes, ``both`` reconciles); publish its email job after commit."""
     result = uow.session.execute(
-        text("SELECT hotlead_apply_balance_rules(:pid)"), {"pid": provider_id}
+        text("SELECT hotlead_apply_balance_rules(:pid, :direction)"), {"pid": provider_id, "direction": direction}
     ).scalar_one()
     if result.get("outbox_id"):
         outbox_id = uuid.UUID(result["outbox_id"])
@@ -122,7 +123,7 @@ def post(
         work.session.add(entry)
         work.session.flush()
         work.session.refresh(entry)
-        changes = apply_balance_rules(work, provider_id)
+        changes = apply_balance_rules(work, provider_id, "increase" if money.sign(entry_type) > 0 else "decrease")
         if money.sign(entry_type) > 0:
             outbox.add(work, RETRY_WAITING_TASK)
         if entry_type is LedgerEntryType.DEPOSIT:

@@ -24,10 +24,13 @@ from hotlead_app.models._types import utcnow
 log = logging.getLogger(__name__)
 
 
-def add(uow: UnitOfWork, task: str, **kwargs: Any) -> uuid.UUID:
+def add(uow: UnitOfWork, task: str, *, publish: bool = True, **kwargs: Any) -> uuid.UUID:
+    """Queue ``task`` in the caller's transaction; published after its commit unless
+    the caller publishes it itself (``publish=False``)."""
     message = OutboxMessage(task=task, args=kwargs)
     uow.session.add(message)
-    uow.after_commit(lambda: publish([message.id]))
+    if publish:
+        uow.after_commit(lambda: _publish_ids([message.id]))
     return message.id
 
 
@@ -50,6 +53,10 @@ def _publish_one(message_id: uuid.UUID) -> bool:
         message.dispatched_at = utcnow()
         message.attempts += 1
         return True
+
+
+def _publish_ids(ids: list[uuid.UUID]) -> int:
+    return publish(ids)
 
 
 def publish(ids: list[uuid.UUID]) -> int:

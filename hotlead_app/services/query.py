@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain import money
-from hotlead_app.domain.errors import NotFound
+from hotlead_app.domain.errors import InvalidInput, NotFound
 from hotlead_app.models import Lead, LeadAssignment, Niche
 
 
@@ -40,3 +40,103 @@ def lead_detail(*, lead_id: uuid.UUID) -> dict[str, Any]:
             "distribution_seq": lead.distribution_seq,
             "assignments": [_assignment(a) for a in assignments],
         }
+
+
+# --------------------------------------------------------------------------- lists
+
+
+def _lead_row(lead: Lead, niche_slug: str) -> dict[str, Any]:
+    return {"id": str(lead.id), "status": lead.status.value, "niche": niche_slug, "email": lead.email,
+            "created_at": lead.created_at.isoformat(),
+            "confirmed_at": lead.confirmed_at.isoformat() if lead.confirmed_at else None}
+
+
+def list_leads(*, status: str | None = None, niche: str | None = None, limit: int = 50,
+               after: list | None = None, oldest_first: bool = False) -> list[dict[str, Any]]:
+    """Admin: leads newest first (or oldest first for the approval queue), keyset on
+    (created_at, id); returns up to limit + 1 rows."""
+    from datetime import datetime
+
+    from sqlalchemy import and_, or_
+
+    from hotlead_app.domain.leads import LeadStatus
+
+    with unit_of_work() as uow:
+        query = select(Lead, Niche.slug).join(Niche, Niche.id == Lead.niche_id)
+        if status:
+            try:
+                query = query.where(Lead.status == LeadStatus(status))
+            except ValueError:
+                raise InvalidInput("Unknown status.", details={"status": status}) from None
+        if niche:
+            query = query.where(Niche.slug == niche)
+        if after:
+            at, last_id = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
+            if oldest_first:
+                query = query.where(or_(Lead.created_at > at, and_(Lead.created_at == at, Lead.id > last_id)))
+            else:
+                query = query.where(or_(Lead.created_at < at, and_(Lead.created_at == at, Lead.id < last_id)))
+        order = (Lead.created_at, Lead.id) if oldest_first else (Lead.created_at.desc(), Lead.id.desc())
+        rows = uow.session.exec(query.order_by(*order).limit(limit + 1)).all()
+        return [_lead_row(lead, slug) for lead, slug in rows]
+
+
+def provider_leads(*, provider_id: uuid.UUID, limit: int = 50, after: list | None = None) -> list[dict[str, Any]]:
+    """A provider's assignments newest first, with the lead's contact and payload."""
+    from datetime import datetime
+
+    from sqlalchemy import and_, func, or_
+
+    from hotlead_app.models import CompetitionLevel
+
+    with unit_of_work() as uow:
+        shared = (
+            select(func.count()).select_from(LeadAssignment)
+            .where(LeadAssignment.lead_id == Lead.id).correlate(Lead).scalar_subquery()
+        )
+        query = (
+            select(LeadAssignment, Lead, Niche.slug, CompetitionLevel.name, shared)
+            .join(Lead, Lead.id == LeadAssignment.lead_id)
+            .join(Niche, Niche.id == Lead.niche_id)
+            .join(CompetitionLevel, CompetitionLevel.id == LeadAssignment.competition_level_id)
+            .where(LeadAssignment.provider_id == provider_id)
+        )
+        if after:
+            at, last_id = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
+            query = query.where(or_(LeadAssignment.assigned_at < at,
+                                    and_(LeadAssignment.assigned_at == at, LeadAssignment.id < last_id)))
+        rows = uow.session.exec(
+            query.order_by(LeadAssignment.assigned_at.desc(), LeadAssignment.id.desc()).limit(limit + 1)
+        ).all()
+        return [
+            {**_assignment(a), "lead_id": str(lead.id), "niche": slug, "level": level_name,
+             "providers_on_lead": count, "email": lead.email, "phone": lead.phone, "payload": lead.payload}
+            for a, lead, slug, level_name, count in rows
+        ]
+
+
+def list_providers(*, limit: int = 50, after: list | None = None) -> list[dict[str, Any]]:
+    from hotlead_app.models import ServiceProvider
+
+    with unit_of_work() as uow:
+        query = select(ServiceProvider).order_by(ServiceProvider.name, ServiceProvider.id)
+        if after:
+            from sqlalchemy import and_, or_
+
+            query = query.where(or_(ServiceProvider.name > after[0],
+                                    and_(ServiceProvider.name == after[0], ServiceProvider.id > uuid.UUID(after[1]))))
+        return [
+            {"id": str(p.id), "name": p.name, "email": p.email, "status": p.status.value,
+             "status_reason": p.status_reason, "balance": money.format_money(p.balance),
+             "created_at": p.created_at.isoformat()}
+            for p in uow.session.exec(query.limit(limit + 1)).all()
+        ]
+
+
+def list_niches(*, active_only: bool = False) -> list[dict[str, Any]]:
+    with unit_of_work() as uow:
+        query = select(Niche).order_by(Niche.name)
+        if active_only:
+            query = query.where(Niche.active)
+        return [{"id": str(n.id), "slug": n.slug, "name": n.name, "active": n.active, "fields": n.fields,
+                 "distributed_count": n.distributed_count} for n in uow.session.exec(query).all()]

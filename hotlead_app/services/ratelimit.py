@@ -36,6 +36,24 @@ def reset_cache() -> None:
     _limiter.cache_clear()
 
 
+def check(scope: str, key: str, limit: str | None = None) -> None:
+    """RateLimited when ``key`` has used up ``scope``'s window, without counting."""
+    import time
+
+    settings = get_settings()
+    spec = limit or getattr(settings, f"rate_limit_{scope}")
+    try:
+        limiter = _limiter(settings.redis_url)
+        for item in parse_many(spec):
+            if not limiter.test(item, "hotlead", scope, key):
+                stats = limiter.get_window_stats(item, "hotlead", scope, key)
+                raise RateLimited(max(1, int(stats.reset_time - time.time()) + 1))
+    except RateLimited:
+        raise
+    except Exception as exc:  # Redis down: fail open
+        log.warning("rate limiter unavailable for %s: %s", scope, exc)
+
+
 def hit(scope: str, key: str, limit: str | None = None) -> None:
     """Count one attempt of ``scope`` by ``key``; RateLimited when over the limit."""
     settings = get_settings()
