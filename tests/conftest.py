@@ -277,6 +277,7 @@ def start_worker(database_url: str, redis_url: str, smtp_url: str, log: Path) ->
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
              "--loglevel=INFO", "--concurrency=2", "--without-gossip", "--without-mingle",
+             "-Q", "celery,distribution,email",
              f"--hostname=test-{uuid.uuid4().hex[:6]}@%h"],
             cwd=PROJECT_ROOT,
             env=child_env(database_url, redis_url, HOTLEAD_SMTP_URL=smtp_url),

@@ -13,7 +13,8 @@ from celery import Celery
 
 from hotlead_app.settings import get_settings
 
-OUTBOX_DRAIN_SECONDS = 10.0
+OUTBOX_DRAIN_SECONDS = 5.0
+QUEUES = "celery,distribution,email"
 RETRY_WAITING_SECONDS = 60.0
 EMAIL_SWEEP_SECONDS = 30.0
 
@@ -42,6 +43,10 @@ def get_celery() -> Celery:
             "interval_max": 0.5,
         },
         broker_transport_options={"socket_connect_timeout": 2, "socket_timeout": 5},
+        # Emails wait on SMTP; they get their own queue so that they never hold up
+        # distribution.  Workers name the queues they serve (`-Q`); QUEUES is all of them.
+        task_routes={"email.*": {"queue": "email"}, "distribution.*": {"queue": "distribution"}},
+        task_default_queue="celery",
         beat_schedule={
             "outbox-drain": {
                 "task": "outbox.drain",

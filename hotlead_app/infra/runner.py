@@ -23,6 +23,7 @@ from hotlead_app.infra.embedded import (
     EmbeddedServerError,
     _tail,
 )
+from hotlead_app.infra.queue import QUEUES
 from hotlead_app.settings import (
     EMBEDDED_PG_PORT,
     EMBEDDED_REDIS_PORT,
@@ -244,7 +245,7 @@ def run(*, dev: bool = False) -> int:
         sup.spawn(
             "worker",
             [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
-             "--loglevel=INFO", "--concurrency=2", "--hostname=hotlead@%h"],
+             "--loglevel=INFO", "--concurrency=2", "--hostname=hotlead@%h", "-Q", QUEUES],
             env,
         )
         sup.spawn(

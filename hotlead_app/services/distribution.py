@@ -88,8 +88,9 @@ def _distribute_once(lead_id: uuid.UUID) -> DistributionResult:
         ids = [uuid.UUID(x) for x in result.get("outbox_ids") or []]
         assignments = list(result.get("assignments") or [])
         if assignments:
-            ids.append(outbox.add(uow, NEW_LEADS_TASK, assignment_ids=[a["id"] for a in assignments],
-                                  publish=False))
+            # The providers' notices leave with the periodic outbox drain (seconds
+            # later), so the engine's transaction stays one round trip and a commit.
+            outbox.add(uow, NEW_LEADS_TASK, assignment_ids=[a["id"] for a in assignments], publish=False)
         if ids:
             uow.after_commit(lambda: outbox.publish(ids))
     return DistributionResult(

@@ -70,7 +70,7 @@ def publish(ids: list[uuid.UUID]) -> int:
     return sent
 
 
-def drain(*, older_than_seconds: float = 5.0, limit: int = 500) -> int:
+def drain(*, older_than_seconds: float = 1.0, limit: int = 500) -> int:
     """Publish every row still waiting (the periodic safety net)."""
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     with unit_of_work() as uow:

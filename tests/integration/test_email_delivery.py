@@ -113,3 +113,27 @@ def test_a_deposit_sends_the_provider_a_receipt(shared_db, celery_worker, smtp_s
     assert message["Subject"] == "Deposit received"
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert "75.00" in text and "balance after it: 75.00" in text
+
+
+def test_a_provider_that_receives_a_lead_gets_its_contact_details_by_email(shared_db, celery_worker, smtp_sink):
+    from hotlead_app.services import distribution, outbox
+    from tests.factories import approved_lead, make_market
+
+    from hotlead_app.models import Lead, LeadStatus
+
+    market = make_market(providers=1, balance="100.00")
+    (provider,) = market.providers
+    lead_id = approved_lead(market.niche.slug, {"zip": "30301", "roof_type": "metal"})
+    distribution.distribute_lead(lead_id=lead_id)  # the worker may have been first: either way
+
+    def distributed() -> bool:
+        with unit_of_work() as uow:
+            return uow.session.get(Lead, lead_id).status == LeadStatus.DISTRIBUTED
+
+    wait_for(distributed, timeout=30, message="the distribution")
+    outbox.drain(older_than_seconds=0)  # what the beat schedule does every few seconds
+    (message,) = wait_for(lambda: [m for m in smtp_sink.to(provider.email) if m["Subject"].startswith("New ")],
+                          timeout=30, message="the new-lead notice")
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert message["Subject"].startswith("New "), message["Subject"]
+    assert "Contact:" in text and "30301" in text, text
