@@ -274,8 +274,9 @@ def run(*, dev: bool = False) -> int:
         print()
         say(f"Find Me A Hot Lead is running: {settings.public_url}")
         print(f"    public lead form:  {settings.public_url}/n/<niche-slug>  (try /n/roofing)")
-        print(f"    REST API:          {settings.public_url}/api/v1  (OpenAPI: /api/v1/openapi.json)")
-        print(f"    health:            {settings.public_url}/healthz, /readyz")
+        api_base = f"http://localhost:{port + 1}" if dev else settings.public_url
+        print(f"    REST API:          {api_base}/api/v1  (OpenAPI: /api/v1/openapi.json)")
+        print(f"    health:            {api_base}/healthz, /readyz")
         print(f"    sign in as admin:  {settings.bootstrap_admin_email} / "
               f"{settings.bootstrap_admin_password if settings.is_dev else '(HOTLEAD_BOOTSTRAP_ADMIN_PASSWORD)'}")
         if inbox:
