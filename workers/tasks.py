@@ -5,11 +5,20 @@ from __future__ import annotations
 import logging
 import uuid
 
+from celery.signals import task_prerun
+
 from hotlead_app.infra.queue import get_celery
 from hotlead_app.services import distribution, notifications, outbox
 
 log = logging.getLogger(__name__)
 app = get_celery()
+
+
+@task_prerun.connect
+def _mark_outbox_dispatched(task_id=None, task=None, args=None, kwargs=None, **_):
+    """A job from the outbox is now in a worker's hands: the drain stops re-sending it."""
+    outbox.mark_dispatched((kwargs or {}).get("outbox_id"))
+
 
 EMAIL_RETRY = {
     "acks_late": True,

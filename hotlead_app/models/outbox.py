@@ -13,8 +13,11 @@ from hotlead_app.models._types import created_at_column, jsonb, timestamp, uuid_
 class OutboxMessage(SQLModel, table=True):
     """A job to run after the transaction that wrote it commits.
 
-    Written in the same transaction as the business change; published to Celery
-    right after the commit and, should that fail, by the periodic drain."""
+    Written in the same transaction as the business change and published to Celery
+    right after the commit, without touching this row (the request stays one
+    transaction).  The worker sets ``dispatched_at`` when the task starts; the
+    periodic drain re-publishes rows still not dispatched a while later, with
+    backoff (``published_at``, ``attempts``)."""
 
     __tablename__ = "outbox"
     __table_args__ = (
@@ -31,4 +34,5 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     last_error: str | None = Field(default=None)
     created_at: datetime = created_at_column()
+    published_at: datetime | None = timestamp()
     dispatched_at: datetime | None = timestamp()

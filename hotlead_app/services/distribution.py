@@ -88,9 +88,7 @@ def _distribute_once(lead_id: uuid.UUID) -> DistributionResult:
         ids = [uuid.UUID(x) for x in result.get("outbox_ids") or []]
         assignments = list(result.get("assignments") or [])
         if assignments:
-            # The providers' notices leave with the periodic outbox drain (seconds
-            # later), so the engine's transaction stays one round trip and a commit.
-            outbox.add(uow, NEW_LEADS_TASK, assignment_ids=[a["id"] for a in assignments], publish=False)
+            outbox.add(uow, NEW_LEADS_TASK, assignment_ids=[a["id"] for a in assignments])
         if ids:
             uow.after_commit(lambda: outbox.publish(ids))
     return DistributionResult(

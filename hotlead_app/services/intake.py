@@ -78,13 +78,42 @@ def _partner_id(uow: UnitOfWork, code: object) -> uuid.UUID | None:
     return uow.session.exec(select(Partner.id).where(Partner.code == code.strip().lower())).first()
 
 
+def _token_fields(lead_id: uuid.UUID) -> tuple[str, dict[str, Any]]:
+    """A fresh token's nonce and the lead columns that go with it (only its hash)."""
+    nonce = tokens.new_nonce()
+    return nonce, {
+        "confirmation_token_hash": tokens.token_hash(tokens.make_token(lead_id, nonce)),
+        "confirmation_expires_at": utcnow() + timedelta(hours=get_settings().confirmation_ttl_hours),
+    }
+
+
 def _queue_confirmation(uow: UnitOfWork, lead: Lead) -> None:
     """A fresh token (its hash replaces any older one) and the email carrying it."""
-    nonce = tokens.new_nonce()
-    lead.confirmation_token_hash = tokens.token_hash(tokens.make_token(lead.id, nonce))
-    lead.confirmation_expires_at = utcnow() + timedelta(hours=get_settings().confirmation_ttl_hours)
+    nonce, fields = _token_fields(lead.id)
+    for key, value in fields.items():
+        setattr(lead, key, value)
     uow.session.add(lead)
     outbox.add(uow, SEND_CONFIRMATION_TASK, lead_id=str(lead.id), nonce=nonce)
+
+
+# Active niches by slug, kept a few seconds: every submission needs its form.
+_NICHE_TTL = 5.0
+_niche_cache: dict[str, tuple[float, uuid.UUID, str, list[dict[str, Any]]]] = {}
+
+
+def _active_niche(uow: UnitOfWork, slug: str) -> tuple[uuid.UUID, str, list[dict[str, Any]]] | None:
+    import time
+
+    now = time.monotonic()
+    cached = _niche_cache.get(slug)
+    if cached is not None and cached[0] > now:
+        return cached[1:]
+    niche = uow.session.exec(select(Niche).where(Niche.slug == slug, Niche.active)).first()
+    if niche is None:
+        _niche_cache.pop(slug, None)
+        return None
+    _niche_cache[slug] = (now + _NICHE_TTL, niche.id, niche.slug, niche.fields)
+    return niche.id, niche.slug, niche.fields
 
 
 def submit_lead(
@@ -106,16 +135,19 @@ def submit_lead(
     is stored."""
     ratelimit.hit("submit", client.ip)
     with unit_of_work() as uow:
-        niche = uow.session.exec(select(Niche).where(Niche.slug == niche_slug, Niche.active)).first()
+        niche = _active_niche(uow, niche_slug) if isinstance(niche_slug, str) else None
         if niche is None:
             raise NotFound("We don't offer that service.", details={"niche": "unknown niche"})
-        submission = validate_submission(niche.fields, email=email, phone=phone, payload=payload)
+        niche_id, slug, fields = niche
+        submission = validate_submission(fields, email=email, phone=phone, payload=payload)
         ref, utm = _clean_attribution(referrer_url, utm_params)
         if isinstance(honeypot, str) and honeypot.strip():
             return SubmittedLead(id=uuid.uuid4(), status=LeadStatus.PENDING_CONFIRMATION)
+        lead_id = uuid.uuid4()
+        nonce, token_fields = _token_fields(lead_id)
         lead = Lead(
-            id=uuid.uuid4(),
-            niche_id=niche.id,
+            id=lead_id,
+            niche_id=niche_id,
             status=LeadStatus.PENDING_CONFIRMATION,
             payload=submission.payload,
             email=submission.email,
@@ -126,13 +158,14 @@ def submit_lead(
             consent_version=CONSENT_VERSION,
             consent_ip=client.ip[:64],
             consent_user_agent=(client.user_agent or "")[:500] or None,
+            **token_fields,
         )
         uow.session.add(lead)
-        uow.session.flush()
-        audit.record(uow, actor=BUYER, entity_type="lead", entity_id=lead.id, action="submitted",
-                     before=None, after={"status": lead.status.value, "niche": niche.slug})
-        _queue_confirmation(uow, lead)
-        return SubmittedLead(id=lead.id, status=lead.status)
+        uow.session.flush()  # the lead row first: the audit and outbox rows follow it
+        audit.record(uow, actor=BUYER, entity_type="lead", entity_id=lead_id, action="submitted",
+                     before=None, after={"status": lead.status.value, "niche": slug})
+        outbox.add(uow, SEND_CONFIRMATION_TASK, lead_id=str(lead_id), nonce=nonce)
+        return SubmittedLead(id=lead_id, status=LeadStatus.PENDING_CONFIRMATION)
 
 
 def resend_confirmation(*, email: object, lead_id: object, client: ClientInfo = ClientInfo()) -> None:

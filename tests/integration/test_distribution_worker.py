@@ -81,10 +81,10 @@ def test_a_lead_nobody_can_pay_for_waits_and_the_worker_distributes_it_after_a_d
     # eligible, so the lead is still approved a while later.
     wait_for(lambda: [j for j in outbox_jobs(leads.DISTRIBUTE_TASK, approved_at)
                       if j.args.get("lead_id") == str(lead_id) and j.dispatched_at],
-             timeout=TIMEOUT, message="the distribution job to be published")
+             timeout=TIMEOUT, message="the distribution job to be started by the worker")
     broker = redis.Redis.from_url(redis_server.url())
     try:
-        wait_for(lambda: broker.llen("celery") == 0, timeout=TIMEOUT, message="the worker to take the job")
+        wait_for(lambda: broker.llen("distribution") == 0, timeout=TIMEOUT, message="the worker to take the job")
     finally:
         broker.close()
     time.sleep(2)
@@ -94,8 +94,8 @@ def test_a_lead_nobody_can_pay_for_waits_and_the_worker_distributes_it_after_a_d
     deposited_at = now()
     deposit(broke.id, "25.00")
 
-    assert [j for j in outbox_jobs("distribution.retry_waiting", deposited_at) if j.dispatched_at], \
-        "the deposit did not queue the retry of waiting leads"
+    wait_for(lambda: [j for j in outbox_jobs("distribution.retry_waiting", deposited_at) if j.dispatched_at],
+             timeout=TIMEOUT, message="the retry of waiting leads the deposit queued")
     wait_for(lambda: status_of(lead_id) == "distributed", timeout=TIMEOUT,
              message="the worker to distribute the waiting lead after the deposit")
     (made,) = assignments_of(lead_id)

@@ -51,10 +51,31 @@ def test_a_broker_outage_at_commit_is_covered_by_the_outbox_drain(shared_db, cel
         point_settings_at(redis_url=redis_server.url())
     with unit_of_work() as uow:
         job = uow.session.exec(select(OutboxMessage).where(OutboxMessage.args["lead_id"].astext == str(lead.id))).one()
-    assert job.dispatched_at is None and job.attempts == 1 and job.last_error
+    assert job.dispatched_at is None and job.published_at is None
     assert _emails(lead.id) == []
+    # Not yet due: the drain leaves a fresh row to the publish that follows its commit.
+    assert job.id not in _due_ids()
     assert outbox.drain(older_than_seconds=0) >= 1
     wait_for(lambda: _emails(lead.id), timeout=30, message="the email after the drain")
+
+    def dispatched() -> bool:
+        with unit_of_work() as uow:
+            return uow.session.get(OutboxMessage, job.id).dispatched_at is not None
+
+    wait_for(dispatched, timeout=10, message="the worker marking the job dispatched")
+    assert job.id not in _due_ids(), "a started job is never published again"
+
+
+def _due_ids() -> set:
+    """The rows the periodic drain would publish now (without publishing them)."""
+    from hotlead_app.models._types import utcnow
+
+    with unit_of_work() as uow:
+        rows = uow.session.exec(
+            select(OutboxMessage.id).where(OutboxMessage.dispatched_at.is_(None),
+                                           OutboxMessage.created_at <= utcnow() - outbox.REPUBLISH_AFTER)
+        ).all()
+    return set(rows)
 
 
 def test_a_lead_that_fails_validation_queues_no_job(shared_db):
