@@ -38,8 +38,6 @@ from hotlead_app.services import leads, outbox
 
 log = logging.getLogger(__name__)
 
-NEW_LEADS_TASK = "email.new_leads"
-
 REASONS = (
     "chosen",
     "level_inactive",
@@ -85,17 +83,12 @@ def _distribute_once(lead_id: uuid.UUID) -> DistributionResult:
         result = uow.session.execute(
             text("SELECT hotlead_distribute_lead(:id)"), {"id": lead_id}
         ).scalar_one()
-        ids = [uuid.UUID(x) for x in result.get("outbox_ids") or []]
-        assignments = list(result.get("assignments") or [])
-        if assignments:
-            outbox.add(uow, NEW_LEADS_TASK, assignment_ids=[a["id"] for a in assignments])
-        if ids:
-            uow.after_commit(lambda: outbox.publish(ids))
+        outbox.send_after_commit(uow, result.get("outbox") or [])
     return DistributionResult(
         lead_id=lead_id,
         outcome=result["outcome"],
         distribution_seq=result.get("distribution_seq"),
-        assignments=assignments,
+        assignments=list(result.get("assignments") or []),
         changes=list(result.get("changes") or []),
     )
 

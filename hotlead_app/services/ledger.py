@@ -73,9 +73,7 @@ def apply_balance_rules(uow: UnitOfWork, provider_id: uuid.UUID, direction: str 
     result = uow.session.execute(
         text("SELECT hotlead_apply_balance_rules(:pid, :direction)"), {"pid": provider_id, "direction": direction}
     ).scalar_one()
-    if result.get("outbox_id"):
-        outbox_id = uuid.UUID(result["outbox_id"])
-        uow.after_commit(lambda: outbox.publish([outbox_id]))
+    outbox.send_after_commit(uow, result.get("outbox") or [])
     return list(result.get("changes") or [])
 
 

@@ -44,6 +44,14 @@ def add(uow: UnitOfWork, task: str, *, publish: bool = True, **kwargs: Any) -> u
     return message.id
 
 
+def send_after_commit(uow: UnitOfWork, jobs: list[dict[str, Any]]) -> None:
+    """Publish jobs that SQL wrote to the outbox (``{id, task, args}``) once the
+    transaction commits, exactly as :func:`add` does for its own."""
+    for job in jobs:
+        message_id, task, args = uuid.UUID(str(job["id"])), job["task"], dict(job["args"])
+        uow.after_commit(lambda m=message_id, t=task, a=args: send(m, t, a))
+
+
 def send(message_id: uuid.UUID, task: str, args: dict[str, Any]) -> bool:
     """Hand the job to the broker.  Never raises: on failure the drain retries."""
     try:
