@@ -60,6 +60,26 @@ def _cmd_bootstrap(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_create_admin(args: argparse.Namespace) -> int:
+    """Create an admin account; the password is asked for, never taken from argv."""
+    import getpass
+
+    from hotlead_app.db import unit_of_work
+    from hotlead_app.domain.errors import DomainError
+    from hotlead_app.models import UserRole
+    from hotlead_app.services import accounts
+
+    password = args.password_stdin and sys.stdin.readline().rstrip("\n") or getpass.getpass("Password: ")
+    try:
+        with unit_of_work() as uow:
+            user = accounts.create_user(uow, email=args.email, password=password, role=UserRole.ADMIN)
+    except DomainError as exc:
+        print(f"not created: {exc.message} {exc.details}", file=sys.stderr)
+        return 2
+    print(f"created admin {user.email}")
+    return 0
+
+
 def _cmd_verify_ledger(_args: argparse.Namespace) -> int:
     from hotlead_app.services import ledger
 
@@ -84,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("services", help="start only PostgreSQL and Redis").set_defaults(fn=_cmd_services)
     sub.add_parser("stop", help="stop embedded servers a crashed run left behind").set_defaults(fn=_cmd_stop)
     sub.add_parser("bootstrap", help="create the bootstrap admin and demo niche").set_defaults(fn=_cmd_bootstrap)
+    p = sub.add_parser("create-admin", help="create an admin account (asks for the password)")
+    p.add_argument("email")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.set_defaults(fn=_cmd_create_admin)
     sub.add_parser(
         "verify-ledger", help="exit 1 and name the providers whose balance drifted from the ledger"
     ).set_defaults(fn=_cmd_verify_ledger)

@@ -126,3 +126,13 @@ def test_confirm_endpoint_confirms_once_and_refuses_bad_or_expired_tokens(db, ap
     assert expired.status_code == 410 and expired.json()["error"]["code"] == "expired"
     with unit_of_work() as uow:
         assert uow.session.get(Lead, other_id).status == LeadStatus.PENDING_CONFIRMATION
+
+
+def test_malformed_phone_and_non_object_payload_are_refused(db, api_server):
+    slug = make_niche()
+    bad_phone = httpx.post(f"{api_server}/api/v1/leads", json={
+        "niche": slug, "email": unique_email(), "phone": "call me maybe", "payload": {"zip": "30301", "roof_type": "tile"}})
+    assert bad_phone.status_code == 400 and set(bad_phone.json()["error"]["details"]) == {"phone"}
+    not_object = httpx.post(f"{api_server}/api/v1/leads", json={"niche": slug, "email": unique_email(), "payload": [1]})
+    assert not_object.status_code == 400 and "payload" in not_object.json()["error"]["details"]
+    assert _leads() == []
