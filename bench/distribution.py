@@ -52,6 +52,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from hotlead_app.infra.harness import migrate, point_settings_at, stop_process_group  # noqa: E402
+
 TEMPLATE_DB = "bench_template"
 SEED_DB = "bench_seed"
 ENGINE_DB = "bench_engine"
@@ -113,23 +115,6 @@ class Servers:
                 shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def stop_process_group(proc: subprocess.Popen, timeout: float = 15) -> None:
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
-
-
 def admin_conn(srv: Servers):
     import psycopg
 
@@ -140,29 +125,6 @@ def clone(srv: Servers, template: str, name: str) -> None:
     with admin_conn(srv) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-
-
-def migrate(url: str) -> None:
-    """As tests/conftest.py ``migrate``: alembic upgrade head on this URL."""
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.attributes["database_url"] = url
-    cfg.attributes["configure_logger"] = False
-    command.upgrade(cfg, "head")
-
-
-def point_settings_at(database_url: str, redis_url: str) -> None:
-    from hotlead_app.db import reset_engine
-    from hotlead_app.infra.queue import reset_celery
-    from hotlead_app.settings import get_settings
-
-    os.environ["HOTLEAD_DATABASE_URL"] = database_url
-    os.environ["HOTLEAD_REDIS_URL"] = redis_url
-    get_settings.cache_clear()
-    reset_engine()
-    reset_celery()
 
 
 # --------------------------------------------------------------------------- seeding (bulk SQL)
@@ -402,7 +364,7 @@ def explanation_check(srv: Servers, db: str, redis_url: str) -> str:
     with psycopg.connect(srv.dsn(db)) as conn:
         lid = conn.execute("SELECT id FROM leads WHERE status = 'distributed' ORDER BY distributed_at DESC "
                            "LIMIT 1").fetchone()[0]
-    point_settings_at(srv.pg.url(db), redis_url)
+    point_settings_at(database_url=srv.pg.url(db), redis_url=redis_url)
     from hotlead_app.db import reset_engine
     from hotlead_app.services import distribution
 
@@ -569,7 +531,7 @@ def run_celery_pass(srv: Servers, db: str, ids: list[str], workers: int, concurr
     else:
         raise RuntimeError("Celery workers not ready within 90 s")
 
-    point_settings_at(srv.pg.url(db), redis_url)
+    point_settings_at(database_url=srv.pg.url(db), redis_url=redis_url)
     from hotlead_app.infra.queue import get_celery
 
     app = get_celery()

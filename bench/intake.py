@@ -74,6 +74,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from hotlead_app.infra.harness import migrate, point_settings_at, stop_process_group  # noqa: E402
+
 APP_COPY = ROOT / ".hotlead" / "bench-app"
 DB_NAME = "hotlead"
 NICHE_SLUG = "bench-roofing"
@@ -620,23 +622,6 @@ class Generator:
 # --------------------------------------------------------------------------- servers
 
 
-def stop_process_group(proc: subprocess.Popen, timeout: float = 20) -> None:
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
-    try:  # the group may hold grandchildren (Granian workers)
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
-
-
 class Servers:
     """A private PostgreSQL and Redis in one temporary folder, removed on close."""
 
@@ -673,29 +658,6 @@ class Servers:
                     self.pg.destroy()
                 finally:
                     shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def migrate(url: str) -> None:
-    """As tests/conftest.py ``migrate``: alembic upgrade head on this URL."""
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.attributes["database_url"] = url
-    cfg.attributes["configure_logger"] = False
-    command.upgrade(cfg, "head")
-
-
-def point_settings_at(database_url: str, redis_url: str) -> None:
-    from hotlead_app.db import reset_engine
-    from hotlead_app.infra.queue import reset_celery
-    from hotlead_app.settings import get_settings
-
-    os.environ["HOTLEAD_DATABASE_URL"] = database_url
-    os.environ["HOTLEAD_REDIS_URL"] = redis_url
-    get_settings.cache_clear()
-    reset_engine()
-    reset_celery()
 
 
 def copy_app(target: Path) -> None:
@@ -1005,7 +967,7 @@ def main(argv: list[str] | None = None) -> int:
         srv.pg.ensure_database(DB_NAME)
         db_url = srv.pg.url(DB_NAME)
         migrate(db_url)
-        point_settings_at(db_url, srv.redis.url(0))
+        point_settings_at(database_url=db_url, redis_url=srv.redis.url(0))
         from hotlead_app.services.bootstrap import ensure_niche
 
         ensure_niche(slug=NICHE_SLUG, name="Bench Roofing", fields=NICHE_FIELDS)

@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +24,13 @@ from pathlib import Path
 import pytest
 
 from hotlead_app.infra.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from hotlead_app.infra.harness import (  # noqa: F401  (tests import them from here)
+    http_ok,
+    migrate,
+    point_settings_at,
+    stop_process_group,
+    wait_for,
+)
 from hotlead_app.settings import PROJECT_ROOT
 
 VENV_BIN = Path(sys.executable).parent
@@ -40,21 +44,6 @@ SHARED_DB = "hotlead_shared"
 
 
 # --------------------------------------------------------------------------- settings
-
-
-def point_settings_at(*, database_url: str | None = None, redis_url: str | None = None) -> None:
-    """Point this process's settings, engine and Celery app at other servers."""
-    from hotlead_app.db import reset_engine
-    from hotlead_app.infra.queue import reset_celery
-    from hotlead_app.settings import get_settings
-
-    if database_url is not None:
-        os.environ["HOTLEAD_DATABASE_URL"] = database_url
-    if redis_url is not None:
-        os.environ["HOTLEAD_REDIS_URL"] = redis_url
-    get_settings.cache_clear()
-    reset_engine()
-    reset_celery()
 
 
 def child_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
@@ -73,41 +62,6 @@ def child_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]
     return env
 
 
-def wait_for(predicate, *, timeout: float, interval: float = 0.1, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-
-
-def http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return resp.status == 200
-    except Exception:
-        return False
-
-
-def stop_process_group(proc: subprocess.Popen, timeout: float = 20) -> None:
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()
-
-
 # --------------------------------------------------------------------------- servers
 
 
@@ -119,16 +73,6 @@ def pg(tmp_path_factory) -> Iterator[EmbeddedPostgres]:
     migrate(server.url(TEMPLATE_DB))
     yield server
     server.destroy()
-
-
-def migrate(url: str, revision: str = "head") -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
-    cfg.attributes["database_url"] = url
-    cfg.attributes["configure_logger"] = False
-    command.upgrade(cfg, revision)
 
 
 def clone_database(pg: EmbeddedPostgres, name: str) -> str:

@@ -10,14 +10,8 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 from sqlalchemy.dialects import postgresql
-from pathlib import Path
 
-SQL = Path(__file__).resolve().parent.parent / "sql"
-
-
-def run_sql_file(name: str) -> None:
-    """Run a file of SQL as written: no bind-parameter parsing, several statements."""
-    op.get_bind().connection.driver_connection.execute((SQL / name).read_text())
+from hotlead_app.infra.sqlfiles import run_sql_file
 
 revision: str = '0002'
 down_revision: Union[str, None] = '0001'

@@ -4,7 +4,6 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-26 12:00:00
 """
-from pathlib import Path
 from typing import Sequence, Union
 
 from alembic import op
@@ -14,12 +13,7 @@ down_revision: Union[str, None] = "0005"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
-SQL = Path(__file__).resolve().parent.parent / "sql"
-
-
-def run_sql_file(name: str) -> None:
-    """Run a file of SQL as written: no bind-parameter parsing, several statements."""
-    op.get_bind().connection.driver_connection.execute((SQL / name).read_text())
+from hotlead_app.infra.sqlfiles import run_sql_file
 
 
 def upgrade() -> None:
