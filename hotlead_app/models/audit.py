@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Identity, Index
+from sqlalchemy import BigInteger, Column, Identity, Index, text
 from sqlmodel import Field, SQLModel
 
 from hotlead_app.models._types import created_at_column, jsonb, pg_enum, uuid_pk
@@ -37,4 +37,7 @@ class AuditLog(SQLModel, table=True):
     before_state: dict[str, Any] | None = jsonb(nullable=True)
     after_state: dict[str, Any] | None = jsonb(nullable=True)
     admin_only_memo: str | None = Field(default=None)
+    # The writing transaction's id: explanations read history as of a snapshot.
+    txid: int | None = Field(default=None, sa_column=Column(
+        BigInteger, nullable=True, server_default=text("(pg_current_xact_id()::text)::bigint")))
     created_at: datetime = created_at_column()

@@ -17,7 +17,10 @@ class DistributionRecord(SQLModel, table=True):
     ``max_providers``, the chosen subscriptions in order and, when the level was
     filled, the fairness key of the last one chosen (the cutoff).  Its size grows
     with the number of levels and providers chosen, never with subscriptions.
-    ``audit_seq`` / ``ledger_seq`` are the history watermarks it was decided at.
+    ``snapshot`` is the database snapshot the plan was made in (the engine plans in
+    one REPEATABLE READ snapshot taken after the niche lock): the audit and ledger
+    rows visible in it are the history the explanations read.  ``audit_seq`` /
+    ``ledger_seq`` are the older, sequence-based watermarks (records without a snapshot).
     """
 
     __tablename__ = "distribution_records"
@@ -28,4 +31,6 @@ class DistributionRecord(SQLModel, table=True):
     levels: list[dict[str, Any]] = jsonb(default=[])
     audit_seq: int = Field(default=0, sa_type=BigInteger)
     ledger_seq: int = Field(default=0, sa_type=BigInteger)
+    # pg_current_snapshot() of the planning: history visible in it is "as of" the decision.
+    snapshot: str | None = Field(default=None)
     decided_at: datetime = created_at_column()

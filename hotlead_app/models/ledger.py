@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, Identity, Index
+from sqlalchemy import BigInteger, CheckConstraint, Column, Identity, Index, text
 from sqlmodel import Field, SQLModel
 
 from hotlead_app.domain.money import LedgerEntryType
@@ -36,6 +36,9 @@ class LedgerEntry(SQLModel, table=True):
     memo: str | None = Field(default=None)
     # A payment processor taking back a deposit already spent: may overdraw.
     is_reversal: bool = Field(default=False)
+    # The writing transaction's id: explanations read history as of a snapshot.
+    txid: int | None = Field(default=None, sa_column=Column(
+        BigInteger, nullable=True, server_default=text("(pg_current_xact_id()::text)::bigint")))
     created_at: datetime = created_at_column()
 
 

@@ -11,7 +11,11 @@ immutable history (audit rows, ledger balances, assignments).
 from __future__ import annotations
 
 import logging
+import random
+import time
 import uuid
+
+import psycopg
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -21,7 +25,7 @@ from sqlalchemy import func, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
-from hotlead_app.db import unit_of_work
+from hotlead_app.db import get_engine, unit_of_work
 from hotlead_app.domain.errors import NotFound
 from hotlead_app.domain.fairness import fairness_key
 from hotlead_app.domain.filters import first_mismatch
@@ -63,27 +67,54 @@ class DistributionResult:
 RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
 
 
-def distribute_lead(*, lead_id: uuid.UUID, attempts: int = 3) -> DistributionResult:
+def distribute_lead(*, lead_id: uuid.UUID, attempts: int = 12) -> DistributionResult:
     """Distribute one approved lead, all or nothing.  Safe to call twice: a lead
-    that is no longer ``approved`` is left alone.  A deadlock with another niche's
-    distribution (possible when the engine re-plans) is retried at once."""
+    that is no longer ``approved`` is left alone.  A serialization failure or a
+    deadlock with another niche's distribution (they may share providers) is retried
+    after a short random pause."""
     for attempt in range(1, attempts + 1):
         try:
             return _distribute_once(lead_id)
-        except DBAPIError as exc:
-            sqlstate = getattr(exc.orig, "sqlstate", None)
+        except (DBAPIError, psycopg.Error) as exc:
+            sqlstate = getattr(getattr(exc, "orig", exc), "sqlstate", None)
             if sqlstate not in RETRYABLE_SQLSTATES or attempt == attempts:
                 raise
-            log.warning("distribution of lead %s hit %s; retrying (%d)", lead_id, sqlstate, attempt)
+            log.info("distribution of lead %s hit %s; retrying (%d)", lead_id, sqlstate, attempt)
+            # Another niche's distribution charged one of our providers: let it finish.
+            time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
     raise AssertionError("unreachable")
 
 
 def _distribute_once(lead_id: uuid.UUID) -> DistributionResult:
-    with unit_of_work() as uow:
-        result = uow.session.execute(
-            text("SELECT hotlead_distribute_lead(:id)"), {"id": lead_id}
-        ).scalar_one()
-        outbox.send_after_commit(uow, result.get("outbox") or [])
+    """The niche's lock for the session, then the engine in one REPEATABLE READ
+    transaction whose snapshot is taken after that lock: every query of the plan
+    reads the same snapshot, which the decision record keeps for the explanations.
+    A provider changed by another niche's distribution after that snapshot makes the
+    charge fail with a serialization error, and the caller retries the whole lead."""
+    after_commit: list = []
+    with get_engine().connect() as conn:
+        raw = conn.connection.driver_connection
+        raw.autocommit = True
+        try:
+            niche_id = raw.execute("SELECT hotlead_lock_niche_of(%s)", (lead_id,)).fetchone()[0]
+            if niche_id is None:
+                return DistributionResult(lead_id=lead_id, outcome="not_found")
+            try:
+                with raw.transaction():
+                    raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    result = raw.execute("SELECT hotlead_distribute_lead(%s)", (lead_id,)).fetchone()[0]
+            finally:
+                raw.execute("SELECT hotlead_unlock_niche(%s)", (niche_id,))
+        except BaseException:
+            conn.invalidate()  # never hand a connection that may hold a lock back to the pool
+            raise
+        finally:
+            if not raw.closed:
+                raw.autocommit = False
+    for job in result.get("outbox") or []:
+        after_commit.append(job)
+    for job in after_commit:
+        outbox.send(uuid.UUID(str(job["id"])), job["task"], dict(job["args"]))
     return DistributionResult(
         lead_id=lead_id,
         outcome=result["outcome"],
@@ -122,25 +153,34 @@ class Decision:
         return self.reason == "chosen"
 
 
+def _as_of(table, seq: int, snapshot: str | None):
+    """Rows of the append-only ``table`` that were in force when the lead was planned:
+    visible in the plan's snapshot, or (records from before snapshots were kept)
+    numbered up to the watermark."""
+    if snapshot:
+        return func.hotlead_visible(table.txid, snapshot)
+    return table.seq <= seq
+
+
 def _state_as_of(session, entity_type: str, entity_id: uuid.UUID, seq: int, *,
-                 key: str) -> dict[str, Any] | None:
+                 key: str, snapshot: str | None = None) -> dict[str, Any] | None:
     """The entity's latest full state recorded at or before ``seq``.  Only rows whose
     after-state carries ``key`` count: some audit rows of an entity record an event,
     not its state (an admin's ``balance_credit`` on a provider has no ``status``)."""
     row = session.exec(
         select(AuditLog.after_state)
-        .where(AuditLog.entity_type == entity_type, AuditLog.entity_id == entity_id, AuditLog.seq <= seq,
-               AuditLog.after_state.has_key(key))
+        .where(AuditLog.entity_type == entity_type, AuditLog.entity_id == entity_id,
+               _as_of(AuditLog, seq, snapshot), AuditLog.after_state.has_key(key))
         .order_by(AuditLog.seq.desc())
         .limit(1)
     ).first()
     return row
 
 
-def _balance_as_of(session, provider_id: uuid.UUID, seq: int) -> Decimal:
+def _balance_as_of(session, provider_id: uuid.UUID, seq: int, snapshot: str | None = None) -> Decimal:
     value = session.exec(
         select(LedgerEntry.balance_after)
-        .where(LedgerEntry.provider_id == provider_id, LedgerEntry.seq <= seq)
+        .where(LedgerEntry.provider_id == provider_id, _as_of(LedgerEntry, seq, snapshot))
         .order_by(LedgerEntry.seq.desc())
         .limit(1)
     ).first()
@@ -165,12 +205,14 @@ def _explain_one(session, record: DistributionRecord, lead: Lead, sub: ProviderS
     level = levels[index]
     if str(sub.id) in level["chosen"]:
         return decide("chosen")
-    state = _state_as_of(session, "subscription", sub.id, record.audit_seq, key="active")
+    state = _state_as_of(session, "subscription", sub.id, record.audit_seq, key="active",
+                         snapshot=record.snapshot)
     if state is None:
         return decide("not_subscribed")
     if not state.get("active"):
         return decide("subscription_paused")
-    provider_state = _state_as_of(session, "provider", sub.provider_id, record.audit_seq, key="status")
+    provider_state = _state_as_of(session, "provider", sub.provider_id, record.audit_seq, key="status",
+                                  snapshot=record.snapshot)
     if provider_state is None or provider_state.get("status") != "active":
         return decide("provider_inactive")
     mismatch = first_mismatch(state.get("filters") or {}, lead.payload)
@@ -182,7 +224,7 @@ def _explain_one(session, record: DistributionRecord, lead: Lead, sub: ProviderS
         a for a in assignments
         if a.provider_id == sub.provider_id and level_position.get(str(a.competition_level_id), 99) <= index
     ]
-    balance = _balance_as_of(session, sub.provider_id, record.ledger_seq) - sum(
+    balance = _balance_as_of(session, sub.provider_id, record.ledger_seq, record.snapshot) - sum(
         (a.charged_amount for a in earlier), Decimal("0.00"))
     if balance < Decimal(level["price"]):
         return decide("insufficient_balance")

@@ -337,14 +337,12 @@ def test_a_lead_not_yet_distributed_has_no_explanation(engine_db):
     assert distribution.explain(lead_id=waiting) == []
 
 
-# --------------------------------------------------------------------------- a known gap
+# --------------------------------------------------------------------------- commit order
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "explanations read history up to the max(seq) committed when the lead was planned; a transaction "
-    "that took a smaller seq but committed later (here a deposit resuming a subscription) is then "
-    "counted as already in force. Needs a commit-order-safe watermark (see the report)."))
 def test_a_change_committed_while_a_lead_is_distributed_does_not_rewrite_its_explanation(engine_db):
+    """A deposit numbered before the plan but committed after it was not in force for
+    the plan: the explanation reads history as of the plan's snapshot, not by number."""
     import psycopg
 
     from tests.factories import make_market, make_provider, subscribe
