@@ -3,6 +3,8 @@
 HOME = "/"
 LEAD_FORM = "/n/[slug]"
 CONFIRM = "/confirm"
+SIGN_IN = "/signin"
+ADMIN_QUEUE = "/admin/queue"
 
 
 def lead_form(slug: str) -> str:
