@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import func
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
@@ -273,8 +273,3 @@ def explain(*, lead_id: uuid.UUID, provider_id: uuid.UUID | None = None,
             _explain_one(session, record, lead, sub, assignments, first_stamp)
             for sub in session.exec(query).all()
         ]
-
-
-def get_record(*, lead_id: uuid.UUID) -> DistributionRecord | None:
-    with unit_of_work() as uow:
-        return uow.session.get(DistributionRecord, lead_id)

@@ -208,14 +208,6 @@ def resend_confirmation(*, email: object, lead_id: object, client: ClientInfo = 
                      before=None, after={"status": lead.status.value})
 
 
-def get_lead_status(*, lead_id: uuid.UUID) -> LeadStatus:
-    with unit_of_work() as uow:
-        lead = uow.session.get(Lead, lead_id)
-        if lead is None:
-            raise NotFound("No such lead.", details={"lead_id": str(lead_id)})
-        return lead.status
-
-
 @dataclass(frozen=True)
 class Confirmed:
     id: uuid.UUID

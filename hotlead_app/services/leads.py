@@ -139,14 +139,6 @@ def mark_bad_lead(*, lead_id: uuid.UUID, actor: Actor, reason: str, memo: str | 
         return LeadState(lead.id, lead.status, lead.confirmed_at)
 
 
-def get_lead(*, lead_id: uuid.UUID) -> Lead:
-    with unit_of_work() as uow:
-        lead = uow.session.get(Lead, lead_id)
-        if lead is None:
-            raise NotFound("No such lead.", details={"lead_id": str(lead_id)})
-        return lead
-
-
 def waiting_lead_ids(*, niche_id: uuid.UUID | None = None, limit: int = 500) -> list[uuid.UUID]:
     """Leads still ``approved`` (none eligible yet), oldest first."""
     with unit_of_work() as uow:

@@ -122,10 +122,3 @@ def drain(*, older_than_seconds: float | None = None, limit: int = 500) -> int:
         or older_than_seconds is not None
     ]
     return publish(due)
-
-
-def pending_count() -> int:
-    with unit_of_work() as uow:
-        return uow.session.exec(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.dispatched_at.is_(None))
-        ).one()
