@@ -1,8 +1,8 @@
 """The distribution engine's entry points and its explanations.
 
-The algorithm of DOMAIN.md runs inside PostgreSQL (``hotlead_distribute_lead`` in
-``alembic/sql/0002_engine_up.sql``): one round trip per lead, the whole lead in one
-transaction, serialized per niche by an advisory lock, providers locked in id
+The algorithm of DOMAIN.md runs inside PostgreSQL (``hotlead_distribute_lead``, latest
+in ``alembic/sql/0009_snapshot_up.sql``): one function call per lead, the whole lead in
+one transaction, serialized per niche by an advisory lock, providers locked in id
 order.  This module calls it, publishes its after-commit jobs, and answers "why did
 or didn't subscription S receive lead L?" from the compact decision record and the
 immutable history (audit rows, ledger balances, assignments).
