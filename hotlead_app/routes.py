@@ -5,6 +5,7 @@ LEAD_FORM = "/n/[slug]"
 CONFIRM = "/confirm"
 SIGN_IN = "/signin"
 ADMIN_QUEUE = "/admin/queue"
+PROVIDER_HOME = "/provider"
 
 
 def lead_form(slug: str) -> str:

@@ -30,7 +30,7 @@ class SignInState(SessionState):
             self.token = signed.token
             self.role = signed.role
             self.email = str(form_data.get("email", "")).strip().lower()
-            yield rx.redirect(routes.ADMIN_QUEUE if signed.role == "admin" else routes.HOME)
+            yield rx.redirect(routes.ADMIN_QUEUE if signed.role == "admin" else routes.PROVIDER_HOME)
         finally:
             self.busy = False
 

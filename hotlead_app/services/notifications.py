@@ -171,7 +171,7 @@ def compose_new_lead(*, assignment_id: uuid.UUID) -> ComposedEmail | None:
         to_address, name = provider.email, provider.name
     rendered = email_templates.provider_notice(
         name=name, title=f"New {niche.name} lead", lines=lines,
-        link=f"{get_settings().public_url}/provider/leads", link_label="See your leads")
+        link=f"{get_settings().public_url}/provider", link_label="See your leads")
     return _insert(dedupe_key=f"new-lead:{assignment_id}", kind="new_lead", to_address=to_address,
                    rendered=rendered, lead_id=lead.id)
 
@@ -191,7 +191,7 @@ def compose_deposit_received(*, entry_id: uuid.UUID) -> ComposedEmail | None:
         to_address, name = provider.email, provider.name
     rendered = email_templates.provider_notice(
         name=name, title="Deposit received", lines=lines,
-        link=f"{get_settings().public_url}/provider/ledger", link_label="See your ledger")
+        link=f"{get_settings().public_url}/provider", link_label="See your ledger")
     return _insert(dedupe_key=f"deposit:{entry_id}", kind="deposit_received", to_address=to_address,
                    rendered=rendered)
 

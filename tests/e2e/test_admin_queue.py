@@ -61,3 +61,28 @@ def test_the_queue_needs_a_signed_in_admin(page: Page, app_server, shared_db):
     page.goto(f"{app_server}/admin/queue")
     expect(page).to_have_url(re.compile(r"/signin"), timeout=30_000)
     expect(page.locator("#signin-email")).to_be_visible()
+
+
+def test_a_provider_signs_in_and_sees_its_lead_and_lowered_balance(page: Page, app_server, shared_db):
+    from hotlead_app.services import catalog, distribution, ledger
+    from tests.factories import approved_lead
+
+    email = unique_email("dash")
+    provider = accounts.create_provider_account(name="Dash Roofing", email=email, password=PASSWORD, actor=admin())
+    slug = f"dash-{provider.id.hex[:8]}"
+    niche = catalog.create_niche(slug=slug, name="Dash", fields=[{"name": "zip", "type": "zip", "required": True}],
+                                 actor=admin())
+    level = catalog.create_level(niche_id=niche.id, name="Solo", price_per_lead="12.50", max_providers=1,
+                                 priority_order=1, actor=admin())
+    ledger.post(provider_id=provider.id, type="deposit", amount="50.00", key=f"dash:{provider.id}")
+    catalog.create_subscription(competition_level_id=level.id, filters={}, actor=admin(), provider_id=provider.id)
+    lead_id = approved_lead(slug, {"zip": "30301"})
+    distribution.distribute_lead(lead_id=lead_id)  # the worker may not run in this test: do it here
+    with unit_of_work() as uow:
+        buyer = uow.session.get(Lead, lead_id).email
+
+    _sign_in(page, app_server, email)
+    expect(page).to_have_url(re.compile(r"/provider"), timeout=30_000)
+    expect(page.locator("#provider-balance")).to_have_text("37.50", timeout=30_000)
+    expect(page.locator("#provider-status")).to_contain_text("Active")
+    expect(page.get_by_text(buyer)).to_be_visible()
