@@ -6,6 +6,7 @@ stays up; the outage shows in /readyz and the metrics."""
 from __future__ import annotations
 
 import logging
+import time
 from functools import lru_cache
 
 from limits import parse_many
@@ -36,16 +37,16 @@ def reset_cache() -> None:
     _limiter.cache_clear()
 
 
-def check(scope: str, key: str, limit: str | None = None) -> None:
-    """RateLimited when ``key`` has used up ``scope``'s window, without counting."""
-    import time
-
+def _enforce(scope: str, key: str, limit: str | None, *, count: bool) -> None:
+    """RateLimited when one of ``scope``'s windows is full for ``key``; ``count`` also
+    records this attempt.  Fails open (logged) when Redis cannot be reached."""
     settings = get_settings()
     spec = limit or getattr(settings, f"rate_limit_{scope}")
     try:
         limiter = _limiter(settings.redis_url)
         for item in parse_many(spec):
-            if not limiter.test(item, "hotlead", scope, key):
+            allowed = (limiter.hit if count else limiter.test)(item, "hotlead", scope, key)
+            if not allowed:
                 stats = limiter.get_window_stats(item, "hotlead", scope, key)
                 raise RateLimited(max(1, int(stats.reset_time - time.time()) + 1))
     except RateLimited:
@@ -54,21 +55,11 @@ def check(scope: str, key: str, limit: str | None = None) -> None:
         log.warning("rate limiter unavailable for %s: %s", scope, exc)
 
 
+def check(scope: str, key: str, limit: str | None = None) -> None:
+    """RateLimited when ``key`` has used up ``scope``'s window, without counting."""
+    _enforce(scope, key, limit, count=False)
+
+
 def hit(scope: str, key: str, limit: str | None = None) -> None:
     """Count one attempt of ``scope`` by ``key``; RateLimited when over the limit."""
-    settings = get_settings()
-    spec = limit or getattr(settings, f"rate_limit_{scope}")
-    try:
-        limiter = _limiter(settings.redis_url)
-        items = parse_many(spec)
-        for item in items:
-            if not limiter.hit(item, "hotlead", scope, key):
-                stats = limiter.get_window_stats(item, "hotlead", scope, key)
-                import time
-
-                retry_after = max(1, int(stats.reset_time - time.time()) + 1)
-                raise RateLimited(retry_after)
-    except RateLimited:
-        raise
-    except Exception as exc:  # Redis down: fail open
-        log.warning("rate limiter unavailable for %s: %s", scope, exc)
+    _enforce(scope, key, limit, count=True)
