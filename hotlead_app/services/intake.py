@@ -222,11 +222,5 @@ def confirm(*, token: object, client: ClientInfo = ClientInfo()) -> Confirmed:
     ratelimit.hit("confirm", client.ip)
     if not isinstance(token, str):
         raise InvalidInput("This confirmation link is not valid.", details={"token": "invalid"})
-    lead_id = tokens.read_token(token)
-    already = False
-    if lead_id is not None:
-        with unit_of_work() as uow:
-            lead = uow.session.get(Lead, lead_id)
-            already = lead is not None and lead.confirmed_at is not None
     state = leads.confirm_lead(token=token)
-    return Confirmed(state.id, state.status, already)
+    return Confirmed(state.id, state.status, state.already_confirmed)

@@ -31,6 +31,7 @@ class LeadState:
     id: uuid.UUID
     status: LeadStatus
     confirmed_at: datetime | None = None
+    already_confirmed: bool = False  # confirm_lead: the link had been used before
 
 
 def _lock(uow: UnitOfWork, lead_id: uuid.UUID) -> Lead:
@@ -84,7 +85,7 @@ def confirm_lead(*, token: str) -> LeadState:
         if lead is None:
             raise InvalidInput("This confirmation link is not valid.", details={"token": "invalid"})
         if lead.confirmed_at is not None:
-            return LeadState(lead.id, lead.status, lead.confirmed_at)
+            return LeadState(lead.id, lead.status, lead.confirmed_at, already_confirmed=True)
         if lead.confirmation_token_hash != tokens.token_hash(token):
             raise InvalidInput("This confirmation link was replaced by a newer one.",
                                details={"token": "superseded"})
