@@ -487,16 +487,10 @@ def run_engine_pass(srv: Servers, db: str, ids: list[str], processes: int) -> Pa
 
 
 def child_env(database_url: str, redis_url: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        HOTLEAD_ENV="dev",
-        HOTLEAD_DATABASE_URL=database_url,
-        HOTLEAD_REDIS_URL=redis_url,
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        PYTHONPATH=str(ROOT),
-        PYTHONUNBUFFERED="1",
-    )
-    return env
+    """A worker's environment: the runner's, pointed at the bench servers."""
+    from hotlead_app.infra.runner import child_env as runner_env
+
+    return runner_env({"HOTLEAD_ENV": "dev", "HOTLEAD_DATABASE_URL": database_url, "HOTLEAD_REDIS_URL": redis_url})
 
 
 def run_celery_pass(srv: Servers, db: str, ids: list[str], workers: int, concurrency: int,

@@ -33,7 +33,6 @@ from hotlead_app.infra.harness import (  # noqa: F401  (tests import them from h
 )
 from hotlead_app.settings import PROJECT_ROOT
 
-VENV_BIN = Path(sys.executable).parent
 
 # Tests send many requests from one address: the limits are lifted here, and the
 # rate-limit tests set their own.
@@ -47,19 +46,11 @@ SHARED_DB = "hotlead_shared"
 
 
 def child_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        HOTLEAD_ENV="dev",
-        HOTLEAD_DATABASE_URL=database_url,
-        HOTLEAD_REDIS_URL=redis_url,
-        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
-        PYTHONPATH=str(PROJECT_ROOT),
-        PYTHONUNBUFFERED="1",
-        REFLEX_USE_NPM="1",
-        REFLEX_TELEMETRY_ENABLED="false",
-        **extra,
-    )
-    return env
+    """A started process's environment: the runner's, pointed at the test servers."""
+    from hotlead_app.infra.runner import child_env as runner_env
+
+    return runner_env({"HOTLEAD_ENV": "dev", "HOTLEAD_DATABASE_URL": database_url,
+                       "HOTLEAD_REDIS_URL": redis_url, **extra})
 
 
 # --------------------------------------------------------------------------- servers
@@ -94,10 +85,8 @@ def redis_server(tmp_path_factory) -> Iterator[EmbeddedRedis]:
     server.stop()
 
 
-@pytest.fixture
-def db(pg, redis_server) -> Iterator[str]:
-    """A fresh, migrated database for this test alone; settings point at it."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
+def _fresh_database(pg, redis_server, prefix: str) -> Iterator[str]:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     url = clone_database(pg, name)
     point_settings_at(database_url=url, redis_url=redis_server.url())
     yield url
@@ -105,19 +94,18 @@ def db(pg, redis_server) -> Iterator[str]:
 
     reset_engine()
     pg.drop_database(name)
+
+
+@pytest.fixture
+def db(pg, redis_server) -> Iterator[str]:
+    """A fresh, migrated database for this test alone; settings point at it."""
+    yield from _fresh_database(pg, redis_server, "t")
 
 
 @pytest.fixture(scope="module")
 def module_db(pg, redis_server) -> Iterator[str]:
     """One fresh database for a whole test module (for expensive shared set-ups)."""
-    name = f"m_{uuid.uuid4().hex[:12]}"
-    url = clone_database(pg, name)
-    point_settings_at(database_url=url, redis_url=redis_server.url())
-    yield url
-    from hotlead_app.db import reset_engine
-
-    reset_engine()
-    pg.drop_database(name)
+    yield from _fresh_database(pg, redis_server, "m")
 
 
 @pytest.fixture(scope="session")
