@@ -21,4 +21,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    run_sql_file("0008_down.sql")
+    # Back to the 0006 engine by replaying its chain (0006 expects the 0002 functions).
+    run_sql_file("0006_down.sql")
+    run_sql_file("0002_engine_up.sql")
+    run_sql_file("0006_engine_cursor_up.sql")
