@@ -299,7 +299,8 @@ def app_server(shared_db_url, redis_server) -> Iterator[str]:
 
     bootstrap.bootstrap()
     port = free_port()
-    workdir = PROJECT_ROOT / ".hotlead" / "e2e-app"
+    # HOTLEAD_E2E_APP_DIR lets two test runs on one machine build separate copies.
+    workdir = Path(os.environ.get("HOTLEAD_E2E_APP_DIR") or PROJECT_ROOT / ".hotlead" / "e2e-app")
     _copy_app(workdir)
     log = workdir / "web.log"
     url = f"http://127.0.0.1:{port}"

@@ -1,3 +1,9 @@
-"""One module per page; importing them registers the pages."""
+"""One module per page; importing them registers the pages (one import per line)."""
 
-from hotlead_app.pages import admin_queue, confirm, home, lead_form, provider_home, signin  # noqa: F401
+# ruff: noqa: F401
+from hotlead_app.pages import admin_queue
+from hotlead_app.pages import confirm
+from hotlead_app.pages import home
+from hotlead_app.pages import lead_form
+from hotlead_app.pages import provider_home
+from hotlead_app.pages import signin

@@ -1,0 +1,119 @@
+"""The frame of every back-office page: a top bar with the sections of the admin
+console or the provider dashboard, and the page's content below.
+
+Pages pass their own sign-out handler (any ``SessionState`` subclass has one).  The
+admin navigation shows the approval backlog from ``NavState`` (kept live by the queue
+work; see ``hotlead_app/state/nav.py``)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from hotlead_app import routes
+
+ADMIN_SECTIONS: list[tuple[str, str]] = [
+    ("Overview", routes.ADMIN_OVERVIEW),
+    ("Queue", routes.ADMIN_QUEUE),
+    ("Leads", routes.ADMIN_LEADS),
+    ("Niches", routes.ADMIN_NICHES),
+    ("Providers", routes.ADMIN_PROVIDERS),
+    ("Ledger", routes.ADMIN_LEDGER),
+    ("Audit", routes.ADMIN_AUDIT),
+    ("Payments", routes.ADMIN_RECONCILIATION),
+]
+
+PROVIDER_SECTIONS: list[tuple[str, str]] = [
+    ("Overview", routes.PROVIDER_HOME),
+    ("Subscriptions", routes.PROVIDER_SUBSCRIPTIONS),
+    ("Leads", routes.PROVIDER_LEADS),
+    ("Missed leads", routes.PROVIDER_MISSED),
+    ("Ledger", routes.PROVIDER_LEDGER),
+    ("API keys", routes.PROVIDER_API_KEYS),
+]
+
+
+def _nav_link(label: str, href: str, badge: rx.Component | None = None) -> rx.Component:
+    return rx.link(
+        rx.hstack(rx.text(label, size="2"), badge or rx.fragment(), spacing="1", align="center"),
+        href=href,
+        underline="none",
+        class_name="nav-link",
+        white_space="nowrap",
+    )
+
+
+def backoffice_layout(
+    *children: rx.Component,
+    sections: list[tuple[str, str]],
+    title: str,
+    on_sign_out,
+    badges: dict[str, rx.Component] | None = None,
+    actions: rx.Component | None = None,
+) -> rx.Component:
+    """A responsive frame: brand, navigation (wraps on a phone), sign-out, page title."""
+    badges = badges or {}
+    return rx.box(
+        rx.flex(
+            rx.link(rx.heading("Hot Lead", size="4"), href="/", underline="none"),
+            rx.flex(
+                *[_nav_link(label, href, badges.get(label)) for label, href in sections],
+                wrap="wrap",
+                spacing="4",
+                flex="1",
+                class_name="backoffice-nav",
+            ),
+            rx.button("Sign out", variant="ghost", size="1", on_click=on_sign_out, class_name="sign-out"),
+            wrap="wrap",
+            spacing="4",
+            align="center",
+            padding="0.75em 1em",
+            border_bottom="1px solid var(--gray-a5)",
+            width="100%",
+        ),
+        rx.box(
+            rx.flex(
+                rx.heading(title, size="6"),
+                rx.spacer(),
+                actions or rx.fragment(),
+                wrap="wrap",
+                spacing="3",
+                align="center",
+                width="100%",
+                margin_bottom="1em",
+            ),
+            *children,
+            width="100%",
+            max_width="72em",
+            margin="0 auto",
+            padding="1.5em 1em",
+            overflow_x="auto",
+        ),
+        min_height="100vh",
+    )
+
+
+def admin_layout(*children: rx.Component, title: str, on_sign_out, actions=None,
+                 queue_badge: rx.Component | None = None) -> rx.Component:
+    badges = {"Queue": queue_badge} if queue_badge is not None else None
+    return backoffice_layout(*children, sections=ADMIN_SECTIONS, title=title, on_sign_out=on_sign_out,
+                             badges=badges, actions=actions)
+
+
+def provider_layout(*children: rx.Component, title: str, on_sign_out, actions=None) -> rx.Component:
+    return backoffice_layout(*children, sections=PROVIDER_SECTIONS, title=title, on_sign_out=on_sign_out,
+                             actions=actions)
+
+
+def empty_state(message: str, id: str | None = None) -> rx.Component:
+    return rx.text(message, color_scheme="gray", id=id, class_name="empty-state")
+
+
+def pager(has_prev: rx.Var, has_next: rx.Var, on_prev, on_next) -> rx.Component:
+    """Previous / next buttons for a keyset-paginated list."""
+    return rx.hstack(
+        rx.button("← Previous", variant="soft", size="1", disabled=~has_prev, on_click=on_prev, class_name="page-prev"),
+        rx.button("Next →", variant="soft", size="1", disabled=~has_next, on_click=on_next, class_name="page-next"),
+        spacing="2",
+        justify="end",
+        width="100%",
+    )
