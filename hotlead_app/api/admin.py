@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -13,7 +13,7 @@ from hotlead_app.api.deps import require_admin
 from hotlead_app.api.pagination import PageParams, page
 from hotlead_app.api.provider import _entry
 from hotlead_app.domain import money
-from hotlead_app.services import accounts, audit, auth, catalog, distribution, ledger, leads, refunds
+from hotlead_app.services import accounts, admin_views, audit, auth, catalog, distribution, ledger, leads, refunds
 from hotlead_app.services import query as lead_query
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -195,28 +195,65 @@ async def update_provider(provider_id: uuid.UUID, body: ProviderPatch,
 
 @router.post("/providers/{provider_id}/adjustments", status_code=201)
 async def adjust(provider_id: uuid.UUID, body: AdjustmentIn,
+                 idempotency_key: str | None = Header(None, min_length=1, max_length=200),
                  principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    """An ``Idempotency-Key`` header makes a retried request post once."""
+    key = f"adjustment:{idempotency_key}" if idempotency_key else None
     posted = await run_in_threadpool(lambda: ledger.adjust(
-        provider_id=provider_id, type=body.type, amount=body.amount, actor=principal.actor, memo=body.memo))
+        provider_id=provider_id, type=body.type, amount=body.amount, actor=principal.actor, memo=body.memo,
+        key=key))
     return _entry(posted.entry)
 
 
 @router.get("/ledger")
-async def admin_ledger(provider_id: uuid.UUID | None = None, params: PageParams = Depends(),
-                       _: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
-    entries = await run_in_threadpool(lambda: ledger.list_entries(
-        provider_id=provider_id, limit=params.limit + 1, before_seq=params.cursor))
-    return page([{**_entry(e), "provider_id": str(e.provider_id)} for e in entries], params.limit,
-                lambda r: r["seq"])
+async def admin_ledger(provider_id: uuid.UUID | None = None, type: str | None = Query(None, max_length=16),
+                       params: PageParams = Depends(),
+                       principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    """Newest first, with the provider's name and the admin memo; ``?type=`` filters."""
+    rows = await run_in_threadpool(lambda: admin_views.list_ledger(
+        actor=principal.actor, provider_id=provider_id, type=type, limit=params.limit, before_seq=params.cursor))
+    return page(rows, params.limit, lambda r: r["seq"])
 
 
 @router.get("/audit-logs")
 async def audit_logs(entity_type: str | None = Query(None, max_length=64), entity_id: uuid.UUID | None = None,
-                     params: PageParams = Depends(), _: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
-    rows = await run_in_threadpool(lambda: audit.list_for(
-        entity_type=entity_type, entity_id=entity_id, limit=params.limit + 1, before_seq=params.cursor))
-    items = [{"id": str(a.id), "seq": a.seq, "entity_type": a.entity_type, "entity_id": str(a.entity_id),
-              "action": a.action, "actor_role": a.actor_role.value,
-              "actor_id": str(a.actor_id) if a.actor_id else None, "before": a.before_state, "after": a.after_state,
-              "admin_only_memo": a.admin_only_memo, "created_at": a.created_at.isoformat()} for a in rows]
-    return page(items, params.limit, lambda r: r["seq"])
+                     by: str | None = Query(None, max_length=255), params: PageParams = Depends(),
+                     principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    """``?by=`` names who acted: a role, a user id or a login's email."""
+    rows = await run_in_threadpool(lambda: admin_views.list_audit(
+        actor=principal.actor, entity_type=entity_type, entity_id=entity_id, by=by, limit=params.limit,
+        before_seq=params.cursor))
+    return page(rows, params.limit, lambda r: r["seq"])
+
+
+# --------------------------------------------------------------------------- admin console (services/admin_views.py)
+
+
+class NichePatch(BaseModel):
+    name: Any = None
+    fields: Any = None
+    active: Any = None
+    memo: str | None = Field(default=None, max_length=5000)
+
+
+@router.get("/niches/{niche_id}")
+async def get_niche(niche_id: uuid.UUID, principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    return await run_in_threadpool(lambda: admin_views.get_niche(niche_id=niche_id, actor=principal.actor))
+
+
+@router.patch("/niches/{niche_id}")
+async def update_niche(niche_id: uuid.UUID, body: NichePatch,
+                       principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    """Any of ``{name, fields, active}``; the slug does not change."""
+    values = body.model_dump(exclude_unset=True, exclude={"memo"})
+    niche = await run_in_threadpool(lambda: admin_views.update_niche(
+        niche_id=niche_id, actor=principal.actor, values=values, memo=body.memo))
+    return {"id": str(niche.id), "slug": niche.slug, "name": niche.name, "active": niche.active,
+            "fields": niche.fields}
+
+
+@router.get("/providers/{provider_id}")
+async def provider_detail(provider_id: uuid.UUID, principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    """The provider, its logins and its subscriptions (niche, level, price)."""
+    return await run_in_threadpool(lambda: admin_views.provider_detail(provider_id=provider_id,
+                                                                       actor=principal.actor))
