@@ -1,0 +1,285 @@
+"""PayPal through paypal-server-sdk 2.x (Orders v2, Payments, Transaction Search).
+
+Every call to PayPal goes through this module.  The SDK client is built from
+settings (``PAYPAL_CLIENT_ID`` / ``_SECRET``, ``PAYPAL_API_BASE``); ``use_session``
+hands it a ``requests.Session`` (tests mount a fake adapter on it).  Webhook
+verification is not in the SDK: ``verify_webhook`` calls PayPal's
+``POST /v1/notifications/verify-webhook-signature`` through a replaceable verifier
+(``use_verifier``), so that tests run offline.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import requests
+from paypalserversdk.configuration import Configuration, Environment
+from paypalserversdk.exceptions.api_exception import ApiException
+from paypalserversdk.http.auth.o_auth_2 import ClientCredentialsAuthCredentials
+from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
+
+from hotlead_app.domain import money
+from hotlead_app.services.payments.errors import ProcessorUnavailable
+from hotlead_app.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+TRANSMISSION_HEADERS = ("paypal-transmission-id", "paypal-transmission-time", "paypal-transmission-sig",
+                        "paypal-cert-url", "paypal-auth-algo")
+
+_lock = threading.Lock()
+_session: requests.Session | None = None
+_cached: tuple[tuple, PaypalServersdkClient] | None = None
+
+
+class _Configuration(Configuration):
+    """The SDK's configuration with the base URL from settings (PAYPAL_API_BASE)."""
+
+    base_uri = "https://api-m.sandbox.paypal.com"
+
+    def get_base_uri(self, server=None):  # noqa: D401 - SDK hook
+        return self.base_uri
+
+
+def use_session(session: requests.Session | None) -> None:
+    """Send the SDK's HTTP through this ``requests.Session`` (``None``: a default one)."""
+    global _session, _cached
+    with _lock:
+        _session = session
+        _cached = None
+
+
+def is_configured() -> bool:
+    settings = get_settings()
+    return bool(settings.paypal_client_id and settings.paypal_client_secret)
+
+
+def client() -> PaypalServersdkClient:
+    global _cached
+    settings = get_settings()
+    if not is_configured():
+        raise ProcessorUnavailable("PayPal is not configured on this platform.")
+    key = (settings.paypal_client_id, settings.paypal_client_secret, settings.paypal_base, id(_session))
+    with _lock:
+        if _cached is None or _cached[0] != key:
+            config = _Configuration(
+                http_client_instance=_session,
+                environment=Environment.PRODUCTION if settings.env == "prod" else Environment.SANDBOX,
+                timeout=20,
+                client_credentials_auth_credentials=ClientCredentialsAuthCredentials(
+                    o_auth_client_id=settings.paypal_client_id,
+                    o_auth_client_secret=settings.paypal_client_secret),
+            )
+            config.base_uri = settings.paypal_base
+            _cached = (key, PaypalServersdkClient(config=config))
+        return _cached[1]
+
+
+def _body(response: Any) -> dict[str, Any]:
+    try:
+        return json.loads(response.text or "{}")
+    except ValueError:
+        return {}
+
+
+def _call(what: str, fn: Callable[[], Any]) -> dict[str, Any]:
+    try:
+        return _body(fn())
+    except ApiException as exc:
+        log.warning("PayPal %s refused: %s %s", what, exc.response_code, getattr(exc.response, "text", "")[:500])
+        raise ProcessorRefused(what, exc.response_code, _body(exc.response)) from exc
+    except ProcessorUnavailable:
+        raise
+    except Exception as exc:  # connection errors, timeouts, a broken token endpoint
+        log.warning("PayPal %s failed: %s", what, exc)
+        raise ProcessorUnavailable(details={"processor": "paypal", "call": what}) from exc
+
+
+class ProcessorRefused(ProcessorUnavailable):
+    """PayPal answered with an error status."""
+
+    def __init__(self, what: str, status: int, body: dict[str, Any]) -> None:
+        super().__init__(details={"processor": "paypal", "call": what, "status": status,
+                                  "issue": _issue(body)})
+        self.status = status
+        self.body = body
+
+
+def _issue(body: dict[str, Any]) -> str | None:
+    details = body.get("details") or []
+    if details and isinstance(details[0], dict):
+        return details[0].get("issue")
+    return body.get("name")
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    approve_url: str
+
+
+@dataclass(frozen=True)
+class Capture:
+    capture_id: str
+    status: str
+    amount: Decimal | None
+    currency: str | None
+    custom_id: str | None
+    order_id: str | None
+
+
+def _amount(value: Mapping[str, Any] | None) -> tuple[Decimal | None, str | None]:
+    if not value or value.get("value") is None:
+        return None, None
+    return money.to_money(str(value["value"])), value.get("currency_code")
+
+
+def create_order(*, deposit_id: uuid.UUID, amount: Decimal, currency: str, return_url: str,
+                 cancel_url: str) -> Order:
+    """An order to capture ``amount``; ``PayPal-Request-Id`` from the deposit id makes it idempotent."""
+    body = {
+        "intent": "CAPTURE",
+        "purchase_units": [{
+            "reference_id": str(deposit_id),
+            "custom_id": str(deposit_id),
+            "description": "Find Me A Hot Lead balance top-up",
+            "amount": {"currency_code": currency.upper(), "value": money.format_money(amount)},
+        }],
+        "payment_source": {"paypal": {"experience_context": {
+            "return_url": return_url, "cancel_url": cancel_url,
+            "user_action": "PAY_NOW", "shipping_preference": "NO_SHIPPING",
+        }}},
+    }
+    data = _call("orders.create", lambda: client().orders.create_order(
+        {"body": body, "paypal_request_id": f"deposit-{deposit_id}-order", "prefer": "return=representation"}))
+    approve = next((link.get("href") for link in data.get("links") or []
+                    if link.get("rel") in ("payer-action", "approve")), None)
+    if not data.get("id") or not approve:
+        raise ProcessorUnavailable("PayPal did not return an approval page.", details={"processor": "paypal"})
+    return Order(order_id=data["id"], approve_url=approve)
+
+
+def _captures_of(order: dict[str, Any]) -> list[Capture]:
+    found = []
+    for unit in order.get("purchase_units") or []:
+        for cap in ((unit.get("payments") or {}).get("captures") or []):
+            value, currency = _amount(cap.get("amount"))
+            found.append(Capture(capture_id=cap.get("id"), status=cap.get("status", ""), amount=value,
+                                 currency=currency, custom_id=cap.get("custom_id") or unit.get("custom_id"),
+                                 order_id=order.get("id")))
+    return found
+
+
+def capture_order(*, order_id: str, deposit_id: uuid.UUID) -> list[Capture]:
+    """Capture an approved order; idempotent (the same ``PayPal-Request-Id`` returns the
+    first answer, and an order captured already is read back)."""
+    try:
+        data = _call("orders.capture", lambda: client().orders.capture_order(
+            {"id": order_id, "paypal_request_id": f"deposit-{deposit_id}-capture",
+             "prefer": "return=representation"}))
+    except ProcessorRefused as exc:
+        if exc.status == 422 and exc.details.get("issue") == "ORDER_ALREADY_CAPTURED":
+            data = get_order(order_id)
+        else:
+            raise
+    return _captures_of(data)
+
+
+def get_order(order_id: str) -> dict[str, Any]:
+    return _call("orders.get", lambda: client().orders.get_order({"id": order_id}))
+
+
+def order_captures(order_id: str) -> list[Capture]:
+    return _captures_of(get_order(order_id))
+
+
+def get_capture(capture_id: str) -> Capture:
+    data = _call("captures.get", lambda: client().payments.get_captured_payment({"capture_id": capture_id}))
+    value, currency = _amount(data.get("amount"))
+    related = ((data.get("supplementary_data") or {}).get("related_ids") or {})
+    return Capture(capture_id=data.get("id") or capture_id, status=data.get("status", ""), amount=value,
+                   currency=currency, custom_id=data.get("custom_id"), order_id=related.get("order_id"))
+
+
+def list_completed_captures(*, since: datetime) -> Iterator[Capture]:
+    """Successful captures since ``since`` (Transaction Search; at most 31 days a call)."""
+    start = since
+    end = datetime.now(UTC)
+    while start < end:
+        stop = min(start + timedelta(days=31), end)
+        page_number, total_pages = 1, 1
+        while page_number <= total_pages:
+            data = _call("transactions.search", lambda p=page_number, a=start, b=stop: client().transaction_search
+                         .search_transactions({"start_date": a.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                               "end_date": b.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                               "transaction_status": "S", "fields": "transaction_info",
+                                               "page_size": 500, "page": p}))
+            total_pages = int(data.get("total_pages") or 1)
+            for detail in data.get("transaction_details") or []:
+                info = detail.get("transaction_info") or {}
+                # T0006: PayPal Checkout API (a buyer's payment captured by our order).
+                if info.get("transaction_event_code") not in (None, "T0006"):
+                    continue
+                value, currency = _amount(info.get("transaction_amount"))
+                if value is None or value <= 0:
+                    continue
+                yield Capture(capture_id=info.get("transaction_id"), status="COMPLETED", amount=value,
+                              currency=currency, custom_id=info.get("custom_field"),
+                              order_id=info.get("paypal_reference_id"))
+            page_number += 1
+        start = stop
+
+
+# --------------------------------------------------------------------------- webhooks
+
+Verifier = Callable[[Mapping[str, str], bytes], bool]
+_verifier: Verifier | None = None
+
+
+def use_verifier(verifier: Verifier | None) -> None:
+    """Replace the verifier (``None``: PayPal's verify-webhook-signature API)."""
+    global _verifier
+    _verifier = verifier
+
+
+def verify_webhook(headers: Mapping[str, str], raw_body: bytes) -> bool:
+    return (_verifier or verify_with_paypal_api)(headers, raw_body)
+
+
+def verify_with_paypal_api(headers: Mapping[str, str], raw_body: bytes) -> bool:
+    """Ask PayPal whether these transmission headers sign this body for our webhook id.
+    The event goes back byte for byte (re-serialised JSON can fail the check)."""
+    settings = get_settings()
+    if not settings.paypal_webhook_id or not is_configured():
+        log.warning("PayPal webhook refused: PAYPAL_WEBHOOK_ID or credentials are not set")
+        return False
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if any(not lowered.get(h) for h in TRANSMISSION_HEADERS):
+        return False
+    head = json.dumps({
+        "auth_algo": lowered["paypal-auth-algo"], "cert_url": lowered["paypal-cert-url"],
+        "transmission_id": lowered["paypal-transmission-id"], "transmission_sig": lowered["paypal-transmission-sig"],
+        "transmission_time": lowered["paypal-transmission-time"], "webhook_id": settings.paypal_webhook_id,
+    })
+    body = head[:-1] + ', "webhook_event": ' + raw_body.decode("utf-8") + "}"
+    http = _session or requests
+    try:
+        token = http.post(f"{settings.paypal_base}/v1/oauth2/token", data={"grant_type": "client_credentials"},
+                          auth=(settings.paypal_client_id, settings.paypal_client_secret), timeout=15)
+        token.raise_for_status()
+        resp = http.post(f"{settings.paypal_base}/v1/notifications/verify-webhook-signature", data=body.encode(),
+                         headers={"Content-Type": "application/json",
+                                  "Authorization": f"Bearer {token.json()['access_token']}"}, timeout=15)
+    except (requests.RequestException, KeyError, ValueError) as exc:
+        raise ProcessorUnavailable(details={"processor": "paypal", "call": "verify-webhook-signature"}) from exc
+    if resp.status_code >= 500:
+        raise ProcessorUnavailable(details={"processor": "paypal", "call": "verify-webhook-signature"})
+    return resp.status_code == 200 and resp.json().get("verification_status") == "SUCCESS"

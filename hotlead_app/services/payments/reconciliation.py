@@ -1,0 +1,132 @@
+"""Reconciliation: what the processors say was paid, against the deposits.
+
+Run by Celery beat (every ``HOTLEAD_RECONCILIATION_INTERVAL_SECONDS``, an hour by
+default) over the last ``HOTLEAD_RECONCILIATION_LOOKBACK_DAYS`` days:
+
+- a completed payment at the processor whose deposit is not completed is applied,
+  through the same code as the webhook (idempotent: the ledger key is the same);
+- a payment whose amount differs from its deposit → ``amount_mismatch``;
+- a processor payment naming no deposit of ours → ``missing_deposit``;
+- a deposit completed here that the processor does not list → ``missing_processor_record``.
+
+Each item is handled on its own: a failure is logged and counted, the run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select
+
+from hotlead_app.db import unit_of_work
+from hotlead_app.models import Deposit
+from hotlead_app.services.payments import deposits, issues, paypal_gateway, stripe_gateway
+from hotlead_app.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Report:
+    checked: dict[str, int] = field(default_factory=dict)
+    applied: list[str] = field(default_factory=list)
+    issues: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"checked": self.checked, "applied": self.applied, "issues": self.issues,
+                "failures": self.failures, "skipped": self.skipped}
+
+
+def run(*, lookback_days: int | None = None, now: datetime | None = None) -> Report:
+    days = lookback_days or get_settings().reconciliation_lookback_days
+    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    report = Report()
+    for processor, configured, step in (("stripe", stripe_gateway.is_configured, _stripe),
+                                        ("paypal", paypal_gateway.is_configured, _paypal)):
+        if not configured():
+            report.skipped.append(processor)
+            continue
+        try:
+            step(since, report)
+        except Exception as exc:  # the listing itself failed: the other processor still runs
+            log.exception("reconciliation: listing %s failed", processor)
+            report.failures.append(f"{processor}: {exc}")
+    log.info("reconciliation done: %s", report.as_dict())
+    return report
+
+
+def _issue(report: Report, **kwargs) -> None:
+    with unit_of_work() as uow:
+        if issues.record_issue(uow, **kwargs):
+            report.issues.append(f"{kwargs['kind']}:{kwargs['reference']}")
+
+
+def _stripe(since: datetime, report: Report) -> None:
+    seen: set[str] = set()
+    count = 0
+    for session in stripe_gateway.list_completed_sessions(since=since):
+        count += 1
+        try:
+            seen.add(session["id"])
+            if session.get("payment_status") not in ("paid", "no_payment_required"):
+                continue
+            with unit_of_work() as uow:
+                result = deposits.apply_stripe_session(uow, session, source="reconciliation")
+            if result == "completed":
+                report.applied.append(f"stripe:{session['id']}")
+            elif result == "no_deposit":
+                _issue(report, kind="missing_deposit", processor="stripe", reference=session["id"],
+                       actual=stripe_gateway.from_cents(session.get("amount_total")),
+                       details=f"paid Checkout Session {session['id']} names no deposit of ours "
+                               f"(client_reference_id {session.get('client_reference_id')!r})")
+        except Exception as exc:
+            log.exception("reconciliation: Stripe session %s failed", session.get("id"))
+            report.failures.append(f"stripe:{session.get('id')}: {exc}")
+    report.checked["stripe"] = count
+    _completed_without_record("stripe", since, seen, report)
+
+
+def _paypal(since: datetime, report: Report) -> None:
+    seen: set[str] = set()
+    count = 0
+    for capture in paypal_gateway.list_completed_captures(since=since):
+        count += 1
+        try:
+            seen.add(capture.capture_id)
+            with unit_of_work() as uow:
+                result = deposits.apply_paypal_capture(uow, capture, source="reconciliation")
+            if result == "completed":
+                report.applied.append(f"paypal:{capture.capture_id}")
+            elif result == "no_deposit":
+                _issue(report, kind="missing_deposit", processor="paypal", reference=capture.capture_id,
+                       actual=capture.amount,
+                       details=f"PayPal capture {capture.capture_id} names no deposit of ours "
+                               f"(custom_id {capture.custom_id!r})")
+        except Exception as exc:
+            log.exception("reconciliation: PayPal capture %s failed", capture.capture_id)
+            report.failures.append(f"paypal:{capture.capture_id}: {exc}")
+    report.checked["paypal"] = count
+    _completed_without_record("paypal", since, seen, report, reference_of=lambda d: d.payment_id)
+
+
+def _completed_without_record(processor: str, since: datetime, seen: set[str], report: Report,
+                              reference_of=lambda d: d.checkout_id) -> None:
+    with unit_of_work() as uow:
+        rows = uow.session.exec(select(Deposit).where(
+            Deposit.method == processor, Deposit.status == "completed", Deposit.created_at >= since)).all()
+    for deposit in rows:
+        reference = reference_of(deposit)
+        if reference in seen:
+            continue
+        try:
+            _issue(report, kind="missing_processor_record", processor=processor,
+                   reference=reference or f"deposit:{deposit.id}", deposit_id=deposit.id,
+                   expected=deposit.amount,
+                   details=f"deposit {deposit.id} is completed but {processor} does not list {reference}")
+        except Exception as exc:
+            log.exception("reconciliation: recording deposit %s failed", deposit.id)
+            report.failures.append(f"{processor}:deposit:{deposit.id}: {exc}")

@@ -1,0 +1,268 @@
+"""Processor webhooks: verify, store, process — each event applied exactly once.
+
+1. Verify: Stripe's signature over the raw body with ``STRIPE_WEBHOOK_SECRET`` and a
+   300 s tolerance; PayPal's transmission headers through the verifier (PayPal's
+   verify-webhook-signature API).  A bad signature writes nothing.
+2. Store: one ``webhook_events`` row per (processor, event id); another delivery
+   only counts itself.
+3. Process: the row is locked, so concurrent deliveries wait and then see it done;
+   the handler re-reads the object from the processor (events come late, twice or
+   out of order) and only moves deposits forward.  Completion, the ledger entry and
+   ``processed_at`` commit together.  A processor outage leaves the event
+   unprocessed (the delivery gets 503 and the processor retries it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import select
+
+from hotlead_app.db import UnitOfWork, unit_of_work
+from hotlead_app.domain import money
+from hotlead_app.domain.errors import DomainError, InvalidInput
+from hotlead_app.infra import metrics
+from hotlead_app.models import WebhookEvent
+from hotlead_app.models._types import utcnow
+from hotlead_app.services.payments import deposits, paypal_gateway, stripe_gateway
+from hotlead_app.services.payments.errors import InvalidSignature, ProcessorUnavailable
+
+log = logging.getLogger(__name__)
+
+STRIPE_TYPES = (
+    "checkout.session.completed", "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed", "checkout.session.expired",
+    "charge.refunded", "charge.dispute.created", "charge.dispute.closed",
+)
+PAYPAL_TYPES = ("PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.REFUNDED", "CUSTOMER.DISPUTE.CREATED")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    event_id: str
+    outcome: str  # processed | ignored | duplicate
+    detail: str | None = None
+
+
+Handler = Callable[[UnitOfWork, dict[str, Any]], tuple[str, str | None]]
+
+
+def _parse(payload: bytes) -> dict[str, Any]:
+    try:
+        event = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("The webhook body is not JSON.", details={"body": "not JSON"}) from None
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event.get("id"):
+        raise InvalidInput("The webhook event has no id.", details={"id": "missing"})
+    return event
+
+
+def _store(processor: str, event_id: str, event_type: str, payload: bytes) -> uuid.UUID:
+    with unit_of_work() as uow:
+        return uow.session.execute(text(
+            "INSERT INTO webhook_events (id, processor, event_id, event_type, raw_body, deliveries, received_at) "
+            "VALUES (:id, :processor, :event_id, :event_type, :raw, 1, now()) "
+            "ON CONFLICT (processor, event_id) DO UPDATE SET deliveries = webhook_events.deliveries + 1 "
+            "RETURNING id"),
+            {"id": uuid.uuid4(), "processor": processor, "event_id": event_id[:255],
+             "event_type": event_type[:128], "raw": payload.decode("utf-8")}).scalar_one()
+
+
+def process(row_id: uuid.UUID) -> Receipt:
+    """Process one stored event, unless it was already (the row lock makes two
+    concurrent calls take turns)."""
+    try:
+        with unit_of_work() as uow:
+            row = uow.session.exec(select(WebhookEvent).where(WebhookEvent.id == row_id).with_for_update()).first()
+            uow.session.refresh(row)
+            processor, event_id = row.processor, row.event_id
+            if row.processed_at is not None:
+                metrics.WEBHOOK_EVENTS.labels(processor, "duplicate").inc()
+                return Receipt(event_id, "duplicate", row.outcome)
+            handler = _handle_stripe if processor == "stripe" else _handle_paypal
+            outcome, note = handler(uow, json.loads(row.raw_body))
+            row.processed_at, row.outcome, row.error = utcnow(), outcome, note
+            uow.session.add(row)
+    except ProcessorUnavailable as exc:
+        _mark_error(row_id, f"processor unavailable: {exc.message} {exc.details}")
+        raise
+    except DomainError as exc:  # the event's own data cannot be applied: keep it, say why
+        _mark_error(row_id, f"{exc.code}: {exc.message} {exc.details}", processed=True)
+        return Receipt(event_id, "error", exc.message)
+    metrics.WEBHOOK_EVENTS.labels(processor, outcome).inc()
+    return Receipt(event_id, outcome, note)
+
+
+def _mark_error(row_id: uuid.UUID, message: str, *, processed: bool = False) -> None:
+    log.warning("webhook event %s: %s", row_id, message)
+    with unit_of_work() as uow:
+        row = uow.session.get(WebhookEvent, row_id)
+        row.outcome, row.error = "error", message[:2000]
+        if processed:
+            row.processed_at = utcnow()
+        uow.session.add(row)
+        processor = row.processor
+    metrics.WEBHOOK_EVENTS.labels(processor, "error").inc()
+
+
+def retry_unprocessed(*, limit: int = 100) -> int:
+    """Process again events stored but never processed (a crash, a processor outage)."""
+    with unit_of_work() as uow:
+        ids = list(uow.session.exec(select(WebhookEvent.id).where(WebhookEvent.processed_at.is_(None))
+                                    .order_by(WebhookEvent.received_at).limit(limit)))
+    done = 0
+    for row_id in ids:
+        try:
+            process(row_id)
+            done += 1
+        except Exception:
+            log.exception("webhook event %s still cannot be processed", row_id)
+    return done
+
+
+# --------------------------------------------------------------------------- Stripe
+
+
+def receive_stripe(*, payload: bytes, signature: str | None) -> Receipt:
+    try:
+        stripe_gateway.verify_and_parse(payload, signature)
+    except InvalidSignature:
+        metrics.WEBHOOK_EVENTS.labels("stripe", "invalid_signature").inc()
+        raise
+    event = _parse(payload)
+    return process(_store("stripe", event["id"], str(event.get("type") or ""), payload))
+
+
+def _object(event: dict[str, Any]) -> dict[str, Any]:
+    obj = (event.get("data") or {}).get("object")
+    if not isinstance(obj, dict) or not obj.get("id"):
+        raise InvalidInput("The event carries no object.", details={"data.object": "missing"})
+    return obj
+
+
+def _fresh_session(obj: dict[str, Any]) -> dict[str, Any]:
+    """The session as Stripe has it now (the event may be stale or out of order)."""
+    return stripe_gateway.retrieve_session(obj["id"]) if stripe_gateway.is_configured() else obj
+
+
+def _cents(value: Any, field: str) -> Decimal:
+    amount = stripe_gateway.from_cents(value) if isinstance(value, int) and value > 0 else None
+    if amount is None:
+        raise InvalidInput("The event has no positive amount.", details={field: "missing"})
+    return amount
+
+
+def _handle_stripe(uow: UnitOfWork, event: dict[str, Any]) -> tuple[str, str | None]:
+    kind = event.get("type")
+    if kind not in STRIPE_TYPES:
+        return "ignored", f"event type {kind} is not used"
+    obj = _object(event)
+    if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+        result = deposits.apply_stripe_session(uow, _fresh_session(obj), source=f"stripe:{kind}")
+    elif kind == "checkout.session.async_payment_failed":
+        result = deposits.close_stripe_session(uow, _fresh_session(obj), status="failed")
+    elif kind == "checkout.session.expired":
+        result = deposits.close_stripe_session(uow, _fresh_session(obj), status="expired")
+    elif kind == "charge.refunded":
+        refunds = (stripe_gateway.list_refunds(charge_id=obj["id"]) if stripe_gateway.is_configured()
+                   else ((obj.get("refunds") or {}).get("data") or []))
+        results = [
+            deposits.reverse(method="stripe", kind="refund", key=f"stripe:refund:{r['id']}",
+                             amount=_cents(r.get("amount"), "refund.amount"),
+                             deposit_ref=(obj.get("metadata") or {}).get("deposit_id"),
+                             payment_id=obj.get("payment_intent"), reference=r["id"])
+            for r in refunds if r.get("status") == "succeeded"
+        ]
+        result = ",".join(results) or "no_succeeded_refund"
+    elif kind == "charge.dispute.created":
+        dispute = stripe_gateway.retrieve_dispute(obj["id"]) if stripe_gateway.is_configured() else obj
+        result = deposits.reverse(method="stripe", kind="dispute", key=f"stripe:dispute:{dispute['id']}",
+                                  amount=_cents(dispute.get("amount"), "dispute.amount"),
+                                  deposit_ref=(dispute.get("metadata") or {}).get("deposit_id"),
+                                  payment_id=dispute.get("payment_intent"), reference=dispute["id"])
+    else:  # charge.dispute.closed
+        dispute = stripe_gateway.retrieve_dispute(obj["id"]) if stripe_gateway.is_configured() else obj
+        if dispute.get("status") == "won":
+            result = deposits.restore_after_dispute(
+                method="stripe", key=f"stripe:dispute:{dispute['id']}:won",
+                amount=_cents(dispute.get("amount"), "dispute.amount"), payment_id=dispute.get("payment_intent"),
+                reference=dispute["id"])
+        else:
+            result = f"dispute_{dispute.get('status')}"
+    if result in ("no_deposit",):
+        return "ignored", "no deposit of ours matches this event"
+    return "processed", result
+
+
+# --------------------------------------------------------------------------- PayPal
+
+
+def receive_paypal(*, payload: bytes, headers: Mapping[str, str]) -> Receipt:
+    if not paypal_gateway.verify_webhook(headers, payload):
+        metrics.WEBHOOK_EVENTS.labels("paypal", "invalid_signature").inc()
+        raise InvalidSignature("The PayPal webhook could not be verified.")
+    event = _parse(payload)
+    return process(_store("paypal", event["id"], str(event.get("event_type") or ""), payload))
+
+
+def _paypal_amount(value: Any, field: str) -> Decimal:
+    if not isinstance(value, dict) or value.get("value") is None:
+        raise InvalidInput("The event has no amount.", details={field: "missing"})
+    return money.to_amount(str(value["value"]), field=field)
+
+
+def _up_capture(resource: dict[str, Any]) -> str | None:
+    for link in resource.get("links") or []:
+        if link.get("rel") == "up" and "/captures/" in (link.get("href") or ""):
+            return link["href"].rstrip("/").rsplit("/", 1)[-1]
+    return None
+
+
+def _handle_paypal(uow: UnitOfWork, event: dict[str, Any]) -> tuple[str, str | None]:
+    kind = event.get("event_type")
+    if kind not in PAYPAL_TYPES:
+        return "ignored", f"event type {kind} is not used"
+    resource = event.get("resource")
+    if not isinstance(resource, dict):
+        raise InvalidInput("The event carries no resource.", details={"resource": "missing"})
+    if kind == "PAYMENT.CAPTURE.COMPLETED":
+        if not resource.get("id"):
+            raise InvalidInput("The capture has no id.", details={"resource.id": "missing"})
+        related = ((resource.get("supplementary_data") or {}).get("related_ids") or {})
+        if paypal_gateway.is_configured():
+            capture = paypal_gateway.get_capture(resource["id"])  # the capture as PayPal has it now
+        else:
+            capture = paypal_gateway.Capture(
+                capture_id=resource["id"], status=resource.get("status", ""),
+                amount=_paypal_amount(resource.get("amount"), "resource.amount"),
+                currency=(resource.get("amount") or {}).get("currency_code"), custom_id=None, order_id=None)
+        capture = paypal_gateway.Capture(
+            capture_id=capture.capture_id, status=capture.status, amount=capture.amount,
+            currency=capture.currency, custom_id=capture.custom_id or resource.get("custom_id"),
+            order_id=capture.order_id or related.get("order_id"))
+        result = deposits.apply_paypal_capture(uow, capture, source=f"paypal:{kind}")
+    elif kind == "PAYMENT.CAPTURE.REFUNDED":
+        if resource.get("status") not in (None, "COMPLETED"):
+            return "processed", f"refund {resource.get('status')}"
+        result = deposits.reverse(method="paypal", kind="refund", key=f"paypal:refund:{resource.get('id')}",
+                                  amount=_paypal_amount(resource.get("amount"), "resource.amount"),
+                                  deposit_ref=resource.get("custom_id"), payment_id=_up_capture(resource),
+                                  reference=str(resource.get("id")))
+    else:  # CUSTOMER.DISPUTE.CREATED
+        dispute_id = resource.get("dispute_id") or resource.get("id")
+        transactions = resource.get("disputed_transactions") or [{}]
+        capture_id = transactions[0].get("seller_transaction_id")
+        result = deposits.reverse(method="paypal", kind="dispute", key=f"paypal:dispute:{dispute_id}",
+                                  amount=_paypal_amount(resource.get("dispute_amount"), "resource.dispute_amount"),
+                                  deposit_ref=transactions[0].get("custom"), payment_id=capture_id,
+                                  reference=str(dispute_id))
+    if result == "no_deposit":
+        return "ignored", "no deposit of ours matches this event"
+    return "processed", result
