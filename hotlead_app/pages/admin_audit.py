@@ -1,0 +1,220 @@
+"""``/admin/audit``: the audit log newest first with admin memos; filter by entity
+type, entity id and who acted (a role, a user id or a login's email).
+``?entity_type=&entity_id=&by=`` opens it filtered."""
+
+from __future__ import annotations
+
+import json
+
+import reflex as rx
+
+from hotlead_app import routes
+from hotlead_app.components.backoffice import admin_layout, empty_state, pager
+from hotlead_app.components.layout import field_error
+from hotlead_app.domain.errors import DomainError, InvalidInput
+from hotlead_app.services import admin_views
+from hotlead_app.state.nav import queue_badge
+from hotlead_app.state.session import SessionState
+
+PAGE_SIZE = 50
+ENTITY_TYPES = ["lead", "lead_assignment", "niche", "competition_level", "provider", "subscription", "user",
+                "api_key", "deposit", "payment"]
+
+
+def _entity_href(entity_type: str, entity_id: str) -> str:
+    if entity_type == "provider":
+        return routes.admin_provider(entity_id)
+    if entity_type == "lead":
+        return routes.admin_lead(entity_id)
+    return f"{routes.ADMIN_AUDIT}?entity_type={entity_type}&entity_id={entity_id}"
+
+
+def _changes(before: dict | None, after: dict | None) -> str:
+    """The keys that changed, as ``key: old → new`` lines (a whole new row is shown as is)."""
+    if before is None:
+        return json.dumps(after, sort_keys=True, default=str) if after else ""
+    after = after or {}
+    lines = [f"{key}: {json.dumps(before.get(key), default=str)} → {json.dumps(after.get(key), default=str)}"
+             for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)]
+    return "\n".join(lines)
+
+
+class AuditState(SessionState):
+    items: list[dict[str, str]] = []
+    loading: bool = True
+    entity_type: str = ""
+    entity_id: str = ""
+    by: str = ""
+    errors: dict[str, str] = {}
+    page_starts: list[int] = []
+    next_seq: int = 0
+
+    def _admin(self):
+        principal = self.principal()
+        if principal is None or principal.role != "admin":
+            return None
+        return principal
+
+    @rx.var
+    def has_prev(self) -> bool:
+        return len(self.page_starts) > 1
+
+    @rx.var
+    def has_next(self) -> bool:
+        return self.next_seq > 0
+
+    def _fetch(self, principal, start: int) -> None:
+        rows = admin_views.list_audit(actor=principal.actor, entity_type=self.entity_type or None,
+                                      entity_id=self.entity_id or None, by=self.by or None, limit=PAGE_SIZE,
+                                      before_seq=start or None)
+        shown = rows[:PAGE_SIZE]
+        self.items = [
+            {"id": a["id"], "when": a["created_at"][:19].replace("T", " "), "entity_type": a["entity_type"],
+             "entity_id": a["entity_id"], "short_id": a["entity_id"][:8],
+             "href": _entity_href(a["entity_type"], a["entity_id"]), "action": a["action"],
+             "actor": a["actor_role"] + (f" · {a['actor_email']}" if a["actor_email"] else ""),
+             "memo": a["admin_only_memo"] or "", "changes": _changes(a["before"], a["after"])}
+            for a in shown
+        ]
+        self.next_seq = shown[-1]["seq"] if len(rows) > PAGE_SIZE else 0
+
+    def _apply(self, principal, entity_type: str, entity_id: str, by: str) -> None:
+        self.entity_type = entity_type.strip()
+        self.entity_id = entity_id.strip()
+        self.by = by.strip()
+        self.page_starts = [0]
+        try:
+            self._fetch(principal, 0)
+        except InvalidInput as exc:
+            self.errors = {k: str(v) for k, v in exc.details.items()}
+            self.items = []
+            self.next_seq = 0
+            return
+        self.errors = {}
+
+    @rx.event
+    def load(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        self.loading = True
+        params = self.router.url.query_parameters
+        self._apply(principal, str(params.get("entity_type", "")), str(params.get("entity_id", "")),
+                    str(params.get("by", "")))
+        self.loading = False
+
+    @rx.event
+    def filter(self, form_data: dict):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        try:
+            self._apply(principal, str(form_data.get("entity_type", "")), str(form_data.get("entity_id", "")),
+                        str(form_data.get("by", "")))
+        except DomainError as exc:
+            return rx.toast.error(exc.message)
+
+    @rx.event
+    def next_page(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        if self.next_seq:
+            start = self.next_seq
+            self.page_starts = [*self.page_starts, start]
+            self._fetch(principal, start)
+
+    @rx.event
+    def prev_page(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        if len(self.page_starts) > 1:
+            self.page_starts = self.page_starts[:-1]
+            self._fetch(principal, self.page_starts[-1])
+
+
+S = AuditState
+
+
+def _filter_input(name: str, label: str, value, hint: str, **props) -> rx.Component:
+    return rx.box(
+        rx.text(label, as_="label", html_for=f"audit-{name}", size="2"),
+        rx.input(name=name, id=f"audit-{name}", default_value=value, key=value, placeholder=hint, width="100%",
+                 **props),
+        field_error(S.errors.get(name, "")),
+        flex="1 1 12em",
+    )
+
+
+def _filters() -> rx.Component:
+    return rx.form(
+        rx.flex(
+            _filter_input("entity_type", "Entity type", S.entity_type, "provider", list="audit-entity-types"),
+            rx.el.datalist(*[rx.el.option(value=t) for t in ENTITY_TYPES], id="audit-entity-types"),
+            _filter_input("entity_id", "Entity id", S.entity_id, "3f2b…"),
+            _filter_input("by", "By (role, user id or email)", S.by, "admin"),
+            rx.button("Filter", type="submit", id="audit-filter"),
+            wrap="wrap",
+            spacing="3",
+            align="end",
+            width="100%",
+        ),
+        on_submit=S.filter,
+        reset_on_submit=False,
+        width="100%",
+    )
+
+
+def _row(item: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(item["when"], white_space="nowrap"),
+        rx.table.cell(rx.text(item["entity_type"], size="1", color_scheme="gray"),
+                      rx.link(item["short_id"], href=item["href"], title=item["entity_id"])),
+        rx.table.cell(item["action"]),
+        rx.table.cell(item["actor"]),
+        rx.table.cell(item["memo"], class_name="audit-memo"),
+        rx.table.cell(rx.cond(item["changes"] != "",
+                              rx.el.details(rx.el.summary("changes"),
+                                            rx.el.pre(item["changes"], style={"white_space": "pre-wrap", "font_size": "0.75em",
+                                                                       "max_width": "28em", "overflow_wrap": "anywhere"})))),
+        id="audit-" + item["id"],
+    )
+
+
+@rx.page(route=routes.ADMIN_AUDIT, title="Audit log | Find Me A Hot Lead", on_load=AuditState.load)
+def admin_audit() -> rx.Component:
+    return admin_layout(
+        rx.vstack(
+            _filters(),
+            rx.cond(
+                S.loading,
+                rx.center(rx.spinner(size="3"), padding="3em", width="100%"),
+                rx.cond(
+                    S.items.length() > 0,
+                    rx.vstack(
+                        rx.box(
+                            rx.table.root(
+                                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
+                                    "When", "Entity", "Action", "By", "Memo", "")])),
+                                rx.table.body(rx.foreach(S.items, _row)),
+                                width="100%",
+                                size="1",
+                            ),
+                            overflow_x="auto",
+                            width="100%",
+                            id="audit-table",
+                        ),
+                        pager(S.has_prev, S.has_next, S.prev_page, S.next_page),
+                        width="100%",
+                    ),
+                    empty_state("No audit row matches these filters.", id="audit-empty"),
+                ),
+            ),
+            spacing="4",
+            width="100%",
+        ),
+        title="Audit log",
+        on_sign_out=AuditState.sign_out,
+        queue_badge=queue_badge(),
+    )

@@ -1,0 +1,205 @@
+"""``/admin/ledger``: every ledger entry of every provider, newest first, with the
+memos admins wrote; filter by provider (id or email) and by entry type.
+``?provider=<id or email>&type=<type>`` opens it filtered."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from hotlead_app import routes
+from hotlead_app.components.backoffice import admin_layout, empty_state, pager
+from hotlead_app.components.layout import field_error
+from hotlead_app.domain.errors import DomainError, InvalidInput
+from hotlead_app.domain.money import LedgerEntryType
+from hotlead_app.services import admin_views
+from hotlead_app.state.nav import queue_badge
+from hotlead_app.state.session import SessionState
+
+PAGE_SIZE = 50
+TYPES = [t.value for t in LedgerEntryType]
+
+
+class LedgerState(SessionState):
+    items: list[dict[str, str]] = []
+    loading: bool = True
+    provider: str = ""
+    type: str = ""
+    errors: dict[str, str] = {}
+    page_starts: list[int] = []
+    next_seq: int = 0
+    _provider_id: str = ""
+
+    def _admin(self):
+        principal = self.principal()
+        if principal is None or principal.role != "admin":
+            return None
+        return principal
+
+    @rx.var
+    def has_prev(self) -> bool:
+        return len(self.page_starts) > 1
+
+    @rx.var
+    def has_next(self) -> bool:
+        return self.next_seq > 0
+
+    def _fetch(self, principal, start: int) -> None:
+        import uuid
+
+        rows = admin_views.list_ledger(actor=principal.actor, limit=PAGE_SIZE, before_seq=start or None,
+                                       provider_id=uuid.UUID(self._provider_id) if self._provider_id else None,
+                                       type=self.type or None)
+        shown = rows[:PAGE_SIZE]
+        self.items = [
+            {"id": e["id"], "when": e["created_at"][:16].replace("T", " "), "provider": e["provider_name"],
+             "href": routes.admin_provider(e["provider_id"]), "type": e["type"], "amount": e["signed_amount"],
+             "balance_after": e["balance_after"] or "", "memo": e["memo"] or "",
+             "related": e["related_entity_type"] or "", "reversal": "reversal" if e["is_reversal"] else ""}
+            for e in shown
+        ]
+        self.next_seq = shown[-1]["seq"] if len(rows) > PAGE_SIZE else 0
+
+    def _apply(self, principal, provider: str, type_: str):
+        """Resolve the filters (errors next to their field), then show the first page."""
+        self.provider = provider.strip()
+        self.type = type_ if type_ in TYPES else ""
+        errors: dict[str, str] = {}
+        if type_ and type_ not in TYPES:
+            errors["type"] = "one of " + ", ".join(TYPES)
+        self._provider_id = ""
+        if self.provider:
+            try:
+                self._provider_id = str(admin_views.resolve_provider(text=self.provider, actor=principal.actor))
+            except InvalidInput as exc:
+                errors.update({k: str(v) for k, v in exc.details.items()})
+        self.errors = errors
+        if errors:
+            self.items = []
+            self.next_seq = 0
+            self.page_starts = [0]
+            return
+        self.page_starts = [0]
+        self._fetch(principal, 0)
+
+    @rx.event
+    def load(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        self.loading = True
+        params = self.router.url.query_parameters
+        self._apply(principal, str(params.get("provider", "")), str(params.get("type", "")))
+        self.loading = False
+
+    @rx.event
+    def filter(self, form_data: dict):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        try:
+            self._apply(principal, str(form_data.get("provider", "")), str(form_data.get("type", "")))
+        except DomainError as exc:
+            return rx.toast.error(exc.message)
+
+    @rx.event
+    def next_page(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        if self.next_seq:
+            start = self.next_seq
+            self.page_starts = [*self.page_starts, start]
+            self._fetch(principal, start)
+
+    @rx.event
+    def prev_page(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        if len(self.page_starts) > 1:
+            self.page_starts = self.page_starts[:-1]
+            self._fetch(principal, self.page_starts[-1])
+
+
+S = LedgerState
+
+
+def _filters() -> rx.Component:
+    return rx.form(
+        rx.flex(
+            rx.box(
+                rx.text("Provider (id or email)", as_="label", html_for="ledger-provider", size="2"),
+                rx.input(name="provider", id="ledger-provider", default_value=S.provider, key=S.provider,
+                         placeholder="owner@acme.example", width="100%"),
+                field_error(S.errors.get("provider", "")),
+                flex="1 1 16em",
+            ),
+            rx.box(
+                rx.text("Type", as_="label", html_for="ledger-type", size="2"),
+                rx.el.select(rx.el.option("any", value=""), *[rx.el.option(t, value=t) for t in TYPES],
+                             name="type", id="ledger-type", default_value=S.type, key=S.type,
+                             style={"width": "100%", "padding": "0.4em"}),
+                field_error(S.errors.get("type", "")),
+                flex="0 1 10em",
+            ),
+            rx.button("Filter", type="submit", id="ledger-filter"),
+            wrap="wrap",
+            spacing="3",
+            align="end",
+            width="100%",
+        ),
+        on_submit=S.filter,
+        reset_on_submit=False,
+        width="100%",
+    )
+
+
+def _row(item: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(item["when"], white_space="nowrap"),
+        rx.table.cell(rx.link(item["provider"], href=item["href"])),
+        rx.table.cell(item["type"], rx.cond(item["reversal"] != "", rx.badge("reversal", color_scheme="red"))),
+        rx.table.cell(item["amount"], text_align="right"),
+        rx.table.cell(item["balance_after"], text_align="right"),
+        rx.table.cell(item["memo"]),
+        rx.table.cell(item["related"]),
+        id="entry-" + item["id"],
+    )
+
+
+@rx.page(route=routes.ADMIN_LEDGER, title="Ledger | Find Me A Hot Lead", on_load=LedgerState.load)
+def admin_ledger() -> rx.Component:
+    return admin_layout(
+        rx.vstack(
+            _filters(),
+            rx.cond(
+                S.loading,
+                rx.center(rx.spinner(size="3"), padding="3em", width="100%"),
+                rx.cond(
+                    S.items.length() > 0,
+                    rx.vstack(
+                        rx.box(
+                            rx.table.root(
+                                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
+                                    "When", "Provider", "Type", "Amount", "Balance after", "Memo", "For")])),
+                                rx.table.body(rx.foreach(S.items, _row)),
+                                width="100%",
+                                size="1",
+                            ),
+                            overflow_x="auto",
+                            width="100%",
+                            id="ledger-table",
+                        ),
+                        pager(S.has_prev, S.has_next, S.prev_page, S.next_page),
+                        width="100%",
+                    ),
+                    empty_state("No entry matches these filters.", id="ledger-empty"),
+                ),
+            ),
+            spacing="4",
+            width="100%",
+        ),
+        title="Ledger",
+        on_sign_out=LedgerState.sign_out,
+        queue_badge=queue_badge(),
+    )

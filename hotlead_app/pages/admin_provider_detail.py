@@ -1,0 +1,453 @@
+"""``/admin/providers/[provider_id]``: one provider's balance, status, logins,
+subscriptions and ledger; switching it on or off and manual credits and debits.
+
+An adjustment is reviewed first: the confirmation names the amount and the provider,
+and carries an idempotency key made when the review opened, so a double click on
+"Confirm" posts once (the ledger returns the first entry for a repeated key)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import reflex as rx
+
+from hotlead_app import routes
+from hotlead_app.components.backoffice import admin_layout, empty_state, pager
+from hotlead_app.components.layout import field_error
+from hotlead_app.domain import money
+from hotlead_app.domain.errors import DomainError, InvalidInput
+from hotlead_app.services import admin_views, catalog, ledger
+from hotlead_app.state.nav import queue_badge
+from hotlead_app.state.session import SessionState
+
+PAGE_SIZE = 25
+MAX_MEMO = 5000
+STATUS_TEXT = {
+    "active": "Active: receives the leads its subscriptions match.",
+    "auto_deactivated": "Paused by the platform: the balance covers none of its subscriptions.",
+    "inactive": "Switched off by an admin.",
+}
+
+
+def _when(iso: str | None) -> str:
+    return iso[:16].replace("T", " ") if iso else ""
+
+
+class ProviderDetailState(SessionState):
+    provider_id: str = ""
+    found: bool = True
+    loading: bool = True
+    name: str = ""
+    email: str = ""
+    status: str = ""
+    status_text: str = ""
+    status_reason: str = ""
+    balance: str = ""
+    logins: list[dict[str, str]] = []
+    subscriptions: list[dict[str, str]] = []
+    entries: list[dict[str, str]] = []
+    page_starts: list[int] = []
+    next_seq: int = 0
+    status_memo: str = ""
+    # The adjustment form and its review
+    adj_type: str = "credit"
+    adj_amount: str = ""
+    adj_memo: str = ""
+    adj_errors: dict[str, str] = {}
+    confirm_open: bool = False
+    pending_type: str = ""
+    pending_amount: str = ""
+    pending_memo: str = ""
+    pending_key: str = ""
+    posting: bool = False
+
+    def _admin(self):
+        principal = self.principal()
+        if principal is None or principal.role != "admin":
+            return None
+        return principal
+
+    def _id_from_url(self) -> uuid.UUID | None:
+        try:
+            return uuid.UUID(str(self.router.url.path).rstrip("/").rsplit("/", 1)[-1])
+        except ValueError:
+            return None
+
+    @rx.var
+    def has_prev(self) -> bool:
+        return len(self.page_starts) > 1
+
+    @rx.var
+    def has_next(self) -> bool:
+        return self.next_seq > 0
+
+    @rx.var
+    def ledger_href(self) -> str:
+        return f"{routes.ADMIN_LEDGER}?provider={self.provider_id}"
+
+    @rx.var
+    def audit_href(self) -> str:
+        return f"{routes.ADMIN_AUDIT}?entity_type=provider&entity_id={self.provider_id}"
+
+    def _load_provider(self, principal) -> None:
+        view = admin_views.provider_detail(provider_id=uuid.UUID(self.provider_id), actor=principal.actor)
+        self.name = view["name"]
+        self.email = view["email"]
+        self.status = view["status"]
+        self.status_reason = view["status_reason"] or ""
+        self.status_text = STATUS_TEXT.get(view["status"], view["status"])
+        self.balance = view["balance"]
+        self.logins = [{"email": u["email"], "active": "yes" if u["active"] else "no",
+                        "since": _when(u["created_at"])} for u in view["logins"]]
+        self.subscriptions = [
+            {"id": s["id"], "niche": s["niche_name"], "level": s["level"], "price": s["price_per_lead"],
+             "state": ("cancelled" if s["cancelled_at"] else "active" if s["active"]
+                       else f"paused ({s['pause_reason'] or 'unknown'})"),
+             "filters": json.dumps(s["filters"], sort_keys=True) if s["filters"] else "every lead",
+             "last": _when(s["last_received_at"]) or "never"}
+            for s in view["subscriptions"]
+        ]
+
+    def _load_entries(self, principal, start: int) -> None:
+        rows = admin_views.list_ledger(actor=principal.actor, provider_id=uuid.UUID(self.provider_id),
+                                       limit=PAGE_SIZE, before_seq=start or None)
+        shown = rows[:PAGE_SIZE]
+        self.entries = [
+            {"id": e["id"], "when": _when(e["created_at"]), "type": e["type"], "amount": e["signed_amount"],
+             "balance_after": e["balance_after"] or "", "memo": e["memo"] or "",
+             "related": e["related_entity_type"] or ""}
+            for e in shown
+        ]
+        self.next_seq = shown[-1]["seq"] if len(rows) > PAGE_SIZE else 0
+
+    @rx.event
+    def load(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        self.loading = True
+        self.confirm_open = False
+        self.adj_errors = {}
+        provider_id = self._id_from_url()
+        if provider_id is None:
+            self.found = False
+            self.loading = False
+            return
+        self.provider_id = str(provider_id)
+        try:
+            self._load_provider(principal)
+        except DomainError:
+            self.found = False
+            self.loading = False
+            return
+        self.found = True
+        self.page_starts = [0]
+        self._load_entries(principal, 0)
+        self.loading = False
+
+    @rx.event
+    def next_page(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        if self.next_seq:
+            start = self.next_seq
+            self.page_starts = [*self.page_starts, start]
+            self._load_entries(principal, start)
+
+    @rx.event
+    def prev_page(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        if len(self.page_starts) > 1:
+            self.page_starts = self.page_starts[:-1]
+            self._load_entries(principal, self.page_starts[-1])
+
+    # ----------------------------------------------------------------- status
+
+    @rx.event
+    def set_status_memo(self, value: str):
+        self.status_memo = value
+
+    @rx.event
+    def set_status(self, status: str):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        try:
+            provider = catalog.set_provider_status(provider_id=uuid.UUID(self.provider_id), status=status,
+                                                   actor=principal.actor, memo=self.status_memo.strip() or None)
+        except DomainError as exc:
+            return rx.toast.error(exc.message)
+        self.status_memo = ""
+        self._load_provider(principal)
+        if provider.status.value == "active":
+            return rx.toast.success(f"{provider.name} is switched on.")
+        if status == "active":
+            return rx.toast.warning(f"{provider.name} is switched on but paused: its balance covers none of "
+                                    "its subscriptions.")
+        return rx.toast.success(f"{provider.name} is switched off: it receives no leads.")
+
+    # ----------------------------------------------------------------- adjustments
+
+    @rx.event
+    def set_adj_type(self, value: str):
+        self.adj_type = value
+
+    @rx.event
+    def set_adj_amount(self, value: str):
+        self.adj_amount = value
+
+    @rx.event
+    def set_adj_memo(self, value: str):
+        self.adj_memo = value
+
+    @rx.event
+    def set_confirm_open(self, value: bool):
+        self.confirm_open = bool(value)
+
+    @rx.event
+    def review_adjustment(self):
+        """Check the form with the ledger's own money rules, then ask to confirm."""
+        if self._admin() is None:
+            return rx.redirect(routes.SIGN_IN)
+        errors: dict[str, str] = {}
+        if self.adj_type not in ("credit", "debit"):
+            errors["type"] = "credit or debit"
+        try:
+            amount = money.to_amount(self.adj_amount, field="amount")
+        except InvalidInput as exc:
+            errors.update({k: str(v) for k, v in exc.details.items()})
+        if len(self.adj_memo) > MAX_MEMO:
+            errors["memo"] = f"at most {MAX_MEMO} characters"
+        elif not self.adj_memo.strip():
+            errors["memo"] = "say why: the memo is kept in the ledger and the audit log"
+        self.adj_errors = errors
+        if errors:
+            return
+        self.pending_type = self.adj_type
+        self.pending_amount = money.format_money(amount)
+        self.pending_memo = self.adj_memo.strip()
+        self.pending_key = f"adjustment:{uuid.uuid4()}"
+        self.confirm_open = True
+
+    @rx.event
+    def confirm_adjustment(self, key: str):
+        """``key`` comes from the page as it was when "Confirm" was clicked: two clicks
+        on one review carry the same key, and the ledger posts it once."""
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        if not key or not key.startswith("adjustment:") or len(key) > 100:
+            return rx.toast.error("Review the adjustment again.")
+        try:
+            posted = ledger.adjust(provider_id=uuid.UUID(self.provider_id), type=self.pending_type,
+                                   amount=self.pending_amount, actor=principal.actor, memo=self.pending_memo,
+                                   key=key)
+        except DomainError as exc:
+            self.confirm_open = False
+            self.adj_errors = {"amount": exc.message}
+            return rx.toast.error(exc.message)
+        self.confirm_open = False
+        if not posted.created:
+            return rx.toast.info("This adjustment was already posted.")
+        self.adj_amount = ""
+        self.adj_memo = ""
+        self.adj_errors = {}
+        self._load_provider(principal)
+        self.page_starts = [0]
+        self._load_entries(principal, 0)
+        verb = "Credited" if self.pending_type == "credit" else "Debited"
+        return rx.toast.success(f"{verb} {self.pending_amount} to {self.name}; the balance is {self.balance}.")
+
+
+S = ProviderDetailState
+
+
+def _status_dialog() -> rx.Component:
+    switching_off = S.status != "inactive"
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            rx.button(rx.cond(switching_off, "Deactivate", "Activate"), variant="soft",
+                      color_scheme=rx.cond(switching_off, "red", "green"), id="toggle-status")),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(rx.cond(switching_off, "Deactivate ", "Activate "), S.name, "?"),
+            rx.alert_dialog.description(
+                rx.cond(switching_off,
+                        "It stops receiving leads at once; its balance and subscriptions are kept.",
+                        "It receives leads again if its balance covers a subscription.")),
+            rx.input(placeholder="Memo for the audit log (admins only)", value=S.status_memo,
+                     on_change=S.set_status_memo, margin_top="1em", id="status-memo"),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft")),
+                rx.alert_dialog.action(rx.button(
+                    rx.cond(switching_off, "Deactivate", "Activate"),
+                    color_scheme=rx.cond(switching_off, "red", "green"),
+                    on_click=S.set_status(rx.cond(switching_off, "inactive", "active")),
+                    id="confirm-status")),
+                justify="end", spacing="3", margin_top="1em",
+            ),
+        ),
+    )
+
+
+def _adjustment_form() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Credit or debit", size="3"),
+            rx.flex(
+                rx.box(
+                    rx.text("Type", as_="label", html_for="adj-type", size="2", weight="medium"),
+                    rx.el.select(rx.el.option("credit (adds)", value="credit"),
+                                 rx.el.option("debit (takes)", value="debit"),
+                                 value=S.adj_type, on_change=S.set_adj_type, id="adj-type",
+                                 style={"width": "100%", "padding": "0.4em"}),
+                    field_error(S.adj_errors.get("type", "")),
+                    flex="0 1 10em",
+                ),
+                rx.box(
+                    rx.text("Amount", as_="label", html_for="adj-amount", size="2", weight="medium"),
+                    rx.input(value=S.adj_amount, on_change=S.set_adj_amount, id="adj-amount", placeholder="100.00",
+                             input_mode="decimal", width="100%"),
+                    field_error(S.adj_errors.get("amount", "")),
+                    flex="0 1 10em",
+                ),
+                rx.box(
+                    rx.text("Memo (admins only)", as_="label", html_for="adj-memo", size="2", weight="medium"),
+                    rx.input(value=S.adj_memo, on_change=S.set_adj_memo, id="adj-memo",
+                             placeholder="Why this adjustment", width="100%"),
+                    field_error(S.adj_errors.get("memo", "")),
+                    flex="1 1 14em",
+                ),
+                wrap="wrap",
+                spacing="3",
+                width="100%",
+                align="start",
+            ),
+            rx.flex(rx.spacer(), rx.button("Review", on_click=S.review_adjustment, id="review-adjustment"),
+                    width="100%"),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        id="adjustment-form",
+    )
+
+
+def _confirm_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Confirm the ", S.pending_type),
+            rx.alert_dialog.description(
+                rx.cond(S.pending_type == "credit", "Credit ", "Debit "),
+                rx.text.strong(S.pending_amount),
+                rx.cond(S.pending_type == "credit", " to ", " from "),
+                rx.text.strong(S.name), "?",
+                id="adjustment-summary",
+            ),
+            rx.text("Memo: ", S.pending_memo, size="2", color_scheme="gray", margin_top="0.5em"),
+            rx.flex(
+                rx.button("Cancel", variant="soft", on_click=S.set_confirm_open(False)),
+                rx.button("Confirm", on_click=S.confirm_adjustment(S.pending_key), id="confirm-adjustment"),
+                justify="end", spacing="3", margin_top="1em",
+            ),
+        ),
+        open=S.confirm_open,
+        on_open_change=S.set_confirm_open,
+    )
+
+
+def _table(headers: list[str], rows, cells: list[str], row_id: str | None = None) -> rx.Component:
+    return rx.box(
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+            rx.table.body(rx.foreach(rows, lambda r: rx.table.row(
+                *[rx.table.cell(r[c]) for c in cells], id=("entry-" + r["id"]) if row_id else None))),
+            width="100%",
+            size="1",
+        ),
+        overflow_x="auto",
+        width="100%",
+    )
+
+
+def _content() -> rx.Component:
+    return rx.vstack(
+        rx.card(
+            rx.flex(
+                rx.vstack(
+                    rx.text("Balance", size="2", color_scheme="gray"),
+                    rx.heading(S.balance, size="8", id="provider-balance"),
+                    spacing="1",
+                ),
+                rx.vstack(
+                    rx.hstack(rx.badge(S.status, id="provider-status"),
+                              rx.cond(S.status_reason != "", rx.text(S.status_reason, size="1",
+                                                                      color_scheme="gray"))),
+                    rx.text(S.status_text, size="2"),
+                    rx.text(S.email, size="2", color_scheme="gray"),
+                    spacing="1",
+                ),
+                rx.spacer(),
+                rx.flex(_status_dialog(),
+                        rx.link(rx.button("Audit trail", variant="soft"), href=S.audit_href),
+                        rx.link(rx.button("In the global ledger", variant="soft"), href=S.ledger_href),
+                        spacing="2", wrap="wrap"),
+                wrap="wrap",
+                spacing="5",
+                align="center",
+                width="100%",
+            ),
+            width="100%",
+        ),
+        _adjustment_form(),
+        _confirm_dialog(),
+        rx.heading("Ledger", size="4"),
+        rx.cond(
+            S.entries.length() > 0,
+            rx.vstack(
+                _table(["When", "Type", "Amount", "Balance after", "Memo", "For"], S.entries,
+                       ["when", "type", "amount", "balance_after", "memo", "related"], row_id="entry"),
+                pager(S.has_prev, S.has_next, S.prev_page, S.next_page),
+                width="100%",
+            ),
+            empty_state("No money has moved yet.", id="ledger-empty"),
+        ),
+        rx.heading("Subscriptions", size="4"),
+        rx.cond(
+            S.subscriptions.length() > 0,
+            _table(["Niche", "Level", "Price", "State", "Filters", "Last lead"], S.subscriptions,
+                   ["niche", "level", "price", "state", "filters", "last"]),
+            empty_state("No subscription yet.", id="subscriptions-empty"),
+        ),
+        rx.heading("Logins", size="4"),
+        rx.cond(
+            S.logins.length() > 0,
+            _table(["Email", "Active", "Since"], S.logins, ["email", "active", "since"]),
+            empty_state("No login: this provider cannot sign in.", id="logins-empty"),
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+@rx.page(route=routes.ADMIN_PROVIDER, title="Provider | Find Me A Hot Lead", on_load=ProviderDetailState.load)
+def admin_provider_detail() -> rx.Component:
+    return admin_layout(
+        rx.cond(
+            S.loading,
+            rx.center(rx.spinner(size="3"), padding="3em", width="100%"),
+            rx.cond(
+                S.found,
+                _content(),
+                rx.vstack(rx.text("No such provider.", id="provider-missing"),
+                          rx.link("All providers", href=routes.ADMIN_PROVIDERS)),
+            ),
+        ),
+        title=rx.cond(S.name != "", S.name, "Provider"),
+        on_sign_out=ProviderDetailState.sign_out,
+        queue_badge=queue_badge(),
+        actions=rx.link("← All providers", href=routes.ADMIN_PROVIDERS),
+    )

@@ -1,0 +1,215 @@
+"""``/admin/providers``: every provider with its status and balance (paginated), and
+creating a provider together with its login."""
+
+from __future__ import annotations
+
+import json
+
+import reflex as rx
+
+from hotlead_app import routes
+from hotlead_app.components.backoffice import admin_layout, empty_state, pager
+from hotlead_app.components.layout import field_error
+from hotlead_app.domain.errors import Conflict, DomainError, InvalidInput
+from hotlead_app.services import accounts, query
+from hotlead_app.state.nav import queue_badge
+from hotlead_app.state.session import SessionState
+
+PAGE_SIZE = 25
+STATUS_COLOR = {"active": "green", "auto_deactivated": "orange", "inactive": "gray"}
+
+
+class ProvidersState(SessionState):
+    items: list[dict[str, str]] = []
+    loading: bool = True
+    # Keyset pages: the cursor each visited page started from ("" for the first).
+    page_starts: list[str] = []
+    next_cursor: str = ""
+    form_open: bool = False
+    errors: dict[str, str] = {}
+    creating: bool = False
+
+    def _admin(self):
+        principal = self.principal()
+        if principal is None or principal.role != "admin":
+            return None
+        return principal
+
+    @rx.var
+    def has_prev(self) -> bool:
+        return len(self.page_starts) > 1
+
+    @rx.var
+    def has_next(self) -> bool:
+        return self.next_cursor != ""
+
+    def _fetch(self, start: str) -> None:
+        rows = query.list_providers(limit=PAGE_SIZE, after=json.loads(start) if start else None)
+        shown = rows[:PAGE_SIZE]
+        self.items = [
+            {"id": r["id"], "name": r["name"], "email": r["email"], "status": r["status"],
+             "reason": r["status_reason"] or "", "balance": r["balance"], "href": routes.admin_provider(r["id"]),
+             "color": STATUS_COLOR.get(r["status"], "gray")}
+            for r in shown
+        ]
+        self.next_cursor = json.dumps([shown[-1]["name"], shown[-1]["id"]]) if len(rows) > PAGE_SIZE else ""
+
+    @rx.event
+    def load(self):
+        if self._admin() is None:
+            return rx.redirect(routes.SIGN_IN)
+        self.loading = True
+        self.page_starts = [""]
+        self._fetch("")
+        self.loading = False
+
+    @rx.event
+    def next_page(self):
+        if self._admin() is None:
+            return rx.redirect(routes.SIGN_IN)
+        if self.next_cursor:
+            start = self.next_cursor
+            self.page_starts = [*self.page_starts, start]
+            self._fetch(start)
+
+    @rx.event
+    def prev_page(self):
+        if self._admin() is None:
+            return rx.redirect(routes.SIGN_IN)
+        if len(self.page_starts) > 1:
+            self.page_starts = self.page_starts[:-1]
+            self._fetch(self.page_starts[-1])
+
+    @rx.event
+    def toggle_form(self):
+        self.form_open = not self.form_open
+        self.errors = {}
+
+    @rx.event
+    def create(self, form_data: dict):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        self.creating = True
+        yield
+        try:
+            provider = accounts.create_provider_account(
+                name=form_data.get("name", ""), email=form_data.get("email", ""),
+                password=form_data.get("password", ""), actor=principal.actor)
+        except InvalidInput as exc:
+            self.errors = {k: str(v) for k, v in exc.details.items()}
+            self.creating = False
+            yield rx.toast.error(exc.message)
+            return
+        except Conflict as exc:
+            self.errors = {"email": exc.message}
+            self.creating = False
+            yield rx.toast.error(exc.message)
+            return
+        except DomainError as exc:
+            self.errors = {"form": exc.message}
+            self.creating = False
+            yield rx.toast.error(exc.message)
+            return
+        self.creating = False
+        self.errors = {}
+        self.form_open = False
+        yield rx.toast.success(f"Created {provider.name}; it can sign in with {provider.email}.")
+        yield rx.redirect(routes.admin_provider(str(provider.id)))
+
+
+S = ProvidersState
+
+
+def _input(name: str, label: str, kind: str = "text", hint: str = "") -> rx.Component:
+    return rx.box(
+        rx.text(label, as_="label", html_for=f"provider-{name}", size="2", weight="medium"),
+        rx.input(name=name, id=f"provider-{name}", type=kind, width="100%", placeholder=hint,
+                 auto_complete="new-password" if kind == "password" else "off"),
+        field_error(S.errors.get(name, "")),
+        flex="1 1 14em",
+    )
+
+
+def _create_form() -> rx.Component:
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("New provider", size="4"),
+                rx.flex(
+                    _input("name", "Business name", hint="Acme Roofing"),
+                    _input("email", "Login email", "email", "owner@acme.example"),
+                    _input("password", "Initial password (8 to 72 bytes)", "password"),
+                    wrap="wrap",
+                    spacing="3",
+                    width="100%",
+                ),
+                field_error(S.errors.get("form", "")),
+                rx.flex(
+                    rx.spacer(),
+                    rx.button("Cancel", type="button", variant="ghost", on_click=S.toggle_form),
+                    rx.button("Create provider", type="submit", loading=S.creating, id="create-provider"),
+                    spacing="3",
+                    width="100%",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=S.create,
+            reset_on_submit=False,
+            no_validate=True,
+        ),
+        width="100%",
+        id="provider-form",
+    )
+
+
+def _row(item: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link(item["name"], href=item["href"])),
+        rx.table.cell(item["email"]),
+        rx.table.cell(rx.badge(item["status"], color_scheme=item["color"]),
+                      rx.cond(item["reason"] != "", rx.text(item["reason"], size="1", color_scheme="gray"))),
+        rx.table.cell(item["balance"], text_align="right"),
+        id="provider-" + item["id"],
+    )
+
+
+@rx.page(route=routes.ADMIN_PROVIDERS, title="Providers | Find Me A Hot Lead", on_load=ProvidersState.load)
+def admin_providers() -> rx.Component:
+    return admin_layout(
+        rx.vstack(
+            rx.cond(S.form_open, _create_form()),
+            rx.cond(
+                S.loading,
+                rx.center(rx.spinner(size="3"), padding="3em", width="100%"),
+                rx.cond(
+                    S.items.length() > 0,
+                    rx.vstack(
+                        rx.box(
+                            rx.table.root(
+                                rx.table.header(rx.table.row(
+                                    rx.table.column_header_cell("Provider"), rx.table.column_header_cell("Email"),
+                                    rx.table.column_header_cell("Status"),
+                                    rx.table.column_header_cell("Balance", text_align="right"))),
+                                rx.table.body(rx.foreach(S.items, _row)),
+                                width="100%",
+                                size="1",
+                            ),
+                            overflow_x="auto",
+                            width="100%",
+                        ),
+                        pager(S.has_prev, S.has_next, S.prev_page, S.next_page),
+                        width="100%",
+                    ),
+                    empty_state("No provider yet: create the first one with its login.", id="providers-empty"),
+                ),
+            ),
+            spacing="4",
+            width="100%",
+        ),
+        title="Providers",
+        on_sign_out=ProvidersState.sign_out,
+        queue_badge=queue_badge(),
+        actions=rx.button("New provider", on_click=ProvidersState.toggle_form, id="new-provider"),
+    )

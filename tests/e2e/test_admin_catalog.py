@@ -1,0 +1,226 @@
+"""The admin console's catalog pages in Chromium: niches and their levels, providers
+(create with a login, credit, deactivate), the global ledger and the audit log."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from playwright.sync_api import Browser, Locator, Page, expect
+from sqlmodel import select
+
+from hotlead_app.db import unit_of_work
+from hotlead_app.domain.actors import admin
+from hotlead_app.models import CompetitionLevel, LedgerEntry, Niche, ServiceProvider, UserRole
+from hotlead_app.services import accounts, ledger
+from tests.factories import unique_email
+
+PASSWORD = "correct horse battery"
+WAIT = 30_000
+
+
+def _sign_in(page: Page, base: str, email: str) -> None:
+    page.goto(f"{base}/signin")
+    expect(page.locator("#signin-email")).to_be_visible(timeout=WAIT)
+    page.locator("#signin-email").fill(email)
+    page.locator("#signin-password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def _admin_signed_in(page: Page, base: str) -> str:
+    email = unique_email("catalog-admin")
+    with unit_of_work() as uow:
+        accounts.create_user(uow, email=email, password=PASSWORD, role=UserRole.ADMIN)
+    _sign_in(page, base, email)
+    expect(page).to_have_url(re.compile(r"/admin"), timeout=WAIT)
+    return email
+
+
+def _error_next_to(page: Page, input_id: str) -> Locator:
+    """The error message in the nearest box around the input that holds one."""
+    return page.locator(f"[id='{input_id}']").locator(
+        "xpath=ancestor::div[.//*[contains(@class,'field-error')]][1]").locator(".field-error")
+
+
+def _fits_a_phone(page: Page) -> None:
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_admin_builds_a_niche_form_and_a_level_and_the_public_form_shows_it(page: Page, app_server, shared_db):
+    _admin_signed_in(page, app_server)
+    slug = f"fences-{uuid.uuid4().hex[:6]}"
+    page.goto(f"{app_server}/admin/niches")
+    expect(page.locator("#new-niche")).to_be_visible(timeout=WAIT)
+    page.locator("#new-niche").click()
+    page.locator("#niche-slug").fill(slug)
+    page.locator("#niche-name").fill("Fences")
+    # The editor starts with a ZIP field; add a select and forget its options first.
+    page.locator("#add-field").click()
+    page.locator("#field-1-name").fill("material")
+    page.locator("#field-1-label").fill("Fence material")
+    page.locator("#field-1-type").select_option("select")
+    page.locator("#field-1-required").click()
+    expect(page.locator("#field-1-options")).to_be_visible()
+    page.locator("#save-niche").click()
+    expect(_error_next_to(page, "field-1-options")).to_contain_text("non-empty list", timeout=WAIT)
+    # Nothing was written and what was typed is still there.
+    expect(page.locator("#niche-slug")).to_have_value(slug)
+    expect(page.locator("#field-1-label")).to_have_value("Fence material")
+    with unit_of_work() as uow:
+        assert uow.session.exec(select(Niche).where(Niche.slug == slug)).first() is None
+
+    page.locator("#field-1-options").fill("wood, vinyl, chain link")
+    page.locator("#save-niche").click()
+    row = page.locator(f"[id='niche-{slug}']")
+    expect(row).to_contain_text("Fences", timeout=WAIT)
+    expect(page.locator("#niche-editor")).to_have_count(0)
+
+    row.get_by_role("button", name="Levels").click()
+    page.locator("#new-level").click()
+    page.locator("#level-name").fill("Exclusive")
+    page.locator("#level-price").fill("twelve")
+    page.locator("#level-max").fill("1")
+    page.locator("#save-level").click()
+    expect(_error_next_to(page, "level-price")).to_contain_text("a number like 12.50", timeout=WAIT)
+    expect(page.locator("#level-name")).to_have_value("Exclusive")
+    page.locator("#level-price").fill("25.00")
+    page.locator("#save-level").click()
+    expect(page.locator("#levels")).to_contain_text("25.00", timeout=WAIT)
+    with unit_of_work() as uow:
+        niche = uow.session.exec(select(Niche).where(Niche.slug == slug)).one()
+        (level,) = uow.session.exec(select(CompetitionLevel).where(CompetitionLevel.niche_id == niche.id)).all()
+    assert [(f["name"], f["type"], f["required"]) for f in niche.fields] == [
+        ("zip", "zip", True), ("material", "select", True)]
+    assert niche.fields[1]["options"] == ["wood", "vinyl", "chain link"]
+    assert (level.name, str(level.price_per_lead), level.max_providers) == ("Exclusive", "25.00", 1)
+    _fits_a_phone(page)
+
+    page.goto(f"{app_server}/n/{slug}")
+    expect(page.get_by_role("heading", name=re.compile("Fences"))).to_be_visible(timeout=WAIT)
+    expect(page.locator("[id='payload.zip']")).to_be_visible()
+    expect(page.get_by_text("Fence material")).to_be_visible()
+    options = page.locator("[id='payload.material'] option").all_text_contents()
+    assert options[1:] == ["wood", "vinyl", "chain link"]
+
+
+def test_admin_creates_a_provider_credits_it_and_deactivates_it(page: Page, browser: Browser, app_server,
+                                                                 shared_db):
+    _admin_signed_in(page, app_server)
+    name = f"Acme Fencing {uuid.uuid4().hex[:4]}"
+    login = unique_email("acme")
+    memo = f"welcome credit {uuid.uuid4().hex[:6]}"
+
+    page.goto(f"{app_server}/admin/providers")
+    expect(page.locator("#new-provider")).to_be_visible(timeout=WAIT)
+    page.locator("#new-provider").click()
+    page.locator("#provider-name").fill(name)
+    page.locator("#provider-email").fill(login)
+    page.locator("#provider-password").fill("short")
+    page.locator("#create-provider").click()
+    expect(_error_next_to(page, "provider-password")).to_contain_text("between 8 and 72", timeout=WAIT)
+    expect(page.locator("#provider-name")).to_have_value(name)
+    expect(page.locator("#provider-email")).to_have_value(login)
+    page.locator("#provider-password").fill(PASSWORD)
+    page.locator("#create-provider").click()
+    expect(page).to_have_url(re.compile(r"/admin/providers/[0-9a-f-]{36}"), timeout=WAIT)
+    provider_id = uuid.UUID(page.url.rstrip("/").rsplit("/", 1)[-1])
+    expect(page.locator("#provider-balance")).to_have_text("0.00", timeout=WAIT)
+
+    # A credit is reviewed, names amount and provider, and posts once even on a double click.
+    page.locator("#adj-amount").fill("100.00")
+    page.locator("#adj-memo").fill(memo)
+    page.locator("#review-adjustment").click()
+    expect(page.locator("#adjustment-summary")).to_have_text(f"Credit 100.00 to {name}?", timeout=WAIT)
+    page.locator("#confirm-adjustment").dblclick()
+    expect(page.locator("#provider-balance")).to_have_text("100.00", timeout=WAIT)
+    expect(page.locator("#adjustment-form")).to_be_visible()
+    expect(page.get_by_role("cell", name=memo)).to_be_visible(timeout=WAIT)
+    page.wait_for_timeout(1000)  # let a second click's event, if any, land
+    with unit_of_work() as uow:
+        entries = uow.session.exec(select(LedgerEntry).where(LedgerEntry.provider_id == provider_id)).all()
+    assert [(e.type.value, str(e.amount), e.memo) for e in entries] == [("credit", "100.00", memo)]
+    _fits_a_phone(page)
+
+    # The provider signs in with the login the admin made and sees its balance.
+    other = browser.new_context()
+    try:
+        provider_page = other.new_page()
+        _sign_in(provider_page, app_server, login)
+        expect(provider_page).to_have_url(re.compile(r"/provider"), timeout=WAIT)
+        expect(provider_page.locator("#provider-balance")).to_have_text("100.00", timeout=WAIT)
+        assert memo not in provider_page.content()
+    finally:
+        other.close()
+
+    # Deactivating asks first: cancelling changes nothing.
+    page.locator("#toggle-status").click()
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_contain_text(f"Deactivate {name}?", timeout=WAIT)
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    with unit_of_work() as uow:
+        assert uow.session.get(ServiceProvider, provider_id).status.value == "active"
+    page.locator("#toggle-status").click()
+    page.locator("#status-memo").fill("paused for a billing review")
+    page.locator("#confirm-status").click()
+    expect(page.locator("#provider-status")).to_have_text("inactive", timeout=WAIT)
+    with unit_of_work() as uow:
+        assert uow.session.get(ServiceProvider, provider_id).status.value == "inactive"
+
+    # The audit log, filtered on this provider, shows both memos.
+    page.goto(f"{app_server}/admin/audit")
+    expect(page.locator("#audit-entity_id")).to_be_visible(timeout=WAIT)
+    page.locator("#audit-entity_type").fill("provider")
+    page.locator("#audit-entity_id").fill(str(provider_id))
+    page.locator("#audit-filter").click()
+    table = page.locator("#audit-table")
+    expect(table).to_contain_text("paused for a billing review", timeout=WAIT)
+    expect(table).to_contain_text(memo)
+    expect(table.locator("tbody tr")).to_have_count(3)  # created, balance_credit, set_inactive
+    page.locator("#audit-entity_id").fill("not-an-id")
+    page.locator("#audit-filter").click()
+    expect(_error_next_to(page, "audit-entity_id")).to_contain_text("an id", timeout=WAIT)
+    expect(page.locator("#audit-entity_id")).to_have_value("not-an-id")
+
+
+def test_the_global_ledger_filters_by_provider_and_type(page: Page, app_server, shared_db):
+    tag = uuid.uuid4().hex[:6]
+    first = accounts.create_provider_account(name=f"Ledger One {tag}", email=unique_email("l1"), password=PASSWORD,
+                                             actor=admin())
+    second = accounts.create_provider_account(name=f"Ledger Two {tag}", email=unique_email("l2"),
+                                              password=PASSWORD, actor=admin())
+    ledger.post(provider_id=first.id, type="deposit", amount="40.00", key=f"e2e:{first.id}:dep")
+    ledger.adjust(provider_id=first.id, type="debit", amount="5.00", actor=admin(), memo=f"fee {tag}")
+    ledger.adjust(provider_id=second.id, type="credit", amount="7.00", actor=admin(), memo=f"gift {tag}")
+
+    _admin_signed_in(page, app_server)
+    page.goto(f"{app_server}/admin/ledger")
+    table = page.locator("#ledger-table")
+    expect(table).to_contain_text(f"gift {tag}", timeout=WAIT)
+    # Newest first: the credit to the second provider is the top row.
+    expect(table.locator("tbody tr").first).to_contain_text(f"Ledger Two {tag}")
+
+    page.locator("#ledger-provider").fill(first.email)
+    page.locator("#ledger-filter").click()
+    expect(table.locator("tbody tr")).to_have_count(2, timeout=WAIT)
+    expect(table).to_contain_text(f"fee {tag}")
+    expect(table).not_to_contain_text(f"gift {tag}")
+    expect(table.locator("tbody tr").first).to_contain_text("-5.00")
+
+    page.locator("#ledger-type").select_option("deposit")
+    page.locator("#ledger-filter").click()
+    expect(table.locator("tbody tr")).to_have_count(1, timeout=WAIT)
+    expect(table).to_contain_text("40.00")
+
+    page.locator("#ledger-provider").fill("nobody-here@example.com")
+    page.locator("#ledger-filter").click()
+    expect(_error_next_to(page, "ledger-provider")).to_contain_text("no provider", timeout=WAIT)
+    expect(page.locator("#ledger-provider")).to_have_value("nobody-here@example.com")
+
+    # Opened from a provider's page, the ledger comes filtered.
+    page.goto(f"{app_server}/admin/ledger?provider={second.id}")
+    expect(page.locator("#ledger-table tbody tr")).to_have_count(1, timeout=WAIT)
+    expect(page.locator("#ledger-table")).to_contain_text(f"gift {tag}")
