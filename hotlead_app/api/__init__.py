@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hotlead_app.api import admin, auth, errors, ops, provider, public
+from hotlead_app.api import admin_console
 from hotlead_app.api.limits import BodySizeLimit
 
 API_PREFIX = "/api/v1"
@@ -28,6 +29,7 @@ def build_api_v1() -> FastAPI:
     api.include_router(auth.router)
     api.include_router(provider.router)
     api.include_router(admin.router)
+    api.include_router(admin_console.router)
     return api
 
 

@@ -7,3 +7,6 @@ from hotlead_app.pages import home
 from hotlead_app.pages import lead_form
 from hotlead_app.pages import provider_home
 from hotlead_app.pages import signin
+from hotlead_app.pages import admin_leads
+from hotlead_app.pages import admin_lead_detail
+from hotlead_app.pages import admin_overview

@@ -1,4 +1,14 @@
-"""``/admin/queue``: confirmed leads waiting for an admin, oldest first."""
+"""``/admin/queue``: confirmed leads waiting for an admin, oldest first.
+
+Each lead shows its niche, answers, contact, source (referrer, UTM, partner),
+consent evidence and time waiting.  Approve or reject one at a time or a selection
+(both confirmed in a dialog naming the count).  The list reloads by itself when the
+backlog changes (``NavState`` polls it; see ``hotlead_app/state/nav.py``).
+
+Keyboard: Tab reaches every lead card and button; on a focused card ``j`` / ``k``
+move to the next / previous lead, ``x`` selects it, ``a`` approves it and ``r``
+opens its reject dialog.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +17,85 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.layout import public_layout
+from hotlead_app.components.backoffice import admin_layout, empty_state, pager
 from hotlead_app.domain.errors import DomainError
-from hotlead_app.services import leads, query
+from hotlead_app.services import lead_browser, leads
+from hotlead_app.state import nav
+from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.session import SessionState
 
-PAGE_SIZE = 25
+PAGE_SIZE = 20
+BULK = "__selected__"
+
+KEYBOARD_JS = """
+(function () {
+  if (window.__hotleadQueueKeys) return;
+  window.__hotleadQueueKeys = true;
+  document.addEventListener('keydown', function (e) {
+    if (!window.location.pathname.startsWith('/admin/queue')) return;
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    var t = e.target || {};
+    var tag = (t.tagName || '').toLowerCase();
+    if (tag === 'input' || tag === 'textarea' || tag === 'select' || t.isContentEditable) return;
+    if (document.querySelector('[role=alertdialog], [role=dialog]')) return;
+    var cards = Array.prototype.slice.call(document.querySelectorAll('[data-queue-card]'));
+    if (!cards.length) return;
+    var current = t.closest ? t.closest('[data-queue-card]') : null;
+    var i = cards.indexOf(current);
+    function go(n) { n = Math.max(0, Math.min(cards.length - 1, n)); cards[n].focus(); }
+    var key = e.key;
+    if (key === 'j') { e.preventDefault(); go(i < 0 ? 0 : i + 1); return; }
+    if (key === 'k') { e.preventDefault(); go(i < 0 ? 0 : i - 1); return; }
+    if (!current) return;
+    var target = null;
+    if (key === 'a') target = current.querySelector('.approve');
+    if (key === 'r') target = current.querySelector('.reject');
+    if (key === 'x') target = current.querySelector('.select-lead');
+    if (target) {
+      e.preventDefault();
+      if (key === 'a') { var next = cards[i + 1] || cards[i - 1]; if (next) next.focus(); }
+      target.click();
+    }
+  });
+})();
+"""
+
+
+def _pairs(values: dict) -> str:
+    return " · ".join(f"{k}: {v}" for k, v in values.items() if v not in (None, ""))
+
+
+def _display(row: dict) -> dict[str, str]:
+    partner = row["partner"] + (f" ({row['partner_name']})" if row["partner_name"] else "")
+    consent = ", ".join(x for x in (
+        f"text v{row['consent_version']}" if row["consent_version"] else "",
+        f"IP {row['consent_ip']}" if row["consent_ip"] else "",
+        f"confirmed {row['confirmed_at'][:16].replace('T', ' ')} UTC" if row["confirmed_at"] else "",
+    ) if x)
+    return {
+        "id": row["id"], "niche": row["niche_name"] or row["niche"], "email": row["email"], "phone": row["phone"],
+        "payload": _pairs(row["payload"]) or "—", "utm": _pairs(row["utm_params"]),
+        "referrer": row["referrer_url"], "partner": partner, "consent": consent or "none recorded",
+        "user_agent": row["consent_user_agent"], "waiting": row["waiting"],
+        "received": row["created_at"][:16].replace("T", " "),
+    }
 
 
 class QueueState(SessionState):
     items: list[dict[str, str]] = []
     loading: bool = True
-    message: str = ""
-    next_cursor: list[str] = []
-    reject_reason: str = ""
+    selected: list[str] = []
+    has_next: bool = False
+    page_index: int = 0
+    _cursors: list = [None]
+    _next_cursor: list | None = None
+    # The open dialog: "" (none), "approve" (the selection) or "reject".
+    dialog: str = ""
+    reject_target: str = ""  # a lead id, or BULK for the selection
+    reason: str = ""
+    memo: str = ""
+    reason_error: str = ""
+    busy: bool = False
 
     def _admin(self):
         principal = self.principal()
@@ -28,101 +103,333 @@ class QueueState(SessionState):
             return None
         return principal
 
-    @rx.event
-    def load(self):
-        if self._admin() is None:
-            return rx.redirect(routes.SIGN_IN)
-        self.loading = True
-        rows = query.list_leads(status="pending_approval", limit=PAGE_SIZE, oldest_first=True)
-        self.items = [{k: str(v) if v is not None else "" for k, v in row.items()} for row in rows[:PAGE_SIZE]]
+    def _fetch(self, principal) -> None:
+        cursor = self._cursors[self.page_index] if self.page_index < len(self._cursors) else None
+        rows = lead_browser.approval_queue(actor=principal.actor, limit=PAGE_SIZE, after=cursor)
+        if not rows and self.page_index > 0:  # the page emptied: step back
+            self.page_index -= 1
+            self._cursors = self._cursors[: self.page_index + 1]
+            return self._fetch(principal)
+        self.has_next = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE]
+        self._next_cursor = [rows[-1]["created_at"], rows[-1]["id"]] if self.has_next else None
+        self.items = [_display(r) for r in rows]
+        shown = {i["id"] for i in self.items}
+        self.selected = [s for s in self.selected if s in shown]
         self.loading = False
 
     @rx.event
-    def set_reject_reason(self, value: str):
-        self.reject_reason = value
+    def load(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        self.loading = True
+        self.page_index = 0
+        self._cursors = [None]
+        self.selected = []
+        self.dialog = ""
+        self._fetch(principal)
+        return rx.call_script(KEYBOARD_JS)
+
+    @rx.event
+    def refresh(self):
+        """The backlog changed: reload the page in view, keeping the selection."""
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        self._fetch(principal)
+
+    @rx.event
+    def next_page(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        if not self._next_cursor:
+            return
+        self._cursors = self._cursors[: self.page_index + 1] + [self._next_cursor]
+        self.page_index += 1
+        self.selected = []
+        self._fetch(principal)
+
+    @rx.event
+    def prev_page(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        if self.page_index == 0:
+            return
+        self.page_index -= 1
+        self.selected = []
+        self._fetch(principal)
+
+    @rx.event
+    def toggle(self, lead_id: str):
+        if lead_id in self.selected:
+            self.selected = [s for s in self.selected if s != lead_id]
+        else:
+            self.selected = self.selected + [lead_id]
+
+    @rx.event
+    def toggle_all(self, _checked: bool | str = False):
+        if len(self.selected) == len(self.items):
+            self.selected = []
+        else:
+            self.selected = [i["id"] for i in self.items]
+
+    @rx.event
+    def set_reason(self, value: str):
+        self.reason = value
+        if value.strip():
+            self.reason_error = ""
+
+    @rx.event
+    def set_memo(self, value: str):
+        self.memo = value
+
+    @rx.event
+    def open_reject(self, target: str):
+        self.reject_target = target
+        self.reason_error = ""
+        self.dialog = "reject"
+
+    @rx.event
+    def open_bulk_approve(self):
+        if self.selected:
+            self.dialog = "approve"
+
+    @rx.event
+    def set_dialog_open(self, is_open: bool):
+        if not is_open:
+            self.dialog = ""
+
+    def _ids(self, target: str) -> list[str]:
+        return list(self.selected) if target == BULK else [target]
+
+    def _run(self, principal, ids: list[str], act) -> tuple[int, list[str]]:
+        done, failures = 0, []
+        for lead_id in ids:
+            try:
+                act(uuid.UUID(lead_id), principal)
+            except DomainError as exc:
+                failures.append(exc.message)
+            else:
+                done += 1
+        return done, failures
+
+    def _outcome(self, verb: str, done: int, failures: list[str], principal):
+        self.selected = []
+        self.dialog = ""
+        self._fetch(principal)
+        noun = "lead" if done == 1 else "leads"
+        if failures:
+            return rx.toast.error(f"{verb} {done} {noun}; {len(failures)} could not be: {failures[0]}")
+        return rx.toast.success(f"{verb} {done} {noun}." + (" They go to distribution now." if verb == "Approved"
+                                                             else ""))
 
     @rx.event
     def approve(self, lead_id: str):
         principal = self._admin()
         if principal is None:
             return rx.redirect(routes.SIGN_IN)
-        try:
-            leads.approve_lead(lead_id=uuid.UUID(lead_id), actor=principal.actor)
-        except DomainError as exc:
-            return rx.toast.error(exc.message)
-        self.items = [i for i in self.items if i["id"] != lead_id]
-        return rx.toast.success("Approved: it goes to distribution now.")
+        done, failures = self._run(principal, [lead_id],
+                                   lambda i, p: leads.approve_lead(lead_id=i, actor=p.actor))
+        return self._outcome("Approved", done, failures, principal)
 
     @rx.event
-    def reject(self, lead_id: str):
+    def approve_selected(self):
         principal = self._admin()
         if principal is None:
             return rx.redirect(routes.SIGN_IN)
-        try:
-            leads.reject_lead(lead_id=uuid.UUID(lead_id), actor=principal.actor,
-                              reason=self.reject_reason or "Rejected by an admin")
-        except DomainError as exc:
-            return rx.toast.error(exc.message)
-        self.items = [i for i in self.items if i["id"] != lead_id]
-        self.reject_reason = ""
-        return rx.toast.success("Rejected.")
+        memo = self.memo.strip() or None
+        self.busy = True
+        done, failures = self._run(principal, self._ids(BULK),
+                                   lambda i, p: leads.approve_lead(lead_id=i, actor=p.actor, memo=memo))
+        self.busy = False
+        self.memo = ""
+        return self._outcome("Approved", done, failures, principal)
+
+    @rx.event
+    def confirm_reject(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        reason = self.reason.strip()
+        if not reason:
+            self.reason_error = "Say why: the reason is kept with the lead."
+            return
+        memo = self.memo.strip() or None
+        self.busy = True
+        done, failures = self._run(principal, self._ids(self.reject_target),
+                                   lambda i, p: leads.reject_lead(lead_id=i, actor=p.actor, reason=reason,
+                                                                  memo=memo))
+        self.busy = False
+        self.reason = ""
+        self.memo = ""
+        return self._outcome("Rejected", done, failures, principal)
+
+    @rx.var
+    def selected_count(self) -> int:
+        return len(self.selected)
+
+    @rx.var
+    def reject_count(self) -> int:
+        return len(self.selected) if self.reject_target == BULK else 1
+
+    @rx.var
+    def all_selected(self) -> bool:
+        return bool(self.items) and len(self.selected) == len(self.items)
 
 
-def _row(item: dict) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(item["created_at"]),
-        rx.table.cell(item["niche"]),
-        rx.table.cell(item["email"]),
-        rx.table.cell(
-            rx.hstack(
-                rx.button("Approve", size="1", on_click=QueueState.approve(item["id"]), class_name="approve"),
-                rx.alert_dialog.root(
-                    rx.alert_dialog.trigger(rx.button("Reject", size="1", color_scheme="red", variant="soft")),
-                    rx.alert_dialog.content(
-                        rx.alert_dialog.title("Reject this lead?"),
-                        rx.alert_dialog.description("It will never be distributed. Say why:"),
-                        rx.input(placeholder="Reason", on_change=QueueState.set_reject_reason),
-                        rx.hstack(
-                            rx.alert_dialog.cancel(rx.button("Cancel", variant="soft")),
-                            rx.alert_dialog.action(rx.button("Reject", color_scheme="red",
-                                                             on_click=QueueState.reject(item["id"]))),
-                            justify="end", spacing="3", margin_top="1em",
-                        ),
-                    ),
+nav.refresh_on_change(routes.ADMIN_QUEUE, QueueState.refresh)
+
+
+def _line(label: str, value, **props) -> rx.Component:
+    return rx.cond(
+        value != "",
+        rx.text(rx.text.strong(label + " "), value, size="2", style={"overflow_wrap": "anywhere"}, **props),
+    )
+
+
+def _card(item: dict) -> rx.Component:
+    return rx.card(
+        rx.flex(
+            rx.checkbox(
+                checked=QueueState.selected.contains(item["id"]),
+                on_change=lambda _v: QueueState.toggle(item["id"]),
+                class_name="select-lead",
+                aria_label="Select " + item["email"],
+                size="3",
+            ),
+            rx.vstack(
+                rx.flex(
+                    rx.badge(item["niche"], color_scheme="blue"),
+                    rx.text("waiting " + item["waiting"], size="2", color_scheme="gray", class_name="waiting"),
+                    rx.text("received " + item["received"] + " UTC", size="1", color_scheme="gray"),
+                    wrap="wrap", spacing="2", align="center",
                 ),
-            )
+                rx.text(rx.text.strong(item["email"]), " ", item["phone"], size="3",
+                        style={"overflow_wrap": "anywhere"}),
+                _line("Answers:", item["payload"], class_name="payload"),
+                _line("Source:", item["referrer"]),
+                _line("UTM:", item["utm"]),
+                _line("Partner:", item["partner"]),
+                _line("Consent:", item["consent"], class_name="consent"),
+                _line("Browser:", item["user_agent"], color_scheme="gray"),
+                spacing="1",
+                flex="1",
+                min_width="0",
+            ),
+            rx.flex(
+                rx.button("Approve", size="2", on_click=QueueState.approve(item["id"]), class_name="approve",
+                          loading=QueueState.busy),
+                rx.button("Reject", size="2", color_scheme="red", variant="soft", class_name="reject",
+                          on_click=QueueState.open_reject(item["id"])),
+                direction="column", spacing="2",
+            ),
+            spacing="3",
+            align="start",
+            wrap="wrap",
         ),
         id="lead-" + item["id"],
+        width="100%",
+        class_name="queue-card",
+        custom_attrs={"tabIndex": 0, "data-queue-card": "1"},
+        aria_label="Lead from " + item["email"],
+    )
+
+
+def _plural(count, one: str, many_prefix: str, many_suffix: str) -> rx.Var:
+    return rx.cond(count == 1, one, many_prefix + count.to_string() + many_suffix)
+
+
+def _approve_dialog() -> rx.Component:
+    s = QueueState
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(_plural(s.selected_count, "Approve 1 lead?", "Approve ", " leads?"),
+                                  id="approve-dialog-title"),
+            rx.alert_dialog.description(
+                "They go to distribution right away: providers are charged and receive the contact details."),
+            rx.text_area(placeholder="Memo for admins (optional)", value=s.memo, on_change=s.set_memo,
+                         margin_top="1em", width="100%", id="approve-memo"),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.button(_plural(s.selected_count, "Approve 1 lead", "Approve ", " leads"),
+                          on_click=s.approve_selected, loading=s.busy, id="confirm-approve"),
+                justify="end", spacing="3", margin_top="1em",
+            ),
+        ),
+        open=s.dialog == "approve",
+        on_open_change=s.set_dialog_open,
+    )
+
+
+def _reject_dialog() -> rx.Component:
+    s = QueueState
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(_plural(s.reject_count, "Reject this lead?", "Reject ", " leads?"),
+                                  id="reject-dialog-title"),
+            rx.alert_dialog.description("A rejected lead is never distributed. Say why:"),
+            rx.vstack(
+                rx.input(placeholder="Reason (required)", value=s.reason, on_change=s.set_reason,
+                         id="reject-reason", width="100%", aria_invalid=rx.cond(s.reason_error != "", "true", "false")),
+                rx.cond(s.reason_error != "",
+                        rx.text(s.reason_error, color="red", size="2", role="alert", id="reject-reason-error")),
+                rx.text_area(placeholder="Memo for admins (optional)", value=s.memo, on_change=s.set_memo,
+                             id="reject-memo", width="100%"),
+                spacing="2", margin_top="1em", width="100%",
+            ),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.button(_plural(s.reject_count, "Reject", "Reject ", " leads"), color_scheme="red",
+                          on_click=s.confirm_reject, loading=s.busy, id="confirm-reject"),
+                justify="end", spacing="3", margin_top="1em",
+            ),
+        ),
+        open=s.dialog == "reject",
+        on_open_change=s.set_dialog_open,
+    )
+
+
+def _toolbar() -> rx.Component:
+    s = QueueState
+    return rx.flex(
+        rx.checkbox("Select all on this page", checked=s.all_selected, on_change=s.toggle_all,
+                    id="select-all", disabled=s.items.length() == 0),
+        rx.spacer(),
+        rx.button("Approve selected (" + s.selected_count.to_string() + ")", on_click=s.open_bulk_approve,
+                  disabled=s.selected_count == 0, id="approve-selected"),
+        rx.button("Reject selected (" + s.selected_count.to_string() + ")", color_scheme="red", variant="soft",
+                  on_click=s.open_reject(BULK), disabled=s.selected_count == 0, id="reject-selected"),
+        wrap="wrap", spacing="3", align="center", width="100%",
     )
 
 
 @rx.page(route=routes.ADMIN_QUEUE, title="Approval queue | Find Me A Hot Lead", on_load=QueueState.load)
 def admin_queue() -> rx.Component:
-    return public_layout(
+    s = QueueState
+    return admin_layout(
         rx.vstack(
-            rx.hstack(
-                rx.heading("Approval queue", size="6"),
-                rx.spacer(),
-                rx.button("Sign out", variant="ghost", on_click=QueueState.sign_out),
-                width="100%",
-            ),
+            rx.text("Oldest first. Keys on a focused lead: j / k next / previous, x select, a approve, r reject. "
+                    "New confirmed leads appear by themselves.", size="2", color_scheme="gray", id="queue-help"),
+            _toolbar(),
             rx.cond(
-                QueueState.loading,
-                rx.spinner(),
+                s.loading,
+                rx.center(rx.spinner(size="3"), padding="3em", width="100%"),
                 rx.cond(
-                    QueueState.items.length() > 0,
-                    rx.table.root(
-                        rx.table.header(rx.table.row(
-                            rx.table.column_header_cell("Received"), rx.table.column_header_cell("Niche"),
-                            rx.table.column_header_cell("Email"), rx.table.column_header_cell(""))),
-                        rx.table.body(rx.foreach(QueueState.items, _row)),
-                        width="100%",
-                    ),
-                    rx.text("Nothing waiting: every confirmed lead has been reviewed.", color_scheme="gray",
-                            id="queue-empty"),
+                    s.items.length() > 0,
+                    rx.vstack(rx.foreach(s.items, _card), spacing="3", width="100%", id="queue-list"),
+                    empty_state("Nothing waiting: every confirmed lead has been reviewed.", id="queue-empty"),
                 ),
             ),
+            pager(s.page_index > 0, s.has_next, s.prev_page, s.next_page),
+            _approve_dialog(),
+            _reject_dialog(),
             width="100%",
             spacing="4",
-        )
+        ),
+        title="Approval queue",
+        on_sign_out=s.sign_out,
+        queue_badge=queue_badge(),
     )

@@ -1,0 +1,63 @@
+"""Admin endpoints behind the console pages: the overview's figures, the approval
+queue with its decision data, the leads browser's search, and one lead's full view.
+The pages call the same services (``reports``, ``lead_browser``)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
+
+from hotlead_app.api.deps import require_admin
+from hotlead_app.api.pagination import PageParams, page
+from hotlead_app.services import auth, lead_browser, reports
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@router.get("/reports/overview")
+async def overview(days: int = Query(30, ge=1, le=reports.MAX_DAYS),
+                   principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    """Leads per day by status, revenue per day, providers by status, approval backlog."""
+    return await run_in_threadpool(lambda: reports.overview(actor=principal.actor, days=days))
+
+
+@router.get("/reports/backlog")
+async def backlog(principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    queue = await run_in_threadpool(lambda: reports.backlog(actor=principal.actor))
+    return {"count": queue.count,
+            "oldest_confirmed_at": queue.oldest_confirmed_at.isoformat() if queue.oldest_confirmed_at else None}
+
+
+@router.get("/approval-queue")
+async def approval_queue(params: PageParams = Depends(),
+                         principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    """``pending_approval`` leads oldest first with payload, contact, attribution,
+    consent evidence and time waiting."""
+    rows = await run_in_threadpool(lambda: lead_browser.approval_queue(
+        actor=principal.actor, limit=params.limit, after=params.cursor))
+    return page(rows, params.limit, lambda r: [r["created_at"], r["id"]])
+
+
+@router.get("/lead-search")
+async def lead_search(status: str | None = Query(None, max_length=32), niche: str | None = Query(None, max_length=64),
+                      email: str | None = Query(None, max_length=255),
+                      created_from: str | None = Query(None, max_length=10),
+                      created_to: str | None = Query(None, max_length=10),
+                      params: PageParams = Depends(),
+                      principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    """Leads newest first, filtered by status, niche, email (whole or its start) and
+    creation day range (UTC, both ends included)."""
+    rows = await run_in_threadpool(lambda: lead_browser.search_leads(
+        actor=principal.actor, status=status, niche=niche, email=email, created_from=created_from,
+        created_to=created_to, limit=params.limit, after=params.cursor))
+    return page(rows, params.limit, lambda r: [r["created_at"], r["id"]])
+
+
+@router.get("/leads/{lead_id}/view")
+async def lead_view(lead_id: uuid.UUID, principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    """The lead detail page's data: assignments with names, Global Bad Lead's refunds,
+    the explanation for every subscription, and the history with memos."""
+    return await run_in_threadpool(lambda: lead_browser.lead_view(actor=principal.actor, lead_id=lead_id))

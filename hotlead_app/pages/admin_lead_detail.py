@@ -1,0 +1,393 @@
+"""``/admin/leads/[lead_id]``: one lead — answers, contact, consent evidence,
+attribution, assignments, the distribution explanation for every subscription of
+its niche, and its history with memos.  Actions: refund one assignment, Global Bad
+Lead (the dialog names how much goes back to whom)."""
+
+from __future__ import annotations
+
+import uuid
+
+import reflex as rx
+
+from hotlead_app import routes
+from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.domain.errors import DomainError, NotFound
+from hotlead_app.services import lead_browser, leads, refunds
+from hotlead_app.state.nav import queue_badge
+from hotlead_app.state.session import SessionState
+
+
+def _when(value: str | None) -> str:
+    return value[:19].replace("T", " ") if value else ""
+
+
+def _short(value) -> str:
+    if value in (None, "", {}, []):
+        return ""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items() if k not in ("id",))[:300]
+    return str(value)
+
+
+class LeadDetailState(SessionState):
+    loading: bool = True
+    missing: bool = False
+    info: dict[str, str] = {}
+    answers: list[dict[str, str]] = []
+    utm: list[dict[str, str]] = []
+    assignments: list[dict[str, str]] = []
+    explanation: list[dict[str, str]] = []
+    history: list[dict[str, str]] = []
+    bad_lead_refunds: list[dict[str, str]] = []
+    bad_lead_total: str = "0.00"
+    can_bad_lead: bool = False
+    # Dialogs: "" (none), "refund" or "bad_lead".
+    dialog: str = ""
+    refund_id: str = ""
+    refund_text: str = ""
+    reason: str = ""
+    memo: str = ""
+    reason_error: str = ""
+    busy: bool = False
+
+    def _admin(self):
+        principal = self.principal()
+        if principal is None or principal.role != "admin":
+            return None
+        return principal
+
+    def _fetch(self, principal) -> None:
+        try:
+            lead_id = uuid.UUID(str(self.lead_id))
+            view = lead_browser.lead_view(actor=principal.actor, lead_id=lead_id)
+        except (ValueError, NotFound):
+            self.missing = True
+            self.loading = False
+            return
+        self.missing = False
+        self.info = {
+            "id": view["id"], "status": view["status"], "niche": f"{view['niche_name']} ({view['niche']})",
+            "email": view["email"], "phone": view["phone"], "received": _when(view["created_at"]),
+            "confirmed": _when(view["confirmed_at"]), "distributed": _when(view["distributed_at"]),
+            "referrer": view["referrer_url"],
+            "partner": view["partner"] + (f" ({view['partner_name']})" if view["partner_name"] else ""),
+            "consent_version": view["consent_version"], "consent_ip": view["consent_ip"],
+            "consent_user_agent": view["consent_user_agent"],
+        }
+        self.answers = [{"field": k, "value": _short(v)} for k, v in view["payload"].items()]
+        self.utm = [{"field": k, "value": _short(v)} for k, v in view["utm_params"].items()]
+        self.assignments = [
+            {"id": a["id"], "provider": a["provider"], "level": a["level"], "price": a["price"],
+             "refunded": "yes" if a["refunded"] else "no", "refund_reason": a["refund_reason"],
+             "when": _when(a["assigned_at"]), "can_refund": "" if a["refunded"] else "1",
+             "provider_href": routes.admin_provider(a["provider_id"])}
+            for a in view["assignments"]
+        ]
+        self.explanation = [
+            {"subscription": e["subscription_id"][:8], "provider": e["provider"], "level": e["level"],
+             "reason": e["reason_text"], "code": e["reason"], "chosen": "1" if e["chosen"] else ""}
+            for e in view["explanation"]
+        ]
+        self.history = [
+            {"when": _when(h["at"]), "what": h["action"].replace("_", " ")
+             + (" (assignment)" if h["entity_type"] == "lead_assignment" else ""),
+             "who": h["actor_role"], "reason": h["reason"], "memo": h["memo"],
+             "change": _short((h["after"] or {}).get("status")) if h["entity_type"] == "lead" else ""}
+            for h in view["history"]
+        ]
+        self.bad_lead_refunds = view["bad_lead_refunds"]
+        self.bad_lead_total = view["bad_lead_total"]
+        self.can_bad_lead = view["can_bad_lead"]
+        self.loading = False
+
+    @rx.event
+    def load(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        self.loading = True
+        self.dialog = ""
+        self._fetch(principal)
+
+    @rx.event
+    def set_reason(self, value: str):
+        self.reason = value
+        if value.strip():
+            self.reason_error = ""
+
+    @rx.event
+    def set_memo(self, value: str):
+        self.memo = value
+
+    @rx.event
+    def open_refund(self, assignment_id: str):
+        row = next((a for a in self.assignments if a["id"] == assignment_id), None)
+        if row is None:
+            return
+        self.refund_id = assignment_id
+        self.refund_text = f"{row['price']} goes back to {row['provider']}'s balance."
+        self.reason_error = ""
+        self.dialog = "refund"
+
+    @rx.event
+    def open_bad_lead(self):
+        self.reason_error = ""
+        self.dialog = "bad_lead"
+
+    @rx.event
+    def set_dialog_open(self, is_open: bool):
+        if not is_open:
+            self.dialog = ""
+
+    def _reason(self) -> str | None:
+        reason = self.reason.strip()
+        if not reason:
+            self.reason_error = "Say why: the reason is kept with the refund."
+            return None
+        return reason
+
+    @rx.event
+    def confirm_refund(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        reason = self._reason()
+        if reason is None:
+            return
+        self.busy = True
+        try:
+            done = refunds.refund_assignment(assignment_id=uuid.UUID(self.refund_id), actor=principal.actor,
+                                             reason=reason, memo=self.memo.strip() or None)
+        except DomainError as exc:
+            self.busy = False
+            return rx.toast.error(exc.message)
+        self.busy = False
+        self.dialog = ""
+        self.reason = ""
+        self.memo = ""
+        self._fetch(principal)
+        return rx.toast.success(f"Refunded {done.amount}.")
+
+    @rx.event
+    def confirm_bad_lead(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        reason = self._reason()
+        if reason is None:
+            return
+        self.busy = True
+        total = self.bad_lead_total
+        try:
+            leads.mark_bad_lead(lead_id=uuid.UUID(self.info["id"]), actor=principal.actor, reason=reason,
+                                memo=self.memo.strip() or None)
+        except DomainError as exc:
+            self.busy = False
+            return rx.toast.error(exc.message)
+        self.busy = False
+        self.dialog = ""
+        self.reason = ""
+        self.memo = ""
+        self._fetch(principal)
+        return rx.toast.success(f"Marked as a bad lead; {total} refunded.")
+
+
+def _kv(label: str, value) -> rx.Component:
+    return rx.cond(
+        value != "",
+        rx.data_list.item(rx.data_list.label(label),
+                          rx.data_list.value(rx.text(value, style={"overflow_wrap": "anywhere"}))),
+    )
+
+
+def _section(title: str, *children, **props) -> rx.Component:
+    return rx.card(rx.vstack(rx.heading(title, size="4"), *children, spacing="2", width="100%"), width="100%",
+                   **props)
+
+
+def _table(headers: list[str], rows, render, id: str) -> rx.Component:
+    return rx.box(
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+            rx.table.body(rx.foreach(rows, render)),
+            width="100%", size="1", id=id,
+        ),
+        overflow_x="auto", width="100%",
+    )
+
+
+def _reason_fields() -> list[rx.Component]:
+    s = LeadDetailState
+    return [
+        rx.input(placeholder="Reason (required)", value=s.reason, on_change=s.set_reason, id="action-reason",
+                 width="100%"),
+        rx.cond(s.reason_error != "", rx.text(s.reason_error, color="red", size="2", role="alert",
+                                              id="action-reason-error")),
+        rx.text_area(placeholder="Memo for admins (optional)", value=s.memo, on_change=s.set_memo,
+                     id="action-memo", width="100%"),
+    ]
+
+
+def _refund_dialog() -> rx.Component:
+    s = LeadDetailState
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Refund this assignment?"),
+            rx.alert_dialog.description(s.refund_text, id="refund-dialog-text"),
+            rx.vstack(*_reason_fields(), spacing="2", margin_top="1em", width="100%"),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.button("Refund", color_scheme="red", on_click=s.confirm_refund, loading=s.busy,
+                          id="confirm-refund"),
+                justify="end", spacing="3", margin_top="1em",
+            ),
+        ),
+        open=s.dialog == "refund",
+        on_open_change=s.set_dialog_open,
+    )
+
+
+def _bad_lead_dialog() -> rx.Component:
+    s = LeadDetailState
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Mark as a Global Bad Lead?"),
+            rx.alert_dialog.description(
+                rx.vstack(
+                    rx.text("The lead becomes bad_lead for good and every assignment not yet refunded is "
+                            "refunded: ", rx.text.strong(s.bad_lead_total), " in total."),
+                    rx.cond(
+                        s.bad_lead_refunds.length() > 0,
+                        rx.unordered_list(rx.foreach(
+                            s.bad_lead_refunds,
+                            lambda r: rx.list_item(r["amount"] + " to " + r["provider"]))),
+                        rx.text("Nothing is left to refund."),
+                    ),
+                    spacing="2",
+                ),
+                id="bad-lead-dialog-text",
+                as_child=True,
+            ),
+            rx.vstack(*_reason_fields(), spacing="2", margin_top="1em", width="100%"),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.button("Mark bad and refund " + s.bad_lead_total, color_scheme="red",
+                          on_click=s.confirm_bad_lead, loading=s.busy, id="confirm-bad-lead"),
+                justify="end", spacing="3", margin_top="1em",
+            ),
+        ),
+        open=s.dialog == "bad_lead",
+        on_open_change=s.set_dialog_open,
+    )
+
+
+def _assignment_row(a: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link(a["provider"], href=a["provider_href"])),
+        rx.table.cell(a["level"]),
+        rx.table.cell(a["price"]),
+        rx.table.cell(a["when"]),
+        rx.table.cell(rx.cond(a["refunded"] == "yes", rx.badge("refunded: " + a["refund_reason"],
+                                                                color_scheme="gray"), "no")),
+        rx.table.cell(rx.cond(a["can_refund"] != "",
+                              rx.button("Refund", size="1", variant="soft", color_scheme="red",
+                                        on_click=LeadDetailState.open_refund(a["id"]), class_name="refund"))),
+        id="assignment-" + a["id"],
+    )
+
+
+def _explanation_row(e: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(e["provider"]),
+        rx.table.cell(e["level"]),
+        rx.table.cell(rx.text(e["subscription"], font_family="monospace")),
+        rx.table.cell(rx.cond(e["chosen"] != "", rx.badge(e["reason"], color_scheme="green"), e["reason"])),
+    )
+
+
+def _history_row(h: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(h["when"]),
+        rx.table.cell(h["what"]),
+        rx.table.cell(h["who"]),
+        rx.table.cell(h["reason"]),
+        rx.table.cell(rx.text(h["memo"], style={"overflow_wrap": "anywhere"})),
+    )
+
+
+def _body() -> rx.Component:
+    s = LeadDetailState
+    i = s.info
+    return rx.vstack(
+        rx.flex(
+            rx.badge(i["status"], size="3", id="lead-status"),
+            rx.spacer(),
+            rx.cond(s.can_bad_lead,
+                    rx.button("Global Bad Lead…", color_scheme="red", on_click=s.open_bad_lead, id="bad-lead")),
+            width="100%", align="center", wrap="wrap", spacing="3",
+        ),
+        rx.grid(
+            _section("Lead", rx.data_list.root(
+                _kv("Niche", i["niche"]), _kv("Email", i["email"]), _kv("Phone", i["phone"]),
+                _kv("Received (UTC)", i["received"]), _kv("Confirmed (UTC)", i["confirmed"]),
+                _kv("Distributed (UTC)", i["distributed"]), orientation="vertical", size="2")),
+            _section("Answers", rx.cond(
+                s.answers.length() > 0,
+                rx.data_list.root(rx.foreach(s.answers, lambda a: _kv(a["field"], a["value"])),
+                                  orientation="vertical", size="2", id="lead-answers"),
+                empty_state("No answers."))),
+            _section("Consent evidence", rx.data_list.root(
+                _kv("Consent text version", i["consent_version"]), _kv("IP address", i["consent_ip"]),
+                _kv("Browser", i["consent_user_agent"]), _kv("Confirmed by email (UTC)", i["confirmed"]),
+                orientation="vertical", size="2"), id="lead-consent"),
+            _section("Attribution", rx.data_list.root(
+                _kv("Referrer", i["referrer"]), _kv("Partner", i["partner"]),
+                rx.foreach(s.utm, lambda u: _kv(u["field"], u["value"])), orientation="vertical", size="2"),
+                rx.cond((i["referrer"] == "") & (i["partner"] == "") & (s.utm.length() == 0),
+                        empty_state("No referrer, UTM parameters or partner."))),
+            columns=rx.breakpoints(initial="1", sm="2"),
+            spacing="3",
+            width="100%",
+        ),
+        _section("Assignments", rx.cond(
+            s.assignments.length() > 0,
+            _table(["Provider", "Level", "Price", "Assigned (UTC)", "Refunded", ""], s.assignments, _assignment_row,
+                   "assignments-table"),
+            empty_state("Not sold to anyone (yet)."))),
+        _section("Distribution explanation", rx.text(
+            "Why each subscription of this niche did or did not receive the lead, as things stood when it "
+            "was distributed.", size="2", color_scheme="gray"),
+            rx.cond(
+                s.explanation.length() > 0,
+                _table(["Provider", "Level", "Subscription", "Outcome"], s.explanation, _explanation_row,
+                       "explanation-table"),
+                empty_state("Not distributed yet: there is nothing to explain.", id="explanation-empty"))),
+        _section("History", _table(["When (UTC)", "What", "Who", "Reason", "Memo (admins only)"], s.history,
+                                   _history_row, "history-table")),
+        _refund_dialog(),
+        _bad_lead_dialog(),
+        spacing="4",
+        width="100%",
+    )
+
+
+@rx.page(route=routes.ADMIN_LEAD, title="Lead | Find Me A Hot Lead", on_load=LeadDetailState.load)
+def admin_lead_detail() -> rx.Component:
+    s = LeadDetailState
+    return admin_layout(
+        rx.cond(
+            s.loading,
+            rx.center(rx.spinner(size="3"), padding="3em", width="100%"),
+            rx.cond(
+                s.missing,
+                rx.vstack(empty_state("No such lead.", id="lead-missing"),
+                          rx.link("← All leads", href=routes.ADMIN_LEADS)),
+                _body(),
+            ),
+        ),
+        title="Lead",
+        on_sign_out=s.sign_out,
+        queue_badge=queue_badge(),
+        actions=rx.link("← All leads", href=routes.ADMIN_LEADS),
+    )
+

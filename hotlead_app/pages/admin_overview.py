@@ -1,0 +1,201 @@
+"""``/admin``: the marketplace at a glance — leads per day by status, revenue per
+day, providers by status and the approval backlog, as charts with the figures
+beside them.  The figures come from ``services/reports.py`` (also
+``GET /api/v1/admin/reports/overview``)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import reflex as rx
+
+from hotlead_app import routes
+from hotlead_app.domain.errors import DomainError
+from hotlead_app.components.backoffice import admin_layout
+from hotlead_app.services import reports
+from hotlead_app.state.nav import queue_badge
+from hotlead_app.state.session import SessionState
+
+STATUS_COLORS = {
+    "pending_confirmation": "var(--gray-8)",
+    "pending_approval": "var(--amber-9)",
+    "approved": "var(--blue-9)",
+    "distributed": "var(--green-9)",
+    "rejected": "var(--red-9)",
+    "bad_lead": "var(--purple-9)",
+}
+PERIODS = ["7", "30", "90"]
+
+
+def _plot(amount: Decimal) -> float:
+    """A chart needs a JavaScript number; only the bar height uses it — every figure
+    shown as text stays an exact Decimal string."""
+    return float(amount)
+
+
+class OverviewState(SessionState):
+    loading: bool = True
+    error: str = ""
+    period: str = "30"
+    leads_series: list[dict[str, int | str]] = []
+    revenue_series: list[dict[str, float | str]] = []
+    providers_series: list[dict[str, int | str]] = []
+    backlog_series: list[dict[str, int | str]] = []
+    leads_total: int = 0
+    revenue_total: str = "0.00"
+    charged_total: str = "0.00"
+    refunded_total: str = "0.00"
+    providers_total: int = 0
+    backlog_count: int = 0
+    oldest_waiting: str = ""
+
+    @rx.event
+    def load(self):
+        principal = self.principal()
+        if principal is None or principal.role != "admin":
+            return rx.redirect(routes.SIGN_IN)
+        self.error = ""
+        try:
+            days = int(self.period)
+            leads = reports.leads_per_day(actor=principal.actor, days=days)
+            revenue = reports.revenue_per_day(actor=principal.actor, days=days)
+            providers = reports.providers_by_status(actor=principal.actor)
+            queue = reports.backlog(actor=principal.actor)
+            by_wait = reports.backlog_by_wait(actor=principal.actor)
+        except DomainError as exc:
+            self.error = exc.message
+            self.loading = False
+            return
+        self.leads_series = [{**row, "day": row["day"][5:]} for row in leads]
+        self.leads_total = sum(row["total"] for row in leads)
+        self.revenue_series = [
+            {"day": r["day"][5:], "charged": _plot(r["charged"]), "refunded": _plot(r["refunded"]),
+             "net": _plot(r["net"])}
+            for r in revenue
+        ]
+        zero = Decimal("0.00")
+        self.charged_total = str(sum((r["charged"] for r in revenue), zero))
+        self.refunded_total = str(sum((r["refunded"] for r in revenue), zero))
+        self.revenue_total = str(sum((r["net"] for r in revenue), zero))
+        self.providers_series = [{"status": p["status"].replace("_", " "), "count": p["count"]} for p in providers]
+        self.providers_total = sum(p["count"] for p in providers)
+        self.backlog_series = by_wait
+        self.backlog_count = queue.count
+        self.oldest_waiting = (queue.oldest_confirmed_at.strftime("%Y-%m-%d %H:%M UTC")
+                               if queue.oldest_confirmed_at else "")
+        self.loading = False
+
+    @rx.event
+    def set_period(self, value: str):
+        if value in PERIODS:
+            self.period = value
+            self.loading = True
+            return OverviewState.load
+
+
+def _stat(label: str, value, id: str) -> rx.Component:
+    return rx.card(rx.vstack(rx.text(label, size="2", color_scheme="gray"), rx.heading(value, size="6", id=id),
+                             spacing="1"), min_width="10em", flex="1")
+
+
+def _chart_card(title: str, chart: rx.Component, id: str, note=None) -> rx.Component:
+    return rx.card(
+        rx.vstack(rx.heading(title, size="4"), note or rx.fragment(), rx.box(chart, width="100%", height="260px"),
+                  spacing="2", width="100%"),
+        width="100%", id=id, class_name="chart-card",
+    )
+
+
+def _leads_chart() -> rx.Component:
+    return rx.recharts.bar_chart(
+        *[rx.recharts.bar(data_key=status, stack_id="leads", fill=color, name=status.replace("_", " "))
+          for status, color in STATUS_COLORS.items()],
+        rx.recharts.x_axis(data_key="day"),
+        rx.recharts.y_axis(allow_decimals=False, width=40),
+        rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
+        rx.recharts.graphing_tooltip(),
+        rx.recharts.legend(),
+        data=OverviewState.leads_series,
+        width="100%",
+        height=260,
+    )
+
+
+def _revenue_chart() -> rx.Component:
+    return rx.recharts.composed_chart(
+        rx.recharts.bar(data_key="charged", fill="var(--green-8)", name="charged"),
+        rx.recharts.bar(data_key="refunded", fill="var(--red-8)", name="refunded"),
+        rx.recharts.line(data_key="net", stroke="var(--gray-12)", name="net", dot=False, type_="monotone"),
+        rx.recharts.x_axis(data_key="day"),
+        rx.recharts.y_axis(width=50),
+        rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
+        rx.recharts.graphing_tooltip(),
+        rx.recharts.legend(),
+        data=OverviewState.revenue_series,
+        width="100%",
+        height=260,
+    )
+
+
+def _simple_bar(data, x_key: str, color: str) -> rx.Component:
+    return rx.recharts.bar_chart(
+        rx.recharts.bar(data_key="count", fill=color, name="count"),
+        rx.recharts.x_axis(data_key=x_key),
+        rx.recharts.y_axis(allow_decimals=False, width=40),
+        rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
+        rx.recharts.graphing_tooltip(),
+        data=data,
+        width="100%",
+        height=260,
+    )
+
+
+def _content() -> rx.Component:
+    s = OverviewState
+    return rx.vstack(
+        rx.flex(
+            _stat("Approval backlog", s.backlog_count, "stat-backlog"),
+            _stat("Leads in the period", s.leads_total, "stat-leads"),
+            _stat("Net revenue in the period", s.revenue_total, "stat-revenue"),
+            _stat("Providers", s.providers_total, "stat-providers"),
+            wrap="wrap", spacing="3", width="100%",
+        ),
+        rx.grid(
+            _chart_card("Leads per day by status", _leads_chart(), "chart-leads"),
+            _chart_card("Revenue per day", _revenue_chart(), "chart-revenue",
+                        rx.text("Charged ", s.charged_total, " − refunded ", s.refunded_total, " = net ",
+                                s.revenue_total, size="2", color_scheme="gray", id="revenue-figures")),
+            _chart_card("Providers by status", _simple_bar(s.providers_series, "status", "var(--blue-9)"),
+                        "chart-providers"),
+            _chart_card("Approval backlog by time waiting", _simple_bar(s.backlog_series, "wait", "var(--amber-9)"),
+                        "chart-backlog",
+                        rx.flex(rx.text(s.backlog_count, " waiting", size="2"),
+                                rx.cond(s.oldest_waiting != "",
+                                        rx.text("· oldest confirmed ", s.oldest_waiting, size="2",
+                                                color_scheme="gray")),
+                                rx.link("Open the queue →", href=routes.ADMIN_QUEUE, size="2"),
+                                spacing="2", wrap="wrap")),
+            columns=rx.breakpoints(initial="1", md="2"),
+            spacing="3",
+            width="100%",
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+@rx.page(route=routes.ADMIN_OVERVIEW, title="Overview | Find Me A Hot Lead", on_load=OverviewState.load)
+def admin_overview() -> rx.Component:
+    s = OverviewState
+    return admin_layout(
+        rx.cond(s.error != "", rx.callout(s.error, color_scheme="red", icon="triangle_alert", width="100%")),
+        rx.cond(s.loading, rx.center(rx.spinner(size="3"), padding="3em", width="100%"), _content()),
+        title="Overview",
+        on_sign_out=s.sign_out,
+        queue_badge=queue_badge(),
+        actions=rx.select.root(
+            rx.select.trigger(id="overview-period", aria_label="Period"),
+            rx.select.content(*[rx.select.item(f"Last {d} days", value=d) for d in PERIODS]),
+            value=s.period, on_change=s.set_period,
+        ),
+    )

@@ -1,0 +1,257 @@
+"""The admin's views of leads: the approval queue, the leads browser and one lead
+with everything that happened to it.
+
+Admin-only (``Forbidden`` for anyone else): these views carry contact details,
+consent evidence and ``admin_only_memo``.  Lists are keyset-paginated on
+(created_at, id) and return up to ``limit + 1`` rows (the extra one only says that
+there is more).  Values are JSON-safe (money as strings, times as ISO 8601).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlmodel import select
+
+from hotlead_app.db import unit_of_work
+from hotlead_app.domain import money
+from hotlead_app.domain.actors import Actor
+from hotlead_app.domain.errors import Forbidden, InvalidInput, NotFound
+from hotlead_app.domain.leads import LeadStatus
+from hotlead_app.models import (
+    AuditLog,
+    CompetitionLevel,
+    Lead,
+    LeadAssignment,
+    Niche,
+    Partner,
+    ServiceProvider,
+)
+from hotlead_app.services import distribution
+
+MAX_LIMIT = 500
+
+REASON_TEXT = {
+    "chosen": "Received the lead",
+    "level_inactive": "Its competition level was not active",
+    "not_subscribed": "The subscription did not exist yet",
+    "subscription_paused": "The subscription was paused",
+    "provider_inactive": "The provider was not active",
+    "filter_mismatch": "Its filters exclude this lead",
+    "insufficient_balance": "The balance did not cover the price",
+    "already_received": "The provider already received it at another level",
+    "level_full": "The level was full (others were ahead in the fair order)",
+    "unexplained": "No recorded reason",
+}
+
+
+def reason_text(reason: str) -> str:
+    code, _, field = reason.partition(":")
+    text = REASON_TEXT.get(code, code)
+    return f"{text} (field “{field}”)" if field else text
+
+
+def _require_admin(actor: Actor) -> None:
+    if actor is None or actor.role != "admin":
+        raise Forbidden("Only admins may do this.")
+
+
+def _limit(limit: object) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput("The page size is between 1 and 500.", details={"limit": "between 1 and 500"})
+    return limit
+
+
+def _after(after: object) -> tuple[datetime, uuid.UUID] | None:
+    if not after:
+        return None
+    try:
+        at, last = after  # type: ignore[misc]
+        return datetime.fromisoformat(str(at)), uuid.UUID(str(last))
+    except (TypeError, ValueError):
+        raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"}) from None
+
+
+def _day(value: object, field: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(f"The {field.replace('_', ' ')} is a date like 2026-11-26.",
+                           details={field: "not a date (YYYY-MM-DD)"}) from None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _waiting(since: datetime | None, now: datetime) -> str:
+    if since is None:
+        return ""
+    minutes = max(0, int((now - since).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h {minutes % 60} min"
+    return f"{hours // 24} days"
+
+
+def _row(lead: Lead, niche: Niche, partner: Partner | None, now: datetime) -> dict[str, Any]:
+    utm = lead.utm_params or {}
+    return {
+        "id": str(lead.id), "status": lead.status.value, "niche": niche.slug, "niche_name": niche.name,
+        "email": lead.email, "phone": lead.phone or "", "payload": dict(lead.payload or {}),
+        "referrer_url": lead.referrer_url or "", "utm_params": dict(utm),
+        "partner": partner.code if partner else "", "partner_name": partner.name if partner else "",
+        "consent_version": lead.consent_version or "", "consent_ip": lead.consent_ip or "",
+        "consent_user_agent": lead.consent_user_agent or "",
+        "created_at": lead.created_at.isoformat(), "confirmed_at": _iso(lead.confirmed_at),
+        "waiting": _waiting(lead.confirmed_at, now) if lead.status == LeadStatus.PENDING_APPROVAL else "",
+    }
+
+
+def _lead_query():
+    return (
+        select(Lead, Niche, Partner)
+        .join(Niche, Niche.id == Lead.niche_id)
+        .join(Partner, Partner.id == Lead.partner_id, isouter=True)
+    )
+
+
+def approval_queue(*, actor: Actor, limit: int = 25, after: object = None) -> list[dict[str, Any]]:
+    """``pending_approval`` leads oldest first, with everything an admin decides on."""
+    _require_admin(actor)
+    limit = _limit(limit)
+    cursor = _after(after)
+    query = _lead_query().where(Lead.status == LeadStatus.PENDING_APPROVAL)
+    if cursor:
+        at, last = cursor
+        query = query.where(or_(Lead.created_at > at, and_(Lead.created_at == at, Lead.id > last)))
+    now = datetime.now(timezone.utc)
+    with unit_of_work() as uow:
+        rows = uow.session.exec(query.order_by(Lead.created_at, Lead.id).limit(limit + 1)).all()
+        return [_row(lead, niche, partner, now) for lead, niche, partner in rows]
+
+
+def search_leads(*, actor: Actor, status: str | None = None, niche: str | None = None, email: str | None = None,
+                 created_from: object = None, created_to: object = None, limit: int = 50,
+                 after: object = None) -> list[dict[str, Any]]:
+    """Leads newest first.  ``email``: the whole address (any case), or the start of
+    it; ``created_from`` / ``created_to``: UTC days, both included."""
+    _require_admin(actor)
+    limit = _limit(limit)
+    cursor = _after(after)
+    first, last_day = _day(created_from, "created_from"), _day(created_to, "created_to")
+    if first and last_day and first > last_day:
+        raise InvalidInput("The first day is after the last day.", details={"created_to": "before created_from"})
+    query = _lead_query()
+    if status:
+        try:
+            query = query.where(Lead.status == LeadStatus(status))
+        except ValueError:
+            raise InvalidInput("Unknown status.", details={"status": status}) from None
+    if niche:
+        query = query.where(Niche.slug == niche)
+    if email and email.strip():
+        wanted = email.strip().lower()
+        if "@" in wanted:
+            query = query.where(Lead.email == wanted)
+        else:
+            escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(Lead.email.like(escaped + "%"))
+    if first:
+        query = query.where(Lead.created_at >= datetime(first.year, first.month, first.day, tzinfo=timezone.utc))
+    if last_day:
+        end = last_day + timedelta(days=1)
+        query = query.where(Lead.created_at < datetime(end.year, end.month, end.day, tzinfo=timezone.utc))
+    if cursor:
+        at, last = cursor
+        query = query.where(or_(Lead.created_at < at, and_(Lead.created_at == at, Lead.id < last)))
+    now = datetime.now(timezone.utc)
+    with unit_of_work() as uow:
+        rows = uow.session.exec(query.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit + 1)).all()
+        return [_row(lead, niche_row, partner, now) for lead, niche_row, partner in rows]
+
+
+def lead_view(*, actor: Actor, lead_id: uuid.UUID) -> dict[str, Any]:
+    """One lead: its data, consent evidence and attribution, its assignments (with
+    provider and level names), what Global Bad Lead would refund to whom, the
+    distribution explanation for every subscription of its niche, and its history
+    (the lead's and its assignments' audit rows, memos included), oldest first."""
+    _require_admin(actor)
+    now = datetime.now(timezone.utc)
+    with unit_of_work() as uow:
+        found = uow.session.exec(_lead_query().where(Lead.id == lead_id)).first()
+        if found is None:
+            raise NotFound("No such lead.", details={"lead_id": str(lead_id)})
+        lead, niche, partner = found
+        view = _row(lead, niche, partner, now)
+        assignments = uow.session.exec(
+            select(LeadAssignment, ServiceProvider.name, CompetitionLevel.name)
+            .join(ServiceProvider, ServiceProvider.id == LeadAssignment.provider_id)
+            .join(CompetitionLevel, CompetitionLevel.id == LeadAssignment.competition_level_id)
+            .where(LeadAssignment.lead_id == lead_id)
+            .order_by(LeadAssignment.received_at)
+        ).all()
+        assignment_ids = [a.id for a, _p, _l in assignments]
+        trail = uow.session.exec(
+            select(AuditLog)
+            .where(or_(and_(AuditLog.entity_type == "lead", AuditLog.entity_id == lead_id),
+                       and_(AuditLog.entity_type == "lead_assignment", AuditLog.entity_id.in_(assignment_ids))))
+            .order_by(AuditLog.seq)
+        ).all() if assignment_ids else uow.session.exec(
+            select(AuditLog).where(AuditLog.entity_type == "lead", AuditLog.entity_id == lead_id)
+            .order_by(AuditLog.seq)
+        ).all()
+        levels = dict(uow.session.exec(
+            select(CompetitionLevel.id, CompetitionLevel.name).where(CompetitionLevel.niche_id == lead.niche_id)
+        ).all())
+    decisions = distribution.explain(lead_id=lead_id)
+    providers: dict[uuid.UUID, str] = {}
+    if decisions:
+        with unit_of_work() as uow:
+            wanted = {d.provider_id for d in decisions}
+            providers = dict(uow.session.exec(
+                select(ServiceProvider.id, ServiceProvider.name).where(ServiceProvider.id.in_(wanted))
+            ).all())
+    refundable = [(a, name) for a, name, _lvl in assignments if not a.is_refunded]
+    view.update({
+        "distribution_seq": lead.distribution_seq,
+        "distributed_at": _iso(lead.distributed_at),
+        "can_bad_lead": lead.status == LeadStatus.DISTRIBUTED,
+        "assignments": [
+            {"id": str(a.id), "provider_id": str(a.provider_id), "provider": provider_name,
+             "level": level_name, "price": money.format_money(a.charged_amount), "refunded": a.is_refunded,
+             "refunded_at": _iso(a.refunded_at), "refund_reason": a.refund_reason or "",
+             "assigned_at": a.assigned_at.isoformat()}
+            for a, provider_name, level_name in assignments
+        ],
+        "bad_lead_refunds": [
+            {"provider": name, "amount": money.format_money(a.charged_amount)} for a, name in refundable
+        ],
+        "bad_lead_total": money.format_money(sum((a.charged_amount for a, _n in refundable), Decimal("0.00"))),
+        "explanation": [
+            {"subscription_id": str(d.subscription_id), "provider_id": str(d.provider_id),
+             "provider": providers.get(d.provider_id, str(d.provider_id)),
+             "level": levels.get(d.competition_level_id, str(d.competition_level_id)),
+             "reason": d.reason, "reason_text": reason_text(d.reason), "chosen": d.chosen}
+            for d in decisions
+        ],
+        "history": [
+            {"id": str(a.id), "at": a.created_at.isoformat(), "entity_type": a.entity_type,
+             "entity_id": str(a.entity_id), "action": a.action, "actor_role": a.actor_role.value,
+             "actor_id": str(a.actor_id) if a.actor_id else None,
+             "before": a.before_state, "after": a.after_state, "memo": a.admin_only_memo or "",
+             "reason": str((a.after_state or {}).get("reason") or (a.after_state or {}).get("refund_reason") or "")}
+            for a in trail
+        ],
+    })
+    return view

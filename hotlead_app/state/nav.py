@@ -1,0 +1,126 @@
+"""The admin navigation's live approval backlog.
+
+Usage on any admin page::
+
+    from hotlead_app.state.nav import queue_badge
+
+    admin_layout(..., queue_badge=queue_badge())
+
+The badge starts, when it mounts, one background task per browser tab
+(:meth:`NavState.watch`) that asks the database every ``POLL_SECONDS`` for the
+queue's size (one index scan) while the tab is connected and on an admin page.  A
+page that wants to reload when the queue changes registers a handler for its route
+with :func:`refresh_on_change` (the approval queue does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import reflex as rx
+
+from hotlead_app.services import auth, reports
+from hotlead_app.state.session import SessionState
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 2.0
+#: Stop after this long even if the tab looks connected (a new one starts on the next page).
+MAX_WATCH_SECONDS = 4 * 3600
+
+_REFRESH_ON_CHANGE: dict[str, Any] = {}
+
+
+def refresh_on_change(route: str, handler: Any) -> None:
+    """Send ``handler`` (an event handler taking no argument) to the tab whenever the
+    backlog changes while the tab shows ``route``."""
+    _REFRESH_ON_CHANGE[route] = handler
+
+
+async def _connected(token: str) -> bool:
+    """Whether the browser tab of this client token still has its websocket."""
+    try:
+        from reflex.utils.prerequisites import get_and_validate_app
+
+        namespace = get_and_validate_app().app.event_namespace
+        if namespace is None:
+            return True
+        return await namespace._token_manager.is_token_connected(token)
+    except Exception:  # an unknown Reflex internals change: fall back to the time limit
+        log.debug("cannot tell whether %s is connected", token, exc_info=True)
+        return True
+
+
+def _admin_backlog(token: str) -> reports.Backlog | None:
+    """The backlog, or None when the token is not an admin's live session."""
+    try:
+        principal = auth.authenticate(token=token)
+    except auth.NotAuthenticated:
+        return None
+    if principal.role != "admin":
+        return None
+    return reports.backlog(actor=principal.actor)
+
+
+class NavState(SessionState):
+    backlog: int = 0
+    backlog_loaded: bool = False
+    _signature: str = ""
+    _beat: float = 0.0
+
+    @rx.event(background=True)
+    async def watch(self):
+        async with self:
+            if time.time() - self._beat < 3 * POLL_SECONDS:
+                return  # this tab already has a live watcher
+            self._beat = time.time()
+            token = self.token
+            client = self.router.session.client_token
+        started = time.time()
+        while time.time() - started < MAX_WATCH_SECONDS:
+            try:
+                queue = await asyncio.to_thread(_admin_backlog, token)
+            except Exception:
+                log.exception("approval backlog poll failed")
+                queue = None
+            refresh = None
+            async with self:
+                if token != self.token or queue is None:
+                    self._beat = 0.0  # signed out, or not an admin: the next page starts anew
+                    return
+                self._beat = time.time()
+                route = self.router.route_id
+                self.backlog = queue.count
+                self.backlog_loaded = True
+                if queue.signature != self._signature:
+                    changed = bool(self._signature)
+                    self._signature = queue.signature
+                    if changed:
+                        refresh = _REFRESH_ON_CHANGE.get(route)
+            if refresh is not None:
+                yield refresh
+            if not route.startswith("/admin"):
+                async with self:
+                    self._beat = 0.0
+                return
+            await asyncio.sleep(POLL_SECONDS)
+            if not await _connected(client):
+                async with self:
+                    self._beat = 0.0
+                return
+
+
+def queue_badge() -> rx.Component:
+    """The approval backlog for the "Queue" link; mounting it starts the watcher."""
+    return rx.badge(
+        NavState.backlog.to_string(),
+        color_scheme=rx.cond(NavState.backlog > 0, "orange", "gray"),
+        variant="solid",
+        radius="full",
+        id="nav-queue-count",
+        aria_label=NavState.backlog.to_string() + " leads waiting for approval",
+        on_mount=NavState.watch,
+    )

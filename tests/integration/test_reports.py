@@ -1,0 +1,235 @@
+"""The overview's aggregates (services/reports.py) and the admin's lead views
+(services/lead_browser.py) on real PostgreSQL, and their API over real HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from hotlead_app.db import unit_of_work
+from hotlead_app.domain.actors import provider as provider_actor
+from hotlead_app.domain.errors import Forbidden, InvalidInput
+from hotlead_app.models import UserRole
+from hotlead_app.services import accounts, catalog, distribution, lead_browser, leads, refunds, reports
+from tests.factories import (
+    ADMIN,
+    approved_lead,
+    assignments_of,
+    confirmed_lead,
+    make_market,
+    make_provider,
+    submitted_lead,
+    unique_email,
+)
+
+PASSWORD = "correct horse battery"
+
+
+def _today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def _move_lead(lead_id: uuid.UUID, *, created_at: datetime | None = None, confirmed_at: datetime | None = None):
+    """Test set-up only: put a lead back in time (leads are not append-only)."""
+    with unit_of_work() as uow:
+        if created_at is not None:
+            uow.session.execute(text("UPDATE leads SET created_at = :at WHERE id = :id"),
+                                {"at": created_at, "id": lead_id})
+        if confirmed_at is not None:
+            uow.session.execute(text("UPDATE leads SET confirmed_at = :at WHERE id = :id"),
+                                {"at": confirmed_at, "id": lead_id})
+
+
+def _day(rows: list[dict], day: date) -> dict:
+    return next(r for r in rows if r["day"] == day.isoformat())
+
+
+def test_leads_per_day_counts_each_status_per_utc_day_with_empty_days_as_zero(db):
+    market = make_market(providers=0)
+    submitted_lead(market.slug)
+    confirmed_lead(market.slug)
+    confirmed_lead(market.slug)
+    rejected = confirmed_lead(market.slug)
+    leads.reject_lead(lead_id=rejected, actor=ADMIN, reason="spam")
+    yesterday_lead = submitted_lead(market.slug)
+    old_lead = submitted_lead(market.slug)
+    today = _today()
+    noon_yesterday = datetime(today.year, today.month, today.day, 12, tzinfo=timezone.utc) - timedelta(days=1)
+    _move_lead(yesterday_lead, created_at=noon_yesterday)
+    _move_lead(old_lead, created_at=noon_yesterday - timedelta(days=10))
+
+    rows = reports.leads_per_day(actor=ADMIN, days=7)
+
+    assert [r["day"] for r in rows] == [(today - timedelta(days=6 - i)).isoformat() for i in range(7)]
+    assert _day(rows, today) == {
+        "day": today.isoformat(), "pending_confirmation": 1, "pending_approval": 2, "approved": 0,
+        "distributed": 0, "rejected": 1, "bad_lead": 0, "total": 4,
+    }
+    assert _day(rows, today - timedelta(days=1))["pending_confirmation"] == 1
+    assert sum(r["total"] for r in rows) == 5  # the lead from 11 days ago is outside the window
+    assert _day(rows, today - timedelta(days=3))["total"] == 0
+    # A window that ends yesterday sees only yesterday's lead.
+    assert sum(r["total"] for r in reports.leads_per_day(actor=ADMIN, days=7, today=today - timedelta(days=1))) == 1
+
+
+def test_revenue_per_day_is_charges_minus_refunds_in_decimal_and_ignores_deposits(db):
+    market = make_market(levels=[("Shared", "12.50", 2)], providers=2, balance="50.00")
+    lead_id = approved_lead(market.slug)
+    assert distribution.distribute_lead(lead_id=lead_id).outcome == "distributed"
+    first, _second = assignments_of(lead_id)
+    refunds.refund_assignment(assignment_id=first.id, actor=ADMIN, reason="wrong number")
+
+    rows = reports.revenue_per_day(actor=ADMIN, days=3)
+
+    today = _day(rows, _today())
+    assert today == {"day": _today().isoformat(), "charged": Decimal("25.00"), "refunded": Decimal("12.50"),
+                     "net": Decimal("12.50")}
+    assert all(isinstance(today[k], Decimal) for k in ("charged", "refunded", "net"))
+    assert _day(rows, _today() - timedelta(days=1))["charged"] == Decimal("0.00")
+    overview = reports.overview(actor=ADMIN, days=3)
+    assert overview["revenue_total"] == "12.50"
+    assert _day(overview["revenue_per_day"], _today())["charged"] == "25.00"
+
+
+def test_providers_by_status_lists_every_status(db):
+    make_provider(balance="5.00")
+    make_provider(balance="5.00")
+    switched_off = make_provider()
+    catalog.set_provider_status(provider_id=switched_off.id, status="inactive", actor=ADMIN)
+
+    counts = {r["status"]: r["count"] for r in reports.providers_by_status(actor=ADMIN)}
+
+    assert counts["active"] >= 2 and counts["inactive"] == 1
+    assert set(counts) == {"active", "inactive", "auto_deactivated"}
+    with unit_of_work() as uow:
+        total = uow.session.execute(text("SELECT count(*) FROM service_providers")).scalar_one()
+    assert sum(counts.values()) == total
+
+
+def test_backlog_counts_waiting_leads_by_time_waiting_and_its_signature_moves(db):
+    market = make_market(providers=0)
+    before = reports.backlog(actor=ADMIN)
+    fresh = confirmed_lead(market.slug)
+    two_hours = confirmed_lead(market.slug)
+    two_days = confirmed_lead(market.slug)
+    approved_lead(market.slug)  # approved: not in the backlog
+    now = datetime.now(timezone.utc)
+    _move_lead(two_hours, created_at=now - timedelta(hours=3), confirmed_at=now - timedelta(hours=2))
+    _move_lead(two_days, created_at=now - timedelta(days=3), confirmed_at=now - timedelta(days=2))
+
+    queue = reports.backlog(actor=ADMIN)
+    assert queue.count == before.count + 3
+    assert queue.oldest_confirmed_at <= now - timedelta(days=2)
+    buckets = {b["wait"]: b["count"] for b in reports.backlog_by_wait(actor=ADMIN, now=now)}
+    assert buckets == {"< 1 h": 1, "1–4 h": 1, "4–24 h": 0, "> 24 h": 1}
+
+    signature = queue.signature
+    leads.approve_lead(lead_id=fresh, actor=ADMIN)
+    assert reports.backlog(actor=ADMIN).signature != signature
+    signature = reports.backlog(actor=ADMIN).signature
+    confirmed_lead(market.slug)
+    assert reports.backlog(actor=ADMIN).signature != signature
+
+
+def test_reports_refuse_providers_and_bad_periods(db):
+    someone = make_provider()
+    for call in (lambda a: reports.leads_per_day(actor=a), lambda a: reports.revenue_per_day(actor=a),
+                 lambda a: reports.providers_by_status(actor=a), lambda a: reports.backlog(actor=a),
+                 lambda a: reports.overview(actor=a), lambda a: lead_browser.search_leads(actor=a),
+                 lambda a: lead_browser.approval_queue(actor=a)):
+        with pytest.raises(Forbidden):
+            call(provider_actor(someone.id))
+    for days in (0, 367, "30", True):
+        with pytest.raises(InvalidInput):
+            reports.leads_per_day(actor=ADMIN, days=days)
+
+
+def test_lead_search_filters_by_status_niche_email_and_day_range(db):
+    market = make_market(providers=0)
+    other = make_market(providers=0)
+    waiting = confirmed_lead(market.slug)
+    new = submitted_lead(market.slug)
+    elsewhere = confirmed_lead(other.slug)
+    old = submitted_lead(market.slug)
+    today = _today()
+    _move_lead(old, created_at=datetime(today.year, today.month, today.day, tzinfo=timezone.utc) - timedelta(days=5))
+
+    def ids(**filters) -> list[str]:
+        return [r["id"] for r in lead_browser.search_leads(actor=ADMIN, limit=50, **filters)]
+
+    assert ids(niche=market.slug) == [str(new), str(waiting), str(old)]  # newest first
+    assert ids(niche=market.slug, status="pending_approval") == [str(waiting)]
+    assert ids(status="pending_approval", niche=other.slug) == [str(elsewhere)]
+    with unit_of_work() as uow:
+        email = uow.session.execute(text("SELECT email FROM leads WHERE id = :id"), {"id": new}).scalar_one()
+    assert ids(email=email.upper()) == [str(new)]
+    assert str(new) in ids(email=email.split("@")[0][:10])
+    assert ids(niche=market.slug, created_from=today.isoformat()) == [str(new), str(waiting)]
+    assert ids(niche=market.slug, created_to=(today - timedelta(days=1)).isoformat()) == [str(old)]
+    assert ids(niche=market.slug, created_from=(today - timedelta(days=5)).isoformat(),
+               created_to=(today - timedelta(days=5)).isoformat()) == [str(old)]
+    # Keyset pages: one row at a time, no repeats.
+    first = lead_browser.search_leads(actor=ADMIN, niche=market.slug, limit=1)
+    assert len(first) == 2
+    second = lead_browser.search_leads(actor=ADMIN, niche=market.slug, limit=1,
+                                       after=[first[0]["created_at"], first[0]["id"]])
+    assert second[0]["id"] == str(waiting)
+    for bad in ({"status": "nope"}, {"created_from": "yesterday"},
+                {"created_from": today.isoformat(), "created_to": (today - timedelta(days=1)).isoformat()},
+                {"after": ["not a time", "x"]}):
+        with pytest.raises(InvalidInput):
+            lead_browser.search_leads(actor=ADMIN, **bad)
+
+
+def test_lead_view_names_assignments_explains_every_subscription_and_prices_bad_lead(db):
+    market = make_market(levels=[("Shared", "12.50", 2)], providers=3, balance="50.00")
+    lead_id = approved_lead(market.slug)
+    distribution.distribute_lead(lead_id=lead_id)
+    first, second = assignments_of(lead_id)
+    refunds.refund_assignment(assignment_id=first.id, actor=ADMIN, reason="duplicate", memo="secret memo")
+
+    view = lead_browser.lead_view(actor=ADMIN, lead_id=lead_id)
+
+    names = {p.id: p.name for p in market.providers}
+    assert {a["provider"] for a in view["assignments"]} == {names[first.provider_id], names[second.provider_id]}
+    assert all(a["level"] == "Shared" and a["price"] == "12.50" for a in view["assignments"])
+    assert [e["chosen"] for e in view["explanation"]].count(True) == 2
+    assert len(view["explanation"]) == 3
+    left_out = next(e for e in view["explanation"] if not e["chosen"])
+    assert left_out["reason"] == "level_full" and "full" in left_out["reason_text"]
+    assert view["bad_lead_refunds"] == [{"provider": names[second.provider_id], "amount": "12.50"}]
+    assert view["bad_lead_total"] == "12.50" and view["can_bad_lead"] is True
+    actions = [h["action"] for h in view["history"]]
+    assert actions[:2] == ["submitted", "confirmed"] or "confirmed" in actions
+    assert "refunded" in actions and "approved" in actions
+    assert any(h["memo"] == "secret memo" for h in view["history"])
+
+
+def test_reports_api_answers_admins_only(db, api_server):
+    admin_email = unique_email("admin")
+    with unit_of_work() as uow:
+        accounts.create_user(uow, email=admin_email, password=PASSWORD, role=UserRole.ADMIN)
+    token = httpx.post(f"{api_server}/api/v1/auth/login",
+                       json={"email": admin_email, "password": PASSWORD}).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    market = make_market(providers=0)
+    confirmed_lead(market.slug)
+
+    resp = httpx.get(f"{api_server}/api/v1/admin/reports/overview", params={"days": 7}, headers=headers)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert len(body["leads_per_day"]) == 7 and body["approval_backlog"]["count"] >= 1
+    assert body["leads_per_day"][-1]["pending_approval"] >= 1
+    assert isinstance(body["revenue_per_day"][0]["net"], str)
+    bad = httpx.get(f"{api_server}/api/v1/admin/reports/overview", params={"days": 0}, headers=headers)
+    assert bad.status_code == 400 and "error" in bad.json()
+    search = httpx.get(f"{api_server}/api/v1/admin/lead-search", params={"created_from": "soon"}, headers=headers)
+    assert search.status_code == 400 and search.json()["error"]["details"]["created_from"]
+    queue = httpx.get(f"{api_server}/api/v1/admin/approval-queue", params={"limit": 1}, headers=headers).json()
+    assert queue["items"][0]["status"] == "pending_approval" and "consent_ip" in queue["items"][0]
+    assert httpx.get(f"{api_server}/api/v1/admin/reports/overview").status_code == 401
