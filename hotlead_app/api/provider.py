@@ -145,3 +145,83 @@ async def list_api_keys(principal: auth.Principal = Depends(require_provider)) -
 @router.delete("/api-keys/{key_id}", status_code=204)
 async def revoke_api_key(key_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)) -> None:
     await run_in_threadpool(lambda: auth.revoke_api_key(principal=principal, key_id=key_id))
+
+
+# --------------------------------------------------------------------------- dashboard (provider_views)
+# The provider dashboard's reads, each also an API call through the same service.
+# The CSV exports also accept the dashboard's session cookie, so a plain download
+# link works in the browser.
+
+from fastapi import Request  # noqa: E402
+from fastapi.responses import StreamingResponse  # noqa: E402
+
+from hotlead_app.api.deps import current_principal  # noqa: E402
+from hotlead_app.domain.errors import InvalidInput  # noqa: E402
+from hotlead_app.services import provider_views  # noqa: E402
+
+SESSION_COOKIE = "hotlead_session"
+
+
+async def require_provider_bearer_or_cookie(request: Request) -> auth.Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        token = token.strip()
+    else:
+        token = request.cookies.get(SESSION_COOKIE, "")
+    if not token:
+        raise auth.NotAuthenticated()
+    principal = await current_principal(token)
+    return await require_provider(principal)
+
+
+def _csv_response(lines, filename: str) -> StreamingResponse:
+    return StreamingResponse(lines, media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                                      "Cache-Control": "no-store"})
+
+
+@router.get("/overview")
+async def overview(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    return await run_in_threadpool(lambda: provider_views.overview(provider_id=principal.provider_id))
+
+
+class FilterPreviewIn(BaseModel):
+    niche_id: Any = None
+    filters: Any = None
+
+
+@router.post("/filter-preview")
+async def filter_preview(body: FilterPreviewIn,
+                         principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    """How many of the niche's last 30 days' leads ``filters`` would have matched."""
+    try:
+        niche_id = uuid.UUID(str(body.niche_id))
+    except ValueError:
+        raise InvalidInput("Name the niche.", details={"niche_id": "a niche id"}) from None
+    return await run_in_threadpool(lambda: provider_views.count_matching_leads(
+        provider_id=principal.provider_id, niche_id=niche_id, filters=body.filters))
+
+
+@router.get("/leads.csv")
+async def leads_csv(principal: auth.Principal = Depends(require_provider_bearer_or_cookie)) -> StreamingResponse:
+    return _csv_response(provider_views.leads_csv(provider_id=principal.provider_id), "leads.csv")
+
+
+@router.get("/ledger.csv")
+async def ledger_csv(principal: auth.Principal = Depends(require_provider_bearer_or_cookie)) -> StreamingResponse:
+    return _csv_response(provider_views.ledger_csv(provider_id=principal.provider_id), "ledger.csv")
+
+
+@router.get("/missed-leads")
+async def missed_leads(params: PageParams = Depends(),
+                       principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    rows = await run_in_threadpool(lambda: provider_views.missed_leads(
+        provider_id=principal.provider_id, limit=params.limit, after=params.cursor))
+    return page(rows, params.limit, lambda r: [r["created_at"], r["lead_id"]])
+
+
+@router.get("/leads/{lead_id}")
+async def lead_detail(lead_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    return await run_in_threadpool(lambda: provider_views.lead_detail(
+        provider_id=principal.provider_id, lead_id=lead_id))

@@ -10,3 +10,9 @@ from hotlead_app.pages import signin
 from hotlead_app.pages import admin_leads
 from hotlead_app.pages import admin_lead_detail
 from hotlead_app.pages import admin_overview
+from hotlead_app.pages import provider_api_keys
+from hotlead_app.pages import provider_lead_detail
+from hotlead_app.pages import provider_leads
+from hotlead_app.pages import provider_ledger
+from hotlead_app.pages import provider_missed
+from hotlead_app.pages import provider_subscriptions

@@ -1,95 +1,180 @@
-"""``/provider``: a provider's balance, status, latest leads and ledger."""
+"""``/provider``: the provider dashboard's overview — balance, status and why, leads
+received this week and month, and the spend per day of the last 30 days.
+
+``ProviderPageState`` is the base of every provider page: it resolves the signed-in
+provider (or redirects to sign-in); the services check ownership themselves."""
 
 from __future__ import annotations
+
+import uuid
+from decimal import Decimal
 
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.layout import public_layout
-from hotlead_app.domain import money
-from hotlead_app.services import catalog, ledger, query
+from hotlead_app.components.backoffice import empty_state, provider_layout
+from hotlead_app.domain.errors import DomainError
+from hotlead_app.services import auth, provider_views
 from hotlead_app.state.session import SessionState
 
-STATUS_TEXT = {
-    "active": "Active: you receive leads your subscriptions match.",
-    "auto_deactivated": "Paused: your balance covers none of your subscriptions. Add funds to receive leads again.",
-    "inactive": "Switched off by an admin. Contact support.",
-}
+TITLE_SUFFIX = " | Find Me A Hot Lead"
 
 
-class ProviderHomeState(SessionState):
+class ProviderPageState(SessionState):
+    """Shared by the provider pages: who is signed in, as a provider."""
+
+    def provider(self) -> auth.Principal | None:
+        principal = self.principal()
+        if principal is None or principal.role != "provider" or principal.provider_id is None:
+            return None
+        return principal
+
+    def provider_id(self) -> uuid.UUID | None:
+        principal = self.provider()
+        return principal.provider_id if principal else None
+
+
+def short_time(iso: str | None) -> str:
+    return iso[:16].replace("T", " ") if iso else ""
+
+
+def error_toast(exc: DomainError):
+    return rx.toast.error(exc.message)
+
+
+class ProviderHomeState(ProviderPageState):
     name: str = ""
     balance: str = ""
     status: str = ""
     status_text: str = ""
-    leads: list[dict[str, str]] = []
-    entries: list[dict[str, str]] = []
+    needs_funds: bool = False
+    leads_week: int = 0
+    leads_month: int = 0
+    active_subscriptions: int = 0
+    paused_subscriptions: int = 0
+    spend_total: str = "0.00"
+    chart: list[dict] = []
+    latest: list[dict[str, str]] = []
     loading: bool = True
 
     @rx.event
     def load(self):
-        principal = self.principal()
-        if principal is None or principal.role != "provider":
+        provider_id = self.provider_id()
+        if provider_id is None:
             return rx.redirect(routes.SIGN_IN)
-        provider = catalog.get_provider(provider_id=principal.provider_id)
-        self.name = provider.name
-        self.balance = money.format_money(provider.balance)
-        self.status = provider.status.value
-        self.status_text = STATUS_TEXT.get(self.status, self.status)
-        self.leads = [
-            {"when": row["assigned_at"][:16].replace("T", " "), "niche": row["niche"], "email": row["email"],
-             "phone": row["phone"] or "", "price": row["charged_amount"],
-             "refunded": "refunded" if row["is_refunded"] else ""}
-            for row in query.provider_leads(provider_id=principal.provider_id, limit=10)[:10]
-        ]
-        self.entries = [
-            {"when": e.created_at.strftime("%Y-%m-%d %H:%M"), "type": e.type.value,
-             "amount": money.format_money(e.amount), "balance_after": money.format_money(e.balance_after)}
-            for e in ledger.list_entries(provider_id=principal.provider_id, limit=10)
+        data = provider_views.overview(provider_id=provider_id)
+        self.name = data["name"]
+        self.balance = data["balance"]
+        self.status = data["status"]
+        self.status_text = data["status_text"]
+        self.needs_funds = data["needs_funds"]
+        self.leads_week = data["leads_this_week"]
+        self.leads_month = data["leads_this_month"]
+        self.active_subscriptions = data["active_subscriptions"]
+        self.paused_subscriptions = data["paused_subscriptions"]
+        days = data["spend_per_day"]
+        self.spend_total = f"{sum((Decimal(d['spend']) for d in days), Decimal('0.00')):.2f}"
+        # The chart only draws: the amounts stay Decimal strings everywhere else.
+        self.chart = [{"day": d["day"][5:], "spend": float(d["spend"]), "label": d["spend"]} for d in days]
+        self.latest = [
+            {"lead_id": r["lead_id"], "when": short_time(r["assigned_at"]), "niche": r["niche"],
+             "email": r["email"], "price": r["charged_amount"], "refunded": "refunded" if r["is_refunded"] else ""}
+            for r in provider_views.list_leads(provider_id=provider_id, limit=5)[:5]
         ]
         self.loading = False
 
 
-def _table(headers: list[str], rows, cells) -> rx.Component:
-    return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-        rx.table.body(rx.foreach(rows, lambda r: rx.table.row(*[rx.table.cell(r[c]) for c in cells]))),
-        width="100%",
-        size="1",
+def stat_card(label: str, value, id: str, extra: rx.Component | None = None) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.text(label, size="2", color_scheme="gray"),
+            rx.heading(value, size="7", id=id),
+            extra or rx.fragment(),
+            spacing="1",
+        ),
+        flex="1 1 10em",
+        min_width="10em",
     )
 
 
-@rx.page(route=routes.PROVIDER_HOME, title="Your leads | Find Me A Hot Lead", on_load=ProviderHomeState.load)
+def loading_block() -> rx.Component:
+    return rx.center(rx.spinner(size="3"), padding="3em", class_name="loading")
+
+
+@rx.page(route=routes.PROVIDER_HOME, title="Overview" + TITLE_SUFFIX, on_load=ProviderHomeState.load)
 def provider_home() -> rx.Component:
     s = ProviderHomeState
-    return public_layout(
+    return provider_layout(
         rx.cond(
             s.loading,
-            rx.center(rx.spinner(size="3"), padding="4em"),
+            loading_block(),
             rx.vstack(
-                rx.hstack(rx.heading(s.name, size="6"), rx.spacer(),
-                          rx.button("Sign out", variant="ghost", on_click=s.sign_out), width="100%"),
-                rx.card(
-                    rx.vstack(
-                        rx.text("Balance", size="2", color_scheme="gray"),
-                        rx.heading(s.balance, size="8", id="provider-balance"),
-                        rx.text(s.status_text, size="2", id="provider-status"),
-                    ),
+                rx.text(s.name, size="3", weight="medium", id="provider-name"),
+                rx.callout(
+                    s.status_text,
+                    icon=rx.cond(s.status == "active", "circle_check", "triangle_alert"),
+                    color_scheme=rx.cond(s.status == "active", rx.cond(s.needs_funds, "amber", "green"), "red"),
+                    id="provider-status",
                     width="100%",
                 ),
+                rx.flex(
+                    stat_card("Balance", s.balance, "provider-balance",
+                              rx.link(rx.button("Add funds", size="1", variant=rx.cond(s.needs_funds, "solid", "soft")),
+                                      href=routes.PROVIDER_FUNDS, id="add-funds")),
+                    stat_card("Leads this week", s.leads_week.to_string(), "leads-week"),
+                    stat_card("Leads this month", s.leads_month.to_string(), "leads-month"),
+                    stat_card("Subscriptions", s.active_subscriptions.to_string(), "subs-active",
+                              rx.cond(s.paused_subscriptions > 0,
+                                      rx.text(s.paused_subscriptions.to_string() + " paused", size="1",
+                                              color_scheme="amber"))),
+                    wrap="wrap",
+                    spacing="3",
+                    width="100%",
+                ),
+                rx.heading("Spend per day, last 30 days", size="4"),
+                rx.text("Charges minus refunds: ", s.spend_total, " in total.", size="2", color_scheme="gray",
+                        id="spend-total"),
+                rx.box(
+                    rx.recharts.bar_chart(
+                        rx.recharts.bar(data_key="spend", fill="var(--accent-9)", name="Spend"),
+                        rx.recharts.x_axis(data_key="day", interval="preserveStartEnd"),
+                        rx.recharts.y_axis(width=48),
+                        rx.recharts.graphing_tooltip(),
+                        data=s.chart,
+                        width="100%",
+                        height=240,
+                    ),
+                    width="100%",
+                    id="spend-chart",
+                ),
                 rx.heading("Latest leads", size="4"),
-                rx.cond(s.leads.length() > 0,
-                        _table(["When", "Niche", "Email", "Phone", "Price", ""], s.leads,
-                               ["when", "niche", "email", "phone", "price", "refunded"]),
-                        rx.text("No leads yet: they appear here as soon as one matches your subscriptions.",
-                                color_scheme="gray")),
-                rx.heading("Ledger", size="4"),
-                rx.cond(s.entries.length() > 0,
-                        _table(["When", "Type", "Amount", "Balance after"], s.entries,
-                               ["when", "type", "amount", "balance_after"]),
-                        rx.text("No money has moved yet.", color_scheme="gray")),
+                rx.cond(
+                    s.latest.length() > 0,
+                    rx.box(
+                        rx.table.root(
+                            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
+                                                           ("When", "Niche", "Email", "Price", "")])),
+                            rx.table.body(rx.foreach(s.latest, lambda r: rx.table.row(
+                                rx.table.cell(rx.link(r["when"], href="/provider/leads/" + r["lead_id"])),
+                                rx.table.cell(r["niche"]), rx.table.cell(r["email"]), rx.table.cell(r["price"]),
+                                rx.table.cell(r["refunded"])))),
+                            size="1", width="100%",
+                        ),
+                        overflow_x="auto", width="100%",
+                    ),
+                    empty_state("No leads yet: they appear here as soon as one matches your subscriptions.",
+                                id="latest-empty"),
+                ),
+                rx.hstack(
+                    rx.link("All your leads →", href=routes.PROVIDER_LEADS),
+                    rx.link("Why didn't I get a lead? →", href=routes.PROVIDER_MISSED),
+                    wrap="wrap",
+                    spacing="4",
+                ),
                 spacing="4",
                 width="100%",
             ),
-        )
+        ),
+        title="Overview",
+        on_sign_out=ProviderHomeState.sign_out,
     )

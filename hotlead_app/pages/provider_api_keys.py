@@ -1,0 +1,180 @@
+"""``/provider/api-keys``: create an API key (shown once, with a copy button), list
+them by prefix, revoke one after a confirmation."""
+
+from __future__ import annotations
+
+import uuid
+
+import reflex as rx
+
+from hotlead_app import routes
+from hotlead_app.components.backoffice import empty_state, provider_layout
+from hotlead_app.domain.errors import DomainError
+from hotlead_app.pages.provider_home import TITLE_SUFFIX, ProviderPageState, loading_block
+from hotlead_app.services import auth
+
+
+class ProviderApiKeysState(ProviderPageState):
+    keys: list[dict[str, str]] = []
+    loading: bool = True
+    name: str = ""
+    name_error: str = ""
+    new_key: str = ""
+    creating: bool = False
+
+    def _reload(self, provider_id: uuid.UUID) -> None:
+        self.keys = [
+            {"id": str(k.id), "name": k.name, "prefix": k.prefix + "…",
+             "created": k.created_at.strftime("%Y-%m-%d %H:%M"),
+             "last_used": k.last_used_at.strftime("%Y-%m-%d %H:%M") if k.last_used_at else "never",
+             "revoked": k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else ""}
+            for k in auth.list_api_keys(provider_id=provider_id)
+        ]
+
+    @rx.event
+    def load(self):
+        principal = self.provider()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        self.new_key = ""
+        self._reload(principal.provider_id)
+        self.loading = False
+
+    @rx.event
+    def set_name(self, value: str):
+        self.name = value
+        self.name_error = ""
+
+    @rx.event
+    def create(self):
+        principal = self.provider()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        if len(self.name.strip()) > 100:
+            self.name_error = "At most 100 characters."
+            return
+        try:
+            created = auth.create_api_key(principal=principal, name=self.name)
+        except DomainError as exc:
+            return rx.toast.error(exc.message)
+        self.new_key = created.key
+        self.name = ""
+        self._reload(principal.provider_id)
+        return rx.toast.success("API key created: copy it now, it is not shown again.")
+
+    @rx.event
+    def dismiss_key(self):
+        self.new_key = ""
+
+    @rx.event
+    def copy_key(self):
+        return [rx.set_clipboard(self.new_key), rx.toast.success("Copied.")]
+
+    @rx.event
+    def revoke(self, key_id: str):
+        principal = self.provider()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        try:
+            auth.revoke_api_key(principal=principal, key_id=uuid.UUID(key_id))
+        except (ValueError, DomainError) as exc:
+            return rx.toast.error(getattr(exc, "message", "No such API key."))
+        self._reload(principal.provider_id)
+        return rx.toast.success("API key revoked: it stops working at once.")
+
+
+S = ProviderApiKeysState
+
+
+def _row(k: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(k["name"]),
+        rx.table.cell(rx.code(k["prefix"])),
+        rx.table.cell(k["created"], white_space="nowrap"),
+        rx.table.cell(k["last_used"], white_space="nowrap"),
+        rx.table.cell(
+            rx.cond(
+                k["revoked"] != "",
+                rx.badge("revoked " + k["revoked"], color_scheme="gray"),
+                rx.alert_dialog.root(
+                    rx.alert_dialog.trigger(rx.button("Revoke", size="1", color_scheme="red", variant="soft",
+                                                      class_name="revoke-key")),
+                    rx.alert_dialog.content(
+                        rx.alert_dialog.title("Revoke this API key?"),
+                        rx.alert_dialog.description(
+                            "Programs using ", rx.code(k["prefix"]), " (", k["name"],
+                            ") will be refused from now on. This cannot be undone."),
+                        rx.hstack(
+                            rx.alert_dialog.cancel(rx.button("Keep it", variant="soft", color_scheme="gray")),
+                            rx.alert_dialog.action(rx.button("Revoke key", color_scheme="red",
+                                                             on_click=S.revoke(k["id"]), class_name="confirm-revoke")),
+                            spacing="2", justify="end", margin_top="1em",
+                        ),
+                    ),
+                ),
+            ),
+        ),
+        id="key-" + k["id"],
+        class_name="key-row",
+    )
+
+
+@rx.page(route=routes.PROVIDER_API_KEYS, title="API keys" + TITLE_SUFFIX, on_load=S.load)
+def provider_api_keys() -> rx.Component:
+    headers = ["Name", "Key", "Created", "Last used", ""]
+    return provider_layout(
+        rx.text("Use a key as a Bearer token on the REST API (", rx.code("Authorization: Bearer <key>"),
+                "). Keys are stored hashed: a new key is shown once.", size="2", color_scheme="gray"),
+        rx.form(
+            rx.flex(
+                rx.input(placeholder="Name, e.g. CRM sync", value=S.name, on_change=S.set_name, id="key-name",
+                         max_length=100, flex="1 1 14em"),
+                rx.button("Create API key", type="submit", loading=S.creating, id="create-key"),
+                wrap="wrap", spacing="2", width="100%",
+            ),
+            rx.cond(S.name_error != "", rx.text(S.name_error, color="red", size="1", role="alert")),
+            on_submit=lambda _: S.create(),
+            reset_on_submit=False,
+            width="100%",
+            margin_y="1em",
+        ),
+        rx.cond(
+            S.new_key != "",
+            rx.callout(
+                rx.vstack(
+                    rx.text("Your new key. Copy it now: it will not be shown again."),
+                    rx.flex(
+                        rx.code(S.new_key, id="new-key", word_break="break_all"),
+                        rx.button("Copy", size="1", on_click=S.copy_key, id="copy-key"),
+                        rx.button("Done", size="1", variant="soft", on_click=S.dismiss_key),
+                        wrap="wrap", spacing="2", align="center",
+                    ),
+                    spacing="2",
+                ),
+                icon="key_round",
+                color_scheme="green",
+                width="100%",
+                margin_bottom="1em",
+            ),
+        ),
+        rx.cond(
+            S.loading,
+            loading_block(),
+            rx.cond(
+                S.keys.length() > 0,
+                rx.box(
+                    rx.table.root(
+                        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+                        rx.table.body(rx.foreach(S.keys, _row)),
+                        size="1",
+                        width="100%",
+                    ),
+                    overflow_x="auto",
+                    width="100%",
+                ),
+                empty_state("No API keys yet.", id="keys-empty"),
+            ),
+        ),
+        title="API keys",
+        on_sign_out=S.sign_out,
+    )

@@ -1,0 +1,118 @@
+"""``/provider/leads``: the leads a provider received, newest first, with contact
+details, payload, price, level and how many providers received the same lead; keyset
+pages and a CSV export of all of them."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from hotlead_app import routes
+from hotlead_app.components.backoffice import empty_state, pager, provider_layout
+from hotlead_app.pages.provider_home import TITLE_SUFFIX, ProviderPageState, loading_block, short_time
+from hotlead_app.services import provider_views
+
+PAGE_SIZE = 25
+LEADS_CSV = "/api/v1/provider/leads.csv"
+
+
+def api_href(path: str) -> str:
+    """The API's address as the browser sees it (the same origin in prod)."""
+    base = (rx.config.get_config().api_url or "").rstrip("/")
+    return f"{base}{path}"
+
+
+def _payload_text(payload: dict) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in payload.items())
+
+
+class ProviderLeadsState(ProviderPageState):
+    rows: list[dict[str, str]] = []
+    loading: bool = True
+    cursors: list[list[str]] = []  # the cursor each page was opened with (first page: [])
+    next_cursor: list[str] = []
+
+    def _fetch(self, after: list[str]):
+        provider_id = self.provider_id()
+        if provider_id is None:
+            return rx.redirect(routes.SIGN_IN)
+        rows = provider_views.list_leads(provider_id=provider_id, limit=PAGE_SIZE, after=after or None)
+        page = rows[:PAGE_SIZE]
+        self.rows = [
+            {"lead_id": r["lead_id"], "when": short_time(r["assigned_at"]), "niche": r["niche"], "level": r["level"],
+             "price": r["charged_amount"], "shared": str(r["providers_on_lead"]), "email": r["email"],
+             "phone": r["phone"] or "", "payload": _payload_text(r["payload"]),
+             "refunded": "refunded" if r["is_refunded"] else ""}
+            for r in page
+        ]
+        self.next_cursor = [page[-1]["assigned_at"], page[-1]["id"]] if len(rows) > PAGE_SIZE else []
+        self.loading = False
+        return None
+
+    @rx.event
+    def load(self):
+        self.cursors = [[]]
+        return self._fetch([])
+
+    @rx.event
+    def next_page(self):
+        if self.next_cursor:
+            self.cursors = [*self.cursors, self.next_cursor]
+            return self._fetch(self.next_cursor)
+
+    @rx.event
+    def prev_page(self):
+        if len(self.cursors) > 1:
+            self.cursors = self.cursors[:-1]
+            return self._fetch(self.cursors[-1])
+
+
+S = ProviderLeadsState
+
+
+def _row(r: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link(r["when"], href="/provider/leads/" + r["lead_id"]), white_space="nowrap"),
+        rx.table.cell(r["niche"]),
+        rx.table.cell(r["level"]),
+        rx.table.cell(r["price"], rx.cond(r["refunded"] != "", rx.badge("refunded", color_scheme="amber", ml="1"))),
+        rx.table.cell(r["shared"]),
+        rx.table.cell(r["email"]),
+        rx.table.cell(r["phone"], white_space="nowrap"),
+        rx.table.cell(r["payload"]),
+        id="lead-" + r["lead_id"],
+        class_name="lead-row",
+    )
+
+
+@rx.page(route=routes.PROVIDER_LEADS, title="Leads" + TITLE_SUFFIX, on_load=S.load)
+def provider_leads() -> rx.Component:
+    headers = ["Received", "Niche", "Level", "Price", "Providers", "Email", "Phone", "Details"]
+    return provider_layout(
+        rx.cond(
+            S.loading,
+            loading_block(),
+            rx.cond(
+                S.rows.length() > 0,
+                rx.vstack(
+                    rx.box(
+                        rx.table.root(
+                            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+                            rx.table.body(rx.foreach(S.rows, _row)),
+                            size="1",
+                            width="100%",
+                        ),
+                        overflow_x="auto",
+                        width="100%",
+                    ),
+                    pager(S.cursors.length() > 1, S.next_cursor.length() > 0, S.prev_page, S.next_page),
+                    width="100%",
+                ),
+                empty_state("No leads yet: they appear here as soon as one matches your subscriptions.",
+                            id="leads-empty"),
+            ),
+        ),
+        title="Leads",
+        on_sign_out=S.sign_out,
+        actions=rx.el.a(rx.button("Export CSV", variant="soft", id="export-leads"), href=api_href(LEADS_CSV),
+                        download="leads.csv"),
+    )

@@ -1,0 +1,111 @@
+"""``/provider/ledger``: every money movement of the provider, newest first, with the
+balance after each; pages and a CSV export."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from hotlead_app import routes
+from hotlead_app.components.backoffice import empty_state, pager, provider_layout
+from hotlead_app.pages.provider_home import TITLE_SUFFIX, ProviderPageState, loading_block, short_time
+from hotlead_app.pages.provider_leads import api_href
+from hotlead_app.services import provider_views
+
+PAGE_SIZE = 50
+LEDGER_CSV = "/api/v1/provider/ledger.csv"
+TYPE_TEXT = {"deposit": "Deposit", "charge": "Lead", "refund": "Refund", "credit": "Credit", "debit": "Debit"}
+
+
+class ProviderLedgerState(ProviderPageState):
+    rows: list[dict[str, str]] = []
+    balance: str = ""
+    loading: bool = True
+    cursors: list[int] = []
+    next_cursor: int = 0
+
+    def _fetch(self, before: int):
+        provider_id = self.provider_id()
+        if provider_id is None:
+            return rx.redirect(routes.SIGN_IN)
+        self.balance = provider_views.overview(provider_id=provider_id, days=1)["balance"]
+        rows = provider_views.list_ledger(provider_id=provider_id, limit=PAGE_SIZE, before_seq=before or None)
+        page = rows[:PAGE_SIZE]
+        self.rows = [
+            {"id": e["id"], "when": short_time(e["created_at"]), "type": TYPE_TEXT.get(e["type"], e["type"]),
+             "kind": e["type"], "amount": e["signed_amount"], "balance_after": e["balance_after"],
+             "lead": e["related_entity_id"] if e["related_entity_type"] == "lead" else ""}
+            for e in page
+        ]
+        self.next_cursor = page[-1]["seq"] if len(rows) > PAGE_SIZE else 0
+        self.loading = False
+        return None
+
+    @rx.event
+    def load(self):
+        self.cursors = [0]
+        return self._fetch(0)
+
+    @rx.event
+    def next_page(self):
+        if self.next_cursor:
+            self.cursors = [*self.cursors, self.next_cursor]
+            return self._fetch(self.next_cursor)
+
+    @rx.event
+    def prev_page(self):
+        if len(self.cursors) > 1:
+            self.cursors = self.cursors[:-1]
+            return self._fetch(self.cursors[-1])
+
+
+S = ProviderLedgerState
+
+
+def _row(e: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(e["when"], white_space="nowrap"),
+        rx.table.cell(e["type"]),
+        rx.table.cell(e["amount"], color=rx.cond(e["amount"].startswith("+"), "var(--green-11)", "inherit"),
+                      text_align="right"),
+        rx.table.cell(e["balance_after"], text_align="right"),
+        rx.table.cell(rx.cond(e["lead"] != "", rx.link("lead", href="/provider/leads/" + e["lead"]))),
+        id="entry-" + e["id"],
+        class_name="ledger-row " + e["kind"],
+    )
+
+
+@rx.page(route=routes.PROVIDER_LEDGER, title="Ledger" + TITLE_SUFFIX, on_load=S.load)
+def provider_ledger() -> rx.Component:
+    headers = ["When", "Type", "Amount", "Balance after", ""]
+    return provider_layout(
+        rx.cond(
+            S.loading,
+            loading_block(),
+            rx.vstack(
+                rx.text("Balance now: ", rx.text.strong(S.balance, id="ledger-balance")),
+                rx.cond(
+                    S.rows.length() > 0,
+                    rx.vstack(
+                        rx.box(
+                            rx.table.root(
+                                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+                                rx.table.body(rx.foreach(S.rows, _row)),
+                                size="1",
+                                width="100%",
+                            ),
+                            overflow_x="auto",
+                            width="100%",
+                        ),
+                        pager(S.cursors.length() > 1, S.next_cursor > 0, S.prev_page, S.next_page),
+                        width="100%",
+                    ),
+                    empty_state("No money has moved yet.", id="ledger-empty"),
+                ),
+                width="100%",
+            ),
+        ),
+        title="Ledger",
+        on_sign_out=S.sign_out,
+        actions=rx.el.a(rx.button("Export CSV", variant="soft", id="export-ledger"), href=api_href(LEDGER_CSV),
+                        download="ledger.csv"),
+    )

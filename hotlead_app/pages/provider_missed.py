@@ -1,0 +1,113 @@
+"""``/provider/missed``: "why didn't I get this lead?" — recent leads of the niches
+the provider subscribes to that it did not receive, each with the reason for each of
+its subscriptions.  No contact details; only the fields its own filters use."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from hotlead_app import routes
+from hotlead_app.components.backoffice import empty_state, pager, provider_layout
+from hotlead_app.pages.provider_home import TITLE_SUFFIX, ProviderPageState, loading_block, short_time
+from hotlead_app.services import provider_views
+
+PAGE_SIZE = 20
+
+
+class ProviderMissedState(ProviderPageState):
+    rows: list[dict[str, str]] = []
+    reasons: list[dict[str, str]] = []  # flattened: lead_id, level, text
+    loading: bool = True
+    cursors: list[list[str]] = []
+    next_cursor: list[str] = []
+
+    def _fetch(self, after: list[str]):
+        provider_id = self.provider_id()
+        if provider_id is None:
+            return rx.redirect(routes.SIGN_IN)
+        rows = provider_views.missed_leads(provider_id=provider_id, limit=PAGE_SIZE, after=after or None)
+        page = rows[:PAGE_SIZE]
+        self.rows = [
+            {"lead_id": r["lead_id"], "when": short_time(r["created_at"]), "niche": r["niche"],
+             "fields": ", ".join(f"{k}: {v}" for k, v in r["fields"].items())}
+            for r in page
+        ]
+        self.reasons = [
+            {"lead_id": r["lead_id"], "level": x["level"], "text": x["text"], "reason": x["reason"]}
+            for r in page for x in r["reasons"]
+        ]
+        self.next_cursor = [page[-1]["created_at"], page[-1]["lead_id"]] if len(rows) > PAGE_SIZE else []
+        self.loading = False
+        return None
+
+    @rx.event
+    def load(self):
+        self.cursors = [[]]
+        return self._fetch([])
+
+    @rx.event
+    def next_page(self):
+        if self.next_cursor:
+            self.cursors = [*self.cursors, self.next_cursor]
+            return self._fetch(self.next_cursor)
+
+    @rx.event
+    def prev_page(self):
+        if len(self.cursors) > 1:
+            self.cursors = self.cursors[:-1]
+            return self._fetch(self.cursors[-1])
+
+
+S = ProviderMissedState
+
+
+def _card(r: dict) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(rx.text(r["niche"], weight="bold"), rx.text(r["when"], size="2", color_scheme="gray"),
+                      wrap="wrap", spacing="3"),
+            rx.cond(r["fields"] != "", rx.text(r["fields"], size="2", class_name="missed-fields")),
+            rx.foreach(
+                S.reasons,
+                lambda x: rx.cond(
+                    x["lead_id"] == r["lead_id"],
+                    rx.hstack(
+                        rx.cond(x["level"] != "", rx.badge(x["level"], color_scheme="gray")),
+                        rx.text(x["text"], size="2"),
+                        spacing="2", align="center", wrap="wrap",
+                        class_name="missed-reason",
+                        custom_attrs={"data-reason": x["reason"]},
+                    ),
+                ),
+            ),
+            spacing="2",
+        ),
+        width="100%",
+        id="missed-" + r["lead_id"],
+        class_name="missed-lead",
+    )
+
+
+@rx.page(route=routes.PROVIDER_MISSED, title="Missed leads" + TITLE_SUFFIX, on_load=S.load)
+def provider_missed() -> rx.Component:
+    return provider_layout(
+        rx.text("Leads of the last 30 days in your niches that you did not receive, and why, as things stood "
+                "when each was distributed. Contact details stay with the providers who received them.",
+                size="2", color_scheme="gray", margin_bottom="1em"),
+        rx.cond(
+            S.loading,
+            loading_block(),
+            rx.cond(
+                S.rows.length() > 0,
+                rx.vstack(
+                    rx.foreach(S.rows, _card),
+                    pager(S.cursors.length() > 1, S.next_cursor.length() > 0, S.prev_page, S.next_page),
+                    spacing="3",
+                    width="100%",
+                ),
+                empty_state("No missed leads in the last 30 days.", id="missed-empty"),
+            ),
+        ),
+        title="Missed leads",
+        on_sign_out=S.sign_out,
+    )
