@@ -333,3 +333,60 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+
+
+# --------------------------------------------------------------------------- payments
+# Processes the tests start (web app, Celery worker) reach "Stripe" at a local stand-in
+# (tests/payments_fakes.py) on this port; keys given by the developer are kept apart for
+# the live tests (tests/integration/test_payments_live.py).
+PAYMENT_LIVE_KEYS = {name: os.environ.get(name, "") for name in (
+    "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET", "PAYPAL_WEBHOOK_ID")}
+STRIPE_STANDIN_PORT = free_port()
+STRIPE_TEST_SECRET = "whsec_hotlead_tests"
+os.environ["STRIPE_API_BASE"] = f"http://127.0.0.1:{STRIPE_STANDIN_PORT}"
+os.environ["STRIPE_API_KEY"] = "sk_test_standin"
+os.environ["STRIPE_WEBHOOK_SECRET"] = STRIPE_TEST_SECRET
+for _name in ("PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET", "PAYPAL_WEBHOOK_ID"):
+    os.environ.pop(_name, None)
+
+
+@pytest.fixture(scope="session")
+def stripe_standin():
+    """The Stripe stand-in over real HTTP on STRIPE_API_BASE (with a test checkout page)."""
+    from tests.payments_fakes import FakeStripe
+
+    fake = FakeStripe()
+    server = fake.serve(STRIPE_STANDIN_PORT)
+    yield fake
+    server.close()
+
+
+@pytest.fixture
+def fake_stripe(monkeypatch):
+    """This process's Stripe calls go to an in-memory fake through ``StripeClient(http_client=...)``."""
+    from hotlead_app.services.payments import stripe_gateway
+    from tests.payments_fakes import FakeStripe
+
+    fake = FakeStripe()
+    stripe_gateway.use_client(fake.client())
+    yield fake
+    stripe_gateway.use_client(None)
+
+
+@pytest.fixture
+def fake_paypal(monkeypatch):
+    """This process's PayPal SDK calls go through a fake ``requests`` adapter."""
+    from hotlead_app.services.payments import paypal_gateway
+    from hotlead_app.settings import get_settings
+    from tests.payments_fakes import FakePayPal
+
+    fake = FakePayPal()
+    for name, value in (("PAYPAL_CLIENT_ID", "client-test"), ("PAYPAL_CLIENT_SECRET", "secret-test"),
+                        ("PAYPAL_WEBHOOK_ID", fake.webhook_id), ("PAYPAL_API_BASE", "https://paypal.test")):
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    paypal_gateway.use_session(fake.session())
+    yield fake
+    paypal_gateway.use_session(None)
+    paypal_gateway.use_verifier(None)
+    get_settings.cache_clear()  # monkeypatch restores the environment right after

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from hotlead_app.api import admin, auth, errors, ops, provider, public
 from hotlead_app.api import admin_console
+from hotlead_app.api import payments
 from hotlead_app.api.limits import BodySizeLimit
 
 API_PREFIX = "/api/v1"
@@ -30,6 +31,9 @@ def build_api_v1() -> FastAPI:
     api.include_router(provider.router)
     api.include_router(admin.router)
     api.include_router(admin_console.router)
+    api.include_router(payments.provider_router)
+    api.include_router(payments.webhook_router)
+    api.include_router(payments.admin_router)
     return api
 
 

@@ -71,6 +71,7 @@ def _path(path: str, ids: dict, owner: str) -> str:
         "lead_id": ids["lead_id"], "assignment_id": uuid.uuid4(), "niche_id": ids["niche_id"],
         "level_id": ids["level_id"], "provider_id": uuid.uuid4(), "key_id": uuid.uuid4(),
         "subscription_id": ids[f"{owner}_subscription"],
+        "deposit_id": uuid.uuid4(), "issue_id": uuid.uuid4(),
     }
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 

@@ -1,0 +1,398 @@
+"""Stand-ins for the payment processors at the HTTP boundary (nothing of ours is faked).
+
+- ``FakeStripe``: a tiny in-memory Stripe API (Checkout Sessions, refunds, disputes).
+  ``FakeStripe.http_client()`` is a ``stripe.HTTPClient`` subclass for
+  ``StripeClient(..., http_client=...)`` that records every request; ``serve()`` runs
+  the same API over real HTTP (plus a checkout page) for processes the tests start.
+- ``FakePayPal``: Orders v2, captures, Transaction Search, OAuth and
+  verify-webhook-signature, behind a ``requests`` transport adapter for the SDK.
+- Signed events: ``stripe_event`` + ``stripe.WebhookSignature.generate_signature_header``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+import stripe
+from requests.adapters import BaseAdapter
+from requests.models import Response
+
+_ids = itertools.count(1)
+
+
+def _next(prefix: str) -> str:
+    return f"{prefix}_test_{next(_ids):06d}{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    form: dict[str, list[str]]
+    headers: dict[str, str]
+
+
+@dataclass
+class FakeStripe:
+    """Stripe's API as far as the platform uses it; state the tests can change."""
+
+    page_base: str = "https://checkout.stripe.test"
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # charge id -> refunds
+    disputes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests: list[Recorded] = field(default_factory=list)
+    fail_with: int | None = None  # answer every call with this status (an outage)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # ------------------------------------------------------------- the API
+    def handle(self, method: str, path: str, query: dict[str, list[str]], form: dict[str, list[str]],
+               headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        with self.lock:
+            self.requests.append(Recorded(method, path, query, form, headers))
+            if self.fail_with:
+                return self.fail_with, {"error": {"type": "api_error", "message": "stand-in outage"}}
+            parts = [p for p in path.split("/") if p]
+            if method == "POST" and parts == ["v1", "checkout", "sessions"]:
+                return 200, self._create_session(form, headers)
+            if method == "GET" and parts == ["v1", "checkout", "sessions"]:
+                items = [s for s in self.sessions.values()
+                         if (not query.get("status") or s["status"] == query["status"][0])
+                         and s["created"] >= int(query.get("created[gte]", ["0"])[0])]
+                return 200, {"object": "list", "url": "/v1/checkout/sessions", "has_more": False, "data": items}
+            if method == "GET" and parts[:3] == ["v1", "checkout", "sessions"] and len(parts) == 4:
+                found = self.sessions.get(parts[3])
+                return (200, found) if found else (404, _missing(parts[3]))
+            if method == "GET" and parts == ["v1", "refunds"]:
+                charge = query.get("charge", [""])[0]
+                return 200, {"object": "list", "url": "/v1/refunds", "has_more": False,
+                             "data": self.refunds.get(charge, [])}
+            if method == "GET" and parts[:2] == ["v1", "disputes"] and len(parts) == 3:
+                found = self.disputes.get(parts[2])
+                return (200, found) if found else (404, _missing(parts[2]))
+            return 404, _missing(path)
+
+    def _create_session(self, form: dict[str, list[str]], headers: dict[str, str]) -> dict[str, Any]:
+        key = headers.get("Idempotency-Key") or headers.get("idempotency-key")
+        for existing in self.sessions.values():
+            if key and existing.get("_idempotency_key") == key:
+                return existing
+        sid = _next("cs")
+        one = lambda name, default=None: form.get(name, [default])[0]  # noqa: E731
+        session = {
+            "id": sid, "object": "checkout.session", "mode": one("mode"), "status": "open",
+            "payment_status": "unpaid", "created": int(time.time()),
+            "amount_total": int(one("line_items[0][price_data][unit_amount]", "0")),
+            "currency": one("line_items[0][price_data][currency]"),
+            "client_reference_id": one("client_reference_id"),
+            "metadata": {"deposit_id": one("metadata[deposit_id]"), "provider_id": one("metadata[provider_id]")},
+            "payment_intent": None, "success_url": one("success_url"), "cancel_url": one("cancel_url"),
+            "url": f"{self.page_base}/pay/{sid}", "_idempotency_key": key,
+        }
+        self.sessions[sid] = session
+        return session
+
+    # ------------------------------------------------------------- what the buyer and Stripe do
+    def pay(self, session_id: str, *, amount_cents: int | None = None, asynchronous: bool = False) -> dict[str, Any]:
+        """The buyer paid (``asynchronous``: the payment is still processing)."""
+        with self.lock:
+            session = self.sessions[session_id]
+            session["status"] = "complete"
+            session["payment_status"] = "unpaid" if asynchronous else "paid"
+            session["payment_intent"] = session["payment_intent"] or _next("pi")
+            if amount_cents is not None:
+                session["amount_total"] = amount_cents
+            return dict(session)
+
+    def settle(self, session_id: str) -> dict[str, Any]:
+        """An asynchronous payment succeeded."""
+        with self.lock:
+            self.sessions[session_id]["payment_status"] = "paid"
+            return dict(self.sessions[session_id])
+
+    def expire(self, session_id: str) -> dict[str, Any]:
+        with self.lock:
+            self.sessions[session_id]["status"] = "expired"
+            return dict(self.sessions[session_id])
+
+    def refund(self, session_id: str, amount_cents: int) -> dict[str, Any]:
+        """A refund on the session's charge; returns the charge object of ``charge.refunded``."""
+        with self.lock:
+            session = self.sessions[session_id]
+            charge_id = "ch_" + session["payment_intent"][3:]
+            self.refunds.setdefault(charge_id, []).append(
+                {"id": _next("re"), "object": "refund", "amount": amount_cents, "status": "succeeded",
+                 "charge": charge_id, "payment_intent": session["payment_intent"]})
+            return {"id": charge_id, "object": "charge", "payment_intent": session["payment_intent"],
+                    "amount": session["amount_total"],
+                    "amount_refunded": sum(r["amount"] for r in self.refunds[charge_id]),
+                    "metadata": session["metadata"], "refunded": True}
+
+    def dispute(self, session_id: str, amount_cents: int, status: str = "needs_response") -> dict[str, Any]:
+        with self.lock:
+            session = self.sessions[session_id]
+            dispute = {"id": _next("dp"), "object": "dispute", "amount": amount_cents, "status": status,
+                       "payment_intent": session["payment_intent"], "charge": "ch_" + session["payment_intent"][3:],
+                       "metadata": {}}
+            self.disputes[dispute["id"]] = dispute
+            return dict(dispute)
+
+    def calls(self, method: str, path: str) -> list[Recorded]:
+        return [r for r in self.requests if r.method == method and r.path == path]
+
+    # ------------------------------------------------------------- transports
+    def http_client(self) -> stripe.HTTPClient:
+        fake = self
+
+        class RecordingHTTPClient(stripe.HTTPClient):
+            name = "hotlead-fake"
+
+            def request(self, method, url, headers, post_data=None, *, _usage=None):
+                parts = urlsplit(url)
+                form = parse_qs(post_data.decode() if isinstance(post_data, bytes) else (post_data or ""),
+                                keep_blank_values=True)
+                status, body = fake.handle(method.upper(), parts.path, parse_qs(parts.query), form,
+                                           dict(headers or {}))
+                return json.dumps(_public(body)), status, {"Request-Id": _next("req")}
+
+            def request_stream(self, method, url, headers, post_data=None, *, _usage=None):
+                raise NotImplementedError
+
+            def close(self):
+                pass
+
+        return RecordingHTTPClient()
+
+    def client(self) -> stripe.StripeClient:
+        return stripe.StripeClient("sk_test_fake", http_client=self.http_client())
+
+    def serve(self, port: int) -> "StandIn":
+        """The same API over real HTTP on ``port``, plus ``/pay/<session id>``: a test
+        checkout page whose button marks the session paid and returns to success_url."""
+        self.page_base = f"http://127.0.0.1:{port}"
+        return StandIn(self, port)
+
+
+def _public(body: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(body, dict):
+        clean = {k: v for k, v in body.items() if not k.startswith("_")}
+        if isinstance(clean.get("data"), list):
+            clean["data"] = [_public(x) for x in clean["data"]]
+        return clean
+    return body
+
+
+def _missing(what: str) -> dict[str, Any]:
+    return {"error": {"type": "invalid_request_error", "message": f"No such object: {what}"}}
+
+
+class StandIn:
+    def __init__(self, fake: FakeStripe, port: int) -> None:
+        self.fake = fake
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _answer(self, status: int, body: bytes, content_type: str = "application/json",
+                        location: str | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                if location:
+                    self.send_header("Location", location)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _api(self, method: str) -> None:
+                parts = urlsplit(self.path)
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                if parts.path.startswith("/pay/"):
+                    return self._page(method, parts.path.rsplit("/", 1)[-1])
+                status, body = fake.handle(method, parts.path, parse_qs(parts.query),
+                                           parse_qs(raw, keep_blank_values=True), dict(self.headers.items()))
+                self._answer(status, json.dumps(_public(body)).encode())
+
+            def _page(self, method: str, session_id: str) -> None:
+                session = fake.sessions.get(session_id)
+                if session is None:
+                    return self._answer(404, b"no such session", "text/plain")
+                if method == "POST":
+                    fake.pay(session_id)
+                    return self._answer(303, b"", "text/plain", location=session["success_url"].replace(
+                        "{CHECKOUT_SESSION_ID}", session_id))
+                amount = f"{session['amount_total'] / 100:.2f}"
+                html = (f"<!doctype html><title>Test checkout</title><h1>Test checkout</h1>"
+                        f"<p>Pay <strong>{amount} {session['currency']}</strong></p>"
+                        f"<form method='post'><button type='submit'>Pay {amount}</button></form>"
+                        f"<a href='{session['cancel_url']}'>Cancel</a>")
+                self._answer(200, html.encode(), "text/html")
+
+            def do_GET(self):
+                self._api("GET")
+
+            def do_POST(self):
+                self._api("POST")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def stripe_event(event_type: str, obj: dict[str, Any], *, event_id: str | None = None) -> str:
+    return json.dumps({"id": event_id or _next("evt"), "object": "event", "type": event_type,
+                       "created": int(time.time()), "livemode": False,
+                       "data": {"object": _public(obj)}})
+
+
+def signed(payload: str, secret: str, *, timestamp: int | None = None) -> dict[str, str]:
+    return {"Stripe-Signature": stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp),
+            "Content-Type": "application/json"}
+
+
+# --------------------------------------------------------------------------- PayPal
+
+
+@dataclass
+class FakePayPal:
+    webhook_id: str = "WH-TEST"
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    captures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests: list[Recorded] = field(default_factory=list)
+    signatures: dict[str, str] = field(default_factory=dict)  # transmission id -> the body it signs
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def handle(self, method: str, path: str, query: dict[str, list[str]], body: str,
+               headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        with self.lock:
+            self.requests.append(Recorded(method, path, query, {"body": [body]}, headers))
+            parts = [p for p in path.split("/") if p]
+            if parts == ["v1", "oauth2", "token"]:
+                return 200, {"access_token": "A21-test", "token_type": "Bearer", "expires_in": 32400}
+            if not headers.get("Authorization", "").startswith("Bearer "):
+                return 401, {"name": "AUTHENTICATION_FAILURE"}
+            if method == "POST" and parts == ["v2", "checkout", "orders"]:
+                request_id = headers.get("PayPal-Request-Id")
+                for order in self.orders.values():
+                    if request_id and order["_request_id"] == request_id:
+                        return 200, order
+                data = json.loads(body)
+                unit = data["purchase_units"][0]
+                oid = _next("ORDER").upper()
+                order = {"id": oid, "status": "PAYER_ACTION_REQUIRED", "intent": data["intent"],
+                         "purchase_units": [{"reference_id": unit.get("reference_id"), "custom_id": unit.get("custom_id"),
+                                             "amount": unit["amount"]}],
+                         "links": [{"href": f"https://www.sandbox.paypal.test/checkoutnow?token={oid}",
+                                    "rel": "payer-action", "method": "GET"}],
+                         "_request_id": request_id, "_approved": False}
+                self.orders[oid] = order
+                return 200, order
+            if parts[:3] == ["v2", "checkout", "orders"] and len(parts) >= 4:
+                order = self.orders.get(parts[3])
+                if order is None:
+                    return 404, {"name": "RESOURCE_NOT_FOUND"}
+                if method == "GET":
+                    return 200, order
+                if parts[4:] == ["capture"]:
+                    if order["status"] == "COMPLETED":
+                        return 422, {"name": "UNPROCESSABLE_ENTITY",
+                                     "details": [{"issue": "ORDER_ALREADY_CAPTURED"}]}
+                    if not order["_approved"]:
+                        return 422, {"name": "UNPROCESSABLE_ENTITY",
+                                     "details": [{"issue": "ORDER_NOT_APPROVED"}]}
+                    self._capture(order)
+                    return 201, order
+            if method == "GET" and parts[:3] == ["v2", "payments", "captures"]:
+                cap = self.captures.get(parts[3])
+                return (200, cap) if cap else (404, {"name": "RESOURCE_NOT_FOUND"})
+            if method == "GET" and parts == ["v1", "reporting", "transactions"]:
+                details = [{"transaction_info": {
+                    "transaction_id": c["id"], "transaction_event_code": "T0006",
+                    "paypal_reference_id": c["supplementary_data"]["related_ids"]["order_id"],
+                    "transaction_status": "S", "transaction_amount": c["amount"], "custom_field": c.get("custom_id")}}
+                    for c in self.captures.values()]
+                return 200, {"transaction_details": details, "total_pages": 1, "page": 1}
+            if method == "POST" and parts == ["v1", "notifications", "verify-webhook-signature"]:
+                data = json.loads(body)
+                expected = self.signatures.get(data.get("transmission_id"))
+                ok = (data.get("webhook_id") == self.webhook_id and expected is not None
+                      and json.loads(expected) == data.get("webhook_event")
+                      and data.get("transmission_sig") == f"sig-{data.get('transmission_id')}")
+                return 200, {"verification_status": "SUCCESS" if ok else "FAILURE"}
+            return 404, {"name": "RESOURCE_NOT_FOUND"}
+
+    def _capture(self, order: dict[str, Any]) -> dict[str, Any]:
+        unit = order["purchase_units"][0]
+        cap = {"id": _next("CAP").upper(), "status": "COMPLETED", "amount": dict(unit["amount"]),
+               "custom_id": unit.get("custom_id"),
+               "supplementary_data": {"related_ids": {"order_id": order["id"]}}}
+        self.captures[cap["id"]] = cap
+        unit["payments"] = {"captures": [cap]}
+        order["status"] = "COMPLETED"
+        return cap
+
+    def approve(self, order_id: str) -> None:
+        with self.lock:
+            self.orders[order_id]["_approved"] = True
+            self.orders[order_id]["status"] = "APPROVED"
+
+    def capture_now(self, order_id: str, *, value: str | None = None) -> dict[str, Any]:
+        """The order is captured at PayPal without our return call (e.g. the buyer closed the tab)."""
+        with self.lock:
+            order = self.orders[order_id]
+            if value is not None:
+                order["purchase_units"][0]["amount"] = {**order["purchase_units"][0]["amount"], "value": value}
+            return dict(self._capture(order))
+
+    def sign(self, body: str) -> dict[str, str]:
+        """Transmission headers PayPal would send with ``body`` (known to verify-webhook-signature)."""
+        transmission = str(uuid.uuid4())
+        self.signatures[transmission] = body
+        return {"PAYPAL-TRANSMISSION-ID": transmission, "PAYPAL-TRANSMISSION-TIME": "2026-11-26T12:00:00Z",
+                "PAYPAL-TRANSMISSION-SIG": f"sig-{transmission}", "PAYPAL-AUTH-ALGO": "SHA256withRSA",
+                "PAYPAL-CERT-URL": "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-test",
+                "Content-Type": "application/json"}
+
+    def calls(self, method: str, path: str) -> list[Recorded]:
+        return [r for r in self.requests if r.method == method and r.path == path]
+
+    def session(self) -> requests.Session:
+        fake = self
+
+        class Adapter(BaseAdapter):
+            def send(self, request, **kwargs):
+                parts = urlsplit(request.url)
+                body = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
+                status, data = fake.handle(request.method, parts.path, parse_qs(parts.query), body,
+                                           dict(request.headers))
+                response = Response()
+                response.status_code, response.url, response.request = status, request.url, request
+                response.headers["Content-Type"] = "application/json"
+                response._content = json.dumps(_public(data)).encode()
+                return response
+
+            def close(self):
+                pass
+
+        http = requests.Session()
+        http.mount("http://", Adapter())
+        http.mount("https://", Adapter())
+        return http
+
+
+def paypal_event(event_type: str, resource: dict[str, Any]) -> str:
+    return json.dumps({"id": _next("WH").upper(), "event_version": "1.0", "event_type": event_type,
+                       "resource_type": "capture", "resource": _public(resource)})
