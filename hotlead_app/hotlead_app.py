@@ -3,5 +3,8 @@
 import reflex as rx
 
 from hotlead_app import api, pages  # noqa: F401  (pages register themselves)
+from hotlead_app.infra.logging import configure_logging
+
+configure_logging("app")  # JSON lines, in every web server process (the module is imported by each)
 
 app = rx.App(api_transformer=api.build_app())

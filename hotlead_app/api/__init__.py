@@ -38,7 +38,13 @@ def build_api_v1() -> FastAPI:
 
 
 def build_app() -> FastAPI:
+    from hotlead_app.infra.logging import RequestIdMiddleware
+    from hotlead_app.infra.metrics import HttpMetricsMiddleware
+
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    # Every request (API, ops, Reflex's own routes): counted by route template, with an id in the logs.
+    app.add_middleware(HttpMetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(ops.router)
     app.mount(API_PREFIX, build_api_v1())
     return app

@@ -1,5 +1,11 @@
 """Operations endpoints, outside /api/v1: liveness, readiness, metrics.
 
+``/metrics`` and ``/readyz`` are internal: in ``dev`` they answer on the public port;
+in staging and prod the public port answers them only with ``Authorization: Bearer
+$HOTLEAD_METRICS_TOKEN`` (when a token is configured) and otherwise says 404, while
+:func:`build_internal_app` (served on ``HOTLEAD_INTERNAL_PORT`` by
+``hotlead_app.infra.internal_server``) answers them without a token.
+
 ``GET /bench/bare`` (a bare JSON answer, the framework's own cost) exists only when
 the process starts with ``HOTLEAD_BENCH_BARE=1`` (``bench/intake.py`` sets it on the
 server it starts); it is never in any OpenAPI document.
@@ -7,21 +13,37 @@ server it starts); it is never in any OpenAPI document.
 
 from __future__ import annotations
 
+import hmac
 import os
 
 import redis
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from hotlead_app.db import get_engine
+from hotlead_app.infra import metrics as metrics_export
 from hotlead_app.settings import get_settings
 
 router = APIRouter()
+internal_router = APIRouter()
+
+
+def internal_access(request: Request) -> None:
+    """Open in dev; elsewhere only with the scrape token as a Bearer credential."""
+    settings = get_settings()
+    if settings.is_dev:
+        return
+    token = settings.metrics_token
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer" and hmac.compare_digest(credential.strip().encode(), token.encode()):
+        return
+    # The same answer as a path that does not exist: the public port shows nothing.
+    raise HTTPException(status_code=404, detail="Not Found")
 
 
 @router.get("/healthz")
+@internal_router.get("/healthz")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -49,7 +71,8 @@ def _check_redis() -> str | None:
         return f"{type(exc).__name__}"
 
 
-@router.get("/readyz")
+@router.get("/readyz", dependencies=[Depends(internal_access)])
+@internal_router.get("/readyz")
 async def readyz(response: Response) -> dict[str, object]:
     db_error = await run_in_threadpool(_check_database)
     redis_error = await run_in_threadpool(_check_redis)
@@ -59,9 +82,18 @@ async def readyz(response: Response) -> dict[str, object]:
     return {"status": "ready" if ready else "unavailable", "checks": checks}
 
 
-@router.get("/metrics")
+@router.get("/metrics", dependencies=[Depends(internal_access)])
+@internal_router.get("/metrics")
 async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    body, content_type = await run_in_threadpool(metrics_export.render)
+    return Response(body, media_type=content_type)
+
+
+def build_internal_app() -> FastAPI:
+    """``/healthz``, ``/readyz`` and ``/metrics`` without a token, for the internal port."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.include_router(internal_router)
+    return app
 
 
 _PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")

@@ -32,6 +32,7 @@ from hotlead_app.settings import (
 )
 
 VENV_BIN = Path(sys.executable).parent
+DEFAULT_WORKER_METRICS_PORT = 9401
 
 
 class StepFailed(RuntimeError):
@@ -241,12 +242,22 @@ def run(*, dev: bool = False) -> int:
         say("Bootstrap: dev admin account")
         run_step("bootstrap", [sys.executable, "-m", "hotlead_app.cli", "bootstrap"], env, log_dir / "bootstrap.log")
 
-        say("Celery: worker and beat")
+        # Metrics: each process group counts in its own folder, emptied for this run.
+        from hotlead_app.infra.metrics import MULTIPROC_ENV, prepare_multiproc_dir
+
+        worker_metrics_port = settings.worker_metrics_port or DEFAULT_WORKER_METRICS_PORT
+        worker_env = dict(env, **{
+            MULTIPROC_ENV: str(prepare_multiproc_dir(data_dir / "metrics" / "worker")),
+            "HOTLEAD_WORKER_METRICS_PORT": str(worker_metrics_port),
+        })
+        env[MULTIPROC_ENV] = str(prepare_multiproc_dir(data_dir / "metrics" / "web"))
+
+        say(f"Celery: worker (metrics on port {worker_metrics_port}) and beat")
         sup.spawn(
             "worker",
             [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
              "--loglevel=INFO", "--concurrency=2", "--hostname=hotlead@%h", "-Q", QUEUES],
-            env,
+            worker_env,
         )
         sup.spawn(
             "beat",
@@ -254,6 +265,10 @@ def run(*, dev: bool = False) -> int:
              "--loglevel=INFO", f"--schedule={data_dir / 'celerybeat-schedule'}"],
             env,
         )
+
+        if settings.internal_port:
+            say(f"Internal server: /metrics and /readyz on {settings.internal_host}:{settings.internal_port}")
+            sup.spawn("internal", [sys.executable, "-m", "hotlead_app.infra.internal_server"], env)
 
         mode = "dev" if dev else "prod"
         say(f"Web: Reflex in {mode} mode on port {port} (the first start builds the frontend: a minute or more)")
@@ -277,6 +292,9 @@ def run(*, dev: bool = False) -> int:
         api_base = f"http://localhost:{port + 1}" if dev else settings.public_url
         print(f"    REST API:          {api_base}/api/v1  (OpenAPI: /api/v1/openapi.json)")
         print(f"    health:            {api_base}/healthz, /readyz")
+        if settings.internal_port:
+            print(f"    metrics:           http://{settings.internal_host}:{settings.internal_port}/metrics (app), "
+                  f"http://127.0.0.1:{worker_metrics_port}/metrics (worker)")
         print(f"    sign in as admin:  {settings.bootstrap_admin_email} / "
               f"{settings.bootstrap_admin_password if settings.is_dev else '(HOTLEAD_BOOTSTRAP_ADMIN_PASSWORD)'}")
         if inbox:

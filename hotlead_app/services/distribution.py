@@ -29,6 +29,8 @@ from hotlead_app.db import get_engine, unit_of_work
 from hotlead_app.domain.errors import NotFound
 from hotlead_app.domain.fairness import fairness_key
 from hotlead_app.domain.filters import first_mismatch
+from hotlead_app.infra import metrics
+from hotlead_app.infra.logging import bind
 from hotlead_app.models import (
     AuditLog,
     CompetitionLevel,
@@ -62,6 +64,7 @@ class DistributionResult:
     distribution_seq: int | None = None
     assignments: list[dict[str, Any]] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
+    niche_id: uuid.UUID | None = None
 
 
 RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
@@ -72,9 +75,12 @@ def distribute_lead(*, lead_id: uuid.UUID, attempts: int = 12) -> DistributionRe
     that is no longer ``approved`` is left alone.  A serialization failure or a
     deadlock with another niche's distribution (they may share providers) is retried
     after a short random pause."""
+    started = time.perf_counter()
     for attempt in range(1, attempts + 1):
         try:
-            return _distribute_once(lead_id)
+            result = _distribute_once(lead_id)
+            _record(result, time.perf_counter() - started)
+            return result
         except (DBAPIError, psycopg.Error) as exc:
             sqlstate = getattr(getattr(exc, "orig", exc), "sqlstate", None)
             if sqlstate not in RETRYABLE_SQLSTATES or attempt == attempts:
@@ -83,6 +89,21 @@ def distribute_lead(*, lead_id: uuid.UUID, attempts: int = 12) -> DistributionRe
             # Another niche's distribution charged one of our providers: let it finish.
             time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
     raise AssertionError("unreachable")
+
+
+def _record(result: DistributionResult, seconds: float) -> None:
+    """Metrics and one log line for a committed distribution."""
+    metrics.DISTRIBUTION_DURATION.observe(seconds)
+    with bind(lead_id=result.lead_id):
+        log.info("distribution of lead: %s, %d assignment(s) in %.3f s",
+                 result.outcome, len(result.assignments), seconds)
+    if result.outcome != "distributed":
+        return
+    niche = metrics.niche_label(result.niche_id)
+    metrics.lead_transition(niche, "approved", "distributed")
+    metrics.ASSIGNMENTS.labels(niche).inc(len(result.assignments))
+    charged = sum((Decimal(str(a["charged_amount"])) for a in result.assignments), Decimal("0"))
+    metrics.CHARGES_AMOUNT.inc(metrics.amount(charged))
 
 
 def _distribute_once(lead_id: uuid.UUID) -> DistributionResult:
@@ -121,6 +142,7 @@ def _distribute_once(lead_id: uuid.UUID) -> DistributionResult:
         distribution_seq=result.get("distribution_seq"),
         assignments=list(result.get("assignments") or []),
         changes=list(result.get("changes") or []),
+        niche_id=niche_id,
     )
 
 

@@ -17,6 +17,7 @@ from hotlead_app.domain.actors import BUYER
 from hotlead_app.domain.consent import CONSENT_VERSION, ClientInfo
 from hotlead_app.domain.errors import InvalidInput, NotFound
 from hotlead_app.domain.forms import normalize_email, validate_submission
+from hotlead_app.infra import metrics
 from hotlead_app.models import Lead, LeadStatus, Niche, NicheRead, Partner
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import audit, outbox, ratelimit, tokens
@@ -185,6 +186,7 @@ def submit_lead(
             },
         )
         uow.after_commit(lambda: outbox.send(outbox_id, SEND_CONFIRMATION_TASK, outbox_args))
+        uow.after_commit(lambda: metrics.lead_transition(slug, "new", LeadStatus.PENDING_CONFIRMATION.value))
         return SubmittedLead(id=lead_id, status=LeadStatus.PENDING_CONFIRMATION)
 
 

@@ -7,6 +7,7 @@ and writes one audit row in the same transaction.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,9 +20,13 @@ from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain.actors import BUYER, Actor
 from hotlead_app.domain.errors import Expired, InvalidInput, NotFound
 from hotlead_app.domain.leads import LeadStatus, check_transition
+from hotlead_app.infra import metrics
+from hotlead_app.infra.logging import bind
 from hotlead_app.models import Lead, LeadAssignment
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import audit, outbox, refunds, tokens
+
+log = logging.getLogger(__name__)
 
 DISTRIBUTE_TASK = "distribution.distribute_lead"
 
@@ -69,10 +74,17 @@ def _transition(
     lead.status = target
     uow.session.add(lead)
     uow.session.flush()
+    uow.after_commit(lambda n=lead.niche_id, f=before["status"], t=target.value, i=lead.id: _counted(n, f, t, i))
     audit.record(
         uow, actor=actor, entity_type="lead", entity_id=lead.id, action=action,
         before=before, after={"status": target.value, **(extra or {})}, memo=memo,
     )
+
+
+def _counted(niche_id: uuid.UUID, from_state: str, to_state: str, lead_id: uuid.UUID) -> None:
+    metrics.lead_transition(metrics.niche_label(niche_id), from_state, to_state)
+    with bind(lead_id=lead_id):
+        log.info("lead %s -> %s", from_state, to_state)
 
 
 def confirm_lead(*, token: str) -> LeadState:

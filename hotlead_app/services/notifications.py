@@ -25,6 +25,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import select
 
 from hotlead_app.db import unit_of_work
+from hotlead_app.infra import metrics
+from hotlead_app.infra.logging import bind
 from hotlead_app.models import EmailEvent, EmailMessage, EmailStatus, Lead, LeadStatus, Niche, ServiceProvider
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import email_templates, tokens
@@ -253,11 +255,15 @@ def send(*, email_id: uuid.UUID) -> bool:
             email.last_error = str(exc)[:1000]
             uow.session.add(email)
             uow.session.commit()
+            metrics.EMAILS.labels(email.kind, "failed").inc()
+            with bind(lead_id=email.lead_id):
+                log.warning("email %s (%s) not sent: %s", email.id, email.kind, type(exc.__cause__).__name__)
             raise
         email.status = EmailStatus.sent
         email.sent_at = utcnow()
         email.last_error = None
         uow.session.add(email)
+        uow.after_commit(lambda kind=email.kind: metrics.EMAILS.labels(kind, "sent").inc())
         return True
 
 

@@ -12,6 +12,7 @@ from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import AlreadyRefunded, InvalidInput, NotFound
 from hotlead_app.domain.money import LedgerEntryType
+from hotlead_app.infra import metrics
 from hotlead_app.models import LeadAssignment
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import audit, ledger
@@ -52,6 +53,8 @@ def refund_in(uow: UnitOfWork, *, assignment_id: uuid.UUID, actor: Actor, reason
     uow.session.flush()
     audit.record(uow, actor=actor, entity_type="lead_assignment", entity_id=assignment_id,
                  action="refunded", before=before, after=audit.snapshot(assignment), memo=memo)
+    if posted.created:
+        uow.after_commit(lambda a=assignment.charged_amount: metrics.REFUNDS_AMOUNT.inc(metrics.amount(a)))
     return Refunded(assignment_id, assignment.provider_id, assignment.charged_amount, posted.entry.id)
 
 
