@@ -30,7 +30,7 @@ from sqlmodel import select
 from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain import money
 from hotlead_app.domain.actors import SYSTEM, Actor
-from hotlead_app.domain.errors import Forbidden, InvalidInput, NotFound
+from hotlead_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hotlead_app.domain.money import LedgerEntryType
 from hotlead_app.infra import metrics
 from hotlead_app.models import Deposit, LedgerEntry, ServiceProvider
@@ -310,7 +310,13 @@ def capture_paypal(*, actor: Actor, deposit_id: uuid.UUID) -> DepositRead:
     if method != "paypal":
         raise InvalidInput("Only a PayPal deposit is captured on return.", details={"deposit_id": "not PayPal"})
     if status != "completed" and order_id:
-        captures = paypal_gateway.capture_order(order_id=order_id, deposit_id=deposit_id)
+        try:
+            captures = paypal_gateway.capture_order(order_id=order_id, deposit_id=deposit_id)
+        except paypal_gateway.ProcessorRefused as exc:
+            if exc.status == 422:  # not approved (yet), or declined: nothing was paid
+                raise Conflict("PayPal has not approved this payment; nothing was charged.",
+                               details={"paypal": exc.details.get("issue")}) from None
+            raise
         with unit_of_work() as uow:
             for capture in captures:
                 if capture.status == "COMPLETED":
