@@ -1,0 +1,246 @@
+"""The admin console in Chromium: bulk approval, the queue updating by itself, the
+keyboard, the leads browser, a lead's detail (explanation, refund, Global Bad Lead)
+and the overview's charts."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from decimal import Decimal
+
+from playwright.sync_api import Page, expect
+from sqlmodel import select
+
+from hotlead_app.db import unit_of_work
+from hotlead_app.domain.leads import LeadStatus
+from hotlead_app.models import Lead, LedgerEntry, UserRole
+from hotlead_app.services import accounts, catalog, distribution, leads, reports
+from tests.factories import (
+    ADMIN,
+    approved_lead,
+    assignments_of,
+    confirmed_lead,
+    make_market,
+    submitted_lead,
+    unique_email,
+)
+
+PASSWORD = "correct horse battery"
+
+
+def _admin_signs_in(page: Page, base: str) -> None:
+    email = unique_email("console-admin")
+    with unit_of_work() as uow:
+        accounts.create_user(uow, email=email, password=PASSWORD, role=UserRole.ADMIN)
+    page.goto(f"{base}/signin")
+    expect(page.locator("#signin-email")).to_be_visible(timeout=30_000)
+    page.locator("#signin-email").fill(email)
+    page.locator("#signin-password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/admin/queue"), timeout=30_000)
+
+
+def _clear_queue() -> None:
+    """Leads other tests left waiting would push ours off the first page."""
+    with unit_of_work() as uow:
+        waiting = uow.session.exec(select(Lead.id).where(Lead.status == LeadStatus.PENDING_APPROVAL)).all()
+    for lead_id in waiting:
+        leads.reject_lead(lead_id=lead_id, actor=ADMIN, reason="cleared by a test")
+
+
+def _status(lead_id: uuid.UUID) -> LeadStatus:
+    with unit_of_work() as uow:
+        return uow.session.get(Lead, lead_id).status
+
+
+def _email(lead_id: uuid.UUID) -> str:
+    with unit_of_work() as uow:
+        return uow.session.get(Lead, lead_id).email
+
+
+def test_admin_approves_two_leads_at_once(page: Page, app_server, shared_db):
+    _clear_queue()
+    market = make_market(providers=0)
+    first, second, third = (confirmed_lead(market.slug) for _ in range(3))
+
+    _admin_signs_in(page, app_server)
+    for lead_id in (first, second, third):
+        expect(page.locator(f"[id='lead-{lead_id}']")).to_be_visible(timeout=30_000)
+    expect(page.locator("#nav-queue-count")).to_have_text("3", timeout=30_000)
+    page.locator(f"[id='lead-{first}'] .select-lead").click()
+    page.locator(f"[id='lead-{second}'] .select-lead").click()
+    expect(page.locator("#approve-selected")).to_have_text("Approve selected (2)")
+    page.locator("#approve-selected").click()
+    expect(page.locator("#approve-dialog-title")).to_have_text("Approve 2 leads?")
+    page.locator("#confirm-approve").click()
+
+    expect(page.locator(f"[id='lead-{first}']")).to_have_count(0, timeout=30_000)
+    expect(page.locator(f"[id='lead-{second}']")).to_have_count(0)
+    expect(page.locator(f"[id='lead-{third}']")).to_be_visible()
+    expect(page.get_by_text("Approved 2 leads.")).to_be_visible()
+    assert _status(first) == LeadStatus.APPROVED and _status(second) == LeadStatus.APPROVED
+    assert _status(third) == LeadStatus.PENDING_APPROVAL
+    expect(page.locator("#nav-queue-count")).to_have_text("1", timeout=30_000)
+
+    # Reject selected: the dialog names the count and asks for a reason first.
+    page.locator(f"[id='lead-{third}'] .select-lead").click()
+    page.locator("#reject-selected").click()
+    expect(page.locator("#reject-dialog-title")).to_have_text("Reject this lead?")
+    page.locator("#confirm-reject").click()
+    expect(page.locator("#reject-reason-error")).to_be_visible()
+    assert _status(third) == LeadStatus.PENDING_APPROVAL
+    page.locator("#reject-reason").fill("duplicate request")
+    page.locator("#reject-memo").fill("same person as yesterday")
+    page.locator("#confirm-reject").click()
+    expect(page.locator("#queue-empty")).to_be_visible(timeout=30_000)
+    assert _status(third) == LeadStatus.REJECTED
+
+
+def test_a_confirmed_lead_appears_in_the_open_queue_and_the_keyboard_decides(page: Page, app_server, shared_db):
+    _clear_queue()
+    market = make_market(providers=0)
+    waiting = confirmed_lead(market.slug)
+
+    _admin_signs_in(page, app_server)
+    expect(page.locator(f"[id='lead-{waiting}']")).to_be_visible(timeout=30_000)
+    expect(page.locator("#nav-queue-count")).to_have_text("1", timeout=30_000)
+
+    arriving = confirmed_lead(market.slug)  # confirmed while the page is open: no reload
+    expect(page.locator(f"[id='lead-{arriving}']")).to_be_visible(timeout=20_000)
+    expect(page.locator(f"[id='lead-{arriving}']")).to_contain_text(_email(arriving))
+    expect(page.locator("#nav-queue-count")).to_have_text("2", timeout=20_000)
+
+    # Keyboard: j focuses the first (oldest) lead, a approves it.
+    page.locator("#queue-help").click()
+    page.keyboard.press("j")
+    expect(page.locator(f"[id='lead-{waiting}']")).to_be_focused()
+    page.keyboard.press("a")
+    expect(page.locator(f"[id='lead-{waiting}']")).to_have_count(0, timeout=30_000)
+    assert _status(waiting) == LeadStatus.APPROVED
+    expect(page.locator("#nav-queue-count")).to_have_text("1", timeout=20_000)
+    # r opens the reject dialog of the focused lead.
+    page.locator(f"[id='lead-{arriving}']").focus()
+    page.keyboard.press("r")
+    expect(page.locator("#reject-dialog-title")).to_have_text("Reject this lead?")
+    page.locator("#reject-reason").fill("test lead")
+    page.locator("#confirm-reject").click()
+    expect(page.locator("#queue-empty")).to_be_visible(timeout=30_000)
+    assert _status(arriving) == LeadStatus.REJECTED
+
+    # Leaving the queue: the count follows on other admin pages too.
+    page.get_by_role("link", name=re.compile("^Leads")).click()
+    expect(page).to_have_url(re.compile(r"/admin/leads"), timeout=30_000)
+    later = confirmed_lead(market.slug)
+    expect(page.locator("#nav-queue-count")).to_have_text("1", timeout=20_000)
+    leads.reject_lead(lead_id=later, actor=ADMIN, reason="cleanup")
+    expect(page.locator("#nav-queue-count")).to_have_text("0", timeout=20_000)
+
+
+def test_leads_browser_filters_and_links_to_the_detail(page: Page, app_server, shared_db):
+    market = make_market(providers=0)
+    wanted = confirmed_lead(market.slug)
+    other = submitted_lead(market.slug)
+    email = _email(wanted)
+
+    _admin_signs_in(page, app_server)
+    page.goto(f"{app_server}/admin/leads")
+    expect(page.locator("#leads-table")).to_be_visible(timeout=30_000)
+    page.locator("#filter-email").fill(email)
+    page.locator("#filter-apply").click()
+    expect(page.locator(f"[id='row-{wanted}']")).to_be_visible(timeout=30_000)
+    expect(page.locator("#leads-table tbody tr")).to_have_count(1)
+    expect(page.locator(f"[id='row-{other}']")).to_have_count(0)
+
+    # The start of an address and a status that does not match: nothing.
+    page.locator("#filter-email").fill(email.split("@")[0])
+    page.locator("#filter-status").click()
+    page.get_by_role("option", name="rejected").click()
+    page.locator("#filter-apply").click()
+    expect(page.locator("#leads-empty")).to_be_visible(timeout=30_000)
+    # A bad day range is told next to the field.
+    page.locator("#filter-status").click()
+    page.get_by_role("option", name="Any status").click()
+    page.locator("#filter-from").fill("2026-12-31")
+    page.locator("#filter-to").fill("2026-01-01")
+    page.locator("#filter-apply").click()
+    expect(page.locator(".field-error")).to_contain_text("after the last day", timeout=30_000)
+    page.locator("#filter-from").fill("")
+    page.locator("#filter-to").fill("")
+    page.locator("#filter-email").fill(email)
+    page.locator("#filter-apply").click()
+    page.locator(f"[id='row-{wanted}'] .lead-link").click()
+    expect(page).to_have_url(re.compile(f"/admin/leads/{wanted}"), timeout=30_000)
+    expect(page.locator("#lead-status")).to_have_text("pending_approval", timeout=30_000)
+    expect(page.locator("#explanation-empty")).to_be_visible()
+
+
+def test_lead_detail_explains_refunds_and_names_global_bad_lead_amounts(page: Page, app_server, shared_db):
+    market = make_market(levels=[("Shared", "12.50", 2)], providers=3, balance="50.00")
+    lead_id = approved_lead(market.slug)
+    assert distribution.distribute_lead(lead_id=lead_id).outcome == "distributed"
+    first, second = assignments_of(lead_id)
+    names = {p.id: p.name for p in market.providers}
+    left_out = next(p for p in market.providers if p.id not in (first.provider_id, second.provider_id))
+
+    _admin_signs_in(page, app_server)
+    page.goto(f"{app_server}/admin/leads/{lead_id}")
+    explanation = page.locator("#explanation-table")
+    expect(explanation).to_be_visible(timeout=30_000)
+    expect(explanation.locator("tbody tr")).to_have_count(3)
+    expect(explanation).to_contain_text(names[first.provider_id])
+    expect(explanation.locator("tr", has_text=left_out.name)).to_contain_text("The level was full")
+    expect(explanation.locator("tr", has_text=names[first.provider_id])).to_contain_text("Received the lead")
+
+    # Refund the first assignment: the dialog names the amount and the provider; a reason is required.
+    page.locator(f"[id='assignment-{first.id}'] .refund").click()
+    expect(page.locator("#refund-dialog-text")).to_have_text(
+        f"12.50 goes back to {names[first.provider_id]}'s balance.")
+    page.locator("#confirm-refund").click()
+    expect(page.locator("#action-reason-error")).to_be_visible()
+    page.locator("#action-reason").fill("wrong phone number")
+    page.locator("#action-memo").fill("called twice")
+    page.locator("#confirm-refund").click()
+    expect(page.get_by_text("Refunded 12.50.")).to_be_visible(timeout=30_000)
+    expect(page.locator(f"[id='assignment-{first.id}']")).to_contain_text("refunded: wrong phone number")
+    expect(page.locator("#history-table")).to_contain_text("called twice")
+    with unit_of_work() as uow:
+        entries = uow.session.exec(select(LedgerEntry).where(LedgerEntry.provider_id == first.provider_id)
+                                   .order_by(LedgerEntry.seq)).all()
+    assert [(e.type.value, e.amount) for e in entries][-1] == ("refund", Decimal("12.50"))
+    assert catalog.get_provider(provider_id=first.provider_id).balance == Decimal("50.00")
+
+    # Global Bad Lead: the dialog says what goes back to whom (only the unrefunded assignment).
+    page.locator("#bad-lead").click()
+    dialog = page.locator("#bad-lead-dialog-text")
+    expect(dialog).to_contain_text("12.50 in total")
+    expect(dialog).to_contain_text(f"12.50 to {names[second.provider_id]}")
+    expect(dialog).not_to_contain_text(names[first.provider_id])
+    page.locator("#action-reason").fill("fake person")
+    page.locator("#confirm-bad-lead").click()
+    expect(page.locator("#lead-status")).to_have_text("bad_lead", timeout=30_000)
+    assert _status(lead_id) == LeadStatus.BAD_LEAD
+    assert catalog.get_provider(provider_id=second.provider_id).balance == Decimal("50.00")
+
+
+def test_overview_draws_its_charts_from_the_data(page: Page, app_server, shared_db):
+    market = make_market(levels=[("Shared", "10.00", 1)], providers=1, balance="50.00")
+    lead_id = approved_lead(market.slug)
+    distribution.distribute_lead(lead_id=lead_id)
+    confirmed_lead(market.slug)
+
+    _admin_signs_in(page, app_server)
+    page.goto(f"{app_server}/admin")
+    for chart in ("chart-leads", "chart-revenue", "chart-providers", "chart-backlog"):
+        expect(page.locator(f"#{chart} svg.recharts-surface").first).to_be_visible(timeout=30_000)
+    expect(page.locator("#chart-leads .recharts-bar-rectangle").first).to_be_attached()
+    expect(page.locator("#chart-revenue .recharts-bar-rectangle").first).to_be_attached()
+    expect(page.locator("#chart-providers .recharts-bar-rectangle").first).to_be_attached()
+    expect(page.locator("#chart-backlog .recharts-bar-rectangle").first).to_be_attached()
+    backlog = reports.backlog(actor=ADMIN).count
+    expect(page.locator("#stat-backlog")).to_have_text(str(backlog))
+    net = sum((Decimal(r["net"]) for r in reports.overview(actor=ADMIN, days=30)["revenue_per_day"]), Decimal("0"))
+    expect(page.locator("#stat-revenue")).to_have_text(f"{net:.2f}")
+    # Usable on a phone: no horizontal page scroll.
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.wait_for_timeout(500)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
