@@ -140,6 +140,60 @@ def _cmd_restore_check(_args: argparse.Namespace) -> int:
     return 0 if record["ok"] else 1
 
 
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    """alembic upgrade head, then the bootstrap admin: the one-off step before a deploy starts."""
+    from hotlead_app.infra.harness import migrate
+    from hotlead_app.settings import get_settings
+
+    migrate(get_settings().database_url)
+    print("migrations: at head")
+    return 0 if args.no_bootstrap else _cmd_bootstrap(args)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    """The container's web server: the frontend built into the image at build time
+    (``reflex export --frontend-only``), its websocket and the API on one port, as
+    ``reflex run --env prod`` serves them after its own build step; and the internal
+    /metrics server beside it when HOTLEAD_INTERNAL_PORT is set."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    from reflex.utils import exec as rx_exec
+    from reflex.utils import prerequisites
+    from reflex_base import constants
+    from reflex_base.environment import environment
+
+    from hotlead_app.settings import get_settings
+
+    settings = get_settings()
+    static = prerequisites.get_web_dir() / constants.Dirs.STATIC
+    if not (static / "index.html").exists():
+        print(f"no frontend build in {static}: run `reflex export --frontend-only --no-zip --env prod` "
+              "first (the Dockerfile does), or use `hotlead run`", file=sys.stderr)
+        return 2
+    internal = None
+    if getattr(settings, "internal_port", 0) and not args.no_internal:
+        # Prometheus multiprocess mode: the folder must exist, empty, before the metrics
+        # module is imported by any process of this run (it may be a mount point).
+        folder = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.data_dir / "metrics" / "web")
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+        internal = subprocess.Popen([sys.executable, "-m", "hotlead_app.infra.internal_server"])
+    environment.REFLEX_ENV_MODE.set(constants.Env.PROD)
+    environment.REFLEX_SKIP_COMPILE.set(True)
+    try:
+        rx_exec.run_backend_prod(args.host, args.port or settings.port, constants.LogLevel.INFO,
+                                 mount_frontend_compiled_app=True)
+    finally:
+        if internal is not None:
+            internal.terminate()
+            internal.wait(timeout=10)
+    return 0
+
+
 def _cmd_backup_keygen(_args: argparse.Namespace) -> int:
     from hotlead_app.services import backup
 
@@ -172,6 +226,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("restore-check", help="restore the latest backup into the scratch database and verify it "
                    "(the weekly job)").set_defaults(fn=_cmd_restore_check)
     sub.add_parser("backup-keygen", help="print a new HOTLEAD_BACKUP_KEY").set_defaults(fn=_cmd_backup_keygen)
+    p = sub.add_parser("migrate", help="alembic upgrade head, then the bootstrap admin (deploy step)")
+    p.add_argument("--no-bootstrap", action="store_true", help="only the migrations")
+    p.set_defaults(fn=_cmd_migrate)
+    p = sub.add_parser("serve", help="serve the prebuilt frontend and the API on one port (containers)")
+    p.add_argument("--host", default="0.0.0.0")
+    p.add_argument("--port", type=int, default=0, help="default: HOTLEAD_PORT")
+    p.add_argument("--no-internal", action="store_true", help="do not start the internal /metrics server")
+    p.set_defaults(fn=_cmd_serve)
     args = parser.parse_args(argv)
     from hotlead_app.infra.logging import configure_logging
 
