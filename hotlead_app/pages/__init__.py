@@ -16,3 +16,8 @@ from hotlead_app.pages import provider_leads
 from hotlead_app.pages import provider_ledger
 from hotlead_app.pages import provider_missed
 from hotlead_app.pages import provider_subscriptions
+from hotlead_app.pages import admin_niches
+from hotlead_app.pages import admin_providers
+from hotlead_app.pages import admin_provider_detail
+from hotlead_app.pages import admin_ledger
+from hotlead_app.pages import admin_audit

@@ -383,7 +383,9 @@ def _content() -> rx.Component:
                     spacing="1",
                 ),
                 rx.vstack(
-                    rx.hstack(rx.badge(S.status, id="provider-status"),
+                    rx.hstack(rx.badge(S.status, id="provider-status",
+                                       color_scheme=rx.match(S.status, ("active", "green"),
+                                                             ("auto_deactivated", "orange"), "gray")),
                               rx.cond(S.status_reason != "", rx.text(S.status_reason, size="1",
                                                                       color_scheme="gray"))),
                     rx.text(S.status_text, size="2"),

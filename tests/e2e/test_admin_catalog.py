@@ -136,6 +136,8 @@ def test_admin_creates_a_provider_credits_it_and_deactivates_it(page: Page, brow
     expect(page.locator("#adjustment-summary")).to_have_text(f"Credit 100.00 to {name}?", timeout=WAIT)
     page.locator("#confirm-adjustment").dblclick()
     expect(page.locator("#provider-balance")).to_have_text("100.00", timeout=WAIT)
+    # The second click reached the server with the same key and was told so.
+    expect(page.get_by_text("This adjustment was already posted.")).to_be_visible(timeout=WAIT)
     expect(page.locator("#adjustment-form")).to_be_visible()
     expect(page.get_by_role("cell", name=memo)).to_be_visible(timeout=WAIT)
     page.wait_for_timeout(1000)  # let a second click's event, if any, land
