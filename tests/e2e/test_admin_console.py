@@ -12,13 +12,15 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from hotlead_app.db import unit_of_work
+from hotlead_app.domain.consent import ClientInfo
 from hotlead_app.domain.leads import LeadStatus
-from hotlead_app.models import Lead, LedgerEntry, UserRole
-from hotlead_app.services import accounts, catalog, distribution, leads, reports
+from hotlead_app.models import Lead, LedgerEntry, Partner, UserRole
+from hotlead_app.services import accounts, catalog, distribution, intake, leads, reports
 from tests.factories import (
     ADMIN,
     approved_lead,
     assignments_of,
+    confirmation_token,
     confirmed_lead,
     make_market,
     submitted_lead,
@@ -48,6 +50,22 @@ def _clear_queue() -> None:
         leads.reject_lead(lead_id=lead_id, actor=ADMIN, reason="cleared by a test")
 
 
+_PARTNER_CODE = f"e2e-{uuid.uuid4().hex[:6]}"
+
+
+def _attributed_lead(slug: str) -> uuid.UUID:
+    """A confirmed lead that came through a partner's link with UTM parameters."""
+    with unit_of_work() as uow:
+        if uow.session.exec(select(Partner).where(Partner.code == _PARTNER_CODE)).first() is None:
+            uow.session.add(Partner(code=_PARTNER_CODE, name="E2E Ads"))
+    lead = intake.submit_lead(
+        niche_slug=slug, email=unique_email("attributed"), payload={"zip": "30301", "roof_type": "tile"},
+        referrer_url="https://example.org/roof-guide", utm_params={"utm_source": "google", "utm_campaign": "spring"},
+        partner_code=_PARTNER_CODE, client=ClientInfo(ip="203.0.113.9", user_agent="E2E-Browser/1.0"))
+    leads.confirm_lead(token=confirmation_token(lead.id))
+    return lead.id
+
+
 def _status(lead_id: uuid.UUID) -> LeadStatus:
     with unit_of_work() as uow:
         return uow.session.get(Lead, lead_id).status
@@ -61,11 +79,22 @@ def _email(lead_id: uuid.UUID) -> str:
 def test_admin_approves_two_leads_at_once(page: Page, app_server, shared_db):
     _clear_queue()
     market = make_market(providers=0)
-    first, second, third = (confirmed_lead(market.slug) for _ in range(3))
+    first, second = (confirmed_lead(market.slug) for _ in range(2))
+    third = _attributed_lead(market.slug)
 
     _admin_signs_in(page, app_server)
     for lead_id in (first, second, third):
         expect(page.locator(f"[id='lead-{lead_id}']")).to_be_visible(timeout=30_000)
+    # What an admin decides on: answers, contact, source, UTM, partner, consent evidence, time waiting.
+    card = page.locator(f"[id='lead-{third}']")
+    expect(card).to_contain_text("zip: 30301")
+    expect(card).to_contain_text(_email(third))
+    expect(card).to_contain_text("https://example.org/roof-guide")
+    expect(card).to_contain_text("utm_source: google · utm_campaign: spring")
+    expect(card).to_contain_text("Partner: " + _PARTNER_CODE)
+    expect(card).to_contain_text("IP 203.0.113.9")
+    expect(card).to_contain_text("E2E-Browser/1.0")
+    expect(card.locator(".waiting")).to_contain_text("waiting 0 min")
     expect(page.locator("#nav-queue-count")).to_have_text("3", timeout=30_000)
     page.locator(f"[id='lead-{first}'] .select-lead").click()
     page.locator(f"[id='lead-{second}'] .select-lead").click()
