@@ -15,10 +15,11 @@ PAGE_SIZE = 25
 LEADS_CSV = "/api/v1/provider/leads.csv"
 
 
-def api_href(path: str) -> str:
-    """The API's address as the browser sees it (the same origin in prod)."""
-    base = (rx.config.get_config().api_url or "").rstrip("/")
-    return f"{base}{path}"
+def download_button(label: str, path: str, filename: str, id: str) -> rx.Component:
+    """A plain document link to a CSV endpoint: the browser downloads it with the
+    session cookie (pages and API share one origin in prod)."""
+    return rx.link(rx.button(label, variant="soft", id=id), href=path, download=filename,
+                   reload_document=True, underline="none")
 
 
 def _payload_text(payload: dict) -> str:
@@ -113,6 +114,5 @@ def provider_leads() -> rx.Component:
         ),
         title="Leads",
         on_sign_out=S.sign_out,
-        actions=rx.el.a(rx.button("Export CSV", variant="soft", id="export-leads"), href=api_href(LEADS_CSV),
-                        download="leads.csv"),
+        actions=download_button("Export CSV", LEADS_CSV, "leads.csv", "export-leads"),
     )

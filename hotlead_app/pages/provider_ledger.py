@@ -8,7 +8,7 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, pager, provider_layout
 from hotlead_app.pages.provider_home import TITLE_SUFFIX, ProviderPageState, loading_block, short_time
-from hotlead_app.pages.provider_leads import api_href
+from hotlead_app.pages.provider_leads import download_button
 from hotlead_app.services import provider_views
 
 PAGE_SIZE = 50
@@ -106,6 +106,5 @@ def provider_ledger() -> rx.Component:
         ),
         title="Ledger",
         on_sign_out=S.sign_out,
-        actions=rx.el.a(rx.button("Export CSV", variant="soft", id="export-ledger"), href=api_href(LEDGER_CSV),
-                        download="ledger.csv"),
+        actions=download_button("Export CSV", LEDGER_CSV, "ledger.csv", "export-ledger"),
     )
