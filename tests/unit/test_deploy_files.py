@@ -22,7 +22,7 @@ COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
 ENV_DIR = PROJECT_ROOT / "ops" / "env"
 HOTLEAD_SERVICES = {"migrate", "app", "worker", "beat"}
-ALL_SERVICES = HOTLEAD_SERVICES | {"postgres", "redis", "maildev", "prometheus", "grafana", "loki"}
+ALL_SERVICES = HOTLEAD_SERVICES | {"postgres", "redis", "maildev", "prometheus", "grafana", "loki", "promtail"}
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,9 @@ def test_compose_declares_every_service_and_valid_references(compose):
         assert set(deps) <= set(services), f"{name} depends on an unknown service"
         for volume in svc.get("volumes", []):
             source = volume.split(":", 1)[0]
-            if source.startswith("./"):
+            if source.startswith("/var/run/docker.sock"):
+                assert name == "promtail" and volume.endswith(":ro"), "only the log agent reads the socket"
+            elif source.startswith("./"):
                 assert (PROJECT_ROOT / source).exists(), f"{name} mounts {source}, which is missing"
             else:
                 assert source in compose["volumes"], f"{name} uses undeclared volume {source}"
@@ -157,7 +159,9 @@ def test_every_celery_command_exists_with_its_options(compose):
     from hotlead_app.infra.queue import QUEUES
 
     commands = [c for c in _commands(compose).values() if c[:3] == ["python", "-m", "celery"]]
-    commands.append(compose["services"]["worker"]["healthcheck"]["test"][1:])
+    kind, shell = compose["services"]["worker"]["healthcheck"]["test"]
+    assert kind == "CMD-SHELL" and "$$HOSTNAME" in shell, "the node name needs a shell to expand"
+    commands.append(shlex.split(shell))
     assert len(commands) == 3
     for argv in commands:
         assert argv[3:5] == ["-A", "workers.celery_app"]
