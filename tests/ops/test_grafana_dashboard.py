@@ -78,3 +78,10 @@ def test_every_metric_a_panel_reads_is_exported(exported_metric_names):
         assert not missing, f"{name}: panel {panel['title']!r} reads {missing}, which nothing exports"
         checked += 1
     assert checked >= 20
+
+
+def test_metric_names_reads_names_not_functions_labels_or_durations():
+    expr = ('histogram_quantile(0.95, sum by (le, route) (rate(hotlead_x_bucket{route=~"/a.*", b="c"}[5m])))'
+            ' / on(job) group_left hotlead_y offset 5m > 1e3 and absent(up{job="z"}) or time() - hotlead_z')
+    assert metric_names(expr) == {"hotlead_x_bucket", "hotlead_y", "up", "hotlead_z"}
+    assert metric_names('sum(rate(a_total[$__rate_interval])) by (task) * 60') == {"a_total"}
