@@ -73,10 +73,28 @@ def test_admin_builds_a_niche_form_and_a_level_and_the_public_form_shows_it(page
         assert uow.session.exec(select(Niche).where(Niche.slug == slug)).first() is None
 
     page.locator("#field-1-options").fill("wood, vinyl, chain link")
+    # A third field, moved above the select.
+    page.locator("#add-field").click()
+    page.locator("#field-2-name").fill("length_ft")
+    page.locator("#field-2-type").select_option("number")
+    page.locator(".field-row").nth(2).get_by_role("button", name="Move up").click()
+    expect(page.locator("#field-1-name")).to_have_value("length_ft")
     page.locator("#save-niche").click()
     row = page.locator(f"[id='niche-{slug}']")
     expect(row).to_contain_text("Fences", timeout=WAIT)
     expect(page.locator("#niche-editor")).to_have_count(0)
+    with unit_of_work() as uow:
+        stored = uow.session.exec(select(Niche).where(Niche.slug == slug)).one()
+    assert [f["name"] for f in stored.fields] == ["zip", "length_ft", "material"]
+
+    # Edit it: the length field goes away.
+    row.get_by_role("button", name="Edit").click()
+    expect(page.locator("#field-1-name")).to_have_value("length_ft", timeout=WAIT)
+    page.locator(".field-row").nth(1).get_by_role("button", name="Remove field").click()
+    expect(page.locator("#field-1-name")).to_have_value("material")
+    page.locator("#save-niche").click()
+    expect(page.locator("#niche-editor")).to_have_count(0, timeout=WAIT)
+    expect(row).to_contain_text("2")
 
     row.get_by_role("button", name="Levels").click()
     page.locator("#new-level").click()
@@ -226,3 +244,24 @@ def test_the_global_ledger_filters_by_provider_and_type(page: Page, app_server, 
     page.goto(f"{app_server}/admin/ledger?provider={second.id}")
     expect(page.locator("#ledger-table tbody tr")).to_have_count(1, timeout=WAIT)
     expect(page.locator("#ledger-table")).to_contain_text(f"gift {tag}")
+
+
+def test_the_provider_list_pages_forward_and_back(page: Page, app_server, shared_db):
+    from hotlead_app.services import catalog
+
+    tag = uuid.uuid4().hex[:6]
+    for i in range(26):
+        catalog.create_provider(name=f"Pager {tag} {i:02d}", email=unique_email("pager"), actor=admin())
+    _admin_signed_in(page, app_server)
+    page.goto(f"{app_server}/admin/providers")
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(25, timeout=WAIT)
+    first_page = rows.all_inner_texts()
+    expect(page.locator(".page-prev")).to_be_disabled()
+    page.locator(".page-next").click()
+    expect(page.locator(".page-prev")).to_be_enabled(timeout=WAIT)
+    second_page = rows.all_inner_texts()
+    assert second_page and not set(second_page) & set(first_page)
+    page.locator(".page-prev").click()
+    expect(page.locator(".page-prev")).to_be_disabled(timeout=WAIT)
+    assert rows.all_inner_texts() == first_page
