@@ -29,7 +29,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # --------------------------------------------------------------------------- frontend
 FROM deps AS frontend
 ARG HOTLEAD_PUBLIC_URL=http://localhost:3000
-ENV API_URL=${HOTLEAD_PUBLIC_URL} \
+ENV REFLEX_API_URL=${HOTLEAD_PUBLIC_URL} \
     HOTLEAD_PUBLIC_URL=${HOTLEAD_PUBLIC_URL} \
     REFLEX_USE_NPM=1 \
     REFLEX_TELEMETRY_ENABLED=false \
@@ -54,7 +54,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     HOTLEAD_DATA_DIR=/data \
     HOTLEAD_PUBLIC_URL=${HOTLEAD_PUBLIC_URL} \
-    API_URL=${HOTLEAD_PUBLIC_URL} \
+    REFLEX_API_URL=${HOTLEAD_PUBLIC_URL} \
     REFLEX_TELEMETRY_ENABLED=false \
     PROMETHEUS_MULTIPROC_DIR=/tmp/hotlead-metrics
 # An unprivileged account inside the image (uid 10001): the processes never run as root.
