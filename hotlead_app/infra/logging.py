@@ -25,6 +25,7 @@ import json
 import logging
 import re
 import sys
+import time
 import traceback
 import uuid
 from collections.abc import Iterator
@@ -191,9 +192,17 @@ def bind(**fields: object) -> Iterator[None]:
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+access_log = logging.getLogger("hotlead.access")
+# Probes that come every few seconds: logged at debug level only.
+_QUIET_PATHS = {"/healthz", "/readyz", "/metrics", "/ping", "/_health"}
+
+
 class RequestIdMiddleware:
     """Pure ASGI: a request id for each HTTP request (kept from a sane ``X-Request-ID``),
-    in the logging context for the whole request and sent back as ``X-Request-ID``."""
+    in the logging context for the whole request and sent back as ``X-Request-ID``; and
+    one access line per request (``GET /path 200``, with ``method``, ``path``, ``status``,
+    ``duration_ms``), the same whichever server runs the app.  Query strings are logged
+    through the formatter's masking (``/confirm?token=[REDACTED]``)."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -209,9 +218,12 @@ class RequestIdMiddleware:
                 break
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        status = {"code": 500}
+        started = time.perf_counter()
 
         async def send_with_id(message) -> None:
             if message["type"] == "http.response.start":
+                status["code"] = message["status"]
                 headers = list(message.get("headers") or [])
                 headers.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
@@ -220,6 +232,16 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            path = scope.get("path", "")
+            query = scope.get("query_string", b"").decode("latin-1")
+            target = f"{path}?{query}" if query else path
+            method = scope.get("method", "GET")
+            access_log.log(
+                logging.DEBUG if path in _QUIET_PATHS else logging.INFO,
+                "%s %s %s", method, target, status["code"],
+                extra={"method": method, "path": target, "status": status["code"],
+                       "duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+            )
             request_id_var.reset(token)
 
 

@@ -99,6 +99,9 @@ def _record(result: DistributionResult, seconds: float) -> None:
                  result.outcome, len(result.assignments), seconds)
     if result.outcome != "distributed":
         return
+    for assignment in result.assignments:
+        with bind(lead_id=result.lead_id, provider_id=assignment.get("provider_id")):
+            log.info("lead assigned for %s", assignment.get("charged_amount"))
     niche = metrics.niche_label(result.niche_id)
     metrics.lead_transition(niche, "approved", "distributed")
     metrics.ASSIGNMENTS.labels(niche).inc(len(result.assignments))
