@@ -20,7 +20,6 @@ class ProviderApiKeysState(ProviderPageState):
     name: str = ""
     name_error: str = ""
     new_key: str = ""
-    creating: bool = False
 
     def _reload(self, provider_id: uuid.UUID) -> None:
         self.keys = [
@@ -129,7 +128,7 @@ def provider_api_keys() -> rx.Component:
             rx.flex(
                 rx.input(placeholder="Name, e.g. CRM sync", value=S.name, on_change=S.set_name, id="key-name",
                          max_length=100, flex="1 1 14em"),
-                rx.button("Create API key", type="submit", loading=S.creating, id="create-key"),
+                rx.button("Create API key", type="submit", id="create-key"),
                 wrap="wrap", spacing="2", width="100%",
             ),
             rx.cond(S.name_error != "", rx.text(S.name_error, color="red", size="1", role="alert")),

@@ -359,20 +359,26 @@ def missed_leads(*, provider_id: uuid.UUID, limit: int = 20, after: list | None 
         ).all()
         if not subs:
             return []
+        # Niches it subscribes to now, from its first subscription there on; the
+        # fields its current filters use there are all of a payload it may see.
         used: dict[uuid.UUID, set[str]] = {}
+        first: dict[uuid.UUID, datetime] = {}
         level_names: dict[uuid.UUID, str] = {}
         for sub, level in subs:
             level_names[level.id] = level.name
-            fields = used.setdefault(level.niche_id, set())
+            first[level.niche_id] = min(first.get(level.niche_id, sub.created_at), sub.created_at)
             if sub.cancelled_at is None:
-                fields.update(sub.filters or {})
+                used.setdefault(level.niche_id, set()).update(sub.filters or {})
+        if not used:
+            return []
         mine = select(LeadAssignment.id).where(LeadAssignment.lead_id == Lead.id,
                                                LeadAssignment.provider_id == provider_id)
         stmt = (
             select(Lead.id, Lead.niche_id, Lead.status, Lead.payload, Lead.created_at, Lead.distributed_at,
                    Niche.name)
             .join(Niche, Niche.id == Lead.niche_id)
-            .where(Lead.niche_id.in_(list(used)), Lead.created_at >= since,
+            .where(or_(*[and_(Lead.niche_id == niche_id, Lead.created_at >= max(since, first[niche_id]))
+                         for niche_id in used]),
                    Lead.status.in_(PREVIEW_STATUSES), ~mine.exists())
         )
         if key:

@@ -308,6 +308,12 @@ def test_missed_leads_of_a_provider_without_filters_show_no_payload(db):
     assert row["lead_id"] == str(lead_id) and row["fields"] == {}
     assert [x["reason"] for x in row["reasons"]] == ["subscription_paused"]
     assert provider_views.missed_leads(provider_id=make_provider().id) == []
+    late = make_provider(balance="50.00")
+    late_sub = subscribe(late.id, market.levels[0].id)
+    assert provider_views.missed_leads(provider_id=late.id) == []  # leads from before it subscribed
+    catalog.cancel_subscription(subscription_id=late_sub.id, actor=ADMIN)
+    distributed(market.slug, {"zip": "30301", "roof_type": "metal"})
+    assert provider_views.missed_leads(provider_id=late.id) == []  # no longer subscribed to the niche
 
 
 # --------------------------------------------------------------------------- ledger
