@@ -30,6 +30,7 @@ PROVIDER_MISSED = "/provider/missed"
 PROVIDER_LEDGER = "/provider/ledger"
 PROVIDER_API_KEYS = "/provider/api-keys"
 PROVIDER_FUNDS = "/provider/funds"
+PROVIDER_FUNDS_RETURN = "/provider/funds/return"  # ?deposit=<id>&result=success|cancel
 
 
 def admin_lead(lead_id: str) -> str:

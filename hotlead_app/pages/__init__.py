@@ -21,3 +21,5 @@ from hotlead_app.pages import admin_providers
 from hotlead_app.pages import admin_provider_detail
 from hotlead_app.pages import admin_ledger
 from hotlead_app.pages import admin_audit
+from hotlead_app.pages import provider_funds
+from hotlead_app.pages import admin_reconciliation

@@ -1,0 +1,200 @@
+"""``/admin/reconciliation``: payment reconciliation issues — what Stripe or PayPal and
+the deposits disagree on.  Open issues first (newest first, paginated); an admin
+resolves one after checking it at the processor, with a note, confirmed in a dialog."""
+
+from __future__ import annotations
+
+import uuid
+
+import reflex as rx
+
+from hotlead_app import routes
+from hotlead_app.components.backoffice import admin_layout, empty_state, pager
+from hotlead_app.domain import money
+from hotlead_app.domain.errors import DomainError
+from hotlead_app.services.payments import issues
+from hotlead_app.state.nav import queue_badge
+from hotlead_app.state.session import SessionState
+
+PAGE_SIZE = 20
+
+
+def _row(i: issues.IssueRead) -> dict[str, str]:
+    fmt = lambda v: money.format_money(v) if v is not None else "—"  # noqa: E731
+    return {"id": str(i.id), "kind": issues.KIND_LABELS.get(i.kind, i.kind), "processor": i.processor,
+            "reference": i.processor_reference, "deposit": str(i.deposit_id) if i.deposit_id else "—",
+            "expected": fmt(i.expected_amount), "actual": fmt(i.actual_amount), "details": i.details or "",
+            "created": i.created_at.isoformat()[:16].replace("T", " "), "status": i.status,
+            "note": i.resolution_note or "", "_cursor": i.created_at.isoformat()}
+
+
+class ReconciliationState(SessionState):
+    rows: list[dict[str, str]] = []
+    status: str = "open"
+    loading: bool = True
+    has_next: bool = False
+    cursors: list[list[str]] = []  # the cursor of each page shown so far (keyset)
+    resolving_id: str = ""
+    resolving_ref: str = ""
+    note: str = ""
+    dialog_open: bool = False
+
+    def _admin(self):
+        principal = self.principal()
+        if principal is None or principal.role != "admin":
+            return None
+        return principal
+
+    def _fetch(self, principal) -> None:
+        cursor = tuple(self.cursors[-1]) if self.cursors else None
+        found = issues.list_issues(actor=principal.actor, status=self.status, limit=PAGE_SIZE + 1, cursor=cursor)
+        self.has_next = len(found) > PAGE_SIZE
+        self.rows = [_row(i) for i in found[:PAGE_SIZE]]
+        self.loading = False
+
+    @rx.event
+    def load(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        self.cursors, self.loading = [], True
+        self._fetch(principal)
+
+    @rx.event
+    def show(self, status: str | list[str]):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        status = status[0] if isinstance(status, list) and status else status
+        self.status = status if status in ("open", "resolved", "all") else "open"
+        self.cursors = []
+        self._fetch(principal)
+
+    @rx.event
+    def next_page(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        if self.rows and self.has_next:
+            last = self.rows[-1]
+            self.cursors = [*self.cursors, [last["_cursor"], last["id"]]]
+            self._fetch(principal)
+
+    @rx.event
+    def prev_page(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        self.cursors = self.cursors[:-1]
+        self._fetch(principal)
+
+    @rx.event
+    def ask_resolve(self, issue_id: str, reference: str):
+        self.resolving_id, self.resolving_ref, self.note, self.dialog_open = issue_id, reference, "", True
+
+    @rx.event
+    def set_note(self, value: str):
+        self.note = value
+
+    @rx.event
+    def set_dialog_open(self, value: bool):
+        self.dialog_open = value
+
+    @rx.event
+    def resolve(self):
+        principal = self._admin()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        try:
+            issues.resolve_issue(actor=principal.actor, issue_id=uuid.UUID(self.resolving_id), note=self.note)
+        except (DomainError, ValueError) as exc:
+            return rx.toast.error(getattr(exc, "message", "This issue cannot be resolved."))
+        self.dialog_open = False
+        self._fetch(principal)
+        return rx.toast.success(f"Issue {self.resolving_ref} marked resolved.")
+
+
+S = ReconciliationState
+
+
+def _issue_row(r) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(r["created"], white_space="nowrap"),
+        rx.table.cell(r["kind"]),
+        rx.table.cell(r["processor"]),
+        rx.table.cell(rx.code(r["reference"]), white_space="nowrap"),
+        rx.table.cell(r["expected"]),
+        rx.table.cell(r["actual"]),
+        rx.table.cell(rx.text(r["details"], size="1"), min_width="16em"),
+        rx.table.cell(rx.cond(
+            r["status"] == "open",
+            rx.button("Resolve", size="1", variant="soft", on_click=S.ask_resolve(r["id"], r["reference"]),
+                      class_name="resolve-issue"),
+            rx.text(r["note"], size="1", color_scheme="gray"),
+        )),
+        class_name="issue-row",
+    )
+
+
+def _dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Resolve issue ", S.resolving_ref, "?"),
+            rx.alert_dialog.description(
+                "Only after you have checked it at the processor and fixed the balance if needed "
+                "(e.g. with a credit or debit on the provider's page). This cannot be undone."),
+            rx.text_area(placeholder="What was done (kept in the audit log)", value=S.note, on_change=S.set_note,
+                         margin_top="1em", id="resolve-note"),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft")),
+                rx.alert_dialog.action(rx.button("Mark resolved", on_click=S.resolve, id="confirm-resolve")),
+                justify="end", spacing="3", margin_top="1em",
+            ),
+        ),
+        open=S.dialog_open,
+        on_open_change=S.set_dialog_open,
+    )
+
+
+@rx.page(route=routes.ADMIN_RECONCILIATION, title="Payments reconciliation | Find Me A Hot Lead",
+         on_load=ReconciliationState.load)
+def admin_reconciliation() -> rx.Component:
+    return admin_layout(
+        rx.vstack(
+            rx.text("Differences between Stripe / PayPal and the deposits, found by the hourly reconciliation. "
+                    "Missing payments are applied automatically; what is listed here needs a person.",
+                    size="2", color_scheme="gray"),
+            rx.segmented_control.root(
+                rx.segmented_control.item("Open", value="open"),
+                rx.segmented_control.item("Resolved", value="resolved"),
+                rx.segmented_control.item("All", value="all"),
+                value=S.status, on_change=S.show, id="issue-status",
+            ),
+            rx.cond(
+                S.loading,
+                rx.center(rx.spinner(size="3"), padding="3em"),
+                rx.cond(
+                    S.rows.length() > 0,
+                    rx.vstack(
+                        rx.box(
+                            rx.table.root(
+                                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
+                                    "Found", "Kind", "Processor", "Reference", "Expected", "Paid", "Details", "")])),
+                                rx.table.body(rx.foreach(S.rows, _issue_row)),
+                                size="1", width="100%",
+                            ),
+                            overflow_x="auto", width="100%",
+                        ),
+                        pager(S.cursors.length() > 0, S.has_next, S.prev_page, S.next_page),
+                        width="100%",
+                    ),
+                    empty_state("Nothing to reconcile: every payment matches its deposit.", id="issues-empty"),
+                ),
+            ),
+            _dialog(),
+            spacing="4", width="100%",
+        ),
+        title="Payments reconciliation",
+        on_sign_out=ReconciliationState.sign_out,
+        queue_badge=queue_badge(),
+    )

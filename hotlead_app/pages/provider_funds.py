@@ -1,0 +1,336 @@
+"""``/provider/funds``: "Add funds" — an amount (presets or custom) and a method, then
+the processor's page.  ``/provider/funds/return``: where the processor sends the
+provider back; it shows the deposit's status live (pending until the verified payment
+lands, then completed with the new balance).  A PayPal order is captured here on
+return; a cancelled payment says nothing was charged."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import reflex as rx
+
+from hotlead_app import routes
+from hotlead_app.components.backoffice import empty_state, provider_layout
+from hotlead_app.domain import money
+from hotlead_app.domain.errors import DomainError, InvalidInput
+from hotlead_app.pages.provider_home import TITLE_SUFFIX, ProviderPageState, loading_block, short_time
+from hotlead_app.services import auth, catalog
+from hotlead_app.services.payments import deposits, paypal_gateway, stripe_gateway
+from hotlead_app.services.payments.errors import ProcessorUnavailable
+
+PRESETS = ("25.00", "50.00", "100.00", "250.00")
+METHOD_LABELS = {"stripe": "Card (Stripe)", "paypal": "PayPal"}
+STATUS_TEXT = {
+    "pending": "Waiting for the payment to be confirmed…",
+    "completed": "Payment received: your balance is updated.",
+    "failed": "This payment did not go through; nothing was added.",
+    "expired": "This payment page expired before it was paid; nothing was charged.",
+}
+POLL_SECONDS = 1.5
+MAX_POLL_SECONDS = 15 * 60
+
+
+def _row(d: deposits.DepositRead) -> dict[str, str]:
+    return {"id": str(d.id), "when": short_time(d.created_at.isoformat()), "amount": money.format_money(d.amount),
+            "method": METHOD_LABELS.get(d.method, d.method), "status": d.status}
+
+
+class FundsState(ProviderPageState):
+    balance: str = ""
+    amount: str = "50.00"
+    method: str = "stripe"
+    methods: list[list[str]] = []
+    errors: dict[str, str] = {}
+    minimum: str = ""
+    maximum: str = ""
+    recent: list[dict[str, str]] = []
+    loading: bool = True
+    submitting: bool = False
+
+    @rx.event
+    def load(self):
+        principal = self.provider()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        self.balance = money.format_money(catalog.get_provider(provider_id=principal.provider_id).balance)
+        low, high = deposits.limits()
+        self.minimum, self.maximum = money.format_money(low), money.format_money(high)
+        self.methods = [[m, METHOD_LABELS[m]] for m, ok in (("stripe", stripe_gateway.is_configured()),
+                                                            ("paypal", paypal_gateway.is_configured())) if ok]
+        if self.methods and self.method not in [m[0] for m in self.methods]:
+            self.method = self.methods[0][0]
+        self.recent = [_row(d) for d in deposits.list_for_provider(actor=principal.actor, limit=10)]
+        self.errors = {}
+        self.submitting = False
+        self.loading = False
+
+    @rx.event
+    def choose(self, amount: str):
+        self.amount = amount
+        self.errors = {k: v for k, v in self.errors.items() if k != "amount"}
+
+    @rx.event
+    def set_amount(self, value: str):
+        self.amount = value
+
+    @rx.event
+    def set_method(self, value: str):
+        self.method = value
+
+    @rx.event
+    def check_amount(self, _value: str = ""):
+        try:
+            deposits.check_request(method=self.method, amount=self.amount.strip())
+            self.errors = {k: v for k, v in self.errors.items() if k != "amount"}
+        except InvalidInput as exc:
+            if "amount" in exc.details:
+                self.errors = {**self.errors, "amount": exc.details["amount"]}
+
+    @rx.event
+    def submit(self):
+        principal = self.provider()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        self.submitting = True
+        yield
+        try:
+            made = deposits.create(actor=principal.actor, method=self.method, amount=self.amount.strip())
+        except InvalidInput as exc:
+            self.errors = {k: str(v) for k, v in exc.details.items()}
+            self.submitting = False
+            yield rx.toast.error("Please check the amount and the method.")
+            return
+        except (ProcessorUnavailable, DomainError) as exc:
+            self.errors = {"form": exc.message}
+            self.submitting = False
+            yield rx.toast.error(exc.message)
+            return
+        self.errors = {}
+        yield rx.redirect(made.redirect_url)  # another host: the browser leaves for the processor
+
+
+def field_error(message) -> rx.Component:
+    return rx.cond(message != "", rx.text(message, color_scheme="red", size="2", class_name="field-error"))
+
+
+def _funds_form() -> rx.Component:
+    s = FundsState
+    return rx.card(
+        rx.vstack(
+            rx.text("Amount", as_="label", html_for="deposit-amount", size="2", weight="medium"),
+            rx.flex(
+                *[rx.button("$" + p, variant=rx.cond(s.amount == p, "solid", "soft"), on_click=s.choose(p),
+                            type="button", class_name="preset", id=f"preset-{p.split('.')[0]}") for p in PRESETS],
+                wrap="wrap", spacing="2",
+            ),
+            rx.input(value=s.amount, on_change=s.set_amount, on_blur=s.check_amount, id="deposit-amount",
+                     input_mode="decimal", placeholder="50.00", width="100%", max_width="14em",
+                     aria_describedby="amount-hint"),
+            rx.text("Between ", s.minimum, " and ", s.maximum, ".", size="1", color_scheme="gray", id="amount-hint"),
+            field_error(s.errors.get("amount", "")),
+            rx.text("Pay with", size="2", weight="medium", margin_top="0.5em"),
+            rx.cond(
+                s.methods.length() > 0,
+                rx.radio_group.root(
+                    rx.foreach(s.methods, lambda m: rx.radio_group.item(m[1], value=m[0], id="method-" + m[0])),
+                    value=s.method, on_change=s.set_method, direction="row", spacing="4", id="deposit-method",
+                ),
+                rx.text("No payment method is configured on this platform yet.", color_scheme="red", size="2"),
+            ),
+            field_error(s.errors.get("method", "")),
+            field_error(s.errors.get("form", "")),
+            rx.button(rx.cond(s.submitting, rx.spinner(size="1"), rx.fragment()), "Continue to payment",
+                      on_click=s.submit, disabled=s.submitting | (s.methods.length() == 0), id="deposit-submit",
+                      size="3", margin_top="0.5em"),
+            rx.text("You are sent to the payment page; your balance is updated as soon as the payment is confirmed.",
+                    size="1", color_scheme="gray"),
+            spacing="2", width="100%",
+        ),
+        width="100%", max_width="36em",
+    )
+
+
+def _recent() -> rx.Component:
+    s = FundsState
+    return rx.cond(
+        s.recent.length() > 0,
+        rx.box(
+            rx.table.root(
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
+                                               ("When", "Amount", "Method", "Status")])),
+                rx.table.body(rx.foreach(s.recent, lambda r: rx.table.row(
+                    rx.table.cell(rx.link(r["when"], href=routes.PROVIDER_FUNDS_RETURN + "?deposit=" + r["id"])),
+                    rx.table.cell(r["amount"]), rx.table.cell(r["method"]), rx.table.cell(r["status"])))),
+                size="1", width="100%",
+            ),
+            overflow_x="auto", width="100%",
+        ),
+        empty_state("No deposits yet.", id="deposits-empty"),
+    )
+
+
+@rx.page(route=routes.PROVIDER_FUNDS, title="Add funds" + TITLE_SUFFIX, on_load=FundsState.load)
+def provider_funds() -> rx.Component:
+    s = FundsState
+    return provider_layout(
+        rx.cond(
+            s.loading,
+            loading_block(),
+            rx.vstack(
+                rx.text("Current balance: ", rx.text.strong(s.balance, id="funds-balance"), size="3"),
+                _funds_form(),
+                rx.heading("Your latest deposits", size="4", margin_top="1em"),
+                _recent(),
+                spacing="4", width="100%",
+            ),
+        ),
+        title="Add funds",
+        on_sign_out=FundsState.sign_out,
+    )
+
+
+# --------------------------------------------------------------------------- return page
+
+
+def _deposit_for(token: str, deposit_id: uuid.UUID) -> deposits.DepositRead | None:
+    try:
+        principal = auth.authenticate(token=token)
+    except auth.NotAuthenticated:
+        return None
+    if principal.role != "provider":
+        return None
+    return deposits.get(actor=principal.actor, deposit_id=deposit_id)
+
+
+class FundsReturnState(ProviderPageState):
+    deposit_id: str = ""
+    status: str = ""
+    amount: str = ""
+    method: str = ""
+    balance: str = ""
+    result: str = ""
+    problem: str = ""
+    loading: bool = True
+    _watching: float = 0.0
+
+    def _show(self, d: deposits.DepositRead) -> None:
+        self.deposit_id, self.status = str(d.id), d.status
+        self.amount, self.method = money.format_money(d.amount), METHOD_LABELS.get(d.method, d.method)
+        self.balance = money.format_money(d.balance)
+
+    @rx.event
+    def load(self):
+        principal = self.provider()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        self.problem, self.status, self.loading = "", "", True
+        query = self.router.url.query_parameters
+        self.result = str(query.get("result", ""))
+        try:
+            deposit_id = uuid.UUID(str(query.get("deposit", "")))
+            found = deposits.get(actor=principal.actor, deposit_id=deposit_id)
+            if found.status == "pending" and self.result == "cancel":
+                found = deposits.cancel(actor=principal.actor, deposit_id=deposit_id)
+            elif found.status == "pending" and self.result == "success" and found.method == "paypal":
+                try:
+                    found = deposits.capture_paypal(actor=principal.actor, deposit_id=deposit_id)
+                except DomainError as exc:
+                    self.problem = exc.message
+        except ValueError:
+            self.problem = "This link does not name a deposit."
+            self.loading = False
+            return
+        except DomainError as exc:
+            self.problem = exc.message
+            self.loading = False
+            return
+        self._show(found)
+        self.loading = False
+        if found.status == "pending":
+            return FundsReturnState.watch
+
+    @rx.event(background=True)
+    async def watch(self):
+        """Poll the deposit until it leaves ``pending`` (or the page is left)."""
+        async with self:
+            if time.time() - self._watching < 3 * POLL_SECONDS:
+                return
+            self._watching = time.time()
+            token, deposit_id = self.token, self.deposit_id
+        started = time.time()
+        while time.time() - started < MAX_POLL_SECONDS:
+            await asyncio.sleep(POLL_SECONDS)
+            try:
+                found = await asyncio.to_thread(_deposit_for, token, uuid.UUID(deposit_id))
+            except Exception:
+                found = None
+            async with self:
+                if found is None or self.deposit_id != deposit_id or not self.router.route_id.startswith(
+                        routes.PROVIDER_FUNDS_RETURN):
+                    self._watching = 0.0
+                    return
+                self._watching = time.time()
+                self._show(found)
+                finished = found.status != "pending"
+                if finished:
+                    self._watching = 0.0
+                message = f"{self.amount} added to your balance." if found.status == "completed" else ""
+            if finished:
+                if message:
+                    yield rx.toast.success(message)
+                return
+        async with self:
+            self._watching = 0.0
+
+
+def _status_badge() -> rx.Component:
+    s = FundsReturnState
+    return rx.badge(s.status, id="deposit-status", size="3", color_scheme=rx.match(
+        s.status, ("completed", "green"), ("pending", "amber"), "red"))
+
+
+@rx.page(route=routes.PROVIDER_FUNDS_RETURN, title="Payment" + TITLE_SUFFIX, on_load=FundsReturnState.load)
+def provider_funds_return() -> rx.Component:
+    s = FundsReturnState
+    return provider_layout(
+        rx.cond(
+            s.loading,
+            loading_block(),
+            rx.cond(
+                s.problem != "",
+                rx.callout(s.problem, icon="triangle_alert", color_scheme="red", id="deposit-problem", width="100%"),
+                rx.fragment(),
+            ),
+        ),
+        rx.cond(
+            s.status != "",
+            rx.card(
+                rx.vstack(
+                    rx.hstack(rx.text("Deposit of ", rx.text.strong(s.amount), " by ", s.method), _status_badge(),
+                              wrap="wrap", spacing="3", align="center"),
+                    rx.cond(
+                        (s.result == "cancel") & (s.status != "completed"),
+                        rx.text("You cancelled the payment; nothing was charged.", id="deposit-cancelled"),
+                        rx.text(rx.match(s.status, *[(k, v) for k, v in STATUS_TEXT.items()], ""),
+                                id="deposit-status-text"),
+                    ),
+                    rx.cond(s.status == "pending",
+                            rx.hstack(rx.spinner(size="2"), rx.text("This page updates by itself.", size="2",
+                                                                   color_scheme="gray"), align="center")),
+                    rx.text("Your balance: ", rx.text.strong(s.balance, id="return-balance"), size="4"),
+                    rx.hstack(
+                        rx.link(rx.button("Back to overview", variant="soft"), href=routes.PROVIDER_HOME),
+                        rx.link(rx.button("Add more funds", variant="soft"), href=routes.PROVIDER_FUNDS),
+                        wrap="wrap", spacing="3",
+                    ),
+                    spacing="3", width="100%",
+                ),
+                width="100%", max_width="36em",
+            ),
+        ),
+        title="Payment",
+        on_sign_out=FundsReturnState.sign_out,
+    )
