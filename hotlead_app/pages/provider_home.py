@@ -13,7 +13,6 @@ import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, provider_layout
-from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import auth, provider_views
 from hotlead_app.state.session import SessionState
 
@@ -36,10 +35,6 @@ class ProviderPageState(SessionState):
 
 def short_time(iso: str | None) -> str:
     return iso[:16].replace("T", " ") if iso else ""
-
-
-def error_toast(exc: DomainError):
-    return rx.toast.error(exc.message)
 
 
 class ProviderHomeState(ProviderPageState):

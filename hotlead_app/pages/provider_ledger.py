@@ -9,7 +9,8 @@ from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, pager, provider_layout
 from hotlead_app.pages.provider_home import TITLE_SUFFIX, ProviderPageState, loading_block, short_time
 from hotlead_app.pages.provider_leads import download_button
-from hotlead_app.services import provider_views
+from hotlead_app.domain import money
+from hotlead_app.services import catalog, provider_views
 
 PAGE_SIZE = 50
 LEDGER_CSV = "/api/v1/provider/ledger.csv"
@@ -27,7 +28,7 @@ class ProviderLedgerState(ProviderPageState):
         provider_id = self.provider_id()
         if provider_id is None:
             return rx.redirect(routes.SIGN_IN)
-        self.balance = provider_views.overview(provider_id=provider_id, days=1)["balance"]
+        self.balance = money.format_money(catalog.get_provider(provider_id=provider_id).balance)
         rows = provider_views.list_ledger(provider_id=provider_id, limit=PAGE_SIZE, before_seq=before or None)
         page = rows[:PAGE_SIZE]
         self.rows = [
