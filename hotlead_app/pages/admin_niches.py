@@ -13,7 +13,7 @@ from hotlead_app import routes
 from hotlead_app.components.backoffice import admin_layout, empty_state
 from hotlead_app.components.layout import field_error
 from hotlead_app.domain.errors import DomainError, InvalidInput
-from hotlead_app.domain.forms import FIELD_TYPES
+from hotlead_app.domain.forms import FIELD_TYPES, validate_form_fields
 from hotlead_app.services import admin_views, catalog, query
 from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.session import SessionState
@@ -203,7 +203,14 @@ class NichesState(SessionState):
                                              actor=principal.actor)
                 done = f"Created {niche.name}: its form is at {routes.lead_form(niche.slug)}."
         except InvalidInput as exc:
-            self._show_errors(exc.details)
+            details = dict(exc.details)
+            if not any(key.startswith("fields") for key in details):
+                # The slug and name are checked first: say what is wrong with the fields too.
+                try:
+                    validate_form_fields(self._fields())
+                except InvalidInput as fields_exc:
+                    details.update(fields_exc.details)
+            self._show_errors(details)
             self.saving = False
             yield rx.toast.error(exc.message)
             return
@@ -419,6 +426,9 @@ def _niche_editor() -> rx.Component:
                 width="100%",
             ),
             rx.text("Form fields (email and phone are always asked)", size="2", weight="medium"),
+            rx.cond(S.edit_id != "",
+                    rx.text("Changes apply to new requests. A subscription that filters on a field you remove "
+                            "or rename stops matching.", size="1", color_scheme="gray")),
             rx.foreach(S.rows, _field_row),
             field_error(S.errors.get("fields", "")),
             field_error(S.errors.get("form", "")),

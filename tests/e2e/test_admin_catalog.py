@@ -56,8 +56,7 @@ def test_admin_builds_a_niche_form_and_a_level_and_the_public_form_shows_it(page
     expect(page.locator("#new-niche")).to_be_visible(timeout=WAIT)
     page.locator("#new-niche").click()
     page.locator("#niche-slug").fill(slug)
-    page.locator("#niche-name").fill("Fences")
-    # The editor starts with a ZIP field; add a select and forget its options first.
+    # The editor starts with a ZIP field; add a select and forget its options and the name first.
     page.locator("#add-field").click()
     page.locator("#field-1-name").fill("material")
     page.locator("#field-1-label").fill("Fence material")
@@ -66,12 +65,14 @@ def test_admin_builds_a_niche_form_and_a_level_and_the_public_form_shows_it(page
     expect(page.locator("#field-1-options")).to_be_visible()
     page.locator("#save-niche").click()
     expect(_error_next_to(page, "field-1-options")).to_contain_text("non-empty list", timeout=WAIT)
+    expect(_error_next_to(page, "niche-name")).to_contain_text("required")
     # Nothing was written and what was typed is still there.
     expect(page.locator("#niche-slug")).to_have_value(slug)
     expect(page.locator("#field-1-label")).to_have_value("Fence material")
     with unit_of_work() as uow:
         assert uow.session.exec(select(Niche).where(Niche.slug == slug)).first() is None
 
+    page.locator("#niche-name").fill("Fences")
     page.locator("#field-1-options").fill("wood, vinyl, chain link")
     # A third field, moved above the select.
     page.locator("#add-field").click()
