@@ -25,7 +25,7 @@ def build_api_v1() -> FastAPI:
         redoc_url=None,
     )
     errors.install(api)
-    api.add_middleware(BodySizeLimit)
+    api.add_middleware(payments.BodySizeLimitWithWebhooks)  # BodySizeLimit; webhooks may be larger
     api.include_router(public.router)
     api.include_router(auth.router)
     api.include_router(provider.router)

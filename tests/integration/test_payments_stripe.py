@@ -305,3 +305,15 @@ def test_completing_a_deposit_resumes_auto_paused_subscriptions(world):
     deposit = _deposit(world, "25.00")
     _deliver(world, stripe_event("checkout.session.completed", world["stripe"].pay(_session_of(world, deposit))))
     assert one("SELECT active FROM provider_subscriptions WHERE id = :s", s=sub.id) == (True,)
+
+
+def test_a_large_event_is_accepted_while_other_api_bodies_keep_their_limit(world):
+    deposit = _deposit(world, "25.00")
+    session = world["stripe"].pay(_session_of(world, deposit))
+    session["metadata"] = {**session["metadata"], **{f"k{i}": "x" * 400 for i in range(50)}}  # ~20 KB
+    payload = stripe_event("checkout.session.completed", session)
+    assert len(payload) > 16 * 1024
+    assert _deliver(world, payload).json()["outcome"] == "processed"
+    big = httpx.post(f"{world['api']}/api/v1/provider/deposits", headers=world["payer"].headers,
+                     json={"method": "stripe", "amount": "25.00", "pad": "x" * 20_000})
+    assert big.status_code == 413
