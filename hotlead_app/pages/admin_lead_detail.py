@@ -31,6 +31,7 @@ def _short(value) -> str:
 
 class LeadDetailState(SessionState):
     loading: bool = True
+    explaining: bool = True
     missing: bool = False
     info: dict[str, str] = {}
     answers: list[dict[str, str]] = []
@@ -56,14 +57,15 @@ class LeadDetailState(SessionState):
             return None
         return principal
 
-    def _fetch(self, principal) -> None:
+    def _fetch(self, principal) -> bool:
+        """The lead without its explanation (the costly part, loaded next)."""
         try:
             lead_id = uuid.UUID(str(self.lead_id))
-            view = lead_browser.lead_view(actor=principal.actor, lead_id=lead_id)
+            view = lead_browser.lead_view(actor=principal.actor, lead_id=lead_id, with_explanation=False)
         except (ValueError, NotFound):
             self.missing = True
             self.loading = False
-            return
+            return False
         self.missing = False
         self.info = {
             "id": view["id"], "status": view["status"], "niche": f"{view['niche_name']} ({view['niche']})",
@@ -83,11 +85,6 @@ class LeadDetailState(SessionState):
              "provider_href": routes.admin_provider(a["provider_id"])}
             for a in view["assignments"]
         ]
-        self.explanation = [
-            {"subscription": e["subscription_id"][:8], "provider": e["provider"], "level": e["level"],
-             "reason": e["reason_text"], "code": e["reason"], "chosen": "1" if e["chosen"] else ""}
-            for e in view["explanation"]
-        ]
         self.history = [
             {"when": _when(h["at"]), "what": h["action"].replace("_", " ")
              + (" (assignment)" if h["entity_type"] == "lead_assignment" else ""),
@@ -99,15 +96,30 @@ class LeadDetailState(SessionState):
         self.bad_lead_total = view["bad_lead_total"]
         self.can_bad_lead = view["can_bad_lead"]
         self.loading = False
+        return True
+
+    def _fetch_explanation(self, principal) -> None:
+        rows = lead_browser.explanation(actor=principal.actor, lead_id=uuid.UUID(self.info["id"]))
+        self.explanation = [
+            {"subscription": e["subscription_id"][:8], "provider": e["provider"], "level": e["level"],
+             "reason": e["reason_text"], "code": e["reason"], "chosen": "1" if e["chosen"] else ""}
+            for e in rows
+        ]
+        self.explaining = False
 
     @rx.event
     def load(self):
         principal = self._admin()
         if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+            yield rx.redirect(routes.SIGN_IN)
+            return
         self.loading = True
         self.dialog = ""
-        self._fetch(principal)
+        self.explanation = []
+        self.explaining = True
+        if self._fetch(principal):
+            yield  # show the lead now; the explanation follows
+            self._fetch_explanation(principal)
 
     @rx.event
     def set_reason(self, value: str):
@@ -358,10 +370,13 @@ def _body() -> rx.Component:
             "Why each subscription of this niche did or did not receive the lead, as things stood when it "
             "was distributed.", size="2", color_scheme="gray"),
             rx.cond(
-                s.explanation.length() > 0,
-                _table(["Provider", "Level", "Subscription", "Outcome"], s.explanation, _explanation_row,
-                       "explanation-table"),
-                empty_state("Not distributed yet: there is nothing to explain.", id="explanation-empty"))),
+                s.explaining,
+                rx.hstack(rx.spinner(), rx.text("Working out the explanation…", size="2"), id="explanation-loading"),
+                rx.cond(
+                    s.explanation.length() > 0,
+                    _table(["Provider", "Level", "Subscription", "Outcome"], s.explanation, _explanation_row,
+                           "explanation-table"),
+                    empty_state("Not distributed yet: there is nothing to explain.", id="explanation-empty")))),
         _section("History", _table(["When (UTC)", "What", "Who", "Reason", "Memo (admins only)"], s.history,
                                    _history_row, "history-table")),
         _refund_dialog(),

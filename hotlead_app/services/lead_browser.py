@@ -181,11 +181,38 @@ def search_leads(*, actor: Actor, status: str | None = None, niche: str | None =
         return [_row(lead, niche_row, partner, now) for lead, niche_row, partner in rows]
 
 
-def lead_view(*, actor: Actor, lead_id: uuid.UUID) -> dict[str, Any]:
+def explanation(*, actor: Actor, lead_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Why each subscription of the lead's niche did or did not receive it (empty
+    until it is distributed), with provider and level names."""
+    _require_admin(actor)
+    decisions = distribution.explain(lead_id=lead_id)
+    if not decisions:
+        return []
+    with unit_of_work() as uow:
+        providers = dict(uow.session.exec(
+            select(ServiceProvider.id, ServiceProvider.name)
+            .where(ServiceProvider.id.in_({d.provider_id for d in decisions}))
+        ).all())
+        levels = dict(uow.session.exec(
+            select(CompetitionLevel.id, CompetitionLevel.name)
+            .where(CompetitionLevel.id.in_({d.competition_level_id for d in decisions}))
+        ).all())
+    return [
+        {"subscription_id": str(d.subscription_id), "provider_id": str(d.provider_id),
+         "provider": providers.get(d.provider_id, str(d.provider_id)),
+         "level": levels.get(d.competition_level_id, str(d.competition_level_id)),
+         "reason": d.reason, "reason_text": reason_text(d.reason), "chosen": d.chosen}
+        for d in decisions
+    ]
+
+
+def lead_view(*, actor: Actor, lead_id: uuid.UUID, with_explanation: bool = True) -> dict[str, Any]:
     """One lead: its data, consent evidence and attribution, its assignments (with
     provider and level names), what Global Bad Lead would refund to whom, the
-    distribution explanation for every subscription of its niche, and its history
-    (the lead's and its assignments' audit rows, memos included), oldest first."""
+    distribution explanation for every subscription of its niche (unless
+    ``with_explanation`` is false: it is the costly part, see :func:`explanation`),
+    and its history (the lead's and its assignments' audit rows, memos included),
+    oldest first."""
     _require_admin(actor)
     now = datetime.now(timezone.utc)
     with unit_of_work() as uow:
@@ -211,17 +238,6 @@ def lead_view(*, actor: Actor, lead_id: uuid.UUID) -> dict[str, Any]:
             select(AuditLog).where(AuditLog.entity_type == "lead", AuditLog.entity_id == lead_id)
             .order_by(AuditLog.seq)
         ).all()
-        levels = dict(uow.session.exec(
-            select(CompetitionLevel.id, CompetitionLevel.name).where(CompetitionLevel.niche_id == lead.niche_id)
-        ).all())
-    decisions = distribution.explain(lead_id=lead_id)
-    providers: dict[uuid.UUID, str] = {}
-    if decisions:
-        with unit_of_work() as uow:
-            wanted = {d.provider_id for d in decisions}
-            providers = dict(uow.session.exec(
-                select(ServiceProvider.id, ServiceProvider.name).where(ServiceProvider.id.in_(wanted))
-            ).all())
     refundable = [(a, name) for a, name, _lvl in assignments if not a.is_refunded]
     view.update({
         "distribution_seq": lead.distribution_seq,
@@ -238,13 +254,7 @@ def lead_view(*, actor: Actor, lead_id: uuid.UUID) -> dict[str, Any]:
             {"provider": name, "amount": money.format_money(a.charged_amount)} for a, name in refundable
         ],
         "bad_lead_total": money.format_money(sum((a.charged_amount for a, _n in refundable), Decimal("0.00"))),
-        "explanation": [
-            {"subscription_id": str(d.subscription_id), "provider_id": str(d.provider_id),
-             "provider": providers.get(d.provider_id, str(d.provider_id)),
-             "level": levels.get(d.competition_level_id, str(d.competition_level_id)),
-             "reason": d.reason, "reason_text": reason_text(d.reason), "chosen": d.chosen}
-            for d in decisions
-        ],
+        "explanation": explanation(actor=actor, lead_id=lead_id) if with_explanation else None,
         "history": [
             {"id": str(a.id), "at": a.created_at.isoformat(), "entity_type": a.entity_type,
              "entity_id": str(a.entity_id), "action": a.action, "actor_role": a.actor_role.value,

@@ -157,6 +157,8 @@ def test_a_confirmed_lead_appears_in_the_open_queue_and_the_keyboard_decides(pag
     assert _status(arriving) == LeadStatus.REJECTED
 
     # Leaving the queue: the count follows on other admin pages too.
+    expect(page.get_by_role("alertdialog")).to_have_count(0)
+    page.wait_for_function("getComputedStyle(document.body).pointerEvents !== 'none'")
     page.get_by_role("link", name=re.compile("^Leads")).click()
     expect(page).to_have_url(re.compile(r"/admin/leads"), timeout=30_000)
     later = confirmed_lead(market.slug)
