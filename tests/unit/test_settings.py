@@ -30,5 +30,7 @@ def test_prod_starts_with_real_secrets(monkeypatch):
     monkeypatch.setenv("HOTLEAD_SECRET_KEY", "k" * 40)
     monkeypatch.setenv("HOTLEAD_BOOTSTRAP_ADMIN_PASSWORD", "a-real-password-123")
     monkeypatch.setenv("HOTLEAD_SMTP_URL", "smtp://mail.example.com:587")
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)  # the tests' stand-in key is test-mode
+    monkeypatch.delenv("PAYPAL_CLIENT_ID", raising=False)
     settings = Settings()
     assert settings.env == "prod" and not settings.is_dev
