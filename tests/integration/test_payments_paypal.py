@@ -145,3 +145,14 @@ def test_a_dispute_debits_the_deposit(world):
     _deliver(world, paypal_event("CUSTOMER.DISPUTE.CREATED", dispute))
     assert provider_row(world["payer"].provider_id).balance == Decimal("20.00")
     assert ledger_of(world["payer"].provider_id)[-1].idempotency_key == "paypal:dispute:PP-D-1"
+
+
+@pytest.mark.parametrize("body", [b"\xff\xfe not text", b"not json", "{}".encode("utf-16"), b'{"no": "id"}'])
+def test_garbage_bodies_are_400_and_write_nothing(world, body):
+    with_headers = _deliver(world, "x", world["paypal"].sign(body.decode("latin-1")))
+    assert with_headers.status_code == 400
+    paypal_gateway.use_verifier(lambda headers, raw: True)  # even a verifier that lets everything through
+    resp = httpx.post(f"{world['api']}/api/v1/webhooks/paypal", content=body,
+                      headers={"Content-Type": "application/json"})
+    assert resp.status_code == 400, resp.text
+    assert rows("SELECT id FROM webhook_events") == []

@@ -264,12 +264,17 @@ def verify_with_paypal_api(headers: Mapping[str, str], raw_body: bytes) -> bool:
     lowered = {k.lower(): v for k, v in headers.items()}
     if any(not lowered.get(h) for h in TRANSMISSION_HEADERS):
         return False
+    try:
+        event_text = raw_body.decode("utf-8")
+        json.loads(event_text)
+    except (UnicodeDecodeError, ValueError):
+        return False
     head = json.dumps({
         "auth_algo": lowered["paypal-auth-algo"], "cert_url": lowered["paypal-cert-url"],
         "transmission_id": lowered["paypal-transmission-id"], "transmission_sig": lowered["paypal-transmission-sig"],
         "transmission_time": lowered["paypal-transmission-time"], "webhook_id": settings.paypal_webhook_id,
     })
-    body = head[:-1] + ', "webhook_event": ' + raw_body.decode("utf-8") + "}"
+    body = head[:-1] + ', "webhook_event": ' + event_text + "}"
     http = _session or requests
     try:
         token = http.post(f"{settings.paypal_base}/v1/oauth2/token", data={"grant_type": "client_credentials"},

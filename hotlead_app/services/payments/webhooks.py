@@ -56,7 +56,7 @@ Handler = Callable[[UnitOfWork, dict[str, Any]], tuple[str, str | None]]
 
 def _parse(payload: bytes) -> dict[str, Any]:
     try:
-        event = json.loads(payload)
+        event = json.loads(payload.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("The webhook body is not JSON.", details={"body": "not JSON"}) from None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event.get("id"):
