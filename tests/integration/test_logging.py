@@ -17,7 +17,6 @@ import secrets
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import httpx
 import redis
@@ -164,3 +163,36 @@ def test_a_full_flow_logs_one_json_object_per_line_with_ids_and_no_secret(
     # The web process logs the lead's transitions with its id too.
     assert any(line.get("lead_id") == lead_id and "pending_approval -> approved" in line["event"]
                for line in web_lines)
+
+
+def test_the_formatter_masks_secrets_in_messages_extras_and_tracebacks(monkeypatch):
+    import logging
+
+    from hotlead_app.infra.logging import JsonFormatter, bind
+
+    monkeypatch.setenv("HOTLEAD_METRICS_TOKEN", "scrape-token-123456")
+    point_settings_at()
+    formatter = JsonFormatter("app")
+    try:
+        raise RuntimeError("connect to smtp://mailer:hunter22@mail.example.com failed")
+    except RuntimeError:
+        import sys as _sys
+
+        exc_info = _sys.exc_info()
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1,
+                               "GET /confirm?token=%s&utm=ads with Authorization: Bearer %s and %s",
+                               ("abc.def", "sess-9", "scrape-token-123456"), exc_info)
+    record.password = "p4ss"
+    record.details = {"api_key": "k-1", "note": "password=p4ss", "ok": 1}
+    record.data = {"kwargs": {"nonce": "n-1"}}  # Celery's task arguments: never written
+    with bind(lead_id="L1", provider_id="P1"):
+        line = json.loads(formatter.format(record))
+    text = json.dumps(line)
+    for secret in ("abc.def", "sess-9", "scrape-token-123456", "hunter22", "p4ss", "k-1", "n-1"):
+        assert secret not in text, secret
+    assert line["event"] == ("GET /confirm?token=[REDACTED]&utm=ads with Authorization: Bearer [REDACTED] "
+                             "and [REDACTED]")
+    assert line["lead_id"] == "L1" and line["provider_id"] == "P1" and line["level"] == "error"
+    assert line["details"] == {"api_key": "[REDACTED]", "note": "password=[REDACTED]", "ok": 1}
+    assert "smtp://mailer:[REDACTED]@mail.example.com" in line["exception"]
+    assert "data" not in line
