@@ -31,6 +31,7 @@ def exported_metric_names(pg, redis_server, smtp_sink, api_server, tmp_path_fact
 
     database = clone_database(pg, f"ops_{uuid.uuid4().hex[:8]}")
     broker = own_redis_url(redis_server)
+    saved_location = os.environ.get("HOTLEAD_BACKUP_LOCATION")
     os.environ["HOTLEAD_BACKUP_LOCATION"] = str(tmp_path_factory.mktemp("backups"))
     point_settings_at(database_url=database, redis_url=broker)
     redis.Redis.from_url(broker).flushdb()
@@ -66,4 +67,7 @@ def exported_metric_names(pg, redis_server, smtp_sink, api_server, tmp_path_fact
         return sample_names(app_text) | sample_names(fetch(worker)[1])
     finally:
         stop_process_group(proc)
-        os.environ.pop("HOTLEAD_BACKUP_LOCATION", None)
+        if saved_location is None:
+            os.environ.pop("HOTLEAD_BACKUP_LOCATION", None)
+        else:
+            os.environ["HOTLEAD_BACKUP_LOCATION"] = saved_location
