@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     stripe_api_base: str = Field(default="https://api.stripe.com", validation_alias="STRIPE_API_BASE")
     # Empty: PayPal live in prod, the PayPal sandbox otherwise.
     paypal_api_base: str = Field(default="", validation_alias="PAYPAL_API_BASE")
+    # PayPal webhook check: "api" asks verify-webhook-signature; "offline" checks the
+    # certificate (from *.paypal.com), CRC32 and RSA-SHA256 here.
+    paypal_webhook_verification: Literal["api", "offline"] = "api"
     # Deposits (payments work): limits, currency, reconciliation schedule.
     deposit_min_amount: Decimal = Decimal("10.00")
     deposit_max_amount: Decimal = Decimal("10000.00")

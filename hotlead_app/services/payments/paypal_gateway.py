@@ -251,7 +251,77 @@ def use_verifier(verifier: Verifier | None) -> None:
 
 
 def verify_webhook(headers: Mapping[str, str], raw_body: bytes) -> bool:
-    return (_verifier or verify_with_paypal_api)(headers, raw_body)
+    if _verifier is not None:
+        return _verifier(headers, raw_body)
+    if get_settings().paypal_webhook_verification == "offline":
+        return verify_offline(headers, raw_body)
+    return verify_with_paypal_api(headers, raw_body)
+
+
+# --------------------------------------------------------------------------- offline check
+
+CertFetcher = Callable[[str], bytes]
+_cert_cache: dict[str, bytes] = {}
+
+
+def _fetch_cert(url: str) -> bytes:
+    if url not in _cert_cache:
+        resp = requests.get(url, timeout=10)
+        resp.raise_for_status()
+        _cert_cache[url] = resp.content
+    return _cert_cache[url]
+
+
+def cert_url_allowed(url: str) -> bool:
+    """Only PayPal's own HTTPS hosts may hand us a signing certificate."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url or "")
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "https" and (host == "paypal.com" or host.endswith(".paypal.com")) and not parts.port
+
+
+def verify_offline(headers: Mapping[str, str], raw_body: bytes, *, fetch_cert: CertFetcher | None = None,
+                   webhook_id: str | None = None) -> bool:
+    """PayPal's documented offline check: the certificate from an allow-listed
+    ``*.paypal.com`` URL; the signed message is
+    ``<transmission id>|<transmission time>|<webhook id>|<CRC32 of the raw body>``,
+    RSA-SHA256 (PKCS#1 v1.5)."""
+    import base64
+    import zlib
+
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature as BadSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if any(not lowered.get(h) for h in TRANSMISSION_HEADERS):
+        return False
+    webhook_id = webhook_id or get_settings().paypal_webhook_id
+    cert_url = lowered["paypal-cert-url"]
+    if not webhook_id or not cert_url_allowed(cert_url):
+        return False
+    if lowered["paypal-auth-algo"].upper() != "SHA256WITHRSA":
+        return False
+    try:
+        cert = x509.load_pem_x509_certificate((fetch_cert or _fetch_cert)(cert_url))
+        signature = base64.b64decode(lowered["paypal-transmission-sig"], validate=True)
+    except (ValueError, requests.RequestException):
+        return False
+    now = datetime.now(UTC)
+    if not (cert.not_valid_before_utc <= now <= cert.not_valid_after_utc):
+        return False
+    key = cert.public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        return False
+    message = (f"{lowered['paypal-transmission-id']}|{lowered['paypal-transmission-time']}|{webhook_id}|"
+               f"{zlib.crc32(raw_body) & 0xFFFFFFFF}").encode()
+    try:
+        key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+    except BadSignature:
+        return False
+    return True
 
 
 def verify_with_paypal_api(headers: Mapping[str, str], raw_body: bytes) -> bool:
