@@ -288,3 +288,36 @@ def test_daily_backup_and_weekly_restore_check_jobs_end_to_end(db, backup_env, m
     records = [json.loads(line) for line in (backup_env / "restore_checks.jsonl").read_text().splitlines()]
     assert [r["ok"] for r in records] == [True, False]
 
+
+
+def test_a_real_celery_worker_runs_the_backup_and_the_restore_check(db, backup_env, monkeypatch, redis_server,
+                                                                   new_db_url, tmp_path):
+    """The jobs as beat sends them: by name, through Redis, to a real worker process
+    (on its own Redis database, so that no other test's worker takes them)."""
+    from hotlead_app.infra.queue import get_celery
+    from tests.conftest import point_settings_at, start_worker, stop_process_group, wait_for
+
+    broker = redis_server.url(7)
+    monkeypatch.setenv("HOTLEAD_BACKUP_SCRATCH_DATABASE_URL", new_db_url())
+    point_settings_at(database_url=db, redis_url=broker)
+    try:
+        seed_marketplace()
+        source = fingerprint(db)
+        worker = start_worker(db, broker, "smtp://127.0.0.1:9", tmp_path / "worker.log")
+        try:
+            get_celery().send_task("backup.run")
+            (made,) = wait_for(lambda: list(backup_env.glob("hotlead-*.dump.enc")), timeout=120,
+                               message="the worker's backup")
+            get_celery().send_task("backup.restore_check")
+            checks = backup_env / "restore_checks.jsonl"
+            wait_for(checks.exists, timeout=180, message="the worker's restore check")
+        finally:
+            stop_process_group(worker)
+        (record,) = [json.loads(line) for line in checks.read_text().splitlines()]
+        assert record["ok"] is True and record["backup"] == made.name, record
+        # The worker also ran the seed's email jobs meanwhile: the backup has at least the seed.
+        assert record["mismatches"] == [] and record["rows"] >= sum(source["counts"].values())
+        backup._last_good_cache.clear()
+        assert backup.last_good_restore_at() == datetime.fromisoformat(record["checked_at"])
+    finally:
+        point_settings_at(database_url=db, redis_url=redis_server.url())
