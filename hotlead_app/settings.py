@@ -110,6 +110,7 @@ class Settings(BaseSettings):
             _refuse_prod_test_setup(self)
         if self.env == "staging":
             _refuse_staging_live_payments(self)
+        _refuse_unusable_backup_keys(self)
         return self
 
     @property
@@ -152,6 +153,24 @@ def _refuse_staging_live_payments(settings: Settings) -> None:
                 "HOTLEAD_ENV=staging takes only PayPal's sandbox: set PAYPAL_API_BASE="
                 "https://api-m.sandbox.paypal.com"
             )
+
+
+def _refuse_unusable_backup_keys(settings: Settings) -> None:
+    """A backup key that is set must be base64 of 32 bytes (found at start, not at 03:15)."""
+    import base64
+    import binascii
+
+    named = [("HOTLEAD_BACKUP_KEY", settings.backup_key)] + [
+        ("HOTLEAD_BACKUP_PREVIOUS_KEYS", k) for k in settings.backup_previous_keys.split(",")]
+    for name, key in named:
+        if not key.strip():
+            continue
+        try:
+            ok = len(base64.b64decode(key.strip(), validate=True)) == 32
+        except (binascii.Error, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"{name} must be base64 of 32 bytes (make one with `hotlead backup-keygen`)")
 
 
 @lru_cache(maxsize=1)

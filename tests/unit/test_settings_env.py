@@ -26,7 +26,7 @@ STAGING_OK = {
     "PAYPAL_CLIENT_ID": "sandbox-client",
     "PAYPAL_API_BASE": "https://api-m.sandbox.paypal.com",
 }
-ALL_KEYS = set(PROD_OK) | {"STRIPE_API_BASE"}
+ALL_KEYS = set(PROD_OK) | {"STRIPE_API_BASE", "HOTLEAD_BACKUP_KEY", "HOTLEAD_BACKUP_PREVIOUS_KEYS"}
 
 
 @pytest.fixture
@@ -117,3 +117,17 @@ def test_staging_paypal_defaults_to_the_sandbox_and_takes_a_local_stand_in(envir
 def test_staging_may_use_the_dev_mail_sandbox(environ):
     values = {k: v for k, v in STAGING_OK.items() if k != "HOTLEAD_SMTP_URL"}
     assert environ(values).smtp_url == DEFAULT_SMTP_URL
+
+
+@pytest.mark.parametrize("env", [{"HOTLEAD_ENV": "dev"}, PROD_OK])
+def test_an_unusable_backup_key_is_refused_at_start_in_every_environment(environ, env, monkeypatch):
+    import base64
+
+    for bad in ("not-base64!", base64.b64encode(b"sixteen bytes!!!").decode()):
+        with pytest.raises(ValidationError, match="HOTLEAD_BACKUP_KEY must be base64 of 32 bytes"):
+            environ({**env, "HOTLEAD_BACKUP_KEY": bad})
+    good = base64.b64encode(b"k" * 32).decode()
+    with pytest.raises(ValidationError, match="HOTLEAD_BACKUP_PREVIOUS_KEYS"):
+        environ({**env, "HOTLEAD_BACKUP_KEY": good, "HOTLEAD_BACKUP_PREVIOUS_KEYS": f"{good},short"})
+    monkeypatch.delenv("HOTLEAD_BACKUP_PREVIOUS_KEYS")
+    assert environ({**env, "HOTLEAD_BACKUP_KEY": good}).backup_key == good
