@@ -69,10 +69,9 @@ COPY alembic ./alembic
 COPY hotlead_app ./hotlead_app
 COPY workers ./workers
 COPY --from=frontend /app/.web/build/client ./.web/build/client
-RUN mkdir -p /data/backups /tmp/hotlead-metrics \
+RUN mkdir -p /data/backups /data/beat /tmp/hotlead-metrics \
     && chown -R hotlead:hotlead /data /tmp/hotlead-metrics /app/.web
 USER hotlead
-VOLUME ["/data"]
 EXPOSE 3000 9400 9401
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('HOTLEAD_PORT', '3000'), timeout=4)"
