@@ -4,6 +4,8 @@ its subscriptions.  No contact details; only the fields its own filters use."""
 
 from __future__ import annotations
 
+import uuid
+
 import reflex as rx
 
 from hotlead_app import routes
@@ -18,6 +20,7 @@ class ProviderMissedState(ProviderPageState):
     rows: list[dict[str, str]] = []
     reasons: list[dict[str, str]] = []  # flattened: lead_id, level, text
     loading: bool = True
+    reasons_loading: bool = False
     cursors: list[list[str]] = []
     next_cursor: list[str] = []
 
@@ -25,20 +28,33 @@ class ProviderMissedState(ProviderPageState):
         provider_id = self.provider_id()
         if provider_id is None:
             return rx.redirect(routes.SIGN_IN)
-        rows = provider_views.missed_leads(provider_id=provider_id, limit=PAGE_SIZE, after=after or None)
+        # The list first (one query); the reasons, read from the history, next.
+        rows = provider_views.missed_leads(provider_id=provider_id, limit=PAGE_SIZE, after=after or None,
+                                           with_reasons=False)
         page = rows[:PAGE_SIZE]
         self.rows = [
             {"lead_id": r["lead_id"], "when": short_time(r["created_at"]), "niche": r["niche"],
              "fields": ", ".join(f"{k}: {v}" for k, v in r["fields"].items())}
             for r in page
         ]
-        self.reasons = [
-            {"lead_id": r["lead_id"], "level": x["level"], "text": x["text"], "reason": x["reason"]}
-            for r in page for x in r["reasons"]
-        ]
+        self.reasons = []
+        self.reasons_loading = bool(page)
         self.next_cursor = [page[-1]["created_at"], page[-1]["lead_id"]] if len(rows) > PAGE_SIZE else []
         self.loading = False
-        return None
+        return ProviderMissedState.load_reasons if page else None
+
+    @rx.event
+    def load_reasons(self):
+        provider_id = self.provider_id()
+        if provider_id is None:
+            return rx.redirect(routes.SIGN_IN)
+        found = provider_views.missed_reasons(provider_id=provider_id,
+                                              lead_ids=[uuid.UUID(r["lead_id"]) for r in self.rows])
+        self.reasons = [
+            {"lead_id": r["lead_id"], "level": x["level"], "text": x["text"], "reason": x["reason"]}
+            for r in self.rows for x in found.get(r["lead_id"], [])
+        ]
+        self.reasons_loading = False
 
     @rx.event
     def load(self):
@@ -67,6 +83,8 @@ def _card(r: dict) -> rx.Component:
             rx.hstack(rx.text(r["niche"], weight="bold"), rx.text(r["when"], size="2", color_scheme="gray"),
                       wrap="wrap", spacing="3"),
             rx.cond(r["fields"] != "", rx.text(r["fields"], size="2", class_name="missed-fields")),
+            rx.cond(S.reasons_loading, rx.hstack(rx.spinner(size="1"), rx.text("Finding out why…", size="2",
+                                                                                  color_scheme="gray"))),
             rx.foreach(
                 S.reasons,
                 lambda x: rx.cond(

@@ -343,43 +343,51 @@ def leads_csv(*, provider_id: uuid.UUID) -> Iterator[str]:
 # --------------------------------------------------------------------------- missed leads
 
 
+def _missed_scope(session, provider_id: uuid.UUID):
+    """The niches the provider subscribes to now (with the fields its current filters
+    there use, and when its first subscription there began) and its level names."""
+    subs = session.exec(
+        select(ProviderSubscription, CompetitionLevel)
+        .join(CompetitionLevel, CompetitionLevel.id == ProviderSubscription.competition_level_id)
+        .where(ProviderSubscription.provider_id == provider_id)
+    ).all()
+    used: dict[uuid.UUID, set[str]] = {}
+    first: dict[uuid.UUID, datetime] = {}
+    level_names: dict[uuid.UUID, str] = {}
+    for sub, level in subs:
+        level_names[level.id] = level.name
+        first[level.niche_id] = min(first.get(level.niche_id, sub.created_at), sub.created_at)
+        if sub.cancelled_at is None:
+            used.setdefault(level.niche_id, set()).update(sub.filters or {})
+    return used, first, level_names
+
+
+def _not_received(provider_id: uuid.UUID):
+    return ~select(LeadAssignment.id).where(LeadAssignment.lead_id == Lead.id,
+                                            LeadAssignment.provider_id == provider_id).exists()
+
+
 def missed_leads(*, provider_id: uuid.UUID, limit: int = 20, after: list | None = None,
-                 days: int = MISSED_DAYS, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Recent leads (approved or later) of the niches the provider subscribes to that
-    it did not receive, newest first (up to limit + 1), each with the reason for each
-    of its subscriptions.  No contact details; of the payload only the fields its own
-    filters in that niche use."""
+                 days: int = MISSED_DAYS, now: datetime | None = None,
+                 with_reasons: bool = True) -> list[dict[str, Any]]:
+    """Recent leads (approved or later) of the niches the provider subscribes to (from
+    its first subscription there) that it did not receive, newest first (up to
+    limit + 1), each with the reason for each of its subscriptions (``with_reasons``;
+    the page asks for them in a second step, see ``missed_reasons``).  No contact
+    details; of the payload only the fields its own filters in that niche use."""
     key = _after(after)
     since = (now or utcnow()) - timedelta(days=days)
     with unit_of_work() as uow:
-        subs = uow.session.exec(
-            select(ProviderSubscription, CompetitionLevel)
-            .join(CompetitionLevel, CompetitionLevel.id == ProviderSubscription.competition_level_id)
-            .where(ProviderSubscription.provider_id == provider_id)
-        ).all()
-        if not subs:
-            return []
-        # Niches it subscribes to now, from its first subscription there on; the
-        # fields its current filters use there are all of a payload it may see.
-        used: dict[uuid.UUID, set[str]] = {}
-        first: dict[uuid.UUID, datetime] = {}
-        level_names: dict[uuid.UUID, str] = {}
-        for sub, level in subs:
-            level_names[level.id] = level.name
-            first[level.niche_id] = min(first.get(level.niche_id, sub.created_at), sub.created_at)
-            if sub.cancelled_at is None:
-                used.setdefault(level.niche_id, set()).update(sub.filters or {})
+        used, first, level_names = _missed_scope(uow.session, provider_id)
         if not used:
             return []
-        mine = select(LeadAssignment.id).where(LeadAssignment.lead_id == Lead.id,
-                                               LeadAssignment.provider_id == provider_id)
         stmt = (
             select(Lead.id, Lead.niche_id, Lead.status, Lead.payload, Lead.created_at, Lead.distributed_at,
                    Niche.name)
             .join(Niche, Niche.id == Lead.niche_id)
             .where(or_(*[and_(Lead.niche_id == niche_id, Lead.created_at >= max(since, first[niche_id]))
                          for niche_id in used]),
-                   Lead.status.in_(PREVIEW_STATUSES), ~mine.exists())
+                   Lead.status.in_(PREVIEW_STATUSES), _not_received(provider_id))
         )
         if key:
             stmt = stmt.where(or_(Lead.created_at < key[0], and_(Lead.created_at == key[0], Lead.id < key[1])))
@@ -387,21 +395,41 @@ def missed_leads(*, provider_id: uuid.UUID, limit: int = 20, after: list | None 
     out = []
     for lead_id, niche_id, status, payload, created_at, distributed_at, niche_name in rows:
         shown = sorted(used.get(niche_id, set()) & set(payload or {}))
-        decisions = distribution.explain(lead_id=lead_id, provider_id=provider_id) if len(out) < limit else []
-        reasons = [
-            {"subscription_id": str(d.subscription_id), "level": level_names.get(d.competition_level_id, ""),
-             "reason": d.reason, "text": reason_text(d.reason)}
-            for d in decisions
-        ]
-        if not reasons and status == LeadStatus.APPROVED:
-            reasons = [{"subscription_id": "", "level": "", "reason": "not_distributed",
-                        "text": reason_text("not_distributed")}]
+        reasons = _reasons(provider_id, lead_id, status, level_names) if with_reasons and len(out) < limit else []
         out.append({
             "lead_id": str(lead_id), "niche": niche_name, "status": status.value,
             "created_at": _iso(created_at), "distributed_at": _iso(distributed_at),
             "fields": {name: payload[name] for name in shown}, "reasons": reasons,
         })
     return out
+
+
+def _reasons(provider_id: uuid.UUID, lead_id: uuid.UUID, status: LeadStatus,
+             level_names: dict[uuid.UUID, str]) -> list[dict[str, str]]:
+    reasons = [
+        {"subscription_id": str(d.subscription_id), "level": level_names.get(d.competition_level_id, ""),
+         "reason": d.reason, "text": reason_text(d.reason)}
+        for d in distribution.explain(lead_id=lead_id, provider_id=provider_id)
+    ]
+    if not reasons and status == LeadStatus.APPROVED:
+        reasons = [{"subscription_id": "", "level": "", "reason": "not_distributed",
+                    "text": reason_text("not_distributed")}]
+    return reasons
+
+
+def missed_reasons(*, provider_id: uuid.UUID, lead_ids: list[uuid.UUID]) -> dict[str, list[dict[str, str]]]:
+    """The reasons of ``missed_leads`` for some of those leads (at most 50); a lead
+    that is not one of the provider's missed leads is left out."""
+    if len(lead_ids) > 50:
+        raise InvalidInput("Ask for at most 50 leads at a time.", details={"lead_ids": "at most 50"})
+    with unit_of_work() as uow:
+        used, _first, level_names = _missed_scope(uow.session, provider_id)
+        rows = uow.session.execute(
+            select(Lead.id, Lead.status)
+            .where(Lead.id.in_(lead_ids), Lead.niche_id.in_(list(used)), Lead.status.in_(PREVIEW_STATUSES),
+                   _not_received(provider_id))
+        ).all() if used and lead_ids else []
+    return {str(lead_id): _reasons(provider_id, lead_id, status, level_names) for lead_id, status in rows}
 
 
 # --------------------------------------------------------------------------- ledger

@@ -223,6 +223,8 @@ def test_missed_leads_show_the_reason_without_contact_details(page: Page, app_se
     card = page.locator(f"[id='missed-{lead.id}']")
     expect(card).to_be_visible(timeout=30_000)
     expect(card).to_contain_text("zip: 30301")
+    expect(card.locator(".missed-reason")).to_have_count(1, timeout=30_000)
+    expect(card.locator(".missed-reason")).to_contain_text(re.compile(r"filters did not match|Not distributed"))
     expect(card).not_to_contain_text("metal")
     assert buyer not in page.content()
 

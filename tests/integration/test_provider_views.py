@@ -290,6 +290,15 @@ def test_missed_leads_give_each_subscriptions_reason_and_never_contact_details(d
     assert "zip" in by_id[str(missed_zip)]["reasons"][0]["text"]
     assert [x["reason"] for x in by_id[str(not_received)]["reasons"]] == ["level_full"]
 
+    listed = provider_views.missed_leads(provider_id=picky.id, with_reasons=False)
+    assert [r["lead_id"] for r in listed] == [r["lead_id"] for r in rows]
+    assert all(r["reasons"] == [] for r in listed)
+    later = provider_views.missed_reasons(provider_id=picky.id,
+                                          lead_ids=[missed_zip, not_received, received, elsewhere])
+    assert later == {r["lead_id"]: r["reasons"] for r in rows}  # the received and the foreign lead left out
+    with pytest.raises(InvalidInput):
+        provider_views.missed_reasons(provider_id=picky.id, lead_ids=[uuid.uuid4() for _ in range(51)])
+
     dumped = json.dumps(rows)
     for lead_id in (missed_zip, not_received):
         email, phone = lead_contact(lead_id)
