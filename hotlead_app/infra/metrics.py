@@ -29,13 +29,26 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 
-from prometheus_client import (
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Celery commands that record nothing (a container's `celery inspect ping` health check
+# runs every minute): without this, each run would leave its own files in the worker's
+# folder and every scrape would read more of them.  Decided before prometheus_client
+# picks its storage, i.e. before it is first imported.
+_CELERY_ONE_OFFS = {"inspect", "control", "status", "call", "purge", "result", "shell", "report", "beat",
+                    "events", "list", "graph", "upgrade", "amqp", "multi"}
+_argv = list(getattr(sys, "argv", None) or [""])
+if (os.environ.get(MULTIPROC_ENV) and "celery" in _argv[0] and "worker" not in _argv[1:]
+        and _CELERY_ONE_OFFS & set(_argv[1:])):
+    os.environ.pop(MULTIPROC_ENV, None)
+
+from prometheus_client import (  # noqa: E402
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
@@ -43,11 +56,10 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # The folder must exist before the first metric below writes its file (a container's
 # /tmp path, say, that nothing created yet).
 if os.environ.get(MULTIPROC_ENV):
