@@ -22,7 +22,12 @@ class AuditLog(SQLModel, table=True):
     """Immutable: the database refuses UPDATE, DELETE and TRUNCATE (migration 0002)."""
 
     __tablename__ = "audit_logs"
-    __table_args__ = (Index("ix_audit_entity_seq", "entity_type", "entity_id", "seq"),)
+    __table_args__ = (
+        Index("ix_audit_entity_seq", "entity_type", "entity_id", "seq"),
+        # Migration 0011: the audit page filtered by entity type, or by who acted, newest first.
+        Index("ix_audit_entity_type_seq", "entity_type", "seq"),
+        Index("ix_audit_actor_seq", "actor_id", "seq", postgresql_where=text("actor_id IS NOT NULL")),
+    )
 
     id: uuid.UUID = uuid_pk()
     seq: int | None = Field(

@@ -22,6 +22,9 @@ class Lead(SQLModel, table=True):
         Index("ix_leads_status_created_at", "status", "created_at"),
         Index("ix_leads_niche_status", "niche_id", "status"),
         Index("ix_leads_approved_waiting", "created_at", postgresql_where=text("status = 'approved'")),
+        # Back-office lists newest first with no status filter (leads browser, missed leads,
+        # date ranges, overview per day): keyset on (created_at, id), migration 0011.
+        Index("ix_leads_created_at_id", "created_at", "id"),
     )
 
     id: uuid.UUID = uuid_pk()

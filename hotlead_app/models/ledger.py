@@ -19,6 +19,10 @@ class LedgerEntry(SQLModel, table=True):
         CheckConstraint("amount > 0", name="ck_ledger_amount_positive"),
         CheckConstraint("NOT is_reversal OR type = 'debit'", name="ck_ledger_reversal_is_debit"),
         Index("ix_ledger_provider_seq", "provider_id", "seq"),
+        # Migration 0011: revenue per day over every provider (index-only scan of a date range)
+        # and one provider's spend per day (its entries of the last N days, not all of them).
+        Index("ix_ledger_created_type_amount", "created_at", "type", "amount"),
+        Index("ix_ledger_provider_created", "provider_id", "created_at"),
     )
 
     id: uuid.UUID = uuid_pk()
