@@ -78,6 +78,8 @@ def _stripe(since: datetime, report: Report) -> None:
                 result = deposits.apply_stripe_session(uow, session, source="reconciliation")
             if result == "completed":
                 report.applied.append(f"stripe:{session['id']}")
+            elif result == "amount_mismatch":
+                report.issues.append(f"amount_mismatch:{session['id']}")
             elif result == "no_deposit":
                 _issue(report, kind="missing_deposit", processor="stripe", reference=session["id"],
                        actual=stripe_gateway.from_cents(session.get("amount_total")),
@@ -101,6 +103,8 @@ def _paypal(since: datetime, report: Report) -> None:
                 result = deposits.apply_paypal_capture(uow, capture, source="reconciliation")
             if result == "completed":
                 report.applied.append(f"paypal:{capture.capture_id}")
+            elif result == "amount_mismatch":
+                report.issues.append(f"amount_mismatch:{capture.capture_id}")
             elif result == "no_deposit":
                 _issue(report, kind="missing_deposit", processor="paypal", reference=capture.capture_id,
                        actual=capture.amount,
