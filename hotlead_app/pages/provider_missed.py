@@ -13,7 +13,7 @@ from hotlead_app.components.backoffice import empty_state, pager, provider_layou
 from hotlead_app.pages.provider_home import TITLE_SUFFIX, ProviderPageState, loading_block, short_time
 from hotlead_app.services import provider_views
 
-PAGE_SIZE = 20
+PAGE_SIZE = provider_views.MISSED_PAGE
 
 
 class ProviderMissedState(ProviderPageState):

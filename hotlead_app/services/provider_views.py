@@ -44,6 +44,8 @@ FILTERABLE_TYPES = {"select": "list", "zip": "list", "number": "range"}
 PREVIEW_STATUSES = (LeadStatus.APPROVED, LeadStatus.DISTRIBUTED, LeadStatus.BAD_LEAD)
 PREVIEW_DAYS = 30
 MISSED_DAYS = 30
+#: Missed leads a page: each one's reasons are read from the history (a few queries each).
+MISSED_PAGE = 10
 CSV_BATCH = 500
 
 STATUS_TEXT = {
@@ -367,7 +369,7 @@ def _not_received(provider_id: uuid.UUID):
                                             LeadAssignment.provider_id == provider_id).exists()
 
 
-def missed_leads(*, provider_id: uuid.UUID, limit: int = 20, after: list | None = None,
+def missed_leads(*, provider_id: uuid.UUID, limit: int = MISSED_PAGE, after: list | None = None,
                  days: int = MISSED_DAYS, now: datetime | None = None,
                  with_reasons: bool = True) -> list[dict[str, Any]]:
     """Recent leads (approved or later) of the niches the provider subscribes to (from
