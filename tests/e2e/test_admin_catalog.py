@@ -173,6 +173,11 @@ def test_admin_creates_a_provider_credits_it_and_deactivates_it(page: Page, brow
         expect(provider_page).to_have_url(re.compile(r"/provider"), timeout=WAIT)
         expect(provider_page.locator("#provider-balance")).to_have_text("100.00", timeout=WAIT)
         assert memo not in provider_page.content()
+        # The admin's pages send a provider away.
+        for path in (f"/admin/providers/{provider_id}", "/admin/ledger", "/admin/audit"):
+            provider_page.goto(f"{app_server}{path}")
+            expect(provider_page).to_have_url(re.compile(r"/signin"), timeout=WAIT)
+            assert memo not in provider_page.content()
     finally:
         other.close()
 
