@@ -57,7 +57,7 @@ def list_leads(*, status: str | None = None, niche: str | None = None, limit: in
     (created_at, id); returns up to limit + 1 rows."""
     from datetime import datetime
 
-    from sqlalchemy import and_, or_
+    from sqlalchemy import tuple_
 
     from hotlead_app.domain.leads import LeadStatus
 
@@ -72,10 +72,11 @@ def list_leads(*, status: str | None = None, niche: str | None = None, limit: in
             query = query.where(Niche.slug == niche)
         if after:
             at, last_id = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
-            if oldest_first:
-                query = query.where(or_(Lead.created_at > at, and_(Lead.created_at == at, Lead.id > last_id)))
-            else:
-                query = query.where(or_(Lead.created_at < at, and_(Lead.created_at == at, Lead.id < last_id)))
+            # A row comparison, not (created_at < at OR created_at = at AND id < last): the
+            # same rows, but PostgreSQL uses it as a bound of ix_leads_created_at_id, so a
+            # deep page starts where it should instead of filtering from the first row.
+            key = tuple_(Lead.created_at, Lead.id)
+            query = query.where(key > tuple_(at, last_id) if oldest_first else key < tuple_(at, last_id))
         order = (Lead.created_at, Lead.id) if oldest_first else (Lead.created_at.desc(), Lead.id.desc())
         rows = uow.session.exec(query.order_by(*order).limit(limit + 1)).all()
         return [_lead_row(lead, slug) for lead, slug in rows]

@@ -160,3 +160,26 @@ def test_the_page_query_uses_its_index(market, call, table, index):
     plan = _plan_of(call, table)
     assert index in plan, plan
     assert f"Seq Scan on {table}" not in plan, plan
+
+
+@pytest.mark.parametrize("oldest_first", [False, True], ids=["newest first", "oldest first"])
+def test_keyset_pages_of_admin_leads_cover_every_lead_once_in_order(db, oldest_first):
+    """``query.list_leads`` pages on the row (created_at, id): with many leads sharing
+    a created_at, walking the cursor gives every lead exactly once, in order."""
+    _sql("INSERT INTO niches (id, slug, name, active, fields) VALUES "
+         "('00000000-0000-4000-8000-0000000000d1', 'ties', 'Ties', true, '[]')")
+    _sql("INSERT INTO leads (id, niche_id, status, payload, email, created_at) "
+         "SELECT gen_random_uuid(), '00000000-0000-4000-8000-0000000000d1', 'pending_confirmation', '{}', "
+         "       'tie' || g || '@example.com', timestamptz '2026-11-01 12:00:00+00' + (g % 4) * interval '1 second' "
+         "FROM generate_series(1, 45) g")
+    order = "ASC" if oldest_first else "DESC"
+    expected = [str(r[0]) for r in _sql(f"SELECT id FROM leads ORDER BY created_at {order}, id {order}")]
+    seen: list[str] = []
+    after = None
+    while True:
+        rows = lead_query.list_leads(limit=7, after=after, oldest_first=oldest_first)
+        seen += [r["id"] for r in rows[:7]]
+        if len(rows) <= 7:
+            break
+        after = [rows[6]["created_at"], rows[6]["id"]]
+    assert seen == expected
