@@ -79,6 +79,9 @@ def test_approved_lead_reaches_the_provider_and_its_refund_shows_in_the_ledger(
     expect(page).to_have_url(re.compile(r"/provider$"), timeout=30_000)
     expect(page.locator("#provider-balance")).to_have_text("37.50", timeout=30_000)
     expect(page.locator("#leads-week")).to_have_text("1")
+    expect(page.locator("#leads-month")).to_have_text("1")
+    expect(page.locator("#spend-total")).to_contain_text("12.50")
+    expect(page.locator("#spend-chart .recharts-bar-rectangle").first).to_be_attached(timeout=30_000)
 
     page.goto(f"{app_server}/provider/leads")
     row = page.locator(f"[id='lead-{lead.id}']")
@@ -250,3 +253,29 @@ def test_provider_pages_fit_a_phone(page: Page, app_server, shared_db):
         expect(page.locator(ready).first).to_be_visible(timeout=30_000)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, (path, width)
+
+
+def test_leads_are_paged_newest_first(page: Page, app_server, shared_db):
+    from hotlead_app.services import distribution
+
+    email, provider, niche, level = _market(price="1.00", balance="100.00")
+    made = []
+    for i in range(26):
+        lead_id = approved_lead(niche.slug, {"zip": f"{30300 + i}", "roof_type": "metal"})
+        distribution.distribute_lead(lead_id=lead_id)
+        made.append(lead_id)
+
+    _sign_in(page, app_server, email)
+    expect(page).to_have_url(re.compile(r"/provider$"), timeout=30_000)
+    page.goto(f"{app_server}/provider/leads")
+    rows = page.locator(".lead-row")
+    expect(rows).to_have_count(25, timeout=30_000)
+    expect(rows.first).to_have_id(f"lead-{made[-1]}")
+    expect(page.locator(".page-prev")).to_be_disabled()
+    page.locator(".page-next").click()
+    expect(rows).to_have_count(1, timeout=30_000)
+    expect(rows.first).to_have_id(f"lead-{made[0]}")
+    expect(page.locator(".page-next")).to_be_disabled()
+    page.locator(".page-prev").click()
+    expect(rows).to_have_count(25, timeout=30_000)
+    expect(rows.first).to_have_id(f"lead-{made[-1]}")
