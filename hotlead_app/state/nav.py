@@ -28,6 +28,8 @@ from hotlead_app.state.session import SessionState
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
+#: Stop after this many polls in a row on a page outside the admin console.
+AWAY_POLLS = 5
 #: Stop after this long even if the tab looks connected (a new one starts on the next page).
 MAX_WATCH_SECONDS = 4 * 3600
 
@@ -65,6 +67,10 @@ def _admin_backlog(token: str) -> reports.Backlog | None:
     return reports.backlog(actor=principal.actor)
 
 
+class _Stop(Exception):
+    """Why a watcher ends."""
+
+
 class NavState(SessionState):
     backlog: int = 0
     backlog_loaded: bool = False
@@ -79,20 +85,38 @@ class NavState(SessionState):
             self._beat = time.time()
             token = self.token
             client = self.router.session.client_token
+            route = self.router.route_id
         started = time.time()
-        while time.time() - started < MAX_WATCH_SECONDS:
-            try:
-                queue = await asyncio.to_thread(_admin_backlog, token)
-            except Exception:
-                log.exception("approval backlog poll failed")
-                queue = None
-            refresh = None
-            async with self:
-                if token != self.token or queue is None:
-                    self._beat = 0.0  # signed out, or not an admin: the next page starts anew
-                    return
+        log.info("approval backlog watcher started", extra={"event": "nav.watch_started", "client": client,
+                                                           "route": route})
+        stopped = "time limit"
+        try:
+            async for refresh in _poll(self, token, client, started):
+                yield refresh
+        except _Stop as stop:
+            stopped = str(stop)
+        log.info("approval backlog watcher stopped: %s", stopped,
+                 extra={"event": "nav.watch_stopped", "client": client, "reason": stopped})
+
+
+async def _poll(self, token: str, client: str, started: float):
+    """The watcher's loop; ``self`` is the background task's state proxy (a method
+    would be bound to the bare state, which has no ``async with``)."""
+    away = 0
+    while time.time() - started < MAX_WATCH_SECONDS:
+        try:
+            queue = await asyncio.to_thread(_admin_backlog, token)
+        except Exception:
+            log.exception("approval backlog poll failed")
+            queue = None
+        refresh = None
+        async with self:
+            route = self.router.route_id
+            signed_out = token != self.token or queue is None
+            if signed_out:
+                self._beat = 0.0  # signed out, or not an admin: the next page starts anew
+            else:
                 self._beat = time.time()
-                route = self.router.route_id
                 self.backlog = queue.count
                 self.backlog_loaded = True
                 if queue.signature != self._signature:
@@ -100,17 +124,22 @@ class NavState(SessionState):
                     self._signature = queue.signature
                     if changed:
                         refresh = _REFRESH_ON_CHANGE.get(route)
-            if refresh is not None:
-                yield refresh
-            if not route.startswith("/admin"):
-                async with self:
-                    self._beat = 0.0
-                return
-            await asyncio.sleep(POLL_SECONDS)
-            if not await _connected(client):
-                async with self:
-                    self._beat = 0.0
-                return
+        if signed_out:
+            raise _Stop("signed out")
+        if refresh is not None:
+            yield refresh
+        # The first polls may still see the page the tab came from (the sign-in
+        # page's redirect): only a tab that stays away from the admin pages stops.
+        away = 0 if route.startswith("/admin") else away + 1
+        if away >= AWAY_POLLS:
+            async with self:
+                self._beat = 0.0
+            raise _Stop("left the admin pages")
+        await asyncio.sleep(POLL_SECONDS)
+        if not await _connected(client):
+            async with self:
+                self._beat = 0.0
+            raise _Stop("tab disconnected")
 
 
 def queue_badge() -> rx.Component:

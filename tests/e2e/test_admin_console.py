@@ -4,9 +4,12 @@ and the overview's charts."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 from sqlmodel import select
@@ -16,6 +19,8 @@ from hotlead_app.domain.consent import ClientInfo
 from hotlead_app.domain.leads import LeadStatus
 from hotlead_app.models import Lead, LedgerEntry, Partner, UserRole
 from hotlead_app.services import accounts, catalog, distribution, intake, leads, reports
+from hotlead_app.settings import PROJECT_ROOT
+from tests.conftest import wait_for
 from tests.factories import (
     ADMIN,
     approved_lead,
@@ -275,3 +280,40 @@ def test_overview_draws_its_charts_from_the_data(page: Page, app_server, shared_
     page.set_viewport_size({"width": 375, "height": 800})
     page.wait_for_timeout(500)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def _web_log() -> Path:
+    """The app_server fixture's log (tests/conftest.py)."""
+    workdir = Path(os.environ.get("HOTLEAD_E2E_APP_DIR") or PROJECT_ROOT / ".hotlead" / "e2e-app")
+    return workdir / "web.log"
+
+
+def test_the_backlog_watcher_stops_when_the_admin_leaves_or_closes_the_tab(page: Page, app_server, shared_db):
+    _admin_signs_in(page, app_server)
+    expect(page.locator("#nav-queue-count")).to_be_visible(timeout=30_000)
+    client = page.evaluate("window.sessionStorage.getItem('token')")
+    assert client
+
+    def events(kind: str) -> list[dict]:
+        found = []
+        for line in _web_log().read_text(errors="replace").splitlines():
+            if client in line and line.startswith("{") and kind in line:
+                try:
+                    found.append(json.loads(line))
+                except ValueError:
+                    pass
+        return [e for e in found if e.get("event") == kind]
+
+    wait_for(lambda: events("nav.watch_started"), timeout=30, message="the watcher to start")
+    # Off to a public page in the same tab (no reload, the websocket stays): the watcher ends.
+    page.get_by_role("link", name="Hot Lead", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/$"), timeout=30_000)
+    wait_for(lambda: events("nav.watch_stopped"), timeout=40, message="the watcher to stop")
+    assert events("nav.watch_stopped")[-1]["reason"] == "left the admin pages"
+    # Back on an admin page a new one starts; closing the tab ends it.
+    page.goto(f"{app_server}/admin/leads")
+    expect(page.locator("#nav-queue-count")).to_be_visible(timeout=30_000)
+    wait_for(lambda: len(events("nav.watch_started")) >= 2, timeout=30, message="a second watcher")
+    page.close()
+    wait_for(lambda: len(events("nav.watch_stopped")) >= 2, timeout=30, message="the second watcher to stop")
+    assert events("nav.watch_stopped")[-1]["reason"] == "tab disconnected"
