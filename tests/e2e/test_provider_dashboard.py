@@ -192,6 +192,10 @@ def test_an_api_key_works_as_a_bearer_token_until_revoked(page: Page, app_server
     page.locator("#create-key").click()
     expect(page.locator("#new-key")).to_have_text(re.compile(r".{20,}"), timeout=30_000)
     key = page.locator("#new-key").inner_text().strip()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_server)
+    page.locator("#copy-key").click()
+    expect(page.get_by_text("Copied.")).to_be_visible(timeout=30_000)
+    assert page.evaluate("navigator.clipboard.readText()") == key
     headers = {"Authorization": f"Bearer {key}"}
     me = httpx.get(f"{app_server}/api/v1/provider/me", headers=headers)
     assert me.status_code == 200 and me.json()["id"] == str(provider.id)
@@ -253,6 +257,14 @@ def test_provider_pages_fit_a_phone(page: Page, app_server, shared_db):
         expect(page.locator(ready).first).to_be_visible(timeout=30_000)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, (path, width)
+    page.goto(f"{app_server}/provider/subscriptions")
+    page.locator("#new-subscription").click()
+    page.locator("#niche-select").select_option(str(_niche.id))
+    expect(page.locator("#match-count")).to_be_visible(timeout=30_000)
+    page.locator("#filter-area_sqft").get_by_placeholder("min").fill("100")
+    expect(page.locator(f"[id='level-{_level.id}']")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, ("subscription form", width)
 
 
 def test_leads_are_paged_newest_first(page: Page, app_server, shared_db):
