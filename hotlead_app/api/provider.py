@@ -160,6 +160,7 @@ from hotlead_app.domain.errors import InvalidInput  # noqa: E402
 from hotlead_app.services import provider_views  # noqa: E402
 
 SESSION_COOKIE = "hotlead_session"
+MISSED_MAX_LIMIT = 50
 
 
 async def require_provider_bearer_or_cookie(request: Request) -> auth.Principal:
@@ -216,9 +217,11 @@ async def ledger_csv(principal: auth.Principal = Depends(require_provider_bearer
 @router.get("/missed-leads")
 async def missed_leads(params: PageParams = Depends(),
                        principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    """Each item's reasons are read from the history: at most 50 items a page."""
+    limit = min(params.limit, MISSED_MAX_LIMIT)
     rows = await run_in_threadpool(lambda: provider_views.missed_leads(
-        provider_id=principal.provider_id, limit=params.limit, after=params.cursor))
-    return page(rows, params.limit, lambda r: [r["created_at"], r["lead_id"]])
+        provider_id=principal.provider_id, limit=limit, after=params.cursor))
+    return page(rows, limit, lambda r: [r["created_at"], r["lead_id"]])
 
 
 @router.get("/leads/{lead_id}")

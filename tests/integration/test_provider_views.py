@@ -382,7 +382,7 @@ def test_csv_exports_accept_a_bearer_token_or_the_session_cookie_and_nothing_els
     assert [r["type"] for r in ledger_rows] == ["charge", "deposit"]
 
 
-def test_preview_missed_and_detail_endpoints(db, api_server):
+def test_preview_missed_and_detail_endpoints(db, api_server, monkeypatch):
     provider, token = _provider_login(api_server)
     headers = {"Authorization": f"Bearer {token}"}
     market = make_market(levels=[("Solo", "5.00", 1)], providers=1)
@@ -398,12 +398,21 @@ def test_preview_missed_and_detail_endpoints(db, api_server):
     assert bad.status_code == 400 and bad.json()["error"]["details"] == {"area_sqft": "min must not be greater than max"}
     assert httpx.post(f"{api}/filter-preview", headers=headers, json={"niche_id": "x"}).status_code == 400
 
-    missed = httpx.get(f"{api}/missed-leads", headers=headers)
+    missed = httpx.get(f"{api}/missed-leads", headers=headers, params={"limit": 500})
     assert missed.status_code == 200
     (item,) = missed.json()["items"]
     assert item["lead_id"] == str(lead_id) and item["fields"] == {"roof_type": "metal"}
     assert item["reasons"][0]["reason"] == "filter_mismatch:roof_type"
     assert lead_contact(lead_id)[0] not in missed.text
+
+    from hotlead_app.api import provider as provider_api
+
+    second = distributed(market.slug, {"zip": "30302", "roof_type": "flat"})
+    monkeypatch.setattr(provider_api, "MISSED_MAX_LIMIT", 1)  # the cap, without 51 distributions
+    capped = httpx.get(f"{api}/missed-leads", headers=headers, params={"limit": 500}).json()
+    assert [i["lead_id"] for i in capped["items"]] == [str(second)] and capped["next_cursor"]
+    rest = httpx.get(f"{api}/missed-leads", headers=headers, params={"cursor": capped["next_cursor"]}).json()
+    assert [i["lead_id"] for i in rest["items"]] == [str(lead_id)] and rest["next_cursor"] is None
 
     assert httpx.get(f"{api}/leads/{lead_id}", headers=headers).status_code == 404
     overview = httpx.get(f"{api}/overview", headers=headers).json()
