@@ -233,3 +233,25 @@ def test_reports_api_answers_admins_only(db, api_server):
     queue = httpx.get(f"{api_server}/api/v1/admin/approval-queue", params={"limit": 1}, headers=headers).json()
     assert queue["items"][0]["status"] == "pending_approval" and "consent_ip" in queue["items"][0]
     assert httpx.get(f"{api_server}/api/v1/admin/reports/overview").status_code == 401
+
+
+def test_approval_queue_is_oldest_first_in_keyset_pages_with_what_an_admin_decides_on(db):
+    market = make_market(providers=0)
+    before = len(lead_browser.approval_queue(actor=ADMIN, limit=500))
+    ids = [confirmed_lead(market.slug) for _ in range(3)]
+    now = datetime.now(timezone.utc)
+    for age, lead_id in zip((3, 2, 1), ids):  # the first one is the oldest
+        _move_lead(lead_id, created_at=now - timedelta(hours=age), confirmed_at=now - timedelta(hours=age))
+    leads.approve_lead(lead_id=confirmed_lead(market.slug), actor=ADMIN)  # not waiting any more
+
+    mine = [r for r in lead_browser.approval_queue(actor=ADMIN, limit=500) if r["niche"] == market.slug]
+    assert [r["id"] for r in mine] == [str(i) for i in ids]
+    assert len(lead_browser.approval_queue(actor=ADMIN, limit=500)) == before + 3
+    assert mine[0]["waiting"].startswith("3 h") and mine[0]["payload"]["zip"] == "30301"
+    assert mine[0]["consent_version"] and mine[0]["confirmed_at"]
+    first_page = lead_browser.approval_queue(actor=ADMIN, limit=before + 1)
+    assert len(first_page) == before + 2  # limit + 1: there is more
+    rest = lead_browser.approval_queue(actor=ADMIN, limit=50,
+                                       after=[first_page[-2]["created_at"], first_page[-2]["id"]])
+    assert [r["id"] for r in first_page[:-1] + rest] == [r["id"] for r in
+                                                          lead_browser.approval_queue(actor=ADMIN, limit=500)]
