@@ -20,6 +20,7 @@ help:
 	@echo "make test    - the whole test suite (unit, integration, end-to-end in Chromium)"
 	@echo "make dev     - like run, with Reflex hot reload"
 	@echo "make bench   - the distribution benchmark"
+	@echo "make bench-dashboards - every back-office page's data load at 100k leads / 1M ledger entries"
 	@echo "make stop    - stop embedded servers a crashed run left behind"
 
 install: $(STAMP)
@@ -53,6 +54,10 @@ verify-ledger: $(STAMP)
 
 bench: $(STAMP)
 	@$(PY) bench/distribution.py $(BENCH_ARGS)
+
+.PHONY: bench-dashboards
+bench-dashboards: $(STAMP)
+	@$(PY) bench/dashboards.py $(BENCH_ARGS)
 
 stop:
 	@$(PY) -m hotlead_app.cli stop

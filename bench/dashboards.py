@@ -15,7 +15,10 @@ What it starts and throws away: a private PostgreSQL (EmbeddedPostgres on a free
 port, NORMAL durability) and a private Redis (the engine publishes its after-commit
 jobs there; no worker runs).  The ``make run`` data and system servers are never
 touched.  With ``--data-dir`` the cluster is kept in that folder: a later run with
-the same folder migrates it to head (new indexes included) and skips the seeding.
+the same folder migrates it to head (new migrations included) and skips the seeding
+(a migration whose content changed after the cluster was migrated is not re-run:
+delete the folder, or stamp back and upgrade, as for any database).  Each run adds
+a dozen engine-distributed leads to a kept cluster.
 
 Phases
   1. migrate a fresh database with alembic (as tests/conftest.py does);
@@ -34,7 +37,14 @@ Phases
   4. each page's data load: the same service functions the pages and the API call,
      first page and a deep page (keyset cursor half-way down), with the filters,
      each called ``--repeat`` times after one warm-up call; p50 / p95 / max per
-     function and PASS / FAIL against 300 ms.
+     function and PASS / FAIL (p95 against 300 ms), the number of SQL statements
+     of one call (``--statements`` lists them), and with ``--explain`` the plan of
+     each function's slowest statement.  Exit status 1 when any function fails.
+
+The data is dense on purpose: 100k leads and 1M ledger entries over 90 days (about
+11k ledger entries a day), so a "last 30 days" figure reads a third of the table.
+Times are wall-clock in this process, including the ORM; they move with the load
+of the machine (the load average is printed with each step).
 """
 
 from __future__ import annotations
@@ -510,21 +520,26 @@ class StatementLog:
     """Every SQL statement of one call, with its duration (to find the slow one)."""
 
     def __init__(self) -> None:
+        import threading
+
         self.active = False
         self.items: list[tuple[float, str, Any]] = []
         self._t: list[float] = []
+        self._thread = threading.get_ident()  # statements of this thread only (not a background publisher's)
 
     def install(self, engine) -> None:
+        import threading
+
         from sqlalchemy import event
 
         @event.listens_for(engine, "before_cursor_execute")
         def _before(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-            if self.active:
+            if self.active and threading.get_ident() == self._thread:
                 self._t.append(time.perf_counter())
 
         @event.listens_for(engine, "after_cursor_execute")
         def _after(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-            if self.active and self._t:
+            if self.active and self._t and threading.get_ident() == self._thread:
                 self.items.append(((time.perf_counter() - self._t.pop()) * 1000, statement, parameters))
 
 
@@ -736,6 +751,12 @@ def _principal(fx: Fixture, role: str):
                           session_id=uuid.uuid4())
 
 
+def _accepts(fn: Callable[..., Any], name: str) -> bool:
+    import inspect
+
+    return name in inspect.signature(fn).parameters
+
+
 def page_module_cases(fx: Fixture) -> list[tuple[str, Callable[[], Any]]]:
     """The list functions of the page services written for issue #5
     (services/reports.py, lead_browser.py, admin_views.py, provider_views.py);
@@ -787,12 +808,19 @@ def page_module_cases(fx: Fixture) -> list[tuple[str, Callable[[], Any]]]:
              lambda: b.search_leads(actor=admin, created_from=day_from, created_to=day_to)),
             ("lead_browser.search_leads date range + status=rejected",
              lambda: b.search_leads(actor=admin, created_from=day_from, created_to=day_to, status="rejected")),
-            ("lead_browser.lead_view (admin lead detail, seeded lead)",
-             lambda: b.lead_view(actor=admin, lead_id=fx.lead_id)),
         ]
-        if fx.engine_lead is not None:
-            cases.append(("lead_browser.lead_view (engine lead)",
-                          lambda: b.lead_view(actor=admin, lead_id=fx.engine_lead)))
+        # The lead detail page loads the lead first, then its explanation (two steps).
+        if _accepts(b.lead_view, "with_explanation"):
+            cases.append(("lead_browser.lead_view without explanation (step 1)",
+                          lambda: b.lead_view(actor=admin, lead_id=fx.lead_id, with_explanation=False)))
+        cases.append(("lead_browser.lead_view with explanation (seeded lead)",
+                      lambda: b.lead_view(actor=admin, lead_id=fx.lead_id)))
+        if hasattr(b, "explanation"):
+            cases.append(("lead_browser.explanation (step 2, seeded lead)",
+                          lambda: b.explanation(actor=admin, lead_id=fx.lead_id)))
+            if fx.engine_lead is not None:
+                cases.append(("lead_browser.explanation (step 2, engine lead)",
+                              lambda: b.explanation(actor=admin, lead_id=fx.engine_lead)))
     if (a := module("admin_views")) is not None:
         cases += [
             ("admin_views.get_niche", lambda: a.get_niche(niche_id=fx.niche_id, actor=admin)),
@@ -835,20 +863,35 @@ def page_module_cases(fx: Fixture) -> list[tuple[str, Callable[[], Any]]]:
             ("provider_views.list_leads p1", lambda: v.list_leads(provider_id=pid)),
             ("provider_views.list_leads deep", lambda: v.list_leads(provider_id=pid, after=fx.provider_leads_mid)),
             ("provider_views.lead_detail", lambda: v.lead_detail(provider_id=pid, lead_id=fx.provider_lead)),
-            ("provider_views.missed_leads p1 (heaviest)", lambda: v.missed_leads(provider_id=pid)),
-            ("provider_views.missed_leads p1 (typical)", lambda: v.missed_leads(provider_id=fx.typical_provider)),
+            ("provider_views.missed_leads p1 with reasons (heaviest)", lambda: v.missed_leads(provider_id=pid)),
+            ("provider_views.missed_leads p1 with reasons (typical)",
+             lambda: v.missed_leads(provider_id=fx.typical_provider)),
             ("provider_views.list_ledger p1", lambda: v.list_ledger(provider_id=pid)),
             ("provider_views.list_ledger deep",
              lambda: v.list_ledger(provider_id=pid, before_seq=fx.provider_ledger_mid_seq)),
         ]
-        try:
-            first = v.missed_leads(provider_id=pid)
-            if len(first) > 20:
-                cursor = [first[19]["created_at"], first[19]["lead_id"]]
-                cases.append(("provider_views.missed_leads page 2",
-                              lambda: v.missed_leads(provider_id=pid, after=cursor)))
-        except Exception as exc:
-            say(f"    (missed_leads failed before timing: {exc})")
+        # The missed-leads page: the list first (without reasons), then the reasons of
+        # the leads shown (missed_reasons), when the service offers the two steps.
+        two_steps = _accepts(v.missed_leads, "with_reasons") and hasattr(v, "missed_reasons")
+        for label, prov in (("heaviest", pid), ("typical", fx.typical_provider)):
+            try:
+                first = v.missed_leads(provider_id=prov, **({"with_reasons": False} if two_steps else {}))
+            except Exception as exc:
+                say(f"    (missed_leads failed before timing: {exc})")
+                continue
+            shown = first[:-1] if len(first) > 1 else first
+            if two_steps:
+                cases.append((f"provider_views.missed_leads p1 list (step 1, {label})",
+                              lambda prov=prov: v.missed_leads(provider_id=prov, with_reasons=False)))
+                ids = [uuid.UUID(r["lead_id"]) for r in shown]
+                cases.append((f"provider_views.missed_reasons of p1 (step 2, {label})",
+                              lambda prov=prov, ids=ids: v.missed_reasons(provider_id=prov, lead_ids=ids)))
+            if len(first) > 1:
+                cursor = [shown[-1]["created_at"], shown[-1]["lead_id"]]
+                extra = {"with_reasons": False} if two_steps else {}
+                cases.append((f"provider_views.missed_leads page 2{' list' if two_steps else ''} ({label})",
+                              lambda prov=prov, cursor=cursor, extra=extra: v.missed_leads(
+                                  provider_id=prov, after=cursor, **extra)))
     return cases
 
 
