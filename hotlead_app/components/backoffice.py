@@ -29,6 +29,7 @@ PROVIDER_SECTIONS: list[tuple[str, str]] = [
     ("Missed leads", routes.PROVIDER_MISSED),
     ("Ledger", routes.PROVIDER_LEDGER),
     ("API keys", routes.PROVIDER_API_KEYS),
+    ("Add funds", routes.PROVIDER_FUNDS),
 ]
 
 
