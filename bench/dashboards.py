@@ -263,13 +263,17 @@ def seed(conn, *, leads: int, providers: int, ledger_target: int) -> dict[str, i
         f"    WHEN {H('st', 1000)} < 110 THEN 'bad_lead' "
         "    ELSE 'distributed' END AS status) st",
         {"tag": TAG, "n": leads})
-    # Audit rows a lead's life writes: submitted, confirmed, approved / rejected, distributed, marked_bad_lead.
+    # Audit rows a lead's life writes: submitted, confirmed, approved / rejected, distributed,
+    # marked_bad_lead.  Staged, with the refunds' and adjustments' rows, and appended at the
+    # end in created_at order, so that the log's seq order is its time order as in real life.
+    cur.execute("CREATE UNLOGGED TABLE bench_audit_stage AS SELECT id, actor_id, actor_role, entity_type, "
+                "entity_id, action, before_state, after_state, admin_only_memo, created_at FROM audit_logs LIMIT 0")
     audit_lead = (
-        "INSERT INTO audit_logs (id, actor_id, actor_role, entity_type, entity_id, action, before_state, "
+        "INSERT INTO bench_audit_stage (id, actor_id, actor_role, entity_type, entity_id, action, before_state, "
         "after_state, admin_only_memo, created_at) "
         "SELECT gen_random_uuid(), CASE WHEN %(role)s = 'admin' THEN (%(admins)s::uuid[])[1 + abs(hashtext("
         "l.id::text)) %% 3] END, %(role)s::actor_role, 'lead', l.id, %(action)s, {before}, {after}, {memo}, "
-        "{at} FROM leads l WHERE {where} ORDER BY {at}, l.id")
+        "{at} FROM leads l WHERE {where}")
     for role, action, before, after, memo, at, where in [
         ("buyer", "submitted", "NULL", "jsonb_build_object('status', 'pending_confirmation')", "NULL",
          "l.created_at", "true"),
@@ -289,7 +293,7 @@ def seed(conn, *, leads: int, providers: int, ledger_target: int) -> dict[str, i
         cur.execute(audit_lead.format(before=before, after=after, memo=memo, at=at, where=where),
                     {"role": role, "action": action, "admins": admins})
     conn.commit()
-    log(f"    {leads} leads and their audit rows: {time.perf_counter() - t:.1f} s")
+    log(f"    {leads} leads (and their audit rows, staged): {time.perf_counter() - t:.1f} s")
 
     # -- assignments: a distributed lead is sold in every level it fills (80 % of the
     #    time), to up to max_providers active subscriptions of that level
@@ -325,12 +329,12 @@ def seed(conn, *, leads: int, providers: int, ledger_target: int) -> dict[str, i
         "ORDER BY l.distributed_at, cl.priority_order, k "
         "ON CONFLICT ON CONSTRAINT uq_assignments_lead_provider DO NOTHING")
     cur.execute(
-        "INSERT INTO audit_logs (id, actor_id, actor_role, entity_type, entity_id, action, before_state, "
+        "INSERT INTO bench_audit_stage (id, actor_id, actor_role, entity_type, entity_id, action, before_state, "
         "after_state, admin_only_memo, created_at) "
         "SELECT gen_random_uuid(), %s, 'admin', 'lead_assignment', a.id, 'refunded', "
         "       to_jsonb(a) || '{\"is_refunded\": false, \"refunded_at\": null, \"refund_reason\": null}', "
         "       to_jsonb(a), 'bench: refund memo', a.refunded_at "
-        "FROM lead_assignments a WHERE a.is_refunded ORDER BY a.refunded_at, a.id", (admins[2],))
+        "FROM lead_assignments a WHERE a.is_refunded", (admins[2],))
     # The engine's bookkeeping the seeded history implies.
     cur.execute(
         "UPDATE provider_subscriptions s SET last_received_at = m.last "
@@ -404,16 +408,23 @@ def seed(conn, *, leads: int, providers: int, ledger_target: int) -> dict[str, i
         if (start - 1) % (10 * batch) == 0 or start + batch > total:
             log(f"      ledger {min(start + batch - 1, total)}/{total}")
     cur.execute(
-        "INSERT INTO audit_logs (id, actor_id, actor_role, entity_type, entity_id, action, before_state, "
+        "INSERT INTO bench_audit_stage (id, actor_id, actor_role, entity_type, entity_id, action, before_state, "
         "after_state, admin_only_memo, created_at) "
         "SELECT gen_random_uuid(), %s, 'admin', 'provider', e.provider_id, 'balance_' || e.type::text, NULL, "
         "       jsonb_build_object('entry_id', e.id, 'amount', e.amount::text, 'balance_after', e.balance_after::text), "
         "       e.memo, e.created_at "
-        "FROM ledger_entries e WHERE e.related_entity_type = 'adjustment' ORDER BY e.seq", (admins[1],))
-    for t_name in ("bench_ledger_order", "bench_ledger_stage", "bench_level_subs", "bench_niche_no"):
+        "FROM ledger_entries e WHERE e.related_entity_type = 'adjustment'", (admins[1],))
+    cur.execute(
+        "INSERT INTO audit_logs (id, actor_id, actor_role, entity_type, entity_id, action, before_state, "
+        "after_state, admin_only_memo, created_at) "
+        "SELECT id, actor_id, actor_role, entity_type, entity_id, action, before_state, after_state, "
+        "admin_only_memo, created_at FROM bench_audit_stage ORDER BY created_at, id")
+    for t_name in ("bench_audit_stage", "bench_ledger_order", "bench_ledger_stage", "bench_level_subs",
+                   "bench_niche_no"):
         cur.execute(f"DROP TABLE {t_name}")
     conn.commit()
-    log(f"    ledger ({total} entries through the balance trigger): {time.perf_counter() - t:.1f} s")
+    log(f"    ledger ({total} entries through the balance trigger) and the audit log: "
+        f"{time.perf_counter() - t:.1f} s")
 
     counts = {}
     for table in ("leads", "lead_assignments", "ledger_entries", "audit_logs", "service_providers",
