@@ -113,11 +113,13 @@ APPEND_ONLY_ATTEMPTS = [
     ("ledger_entries", "UPDATE ledger_entries SET memo = 'rewritten'"),
     ("ledger_entries", "UPDATE ledger_entries SET amount = amount + 1"),
     ("ledger_entries", "DELETE FROM ledger_entries"),
-    ("ledger_entries", "TRUNCATE ledger_entries"),
+    # CASCADE: deposits reference the ledger, so a plain TRUNCATE stops at the foreign key
+    # before the guard is asked; with CASCADE only the append-only trigger stands in the way.
+    ("ledger_entries", "TRUNCATE ledger_entries CASCADE"),
     ("audit_logs", "UPDATE audit_logs SET admin_only_memo = 'rewritten'"),
     ("audit_logs", "UPDATE audit_logs SET after_state = '{}'::jsonb"),
     ("audit_logs", "DELETE FROM audit_logs"),
-    ("audit_logs", "TRUNCATE audit_logs"),
+    ("audit_logs", "TRUNCATE audit_logs CASCADE"),
 ]
 
 
