@@ -131,13 +131,13 @@ def post(
 
 def reverse_deposit(
     *, provider_id: uuid.UUID, amount: object, key: str, memo: str | None = None,
-    related_type: str | None = None, related_id: uuid.UUID | None = None,
+    related_type: str | None = None, related_id: uuid.UUID | None = None, uow: UnitOfWork | None = None,
 ) -> Posted:
     """A payment processor took back a deposit (refund, dispute).  The debit is
     posted even when it overdraws; then the provider is set ``inactive`` with reason
-    ``payment_reversed`` and admins are alerted."""
+    ``payment_reversed`` and admins are alerted.  In the caller's transaction when given."""
     value = money.to_amount(amount)
-    with unit_of_work() as uow:
+    with _maybe_uow(uow) as uow:
         provider = lock_provider(uow, provider_id)
         overdraws = provider.balance - value < 0
         already = uow.session.exec(select(LedgerEntry).where(LedgerEntry.idempotency_key == key)).first()

@@ -333,26 +333,30 @@ def reverse(*, method: str, kind: str, key: str, amount: Decimal, deposit_ref: o
     """A processor took money back (``kind``: refund or dispute): debit it, even below
     zero; the ledger sets the provider inactive (``payment_reversed``) and alerts admins
     when the balance goes negative."""
+    # One transaction: the debit, the deposit's reversed total and the audit record
+    # stand or fall together (a crash between them would leave a debit never audited).
     with unit_of_work() as uow:
         deposit = find(uow, method=method, deposit_ref=deposit_ref, checkout_id=checkout_id, payment_id=payment_id)
-        if deposit is None or deposit.status != "completed":
+        if deposit is None:
+            return "no_deposit"
+        deposit = _lock(uow, deposit.id)
+        if deposit.status != "completed":
             return "no_deposit"
         deposit_id, provider_id = deposit.id, deposit.provider_id
         amount = min(amount, deposit.amount)
-    posted = ledger.reverse_deposit(provider_id=provider_id, amount=amount, key=key,
-                                    memo=f"{method} {kind} {reference}", related_type="deposit",
-                                    related_id=deposit_id)
-    with unit_of_work() as uow:
-        deposit = _lock(uow, deposit_id)
-        reversed_total = uow.session.execute(
-            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-                LedgerEntry.related_entity_type == "deposit", LedgerEntry.related_entity_id == deposit_id,
-                LedgerEntry.type == LedgerEntryType.DEBIT)).scalar_one()
-        reversed_total = min(Decimal(reversed_total), deposit.amount)
-        if reversed_total > deposit.reversed_amount:
-            deposit.reversed_amount, deposit.updated_at = reversed_total, utcnow()
-            uow.session.add(deposit)
+        posted = ledger.reverse_deposit(provider_id=provider_id, amount=amount, key=key,
+                                        memo=f"{method} {kind} {reference}", related_type="deposit",
+                                        related_id=deposit_id, uow=uow)
         if posted.created:
+            uow.session.flush()
+            reversed_total = uow.session.execute(
+                select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+                    LedgerEntry.related_entity_type == "deposit", LedgerEntry.related_entity_id == deposit_id,
+                    LedgerEntry.type == LedgerEntryType.DEBIT)).scalar_one()
+            reversed_total = min(Decimal(reversed_total), deposit.amount)
+            if reversed_total > deposit.reversed_amount:
+                deposit.reversed_amount, deposit.updated_at = reversed_total, utcnow()
+                uow.session.add(deposit)
             audit.record(uow, actor=SYSTEM, entity_type="deposit", entity_id=deposit_id,
                          action=f"deposit_{kind}", before=None,
                          after={"entry_id": str(posted.entry.id), "amount": money.format_money(amount),
