@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
@@ -178,38 +178,70 @@ class Decision:
         return self.reason == "chosen"
 
 
-def _as_of(table, seq: int, snapshot: str | None):
-    """Rows of the append-only ``table`` that were in force when the lead was planned:
-    visible in the plan's snapshot, or (records from before snapshots were kept)
-    numbered up to the watermark."""
-    if snapshot:
-        return func.hotlead_visible(table.txid, snapshot)
-    return table.seq <= seq
+def _visible_sql(alias: str, snapshot: str | None) -> str:
+    """Rows of an append-only table (audit_logs, ledger_entries) that were in force when
+    the lead was planned: visible in the plan's snapshot, or (records from before
+    snapshots were kept) numbered up to the watermark ``:seq``."""
+    return f"hotlead_visible({alias}.txid, :snapshot)" if snapshot else f"{alias}.seq <= :seq"
 
 
-def _state_as_of(session, entity_type: str, entity_id: uuid.UUID, seq: int, *,
-                 key: str, snapshot: str | None = None) -> dict[str, Any] | None:
-    """The entity's latest full state recorded at or before ``seq``.  Only rows whose
-    after-state carries ``key`` count: some audit rows of an entity record an event,
-    not its state (an admin's ``balance_credit`` on a provider has no ``status``)."""
-    row = session.exec(
-        select(AuditLog.after_state)
-        .where(AuditLog.entity_type == entity_type, AuditLog.entity_id == entity_id,
-               _as_of(AuditLog, seq, snapshot), AuditLog.after_state.has_key(key))
-        .order_by(AuditLog.seq.desc())
-        .limit(1)
-    ).first()
-    return row
+def _states_as_of(session, entity_type: str, entity_ids: list[uuid.UUID], seq: int, *,
+                  key: str, snapshot: str | None = None) -> dict[uuid.UUID, dict[str, Any]]:
+    """Each entity's latest full state recorded at or before ``seq`` (one query for all:
+    a LATERAL index probe per entity).  Only rows whose after-state carries ``key``
+    count: some audit rows of an entity record an event, not its state (an admin's
+    ``balance_credit`` on a provider has no ``status``)."""
+    if not entity_ids:
+        return {}
+    rows = session.execute(text(f"""
+        SELECT e.id, s.after_state
+          FROM unnest(CAST(:ids AS uuid[])) AS e(id)
+          CROSS JOIN LATERAL (
+                SELECT al.after_state FROM audit_logs al
+                 WHERE al.entity_type = :entity_type AND al.entity_id = e.id
+                   AND {_visible_sql("al", snapshot)} AND jsonb_exists(al.after_state, :key)
+                 ORDER BY al.seq DESC LIMIT 1) s
+    """), {"ids": list(entity_ids), "entity_type": entity_type, "key": key, "seq": seq,
+           "snapshot": snapshot}).all()
+    return {row[0]: row[1] for row in rows}
 
 
-def _balance_as_of(session, provider_id: uuid.UUID, seq: int, snapshot: str | None = None) -> Decimal:
-    value = session.exec(
-        select(LedgerEntry.balance_after)
-        .where(LedgerEntry.provider_id == provider_id, _as_of(LedgerEntry, seq, snapshot))
-        .order_by(LedgerEntry.seq.desc())
-        .limit(1)
-    ).first()
-    return value if value is not None else Decimal("0.00")
+def _balances_as_of(session, provider_ids: list[uuid.UUID], seq: int,
+                    snapshot: str | None = None) -> dict[uuid.UUID, Decimal]:
+    """Each provider's balance after its last ledger entry in force at ``seq``."""
+    if not provider_ids:
+        return {}
+    rows = session.execute(text(f"""
+        SELECT p.id, b.balance_after
+          FROM unnest(CAST(:ids AS uuid[])) AS p(id)
+          CROSS JOIN LATERAL (
+                SELECT le.balance_after FROM ledger_entries le
+                 WHERE le.provider_id = p.id AND {_visible_sql("le", snapshot)}
+                 ORDER BY le.seq DESC LIMIT 1) b
+    """), {"ids": list(provider_ids), "seq": seq, "snapshot": snapshot}).all()
+    return {row[0]: row[1] for row in rows}
+
+
+def _last_received_before(session, subscription_ids: list[uuid.UUID],
+                          before: datetime) -> dict[uuid.UUID, datetime | None]:
+    """Each subscription's last lead received before ``before`` (its fairness stamp then)."""
+    if not subscription_ids:
+        return {}
+    rows = session.execute(text("""
+        SELECT s.id, (SELECT max(la.received_at) FROM lead_assignments la
+                       WHERE la.subscription_id = s.id AND la.received_at < :before)
+          FROM unnest(CAST(:ids AS uuid[])) AS s(id)
+    """), {"ids": list(subscription_ids), "before": before}).all()
+    return {row[0]: row[1] for row in rows}
+
+
+@dataclass(frozen=True)
+class _History:
+    """What the explanation needs of the past, read once for every subscription."""
+    states: dict[uuid.UUID, dict[str, Any]]
+    provider_states: dict[uuid.UUID, dict[str, Any]]
+    balances: dict[uuid.UUID, Decimal]
+    last_received: dict[uuid.UUID, datetime | None]
 
 
 def _parse_ts(value: Any) -> datetime | None:
@@ -218,8 +250,8 @@ def _parse_ts(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
-def _explain_one(session, record: DistributionRecord, lead: Lead, sub: ProviderSubscription,
-                 assignments: list[LeadAssignment], first_stamp: datetime) -> Decision:
+def _explain_one(history: _History, record: DistributionRecord, lead: Lead, sub: ProviderSubscription,
+                 assignments: list[LeadAssignment]) -> Decision:
     def decide(reason: str) -> Decision:
         return Decision(sub.id, sub.provider_id, sub.competition_level_id, reason)
 
@@ -230,14 +262,12 @@ def _explain_one(session, record: DistributionRecord, lead: Lead, sub: ProviderS
     level = levels[index]
     if str(sub.id) in level["chosen"]:
         return decide("chosen")
-    state = _state_as_of(session, "subscription", sub.id, record.audit_seq, key="active",
-                         snapshot=record.snapshot)
+    state = history.states.get(sub.id)
     if state is None:
         return decide("not_subscribed")
     if not state.get("active"):
         return decide("subscription_paused")
-    provider_state = _state_as_of(session, "provider", sub.provider_id, record.audit_seq, key="status",
-                                  snapshot=record.snapshot)
+    provider_state = history.provider_states.get(sub.provider_id)
     if provider_state is None or provider_state.get("status") != "active":
         return decide("provider_inactive")
     mismatch = first_mismatch(state.get("filters") or {}, lead.payload)
@@ -249,7 +279,7 @@ def _explain_one(session, record: DistributionRecord, lead: Lead, sub: ProviderS
         a for a in assignments
         if a.provider_id == sub.provider_id and level_position.get(str(a.competition_level_id), 99) <= index
     ]
-    balance = _balance_as_of(session, sub.provider_id, record.ledger_seq, record.snapshot) - sum(
+    balance = history.balances.get(sub.provider_id, Decimal("0.00")) - sum(
         (a.charged_amount for a in earlier), Decimal("0.00"))
     if balance < Decimal(level["price"]):
         return decide("insufficient_balance")
@@ -257,10 +287,7 @@ def _explain_one(session, record: DistributionRecord, lead: Lead, sub: ProviderS
         return decide("already_received")
     cutoff = level.get("cutoff")
     if cutoff is not None:
-        last = session.exec(
-            select(func.max(LeadAssignment.received_at)).where(
-                LeadAssignment.subscription_id == sub.id, LeadAssignment.received_at < first_stamp)
-        ).first()
+        last = history.last_received.get(sub.id)
         mine = fairness_key(last, sub.created_at, sub.id)
         theirs = fairness_key(_parse_ts(cutoff[0]), _parse_ts(cutoff[1]), uuid.UUID(cutoff[2]))
         if mine > theirs:
@@ -294,7 +321,15 @@ def explain(*, lead_id: uuid.UUID, provider_id: uuid.UUID | None = None,
             query = query.where(ProviderSubscription.provider_id == provider_id)
         if subscription_ids is not None:
             query = query.where(ProviderSubscription.id.in_(subscription_ids))
-        return [
-            _explain_one(session, record, lead, sub, assignments, first_stamp)
-            for sub in session.exec(query).all()
-        ]
+        subs = list(session.exec(query).all())
+        sub_ids = [sub.id for sub in subs]
+        provider_ids = sorted({sub.provider_id for sub in subs})
+        history = _History(
+            states=_states_as_of(session, "subscription", sub_ids, record.audit_seq, key="active",
+                                 snapshot=record.snapshot),
+            provider_states=_states_as_of(session, "provider", provider_ids, record.audit_seq, key="status",
+                                          snapshot=record.snapshot),
+            balances=_balances_as_of(session, provider_ids, record.ledger_seq, record.snapshot),
+            last_received=_last_received_before(session, sub_ids, first_stamp),
+        )
+        return [_explain_one(history, record, lead, sub, assignments) for sub in subs]
