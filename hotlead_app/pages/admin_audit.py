@@ -13,8 +13,9 @@ from hotlead_app.components.backoffice import admin_layout, empty_state, pager
 from hotlead_app.components.layout import field_error
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.services import admin_views
+from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.nav import queue_badge
-from hotlead_app.state.session import SessionState
+from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 50
 ENTITY_TYPES = ["lead", "lead_assignment", "niche", "competition_level", "provider", "subscription", "user",
@@ -39,31 +40,15 @@ def _changes(before: dict | None, after: dict | None) -> str:
     return "\n".join(lines)
 
 
-class AuditState(SessionState):
+class AuditState(KeysetPages, AdminPageState):
     items: list[dict[str, str]] = []
     loading: bool = True
     entity_type: str = ""
     entity_id: str = ""
     by: str = ""
     errors: dict[str, str] = {}
-    page_starts: list[int] = []
-    next_seq: int = 0
 
-    def _admin(self):
-        principal = self.principal()
-        if principal is None or principal.role != "admin":
-            return None
-        return principal
-
-    @rx.var
-    def has_prev(self) -> bool:
-        return len(self.page_starts) > 1
-
-    @rx.var
-    def has_next(self) -> bool:
-        return self.next_seq > 0
-
-    def _fetch(self, principal, start: int) -> None:
+    def _show_page(self, principal, start: int | None) -> None:
         rows = admin_views.list_audit(actor=principal.actor, entity_type=self.entity_type or None,
                                       entity_id=self.entity_id or None, by=self.by or None, limit=PAGE_SIZE,
                                       before_seq=start or None)
@@ -76,19 +61,18 @@ class AuditState(SessionState):
              "memo": a["admin_only_memo"] or "", "changes": _changes(a["before"], a["after"])}
             for a in shown
         ]
-        self.next_seq = shown[-1]["seq"] if len(rows) > PAGE_SIZE else 0
+        self._found_next(shown[-1]["seq"] if len(rows) > PAGE_SIZE else None)
 
     def _apply(self, principal, entity_type: str, entity_id: str, by: str) -> None:
         self.entity_type = entity_type.strip()
         self.entity_id = entity_id.strip()
         self.by = by.strip()
-        self.page_starts = [0]
         try:
-            self._fetch(principal, 0)
+            self._first_page(principal)
         except InvalidInput as exc:
             self.errors = {k: str(v) for k, v in exc.details.items()}
             self.items = []
-            self.next_seq = 0
+            self._reset_pages()
             return
         self.errors = {}
 
@@ -113,25 +97,6 @@ class AuditState(SessionState):
                         str(form_data.get("by", "")))
         except DomainError as exc:
             return rx.toast.error(exc.message)
-
-    @rx.event
-    def next_page(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
-        if self.next_seq:
-            start = self.next_seq
-            self.page_starts = [*self.page_starts, start]
-            self._fetch(principal, start)
-
-    @rx.event
-    def prev_page(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
-        if len(self.page_starts) > 1:
-            self.page_starts = self.page_starts[:-1]
-            self._fetch(principal, self.page_starts[-1])
 
 
 S = AuditState

@@ -13,8 +13,8 @@ from hotlead_app import routes
 from hotlead_app.components.backoffice import admin_layout, empty_state
 from hotlead_app.domain.errors import DomainError, NotFound
 from hotlead_app.services import lead_browser, leads, refunds
+from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.nav import queue_badge
-from hotlead_app.state.session import SessionState
 
 
 def _when(value: str | None) -> str:
@@ -29,7 +29,7 @@ def _short(value) -> str:
     return str(value)
 
 
-class LeadDetailState(SessionState):
+class LeadDetailState(AdminPageState):
     loading: bool = True
     explaining: bool = True
     missing: bool = False
@@ -50,12 +50,6 @@ class LeadDetailState(SessionState):
     memo: str = ""
     reason_error: str = ""
     busy: bool = False
-
-    def _admin(self):
-        principal = self.principal()
-        if principal is None or principal.role != "admin":
-            return None
-        return principal
 
     def _fetch(self, principal) -> bool:
         """The lead without its explanation (the costly part, loaded next)."""

@@ -10,14 +10,14 @@ from hotlead_app.components.backoffice import admin_layout, empty_state, pager
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.domain.leads import LeadStatus
 from hotlead_app.services import lead_browser, query
+from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.nav import queue_badge
-from hotlead_app.state.session import SessionState
 
 PAGE_SIZE = 50
 ANY = "any"
 
 
-class LeadsState(SessionState):
+class LeadsState(AdminPageState):
     rows: list[dict[str, str]] = []
     niches: list[str] = []
     loading: bool = True
@@ -32,12 +32,6 @@ class LeadsState(SessionState):
     page_index: int = 0
     _cursors: list = [None]
     _next_cursor: list | None = None
-
-    def _admin(self):
-        principal = self.principal()
-        if principal is None or principal.role != "admin":
-            return None
-        return principal
 
     def _fetch(self, principal) -> None:
         self.error = ""

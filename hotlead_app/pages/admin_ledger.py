@@ -12,38 +12,23 @@ from hotlead_app.components.layout import field_error
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.domain.money import LedgerEntryType
 from hotlead_app.services import admin_views
+from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.nav import queue_badge
-from hotlead_app.state.session import SessionState
+from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 50
 TYPES = [t.value for t in LedgerEntryType]
 
 
-class LedgerState(SessionState):
+class LedgerState(KeysetPages, AdminPageState):
     items: list[dict[str, str]] = []
     loading: bool = True
     provider: str = ""
     type: str = ""
     errors: dict[str, str] = {}
-    page_starts: list[int] = []
-    next_seq: int = 0
     _provider_id: str = ""
 
-    def _admin(self):
-        principal = self.principal()
-        if principal is None or principal.role != "admin":
-            return None
-        return principal
-
-    @rx.var
-    def has_prev(self) -> bool:
-        return len(self.page_starts) > 1
-
-    @rx.var
-    def has_next(self) -> bool:
-        return self.next_seq > 0
-
-    def _fetch(self, principal, start: int) -> None:
+    def _show_page(self, principal, start: int | None) -> None:
         import uuid
 
         rows = admin_views.list_ledger(actor=principal.actor, limit=PAGE_SIZE, before_seq=start or None,
@@ -57,7 +42,7 @@ class LedgerState(SessionState):
              "related": e["related_entity_type"] or "", "reversal": "reversal" if e["is_reversal"] else ""}
             for e in shown
         ]
-        self.next_seq = shown[-1]["seq"] if len(rows) > PAGE_SIZE else 0
+        self._found_next(shown[-1]["seq"] if len(rows) > PAGE_SIZE else None)
 
     def _apply(self, principal, provider: str, type_: str):
         """Resolve the filters (errors next to their field), then show the first page."""
@@ -75,11 +60,9 @@ class LedgerState(SessionState):
         self.errors = errors
         if errors:
             self.items = []
-            self.next_seq = 0
-            self.page_starts = [0]
+            self._reset_pages()
             return
-        self.page_starts = [0]
-        self._fetch(principal, 0)
+        self._first_page(principal)
 
     @rx.event
     def load(self):
@@ -100,25 +83,6 @@ class LedgerState(SessionState):
             self._apply(principal, str(form_data.get("provider", "")), str(form_data.get("type", "")))
         except DomainError as exc:
             return rx.toast.error(exc.message)
-
-    @rx.event
-    def next_page(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
-        if self.next_seq:
-            start = self.next_seq
-            self.page_starts = [*self.page_starts, start]
-            self._fetch(principal, start)
-
-    @rx.event
-    def prev_page(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
-        if len(self.page_starts) > 1:
-            self.page_starts = self.page_starts[:-1]
-            self._fetch(principal, self.page_starts[-1])
 
 
 S = LedgerState

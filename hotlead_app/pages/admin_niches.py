@@ -15,8 +15,8 @@ from hotlead_app.components.layout import field_error
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.domain.forms import FIELD_TYPES, validate_form_fields
 from hotlead_app.services import admin_views, catalog, query
+from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.nav import queue_badge
-from hotlead_app.state.session import SessionState
 
 _FIELD_ERROR = re.compile(r"^fields\[(\d+)\]\.?(\w*)$")
 
@@ -42,7 +42,7 @@ def _int_or_raw(value: str):
         return text
 
 
-class NichesState(SessionState):
+class NichesState(AdminPageState):
     niches: list[dict[str, str]] = []
     loading: bool = True
     # The niche editor
@@ -65,12 +65,6 @@ class NichesState(SessionState):
     lvl_priority: str = "1"
     lvl_active: bool = True
     level_errors: dict[str, str] = {}
-
-    def _admin(self):
-        principal = self.principal()
-        if principal is None or principal.role != "admin":
-            return None
-        return principal
 
     def _reload(self) -> None:
         self.niches = [

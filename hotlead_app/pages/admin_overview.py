@@ -13,8 +13,8 @@ from hotlead_app import routes
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.components.backoffice import admin_layout
 from hotlead_app.services import reports
+from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.nav import queue_badge
-from hotlead_app.state.session import SessionState
 
 STATUS_COLORS = {
     "pending_confirmation": "var(--gray-8)",
@@ -33,7 +33,7 @@ def _plot(amount: Decimal) -> float:
     return float(amount)
 
 
-class OverviewState(SessionState):
+class OverviewState(AdminPageState):
     loading: bool = True
     error: str = ""
     period: str = "30"
@@ -51,8 +51,8 @@ class OverviewState(SessionState):
 
     @rx.event
     def load(self):
-        principal = self.principal()
-        if principal is None or principal.role != "admin":
+        principal = self._admin()
+        if principal is None:
             return rx.redirect(routes.SIGN_IN)
         self.error = ""
         try:

@@ -18,8 +18,9 @@ from hotlead_app.components.layout import field_error
 from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.services import admin_views, catalog, ledger
+from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.nav import queue_badge
-from hotlead_app.state.session import SessionState
+from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 25
 MAX_MEMO = 5000
@@ -34,7 +35,7 @@ def _when(iso: str | None) -> str:
     return iso[:16].replace("T", " ") if iso else ""
 
 
-class ProviderDetailState(SessionState):
+class ProviderDetailState(KeysetPages, AdminPageState):
     provider_id: str = ""
     found: bool = True
     loading: bool = True
@@ -47,8 +48,6 @@ class ProviderDetailState(SessionState):
     logins: list[dict[str, str]] = []
     subscriptions: list[dict[str, str]] = []
     entries: list[dict[str, str]] = []
-    page_starts: list[int] = []
-    next_seq: int = 0
     status_memo: str = ""
     # The adjustment form and its review
     adj_type: str = "credit"
@@ -62,25 +61,11 @@ class ProviderDetailState(SessionState):
     pending_key: str = ""
     posting: bool = False
 
-    def _admin(self):
-        principal = self.principal()
-        if principal is None or principal.role != "admin":
-            return None
-        return principal
-
     def _id_from_url(self) -> uuid.UUID | None:
         try:
             return uuid.UUID(str(self.router.url.path).rstrip("/").rsplit("/", 1)[-1])
         except ValueError:
             return None
-
-    @rx.var
-    def has_prev(self) -> bool:
-        return len(self.page_starts) > 1
-
-    @rx.var
-    def has_next(self) -> bool:
-        return self.next_seq > 0
 
     @rx.var
     def ledger_href(self) -> str:
@@ -109,7 +94,8 @@ class ProviderDetailState(SessionState):
             for s in view["subscriptions"]
         ]
 
-    def _load_entries(self, principal, start: int) -> None:
+    def _show_page(self, principal, start: int | None) -> None:
+        """A page of the provider's ledger entries."""
         rows = admin_views.list_ledger(actor=principal.actor, provider_id=uuid.UUID(self.provider_id),
                                        limit=PAGE_SIZE, before_seq=start or None)
         shown = rows[:PAGE_SIZE]
@@ -119,7 +105,7 @@ class ProviderDetailState(SessionState):
              "related": e["related_entity_type"] or ""}
             for e in shown
         ]
-        self.next_seq = shown[-1]["seq"] if len(rows) > PAGE_SIZE else 0
+        self._found_next(shown[-1]["seq"] if len(rows) > PAGE_SIZE else None)
 
     @rx.event
     def load(self):
@@ -142,28 +128,8 @@ class ProviderDetailState(SessionState):
             self.loading = False
             return
         self.found = True
-        self.page_starts = [0]
-        self._load_entries(principal, 0)
+        self._first_page(principal)
         self.loading = False
-
-    @rx.event
-    def next_page(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
-        if self.next_seq:
-            start = self.next_seq
-            self.page_starts = [*self.page_starts, start]
-            self._load_entries(principal, start)
-
-    @rx.event
-    def prev_page(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
-        if len(self.page_starts) > 1:
-            self.page_starts = self.page_starts[:-1]
-            self._load_entries(principal, self.page_starts[-1])
 
     # ----------------------------------------------------------------- status
 
@@ -257,8 +223,7 @@ class ProviderDetailState(SessionState):
         self.adj_memo = ""
         self.adj_errors = {}
         self._load_provider(principal)
-        self.page_starts = [0]
-        self._load_entries(principal, 0)
+        self._first_page(principal)
         verb = "Credited" if self.pending_type == "credit" else "Debited"
         return rx.toast.success(f"{verb} {self.pending_amount} to {self.name}; the balance is {self.balance}.")
 

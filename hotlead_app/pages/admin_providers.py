@@ -12,38 +12,22 @@ from hotlead_app.components.backoffice import admin_layout, empty_state, pager
 from hotlead_app.components.layout import field_error
 from hotlead_app.domain.errors import Conflict, DomainError, InvalidInput
 from hotlead_app.services import accounts, query
+from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.nav import queue_badge
-from hotlead_app.state.session import SessionState
+from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 25
 STATUS_COLOR = {"active": "green", "auto_deactivated": "orange", "inactive": "gray"}
 
 
-class ProvidersState(SessionState):
+class ProvidersState(KeysetPages, AdminPageState):
     items: list[dict[str, str]] = []
     loading: bool = True
-    # Keyset pages: the cursor each visited page started from ("" for the first).
-    page_starts: list[str] = []
-    next_cursor: str = ""
     form_open: bool = False
     errors: dict[str, str] = {}
     creating: bool = False
 
-    def _admin(self):
-        principal = self.principal()
-        if principal is None or principal.role != "admin":
-            return None
-        return principal
-
-    @rx.var
-    def has_prev(self) -> bool:
-        return len(self.page_starts) > 1
-
-    @rx.var
-    def has_next(self) -> bool:
-        return self.next_cursor != ""
-
-    def _fetch(self, start: str) -> None:
+    def _show_page(self, principal, start: str | None) -> None:
         rows = query.list_providers(limit=PAGE_SIZE, after=json.loads(start) if start else None)
         shown = rows[:PAGE_SIZE]
         self.items = [
@@ -52,33 +36,16 @@ class ProvidersState(SessionState):
              "color": STATUS_COLOR.get(r["status"], "gray")}
             for r in shown
         ]
-        self.next_cursor = json.dumps([shown[-1]["name"], shown[-1]["id"]]) if len(rows) > PAGE_SIZE else ""
+        self._found_next(json.dumps([shown[-1]["name"], shown[-1]["id"]]) if len(rows) > PAGE_SIZE else None)
 
     @rx.event
     def load(self):
-        if self._admin() is None:
+        principal = self._admin()
+        if principal is None:
             return rx.redirect(routes.SIGN_IN)
         self.loading = True
-        self.page_starts = [""]
-        self._fetch("")
+        self._first_page(principal)
         self.loading = False
-
-    @rx.event
-    def next_page(self):
-        if self._admin() is None:
-            return rx.redirect(routes.SIGN_IN)
-        if self.next_cursor:
-            start = self.next_cursor
-            self.page_starts = [*self.page_starts, start]
-            self._fetch(start)
-
-    @rx.event
-    def prev_page(self):
-        if self._admin() is None:
-            return rx.redirect(routes.SIGN_IN)
-        if len(self.page_starts) > 1:
-            self.page_starts = self.page_starts[:-1]
-            self._fetch(self.page_starts[-1])
 
     @rx.event
     def toggle_form(self):

@@ -21,8 +21,8 @@ from hotlead_app.components.backoffice import admin_layout, empty_state, pager
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import lead_browser, leads
 from hotlead_app.state import nav
+from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.nav import queue_badge
-from hotlead_app.state.session import SessionState
 
 PAGE_SIZE = 20
 BULK = "__selected__"
@@ -81,7 +81,7 @@ def _display(row: dict) -> dict[str, str]:
     }
 
 
-class QueueState(SessionState):
+class QueueState(AdminPageState):
     items: list[dict[str, str]] = []
     loading: bool = True
     selected: list[str] = []
@@ -96,12 +96,6 @@ class QueueState(SessionState):
     memo: str = ""
     reason_error: str = ""
     busy: bool = False
-
-    def _admin(self):
-        principal = self.principal()
-        if principal is None or principal.role != "admin":
-            return None
-        return principal
 
     def _fetch(self, principal) -> None:
         cursor = self._cursors[self.page_index] if self.page_index < len(self._cursors) else None

@@ -13,8 +13,8 @@ from hotlead_app.components.backoffice import admin_layout, empty_state, pager
 from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services.payments import issues
+from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.nav import queue_badge
-from hotlead_app.state.session import SessionState
 
 PAGE_SIZE = 20
 
@@ -28,7 +28,7 @@ def _row(i: issues.IssueRead) -> dict[str, str]:
             "note": i.resolution_note or "", "_cursor": i.created_at.isoformat()}
 
 
-class ReconciliationState(SessionState):
+class ReconciliationState(AdminPageState):
     rows: list[dict[str, str]] = []
     status: str = "open"
     loading: bool = True
@@ -38,12 +38,6 @@ class ReconciliationState(SessionState):
     resolving_ref: str = ""
     note: str = ""
     dialog_open: bool = False
-
-    def _admin(self):
-        principal = self.principal()
-        if principal is None or principal.role != "admin":
-            return None
-        return principal
 
     def _fetch(self, principal) -> None:
         cursor = tuple(self.cursors[-1]) if self.cursors else None

@@ -10,8 +10,9 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, provider_layout
 from hotlead_app.domain.errors import DomainError
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, ProviderPageState, loading_block
+from hotlead_app.pages.provider_home import TITLE_SUFFIX, loading_block
 from hotlead_app.services import auth
+from hotlead_app.state.guards import ProviderPageState
 
 
 class ProviderApiKeysState(ProviderPageState):

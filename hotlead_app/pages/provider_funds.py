@@ -16,10 +16,11 @@ from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, provider_layout
 from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError, InvalidInput
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, ProviderPageState, loading_block, short_time
+from hotlead_app.pages.provider_home import TITLE_SUFFIX, loading_block, short_time
 from hotlead_app.services import auth, catalog
 from hotlead_app.services.payments import deposits, paypal_gateway, stripe_gateway
 from hotlead_app.services.payments.errors import ProcessorUnavailable
+from hotlead_app.state.guards import ProviderPageState
 
 PRESETS = ("25.00", "50.00", "100.00", "250.00")
 METHOD_LABELS = {"stripe": "Card (Stripe)", "paypal": "PayPal"}

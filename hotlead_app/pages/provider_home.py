@@ -1,36 +1,22 @@
 """``/provider``: the provider dashboard's overview — balance, status and why, leads
 received this week and month, and the spend per day of the last 30 days.
 
-``ProviderPageState`` is the base of every provider page: it resolves the signed-in
-provider (or redirects to sign-in); the services check ownership themselves."""
+Every provider page's state derives from ``ProviderPageState`` (``state/guards.py``): it
+resolves the signed-in provider (or the page redirects to sign-in); the services check
+ownership themselves."""
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 
 import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, provider_layout
-from hotlead_app.services import auth, provider_views
-from hotlead_app.state.session import SessionState
+from hotlead_app.services import provider_views
+from hotlead_app.state.guards import ProviderPageState
 
 TITLE_SUFFIX = " | Find Me A Hot Lead"
-
-
-class ProviderPageState(SessionState):
-    """Shared by the provider pages: who is signed in, as a provider."""
-
-    def provider(self) -> auth.Principal | None:
-        principal = self.principal()
-        if principal is None or principal.role != "provider" or principal.provider_id is None:
-            return None
-        return principal
-
-    def provider_id(self) -> uuid.UUID | None:
-        principal = self.provider()
-        return principal.provider_id if principal else None
 
 
 def short_time(iso: str | None) -> str:

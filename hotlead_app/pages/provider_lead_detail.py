@@ -10,8 +10,9 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components.backoffice import provider_layout
 from hotlead_app.domain.errors import DomainError
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, ProviderPageState, loading_block, short_time
+from hotlead_app.pages.provider_home import TITLE_SUFFIX, loading_block, short_time
 from hotlead_app.services import provider_views
+from hotlead_app.state.guards import ProviderPageState
 
 
 class ProviderLeadState(ProviderPageState):

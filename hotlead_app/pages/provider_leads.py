@@ -8,8 +8,10 @@ import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, pager, provider_layout
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, ProviderPageState, loading_block, short_time
+from hotlead_app.pages.provider_home import TITLE_SUFFIX, loading_block, short_time
 from hotlead_app.services import provider_views
+from hotlead_app.state.guards import ProviderPageState
+from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 25
 LEADS_CSV = "/api/v1/provider/leads.csv"
@@ -26,16 +28,12 @@ def _payload_text(payload: dict) -> str:
     return ", ".join(f"{k}: {v}" for k, v in payload.items())
 
 
-class ProviderLeadsState(ProviderPageState):
+class ProviderLeadsState(KeysetPages, ProviderPageState):
     rows: list[dict[str, str]] = []
     loading: bool = True
-    cursors: list[list[str]] = []  # the cursor each page was opened with (first page: [])
-    next_cursor: list[str] = []
 
-    def _fetch(self, after: list[str]):
-        provider_id = self.provider_id()
-        if provider_id is None:
-            return rx.redirect(routes.SIGN_IN)
+    def _show_page(self, principal, after: list[str] | None):
+        provider_id = principal.provider_id
         rows = provider_views.list_leads(provider_id=provider_id, limit=PAGE_SIZE, after=after or None)
         page = rows[:PAGE_SIZE]
         self.rows = [
@@ -45,26 +43,16 @@ class ProviderLeadsState(ProviderPageState):
              "refunded": "refunded" if r["is_refunded"] else ""}
             for r in page
         ]
-        self.next_cursor = [page[-1]["assigned_at"], page[-1]["id"]] if len(rows) > PAGE_SIZE else []
+        self._found_next([page[-1]["assigned_at"], page[-1]["id"]] if len(rows) > PAGE_SIZE else None)
         self.loading = False
         return None
 
     @rx.event
     def load(self):
-        self.cursors = [[]]
-        return self._fetch([])
-
-    @rx.event
-    def next_page(self):
-        if self.next_cursor:
-            self.cursors = [*self.cursors, self.next_cursor]
-            return self._fetch(self.next_cursor)
-
-    @rx.event
-    def prev_page(self):
-        if len(self.cursors) > 1:
-            self.cursors = self.cursors[:-1]
-            return self._fetch(self.cursors[-1])
+        principal = self.provider()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        return self._first_page(principal)
 
 
 S = ProviderLeadsState
@@ -105,7 +93,7 @@ def provider_leads() -> rx.Component:
                         overflow_x="auto",
                         width="100%",
                     ),
-                    pager(S.cursors.length() > 1, S.next_cursor.length() > 0, S.prev_page, S.next_page),
+                    pager(S.has_prev, S.has_next, S.prev_page, S.next_page),
                     width="100%",
                 ),
                 empty_state("No leads yet: they appear here as soon as one matches your subscriptions.",

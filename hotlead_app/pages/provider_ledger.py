@@ -7,27 +7,25 @@ import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, pager, provider_layout
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, ProviderPageState, loading_block, short_time
+from hotlead_app.pages.provider_home import TITLE_SUFFIX, loading_block, short_time
 from hotlead_app.pages.provider_leads import download_button
 from hotlead_app.domain import money
 from hotlead_app.services import catalog, provider_views
+from hotlead_app.state.guards import ProviderPageState
+from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 50
 LEDGER_CSV = "/api/v1/provider/ledger.csv"
 TYPE_TEXT = {"deposit": "Deposit", "charge": "Lead", "refund": "Refund", "credit": "Credit", "debit": "Debit"}
 
 
-class ProviderLedgerState(ProviderPageState):
+class ProviderLedgerState(KeysetPages, ProviderPageState):
     rows: list[dict[str, str]] = []
     balance: str = ""
     loading: bool = True
-    cursors: list[int] = []
-    next_cursor: int = 0
 
-    def _fetch(self, before: int):
-        provider_id = self.provider_id()
-        if provider_id is None:
-            return rx.redirect(routes.SIGN_IN)
+    def _show_page(self, principal, before: int | None):
+        provider_id = principal.provider_id
         self.balance = money.format_money(catalog.get_provider(provider_id=provider_id).balance)
         rows = provider_views.list_ledger(provider_id=provider_id, limit=PAGE_SIZE, before_seq=before or None)
         page = rows[:PAGE_SIZE]
@@ -37,26 +35,16 @@ class ProviderLedgerState(ProviderPageState):
              "lead": e["related_entity_id"] if e["related_entity_type"] == "lead" else ""}
             for e in page
         ]
-        self.next_cursor = page[-1]["seq"] if len(rows) > PAGE_SIZE else 0
+        self._found_next(page[-1]["seq"] if len(rows) > PAGE_SIZE else None)
         self.loading = False
         return None
 
     @rx.event
     def load(self):
-        self.cursors = [0]
-        return self._fetch(0)
-
-    @rx.event
-    def next_page(self):
-        if self.next_cursor:
-            self.cursors = [*self.cursors, self.next_cursor]
-            return self._fetch(self.next_cursor)
-
-    @rx.event
-    def prev_page(self):
-        if len(self.cursors) > 1:
-            self.cursors = self.cursors[:-1]
-            return self._fetch(self.cursors[-1])
+        principal = self.provider()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        return self._first_page(principal)
 
 
 S = ProviderLedgerState
@@ -97,7 +85,7 @@ def provider_ledger() -> rx.Component:
                             overflow_x="auto",
                             width="100%",
                         ),
-                        pager(S.cursors.length() > 1, S.next_cursor > 0, S.prev_page, S.next_page),
+                        pager(S.has_prev, S.has_next, S.prev_page, S.next_page),
                         width="100%",
                     ),
                     empty_state("No money has moved yet.", id="ledger-empty"),

@@ -10,24 +10,22 @@ import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, pager, provider_layout
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, ProviderPageState, loading_block, short_time
+from hotlead_app.pages.provider_home import TITLE_SUFFIX, loading_block, short_time
 from hotlead_app.services import provider_views
+from hotlead_app.state.guards import ProviderPageState
+from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = provider_views.MISSED_PAGE
 
 
-class ProviderMissedState(ProviderPageState):
+class ProviderMissedState(KeysetPages, ProviderPageState):
     rows: list[dict[str, str]] = []
     reasons: list[dict[str, str]] = []  # flattened: lead_id, level, text
     loading: bool = True
     reasons_loading: bool = False
-    cursors: list[list[str]] = []
-    next_cursor: list[str] = []
 
-    def _fetch(self, after: list[str]):
-        provider_id = self.provider_id()
-        if provider_id is None:
-            return rx.redirect(routes.SIGN_IN)
+    def _show_page(self, principal, after: list[str] | None):
+        provider_id = principal.provider_id
         # The list first (one query); the reasons, read from the history, next.
         rows = provider_views.missed_leads(provider_id=provider_id, limit=PAGE_SIZE, after=after or None,
                                            with_reasons=False)
@@ -39,7 +37,7 @@ class ProviderMissedState(ProviderPageState):
         ]
         self.reasons = []
         self.reasons_loading = bool(page)
-        self.next_cursor = [page[-1]["created_at"], page[-1]["lead_id"]] if len(rows) > PAGE_SIZE else []
+        self._found_next([page[-1]["created_at"], page[-1]["lead_id"]] if len(rows) > PAGE_SIZE else None)
         self.loading = False
         return ProviderMissedState.load_reasons if page else None
 
@@ -58,20 +56,10 @@ class ProviderMissedState(ProviderPageState):
 
     @rx.event
     def load(self):
-        self.cursors = [[]]
-        return self._fetch([])
-
-    @rx.event
-    def next_page(self):
-        if self.next_cursor:
-            self.cursors = [*self.cursors, self.next_cursor]
-            return self._fetch(self.next_cursor)
-
-    @rx.event
-    def prev_page(self):
-        if len(self.cursors) > 1:
-            self.cursors = self.cursors[:-1]
-            return self._fetch(self.cursors[-1])
+        principal = self.provider()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        return self._first_page(principal)
 
 
 S = ProviderMissedState
@@ -119,7 +107,7 @@ def provider_missed() -> rx.Component:
                 S.rows.length() > 0,
                 rx.vstack(
                     rx.foreach(S.rows, _card),
-                    pager(S.cursors.length() > 1, S.next_cursor.length() > 0, S.prev_page, S.next_page),
+                    pager(S.has_prev, S.has_next, S.prev_page, S.next_page),
                     spacing="3",
                     width="100%",
                 ),

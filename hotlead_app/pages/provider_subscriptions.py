@@ -14,8 +14,9 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, provider_layout
 from hotlead_app.domain.errors import DomainError, InvalidFilters
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, ProviderPageState, loading_block
+from hotlead_app.pages.provider_home import TITLE_SUFFIX, loading_block
 from hotlead_app.services import catalog, provider_views
+from hotlead_app.state.guards import ProviderPageState
 
 ZIP_RE = re.compile(r"^\d{5}(?:-\d{4})?$")
 
