@@ -9,8 +9,8 @@ import json
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state, pager
-from hotlead_app.components.layout import field_error
+from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components.widgets import data_table, filter_input, paged_list
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.services import admin_views
 from hotlead_app.state.guards import AdminPageState
@@ -52,7 +52,7 @@ class AuditState(KeysetPages, AdminPageState):
         rows = admin_views.list_audit(actor=principal.actor, entity_type=self.entity_type or None,
                                       entity_id=self.entity_id or None, by=self.by or None, limit=PAGE_SIZE,
                                       before_seq=start or None)
-        shown = rows[:PAGE_SIZE]
+        shown = self._take_page(rows, PAGE_SIZE, lambda a: a["seq"])
         self.items = [
             {"id": a["id"], "when": a["created_at"][:19].replace("T", " "), "entity_type": a["entity_type"],
              "entity_id": a["entity_id"], "short_id": a["entity_id"][:8],
@@ -61,7 +61,6 @@ class AuditState(KeysetPages, AdminPageState):
              "memo": a["admin_only_memo"] or "", "changes": _changes(a["before"], a["after"])}
             for a in shown
         ]
-        self._found_next(shown[-1]["seq"] if len(rows) > PAGE_SIZE else None)
 
     def _apply(self, principal, entity_type: str, entity_id: str, by: str) -> None:
         self.entity_type = entity_type.strip()
@@ -103,13 +102,7 @@ S = AuditState
 
 
 def _filter_input(name: str, label: str, value, hint: str, **props) -> rx.Component:
-    return rx.box(
-        rx.text(label, as_="label", html_for=f"audit-{name}", size="2"),
-        rx.input(name=name, id=f"audit-{name}", default_value=value, key=value, placeholder=hint, width="100%",
-                 **props),
-        field_error(S.errors.get(name, "")),
-        flex="1 1 12em",
-    )
+    return filter_input(name, label, value, prefix="audit", errors=S.errors, hint=hint, **props)
 
 
 def _filters() -> rx.Component:
@@ -152,29 +145,10 @@ def admin_audit() -> rx.Component:
     return admin_layout(
         rx.vstack(
             _filters(),
-            rx.cond(
-                S.loading,
-                rx.center(rx.spinner(size="3"), padding="3em", width="100%"),
-                rx.cond(
-                    S.items.length() > 0,
-                    rx.vstack(
-                        rx.box(
-                            rx.table.root(
-                                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                                    "When", "Entity", "Action", "By", "Memo", "")])),
-                                rx.table.body(rx.foreach(S.items, _row)),
-                                width="100%",
-                                size="1",
-                            ),
-                            overflow_x="auto",
-                            width="100%",
-                            id="audit-table",
-                        ),
-                        pager(S.has_prev, S.has_next, S.prev_page, S.next_page),
-                        width="100%",
-                    ),
-                    empty_state("No audit row matches these filters.", id="audit-empty"),
-                ),
+            paged_list(
+                S, S.items,
+                data_table(("When", "Entity", "Action", "By", "Memo", ""), S.items, _row, id="audit-table"),
+                empty_state("No audit row matches these filters.", id="audit-empty"),
             ),
             spacing="4",
             width="100%",

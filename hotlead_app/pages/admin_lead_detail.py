@@ -11,6 +11,7 @@ import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or
 from hotlead_app.domain.errors import DomainError, NotFound
 from hotlead_app.services import lead_browser, leads, refunds
 from hotlead_app.state.guards import AdminPageState
@@ -212,14 +213,7 @@ def _section(title: str, *children, **props) -> rx.Component:
 
 
 def _table(headers: list[str], rows, render, id: str) -> rx.Component:
-    return rx.box(
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-            rx.table.body(rx.foreach(rows, render)),
-            width="100%", size="1", id=id,
-        ),
-        overflow_x="auto", width="100%",
-    )
+    return data_table(headers, rows, render, table_id=id)
 
 
 def _reason_fields() -> list[rx.Component]:
@@ -236,18 +230,13 @@ def _reason_fields() -> list[rx.Component]:
 
 def _refund_dialog() -> rx.Component:
     s = LeadDetailState
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Refund this assignment?"),
-            rx.alert_dialog.description(s.refund_text, id="refund-dialog-text"),
-            rx.vstack(*_reason_fields(), spacing="2", margin_top="1em", width="100%"),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.button("Refund", color_scheme="red", on_click=s.confirm_refund, loading=s.busy,
+    return confirm_dialog(
+        "Refund this assignment?",
+        s.refund_text,
+        rx.vstack(*_reason_fields(), spacing="2", margin_top="1em", width="100%"),
+        confirm=rx.button("Refund", color_scheme="red", on_click=s.confirm_refund, loading=s.busy,
                           id="confirm-refund"),
-                justify="end", spacing="3", margin_top="1em",
-            ),
-        ),
+        description_props={"id": "refund-dialog-text"},
         open=s.dialog == "refund",
         on_open_change=s.set_dialog_open,
     )
@@ -255,33 +244,24 @@ def _refund_dialog() -> rx.Component:
 
 def _bad_lead_dialog() -> rx.Component:
     s = LeadDetailState
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Mark as a Global Bad Lead?"),
-            rx.alert_dialog.description(
-                rx.vstack(
-                    rx.text("The lead becomes bad_lead for good and every assignment not yet refunded is "
-                            "refunded: ", rx.text.strong(s.bad_lead_total), " in total."),
-                    rx.cond(
-                        s.bad_lead_refunds.length() > 0,
-                        rx.unordered_list(rx.foreach(
-                            s.bad_lead_refunds,
-                            lambda r: rx.list_item(r["amount"] + " to " + r["provider"]))),
-                        rx.text("Nothing is left to refund."),
-                    ),
-                    spacing="2",
-                ),
-                id="bad-lead-dialog-text",
-                as_child=True,
+    return confirm_dialog(
+        "Mark as a Global Bad Lead?",
+        rx.vstack(
+            rx.text("The lead becomes bad_lead for good and every assignment not yet refunded is "
+                    "refunded: ", rx.text.strong(s.bad_lead_total), " in total."),
+            rx.cond(
+                s.bad_lead_refunds.length() > 0,
+                rx.unordered_list(rx.foreach(
+                    s.bad_lead_refunds,
+                    lambda r: rx.list_item(r["amount"] + " to " + r["provider"]))),
+                rx.text("Nothing is left to refund."),
             ),
-            rx.vstack(*_reason_fields(), spacing="2", margin_top="1em", width="100%"),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.button("Mark bad and refund " + s.bad_lead_total, color_scheme="red",
-                          on_click=s.confirm_bad_lead, loading=s.busy, id="confirm-bad-lead"),
-                justify="end", spacing="3", margin_top="1em",
-            ),
+            spacing="2",
         ),
+        rx.vstack(*_reason_fields(), spacing="2", margin_top="1em", width="100%"),
+        confirm=rx.button("Mark bad and refund " + s.bad_lead_total, color_scheme="red",
+                          on_click=s.confirm_bad_lead, loading=s.busy, id="confirm-bad-lead"),
+        description_props={"id": "bad-lead-dialog-text", "as_child": True},
         open=s.dialog == "bad_lead",
         on_open_change=s.set_dialog_open,
     )
@@ -384,9 +364,8 @@ def _body() -> rx.Component:
 def admin_lead_detail() -> rx.Component:
     s = LeadDetailState
     return admin_layout(
-        rx.cond(
+        loading_or(
             s.loading,
-            rx.center(rx.spinner(size="3"), padding="3em", width="100%"),
             rx.cond(
                 s.missing,
                 rx.vstack(empty_state("No such lead.", id="lead-missing"),

@@ -6,18 +6,20 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state, pager
+from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components.widgets import data_table, keyset_pager, loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.domain.leads import LeadStatus
 from hotlead_app.services import lead_browser, query
 from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.nav import queue_badge
+from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 50
 ANY = "any"
 
 
-class LeadsState(AdminPageState):
+class LeadsState(KeysetPages, AdminPageState):
     rows: list[dict[str, str]] = []
     niches: list[str] = []
     loading: bool = True
@@ -28,12 +30,8 @@ class LeadsState(AdminPageState):
     email: str = ""
     created_from: str = ""
     created_to: str = ""
-    has_next: bool = False
-    page_index: int = 0
-    _cursors: list = [None]
-    _next_cursor: list | None = None
 
-    def _fetch(self, principal) -> None:
+    def _show_page(self, principal, start: list | None) -> None:
         self.error = ""
         self.field_errors = {}
         try:
@@ -41,17 +39,15 @@ class LeadsState(AdminPageState):
                 actor=principal.actor, status=None if self.status == ANY else self.status,
                 niche=None if self.niche == ANY else self.niche, email=self.email or None,
                 created_from=self.created_from or None, created_to=self.created_to or None,
-                limit=PAGE_SIZE, after=self._cursors[self.page_index])
+                limit=PAGE_SIZE, after=start)
         except DomainError as exc:
             self.error = exc.message
             self.field_errors = {k: str(v) for k, v in (exc.details or {}).items()}
             self.rows = []
-            self.has_next = False
+            self._found_next(None)
             self.loading = False
             return
-        self.has_next = len(rows) > PAGE_SIZE
-        rows = rows[:PAGE_SIZE]
-        self._next_cursor = [rows[-1]["created_at"], rows[-1]["id"]] if self.has_next else None
+        rows = self._take_page(rows, PAGE_SIZE, lambda r: [r["created_at"], r["id"]])
         self.rows = [
             {"id": r["id"], "href": routes.admin_lead(r["id"]), "created": r["created_at"][:16].replace("T", " "),
              "status": r["status"], "niche": r["niche"], "email": r["email"], "partner": r["partner"]}
@@ -65,9 +61,7 @@ class LeadsState(AdminPageState):
         if principal is None:
             return rx.redirect(routes.SIGN_IN)
         self.niches = [n["slug"] for n in query.list_niches()]
-        self.page_index = 0
-        self._cursors = [None]
-        self._fetch(principal)
+        self._first_page(principal)
 
     @rx.event
     def apply(self, form: dict):
@@ -75,11 +69,10 @@ class LeadsState(AdminPageState):
         if principal is None:
             return rx.redirect(routes.SIGN_IN)
         self.email = self.email.strip()
-        self.page_index = 0
-        self._cursors = [None]
+        self._reset_pages()
         self.loading = True
         yield
-        self._fetch(principal)
+        self._show_page(principal, None)
 
     @rx.event
     def clear(self):
@@ -110,25 +103,6 @@ class LeadsState(AdminPageState):
     def set_created_to(self, value: str):
         self.created_to = value
 
-    @rx.event
-    def next_page(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
-        if not self._next_cursor:
-            return
-        self._cursors = self._cursors[: self.page_index + 1] + [self._next_cursor]
-        self.page_index += 1
-        self._fetch(principal)
-
-    @rx.event
-    def prev_page(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
-        if self.page_index > 0:
-            self.page_index -= 1
-            self._fetch(principal)
 
 
 def _field(label: str, control: rx.Component, error_key: str | None = None) -> rx.Component:
@@ -193,25 +167,16 @@ def admin_leads() -> rx.Component:
             _filters(),
             rx.cond((s.error != "") & (s.field_errors.length() == 0),
                     rx.callout(s.error, color_scheme="red", icon="triangle_alert", width="100%")),
-            rx.cond(
+            loading_or(
                 s.loading,
-                rx.center(rx.spinner(size="3"), padding="3em", width="100%"),
                 rx.cond(
                     s.rows.length() > 0,
-                    rx.box(
-                        rx.table.root(
-                            rx.table.header(rx.table.row(
-                                *[rx.table.column_header_cell(h) for h in
-                                  ("Received (UTC)", "Status", "Niche", "Email", "Partner")])),
-                            rx.table.body(rx.foreach(s.rows, _row)),
-                            width="100%", size="1", id="leads-table",
-                        ),
-                        overflow_x="auto", width="100%",
-                    ),
+                    data_table(("Received (UTC)", "Status", "Niche", "Email", "Partner"), s.rows, _row,
+                               table_id="leads-table"),
                     empty_state("No lead matches these filters.", id="leads-empty"),
                 ),
             ),
-            pager(s.page_index > 0, s.has_next, s.prev_page, s.next_page),
+            keyset_pager(s),
             width="100%",
             spacing="4",
         ),

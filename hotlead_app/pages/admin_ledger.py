@@ -7,8 +7,8 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state, pager
-from hotlead_app.components.layout import field_error
+from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components.widgets import data_table, filter_input, labeled_field, paged_list
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.domain.money import LedgerEntryType
 from hotlead_app.services import admin_views
@@ -34,7 +34,7 @@ class LedgerState(KeysetPages, AdminPageState):
         rows = admin_views.list_ledger(actor=principal.actor, limit=PAGE_SIZE, before_seq=start or None,
                                        provider_id=uuid.UUID(self._provider_id) if self._provider_id else None,
                                        type=self.type or None)
-        shown = rows[:PAGE_SIZE]
+        shown = self._take_page(rows, PAGE_SIZE, lambda e: e["seq"])
         self.items = [
             {"id": e["id"], "when": e["created_at"][:16].replace("T", " "), "provider": e["provider_name"],
              "href": routes.admin_provider(e["provider_id"]), "type": e["type"], "amount": e["signed_amount"],
@@ -42,7 +42,6 @@ class LedgerState(KeysetPages, AdminPageState):
              "related": e["related_entity_type"] or "", "reversal": "reversal" if e["is_reversal"] else ""}
             for e in shown
         ]
-        self._found_next(shown[-1]["seq"] if len(rows) > PAGE_SIZE else None)
 
     def _apply(self, principal, provider: str, type_: str):
         """Resolve the filters (errors next to their field), then show the first page."""
@@ -91,20 +90,14 @@ S = LedgerState
 def _filters() -> rx.Component:
     return rx.form(
         rx.flex(
-            rx.box(
-                rx.text("Provider (id or email)", as_="label", html_for="ledger-provider", size="2"),
-                rx.input(name="provider", id="ledger-provider", default_value=S.provider, key=S.provider,
-                         placeholder="owner@acme.example", width="100%"),
-                field_error(S.errors.get("provider", "")),
-                flex="1 1 16em",
-            ),
-            rx.box(
-                rx.text("Type", as_="label", html_for="ledger-type", size="2"),
+            filter_input("provider", "Provider (id or email)", S.provider, prefix="ledger", errors=S.errors,
+                         hint="owner@acme.example", flex="1 1 16em"),
+            labeled_field(
+                "Type",
                 rx.el.select(rx.el.option("any", value=""), *[rx.el.option(t, value=t) for t in TYPES],
                              name="type", id="ledger-type", default_value=S.type, key=S.type,
                              style={"width": "100%", "padding": "0.4em"}),
-                field_error(S.errors.get("type", "")),
-                flex="0 1 10em",
+                html_for="ledger-type", error=S.errors.get("type", ""), flex="0 1 10em",
             ),
             rx.button("Filter", type="submit", id="ledger-filter"),
             wrap="wrap",
@@ -136,29 +129,11 @@ def admin_ledger() -> rx.Component:
     return admin_layout(
         rx.vstack(
             _filters(),
-            rx.cond(
-                S.loading,
-                rx.center(rx.spinner(size="3"), padding="3em", width="100%"),
-                rx.cond(
-                    S.items.length() > 0,
-                    rx.vstack(
-                        rx.box(
-                            rx.table.root(
-                                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                                    "When", "Provider", "Type", "Amount", "Balance after", "Memo", "For")])),
-                                rx.table.body(rx.foreach(S.items, _row)),
-                                width="100%",
-                                size="1",
-                            ),
-                            overflow_x="auto",
-                            width="100%",
-                            id="ledger-table",
-                        ),
-                        pager(S.has_prev, S.has_next, S.prev_page, S.next_page),
-                        width="100%",
-                    ),
-                    empty_state("No entry matches these filters.", id="ledger-empty"),
-                ),
+            paged_list(
+                S, S.items,
+                data_table(("When", "Provider", "Type", "Amount", "Balance after", "Memo", "For"), S.items, _row,
+                           id="ledger-table"),
+                empty_state("No entry matches these filters.", id="ledger-empty"),
             ),
             spacing="4",
             width="100%",

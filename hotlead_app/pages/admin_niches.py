@@ -12,6 +12,7 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components.backoffice import admin_layout, empty_state
 from hotlead_app.components.layout import field_error
+from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.domain.forms import FIELD_TYPES, validate_form_fields
 from hotlead_app.services import admin_views, catalog, query
@@ -444,20 +445,14 @@ def _niche_editor() -> rx.Component:
 
 
 def _deactivate_button(niche: dict) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(rx.button("Close", size="1", variant="soft", color_scheme="red")),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Close " + niche["name"] + "?"),
-            rx.alert_dialog.description(
-                "Its public form stops taking requests and its providers receive no new leads from it. "
-                "You can open it again later."),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft")),
-                rx.alert_dialog.action(rx.button("Close niche", color_scheme="red",
-                                                 on_click=S.set_niche_active(niche["id"], False))),
-                justify="end", spacing="3", margin_top="1em",
-            ),
-        ),
+    return confirm_dialog(
+        "Close " + niche["name"] + "?",
+        "Its public form stops taking requests and its providers receive no new leads from it. "
+        "You can open it again later.",
+        trigger=rx.button("Close", size="1", variant="soft", color_scheme="red"),
+        confirm=rx.button("Close niche", color_scheme="red", on_click=S.set_niche_active(niche["id"], False)),
+        cancel_color=None,
+        close_on_confirm=True,
     )
 
 
@@ -549,17 +544,7 @@ def _levels() -> rx.Component:
         rx.cond(S.level_form_open, _level_form()),
         rx.cond(
             S.levels.length() > 0,
-            rx.box(
-                rx.table.root(
-                    rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                        "Level", "Price", "Max providers", "Priority", "Status", "")])),
-                    rx.table.body(rx.foreach(S.levels, _level_row)),
-                    width="100%",
-                    size="1",
-                ),
-                overflow_x="auto",
-                width="100%",
-            ),
+            data_table(("Level", "Price", "Max providers", "Priority", "Status", ""), S.levels, _level_row),
             empty_state("No competition level yet: providers cannot subscribe to this niche until it has one.",
                         id="levels-empty"),
         ),
@@ -574,22 +559,11 @@ def admin_niches() -> rx.Component:
     return admin_layout(
         rx.vstack(
             rx.cond(S.editor_open, _niche_editor()),
-            rx.cond(
+            loading_or(
                 S.loading,
-                rx.center(rx.spinner(size="3"), padding="3em", width="100%"),
                 rx.cond(
                     S.niches.length() > 0,
-                    rx.box(
-                        rx.table.root(
-                            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                                "Niche", "Slug", "Status", "Fields", "")])),
-                            rx.table.body(rx.foreach(S.niches, _niche_row)),
-                            width="100%",
-                            size="1",
-                        ),
-                        overflow_x="auto",
-                        width="100%",
-                    ),
+                    data_table(("Niche", "Slug", "Status", "Fields", ""), S.niches, _niche_row),
                     empty_state("No niche yet: create the first one.", id="niches-empty"),
                 ),
             ),

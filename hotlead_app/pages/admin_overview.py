@@ -12,6 +12,7 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.components.backoffice import admin_layout
+from hotlead_app.components.widgets import loading_or
 from hotlead_app.services import reports
 from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.nav import queue_badge
@@ -189,7 +190,7 @@ def admin_overview() -> rx.Component:
     s = OverviewState
     return admin_layout(
         rx.cond(s.error != "", rx.callout(s.error, color_scheme="red", icon="triangle_alert", width="100%")),
-        rx.cond(s.loading, rx.center(rx.spinner(size="3"), padding="3em", width="100%"), _content()),
+        loading_or(s.loading, _content()),
         title="Overview",
         on_sign_out=s.sign_out,
         queue_badge=queue_badge(),

@@ -13,8 +13,9 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state, pager
+from hotlead_app.components.backoffice import admin_layout, empty_state
 from hotlead_app.components.layout import field_error
+from hotlead_app.components.widgets import confirm_dialog, data_table, keyset_pager, loading_or
 from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.services import admin_views, catalog, ledger
@@ -98,14 +99,13 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         """A page of the provider's ledger entries."""
         rows = admin_views.list_ledger(actor=principal.actor, provider_id=uuid.UUID(self.provider_id),
                                        limit=PAGE_SIZE, before_seq=start or None)
-        shown = rows[:PAGE_SIZE]
+        shown = self._take_page(rows, PAGE_SIZE, lambda e: e["seq"])
         self.entries = [
             {"id": e["id"], "when": _when(e["created_at"]), "type": e["type"], "amount": e["signed_amount"],
              "balance_after": e["balance_after"] or "", "memo": e["memo"] or "",
              "related": e["related_entity_type"] or ""}
             for e in shown
         ]
-        self._found_next(shown[-1]["seq"] if len(rows) > PAGE_SIZE else None)
 
     @rx.event
     def load(self):
@@ -233,28 +233,20 @@ S = ProviderDetailState
 
 def _status_dialog() -> rx.Component:
     switching_off = S.status != "inactive"
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(rx.cond(switching_off, "Deactivate", "Activate"), variant="soft",
-                      color_scheme=rx.cond(switching_off, "red", "green"), id="toggle-status")),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(rx.cond(switching_off, "Deactivate ", "Activate "), S.name, "?"),
-            rx.alert_dialog.description(
-                rx.cond(switching_off,
-                        "It stops receiving leads at once; its balance and subscriptions are kept.",
-                        "It receives leads again if its balance covers a subscription.")),
-            rx.input(placeholder="Memo for the audit log (admins only)", value=S.status_memo,
-                     on_change=S.set_status_memo, margin_top="1em", id="status-memo"),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft")),
-                rx.alert_dialog.action(rx.button(
-                    rx.cond(switching_off, "Deactivate", "Activate"),
-                    color_scheme=rx.cond(switching_off, "red", "green"),
-                    on_click=S.set_status(rx.cond(switching_off, "inactive", "active")),
-                    id="confirm-status")),
-                justify="end", spacing="3", margin_top="1em",
-            ),
-        ),
+    return confirm_dialog(
+        (rx.cond(switching_off, "Deactivate ", "Activate "), S.name, "?"),
+        rx.cond(switching_off,
+                "It stops receiving leads at once; its balance and subscriptions are kept.",
+                "It receives leads again if its balance covers a subscription."),
+        rx.input(placeholder="Memo for the audit log (admins only)", value=S.status_memo,
+                 on_change=S.set_status_memo, margin_top="1em", id="status-memo"),
+        trigger=rx.button(rx.cond(switching_off, "Deactivate", "Activate"), variant="soft",
+                          color_scheme=rx.cond(switching_off, "red", "green"), id="toggle-status"),
+        confirm=rx.button(rx.cond(switching_off, "Deactivate", "Activate"),
+                          color_scheme=rx.cond(switching_off, "red", "green"),
+                          on_click=S.set_status(rx.cond(switching_off, "inactive", "active")), id="confirm-status"),
+        cancel_color=None,
+        close_on_confirm=True,
     )
 
 
@@ -325,17 +317,8 @@ def _confirm_dialog() -> rx.Component:
 
 
 def _table(headers: list[str], rows, cells: list[str], row_id: str | None = None) -> rx.Component:
-    return rx.box(
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-            rx.table.body(rx.foreach(rows, lambda r: rx.table.row(
-                *[rx.table.cell(r[c]) for c in cells], id=("entry-" + r["id"]) if row_id else None))),
-            width="100%",
-            size="1",
-        ),
-        overflow_x="auto",
-        width="100%",
-    )
+    return data_table(headers, rows, lambda r: rx.table.row(
+        *[rx.table.cell(r[c]) for c in cells], id=("entry-" + r["id"]) if row_id else None))
 
 
 def _content() -> rx.Component:
@@ -377,7 +360,7 @@ def _content() -> rx.Component:
             rx.vstack(
                 _table(["When", "Type", "Amount", "Balance after", "Memo", "For"], S.entries,
                        ["when", "type", "amount", "balance_after", "memo", "related"], row_id="entry"),
-                pager(S.has_prev, S.has_next, S.prev_page, S.next_page),
+                keyset_pager(S),
                 width="100%",
             ),
             empty_state("No money has moved yet.", id="ledger-empty"),
@@ -403,9 +386,8 @@ def _content() -> rx.Component:
 @rx.page(route=routes.ADMIN_PROVIDER, title="Provider | Find Me A Hot Lead", on_load=ProviderDetailState.load)
 def admin_provider_detail() -> rx.Component:
     return admin_layout(
-        rx.cond(
+        loading_or(
             S.loading,
-            rx.center(rx.spinner(size="3"), padding="3em", width="100%"),
             rx.cond(
                 S.found,
                 _content(),

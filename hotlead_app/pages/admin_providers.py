@@ -8,8 +8,9 @@ import json
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state, pager
+from hotlead_app.components.backoffice import admin_layout, empty_state
 from hotlead_app.components.layout import field_error
+from hotlead_app.components.widgets import data_table, labeled_field, paged_list
 from hotlead_app.domain.errors import Conflict, DomainError, InvalidInput
 from hotlead_app.services import accounts, query
 from hotlead_app.state.guards import AdminPageState
@@ -29,14 +30,13 @@ class ProvidersState(KeysetPages, AdminPageState):
 
     def _show_page(self, principal, start: str | None) -> None:
         rows = query.list_providers(limit=PAGE_SIZE, after=json.loads(start) if start else None)
-        shown = rows[:PAGE_SIZE]
+        shown = self._take_page(rows, PAGE_SIZE, lambda r: json.dumps([r["name"], r["id"]]))
         self.items = [
             {"id": r["id"], "name": r["name"], "email": r["email"], "status": r["status"],
              "reason": r["status_reason"] or "", "balance": r["balance"], "href": routes.admin_provider(r["id"]),
              "color": STATUS_COLOR.get(r["status"], "gray")}
             for r in shown
         ]
-        self._found_next(json.dumps([shown[-1]["name"], shown[-1]["id"]]) if len(rows) > PAGE_SIZE else None)
 
     @rx.event
     def load(self):
@@ -89,12 +89,11 @@ S = ProvidersState
 
 
 def _input(name: str, label: str, kind: str = "text", hint: str = "") -> rx.Component:
-    return rx.box(
-        rx.text(label, as_="label", html_for=f"provider-{name}", size="2", weight="medium"),
+    return labeled_field(
+        label,
         rx.input(name=name, id=f"provider-{name}", type=kind, width="100%", placeholder=hint,
                  auto_complete="new-password" if kind == "password" else "off"),
-        field_error(S.errors.get(name, "")),
-        flex="1 1 14em",
+        html_for=f"provider-{name}", error=S.errors.get(name, ""), flex="1 1 14em", weight="medium",
     )
 
 
@@ -147,30 +146,11 @@ def admin_providers() -> rx.Component:
     return admin_layout(
         rx.vstack(
             rx.cond(S.form_open, _create_form()),
-            rx.cond(
-                S.loading,
-                rx.center(rx.spinner(size="3"), padding="3em", width="100%"),
-                rx.cond(
-                    S.items.length() > 0,
-                    rx.vstack(
-                        rx.box(
-                            rx.table.root(
-                                rx.table.header(rx.table.row(
-                                    rx.table.column_header_cell("Provider"), rx.table.column_header_cell("Email"),
-                                    rx.table.column_header_cell("Status"),
-                                    rx.table.column_header_cell("Balance", text_align="right"))),
-                                rx.table.body(rx.foreach(S.items, _row)),
-                                width="100%",
-                                size="1",
-                            ),
-                            overflow_x="auto",
-                            width="100%",
-                        ),
-                        pager(S.has_prev, S.has_next, S.prev_page, S.next_page),
-                        width="100%",
-                    ),
-                    empty_state("No provider yet: create the first one with its login.", id="providers-empty"),
-                ),
+            paged_list(
+                S, S.items,
+                data_table(("Provider", "Email", "Status", rx.table.column_header_cell("Balance", text_align="right")),
+                           S.items, _row),
+                empty_state("No provider yet: create the first one with its login.", id="providers-empty"),
             ),
             spacing="4",
             width="100%",

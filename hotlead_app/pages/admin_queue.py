@@ -17,12 +17,14 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state, pager
+from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components.widgets import confirm_dialog, keyset_pager, loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import lead_browser, leads
 from hotlead_app.state import nav
 from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.nav import queue_badge
+from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 20
 BULK = "__selected__"
@@ -81,14 +83,10 @@ def _display(row: dict) -> dict[str, str]:
     }
 
 
-class QueueState(AdminPageState):
+class QueueState(KeysetPages, AdminPageState):
     items: list[dict[str, str]] = []
     loading: bool = True
     selected: list[str] = []
-    has_next: bool = False
-    page_index: int = 0
-    _cursors: list = [None]
-    _next_cursor: list | None = None
     # The open dialog: "" (none), "approve" (the selection) or "reject".
     dialog: str = ""
     reject_target: str = ""  # a lead id, or BULK for the selection
@@ -97,16 +95,13 @@ class QueueState(AdminPageState):
     reason_error: str = ""
     busy: bool = False
 
-    def _fetch(self, principal) -> None:
-        cursor = self._cursors[self.page_index] if self.page_index < len(self._cursors) else None
-        rows = lead_browser.approval_queue(actor=principal.actor, limit=PAGE_SIZE, after=cursor)
-        if not rows and self.page_index > 0:  # the page emptied: step back
-            self.page_index -= 1
-            self._cursors = self._cursors[: self.page_index + 1]
-            return self._fetch(principal)
-        self.has_next = len(rows) > PAGE_SIZE
-        rows = rows[:PAGE_SIZE]
-        self._next_cursor = [rows[-1]["created_at"], rows[-1]["id"]] if self.has_next else None
+    def _show_page(self, principal, start: list | None) -> None:
+        """The page from ``start``; the selection keeps only the leads still in view (a
+        new page therefore starts with none selected)."""
+        rows = lead_browser.approval_queue(actor=principal.actor, limit=PAGE_SIZE, after=start)
+        if not rows and self._drop_page():  # the page emptied: step back
+            return self._reload_page(principal)
+        rows = self._take_page(rows, PAGE_SIZE, lambda r: [r["created_at"], r["id"]])
         self.items = [_display(r) for r in rows]
         shown = {i["id"] for i in self.items}
         self.selected = [s for s in self.selected if s in shown]
@@ -118,11 +113,9 @@ class QueueState(AdminPageState):
         if principal is None:
             return rx.redirect(routes.SIGN_IN)
         self.loading = True
-        self.page_index = 0
-        self._cursors = [None]
         self.selected = []
         self.dialog = ""
-        self._fetch(principal)
+        self._first_page(principal)
         return rx.call_script(KEYBOARD_JS)
 
     @rx.event
@@ -131,30 +124,7 @@ class QueueState(AdminPageState):
         principal = self._admin()
         if principal is None:
             return rx.redirect(routes.SIGN_IN)
-        self._fetch(principal)
-
-    @rx.event
-    def next_page(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
-        if not self._next_cursor:
-            return
-        self._cursors = self._cursors[: self.page_index + 1] + [self._next_cursor]
-        self.page_index += 1
-        self.selected = []
-        self._fetch(principal)
-
-    @rx.event
-    def prev_page(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
-        if self.page_index == 0:
-            return
-        self.page_index -= 1
-        self.selected = []
-        self._fetch(principal)
+        self._reload_page(principal)
 
     @rx.event
     def toggle(self, lead_id: str):
@@ -213,7 +183,7 @@ class QueueState(AdminPageState):
     def _outcome(self, verb: str, done: int, failures: list[str], principal):
         self.selected = []
         self.dialog = ""
-        self._fetch(principal)
+        self._reload_page(principal)
         noun = "lead" if done == 1 else "leads"
         if failures:
             return rx.toast.error(f"{verb} {done} {noun}; {len(failures)} could not be: {failures[0]}")
@@ -338,21 +308,14 @@ def _plural(count, one: str, many_prefix: str, many_suffix: str) -> rx.Var:
 
 def _approve_dialog() -> rx.Component:
     s = QueueState
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(_plural(s.selected_count, "Approve 1 lead?", "Approve ", " leads?"),
-                                  id="approve-dialog-title"),
-            rx.alert_dialog.description(
-                "They go to distribution right away: providers are charged and receive the contact details."),
-            rx.text_area(placeholder="Memo for admins (optional)", value=s.memo, on_change=s.set_memo,
-                         margin_top="1em", width="100%", id="approve-memo"),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.button(_plural(s.selected_count, "Approve 1 lead", "Approve ", " leads"),
+    return confirm_dialog(
+        _plural(s.selected_count, "Approve 1 lead?", "Approve ", " leads?"),
+        "They go to distribution right away: providers are charged and receive the contact details.",
+        rx.text_area(placeholder="Memo for admins (optional)", value=s.memo, on_change=s.set_memo,
+                     margin_top="1em", width="100%", id="approve-memo"),
+        confirm=rx.button(_plural(s.selected_count, "Approve 1 lead", "Approve ", " leads"),
                           on_click=s.approve_selected, loading=s.busy, id="confirm-approve"),
-                justify="end", spacing="3", margin_top="1em",
-            ),
-        ),
+        title_props={"id": "approve-dialog-title"},
         open=s.dialog == "approve",
         on_open_change=s.set_dialog_open,
     )
@@ -360,27 +323,21 @@ def _approve_dialog() -> rx.Component:
 
 def _reject_dialog() -> rx.Component:
     s = QueueState
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(_plural(s.reject_count, "Reject this lead?", "Reject ", " leads?"),
-                                  id="reject-dialog-title"),
-            rx.alert_dialog.description("A rejected lead is never distributed. Say why:"),
-            rx.vstack(
-                rx.input(placeholder="Reason (required)", value=s.reason, on_change=s.set_reason,
-                         id="reject-reason", width="100%", aria_invalid=rx.cond(s.reason_error != "", "true", "false")),
-                rx.cond(s.reason_error != "",
-                        rx.text(s.reason_error, color="red", size="2", role="alert", id="reject-reason-error")),
-                rx.text_area(placeholder="Memo for admins (optional)", value=s.memo, on_change=s.set_memo,
-                             id="reject-memo", width="100%"),
-                spacing="2", margin_top="1em", width="100%",
-            ),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.button(_plural(s.reject_count, "Reject", "Reject ", " leads"), color_scheme="red",
-                          on_click=s.confirm_reject, loading=s.busy, id="confirm-reject"),
-                justify="end", spacing="3", margin_top="1em",
-            ),
+    return confirm_dialog(
+        _plural(s.reject_count, "Reject this lead?", "Reject ", " leads?"),
+        "A rejected lead is never distributed. Say why:",
+        rx.vstack(
+            rx.input(placeholder="Reason (required)", value=s.reason, on_change=s.set_reason,
+                     id="reject-reason", width="100%", aria_invalid=rx.cond(s.reason_error != "", "true", "false")),
+            rx.cond(s.reason_error != "",
+                    rx.text(s.reason_error, color="red", size="2", role="alert", id="reject-reason-error")),
+            rx.text_area(placeholder="Memo for admins (optional)", value=s.memo, on_change=s.set_memo,
+                         id="reject-memo", width="100%"),
+            spacing="2", margin_top="1em", width="100%",
         ),
+        confirm=rx.button(_plural(s.reject_count, "Reject", "Reject ", " leads"), color_scheme="red",
+                          on_click=s.confirm_reject, loading=s.busy, id="confirm-reject"),
+        title_props={"id": "reject-dialog-title"},
         open=s.dialog == "reject",
         on_open_change=s.set_dialog_open,
     )
@@ -408,16 +365,15 @@ def admin_queue() -> rx.Component:
             rx.text("Oldest first. Keys on a focused lead: j / k next / previous, x select, a approve, r reject. "
                     "New confirmed leads appear by themselves.", size="2", color_scheme="gray", id="queue-help"),
             _toolbar(),
-            rx.cond(
+            loading_or(
                 s.loading,
-                rx.center(rx.spinner(size="3"), padding="3em", width="100%"),
                 rx.cond(
                     s.items.length() > 0,
                     rx.vstack(rx.foreach(s.items, _card), spacing="3", width="100%", id="queue-list"),
                     empty_state("Nothing waiting: every confirmed lead has been reviewed.", id="queue-empty"),
                 ),
             ),
-            pager(s.page_index > 0, s.has_next, s.prev_page, s.next_page),
+            keyset_pager(s),
             _approve_dialog(),
             _reject_dialog(),
             width="100%",

@@ -9,12 +9,14 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state, pager
+from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components.widgets import confirm_dialog, data_table, keyset_pager, loading_or
 from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services.payments import issues
 from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.nav import queue_badge
+from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 20
 
@@ -25,25 +27,23 @@ def _row(i: issues.IssueRead) -> dict[str, str]:
             "reference": i.processor_reference, "deposit": str(i.deposit_id) if i.deposit_id else "—",
             "expected": fmt(i.expected_amount), "actual": fmt(i.actual_amount), "details": i.details or "",
             "created": i.created_at.isoformat()[:16].replace("T", " "), "status": i.status,
-            "note": i.resolution_note or "", "_cursor": i.created_at.isoformat()}
+            "note": i.resolution_note or ""}
 
 
-class ReconciliationState(AdminPageState):
+class ReconciliationState(KeysetPages, AdminPageState):
     rows: list[dict[str, str]] = []
     status: str = "open"
     loading: bool = True
-    has_next: bool = False
-    cursors: list[list[str]] = []  # the cursor of each page shown so far (keyset)
     resolving_id: str = ""
     resolving_ref: str = ""
     note: str = ""
     dialog_open: bool = False
 
-    def _fetch(self, principal) -> None:
-        cursor = tuple(self.cursors[-1]) if self.cursors else None
-        found = issues.list_issues(actor=principal.actor, status=self.status, limit=PAGE_SIZE + 1, cursor=cursor)
-        self.has_next = len(found) > PAGE_SIZE
-        self.rows = [_row(i) for i in found[:PAGE_SIZE]]
+    def _show_page(self, principal, start: list[str] | None) -> None:
+        found = issues.list_issues(actor=principal.actor, status=self.status, limit=PAGE_SIZE + 1,
+                                   cursor=tuple(start) if start else None)
+        shown = self._take_page(found, PAGE_SIZE, lambda i: [i.created_at.isoformat(), str(i.id)])
+        self.rows = [_row(i) for i in shown]
         self.loading = False
 
     @rx.event
@@ -51,8 +51,8 @@ class ReconciliationState(AdminPageState):
         principal = self._admin()
         if principal is None:
             return rx.redirect(routes.SIGN_IN)
-        self.cursors, self.loading = [], True
-        self._fetch(principal)
+        self.loading = True
+        self._first_page(principal)
 
     @rx.event
     def show(self, status: str | list[str]):
@@ -61,26 +61,7 @@ class ReconciliationState(AdminPageState):
             return rx.redirect(routes.SIGN_IN)
         status = status[0] if isinstance(status, list) and status else status
         self.status = status if status in ("open", "resolved", "all") else "open"
-        self.cursors = []
-        self._fetch(principal)
-
-    @rx.event
-    def next_page(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
-        if self.rows and self.has_next:
-            last = self.rows[-1]
-            self.cursors = [*self.cursors, [last["_cursor"], last["id"]]]
-            self._fetch(principal)
-
-    @rx.event
-    def prev_page(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
-        self.cursors = self.cursors[:-1]
-        self._fetch(principal)
+        self._first_page(principal)
 
     @rx.event
     def ask_resolve(self, issue_id: str, reference: str):
@@ -104,7 +85,7 @@ class ReconciliationState(AdminPageState):
         except (DomainError, ValueError) as exc:
             return rx.toast.error(getattr(exc, "message", "This issue cannot be resolved."))
         self.dialog_open = False
-        self._fetch(principal)
+        self._reload_page(principal)
         return rx.toast.success(f"Issue {self.resolving_ref} marked resolved.")
 
 
@@ -131,20 +112,15 @@ def _issue_row(r) -> rx.Component:
 
 
 def _dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Resolve issue ", S.resolving_ref, "?"),
-            rx.alert_dialog.description(
-                "Only after you have checked it at the processor and fixed the balance if needed "
-                "(e.g. with a credit or debit on the provider's page). This cannot be undone."),
-            rx.text_area(placeholder="What was done (kept in the audit log)", value=S.note, on_change=S.set_note,
-                         margin_top="1em", id="resolve-note"),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft")),
-                rx.alert_dialog.action(rx.button("Mark resolved", on_click=S.resolve, id="confirm-resolve")),
-                justify="end", spacing="3", margin_top="1em",
-            ),
-        ),
+    return confirm_dialog(
+        ("Resolve issue ", S.resolving_ref, "?"),
+        "Only after you have checked it at the processor and fixed the balance if needed "
+        "(e.g. with a credit or debit on the provider's page). This cannot be undone.",
+        rx.text_area(placeholder="What was done (kept in the audit log)", value=S.note, on_change=S.set_note,
+                     margin_top="1em", id="resolve-note"),
+        confirm=rx.button("Mark resolved", on_click=S.resolve, id="confirm-resolve"),
+        cancel_color=None,
+        close_on_confirm=True,
         open=S.dialog_open,
         on_open_change=S.set_dialog_open,
     )
@@ -164,22 +140,14 @@ def admin_reconciliation() -> rx.Component:
                 rx.segmented_control.item("All", value="all"),
                 value=S.status, on_change=S.show, id="issue-status",
             ),
-            rx.cond(
+            loading_or(
                 S.loading,
-                rx.center(rx.spinner(size="3"), padding="3em"),
                 rx.cond(
                     S.rows.length() > 0,
                     rx.vstack(
-                        rx.box(
-                            rx.table.root(
-                                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                                    "Found", "Kind", "Processor", "Reference", "Expected", "Paid", "Details", "")])),
-                                rx.table.body(rx.foreach(S.rows, _issue_row)),
-                                size="1", width="100%",
-                            ),
-                            overflow_x="auto", width="100%",
-                        ),
-                        pager(S.cursors.length() > 0, S.has_next, S.prev_page, S.next_page),
+                        data_table(("Found", "Kind", "Processor", "Reference", "Expected", "Paid", "Details", ""), S.rows,
+                                   _issue_row),
+                        keyset_pager(S),
                         width="100%",
                     ),
                     empty_state("Nothing to reconcile: every payment matches its deposit.", id="issues-empty"),

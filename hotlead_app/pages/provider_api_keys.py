@@ -9,8 +9,9 @@ import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, provider_layout
+from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or
 from hotlead_app.domain.errors import DomainError
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, loading_block
+from hotlead_app.pages.provider_home import TITLE_SUFFIX
 from hotlead_app.services import auth
 from hotlead_app.state.guards import ProviderPageState
 
@@ -96,21 +97,15 @@ def _row(k: dict) -> rx.Component:
             rx.cond(
                 k["revoked"] != "",
                 rx.badge("revoked " + k["revoked"], color_scheme="gray"),
-                rx.alert_dialog.root(
-                    rx.alert_dialog.trigger(rx.button("Revoke", size="1", color_scheme="red", variant="soft",
-                                                      class_name="revoke-key")),
-                    rx.alert_dialog.content(
-                        rx.alert_dialog.title("Revoke this API key?"),
-                        rx.alert_dialog.description(
-                            "Programs using ", rx.code(k["prefix"]), " (", k["name"],
-                            ") will be refused from now on. This cannot be undone."),
-                        rx.hstack(
-                            rx.alert_dialog.cancel(rx.button("Keep it", variant="soft", color_scheme="gray")),
-                            rx.alert_dialog.action(rx.button("Revoke key", color_scheme="red",
-                                                             on_click=S.revoke(k["id"]), class_name="confirm-revoke")),
-                            spacing="2", justify="end", margin_top="1em",
-                        ),
-                    ),
+                confirm_dialog(
+                    "Revoke this API key?",
+                    ("Programs using ", rx.code(k["prefix"]), " (", k["name"],
+                     ") will be refused from now on. This cannot be undone."),
+                    trigger=rx.button("Revoke", size="1", color_scheme="red", variant="soft", class_name="revoke-key"),
+                    confirm=rx.button("Revoke key", color_scheme="red", on_click=S.revoke(k["id"]),
+                                      class_name="confirm-revoke"),
+                    cancel_label="Keep it",
+                    close_on_confirm=True,
                 ),
             ),
         ),
@@ -157,21 +152,11 @@ def provider_api_keys() -> rx.Component:
                 margin_bottom="1em",
             ),
         ),
-        rx.cond(
+        loading_or(
             S.loading,
-            loading_block(),
             rx.cond(
                 S.keys.length() > 0,
-                rx.box(
-                    rx.table.root(
-                        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-                        rx.table.body(rx.foreach(S.keys, _row)),
-                        size="1",
-                        width="100%",
-                    ),
-                    overflow_x="auto",
-                    width="100%",
-                ),
+                data_table(headers, S.keys, _row),
                 empty_state("No API keys yet.", id="keys-empty"),
             ),
         ),

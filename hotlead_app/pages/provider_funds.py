@@ -14,9 +14,10 @@ import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, provider_layout
+from hotlead_app.components.widgets import data_table, loading_or
 from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError, InvalidInput
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, loading_block, short_time
+from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
 from hotlead_app.services import auth, catalog
 from hotlead_app.services.payments import deposits, paypal_gateway, stripe_gateway
 from hotlead_app.services.payments.errors import ProcessorUnavailable
@@ -158,17 +159,9 @@ def _recent() -> rx.Component:
     s = FundsState
     return rx.cond(
         s.recent.length() > 0,
-        rx.box(
-            rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                               ("When", "Amount", "Method", "Status")])),
-                rx.table.body(rx.foreach(s.recent, lambda r: rx.table.row(
-                    rx.table.cell(rx.link(r["when"], href=routes.PROVIDER_FUNDS_RETURN + "?deposit=" + r["id"])),
-                    rx.table.cell(r["amount"]), rx.table.cell(r["method"]), rx.table.cell(r["status"])))),
-                size="1", width="100%",
-            ),
-            overflow_x="auto", width="100%",
-        ),
+        data_table(("When", "Amount", "Method", "Status"), s.recent, lambda r: rx.table.row(
+            rx.table.cell(rx.link(r["when"], href=routes.PROVIDER_FUNDS_RETURN + "?deposit=" + r["id"])),
+            rx.table.cell(r["amount"]), rx.table.cell(r["method"]), rx.table.cell(r["status"]))),
         empty_state("No deposits yet.", id="deposits-empty"),
     )
 
@@ -177,9 +170,8 @@ def _recent() -> rx.Component:
 def provider_funds() -> rx.Component:
     s = FundsState
     return provider_layout(
-        rx.cond(
+        loading_or(
             s.loading,
-            loading_block(),
             rx.vstack(
                 rx.text("Current balance: ", rx.text.strong(s.balance, id="funds-balance"), size="3"),
                 _funds_form(),
@@ -297,9 +289,8 @@ def _status_badge() -> rx.Component:
 def provider_funds_return() -> rx.Component:
     s = FundsReturnState
     return provider_layout(
-        rx.cond(
+        loading_or(
             s.loading,
-            loading_block(),
             rx.cond(
                 s.problem != "",
                 rx.callout(s.problem, icon="triangle_alert", color_scheme="red", id="deposit-problem", width="100%"),

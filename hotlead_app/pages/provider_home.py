@@ -13,6 +13,7 @@ import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, provider_layout
+from hotlead_app.components.widgets import data_table, loading_or
 from hotlead_app.services import provider_views
 from hotlead_app.state.guards import ProviderPageState
 
@@ -78,17 +79,12 @@ def stat_card(label: str, value, id: str, extra: rx.Component | None = None) -> 
     )
 
 
-def loading_block() -> rx.Component:
-    return rx.center(rx.spinner(size="3"), padding="3em", class_name="loading")
-
-
 @rx.page(route=routes.PROVIDER_HOME, title="Overview" + TITLE_SUFFIX, on_load=ProviderHomeState.load)
 def provider_home() -> rx.Component:
     s = ProviderHomeState
     return provider_layout(
-        rx.cond(
+        loading_or(
             s.loading,
-            loading_block(),
             rx.vstack(
                 rx.text(s.name, size="3", weight="medium", id="provider-name"),
                 rx.callout(
@@ -131,18 +127,10 @@ def provider_home() -> rx.Component:
                 rx.heading("Latest leads", size="4"),
                 rx.cond(
                     s.latest.length() > 0,
-                    rx.box(
-                        rx.table.root(
-                            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                                           ("When", "Niche", "Email", "Price", "")])),
-                            rx.table.body(rx.foreach(s.latest, lambda r: rx.table.row(
-                                rx.table.cell(rx.link(r["when"], href="/provider/leads/" + r["lead_id"])),
-                                rx.table.cell(r["niche"]), rx.table.cell(r["email"]), rx.table.cell(r["price"]),
-                                rx.table.cell(r["refunded"])))),
-                            size="1", width="100%",
-                        ),
-                        overflow_x="auto", width="100%",
-                    ),
+                    data_table(("When", "Niche", "Email", "Price", ""), s.latest, lambda r: rx.table.row(
+                        rx.table.cell(rx.link(r["when"], href="/provider/leads/" + r["lead_id"])),
+                        rx.table.cell(r["niche"]), rx.table.cell(r["email"]), rx.table.cell(r["price"]),
+                        rx.table.cell(r["refunded"]))),
                     empty_state("No leads yet: they appear here as soon as one matches your subscriptions.",
                                 id="latest-empty"),
                 ),

@@ -9,8 +9,9 @@ import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.components.backoffice import provider_layout
+from hotlead_app.components.widgets import loading_or
 from hotlead_app.domain.errors import DomainError
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, loading_block, short_time
+from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
 from hotlead_app.services import provider_views
 from hotlead_app.state.guards import ProviderPageState
 
@@ -54,9 +55,8 @@ def _item(label: str, value, id: str | None = None) -> rx.Component:
 @rx.page(route=routes.PROVIDER_LEAD, title="Lead" + TITLE_SUFFIX, on_load=S.load)
 def provider_lead_detail() -> rx.Component:
     return provider_layout(
-        rx.cond(
+        loading_or(
             S.loading,
-            loading_block(),
             rx.cond(
                 S.missing,
                 rx.callout("This lead is not among yours.", icon="triangle_alert", color_scheme="red",

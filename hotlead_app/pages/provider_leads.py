@@ -7,8 +7,9 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import empty_state, pager, provider_layout
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, loading_block, short_time
+from hotlead_app.components.backoffice import empty_state, provider_layout
+from hotlead_app.components.widgets import data_table, paged_list
+from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
 from hotlead_app.services import provider_views
 from hotlead_app.state.guards import ProviderPageState
 from hotlead_app.state.paging import KeysetPages
@@ -35,7 +36,7 @@ class ProviderLeadsState(KeysetPages, ProviderPageState):
     def _show_page(self, principal, after: list[str] | None):
         provider_id = principal.provider_id
         rows = provider_views.list_leads(provider_id=provider_id, limit=PAGE_SIZE, after=after or None)
-        page = rows[:PAGE_SIZE]
+        page = self._take_page(rows, PAGE_SIZE, lambda r: [r["assigned_at"], r["id"]])
         self.rows = [
             {"lead_id": r["lead_id"], "when": short_time(r["assigned_at"]), "niche": r["niche"], "level": r["level"],
              "price": r["charged_amount"], "shared": str(r["providers_on_lead"]), "email": r["email"],
@@ -43,7 +44,6 @@ class ProviderLeadsState(KeysetPages, ProviderPageState):
              "refunded": "refunded" if r["is_refunded"] else ""}
             for r in page
         ]
-        self._found_next([page[-1]["assigned_at"], page[-1]["id"]] if len(rows) > PAGE_SIZE else None)
         self.loading = False
         return None
 
@@ -77,28 +77,11 @@ def _row(r: dict) -> rx.Component:
 def provider_leads() -> rx.Component:
     headers = ["Received", "Niche", "Level", "Price", "Providers", "Email", "Phone", "Details"]
     return provider_layout(
-        rx.cond(
-            S.loading,
-            loading_block(),
-            rx.cond(
-                S.rows.length() > 0,
-                rx.vstack(
-                    rx.box(
-                        rx.table.root(
-                            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-                            rx.table.body(rx.foreach(S.rows, _row)),
-                            size="1",
-                            width="100%",
-                        ),
-                        overflow_x="auto",
-                        width="100%",
-                    ),
-                    pager(S.has_prev, S.has_next, S.prev_page, S.next_page),
-                    width="100%",
-                ),
-                empty_state("No leads yet: they appear here as soon as one matches your subscriptions.",
-                            id="leads-empty"),
-            ),
+        paged_list(
+            S, S.rows,
+            data_table(headers, S.rows, _row),
+            empty_state("No leads yet: they appear here as soon as one matches your subscriptions.",
+                        id="leads-empty"),
         ),
         title="Leads",
         on_sign_out=S.sign_out,

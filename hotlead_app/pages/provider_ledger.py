@@ -6,8 +6,9 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import empty_state, pager, provider_layout
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, loading_block, short_time
+from hotlead_app.components.backoffice import empty_state, provider_layout
+from hotlead_app.components.widgets import data_table, keyset_pager, loading_or
+from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
 from hotlead_app.pages.provider_leads import download_button
 from hotlead_app.domain import money
 from hotlead_app.services import catalog, provider_views
@@ -28,14 +29,13 @@ class ProviderLedgerState(KeysetPages, ProviderPageState):
         provider_id = principal.provider_id
         self.balance = money.format_money(catalog.get_provider(provider_id=provider_id).balance)
         rows = provider_views.list_ledger(provider_id=provider_id, limit=PAGE_SIZE, before_seq=before or None)
-        page = rows[:PAGE_SIZE]
+        page = self._take_page(rows, PAGE_SIZE, lambda e: e["seq"])
         self.rows = [
             {"id": e["id"], "when": short_time(e["created_at"]), "type": TYPE_TEXT.get(e["type"], e["type"]),
              "kind": e["type"], "amount": e["signed_amount"], "balance_after": e["balance_after"],
              "lead": e["related_entity_id"] if e["related_entity_type"] == "lead" else ""}
             for e in page
         ]
-        self._found_next(page[-1]["seq"] if len(rows) > PAGE_SIZE else None)
         self.loading = False
         return None
 
@@ -67,27 +67,13 @@ def _row(e: dict) -> rx.Component:
 def provider_ledger() -> rx.Component:
     headers = ["When", "Type", "Amount", "Balance after", ""]
     return provider_layout(
-        rx.cond(
+        loading_or(
             S.loading,
-            loading_block(),
             rx.vstack(
                 rx.text("Balance now: ", rx.text.strong(S.balance, id="ledger-balance")),
                 rx.cond(
                     S.rows.length() > 0,
-                    rx.vstack(
-                        rx.box(
-                            rx.table.root(
-                                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-                                rx.table.body(rx.foreach(S.rows, _row)),
-                                size="1",
-                                width="100%",
-                            ),
-                            overflow_x="auto",
-                            width="100%",
-                        ),
-                        pager(S.has_prev, S.has_next, S.prev_page, S.next_page),
-                        width="100%",
-                    ),
+                    rx.vstack(data_table(headers, S.rows, _row), keyset_pager(S), width="100%"),
                     empty_state("No money has moved yet.", id="ledger-empty"),
                 ),
                 width="100%",

@@ -9,8 +9,9 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import empty_state, pager, provider_layout
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, loading_block, short_time
+from hotlead_app.components.backoffice import empty_state, provider_layout
+from hotlead_app.components.widgets import paged_list
+from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
 from hotlead_app.services import provider_views
 from hotlead_app.state.guards import ProviderPageState
 from hotlead_app.state.paging import KeysetPages
@@ -29,7 +30,7 @@ class ProviderMissedState(KeysetPages, ProviderPageState):
         # The list first (one query); the reasons, read from the history, next.
         rows = provider_views.missed_leads(provider_id=provider_id, limit=PAGE_SIZE, after=after or None,
                                            with_reasons=False)
-        page = rows[:PAGE_SIZE]
+        page = self._take_page(rows, PAGE_SIZE, lambda r: [r["created_at"], r["lead_id"]])
         self.rows = [
             {"lead_id": r["lead_id"], "when": short_time(r["created_at"]), "niche": r["niche"],
              "fields": ", ".join(f"{k}: {v}" for k, v in r["fields"].items())}
@@ -37,7 +38,6 @@ class ProviderMissedState(KeysetPages, ProviderPageState):
         ]
         self.reasons = []
         self.reasons_loading = bool(page)
-        self._found_next([page[-1]["created_at"], page[-1]["lead_id"]] if len(rows) > PAGE_SIZE else None)
         self.loading = False
         return ProviderMissedState.load_reasons if page else None
 
@@ -100,20 +100,8 @@ def provider_missed() -> rx.Component:
         rx.text("Leads of the last 30 days in your niches that you did not receive, and why, as things stood "
                 "when each was distributed. Contact details stay with the providers who received them.",
                 size="2", color_scheme="gray", margin_bottom="1em"),
-        rx.cond(
-            S.loading,
-            loading_block(),
-            rx.cond(
-                S.rows.length() > 0,
-                rx.vstack(
-                    rx.foreach(S.rows, _card),
-                    pager(S.has_prev, S.has_next, S.prev_page, S.next_page),
-                    spacing="3",
-                    width="100%",
-                ),
-                empty_state("No missed leads in the last 30 days.", id="missed-empty"),
-            ),
-        ),
+        paged_list(S, S.rows, rx.foreach(S.rows, _card),
+                   empty_state("No missed leads in the last 30 days.", id="missed-empty"), spacing="3"),
         title="Missed leads",
         on_sign_out=S.sign_out,
     )

@@ -13,8 +13,9 @@ import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, provider_layout
+from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or
 from hotlead_app.domain.errors import DomainError, InvalidFilters
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, loading_block
+from hotlead_app.pages.provider_home import TITLE_SUFFIX
 from hotlead_app.services import catalog, provider_views
 from hotlead_app.state.guards import ProviderPageState
 
@@ -508,21 +509,14 @@ def _actions(sub: dict) -> rx.Component:
         ),
         rx.button("Edit filters", size="1", variant="outline", on_click=S.start_edit(sub["id"]),
                   class_name="edit-filters"),
-        rx.alert_dialog.root(
-            rx.alert_dialog.trigger(rx.button("Cancel", size="1", color_scheme="red", variant="ghost",
-                                              class_name="cancel-sub")),
-            rx.alert_dialog.content(
-                rx.alert_dialog.title("Cancel this subscription?"),
-                rx.alert_dialog.description(
-                    "You will stop receiving leads from ", sub["niche"], " · ", sub["level"],
-                    ". This cannot be undone; you can subscribe again later."),
-                rx.hstack(
-                    rx.alert_dialog.cancel(rx.button("Keep it", variant="soft", color_scheme="gray")),
-                    rx.alert_dialog.action(rx.button("Cancel subscription", color_scheme="red",
-                                                     on_click=S.cancel(sub["id"]))),
-                    spacing="2", justify="end", margin_top="1em",
-                ),
-            ),
+        confirm_dialog(
+            "Cancel this subscription?",
+            ("You will stop receiving leads from ", sub["niche"], " · ", sub["level"],
+             ". This cannot be undone; you can subscribe again later."),
+            trigger=rx.button("Cancel", size="1", color_scheme="red", variant="ghost", class_name="cancel-sub"),
+            confirm=rx.button("Cancel subscription", color_scheme="red", on_click=S.cancel(sub["id"])),
+            cancel_label="Keep it",
+            close_on_confirm=True,
         ),
         spacing="2",
         wrap="wrap",
@@ -531,32 +525,22 @@ def _actions(sub: dict) -> rx.Component:
 
 def _table() -> rx.Component:
     headers = ["Niche", "Level", "Price", "Max providers", "Status", "Filters", ""]
-    return rx.box(
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-            rx.table.body(rx.foreach(S.subs, lambda sub: rx.table.row(
-                rx.table.cell(sub["niche"]), rx.table.cell(sub["level"]), rx.table.cell(sub["price"]),
-                rx.table.cell(sub["max_providers"]),
-                rx.table.cell(rx.badge(sub["status"], color_scheme=rx.cond(sub["active"] == "1", "green", "amber"))),
-                rx.table.cell(sub["filters"]),
-                rx.table.cell(_actions(sub)),
-                id="sub-" + sub["id"],
-                class_name="subscription-row",
-            ))),
-            size="1",
-            width="100%",
-        ),
-        overflow_x="auto",
-        width="100%",
-    )
+    return data_table(headers, S.subs, lambda sub: rx.table.row(
+        rx.table.cell(sub["niche"]), rx.table.cell(sub["level"]), rx.table.cell(sub["price"]),
+        rx.table.cell(sub["max_providers"]),
+        rx.table.cell(rx.badge(sub["status"], color_scheme=rx.cond(sub["active"] == "1", "green", "amber"))),
+        rx.table.cell(sub["filters"]),
+        rx.table.cell(_actions(sub)),
+        id="sub-" + sub["id"],
+        class_name="subscription-row",
+    ))
 
 
 @rx.page(route=routes.PROVIDER_SUBSCRIPTIONS, title="Subscriptions" + TITLE_SUFFIX, on_load=S.load)
 def provider_subscriptions() -> rx.Component:
     return provider_layout(
-        rx.cond(
+        loading_or(
             S.loading,
-            loading_block(),
             rx.vstack(
                 rx.cond(S.mode != "", _form()),
                 rx.cond(S.subs.length() > 0, _table(),

@@ -3,8 +3,8 @@ started from, the cursor of the next page, and the previous / next handlers.
 
 Mix ``KeysetPages`` into a page state that also has a ``_guard()`` (the admin and
 provider bases in ``state/guards.py``) and implement ``_show_page(principal, start)``:
-it loads the page that starts at ``start`` (``None`` for the first page), calls
-``_found_next(cursor or None)`` and may return an event to chain."""
+it loads the page that starts at ``start`` (``None`` for the first page), keeps it with
+``_take_page`` (or calls ``_found_next``) and may return an event to chain."""
 
 from __future__ import annotations
 
@@ -35,9 +35,29 @@ class KeysetPages(rx.State, mixin=True):
         self._next_start = cursor
         self.has_next = cursor is not None
 
+    def _take_page(self, rows: list, size: int, cursor_of) -> list:
+        """The page in view: the first ``size`` of ``rows`` (the service was asked for one
+        more, to know whether a next page exists); the next one starts at
+        ``cursor_of(last row shown)``."""
+        shown = rows[:size]
+        self._found_next(cursor_of(shown[-1]) if len(rows) > size else None)
+        return shown
+
     def _first_page(self, principal):
         self._reset_pages()
         return self._show_page(principal, None)
+
+    def _reload_page(self, principal):
+        """The page in view again (after a change to the rows)."""
+        return self._show_page(principal, self._page_starts[-1])
+
+    def _drop_page(self) -> bool:
+        """Step back to the previous page's start; False on the first page."""
+        if len(self._page_starts) <= 1:
+            return False
+        self._page_starts = self._page_starts[:-1]
+        self.has_prev = len(self._page_starts) > 1
+        return True
 
     @rx.event
     def next_page(self):
@@ -55,8 +75,6 @@ class KeysetPages(rx.State, mixin=True):
         principal = self._guard()
         if principal is None:
             return rx.redirect(routes.SIGN_IN)
-        if len(self._page_starts) <= 1:
+        if not self._drop_page():
             return None
-        self._page_starts = self._page_starts[:-1]
-        self.has_prev = len(self._page_starts) > 1
-        return self._show_page(principal, self._page_starts[-1])
+        return self._reload_page(principal)

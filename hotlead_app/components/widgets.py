@@ -1,0 +1,109 @@
+"""Building blocks shared by the back-office pages: the loading block, tables that
+scroll inside their own box, a keyset-paged list with its empty state, labelled form
+fields with their error, and the confirmation dialog of a destructive action.
+
+They only arrange components; ids and class names stay the callers' (tests select on
+them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import reflex as rx
+
+from hotlead_app.components.backoffice import pager
+from hotlead_app.components.layout import field_error
+
+
+def loading_block() -> rx.Component:
+    return rx.center(rx.spinner(size="3"), padding="3em", width="100%", class_name="loading")
+
+
+def loading_or(loading: rx.Var, content: rx.Component) -> rx.Component:
+    """The spinner while ``loading``, then ``content``."""
+    return rx.cond(loading, loading_block(), content)
+
+
+def data_table(headers: Sequence[str | rx.Component], rows: rx.Var, row: Callable, *, id: str | None = None,
+               table_id: str | None = None) -> rx.Component:
+    """A small table that scrolls sideways inside its own box on a narrow screen.
+
+    ``headers`` are titles or ready ``column_header_cell``s; ``row`` renders one item;
+    ``id`` names the scrolling box, ``table_id`` the table itself."""
+    cells = [h if isinstance(h, rx.Component) else rx.table.column_header_cell(h) for h in headers]
+    table_props = {"id": table_id} if table_id else {}
+    box_props = {"id": id} if id else {}
+    return rx.box(
+        rx.table.root(
+            rx.table.header(rx.table.row(*cells)),
+            rx.table.body(rx.foreach(rows, row)),
+            width="100%",
+            size="1",
+            **table_props,
+        ),
+        overflow_x="auto",
+        width="100%",
+        **box_props,
+    )
+
+
+def keyset_pager(state) -> rx.Component:
+    """Previous / next for a state with ``KeysetPages`` (``state/paging.py``)."""
+    return pager(state.has_prev, state.has_next, state.prev_page, state.next_page)
+
+
+def paged_list(state, items: rx.Var, body: rx.Component, empty: rx.Component, **props) -> rx.Component:
+    """A keyset-paged list: the spinner while ``state.loading``, then ``body`` and the
+    pager when there are ``items``, else ``empty``."""
+    props.setdefault("width", "100%")
+    return loading_or(state.loading, rx.cond(items.length() > 0, rx.vstack(body, keyset_pager(state), **props),
+                                             empty))
+
+
+def labeled_field(label: str, control: rx.Component, *, html_for: str, error: rx.Var | str = "",
+                  flex: str = "1 1 12em", **label_props) -> rx.Component:
+    """A label above its control, and the field's error below it."""
+    return rx.box(
+        rx.text(label, as_="label", html_for=html_for, size="2", **label_props),
+        control,
+        field_error(error),
+        flex=flex,
+    )
+
+
+def filter_input(name: str, label: str, value: rx.Var, *, prefix: str, errors: rx.Var, hint: str = "",
+                 flex: str = "1 1 12em", **props) -> rx.Component:
+    """A filter's text input: it shows the filter in force (``value``) and keeps what was
+    typed while the form is submitted; its error comes from ``errors[name]``."""
+    control = rx.input(name=name, id=f"{prefix}-{name}", default_value=value, key=value, placeholder=hint,
+                       width="100%", **props)
+    return labeled_field(label, control, html_for=f"{prefix}-{name}", error=errors.get(name, ""), flex=flex)
+
+
+def confirm_dialog(title, description, *body: rx.Component, confirm: rx.Component, trigger: rx.Component | None = None,
+                   cancel_label: str = "Cancel", cancel_color: str | None = "gray", close_on_confirm: bool = False,
+                   title_props: dict | None = None, description_props: dict | None = None,
+                   **root_props) -> rx.Component:
+    """The confirmation of a destructive action: what will happen, optional inputs
+    (``body``), then Cancel and the ``confirm`` button.
+
+    ``title`` and ``description`` are a child or a tuple of children; with ``trigger`` the
+    dialog opens from that button, otherwise pass ``open=`` / ``on_open_change=``;
+    ``close_on_confirm`` closes it when the confirm button is pressed."""
+    title = title if isinstance(title, tuple) else (title,)
+    description = description if isinstance(description, tuple) else (description,)
+    cancel_props = {"color_scheme": cancel_color} if cancel_color else {}
+    parts = [
+        rx.alert_dialog.title(*title, **(title_props or {})),
+        rx.alert_dialog.description(*description, **(description_props or {})),
+        *body,
+        rx.flex(
+            rx.alert_dialog.cancel(rx.button(cancel_label, variant="soft", **cancel_props)),
+            rx.alert_dialog.action(confirm) if close_on_confirm else confirm,
+            justify="end",
+            spacing="3",
+            margin_top="1em",
+        ),
+    ]
+    children = [rx.alert_dialog.trigger(trigger)] if trigger is not None else []
+    return rx.alert_dialog.root(*children, rx.alert_dialog.content(*parts), **root_props)
