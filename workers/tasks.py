@@ -119,3 +119,11 @@ def reconcile_payments() -> dict:
 
     webhooks.retry_unprocessed()
     return reconciliation.run().as_dict()
+
+
+@app.task(name="reports.roll_up", acks_late=True)
+def roll_up_reports() -> dict:
+    """Nightly: the ledger totals of the days that closed, so the overview never sums them again."""
+    from hotlead_app.services import reports
+
+    return {"days_written": reports.roll_up_closed_days()}

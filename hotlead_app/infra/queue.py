@@ -66,6 +66,8 @@ def get_celery() -> Celery:
                 "task": "payments.reconcile",
                 "schedule": settings.reconciliation_interval_seconds,
             },
+            # The ledger totals of yesterday (and any day missed) for the admin overview.
+            "reports-roll-up": {"task": "reports.roll_up", "schedule": crontab(hour=1, minute=30)},
             # Encrypted backup every day; restore drill of the latest one every week.
             "backup-daily": {"task": "backup.run", "schedule": crontab(hour=3, minute=15)},
             "backup-restore-check-weekly": {

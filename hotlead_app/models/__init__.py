@@ -13,6 +13,7 @@ from hotlead_app.models.niche import Niche, NicheRead
 from hotlead_app.models.outbox import OutboxMessage
 from hotlead_app.models.partner import Partner
 from hotlead_app.models.payment import Deposit, ReconciliationIssue, WebhookEvent
+from hotlead_app.models.report import LedgerDailyTotal
 from hotlead_app.models.session import AuthSession
 from hotlead_app.models.provider import ProviderRead, ProviderStatus, ServiceProvider
 from hotlead_app.models.subscription import PauseReason, ProviderSubscription, SubscriptionRead
@@ -21,7 +22,7 @@ from hotlead_app.models.user import User, UserRole
 __all__ = [
     "ActorRole", "ApiKey", "Deposit", "ReconciliationIssue", "WebhookEvent", "AuditLog", "AuthSession", "CompetitionLevel", "CompetitionLevelRead", "DistributionRecord",
     "EmailEvent", "EmailMessage", "EmailStatus", "Lead", "LeadAssignment", "LeadRead", "LeadStatus",
-    "LedgerEntryType", "LedgerEntry", "LedgerEntryRead", "Niche", "NicheRead", "OutboxMessage",
+    "LedgerDailyTotal", "LedgerEntryType", "LedgerEntry", "LedgerEntryRead", "Niche", "NicheRead", "OutboxMessage",
     "Partner", "PauseReason", "ProviderRead", "ProviderStatus", "ProviderSubscription",
     "ServiceProvider", "SubscriptionRead", "User", "UserRole",
 ]

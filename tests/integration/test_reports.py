@@ -255,3 +255,51 @@ def test_approval_queue_is_oldest_first_in_keyset_pages_with_what_an_admin_decid
                                        after=[first_page[-2]["created_at"], first_page[-2]["id"]])
     assert [r["id"] for r in first_page[:-1] + rest] == [r["id"] for r in
                                                           lead_browser.approval_queue(actor=ADMIN, limit=500)]
+
+
+def test_revenue_of_closed_days_is_rolled_up_once_and_matches_the_ledger(db):
+    """Closed days are summed once into ledger_daily_totals; later entries dated on a
+    closed day (impossible in production: the ledger is append-only and stamped now)
+    would not change the figure, which proves the roll-up is what is read; open days
+    stay live."""
+    from datetime import datetime, timedelta, timezone
+    from decimal import Decimal
+
+    from sqlalchemy import text
+
+    from hotlead_app.db import unit_of_work
+    from hotlead_app.services import reports
+    from tests.factories import ADMIN, make_provider
+
+    admin = ADMIN
+    provider_id = make_provider(balance="100.00").id
+    now = datetime.now(timezone.utc)
+    today = now.date()
+
+    def charge(amount: str, key: str, created_at: datetime) -> None:
+        with unit_of_work() as uow:
+            uow.session.execute(text(
+                "INSERT INTO ledger_entries (id, provider_id, type, amount, idempotency_key, is_reversal, created_at) "
+                "VALUES (gen_random_uuid(), :p, 'charge', :a, :k, false, :c)"),
+                {"p": provider_id, "a": Decimal(amount), "k": key, "c": created_at})
+
+    three_days_ago = now - timedelta(days=3)
+    charge("12.50", "t:1", three_days_ago)
+    charge("7.50", "t:2", now)
+    first = reports.revenue_per_day(actor=admin, days=5)
+    by_day = {item["day"]: item for item in first}
+    assert by_day[three_days_ago.date().isoformat()]["charged"] == Decimal("12.50")
+    assert by_day[today.isoformat()]["charged"] == Decimal("7.50")
+    with unit_of_work() as uow:
+        rolled = uow.session.execute(text(
+            "SELECT day, type, total FROM ledger_daily_totals ORDER BY day, type")).all()
+    assert today not in {row[0] for row in rolled}, "today is open: never rolled up"
+    assert (three_days_ago.date(), "charge", Decimal("12.50")) in rolled
+    assert len({row[0] for row in rolled}) == 4  # the four closed days of the window, zero days included
+
+    charge("1.00", "t:3", three_days_ago)  # only possible by hand: shows the roll-up is read
+    charge("2.00", "t:4", now)
+    second = {item["day"]: item for item in reports.revenue_per_day(actor=admin, days=5)}
+    assert second[three_days_ago.date().isoformat()]["charged"] == Decimal("12.50")
+    assert second[today.isoformat()]["charged"] == Decimal("9.50")
+    assert reports.roll_up_closed_days(days=5) == 1  # only the fifth closed day was missing
