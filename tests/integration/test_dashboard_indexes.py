@@ -116,12 +116,11 @@ def _captured(call: Callable[[], Any]) -> list[tuple[str, Any]]:
     return seen
 
 
-def _plan_of(call: Callable[[], Any], table: str) -> str:
-    """The plan of the one statement ``call`` sends that reads ``table``."""
+def _plans_of(call: Callable[[], Any], table: str) -> list[str]:
+    """The plans of the statements ``call`` sends that read ``table``."""
     statements = [(s, p) for s, p in _captured(call) if f"FROM {table}" in s or f"JOIN {table}" in s]
-    assert len(statements) == 1, [s for s, _ in statements]
-    statement, params = statements[0]
-    return "\n".join(row[0] for row in _sql("EXPLAIN " + statement, params))
+    assert statements, f"no statement read {table}"
+    return ["\n".join(row[0] for row in _sql("EXPLAIN " + statement, params)) for statement, params in statements]
 
 
 def _day(offset: int) -> str:
@@ -145,6 +144,7 @@ def test_each_index_exists_with_its_columns(market):
                  id="GET /admin/leads, newest first"),
     pytest.param(lambda: lead_browser.search_leads(actor=ADMIN, created_from=_day(-100), created_to=_day(-94)),
                  "leads", "ix_leads_created_at_id", id="leads browser, a week"),
+    # The first call rolls the closed days up (a read of their ledger rows), then reads today's.
     pytest.param(lambda: reports.revenue_per_day(actor=ADMIN, days=30), "ledger_entries",
                  "ix_ledger_created_type_amount", id="overview revenue per day"),
     pytest.param(lambda: provider_views.overview(provider_id=PROVIDER), "ledger_entries",
@@ -157,9 +157,9 @@ def test_each_index_exists_with_its_columns(market):
                  "ix_audit_actor_seq", id="audit page, by who acted"),
 ])
 def test_the_page_query_uses_its_index(market, call, table, index):
-    plan = _plan_of(call, table)
-    assert index in plan, plan
-    assert f"Seq Scan on {table}" not in plan, plan
+    for plan in _plans_of(call, table):
+        assert index in plan, plan
+        assert f"Seq Scan on {table}" not in plan, plan
 
 
 @pytest.mark.parametrize("oldest_first", [False, True], ids=["newest first", "oldest first"])
