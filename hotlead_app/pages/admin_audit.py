@@ -11,11 +11,11 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components.backoffice import admin_layout, empty_state
 from hotlead_app.components.widgets import data_table, filter_input, paged_list
-from hotlead_app.domain.errors import DomainError, InvalidInput
+from hotlead_app.domain.errors import InvalidInput
 from hotlead_app.services import admin_views
 from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.nav import queue_badge
-from hotlead_app.state.paging import KeysetPages
+from hotlead_app.state.paging import FilteredPages
 
 PAGE_SIZE = 50
 ENTITY_TYPES = ["lead", "lead_assignment", "niche", "competition_level", "provider", "subscription", "user",
@@ -40,7 +40,7 @@ def _changes(before: dict | None, after: dict | None) -> str:
     return "\n".join(lines)
 
 
-class AuditState(KeysetPages, AdminPageState):
+class AuditState(FilteredPages, AdminPageState):
     items: list[dict[str, str]] = []
     loading: bool = True
     entity_type: str = ""
@@ -62,10 +62,13 @@ class AuditState(KeysetPages, AdminPageState):
             for a in shown
         ]
 
-    def _apply(self, principal, entity_type: str, entity_id: str, by: str) -> None:
-        self.entity_type = entity_type.strip()
-        self.entity_id = entity_id.strip()
-        self.by = by.strip()
+    def _filter_names(self) -> tuple[str, ...]:
+        return ("entity_type", "entity_id", "by")
+
+    def _apply(self, principal, values: dict[str, str]) -> None:
+        self.entity_type = values["entity_type"].strip()
+        self.entity_id = values["entity_id"].strip()
+        self.by = values["by"].strip()
         try:
             self._first_page(principal)
         except InvalidInput as exc:
@@ -74,28 +77,6 @@ class AuditState(KeysetPages, AdminPageState):
             self._reset_pages()
             return
         self.errors = {}
-
-    @rx.event
-    def load(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
-        self.loading = True
-        params = self.router.url.query_parameters
-        self._apply(principal, str(params.get("entity_type", "")), str(params.get("entity_id", "")),
-                    str(params.get("by", "")))
-        self.loading = False
-
-    @rx.event
-    def filter(self, form_data: dict):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
-        try:
-            self._apply(principal, str(form_data.get("entity_type", "")), str(form_data.get("entity_id", "")),
-                        str(form_data.get("by", "")))
-        except DomainError as exc:
-            return rx.toast.error(exc.message)
 
 
 S = AuditState

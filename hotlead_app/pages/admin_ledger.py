@@ -9,18 +9,18 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components.backoffice import admin_layout, empty_state
 from hotlead_app.components.widgets import data_table, filter_input, labeled_field, paged_list
-from hotlead_app.domain.errors import DomainError, InvalidInput
+from hotlead_app.domain.errors import InvalidInput
 from hotlead_app.domain.money import LedgerEntryType
 from hotlead_app.services import admin_views
 from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.nav import queue_badge
-from hotlead_app.state.paging import KeysetPages
+from hotlead_app.state.paging import FilteredPages
 
 PAGE_SIZE = 50
 TYPES = [t.value for t in LedgerEntryType]
 
 
-class LedgerState(KeysetPages, AdminPageState):
+class LedgerState(FilteredPages, AdminPageState):
     items: list[dict[str, str]] = []
     loading: bool = True
     provider: str = ""
@@ -43,9 +43,13 @@ class LedgerState(KeysetPages, AdminPageState):
             for e in shown
         ]
 
-    def _apply(self, principal, provider: str, type_: str):
+    def _filter_names(self) -> tuple[str, ...]:
+        return ("provider", "type")
+
+    def _apply(self, principal, values: dict[str, str]) -> None:
         """Resolve the filters (errors next to their field), then show the first page."""
-        self.provider = provider.strip()
+        self.provider = values["provider"].strip()
+        type_ = values["type"]
         self.type = type_ if type_ in TYPES else ""
         errors: dict[str, str] = {}
         if type_ and type_ not in TYPES:
@@ -62,26 +66,6 @@ class LedgerState(KeysetPages, AdminPageState):
             self._reset_pages()
             return
         self._first_page(principal)
-
-    @rx.event
-    def load(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
-        self.loading = True
-        params = self.router.url.query_parameters
-        self._apply(principal, str(params.get("provider", "")), str(params.get("type", "")))
-        self.loading = False
-
-    @rx.event
-    def filter(self, form_data: dict):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
-        try:
-            self._apply(principal, str(form_data.get("provider", "")), str(form_data.get("type", "")))
-        except DomainError as exc:
-            return rx.toast.error(exc.message)
 
 
 S = LedgerState

@@ -258,25 +258,9 @@ class SubscriptionsState(ProviderPageState):
         filters = self._collect()
         if filters is None:
             return
-        self.saving = True
-        yield
-        try:
-            catalog.create_subscription(competition_level_id=uuid.UUID(self.level_id), filters=filters,
-                                        actor=principal.actor)
-        except InvalidFilters as exc:
-            self._mark(exc.details)
-            yield rx.toast.error(exc.message)
-            return
-        except DomainError as exc:
-            self.form_error = exc.message
-            yield rx.toast.error(exc.message)
-            return
-        finally:
-            self.saving = False
-        self._reset_form()
-        self.mode = ""
-        self._reload(principal.provider_id)
-        yield rx.toast.success("Subscribed: matching leads come to you from now on.")
+        yield from self._save(principal, lambda: catalog.create_subscription(
+            competition_level_id=uuid.UUID(self.level_id), filters=filters, actor=principal.actor),
+            "Subscribed: matching leads come to you from now on.")
 
     @rx.event
     def start_edit(self, subscription_id: str):
@@ -305,11 +289,17 @@ class SubscriptionsState(ProviderPageState):
         filters = self._collect()
         if filters is None:
             return
+        yield from self._save(principal, lambda: catalog.update_subscription(
+            subscription_id=uuid.UUID(self.editing_id), actor=principal.actor, filters=filters),
+            "Filters saved: they apply to leads distributed from now on.")
+
+    def _save(self, principal, write, success: str):
+        """Run ``write`` (the catalog call) with the form busy: bad filters are marked on
+        their rows, other refusals on the form; done, the form closes and the list reloads."""
         self.saving = True
         yield
         try:
-            catalog.update_subscription(subscription_id=uuid.UUID(self.editing_id), actor=principal.actor,
-                                        filters=filters)
+            write()
         except InvalidFilters as exc:
             self._mark(exc.details)
             yield rx.toast.error(exc.message)
@@ -323,7 +313,7 @@ class SubscriptionsState(ProviderPageState):
         self._reset_form()
         self.mode = ""
         self._reload(principal.provider_id)
-        yield rx.toast.success("Filters saved: they apply to leads distributed from now on.")
+        yield rx.toast.success(success)
 
     # ------------------------------------------------------------------ list actions
 

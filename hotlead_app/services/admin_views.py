@@ -19,7 +19,7 @@ from sqlmodel import select
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain import money
 from hotlead_app.domain.actors import Actor
-from hotlead_app.domain.errors import Forbidden, InvalidInput, NotFound
+from hotlead_app.domain.errors import InvalidInput, NotFound
 from hotlead_app.domain.forms import validate_form_fields
 from hotlead_app.domain.money import LedgerEntryType
 from hotlead_app.models import (
@@ -34,20 +34,9 @@ from hotlead_app.models import (
     User,
 )
 from hotlead_app.services import audit, catalog
+from hotlead_app.services.checks import page_limit, require_admin
 
-MAX_LIMIT = 500
 NICHE_FIELDS = ("name", "fields", "active")
-
-
-def _require_admin(actor: Actor) -> None:
-    if actor is None or actor.role != "admin":
-        raise Forbidden("Only admins may do this.")
-
-
-def _limit(limit: object) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput("The page size is between 1 and 500.", details={"limit": "between 1 and 500"})
-    return limit
 
 
 def _uuid(value: object, field: str, message: str) -> uuid.UUID:
@@ -85,7 +74,7 @@ def _niche_dict(niche: Niche, levels: list[CompetitionLevel]) -> dict[str, Any]:
 
 def get_niche(*, niche_id: uuid.UUID, actor: Actor) -> dict[str, Any]:
     """One niche with its form and its competition levels (priority order)."""
-    _require_admin(actor)
+    require_admin(actor)
     with unit_of_work() as uow:
         niche = uow.session.get(Niche, niche_id)
         if niche is None:
@@ -102,7 +91,7 @@ def update_niche(*, niche_id: uuid.UUID, actor: Actor, values: dict[str, Any] | 
     """Change a niche's name, its form fields and whether it is open (``active``).
     The slug is its public address and does not change.  Validation errors name
     each field (``name``, ``fields[2].options``…) and nothing is written."""
-    _require_admin(actor)
+    require_admin(actor)
     if not isinstance(values, dict):
         raise InvalidInput("Send the fields to change as an object.", details={"body": "must be an object"})
     errors: dict[str, str] = {}
@@ -155,7 +144,7 @@ def update_niche(*, niche_id: uuid.UUID, actor: Actor, values: dict[str, Any] | 
 
 def resolve_provider(*, text: object, actor: Actor) -> uuid.UUID:
     """A provider named by its id or by its email (the provider's or one of its logins')."""
-    _require_admin(actor)
+    require_admin(actor)
     if not isinstance(text, str) or not text.strip() or len(text) > 255:
         raise InvalidInput("Name a provider by its id or email.", details={"provider": "an id or an email"})
     value = text.strip()
@@ -180,7 +169,7 @@ def resolve_provider(*, text: object, actor: Actor) -> uuid.UUID:
 
 def provider_detail(*, provider_id: uuid.UUID, actor: Actor) -> dict[str, Any]:
     """A provider, its logins and its subscriptions with niche, level and price."""
-    _require_admin(actor)
+    require_admin(actor)
     with unit_of_work() as uow:
         provider = uow.session.get(ServiceProvider, provider_id)
         if provider is None:
@@ -221,8 +210,8 @@ def list_ledger(*, actor: Actor, provider_id: uuid.UUID | None = None, type: str
                 limit: int = 50, before_seq: object = None) -> list[dict[str, Any]]:
     """Every provider's entries newest first, with the provider's name and the memo
     an admin wrote; filter by provider and by entry type."""
-    _require_admin(actor)
-    limit = _limit(limit)
+    require_admin(actor)
+    limit = page_limit(limit)
     query = (
         select(LedgerEntry, ServiceProvider.name)
         .join(ServiceProvider, ServiceProvider.id == LedgerEntry.provider_id)
@@ -264,8 +253,8 @@ def list_audit(*, actor: Actor, entity_type: str | None = None, entity_id: objec
                by: str | None = None, limit: int = 50, before_seq: object = None) -> list[dict[str, Any]]:
     """Audit rows newest first with their ``admin_only_memo``.  ``by`` names who acted:
     a role (``admin``, ``provider``, ``buyer``, ``system``), a user id or a login's email."""
-    _require_admin(actor)
-    limit = _limit(limit)
+    require_admin(actor)
+    limit = page_limit(limit)
     errors: dict[str, str] = {}
     query = select(AuditLog, User.email).outerjoin(User, User.id == AuditLog.actor_id)
     if entity_type:

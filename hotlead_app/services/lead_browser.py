@@ -20,7 +20,7 @@ from sqlmodel import select
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain import money
 from hotlead_app.domain.actors import Actor
-from hotlead_app.domain.errors import Forbidden, InvalidInput, NotFound
+from hotlead_app.domain.errors import InvalidInput, NotFound
 from hotlead_app.domain.leads import LeadStatus
 from hotlead_app.models import (
     AuditLog,
@@ -32,8 +32,8 @@ from hotlead_app.models import (
     ServiceProvider,
 )
 from hotlead_app.services import distribution
+from hotlead_app.services.checks import page_limit, require_admin, time_cursor
 
-MAX_LIMIT = 500
 
 REASON_TEXT = {
     "chosen": "Received the lead",
@@ -53,27 +53,6 @@ def reason_text(reason: str) -> str:
     code, _, field = reason.partition(":")
     text = REASON_TEXT.get(code, code)
     return f"{text} (field “{field}”)" if field else text
-
-
-def _require_admin(actor: Actor) -> None:
-    if actor is None or actor.role != "admin":
-        raise Forbidden("Only admins may do this.")
-
-
-def _limit(limit: object) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput("The page size is between 1 and 500.", details={"limit": "between 1 and 500"})
-    return limit
-
-
-def _after(after: object) -> tuple[datetime, uuid.UUID] | None:
-    if not after:
-        return None
-    try:
-        at, last = after  # type: ignore[misc]
-        return datetime.fromisoformat(str(at)), uuid.UUID(str(last))
-    except (TypeError, ValueError):
-        raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"}) from None
 
 
 def _day(value: object, field: str) -> date | None:
@@ -128,9 +107,9 @@ def _lead_query():
 
 def approval_queue(*, actor: Actor, limit: int = 25, after: object = None) -> list[dict[str, Any]]:
     """``pending_approval`` leads oldest first, with everything an admin decides on."""
-    _require_admin(actor)
-    limit = _limit(limit)
-    cursor = _after(after)
+    require_admin(actor)
+    limit = page_limit(limit)
+    cursor = time_cursor(after)
     query = _lead_query().where(Lead.status == LeadStatus.PENDING_APPROVAL)
     if cursor:
         at, last = cursor
@@ -146,9 +125,9 @@ def search_leads(*, actor: Actor, status: str | None = None, niche: str | None =
                  after: object = None) -> list[dict[str, Any]]:
     """Leads newest first.  ``email``: the whole address (any case), or the start of
     it; ``created_from`` / ``created_to``: UTC days, both included."""
-    _require_admin(actor)
-    limit = _limit(limit)
-    cursor = _after(after)
+    require_admin(actor)
+    limit = page_limit(limit)
+    cursor = time_cursor(after)
     first, last_day = _day(created_from, "created_from"), _day(created_to, "created_to")
     if first and last_day and first > last_day:
         raise InvalidInput("The first day is after the last day.", details={"created_to": "before created_from"})
@@ -184,7 +163,7 @@ def search_leads(*, actor: Actor, status: str | None = None, niche: str | None =
 def explanation(*, actor: Actor, lead_id: uuid.UUID) -> list[dict[str, Any]]:
     """Why each subscription of the lead's niche did or did not receive it (empty
     until it is distributed), with provider and level names."""
-    _require_admin(actor)
+    require_admin(actor)
     decisions = distribution.explain(lead_id=lead_id)
     if not decisions:
         return []
@@ -213,7 +192,7 @@ def lead_view(*, actor: Actor, lead_id: uuid.UUID, with_explanation: bool = True
     ``with_explanation`` is false: it is the costly part, see :func:`explanation`),
     and its history (the lead's and its assignments' audit rows, memos included),
     oldest first."""
-    _require_admin(actor)
+    require_admin(actor)
     now = datetime.now(timezone.utc)
     with unit_of_work() as uow:
         found = uow.session.exec(_lead_query().where(Lead.id == lead_id)).first()

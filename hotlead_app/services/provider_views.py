@@ -37,6 +37,7 @@ from hotlead_app.models import (
 )
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import distribution, query
+from hotlead_app.services.checks import time_cursor
 
 #: Form field types a filter can be built on, and the rule each gets.
 FILTERABLE_TYPES = {"select": "list", "zip": "list", "number": "range"}
@@ -269,20 +270,10 @@ def count_matching_leads(*, provider_id: uuid.UUID, niche_id: uuid.UUID, filters
 # --------------------------------------------------------------------------- leads
 
 
-def _after(after: list | None) -> tuple[datetime, uuid.UUID] | None:
-    if not after:
-        return None
-    try:
-        at, last_id = after
-        return datetime.fromisoformat(at), uuid.UUID(last_id)
-    except (TypeError, ValueError):
-        raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"}) from None
-
-
 def list_leads(*, provider_id: uuid.UUID, limit: int = 50, after: list | None = None) -> list[dict[str, Any]]:
     """The provider's assigned leads newest first (up to limit + 1 rows): contact
     details, payload, price, level and how many providers received the same lead."""
-    key = _after(after)
+    key = time_cursor(after)
     return query.provider_leads(provider_id=provider_id, limit=limit,
                                 after=[key[0].isoformat(), str(key[1])] if key else None)
 
@@ -377,7 +368,7 @@ def missed_leads(*, provider_id: uuid.UUID, limit: int = MISSED_PAGE, after: lis
     limit + 1), each with the reason for each of its subscriptions (``with_reasons``;
     the page asks for them in a second step, see ``missed_reasons``).  No contact
     details; of the payload only the fields its own filters in that niche use."""
-    key = _after(after)
+    key = time_cursor(after)
     since = (now or utcnow()) - timedelta(days=days)
     with unit_of_work() as uow:
         used, first, level_names = _missed_scope(uow.session, provider_id)

@@ -13,6 +13,7 @@ from typing import Any
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.domain.errors import DomainError
 
 
 class KeysetPages(rx.State, mixin=True):
@@ -78,3 +79,38 @@ class KeysetPages(rx.State, mixin=True):
         if not self._drop_page():
             return None
         return self._reload_page(principal)
+
+
+class FilteredPages(KeysetPages, mixin=True):
+    """Keyset pages behind a filter form (an admin list). ``_filter_names()`` names the
+    filters; ``?name=value`` in the URL opens the list filtered; ``_apply(principal,
+    values)`` keeps the filters and shows the first page (errors next to their field).
+    The page state has a ``loading`` var."""
+
+    def _filter_names(self) -> tuple[str, ...]:  # pragma: no cover - every page defines it
+        raise NotImplementedError
+
+    def _apply(self, principal, values: dict[str, str]) -> None:  # pragma: no cover - every page defines it
+        raise NotImplementedError
+
+    def _filter_values(self, source) -> dict[str, str]:
+        return {name: str(source.get(name, "")) for name in self._filter_names()}
+
+    @rx.event
+    def load(self):
+        principal = self._guard()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        self.loading = True
+        self._apply(principal, self._filter_values(self.router.url.query_parameters))
+        self.loading = False
+
+    @rx.event
+    def filter(self, form_data: dict):
+        principal = self._guard()
+        if principal is None:
+            return rx.redirect(routes.SIGN_IN)
+        try:
+            self._apply(principal, self._filter_values(form_data))
+        except DomainError as exc:
+            return rx.toast.error(exc.message)
