@@ -14,7 +14,7 @@ from hotlead_app.components.backoffice import admin_layout, empty_state
 from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or
 from hotlead_app.domain.errors import DomainError, NotFound
 from hotlead_app.services import lead_browser, leads, refunds
-from hotlead_app.state.guards import AdminPageState
+from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.nav import queue_badge
 
 
@@ -103,11 +103,8 @@ class LeadDetailState(AdminPageState):
         self.explaining = False
 
     @rx.event
-    def load(self):
-        principal = self._admin()
-        if principal is None:
-            yield rx.redirect(routes.SIGN_IN)
-            return
+    @guarded
+    def load(self, principal):
         self.loading = True
         self.dialog = ""
         self.explanation = []
@@ -154,10 +151,8 @@ class LeadDetailState(AdminPageState):
         return reason
 
     @rx.event
-    def confirm_refund(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def confirm_refund(self, principal):
         reason = self._reason()
         if reason is None:
             return
@@ -176,10 +171,8 @@ class LeadDetailState(AdminPageState):
         return rx.toast.success(f"Refunded {done.amount}.")
 
     @rx.event
-    def confirm_bad_lead(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def confirm_bad_lead(self, principal):
         reason = self._reason()
         if reason is None:
             return

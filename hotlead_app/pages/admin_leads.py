@@ -11,7 +11,7 @@ from hotlead_app.components.widgets import data_table, keyset_pager, loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.domain.leads import LeadStatus
 from hotlead_app.services import lead_browser, query
-from hotlead_app.state.guards import AdminPageState
+from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import KeysetPages
 
@@ -56,18 +56,14 @@ class LeadsState(KeysetPages, AdminPageState):
         self.loading = False
 
     @rx.event
-    def load(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def load(self, principal):
         self.niches = [n["slug"] for n in query.list_niches()]
         self._first_page(principal)
 
     @rx.event
-    def apply(self, form: dict):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def apply(self, principal, form: dict):
         self.email = self.email.strip()
         self._reset_pages()
         self.loading = True

@@ -16,7 +16,7 @@ from hotlead_app.components.widgets import confirm_dialog, data_table, loading_o
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.domain.forms import FIELD_TYPES, validate_form_fields
 from hotlead_app.services import admin_views, catalog, query
-from hotlead_app.state.guards import AdminPageState
+from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.nav import queue_badge
 
 _FIELD_ERROR = re.compile(r"^fields\[(\d+)\]\.?(\w*)$")
@@ -75,9 +75,8 @@ class NichesState(AdminPageState):
         ]
 
     @rx.event
-    def load(self):
-        if self._admin() is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def load(self, principal):
         self.loading = True
         self._reload()
         self.loading = False
@@ -94,10 +93,8 @@ class NichesState(AdminPageState):
         self.errors = {}
 
     @rx.event
-    def edit_niche(self, niche_id: str):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def edit_niche(self, principal, niche_id: str):
         try:
             niche = admin_views.get_niche(niche_id=uuid.UUID(niche_id), actor=principal.actor)
         except DomainError as exc:
@@ -182,10 +179,8 @@ class NichesState(AdminPageState):
         self.errors = errors
 
     @rx.event
-    def save_niche(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def save_niche(self, principal):
         self.saving = True
         yield
         try:
@@ -222,10 +217,8 @@ class NichesState(AdminPageState):
         yield rx.toast.success(done)
 
     @rx.event
-    def set_niche_active(self, niche_id: str, active: bool):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def set_niche_active(self, principal, niche_id: str, active: bool):
         try:
             niche = admin_views.update_niche(niche_id=uuid.UUID(niche_id), actor=principal.actor,
                                              values={"active": active})
@@ -245,9 +238,8 @@ class NichesState(AdminPageState):
         ]
 
     @rx.event
-    def show_levels(self, niche_id: str):
-        if self._admin() is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def show_levels(self, principal, niche_id: str):
         match = next((n for n in self.niches if n["id"] == niche_id), None)
         if match is None:
             return rx.toast.error("No such niche.")
@@ -307,10 +299,8 @@ class NichesState(AdminPageState):
         self.lvl_active = bool(value)
 
     @rx.event
-    def save_level(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def save_level(self, principal):
         values = {"name": self.lvl_name, "price_per_lead": self.lvl_price.strip(),
                   "max_providers": _int_or_raw(self.lvl_max), "priority_order": _int_or_raw(self.lvl_priority),
                   "active": self.lvl_active}

@@ -14,7 +14,7 @@ from hotlead_app.domain.errors import DomainError
 from hotlead_app.components.backoffice import admin_layout
 from hotlead_app.components.widgets import loading_or
 from hotlead_app.services import reports
-from hotlead_app.state.guards import AdminPageState
+from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.nav import queue_badge
 
 STATUS_COLORS = {
@@ -51,10 +51,8 @@ class OverviewState(AdminPageState):
     oldest_waiting: str = ""
 
     @rx.event
-    def load(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def load(self, principal):
         self.error = ""
         try:
             days = int(self.period)

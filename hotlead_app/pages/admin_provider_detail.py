@@ -19,7 +19,7 @@ from hotlead_app.components.widgets import confirm_dialog, data_table, keyset_pa
 from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.services import admin_views, catalog, ledger
-from hotlead_app.state.guards import AdminPageState
+from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import KeysetPages
 
@@ -108,10 +108,8 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         ]
 
     @rx.event
-    def load(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def load(self, principal):
         self.loading = True
         self.confirm_open = False
         self.adj_errors = {}
@@ -138,10 +136,8 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         self.status_memo = value
 
     @rx.event
-    def set_status(self, status: str):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def set_status(self, principal, status: str):
         try:
             provider = catalog.set_provider_status(provider_id=uuid.UUID(self.provider_id), status=status,
                                                    actor=principal.actor, memo=self.status_memo.strip() or None)
@@ -175,10 +171,9 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         self.confirm_open = bool(value)
 
     @rx.event
-    def review_adjustment(self):
+    @guarded
+    def review_adjustment(self, principal):
         """Check the form with the ledger's own money rules, then ask to confirm."""
-        if self._admin() is None:
-            return rx.redirect(routes.SIGN_IN)
         errors: dict[str, str] = {}
         if self.adj_type not in ("credit", "debit"):
             errors["type"] = "credit or debit"
@@ -200,12 +195,10 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         self.confirm_open = True
 
     @rx.event
-    def confirm_adjustment(self, key: str):
+    @guarded
+    def confirm_adjustment(self, principal, key: str):
         """``key`` comes from the page as it was when "Confirm" was clicked: two clicks
         on one review carry the same key, and the ledger posts it once."""
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
         if not key or not key.startswith("adjustment:") or len(key) > 100:
             return rx.toast.error("Review the adjustment again.")
         try:

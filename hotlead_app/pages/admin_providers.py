@@ -13,7 +13,7 @@ from hotlead_app.components.layout import field_error
 from hotlead_app.components.widgets import data_table, labeled_field, paged_list
 from hotlead_app.domain.errors import Conflict, DomainError, InvalidInput
 from hotlead_app.services import accounts, query
-from hotlead_app.state.guards import AdminPageState
+from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import KeysetPages
 
@@ -39,10 +39,8 @@ class ProvidersState(KeysetPages, AdminPageState):
         ]
 
     @rx.event
-    def load(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def load(self, principal):
         self.loading = True
         self._first_page(principal)
         self.loading = False
@@ -53,10 +51,8 @@ class ProvidersState(KeysetPages, AdminPageState):
         self.errors = {}
 
     @rx.event
-    def create(self, form_data: dict):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def create(self, principal, form_data: dict):
         self.creating = True
         yield
         try:

@@ -22,7 +22,7 @@ from hotlead_app.components.widgets import confirm_dialog, keyset_pager, loading
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import lead_browser, leads
 from hotlead_app.state import nav
-from hotlead_app.state.guards import AdminPageState
+from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import KeysetPages
 
@@ -108,10 +108,8 @@ class QueueState(KeysetPages, AdminPageState):
         self.loading = False
 
     @rx.event
-    def load(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def load(self, principal):
         self.loading = True
         self.selected = []
         self.dialog = ""
@@ -119,11 +117,9 @@ class QueueState(KeysetPages, AdminPageState):
         return rx.call_script(KEYBOARD_JS)
 
     @rx.event
-    def refresh(self):
+    @guarded
+    def refresh(self, principal):
         """The backlog changed: reload the page in view, keeping the selection."""
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
         self._reload_page(principal)
 
     @rx.event
@@ -191,19 +187,15 @@ class QueueState(KeysetPages, AdminPageState):
                                                              else ""))
 
     @rx.event
-    def approve(self, lead_id: str):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def approve(self, principal, lead_id: str):
         done, failures = self._run(principal, [lead_id],
                                    lambda i, p: leads.approve_lead(lead_id=i, actor=p.actor))
         return self._outcome("Approved", done, failures, principal)
 
     @rx.event
-    def approve_selected(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def approve_selected(self, principal):
         memo = self.memo.strip() or None
         self.busy = True
         done, failures = self._run(principal, self._ids(BULK),
@@ -213,10 +205,8 @@ class QueueState(KeysetPages, AdminPageState):
         return self._outcome("Approved", done, failures, principal)
 
     @rx.event
-    def confirm_reject(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def confirm_reject(self, principal):
         reason = self.reason.strip()
         if not reason:
             self.reason_error = "Say why: the reason is kept with the lead."

@@ -14,7 +14,7 @@ from hotlead_app.components.widgets import confirm_dialog, data_table, keyset_pa
 from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services.payments import issues
-from hotlead_app.state.guards import AdminPageState
+from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import KeysetPages
 
@@ -47,18 +47,14 @@ class ReconciliationState(KeysetPages, AdminPageState):
         self.loading = False
 
     @rx.event
-    def load(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def load(self, principal):
         self.loading = True
         self._first_page(principal)
 
     @rx.event
-    def show(self, status: str | list[str]):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def show(self, principal, status: str | list[str]):
         status = status[0] if isinstance(status, list) and status else status
         self.status = status if status in ("open", "resolved", "all") else "open"
         self._first_page(principal)
@@ -76,10 +72,8 @@ class ReconciliationState(KeysetPages, AdminPageState):
         self.dialog_open = value
 
     @rx.event
-    def resolve(self):
-        principal = self._admin()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def resolve(self, principal):
         try:
             issues.resolve_issue(actor=principal.actor, issue_id=uuid.UUID(self.resolving_id), note=self.note)
         except (DomainError, ValueError) as exc:

@@ -13,7 +13,7 @@ from hotlead_app.components.widgets import confirm_dialog, data_table, loading_o
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.pages.provider_home import TITLE_SUFFIX
 from hotlead_app.services import auth
-from hotlead_app.state.guards import ProviderPageState
+from hotlead_app.state.guards import ProviderPageState, guarded
 
 
 class ProviderApiKeysState(ProviderPageState):
@@ -33,10 +33,8 @@ class ProviderApiKeysState(ProviderPageState):
         ]
 
     @rx.event
-    def load(self):
-        principal = self.provider()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def load(self, principal):
         self.new_key = ""
         self._reload(principal.provider_id)
         self.loading = False
@@ -47,10 +45,8 @@ class ProviderApiKeysState(ProviderPageState):
         self.name_error = ""
 
     @rx.event
-    def create(self):
-        principal = self.provider()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def create(self, principal):
         if len(self.name.strip()) > 100:
             self.name_error = "At most 100 characters."
             return
@@ -72,10 +68,8 @@ class ProviderApiKeysState(ProviderPageState):
         return [rx.set_clipboard(self.new_key), rx.toast.success("Copied.")]
 
     @rx.event
-    def revoke(self, key_id: str):
-        principal = self.provider()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def revoke(self, principal, key_id: str):
         try:
             auth.revoke_api_key(principal=principal, key_id=uuid.UUID(key_id))
         except (ValueError, DomainError) as exc:

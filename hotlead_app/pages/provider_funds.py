@@ -21,7 +21,7 @@ from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
 from hotlead_app.services import auth, catalog
 from hotlead_app.services.payments import deposits, paypal_gateway, stripe_gateway
 from hotlead_app.services.payments.errors import ProcessorUnavailable
-from hotlead_app.state.guards import ProviderPageState
+from hotlead_app.state.guards import ProviderPageState, guarded
 
 PRESETS = ("25.00", "50.00", "100.00", "250.00")
 METHOD_LABELS = {"stripe": "Card (Stripe)", "paypal": "PayPal"}
@@ -53,10 +53,8 @@ class FundsState(ProviderPageState):
     submitting: bool = False
 
     @rx.event
-    def load(self):
-        principal = self.provider()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def load(self, principal):
         self.balance = money.format_money(catalog.get_provider(provider_id=principal.provider_id).balance)
         low, high = deposits.limits()
         self.minimum, self.maximum = money.format_money(low), money.format_money(high)
@@ -92,10 +90,8 @@ class FundsState(ProviderPageState):
                 self.errors = {**self.errors, "amount": exc.details["amount"]}
 
     @rx.event
-    def submit(self):
-        principal = self.provider()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def submit(self, principal):
         self.submitting = True
         yield
         try:
@@ -215,10 +211,8 @@ class FundsReturnState(ProviderPageState):
         self.balance = money.format_money(d.balance)
 
     @rx.event
-    def load(self):
-        principal = self.provider()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def load(self, principal):
         self.problem, self.status, self.loading = "", "", True
         query = self.router.url.query_parameters
         self.result = str(query.get("result", ""))

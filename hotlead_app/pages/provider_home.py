@@ -15,7 +15,7 @@ from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, provider_layout
 from hotlead_app.components.widgets import data_table, loading_or
 from hotlead_app.services import provider_views
-from hotlead_app.state.guards import ProviderPageState
+from hotlead_app.state.guards import ProviderPageState, guarded
 
 TITLE_SUFFIX = " | Find Me A Hot Lead"
 
@@ -40,10 +40,9 @@ class ProviderHomeState(ProviderPageState):
     loading: bool = True
 
     @rx.event
-    def load(self):
-        provider_id = self.provider_id()
-        if provider_id is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def load(self, principal):
+        provider_id = principal.provider_id
         data = provider_views.overview(provider_id=provider_id)
         self.name = data["name"]
         self.balance = data["balance"]

@@ -13,7 +13,7 @@ from hotlead_app.components.widgets import loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
 from hotlead_app.services import provider_views
-from hotlead_app.state.guards import ProviderPageState
+from hotlead_app.state.guards import ProviderPageState, guarded
 
 
 class ProviderLeadState(ProviderPageState):
@@ -23,10 +23,9 @@ class ProviderLeadState(ProviderPageState):
     missing: bool = False
 
     @rx.event
-    def load(self):
-        provider_id = self.provider_id()
-        if provider_id is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def load(self, principal):
+        provider_id = principal.provider_id
         self.loading, self.missing = True, False
         try:
             lead_id = uuid.UUID(str(self.router.page.params.get("lead_id", "")))

@@ -11,7 +11,7 @@ from hotlead_app.components.backoffice import empty_state, provider_layout
 from hotlead_app.components.widgets import data_table, paged_list
 from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
 from hotlead_app.services import provider_views
-from hotlead_app.state.guards import ProviderPageState
+from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 25
@@ -48,10 +48,8 @@ class ProviderLeadsState(KeysetPages, ProviderPageState):
         return None
 
     @rx.event
-    def load(self):
-        principal = self.provider()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def load(self, principal):
         return self._first_page(principal)
 
 

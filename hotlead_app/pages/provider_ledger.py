@@ -12,7 +12,7 @@ from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
 from hotlead_app.pages.provider_leads import download_button
 from hotlead_app.domain import money
 from hotlead_app.services import catalog, provider_views
-from hotlead_app.state.guards import ProviderPageState
+from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 50
@@ -40,10 +40,8 @@ class ProviderLedgerState(KeysetPages, ProviderPageState):
         return None
 
     @rx.event
-    def load(self):
-        principal = self.provider()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def load(self, principal):
         return self._first_page(principal)
 
 

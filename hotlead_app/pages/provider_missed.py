@@ -13,7 +13,7 @@ from hotlead_app.components.backoffice import empty_state, provider_layout
 from hotlead_app.components.widgets import paged_list
 from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
 from hotlead_app.services import provider_views
-from hotlead_app.state.guards import ProviderPageState
+from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = provider_views.MISSED_PAGE
@@ -42,10 +42,9 @@ class ProviderMissedState(KeysetPages, ProviderPageState):
         return ProviderMissedState.load_reasons if page else None
 
     @rx.event
-    def load_reasons(self):
-        provider_id = self.provider_id()
-        if provider_id is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def load_reasons(self, principal):
+        provider_id = principal.provider_id
         found = provider_views.missed_reasons(provider_id=provider_id,
                                               lead_ids=[uuid.UUID(r["lead_id"]) for r in self.rows])
         self.reasons = [
@@ -55,10 +54,8 @@ class ProviderMissedState(KeysetPages, ProviderPageState):
         self.reasons_loading = False
 
     @rx.event
-    def load(self):
-        principal = self.provider()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def load(self, principal):
         return self._first_page(principal)
 
 

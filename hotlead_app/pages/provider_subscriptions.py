@@ -17,7 +17,7 @@ from hotlead_app.components.widgets import confirm_dialog, data_table, loading_o
 from hotlead_app.domain.errors import DomainError, InvalidFilters
 from hotlead_app.pages.provider_home import TITLE_SUFFIX
 from hotlead_app.services import catalog, provider_views
-from hotlead_app.state.guards import ProviderPageState
+from hotlead_app.state.guards import ProviderPageState, guarded
 
 ZIP_RE = re.compile(r"^\d{5}(?:-\d{4})?$")
 
@@ -122,10 +122,9 @@ class SubscriptionsState(ProviderPageState):
         self.niches = [{"id": n["id"], "name": n["name"]} for n in self._options]
 
     @rx.event
-    def load(self):
-        provider_id = self.provider_id()
-        if provider_id is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def load(self, principal):
+        provider_id = principal.provider_id
         self._reload(provider_id)
         self.mode = ""
         self.loading = False
@@ -220,10 +219,9 @@ class SubscriptionsState(ProviderPageState):
         self.form_error = "; ".join(f"{k}: {v}" for k, v in others.items())
 
     @rx.event
-    def recount(self):
-        provider_id = self.provider_id()
-        if provider_id is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def recount(self, principal):
+        provider_id = principal.provider_id
         if not self.niche_id:
             return
         filters = self._collect()
@@ -248,10 +246,8 @@ class SubscriptionsState(ProviderPageState):
             self.counting = False
 
     @rx.event
-    def subscribe(self):
-        principal = self.provider()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def subscribe(self, principal):
         if not self.level_id:
             self.form_error = "Choose a competition level."
             return
@@ -263,10 +259,9 @@ class SubscriptionsState(ProviderPageState):
             "Subscribed: matching leads come to you from now on.")
 
     @rx.event
-    def start_edit(self, subscription_id: str):
-        provider_id = self.provider_id()
-        if provider_id is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def start_edit(self, principal, subscription_id: str):
+        provider_id = principal.provider_id
         sub = next((s for s in provider_views.list_subscriptions(provider_id=provider_id)
                     if s["id"] == subscription_id), None)
         if sub is None:
@@ -282,10 +277,8 @@ class SubscriptionsState(ProviderPageState):
         return SubscriptionsState.recount
 
     @rx.event
-    def save_edit(self):
-        principal = self.provider()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def save_edit(self, principal):
         filters = self._collect()
         if filters is None:
             return

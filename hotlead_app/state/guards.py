@@ -3,12 +3,20 @@ dashboard.
 
 A page guard only decides where the browser goes: a handler asks for the principal and,
 when there is none (signed out, expired, or the wrong role), redirects to sign-in.
-Authorization itself stays in the services, which check the actor on every call."""
+Authorization itself stays in the services, which check the actor on every call.
+
+``@guarded`` (under ``@rx.event``) writes that check once: the handler is declared as
+``def handler(self, principal, ...)`` and runs only with a principal."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import uuid
 
+import reflex as rx
+
+from hotlead_app import routes
 from hotlead_app.services import auth
 from hotlead_app.state.session import SessionState
 
@@ -41,3 +49,37 @@ class ProviderPageState(SessionState):
 
     def _guard(self) -> auth.Principal | None:
         return self.provider()
+
+
+def guarded(fn):
+    """Run the event handler ``fn(self, principal, *args)`` with the principal of the
+    page's ``_guard()``; without one, redirect to sign-in and do nothing else.
+
+    The handler Reflex sees has ``fn``'s signature without ``principal`` (the arguments
+    the page sends are unchanged), and stays a generator when ``fn`` is one."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def handler(self, *args, **kwargs):
+            principal = self._guard()
+            if principal is None:
+                yield rx.redirect(routes.SIGN_IN)
+                return
+            yield from fn(self, principal, *args, **kwargs)
+    elif inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def handler(self, *args, **kwargs):
+            principal = self._guard()
+            if principal is None:
+                return rx.redirect(routes.SIGN_IN)
+            return await fn(self, principal, *args, **kwargs)
+    else:
+        @functools.wraps(fn)
+        def handler(self, *args, **kwargs):
+            principal = self._guard()
+            if principal is None:
+                return rx.redirect(routes.SIGN_IN)
+            return fn(self, principal, *args, **kwargs)
+    signature = inspect.signature(fn)
+    self_param, _principal, *rest = signature.parameters.values()
+    handler.__signature__ = signature.replace(parameters=[self_param, *rest])
+    return handler

@@ -12,8 +12,8 @@ from typing import Any
 
 import reflex as rx
 
-from hotlead_app import routes
 from hotlead_app.domain.errors import DomainError
+from hotlead_app.state.guards import guarded
 
 
 class KeysetPages(rx.State, mixin=True):
@@ -61,10 +61,8 @@ class KeysetPages(rx.State, mixin=True):
         return True
 
     @rx.event
-    def next_page(self):
-        principal = self._guard()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def next_page(self, principal):
         if self._next_start is None:
             return None
         self._page_starts = [*self._page_starts, self._next_start]
@@ -72,10 +70,8 @@ class KeysetPages(rx.State, mixin=True):
         return self._show_page(principal, self._page_starts[-1])
 
     @rx.event
-    def prev_page(self):
-        principal = self._guard()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def prev_page(self, principal):
         if not self._drop_page():
             return None
         return self._reload_page(principal)
@@ -97,19 +93,15 @@ class FilteredPages(KeysetPages, mixin=True):
         return {name: str(source.get(name, "")) for name in self._filter_names()}
 
     @rx.event
-    def load(self):
-        principal = self._guard()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def load(self, principal):
         self.loading = True
         self._apply(principal, self._filter_values(self.router.url.query_parameters))
         self.loading = False
 
     @rx.event
-    def filter(self, form_data: dict):
-        principal = self._guard()
-        if principal is None:
-            return rx.redirect(routes.SIGN_IN)
+    @guarded
+    def filter(self, principal, form_data: dict):
         try:
             self._apply(principal, self._filter_values(form_data))
         except DomainError as exc:
