@@ -178,70 +178,78 @@ class Decision:
         return self.reason == "chosen"
 
 
-def _visible_sql(alias: str, snapshot: str | None) -> str:
-    """Rows of an append-only table (audit_logs, ledger_entries) that were in force when
-    the lead was planned: visible in the plan's snapshot, or (records from before
-    snapshots were kept) numbered up to the watermark ``:seq``."""
-    return f"hotlead_visible({alias}.txid, :snapshot)" if snapshot else f"{alias}.seq <= :seq"
+# What an explanation reads of the past is "as of" each lead's plan: visible in the
+# plan's snapshot or, for records from before snapshots were kept, numbered up to its
+# watermark.  Every read below takes rows of (lead, entity) and answers them all in one
+# statement: a LATERAL index probe per row.
+_AS_OF = ("CASE WHEN r.snap IS NOT NULL THEN hotlead_visible({t}.txid, r.snap) "
+          "ELSE {t}.seq <= r.seq END")
 
 
-def _states_as_of(session, entity_type: str, entity_ids: list[uuid.UUID], seq: int, *,
-                  key: str, snapshot: str | None = None) -> dict[uuid.UUID, dict[str, Any]]:
-    """Each entity's latest full state recorded at or before ``seq`` (one query for all:
-    a LATERAL index probe per entity).  Only rows whose after-state carries ``key``
-    count: some audit rows of an entity record an event, not its state (an admin's
-    ``balance_credit`` on a provider has no ``status``)."""
-    if not entity_ids:
+def _states_as_of(session, entity_type: str, wanted: list[tuple[uuid.UUID, uuid.UUID, int, str | None]], *,
+                  key: str) -> dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]]:
+    """For each (lead, entity, seq, snapshot): the entity's latest full state then.
+    Only rows whose after-state carries ``key`` count: some audit rows of an entity
+    record an event, not its state (an admin's ``balance_credit`` has no ``status``)."""
+    if not wanted:
         return {}
+    leads_, entities, seqs, snaps = (list(col) for col in zip(*wanted))
     rows = session.execute(text(f"""
-        SELECT e.id, s.after_state
-          FROM unnest(CAST(:ids AS uuid[])) AS e(id)
+        SELECT r.lead_id, r.entity_id, s.after_state
+          FROM unnest(CAST(:leads AS uuid[]), CAST(:entities AS uuid[]), CAST(:seqs AS bigint[]),
+                      CAST(:snaps AS text[])) AS r(lead_id, entity_id, seq, snap)
           CROSS JOIN LATERAL (
                 SELECT al.after_state FROM audit_logs al
-                 WHERE al.entity_type = :entity_type AND al.entity_id = e.id
-                   AND {_visible_sql("al", snapshot)} AND jsonb_exists(al.after_state, :key)
+                 WHERE al.entity_type = :entity_type AND al.entity_id = r.entity_id
+                   AND {_AS_OF.format(t="al")} AND jsonb_exists(al.after_state, :key)
                  ORDER BY al.seq DESC LIMIT 1) s
-    """), {"ids": list(entity_ids), "entity_type": entity_type, "key": key, "seq": seq,
-           "snapshot": snapshot}).all()
-    return {row[0]: row[1] for row in rows}
+    """), {"leads": leads_, "entities": entities, "seqs": seqs, "snaps": snaps,
+           "entity_type": entity_type, "key": key}).all()
+    return {(row[0], row[1]): row[2] for row in rows}
 
 
-def _balances_as_of(session, provider_ids: list[uuid.UUID], seq: int,
-                    snapshot: str | None = None) -> dict[uuid.UUID, Decimal]:
-    """Each provider's balance after its last ledger entry in force at ``seq``."""
-    if not provider_ids:
+def _balances_as_of(session, wanted: list[tuple[uuid.UUID, uuid.UUID, int, str | None]],
+                    ) -> dict[tuple[uuid.UUID, uuid.UUID], Decimal]:
+    """For each (lead, provider, seq, snapshot): the balance after the provider's last
+    ledger entry in force then."""
+    if not wanted:
         return {}
+    leads_, providers, seqs, snaps = (list(col) for col in zip(*wanted))
     rows = session.execute(text(f"""
-        SELECT p.id, b.balance_after
-          FROM unnest(CAST(:ids AS uuid[])) AS p(id)
+        SELECT r.lead_id, r.provider_id, b.balance_after
+          FROM unnest(CAST(:leads AS uuid[]), CAST(:providers AS uuid[]), CAST(:seqs AS bigint[]),
+                      CAST(:snaps AS text[])) AS r(lead_id, provider_id, seq, snap)
           CROSS JOIN LATERAL (
                 SELECT le.balance_after FROM ledger_entries le
-                 WHERE le.provider_id = p.id AND {_visible_sql("le", snapshot)}
+                 WHERE le.provider_id = r.provider_id AND {_AS_OF.format(t="le")}
                  ORDER BY le.seq DESC LIMIT 1) b
-    """), {"ids": list(provider_ids), "seq": seq, "snapshot": snapshot}).all()
-    return {row[0]: row[1] for row in rows}
+    """), {"leads": leads_, "providers": providers, "seqs": seqs, "snaps": snaps}).all()
+    return {(row[0], row[1]): row[2] for row in rows}
 
 
-def _last_received_before(session, subscription_ids: list[uuid.UUID],
-                          before: datetime) -> dict[uuid.UUID, datetime | None]:
-    """Each subscription's last lead received before ``before`` (its fairness stamp then)."""
-    if not subscription_ids:
+def _last_received_before(session, wanted: list[tuple[uuid.UUID, uuid.UUID, datetime]],
+                          ) -> dict[tuple[uuid.UUID, uuid.UUID], datetime | None]:
+    """For each (lead, subscription, stamp): the subscription's last lead received
+    before the stamp (its fairness stamp when the lead was planned)."""
+    if not wanted:
         return {}
+    leads_, subs, stamps = (list(col) for col in zip(*wanted))
     rows = session.execute(text("""
-        SELECT s.id, (SELECT max(la.received_at) FROM lead_assignments la
-                       WHERE la.subscription_id = s.id AND la.received_at < :before)
-          FROM unnest(CAST(:ids AS uuid[])) AS s(id)
-    """), {"ids": list(subscription_ids), "before": before}).all()
-    return {row[0]: row[1] for row in rows}
+        SELECT r.lead_id, r.sub_id, (SELECT max(la.received_at) FROM lead_assignments la
+                                      WHERE la.subscription_id = r.sub_id AND la.received_at < r.stamp)
+          FROM unnest(CAST(:leads AS uuid[]), CAST(:subs AS uuid[]), CAST(:stamps AS timestamptz[]))
+               AS r(lead_id, sub_id, stamp)
+    """), {"leads": leads_, "subs": subs, "stamps": stamps}).all()
+    return {(row[0], row[1]): row[2] for row in rows}
 
 
 @dataclass(frozen=True)
 class _History:
-    """What the explanation needs of the past, read once for every subscription."""
-    states: dict[uuid.UUID, dict[str, Any]]
-    provider_states: dict[uuid.UUID, dict[str, Any]]
-    balances: dict[uuid.UUID, Decimal]
-    last_received: dict[uuid.UUID, datetime | None]
+    """What the explanations need of the past, read once for every (lead, subscription)."""
+    states: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]]
+    provider_states: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]]
+    balances: dict[tuple[uuid.UUID, uuid.UUID], Decimal]
+    last_received: dict[tuple[uuid.UUID, uuid.UUID], datetime | None]
 
 
 def _parse_ts(value: Any) -> datetime | None:
@@ -262,12 +270,12 @@ def _explain_one(history: _History, record: DistributionRecord, lead: Lead, sub:
     level = levels[index]
     if str(sub.id) in level["chosen"]:
         return decide("chosen")
-    state = history.states.get(sub.id)
+    state = history.states.get((lead.id, sub.id))
     if state is None:
         return decide("not_subscribed")
     if not state.get("active"):
         return decide("subscription_paused")
-    provider_state = history.provider_states.get(sub.provider_id)
+    provider_state = history.provider_states.get((lead.id, sub.provider_id))
     if provider_state is None or provider_state.get("status") != "active":
         return decide("provider_inactive")
     mismatch = first_mismatch(state.get("filters") or {}, lead.payload)
@@ -279,7 +287,7 @@ def _explain_one(history: _History, record: DistributionRecord, lead: Lead, sub:
         a for a in assignments
         if a.provider_id == sub.provider_id and level_position.get(str(a.competition_level_id), 99) <= index
     ]
-    balance = history.balances.get(sub.provider_id, Decimal("0.00")) - sum(
+    balance = history.balances.get((lead.id, sub.provider_id), Decimal("0.00")) - sum(
         (a.charged_amount for a in earlier), Decimal("0.00"))
     if balance < Decimal(level["price"]):
         return decide("insufficient_balance")
@@ -287,7 +295,7 @@ def _explain_one(history: _History, record: DistributionRecord, lead: Lead, sub:
         return decide("already_received")
     cutoff = level.get("cutoff")
     if cutoff is not None:
-        last = history.last_received.get(sub.id)
+        last = history.last_received.get((lead.id, sub.id))
         mine = fairness_key(last, sub.created_at, sub.id)
         theirs = fairness_key(_parse_ts(cutoff[0]), _parse_ts(cutoff[1]), uuid.UUID(cutoff[2]))
         if mine > theirs:
@@ -299,37 +307,61 @@ def explain(*, lead_id: uuid.UUID, provider_id: uuid.UUID | None = None,
             subscription_ids: list[uuid.UUID] | None = None) -> list[Decision]:
     """Why each subscription of the lead's niche (or of one provider) did or did not
     receive this lead, as things stood when it was distributed."""
+    found = explain_many(lead_ids=[lead_id], provider_id=provider_id, subscription_ids=subscription_ids)
+    if lead_id not in found:
+        raise NotFound("No such lead.", details={"lead_id": str(lead_id)})
+    return found[lead_id]
+
+
+def explain_many(*, lead_ids: list[uuid.UUID], provider_id: uuid.UUID | None = None,
+                 subscription_ids: list[uuid.UUID] | None = None) -> dict[uuid.UUID, list[Decision]]:
+    """``explain`` for several leads in a fixed number of statements (a page of missed
+    leads): ``{lead_id: decisions}`` for each lead that exists (an empty list for a lead
+    never distributed)."""
     with unit_of_work() as uow:
         session = uow.session
-        lead = session.get(Lead, lead_id)
-        if lead is None:
-            raise NotFound("No such lead.", details={"lead_id": str(lead_id)})
-        record = session.get(DistributionRecord, lead_id)
-        if record is None:
-            return []
-        assignments = list(session.exec(
-            select(LeadAssignment).where(LeadAssignment.lead_id == lead_id).order_by(LeadAssignment.received_at)
-        ).all())
-        first_stamp = assignments[0].received_at
+        leads_by_id = {lead.id: lead for lead in session.exec(select(Lead).where(Lead.id.in_(lead_ids))).all()}
+        records = {r.lead_id: r for r in session.exec(
+            select(DistributionRecord).where(DistributionRecord.lead_id.in_(list(leads_by_id)))).all()}
+        assignments: dict[uuid.UUID, list[LeadAssignment]] = {lead_id: [] for lead_id in records}
+        for a in session.exec(select(LeadAssignment).where(LeadAssignment.lead_id.in_(list(records)))
+                              .order_by(LeadAssignment.received_at)).all():
+            assignments[a.lead_id].append(a)
+        niche_ids = {leads_by_id[lead_id].niche_id for lead_id in records}
         query = (
-            select(ProviderSubscription)
+            select(ProviderSubscription, CompetitionLevel.niche_id)
             .join(CompetitionLevel, CompetitionLevel.id == ProviderSubscription.competition_level_id)
-            .where(CompetitionLevel.niche_id == lead.niche_id)
+            .where(CompetitionLevel.niche_id.in_(list(niche_ids)))
             .order_by(ProviderSubscription.id)
         )
         if provider_id is not None:
             query = query.where(ProviderSubscription.provider_id == provider_id)
         if subscription_ids is not None:
             query = query.where(ProviderSubscription.id.in_(subscription_ids))
-        subs = list(session.exec(query).all())
-        sub_ids = [sub.id for sub in subs]
-        provider_ids = sorted({sub.provider_id for sub in subs})
+        subs_by_niche: dict[uuid.UUID, list[ProviderSubscription]] = {}
+        for sub, niche_id in (session.exec(query).all() if niche_ids else []):
+            subs_by_niche.setdefault(niche_id, []).append(sub)
+
+        sub_rows, provider_rows, balance_rows, stamp_rows = [], [], [], []
+        for lead_id, record in records.items():
+            subs = subs_by_niche.get(leads_by_id[lead_id].niche_id, [])
+            first_stamp = assignments[lead_id][0].received_at if assignments[lead_id] else record.decided_at
+            for sub in subs:
+                sub_rows.append((lead_id, sub.id, record.audit_seq, record.snapshot))
+                stamp_rows.append((lead_id, sub.id, first_stamp))
+            for pid in sorted({sub.provider_id for sub in subs}):
+                provider_rows.append((lead_id, pid, record.audit_seq, record.snapshot))
+                balance_rows.append((lead_id, pid, record.ledger_seq, record.snapshot))
         history = _History(
-            states=_states_as_of(session, "subscription", sub_ids, record.audit_seq, key="active",
-                                 snapshot=record.snapshot),
-            provider_states=_states_as_of(session, "provider", provider_ids, record.audit_seq, key="status",
-                                          snapshot=record.snapshot),
-            balances=_balances_as_of(session, provider_ids, record.ledger_seq, record.snapshot),
-            last_received=_last_received_before(session, sub_ids, first_stamp),
+            states=_states_as_of(session, "subscription", sub_rows, key="active"),
+            provider_states=_states_as_of(session, "provider", provider_rows, key="status"),
+            balances=_balances_as_of(session, balance_rows),
+            last_received=_last_received_before(session, stamp_rows),
         )
-        return [_explain_one(history, record, lead, sub, assignments) for sub in subs]
+        return {
+            lead_id: [
+                _explain_one(history, records[lead_id], lead, sub, assignments[lead_id])
+                for sub in subs_by_niche.get(lead.niche_id, [])
+            ] if lead_id in records else []
+            for lead_id, lead in leads_by_id.items()
+        }

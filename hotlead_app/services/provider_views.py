@@ -385,10 +385,12 @@ def missed_leads(*, provider_id: uuid.UUID, limit: int = MISSED_PAGE, after: lis
         if key:
             stmt = stmt.where(or_(Lead.created_at < key[0], and_(Lead.created_at == key[0], Lead.id < key[1])))
         rows = uow.session.execute(stmt.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit + 1)).all()
+    explained = (distribution.explain_many(lead_ids=[row[0] for row in rows[:limit]], provider_id=provider_id)
+                 if with_reasons and rows else {})
     out = []
     for lead_id, niche_id, status, payload, created_at, distributed_at, niche_name in rows:
         shown = sorted(used.get(niche_id, set()) & set(payload or {}))
-        reasons = _reasons(provider_id, lead_id, status, level_names) if with_reasons and len(out) < limit else []
+        reasons = _reasons(explained[lead_id], status, level_names) if lead_id in explained else []
         out.append({
             "lead_id": str(lead_id), "niche": niche_name, "status": status.value,
             "created_at": _iso(created_at), "distributed_at": _iso(distributed_at),
@@ -397,12 +399,12 @@ def missed_leads(*, provider_id: uuid.UUID, limit: int = MISSED_PAGE, after: lis
     return out
 
 
-def _reasons(provider_id: uuid.UUID, lead_id: uuid.UUID, status: LeadStatus,
+def _reasons(decisions: list[distribution.Decision], status: LeadStatus,
              level_names: dict[uuid.UUID, str]) -> list[dict[str, str]]:
     reasons = [
         {"subscription_id": str(d.subscription_id), "level": level_names.get(d.competition_level_id, ""),
          "reason": d.reason, "text": reason_text(d.reason)}
-        for d in distribution.explain(lead_id=lead_id, provider_id=provider_id)
+        for d in decisions
     ]
     if not reasons and status == LeadStatus.APPROVED:
         reasons = [{"subscription_id": "", "level": "", "reason": "not_distributed",
@@ -422,7 +424,9 @@ def missed_reasons(*, provider_id: uuid.UUID, lead_ids: list[uuid.UUID]) -> dict
             .where(Lead.id.in_(lead_ids), Lead.niche_id.in_(list(used)), Lead.status.in_(PREVIEW_STATUSES),
                    _not_received(provider_id))
         ).all() if used and lead_ids else []
-    return {str(lead_id): _reasons(provider_id, lead_id, status, level_names) for lead_id, status in rows}
+    explained = distribution.explain_many(lead_ids=[lead_id for lead_id, _ in rows], provider_id=provider_id) \
+        if rows else {}
+    return {str(lead_id): _reasons(explained.get(lead_id, []), status, level_names) for lead_id, status in rows}
 
 
 # --------------------------------------------------------------------------- ledger

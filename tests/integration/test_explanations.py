@@ -302,6 +302,11 @@ def test_every_answer_is_true_of_the_past_and_never_changes_afterwards(engine_db
     for _ in range(4):
         distribution.distribute_lead(lead_id=approved_lead(market.slug, random_payload(rng)))
     deposit(market.providers["Tight"], "100.00")
+    # All leads at once (as a page of missed leads asks): each lead is still answered
+    # as of its own plan, although the batch mixes their snapshots in one statement.
+    batched = distribution.explain_many(lead_ids=list(first_answers))
+    for lead_id in first_answers:
+        assert {d.subscription_id: d.reason for d in batched[lead_id]} == answers(lead_id)
     for lead_id, before in first_answers.items():
         after = answers(lead_id)
         assert {k: v for k, v in after.items() if k in before} == before
