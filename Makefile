@@ -21,6 +21,7 @@ help:
 	@echo "make dev     - like run, with Reflex hot reload"
 	@echo "make bench   - the distribution benchmark"
 	@echo "make bench-dashboards - every back-office page's data load at 100k leads / 1M ledger entries"
+	@echo "make bench-intake - POST /api/v1/leads latency at 200 req/s and throughput against a bare endpoint"
 	@echo "make stop    - stop embedded servers a crashed run left behind"
 
 install: $(STAMP)
@@ -55,9 +56,12 @@ verify-ledger: $(STAMP)
 bench: $(STAMP)
 	@$(PY) bench/distribution.py $(BENCH_ARGS)
 
-.PHONY: bench-dashboards
+.PHONY: bench-dashboards bench-intake
 bench-dashboards: $(STAMP)
 	@$(PY) bench/dashboards.py $(BENCH_ARGS)
+
+bench-intake: $(STAMP)
+	@$(PY) bench/intake.py $(BENCH_ARGS)
 
 stop:
 	@$(PY) -m hotlead_app.cli stop
