@@ -80,6 +80,24 @@ def filter_input(name: str, label: str, value: rx.Var, *, prefix: str, errors: r
     return labeled_field(label, control, html_for=f"{prefix}-{name}", error=errors.get(name, ""), flex=flex)
 
 
+def filter_form(*fields: rx.Component, on_submit, button_id: str) -> rx.Component:
+    """A list's filters in a row that wraps on a phone, then the Filter button; the
+    inputs keep what was typed when the form is sent."""
+    return rx.form(
+        rx.flex(
+            *fields,
+            rx.button("Filter", type="submit", id=button_id),
+            wrap="wrap",
+            spacing="3",
+            align="end",
+            width="100%",
+        ),
+        on_submit=on_submit,
+        reset_on_submit=False,
+        width="100%",
+    )
+
+
 def confirm_dialog(title, description, *body: rx.Component, confirm: rx.Component, trigger: rx.Component | None = None,
                    cancel_label: str = "Cancel", cancel_color: str | None = "gray", close_on_confirm: bool = False,
                    title_props: dict | None = None, description_props: dict | None = None,

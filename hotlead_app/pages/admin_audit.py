@@ -10,7 +10,7 @@ import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.components.backoffice import admin_layout, empty_state
-from hotlead_app.components.widgets import data_table, filter_input, paged_list
+from hotlead_app.components.widgets import data_table, filter_form, filter_input, paged_list
 from hotlead_app.domain.errors import InvalidInput
 from hotlead_app.services import admin_views
 from hotlead_app.state.guards import AdminPageState
@@ -87,21 +87,13 @@ def _filter_input(name: str, label: str, value, hint: str, **props) -> rx.Compon
 
 
 def _filters() -> rx.Component:
-    return rx.form(
-        rx.flex(
-            _filter_input("entity_type", "Entity type", S.entity_type, "provider", list="audit-entity-types"),
-            rx.el.datalist(*[rx.el.option(value=t) for t in ENTITY_TYPES], id="audit-entity-types"),
-            _filter_input("entity_id", "Entity id", S.entity_id, "3f2b…"),
-            _filter_input("by", "By (role, user id or email)", S.by, "admin"),
-            rx.button("Filter", type="submit", id="audit-filter"),
-            wrap="wrap",
-            spacing="3",
-            align="end",
-            width="100%",
-        ),
+    return filter_form(
+        _filter_input("entity_type", "Entity type", S.entity_type, "provider", list="audit-entity-types"),
+        rx.el.datalist(*[rx.el.option(value=t) for t in ENTITY_TYPES], id="audit-entity-types"),
+        _filter_input("entity_id", "Entity id", S.entity_id, "3f2b…"),
+        _filter_input("by", "By (role, user id or email)", S.by, "admin"),
         on_submit=S.filter,
-        reset_on_submit=False,
-        width="100%",
+        button_id="audit-filter",
     )
 
 

@@ -14,6 +14,7 @@ from hotlead_app.components.backoffice import admin_layout, empty_state
 from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or
 from hotlead_app.domain.errors import DomainError, NotFound
 from hotlead_app.services import lead_browser, leads, refunds
+from hotlead_app.state.dialogs import ReasonDialog
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.nav import queue_badge
 
@@ -30,7 +31,7 @@ def _short(value) -> str:
     return str(value)
 
 
-class LeadDetailState(AdminPageState):
+class LeadDetailState(ReasonDialog, AdminPageState):
     loading: bool = True
     explaining: bool = True
     missing: bool = False
@@ -43,14 +44,9 @@ class LeadDetailState(AdminPageState):
     bad_lead_refunds: list[dict[str, str]] = []
     bad_lead_total: str = "0.00"
     can_bad_lead: bool = False
-    # Dialogs: "" (none), "refund" or "bad_lead".
-    dialog: str = ""
+    # Dialogs (ReasonDialog.dialog): "refund" or "bad_lead".
     refund_id: str = ""
     refund_text: str = ""
-    reason: str = ""
-    memo: str = ""
-    reason_error: str = ""
-    busy: bool = False
 
     def _fetch(self, principal) -> bool:
         """The lead without its explanation (the costly part, loaded next)."""
@@ -114,16 +110,6 @@ class LeadDetailState(AdminPageState):
             self._fetch_explanation(principal)
 
     @rx.event
-    def set_reason(self, value: str):
-        self.reason = value
-        if value.strip():
-            self.reason_error = ""
-
-    @rx.event
-    def set_memo(self, value: str):
-        self.memo = value
-
-    @rx.event
     def open_refund(self, assignment_id: str):
         row = next((a for a in self.assignments if a["id"] == assignment_id), None)
         if row is None:
@@ -137,11 +123,6 @@ class LeadDetailState(AdminPageState):
     def open_bad_lead(self):
         self.reason_error = ""
         self.dialog = "bad_lead"
-
-    @rx.event
-    def set_dialog_open(self, is_open: bool):
-        if not is_open:
-            self.dialog = ""
 
     def _reason(self) -> str | None:
         reason = self.reason.strip()

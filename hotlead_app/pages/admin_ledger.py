@@ -8,7 +8,7 @@ import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.components.backoffice import admin_layout, empty_state
-from hotlead_app.components.widgets import data_table, filter_input, labeled_field, paged_list
+from hotlead_app.components.widgets import data_table, filter_form, filter_input, labeled_field, paged_list
 from hotlead_app.domain.errors import InvalidInput
 from hotlead_app.domain.money import LedgerEntryType
 from hotlead_app.services import admin_views
@@ -72,26 +72,18 @@ S = LedgerState
 
 
 def _filters() -> rx.Component:
-    return rx.form(
-        rx.flex(
-            filter_input("provider", "Provider (id or email)", S.provider, prefix="ledger", errors=S.errors,
-                         hint="owner@acme.example", flex="1 1 16em"),
-            labeled_field(
-                "Type",
-                rx.el.select(rx.el.option("any", value=""), *[rx.el.option(t, value=t) for t in TYPES],
-                             name="type", id="ledger-type", default_value=S.type, key=S.type,
-                             style={"width": "100%", "padding": "0.4em"}),
-                html_for="ledger-type", error=S.errors.get("type", ""), flex="0 1 10em",
-            ),
-            rx.button("Filter", type="submit", id="ledger-filter"),
-            wrap="wrap",
-            spacing="3",
-            align="end",
-            width="100%",
+    return filter_form(
+        filter_input("provider", "Provider (id or email)", S.provider, prefix="ledger", errors=S.errors,
+                     hint="owner@acme.example", flex="1 1 16em"),
+        labeled_field(
+            "Type",
+            rx.el.select(rx.el.option("any", value=""), *[rx.el.option(t, value=t) for t in TYPES],
+                         name="type", id="ledger-type", default_value=S.type, key=S.type,
+                         style={"width": "100%", "padding": "0.4em"}),
+            html_for="ledger-type", error=S.errors.get("type", ""), flex="0 1 10em",
         ),
         on_submit=S.filter,
-        reset_on_submit=False,
-        width="100%",
+        button_id="ledger-filter",
     )
 
 

@@ -22,6 +22,7 @@ from hotlead_app.components.widgets import confirm_dialog, keyset_pager, loading
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import lead_browser, leads
 from hotlead_app.state import nav
+from hotlead_app.state.dialogs import ReasonDialog
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import KeysetPages
@@ -83,17 +84,12 @@ def _display(row: dict) -> dict[str, str]:
     }
 
 
-class QueueState(KeysetPages, AdminPageState):
+class QueueState(KeysetPages, ReasonDialog, AdminPageState):
     items: list[dict[str, str]] = []
     loading: bool = True
     selected: list[str] = []
-    # The open dialog: "" (none), "approve" (the selection) or "reject".
-    dialog: str = ""
+    # The open dialog (ReasonDialog.dialog): "approve" (the selection) or "reject".
     reject_target: str = ""  # a lead id, or BULK for the selection
-    reason: str = ""
-    memo: str = ""
-    reason_error: str = ""
-    busy: bool = False
 
     def _show_page(self, principal, start: list | None) -> None:
         """The page from ``start``; the selection keeps only the leads still in view (a
@@ -137,16 +133,6 @@ class QueueState(KeysetPages, AdminPageState):
             self.selected = [i["id"] for i in self.items]
 
     @rx.event
-    def set_reason(self, value: str):
-        self.reason = value
-        if value.strip():
-            self.reason_error = ""
-
-    @rx.event
-    def set_memo(self, value: str):
-        self.memo = value
-
-    @rx.event
     def open_reject(self, target: str):
         self.reject_target = target
         self.reason_error = ""
@@ -156,11 +142,6 @@ class QueueState(KeysetPages, AdminPageState):
     def open_bulk_approve(self):
         if self.selected:
             self.dialog = "approve"
-
-    @rx.event
-    def set_dialog_open(self, is_open: bool):
-        if not is_open:
-            self.dialog = ""
 
     def _ids(self, target: str) -> list[str]:
         return list(self.selected) if target == BULK else [target]

@@ -1,0 +1,30 @@
+"""The state of an admin confirmation dialog that asks why: one dialog open at a time
+(``dialog`` names it, "" when none), the reason (required, its error shown under the
+field), an admin-only memo, and ``busy`` while the action runs."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+
+class ReasonDialog(rx.State, mixin=True):
+    dialog: str = ""
+    reason: str = ""
+    memo: str = ""
+    reason_error: str = ""
+    busy: bool = False
+
+    @rx.event
+    def set_reason(self, value: str):
+        self.reason = value
+        if value.strip():
+            self.reason_error = ""
+
+    @rx.event
+    def set_memo(self, value: str):
+        self.memo = value
+
+    @rx.event
+    def set_dialog_open(self, is_open: bool):
+        if not is_open:
+            self.dialog = ""
