@@ -131,16 +131,16 @@ class LeadDetailState(ReasonDialog, AdminPageState):
             return None
         return reason
 
-    @rx.event
-    @guarded
-    def confirm_refund(self, principal):
+    def _act(self, principal, action, success):
+        """The open dialog's action: ``action(reason, memo)`` (a service call) once a
+        reason is given; done, the dialog closes, the lead is read again and
+        ``success(result)`` is the toast."""
         reason = self._reason()
         if reason is None:
-            return
+            return None
         self.busy = True
         try:
-            done = refunds.refund_assignment(assignment_id=uuid.UUID(self.refund_id), actor=principal.actor,
-                                             reason=reason, memo=self.memo.strip() or None)
+            result = action(reason, self.memo.strip() or None)
         except DomainError as exc:
             self.busy = False
             return rx.toast.error(exc.message)
@@ -149,28 +149,22 @@ class LeadDetailState(ReasonDialog, AdminPageState):
         self.reason = ""
         self.memo = ""
         self._fetch(principal)
-        return rx.toast.success(f"Refunded {done.amount}.")
+        return rx.toast.success(success(result))
+
+    @rx.event
+    @guarded
+    def confirm_refund(self, principal):
+        return self._act(principal, lambda reason, memo: refunds.refund_assignment(
+            assignment_id=uuid.UUID(self.refund_id), actor=principal.actor, reason=reason, memo=memo),
+            lambda done: f"Refunded {done.amount}.")
 
     @rx.event
     @guarded
     def confirm_bad_lead(self, principal):
-        reason = self._reason()
-        if reason is None:
-            return
-        self.busy = True
         total = self.bad_lead_total
-        try:
-            leads.mark_bad_lead(lead_id=uuid.UUID(self.info["id"]), actor=principal.actor, reason=reason,
-                                memo=self.memo.strip() or None)
-        except DomainError as exc:
-            self.busy = False
-            return rx.toast.error(exc.message)
-        self.busy = False
-        self.dialog = ""
-        self.reason = ""
-        self.memo = ""
-        self._fetch(principal)
-        return rx.toast.success(f"Marked as a bad lead; {total} refunded.")
+        return self._act(principal, lambda reason, memo: leads.mark_bad_lead(
+            lead_id=uuid.UUID(self.info["id"]), actor=principal.actor, reason=reason, memo=memo),
+            lambda _: f"Marked as a bad lead; {total} refunded.")
 
 
 def _kv(label: str, value) -> rx.Component:
