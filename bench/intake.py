@@ -687,7 +687,7 @@ def server_env(db_url: str, redis_url: str, url: str, granian_workers: int | Non
         HOTLEAD_SMTP_URL="smtp://127.0.0.1:9",  # the web process sends no mail; nothing is listening
         HOTLEAD_RATE_LIMIT_SUBMIT="1000000/minute",
         HOTLEAD_BENCH_BARE="1",
-        API_URL=url,
+        REFLEX_API_URL=url,
         PATH=f"{venv_bin}{os.pathsep}{env.get('PATH', '')}",
         PYTHONPATH=str(ROOT),
         PYTHONUNBUFFERED="1",

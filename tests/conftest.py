@@ -308,7 +308,7 @@ def app_server(shared_db_url, redis_server) -> Iterator[str]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "reflex", "run", "--env", "prod", "--frontend-port", str(port)],
             cwd=workdir,
-            env=child_env(shared_db_url, redis_server.url(), API_URL=url, HOTLEAD_PUBLIC_URL=url),
+            env=child_env(shared_db_url, redis_server.url(), REFLEX_API_URL=url, HOTLEAD_PUBLIC_URL=url),
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,

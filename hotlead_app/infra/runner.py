@@ -278,7 +278,8 @@ def run(*, dev: bool = False) -> int:
             reflex_args += ["--frontend-port", str(port), "--backend-port", str(port + 1)]
         else:
             reflex_args += ["--frontend-port", str(port)]
-            web_env.setdefault("API_URL", settings.public_url)
+            # Reflex 0.10 reads REFLEX_API_URL (not API_URL) and bakes it into the build.
+            web_env.setdefault("REFLEX_API_URL", settings.public_url)
         web = sup.spawn("web", reflex_args, web_env)
         health = f"http://127.0.0.1:{port + 1 if dev else port}/healthz"
         if not wait_http(health, timeout=900, process=web):
