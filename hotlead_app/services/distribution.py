@@ -250,6 +250,7 @@ class _History:
     provider_states: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]]
     balances: dict[tuple[uuid.UUID, uuid.UUID], Decimal]
     last_received: dict[tuple[uuid.UUID, uuid.UUID], datetime | None]
+    level_created: dict[uuid.UUID, datetime]
 
 
 def _parse_ts(value: Any) -> datetime | None:
@@ -266,6 +267,10 @@ def _explain_one(history: _History, record: DistributionRecord, lead: Lead, sub:
     levels = record.levels
     index = next((i for i, lvl in enumerate(levels) if lvl["level_id"] == str(sub.competition_level_id)), None)
     if index is None:
+        # Not in the plan: inactive then, or not created yet (then nothing on it existed).
+        created = history.level_created.get(sub.competition_level_id)
+        if created is not None and created > record.decided_at:
+            return decide("not_subscribed")
         return decide("level_inactive")
     level = levels[index]
     if str(sub.id) in level["chosen"]:
@@ -329,7 +334,7 @@ def explain_many(*, lead_ids: list[uuid.UUID], provider_id: uuid.UUID | None = N
             assignments[a.lead_id].append(a)
         niche_ids = {leads_by_id[lead_id].niche_id for lead_id in records}
         query = (
-            select(ProviderSubscription, CompetitionLevel.niche_id)
+            select(ProviderSubscription, CompetitionLevel.niche_id, CompetitionLevel.created_at)
             .join(CompetitionLevel, CompetitionLevel.id == ProviderSubscription.competition_level_id)
             .where(CompetitionLevel.niche_id.in_(list(niche_ids)))
             .order_by(ProviderSubscription.id)
@@ -339,8 +344,10 @@ def explain_many(*, lead_ids: list[uuid.UUID], provider_id: uuid.UUID | None = N
         if subscription_ids is not None:
             query = query.where(ProviderSubscription.id.in_(subscription_ids))
         subs_by_niche: dict[uuid.UUID, list[ProviderSubscription]] = {}
-        for sub, niche_id in (session.exec(query).all() if niche_ids else []):
+        level_created: dict[uuid.UUID, datetime] = {}
+        for sub, niche_id, created_at in (session.exec(query).all() if niche_ids else []):
             subs_by_niche.setdefault(niche_id, []).append(sub)
+            level_created[sub.competition_level_id] = created_at
 
         sub_rows, provider_rows, balance_rows, stamp_rows = [], [], [], []
         for lead_id, record in records.items():
@@ -357,6 +364,7 @@ def explain_many(*, lead_ids: list[uuid.UUID], provider_id: uuid.UUID | None = N
             provider_states=_states_as_of(session, "provider", provider_rows, key="status"),
             balances=_balances_as_of(session, balance_rows),
             last_received=_last_received_before(session, stamp_rows),
+            level_created=level_created,
         )
         return {
             lead_id: [

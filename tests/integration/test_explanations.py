@@ -335,6 +335,26 @@ def test_a_provider_sees_the_same_answers_for_its_own_subscriptions(engine_db):
             assert own == [d for d in everyone if d.provider_id == provider_id], name
 
 
+def test_a_level_created_after_the_lead_is_explained_as_not_subscribed_then(engine_db):
+    """A level that did not exist when the lead was planned is not "inactive": nothing
+    on it existed, so its subscriptions answer ``not_subscribed``; a level that existed
+    but was switched off keeps ``level_inactive``."""
+    rng = random.Random(7)
+    market = build_market(rng)
+    catalog.update_level(level_id=market.levels["Silver"], actor=ADMIN, active=False)
+    lead_id = approved_lead(market.slug, random_payload(rng))
+    assert distribution.distribute_lead(lead_id=lead_id).outcome == "distributed"
+    late = catalog.create_level(niche_id=market.niche_id, name="Platinum", price_per_lead="5.00", max_providers=2,
+                                priority_order=9, actor=ADMIN)
+    provider_id = next(iter(market.providers.values()))
+    sub = catalog.create_subscription(competition_level_id=late.id, filters={}, actor=ADMIN,
+                                      provider_id=provider_id)
+    got = answers(lead_id)
+    assert got[sub.id] == "not_subscribed"
+    silver = [sub_id for sub_id in got if _level_of(sub_id) == market.levels["Silver"]]
+    assert silver and all(got[sub_id] == "level_inactive" for sub_id in silver)
+
+
 def test_a_lead_not_yet_distributed_has_no_explanation(engine_db):
     rng = random.Random(6)
     market = build_market(rng)
