@@ -25,7 +25,8 @@ def build_api_v1() -> FastAPI:
         redoc_url=None,
     )
     errors.install(api)
-    api.add_middleware(payments.BodySizeLimitWithWebhooks)  # BodySizeLimit; webhooks may be larger
+    # 16 KB for every body; processor webhooks may be larger.
+    api.add_middleware(BodySizeLimit, larger={"/webhooks/": payments.MAX_WEBHOOK_BYTES})
     api.include_router(public.router)
     api.include_router(auth.router)
     api.include_router(provider.router)

@@ -10,17 +10,28 @@ MAX_BODY_BYTES = 16 * 1024
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    """``max_bytes`` for every request, except paths (below the app's mount point)
+    starting with a prefix of ``larger``, which get that prefix's own limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES,
+                 larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
+
+    def _limit(self, scope: Scope) -> int:
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        local = path[len(root):] if root and path.startswith(root) else path
+        return next((limit for prefix, limit in self.larger.items() if local.startswith(prefix)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self._limit(scope)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            await self._refuse(send, max_bytes)
             return
         # Read the (small) body first, refusing it as soon as it grows past the limit,
         # then replay it to the app.
@@ -32,8 +43,8 @@ class BodySizeLimit:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(send)
+            if size > max_bytes:
+                await self._refuse(send, max_bytes)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -49,11 +60,11 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, max_bytes: int) -> None:
         import json
 
-        body = json.dumps(error_body("payload_too_large", f"The request body is over {self.max_bytes} bytes.",
-                                     {"max_bytes": self.max_bytes})).encode()
+        body = json.dumps(error_body("payload_too_large", f"The request body is over {max_bytes} bytes.",
+                                     {"max_bytes": max_bytes})).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})

@@ -12,7 +12,6 @@ from pydantic import BaseModel
 
 from hotlead_app.api.deps import require_admin, require_provider
 from hotlead_app.api.errors import error_response
-from hotlead_app.api.limits import BodySizeLimit
 from hotlead_app.api.pagination import PageParams, page
 from hotlead_app.domain import money
 from hotlead_app.domain.errors import InvalidInput
@@ -24,19 +23,9 @@ provider_router = APIRouter(prefix="/provider", tags=["provider"])
 webhook_router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 admin_router = APIRouter(prefix="/admin", tags=["admin"])
 
+# Processor events (a Checkout Session, a charge with its refunds, a dispute) can be
+# larger than any request a person sends, and a refused event would be retried and lost.
 MAX_WEBHOOK_BYTES = 256 * 1024
-
-
-class BodySizeLimitWithWebhooks(BodySizeLimit):
-    """The API's body limit, except for processor webhooks: their events (a Checkout
-    Session, a charge with its refunds, a dispute) can be larger than any request a
-    person sends, and a refused event would be retried and then lost."""
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and "/webhooks/" in scope.get("path", ""):
-            await BodySizeLimit(self.app, MAX_WEBHOOK_BYTES)(scope, receive, send)
-            return
-        await super().__call__(scope, receive, send)
 
 
 def _unavailable(exc: ProcessorUnavailable) -> JSONResponse:
