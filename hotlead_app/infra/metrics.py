@@ -195,24 +195,15 @@ class StateCollector:
         up = GaugeMetricFamily("hotlead_metrics_source_up",
                                "1 when the scrape could read this source (database, redis, backups)",
                                labels=["source"])
-        try:
-            yield from self._database()
-            up.add_metric(["database"], 1)
-        except Exception as exc:
-            log.warning("metrics: database gauges unavailable: %s", type(exc).__name__)
-            up.add_metric(["database"], 0)
-        try:
-            yield from self._redis()
-            up.add_metric(["redis"], 1)
-        except Exception as exc:
-            log.warning("metrics: queue gauges unavailable: %s", type(exc).__name__)
-            up.add_metric(["redis"], 0)
-        try:
-            yield from self._restore()
-            up.add_metric(["backups"], 1)
-        except Exception as exc:
-            log.warning("metrics: restore gauge unavailable: %s", type(exc).__name__)
-            up.add_metric(["backups"], 0)
+        for source, what, read in (("database", "database gauges", self._database),
+                                   ("redis", "queue gauges", self._redis),
+                                   ("backups", "restore gauge", self._restore)):
+            try:
+                yield from read()
+                up.add_metric([source], 1)
+            except Exception as exc:
+                log.warning("metrics: %s unavailable: %s", what, type(exc).__name__)
+                up.add_metric([source], 0)
         yield up
 
     def _database(self) -> Iterable:
