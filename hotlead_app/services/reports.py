@@ -36,11 +36,15 @@ def _days(days: object) -> int:
     return days
 
 
+def _day_start(day: date) -> datetime:
+    """A UTC day's first instant."""
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+
+
 def _window(days: int, today: date | None) -> tuple[list[date], datetime]:
     today = today or datetime.now(timezone.utc).date()
     first = today - timedelta(days=days - 1)
-    since = datetime(first.year, first.month, first.day, tzinfo=timezone.utc)
-    return [first + timedelta(days=i) for i in range(days)], since
+    return [first + timedelta(days=i) for i in range(days)], _day_start(first)
 
 
 def leads_per_day(*, actor: Actor, days: int = 30, today: date | None = None) -> list[dict[str, Any]]:
@@ -73,10 +77,6 @@ ROLLED_UP_TYPES = ("charge", "refund")
 def _closed_before(now: datetime | None = None) -> date:
     """The first day that is not closed yet: every day before it is final."""
     return ((now or datetime.now(timezone.utc)) - CLOSE_MARGIN).date()
-
-
-def _day_start(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
 
 
 def _ledger_sums(uow, first: date, until: date) -> dict[tuple[date, str], tuple[Decimal, int]]:
