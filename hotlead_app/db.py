@@ -6,6 +6,7 @@ Reflex handlers, FastAPI routes and Celery tasks all reach PostgreSQL through
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -29,6 +30,17 @@ def get_engine() -> Engine:
         max_overflow=10,
         connect_args={"connect_timeout": 5},
     )
+
+
+def _forget_engine_in_child() -> None:
+    """A forked process (a Celery pool process re-spawned by a worker whose outbox
+    relay holds connections) must not share its parent's sockets: it opens its own.
+    The parent's connections are only dropped, never closed from here (psycopg does
+    not close a connection from a process other than the one that opened it)."""
+    get_engine.cache_clear()
+
+
+os.register_at_fork(after_in_child=_forget_engine_in_child)
 
 
 def reset_engine() -> None:

@@ -10,3 +10,29 @@ _logging.install_celery_signals()  # JSON logs with task_id, lead_id, provider_i
 _metrics.install_celery_signals()  # task outcomes; the worker's metrics port
 
 import workers.tasks  # noqa: E402,F401  (registers the tasks on app)
+
+from celery import bootsteps  # noqa: E402
+
+from hotlead_app.services import outbox as _outbox  # noqa: E402
+
+
+class OutboxRelay(bootsteps.StartStopStep):
+    """Every worker runs the outbox relay on a thread of its main process: the
+    jobs that transactions wrote go to the broker within a fraction of a second
+    (several workers share the rows with SKIP LOCKED).  Started after the pool, so
+    the pool's processes are forked before the relay opens database connections."""
+
+    requires = {"celery.worker.components:Pool"}
+
+    def __init__(self, worker, **kwargs):
+        super().__init__(worker, **kwargs)
+        self.relay = _outbox.Relay()
+
+    def start(self, worker):
+        self.relay.start()
+
+    def stop(self, worker):
+        self.relay.stop()
+
+
+app.steps["worker"].add(OutboxRelay)

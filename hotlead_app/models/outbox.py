@@ -13,11 +13,11 @@ from hotlead_app.models._types import created_at_column, jsonb, timestamp, uuid_
 class OutboxMessage(SQLModel, table=True):
     """A job to run after the transaction that wrote it commits.
 
-    Written in the same transaction as the business change and published to Celery
-    right after the commit, without touching this row (the request stays one
-    transaction).  The worker sets ``dispatched_at`` when the task starts; the
-    periodic drain re-publishes rows still not dispatched a while later, with
-    backoff (``published_at``, ``attempts``)."""
+    Written in the same transaction as the business change; the outbox relay (a
+    thread of each Celery worker) publishes it to Celery and sets ``published_at``.
+    The worker sets ``dispatched_at`` when the task starts; the periodic drain
+    re-publishes rows still not dispatched a while later, with backoff
+    (``attempts``).  See ``services/outbox.py``."""
 
     __tablename__ = "outbox"
     __table_args__ = (
@@ -25,6 +25,12 @@ class OutboxMessage(SQLModel, table=True):
             "ix_outbox_undispatched",
             "created_at",
             postgresql_where=text("dispatched_at IS NULL"),
+        ),
+        # What the relay looks for, several times a second: rows not yet published.
+        Index(
+            "ix_outbox_unpublished",
+            "created_at",
+            postgresql_where=text("published_at IS NULL AND dispatched_at IS NULL"),
         ),
     )
 

@@ -40,7 +40,7 @@ from hotlead_app.models import (
     LedgerEntry,
     ProviderSubscription,
 )
-from hotlead_app.services import leads, outbox
+from hotlead_app.services import leads
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,6 @@ def _distribute_once(lead_id: uuid.UUID) -> DistributionResult:
     reads the same snapshot, which the decision record keeps for the explanations.
     A provider changed by another niche's distribution after that snapshot makes the
     charge fail with a serialization error, and the caller retries the whole lead."""
-    after_commit: list = []
     with get_engine().connect() as conn:
         raw = conn.connection.driver_connection
         raw.autocommit = True
@@ -135,10 +134,6 @@ def _distribute_once(lead_id: uuid.UUID) -> DistributionResult:
         finally:
             if not raw.closed:
                 raw.autocommit = False
-    for job in result.get("outbox") or []:
-        after_commit.append(job)
-    for job in after_commit:
-        outbox.send(uuid.UUID(str(job["id"])), job["task"], dict(job["args"]))
     return DistributionResult(
         lead_id=lead_id,
         outcome=result["outcome"],

@@ -151,7 +151,7 @@ def submit_lead(
     client: ClientInfo = ClientInfo(),
 ) -> SubmittedLead:
     """Validate against the niche's form, store a ``pending_confirmation`` lead and
-    queue its confirmation email (published only once the lead has committed).
+    queue its confirmation email (in the outbox, relayed once the lead has committed).
 
     A filled honeypot field (a bot) gets the same answer as a person, and nothing
     is stored."""
@@ -185,7 +185,6 @@ def submit_lead(
                 "outbox_id": outbox_id, "task": SEND_CONFIRMATION_TASK, "outbox_args": json.dumps(outbox_args),
             },
         )
-        uow.after_commit(lambda: outbox.send(outbox_id, SEND_CONFIRMATION_TASK, outbox_args))
         uow.after_commit(lambda: metrics.lead_transition(slug, "new", LeadStatus.PENDING_CONFIRMATION.value))
         return SubmittedLead(id=lead_id, status=LeadStatus.PENDING_CONFIRMATION)
 

@@ -69,11 +69,10 @@ def lock_provider(uow: UnitOfWork, provider_id: uuid.UUID) -> ServiceProvider:
 
 def apply_balance_rules(uow: UnitOfWork, provider_id: uuid.UUID, direction: str = "both") -> list[dict[str, Any]]:
     """Run the database's balance rules for one provider (``decrease`` pauses,
-    ``increase`` resumes, ``both`` reconciles); publish its email job after commit."""
+    ``increase`` resumes, ``both`` reconciles); its email job is in the outbox."""
     result = uow.session.execute(
         text("SELECT hotlead_apply_balance_rules(:pid, :direction)"), {"pid": provider_id, "direction": direction}
     ).scalar_one()
-    outbox.send_after_commit(uow, result.get("outbox") or [])
     return list(result.get("changes") or [])
 
 

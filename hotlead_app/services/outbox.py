@@ -1,23 +1,31 @@
-"""After-commit jobs: written in the business transaction, published once it commits.
+"""Jobs written in the business transaction, handed to Celery by a relay.
 
-``add`` puts a row in the ``outbox`` table inside the caller's transaction and asks
-the unit of work to publish it to Celery after the commit.  That publish touches no
-database row, so a request stays one transaction.  The worker marks the row
-``dispatched_at`` when the task starts (``mark_dispatched``).  The periodic ``drain``
-re-publishes rows that no worker has started a while after they were written (the
-broker was down, or the process died between commit and publish), backing off per
-row.  Tasks are safe to run twice, since a row may be published more than once;
-every task receives ``outbox_id``, a stable key for its own idempotency.
+``add`` puts a row in the ``outbox`` table inside the caller's transaction; nothing
+else happens in the request (or the task) that wrote it, so a use case stays one
+transaction and never waits on the broker.  The relay (:class:`Relay`, a thread in
+every Celery worker, see ``workers/celery_app.py``) claims rows not yet published
+(``FOR UPDATE SKIP LOCKED``, so several workers never publish the same row at the
+same time), publishes them and marks them ``published_at`` in one transaction; it
+polls every ``RELAY_IDLE_SECONDS`` when there is nothing to do.  The worker marks a
+row ``dispatched_at`` when its task starts (``mark_dispatched``).  The periodic
+``drain`` publishes again the rows no worker has started a while after they were
+published (a message lost by the broker), backing off per row.  Tasks are safe to
+run twice, since a row may be published more than once; every task receives
+``outbox_id``, a stable key for its own idempotency.
+
+So an email or a distribution job is never lost when Redis or every worker is down
+at commit time: the row waits, and goes out once a worker (and its relay) runs.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, or_, text, update
 from sqlmodel import select
 
 from hotlead_app.db import UnitOfWork, unit_of_work
@@ -34,32 +42,101 @@ BACKOFF_STEP = timedelta(seconds=60)
 BACKOFF_CAP = timedelta(minutes=30)
 
 
-def add(uow: UnitOfWork, task: str, *, publish: bool = True, **kwargs: Any) -> uuid.UUID:
-    """Queue ``task`` in the caller's transaction; published after its commit, or
-    (``publish=False``) left for the drain, seconds later."""
+def add(uow: UnitOfWork, task: str, **kwargs: Any) -> uuid.UUID:
+    """Queue ``task`` in the caller's transaction; the relay publishes it once the
+    transaction has committed (a rolled-back job never existed)."""
     message = OutboxMessage(id=uuid.uuid4(), task=task, args=kwargs)
     uow.session.add(message)
-    if publish:
-        uow.after_commit(lambda: send(message.id, message.task, message.args))
     return message.id
 
 
-def send_after_commit(uow: UnitOfWork, jobs: list[dict[str, Any]]) -> None:
-    """Publish jobs that SQL wrote to the outbox (``{id, task, args}``) once the
-    transaction commits, exactly as :func:`add` does for its own."""
-    for job in jobs:
-        message_id, task, args = uuid.UUID(str(job["id"])), job["task"], dict(job["args"])
-        uow.after_commit(lambda m=message_id, t=task, a=args: send(m, t, a))
-
-
 def send(message_id: uuid.UUID, task: str, args: dict[str, Any]) -> bool:
-    """Hand the job to the broker.  Never raises: on failure the drain retries."""
+    """Hand the job to the broker.  Never raises: on failure the caller retries."""
     try:
         get_celery().send_task(task, kwargs={**args, "outbox_id": str(message_id)})
         return True
     except Exception as exc:  # broker down
         log.warning("outbox publish failed for %s (%s): %s", message_id, task, exc)
         return False
+
+
+# --------------------------------------------------------------------------- relay
+
+# How long the relay waits before looking again when it found nothing to publish.
+RELAY_IDLE_SECONDS = 0.2
+# ...and after a failed publish (broker down) or an unreachable database.
+RELAY_ERROR_SECONDS = 2.0
+RELAY_BATCH = 200
+
+_CLAIM_UNPUBLISHED = text(
+    """
+    WITH due AS (
+      SELECT id FROM outbox
+      WHERE published_at IS NULL AND dispatched_at IS NULL
+      ORDER BY created_at
+      LIMIT :limit
+      FOR UPDATE SKIP LOCKED
+    )
+    UPDATE outbox o SET published_at = now(), attempts = o.attempts + 1, last_error = NULL
+    FROM due WHERE o.id = due.id
+    RETURNING o.id, o.task, o.args, o.created_at
+    """
+)
+
+
+class BrokerUnavailable(Exception):
+    pass
+
+
+def relay_once(*, limit: int = RELAY_BATCH) -> int:
+    """Publish up to ``limit`` rows never published yet; how many went out.
+
+    Claim, publish and mark are one transaction: if the broker fails part-way the
+    whole batch stays unpublished (BrokerUnavailable) and is claimed again later
+    (the rows already handed over then go out twice; tasks are idempotent)."""
+    with unit_of_work() as uow:
+        rows = uow.session.execute(_CLAIM_UNPUBLISHED, {"limit": limit}).all()
+        for row in sorted(rows, key=lambda r: r.created_at):
+            if not send(row.id, row.task, dict(row.args)):
+                raise BrokerUnavailable(f"could not publish outbox row {row.id} ({row.task})")
+    return len(rows)
+
+
+class Relay:
+    """The relay loop on a daemon thread: ``start()``, ``stop()``."""
+
+    def __init__(self, *, idle_seconds: float = RELAY_IDLE_SECONDS) -> None:
+        self.idle_seconds = idle_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.published = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        log.info("outbox relay started (idle poll %.2f s)", self.idle_seconds)
+        while not self._stop.is_set():
+            try:
+                sent = relay_once()
+            except BrokerUnavailable as exc:
+                log.warning("outbox relay: %s; retrying in %.0f s", exc, RELAY_ERROR_SECONDS)
+                self._stop.wait(RELAY_ERROR_SECONDS)
+                continue
+            except Exception:  # the database is unreachable: keep trying
+                log.exception("outbox relay failed; retrying in %.0f s", RELAY_ERROR_SECONDS)
+                self._stop.wait(RELAY_ERROR_SECONDS)
+                continue
+            self.published += sent
+            if sent < RELAY_BATCH:
+                self._stop.wait(self.idle_seconds)
+        log.info("outbox relay stopped (%d published)", self.published)
 
 
 def mark_dispatched(message_id: str | uuid.UUID | None) -> None:

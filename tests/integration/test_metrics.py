@@ -23,7 +23,7 @@ from hotlead_app.infra import metrics
 from hotlead_app.infra.embedded import free_port
 from hotlead_app.infra.harness import point_settings_at
 from hotlead_app.infra.queue import get_celery
-from hotlead_app.services import distribution, leads, refunds
+from hotlead_app.services import distribution, leads, outbox, refunds
 from hotlead_app.settings import PROJECT_ROOT
 from tests.conftest import child_env, stop_process_group, wait_for
 from tests.factories import ADMIN, ROOFING_PAYLOAD, approved_lead, assignments_of, confirmed_lead, make_market
@@ -197,14 +197,16 @@ def test_gauges_read_waiting_leads_drift_issues_and_queues_at_scrape_time(db, ap
                 "VALUES (gen_random_uuid(), 'missing_deposit', 'stripe', 'pi_test_1', 'open', NULL), "
                 "       (gen_random_uuid(), 'missing_deposit', 'stripe', 'pi_test_2', 'resolved', now())"))
 
-    redis.Redis.from_url(broker).flushdb()  # the deposit's own jobs are not this test's point
+    outbox.relay_once()  # what a worker's relay does; the deposit's own jobs are not this test's point
+    redis.Redis.from_url(broker).flushdb()
 
     # Two approved leads nobody can buy (no providers): they wait; each submission published
-    # its confirmation email job and each approval one distribution job, which no worker reads here.
+    # its confirmation email job and each approval one distribution job.
     market = make_market(providers=0)
     approved_lead(market.slug)
     time.sleep(1.2)
     approved_lead(market.slug)
+    assert outbox.relay_once() == 4  # as a worker's relay would (no worker reads the queues here)
     for _ in range(3):
         get_celery().send_task("outbox.drain")
     got = scrape(api_server)
