@@ -171,6 +171,11 @@ SELECT count(*) AS waiting,
          WHERE entity_type = 'lead' AND entity_id = l.id AND action = 'approved') a ON true
  WHERE l.status = 'approved'
 """
+# Jobs the outbox relay (in the workers) has not published yet: on its partial index.
+OUTBOX_SQL = """
+SELECT count(*) AS unpublished, EXTRACT(EPOCH FROM now() - min(created_at)) AS oldest_age
+  FROM outbox WHERE published_at IS NULL AND dispatched_at IS NULL
+"""
 CELERY_QUEUES = ("celery", "distribution", "email")
 
 
@@ -214,6 +219,7 @@ class StateCollector:
         with get_engine().connect() as conn:
             conn.execute(text("SET LOCAL statement_timeout = '5s'"))
             row = conn.execute(text(WAITING_SQL)).one()
+            jobs = conn.execute(text(OUTBOX_SQL)).one()
             drift = conn.execute(text("SELECT count(*) FROM balance_drift")).scalar_one()
             issues = 0
             # The payments work adds the table (migration 0010); until a database has it, none are open.
@@ -226,6 +232,11 @@ class StateCollector:
         yield GaugeMetricFamily("hotlead_leads_waiting_oldest_age_seconds",
                                 "Seconds since the oldest waiting lead was approved (0 when none waits)",
                                 value=float(row.oldest_age or 0))
+        yield GaugeMetricFamily("hotlead_outbox_unpublished_jobs",
+                                "Outbox jobs committed but not yet published by a worker's relay", value=jobs.unpublished)
+        yield GaugeMetricFamily("hotlead_outbox_unpublished_oldest_age_seconds",
+                                "Seconds since the oldest unpublished outbox job was written (0 when none)",
+                                value=max(0.0, float(jobs.oldest_age or 0)))
         yield GaugeMetricFamily("hotlead_ledger_drift_providers",
                                 "Providers whose cached balance differs from the sum of their ledger entries",
                                 value=drift)

@@ -180,6 +180,8 @@ def test_gauges_read_waiting_leads_drift_issues_and_queues_at_scrape_time(db, ap
     assert value(empty, "hotlead_leads_waiting_oldest_age_seconds") == 0
     assert value(empty, "hotlead_ledger_drift_providers") == 0
     assert value(empty, "hotlead_reconciliation_issues_open") == 0
+    assert value(empty, "hotlead_outbox_unpublished_jobs") == 0
+    assert value(empty, "hotlead_outbox_unpublished_oldest_age_seconds") == 0
     assert value(empty, "hotlead_metrics_source_up", source="database") == 1
     assert value(empty, "hotlead_metrics_source_up", source="redis") == 1
 
@@ -206,6 +208,9 @@ def test_gauges_read_waiting_leads_drift_issues_and_queues_at_scrape_time(db, ap
     approved_lead(market.slug)
     time.sleep(1.2)
     approved_lead(market.slug)
+    pending = scrape(api_server)  # no worker, hence no relay: the four jobs wait in the outbox
+    assert value(pending, "hotlead_outbox_unpublished_jobs") == 4
+    assert 1.0 <= value(pending, "hotlead_outbox_unpublished_oldest_age_seconds") < 60
     assert outbox.relay_once() == 4  # as a worker's relay would (no worker reads the queues here)
     for _ in range(3):
         get_celery().send_task("outbox.drain")
@@ -214,6 +219,7 @@ def test_gauges_read_waiting_leads_drift_issues_and_queues_at_scrape_time(db, ap
     assert 1.0 <= value(got, "hotlead_leads_waiting_oldest_age_seconds") < 60
     assert value(got, "hotlead_ledger_drift_providers") == 1
     assert value(got, "hotlead_reconciliation_issues_open") == (1 if has_issues else 0)
+    assert value(got, "hotlead_outbox_unpublished_jobs") == 0
     assert value(got, "hotlead_celery_queue_length", queue="distribution") == 2
     assert value(got, "hotlead_celery_queue_length", queue="celery") == 3
     assert value(got, "hotlead_celery_queue_length", queue="email") == 2
