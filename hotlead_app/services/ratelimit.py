@@ -33,6 +33,12 @@ def _limiter(redis_url: str) -> MovingWindowRateLimiter:
     return MovingWindowRateLimiter(RedisStorage(redis_url, socket_connect_timeout=1, socket_timeout=1))
 
 
+@lru_cache(maxsize=32)
+def _items(spec: str) -> tuple:
+    """The parsed windows of a limit such as ``"5/minute;100/day"`` (parsed once)."""
+    return tuple(parse_many(spec))
+
+
 def reset_cache() -> None:
     _limiter.cache_clear()
 
@@ -44,7 +50,7 @@ def _enforce(scope: str, key: str, limit: str | None, *, count: bool) -> None:
     spec = limit or getattr(settings, f"rate_limit_{scope}")
     try:
         limiter = _limiter(settings.redis_url)
-        for item in parse_many(spec):
+        for item in _items(spec):
             allowed = (limiter.hit if count else limiter.test)(item, "hotlead", scope, key)
             if not allowed:
                 stats = limiter.get_window_stats(item, "hotlead", scope, key)
