@@ -18,8 +18,11 @@ What it starts (and stops on exit, Ctrl-C included), all private to this run:
   frontend, the websocket and the API on one port, as ``make run`` does.  Its
   environment raises the submit rate limit and sets ``HOTLEAD_BENCH_BARE=1``, which
   adds ``GET /bench/bare`` (a bare FastAPI JSON answer on the same stack).
-  No Celery worker runs: the after-commit publish to Redis happens in the request as
-  in production, the confirmation e-mails just wait in the queue.
+  No Celery worker runs during the load: as in production the request only writes the
+  confirmation e-mail job to the outbox table; publishing it is the outbox relay's
+  work (a thread of each Celery worker).  After the load phases the script runs that
+  relay (``outbox.relay_once``, the worker's own loop) on everything queued and prints
+  its cost per job, so the work moved out of the request stays in view.
 - the load generator: N OS processes (``--gen-procs``, default 2), each one asyncio
   loop holding keep-alive connections.  Its client is a minimal HTTP/1.1 client on
   asyncio protocols (40-70 us of CPU per request) rather than httpx.AsyncClient,
@@ -35,8 +38,11 @@ Phases
   3. closed loop: ``--clients`` (default 32) clients each sending its next request
      as soon as the previous one answered, ``--closed-duration`` s (default 15),
      first on ``GET /bench/bare``, then on ``POST /api/v1/leads``; the ratio
-     leads/bare (target >= 40 %);
-  4. every phase prints the CPU the server, PostgreSQL, Redis, the generator and
+     leads/bare (target >= 40 %), and the ceiling the machine allows: the ratio a
+     lead would reach if the server spent no more CPU on it than on the bare answer
+     (PostgreSQL and Redis CPU per lead measured in the same run);
+  4. the outbox relay on the jobs the phases wrote (see above);
+  5. every phase prints the CPU the server, PostgreSQL, Redis, the generator and
      the rest of the machine used (from /proc; the open loop also per 5 s beside
      its p99), the server's and PostgreSQL's CPU per request (the figure a busy
      box disturbs least), and how many PostgreSQL connections the server opened.
@@ -199,6 +205,11 @@ class Sampler:
         ours = sum(b[k] - a[k] for k in ("server", "postgres", "redis", "generator")) / wall
         rest = max(0.0, (b["machine_busy"] - a["machine_busy"]) / wall - ours)
         return f"server {server:.2f}, postgres {pg:.2f}, rest {rest:.2f}"
+
+
+def cpu_per_request(before: dict, after: dict, requests: int) -> dict[str, float]:
+    """Seconds of CPU per request of each party between two snapshots."""
+    return {k: (after[k] - before[k]) / max(1, requests) for k in ("server", "postgres", "redis", "generator")}
 
 
 def cpu_line(before: dict, after: dict, requests: int = 0) -> str:
@@ -754,22 +765,25 @@ def server_processes(pgid: int) -> list[str]:
 
 
 def db_counts(srv: Servers) -> tuple[int, int, int]:
+    """Leads, outbox jobs, and the jobs not yet published (the relay runs in the
+    Celery workers; none runs during the load phases)."""
     import psycopg
 
     with psycopg.connect(f"host=127.0.0.1 port={srv.pg.port} user=hotlead dbname={DB_NAME}") as conn:
         leads = conn.execute("SELECT count(*) FROM leads").fetchone()[0]
-        jobs = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
-    # The server publishes each job to Redis right after its commit, without writing the
-    # row (a worker marks it dispatched when it starts it; none runs here): count the
-    # confirmation jobs waiting in the broker's queue instead.
+        jobs, unpublished = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE published_at IS NULL) FROM outbox").fetchone()
+    return leads, jobs, unpublished
+
+
+def broker_queue(srv: Servers, queue: str) -> int:
     import redis as _redis
 
     client = _redis.Redis.from_url(srv.redis.url())
     try:
-        queued = client.llen("email")
+        return client.llen(queue)
     finally:
         client.close()
-    return leads, jobs, queued
 
 
 def pg_sessions(srv: Servers) -> int:
@@ -901,6 +915,7 @@ def run_open_loop(args, gen: Generator, groups: CpuGroups, srv: Servers, summary
 
 def run_closed_loops(args, gen: Generator, groups: CpuGroups, srv: Servers, summary: list[str]) -> None:
     closed: dict[str, float] = {}
+    cost: dict[str, dict[str, float]] = {}
     # Bare first: nothing the lead phases leave behind (autovacuum, checkpoints) runs under it.
     for kind, label in (("bare", f"GET {BARE_PATH}"), ("leads", f"POST {LEADS_PATH}")):
         log(f"closed loop: {label}, {args.clients} clients for {args.closed_duration:.0f} s")
@@ -917,6 +932,7 @@ def run_closed_loops(args, gen: Generator, groups: CpuGroups, srv: Servers, summ
             f"{outcome_text(outcomes)}; latency (ms) p50 {ms(_percentile(lat, 50))} "
             f"p95 {ms(_percentile(lat, 95))} p99 {ms(_percentile(lat, 99))}; generator {generator_cpu(res)}")
         say(f"    {cpu_line(c0, c1, sum(outcomes.values()))}")
+        cost[kind] = cpu_per_request(c0, c1, sum(outcomes.values()))
         time.sleep(1.0)
         say(f"    new PostgreSQL connections opened by the server: {pg_sessions(srv) - sessions_before}")
         summary.append(f"closed loop {args.clients} clients x {args.closed_duration:.0f} s, {label}: {rps:.1f} req/s "
@@ -926,6 +942,56 @@ def run_closed_loops(args, gen: Generator, groups: CpuGroups, srv: Servers, summ
     ratio = closed["leads"] / closed["bare"] if closed["bare"] else 0.0
     summary.append(f"  leads / bare = {closed['leads']:.1f} / {closed['bare']:.1f} = {ratio:.1%} "
                    f"(target >= 40%): {verdict(ratio >= 0.40)}")
+    summary.extend(ceiling_lines(cost["bare"], cost["leads"]))
+
+
+def ceiling_lines(bare: dict[str, float], leads: dict[str, float]) -> list[str]:
+    """What the machine allows, from the CPU each request cost (closed loops, all
+    cores busy).  A lead costs what the bare answer costs (server and generator),
+    plus PostgreSQL and Redis, plus the server's work beyond the bare answer.  With
+    the CPU the bottleneck, the ratio is bare cost / lead cost; if the server did no
+    more for a lead than for the bare answer, it would be the ceiling below."""
+    base = bare["server"] + bare["generator"]
+    stores = leads["postgres"] + leads["redis"]
+    extra = max(0.0, leads["server"] - bare["server"]) + max(0.0, leads["generator"] - bare["generator"])
+    ceiling = base / (base + stores)
+    allowed = base / 0.40 - base - stores  # server work beyond the bare answer that 40 % leaves
+    return [
+        f"  CPU per request (ms): bare = server {bare['server'] * 1e3:.2f} + generator {bare['generator'] * 1e3:.2f}; "
+        f"lead = that + PostgreSQL {leads['postgres'] * 1e3:.2f} + Redis {leads['redis'] * 1e3:.2f} "
+        f"+ server beyond the bare answer {extra * 1e3:.2f}",
+        f"  ceiling on this machine (a lead costing the server no more than the bare answer): "
+        f"{ceiling:.1%}; 40 % leaves {allowed * 1e3:.2f} ms of server CPU per lead beyond the bare answer "
+        f"(it takes {extra * 1e3:.2f} ms)",
+    ]
+
+
+def run_relay(srv: Servers, summary: list[str], groups: CpuGroups) -> None:
+    """The outbox relay a Celery worker runs, here in this process on everything the
+    load phases queued: what publishing the confirmation-email jobs costs."""
+    from hotlead_app.services import outbox
+
+    _, jobs, waiting = db_counts(srv)
+    log(f"outbox relay (the loop every Celery worker runs): publishing the {waiting} jobs the phases wrote")
+    queued_before = broker_queue(srv, "email")
+    c0, t0, w0 = groups.snapshot(), time.process_time(), time.perf_counter()
+    sent = 0
+    while True:
+        n = outbox.relay_once()
+        if n == 0:
+            break
+        sent += n
+    cpu, wall = time.process_time() - t0, time.perf_counter() - w0
+    c1 = groups.snapshot()
+    pg_ms = (c1["postgres"] - c0["postgres"]) / max(1, sent) * 1e3
+    redis_ms = (c1["redis"] - c0["redis"]) / max(1, sent) * 1e3
+    queued = broker_queue(srv, "email") - queued_before
+    say(f"    published {sent} in {wall:.1f} s = {sent / wall if wall else 0:.0f} jobs/s; CPU per job: relay "
+        f"{cpu / max(1, sent) * 1e3:.2f} ms, postgres {pg_ms:.2f} ms, redis {redis_ms:.2f} ms; "
+        f"now waiting in the broker's email queue: {queued}")
+    summary.append(f"outbox relay: {sent} jobs published in {wall:.1f} s ({sent / wall if wall else 0:.0f}/s, "
+                   f"{cpu / max(1, sent) * 1e3:.2f} ms CPU each in the worker), {queued} now in the broker's queue, "
+                   f"{db_counts(srv)[2]} left unpublished")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -998,14 +1064,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.only in ("all", "closed"):
             run_closed_loops(args, gen, groups, srv, summary)
 
-        leads, jobs, queued = db_counts(srv)
+        leads, jobs, waiting = db_counts(srv)
+        relay_summary: list[str] = []
+        run_relay(srv, relay_summary, groups)
         say()
         say("=" * 100)
         say("SUMMARY")
         for line in summary:
             say(line)
         say(f"database check: {leads} leads stored in all (warm-up included); {jobs} outbox jobs written, "
-            f"{queued} confirmation-email jobs waiting in the broker's queue (no worker runs here)")
+            f"{waiting} of them unpublished after the load (no worker, hence no relay, ran during it)")
+        for line in relay_summary:
+            say(line)
         say(f"load generator: {args.gen_procs} OS processes ({args.client} client); server: reflex run --env prod "
             f"(Granian, {len(procs) - 1} worker processes); PostgreSQL "
             f"{'fsync off' if args.fast_unsafe else 'durable'}; no Celery worker; total runtime "
