@@ -40,7 +40,9 @@ Phases
      first on ``GET /bench/bare``, then on ``POST /api/v1/leads``; the ratio
      leads/bare (target >= 40 %), and the ceiling the machine allows: the ratio a
      lead would reach if the server spent no more CPU on it than on the bare answer
-     (PostgreSQL and Redis CPU per lead measured in the same run);
+     (PostgreSQL and Redis CPU per lead measured in the same run), and the floor: the
+     CPU of the two calls no implementation can skip (the rate-limit hit and the
+     lead's INSERT + commit), made in this process without any web framework;
   4. the outbox relay on the jobs the phases wrote (see above);
   5. every phase prints the CPU the server, PostgreSQL, Redis, the generator and
      the rest of the machine used (from /proc; the open loop also per 5 s beside
@@ -770,9 +772,10 @@ def db_counts(srv: Servers) -> tuple[int, int, int]:
     import psycopg
 
     with psycopg.connect(f"host=127.0.0.1 port={srv.pg.port} user=hotlead dbname={DB_NAME}") as conn:
-        leads = conn.execute("SELECT count(*) FROM leads").fetchone()[0]
+        leads = conn.execute("SELECT count(*) FROM leads WHERE consent_version <> %s", (FLOOR_CONSENT,)).fetchone()[0]
         jobs, unpublished = conn.execute(
-            "SELECT count(*), count(*) FILTER (WHERE published_at IS NULL) FROM outbox").fetchone()
+            "SELECT count(*), count(*) FILTER (WHERE published_at IS NULL) FROM outbox WHERE task <> 'bench.floor'"
+        ).fetchone()
     return leads, jobs, unpublished
 
 
@@ -942,10 +945,71 @@ def run_closed_loops(args, gen: Generator, groups: CpuGroups, srv: Servers, summ
     ratio = closed["leads"] / closed["bare"] if closed["bare"] else 0.0
     summary.append(f"  leads / bare = {closed['leads']:.1f} / {closed['bare']:.1f} = {ratio:.1%} "
                    f"(target >= 40%): {verdict(ratio >= 0.40)}")
-    summary.extend(ceiling_lines(cost["bare"], cost["leads"]))
+    summary.extend(ceiling_lines(cost["bare"], cost["leads"], floor_cpu(srv)))
 
 
-def ceiling_lines(bare: dict[str, float], leads: dict[str, float]) -> list[str]:
+FLOOR_CONSENT = "bench-floor"  # marks the floor's rows
+
+
+def floor_cpu(srv: Servers, n: int = 1000) -> dict[str, float]:
+    """CPU per lead of the two calls no implementation of the endpoint can skip,
+    made here without any web framework: the rate-limit hit (the ``limits`` package
+    on Redis, as the app does) and the lead's one SQL statement (lead, audit row and
+    outbox job) with its commit, on one raw psycopg connection (prepared after 5 uses).
+    Best of 3 rounds of ``n``, in seconds."""
+    import json as _json
+    import re
+    from datetime import datetime, timedelta, timezone
+
+    import psycopg
+
+    from hotlead_app.services import intake, ratelimit
+
+    log(f"floor: the rate-limit hit and the lead's INSERT + commit alone, {n} times x 3, no framework")
+    sql = re.sub(r":(\w+)", r"%(\1)s", str(intake._INSERT_SUBMISSION.text))
+    conn = psycopg.connect(f"host=127.0.0.1 port={srv.pg.port} user=hotlead dbname={DB_NAME}")
+    try:
+        niche_id = conn.execute("SELECT id FROM niches WHERE slug = %s", (NICHE_SLUG,)).fetchone()[0]
+        conn.commit()
+
+        def params() -> dict:
+            lead_id = uuid.uuid4()
+            return {"id": lead_id, "niche_id": niche_id, "payload": '{"zip": "30301", "roof_type": "metal"}',
+                    "email": f"floor.{lead_id.hex[:12]}@bench.example", "phone": None, "referrer_url": None,
+                    "utm_params": None, "partner_id": None, "consent_version": FLOOR_CONSENT, "consent_ip": "10.9.9.9",
+                    "consent_user_agent": "bench", "token_hash": lead_id.hex * 2,
+                    "expires_at": datetime.now(timezone.utc) + timedelta(hours=48), "audit_id": uuid.uuid4(),
+                    "audit_after": '{"status": "pending_confirmation"}', "outbox_id": uuid.uuid4(),
+                    "task": "bench.floor", "outbox_args": _json.dumps({"lead_id": str(lead_id)})}
+
+        def limit() -> None:
+            ratelimit.hit("submit", "10.9.9.9", limit="100000000/minute")
+
+        def insert() -> None:
+            conn.execute(sql, params())
+            conn.commit()
+
+        out = {}
+        for name, fn in (("limit", limit), ("insert", insert)):
+            for _ in range(50):
+                fn()
+            rounds = []
+            for _ in range(3):
+                c0 = time.process_time()
+                for _ in range(n):
+                    fn()
+                rounds.append((time.process_time() - c0) / n)
+            out[name] = min(rounds)
+        # Not the run's leads (db_counts leaves them out); their jobs are no one's to publish.
+        conn.execute("UPDATE outbox SET published_at = now(), dispatched_at = now() WHERE task = 'bench.floor'")
+        conn.commit()
+    finally:
+        conn.close()
+    say(f"    rate-limit hit {out['limit'] * 1e3:.2f} ms, INSERT + commit {out['insert'] * 1e3:.2f} ms of CPU each")
+    return out
+
+
+def ceiling_lines(bare: dict[str, float], leads: dict[str, float], floor: dict[str, float]) -> list[str]:
     """What the machine allows, from the CPU each request cost (closed loops, all
     cores busy).  A lead costs what the bare answer costs (server and generator),
     plus PostgreSQL and Redis, plus the server's work beyond the bare answer.  With
@@ -963,6 +1027,11 @@ def ceiling_lines(bare: dict[str, float], leads: dict[str, float]) -> list[str]:
         f"  ceiling on this machine (a lead costing the server no more than the bare answer): "
         f"{ceiling:.1%}; 40 % leaves {allowed * 1e3:.2f} ms of server CPU per lead beyond the bare answer "
         f"(it takes {extra * 1e3:.2f} ms)",
+        f"  floor without any framework: the rate-limit hit {floor['limit'] * 1e3:.2f} ms + the lead's INSERT and "
+        f"commit {floor['insert'] * 1e3:.2f} ms = {(floor['limit'] + floor['insert']) * 1e3:.2f} ms of CPU; 40 % "
+        f"would leave {(allowed - floor['limit'] - floor['insert']) * 1e3:.2f} ms for all the rest a lead needs "
+        f"(read and parse the body, validate the form, sign the token, answer); the app spends "
+        f"{max(0.0, extra - floor['limit'] - floor['insert']) * 1e3:.2f} ms on it",
     ]
 
 
