@@ -12,8 +12,8 @@ Run from the project root (``make bench-dashboards`` does exactly this)::
     .venv/bin/python bench/dashboards.py --data-dir /tmp/dash-pg   # keep the seeded cluster for the next run
 
 What it starts and throws away: a private PostgreSQL (EmbeddedPostgres on a free
-port, NORMAL durability) and a private Redis (the engine publishes its after-commit
-jobs there; no worker runs).  The ``make run`` data and system servers are never
+port, NORMAL durability) and a private Redis (no worker runs: the jobs the engine
+writes stay in the outbox table).  The ``make run`` data and system servers are never
 touched.  With ``--data-dir`` the cluster is kept in that folder: a later run with
 the same folder migrates it to head (new migrations included) and skips the seeding
 (a migration whose content changed after the cluster was migrated is not re-run:
