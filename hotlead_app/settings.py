@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # Each Celery worker exports its metrics on this port (0: none; `make run` uses 9401).
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    # The ledger drift gauge counts the balance_drift view (it sums every ledger): each web
+    # process reads it at most once per this many seconds (0: on every scrape).
+    drift_gauge_cache_seconds: float = Field(default=60.0, ge=0, allow_inf_nan=False)
     log_level: str = "INFO"
 
     # Payment processors: read without the HOTLEAD_ prefix, as API.md names them.

@@ -20,7 +20,8 @@ Where each process is scraped:
 
 Gauges that describe the database and the broker (approved leads waiting, ledger drift,
 open reconciliation issues, queue lengths, the last good restore) are not process state:
-:class:`StateCollector` reads them at scrape time, and only the web app's scrape includes
+:class:`StateCollector` reads them at scrape time (the ledger drift at most once a minute
+by default, per process: :func:`_ledger_drift`), and only the web app's scrape includes
 them, so they are never counted once per worker.
 """
 
@@ -30,6 +31,7 @@ import logging
 import os
 import shutil
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -188,6 +190,44 @@ def _last_good_restore_at():
     return last_good_restore_at()
 
 
+# The ledger drift gauge counts the balance_drift view, which sums every provider's
+# ledger: too dear for every scrape, so each process keeps the last count it read for
+# HOTLEAD_DRIFT_GAUGE_CACHE_SECONDS (60; 0: read on every scrape), per database URL.
+# A read that fails stores nothing (the scrape reports the database source down).
+_drift_lock = threading.Lock()
+_drift_cache: tuple[str, float, int] | None = None  # (database URL, monotonic time of the read, count)
+_monotonic = time.monotonic  # the cache's clock (a test moves it instead of sleeping)
+
+
+def _ledger_drift(conn) -> int:
+    """Providers whose cached balance differs from their ledger: the count read less
+    than the cache duration ago in this process, else a new read on ``conn``."""
+    global _drift_cache
+    from sqlalchemy import text
+
+    from hotlead_app.settings import get_settings
+
+    settings = get_settings()
+    ttl, url = settings.drift_gauge_cache_seconds, settings.database_url
+    started = _monotonic()
+    with _drift_lock:
+        cached = _drift_cache
+    if cached is not None and cached[0] == url and 0 <= started - cached[1] < ttl:
+        return cached[2]
+    drift = conn.execute(text("SELECT count(*) FROM balance_drift")).scalar_one()
+    with _drift_lock:
+        # Two scrapes may read at once: keep the later read's figure.
+        if _drift_cache is None or _drift_cache[0] != url or _drift_cache[1] <= started:
+            _drift_cache = (url, started, drift)
+    return drift
+
+
+def clear_drift_cache() -> None:
+    global _drift_cache
+    with _drift_lock:
+        _drift_cache = None
+
+
 class StateCollector:
     """Gauges read from PostgreSQL and Redis on each scrape.  A source that cannot be
     read is reported by ``hotlead_metrics_source_up{source=...} 0`` and its gauges are
@@ -220,7 +260,7 @@ class StateCollector:
             conn.execute(text("SET LOCAL statement_timeout = '5s'"))
             row = conn.execute(text(WAITING_SQL)).one()
             jobs = conn.execute(text(OUTBOX_SQL)).one()
-            drift = conn.execute(text("SELECT count(*) FROM balance_drift")).scalar_one()
+            drift = _ledger_drift(conn)
             issues = 0
             # The payments work adds the table (migration 0010); until a database has it, none are open.
             if conn.execute(text("SELECT to_regclass('reconciliation_issues')")).scalar() is not None:

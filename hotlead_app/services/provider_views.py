@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, text
+from sqlalchemy import and_, func, or_, text, tuple_
 from sqlmodel import select
 
 from hotlead_app.db import unit_of_work
@@ -383,7 +383,10 @@ def missed_leads(*, provider_id: uuid.UUID, limit: int = MISSED_PAGE, after: lis
                    Lead.status.in_(PREVIEW_STATUSES), _not_received(provider_id))
         )
         if key:
-            stmt = stmt.where(or_(Lead.created_at < key[0], and_(Lead.created_at == key[0], Lead.id < key[1])))
+            # A row comparison, not (created_at < at OR created_at = at AND id < last): the
+            # same rows, but PostgreSQL uses it as a bound of ix_leads_created_at_id, so a
+            # deep page starts at its cursor instead of filtering from the newest lead.
+            stmt = stmt.where(tuple_(Lead.created_at, Lead.id) < tuple_(key[0], key[1]))
         rows = uow.session.execute(stmt.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit + 1)).all()
     explained = (distribution.explain_many(lead_ids=[row[0] for row in rows[:limit]], provider_id=provider_id)
                  if with_reasons and rows else {})

@@ -171,8 +171,21 @@ def test_a_refused_transition_is_not_counted(db):
 # --------------------------------------------------------------------------- state gauges
 
 
-def test_gauges_read_waiting_leads_drift_issues_and_queues_at_scrape_time(db, api_server, redis_server):
+def _shift_balance(provider_id, delta: str) -> None:
+    """Change a cached balance behind the ledger's back (guards switched off): ledger drift."""
+    with unit_of_work() as uow:
+        uow.session.execute(text("ALTER TABLE service_providers DISABLE TRIGGER service_providers_balance_guard"))
+        uow.session.execute(text("UPDATE service_providers SET balance = balance + CAST(:delta AS numeric) "
+                                 "WHERE id = :id"), {"id": provider_id, "delta": delta})
+        uow.session.execute(text("ALTER TABLE service_providers ENABLE TRIGGER service_providers_balance_guard"))
+
+
+def test_gauges_read_waiting_leads_drift_issues_and_queues_at_scrape_time(db, api_server, redis_server,
+                                                                          monkeypatch):
     broker = own_redis_url(redis_server)
+    # The drift gauge is cached a minute per process by default: read it on every scrape here
+    # (the cache itself: test_the_drift_gauge_is_read_once_per_cache_duration...).
+    monkeypatch.setenv("HOTLEAD_DRIFT_GAUGE_CACHE_SECONDS", "0")
     point_settings_at(redis_url=broker)  # an empty broker database of this test's own
     redis.Redis.from_url(broker).flushdb()
     empty = scrape(api_server)
@@ -223,6 +236,74 @@ def test_gauges_read_waiting_leads_drift_issues_and_queues_at_scrape_time(db, ap
     assert value(got, "hotlead_celery_queue_length", queue="distribution") == 2
     assert value(got, "hotlead_celery_queue_length", queue="celery") == 3
     assert value(got, "hotlead_celery_queue_length", queue="email") == 2
+
+
+def test_the_drift_gauge_is_read_once_per_cache_duration_and_a_failed_read_is_not_kept(
+        db, api_server, monkeypatch):
+    """The ledger drift count (a view over every ledger) is kept HOTLEAD_DRIFT_GAUGE_CACHE_SECONDS
+    per process; the other database gauges stay live.  The cache's clock is moved, not waited for."""
+    clock = [1000.0]
+    monkeypatch.setattr(metrics, "_monotonic", lambda: clock[0])
+    monkeypatch.setenv("HOTLEAD_DRIFT_GAUGE_CACHE_SECONDS", "30")
+    point_settings_at()  # the setting is read at scrape time, from the settings in force
+    metrics.clear_drift_cache()
+    market = make_market(providers=1, balance="40.00")
+    rich = market.providers[0]
+
+    first = scrape(api_server)
+    assert value(first, "hotlead_ledger_drift_providers") == 0
+    assert value(first, "hotlead_leads_waiting_distribution") == 0
+
+    _shift_balance(rich.id, "1")
+    quiet = make_market(providers=0)
+    approved_lead(quiet.slug)  # nobody can buy it: it waits
+    clock[0] = 1029.9
+    held = scrape(api_server)
+    assert value(held, "hotlead_ledger_drift_providers") == 0  # the count read at 1000, still kept
+    assert value(held, "hotlead_leads_waiting_distribution") == 1  # the other gauges are live
+    assert value(held, "hotlead_metrics_source_up", source="database") == 1
+
+    clock[0] = 1030.0  # 30 s after the read: read again
+    assert value(scrape(api_server), "hotlead_ledger_drift_providers") == 1
+    _shift_balance(rich.id, "-1")
+    clock[0] = 1059.0
+    assert value(scrape(api_server), "hotlead_ledger_drift_providers") == 1  # kept from 1030
+
+    # A read that fails: the source is down, no drift gauge, and nothing is kept.
+    clock[0] = 1100.0
+    with unit_of_work() as uow:
+        uow.session.execute(text("ALTER VIEW balance_drift RENAME TO balance_drift_away"))
+    try:
+        down = scrape(api_server)
+    finally:
+        with unit_of_work() as uow:
+            uow.session.execute(text("ALTER VIEW balance_drift_away RENAME TO balance_drift"))
+    assert value(down, "hotlead_metrics_source_up", source="database") == 0
+    assert not any(name == "hotlead_ledger_drift_providers" for name, _ in down)
+    back = scrape(api_server)  # same instant: read again, not the 1 read at 1030
+    assert value(back, "hotlead_metrics_source_up", source="database") == 1
+    assert value(back, "hotlead_ledger_drift_providers") == 0
+
+    # 0: no cache, every scrape reads.
+    monkeypatch.setenv("HOTLEAD_DRIFT_GAUGE_CACHE_SECONDS", "0")
+    point_settings_at()
+    _shift_balance(rich.id, "1")
+    assert value(scrape(api_server), "hotlead_ledger_drift_providers") == 1
+
+
+def test_the_drift_gauge_cache_setting_defaults_to_a_minute_and_refuses_negative_values(monkeypatch):
+    from pydantic import ValidationError
+
+    from hotlead_app.settings import Settings
+
+    monkeypatch.delenv("HOTLEAD_DRIFT_GAUGE_CACHE_SECONDS", raising=False)
+    assert Settings().drift_gauge_cache_seconds == 60
+    monkeypatch.setenv("HOTLEAD_DRIFT_GAUGE_CACHE_SECONDS", "2.5")
+    assert Settings().drift_gauge_cache_seconds == 2.5
+    for bad in ("-1", "soon", "nan"):
+        monkeypatch.setenv("HOTLEAD_DRIFT_GAUGE_CACHE_SECONDS", bad)
+        with pytest.raises(ValidationError):
+            Settings()
 
 
 def test_an_unreachable_source_is_reported_and_the_scrape_still_answers(db, api_server):

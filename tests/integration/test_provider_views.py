@@ -325,6 +325,58 @@ def test_missed_leads_of_a_provider_without_filters_show_no_payload(db):
     assert provider_views.missed_leads(provider_id=late.id) == []  # no longer subscribed to the niche
 
 
+def test_missed_leads_pages_give_every_missed_lead_once_in_order_across_ties(db):
+    """Walking the (created_at, id) cursor page by page gives exactly the one long
+    list: every missed lead once, newest first, with its reasons, even when many
+    leads share a created_at (the cursor's tie-break is the id)."""
+    market = make_market(levels=[("Solo", "1.00", 1)], providers=1, balance="100.00")
+    picky = make_provider(balance="100.00")
+    subscribe(picky.id, market.levels[0].id, {"zip": ["30301"]})
+    made = [distributed(market.slug, {"zip": "30301" if i % 3 else "30302", "roof_type": "metal"})
+            for i in range(27)]
+    confirmed_lead(market.slug)  # not approved: never a missed lead
+    with unit_of_work() as uow:
+        # Six distinct created_at values, four or five leads on each.
+        uow.session.execute(text(
+            "UPDATE provider_subscriptions SET created_at = now() - interval '10 days' WHERE provider_id = :p"),
+            {"p": picky.id})
+        uow.session.execute(text(
+            "UPDATE leads SET created_at = date_trunc('second', now()) - interval '1 day'"
+            "                              + (ordinal % 6) * interval '1 second'"
+            "  FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY AS u(lead_id, ordinal)"
+            " WHERE leads.id = u.lead_id"), {"ids": made})
+        expected = [str(r[0]) for r in uow.session.execute(text(
+            "SELECT id FROM leads l WHERE niche_id = :niche AND status IN ('approved', 'distributed', 'bad_lead')"
+            "   AND NOT EXISTS (SELECT 1 FROM lead_assignments a WHERE a.lead_id = l.id AND a.provider_id = :p)"
+            " ORDER BY created_at DESC, id DESC"), {"niche": market.niche.id, "p": picky.id})]
+        received = uow.session.execute(text("SELECT count(*) FROM lead_assignments WHERE provider_id = :p"),
+                                       {"p": picky.id}).scalar_one()
+    assert received > 0 and len(expected) == len(made) - received  # some received: they are left out
+
+    whole = provider_views.missed_leads(provider_id=picky.id, limit=1000)
+    assert [r["lead_id"] for r in whole] == expected
+    assert all(r["reasons"] for r in whole)
+    size = 4
+    pages, after = [], None
+    while True:
+        rows = provider_views.missed_leads(provider_id=picky.id, limit=size, after=after)
+        pages.append(rows)
+        if len(rows) <= size:
+            break
+        assert len(rows) == size + 1  # limit + 1: the extra row says there is a next page
+        after = [rows[size - 1]["created_at"], rows[size - 1]["lead_id"]]
+    assert len(pages) > 2
+    for page, following in zip(pages, pages[1:]):
+        assert page[size]["lead_id"] == following[0]["lead_id"]  # the peeked row opens the next page
+    walked = [row for page in pages for row in page[:size]]
+    assert [r["lead_id"] for r in walked] == expected  # each once, in order
+    assert walked == whole  # same rows, fields and reasons as one long page
+    ties = {}
+    for row in whole:
+        ties[row["created_at"]] = ties.get(row["created_at"], 0) + 1
+    assert max(ties.values()) > size  # a created_at shared across a page boundary
+
+
 # --------------------------------------------------------------------------- ledger
 
 
