@@ -273,6 +273,8 @@ class FakePayPal:
     captures: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     signatures: dict[str, str] = field(default_factory=dict)  # transmission id -> the body it signs
+    search_lag: set[str] = field(default_factory=set)  # capture ids Transaction Search does not list yet
+    failing_orders: set[str] = field(default_factory=set)  # order ids whose calls answer 500
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: str,
@@ -304,9 +306,14 @@ class FakePayPal:
                 order = self.orders.get(parts[3])
                 if order is None:
                     return 404, {"name": "RESOURCE_NOT_FOUND"}
+                if parts[3] in self.failing_orders:
+                    return 500, {"name": "INTERNAL_SERVER_ERROR"}
                 if method == "GET":
                     return 200, order
                 if parts[4:] == ["capture"]:
+                    request_id = headers.get("PayPal-Request-Id")
+                    if request_id and order.get("_capture_request_id") == request_id:
+                        return 201, order  # PayPal answers a repeated request id with the first answer
                     if order["status"] == "COMPLETED":
                         return 422, {"name": "UNPROCESSABLE_ENTITY",
                                      "details": [{"issue": "ORDER_ALREADY_CAPTURED"}]}
@@ -314,6 +321,7 @@ class FakePayPal:
                         return 422, {"name": "UNPROCESSABLE_ENTITY",
                                      "details": [{"issue": "ORDER_NOT_APPROVED"}]}
                     self._capture(order)
+                    order["_capture_request_id"] = request_id
                     return 201, order
             if method == "GET" and parts[:3] == ["v2", "payments", "captures"]:
                 cap = self.captures.get(parts[3])
@@ -323,7 +331,7 @@ class FakePayPal:
                     "transaction_id": c["id"], "transaction_event_code": "T0006",
                     "paypal_reference_id": c["supplementary_data"]["related_ids"]["order_id"],
                     "transaction_status": "S", "transaction_amount": c["amount"], "custom_field": c.get("custom_id")}}
-                    for c in self.captures.values()]
+                    for c in self.captures.values() if c["id"] not in self.search_lag]
                 return 200, {"transaction_details": details, "total_pages": 1, "page": 1}
             if method == "POST" and parts == ["v1", "notifications", "verify-webhook-signature"]:
                 data = json.loads(body)
@@ -356,6 +364,11 @@ class FakePayPal:
             if value is not None:
                 order["purchase_units"][0]["amount"] = {**order["purchase_units"][0]["amount"], "value": value}
             return dict(self._capture(order))
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        """The order as PayPal shows it (the resource of ``CHECKOUT.ORDER.*`` events)."""
+        with self.lock:
+            return json.loads(json.dumps(_public(self.orders[order_id])))
 
     def sign(self, body: str) -> dict[str, str]:
         """Transmission headers PayPal would send with ``body`` (known to verify-webhook-signature)."""
@@ -393,6 +406,6 @@ class FakePayPal:
         return http
 
 
-def paypal_event(event_type: str, resource: dict[str, Any]) -> str:
+def paypal_event(event_type: str, resource: dict[str, Any], *, resource_type: str = "capture") -> str:
     return json.dumps({"id": _next("WH").upper(), "event_version": "1.0", "event_type": event_type,
-                       "resource_type": "capture", "resource": _public(resource)})
+                       "resource_type": resource_type, "resource": _public(resource)})

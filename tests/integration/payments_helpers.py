@@ -57,6 +57,18 @@ def deposit_row(deposit_id: str | uuid.UUID):
                "FROM deposits WHERE id = :d", d=uuid.UUID(str(deposit_id)))
 
 
+def age_deposit(deposit_id: str | uuid.UUID, minutes: int) -> None:
+    """Move a deposit's creation ``minutes`` into the past (reconciliation waits before capturing)."""
+    with unit_of_work() as uow:
+        uow.session.execute(text("UPDATE deposits SET created_at = created_at - make_interval(mins => :m) "
+                                 "WHERE id = :d"), {"m": minutes, "d": uuid.UUID(str(deposit_id))})
+
+
+def webhook_outcome(event_id: str):
+    """(outcome, note) of a stored event; the note says what processing did."""
+    return one("SELECT outcome, error FROM webhook_events WHERE event_id = :e", e=event_id)
+
+
 def outbox_tasks(task: str) -> list:
     return rows("SELECT args FROM outbox WHERE task = :t ORDER BY created_at", t=task)
 

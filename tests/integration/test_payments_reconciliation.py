@@ -14,7 +14,7 @@ from hotlead_app.db import unit_of_work
 from hotlead_app.services.payments import reconciliation
 from tests.conftest import STRIPE_TEST_SECRET
 from tests.integration.payments_helpers import (
-    PASSWORD, deposit_row, ledger_of, one, payer, provider_row, rows,
+    PASSWORD, age_deposit, deposit_row, ledger_of, one, payer, provider_row, rows,
 )
 from tests.payments_fakes import signed, stripe_event
 
@@ -63,6 +63,65 @@ def test_a_paypal_capture_whose_webhook_never_came_is_applied_once(world):
     assert reconciliation.run().applied == []
     assert [(e.type, e.amount, e.idempotency_key) for e in ledger_of(world["payer"].provider_id)] == [
         ("deposit", Decimal("60.00"), f"paypal:capture:{capture['id']}")]
+
+
+def test_pending_paypal_orders_are_read_and_an_approved_or_missed_one_completed(world):
+    fake = world["paypal"]
+
+    def pending(amount: str, *, age: int | None = 11) -> tuple[str, str]:
+        deposit = _deposit(world, method="paypal", amount=amount)
+        if age:
+            age_deposit(deposit["id"], age)
+        return deposit["id"], deposit_row(deposit["id"]).checkout_id
+
+    approved, approved_order = pending("21.00")  # approved, the provider never came back
+    fake.approve(approved_order)
+    fresh, fresh_order = pending("22.00", age=None)  # approved seconds ago: its return may still come
+    fake.approve(fresh_order)
+    created, created_order = pending("23.00")
+    fake.orders[created_order]["status"] = "CREATED"  # never approved
+    waiting, _ = pending("24.00")  # PAYER_ACTION_REQUIRED
+    missed, missed_order = pending("26.00")  # captured at PayPal, we missed it and Search lags
+    fake.approve(missed_order)
+    missed_capture = fake.capture_now(missed_order)["id"]
+    fake.search_lag.add(missed_capture)
+
+    report = reconciliation.run()
+    approved_capture = next(c for c, cap in fake.captures.items()
+                            if cap["supplementary_data"]["related_ids"]["order_id"] == approved_order)
+    assert sorted(report.applied) == sorted([f"paypal:{approved_capture}", f"paypal:{missed_capture}"])
+    assert report.failures == [] and _issues() == []
+    assert [c.headers["PayPal-Request-Id"] for c in fake.requests if c.path.endswith("/capture")] == [
+        f"deposit-{approved}-capture"]
+    assert [deposit_row(d).status for d in (approved, fresh, created, waiting, missed)] == [
+        "completed", "pending", "pending", "pending", "completed"]
+    assert sorted((e.amount, e.idempotency_key) for e in ledger_of(world["payer"].provider_id)) == [
+        (Decimal("21.00"), f"paypal:capture:{approved_capture}"), (Decimal("26.00"), f"paypal:capture:{missed_capture}")]
+    # Run again, and the provider's return arriving late: nothing more.
+    assert reconciliation.run().applied == []
+    late = httpx.post(f"{world['api']}/api/v1/provider/deposits/{approved}/capture", headers=world["payer"].headers)
+    assert late.status_code == 200 and late.json()["status"] == "completed"
+    assert len(ledger_of(world["payer"].provider_id)) == 2
+    assert provider_row(world["payer"].provider_id).balance == Decimal("47.00")
+
+
+def test_a_pending_paypal_order_that_cannot_be_read_is_logged_and_the_run_goes_on(world, caplog):
+    broken = _deposit(world, method="paypal", amount="20.00")
+    good = _deposit(world, method="paypal", amount="30.00")
+    for deposit in (broken, good):
+        world["paypal"].approve(deposit_row(deposit["id"]).checkout_id)
+        age_deposit(deposit["id"], 30)
+    broken_order = deposit_row(broken["id"]).checkout_id
+    world["paypal"].failing_orders.add(broken_order)
+    with caplog.at_level(logging.ERROR):
+        report = reconciliation.run()
+    assert len(report.failures) == 1 and broken_order in report.failures[0]
+    assert any(broken_order in r.getMessage() for r in caplog.records)
+    assert len(report.applied) == 1 and deposit_row(good["id"]).status == "completed"
+    assert deposit_row(broken["id"]).status == "pending"
+    world["paypal"].failing_orders.clear()
+    assert len(reconciliation.run().applied) == 1 and deposit_row(broken["id"]).status == "completed"
+    assert provider_row(world["payer"].provider_id).balance == Decimal("50.00")
 
 
 def test_mismatches_are_recorded_once_and_nothing_is_posted(world):

@@ -1,8 +1,10 @@
 """Deposits: from the provider's request to one ``deposit`` ledger entry.
 
 A deposit is written ``pending``, then the provider is sent to the processor.  It is
-completed only from a verified payment (webhook, PayPal capture on return, or
-reconciliation reading the processor's API), always through :func:`complete`: one
+completed only from a verified payment (webhook, PayPal capture, or reconciliation
+reading the processor's API; an approved PayPal order is captured by
+:func:`capture_paypal_order` on the provider's return, on ``CHECKOUT.ORDER.APPROVED``
+or by reconciliation, whichever comes first), always through :func:`complete`: one
 transaction that locks the deposit, posts the ledger entry (key
 ``stripe:checkout:<session id>`` / ``paypal:capture:<capture id>``) through
 ``services.ledger`` — which runs the balance rules (resume auto-paused subscriptions,
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -301,6 +304,34 @@ def apply_paypal_capture(uow: UnitOfWork, capture: paypal_gateway.Capture, *, so
                     payment_id=capture.capture_id, source=source, checkout_id=capture.order_id)
 
 
+def apply_completed_capture(uow: UnitOfWork, captures: list[paypal_gateway.Capture], *,
+                            source: str) -> tuple[str, str | None]:
+    """The first COMPLETED capture of an order applied (``apply_paypal_capture``);
+    ``("not_paid", None)`` when the order holds none.  Returns (result, capture id)."""
+    for capture in captures:
+        if capture.status == "COMPLETED":
+            return apply_paypal_capture(uow, capture, source=source), capture.capture_id
+    return "not_paid", None
+
+
+def capture_paypal_order(uow: UnitOfWork | None, *, deposit_id: uuid.UUID, order_id: str,
+                         source: str) -> tuple[str, str | None]:
+    """Capture an approved order and complete its deposit on a COMPLETED capture.
+
+    The one path for the provider's return, ``CHECKOUT.ORDER.APPROVED`` and
+    reconciliation: the capture is idempotent (``PayPal-Request-Id``
+    ``deposit-<id>-capture``; an order captured already is read back) and so is the
+    completion (ledger key ``paypal:capture:<capture id>``), so any number of them,
+    in any order or at once, post one entry.  In ``uow`` when given (the webhook's),
+    else in a transaction of its own.  ``ProcessorRefused`` (422: not approved,
+    declined) is the caller's to translate."""
+    captures = paypal_gateway.capture_order(order_id=order_id, deposit_id=deposit_id)
+    if uow is not None:
+        return apply_completed_capture(uow, captures, source=source)
+    with unit_of_work() as own:
+        return apply_completed_capture(own, captures, source=source)
+
+
 def capture_paypal(*, actor: Actor, deposit_id: uuid.UUID) -> DepositRead:
     """The provider is back from PayPal having approved: capture the order (idempotent)
     and complete the deposit on a completed capture."""
@@ -311,17 +342,12 @@ def capture_paypal(*, actor: Actor, deposit_id: uuid.UUID) -> DepositRead:
         raise InvalidInput("Only a PayPal deposit is captured on return.", details={"deposit_id": "not PayPal"})
     if status != "completed" and order_id:
         try:
-            captures = paypal_gateway.capture_order(order_id=order_id, deposit_id=deposit_id)
+            capture_paypal_order(None, deposit_id=deposit_id, order_id=order_id, source="paypal_return")
         except paypal_gateway.ProcessorRefused as exc:
             if exc.status == 422:  # not approved (yet), or declined: nothing was paid
                 raise Conflict("PayPal has not approved this payment; nothing was charged.",
                                details={"paypal": exc.details.get("issue")}) from None
             raise
-        with unit_of_work() as uow:
-            for capture in captures:
-                if capture.status == "COMPLETED":
-                    apply_paypal_capture(uow, capture, source="paypal_return")
-                    break
     return get(actor=actor, deposit_id=deposit_id)
 
 
@@ -329,10 +355,12 @@ def capture_paypal(*, actor: Actor, deposit_id: uuid.UUID) -> DepositRead:
 
 
 def reverse(*, method: str, kind: str, key: str, amount: Decimal, deposit_ref: object = None,
-            checkout_id: str | None = None, payment_id: str | None = None, reference: str) -> str:
+            checkout_id: str | None = None, payment_id: str | None = None, reference: str,
+            unless: Callable[[UnitOfWork], str | None] | None = None) -> str:
     """A processor took money back (``kind``: refund or dispute): debit it, even below
     zero; the ledger sets the provider inactive (``payment_reversed``) and alerts admins
-    when the balance goes negative."""
+    when the balance goes negative.  ``unless`` is asked under the deposit's lock: a
+    result from it is returned and nothing is posted (a dispute already won)."""
     # One transaction: the debit, the deposit's reversed total and the audit record
     # stand or fall together (a crash between them would leave a debit never audited).
     with unit_of_work() as uow:
@@ -342,6 +370,8 @@ def reverse(*, method: str, kind: str, key: str, amount: Decimal, deposit_ref: o
         deposit = _lock(uow, deposit.id)
         if deposit.status != "completed":
             return "no_deposit"
+        if unless is not None and (skip := unless(uow)):
+            return skip
         deposit_id, provider_id = deposit.id, deposit.provider_id
         amount = min(amount, deposit.amount)
         posted = ledger.reverse_deposit(provider_id=provider_id, amount=amount, key=key,
@@ -372,18 +402,43 @@ def reverse(*, method: str, kind: str, key: str, amount: Decimal, deposit_ref: o
 
 
 def restore_after_dispute(*, method: str, key: str, amount: Decimal, payment_id: str | None,
-                          reference: str) -> str:
+                          reference: str, reversal_key: str | None = None, uow: UnitOfWork | None = None) -> str:
     """A dispute was won: the money comes back as a credit (the provider's status is
-    left to an admin when a reversal had made it inactive)."""
-    with unit_of_work() as uow:
-        deposit = find(uow, method=method, payment_id=payment_id)
-        if deposit is None:
-            return "no_deposit"
-        posted = ledger.post(provider_id=deposit.provider_id, type=LedgerEntryType.CREDIT,
-                             amount=min(amount, deposit.amount), key=key, related_type="deposit",
-                             related_id=deposit.id, memo=f"{method} dispute won {reference}", uow=uow)
-        if posted.created:
-            audit.record(uow, actor=SYSTEM, entity_type="deposit", entity_id=deposit.id,
-                         action="deposit_dispute_won", before=None,
-                         after={"entry_id": str(posted.entry.id), "reference": reference})
-        return "restored" if posted.created else "already_restored"
+    left to an admin when a reversal had made it inactive).
+
+    With ``reversal_key`` (PayPal) the credit gives back only what that dispute's
+    debit took: nothing when no such debit was posted (``not_reversed``: the provider
+    never lost the money), at most the debit's amount otherwise.  The deposit row is
+    locked first, as ``reverse`` does, so a debit being posted at the same moment is
+    seen.  In ``uow`` when given (the webhook's: the event is marked processed in the
+    same transaction, so a late ``reverse`` can see the dispute was won)."""
+    if uow is not None:
+        return _restore(uow, method=method, key=key, amount=amount, payment_id=payment_id, reference=reference,
+                        reversal_key=reversal_key)
+    with unit_of_work() as own:
+        return _restore(own, method=method, key=key, amount=amount, payment_id=payment_id, reference=reference,
+                        reversal_key=reversal_key)
+
+
+def _restore(uow: UnitOfWork, *, method: str, key: str, amount: Decimal, payment_id: str | None,
+             reference: str, reversal_key: str | None) -> str:
+    deposit = find(uow, method=method, payment_id=payment_id)
+    if deposit is None:
+        return "no_deposit"
+    deposit = _lock(uow, deposit.id)
+    amount = min(amount, deposit.amount)
+    if reversal_key is not None:
+        debit = uow.session.exec(select(LedgerEntry).where(
+            LedgerEntry.idempotency_key == reversal_key, LedgerEntry.type == LedgerEntryType.DEBIT,
+            LedgerEntry.related_entity_type == "deposit", LedgerEntry.related_entity_id == deposit.id)).first()
+        if debit is None:
+            return "not_reversed"
+        amount = min(amount, debit.amount)
+    posted = ledger.post(provider_id=deposit.provider_id, type=LedgerEntryType.CREDIT,
+                         amount=amount, key=key, related_type="deposit",
+                         related_id=deposit.id, memo=f"{method} dispute won {reference}", uow=uow)
+    if posted.created:
+        audit.record(uow, actor=SYSTEM, entity_type="deposit", entity_id=deposit.id,
+                     action="deposit_dispute_won", before=None,
+                     after={"entry_id": str(posted.entry.id), "reference": reference})
+    return "restored" if posted.created else "already_restored"

@@ -167,7 +167,8 @@ def create_order(*, deposit_id: uuid.UUID, amount: Decimal, currency: str, retur
     return Order(order_id=data["id"], approve_url=approve)
 
 
-def _captures_of(order: dict[str, Any]) -> list[Capture]:
+def captures_of(order: dict[str, Any]) -> list[Capture]:
+    """The captures an order (as PayPal returns it) holds."""
     found = []
     for unit in order.get("purchase_units") or []:
         for cap in ((unit.get("payments") or {}).get("captures") or []):
@@ -190,15 +191,17 @@ def capture_order(*, order_id: str, deposit_id: uuid.UUID) -> list[Capture]:
             data = get_order(order_id)
         else:
             raise
-    return _captures_of(data)
+    return captures_of(data)
 
 
 def get_order(order_id: str) -> dict[str, Any]:
+    """The order as PayPal has it now (``status``: CREATED, PAYER_ACTION_REQUIRED,
+    APPROVED, COMPLETED, VOIDED …; its captures under ``purchase_units[].payments``)."""
     return _call("orders.get", lambda: client().orders.get_order({"id": order_id}))
 
 
 def order_captures(order_id: str) -> list[Capture]:
-    return _captures_of(get_order(order_id))
+    return captures_of(get_order(order_id))
 
 
 def get_capture(capture_id: str) -> Capture:

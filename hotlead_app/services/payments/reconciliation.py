@@ -7,7 +7,10 @@ default) over the last ``HOTLEAD_RECONCILIATION_LOOKBACK_DAYS`` days:
   through the same code as the webhook (idempotent: the ledger key is the same);
 - a payment whose amount differs from its deposit → ``amount_mismatch``;
 - a processor payment naming no deposit of ours → ``missing_deposit``;
-- a deposit completed here that the processor does not list → ``missing_processor_record``.
+- a deposit completed here that the processor does not list → ``missing_processor_record``;
+- a PayPal deposit still pending more than ``PAYPAL_APPROVAL_GRACE`` after it was made:
+  its order is read; approved (the provider never came back) → captured and completed,
+  captured already (we missed it) → its capture applied, anything else → left alone.
 
 Each item is handled on its own: a failure is logged and counted, the run goes on.
 """
@@ -41,12 +44,19 @@ class Report:
                 "failures": self.failures, "skipped": self.skipped}
 
 
+# The provider's own return (or CHECKOUT.ORDER.APPROVED) captures an order within
+# seconds; reconciliation leaves it that long before capturing it itself.
+PAYPAL_APPROVAL_GRACE = timedelta(minutes=10)
+
+
 def run(*, lookback_days: int | None = None, now: datetime | None = None) -> Report:
     days = lookback_days or get_settings().reconciliation_lookback_days
-    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    now = now or datetime.now(UTC)
+    since = now - timedelta(days=days)
     report = Report()
     for processor, configured, step in (("stripe", stripe_gateway.is_configured, _stripe),
-                                        ("paypal", paypal_gateway.is_configured, _paypal)):
+                                        ("paypal", paypal_gateway.is_configured,
+                                         lambda since, report: _paypal(since, report, now=now))):
         if not configured():
             report.skipped.append(processor)
             continue
@@ -92,7 +102,7 @@ def _stripe(since: datetime, report: Report) -> None:
     _completed_without_record("stripe", since, seen, report)
 
 
-def _paypal(since: datetime, report: Report) -> None:
+def _paypal(since: datetime, report: Report, *, now: datetime) -> None:
     seen: set[str] = set()
     count = 0
     for capture in paypal_gateway.list_completed_captures(since=since):
@@ -114,7 +124,46 @@ def _paypal(since: datetime, report: Report) -> None:
             log.exception("reconciliation: PayPal capture %s failed", capture.capture_id)
             report.failures.append(f"paypal:{capture.capture_id}: {exc}")
     report.checked["paypal"] = count
+    _paypal_pending_orders(since, now - PAYPAL_APPROVAL_GRACE, seen, report)
     _completed_without_record("paypal", since, seen, report, reference_of=lambda d: d.payment_id)
+
+
+def _paypal_pending_orders(since: datetime, before: datetime, seen: set[str], report: Report) -> None:
+    """Pending PayPal deposits made between ``since`` and ``before``: their orders as
+    PayPal has them now.  APPROVED → captured and completed; COMPLETED → its capture
+    applied; anything else (not approved, voided, gone) → left alone."""
+    with unit_of_work() as uow:
+        pending = uow.session.exec(select(Deposit.id, Deposit.checkout_id).where(
+            Deposit.method == "paypal", Deposit.status == "pending", Deposit.checkout_id.is_not(None),
+            Deposit.created_at >= since, Deposit.created_at < before).order_by(Deposit.created_at)).all()
+    for deposit_id, order_id in pending:
+        try:
+            try:
+                order = paypal_gateway.get_order(order_id)
+            except paypal_gateway.ProcessorRefused as exc:
+                if exc.status == 404:  # PayPal no longer has it: never captured, nothing was paid
+                    continue
+                raise
+            status = order.get("status")
+            if status == "APPROVED":
+                result, capture_id = deposits.capture_paypal_order(None, deposit_id=deposit_id, order_id=order_id,
+                                                                   source="reconciliation")
+            elif status == "COMPLETED":
+                with unit_of_work() as uow:
+                    result, capture_id = deposits.apply_completed_capture(
+                        uow, paypal_gateway.captures_of(order), source="reconciliation")
+            else:
+                continue
+            if capture_id:
+                seen.add(capture_id)  # Transaction Search may not list it yet
+            if result == "completed":
+                report.applied.append(f"paypal:{capture_id}")
+            elif result == "amount_mismatch":
+                report.issues.append(f"amount_mismatch:{capture_id}")
+        except Exception as exc:
+            log.exception("reconciliation: PayPal order %s of deposit %s failed", order_id, deposit_id)
+            report.failures.append(f"paypal:order:{order_id}: {exc}")
+    report.checked["paypal_pending_orders"] = len(pending)
 
 
 def _completed_without_record(processor: str, since: datetime, seen: set[str], report: Report,

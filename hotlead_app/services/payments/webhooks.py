@@ -41,7 +41,8 @@ STRIPE_TYPES = (
     "checkout.session.async_payment_failed", "checkout.session.expired",
     "charge.refunded", "charge.dispute.created", "charge.dispute.closed",
 )
-PAYPAL_TYPES = ("PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.REFUNDED", "CUSTOMER.DISPUTE.CREATED")
+PAYPAL_TYPES = ("CHECKOUT.ORDER.APPROVED", "PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.REFUNDED",
+                "CUSTOMER.DISPUTE.CREATED", "CUSTOMER.DISPUTE.RESOLVED")
 
 
 @dataclass(frozen=True)
@@ -232,7 +233,9 @@ def _handle_paypal(uow: UnitOfWork, event: dict[str, Any]) -> tuple[str, str | N
     resource = event.get("resource")
     if not isinstance(resource, dict):
         raise InvalidInput("The event carries no resource.", details={"resource": "missing"})
-    if kind == "PAYMENT.CAPTURE.COMPLETED":
+    if kind == "CHECKOUT.ORDER.APPROVED":
+        result = _order_approved(uow, resource, source=f"paypal:{kind}")
+    elif kind == "PAYMENT.CAPTURE.COMPLETED":
         if not resource.get("id"):
             raise InvalidInput("The capture has no id.", details={"resource.id": "missing"})
         related = ((resource.get("supplementary_data") or {}).get("related_ids") or {})
@@ -255,14 +258,79 @@ def _handle_paypal(uow: UnitOfWork, event: dict[str, Any]) -> tuple[str, str | N
                                   amount=_paypal_amount(resource.get("amount"), "resource.amount"),
                                   deposit_ref=resource.get("custom_id"), payment_id=_up_capture(resource),
                                   reference=str(resource.get("id")))
-    else:  # CUSTOMER.DISPUTE.CREATED
+    elif kind == "CUSTOMER.DISPUTE.CREATED":
         dispute_id = resource.get("dispute_id") or resource.get("id")
         transactions = resource.get("disputed_transactions") or [{}]
         capture_id = transactions[0].get("seller_transaction_id")
         result = deposits.reverse(method="paypal", kind="dispute", key=f"paypal:dispute:{dispute_id}",
                                   amount=_paypal_amount(resource.get("dispute_amount"), "resource.dispute_amount"),
                                   deposit_ref=transactions[0].get("custom"), payment_id=capture_id,
-                                  reference=str(dispute_id))
+                                  reference=str(dispute_id),
+                                  unless=lambda work: _dispute_won_already(work, str(dispute_id)))
+    else:  # CUSTOMER.DISPUTE.RESOLVED
+        result = _dispute_resolved(uow, resource)
     if result == "no_deposit":
         return "ignored", "no deposit of ours matches this event"
     return "processed", result
+
+
+def _order_approved(uow: UnitOfWork, resource: dict[str, Any], *, source: str) -> str:
+    """The buyer approved an order: capture it now, whether or not the provider comes
+    back to our return page (the capture and the completion are idempotent, so the
+    return, ``PAYMENT.CAPTURE.COMPLETED`` and reconciliation change nothing after it)."""
+    order_id = resource.get("id")
+    if not order_id:
+        raise InvalidInput("The order has no id.", details={"resource.id": "missing"})
+    units = resource.get("purchase_units") or [{}]
+    custom_id = units[0].get("custom_id") if isinstance(units[0], dict) else None
+    deposit = deposits.find(uow, method="paypal", deposit_ref=custom_id, checkout_id=order_id)
+    if deposit is None or deposit.checkout_id not in (None, order_id):
+        return "no_deposit"
+    if deposit.status == "completed":
+        return "already_completed"
+    try:
+        result, _ = deposits.capture_paypal_order(uow, deposit_id=deposit.id, order_id=order_id, source=source)
+    except paypal_gateway.ProcessorRefused as exc:
+        if exc.status != 422:
+            raise
+        # Not capturable (declined, not approved after all): nothing was paid, and
+        # retrying the event would not change that.
+        return f"not_captured:{exc.details.get('issue')}"
+    return result
+
+
+def _dispute_won_already(uow: UnitOfWork, dispute_id: str) -> str | None:
+    """``already_won`` when this dispute's resolution for us was processed before its
+    ``CUSTOMER.DISPUTE.CREATED`` (a retried delivery): debiting now would take money
+    for a dispute we won, and nothing would ever give it back."""
+    bodies = uow.session.execute(text(
+        "SELECT raw_body FROM webhook_events WHERE processor = 'paypal' "
+        "AND event_type = 'CUSTOMER.DISPUTE.RESOLVED' AND outcome = 'processed' "
+        "AND processed_at IS NOT NULL AND strpos(raw_body, :dispute_id) > 0"), {"dispute_id": dispute_id}).scalars()
+    for body in bodies:
+        resource = json.loads(body).get("resource") or {}
+        if (str(resource.get("dispute_id") or resource.get("id")) == dispute_id
+                and (resource.get("dispute_outcome") or {}).get("outcome_code") == "RESOLVED_SELLER_FAVOUR"):
+            return "already_won"
+    return None
+
+
+def _dispute_resolved(uow: UnitOfWork, resource: dict[str, Any]) -> str:
+    """A dispute closed.  Decided for us: what its ``CUSTOMER.DISPUTE.CREATED`` debit
+    took is credited back (key ``paypal:dispute_won:<dispute id>``), never more, and
+    nothing when no debit was posted (the provider never lost that money).  Any other
+    outcome: nothing to post (the debit, if any, stands).  Decided in the event's
+    transaction with the deposit locked, so a ``CUSTOMER.DISPUTE.CREATED`` processed
+    after it sees it (``_dispute_won_already``)."""
+    dispute_id = resource.get("dispute_id") or resource.get("id")
+    if not dispute_id:
+        raise InvalidInput("The dispute has no id.", details={"resource.dispute_id": "missing"})
+    outcome = (resource.get("dispute_outcome") or {}).get("outcome_code")
+    if outcome != "RESOLVED_SELLER_FAVOUR":
+        return f"dispute_{str(outcome).lower()}"
+    transactions = resource.get("disputed_transactions") or [{}]
+    return deposits.restore_after_dispute(
+        method="paypal", key=f"paypal:dispute_won:{dispute_id}",
+        amount=_paypal_amount(resource.get("dispute_amount"), "resource.dispute_amount"),
+        payment_id=transactions[0].get("seller_transaction_id"), reference=str(dispute_id),
+        reversal_key=f"paypal:dispute:{dispute_id}", uow=uow)
