@@ -696,21 +696,6 @@ def core_cases(fx: Fixture) -> list[tuple[str, Callable[[], Any]]]:
     from hotlead_app.services import query as q
 
     cases: list[tuple[str, Callable[[], Any]]] = [
-        # admin approval queue / leads browser (GET /admin/leads)
-        ("query.list_leads queue (pending_approval, oldest first) p1",
-         lambda: q.list_leads(status="pending_approval", limit=50, oldest_first=True)),
-        ("query.list_leads queue deep (cursor)",
-         lambda: q.list_leads(status="pending_approval", limit=50, oldest_first=True, after=fx.queue_mid)),
-        ("query.list_leads all newest p1", lambda: q.list_leads(limit=50)),
-        ("query.list_leads all deep (cursor at 50%)", lambda: q.list_leads(limit=50, after=fx.leads_mid)),
-        ("query.list_leads status=distributed p1", lambda: q.list_leads(status="distributed", limit=50)),
-        ("query.list_leads status=distributed deep",
-         lambda: q.list_leads(status="distributed", limit=50, after=fx.distributed_mid)),
-        ("query.list_leads status=rejected p1", lambda: q.list_leads(status="rejected", limit=50)),
-        ("query.list_leads niche p1", lambda: q.list_leads(niche=fx.niche_slug, limit=50)),
-        ("query.list_leads niche deep", lambda: q.list_leads(niche=fx.niche_slug, limit=50, after=fx.niche_mid)),
-        ("query.list_leads niche+status=bad_lead p1",
-         lambda: q.list_leads(niche=fx.niche_slug, status="bad_lead", limit=50)),
         # lead detail (GET /admin/leads/{id})
         ("query.lead_detail", lambda: q.lead_detail(lead_id=fx.lead_id)),
         ("audit.list_for lead trail", lambda: audit.list_for(entity_type="lead", entity_id=fx.lead_id, limit=500)),
@@ -807,6 +792,14 @@ def page_module_cases(fx: Fixture) -> list[tuple[str, Callable[[], Any]]]:
         cases += [
             ("lead_browser.approval_queue p1", lambda: b.approval_queue(actor=admin, limit=25)),
             ("lead_browser.approval_queue deep", lambda: b.approval_queue(actor=admin, limit=25, after=fx.queue_mid)),
+            # GET /admin/leads and the leads browser page (one service function)
+            ("lead_browser.search_leads pending_approval, oldest first p1",
+             lambda: b.search_leads(actor=admin, status="pending_approval", order="oldest", limit=50)),
+            ("lead_browser.search_leads pending_approval, oldest first deep",
+             lambda: b.search_leads(actor=admin, status="pending_approval", order="oldest", limit=50,
+                                    after=fx.queue_mid)),
+            ("lead_browser.search_leads oldest first deep",
+             lambda: b.search_leads(actor=admin, order="oldest", limit=50, after=fx.leads_mid)),
             ("lead_browser.search_leads p1", lambda: b.search_leads(actor=admin, limit=50)),
             ("lead_browser.search_leads deep", lambda: b.search_leads(actor=admin, limit=50, after=fx.leads_mid)),
             ("lead_browser.search_leads status=rejected", lambda: b.search_leads(actor=admin, status="rejected")),

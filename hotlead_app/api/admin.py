@@ -13,7 +13,18 @@ from hotlead_app.api.deps import require_admin
 from hotlead_app.api.pagination import PageParams, page
 from hotlead_app.api.provider import _entry
 from hotlead_app.domain import money
-from hotlead_app.services import accounts, admin_views, audit, auth, catalog, distribution, ledger, leads, refunds
+from hotlead_app.services import (
+    accounts,
+    admin_views,
+    audit,
+    auth,
+    catalog,
+    distribution,
+    lead_browser,
+    ledger,
+    leads,
+    refunds,
+)
 from hotlead_app.services import query as lead_query
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -99,10 +110,16 @@ async def lead_detail(lead_id: uuid.UUID, _: auth.Principal = Depends(require_ad
 
 @router.get("/leads")
 async def list_leads(status: str | None = Query(None, max_length=32), niche: str | None = Query(None, max_length=64),
-                     order: str = Query("newest", pattern="^(newest|oldest)$"), params: PageParams = Depends(),
-                     _: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
-    rows = await run_in_threadpool(lambda: lead_query.list_leads(
-        status=status, niche=niche, limit=params.limit, after=params.cursor, oldest_first=order == "oldest"))
+                     email: str | None = Query(None, max_length=255),
+                     created_from: str | None = Query(None, max_length=10),
+                     created_to: str | None = Query(None, max_length=10),
+                     order: str = Query("newest", max_length=16), params: PageParams = Depends(),
+                     principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    """Newest first (``?order=oldest``: oldest first); ``?email=`` the whole address or
+    its start, ``?created_from=&created_to=`` UTC days, both included."""
+    rows = await run_in_threadpool(lambda: lead_browser.search_leads(
+        actor=principal.actor, status=status, niche=niche, email=email, created_from=created_from,
+        created_to=created_to, order=order, limit=params.limit, after=params.cursor))
     return page(rows, params.limit, lambda r: [r["created_at"], r["id"]])
 
 

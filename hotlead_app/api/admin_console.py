@@ -1,6 +1,7 @@
 """Admin endpoints behind the console pages: the overview's figures, the approval
-queue with its decision data, the leads browser's search, and one lead's full view.
-The pages call the same services (``reports``, ``lead_browser``)."""
+queue with its decision data and one lead's full view.  The pages call the same
+services (``reports``, ``lead_browser``); the leads browser's list is
+``GET /admin/leads`` (api/admin.py)."""
 
 from __future__ import annotations
 
@@ -38,21 +39,6 @@ async def approval_queue(params: PageParams = Depends(),
     consent evidence and time waiting."""
     rows = await run_in_threadpool(lambda: lead_browser.approval_queue(
         actor=principal.actor, limit=params.limit, after=params.cursor))
-    return page(rows, params.limit, lambda r: [r["created_at"], r["id"]])
-
-
-@router.get("/lead-search")
-async def lead_search(status: str | None = Query(None, max_length=32), niche: str | None = Query(None, max_length=64),
-                      email: str | None = Query(None, max_length=255),
-                      created_from: str | None = Query(None, max_length=10),
-                      created_to: str | None = Query(None, max_length=10),
-                      params: PageParams = Depends(),
-                      principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
-    """Leads newest first, filtered by status, niche, email (whole or its start) and
-    creation day range (UTC, both ends included)."""
-    rows = await run_in_threadpool(lambda: lead_browser.search_leads(
-        actor=principal.actor, status=status, niche=niche, email=email, created_from=created_from,
-        created_to=created_to, limit=params.limit, after=params.cursor))
     return page(rows, params.limit, lambda r: [r["created_at"], r["id"]])
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, tuple_
 from sqlmodel import select
 
 from hotlead_app.db import unit_of_work
@@ -120,13 +120,21 @@ def approval_queue(*, actor: Actor, limit: int = 25, after: object = None) -> li
         return [_row(lead, niche, partner, now) for lead, niche, partner in rows]
 
 
+ORDERS = ("newest", "oldest")
+
+
 def search_leads(*, actor: Actor, status: str | None = None, niche: str | None = None, email: str | None = None,
-                 created_from: object = None, created_to: object = None, limit: int = 50,
+                 created_from: object = None, created_to: object = None, order: str = "newest", limit: int = 50,
                  after: object = None) -> list[dict[str, Any]]:
-    """Leads newest first.  ``email``: the whole address (any case), or the start of
-    it; ``created_from`` / ``created_to``: UTC days, both included."""
+    """Leads newest first (``order="oldest"``: oldest first), for the leads browser and
+    ``GET /admin/leads``.  ``email``: the whole address (any case), or the start of
+    it; ``created_from`` / ``created_to``: UTC days, both included.  A bad filter
+    value is ``InvalidInput`` naming the field."""
     require_admin(actor)
     limit = page_limit(limit)
+    if order not in ORDERS:
+        raise InvalidInput("The order is newest or oldest.", details={"order": "newest or oldest"})
+    oldest_first = order == "oldest"
     cursor = time_cursor(after)
     first, last_day = _day(created_from, "created_from"), _day(created_to, "created_to")
     if first and last_day and first > last_day:
@@ -152,11 +160,15 @@ def search_leads(*, actor: Actor, status: str | None = None, niche: str | None =
         end = last_day + timedelta(days=1)
         query = query.where(Lead.created_at < datetime(end.year, end.month, end.day, tzinfo=timezone.utc))
     if cursor:
-        at, last = cursor
-        query = query.where(or_(Lead.created_at < at, and_(Lead.created_at == at, Lead.id < last)))
+        # A row comparison, not (created_at < at OR created_at = at AND id < last): the
+        # same rows, but PostgreSQL uses it as a bound of ix_leads_created_at_id, so a
+        # deep page starts where it should instead of filtering from the first row.
+        key, bound = tuple_(Lead.created_at, Lead.id), tuple_(*cursor)
+        query = query.where(key > bound if oldest_first else key < bound)
+    by = (Lead.created_at, Lead.id) if oldest_first else (Lead.created_at.desc(), Lead.id.desc())
     now = datetime.now(timezone.utc)
     with unit_of_work() as uow:
-        rows = uow.session.exec(query.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit + 1)).all()
+        rows = uow.session.exec(query.order_by(*by).limit(limit + 1)).all()
         return [_row(lead, niche_row, partner, now) for lead, niche_row, partner in rows]
 
 

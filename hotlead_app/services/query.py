@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain import money
-from hotlead_app.domain.errors import InvalidInput, NotFound
+from hotlead_app.domain.errors import NotFound
 from hotlead_app.models import Lead, LeadAssignment, Niche
 
 
@@ -43,43 +43,8 @@ def lead_detail(*, lead_id: uuid.UUID) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- lists
-
-
-def _lead_row(lead: Lead, niche_slug: str) -> dict[str, Any]:
-    return {"id": str(lead.id), "status": lead.status.value, "niche": niche_slug, "email": lead.email,
-            "created_at": lead.created_at.isoformat(),
-            "confirmed_at": lead.confirmed_at.isoformat() if lead.confirmed_at else None}
-
-
-def list_leads(*, status: str | None = None, niche: str | None = None, limit: int = 50,
-               after: list | None = None, oldest_first: bool = False) -> list[dict[str, Any]]:
-    """Admin: leads newest first (or oldest first for the approval queue), keyset on
-    (created_at, id); returns up to limit + 1 rows."""
-    from datetime import datetime
-
-    from sqlalchemy import tuple_
-
-    from hotlead_app.domain.leads import LeadStatus
-
-    with unit_of_work() as uow:
-        query = select(Lead, Niche.slug).join(Niche, Niche.id == Lead.niche_id)
-        if status:
-            try:
-                query = query.where(Lead.status == LeadStatus(status))
-            except ValueError:
-                raise InvalidInput("Unknown status.", details={"status": status}) from None
-        if niche:
-            query = query.where(Niche.slug == niche)
-        if after:
-            at, last_id = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
-            # A row comparison, not (created_at < at OR created_at = at AND id < last): the
-            # same rows, but PostgreSQL uses it as a bound of ix_leads_created_at_id, so a
-            # deep page starts where it should instead of filtering from the first row.
-            key = tuple_(Lead.created_at, Lead.id)
-            query = query.where(key > tuple_(at, last_id) if oldest_first else key < tuple_(at, last_id))
-        order = (Lead.created_at, Lead.id) if oldest_first else (Lead.created_at.desc(), Lead.id.desc())
-        rows = uow.session.exec(query.order_by(*order).limit(limit + 1)).all()
-        return [_lead_row(lead, slug) for lead, slug in rows]
+# The admin's list of leads (GET /admin/leads and the leads browser) is
+# lead_browser.search_leads.
 
 
 def provider_leads(*, provider_id: uuid.UUID, limit: int = 50, after: list | None = None) -> list[dict[str, Any]]:

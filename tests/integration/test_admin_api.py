@@ -1,10 +1,12 @@
-"""The lead actions over real HTTP: roles, the error shape, and 409 for a refused transition."""
+"""The admin API over real HTTP: lead actions (roles, the error shape, 409 for a refused
+transition) and GET /admin/leads (filters, keyset pages, 400 for a bad filter)."""
 
 from __future__ import annotations
 
 import uuid
 
 import httpx
+import pytest
 from sqlmodel import select
 
 from hotlead_app.db import unit_of_work
@@ -127,3 +129,126 @@ def test_login_gives_the_same_answer_for_unknown_email_and_wrong_password(db, ap
     assert me["email"] == email and me["role"] == "admin"
     assert httpx.post(f"{api_server}/api/v1/auth/logout", headers=headers).status_code == 204
     assert httpx.get(f"{api_server}/api/v1/auth/me", headers=headers).status_code == 401
+
+
+# --------------------------------------------------------------------------- GET /admin/leads
+
+
+def _sql(statement: str, params: dict | None = None) -> list:
+    from sqlalchemy import text
+
+    with unit_of_work() as uow:
+        result = uow.session.execute(text(statement), params or {})
+        return result.all() if result.returns_rows else []
+
+
+def _leads(api: str, headers: dict[str, str], **params) -> httpx.Response:
+    return httpx.get(f"{api}/api/v1/admin/leads", params=params, headers=headers)
+
+
+def _ids(api: str, headers: dict[str, str], **params) -> list[str]:
+    resp = _leads(api, headers, limit=500, **params)
+    assert resp.status_code == 200, resp.text
+    return [item["id"] for item in resp.json()["items"]]
+
+
+def test_admin_leads_filters_by_status_niche_email_and_days(db, api_server):
+    from datetime import datetime, timedelta, timezone
+
+    from tests.factories import confirmed_lead, make_market, submitted_lead
+
+    headers = _admin(api_server)
+    market, other = make_market(providers=0), make_market(providers=0)
+    waiting = confirmed_lead(market.slug)
+    new = submitted_lead(market.slug)
+    elsewhere = confirmed_lead(other.slug)
+    old = submitted_lead(market.slug)
+    today = datetime.now(timezone.utc).date()
+    midnight = datetime(today.year, today.month, today.day, tzinfo=timezone.utc)
+    _sql("UPDATE leads SET created_at = :at WHERE id = :id", {"at": midnight - timedelta(days=5), "id": old})
+    (email,) = _sql("SELECT email FROM leads WHERE id = :id", {"id": new})[0]
+    new, waiting, elsewhere, old = str(new), str(waiting), str(elsewhere), str(old)
+
+    assert _ids(api_server, headers) == [elsewhere, new, waiting, old]  # newest first by default
+    assert _ids(api_server, headers, order="newest") == [elsewhere, new, waiting, old]
+    assert _ids(api_server, headers, order="oldest") == [old, waiting, new, elsewhere]
+    assert _ids(api_server, headers, niche=market.slug) == [new, waiting, old]
+    assert _ids(api_server, headers, status="pending_approval") == [elsewhere, waiting]
+    assert _ids(api_server, headers, status="pending_approval", niche=market.slug) == [waiting]
+    assert _ids(api_server, headers, email=email.upper()) == [new]  # the whole address, any case
+    assert _ids(api_server, headers, email=email.split("@")[0][:10].upper()) == [new]  # its start
+    assert _ids(api_server, headers, email="nobody@example.com") == []
+    assert _ids(api_server, headers, created_from=today.isoformat()) == [elsewhere, new, waiting]
+    assert _ids(api_server, headers, created_to=(today - timedelta(days=1)).isoformat()) == [old]
+    five_days_ago = (today - timedelta(days=5)).isoformat()
+    assert _ids(api_server, headers, created_from=five_days_ago, created_to=five_days_ago) == [old]
+    assert _ids(api_server, headers, niche=market.slug, created_from=five_days_ago, order="oldest") == [old, waiting, new]
+
+    # Items carry what both former endpoints returned.
+    item = _leads(api_server, headers, email=email).json()["items"][0]
+    assert {"id", "status", "niche", "email", "created_at", "confirmed_at", "phone", "payload", "partner",
+            "consent_ip", "waiting"} <= set(item)
+    assert (item["status"], item["niche"], item["email"]) == ("pending_confirmation", market.slug, email)
+    # The former /admin/lead-search is gone.
+    assert httpx.get(f"{api_server}/api/v1/admin/lead-search", headers=headers).status_code == 404
+
+
+@pytest.mark.parametrize("order", ["newest", "oldest"])
+def test_admin_leads_pages_give_every_lead_once_in_order(db, api_server, order):
+    """Many leads share a created_at: walking the cursor still gives each one once, in
+    (created_at, id) order, with and without a filter."""
+    headers = _admin(api_server)
+    _sql("INSERT INTO niches (id, slug, name, active, fields) VALUES "
+         "('00000000-0000-4000-8000-0000000000d1', 'ties', 'Ties', true, '[]')")
+    _sql("INSERT INTO leads (id, niche_id, status, payload, email, created_at) "
+         "SELECT gen_random_uuid(), '00000000-0000-4000-8000-0000000000d1', "
+         "       CASE WHEN g % 3 = 0 THEN 'rejected' ELSE 'pending_confirmation' END::lead_status, '{}', "
+         "       'tie' || g || '@example.com', timestamptz '2026-11-01 12:00:00+00' + (g % 4) * interval '1 second' "
+         "FROM generate_series(1, 45) g")
+    direction = "ASC" if order == "oldest" else "DESC"
+    for filters, where in (({}, ""), ({"status": "rejected"}, "WHERE status = 'rejected'")):
+        expected = [str(r[0]) for r in _sql(f"SELECT id FROM leads {where} "
+                                            f"ORDER BY created_at {direction}, id {direction}")]
+        seen: list[str] = []
+        cursor = None
+        pages = 0
+        while True:
+            resp = _leads(api_server, headers, limit=7, order=order, **filters, **({"cursor": cursor} if cursor else {}))
+            assert resp.status_code == 200, resp.text
+            body = resp.json()
+            assert len(body["items"]) <= 7
+            seen += [item["id"] for item in body["items"]]
+            pages += 1
+            cursor = body["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == expected
+        assert pages == -(-len(expected) // 7)
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"status": "nope"}, "status"),
+    ({"created_from": "soon"}, "created_from"),
+    ({"created_to": "2026-13-01"}, "created_to"),
+    ({"created_from": "2026-11-26", "created_to": "2026-11-25"}, "created_to"),
+    ({"created_from": "2026-11-26T00:00"}, "created_from"),  # longer than a day
+    ({"order": "sideways"}, "order"),
+    ({"email": "x" * 256}, "email"),
+    ({"cursor": "not-a-cursor"}, "cursor"),
+    ({"cursor": "WyJub3QgYSB0aW1lIiwieCJd"}, "cursor"),  # ["not a time","x"]
+    ({"limit": 0}, "limit"),
+])
+def test_admin_leads_bad_filter_is_400_and_changes_nothing(db, api_server, params, field):
+    from tests.factories import confirmed_lead, make_market
+
+    headers = _admin(api_server)
+    confirmed_lead(make_market(providers=0).slug)
+    counts = "SELECT (SELECT count(*) FROM leads), (SELECT count(*) FROM audit_logs), " \
+             "(SELECT count(*) FROM outbox), (SELECT string_agg(status::text, ',') FROM leads)"
+    before = _sql(counts)
+    resp = _leads(api_server, headers, **params)
+    assert resp.status_code == 400, resp.text
+    error = resp.json()["error"]
+    assert error["code"] == "invalid_input" and error["message"]
+    assert field in error["details"], error
+    assert _sql(counts) == before

@@ -163,6 +163,7 @@ def test_lead_search_filters_by_status_niche_email_and_day_range(db):
         return [r["id"] for r in lead_browser.search_leads(actor=ADMIN, limit=50, **filters)]
 
     assert ids(niche=market.slug) == [str(new), str(waiting), str(old)]  # newest first
+    assert ids(niche=market.slug, order="oldest") == [str(old), str(waiting), str(new)]
     assert ids(niche=market.slug, status="pending_approval") == [str(waiting)]
     assert ids(status="pending_approval", niche=other.slug) == [str(elsewhere)]
     with unit_of_work() as uow:
@@ -179,9 +180,12 @@ def test_lead_search_filters_by_status_niche_email_and_day_range(db):
     second = lead_browser.search_leads(actor=ADMIN, niche=market.slug, limit=1,
                                        after=[first[0]["created_at"], first[0]["id"]])
     assert second[0]["id"] == str(waiting)
+    third = lead_browser.search_leads(actor=ADMIN, niche=market.slug, limit=1, order="oldest",
+                                      after=[second[0]["created_at"], second[0]["id"]])
+    assert third[0]["id"] == str(new) and len(third) == 1
     for bad in ({"status": "nope"}, {"created_from": "yesterday"},
                 {"created_from": today.isoformat(), "created_to": (today - timedelta(days=1)).isoformat()},
-                {"after": ["not a time", "x"]}):
+                {"after": ["not a time", "x"]}, {"order": "sideways"}, {"order": None}):
         with pytest.raises(InvalidInput):
             lead_browser.search_leads(actor=ADMIN, **bad)
 
@@ -228,8 +232,9 @@ def test_reports_api_answers_admins_only(db, api_server):
     assert isinstance(body["revenue_per_day"][0]["net"], str)
     bad = httpx.get(f"{api_server}/api/v1/admin/reports/overview", params={"days": 0}, headers=headers)
     assert bad.status_code == 400 and "error" in bad.json()
-    search = httpx.get(f"{api_server}/api/v1/admin/lead-search", params={"created_from": "soon"}, headers=headers)
+    search = httpx.get(f"{api_server}/api/v1/admin/leads", params={"created_from": "soon"}, headers=headers)
     assert search.status_code == 400 and search.json()["error"]["details"]["created_from"]
+    assert httpx.get(f"{api_server}/api/v1/admin/lead-search", headers=headers).status_code == 404
     queue = httpx.get(f"{api_server}/api/v1/admin/approval-queue", params={"limit": 1}, headers=headers).json()
     assert queue["items"][0]["status"] == "pending_approval" and "consent_ip" in queue["items"][0]
     assert httpx.get(f"{api_server}/api/v1/admin/reports/overview").status_code == 401
