@@ -15,23 +15,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
-from hotlead_app.db import get_engine
 from hotlead_app.services import lead_browser
 from tests.factories import ADMIN
+from tests.plans import plans_of, sql as _sql
 
 LEADS = 6000
 NICHE = "00000000-0000-4000-8000-0000000000e1"
-
-
-def _sql(statement: str, params: Any = None) -> list[tuple]:
-    with get_engine().connect() as conn:
-        cur = conn.connection.driver_connection.cursor()
-        cur.execute(statement, params)
-        rows = cur.fetchall() if cur.description else []
-        conn.connection.driver_connection.commit()
-        return rows
 
 
 @pytest.fixture(scope="module")
@@ -53,20 +43,7 @@ def many_leads(module_db) -> Iterator[dict[str, list[str]]]:
 
 def _plans_of(call: Callable[[], Any]) -> list[str]:
     """The plans of the statements ``call`` sends that read leads."""
-    seen: list[tuple[str, Any]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        seen.append((statement, parameters))
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        call()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    statements = [(s, p) for s, p in seen if "FROM leads" in s]
-    assert statements, "no statement read leads"
-    return ["\n".join(row[0] for row in _sql("EXPLAIN " + s, p)) for s, p in statements]
+    return plans_of(call, "leads")
 
 
 @pytest.mark.parametrize("order", ["newest", "oldest"])

@@ -13,17 +13,15 @@ naming the index is evidence that the page query uses it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 import pytest
-from sqlalchemy import event
 
-from hotlead_app.db import get_engine
 from hotlead_app.domain.actors import Actor
 from hotlead_app.services import audit, lead_browser, provider_views, reports
 from hotlead_app.services import admin_views
+from tests.plans import plans_of as _plans_of, sql as _sql
 
 ADMIN_USER = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
 PROVIDER = uuid.UUID("00000000-0000-4000-8000-0000000000b1")
@@ -39,15 +37,6 @@ EXPECTED = {
     "ix_audit_entity_type_seq": ("audit_logs", "(entity_type, seq)"),
     "ix_audit_actor_seq": ("audit_logs", "(actor_id, seq) WHERE (actor_id IS NOT NULL)"),
 }
-
-
-def _sql(statement: str, params: Any = None) -> list[tuple]:
-    with get_engine().connect() as conn:
-        cur = conn.connection.driver_connection.cursor()
-        cur.execute(statement, params)
-        rows = cur.fetchall() if cur.description else []
-        conn.connection.driver_connection.commit()
-        return rows
 
 
 @pytest.fixture(scope="module")
@@ -97,29 +86,6 @@ def market(module_db) -> Iterator[None]:
     for statement in statements:
         _sql(statement)
     yield
-
-
-def _captured(call: Callable[[], Any]) -> list[tuple[str, Any]]:
-    """Every statement ``call`` sends through the app's engine."""
-    seen: list[tuple[str, Any]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        seen.append((statement, parameters))
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        call()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return seen
-
-
-def _plans_of(call: Callable[[], Any], table: str) -> list[str]:
-    """The plans of the statements ``call`` sends that read ``table``."""
-    statements = [(s, p) for s, p in _captured(call) if f"FROM {table}" in s or f"JOIN {table}" in s]
-    assert statements, f"no statement read {table}"
-    return ["\n".join(row[0] for row in _sql("EXPLAIN " + statement, params)) for statement, params in statements]
 
 
 def _day(offset: int) -> str:

@@ -12,40 +12,17 @@ drops the rows above the cursor one by one (a Filter); with the row comparison
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from hotlead_app.db import get_engine, unit_of_work
 from hotlead_app.services import provider_views
+from tests import plans
 from tests.factories import make_market, make_provider, subscribe
+from tests.plans import captured
 
 LEADS = 6000
-
-
-def _statements(call) -> list[tuple[str, Any]]:
-    seen: list[tuple[str, Any]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        seen.append((statement, parameters))
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        call()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return seen
-
-
-def _plan(statement: str, params: Any) -> str:
-    with get_engine().connect() as conn:
-        cur = conn.connection.driver_connection.cursor()
-        cur.execute("EXPLAIN " + statement, params)
-        plan = "\n".join(row[0] for row in cur.fetchall())
-        conn.connection.driver_connection.rollback()
-    return plan
 
 
 @pytest.mark.parametrize("niches", [1, 2], ids=["one niche", "two niches"])
@@ -76,10 +53,10 @@ def test_a_deep_page_of_missed_leads_starts_on_the_index_at_its_cursor(db, niche
     first = provider_views.missed_leads(provider_id=provider.id, limit=1000, with_reasons=False)
     assert len(first) == 1001
     cursor = [first[999]["created_at"], first[999]["lead_id"]]
-    deep = _statements(lambda: provider_views.missed_leads(provider_id=provider.id, after=cursor,
+    deep = captured(lambda: provider_views.missed_leads(provider_id=provider.id, after=cursor,
                                                            with_reasons=False))
     (page_query,) = [(s, p) for s, p in deep if "FROM leads" in s and "ORDER BY leads.created_at DESC" in s]
-    plan = _plan(*page_query)
+    plan = plans.plan(*page_query)
     assert "ix_leads_created_at_id" in plan, plan
     # The cursor bounds the index scan ...
     assert re.search(r"Index Cond: .*ROW\((leads\.)?created_at, (leads\.)?id\) < ROW\(", plan), plan
