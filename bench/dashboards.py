@@ -112,8 +112,9 @@ class Servers:
         if data_dir is not None:
             data_dir.parent.mkdir(parents=True, exist_ok=True)
             data_dir.parent.chmod(data_dir.parent.stat().st_mode | 0o055)
-        self.pg = EmbeddedPostgres(pg_dir, free_port(), fast_unsafe=False)
-        self.redis = EmbeddedRedis(self.tmp / "redis", free_port(), persistent=False)
+        # A kept cluster (--data-dir) is the next run's: never reaped.
+        self.pg = EmbeddedPostgres(pg_dir, free_port(), fast_unsafe=False, reap_with_owner=not self.keep)
+        self.redis = EmbeddedRedis(self.tmp / "redis", free_port(), persistent=False, reap_with_owner=True)
 
     def start(self) -> None:
         self.pg.start()

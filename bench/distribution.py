@@ -92,8 +92,8 @@ class Servers:
         # When run as root, PostgreSQL runs as `nobody`: let it reach the folder so the
         # cluster lives here (and goes away with it) rather than in /var/tmp.
         self.tmp.chmod(0o755)
-        self.pg = EmbeddedPostgres(self.tmp / "pg", free_port(), fast_unsafe=False)
-        self.redis = EmbeddedRedis(self.tmp / "redis", free_port(), persistent=False)
+        self.pg = EmbeddedPostgres(self.tmp / "pg", free_port(), fast_unsafe=False, reap_with_owner=True)
+        self.redis = EmbeddedRedis(self.tmp / "redis", free_port(), persistent=False, reap_with_owner=True)
         self.children: list[subprocess.Popen] = []
 
     def start(self) -> None:

@@ -645,8 +645,8 @@ class Servers:
         # As root PostgreSQL runs as `nobody`: let it reach the folder so the cluster
         # lives here (and goes away with it) rather than in /var/tmp.
         self.tmp.chmod(0o755)
-        self.pg = EmbeddedPostgres(self.tmp / "pg", free_port(), fast_unsafe=fast_unsafe)
-        self.redis = EmbeddedRedis(self.tmp / "redis", free_port(), persistent=False)
+        self.pg = EmbeddedPostgres(self.tmp / "pg", free_port(), fast_unsafe=fast_unsafe, reap_with_owner=True)
+        self.redis = EmbeddedRedis(self.tmp / "redis", free_port(), persistent=False, reap_with_owner=True)
         self.web: subprocess.Popen | None = None
 
     def start(self) -> None:

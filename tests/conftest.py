@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from hotlead_app.infra import reaper
 from hotlead_app.infra.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from hotlead_app.infra.harness import (  # noqa: F401  (tests import them from here)
     http_ok,
@@ -58,7 +59,8 @@ def child_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]
 
 @pytest.fixture(scope="session")
 def pg(tmp_path_factory) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", free_port(), fast_unsafe=True)
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", free_port(), fast_unsafe=True,
+                              reap_with_owner=True)
     server.start()
     server.ensure_database(TEMPLATE_DB)
     migrate(server.url(TEMPLATE_DB))
@@ -79,7 +81,8 @@ def clone_database(pg: EmbeddedPostgres, name: str) -> str:
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory) -> Iterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path_factory.mktemp("redis") / "data", free_port(), persistent=False)
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis") / "data", free_port(), persistent=False,
+                           reap_with_owner=True)
     server.start()
     yield server
     server.stop()
@@ -217,6 +220,7 @@ def start_worker(database_url: str, redis_url: str, smtp_url: str, log: Path) ->
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    reaper.watch_group(os.getpid(), proc.pid)  # gone with this test run, even a killed one
     wait_for(lambda: b"ready." in log.read_bytes() or proc.poll() is not None, timeout=60,
              message="Celery worker")
     if proc.poll() is not None:
@@ -313,6 +317,7 @@ def app_server(shared_db_url, redis_server) -> Iterator[str]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    reaper.watch_group(os.getpid(), proc.pid)
     try:
         wait_for(lambda: proc.poll() is not None or http_ok(f"{url}/n/roofing"), timeout=900,
                  interval=1, message="the Reflex app")

@@ -109,6 +109,9 @@ class EmbeddedPostgres:
     data_dir: Path
     port: int
     fast_unsafe: bool = False  # fsync off: for throw-away test clusters only
+    # Throw-away (tests, benchmarks): stopped and deleted once the starting process
+    # ends, even killed (``infra.reaper``).
+    reap_with_owner: bool = False
 
     @property
     def log_path(self) -> Path:
@@ -220,6 +223,10 @@ class EmbeddedPostgres:
             raise EmbeddedServerError(
                 f"PostgreSQL did not start (log {log}):\n{result.stderr}\n{_tail(log)}"
             )
+        if self.reap_with_owner:
+            from hotlead_app.infra import reaper
+
+            reaper.watch(os.getpid(), "pg", self.data_dir, self.port)
 
     def ensure_database(self, name: str) -> None:
         import psycopg
@@ -273,6 +280,7 @@ class EmbeddedRedis:
     port: int
     persistent: bool = True
     process: subprocess.Popen | None = None
+    reap_with_owner: bool = False  # as EmbeddedPostgres's
 
     @property
     def log_path(self) -> Path:
@@ -331,6 +339,10 @@ class EmbeddedRedis:
             if self.process.poll() is not None:
                 raise EmbeddedServerError(f"Redis exited at start (log {self.log_path}):\n{_tail(self.log_path)}")
             if _port_open(self.port):
+                if self.reap_with_owner:
+                    from hotlead_app.infra import reaper
+
+                    reaper.watch(os.getpid(), "redis", self.data_dir, self.port)
                 return
             time.sleep(0.05)
         raise EmbeddedServerError(f"Redis did not start within 20 s (log {self.log_path})")

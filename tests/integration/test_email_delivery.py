@@ -64,7 +64,7 @@ def test_an_smtp_outage_is_retried_until_the_email_is_delivered_once(shared_db, 
 
 def test_a_lead_submitted_while_no_worker_runs_gets_its_email_when_one_starts(shared_db, smtp_sink, tmp_path,
                                                                               redis_server):
-    private = EmbeddedRedis(tmp_path / "redis", free_port(), persistent=False)
+    private = EmbeddedRedis(tmp_path / "redis", free_port(), persistent=False, reap_with_owner=True)
     private.start()
     worker = None
     try:

@@ -9,7 +9,7 @@ from tests.conftest import point_settings_at
 
 
 def test_readyz_turns_503_when_redis_is_stopped(db, api_server, redis_server, tmp_path):
-    private = EmbeddedRedis(tmp_path / "redis", free_port(), persistent=False)
+    private = EmbeddedRedis(tmp_path / "redis", free_port(), persistent=False, reap_with_owner=True)
     private.start()
     try:
         point_settings_at(redis_url=private.url())
