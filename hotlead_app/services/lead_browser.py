@@ -113,7 +113,7 @@ def approval_queue(*, actor: Actor, limit: int = 25, after: object = None) -> li
     query = _lead_query().where(Lead.status == LeadStatus.PENDING_APPROVAL)
     if cursor:
         at, last = cursor
-        query = query.where(or_(Lead.created_at > at, and_(Lead.created_at == at, Lead.id > last)))
+        query = query.where(tuple_(Lead.created_at, Lead.id) > tuple_(at, last))  # a bound of the index scan
     now = datetime.now(timezone.utc)
     with unit_of_work() as uow:
         rows = uow.session.exec(query.order_by(Lead.created_at, Lead.id).limit(limit + 1)).all()
