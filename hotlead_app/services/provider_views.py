@@ -273,9 +273,7 @@ def count_matching_leads(*, provider_id: uuid.UUID, niche_id: uuid.UUID, filters
 def list_leads(*, provider_id: uuid.UUID, limit: int = 50, after: list | None = None) -> list[dict[str, Any]]:
     """The provider's assigned leads newest first (up to limit + 1 rows): contact
     details, payload, price, level and how many providers received the same lead."""
-    key = time_cursor(after)
-    return query.provider_leads(provider_id=provider_id, limit=limit,
-                                after=[key[0].isoformat(), str(key[1])] if key else None)
+    return query.provider_leads(provider_id=provider_id, limit=limit, after=after)
 
 
 def lead_detail(*, provider_id: uuid.UUID, lead_id: uuid.UUID) -> dict[str, Any]:

@@ -47,13 +47,15 @@ def lead_detail(*, lead_id: uuid.UUID) -> dict[str, Any]:
 # lead_browser.search_leads.
 
 
-def provider_leads(*, provider_id: uuid.UUID, limit: int = 50, after: list | None = None) -> list[dict[str, Any]]:
-    """A provider's assignments newest first, with the lead's contact and payload."""
-    from datetime import datetime
-
+def provider_leads(*, provider_id: uuid.UUID, limit: int = 50, after: object = None) -> list[dict[str, Any]]:
+    """A provider's assignments newest first, with the lead's contact and payload;
+    ``after`` is the ``[assigned_at, id]`` of the last row of the previous page."""
     from sqlalchemy import and_, func, or_
 
     from hotlead_app.models import CompetitionLevel
+    from hotlead_app.services.checks import time_cursor
+
+    key = time_cursor(after)
 
     with unit_of_work() as uow:
         shared = (
@@ -67,8 +69,8 @@ def provider_leads(*, provider_id: uuid.UUID, limit: int = 50, after: list | Non
             .join(CompetitionLevel, CompetitionLevel.id == LeadAssignment.competition_level_id)
             .where(LeadAssignment.provider_id == provider_id)
         )
-        if after:
-            at, last_id = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
+        if key:
+            at, last_id = key
             query = query.where(or_(LeadAssignment.assigned_at < at,
                                     and_(LeadAssignment.assigned_at == at, LeadAssignment.id < last_id)))
         rows = uow.session.exec(

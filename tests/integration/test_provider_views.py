@@ -469,3 +469,12 @@ def test_preview_missed_and_detail_endpoints(db, api_server, monkeypatch):
     assert httpx.get(f"{api}/leads/{lead_id}", headers=headers).status_code == 404
     overview = httpx.get(f"{api}/overview", headers=headers).json()
     assert overview["balance"] == "50.00" and len(overview["spend_per_day"]) == 30
+
+
+@pytest.mark.parametrize("cursor", ["WyJub3QgYSB0aW1lIiwieCJd", "WzFd"])  # ["not a time","x"], [1]
+def test_the_leads_endpoint_answers_a_malformed_cursor_with_400(db, api_server, cursor):
+    _, token = _provider_login(api_server)
+    resp = httpx.get(f"{api_server}/api/v1/provider/leads", params={"cursor": cursor},
+                     headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["details"] == {"cursor": "invalid"}
