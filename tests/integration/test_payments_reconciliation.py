@@ -216,6 +216,8 @@ def test_admins_list_and_resolve_issues_over_the_api(world):
     assert len(httpx.get(url, headers=headers).json()["items"]) == 2
     assert len(httpx.get(url, params={"status": "resolved"}, headers=headers).json()["items"]) == 1
     assert httpx.get(url, params={"cursor": "garbage"}, headers=headers).status_code == 400
+    malformed = httpx.get(url, params={"cursor": "WyJub3QgYSB0aW1lIiwieCJd"}, headers=headers)  # ["not a time","x"]
+    assert malformed.status_code == 400 and malformed.json()["error"]["details"] == {"cursor": "invalid"}
     assert httpx.get(url, headers=world["payer"].headers).status_code == 403
     audit = one("SELECT action, admin_only_memo FROM audit_logs WHERE entity_type = 'reconciliation_issue'")
     assert tuple(audit) == ("resolved", "refunded by hand")

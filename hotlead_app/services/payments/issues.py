@@ -17,6 +17,7 @@ from hotlead_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFoun
 from hotlead_app.models import ReconciliationIssue
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import audit
+from hotlead_app.services.checks import time_cursor
 
 KIND_LABELS = {
     "amount_mismatch": "Amount differs",
@@ -74,13 +75,9 @@ def list_issues(*, actor: Actor, status: str = "open", limit: int = 50,
                                                      ReconciliationIssue.id.desc()).limit(limit)
         if status != "all":
             query = query.where(ReconciliationIssue.status == status)
-        if cursor is not None:
-            try:
-                created, ident = datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1])
-            except (ValueError, TypeError, IndexError):
-                raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"}) from None
-            query = query.where(func.row(ReconciliationIssue.created_at, ReconciliationIssue.id)
-                                < func.row(created, ident))
+        key = time_cursor(cursor)
+        if key:
+            query = query.where(func.row(ReconciliationIssue.created_at, ReconciliationIssue.id) < func.row(*key))
         return [_read(r) for r in uow.session.exec(query)]
 
 
