@@ -32,12 +32,10 @@ from hotlead_app.domain.filters import first_mismatch
 from hotlead_app.infra import metrics
 from hotlead_app.infra.logging import bind
 from hotlead_app.models import (
-    AuditLog,
     CompetitionLevel,
     DistributionRecord,
     Lead,
     LeadAssignment,
-    LedgerEntry,
     ProviderSubscription,
 )
 from hotlead_app.services import leads
@@ -181,45 +179,42 @@ _AS_OF = ("CASE WHEN r.snap IS NOT NULL THEN hotlead_visible({t}.txid, r.snap) "
           "ELSE {t}.seq <= r.seq END")
 
 
+def _latest_as_of(session, wanted: list[tuple[uuid.UUID, uuid.UUID, int, str | None]], latest: str,
+                  **params: Any) -> dict[tuple[uuid.UUID, uuid.UUID], Any]:
+    """For each (lead, entity, seq, snapshot) row ``r``: the one value ``latest`` (a
+    SELECT of ``value`` ... LIMIT 1 reading ``r``) finds, in one statement."""
+    if not wanted:
+        return {}
+    leads_, entities, seqs, snaps = (list(col) for col in zip(*wanted))
+    rows = session.execute(text(f"""
+        SELECT r.lead_id, r.entity_id, x.value
+          FROM unnest(CAST(:leads AS uuid[]), CAST(:entities AS uuid[]), CAST(:seqs AS bigint[]),
+                      CAST(:snaps AS text[])) AS r(lead_id, entity_id, seq, snap)
+          CROSS JOIN LATERAL ({latest}) x
+    """), {"leads": leads_, "entities": entities, "seqs": seqs, "snaps": snaps, **params}).all()
+    return {(row[0], row[1]): row[2] for row in rows}
+
+
 def _states_as_of(session, entity_type: str, wanted: list[tuple[uuid.UUID, uuid.UUID, int, str | None]], *,
                   key: str) -> dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]]:
     """For each (lead, entity, seq, snapshot): the entity's latest full state then.
     Only rows whose after-state carries ``key`` count: some audit rows of an entity
     record an event, not its state (an admin's ``balance_credit`` has no ``status``)."""
-    if not wanted:
-        return {}
-    leads_, entities, seqs, snaps = (list(col) for col in zip(*wanted))
-    rows = session.execute(text(f"""
-        SELECT r.lead_id, r.entity_id, s.after_state
-          FROM unnest(CAST(:leads AS uuid[]), CAST(:entities AS uuid[]), CAST(:seqs AS bigint[]),
-                      CAST(:snaps AS text[])) AS r(lead_id, entity_id, seq, snap)
-          CROSS JOIN LATERAL (
-                SELECT al.after_state FROM audit_logs al
-                 WHERE al.entity_type = :entity_type AND al.entity_id = r.entity_id
-                   AND {_AS_OF.format(t="al")} AND jsonb_exists(al.after_state, :key)
-                 ORDER BY al.seq DESC LIMIT 1) s
-    """), {"leads": leads_, "entities": entities, "seqs": seqs, "snaps": snaps,
-           "entity_type": entity_type, "key": key}).all()
-    return {(row[0], row[1]): row[2] for row in rows}
+    return _latest_as_of(session, wanted, f"""
+        SELECT al.after_state AS value FROM audit_logs al
+         WHERE al.entity_type = :entity_type AND al.entity_id = r.entity_id
+           AND {_AS_OF.format(t="al")} AND jsonb_exists(al.after_state, :key)
+         ORDER BY al.seq DESC LIMIT 1""", entity_type=entity_type, key=key)
 
 
 def _balances_as_of(session, wanted: list[tuple[uuid.UUID, uuid.UUID, int, str | None]],
                     ) -> dict[tuple[uuid.UUID, uuid.UUID], Decimal]:
     """For each (lead, provider, seq, snapshot): the balance after the provider's last
     ledger entry in force then."""
-    if not wanted:
-        return {}
-    leads_, providers, seqs, snaps = (list(col) for col in zip(*wanted))
-    rows = session.execute(text(f"""
-        SELECT r.lead_id, r.provider_id, b.balance_after
-          FROM unnest(CAST(:leads AS uuid[]), CAST(:providers AS uuid[]), CAST(:seqs AS bigint[]),
-                      CAST(:snaps AS text[])) AS r(lead_id, provider_id, seq, snap)
-          CROSS JOIN LATERAL (
-                SELECT le.balance_after FROM ledger_entries le
-                 WHERE le.provider_id = r.provider_id AND {_AS_OF.format(t="le")}
-                 ORDER BY le.seq DESC LIMIT 1) b
-    """), {"leads": leads_, "providers": providers, "seqs": seqs, "snaps": snaps}).all()
-    return {(row[0], row[1]): row[2] for row in rows}
+    return _latest_as_of(session, wanted, f"""
+        SELECT le.balance_after AS value FROM ledger_entries le
+         WHERE le.provider_id = r.entity_id AND {_AS_OF.format(t="le")}
+         ORDER BY le.seq DESC LIMIT 1""")
 
 
 def _last_received_before(session, wanted: list[tuple[uuid.UUID, uuid.UUID, datetime]],
