@@ -69,6 +69,14 @@ def run(*, lookback_days: int | None = None, now: datetime | None = None) -> Rep
     return report
 
 
+def _tally(report: Report, processor: str, reference: str | None, result: str) -> None:
+    """A completion's outcome in the report (``no_deposit`` is each caller's own)."""
+    if result == "completed":
+        report.applied.append(f"{processor}:{reference}")
+    elif result == "amount_mismatch":
+        report.issues.append(f"amount_mismatch:{reference}")
+
+
 def _issue(report: Report, **kwargs) -> None:
     with unit_of_work() as uow:
         if issues.record_issue(uow, **kwargs):
@@ -86,11 +94,8 @@ def _stripe(since: datetime, report: Report) -> None:
                 continue
             with unit_of_work() as uow:
                 result = deposits.apply_stripe_session(uow, session, source="reconciliation")
-            if result == "completed":
-                report.applied.append(f"stripe:{session['id']}")
-            elif result == "amount_mismatch":
-                report.issues.append(f"amount_mismatch:{session['id']}")
-            elif result == "no_deposit":
+            _tally(report, "stripe", session["id"], result)
+            if result == "no_deposit":
                 _issue(report, kind="missing_deposit", processor="stripe", reference=session["id"],
                        actual=stripe_gateway.from_cents(session.get("amount_total")),
                        details=f"paid Checkout Session {session['id']} names no deposit of ours "
@@ -111,11 +116,8 @@ def _paypal(since: datetime, report: Report, *, now: datetime) -> None:
             seen.add(capture.capture_id)
             with unit_of_work() as uow:
                 result = deposits.apply_paypal_capture(uow, capture, source="reconciliation")
-            if result == "completed":
-                report.applied.append(f"paypal:{capture.capture_id}")
-            elif result == "amount_mismatch":
-                report.issues.append(f"amount_mismatch:{capture.capture_id}")
-            elif result == "no_deposit":
+            _tally(report, "paypal", capture.capture_id, result)
+            if result == "no_deposit":
                 _issue(report, kind="missing_deposit", processor="paypal", reference=capture.capture_id,
                        actual=capture.amount,
                        details=f"PayPal capture {capture.capture_id} names no deposit of ours "
@@ -156,10 +158,7 @@ def _paypal_pending_orders(since: datetime, before: datetime, seen: set[str], re
                 continue
             if capture_id:
                 seen.add(capture_id)  # Transaction Search may not list it yet
-            if result == "completed":
-                report.applied.append(f"paypal:{capture_id}")
-            elif result == "amount_mismatch":
-                report.issues.append(f"amount_mismatch:{capture_id}")
+            _tally(report, "paypal", capture_id, result)
         except Exception as exc:
             log.exception("reconciliation: PayPal order %s of deposit %s failed", order_id, deposit_id)
             report.failures.append(f"paypal:order:{order_id}: {exc}")
