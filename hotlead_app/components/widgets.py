@@ -98,6 +98,22 @@ def filter_form(*fields: rx.Component, on_submit, button_id: str) -> rx.Componen
     )
 
 
+def reason_fields(state, prefix: str) -> rx.Component:
+    """The inputs of a dialog that asks why (a ``ReasonDialog`` state): the reason
+    (required; its error under it) and the admin-only memo; ids ``<prefix>-reason``,
+    ``<prefix>-reason-error`` and ``<prefix>-memo``."""
+    return rx.vstack(
+        rx.input(placeholder="Reason (required)", value=state.reason, on_change=state.set_reason,
+                 id=f"{prefix}-reason", width="100%",
+                 aria_invalid=rx.cond(state.reason_error != "", "true", "false")),
+        rx.cond(state.reason_error != "",
+                rx.text(state.reason_error, color="red", size="2", role="alert", id=f"{prefix}-reason-error")),
+        rx.text_area(placeholder="Memo for admins (optional)", value=state.memo, on_change=state.set_memo,
+                     id=f"{prefix}-memo", width="100%"),
+        spacing="2", margin_top="1em", width="100%",
+    )
+
+
 def confirm_dialog(title, description, *body: rx.Component, confirm: rx.Component, trigger: rx.Component | None = None,
                    cancel_label: str = "Cancel", cancel_color: str | None = "gray", close_on_confirm: bool = False,
                    title_props: dict | None = None, description_props: dict | None = None,

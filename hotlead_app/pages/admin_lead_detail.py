@@ -11,7 +11,7 @@ import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.components.backoffice import admin_layout, empty_state
-from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or
+from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or, reason_fields
 from hotlead_app.domain.errors import DomainError, NotFound
 from hotlead_app.services import lead_browser, leads, refunds
 from hotlead_app.state.dialogs import ReasonDialog
@@ -184,24 +184,12 @@ def _table(headers: list[str], rows, render, id: str) -> rx.Component:
     return data_table(headers, rows, render, table_id=id)
 
 
-def _reason_fields() -> list[rx.Component]:
-    s = LeadDetailState
-    return [
-        rx.input(placeholder="Reason (required)", value=s.reason, on_change=s.set_reason, id="action-reason",
-                 width="100%"),
-        rx.cond(s.reason_error != "", rx.text(s.reason_error, color="red", size="2", role="alert",
-                                              id="action-reason-error")),
-        rx.text_area(placeholder="Memo for admins (optional)", value=s.memo, on_change=s.set_memo,
-                     id="action-memo", width="100%"),
-    ]
-
-
 def _refund_dialog() -> rx.Component:
     s = LeadDetailState
     return confirm_dialog(
         "Refund this assignment?",
         s.refund_text,
-        rx.vstack(*_reason_fields(), spacing="2", margin_top="1em", width="100%"),
+        reason_fields(s, "action"),
         confirm=rx.button("Refund", color_scheme="red", on_click=s.confirm_refund, loading=s.busy,
                           id="confirm-refund"),
         description_props={"id": "refund-dialog-text"},
@@ -226,7 +214,7 @@ def _bad_lead_dialog() -> rx.Component:
             ),
             spacing="2",
         ),
-        rx.vstack(*_reason_fields(), spacing="2", margin_top="1em", width="100%"),
+        reason_fields(s, "action"),
         confirm=rx.button("Mark bad and refund " + s.bad_lead_total, color_scheme="red",
                           on_click=s.confirm_bad_lead, loading=s.busy, id="confirm-bad-lead"),
         description_props={"id": "bad-lead-dialog-text", "as_child": True},

@@ -18,7 +18,7 @@ import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.components.backoffice import admin_layout, empty_state
-from hotlead_app.components.widgets import confirm_dialog, keyset_pager, loading_or
+from hotlead_app.components.widgets import confirm_dialog, keyset_pager, loading_or, reason_fields
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import lead_browser, leads
 from hotlead_app.state import nav
@@ -297,15 +297,7 @@ def _reject_dialog() -> rx.Component:
     return confirm_dialog(
         _plural(s.reject_count, "Reject this lead?", "Reject ", " leads?"),
         "A rejected lead is never distributed. Say why:",
-        rx.vstack(
-            rx.input(placeholder="Reason (required)", value=s.reason, on_change=s.set_reason,
-                     id="reject-reason", width="100%", aria_invalid=rx.cond(s.reason_error != "", "true", "false")),
-            rx.cond(s.reason_error != "",
-                    rx.text(s.reason_error, color="red", size="2", role="alert", id="reject-reason-error")),
-            rx.text_area(placeholder="Memo for admins (optional)", value=s.memo, on_change=s.set_memo,
-                         id="reject-memo", width="100%"),
-            spacing="2", margin_top="1em", width="100%",
-        ),
+        reason_fields(s, "reject"),
         confirm=rx.button(_plural(s.reject_count, "Reject", "Reject ", " leads"), color_scheme="red",
                           on_click=s.confirm_reject, loading=s.busy, id="confirm-reject"),
         title_props={"id": "reject-dialog-title"},

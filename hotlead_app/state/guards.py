@@ -24,14 +24,11 @@ from hotlead_app.state.session import SessionState
 class AdminPageState(SessionState):
     """Shared by the admin pages: who is signed in, as an admin."""
 
-    def _admin(self) -> auth.Principal | None:
+    def _guard(self) -> auth.Principal | None:
         principal = self.principal()
         if principal is None or principal.role != "admin":
             return None
         return principal
-
-    def _guard(self) -> auth.Principal | None:
-        return self._admin()
 
 
 class ProviderPageState(SessionState):
