@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain import money
-from hotlead_app.domain.errors import NotFound
+from hotlead_app.domain.errors import InvalidInput, NotFound
 from hotlead_app.models import Lead, LeadAssignment, Niche
 
 
@@ -91,8 +91,13 @@ def list_providers(*, limit: int = 50, after: list | None = None) -> list[dict[s
         if after:
             from sqlalchemy import and_, or_
 
-            query = query.where(or_(ServiceProvider.name > after[0],
-                                    and_(ServiceProvider.name == after[0], ServiceProvider.id > uuid.UUID(after[1]))))
+            try:
+                name, last_id = after  # type: ignore[misc]
+                name, last_id = str(name), uuid.UUID(str(last_id))
+            except (TypeError, ValueError):
+                raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"}) from None
+            query = query.where(or_(ServiceProvider.name > name,
+                                    and_(ServiceProvider.name == name, ServiceProvider.id > last_id)))
         return [
             {"id": str(p.id), "name": p.name, "email": p.email, "status": p.status.value,
              "status_reason": p.status_reason, "balance": money.format_money(p.balance),

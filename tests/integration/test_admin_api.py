@@ -252,3 +252,10 @@ def test_admin_leads_bad_filter_is_400_and_changes_nothing(db, api_server, param
     assert error["code"] == "invalid_input" and error["message"]
     assert field in error["details"], error
     assert _sql(counts) == before
+
+
+@pytest.mark.parametrize("cursor", ["WyJBY21lIiwieCJd", "WzFd"])  # ["Acme","x"], [1]
+def test_the_providers_list_answers_a_malformed_cursor_with_400(db, api_server, cursor):
+    resp = httpx.get(f"{api_server}/api/v1/admin/providers", params={"cursor": cursor}, headers=_admin(api_server))
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["details"] == {"cursor": "invalid"}
