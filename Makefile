@@ -13,11 +13,12 @@ export REFLEX_TELEMETRY_ENABLED := false
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run dev test test-fast services stop bench install verify-ledger clean help
+.PHONY: run dev test test-fast lint services stop bench install verify-ledger clean help
 
 help:
 	@echo "make run     - the whole platform on http://localhost:3000 (embedded PostgreSQL, Redis, Celery)"
-	@echo "make test    - the whole test suite (unit, integration, end-to-end in Chromium)"
+	@echo "make test    - lint, then the whole test suite (unit, integration, end-to-end in Chromium)"
+	@echo "make lint    - ruff (lint + format check)"
 	@echo "make dev     - like run, with Reflex hot reload"
 	@echo "make bench   - the distribution benchmark"
 	@echo "make bench-dashboards - every back-office page's data load at 100k leads / 1M ledger entries"
@@ -44,8 +45,14 @@ dev: $(STAMP)
 services: $(STAMP)
 	@$(PY) -m hotlead_app.cli services
 
-test: $(STAMP)
+test: lint
 	@$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	@echo "==> [lint] ruff check"
+	@$(VENV)/bin/ruff check --quiet .
+	@echo "==> [lint] ruff format --check"
+	@$(VENV)/bin/ruff format --check --quiet .
 
 test-fast: $(STAMP)
 	@$(PY) -m pytest -m "not e2e" tests/unit tests/integration $(PYTEST_ARGS)

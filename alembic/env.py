@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from logging.config import fileConfig
 
-from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import hotlead_app.models  # noqa: F401  (registers every table)
+from alembic import context
 from hotlead_app.settings import get_settings
 
 config = context.config

@@ -61,10 +61,11 @@ import tempfile
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -79,8 +80,13 @@ NICHES = ["bench-roofing", "bench-solar", "bench-plumbing", "bench-hvac", "bench
 NICHE_FIELDS = [
     {"name": "zip", "label": "ZIP code", "type": "zip", "required": True},
     {"name": "size", "label": "Size", "type": "number", "required": True},
-    {"name": "kind", "label": "Kind", "type": "select", "required": True,
-     "options": ["asphalt", "metal", "tile", "flat"]},
+    {
+        "name": "kind",
+        "label": "Kind",
+        "type": "select",
+        "required": True,
+        "options": ["asphalt", "metal", "tile", "flat"],
+    },
 ]
 # (name, price, max_providers, priority_order): every niche has the three.
 LEVELS = [("Exclusive", "25.00", 1, 1), ("Premium", "15.00", 2, 2), ("Shared", "8.00", 3, 3)]
@@ -172,17 +178,23 @@ def seed(conn, *, leads: int, providers: int, ledger_target: int) -> dict[str, i
     # Three admins: the audit rows an admin writes carry one of their ids (the audit page filters by who acted).
     admins = [_uuid("admin", i) for i in range(3)]
     for i, aid in enumerate(admins):
-        cur.execute("INSERT INTO users (id, email, password_hash, role, provider_id, active, created_at) "
-                    "VALUES (%s, %s, 'bench-not-a-hash', 'admin', NULL, true, now() - interval '300 days')",
-                    (aid, f"admin{i + 1}@bench.example"))
+        cur.execute(
+            "INSERT INTO users (id, email, password_hash, role, provider_id, active, created_at) "
+            "VALUES (%s, %s, 'bench-not-a-hash', 'admin', NULL, true, now() - interval '300 days')",
+            (aid, f"admin{i + 1}@bench.example"),
+        )
     cur.execute(
         "INSERT INTO audit_logs (id, actor_id, actor_role, entity_type, entity_id, action, before_state, after_state, "
         "created_at) SELECT gen_random_uuid(), %s, 'admin', 'niche', n.id, 'created', NULL, to_jsonb(n), "
-        "n.created_at FROM niches n ORDER BY n.slug", (admins[0],))
+        "n.created_at FROM niches n ORDER BY n.slug",
+        (admins[0],),
+    )
     cur.execute(
         "INSERT INTO audit_logs (id, actor_id, actor_role, entity_type, entity_id, action, before_state, after_state, "
         "created_at) SELECT gen_random_uuid(), %s, 'admin', 'competition_level', l.id, 'created', NULL, to_jsonb(l), "
-        "l.created_at FROM competition_levels l ORDER BY l.niche_id, l.priority_order", (admins[0],))
+        "l.created_at FROM competition_levels l ORDER BY l.niche_id, l.priority_order",
+        (admins[0],),
+    )
 
     # -- providers (zero balance: money arrives through the ledger), their logins, audit rows
     cur.execute(
@@ -192,15 +204,20 @@ def seed(conn, *, leads: int, providers: int, ledger_target: int) -> dict[str, i
         f"      CASE WHEN {H('pst', 100)} < 8 THEN 'inactive' ELSE 'active' END::provider_status, "
         f"      CASE WHEN {H('pst', 100)} < 8 THEN 'set_by_admin' END, 0, "
         "       now() - interval '120 days' + g * interval '1 minute' "
-        "FROM generate_series(1, %(p)s) g", {"tag": TAG, "p": providers})
+        "FROM generate_series(1, %(p)s) g",
+        {"tag": TAG, "p": providers},
+    )
     cur.execute(
         "INSERT INTO users (id, email, password_hash, role, provider_id, active, created_at) "
         "SELECT gen_random_uuid(), 'login+' || p.email, 'bench-not-a-hash', 'provider', p.id, true, p.created_at "
-        "FROM service_providers p")
+        "FROM service_providers p"
+    )
     cur.execute(
         "INSERT INTO audit_logs (id, actor_id, actor_role, entity_type, entity_id, action, before_state, after_state, "
         "created_at) SELECT gen_random_uuid(), %s, 'admin', 'provider', p.id, 'created', NULL, to_jsonb(p), "
-        "p.created_at FROM service_providers p ORDER BY p.created_at, p.id", (admins[1],))
+        "p.created_at FROM service_providers p ORDER BY p.created_at, p.id",
+        (admins[1],),
+    )
 
     # -- subscriptions: 3 per provider on 3 different levels (of 15), a filter mix, 5 % paused
     n_levels = len(NICHES) * len(LEVELS)
@@ -223,20 +240,22 @@ def seed(conn, *, leads: int, providers: int, ledger_target: int) -> dict[str, i
         "                           abs(hashtext('pa:' || g || ':' || j)) %% 100 AS h2) x "
         "JOIN (SELECT id, row_number() OVER (ORDER BY niche_id, priority_order) - 1 AS i "
         "      FROM competition_levels) lv ON lv.i = (g * 7 + j * 5) %% %(nl)s",
-        {"tag": TAG, "p": providers, "nl": n_levels})
+        {"tag": TAG, "p": providers, "nl": n_levels},
+    )
     cur.execute(
         "INSERT INTO audit_logs (id, actor_id, actor_role, entity_type, entity_id, action, before_state, after_state, "
         "created_at) SELECT gen_random_uuid(), u.id, 'provider', 'subscription', s.id, 'created', NULL, "
         "to_jsonb(s), s.created_at FROM provider_subscriptions s JOIN users u ON u.provider_id = s.provider_id "
-        "ORDER BY s.created_at, s.id")
+        "ORDER BY s.created_at, s.id"
+    )
     conn.commit()
     log(f"    catalog, {providers} providers, subscriptions: {time.perf_counter() - t:.1f} s")
 
     # -- leads: spread over the last 90 days, every status
     t = time.perf_counter()
     cur.execute(
-        "CREATE UNLOGGED TABLE bench_niche_no AS "
-        "SELECT id, row_number() OVER (ORDER BY slug) - 1 AS i FROM niches")
+        "CREATE UNLOGGED TABLE bench_niche_no AS SELECT id, row_number() OVER (ORDER BY slug) - 1 AS i FROM niches"
+    )
     cur.execute(
         "INSERT INTO leads (id, niche_id, status, payload, email, phone, referrer_url, utm_params, "
         "                   consent_version, confirmed_at, distributed_at, created_at) "
@@ -264,36 +283,82 @@ def seed(conn, *, leads: int, providers: int, ledger_target: int) -> dict[str, i
         f"    WHEN {H('st', 1000)} < 100 THEN 'rejected' "
         f"    WHEN {H('st', 1000)} < 110 THEN 'bad_lead' "
         "    ELSE 'distributed' END AS status) st",
-        {"tag": TAG, "n": leads})
+        {"tag": TAG, "n": leads},
+    )
     # Audit rows a lead's life writes: submitted, confirmed, approved / rejected, distributed,
     # marked_bad_lead.  Staged, with the refunds' and adjustments' rows, and appended at the
     # end in created_at order, so that the log's seq order is its time order as in real life.
-    cur.execute("CREATE UNLOGGED TABLE bench_audit_stage AS SELECT id, actor_id, actor_role, entity_type, "
-                "entity_id, action, before_state, after_state, admin_only_memo, created_at FROM audit_logs LIMIT 0")
+    cur.execute(
+        "CREATE UNLOGGED TABLE bench_audit_stage AS SELECT id, actor_id, actor_role, entity_type, "
+        "entity_id, action, before_state, after_state, admin_only_memo, created_at FROM audit_logs LIMIT 0"
+    )
     audit_lead = (
         "INSERT INTO bench_audit_stage (id, actor_id, actor_role, entity_type, entity_id, action, before_state, "
         "after_state, admin_only_memo, created_at) "
         "SELECT gen_random_uuid(), CASE WHEN %(role)s = 'admin' THEN (%(admins)s::uuid[])[1 + abs(hashtext("
         "l.id::text)) %% 3] END, %(role)s::actor_role, 'lead', l.id, %(action)s, {before}, {after}, {memo}, "
-        "{at} FROM leads l WHERE {where}")
+        "{at} FROM leads l WHERE {where}"
+    )
     for role, action, before, after, memo, at, where in [
-        ("buyer", "submitted", "NULL", "jsonb_build_object('status', 'pending_confirmation')", "NULL",
-         "l.created_at", "true"),
-        ("buyer", "confirmed", "'{\"status\": \"pending_confirmation\"}'", "'{\"status\": \"pending_approval\"}'",
-         "NULL", "l.confirmed_at", "l.confirmed_at IS NOT NULL"),
-        ("admin", "approved", "'{\"status\": \"pending_approval\"}'", "'{\"status\": \"approved\"}'", "NULL",
-         "l.confirmed_at + interval '20 minutes'", "l.status IN ('approved', 'distributed', 'bad_lead')"),
-        ("admin", "rejected", "'{\"status\": \"pending_approval\"}'",
-         "'{\"status\": \"rejected\", \"reason\": \"duplicate\"}'", "'bench: looked like a duplicate'",
-         "l.confirmed_at + interval '20 minutes'", "l.status = 'rejected'"),
-        ("system", "distributed", "'{\"status\": \"approved\"}'", "'{\"status\": \"distributed\"}'", "NULL",
-         "l.distributed_at", "l.status IN ('distributed', 'bad_lead')"),
-        ("admin", "marked_bad_lead", "'{\"status\": \"distributed\"}'",
-         "'{\"status\": \"bad_lead\", \"reason\": \"fake phone\"}'", "'bench: the phone number does not exist'",
-         "l.distributed_at + interval '1 day'", "l.status = 'bad_lead'"),
+        (
+            "buyer",
+            "submitted",
+            "NULL",
+            "jsonb_build_object('status', 'pending_confirmation')",
+            "NULL",
+            "l.created_at",
+            "true",
+        ),
+        (
+            "buyer",
+            "confirmed",
+            '\'{"status": "pending_confirmation"}\'',
+            '\'{"status": "pending_approval"}\'',
+            "NULL",
+            "l.confirmed_at",
+            "l.confirmed_at IS NOT NULL",
+        ),
+        (
+            "admin",
+            "approved",
+            '\'{"status": "pending_approval"}\'',
+            '\'{"status": "approved"}\'',
+            "NULL",
+            "l.confirmed_at + interval '20 minutes'",
+            "l.status IN ('approved', 'distributed', 'bad_lead')",
+        ),
+        (
+            "admin",
+            "rejected",
+            '\'{"status": "pending_approval"}\'',
+            '\'{"status": "rejected", "reason": "duplicate"}\'',
+            "'bench: looked like a duplicate'",
+            "l.confirmed_at + interval '20 minutes'",
+            "l.status = 'rejected'",
+        ),
+        (
+            "system",
+            "distributed",
+            '\'{"status": "approved"}\'',
+            '\'{"status": "distributed"}\'',
+            "NULL",
+            "l.distributed_at",
+            "l.status IN ('distributed', 'bad_lead')",
+        ),
+        (
+            "admin",
+            "marked_bad_lead",
+            '\'{"status": "distributed"}\'',
+            '\'{"status": "bad_lead", "reason": "fake phone"}\'',
+            "'bench: the phone number does not exist'",
+            "l.distributed_at + interval '1 day'",
+            "l.status = 'bad_lead'",
+        ),
     ]:
-        cur.execute(audit_lead.format(before=before, after=after, memo=memo, at=at, where=where),
-                    {"role": role, "action": action, "admins": admins})
+        cur.execute(
+            audit_lead.format(before=before, after=after, memo=memo, at=at, where=where),
+            {"role": role, "action": action, "admins": admins},
+        )
     conn.commit()
     log(f"    {leads} leads (and their audit rows, staged): {time.perf_counter() - t:.1f} s")
 
@@ -306,7 +371,8 @@ def seed(conn, *, leads: int, providers: int, ledger_target: int) -> dict[str, i
         "       row_number() OVER (PARTITION BY s.competition_level_id ORDER BY s.id) - 1 AS i, "
         "       count(*) OVER (PARTITION BY s.competition_level_id) AS n "
         "FROM provider_subscriptions s JOIN service_providers p ON p.id = s.provider_id "
-        "WHERE s.active AND p.status = 'active'")
+        "WHERE s.active AND p.status = 'active'"
+    )
     cur.execute("CREATE INDEX ON bench_level_subs (competition_level_id, i)")
     cur.execute(
         "INSERT INTO lead_assignments (id, lead_id, provider_id, subscription_id, competition_level_id, "
@@ -329,28 +395,34 @@ def seed(conn, *, leads: int, providers: int, ledger_target: int) -> dict[str, i
         "WHERE l.status IN ('distributed', 'bad_lead') "
         "  AND abs(hashtext('fill:' || l.id::text || cl.id::text)) % 10 < 8 "
         "ORDER BY l.distributed_at, cl.priority_order, k "
-        "ON CONFLICT ON CONSTRAINT uq_assignments_lead_provider DO NOTHING")
+        "ON CONFLICT ON CONSTRAINT uq_assignments_lead_provider DO NOTHING"
+    )
     cur.execute(
         "INSERT INTO bench_audit_stage (id, actor_id, actor_role, entity_type, entity_id, action, before_state, "
         "after_state, admin_only_memo, created_at) "
         "SELECT gen_random_uuid(), %s, 'admin', 'lead_assignment', a.id, 'refunded', "
-        "       to_jsonb(a) || '{\"is_refunded\": false, \"refunded_at\": null, \"refund_reason\": null}', "
+        '       to_jsonb(a) || \'{"is_refunded": false, "refunded_at": null, "refund_reason": null}\', '
         "       to_jsonb(a), 'bench: refund memo', a.refunded_at "
-        "FROM lead_assignments a WHERE a.is_refunded", (admins[2],))
+        "FROM lead_assignments a WHERE a.is_refunded",
+        (admins[2],),
+    )
     # The engine's bookkeeping the seeded history implies.
     cur.execute(
         "UPDATE provider_subscriptions s SET last_received_at = m.last "
         "FROM (SELECT subscription_id, max(received_at) AS last FROM lead_assignments GROUP BY 1) m "
-        "WHERE m.subscription_id = s.id")
+        "WHERE m.subscription_id = s.id"
+    )
     cur.execute(
         "UPDATE leads l SET distribution_seq = x.seq FROM ("
         "  SELECT id, row_number() OVER (PARTITION BY niche_id ORDER BY distributed_at, id) - 1 AS seq "
-        "  FROM leads WHERE status IN ('distributed', 'bad_lead')) x WHERE x.id = l.id")
+        "  FROM leads WHERE status IN ('distributed', 'bad_lead')) x WHERE x.id = l.id"
+    )
     cur.execute(
         "UPDATE niches n SET distributed_count = x.c, last_received_stamp = x.last FROM ("
         "  SELECT l.niche_id, count(DISTINCT l.id) AS c, max(a.received_at) AS last "
         "  FROM leads l LEFT JOIN lead_assignments a ON a.lead_id = l.id "
-        "  WHERE l.status IN ('distributed', 'bad_lead') GROUP BY 1) x WHERE x.niche_id = n.id")
+        "  WHERE l.status IN ('distributed', 'bad_lead') GROUP BY 1) x WHERE x.niche_id = n.id"
+    )
     conn.commit()
     log(f"    assignments: {time.perf_counter() - t:.1f} s")
 
@@ -358,15 +430,18 @@ def seed(conn, *, leads: int, providers: int, ledger_target: int) -> dict[str, i
     t = time.perf_counter()
     cur.execute(
         "CREATE UNLOGGED TABLE bench_ledger_stage (provider_id uuid, type ledger_entry_type, amount numeric(10,2), "
-        "  idempotency_key text, related_entity_type text, related_entity_id uuid, memo text, created_at timestamptz)")
+        "  idempotency_key text, related_entity_type text, related_entity_id uuid, memo text, created_at timestamptz)"
+    )
     cur.execute(
         "INSERT INTO bench_ledger_stage SELECT provider_id, 'charge'::ledger_entry_type, charged_amount, "
         "  'lead:' || lead_id || ':provider:' || provider_id || ':charge', 'lead_assignment', id, NULL, assigned_at "
-        "FROM lead_assignments")
+        "FROM lead_assignments"
+    )
     cur.execute(
         "INSERT INTO bench_ledger_stage SELECT provider_id, 'refund'::ledger_entry_type, charged_amount, "
         "  'assignment:' || id || ':refund', 'lead_assignment', id, NULL, refunded_at "
-        "FROM lead_assignments WHERE is_refunded")
+        "FROM lead_assignments WHERE is_refunded"
+    )
     so_far = cur.execute("SELECT count(*) FROM bench_ledger_stage").fetchone()[0]
     # Admin adjustments (1 % of the rest, credits and debits) and deposits fill up to the target;
     # deposits are skewed: low-numbered providers top up far more often (long ledgers).
@@ -384,15 +459,19 @@ def seed(conn, *, leads: int, providers: int, ledger_target: int) -> dict[str, i
         "FROM generate_series(1, %(n)s) g "
         "CROSS JOIN LATERAL (SELECT 1 + floor(%(p)s * power((abs(hashtext('dp:' || g)) %% 1000000) / 1e6, 2))::int "
         "                    AS p) pv",
-        {"tag": TAG, "n": rest, "p": providers})
+        {"tag": TAG, "n": rest, "p": providers},
+    )
     # The opening deposit: covers every later charge and debit, so no entry is refused.
     cur.execute(
         "INSERT INTO bench_ledger_stage "
         "SELECT p.id, 'deposit'::ledger_entry_type, 100 + coalesce(sum(s.amount) FILTER (WHERE s.type IN ('charge', 'debit')), 0), "
         "       'bench:opening:' || p.id, 'payment', NULL, 'opening deposit', p.created_at + interval '1 hour' "
-        "FROM service_providers p LEFT JOIN bench_ledger_stage s ON s.provider_id = p.id GROUP BY p.id")
-    cur.execute("CREATE TABLE bench_ledger_order AS SELECT row_number() OVER (ORDER BY created_at, idempotency_key) "
-                "AS rn, * FROM bench_ledger_stage")
+        "FROM service_providers p LEFT JOIN bench_ledger_stage s ON s.provider_id = p.id GROUP BY p.id"
+    )
+    cur.execute(
+        "CREATE TABLE bench_ledger_order AS SELECT row_number() OVER (ORDER BY created_at, idempotency_key) "
+        "AS rn, * FROM bench_ledger_stage"
+    )
     cur.execute("CREATE INDEX ON bench_ledger_order (rn)")
     total = cur.execute("SELECT count(*) FROM bench_ledger_order").fetchone()[0]
     conn.commit()
@@ -405,7 +484,9 @@ def seed(conn, *, leads: int, providers: int, ledger_target: int) -> dict[str, i
             "                            related_entity_id, memo, is_reversal, created_at) "
             "SELECT gen_random_uuid(), provider_id, type, amount, idempotency_key, related_entity_type, "
             "       related_entity_id, memo, false, created_at "
-            "FROM bench_ledger_order WHERE rn >= %s AND rn < %s ORDER BY rn", (start, start + batch))
+            "FROM bench_ledger_order WHERE rn >= %s AND rn < %s ORDER BY rn",
+            (start, start + batch),
+        )
         conn.commit()
         if (start - 1) % (10 * batch) == 0 or start + batch > total:
             log(f"      ledger {min(start + batch - 1, total)}/{total}")
@@ -415,22 +496,36 @@ def seed(conn, *, leads: int, providers: int, ledger_target: int) -> dict[str, i
         "SELECT gen_random_uuid(), %s, 'admin', 'provider', e.provider_id, 'balance_' || e.type::text, NULL, "
         "       jsonb_build_object('entry_id', e.id, 'amount', e.amount::text, 'balance_after', e.balance_after::text), "
         "       e.memo, e.created_at "
-        "FROM ledger_entries e WHERE e.related_entity_type = 'adjustment'", (admins[1],))
+        "FROM ledger_entries e WHERE e.related_entity_type = 'adjustment'",
+        (admins[1],),
+    )
     cur.execute(
         "INSERT INTO audit_logs (id, actor_id, actor_role, entity_type, entity_id, action, before_state, "
         "after_state, admin_only_memo, created_at) "
         "SELECT id, actor_id, actor_role, entity_type, entity_id, action, before_state, after_state, "
-        "admin_only_memo, created_at FROM bench_audit_stage ORDER BY created_at, id")
-    for t_name in ("bench_audit_stage", "bench_ledger_order", "bench_ledger_stage", "bench_level_subs",
-                   "bench_niche_no"):
+        "admin_only_memo, created_at FROM bench_audit_stage ORDER BY created_at, id"
+    )
+    for t_name in (
+        "bench_audit_stage",
+        "bench_ledger_order",
+        "bench_ledger_stage",
+        "bench_level_subs",
+        "bench_niche_no",
+    ):
         cur.execute(f"DROP TABLE {t_name}")
     conn.commit()
-    log(f"    ledger ({total} entries through the balance trigger) and the audit log: "
-        f"{time.perf_counter() - t:.1f} s")
+    log(f"    ledger ({total} entries through the balance trigger) and the audit log: {time.perf_counter() - t:.1f} s")
 
     counts = {}
-    for table in ("leads", "lead_assignments", "ledger_entries", "audit_logs", "service_providers",
-                  "provider_subscriptions", "users"):
+    for table in (
+        "leads",
+        "lead_assignments",
+        "ledger_entries",
+        "audit_logs",
+        "service_providers",
+        "provider_subscriptions",
+        "users",
+    ):
         counts[table] = cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     drift = cur.execute("SELECT count(*) FROM balance_drift").fetchone()[0]
     if drift:
@@ -472,7 +567,8 @@ def seed_records(conn) -> int:
             "WHERE l.status IN ('distributed', 'bad_lead') "
             "  AND EXISTS (SELECT 1 FROM lead_assignments a WHERE a.lead_id = l.id) "
             "  AND NOT EXISTS (SELECT 1 FROM distribution_records d WHERE d.lead_id = l.id)",
-            (audit_max, ledger_max))
+            (audit_max, ledger_max),
+        )
         n = cur.rowcount
     conn.commit()
     return n
@@ -487,13 +583,25 @@ def engine_leads(conn, n: int) -> list[uuid.UUID]:
             cur.execute(
                 "INSERT INTO leads (id, niche_id, status, payload, email, confirmed_at, created_at) "
                 "VALUES (%s, %s, 'approved', %s::jsonb, %s, now(), now())",
-                (lid, niche, json.dumps({"zip": str(ZIP_BASE + i % ZIP_COUNT), "size": 10 + i * 7 % 90,
-                                         "kind": ["asphalt", "metal", "tile", "flat"][i % 4]}),
-                 f"engine{i}.{lid.hex[:6]}@bench.example"))
+                (
+                    lid,
+                    niche,
+                    json.dumps(
+                        {
+                            "zip": str(ZIP_BASE + i % ZIP_COUNT),
+                            "size": 10 + i * 7 % 90,
+                            "kind": ["asphalt", "metal", "tile", "flat"][i % 4],
+                        }
+                    ),
+                    f"engine{i}.{lid.hex[:6]}@bench.example",
+                ),
+            )
             cur.execute(
                 "INSERT INTO audit_logs (id, actor_role, entity_type, entity_id, action, before_state, after_state) "
                 "VALUES (gen_random_uuid(), 'admin', 'lead', %s, 'approved', "
-                "'{\"status\": \"pending_approval\"}', '{\"status\": \"approved\"}')", (lid,))
+                '\'{"status": "pending_approval"}\', \'{"status": "approved"}\')',
+                (lid,),
+            )
     conn.commit()
     return ids
 
@@ -521,7 +629,7 @@ class Result:
 
     def pct(self, q: float) -> float:
         s = sorted(self.ms)
-        return s[min(len(s) - 1, max(0, int(round(q * len(s) + 0.5)) - 1))]
+        return s[min(len(s) - 1, max(0, round(q * len(s) + 0.5) - 1))]
 
     @property
     def verdict(self) -> str:
@@ -547,12 +655,12 @@ class StatementLog:
         from sqlalchemy import event
 
         @event.listens_for(engine, "before_cursor_execute")
-        def _before(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        def _before(conn, cursor, statement, parameters, context, executemany):
             if self.active and threading.get_ident() == self._thread:
                 self._t.append(time.perf_counter())
 
         @event.listens_for(engine, "after_cursor_execute")
-        def _after(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        def _after(conn, cursor, statement, parameters, context, executemany):
             if self.active and self._t and threading.get_ident() == self._thread:
                 self.items.append(((time.perf_counter() - self._t.pop()) * 1000, statement, parameters))
 
@@ -639,10 +747,14 @@ def pick_fixture(dsn: str, engine_ids: list[uuid.UUID]) -> Fixture:
 
     with psycopg.connect(dsn) as conn:
         one = lambda sql, *a: conn.execute(sql, a).fetchone()  # noqa: E731
-        heavy = one("SELECT provider_id FROM ledger_entries e WHERE EXISTS (SELECT 1 FROM lead_assignments a "
-                    "WHERE a.provider_id = e.provider_id) GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")[0]
-        typical = one("SELECT provider_id FROM lead_assignments GROUP BY 1 ORDER BY count(*) "
-                      "OFFSET (SELECT count(DISTINCT provider_id) / 2 FROM lead_assignments) LIMIT 1")[0]
+        heavy = one(
+            "SELECT provider_id FROM ledger_entries e WHERE EXISTS (SELECT 1 FROM lead_assignments a "
+            "WHERE a.provider_id = e.provider_id) GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+        )[0]
+        typical = one(
+            "SELECT provider_id FROM lead_assignments GROUP BY 1 ORDER BY count(*) "
+            "OFFSET (SELECT count(DISTINCT provider_id) / 2 FROM lead_assignments) LIMIT 1"
+        )[0]
         user = one("SELECT id FROM users WHERE provider_id = %s", heavy)[0]
         n_leads = one("SELECT count(*) FROM leads")[0]
         niche_slug, niche_id = one("SELECT slug, id FROM niches ORDER BY slug LIMIT 1")
@@ -650,45 +762,106 @@ def pick_fixture(dsn: str, engine_ids: list[uuid.UUID]) -> Fixture:
         def cursor_of(rows) -> list:
             return [rows[0].isoformat(), str(rows[1])]
 
-        leads_mid = cursor_of(one("SELECT created_at, id FROM leads ORDER BY created_at DESC, id DESC OFFSET %s "
-                                  "LIMIT 1", n_leads // 2))
+        leads_mid = cursor_of(
+            one("SELECT created_at, id FROM leads ORDER BY created_at DESC, id DESC OFFSET %s LIMIT 1", n_leads // 2)
+        )
         dist_n = one("SELECT count(*) FROM leads WHERE status = 'distributed'")[0]
-        distributed_mid = cursor_of(one("SELECT created_at, id FROM leads WHERE status = 'distributed' "
-                                        "ORDER BY created_at DESC, id DESC OFFSET %s LIMIT 1", dist_n // 2))
+        distributed_mid = cursor_of(
+            one(
+                "SELECT created_at, id FROM leads WHERE status = 'distributed' "
+                "ORDER BY created_at DESC, id DESC OFFSET %s LIMIT 1",
+                dist_n // 2,
+            )
+        )
         q_n = one("SELECT count(*) FROM leads WHERE status = 'pending_approval'")[0]
-        queue_mid = cursor_of(one("SELECT created_at, id FROM leads WHERE status = 'pending_approval' "
-                                  "ORDER BY created_at, id OFFSET %s LIMIT 1", q_n // 2))
+        queue_mid = cursor_of(
+            one(
+                "SELECT created_at, id FROM leads WHERE status = 'pending_approval' "
+                "ORDER BY created_at, id OFFSET %s LIMIT 1",
+                q_n // 2,
+            )
+        )
         nn = one("SELECT count(*) FROM leads WHERE niche_id = %s", niche_id)[0]
-        niche_mid = cursor_of(one("SELECT created_at, id FROM leads WHERE niche_id = %s "
-                                  "ORDER BY created_at DESC, id DESC OFFSET %s LIMIT 1", niche_id, nn // 2))
-        ledger_mid = one("SELECT seq FROM ledger_entries ORDER BY seq DESC OFFSET "
-                         "(SELECT count(*) / 2 FROM ledger_entries) LIMIT 1")[0]
-        pl_mid = one("SELECT seq FROM ledger_entries WHERE provider_id = %s ORDER BY seq DESC OFFSET "
-                     "(SELECT count(*) / 2 FROM ledger_entries WHERE provider_id = %s) LIMIT 1", heavy, heavy)[0]
-        audit_mid = one("SELECT seq FROM audit_logs ORDER BY seq DESC OFFSET "
-                        "(SELECT count(*) / 2 FROM audit_logs) LIMIT 1")[0]
-        pa = one("SELECT assigned_at, id FROM lead_assignments WHERE provider_id = %s ORDER BY assigned_at DESC, "
-                 "id DESC OFFSET (SELECT count(*) / 2 FROM lead_assignments WHERE provider_id = %s) LIMIT 1",
-                 heavy, heavy)
-        lead = one("SELECT l.id FROM leads l WHERE l.status = 'distributed' AND l.id <> ALL(%s) AND EXISTS ("
-                   "SELECT 1 FROM lead_assignments a WHERE a.lead_id = l.id) ORDER BY l.created_at DESC LIMIT 1",
-                   engine_ids)[0]
-        engine_lead = one("SELECT lead_id FROM distribution_records d WHERE d.lead_id = ANY(%s) ORDER BY "
-                          "(SELECT count(*) FROM lead_assignments a WHERE a.lead_id = d.lead_id) DESC LIMIT 1",
-                          engine_ids) if engine_ids else None
+        niche_mid = cursor_of(
+            one(
+                "SELECT created_at, id FROM leads WHERE niche_id = %s "
+                "ORDER BY created_at DESC, id DESC OFFSET %s LIMIT 1",
+                niche_id,
+                nn // 2,
+            )
+        )
+        ledger_mid = one(
+            "SELECT seq FROM ledger_entries ORDER BY seq DESC OFFSET (SELECT count(*) / 2 FROM ledger_entries) LIMIT 1"
+        )[0]
+        pl_mid = one(
+            "SELECT seq FROM ledger_entries WHERE provider_id = %s ORDER BY seq DESC OFFSET "
+            "(SELECT count(*) / 2 FROM ledger_entries WHERE provider_id = %s) LIMIT 1",
+            heavy,
+            heavy,
+        )[0]
+        audit_mid = one(
+            "SELECT seq FROM audit_logs ORDER BY seq DESC OFFSET (SELECT count(*) / 2 FROM audit_logs) LIMIT 1"
+        )[0]
+        pa = one(
+            "SELECT assigned_at, id FROM lead_assignments WHERE provider_id = %s ORDER BY assigned_at DESC, "
+            "id DESC OFFSET (SELECT count(*) / 2 FROM lead_assignments WHERE provider_id = %s) LIMIT 1",
+            heavy,
+            heavy,
+        )
+        lead = one(
+            "SELECT l.id FROM leads l WHERE l.status = 'distributed' AND l.id <> ALL(%s) AND EXISTS ("
+            "SELECT 1 FROM lead_assignments a WHERE a.lead_id = l.id) ORDER BY l.created_at DESC LIMIT 1",
+            engine_ids,
+        )[0]
+        engine_lead = (
+            one(
+                "SELECT lead_id FROM distribution_records d WHERE d.lead_id = ANY(%s) ORDER BY "
+                "(SELECT count(*) FROM lead_assignments a WHERE a.lead_id = d.lead_id) DESC LIMIT 1",
+                engine_ids,
+            )
+            if engine_ids
+            else None
+        )
         # A provider subscribed in the engine lead's niche (the "why didn't I get it" view).
-        explained_provider = one(
-            "SELECT s.provider_id FROM provider_subscriptions s JOIN competition_levels cl ON "
-            "cl.id = s.competition_level_id JOIN leads l ON l.niche_id = cl.niche_id WHERE l.id = %s "
-            "ORDER BY s.id LIMIT 1", engine_lead[0])[0] if engine_lead else heavy
-        provider_lead = one("SELECT lead_id FROM lead_assignments WHERE provider_id = %s ORDER BY assigned_at DESC "
-                            "LIMIT 1", heavy)[0]
+        explained_provider = (
+            one(
+                "SELECT s.provider_id FROM provider_subscriptions s JOIN competition_levels cl ON "
+                "cl.id = s.competition_level_id JOIN leads l ON l.niche_id = cl.niche_id WHERE l.id = %s "
+                "ORDER BY s.id LIMIT 1",
+                engine_lead[0],
+            )[0]
+            if engine_lead
+            else heavy
+        )
+        provider_lead = one(
+            "SELECT lead_id FROM lead_assignments WHERE provider_id = %s ORDER BY assigned_at DESC LIMIT 1", heavy
+        )[0]
         sub = one("SELECT id FROM provider_subscriptions WHERE provider_id = %s ORDER BY created_at LIMIT 1", heavy)[0]
-        pmid = one("SELECT name, id FROM service_providers ORDER BY name, id OFFSET "
-                   "(SELECT count(*) / 2 FROM service_providers) LIMIT 1")
-    return Fixture(heavy, typical, user, niche_slug, niche_id, lead, engine_lead[0] if engine_lead else None,
-                   leads_mid, distributed_mid, queue_mid, niche_mid, ledger_mid, pl_mid, audit_mid,
-                   cursor_of(pa), sub, [pmid[0], str(pmid[1])], explained_provider, provider_lead)
+        pmid = one(
+            "SELECT name, id FROM service_providers ORDER BY name, id OFFSET "
+            "(SELECT count(*) / 2 FROM service_providers) LIMIT 1"
+        )
+    return Fixture(
+        heavy,
+        typical,
+        user,
+        niche_slug,
+        niche_id,
+        lead,
+        engine_lead[0] if engine_lead else None,
+        leads_mid,
+        distributed_mid,
+        queue_mid,
+        niche_mid,
+        ledger_mid,
+        pl_mid,
+        audit_mid,
+        cursor_of(pa),
+        sub,
+        [pmid[0], str(pmid[1])],
+        explained_provider,
+        provider_lead,
+    )
 
 
 def core_cases(fx: Fixture) -> list[tuple[str, Callable[[], Any]]]:
@@ -709,33 +882,45 @@ def core_cases(fx: Fixture) -> list[tuple[str, Callable[[], Any]]]:
         ("ledger.list_entries global p1", lambda: ledger.list_entries(limit=51)),
         ("ledger.list_entries global deep", lambda: ledger.list_entries(limit=51, before_seq=fx.ledger_mid_seq)),
         ("ledger.list_entries provider p1", lambda: ledger.list_entries(provider_id=fx.heavy_provider, limit=51)),
-        ("ledger.list_entries provider deep",
-         lambda: ledger.list_entries(provider_id=fx.heavy_provider, limit=51, before_seq=fx.provider_ledger_mid_seq)),
+        (
+            "ledger.list_entries provider deep",
+            lambda: ledger.list_entries(provider_id=fx.heavy_provider, limit=51, before_seq=fx.provider_ledger_mid_seq),
+        ),
         # audit log (GET /admin/audit-logs)
         ("audit.list_for all p1", lambda: audit.list_for(limit=51)),
         ("audit.list_for all deep", lambda: audit.list_for(limit=51, before_seq=fx.audit_mid_seq)),
         ("audit.list_for entity_type=niche (rare)", lambda: audit.list_for(entity_type="niche", limit=51)),
-        ("audit.list_for entity_type=lead_assignment",
-         lambda: audit.list_for(entity_type="lead_assignment", limit=51)),
-        ("audit.list_for entity_type=provider deep",
-         lambda: audit.list_for(entity_type="provider", limit=51, before_seq=fx.audit_mid_seq)),
-        ("audit.list_for entity_id only (provider)",
-         lambda: audit.list_for(entity_id=fx.heavy_provider, limit=51)),
+        ("audit.list_for entity_type=lead_assignment", lambda: audit.list_for(entity_type="lead_assignment", limit=51)),
+        (
+            "audit.list_for entity_type=provider deep",
+            lambda: audit.list_for(entity_type="provider", limit=51, before_seq=fx.audit_mid_seq),
+        ),
+        ("audit.list_for entity_id only (provider)", lambda: audit.list_for(entity_id=fx.heavy_provider, limit=51)),
         # provider pages (GET /provider/leads, /subscriptions, /leads/{id}/explanation)
-        ("query.provider_leads p1 (heaviest provider)",
-         lambda: q.provider_leads(provider_id=fx.heavy_provider, limit=50)),
-        ("query.provider_leads deep", lambda: q.provider_leads(provider_id=fx.heavy_provider, limit=50,
-                                                               after=fx.provider_leads_mid)),
-        ("query.provider_leads p1 (typical provider)",
-         lambda: q.provider_leads(provider_id=fx.typical_provider, limit=50)),
+        (
+            "query.provider_leads p1 (heaviest provider)",
+            lambda: q.provider_leads(provider_id=fx.heavy_provider, limit=50),
+        ),
+        (
+            "query.provider_leads deep",
+            lambda: q.provider_leads(provider_id=fx.heavy_provider, limit=50, after=fx.provider_leads_mid),
+        ),
+        (
+            "query.provider_leads p1 (typical provider)",
+            lambda: q.provider_leads(provider_id=fx.typical_provider, limit=50),
+        ),
         ("catalog.list_subscriptions provider", lambda: catalog.list_subscriptions(provider_id=fx.heavy_provider)),
     ]
     if fx.engine_lead is not None:
         cases += [
-            ("distribution.explain engine lead, all subscriptions (admin)",
-             lambda: distribution.explain(lead_id=fx.engine_lead)),
-            ("distribution.explain engine lead, one provider",
-             lambda: distribution.explain(lead_id=fx.engine_lead, provider_id=fx.explained_provider)),
+            (
+                "distribution.explain engine lead, all subscriptions (admin)",
+                lambda: distribution.explain(lead_id=fx.engine_lead),
+            ),
+            (
+                "distribution.explain engine lead, one provider",
+                lambda: distribution.explain(lead_id=fx.engine_lead, provider_id=fx.explained_provider),
+            ),
         ]
     return cases
 
@@ -746,10 +931,16 @@ def _principal(fx: Fixture, role: str):
     from hotlead_app.services import auth
 
     if role == "provider":
-        return auth.Principal(user_id=fx.heavy_provider_user, email="bench@bench.example", role="provider",
-                              provider_id=fx.heavy_provider, session_id=uuid.uuid4())
-    return auth.Principal(user_id=uuid.uuid4(), email="admin@bench.example", role="admin", provider_id=None,
-                          session_id=uuid.uuid4())
+        return auth.Principal(
+            user_id=fx.heavy_provider_user,
+            email="bench@bench.example",
+            role="provider",
+            provider_id=fx.heavy_provider,
+            session_id=uuid.uuid4(),
+        )
+    return auth.Principal(
+        user_id=uuid.uuid4(), email="admin@bench.example", role="admin", provider_id=None, session_id=uuid.uuid4()
+    )
 
 
 def _accepts(fn: Callable[..., Any], name: str) -> bool:
@@ -788,75 +979,124 @@ def page_module_cases(fx: Fixture) -> list[tuple[str, Callable[[], Any]]]:
             ("reports.backlog_by_wait", lambda: r.backlog_by_wait(actor=admin)),
         ]
     if (b := module("lead_browser")) is not None:
-        day_from = (datetime.now(timezone.utc) - timedelta(days=40)).date().isoformat()
-        day_to = (datetime.now(timezone.utc) - timedelta(days=33)).date().isoformat()
+        day_from = (datetime.now(UTC) - timedelta(days=40)).date().isoformat()
+        day_to = (datetime.now(UTC) - timedelta(days=33)).date().isoformat()
         cases += [
             ("lead_browser.approval_queue p1", lambda: b.approval_queue(actor=admin, limit=25)),
             ("lead_browser.approval_queue deep", lambda: b.approval_queue(actor=admin, limit=25, after=fx.queue_mid)),
             # GET /admin/leads and the leads browser page (one service function)
-            ("lead_browser.search_leads pending_approval, oldest first p1",
-             lambda: b.search_leads(actor=admin, status="pending_approval", order="oldest", limit=50)),
-            ("lead_browser.search_leads pending_approval, oldest first deep",
-             lambda: b.search_leads(actor=admin, status="pending_approval", order="oldest", limit=50,
-                                    after=fx.queue_mid)),
-            ("lead_browser.search_leads oldest first deep",
-             lambda: b.search_leads(actor=admin, order="oldest", limit=50, after=fx.leads_mid)),
+            (
+                "lead_browser.search_leads pending_approval, oldest first p1",
+                lambda: b.search_leads(actor=admin, status="pending_approval", order="oldest", limit=50),
+            ),
+            (
+                "lead_browser.search_leads pending_approval, oldest first deep",
+                lambda: b.search_leads(
+                    actor=admin, status="pending_approval", order="oldest", limit=50, after=fx.queue_mid
+                ),
+            ),
+            (
+                "lead_browser.search_leads oldest first deep",
+                lambda: b.search_leads(actor=admin, order="oldest", limit=50, after=fx.leads_mid),
+            ),
             ("lead_browser.search_leads p1", lambda: b.search_leads(actor=admin, limit=50)),
             ("lead_browser.search_leads deep", lambda: b.search_leads(actor=admin, limit=50, after=fx.leads_mid)),
             ("lead_browser.search_leads status=rejected", lambda: b.search_leads(actor=admin, status="rejected")),
-            ("lead_browser.search_leads status=distributed deep",
-             lambda: b.search_leads(actor=admin, status="distributed", after=fx.distributed_mid)),
+            (
+                "lead_browser.search_leads status=distributed deep",
+                lambda: b.search_leads(actor=admin, status="distributed", after=fx.distributed_mid),
+            ),
             ("lead_browser.search_leads niche", lambda: b.search_leads(actor=admin, niche=fx.niche_slug)),
-            ("lead_browser.search_leads niche deep",
-             lambda: b.search_leads(actor=admin, niche=fx.niche_slug, after=fx.niche_mid)),
-            ("lead_browser.search_leads niche+status=bad_lead",
-             lambda: b.search_leads(actor=admin, niche=fx.niche_slug, status="bad_lead")),
-            ("lead_browser.search_leads email exact",
-             lambda: b.search_leads(actor=admin, email="lead4242@bench.example")),
+            (
+                "lead_browser.search_leads niche deep",
+                lambda: b.search_leads(actor=admin, niche=fx.niche_slug, after=fx.niche_mid),
+            ),
+            (
+                "lead_browser.search_leads niche+status=bad_lead",
+                lambda: b.search_leads(actor=admin, niche=fx.niche_slug, status="bad_lead"),
+            ),
+            (
+                "lead_browser.search_leads email exact",
+                lambda: b.search_leads(actor=admin, email="lead4242@bench.example"),
+            ),
             ("lead_browser.search_leads email prefix", lambda: b.search_leads(actor=admin, email="lead42")),
-            ("lead_browser.search_leads date range (a week)",
-             lambda: b.search_leads(actor=admin, created_from=day_from, created_to=day_to)),
-            ("lead_browser.search_leads date range + status=rejected",
-             lambda: b.search_leads(actor=admin, created_from=day_from, created_to=day_to, status="rejected")),
+            (
+                "lead_browser.search_leads date range (a week)",
+                lambda: b.search_leads(actor=admin, created_from=day_from, created_to=day_to),
+            ),
+            (
+                "lead_browser.search_leads date range + status=rejected",
+                lambda: b.search_leads(actor=admin, created_from=day_from, created_to=day_to, status="rejected"),
+            ),
         ]
         # The lead detail page loads the lead first, then its explanation (two steps).
         if _accepts(b.lead_view, "with_explanation"):
-            cases.append(("lead_browser.lead_view without explanation (step 1)",
-                          lambda: b.lead_view(actor=admin, lead_id=fx.lead_id, with_explanation=False)))
-        cases.append(("lead_browser.lead_view with explanation (seeded lead)",
-                      lambda: b.lead_view(actor=admin, lead_id=fx.lead_id)))
+            cases.append(
+                (
+                    "lead_browser.lead_view without explanation (step 1)",
+                    lambda: b.lead_view(actor=admin, lead_id=fx.lead_id, with_explanation=False),
+                )
+            )
+        cases.append(
+            (
+                "lead_browser.lead_view with explanation (seeded lead)",
+                lambda: b.lead_view(actor=admin, lead_id=fx.lead_id),
+            )
+        )
         if hasattr(b, "explanation"):
-            cases.append(("lead_browser.explanation (step 2, seeded lead)",
-                          lambda: b.explanation(actor=admin, lead_id=fx.lead_id)))
+            cases.append(
+                (
+                    "lead_browser.explanation (step 2, seeded lead)",
+                    lambda: b.explanation(actor=admin, lead_id=fx.lead_id),
+                )
+            )
             if fx.engine_lead is not None:
-                cases.append(("lead_browser.explanation (step 2, engine lead)",
-                              lambda: b.explanation(actor=admin, lead_id=fx.engine_lead)))
+                cases.append(
+                    (
+                        "lead_browser.explanation (step 2, engine lead)",
+                        lambda: b.explanation(actor=admin, lead_id=fx.engine_lead),
+                    )
+                )
     if (a := module("admin_views")) is not None:
         cases += [
             ("admin_views.get_niche", lambda: a.get_niche(niche_id=fx.niche_id, actor=admin)),
             ("admin_views.provider_detail", lambda: a.provider_detail(provider_id=fx.heavy_provider, actor=admin)),
-            ("admin_views.resolve_provider by email",
-             lambda: a.resolve_provider(text="provider1@bench.example", actor=admin)),
+            (
+                "admin_views.resolve_provider by email",
+                lambda: a.resolve_provider(text="provider1@bench.example", actor=admin),
+            ),
             ("admin_views.list_ledger p1", lambda: a.list_ledger(actor=admin)),
             ("admin_views.list_ledger deep", lambda: a.list_ledger(actor=admin, before_seq=fx.ledger_mid_seq)),
             ("admin_views.list_ledger type=debit (rare)", lambda: a.list_ledger(actor=admin, type="debit")),
             ("admin_views.list_ledger provider", lambda: a.list_ledger(actor=admin, provider_id=fx.heavy_provider)),
-            ("admin_views.list_ledger provider deep",
-             lambda: a.list_ledger(actor=admin, provider_id=fx.heavy_provider, before_seq=fx.provider_ledger_mid_seq)),
-            ("admin_views.list_ledger provider+type=credit",
-             lambda: a.list_ledger(actor=admin, provider_id=fx.typical_provider, type="credit")),
+            (
+                "admin_views.list_ledger provider deep",
+                lambda: a.list_ledger(
+                    actor=admin, provider_id=fx.heavy_provider, before_seq=fx.provider_ledger_mid_seq
+                ),
+            ),
+            (
+                "admin_views.list_ledger provider+type=credit",
+                lambda: a.list_ledger(actor=admin, provider_id=fx.typical_provider, type="credit"),
+            ),
             ("admin_views.list_audit p1", lambda: a.list_audit(actor=admin)),
             ("admin_views.list_audit deep", lambda: a.list_audit(actor=admin, before_seq=fx.audit_mid_seq)),
             ("admin_views.list_audit entity_type=niche (rare)", lambda: a.list_audit(actor=admin, entity_type="niche")),
-            ("admin_views.list_audit entity_type=provider deep",
-             lambda: a.list_audit(actor=admin, entity_type="provider", before_seq=fx.audit_mid_seq)),
+            (
+                "admin_views.list_audit entity_type=provider deep",
+                lambda: a.list_audit(actor=admin, entity_type="provider", before_seq=fx.audit_mid_seq),
+            ),
             ("admin_views.list_audit entity_id", lambda: a.list_audit(actor=admin, entity_id=str(fx.heavy_provider))),
             ("admin_views.list_audit by=admin (role)", lambda: a.list_audit(actor=admin, by="admin")),
-            ("admin_views.list_audit by=system deep",
-             lambda: a.list_audit(actor=admin, by="system", before_seq=fx.audit_mid_seq)),
+            (
+                "admin_views.list_audit by=system deep",
+                lambda: a.list_audit(actor=admin, by="system", before_seq=fx.audit_mid_seq),
+            ),
             ("admin_views.list_audit by=admin email", lambda: a.list_audit(actor=admin, by="admin1@bench.example")),
-            ("admin_views.list_audit by=provider login (user id)",
-             lambda: a.list_audit(actor=admin, by=str(fx.heavy_provider_user))),
+            (
+                "admin_views.list_audit by=provider login (user id)",
+                lambda: a.list_audit(actor=admin, by=str(fx.heavy_provider_user)),
+            ),
         ]
     if (v := module("provider_views")) is not None:
         pid = fx.heavy_provider
@@ -865,20 +1105,31 @@ def page_module_cases(fx: Fixture) -> list[tuple[str, Callable[[], Any]]]:
             ("provider_views.overview (typical provider)", lambda: v.overview(provider_id=fx.typical_provider)),
             ("provider_views.subscription_options", lambda: v.subscription_options(provider_id=pid)),
             ("provider_views.list_subscriptions", lambda: v.list_subscriptions(provider_id=pid)),
-            ("provider_views.count_matching_leads {} (30 days)",
-             lambda: v.count_matching_leads(provider_id=pid, niche_id=fx.niche_id, filters={})),
-            ("provider_views.count_matching_leads zip+size",
-             lambda: v.count_matching_leads(provider_id=pid, niche_id=fx.niche_id, filters={
-                 "zip": [str(ZIP_BASE + i) for i in range(5)], "size": {"min": 10, "max": 60}})),
+            (
+                "provider_views.count_matching_leads {} (30 days)",
+                lambda: v.count_matching_leads(provider_id=pid, niche_id=fx.niche_id, filters={}),
+            ),
+            (
+                "provider_views.count_matching_leads zip+size",
+                lambda: v.count_matching_leads(
+                    provider_id=pid,
+                    niche_id=fx.niche_id,
+                    filters={"zip": [str(ZIP_BASE + i) for i in range(5)], "size": {"min": 10, "max": 60}},
+                ),
+            ),
             ("provider_views.list_leads p1", lambda: v.list_leads(provider_id=pid)),
             ("provider_views.list_leads deep", lambda: v.list_leads(provider_id=pid, after=fx.provider_leads_mid)),
             ("provider_views.lead_detail", lambda: v.lead_detail(provider_id=pid, lead_id=fx.provider_lead)),
             ("provider_views.missed_leads p1 with reasons (heaviest)", lambda: v.missed_leads(provider_id=pid)),
-            ("provider_views.missed_leads p1 with reasons (typical)",
-             lambda: v.missed_leads(provider_id=fx.typical_provider)),
+            (
+                "provider_views.missed_leads p1 with reasons (typical)",
+                lambda: v.missed_leads(provider_id=fx.typical_provider),
+            ),
             ("provider_views.list_ledger p1", lambda: v.list_ledger(provider_id=pid)),
-            ("provider_views.list_ledger deep",
-             lambda: v.list_ledger(provider_id=pid, before_seq=fx.provider_ledger_mid_seq)),
+            (
+                "provider_views.list_ledger deep",
+                lambda: v.list_ledger(provider_id=pid, before_seq=fx.provider_ledger_mid_seq),
+            ),
         ]
         # The missed-leads page: the list first (without reasons), then the reasons of
         # the leads shown (missed_reasons), when the service offers the two steps.
@@ -891,17 +1142,30 @@ def page_module_cases(fx: Fixture) -> list[tuple[str, Callable[[], Any]]]:
                 continue
             shown = first[:-1] if len(first) > 1 else first
             if two_steps:
-                cases.append((f"provider_views.missed_leads p1 list (step 1, {label})",
-                              lambda prov=prov: v.missed_leads(provider_id=prov, with_reasons=False)))
+                cases.append(
+                    (
+                        f"provider_views.missed_leads p1 list (step 1, {label})",
+                        lambda prov=prov: v.missed_leads(provider_id=prov, with_reasons=False),
+                    )
+                )
                 ids = [uuid.UUID(r["lead_id"]) for r in shown]
-                cases.append((f"provider_views.missed_reasons of p1 (step 2, {label})",
-                              lambda prov=prov, ids=ids: v.missed_reasons(provider_id=prov, lead_ids=ids)))
+                cases.append(
+                    (
+                        f"provider_views.missed_reasons of p1 (step 2, {label})",
+                        lambda prov=prov, ids=ids: v.missed_reasons(provider_id=prov, lead_ids=ids),
+                    )
+                )
             if len(first) > 1:
                 cursor = [shown[-1]["created_at"], shown[-1]["lead_id"]]
                 extra = {"with_reasons": False} if two_steps else {}
-                cases.append((f"provider_views.missed_leads page 2{' list' if two_steps else ''} ({label})",
-                              lambda prov=prov, cursor=cursor, extra=extra: v.missed_leads(
-                                  provider_id=prov, after=cursor, **extra)))
+                cases.append(
+                    (
+                        f"provider_views.missed_leads page 2{' list' if two_steps else ''} ({label})",
+                        lambda prov=prov, cursor=cursor, extra=extra: v.missed_leads(
+                            provider_id=prov, after=cursor, **extra
+                        ),
+                    )
+                )
     return cases
 
 
@@ -916,7 +1180,9 @@ def main() -> int:
     ap.add_argument("--providers", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE each function's slowest statement")
-    ap.add_argument("--statements", action="store_true", help="list every SQL statement of each function's warm-up call")
+    ap.add_argument(
+        "--statements", action="store_true", help="list every SQL statement of each function's warm-up call"
+    )
     ap.add_argument("--only", default=None, help="time only functions whose name contains this")
     ap.add_argument("--data-dir", type=Path, default=None, help="keep the cluster here and reuse it next time")
     args = ap.parse_args()
@@ -958,15 +1224,25 @@ def main() -> int:
         from hotlead_app.services import distribution
 
         outcomes = [distribution.distribute_lead(lead_id=lid).outcome for lid in engine_ids]
-        log(f"the engine distributed {outcomes.count('distributed')}/{len(engine_ids)} new leads on top "
-            f"of that volume ({', '.join(sorted(set(outcomes)))})")
+        log(
+            f"the engine distributed {outcomes.count('distributed')}/{len(engine_ids)} new leads on top "
+            f"of that volume ({', '.join(sorted(set(outcomes)))})"
+        )
         t = time.perf_counter()
         vacuum_analyze(dsn)
         log(f"VACUUM ANALYZE: {time.perf_counter() - t:.0f} s")
         with psycopg.connect(dsn) as conn:
-            counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                      for t in ("leads", "lead_assignments", "ledger_entries", "audit_logs",
-                                "service_providers", "provider_subscriptions")}
+            counts = {
+                t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in (
+                    "leads",
+                    "lead_assignments",
+                    "ledger_entries",
+                    "audit_logs",
+                    "service_providers",
+                    "provider_subscriptions",
+                )
+            }
         say("volume: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
         fx = pick_fixture(dsn, engine_ids)
@@ -983,21 +1259,29 @@ def main() -> int:
         say()
         say("=" * 118)
         width = max(len(r.name) for r in results)
-        say(f"{'function (page data load)':<{width}}  {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'1st ms':>8} "
-            f"{'rows':>5} {'sql':>4}  verdict (p95 < {TARGET_MS:.0f} ms)")
+        say(
+            f"{'function (page data load)':<{width}}  {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'1st ms':>8} "
+            f"{'rows':>5} {'sql':>4}  verdict (p95 < {TARGET_MS:.0f} ms)"
+        )
         for r in results:
             if r.error:
                 say(f"{r.name:<{width}}  {'-':>8} {'-':>8} {'-':>8} {'-':>8} {'-':>5} {'-':>4}  ERROR {r.error}")
                 continue
-            say(f"{r.name:<{width}}  {statistics.median(r.ms):8.1f} {r.pct(0.95):8.1f} {max(r.ms):8.1f} "
-                f"{r.first_ms:8.1f} {r.rows if r.rows is not None else '-':>5} {r.statements:>4}  {r.verdict}")
+            say(
+                f"{r.name:<{width}}  {statistics.median(r.ms):8.1f} {r.pct(0.95):8.1f} {max(r.ms):8.1f} "
+                f"{r.first_ms:8.1f} {r.rows if r.rows is not None else '-':>5} {r.statements:>4}  {r.verdict}"
+            )
         failed = [r for r in results if r.verdict != "PASS"]
         say("-" * 118)
-        say(f"{len(results) - len(failed)}/{len(results)} PASS; "
-            + ("FAIL/ERROR: " + "; ".join(r.name for r in failed) if failed else "none failed"))
-        say(f"volume: {counts['leads']} leads, {counts['ledger_entries']} ledger entries, {counts['audit_logs']} "
+        say(
+            f"{len(results) - len(failed)}/{len(results)} PASS; "
+            + ("FAIL/ERROR: " + "; ".join(r.name for r in failed) if failed else "none failed")
+        )
+        say(
+            f"volume: {counts['leads']} leads, {counts['ledger_entries']} ledger entries, {counts['audit_logs']} "
             f"audit rows, {counts['lead_assignments']} assignments; total runtime "
-            f"{time.perf_counter() - started:.0f} s; load average " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+            f"{time.perf_counter() - started:.0f} s; load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+        )
         if args.statements:
             for r in results:
                 say()

@@ -231,7 +231,7 @@ def seed_leads(cur, tag: str, n: int, niche_ids: list, payload_sql: str) -> None
     cur.execute(
         "INSERT INTO audit_logs (id, actor_role, entity_type, entity_id, action, before_state, after_state, created_at) "
         "SELECT gen_random_uuid(), 'admin', 'lead', l.id, 'approved', '{\"status\": \"pending_approval\"}', "
-        "       '{\"status\": \"approved\"}', l.confirmed_at FROM leads l ORDER BY l.created_at"
+        '       \'{"status": "approved"}\', l.confirmed_at FROM leads l ORDER BY l.created_at'
     )
 
 
@@ -259,8 +259,7 @@ def seed_market(srv: Servers, db: str, *, providers: int, subscriptions: int, le
     tag = "market"
     t0 = time.perf_counter()
     with psycopg.connect(srv.dsn(db)) as conn, conn.cursor() as cur:
-        niche_ids, level_ids = seed_catalog(cur, tag, ["bench-roofing", "bench-solar", "bench-plumbing"],
-                                            MARKET_LEVELS)
+        niche_ids, level_ids = seed_catalog(cur, tag, ["bench-roofing", "bench-solar", "bench-plumbing"], MARKET_LEVELS)
         seed_providers(cur, tag, providers, "200 + abs(hashtext(%(tag)s || ':bal:' || g)) %% 1801")
         # The zip-list lateral needs x.b: splice it after x in the FROM list.
         filters = MARKET_FILTERS
@@ -299,17 +298,25 @@ def seed_scale(srv: Servers, db: str, *, subscriptions: int, leads: int) -> dict
     providers = max(20, subscriptions // 5)
     t0 = time.perf_counter()
     with psycopg.connect(srv.dsn(db)) as conn, conn.cursor() as cur:
-        niche_ids, level_ids = seed_catalog(cur, tag, [f"bench-scale-{subscriptions}"],
-                                            [("Shared", "10.00", 3, 1)])
+        niche_ids, level_ids = seed_catalog(cur, tag, [f"bench-scale-{subscriptions}"], [("Shared", "10.00", 3, 1)])
         seed_providers(cur, tag, providers, "100000")
         seed_subscriptions(
-            cur, tag, subscriptions, providers, level_ids,
+            cur,
+            tag,
+            subscriptions,
+            providers,
+            level_ids,
             f"jsonb_build_object('zip', jsonb_build_array(({ZIP_BASE} + x.b %% {ZIP_COUNT})::text))",
         )
         # Lead g wants zip g mod 20: consecutive leads match disjoint 5 % slices.
-        seed_leads(cur, tag, leads + 5, niche_ids,  # + 5 left approved for --explain
-                   f"jsonb_build_object('zip', ({ZIP_BASE} + (g - 1) %% {ZIP_COUNT})::text, "
-                   "'size', 1 + abs(hashtext(%(tag)s || ':ls:' || g)) %% 100)")
+        seed_leads(
+            cur,
+            tag,
+            leads + 5,
+            niche_ids,  # + 5 left approved for --explain
+            f"jsonb_build_object('zip', ({ZIP_BASE} + (g - 1) %% {ZIP_COUNT})::text, "
+            "'size', 1 + abs(hashtext(%(tag)s || ':ls:' || g)) %% 100)",
+        )
         conn.commit()
     vacuum_analyze(srv, db)
     return {"seconds": time.perf_counter() - t0, "providers": providers, "level_id": level_ids[0]}
@@ -327,8 +334,9 @@ def lead_ids(srv: Servers, db: str) -> list[str]:
     import psycopg
 
     with psycopg.connect(srv.dsn(db)) as conn:
-        return [str(r[0]) for r in conn.execute(
-            "SELECT id FROM leads WHERE status = 'approved' ORDER BY created_at, id")]
+        return [
+            str(r[0]) for r in conn.execute("SELECT id FROM leads WHERE status = 'approved' ORDER BY created_at, id")
+        ]
 
 
 def market_stats(srv: Servers, db: str) -> dict:
@@ -350,9 +358,19 @@ def market_stats(srv: Servers, db: str) -> dict:
             "       (SELECT count(*) FROM audit_logs WHERE action IN ('auto_paused', 'auto_deactivated')), "
             "       (SELECT count(*) FROM outbox)"
         ).fetchone()
-    keys = ("approved", "distributed", "assignments", "charges", "drift", "count_mismatch", "seq_gaps",
-            "records", "auto_paused", "outbox")
-    return dict(zip(keys, row))
+    keys = (
+        "approved",
+        "distributed",
+        "assignments",
+        "charges",
+        "drift",
+        "count_mismatch",
+        "seq_gaps",
+        "records",
+        "auto_paused",
+        "outbox",
+    )
+    return dict(zip(keys, row, strict=True))
 
 
 def explanation_check(srv: Servers, db: str, redis_url: str) -> str:
@@ -362,8 +380,9 @@ def explanation_check(srv: Servers, db: str, redis_url: str) -> str:
     import psycopg
 
     with psycopg.connect(srv.dsn(db)) as conn:
-        lid = conn.execute("SELECT id FROM leads WHERE status = 'distributed' ORDER BY distributed_at DESC "
-                           "LIMIT 1").fetchone()[0]
+        lid = conn.execute(
+            "SELECT id FROM leads WHERE status = 'distributed' ORDER BY distributed_at DESC LIMIT 1"
+        ).fetchone()[0]
     point_settings_at(database_url=srv.pg.url(db), redis_url=redis_url)
     from hotlead_app.db import reset_engine
     from hotlead_app.services import distribution
@@ -378,17 +397,26 @@ def explanation_check(srv: Servers, db: str, redis_url: str) -> str:
         key = d.reason.split(":")[0]
         counts[key] = counts.get(key, 0) + 1
     bad = counts.get("unexplained", 0) + counts.get("not_subscribed", 0)
-    return (f"{'ok' if bad == 0 else 'PROBLEM'}: explained lead {lid} for {len(decisions)} subscriptions in "
-            f"{time.perf_counter() - t0:.1f} s: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    return (
+        f"{'ok' if bad == 0 else 'PROBLEM'}: explained lead {lid} for {len(decisions)} subscriptions in "
+        f"{time.perf_counter() - t0:.1f} s: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+    )
 
 
 def sanity_line(s: dict) -> str:
-    ok = (s["drift"] == 0 and s["count_mismatch"] == 0 and s["seq_gaps"] == 0
-          and s["assignments"] == s["charges"] and s["records"] == s["distributed"])
-    return (f"{'ok' if ok else 'PROBLEM'}: distributed={s['distributed']} still approved={s['approved']} "
-            f"assignments={s['assignments']} charges={s['charges']} balance drift={s['drift']} "
-            f"seq gaps={s['seq_gaps']} niche count mismatches={s['count_mismatch']} "
-            f"auto-pause/deactivate audits={s['auto_paused']}")
+    ok = (
+        s["drift"] == 0
+        and s["count_mismatch"] == 0
+        and s["seq_gaps"] == 0
+        and s["assignments"] == s["charges"]
+        and s["records"] == s["distributed"]
+    )
+    return (
+        f"{'ok' if ok else 'PROBLEM'}: distributed={s['distributed']} still approved={s['approved']} "
+        f"assignments={s['assignments']} charges={s['charges']} balance drift={s['drift']} "
+        f"seq gaps={s['seq_gaps']} niche count mismatches={s['count_mismatch']} "
+        f"auto-pause/deactivate audits={s['auto_paused']}"
+    )
 
 
 # --------------------------------------------------------------------------- (a) the engine alone
@@ -461,8 +489,10 @@ def run_engine_pass(srv: Servers, db: str, ids: list[str], processes: int) -> Pa
     chunks = [ids[i::processes] for i in range(processes)]
     # Redis db 1: the after-commit e-mail jobs this pass publishes must not reach the
     # Celery pass's workers (db 0), which use another database.
-    procs = [ctx.Process(target=_engine_worker, args=(srv.pg.url(db), srv.redis.url(1), chunk, barrier, out),
-                         daemon=True) for chunk in chunks]
+    procs = [
+        ctx.Process(target=_engine_worker, args=(srv.pg.url(db), srv.redis.url(1), chunk, barrier, out), daemon=True)
+        for chunk in chunks
+    ]
     for p in procs:
         p.start()
     try:
@@ -479,8 +509,9 @@ def run_engine_pass(srv: Servers, db: str, ids: list[str], processes: int) -> Pa
                 p.join(5)
     stats = market_stats(srv, db)
     lat = [t for r in results for t in r["times"]]
-    return PassResult("engine", len(ids), seconds, stats["distributed"], stats["assignments"],
-                      sum(r["errors"] for r in results), lat)
+    return PassResult(
+        "engine", len(ids), seconds, stats["distributed"], stats["assignments"], sum(r["errors"] for r in results), lat
+    )
 
 
 # --------------------------------------------------------------------------- (b) Celery workers
@@ -493,8 +524,9 @@ def child_env(database_url: str, redis_url: str) -> dict[str, str]:
     return runner_env({"HOTLEAD_ENV": "dev", "HOTLEAD_DATABASE_URL": database_url, "HOTLEAD_REDIS_URL": redis_url})
 
 
-def run_celery_pass(srv: Servers, db: str, ids: list[str], workers: int, concurrency: int,
-                    expect_left: int, stall_seconds: float) -> PassResult:
+def run_celery_pass(
+    srv: Servers, db: str, ids: list[str], workers: int, concurrency: int, expect_left: int, stall_seconds: float
+) -> PassResult:
     import psycopg
 
     redis_url = srv.redis.url(0)
@@ -504,12 +536,28 @@ def run_celery_pass(srv: Servers, db: str, ids: list[str], workers: int, concurr
         path = srv.tmp / f"celery-worker-{i}.log"
         with open(path, "wb") as handle:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--loglevel=INFO",
-                 f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                 f"--hostname=bench{i}-{uuid.uuid4().hex[:6]}@%h",
-                 # The distribution workers of production: emails have workers of their own.
-                 "-Q", "distribution,celery"],
-                cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "workers.celery_app",
+                    "worker",
+                    "--loglevel=INFO",
+                    f"--concurrency={concurrency}",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    f"--hostname=bench{i}-{uuid.uuid4().hex[:6]}@%h",
+                    # The distribution workers of production: emails have workers of their own.
+                    "-Q",
+                    "distribution,celery",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         srv.children.append(proc)
         procs.append(proc)
@@ -564,10 +612,17 @@ def run_celery_pass(srv: Servers, db: str, ids: list[str], workers: int, concurr
         if sample is not None:
             text_ = sample.read_text(errors="replace")
             i = text_.index("Retry in")
-            print("    first retry:", text_[max(0, i - 200): i + 400].replace("\n", " | ")[:800])
+            print("    first retry:", text_[max(0, i - 200) : i + 400].replace("\n", " | ")[:800])
     stats = market_stats(srv, db)
-    res = PassResult("celery", len(ids), seconds, stats["distributed"], stats["assignments"], retries,
-                     note=note or f"send_task x{len(ids)} took {sent:.2f} s")
+    res = PassResult(
+        "celery",
+        len(ids),
+        seconds,
+        stats["distributed"],
+        stats["assignments"],
+        retries,
+        note=note or f"send_task x{len(ids)} took {sent:.2f} s",
+    )
     return res
 
 
@@ -583,16 +638,27 @@ def run_pgbench(srv: Servers, scale: int, clients: int, seconds: int) -> tuple[f
     pgbench = str(pg_bin_dir() / "pgbench")
     common = ["-h", "127.0.0.1", "-p", str(srv.pg.port), "-U", "hotlead"]
     env = {**os.environ, "PGCONNECT_TIMEOUT": "10"}
-    init = subprocess.run([pgbench, *common, "-i", "-q", "-s", str(scale), PGBENCH_DB],
-                          capture_output=True, text=True, env=env, timeout=900)
+    init = subprocess.run(
+        [pgbench, *common, "-i", "-q", "-s", str(scale), PGBENCH_DB],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
     if init.returncode != 0:
         raise RuntimeError(f"pgbench -i failed:\n{init.stdout}\n{init.stderr}")
-    run = subprocess.run([pgbench, *common, "-c", str(clients), "-j", str(clients), "-T", str(seconds), PGBENCH_DB],
-                         capture_output=True, text=True, env=env, timeout=seconds + 300)
+    run = subprocess.run(
+        [pgbench, *common, "-c", str(clients), "-j", str(clients), "-T", str(seconds), PGBENCH_DB],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=seconds + 300,
+    )
     if run.returncode != 0:
         raise RuntimeError(f"pgbench failed:\n{run.stdout}\n{run.stderr}")
-    m = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", run.stdout) or \
-        re.search(r"tps = ([0-9.]+)", run.stdout)
+    m = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", run.stdout) or re.search(
+        r"tps = ([0-9.]+)", run.stdout
+    )
     if not m:
         raise RuntimeError(f"no tps in pgbench output:\n{run.stdout}")
     with admin_conn(srv) as conn:
@@ -665,8 +731,7 @@ def explain_walk(srv: Servers, db: str) -> str:
     lines: list[str] = []
     lid = lead_ids(srv, db)[0]
     with psycopg.connect(srv.dsn(db)) as conn:
-        level_id, price = conn.execute(
-            "SELECT id, price_per_lead FROM competition_levels LIMIT 1").fetchone()
+        level_id, price = conn.execute("SELECT id, price_per_lead FROM competition_levels LIMIT 1").fetchone()
         payload = conn.execute("SELECT payload FROM leads WHERE id = %s", (lid,)).fetchone()[0]
         conn.rollback()
         notices: list[str] = []
@@ -674,9 +739,14 @@ def explain_walk(srv: Servers, db: str) -> str:
         conn.execute("LOAD 'auto_explain'")
         # 1 ms: the walk is caught when it is slow, while the tiny per-row queries of
         # hotlead_filter_mismatch (one per subscription examined) are not logged.
-        for setting in ("auto_explain.log_min_duration = 1", "auto_explain.log_analyze = on",
-                        "auto_explain.log_nested_statements = on", "auto_explain.log_buffers = on",
-                        "auto_explain.log_timing = on", "client_min_messages = log"):
+        for setting in (
+            "auto_explain.log_min_duration = 1",
+            "auto_explain.log_analyze = on",
+            "auto_explain.log_nested_statements = on",
+            "auto_explain.log_buffers = on",
+            "auto_explain.log_timing = on",
+            "client_min_messages = log",
+        ):
             conn.execute(f"SET {setting}")
         conn.commit()
         for call in range(1, 8):
@@ -695,22 +765,32 @@ def explain_walk(srv: Servers, db: str) -> str:
                 cur.execute(f"SET plan_cache_mode = {mode}")
                 cur.execute("DEALLOCATE ALL")
                 cur.execute("PREPARE walk(uuid, numeric, jsonb) AS " + WALK_SQL)
-                cur.execute(sql.SQL("EXPLAIN (ANALYZE, BUFFERS) EXECUTE walk({}, {}, {}::jsonb)").format(
-                    sql.Literal(level_id), sql.Literal(price), sql.Literal(json.dumps(payload))))
+                cur.execute(
+                    sql.SQL("EXPLAIN (ANALYZE, BUFFERS) EXECUTE walk({}, {}, {}::jsonb)").format(
+                        sql.Literal(level_id), sql.Literal(price), sql.Literal(json.dumps(payload))
+                    )
+                )
                 lines.append(f"--- the same SELECT outside, {mode} (whole result, no early exit):")
                 lines.extend(r[0] for r in cur.fetchall())
             cur.execute("SET plan_cache_mode = auto")
             cur.execute("DEALLOCATE ALL")
             cur.execute("PREPARE walk3(uuid, numeric, jsonb) AS " + WALK_SQL + " LIMIT 3")
-            cur.execute(sql.SQL("EXPLAIN (ANALYZE, BUFFERS) EXECUTE walk3({}, {}, {}::jsonb)").format(
-                sql.Literal(level_id), sql.Literal(price), sql.Literal(json.dumps(payload))))
+            cur.execute(
+                sql.SQL("EXPLAIN (ANALYZE, BUFFERS) EXECUTE walk3({}, {}, {}::jsonb)").format(
+                    sql.Literal(level_id), sql.Literal(price), sql.Literal(json.dumps(payload))
+                )
+            )
             lines.append("--- the same SELECT with LIMIT 3 (what a fast-start plan does):")
             lines.extend(r[0] for r in cur.fetchall())
-            cur.execute("SELECT indexrelname, idx_scan, idx_tup_read FROM pg_stat_user_indexes "
-                        "WHERE relname = 'provider_subscriptions' ORDER BY indexrelname")
+            cur.execute(
+                "SELECT indexrelname, idx_scan, idx_tup_read FROM pg_stat_user_indexes "
+                "WHERE relname = 'provider_subscriptions' ORDER BY indexrelname"
+            )
             lines.append("--- pg_stat_user_indexes on provider_subscriptions (whole scale run):")
             lines.extend(f"    {r[0]}: idx_scan={r[1]} idx_tup_read={r[2]}" for r in cur.fetchall())
-            cur.execute("SELECT seq_scan, seq_tup_read FROM pg_stat_user_tables WHERE relname = 'provider_subscriptions'")
+            cur.execute(
+                "SELECT seq_scan, seq_tup_read FROM pg_stat_user_tables WHERE relname = 'provider_subscriptions'"
+            )
             r = cur.fetchone()
             lines.append(f"    seq_scan={r[0]} seq_tup_read={r[1]}")
         conn.rollback()
@@ -733,16 +813,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--pgbench-scale", type=int, default=10)
     ap.add_argument("--pgbench-clients", type=int, default=2)
     ap.add_argument("--pgbench-seconds", type=int, default=None, help="default 20 (--quick 10)")
-    ap.add_argument("--scale-sizes", default="1000,10000,100000",
-                    help="subscriptions in the one level of the single-distribution test")
+    ap.add_argument(
+        "--scale-sizes",
+        default="1000,10000,100000",
+        help="subscriptions in the one level of the single-distribution test",
+    )
     ap.add_argument("--scale-leads", type=int, default=15, help="leads timed per size (median reported)")
-    ap.add_argument("--stall-seconds", type=float, default=60, help="give up on Celery after this long without progress")
+    ap.add_argument(
+        "--stall-seconds", type=float, default=60, help="give up on Celery after this long without progress"
+    )
     ap.add_argument("--skip-engine", action="store_true")
     ap.add_argument("--skip-celery", action="store_true")
     ap.add_argument("--skip-pgbench", action="store_true")
     ap.add_argument("--skip-scale", action="store_true")
-    ap.add_argument("--explain", action="store_true",
-                    help="print the per-level plan of the engine at the largest scale size")
+    ap.add_argument(
+        "--explain", action="store_true", help="print the per-level plan of the engine at the largest scale size"
+    )
     args = ap.parse_args(argv)
     div = args.divide or (10 if args.quick else 1)
     args.providers = max(10, args.providers // div)
@@ -772,19 +858,26 @@ def main(argv: list[str] | None = None) -> int:
     srv = Servers()
     summary: list[str] = []
     load = os.getloadavg()
-    say(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
-        + ("  (WARNING: the box is busy; figures will be noisy)" if load[0] > 0.5 else ""))
+    say(
+        f"machine: {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+        + ("  (WARNING: the box is busy; figures will be noisy)" if load[0] > 0.5 else "")
+    )
     try:
-        log(f"starting private PostgreSQL (port {srv.pg.port}, fsync=on synchronous_commit=on "
-            f"full_page_writes=on, i.e. fast_unsafe=False) and Redis (port {srv.redis.port}) in {srv.tmp}")
+        log(
+            f"starting private PostgreSQL (port {srv.pg.port}, fsync=on synchronous_commit=on "
+            f"full_page_writes=on, i.e. fast_unsafe=False) and Redis (port {srv.redis.port}) in {srv.tmp}"
+        )
         srv.start()
         import psycopg
 
         with admin_conn(srv) as conn:
             version = conn.execute("SHOW server_version").fetchone()[0]
-            settings = dict(conn.execute(
-                "SELECT name, setting FROM pg_settings WHERE name IN "
-                "('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'wal_sync_method')").fetchall())
+            settings = dict(
+                conn.execute(
+                    "SELECT name, setting FROM pg_settings WHERE name IN "
+                    "('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'wal_sync_method')"
+                ).fetchall()
+            )
             conn.execute(f'CREATE DATABASE "{TEMPLATE_DB}"')
         log(f"PostgreSQL {version}: {settings}")
         t = time.perf_counter()
@@ -797,24 +890,31 @@ def main(argv: list[str] | None = None) -> int:
         def do_pgbench() -> float | None:
             if args.skip_pgbench:
                 return None
-            log(f"pgbench TPC-B: -i -s {args.pgbench_scale}, then -c {args.pgbench_clients} "
-                f"-j {args.pgbench_clients} -T {args.pgbench_seconds}")
+            log(
+                f"pgbench TPC-B: -i -s {args.pgbench_scale}, then -c {args.pgbench_clients} "
+                f"-j {args.pgbench_clients} -T {args.pgbench_seconds}"
+            )
             value, out = run_pgbench(srv, args.pgbench_scale, args.pgbench_clients, args.pgbench_seconds)
             for ln in out.splitlines():
                 if ln.startswith(("latency average", "tps", "number of transactions actually")):
                     say(f"    pgbench: {ln}")
-            line = f"pgbench TPC-B -s {args.pgbench_scale} -c {args.pgbench_clients} -j {args.pgbench_clients} " \
-                   f"-T {args.pgbench_seconds}: {value:.1f} tps"
+            line = (
+                f"pgbench TPC-B -s {args.pgbench_scale} -c {args.pgbench_clients} -j {args.pgbench_clients} "
+                f"-T {args.pgbench_seconds}: {value:.1f} tps"
+            )
             say(line)
             summary.append(line)
             return value
 
         if not (args.skip_engine and args.skip_celery):
             clone(srv, TEMPLATE_DB, SEED_DB)
-            seeded = seed_market(srv, SEED_DB, providers=args.providers, subscriptions=args.subscriptions,
-                                 leads=args.leads)
-            log(f"seeded {args.providers} providers (deposits via ledger_entries), {args.subscriptions} "
-                f"subscriptions over 3 niches x 3 levels, {args.leads} approved leads in {seeded['seconds']:.1f} s")
+            seeded = seed_market(
+                srv, SEED_DB, providers=args.providers, subscriptions=args.subscriptions, leads=args.leads
+            )
+            log(
+                f"seeded {args.providers} providers (deposits via ledger_entries), {args.subscriptions} "
+                f"subscriptions over 3 niches x 3 levels, {args.leads} approved leads in {seeded['seconds']:.1f} s"
+            )
             with psycopg.connect(srv.dsn(SEED_DB)) as conn:
                 mix = conn.execute(
                     "SELECT count(*) FILTER (WHERE filters = '{}'), count(*) FILTER (WHERE filters ? 'zip' "
@@ -829,8 +929,10 @@ def main(argv: list[str] | None = None) -> int:
                     "ON cl.id = s.competition_level_id AND cl.niche_id = l.niche_id WHERE s.filters <> '{}'), 0) AS m "
                     "FROM leads l ORDER BY l.created_at LIMIT 60) x"
                 ).fetchone()[0]
-            log(f"filters: {{}}={mix[0]} zip-list={mix[1]} size-range={mix[2]} both={mix[3]}; "
-                f"a lead matches {float(share or 0):.0%} of the filtered subscriptions of its niche")
+            log(
+                f"filters: {{}}={mix[0]} zip-list={mix[1]} size-range={mix[2]} both={mix[3]}; "
+                f"a lead matches {float(share or 0):.0%} of the filtered subscriptions of its niche"
+            )
             clone(srv, SEED_DB, ENGINE_DB)
             clone(srv, SEED_DB, CELERY_DB)
             ids = lead_ids(srv, SEED_DB)
@@ -838,8 +940,7 @@ def main(argv: list[str] | None = None) -> int:
             tps = do_pgbench()
 
             if not args.skip_engine:
-                log(f"(a) engine alone: {args.processes} OS processes x distribution.distribute_lead, "
-                    f"{len(ids)} leads")
+                log(f"(a) engine alone: {args.processes} OS processes x distribution.distribute_lead, {len(ids)} leads")
                 engine_res = run_engine_pass(srv, ENGINE_DB, ids, args.processes)
                 stats = market_stats(srv, ENGINE_DB)
                 log(f"    {sanity_line(stats)}")
@@ -847,10 +948,12 @@ def main(argv: list[str] | None = None) -> int:
                 lat = sorted(engine_res.latencies)
                 p50 = statistics.median(lat) * 1000 if lat else 0
                 p95 = lat[int(len(lat) * 0.95) - 1] * 1000 if lat else 0
-                line = (f"(a) engine, {args.processes} processes: {engine_res.distributed} leads distributed, "
-                        f"{engine_res.assignments} assignments in {engine_res.seconds:.2f} s -> "
-                        f"{engine_res.leads_per_s:.1f} leads/s, {engine_res.assignments_per_s:.1f} assignments/s "
-                        f"(per call p50 {p50:.1f} ms, p95 {p95:.1f} ms; retried errors {engine_res.errors})")
+                line = (
+                    f"(a) engine, {args.processes} processes: {engine_res.distributed} leads distributed, "
+                    f"{engine_res.assignments} assignments in {engine_res.seconds:.2f} s -> "
+                    f"{engine_res.leads_per_s:.1f} leads/s, {engine_res.assignments_per_s:.1f} assignments/s "
+                    f"(per call p50 {p50:.1f} ms, p95 {p95:.1f} ms; retried errors {engine_res.errors})"
+                )
                 say(line)
                 summary.append(line)
                 expect_left = stats["approved"]
@@ -858,16 +961,21 @@ def main(argv: list[str] | None = None) -> int:
                 expect_left = 0
 
             if not args.skip_celery:
-                log(f"(b) production path: {args.celery_workers} x `celery worker --concurrency="
-                    f"{args.celery_concurrency}` fed by send_task('distribution.distribute_lead') x {len(ids)}")
-                celery_res = run_celery_pass(srv, CELERY_DB, ids, args.celery_workers, args.celery_concurrency,
-                                             expect_left, args.stall_seconds)
+                log(
+                    f"(b) production path: {args.celery_workers} x `celery worker --concurrency="
+                    f"{args.celery_concurrency}` fed by send_task('distribution.distribute_lead') x {len(ids)}"
+                )
+                celery_res = run_celery_pass(
+                    srv, CELERY_DB, ids, args.celery_workers, args.celery_concurrency, expect_left, args.stall_seconds
+                )
                 log(f"    {sanity_line(market_stats(srv, CELERY_DB))}")
-                line = (f"(b) celery, {args.celery_workers} worker(s) x concurrency {args.celery_concurrency}: "
-                        f"{celery_res.distributed} leads distributed, {celery_res.assignments} assignments in "
-                        f"{celery_res.seconds:.2f} s -> {celery_res.leads_per_s:.1f} leads/s, "
-                        f"{celery_res.assignments_per_s:.1f} assignments/s "
-                        f"(task retries {celery_res.errors}; {celery_res.note})")
+                line = (
+                    f"(b) celery, {args.celery_workers} worker(s) x concurrency {args.celery_concurrency}: "
+                    f"{celery_res.distributed} leads distributed, {celery_res.assignments} assignments in "
+                    f"{celery_res.seconds:.2f} s -> {celery_res.leads_per_s:.1f} leads/s, "
+                    f"{celery_res.assignments_per_s:.1f} assignments/s "
+                    f"(task retries {celery_res.errors}; {celery_res.note})"
+                )
                 say(line)
                 summary.append(line)
             for name in (ENGINE_DB, CELERY_DB, SEED_DB):
@@ -885,17 +993,22 @@ def main(argv: list[str] | None = None) -> int:
                 sql_ms, total_ms, assigned = time_one_distribution(srv, db, args.scale_leads)
                 res = ScaleResult(n, sql_ms, total_ms, assigned, seeded["seconds"])
                 scale_results.append(res)
-                log(f"    {n} subscriptions ({seeded['providers']} providers, seeded in {seeded['seconds']:.1f} s): "
-                    f"per lead ms (call+commit) {[round(x, 1) for x in total_ms]}; assignments {assigned}")
+                log(
+                    f"    {n} subscriptions ({seeded['providers']} providers, seeded in {seeded['seconds']:.1f} s): "
+                    f"per lead ms (call+commit) {[round(x, 1) for x in total_ms]}; assignments {assigned}"
+                )
                 if args.explain and n == max(args.sizes):
                     explain_text = explain_walk(srv, db)
                 srv.pg.drop_database(db)
             for res in scale_results:
                 first, rest = res.sql_ms[:5], res.sql_ms[5:]
-                line = (f"one distribution, 1 level x {res.subscriptions} subscriptions (5 % match, max_providers 3): "
-                        f"median {res.median_total:.2f} ms (function {res.median_sql:.2f} ms + commit; "
-                        f"function median calls 1-5 {statistics.median(first):.2f} ms"
-                        + (f", calls 6+ {statistics.median(rest):.2f} ms" if rest else "") + ")")
+                line = (
+                    f"one distribution, 1 level x {res.subscriptions} subscriptions (5 % match, max_providers 3): "
+                    f"median {res.median_total:.2f} ms (function {res.median_sql:.2f} ms + commit; "
+                    f"function median calls 1-5 {statistics.median(first):.2f} ms"
+                    + (f", calls 6+ {statistics.median(rest):.2f} ms" if rest else "")
+                    + ")"
+                )
                 say(line)
                 summary.append(line)
 
@@ -906,22 +1019,30 @@ def main(argv: list[str] | None = None) -> int:
             say(line)
         if engine_res and tps:
             r = engine_res.assignments_per_s / tps
-            say(f"engine assignments/s / pgbench tps = {engine_res.assignments_per_s:.1f} / {tps:.1f} = "
-                f"{r:.2f} (target >= 0.5): {verdict(r, 0.5)}")
+            say(
+                f"engine assignments/s / pgbench tps = {engine_res.assignments_per_s:.1f} / {tps:.1f} = "
+                f"{r:.2f} (target >= 0.5): {verdict(r, 0.5)}"
+            )
         if engine_res and celery_res:
             r = celery_res.assignments_per_s / engine_res.assignments_per_s if engine_res.assignments_per_s else 0
-            say(f"celery assignments/s / engine assignments/s = {celery_res.assignments_per_s:.1f} / "
-                f"{engine_res.assignments_per_s:.1f} = {r:.2f} (target >= 0.5): {verdict(r, 0.5)}")
+            say(
+                f"celery assignments/s / engine assignments/s = {celery_res.assignments_per_s:.1f} / "
+                f"{engine_res.assignments_per_s:.1f} = {r:.2f} (target >= 0.5): {verdict(r, 0.5)}"
+            )
         if len(scale_results) >= 2:
             lo, hi = scale_results[0], scale_results[-1]
             size_ratio = hi.subscriptions / lo.subscriptions
             g_total = hi.median_total / lo.median_total
             g_sql = hi.median_sql / lo.median_sql
-            say(f"growth {hi.subscriptions}/{lo.subscriptions} subscriptions (x{size_ratio:.0f}): one distribution "
+            say(
+                f"growth {hi.subscriptions}/{lo.subscriptions} subscriptions (x{size_ratio:.0f}): one distribution "
                 f"x{g_total:.2f} (call+commit), x{g_sql:.2f} (function alone); linear would be x{size_ratio:.0f}: "
-                f"{'well under linear' if g_sql < size_ratio / 10 else 'NOT well under linear'}")
-        say(f"total runtime {time.perf_counter() - started:.0f} s; load average now "
-            + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+                f"{'well under linear' if g_sql < size_ratio / 10 else 'NOT well under linear'}"
+            )
+        say(
+            f"total runtime {time.perf_counter() - started:.0f} s; load average now "
+            + " ".join(f"{x:.2f}" for x in os.getloadavg())
+        )
         if explain_text:
             say()
             say("=" * 100)

@@ -76,6 +76,7 @@ import time
 import urllib.request
 import uuid
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,8 +90,13 @@ DB_NAME = "hotlead"
 NICHE_SLUG = "bench-roofing"
 NICHE_FIELDS = [
     {"name": "zip", "label": "ZIP code", "type": "zip", "required": True},
-    {"name": "roof_type", "label": "Roof type", "type": "select", "required": True,
-     "options": ["asphalt", "metal", "tile", "flat"]},
+    {
+        "name": "roof_type",
+        "label": "Roof type",
+        "type": "select",
+        "required": True,
+        "options": ["asphalt", "metal", "tile", "flat"],
+    },
     {"name": "area_sqft", "label": "Roof area (sq ft)", "type": "number", "required": False},
     {"name": "details", "label": "Anything else?", "type": "text", "required": False},
 ]
@@ -117,7 +123,7 @@ def _proc_stat(pid: int) -> tuple[int, int, int] | None:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = raw[raw.rfind(")") + 2:].split()
+    fields = raw[raw.rfind(")") + 2 :].split()
     # fields[0] is state (stat field 3): ppid=4, pgrp=5, utime=14, stime=15, cutime=16, cstime=17
     return int(fields[1]), int(fields[2]), sum(int(x) for x in fields[11:15])
 
@@ -224,14 +230,21 @@ def cpu_line(before: dict, after: dict, requests: int = 0) -> str:
     steal = (after["steal"] - before["steal"]) / wall
     other = max(0.0, machine - sum(used.values()))
     per_worker = sorted(
-        ((after["workers"][p] - before["workers"].get(p, 0.0)) / wall for p in after["workers"]), reverse=True)
+        ((after["workers"][p] - before["workers"].get(p, 0.0)) / wall for p in after["workers"]), reverse=True
+    )
     busy_workers = ", ".join(f"{x:.2f}" for x in per_worker if x >= 0.01) or "none"
-    return (f"CPU in cores over {wall:.1f} s: server {used['server']:.2f} (per process: {busy_workers}), "
-            f"postgres {used['postgres']:.2f}, redis {used['redis']:.2f}, generator {used['generator']:.2f}, "
-            f"rest of the machine {other:.2f}; machine busy {machine:.2f} of {os.cpu_count()}, steal {steal:.2f}"
-            + (f"; CPU per request: server {(after['server'] - before['server']) / requests * 1000:.2f} ms, "
-               f"postgres {(after['postgres'] - before['postgres']) / requests * 1000:.2f} ms, "
-               f"redis {(after['redis'] - before['redis']) / requests * 1000:.2f} ms" if requests else ""))
+    return (
+        f"CPU in cores over {wall:.1f} s: server {used['server']:.2f} (per process: {busy_workers}), "
+        f"postgres {used['postgres']:.2f}, redis {used['redis']:.2f}, generator {used['generator']:.2f}, "
+        f"rest of the machine {other:.2f}; machine busy {machine:.2f} of {os.cpu_count()}, steal {steal:.2f}"
+        + (
+            f"; CPU per request: server {(after['server'] - before['server']) / requests * 1000:.2f} ms, "
+            f"postgres {(after['postgres'] - before['postgres']) / requests * 1000:.2f} ms, "
+            f"redis {(after['redis'] - before['redis']) / requests * 1000:.2f} ms"
+            if requests
+            else ""
+        )
+    )
 
 
 # --------------------------------------------------------------------------- load generator (child processes)
@@ -246,8 +259,9 @@ def cpu_line(before: dict, after: dict, requests: int = 0) -> str:
 
 
 def lead_body(run: str, proc: int, n: int) -> bytes:
+    # A JSON template: with %, its braces stay literal.
     return (
-        '{"niche":"%s","email":"b%s.%d.%d@bench.example","phone":"+1 555 010 %04d",'
+        '{"niche":"%s","email":"b%s.%d.%d@bench.example","phone":"+1 555 010 %04d",'  # noqa: UP031
         '"payload":{"zip":"30301","roof_type":"metal","area_sqft":1800,"details":"Leak near the chimney"},'
         '"referrer_url":"https://www.example.com/roofs","utm_params":{"utm_source":"bench","utm_medium":"cpc"}}'
         % (NICHE_SLUG, run, proc, n, n % 10000)
@@ -279,7 +293,7 @@ class _RawProtocol(asyncio.Protocol):
 
     def _reset(self) -> None:
         self.head_end = -1
-        self.need = -1        # total bytes of a content-length response
+        self.need = -1  # total bytes of a content-length response
         self.chunked = False
         self.close_after = False
         self.status = 0
@@ -304,7 +318,7 @@ class _RawProtocol(asyncio.Protocol):
 
     def _timed_out(self) -> None:
         self.timer = None
-        self._finish(asyncio.TimeoutError())
+        self._finish(TimeoutError())
         self.transport.close()  # the connection's state is unknown now
 
     def data_received(self, data: bytes) -> None:
@@ -327,7 +341,7 @@ class _RawProtocol(asyncio.Protocol):
             m = head.find(b"\r\ncontent-length:")
             if m >= 0:
                 e = head.find(b"\r\n", m + 2)
-                self.need = self.head_end + int(head[m + 17:e if e >= 0 else len(head)])
+                self.need = self.head_end + int(head[m + 17 : e if e >= 0 else len(head)])
             elif b"\r\ntransfer-encoding: chunked" in head:
                 self.chunked = True
             else:
@@ -349,7 +363,7 @@ class _RawProtocol(asyncio.Protocol):
                 if pos > len(self.buf):
                     return
         if len(self.buf) >= self.need:
-            del self.buf[:self.need]
+            del self.buf[: self.need]
             status, close_after = self.status, self.close_after
             self._reset()
             self._finish(status)
@@ -373,8 +387,7 @@ class RawClient:
 
     async def connect(self) -> None:
         loop = asyncio.get_running_loop()
-        _, self.proto = await asyncio.wait_for(
-            loop.create_connection(_RawProtocol, self.host, self.port), self.timeout)
+        _, self.proto = await asyncio.wait_for(loop.create_connection(_RawProtocol, self.host, self.port), self.timeout)
 
     async def send(self, data: bytes) -> int:
         if self.proto is None or self.proto.closed:
@@ -414,10 +427,13 @@ class Requests:
     def __init__(self, job: dict) -> None:
         host = f"127.0.0.1:{job['port']}"
         self.kind, self.run, self.idx = job["kind"], job["run"], job["idx"]
-        self.get = (f"GET {BARE_PATH} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: hotlead-bench\r\n"
-                    "Accept: */*\r\n\r\n").encode()
-        self.post_head = (f"POST {LEADS_PATH} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: hotlead-bench\r\n"
-                          "Accept: */*\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n")
+        self.get = (
+            f"GET {BARE_PATH} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: hotlead-bench\r\nAccept: */*\r\n\r\n"
+        ).encode()
+        self.post_head = (
+            f"POST {LEADS_PATH} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: hotlead-bench\r\n"
+            "Accept: */*\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+        )
         self.ok = 201 if self.kind == "leads" else 200
 
     def make(self, n: int) -> bytes:
@@ -432,9 +448,12 @@ async def _clients(job: dict, count: int):
     if job["client"] == "httpx":
         import httpx
 
-        shared = httpx.AsyncClient(base_url=f"http://127.0.0.1:{job['port']}", trust_env=False,
-                                   timeout=job["timeout"],
-                                   limits=httpx.Limits(max_connections=count, max_keepalive_connections=count))
+        shared = httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{job['port']}",
+            trust_env=False,
+            timeout=job["timeout"],
+            limits=httpx.Limits(max_connections=count, max_keepalive_connections=count),
+        )
         return [HttpxClient(shared) for _ in range(count)], shared
     clients = [RawClient("127.0.0.1", job["port"], job["timeout"]) for _ in range(count)]
     await asyncio.gather(*(c.connect() for c in clients))
@@ -467,7 +486,7 @@ async def _open_loop(job: dict) -> dict:
             try:
                 status = await client.send(reqs.make(job["seq0"] + n))
                 outcome = "ok" if status == reqs.ok else f"HTTP {status}"
-            except Exception as exc:  # noqa: BLE001 - every failure is counted and named
+            except Exception as exc:
                 outcome = type(exc).__name__
             end = time.monotonic()
             records.append((lag, t_send - t_sched, end - t_sched, end - start, outcome))
@@ -519,7 +538,7 @@ async def _closed_loop(job: dict) -> dict:
             try:
                 status = await client.send(reqs.make(seq[0]))
                 outcome = "ok" if status == reqs.ok else f"HTTP {status}"
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 outcome = type(exc).__name__
             t1 = time.monotonic()
             if t1 <= end:  # only what completed inside the window counts
@@ -549,7 +568,7 @@ def _generator_main(conn, idx: int) -> None:
         runner = _open_loop if job["mode"] == "open" else _closed_loop
         try:
             result = asyncio.run(runner(job))
-        except Exception as exc:  # noqa: BLE001 - reported by the parent
+        except Exception as exc:
             result = {"error": f"{type(exc).__name__}: {exc}"}
         r1 = resource.getrusage(resource.RUSAGE_SELF)
         result["cpu"] = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
@@ -582,7 +601,7 @@ class Generator:
     def _run(self, jobs: list[dict], timeout: float, on_start=None) -> list[dict]:
         """Run one job per process; ``on_start`` is called at the jobs' common start
         time (the CPU snapshot of the phase), while they run."""
-        for pipe, job in zip(self.pipes, jobs):
+        for pipe, job in zip(self.pipes, jobs, strict=True):
             pipe.send(job)
         if on_start is not None:
             time.sleep(max(0.0, jobs[0]["start_at"] - time.monotonic()))
@@ -599,14 +618,23 @@ class Generator:
 
     def _common(self, kind: str, duration: float, timeout: float, span: int) -> dict:
         seq0, self.seq = self.seq, self.seq + span
-        return dict(kind=kind, port=self.port, run=self.run, client=self.client, duration=duration,
-                    start_at=time.monotonic() + 2.0, timeout=timeout, seq0=seq0, nprocs=len(self.procs))
+        return {
+            "kind": kind,
+            "port": self.port,
+            "run": self.run,
+            "client": self.client,
+            "duration": duration,
+            "start_at": time.monotonic() + 2.0,
+            "timeout": timeout,
+            "seq0": seq0,
+            "nprocs": len(self.procs),
+        }
 
-    def open_loop(self, kind: str, rate: float, duration: float, timeout: float, connections: int,
-                  on_start=None) -> list[dict]:
+    def open_loop(
+        self, kind: str, rate: float, duration: float, timeout: float, connections: int, on_start=None
+    ) -> list[dict]:
         common = self._common(kind, duration, timeout, int(rate * duration) + len(self.procs) + 1)
-        jobs = [dict(common, mode="open", idx=i, rate=rate, connections=connections)
-                for i in range(len(self.procs))]
+        jobs = [dict(common, mode="open", idx=i, rate=rate, connections=connections) for i in range(len(self.procs))]
         return self._run(jobs, timeout=duration + timeout + 60, on_start=on_start)
 
     def closed_loop(self, kind: str, clients: int, duration: float, timeout: float, on_start=None) -> list[dict]:
@@ -732,11 +760,19 @@ def start_web(srv: Servers, db_url: str, port: int, granian_workers: int | None)
     copy_app(APP_COPY)
     log_path = APP_COPY / "web.log"
     cmd = [sys.executable, "-m", "reflex", "run", "--env", "prod", "--frontend-port", str(port)]
-    log(f"prod server: `{' '.join(cmd[1:])}` in {APP_COPY.relative_to(ROOT)} (log {log_path.relative_to(ROOT)}); "
-        "the frontend build takes a minute or more")
+    log(
+        f"prod server: `{' '.join(cmd[1:])}` in {APP_COPY.relative_to(ROOT)} (log {log_path.relative_to(ROOT)}); "
+        "the frontend build takes a minute or more"
+    )
     with open(log_path, "wb") as handle:
-        srv.web = subprocess.Popen(cmd, cwd=APP_COPY, env=server_env(db_url, srv.redis.url(0), url, granian_workers),
-                                   stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        srv.web = subprocess.Popen(
+            cmd,
+            cwd=APP_COPY,
+            env=server_env(db_url, srv.redis.url(0), url, granian_workers),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     t0 = time.monotonic()
     deadline = t0 + 900
     while time.monotonic() < deadline:
@@ -840,18 +876,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--closed-duration", type=float, default=None, help="closed-loop seconds (default 15, --quick 5)")
     ap.add_argument("--warmup", type=float, default=None, help="warm-up seconds per endpoint (default 5, --quick 3)")
     ap.add_argument("--gen-procs", type=int, default=2, help="load generator OS processes (default 2)")
-    ap.add_argument("--connections", type=int, default=32,
-                    help="open loop: keep-alive connections per generator process (default 32)")
-    ap.add_argument("--client", choices=("raw", "httpx"), default="raw",
-                    help="raw: minimal asyncio HTTP/1.1 client (default, cheapest); httpx: httpx.AsyncClient")
+    ap.add_argument(
+        "--connections",
+        type=int,
+        default=32,
+        help="open loop: keep-alive connections per generator process (default 32)",
+    )
+    ap.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="raw: minimal asyncio HTTP/1.1 client (default, cheapest); httpx: httpx.AsyncClient",
+    )
     ap.add_argument("--timeout", type=float, default=30.0, help="per-request timeout in s (default 30)")
-    ap.add_argument("--granian-workers", type=int, default=None,
-                    help="GRANIAN_WORKERS for the server (default unset: Reflex's own choice)")
-    ap.add_argument("--fast-unsafe", action="store_true",
-                    help="PostgreSQL with fsync/synchronous_commit off (default: durable, as in production)")
+    ap.add_argument(
+        "--granian-workers",
+        type=int,
+        default=None,
+        help="GRANIAN_WORKERS for the server (default unset: Reflex's own choice)",
+    )
+    ap.add_argument(
+        "--fast-unsafe",
+        action="store_true",
+        help="PostgreSQL with fsync/synchronous_commit off (default: durable, as in production)",
+    )
     ap.add_argument("--only", choices=("all", "open", "closed"), default="all", help="run only some phases")
-    ap.add_argument("--hold", type=float, default=0.0,
-                    help="keep everything running this many seconds after the run (for profiling)")
+    ap.add_argument(
+        "--hold",
+        type=float,
+        default=0.0,
+        help="keep everything running this many seconds after the run (for profiling)",
+    )
     args = ap.parse_args(argv)
     if args.duration is None:
         args.duration = 6.0 if args.quick else 30.0
@@ -865,13 +920,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def run_open_loop(args, gen: Generator, groups: CpuGroups, srv: Servers, summary: list[str]) -> None:
     leads_before = db_counts(srv)[0]
     sessions_before = pg_sessions(srv)
-    log(f"open loop: POST {LEADS_PATH} at {args.rate:.0f} req/s for {args.duration:.0f} s "
+    log(
+        f"open loop: POST {LEADS_PATH} at {args.rate:.0f} req/s for {args.duration:.0f} s "
         f"({args.gen_procs} processes x {args.rate / args.gen_procs:.0f} req/s on interleaved schedules, "
-        f"{args.connections} keep-alive connections each)")
+        f"{args.connections} keep-alive connections each)"
+    )
     snaps: list[dict] = []
     sampler = Sampler(groups)
-    res = gen.open_loop("leads", args.rate, args.duration, args.timeout, args.connections,
-                        on_start=lambda: (snaps.append(groups.snapshot()), sampler.start(snaps[0])))
+    res = gen.open_loop(
+        "leads",
+        args.rate,
+        args.duration,
+        args.timeout,
+        args.connections,
+        on_start=lambda: (snaps.append(groups.snapshot()), sampler.start(snaps[0])),
+    )
     sampler.stop()
     c0, c1 = snaps[0], groups.snapshot()
     # record: (scheduler lag, wait for a free connection, latency from schedule, end offset, outcome)
@@ -887,32 +950,43 @@ def run_open_loop(args, gen: Generator, groups: CpuGroups, srv: Servers, summary
     window = max(args.duration, max((rec[3] for rec in records), default=args.duration))
     n_ok = outcomes.get("ok", 0)
     achieved = n_ok / window
-    say(f"    sent {sent} on schedule ({sent / args.duration:.1f} req/s scheduled); {n_ok} answered 201; "
-        f"achieved {achieved:.1f} req/s (201 answers / {window:.2f} s from the first send to the last answer)")
+    say(
+        f"    sent {sent} on schedule ({sent / args.duration:.1f} req/s scheduled); {n_ok} answered 201; "
+        f"achieved {achieved:.1f} req/s (201 answers / {window:.2f} s from the first send to the last answer)"
+    )
     say(f"    errors: {outcome_text(outcomes)}")
-    say(f"    latency from the SCHEDULED send, 201 answers (ms): p50 {ms(_percentile(ok_lat, 50))}  "
+    say(
+        f"    latency from the SCHEDULED send, 201 answers (ms): p50 {ms(_percentile(ok_lat, 50))}  "
         f"p95 {ms(_percentile(ok_lat, 95))}  p99 {ms(_percentile(ok_lat, 99))}  "
         f"p99.9 {ms(_percentile(ok_lat, 99.9))}  max {ms(ok_lat[-1]) if ok_lat else 'nan'}"
-        + (f"   (all answers incl. errors: p99 {ms(_percentile(all_lat, 99))})" if len(all_lat) != n_ok else ""))
-    say(f"    generator: scheduler lag p50 {ms(_percentile(lags, 50))} p99 {ms(_percentile(lags, 99))} "
+        + (f"   (all answers incl. errors: p99 {ms(_percentile(all_lat, 99))})" if len(all_lat) != n_ok else "")
+    )
+    say(
+        f"    generator: scheduler lag p50 {ms(_percentile(lags, 50))} p99 {ms(_percentile(lags, 99))} "
         f"max {ms(lags[-1]) if lags else 'nan'} ms; scheduled-to-written (lag + waiting for a free connection) "
-        f"p99 {ms(_percentile(waits, 99))} max {ms(waits[-1]) if waits else 'nan'} ms; {generator_cpu(res)}")
+        f"p99 {ms(_percentile(waits, 99))} max {ms(waits[-1]) if waits else 'nan'} ms; {generator_cpu(res)}"
+    )
     say(f"    {cpu_line(c0, c1, len(records))}")
     # Per 5 s of the run: p99 of the requests scheduled then, and who used the CPU then
     # (a latency spike that meets a busy rest-of-machine is the box, not the server).
     say("    per 5 s: p99 of the requests scheduled in it | cores used by server, postgres, rest of the machine")
     for t in range(0, int(args.duration + 0.999), 5):
         sl = sorted(rec[2] for rec in records if rec[4] == "ok" and t <= rec[3] - rec[2] < t + 5)
-        say(f"      {t:3d}-{t + 5:<3d}s  p99 {ms(_percentile(sl, 99)) if sl else '-':>8} ms  | {sampler.cores(t, t + 5)}")
+        say(
+            f"      {t:3d}-{t + 5:<3d}s  p99 {ms(_percentile(sl, 99)) if sl else '-':>8} ms  | {sampler.cores(t, t + 5)}"
+        )
     time.sleep(1.0)  # let the server's backends report their sessions
-    say(f"    leads stored during the phase: {db_counts(srv)[0] - leads_before} (201 answers {n_ok}); "
-        f"new PostgreSQL connections opened by the server: {pg_sessions(srv) - sessions_before - 1}")
+    say(
+        f"    leads stored during the phase: {db_counts(srv)[0] - leads_before} (201 answers {n_ok}); "
+        f"new PostgreSQL connections opened by the server: {pg_sessions(srv) - sessions_before - 1}"
+    )
     p99 = _percentile(ok_lat, 99)
     open_ok = n_ok == sent and p99 < 0.050 and achieved >= 0.98 * args.rate
     summary.append(
         f"open loop {args.rate:.0f} req/s x {args.duration:.0f} s, POST {LEADS_PATH}: achieved {achieved:.1f} req/s, "
         f"errors {outcome_text(outcomes)}, latency p50 {ms(_percentile(ok_lat, 50))} ms, "
-        f"p95 {ms(_percentile(ok_lat, 95))} ms, p99 {ms(p99)} ms")
+        f"p95 {ms(_percentile(ok_lat, 95))} ms, p99 {ms(p99)} ms"
+    )
     summary.append(f"  p99 < 50 ms at {args.rate:.0f} req/s (with no errors and the rate held): {verdict(open_ok)}")
 
 
@@ -924,27 +998,38 @@ def run_closed_loops(args, gen: Generator, groups: CpuGroups, srv: Servers, summ
         log(f"closed loop: {label}, {args.clients} clients for {args.closed_duration:.0f} s")
         sessions_before = pg_sessions(srv)
         snaps: list[dict] = []
-        res = gen.closed_loop(kind, args.clients, args.closed_duration, args.timeout,
-                              on_start=lambda: snaps.append(groups.snapshot()))
+        res = gen.closed_loop(
+            kind,
+            args.clients,
+            args.closed_duration,
+            args.timeout,
+            on_start=lambda snaps=snaps: snaps.append(groups.snapshot()),
+        )
         c0, c1 = snaps[0], groups.snapshot()
         outcomes = merge_outcomes(res)
         lat = sorted(x for r in res for x in r["latencies"])
         rps = outcomes.get("ok", 0) / args.closed_duration
         closed[kind] = rps
-        say(f"    {outcomes.get('ok', 0)} OK in {args.closed_duration:.0f} s = {rps:.1f} req/s; errors "
+        say(
+            f"    {outcomes.get('ok', 0)} OK in {args.closed_duration:.0f} s = {rps:.1f} req/s; errors "
             f"{outcome_text(outcomes)}; latency (ms) p50 {ms(_percentile(lat, 50))} "
-            f"p95 {ms(_percentile(lat, 95))} p99 {ms(_percentile(lat, 99))}; generator {generator_cpu(res)}")
+            f"p95 {ms(_percentile(lat, 95))} p99 {ms(_percentile(lat, 99))}; generator {generator_cpu(res)}"
+        )
         say(f"    {cpu_line(c0, c1, sum(outcomes.values()))}")
         cost[kind] = cpu_per_request(c0, c1, sum(outcomes.values()))
         time.sleep(1.0)
         say(f"    new PostgreSQL connections opened by the server: {pg_sessions(srv) - sessions_before}")
-        summary.append(f"closed loop {args.clients} clients x {args.closed_duration:.0f} s, {label}: {rps:.1f} req/s "
-                       f"(errors {outcome_text(outcomes)}, p50 {ms(_percentile(lat, 50))} ms, "
-                       f"p99 {ms(_percentile(lat, 99))} ms)")
+        summary.append(
+            f"closed loop {args.clients} clients x {args.closed_duration:.0f} s, {label}: {rps:.1f} req/s "
+            f"(errors {outcome_text(outcomes)}, p50 {ms(_percentile(lat, 50))} ms, "
+            f"p99 {ms(_percentile(lat, 99))} ms)"
+        )
         time.sleep(2)
     ratio = closed["leads"] / closed["bare"] if closed["bare"] else 0.0
-    summary.append(f"  leads / bare = {closed['leads']:.1f} / {closed['bare']:.1f} = {ratio:.1%} "
-                   f"(target >= 40%): {verdict(ratio >= 0.40)}")
+    summary.append(
+        f"  leads / bare = {closed['leads']:.1f} / {closed['bare']:.1f} = {ratio:.1%} "
+        f"(target >= 40%): {verdict(ratio >= 0.40)}"
+    )
     summary.extend(ceiling_lines(cost["bare"], cost["leads"], floor_cpu(srv)))
 
 
@@ -959,7 +1044,7 @@ def floor_cpu(srv: Servers, n: int = 1000) -> dict[str, float]:
     Best of 3 rounds of ``n``, in seconds."""
     import json as _json
     import re
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     import psycopg
 
@@ -974,13 +1059,26 @@ def floor_cpu(srv: Servers, n: int = 1000) -> dict[str, float]:
 
         def params() -> dict:
             lead_id = uuid.uuid4()
-            return {"id": lead_id, "niche_id": niche_id, "payload": '{"zip": "30301", "roof_type": "metal"}',
-                    "email": f"floor.{lead_id.hex[:12]}@bench.example", "phone": None, "referrer_url": None,
-                    "utm_params": None, "partner_id": None, "consent_version": FLOOR_CONSENT, "consent_ip": "10.9.9.9",
-                    "consent_user_agent": "bench", "token_hash": lead_id.hex * 2,
-                    "expires_at": datetime.now(timezone.utc) + timedelta(hours=48), "audit_id": uuid.uuid4(),
-                    "audit_after": '{"status": "pending_confirmation"}', "outbox_id": uuid.uuid4(),
-                    "task": "bench.floor", "outbox_args": _json.dumps({"lead_id": str(lead_id)})}
+            return {
+                "id": lead_id,
+                "niche_id": niche_id,
+                "payload": '{"zip": "30301", "roof_type": "metal"}',
+                "email": f"floor.{lead_id.hex[:12]}@bench.example",
+                "phone": None,
+                "referrer_url": None,
+                "utm_params": None,
+                "partner_id": None,
+                "consent_version": FLOOR_CONSENT,
+                "consent_ip": "10.9.9.9",
+                "consent_user_agent": "bench",
+                "token_hash": lead_id.hex * 2,
+                "expires_at": datetime.now(UTC) + timedelta(hours=48),
+                "audit_id": uuid.uuid4(),
+                "audit_after": '{"status": "pending_confirmation"}',
+                "outbox_id": uuid.uuid4(),
+                "task": "bench.floor",
+                "outbox_args": _json.dumps({"lead_id": str(lead_id)}),
+            }
 
         def limit() -> None:
             ratelimit.hit("submit", "10.9.9.9", limit="100000000/minute")
@@ -1040,7 +1138,7 @@ def run_relay(srv: Servers, summary: list[str], groups: CpuGroups) -> None:
     load phases queued: what publishing the confirmation-email jobs costs."""
     from hotlead_app.services import outbox
 
-    _, jobs, waiting = db_counts(srv)
+    _, _jobs, waiting = db_counts(srv)
     log(f"outbox relay (the loop every Celery worker runs): publishing the {waiting} jobs the phases wrote")
     queued_before = broker_queue(srv, "email")
     c0, t0, w0 = groups.snapshot(), time.process_time(), time.perf_counter()
@@ -1055,12 +1153,16 @@ def run_relay(srv: Servers, summary: list[str], groups: CpuGroups) -> None:
     pg_ms = (c1["postgres"] - c0["postgres"]) / max(1, sent) * 1e3
     redis_ms = (c1["redis"] - c0["redis"]) / max(1, sent) * 1e3
     queued = broker_queue(srv, "email") - queued_before
-    say(f"    published {sent} in {wall:.1f} s = {sent / wall if wall else 0:.0f} jobs/s; CPU per job: relay "
+    say(
+        f"    published {sent} in {wall:.1f} s = {sent / wall if wall else 0:.0f} jobs/s; CPU per job: relay "
         f"{cpu / max(1, sent) * 1e3:.2f} ms, postgres {pg_ms:.2f} ms, redis {redis_ms:.2f} ms; "
-        f"now waiting in the broker's email queue: {queued}")
-    summary.append(f"outbox relay: {sent} jobs published in {wall:.1f} s ({sent / wall if wall else 0:.0f}/s, "
-                   f"{cpu / max(1, sent) * 1e3:.2f} ms CPU each in the worker), {queued} now in the broker's queue, "
-                   f"{db_counts(srv)[2]} left unpublished")
+        f"now waiting in the broker's email queue: {queued}"
+    )
+    summary.append(
+        f"outbox relay: {sent} jobs published in {wall:.1f} s ({sent / wall if wall else 0:.0f}/s, "
+        f"{cpu / max(1, sent) * 1e3:.2f} ms CPU each in the worker), {queued} now in the broker's queue, "
+        f"{db_counts(srv)[2]} left unpublished"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1084,10 +1186,12 @@ def main(argv: list[str] | None = None) -> int:
     b0 = _machine_ticks()[0]
     time.sleep(1.0)
     busy = (_machine_ticks()[0] - b0) / CLK_TCK
-    say(f"environment: {os.cpu_count()} cores, Python {platform.python_version()} ({sys.executable}), "
+    say(
+        f"environment: {os.cpu_count()} cores, Python {platform.python_version()} ({sys.executable}), "
         f"{platform.system()} {platform.release()}; reflex {version('reflex')}, granian {version('granian')}; "
         f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, CPU busy before the start {busy:.2f} cores"
-        + ("  (WARNING: the box is busy; figures will be noisy)" if busy > 0.2 else ""))
+        + ("  (WARNING: the box is busy; figures will be noisy)" if busy > 0.2 else "")
+    )
 
     from hotlead_app.infra.embedded import free_port
 
@@ -1095,9 +1199,11 @@ def main(argv: list[str] | None = None) -> int:
     gen: Generator | None = None
     summary: list[str] = []
     try:
-        log(f"private PostgreSQL (port {srv.pg.port}, "
+        log(
+            f"private PostgreSQL (port {srv.pg.port}, "
             f"{'fsync OFF (--fast-unsafe)' if args.fast_unsafe else 'durable: fsync and synchronous_commit on'}) "
-            f"and Redis (port {srv.redis.port}) in {srv.tmp}")
+            f"and Redis (port {srv.redis.port}) in {srv.tmp}"
+        )
         srv.start()
         srv.pg.ensure_database(DB_NAME)
         db_url = srv.pg.url(DB_NAME)
@@ -1111,14 +1217,19 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         url, web_log = start_web(srv, db_url, port, args.granian_workers)
         procs = server_processes(srv.web.pid)
-        say(f"    server process group: {len(procs)} processes (the Granian supervisor and {len(procs) - 1} workers; "
-            f"GRANIAN_WORKERS {args.granian_workers or 'unset: Reflex default'})")
+        say(
+            f"    server process group: {len(procs)} processes (the Granian supervisor and {len(procs) - 1} workers; "
+            f"GRANIAN_WORKERS {args.granian_workers or 'unset: Reflex default'})"
+        )
 
         gen = Generator(args.gen_procs, port, args.client)
-        groups = CpuGroups(server_pgid=srv.web.pid, postmaster=srv.postmaster_pid(), redis=srv.redis.process.pid,
-                           generator=gen.pids)
-        say(f"    load generator: {args.gen_procs} OS processes, each one asyncio loop with "
-            + ("a minimal HTTP/1.1 keep-alive client" if args.client == "raw" else "one httpx.AsyncClient"))
+        groups = CpuGroups(
+            server_pgid=srv.web.pid, postmaster=srv.postmaster_pid(), redis=srv.redis.process.pid, generator=gen.pids
+        )
+        say(
+            f"    load generator: {args.gen_procs} OS processes, each one asyncio loop with "
+            + ("a minimal HTTP/1.1 keep-alive client" if args.client == "raw" else "one httpx.AsyncClient")
+        )
 
         log(f"warm-up: {args.warmup:.0f} s closed loop on each endpoint, {args.clients} clients")
         for kind in ("bare", "leads"):
@@ -1141,14 +1252,18 @@ def main(argv: list[str] | None = None) -> int:
         say("SUMMARY")
         for line in summary:
             say(line)
-        say(f"database check: {leads} leads stored in all (warm-up included); {jobs} outbox jobs written, "
-            f"{waiting} of them unpublished after the load (no worker, hence no relay, ran during it)")
+        say(
+            f"database check: {leads} leads stored in all (warm-up included); {jobs} outbox jobs written, "
+            f"{waiting} of them unpublished after the load (no worker, hence no relay, ran during it)"
+        )
         for line in relay_summary:
             say(line)
-        say(f"load generator: {args.gen_procs} OS processes ({args.client} client); server: reflex run --env prod "
+        say(
+            f"load generator: {args.gen_procs} OS processes ({args.client} client); server: reflex run --env prod "
             f"(Granian, {len(procs) - 1} worker processes); PostgreSQL "
             f"{'fsync off' if args.fast_unsafe else 'durable'}; no Celery worker; total runtime "
-            f"{time.monotonic() - started:.0f} s; load average now " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+            f"{time.monotonic() - started:.0f} s; load average now " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+        )
         if args.hold > 0:
             say(f"holding for {args.hold:.0f} s: server {url} (process group {srv.web.pid}), log {web_log}")
             time.sleep(args.hold)

@@ -69,7 +69,7 @@ def _cmd_create_admin(args: argparse.Namespace) -> int:
     from hotlead_app.models import UserRole
     from hotlead_app.services import accounts
 
-    password = args.password_stdin and sys.stdin.readline().rstrip("\n") or getpass.getpass("Password: ")
+    password = (args.password_stdin and sys.stdin.readline().rstrip("\n")) or getpass.getpass("Password: ")
     try:
         with unit_of_work() as uow:
             user = accounts.create_user(uow, email=args.email, password=password, role=UserRole.ADMIN)
@@ -89,8 +89,7 @@ def _cmd_verify_ledger(_args: argparse.Namespace) -> int:
         return 0
     for row in drift:
         print(
-            f"DRIFT provider {row.provider_id} ({row.name}): cached {row.cached_balance} "
-            f"!= ledger {row.ledger_balance}"
+            f"DRIFT provider {row.provider_id} ({row.name}): cached {row.cached_balance} != ledger {row.ledger_balance}"
         )
     return 1
 
@@ -105,8 +104,7 @@ def _cmd_backup(_args: argparse.Namespace) -> int:
         print(f"backup failed: {exc}", file=sys.stderr)
         return 2
     counts = result.manifest.get("row_counts", {})
-    print(f"backup written: {result.location} ({result.size} bytes, {len(counts)} tables, "
-          f"{sum(counts.values())} rows)")
+    print(f"backup written: {result.location} ({result.size} bytes, {len(counts)} tables, {sum(counts.values())} rows)")
     for name in result.deleted:
         print(f"deleted by retention: {name}")
     return 0
@@ -169,8 +167,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     static = prerequisites.get_web_dir() / constants.Dirs.STATIC
     if not (static / "index.html").exists():
-        print(f"no frontend build in {static}: run `reflex export --frontend-only --no-zip --env prod` "
-              "first (the Dockerfile does), or use `hotlead run`", file=sys.stderr)
+        print(
+            f"no frontend build in {static}: run `reflex export --frontend-only --no-zip --env prod` "
+            "first (the Dockerfile does), or use `hotlead run`",
+            file=sys.stderr,
+        )
         return 2
     internal = None
     if getattr(settings, "internal_port", 0) and not args.no_internal:
@@ -185,8 +186,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     environment.REFLEX_ENV_MODE.set(constants.Env.PROD)
     environment.REFLEX_SKIP_COMPILE.set(True)
     try:
-        rx_exec.run_backend_prod(args.host, args.port or settings.port, constants.LogLevel.INFO,
-                                 mount_frontend_compiled_app=True)
+        rx_exec.run_backend_prod(
+            args.host, args.port or settings.port, constants.LogLevel.INFO, mount_frontend_compiled_app=True
+        )
     finally:
         if internal is not None:
             internal.terminate()
@@ -218,13 +220,15 @@ def main(argv: list[str] | None = None) -> int:
         "verify-ledger", help="exit 1 and name the providers whose balance drifted from the ledger"
     ).set_defaults(fn=_cmd_verify_ledger)
     sub.add_parser("backup", help="encrypted pg_dump to HOTLEAD_BACKUP_LOCATION, then retention").set_defaults(
-        fn=_cmd_backup)
+        fn=_cmd_backup
+    )
     p = sub.add_parser("restore", help="decrypt and restore a backup into a new database, then verify it")
     p.add_argument("file", help="a backup file, s3://bucket/key, a name in HOTLEAD_BACKUP_LOCATION, or 'latest'")
     p.add_argument("--into", required=True, help="the target database URL (created when missing; must be empty)")
     p.set_defaults(fn=_cmd_restore)
-    sub.add_parser("restore-check", help="restore the latest backup into the scratch database and verify it "
-                   "(the weekly job)").set_defaults(fn=_cmd_restore_check)
+    sub.add_parser(
+        "restore-check", help="restore the latest backup into the scratch database and verify it (the weekly job)"
+    ).set_defaults(fn=_cmd_restore_check)
     sub.add_parser("backup-keygen", help="print a new HOTLEAD_BACKUP_KEY").set_defaults(fn=_cmd_backup_keygen)
     p = sub.add_parser("migrate", help="alembic upgrade head, then the bootstrap admin (deploy step)")
     p.add_argument("--no-bootstrap", action="store_true", help="only the migrations")

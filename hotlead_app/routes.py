@@ -11,6 +11,7 @@ PROVIDER_HOME = "/provider"
 def lead_form(slug: str) -> str:
     return f"/n/{slug}"
 
+
 # Admin console
 ADMIN_OVERVIEW = "/admin"
 ADMIN_LEADS = "/admin/leads"

@@ -98,17 +98,13 @@ class Settings(BaseSettings):
     reconciliation_lookback_days: int = Field(default=3, ge=1, le=90)
 
     @model_validator(mode="after")
-    def _refuse_default_secret_outside_dev(self) -> "Settings":
+    def _refuse_default_secret_outside_dev(self) -> Settings:
         if self.env != "dev" and self.secret_key == DEFAULT_SECRET_KEY:
-            raise ValueError(
-                f"HOTLEAD_SECRET_KEY must be set to a real secret when HOTLEAD_ENV={self.env}"
-            )
+            raise ValueError(f"HOTLEAD_SECRET_KEY must be set to a real secret when HOTLEAD_ENV={self.env}")
         if self.env != "dev" and len(self.secret_key) < 32:
             raise ValueError("HOTLEAD_SECRET_KEY must be at least 32 characters outside dev")
         if self.env != "dev" and self.bootstrap_admin_password == DEFAULT_ADMIN_PASSWORD:
-            raise ValueError(
-                f"HOTLEAD_BOOTSTRAP_ADMIN_PASSWORD must be set when HOTLEAD_ENV={self.env}"
-            )
+            raise ValueError(f"HOTLEAD_BOOTSTRAP_ADMIN_PASSWORD must be set when HOTLEAD_ENV={self.env}")
         if self.env == "prod":
             _refuse_prod_test_setup(self)
         if self.env == "staging":
@@ -153,8 +149,7 @@ def _refuse_staging_live_payments(settings: Settings) -> None:
         host = (urlparse(settings.paypal_base).hostname or "").lower()
         if host.endswith("paypal.com") and "sandbox" not in host:
             raise ValueError(
-                "HOTLEAD_ENV=staging takes only PayPal's sandbox: set PAYPAL_API_BASE="
-                "https://api-m.sandbox.paypal.com"
+                "HOTLEAD_ENV=staging takes only PayPal's sandbox: set PAYPAL_API_BASE=https://api-m.sandbox.paypal.com"
             )
 
 
@@ -164,7 +159,8 @@ def _refuse_unusable_backup_keys(settings: Settings) -> None:
     import binascii
 
     named = [("HOTLEAD_BACKUP_KEY", settings.backup_key)] + [
-        ("HOTLEAD_BACKUP_PREVIOUS_KEYS", k) for k in settings.backup_previous_keys.split(",")]
+        ("HOTLEAD_BACKUP_PREVIOUS_KEYS", k) for k in settings.backup_previous_keys.split(",")
+    ]
     for name, key in named:
         if not key.strip():
             continue

@@ -25,7 +25,7 @@ import pytest
 
 from hotlead_app.infra import reaper
 from hotlead_app.infra.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
-from hotlead_app.infra.harness import (  # noqa: F401  (tests import them from here)
+from hotlead_app.infra.harness import (
     http_ok,
     migrate,
     point_settings_at,
@@ -33,7 +33,6 @@ from hotlead_app.infra.harness import (  # noqa: F401  (tests import them from h
     wait_for,
 )
 from hotlead_app.settings import PROJECT_ROOT
-
 
 # Tests send many requests from one address: the limits are lifted here, and the
 # rate-limit tests set their own.
@@ -50,8 +49,9 @@ def child_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]
     """A started process's environment: the runner's, pointed at the test servers."""
     from hotlead_app.infra.runner import child_env as runner_env
 
-    return runner_env({"HOTLEAD_ENV": "dev", "HOTLEAD_DATABASE_URL": database_url,
-                       "HOTLEAD_REDIS_URL": redis_url, **extra})
+    return runner_env(
+        {"HOTLEAD_ENV": "dev", "HOTLEAD_DATABASE_URL": database_url, "HOTLEAD_REDIS_URL": redis_url, **extra}
+    )
 
 
 # --------------------------------------------------------------------------- servers
@@ -59,8 +59,9 @@ def child_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]
 
 @pytest.fixture(scope="session")
 def pg(tmp_path_factory) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", free_port(), fast_unsafe=True,
-                              reap_with_owner=True)
+    server = EmbeddedPostgres(
+        tmp_path_factory.mktemp("pg") / "data", free_port(), fast_unsafe=True, reap_with_owner=True
+    )
     server.start()
     server.ensure_database(TEMPLATE_DB)
     migrate(server.url(TEMPLATE_DB))
@@ -71,9 +72,7 @@ def pg(tmp_path_factory) -> Iterator[EmbeddedPostgres]:
 def clone_database(pg: EmbeddedPostgres, name: str) -> str:
     import psycopg
 
-    with psycopg.connect(
-        f"host=127.0.0.1 port={pg.port} user=hotlead dbname=postgres", autocommit=True
-    ) as conn:
+    with psycopg.connect(f"host=127.0.0.1 port={pg.port} user=hotlead dbname=postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
     return pg.url(name)
@@ -81,8 +80,9 @@ def clone_database(pg: EmbeddedPostgres, name: str) -> str:
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory) -> Iterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path_factory.mktemp("redis") / "data", free_port(), persistent=False,
-                           reap_with_owner=True)
+    server = EmbeddedRedis(
+        tmp_path_factory.mktemp("redis") / "data", free_port(), persistent=False, reap_with_owner=True
+    )
     server.start()
     yield server
     server.stop()
@@ -210,10 +210,21 @@ def smtp_sink() -> Iterator[SmtpSink]:
 def start_worker(database_url: str, redis_url: str, smtp_url: str, log: Path) -> subprocess.Popen:
     with open(log, "wb") as handle:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
-             "--loglevel=INFO", "--concurrency=2", "--without-gossip", "--without-mingle",
-             "-Q", "celery,distribution,email",
-             f"--hostname=test-{uuid.uuid4().hex[:6]}@%h"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery_app",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=2",
+                "--without-gossip",
+                "--without-mingle",
+                "-Q",
+                "celery,distribution,email",
+                f"--hostname=test-{uuid.uuid4().hex[:6]}@%h",
+            ],
             cwd=PROJECT_ROOT,
             env=child_env(database_url, redis_url, HOTLEAD_SMTP_URL=smtp_url),
             stdout=handle,
@@ -221,8 +232,7 @@ def start_worker(database_url: str, redis_url: str, smtp_url: str, log: Path) ->
             start_new_session=True,
         )
     reaper.watch_group(os.getpid(), proc.pid)  # gone with this test run, even a killed one
-    wait_for(lambda: b"ready." in log.read_bytes() or proc.poll() is not None, timeout=60,
-             message="Celery worker")
+    wait_for(lambda: b"ready." in log.read_bytes() or proc.poll() is not None, timeout=60, message="Celery worker")
     if proc.poll() is not None:
         raise RuntimeError(f"Celery worker exited:\n{log.read_text()}")
     return proc
@@ -230,8 +240,9 @@ def start_worker(database_url: str, redis_url: str, smtp_url: str, log: Path) ->
 
 @pytest.fixture(scope="session")
 def celery_worker(shared_db_url, redis_server, smtp_sink, tmp_path_factory) -> Iterator[subprocess.Popen]:
-    proc = start_worker(shared_db_url, redis_server.url(), smtp_sink.url,
-                        tmp_path_factory.mktemp("worker") / "worker.log")
+    proc = start_worker(
+        shared_db_url, redis_server.url(), smtp_sink.url, tmp_path_factory.mktemp("worker") / "worker.log"
+    )
     yield proc
     stop_process_group(proc)
 
@@ -289,8 +300,7 @@ def _copy_app(target: Path) -> None:
     for name in ("hotlead_app", "workers", "assets"):
         shutil.rmtree(target / name, ignore_errors=True)
         if (PROJECT_ROOT / name).exists():
-            shutil.copytree(PROJECT_ROOT / name, target / name,
-                            ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(PROJECT_ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("rxconfig.py",):
         shutil.copy2(PROJECT_ROOT / name, target / name)
 
@@ -319,8 +329,12 @@ def app_server(shared_db_url, redis_server) -> Iterator[str]:
         )
     reaper.watch_group(os.getpid(), proc.pid)
     try:
-        wait_for(lambda: proc.poll() is not None or http_ok(f"{url}/n/roofing"), timeout=900,
-                 interval=1, message="the Reflex app")
+        wait_for(
+            lambda: proc.poll() is not None or http_ok(f"{url}/n/roofing"),
+            timeout=900,
+            interval=1,
+            message="the Reflex app",
+        )
         if proc.poll() is not None:
             raise RuntimeError(f"reflex run exited:\n{log.read_text()[-5000:]}")
         yield url
@@ -344,8 +358,16 @@ def pytest_collection_modifyitems(config, items):
 # Processes the tests start (web app, Celery worker) reach "Stripe" at a local stand-in
 # (tests/payments_fakes.py) on this port; keys given by the developer are kept apart for
 # the live tests (tests/integration/test_payments_live.py).
-PAYMENT_LIVE_KEYS = {name: os.environ.get(name, "") for name in (
-    "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET", "PAYPAL_WEBHOOK_ID")}
+PAYMENT_LIVE_KEYS = {
+    name: os.environ.get(name, "")
+    for name in (
+        "STRIPE_API_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "PAYPAL_CLIENT_ID",
+        "PAYPAL_CLIENT_SECRET",
+        "PAYPAL_WEBHOOK_ID",
+    )
+}
 STRIPE_STANDIN_PORT = free_port()
 STRIPE_TEST_SECRET = "whsec_hotlead_tests"
 os.environ["STRIPE_API_BASE"] = f"http://127.0.0.1:{STRIPE_STANDIN_PORT}"
@@ -386,8 +408,12 @@ def fake_paypal(monkeypatch):
     from tests.payments_fakes import FakePayPal
 
     fake = FakePayPal()
-    for name, value in (("PAYPAL_CLIENT_ID", "client-test"), ("PAYPAL_CLIENT_SECRET", "secret-test"),
-                        ("PAYPAL_WEBHOOK_ID", fake.webhook_id), ("PAYPAL_API_BASE", "https://paypal.test")):
+    for name, value in (
+        ("PAYPAL_CLIENT_ID", "client-test"),
+        ("PAYPAL_CLIENT_SECRET", "secret-test"),
+        ("PAYPAL_WEBHOOK_ID", fake.webhook_id),
+        ("PAYPAL_API_BASE", "https://paypal.test"),
+    ):
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     paypal_gateway.use_session(fake.session())

@@ -8,16 +8,22 @@ from hotlead_app.services import bootstrap
 
 ROOFING_FIELDS = [
     {"name": "zip", "label": "ZIP code", "type": "zip", "required": True},
-    {"name": "roof_type", "label": "Roof type", "type": "select", "required": True,
-     "options": ["asphalt", "metal", "tile", "flat"]},
+    {
+        "name": "roof_type",
+        "label": "Roof type",
+        "type": "select",
+        "required": True,
+        "options": ["asphalt", "metal", "tile", "flat"],
+    },
     {"name": "area_sqft", "label": "Roof area", "type": "number", "required": False},
 ]
 
 
 def make_niche(slug: str | None = None, fields: list[dict] | None = None) -> str:
     slug = slug or f"niche-{uuid.uuid4().hex[:8]}"
-    bootstrap.ensure_niche(slug=slug, name=slug.replace("-", " ").title(),
-                           fields=fields if fields is not None else ROOFING_FIELDS)
+    bootstrap.ensure_niche(
+        slug=slug, name=slug.replace("-", " ").title(), fields=fields if fields is not None else ROOFING_FIELDS
+    )
     return slug
 
 
@@ -66,22 +72,25 @@ class Market:
 
 
 def deposit(provider_id: uuid.UUID, amount: str, *, key: str | None = None) -> ledger.Posted:
-    return ledger.post(provider_id=provider_id, type="deposit", amount=amount,
-                       key=key or f"test:deposit:{uuid.uuid4()}")
+    return ledger.post(
+        provider_id=provider_id, type="deposit", amount=amount, key=key or f"test:deposit:{uuid.uuid4()}"
+    )
 
 
 def make_provider(*, name: str | None = None, balance: str | None = None) -> ProviderRead:
     """A provider, funded by one deposit when ``balance`` is given."""
-    provider = catalog.create_provider(name=name or f"Provider {uuid.uuid4().hex[:6]}",
-                                       email=unique_email("provider"), actor=ADMIN)
+    provider = catalog.create_provider(
+        name=name or f"Provider {uuid.uuid4().hex[:6]}", email=unique_email("provider"), actor=ADMIN
+    )
     if balance is not None:
         deposit(provider.id, balance)
     return catalog.get_provider(provider_id=provider.id)
 
 
 def subscribe(provider_id: uuid.UUID, level_id: uuid.UUID, filters: dict | None = None) -> SubscriptionRead:
-    return catalog.create_subscription(competition_level_id=level_id, filters=filters or {},
-                                       actor=ADMIN, provider_id=provider_id)
+    return catalog.create_subscription(
+        competition_level_id=level_id, filters=filters or {}, actor=ADMIN, provider_id=provider_id
+    )
 
 
 def make_market(
@@ -95,11 +104,21 @@ def make_market(
     """A niche with ``levels`` (name, price, max_providers, in priority order) and
     ``providers`` providers, each funded with ``balance`` and subscribed (no filters)
     to every level."""
-    niche = catalog.create_niche(slug=slug or f"market-{uuid.uuid4().hex[:8]}", name="Test market",
-                                 fields=fields if fields is not None else ROOFING_FIELDS, actor=ADMIN)
+    niche = catalog.create_niche(
+        slug=slug or f"market-{uuid.uuid4().hex[:8]}",
+        name="Test market",
+        fields=fields if fields is not None else ROOFING_FIELDS,
+        actor=ADMIN,
+    )
     made_levels = [
-        catalog.create_level(niche_id=niche.id, name=name, price_per_lead=price, max_providers=max_providers,
-                             priority_order=order, actor=ADMIN)
+        catalog.create_level(
+            niche_id=niche.id,
+            name=name,
+            price_per_lead=price,
+            max_providers=max_providers,
+            priority_order=order,
+            actor=ADMIN,
+        )
         for order, (name, price, max_providers) in enumerate(levels or [("Shared", "10.00", 2)], start=1)
     ]
     market = Market(niche=niche, levels=made_levels, providers=[])
@@ -115,8 +134,10 @@ def confirmation_token(lead_id: uuid.UUID) -> str:
     with unit_of_work() as uow:
         job = uow.session.exec(
             select(OutboxMessage)
-            .where(OutboxMessage.task == intake.SEND_CONFIRMATION_TASK,
-                   OutboxMessage.args["lead_id"].astext == str(lead_id))
+            .where(
+                OutboxMessage.task == intake.SEND_CONFIRMATION_TASK,
+                OutboxMessage.args["lead_id"].astext == str(lead_id),
+            )
             .order_by(OutboxMessage.created_at.desc())
         ).first()
     assert job is not None, f"lead {lead_id} has no confirmation job"
@@ -124,8 +145,7 @@ def confirmation_token(lead_id: uuid.UUID) -> str:
 
 
 def submitted_lead(slug: str, payload: dict | None = None) -> uuid.UUID:
-    return intake.submit_lead(niche_slug=slug, email=unique_email("buyer"),
-                              payload=dict(payload or ROOFING_PAYLOAD)).id
+    return intake.submit_lead(niche_slug=slug, email=unique_email("buyer"), payload=dict(payload or ROOFING_PAYLOAD)).id
 
 
 def confirmed_lead(slug: str, payload: dict | None = None) -> uuid.UUID:
@@ -146,6 +166,8 @@ def assignments_of(lead_id: uuid.UUID) -> list:
     from hotlead_app.models import LeadAssignment
 
     with unit_of_work() as uow:
-        return list(uow.session.exec(
-            select(LeadAssignment).where(LeadAssignment.lead_id == lead_id).order_by(LeadAssignment.received_at)
-        ).all())
+        return list(
+            uow.session.exec(
+                select(LeadAssignment).where(LeadAssignment.lead_id == lead_id).order_by(LeadAssignment.received_at)
+            ).all()
+        )

@@ -55,8 +55,9 @@ class FakeStripe:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # ------------------------------------------------------------- the API
-    def handle(self, method: str, path: str, query: dict[str, list[str]], form: dict[str, list[str]],
-               headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], form: dict[str, list[str]], headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
         with self.lock:
             self.requests.append(Recorded(method, path, query, form, headers))
             if self.fail_with:
@@ -65,17 +66,24 @@ class FakeStripe:
             if method == "POST" and parts == ["v1", "checkout", "sessions"]:
                 return 200, self._create_session(form, headers)
             if method == "GET" and parts == ["v1", "checkout", "sessions"]:
-                items = [s for s in self.sessions.values()
-                         if (not query.get("status") or s["status"] == query["status"][0])
-                         and s["created"] >= int(query.get("created[gte]", ["0"])[0])]
+                items = [
+                    s
+                    for s in self.sessions.values()
+                    if (not query.get("status") or s["status"] == query["status"][0])
+                    and s["created"] >= int(query.get("created[gte]", ["0"])[0])
+                ]
                 return 200, {"object": "list", "url": "/v1/checkout/sessions", "has_more": False, "data": items}
             if method == "GET" and parts[:3] == ["v1", "checkout", "sessions"] and len(parts) == 4:
                 found = self.sessions.get(parts[3])
                 return (200, found) if found else (404, _missing(parts[3]))
             if method == "GET" and parts == ["v1", "refunds"]:
                 charge = query.get("charge", [""])[0]
-                return 200, {"object": "list", "url": "/v1/refunds", "has_more": False,
-                             "data": self.refunds.get(charge, [])}
+                return 200, {
+                    "object": "list",
+                    "url": "/v1/refunds",
+                    "has_more": False,
+                    "data": self.refunds.get(charge, []),
+                }
             if method == "GET" and parts[:2] == ["v1", "disputes"] and len(parts) == 3:
                 found = self.disputes.get(parts[2])
                 return (200, found) if found else (404, _missing(parts[2]))
@@ -89,14 +97,21 @@ class FakeStripe:
         sid = _next("cs")
         one = lambda name, default=None: form.get(name, [default])[0]  # noqa: E731
         session = {
-            "id": sid, "object": "checkout.session", "mode": one("mode"), "status": "open",
-            "payment_status": "unpaid", "created": int(time.time()),
+            "id": sid,
+            "object": "checkout.session",
+            "mode": one("mode"),
+            "status": "open",
+            "payment_status": "unpaid",
+            "created": int(time.time()),
             "amount_total": int(one("line_items[0][price_data][unit_amount]", "0")),
             "currency": one("line_items[0][price_data][currency]"),
             "client_reference_id": one("client_reference_id"),
             "metadata": {"deposit_id": one("metadata[deposit_id]"), "provider_id": one("metadata[provider_id]")},
-            "payment_intent": None, "success_url": one("success_url"), "cancel_url": one("cancel_url"),
-            "url": f"{self.page_base}/pay/{sid}", "_idempotency_key": key,
+            "payment_intent": None,
+            "success_url": one("success_url"),
+            "cancel_url": one("cancel_url"),
+            "url": f"{self.page_base}/pay/{sid}",
+            "_idempotency_key": key,
         }
         self.sessions[sid] = session
         return session
@@ -130,19 +145,37 @@ class FakeStripe:
             session = self.sessions[session_id]
             charge_id = "ch_" + session["payment_intent"][3:]
             self.refunds.setdefault(charge_id, []).append(
-                {"id": _next("re"), "object": "refund", "amount": amount_cents, "status": "succeeded",
-                 "charge": charge_id, "payment_intent": session["payment_intent"]})
-            return {"id": charge_id, "object": "charge", "payment_intent": session["payment_intent"],
-                    "amount": session["amount_total"],
-                    "amount_refunded": sum(r["amount"] for r in self.refunds[charge_id]),
-                    "metadata": session["metadata"], "refunded": True}
+                {
+                    "id": _next("re"),
+                    "object": "refund",
+                    "amount": amount_cents,
+                    "status": "succeeded",
+                    "charge": charge_id,
+                    "payment_intent": session["payment_intent"],
+                }
+            )
+            return {
+                "id": charge_id,
+                "object": "charge",
+                "payment_intent": session["payment_intent"],
+                "amount": session["amount_total"],
+                "amount_refunded": sum(r["amount"] for r in self.refunds[charge_id]),
+                "metadata": session["metadata"],
+                "refunded": True,
+            }
 
     def dispute(self, session_id: str, amount_cents: int, status: str = "needs_response") -> dict[str, Any]:
         with self.lock:
             session = self.sessions[session_id]
-            dispute = {"id": _next("dp"), "object": "dispute", "amount": amount_cents, "status": status,
-                       "payment_intent": session["payment_intent"], "charge": "ch_" + session["payment_intent"][3:],
-                       "metadata": {}}
+            dispute = {
+                "id": _next("dp"),
+                "object": "dispute",
+                "amount": amount_cents,
+                "status": status,
+                "payment_intent": session["payment_intent"],
+                "charge": "ch_" + session["payment_intent"][3:],
+                "metadata": {},
+            }
             self.disputes[dispute["id"]] = dispute
             return dict(dispute)
 
@@ -158,10 +191,10 @@ class FakeStripe:
 
             def request(self, method, url, headers, post_data=None, *, _usage=None):
                 parts = urlsplit(url)
-                form = parse_qs(post_data.decode() if isinstance(post_data, bytes) else (post_data or ""),
-                                keep_blank_values=True)
-                status, body = fake.handle(method.upper(), parts.path, parse_qs(parts.query), form,
-                                           dict(headers or {}))
+                form = parse_qs(
+                    post_data.decode() if isinstance(post_data, bytes) else (post_data or ""), keep_blank_values=True
+                )
+                status, body = fake.handle(method.upper(), parts.path, parse_qs(parts.query), form, dict(headers or {}))
                 return json.dumps(_public(body)), status, {"Request-Id": _next("req")}
 
             def request_stream(self, method, url, headers, post_data=None, *, _usage=None):
@@ -175,7 +208,7 @@ class FakeStripe:
     def client(self) -> stripe.StripeClient:
         return stripe.StripeClient("sk_test_fake", http_client=self.http_client())
 
-    def serve(self, port: int) -> "StandIn":
+    def serve(self, port: int) -> StandIn:
         """The same API over real HTTP on ``port``, plus ``/pay/<session id>``: a test
         checkout page whose button marks the session paid and returns to success_url."""
         self.page_base = f"http://127.0.0.1:{port}"
@@ -203,8 +236,9 @@ class StandIn:
             def log_message(self, *args):
                 pass
 
-            def _answer(self, status: int, body: bytes, content_type: str = "application/json",
-                        location: str | None = None) -> None:
+            def _answer(
+                self, status: int, body: bytes, content_type: str = "application/json", location: str | None = None
+            ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
@@ -218,8 +252,13 @@ class StandIn:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 if parts.path.startswith("/pay/"):
                     return self._page(method, parts.path.rsplit("/", 1)[-1])
-                status, body = fake.handle(method, parts.path, parse_qs(parts.query),
-                                           parse_qs(raw, keep_blank_values=True), dict(self.headers.items()))
+                status, body = fake.handle(
+                    method,
+                    parts.path,
+                    parse_qs(parts.query),
+                    parse_qs(raw, keep_blank_values=True),
+                    dict(self.headers.items()),
+                )
                 self._answer(status, json.dumps(_public(body)).encode())
 
             def _page(self, method: str, session_id: str) -> None:
@@ -228,13 +267,19 @@ class StandIn:
                     return self._answer(404, b"no such session", "text/plain")
                 if method == "POST":
                     fake.pay(session_id)
-                    return self._answer(303, b"", "text/plain", location=session["success_url"].replace(
-                        "{CHECKOUT_SESSION_ID}", session_id))
+                    return self._answer(
+                        303,
+                        b"",
+                        "text/plain",
+                        location=session["success_url"].replace("{CHECKOUT_SESSION_ID}", session_id),
+                    )
                 amount = f"{session['amount_total'] / 100:.2f}"
-                html = (f"<!doctype html><title>Test checkout</title><h1>Test checkout</h1>"
-                        f"<p>Pay <strong>{amount} {session['currency']}</strong></p>"
-                        f"<form method='post'><button type='submit'>Pay {amount}</button></form>"
-                        f"<a href='{session['cancel_url']}'>Cancel</a>")
+                html = (
+                    f"<!doctype html><title>Test checkout</title><h1>Test checkout</h1>"
+                    f"<p>Pay <strong>{amount} {session['currency']}</strong></p>"
+                    f"<form method='post'><button type='submit'>Pay {amount}</button></form>"
+                    f"<a href='{session['cancel_url']}'>Cancel</a>"
+                )
                 self._answer(200, html.encode(), "text/html")
 
             def do_GET(self):
@@ -253,14 +298,23 @@ class StandIn:
 
 
 def stripe_event(event_type: str, obj: dict[str, Any], *, event_id: str | None = None) -> str:
-    return json.dumps({"id": event_id or _next("evt"), "object": "event", "type": event_type,
-                       "created": int(time.time()), "livemode": False,
-                       "data": {"object": _public(obj)}})
+    return json.dumps(
+        {
+            "id": event_id or _next("evt"),
+            "object": "event",
+            "type": event_type,
+            "created": int(time.time()),
+            "livemode": False,
+            "data": {"object": _public(obj)},
+        }
+    )
 
 
 def signed(payload: str, secret: str, *, timestamp: int | None = None) -> dict[str, str]:
-    return {"Stripe-Signature": stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp),
-            "Content-Type": "application/json"}
+    return {
+        "Stripe-Signature": stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp),
+        "Content-Type": "application/json",
+    }
 
 
 # --------------------------------------------------------------------------- PayPal
@@ -277,8 +331,9 @@ class FakePayPal:
     failing_orders: set[str] = field(default_factory=set)  # order ids whose calls answer 500
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def handle(self, method: str, path: str, query: dict[str, list[str]], body: str,
-               headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], body: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
         with self.lock:
             self.requests.append(Recorded(method, path, query, {"body": [body]}, headers))
             parts = [p for p in path.split("/") if p]
@@ -294,12 +349,27 @@ class FakePayPal:
                 data = json.loads(body)
                 unit = data["purchase_units"][0]
                 oid = _next("ORDER").upper()
-                order = {"id": oid, "status": "PAYER_ACTION_REQUIRED", "intent": data["intent"],
-                         "purchase_units": [{"reference_id": unit.get("reference_id"), "custom_id": unit.get("custom_id"),
-                                             "amount": unit["amount"]}],
-                         "links": [{"href": f"https://www.sandbox.paypal.test/checkoutnow?token={oid}",
-                                    "rel": "payer-action", "method": "GET"}],
-                         "_request_id": request_id, "_approved": False}
+                order = {
+                    "id": oid,
+                    "status": "PAYER_ACTION_REQUIRED",
+                    "intent": data["intent"],
+                    "purchase_units": [
+                        {
+                            "reference_id": unit.get("reference_id"),
+                            "custom_id": unit.get("custom_id"),
+                            "amount": unit["amount"],
+                        }
+                    ],
+                    "links": [
+                        {
+                            "href": f"https://www.sandbox.paypal.test/checkoutnow?token={oid}",
+                            "rel": "payer-action",
+                            "method": "GET",
+                        }
+                    ],
+                    "_request_id": request_id,
+                    "_approved": False,
+                }
                 self.orders[oid] = order
                 return 200, order
             if parts[:3] == ["v2", "checkout", "orders"] and len(parts) >= 4:
@@ -315,11 +385,9 @@ class FakePayPal:
                     if request_id and order.get("_capture_request_id") == request_id:
                         return 201, order  # PayPal answers a repeated request id with the first answer
                     if order["status"] == "COMPLETED":
-                        return 422, {"name": "UNPROCESSABLE_ENTITY",
-                                     "details": [{"issue": "ORDER_ALREADY_CAPTURED"}]}
+                        return 422, {"name": "UNPROCESSABLE_ENTITY", "details": [{"issue": "ORDER_ALREADY_CAPTURED"}]}
                     if not order["_approved"]:
-                        return 422, {"name": "UNPROCESSABLE_ENTITY",
-                                     "details": [{"issue": "ORDER_NOT_APPROVED"}]}
+                        return 422, {"name": "UNPROCESSABLE_ENTITY", "details": [{"issue": "ORDER_NOT_APPROVED"}]}
                     self._capture(order)
                     order["_capture_request_id"] = request_id
                     return 201, order
@@ -327,26 +395,42 @@ class FakePayPal:
                 cap = self.captures.get(parts[3])
                 return (200, cap) if cap else (404, {"name": "RESOURCE_NOT_FOUND"})
             if method == "GET" and parts == ["v1", "reporting", "transactions"]:
-                details = [{"transaction_info": {
-                    "transaction_id": c["id"], "transaction_event_code": "T0006",
-                    "paypal_reference_id": c["supplementary_data"]["related_ids"]["order_id"],
-                    "transaction_status": "S", "transaction_amount": c["amount"], "custom_field": c.get("custom_id")}}
-                    for c in self.captures.values() if c["id"] not in self.search_lag]
+                details = [
+                    {
+                        "transaction_info": {
+                            "transaction_id": c["id"],
+                            "transaction_event_code": "T0006",
+                            "paypal_reference_id": c["supplementary_data"]["related_ids"]["order_id"],
+                            "transaction_status": "S",
+                            "transaction_amount": c["amount"],
+                            "custom_field": c.get("custom_id"),
+                        }
+                    }
+                    for c in self.captures.values()
+                    if c["id"] not in self.search_lag
+                ]
                 return 200, {"transaction_details": details, "total_pages": 1, "page": 1}
             if method == "POST" and parts == ["v1", "notifications", "verify-webhook-signature"]:
                 data = json.loads(body)
                 expected = self.signatures.get(data.get("transmission_id"))
-                ok = (data.get("webhook_id") == self.webhook_id and expected is not None
-                      and json.loads(expected) == data.get("webhook_event")
-                      and data.get("transmission_sig") == f"sig-{data.get('transmission_id')}")
+                ok = (
+                    data.get("webhook_id") == self.webhook_id
+                    and expected is not None
+                    and json.loads(expected) == data.get("webhook_event")
+                    and data.get("transmission_sig") == f"sig-{data.get('transmission_id')}"
+                )
                 return 200, {"verification_status": "SUCCESS" if ok else "FAILURE"}
             return 404, {"name": "RESOURCE_NOT_FOUND"}
 
     def _capture(self, order: dict[str, Any]) -> dict[str, Any]:
         unit = order["purchase_units"][0]
-        cap = {"id": _next("CAP").upper(), "status": "COMPLETED", "amount": dict(unit["amount"]),
-               "custom_id": unit.get("custom_id"),
-               "supplementary_data": {"related_ids": {"order_id": order["id"]}}}
+        cap = {
+            "id": _next("CAP").upper(),
+            "status": "COMPLETED",
+            "amount": dict(unit["amount"]),
+            "custom_id": unit.get("custom_id"),
+            "supplementary_data": {"related_ids": {"order_id": order["id"]}},
+        }
         self.captures[cap["id"]] = cap
         unit["payments"] = {"captures": [cap]}
         order["status"] = "COMPLETED"
@@ -374,10 +458,14 @@ class FakePayPal:
         """Transmission headers PayPal would send with ``body`` (known to verify-webhook-signature)."""
         transmission = str(uuid.uuid4())
         self.signatures[transmission] = body
-        return {"PAYPAL-TRANSMISSION-ID": transmission, "PAYPAL-TRANSMISSION-TIME": "2026-11-26T12:00:00Z",
-                "PAYPAL-TRANSMISSION-SIG": f"sig-{transmission}", "PAYPAL-AUTH-ALGO": "SHA256withRSA",
-                "PAYPAL-CERT-URL": "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-test",
-                "Content-Type": "application/json"}
+        return {
+            "PAYPAL-TRANSMISSION-ID": transmission,
+            "PAYPAL-TRANSMISSION-TIME": "2026-11-26T12:00:00Z",
+            "PAYPAL-TRANSMISSION-SIG": f"sig-{transmission}",
+            "PAYPAL-AUTH-ALGO": "SHA256withRSA",
+            "PAYPAL-CERT-URL": "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-test",
+            "Content-Type": "application/json",
+        }
 
     def calls(self, method: str, path: str) -> list[Recorded]:
         return [r for r in self.requests if r.method == method and r.path == path]
@@ -389,8 +477,9 @@ class FakePayPal:
             def send(self, request, **kwargs):
                 parts = urlsplit(request.url)
                 body = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
-                status, data = fake.handle(request.method, parts.path, parse_qs(parts.query), body,
-                                           dict(request.headers))
+                status, data = fake.handle(
+                    request.method, parts.path, parse_qs(parts.query), body, dict(request.headers)
+                )
                 response = Response()
                 response.status_code, response.url, response.request = status, request.url, request
                 response.headers["Content-Type"] = "application/json"
@@ -407,5 +496,12 @@ class FakePayPal:
 
 
 def paypal_event(event_type: str, resource: dict[str, Any], *, resource_type: str = "capture") -> str:
-    return json.dumps({"id": _next("WH").upper(), "event_version": "1.0", "event_type": event_type,
-                       "resource_type": resource_type, "resource": _public(resource)})
+    return json.dumps(
+        {
+            "id": _next("WH").upper(),
+            "event_version": "1.0",
+            "event_type": event_type,
+            "resource_type": resource_type,
+            "resource": _public(resource),
+        }
+    )

@@ -29,7 +29,7 @@ def captured(call: Callable[[], Any]) -> list[tuple[str, Any]]:
     """Every statement ``call`` sends through the app's engine, with its parameters."""
     seen: list[tuple[str, Any]] = []
 
-    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def record(conn, cursor, statement, parameters, context, executemany):
         seen.append((statement, parameters))
 
     engine = get_engine()
@@ -47,7 +47,10 @@ def plan(statement: str, params: Any = None) -> str:
 
 def plans_of(call: Callable[[], Any], table: str, *, where: Callable[[str], bool] | None = None) -> list[str]:
     """The plans of the statements ``call`` sends that read ``table`` (and pass ``where``)."""
-    statements = [(s, p) for s, p in captured(call)
-                  if (f"FROM {table}" in s or f"JOIN {table}" in s) and (where is None or where(s))]
+    statements = [
+        (s, p)
+        for s, p in captured(call)
+        if (f"FROM {table}" in s or f"JOIN {table}" in s) and (where is None or where(s))
+    ]
     assert statements, f"no statement read {table}"
     return [plan(s, p) for s, p in statements]

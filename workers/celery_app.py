@@ -1,19 +1,19 @@
 """``celery -A workers.celery_app worker|beat``: the app with every task registered."""
 
+from typing import ClassVar
+
+from celery import bootsteps
+
+import workers.tasks  # noqa: F401  (registers the tasks on the app)
+from hotlead_app.infra import logging as _logging
+from hotlead_app.infra import metrics as _metrics
 from hotlead_app.infra.queue import get_celery
+from hotlead_app.services import outbox as _outbox
 
 app = get_celery()
 
-from hotlead_app.infra import logging as _logging, metrics as _metrics  # noqa: E402
-
 _logging.install_celery_signals()  # JSON logs with task_id, lead_id, provider_id
 _metrics.install_celery_signals()  # task outcomes; the worker's metrics port
-
-import workers.tasks  # noqa: E402,F401  (registers the tasks on app)
-
-from celery import bootsteps  # noqa: E402
-
-from hotlead_app.services import outbox as _outbox  # noqa: E402
 
 
 class OutboxRelay(bootsteps.StartStopStep):
@@ -22,7 +22,7 @@ class OutboxRelay(bootsteps.StartStopStep):
     (several workers share the rows with SKIP LOCKED).  Started after the pool, so
     the pool's processes are forked before the relay opens database connections."""
 
-    requires = {"celery.worker.components:Pool"}
+    requires: ClassVar[set[str]] = {"celery.worker.components:Pool"}
 
     def __init__(self, worker, **kwargs):
         super().__init__(worker, **kwargs)

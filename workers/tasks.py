@@ -44,8 +44,11 @@ def send_lead_confirmation(lead_id: str, nonce: str, outbox_id: str | None = Non
 
 @app.task(name="email.provider_balance_rules", **EMAIL_RETRY)
 def provider_balance_rules_email(provider_id: str, changes: list, outbox_id: str | None = None) -> str:
-    return _send(notifications.compose_provider_balance_rules(
-        provider_id=uuid.UUID(provider_id), changes=changes, key=outbox_id or provider_id))
+    return _send(
+        notifications.compose_provider_balance_rules(
+            provider_id=uuid.UUID(provider_id), changes=changes, key=outbox_id or provider_id
+        )
+    )
 
 
 @app.task(name="email.admin_alert", **EMAIL_RETRY)
@@ -70,8 +73,14 @@ def send_pending_emails() -> dict:
     return notifications.send_pending()
 
 
-@app.task(name="distribution.distribute_lead", acks_late=True, autoretry_for=(Exception,),
-          retry_backoff=True, retry_backoff_max=60, max_retries=10)
+@app.task(
+    name="distribution.distribute_lead",
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=10,
+)
 def distribute_lead_task(lead_id: str, outbox_id: str | None = None) -> str:
     return distribution.distribute_lead(lead_id=uuid.UUID(lead_id)).outcome
 

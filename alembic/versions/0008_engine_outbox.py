@@ -4,6 +4,7 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-26 12:25:00
 """
+
 from typing import Sequence, Union
 
 from alembic import op

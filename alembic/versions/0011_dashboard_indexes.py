@@ -14,6 +14,7 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-11-26 13:40:00
 """
+
 from typing import Sequence, Union
 
 from alembic import op
@@ -21,8 +22,8 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision: str = '0011'
-down_revision: Union[str, None] = '0010'
+revision: str = "0011"
+down_revision: Union[str, None] = "0010"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
@@ -33,27 +34,31 @@ def upgrade() -> None:
     # leads (last 30 days, newest first) and the overview's leads per day.  Without it
     # each of these sorted all 100k leads (130-500 ms); ix_leads_status_created_at only
     # serves a status filter.
-    op.create_index('ix_leads_created_at_id', 'leads', ['created_at', 'id'], unique=False)
+    op.create_index("ix_leads_created_at_id", "leads", ["created_at", "id"], unique=False)
     # Revenue per day (admin overview): charges and refunds of the last N days over every
     # provider.  (created_at, type, amount) answers it with an index-only scan of the date
     # range; without it, a scan of the whole 1M-row ledger (700 ms).
-    op.create_index('ix_ledger_created_type_amount', 'ledger_entries', ['created_at', 'type', 'amount'],
-                    unique=False)
+    op.create_index("ix_ledger_created_type_amount", "ledger_entries", ["created_at", "type", "amount"], unique=False)
     # A provider's spend per day (provider overview): its entries of the last 30 days
     # instead of every entry it ever had (ix_ledger_provider_seq: 19k rows for 860).
-    op.create_index('ix_ledger_provider_created', 'ledger_entries', ['provider_id', 'created_at'], unique=False)
+    op.create_index("ix_ledger_provider_created", "ledger_entries", ["provider_id", "created_at"], unique=False)
     # The audit log page filtered by entity type, newest first: without it a backward walk
     # of the seq index skipping every other type (200k rows for a deep page).
-    op.create_index('ix_audit_entity_type_seq', 'audit_logs', ['entity_type', 'seq'], unique=False)
+    op.create_index("ix_audit_entity_type_seq", "audit_logs", ["entity_type", "seq"], unique=False)
     # The audit log page filtered by who acted (a login's id or email): without it a scan
     # of the whole log.  Partial: buyer and system rows carry no actor id.
-    op.create_index('ix_audit_actor_seq', 'audit_logs', ['actor_id', 'seq'], unique=False,
-                    postgresql_where=sa.text('actor_id IS NOT NULL'))
+    op.create_index(
+        "ix_audit_actor_seq",
+        "audit_logs",
+        ["actor_id", "seq"],
+        unique=False,
+        postgresql_where=sa.text("actor_id IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
-    op.drop_index('ix_audit_actor_seq', table_name='audit_logs', postgresql_where=sa.text('actor_id IS NOT NULL'))
-    op.drop_index('ix_audit_entity_type_seq', table_name='audit_logs')
-    op.drop_index('ix_ledger_provider_created', table_name='ledger_entries')
-    op.drop_index('ix_ledger_created_type_amount', table_name='ledger_entries')
-    op.drop_index('ix_leads_created_at_id', table_name='leads')
+    op.drop_index("ix_audit_actor_seq", table_name="audit_logs", postgresql_where=sa.text("actor_id IS NOT NULL"))
+    op.drop_index("ix_audit_entity_type_seq", table_name="audit_logs")
+    op.drop_index("ix_ledger_provider_created", table_name="ledger_entries")
+    op.drop_index("ix_ledger_created_type_amount", table_name="ledger_entries")
+    op.drop_index("ix_leads_created_at_id", table_name="leads")

@@ -8,23 +8,32 @@ Revision ID: 0013
 Revises: 0012
 Create Date: 2026-11-26 17:00:00
 """
+
 from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0013'
-down_revision: Union[str, None] = '0012'
+revision: str = "0013"
+down_revision: Union[str, None] = "0012"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    op.create_index('ix_outbox_unpublished', 'outbox', ['created_at'], unique=False,
-                    postgresql_where=sa.text('published_at IS NULL AND dispatched_at IS NULL'))
+    op.create_index(
+        "ix_outbox_unpublished",
+        "outbox",
+        ["created_at"],
+        unique=False,
+        postgresql_where=sa.text("published_at IS NULL AND dispatched_at IS NULL"),
+    )
 
 
 def downgrade() -> None:
-    op.drop_index('ix_outbox_unpublished', table_name='outbox',
-                  postgresql_where=sa.text('published_at IS NULL AND dispatched_at IS NULL'))
+    op.drop_index(
+        "ix_outbox_unpublished",
+        table_name="outbox",
+        postgresql_where=sa.text("published_at IS NULL AND dispatched_at IS NULL"),
+    )

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from hotlead_app.api import admin, auth, errors, ops, provider, public
-from hotlead_app.api import admin_console
-from hotlead_app.api import payments
+from hotlead_app.api import admin, admin_console, auth, errors, ops, payments, provider, public
 from hotlead_app.api.limits import BodySizeLimit
 
 API_PREFIX = "/api/v1"

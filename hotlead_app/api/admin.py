@@ -21,8 +21,8 @@ from hotlead_app.services import (
     catalog,
     distribution,
     lead_browser,
-    ledger,
     leads,
+    ledger,
     refunds,
 )
 from hotlead_app.services import query as lead_query
@@ -51,36 +51,49 @@ class RefundOut(BaseModel):
 
 
 @router.post("/leads/{lead_id}/approve", response_model=LeadStateOut)
-async def approve(lead_id: uuid.UUID, body: MemoIn | None = None,
-                  principal: auth.Principal = Depends(require_admin)) -> LeadStateOut:
+async def approve(
+    lead_id: uuid.UUID, body: MemoIn | None = None, principal: auth.Principal = Depends(require_admin)
+) -> LeadStateOut:
     memo = body.memo if body else None
     state = await run_in_threadpool(lambda: leads.approve_lead(lead_id=lead_id, actor=principal.actor, memo=memo))
     return LeadStateOut(id=state.id, status=state.status.value)
 
 
 @router.post("/leads/{lead_id}/reject", response_model=LeadStateOut)
-async def reject(lead_id: uuid.UUID, body: ReasonIn,
-                 principal: auth.Principal = Depends(require_admin)) -> LeadStateOut:
-    state = await run_in_threadpool(lambda: leads.reject_lead(
-        lead_id=lead_id, actor=principal.actor, reason=body.reason, memo=body.memo))
+async def reject(
+    lead_id: uuid.UUID, body: ReasonIn, principal: auth.Principal = Depends(require_admin)
+) -> LeadStateOut:
+    state = await run_in_threadpool(
+        lambda: leads.reject_lead(lead_id=lead_id, actor=principal.actor, reason=body.reason, memo=body.memo)
+    )
     return LeadStateOut(id=state.id, status=state.status.value)
 
 
 @router.post("/leads/{lead_id}/bad-lead", response_model=LeadStateOut)
-async def bad_lead(lead_id: uuid.UUID, body: ReasonIn,
-                   principal: auth.Principal = Depends(require_admin)) -> LeadStateOut:
-    state = await run_in_threadpool(lambda: leads.mark_bad_lead(
-        lead_id=lead_id, actor=principal.actor, reason=body.reason, memo=body.memo))
+async def bad_lead(
+    lead_id: uuid.UUID, body: ReasonIn, principal: auth.Principal = Depends(require_admin)
+) -> LeadStateOut:
+    state = await run_in_threadpool(
+        lambda: leads.mark_bad_lead(lead_id=lead_id, actor=principal.actor, reason=body.reason, memo=body.memo)
+    )
     return LeadStateOut(id=state.id, status=state.status.value)
 
 
 @router.post("/assignments/{assignment_id}/refund", response_model=RefundOut)
-async def refund(assignment_id: uuid.UUID, body: ReasonIn,
-                 principal: auth.Principal = Depends(require_admin)) -> RefundOut:
-    done = await run_in_threadpool(lambda: refunds.refund_assignment(
-        assignment_id=assignment_id, actor=principal.actor, reason=body.reason, memo=body.memo))
-    return RefundOut(assignment_id=done.assignment_id, provider_id=done.provider_id,
-                     amount=money.format_money(done.amount), ledger_entry_id=done.ledger_entry_id)
+async def refund(
+    assignment_id: uuid.UUID, body: ReasonIn, principal: auth.Principal = Depends(require_admin)
+) -> RefundOut:
+    done = await run_in_threadpool(
+        lambda: refunds.refund_assignment(
+            assignment_id=assignment_id, actor=principal.actor, reason=body.reason, memo=body.memo
+        )
+    )
+    return RefundOut(
+        assignment_id=done.assignment_id,
+        provider_id=done.provider_id,
+        amount=money.format_money(done.amount),
+        ledger_entry_id=done.ledger_entry_id,
+    )
 
 
 @router.get("/leads/{lead_id}")
@@ -92,15 +105,25 @@ async def lead_detail(lead_id: uuid.UUID, _: auth.Principal = Depends(require_ad
         return {
             **detail,
             "explanation": [
-                {"subscription_id": str(d.subscription_id), "provider_id": str(d.provider_id),
-                 "competition_level_id": str(d.competition_level_id), "reason": d.reason}
+                {
+                    "subscription_id": str(d.subscription_id),
+                    "provider_id": str(d.provider_id),
+                    "competition_level_id": str(d.competition_level_id),
+                    "reason": d.reason,
+                }
                 for d in decisions
             ],
             "audit_trail": [
-                {"id": str(a.id), "action": a.action, "actor_role": a.actor_role.value,
-                 "actor_id": str(a.actor_id) if a.actor_id else None, "before": a.before_state,
-                 "after": a.after_state, "admin_only_memo": a.admin_only_memo,
-                 "created_at": a.created_at.isoformat()}
+                {
+                    "id": str(a.id),
+                    "action": a.action,
+                    "actor_role": a.actor_role.value,
+                    "actor_id": str(a.actor_id) if a.actor_id else None,
+                    "before": a.before_state,
+                    "after": a.after_state,
+                    "admin_only_memo": a.admin_only_memo,
+                    "created_at": a.created_at.isoformat(),
+                }
                 for a in reversed(trail)
             ],
         }
@@ -109,17 +132,31 @@ async def lead_detail(lead_id: uuid.UUID, _: auth.Principal = Depends(require_ad
 
 
 @router.get("/leads")
-async def list_leads(status: str | None = Query(None, max_length=32), niche: str | None = Query(None, max_length=64),
-                     email: str | None = Query(None, max_length=255),
-                     created_from: str | None = Query(None, max_length=10),
-                     created_to: str | None = Query(None, max_length=10),
-                     order: str = Query("newest", max_length=16), params: PageParams = Depends(),
-                     principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+async def list_leads(
+    status: str | None = Query(None, max_length=32),
+    niche: str | None = Query(None, max_length=64),
+    email: str | None = Query(None, max_length=255),
+    created_from: str | None = Query(None, max_length=10),
+    created_to: str | None = Query(None, max_length=10),
+    order: str = Query("newest", max_length=16),
+    params: PageParams = Depends(),
+    principal: auth.Principal = Depends(require_admin),
+) -> dict[str, Any]:
     """Newest first (``?order=oldest``: oldest first); ``?email=`` the whole address or
     its start, ``?created_from=&created_to=`` UTC days, both included."""
-    rows = await run_in_threadpool(lambda: lead_browser.search_leads(
-        actor=principal.actor, status=status, niche=niche, email=email, created_from=created_from,
-        created_to=created_to, order=order, limit=params.limit, after=params.cursor))
+    rows = await run_in_threadpool(
+        lambda: lead_browser.search_leads(
+            actor=principal.actor,
+            status=status,
+            niche=niche,
+            email=email,
+            created_from=created_from,
+            created_to=created_to,
+            order=order,
+            limit=params.limit,
+            after=params.cursor,
+        )
+    )
     return page(rows, params.limit, lambda r: [r["created_at"], r["id"]])
 
 
@@ -136,20 +173,30 @@ async def list_niches(_: auth.Principal = Depends(require_admin)) -> dict[str, A
 
 @router.post("/niches", status_code=201)
 async def create_niche(body: NicheIn, principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
-    niche = await run_in_threadpool(lambda: catalog.create_niche(
-        slug=body.slug, name=body.name, fields=body.fields if body.fields is not None else [], actor=principal.actor))
+    niche = await run_in_threadpool(
+        lambda: catalog.create_niche(
+            slug=body.slug, name=body.name, fields=body.fields if body.fields is not None else [], actor=principal.actor
+        )
+    )
     return {"id": str(niche.id), "slug": niche.slug, "name": niche.name, "fields": niche.fields}
 
 
 def _level(lvl) -> dict[str, Any]:
-    return {"id": str(lvl.id), "niche_id": str(lvl.niche_id), "name": lvl.name,
-            "price_per_lead": money.format_money(lvl.price_per_lead), "max_providers": lvl.max_providers,
-            "priority_order": lvl.priority_order, "active": lvl.active}
+    return {
+        "id": str(lvl.id),
+        "niche_id": str(lvl.niche_id),
+        "name": lvl.name,
+        "price_per_lead": money.format_money(lvl.price_per_lead),
+        "max_providers": lvl.max_providers,
+        "priority_order": lvl.priority_order,
+        "active": lvl.active,
+    }
 
 
 @router.post("/niches/{niche_id}/competition-levels", status_code=201)
-async def create_level(niche_id: uuid.UUID, body: dict[str, Any],
-                       principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+async def create_level(
+    niche_id: uuid.UUID, body: dict[str, Any], principal: auth.Principal = Depends(require_admin)
+) -> dict[str, Any]:
     lvl = await run_in_threadpool(lambda: catalog.create_level(niche_id=niche_id, actor=principal.actor, values=body))
     return _level(lvl)
 
@@ -161,8 +208,9 @@ async def list_levels(niche_id: uuid.UUID, _: auth.Principal = Depends(require_a
 
 
 @router.patch("/competition-levels/{level_id}")
-async def update_level(level_id: uuid.UUID, body: dict[str, Any],
-                       principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+async def update_level(
+    level_id: uuid.UUID, body: dict[str, Any], principal: auth.Principal = Depends(require_admin)
+) -> dict[str, Any]:
     lvl = await run_in_threadpool(lambda: catalog.update_level(level_id=level_id, actor=principal.actor, values=body))
     return _level(lvl)
 
@@ -185,8 +233,14 @@ class AdjustmentIn(BaseModel):
 
 
 def _provider(p) -> dict[str, Any]:
-    return {"id": str(p.id), "name": p.name, "email": p.email, "status": p.status.value,
-            "status_reason": p.status_reason, "balance": money.format_money(p.balance)}
+    return {
+        "id": str(p.id),
+        "name": p.name,
+        "email": p.email,
+        "status": p.status.value,
+        "status_reason": p.status_reason,
+        "balance": money.format_money(p.balance),
+    }
 
 
 @router.get("/providers")
@@ -197,49 +251,78 @@ async def list_providers(params: PageParams = Depends(), _: auth.Principal = Dep
 
 @router.post("/providers", status_code=201)
 async def create_provider(body: ProviderIn, principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
-    provider = await run_in_threadpool(lambda: accounts.create_provider_account(
-        name=body.name, email=body.email, password=body.password, actor=principal.actor))
+    provider = await run_in_threadpool(
+        lambda: accounts.create_provider_account(
+            name=body.name, email=body.email, password=body.password, actor=principal.actor
+        )
+    )
     return _provider(provider)
 
 
 @router.patch("/providers/{provider_id}")
-async def update_provider(provider_id: uuid.UUID, body: ProviderPatch,
-                          principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
-    provider = await run_in_threadpool(lambda: catalog.set_provider_status(
-        provider_id=provider_id, status=body.status, actor=principal.actor, memo=body.memo))
+async def update_provider(
+    provider_id: uuid.UUID, body: ProviderPatch, principal: auth.Principal = Depends(require_admin)
+) -> dict[str, Any]:
+    provider = await run_in_threadpool(
+        lambda: catalog.set_provider_status(
+            provider_id=provider_id, status=body.status, actor=principal.actor, memo=body.memo
+        )
+    )
     return _provider(provider)
 
 
 @router.post("/providers/{provider_id}/adjustments", status_code=201)
-async def adjust(provider_id: uuid.UUID, body: AdjustmentIn,
-                 idempotency_key: str | None = Header(None, min_length=1, max_length=200),
-                 principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+async def adjust(
+    provider_id: uuid.UUID,
+    body: AdjustmentIn,
+    idempotency_key: str | None = Header(None, min_length=1, max_length=200),
+    principal: auth.Principal = Depends(require_admin),
+) -> dict[str, Any]:
     """An ``Idempotency-Key`` header makes a retried request post once."""
     key = f"adjustment:{idempotency_key}" if idempotency_key else None
-    posted = await run_in_threadpool(lambda: ledger.adjust(
-        provider_id=provider_id, type=body.type, amount=body.amount, actor=principal.actor, memo=body.memo,
-        key=key))
+    posted = await run_in_threadpool(
+        lambda: ledger.adjust(
+            provider_id=provider_id, type=body.type, amount=body.amount, actor=principal.actor, memo=body.memo, key=key
+        )
+    )
     return _entry(posted.entry)
 
 
 @router.get("/ledger")
-async def admin_ledger(provider_id: uuid.UUID | None = None, type: str | None = Query(None, max_length=16),
-                       params: PageParams = Depends(),
-                       principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+async def admin_ledger(
+    provider_id: uuid.UUID | None = None,
+    type: str | None = Query(None, max_length=16),
+    params: PageParams = Depends(),
+    principal: auth.Principal = Depends(require_admin),
+) -> dict[str, Any]:
     """Newest first, with the provider's name and the admin memo; ``?type=`` filters."""
-    rows = await run_in_threadpool(lambda: admin_views.list_ledger(
-        actor=principal.actor, provider_id=provider_id, type=type, limit=params.limit, before_seq=params.cursor))
+    rows = await run_in_threadpool(
+        lambda: admin_views.list_ledger(
+            actor=principal.actor, provider_id=provider_id, type=type, limit=params.limit, before_seq=params.cursor
+        )
+    )
     return page(rows, params.limit, lambda r: r["seq"])
 
 
 @router.get("/audit-logs")
-async def audit_logs(entity_type: str | None = Query(None, max_length=64), entity_id: uuid.UUID | None = None,
-                     by: str | None = Query(None, max_length=255), params: PageParams = Depends(),
-                     principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+async def audit_logs(
+    entity_type: str | None = Query(None, max_length=64),
+    entity_id: uuid.UUID | None = None,
+    by: str | None = Query(None, max_length=255),
+    params: PageParams = Depends(),
+    principal: auth.Principal = Depends(require_admin),
+) -> dict[str, Any]:
     """``?by=`` names who acted: a role, a user id or a login's email."""
-    rows = await run_in_threadpool(lambda: admin_views.list_audit(
-        actor=principal.actor, entity_type=entity_type, entity_id=entity_id, by=by, limit=params.limit,
-        before_seq=params.cursor))
+    rows = await run_in_threadpool(
+        lambda: admin_views.list_audit(
+            actor=principal.actor,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            by=by,
+            limit=params.limit,
+            before_seq=params.cursor,
+        )
+    )
     return page(rows, params.limit, lambda r: r["seq"])
 
 
@@ -259,18 +342,18 @@ async def get_niche(niche_id: uuid.UUID, principal: auth.Principal = Depends(req
 
 
 @router.patch("/niches/{niche_id}")
-async def update_niche(niche_id: uuid.UUID, body: NichePatch,
-                       principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+async def update_niche(
+    niche_id: uuid.UUID, body: NichePatch, principal: auth.Principal = Depends(require_admin)
+) -> dict[str, Any]:
     """Any of ``{name, fields, active}``; the slug does not change."""
     values = body.model_dump(exclude_unset=True, exclude={"memo"})
-    niche = await run_in_threadpool(lambda: admin_views.update_niche(
-        niche_id=niche_id, actor=principal.actor, values=values, memo=body.memo))
-    return {"id": str(niche.id), "slug": niche.slug, "name": niche.name, "active": niche.active,
-            "fields": niche.fields}
+    niche = await run_in_threadpool(
+        lambda: admin_views.update_niche(niche_id=niche_id, actor=principal.actor, values=values, memo=body.memo)
+    )
+    return {"id": str(niche.id), "slug": niche.slug, "name": niche.name, "active": niche.active, "fields": niche.fields}
 
 
 @router.get("/providers/{provider_id}")
 async def provider_detail(provider_id: uuid.UUID, principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
     """The provider, its logins and its subscriptions (niche, level, price)."""
-    return await run_in_threadpool(lambda: admin_views.provider_detail(provider_id=provider_id,
-                                                                       actor=principal.actor))
+    return await run_in_threadpool(lambda: admin_views.provider_detail(provider_id=provider_id, actor=principal.actor))

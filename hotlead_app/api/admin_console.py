@@ -19,8 +19,9 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 
 
 @router.get("/reports/overview")
-async def overview(days: int = Query(30, ge=1, le=reports.MAX_DAYS),
-                   principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+async def overview(
+    days: int = Query(30, ge=1, le=reports.MAX_DAYS), principal: auth.Principal = Depends(require_admin)
+) -> dict[str, Any]:
     """Leads per day by status, revenue per day, providers by status, approval backlog."""
     return await run_in_threadpool(lambda: reports.overview(actor=principal.actor, days=days))
 
@@ -28,17 +29,21 @@ async def overview(days: int = Query(30, ge=1, le=reports.MAX_DAYS),
 @router.get("/reports/backlog")
 async def backlog(principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
     queue = await run_in_threadpool(lambda: reports.backlog(actor=principal.actor))
-    return {"count": queue.count,
-            "oldest_confirmed_at": queue.oldest_confirmed_at.isoformat() if queue.oldest_confirmed_at else None}
+    return {
+        "count": queue.count,
+        "oldest_confirmed_at": queue.oldest_confirmed_at.isoformat() if queue.oldest_confirmed_at else None,
+    }
 
 
 @router.get("/approval-queue")
-async def approval_queue(params: PageParams = Depends(),
-                         principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+async def approval_queue(
+    params: PageParams = Depends(), principal: auth.Principal = Depends(require_admin)
+) -> dict[str, Any]:
     """``pending_approval`` leads oldest first with payload, contact, attribution,
     consent evidence and time waiting."""
-    rows = await run_in_threadpool(lambda: lead_browser.approval_queue(
-        actor=principal.actor, limit=params.limit, after=params.cursor))
+    rows = await run_in_threadpool(
+        lambda: lead_browser.approval_queue(actor=principal.actor, limit=params.limit, after=params.cursor)
+    )
     return page(rows, params.limit, lambda r: [r["created_at"], r["id"]])
 
 

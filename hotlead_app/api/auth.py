@@ -47,5 +47,4 @@ async def logout(token: str = Depends(bearer_token)) -> None:
 
 @router.get("/me", response_model=MeOut)
 async def me(principal: auth.Principal = Depends(current_principal)) -> MeOut:
-    return MeOut(id=principal.user_id, email=principal.email, role=principal.role,
-                 provider_id=principal.provider_id)
+    return MeOut(id=principal.user_id, email=principal.email, role=principal.role, provider_id=principal.provider_id)

@@ -13,15 +13,14 @@ class BodySizeLimit:
     """``max_bytes`` for every request, except paths (below the app's mount point)
     starting with a prefix of ``larger``, which get that prefix's own limit."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES,
-                 larger: dict[str, int] | None = None) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.larger = larger or {}
 
     def _limit(self, scope: Scope) -> int:
         path, root = scope.get("path", ""), scope.get("root_path", "")
-        local = path[len(root):] if root and path.startswith(root) else path
+        local = path[len(root) :] if root and path.startswith(root) else path
         return next((limit for prefix, limit in self.larger.items() if local.startswith(prefix)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -63,8 +62,14 @@ class BodySizeLimit:
     async def _refuse(self, send: Send, max_bytes: int) -> None:
         import json
 
-        body = json.dumps(error_body("payload_too_large", f"The request body is over {max_bytes} bytes.",
-                                     {"max_bytes": max_bytes})).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        body = json.dumps(
+            error_body("payload_too_large", f"The request body is over {max_bytes} bytes.", {"max_bytes": max_bytes})
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

@@ -59,9 +59,7 @@ def _check_database() -> str | None:
 
 def _check_redis() -> str | None:
     try:
-        client = redis.Redis.from_url(
-            get_settings().redis_url, socket_connect_timeout=1, socket_timeout=1
-        )
+        client = redis.Redis.from_url(get_settings().redis_url, socket_connect_timeout=1, socket_timeout=1)
         try:
             client.ping()
         finally:
@@ -107,8 +105,9 @@ async def email_open(token: str, request: Request) -> Response:
 
     client = client_info(request)
     try:
-        await run_in_threadpool(lambda: notifications.record_open(
-            token=token[:200], ip=client.ip, user_agent=client.user_agent))
+        await run_in_threadpool(
+            lambda: notifications.record_open(token=token[:200], ip=client.ip, user_agent=client.user_agent)
+        )
     except Exception:  # never break an email's rendering over a counter
         pass
     return Response(_PIXEL, media_type="image/gif", headers={"Cache-Control": "no-store"})

@@ -33,11 +33,18 @@ def _unavailable(exc: ProcessorUnavailable) -> JSONResponse:
 
 
 def _deposit(d: deposits.DepositRead) -> dict[str, Any]:
-    return {"id": str(d.id), "method": d.method, "amount": money.format_money(d.amount), "currency": d.currency,
-            "status": d.status, "redirect_url": d.redirect_url if d.status == "pending" else None,
-            "failure_reason": d.failure_reason, "created_at": d.created_at.isoformat(),
-            "completed_at": d.completed_at.isoformat() if d.completed_at else None,
-            "balance": money.format_money(d.balance)}
+    return {
+        "id": str(d.id),
+        "method": d.method,
+        "amount": money.format_money(d.amount),
+        "currency": d.currency,
+        "status": d.status,
+        "redirect_url": d.redirect_url if d.status == "pending" else None,
+        "failure_reason": d.failure_reason,
+        "created_at": d.created_at.isoformat(),
+        "completed_at": d.completed_at.isoformat() if d.completed_at else None,
+        "balance": money.format_money(d.balance),
+    }
 
 
 class DepositIn(BaseModel):
@@ -48,8 +55,9 @@ class DepositIn(BaseModel):
 @provider_router.post("/deposits", status_code=201)
 async def create_deposit(body: DepositIn, principal: auth.Principal = Depends(require_provider)):
     try:
-        created = await run_in_threadpool(lambda: deposits.create(
-            actor=principal.actor, method=body.method, amount=body.amount))
+        created = await run_in_threadpool(
+            lambda: deposits.create(actor=principal.actor, method=body.method, amount=body.amount)
+        )
     except ProcessorUnavailable as exc:
         return _unavailable(exc)
     return {**_deposit(created), "redirect_url": created.redirect_url}
@@ -64,8 +72,9 @@ async def get_deposit(deposit_id: uuid.UUID, principal: auth.Principal = Depends
 async def capture_deposit(deposit_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)):
     """Back from PayPal having approved: capture the order (idempotent)."""
     try:
-        return _deposit(await run_in_threadpool(lambda: deposits.capture_paypal(
-            actor=principal.actor, deposit_id=deposit_id)))
+        return _deposit(
+            await run_in_threadpool(lambda: deposits.capture_paypal(actor=principal.actor, deposit_id=deposit_id))
+        )
     except ProcessorUnavailable as exc:
         return _unavailable(exc)
 
@@ -120,26 +129,36 @@ async def paypal_webhook(request: Request):
 
 
 def _issue(i: issues.IssueRead) -> dict[str, Any]:
-    return {"id": str(i.id), "kind": i.kind, "processor": i.processor,
-            "deposit_id": str(i.deposit_id) if i.deposit_id else None,
-            "processor_reference": i.processor_reference,
-            "expected_amount": money.format_money(i.expected_amount) if i.expected_amount is not None else None,
-            "actual_amount": money.format_money(i.actual_amount) if i.actual_amount is not None else None,
-            "details": i.details, "status": i.status, "created_at": i.created_at.isoformat(),
-            "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None,
-            "resolution_note": i.resolution_note}
+    return {
+        "id": str(i.id),
+        "kind": i.kind,
+        "processor": i.processor,
+        "deposit_id": str(i.deposit_id) if i.deposit_id else None,
+        "processor_reference": i.processor_reference,
+        "expected_amount": money.format_money(i.expected_amount) if i.expected_amount is not None else None,
+        "actual_amount": money.format_money(i.actual_amount) if i.actual_amount is not None else None,
+        "details": i.details,
+        "status": i.status,
+        "created_at": i.created_at.isoformat(),
+        "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None,
+        "resolution_note": i.resolution_note,
+    }
 
 
 @admin_router.get("/reconciliation-issues")
-async def list_reconciliation_issues(status: str = Query("open", max_length=16), params: PageParams = Depends(),
-                                     principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+async def list_reconciliation_issues(
+    status: str = Query("open", max_length=16),
+    params: PageParams = Depends(),
+    principal: auth.Principal = Depends(require_admin),
+) -> dict[str, Any]:
     cursor = None
     if params.cursor is not None:
         if not (isinstance(params.cursor, list) and len(params.cursor) == 2):
             raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"})
         cursor = (str(params.cursor[0]), str(params.cursor[1]))
-    rows = await run_in_threadpool(lambda: issues.list_issues(
-        actor=principal.actor, status=status, limit=params.limit + 1, cursor=cursor))
+    rows = await run_in_threadpool(
+        lambda: issues.list_issues(actor=principal.actor, status=status, limit=params.limit + 1, cursor=cursor)
+    )
     return page([_issue(i) for i in rows], params.limit, lambda r: [r["created_at"], r["id"]])
 
 
@@ -148,7 +167,9 @@ class ResolveIn(BaseModel):
 
 
 @admin_router.post("/reconciliation-issues/{issue_id}/resolve")
-async def resolve_reconciliation_issue(issue_id: uuid.UUID, body: ResolveIn,
-                                       principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
-    return _issue(await run_in_threadpool(lambda: issues.resolve_issue(
-        actor=principal.actor, issue_id=issue_id, note=body.note)))
+async def resolve_reconciliation_issue(
+    issue_id: uuid.UUID, body: ResolveIn, principal: auth.Principal = Depends(require_admin)
+) -> dict[str, Any]:
+    return _issue(
+        await run_in_threadpool(lambda: issues.resolve_issue(actor=principal.actor, issue_id=issue_id, note=body.note))
+    )

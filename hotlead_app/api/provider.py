@@ -19,24 +19,40 @@ router = APIRouter(prefix="/provider", tags=["provider"])
 
 
 def _subscription(s: SubscriptionRead) -> dict[str, Any]:
-    return {"id": str(s.id), "competition_level_id": str(s.competition_level_id), "filters": s.filters,
-            "active": s.active, "pause_reason": s.pause_reason,
-            "last_received_at": s.last_received_at.isoformat() if s.last_received_at else None,
-            "created_at": s.created_at.isoformat()}
+    return {
+        "id": str(s.id),
+        "competition_level_id": str(s.competition_level_id),
+        "filters": s.filters,
+        "active": s.active,
+        "pause_reason": s.pause_reason,
+        "last_received_at": s.last_received_at.isoformat() if s.last_received_at else None,
+        "created_at": s.created_at.isoformat(),
+    }
 
 
 def _entry(e) -> dict[str, Any]:
-    return {"id": str(e.id), "seq": e.seq, "type": e.type.value, "amount": money.format_money(e.amount),
-            "balance_after": money.format_money(e.balance_after), "related_entity_type": e.related_entity_type,
-            "related_entity_id": str(e.related_entity_id) if e.related_entity_id else None,
-            "created_at": e.created_at.isoformat()}
+    return {
+        "id": str(e.id),
+        "seq": e.seq,
+        "type": e.type.value,
+        "amount": money.format_money(e.amount),
+        "balance_after": money.format_money(e.balance_after),
+        "related_entity_type": e.related_entity_type,
+        "related_entity_id": str(e.related_entity_id) if e.related_entity_id else None,
+        "created_at": e.created_at.isoformat(),
+    }
 
 
 @router.get("/me")
 async def me(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
     p = await run_in_threadpool(lambda: catalog.get_provider(provider_id=principal.provider_id))
-    return {"id": str(p.id), "name": p.name, "status": p.status.value, "status_reason": p.status_reason,
-            "balance": money.format_money(p.balance)}
+    return {
+        "id": str(p.id),
+        "name": p.name,
+        "status": p.status.value,
+        "status_reason": p.status_reason,
+        "balance": money.format_money(p.balance),
+    }
 
 
 @router.get("/competition-levels")
@@ -44,10 +60,17 @@ async def competition_levels(_: auth.Principal = Depends(require_provider)) -> d
     def load() -> list[dict[str, Any]]:
         niches = {n["id"]: n for n in query.list_niches(active_only=True)}
         return [
-            {"id": str(lvl.id), "niche": niches[str(lvl.niche_id)]["slug"], "niche_name": niches[str(lvl.niche_id)]["name"],
-             "name": lvl.name, "price_per_lead": money.format_money(lvl.price_per_lead),
-             "max_providers": lvl.max_providers, "priority_order": lvl.priority_order}
-            for lvl in catalog.list_levels(active_only=True) if str(lvl.niche_id) in niches
+            {
+                "id": str(lvl.id),
+                "niche": niches[str(lvl.niche_id)]["slug"],
+                "niche_name": niches[str(lvl.niche_id)]["name"],
+                "name": lvl.name,
+                "price_per_lead": money.format_money(lvl.price_per_lead),
+                "max_providers": lvl.max_providers,
+                "priority_order": lvl.priority_order,
+            }
+            for lvl in catalog.list_levels(active_only=True)
+            if str(lvl.niche_id) in niches
         ]
 
     return {"items": await run_in_threadpool(load), "next_cursor": None}
@@ -70,56 +93,74 @@ async def list_subscriptions(principal: auth.Principal = Depends(require_provide
 
 
 @router.post("/subscriptions", status_code=201)
-async def create_subscription(body: SubscriptionIn,
-                              principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    sub = await run_in_threadpool(lambda: catalog.create_subscription(
-        competition_level_id=body.competition_level_id, filters=body.filters, actor=principal.actor))
+async def create_subscription(
+    body: SubscriptionIn, principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    sub = await run_in_threadpool(
+        lambda: catalog.create_subscription(
+            competition_level_id=body.competition_level_id, filters=body.filters, actor=principal.actor
+        )
+    )
     return _subscription(sub)
 
 
 @router.patch("/subscriptions/{subscription_id}")
-async def update_subscription(subscription_id: uuid.UUID, body: SubscriptionPatch,
-                              principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    sub = await run_in_threadpool(lambda: catalog.update_subscription(
-        subscription_id=subscription_id, actor=principal.actor, filters=body.filters, active=body.active))
+async def update_subscription(
+    subscription_id: uuid.UUID, body: SubscriptionPatch, principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    sub = await run_in_threadpool(
+        lambda: catalog.update_subscription(
+            subscription_id=subscription_id, actor=principal.actor, filters=body.filters, active=body.active
+        )
+    )
     return _subscription(sub)
 
 
 @router.delete("/subscriptions/{subscription_id}")
-async def cancel_subscription(subscription_id: uuid.UUID,
-                              principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    sub = await run_in_threadpool(lambda: catalog.cancel_subscription(
-        subscription_id=subscription_id, actor=principal.actor))
+async def cancel_subscription(
+    subscription_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    sub = await run_in_threadpool(
+        lambda: catalog.cancel_subscription(subscription_id=subscription_id, actor=principal.actor)
+    )
     return _subscription(sub)
 
 
 @router.get("/leads")
-async def leads(params: PageParams = Depends(), principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    rows = await run_in_threadpool(lambda: query.provider_leads(
-        provider_id=principal.provider_id, limit=params.limit, after=params.cursor))
+async def leads(
+    params: PageParams = Depends(), principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    rows = await run_in_threadpool(
+        lambda: query.provider_leads(provider_id=principal.provider_id, limit=params.limit, after=params.cursor)
+    )
     return page(rows, params.limit, lambda r: [r["assigned_at"], r["id"]])
 
 
 @router.get("/leads/{lead_id}/explanation")
-async def explanation(lead_id: uuid.UUID,
-                      principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+async def explanation(lead_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
     decisions = await run_in_threadpool(
-        lambda: distribution.explain(lead_id=lead_id, provider_id=principal.provider_id))
+        lambda: distribution.explain(lead_id=lead_id, provider_id=principal.provider_id)
+    )
     return {
         "lead_id": str(lead_id),
         "items": [
-            {"subscription_id": str(d.subscription_id), "competition_level_id": str(d.competition_level_id),
-             "reason": d.reason}
+            {
+                "subscription_id": str(d.subscription_id),
+                "competition_level_id": str(d.competition_level_id),
+                "reason": d.reason,
+            }
             for d in decisions
         ],
     }
 
 
 @router.get("/ledger")
-async def provider_ledger(params: PageParams = Depends(),
-                          principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    entries = await run_in_threadpool(lambda: ledger.list_entries(
-        provider_id=principal.provider_id, limit=params.limit + 1, before_seq=params.cursor))
+async def provider_ledger(
+    params: PageParams = Depends(), principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    entries = await run_in_threadpool(
+        lambda: ledger.list_entries(provider_id=principal.provider_id, limit=params.limit + 1, before_seq=params.cursor)
+    )
     return page([_entry(e) for e in entries], params.limit, lambda r: r["seq"])
 
 
@@ -128,18 +169,32 @@ class ApiKeyIn(BaseModel):
 
 
 @router.post("/api-keys", status_code=201)
-async def create_api_key(body: ApiKeyIn | None = None,
-                         principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    created = await run_in_threadpool(lambda: auth.create_api_key(principal=principal, name=body.name if body else None))
+async def create_api_key(
+    body: ApiKeyIn | None = None, principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    created = await run_in_threadpool(
+        lambda: auth.create_api_key(principal=principal, name=body.name if body else None)
+    )
     return {"id": str(created.id), "key": created.key}
 
 
 @router.get("/api-keys")
 async def list_api_keys(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
     keys = await run_in_threadpool(lambda: auth.list_api_keys(provider_id=principal.provider_id))
-    return {"items": [{"id": str(k.id), "name": k.name, "prefix": k.prefix, "created_at": k.created_at.isoformat(),
-                       "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
-                       "revoked": k.revoked_at is not None} for k in keys], "next_cursor": None}
+    return {
+        "items": [
+            {
+                "id": str(k.id),
+                "name": k.name,
+                "prefix": k.prefix,
+                "created_at": k.created_at.isoformat(),
+                "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
+                "revoked": k.revoked_at is not None,
+            }
+            for k in keys
+        ],
+        "next_cursor": None,
+    }
 
 
 @router.delete("/api-keys/{key_id}", status_code=204)
@@ -177,9 +232,11 @@ async def require_provider_bearer_or_cookie(request: Request) -> auth.Principal:
 
 
 def _csv_response(lines, filename: str) -> StreamingResponse:
-    return StreamingResponse(lines, media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                                      "Cache-Control": "no-store"})
+    return StreamingResponse(
+        lines,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
 
 
 @router.get("/overview")
@@ -193,15 +250,19 @@ class FilterPreviewIn(BaseModel):
 
 
 @router.post("/filter-preview")
-async def filter_preview(body: FilterPreviewIn,
-                         principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+async def filter_preview(
+    body: FilterPreviewIn, principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
     """How many of the niche's last 30 days' leads ``filters`` would have matched."""
     try:
         niche_id = uuid.UUID(str(body.niche_id))
     except ValueError:
         raise InvalidInput("Name the niche.", details={"niche_id": "a niche id"}) from None
-    return await run_in_threadpool(lambda: provider_views.count_matching_leads(
-        provider_id=principal.provider_id, niche_id=niche_id, filters=body.filters))
+    return await run_in_threadpool(
+        lambda: provider_views.count_matching_leads(
+            provider_id=principal.provider_id, niche_id=niche_id, filters=body.filters
+        )
+    )
 
 
 @router.get("/leads.csv")
@@ -215,16 +276,19 @@ async def ledger_csv(principal: auth.Principal = Depends(require_provider_bearer
 
 
 @router.get("/missed-leads")
-async def missed_leads(params: PageParams = Depends(),
-                       principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+async def missed_leads(
+    params: PageParams = Depends(), principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
     """Each item's reasons are read from the history: at most 50 items a page."""
     limit = min(params.limit, MISSED_MAX_LIMIT)
-    rows = await run_in_threadpool(lambda: provider_views.missed_leads(
-        provider_id=principal.provider_id, limit=limit, after=params.cursor))
+    rows = await run_in_threadpool(
+        lambda: provider_views.missed_leads(provider_id=principal.provider_id, limit=limit, after=params.cursor)
+    )
     return page(rows, limit, lambda r: [r["created_at"], r["lead_id"]])
 
 
 @router.get("/leads/{lead_id}")
 async def lead_detail(lead_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    return await run_in_threadpool(lambda: provider_views.lead_detail(
-        provider_id=principal.provider_id, lead_id=lead_id))
+    return await run_in_threadpool(
+        lambda: provider_views.lead_detail(provider_id=principal.provider_id, lead_id=lead_id)
+    )

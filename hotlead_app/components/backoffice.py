@@ -93,16 +93,19 @@ def backoffice_layout(
     )
 
 
-def admin_layout(*children: rx.Component, title: str, on_sign_out, actions=None,
-                 queue_badge: rx.Component | None = None) -> rx.Component:
+def admin_layout(
+    *children: rx.Component, title: str, on_sign_out, actions=None, queue_badge: rx.Component | None = None
+) -> rx.Component:
     badges = {"Queue": queue_badge} if queue_badge is not None else None
-    return backoffice_layout(*children, sections=ADMIN_SECTIONS, title=title, on_sign_out=on_sign_out,
-                             badges=badges, actions=actions)
+    return backoffice_layout(
+        *children, sections=ADMIN_SECTIONS, title=title, on_sign_out=on_sign_out, badges=badges, actions=actions
+    )
 
 
 def provider_layout(*children: rx.Component, title: str, on_sign_out, actions=None) -> rx.Component:
-    return backoffice_layout(*children, sections=PROVIDER_SECTIONS, title=title, on_sign_out=on_sign_out,
-                             actions=actions)
+    return backoffice_layout(
+        *children, sections=PROVIDER_SECTIONS, title=title, on_sign_out=on_sign_out, actions=actions
+    )
 
 
 def empty_state(message: str, id: str | None = None) -> rx.Component:

@@ -24,8 +24,14 @@ def loading_or(loading: rx.Var, content: rx.Component) -> rx.Component:
     return rx.cond(loading, loading_block(), content)
 
 
-def data_table(headers: Sequence[str | rx.Component], rows: rx.Var, row: Callable, *, id: str | None = None,
-               table_id: str | None = None) -> rx.Component:
+def data_table(
+    headers: Sequence[str | rx.Component],
+    rows: rx.Var,
+    row: Callable,
+    *,
+    id: str | None = None,
+    table_id: str | None = None,
+) -> rx.Component:
     """A small table that scrolls sideways inside its own box on a narrow screen.
 
     ``headers`` are titles or ready ``column_header_cell``s; ``row`` renders one item;
@@ -56,12 +62,12 @@ def paged_list(state, items: rx.Var, body: rx.Component, empty: rx.Component, **
     """A keyset-paged list: the spinner while ``state.loading``, then ``body`` and the
     pager when there are ``items``, else ``empty``."""
     props.setdefault("width", "100%")
-    return loading_or(state.loading, rx.cond(items.length() > 0, rx.vstack(body, keyset_pager(state), **props),
-                                             empty))
+    return loading_or(state.loading, rx.cond(items.length() > 0, rx.vstack(body, keyset_pager(state), **props), empty))
 
 
-def labeled_field(label: str, control: rx.Component, *, html_for: str, error: rx.Var | str = "",
-                  flex: str = "1 1 12em", **label_props) -> rx.Component:
+def labeled_field(
+    label: str, control: rx.Component, *, html_for: str, error: rx.Var | str = "", flex: str = "1 1 12em", **label_props
+) -> rx.Component:
     """A label above its control, and the field's error below it."""
     return rx.box(
         rx.text(label, as_="label", html_for=html_for, size="2", **label_props),
@@ -71,12 +77,22 @@ def labeled_field(label: str, control: rx.Component, *, html_for: str, error: rx
     )
 
 
-def filter_input(name: str, label: str, value: rx.Var, *, prefix: str, errors: rx.Var, hint: str = "",
-                 flex: str = "1 1 12em", **props) -> rx.Component:
+def filter_input(
+    name: str,
+    label: str,
+    value: rx.Var,
+    *,
+    prefix: str,
+    errors: rx.Var,
+    hint: str = "",
+    flex: str = "1 1 12em",
+    **props,
+) -> rx.Component:
     """A filter's text input: it shows the filter in force (``value``) and keeps what was
     typed while the form is submitted; its error comes from ``errors[name]``."""
-    control = rx.input(name=name, id=f"{prefix}-{name}", default_value=value, key=value, placeholder=hint,
-                       width="100%", **props)
+    control = rx.input(
+        name=name, id=f"{prefix}-{name}", default_value=value, key=value, placeholder=hint, width="100%", **props
+    )
     return labeled_field(label, control, html_for=f"{prefix}-{name}", error=errors.get(name, ""), flex=flex)
 
 
@@ -103,21 +119,44 @@ def reason_fields(state, prefix: str) -> rx.Component:
     (required; its error under it) and the admin-only memo; ids ``<prefix>-reason``,
     ``<prefix>-reason-error`` and ``<prefix>-memo``."""
     return rx.vstack(
-        rx.input(placeholder="Reason (required)", value=state.reason, on_change=state.set_reason,
-                 id=f"{prefix}-reason", width="100%",
-                 aria_invalid=rx.cond(state.reason_error != "", "true", "false")),
-        rx.cond(state.reason_error != "",
-                rx.text(state.reason_error, color="red", size="2", role="alert", id=f"{prefix}-reason-error")),
-        rx.text_area(placeholder="Memo for admins (optional)", value=state.memo, on_change=state.set_memo,
-                     id=f"{prefix}-memo", width="100%"),
-        spacing="2", margin_top="1em", width="100%",
+        rx.input(
+            placeholder="Reason (required)",
+            value=state.reason,
+            on_change=state.set_reason,
+            id=f"{prefix}-reason",
+            width="100%",
+            aria_invalid=rx.cond(state.reason_error != "", "true", "false"),
+        ),
+        rx.cond(
+            state.reason_error != "",
+            rx.text(state.reason_error, color="red", size="2", role="alert", id=f"{prefix}-reason-error"),
+        ),
+        rx.text_area(
+            placeholder="Memo for admins (optional)",
+            value=state.memo,
+            on_change=state.set_memo,
+            id=f"{prefix}-memo",
+            width="100%",
+        ),
+        spacing="2",
+        margin_top="1em",
+        width="100%",
     )
 
 
-def confirm_dialog(title, description, *body: rx.Component, confirm: rx.Component, trigger: rx.Component | None = None,
-                   cancel_label: str = "Cancel", cancel_color: str | None = "gray", close_on_confirm: bool = False,
-                   title_props: dict | None = None, description_props: dict | None = None,
-                   **root_props) -> rx.Component:
+def confirm_dialog(
+    title,
+    description,
+    *body: rx.Component,
+    confirm: rx.Component,
+    trigger: rx.Component | None = None,
+    cancel_label: str = "Cancel",
+    cancel_color: str | None = "gray",
+    close_on_confirm: bool = False,
+    title_props: dict | None = None,
+    description_props: dict | None = None,
+    **root_props,
+) -> rx.Component:
     """The confirmation of a destructive action: what will happen, optional inputs
     (``body``), then Cancel and the ``confirm`` button.
 

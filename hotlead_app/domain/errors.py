@@ -18,9 +18,7 @@ class DomainError(Exception):
     code: ClassVar[str] = "domain_error"
     default_message: ClassVar[str] = "The request breaks a business rule."
 
-    def __init__(
-        self, message: str | None = None, *, details: Mapping[str, Any] | None = None
-    ) -> None:
+    def __init__(self, message: str | None = None, *, details: Mapping[str, Any] | None = None) -> None:
         self.message: str = message or self.default_message
         self.details: dict[str, Any] = dict(details or {})
         super().__init__(self.message)

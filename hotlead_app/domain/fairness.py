@@ -64,9 +64,7 @@ def _aware(name: str, moment: datetime) -> datetime:
     return moment
 
 
-def fairness_key(
-    last_received_at: datetime | None, created_at: datetime, id: uuid.UUID
-) -> tuple[Any, ...]:
+def fairness_key(last_received_at: datetime | None, created_at: datetime, id: uuid.UUID) -> tuple[Any, ...]:
     """Sort key equal to ``ORDER BY last_received_at ASC NULLS FIRST, created_at ASC,
     id ASC``: a subscription that never received a lead comes first, then the one
     that waited longest, then the oldest, then the smaller uuid."""

@@ -83,7 +83,7 @@ def to_number(value: object) -> Decimal | None:
 
 def _digits(number: Decimal) -> tuple[int, int]:
     """(integer digits, decimal places) of ``number`` written in plain notation."""
-    sign, digits, exponent = number.as_tuple()
+    _sign, digits, exponent = number.as_tuple()
     assert isinstance(exponent, int)
     return max(len(digits) + exponent, 1), max(-exponent, 0)
 
@@ -133,7 +133,7 @@ def _parse_range(spec: Mapping[object, object]) -> tuple[_Range | None, str | No
     for name, raw in spec.items():
         number = to_number(raw)
         if number is None:
-            return None, f"{name} must be a finite number, e.g. 10 or \"10.5\""
+            return None, f'{name} must be a finite number, e.g. 10 or "10.5"'
         whole, places = _digits(number)
         if whole > _BOUND_DIGITS or places > _BOUND_DIGITS:
             return None, f"{name} is out of range"

@@ -15,7 +15,9 @@ from typing import Any
 from hotlead_app.domain.errors import InvalidInput
 
 FIELD_TYPES = ("text", "number", "select", "zip", "email", "phone")
-EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 ZIP_RE = re.compile(r"^\d{5}(?:-\d{4})?$")
 PHONE_CHARS_RE = re.compile(r"^\+?[0-9 ().-]+$")
 FIELD_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -97,9 +99,7 @@ def _is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def validate_submission(
-    fields: list[dict[str, Any]], *, email: object, phone: object, payload: object
-) -> Submission:
+def validate_submission(fields: list[dict[str, Any]], *, email: object, phone: object, payload: object) -> Submission:
     """Validate a lead against its niche's form; every error is reported at once."""
     errors: dict[str, str] = {}
     clean_email = ""

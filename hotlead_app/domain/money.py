@@ -51,9 +51,7 @@ def sign(type: LedgerEntryType | str) -> int:
     try:
         return _SIGNS[LedgerEntryType(type)]
     except (ValueError, TypeError):
-        raise InvalidInput(
-            "Unknown ledger entry type.", details={"type": f"unknown type {type!r}"}
-        ) from None
+        raise InvalidInput("Unknown ledger entry type.", details={"type": f"unknown type {type!r}"}) from None
 
 
 def _bad(field: str, why: str) -> InvalidInput:
@@ -62,7 +60,7 @@ def _bad(field: str, why: str) -> InvalidInput:
 
 def _to_decimal(value: object, field: str) -> Decimal:
     if isinstance(value, float):
-        raise _bad(field, "write amounts as strings like \"12.50\", never as floats")
+        raise _bad(field, 'write amounts as strings like "12.50", never as floats')
     if isinstance(value, bool):
         raise _bad(field, "must be a number like 12.50")
     if isinstance(value, int):
@@ -122,8 +120,7 @@ def new_balance(
     after = before + signed_amount(type, amount)
     if after < 0 and sign(type) < 0 and not allow_overdraft:
         raise InsufficientBalance(
-            f"The balance of {format_money(before)} does not cover "
-            f"{format_money(to_amount(amount))}.",
+            f"The balance of {format_money(before)} does not cover {format_money(to_amount(amount))}.",
             details={"balance": format_money(before), "amount": format_money(to_amount(amount))},
         )
     if abs(after) > MAX_AMOUNT:

@@ -131,9 +131,7 @@ class EmbeddedPostgres:
         if not self.data_dir.is_symlink():
             self.data_dir.parent.mkdir(parents=True, exist_ok=True)
             if self.data_dir.exists():
-                raise EmbeddedServerError(
-                    f"{self.data_dir} exists but the unprivileged account cannot reach it"
-                )
+                raise EmbeddedServerError(f"{self.data_dir} exists but the unprivileged account cannot reach it")
             self.data_dir.symlink_to(real)
         return real
 
@@ -168,10 +166,13 @@ class EmbeddedPostgres:
         result = self._run(
             [
                 str(bindir / "initdb"),
-                "-D", str(real),
-                "-U", PG_USER,
+                "-D",
+                str(real),
+                "-U",
+                PG_USER,
                 "--auth=trust",
-                "-E", "UTF8",
+                "-E",
+                "UTF8",
                 "--locale=C",
                 "--no-instructions",
             ]
@@ -213,16 +214,20 @@ class EmbeddedPostgres:
         result = self._run(
             [
                 str(pg_bin_dir() / "pg_ctl"),
-                "start", "-w", "-t", "60",
-                "-D", str(real),
-                "-l", str(log),
-                "-o", " ".join(options),
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(real),
+                "-l",
+                str(log),
+                "-o",
+                " ".join(options),
             ]
         )
         if result.returncode != 0:
-            raise EmbeddedServerError(
-                f"PostgreSQL did not start (log {log}):\n{result.stderr}\n{_tail(log)}"
-            )
+            raise EmbeddedServerError(f"PostgreSQL did not start (log {log}):\n{result.stderr}\n{_tail(log)}")
         if self.reap_with_owner:
             from hotlead_app.infra import reaper
 
@@ -249,9 +254,7 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if not self.initialized():
             return
-        self._run(
-            [str(pg_bin_dir() / "pg_ctl"), "stop", "-D", str(self._real_data_dir()), "-m", "fast", "-w"]
-        )
+        self._run([str(pg_bin_dir() / "pg_ctl"), "stop", "-D", str(self._real_data_dir()), "-m", "fast", "-w"])
 
     def destroy(self) -> None:
         self.stop()
@@ -320,12 +323,18 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
             str(redis_server_binary()),
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--dir", str(self.data_dir),
-            "--daemonize", "no",
-            "--logfile", str(self.log_path),
-            "--pidfile", str(self.pid_path),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.data_dir),
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.log_path),
+            "--pidfile",
+            str(self.pid_path),
         ]
         if self.persistent:
             args += ["--appendonly", "yes", "--save", "60 1"]

@@ -15,8 +15,9 @@ from hotlead_app.settings import PROJECT_ROOT
 
 def migrate(url: str, revision: str = "head") -> None:
     """``alembic upgrade`` this database (the URL wins over settings)."""
-    from alembic import command
     from alembic.config import Config
+
+    from alembic import command
 
     cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
     cfg.attributes["database_url"] = url

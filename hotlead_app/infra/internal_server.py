@@ -35,8 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
     app = build_internal_app()
     app.add_middleware(RequestIdMiddleware)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                lifespan="off", workers=1)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, lifespan="off", workers=1)
     return 0
 
 

@@ -30,7 +30,7 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -73,9 +73,15 @@ def _configured_secrets() -> list[str]:
         s = get_settings()
     except Exception:
         return []
-    values = [s.secret_key, s.bootstrap_admin_password, getattr(s, "metrics_token", ""),
-              s.stripe_api_key, s.stripe_webhook_secret, s.paypal_client_secret,
-              getattr(s, "backup_key", "")]
+    values = [
+        s.secret_key,
+        s.bootstrap_admin_password,
+        getattr(s, "metrics_token", ""),
+        s.stripe_api_key,
+        s.stripe_webhook_secret,
+        s.paypal_client_secret,
+        getattr(s, "backup_key", ""),
+    ]
     for url in (s.smtp_url, s.database_url, s.redis_url):
         password = urlparse(url).password
         if password:
@@ -106,14 +112,16 @@ class JsonFormatter(logging.Formatter):
         if isinstance(value, (list, tuple)):
             return [self._clean(v) for v in value]
         if isinstance(value, dict):
-            return {str(k): (REDACTED if re.fullmatch(_SECRET_NAME, str(k), re.IGNORECASE) else self._clean(v))
-                    for k, v in value.items()}
+            return {
+                str(k): (REDACTED if re.fullmatch(_SECRET_NAME, str(k), re.IGNORECASE) else self._clean(v))
+                for k, v in value.items()
+            }
         return redact(str(value), self.secrets)
 
     def format(self, record: logging.LogRecord) -> str:
         message = redact(record.getMessage(), self.secrets)
         line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "event": message,
             "logger": record.name,
@@ -142,8 +150,19 @@ class JsonFormatter(logging.Formatter):
 
 
 # Loggers that servers configure with handlers of their own: sent to the root instead.
-_SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "granian", "_granian", "granian.access",
-                   "celery", "celery.task", "celery.app.trace", "celery.worker", "celery.redirected")
+_SERVER_LOGGERS = (
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "granian",
+    "_granian",
+    "granian.access",
+    "celery",
+    "celery.task",
+    "celery.app.trace",
+    "celery.worker",
+    "celery.redirected",
+)
 _HANDLER_MARK = "_hotlead_json"
 
 
@@ -238,9 +257,16 @@ class RequestIdMiddleware:
             method = scope.get("method", "GET")
             access_log.log(
                 logging.DEBUG if path in _QUIET_PATHS else logging.INFO,
-                "%s %s %s", method, target, status["code"],
-                extra={"method": method, "path": target, "status": status["code"],
-                       "duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+                "%s %s %s",
+                method,
+                target,
+                status["code"],
+                extra={
+                    "method": method,
+                    "path": target,
+                    "status": status["code"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
             )
             request_id_var.reset(token)
 

@@ -43,11 +43,30 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # runs every minute): without this, each run would leave its own files in the worker's
 # folder and every scrape would read more of them.  Decided before prometheus_client
 # picks its storage, i.e. before it is first imported.
-_CELERY_ONE_OFFS = {"inspect", "control", "status", "call", "purge", "result", "shell", "report", "beat",
-                    "events", "list", "graph", "upgrade", "amqp", "multi"}
+_CELERY_ONE_OFFS = {
+    "inspect",
+    "control",
+    "status",
+    "call",
+    "purge",
+    "result",
+    "shell",
+    "report",
+    "beat",
+    "events",
+    "list",
+    "graph",
+    "upgrade",
+    "amqp",
+    "multi",
+}
 _argv = list(getattr(sys, "argv", None) or [""])
-if (os.environ.get(MULTIPROC_ENV) and "celery" in _argv[0] and "worker" not in _argv[1:]
-        and _CELERY_ONE_OFFS & set(_argv[1:])):
+if (
+    os.environ.get(MULTIPROC_ENV)
+    and "celery" in _argv[0]
+    and "worker" not in _argv[1:]
+    and _CELERY_ONE_OFFS & set(_argv[1:])
+):
     os.environ.pop(MULTIPROC_ENV, None)
 
 from prometheus_client import (  # noqa: E402
@@ -69,36 +88,45 @@ if os.environ.get(MULTIPROC_ENV):
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 HTTP_REQUESTS = Counter(
-    "hotlead_http_requests_total", "HTTP requests by route template, method and status",
+    "hotlead_http_requests_total",
+    "HTTP requests by route template, method and status",
     ["route", "method", "status"],
 )
 HTTP_LATENCY = Histogram(
-    "hotlead_http_request_duration_seconds", "HTTP request latency by route template",
-    ["route", "method"], buckets=LATENCY_BUCKETS,
+    "hotlead_http_request_duration_seconds",
+    "HTTP request latency by route template",
+    ["route", "method"],
+    buckets=LATENCY_BUCKETS,
 )
 LEAD_TRANSITIONS = Counter(
-    "hotlead_lead_transitions_total", "Lead state transitions by niche",
+    "hotlead_lead_transitions_total",
+    "Lead state transitions by niche",
     ["niche", "from_state", "to_state"],
 )
 DISTRIBUTION_DURATION = Histogram(
-    "hotlead_distribution_duration_seconds", "Time to distribute one lead (engine call, retries included)",
+    "hotlead_distribution_duration_seconds",
+    "Time to distribute one lead (engine call, retries included)",
     buckets=LATENCY_BUCKETS,
 )
 ASSIGNMENTS = Counter("hotlead_assignments_total", "Assignments made by niche", ["niche"])
 CHARGES_AMOUNT = Counter("hotlead_charges_amount_total", "Money charged for leads (in the platform currency)")
 REFUNDS_AMOUNT = Counter("hotlead_refunds_amount_total", "Money refunded to providers (in the platform currency)")
 CELERY_TASKS = Counter(
-    "hotlead_celery_tasks_total", "Celery task outcomes by task name",
+    "hotlead_celery_tasks_total",
+    "Celery task outcomes by task name",
     ["task", "outcome"],  # outcome: success | failure | retry
 )
 EMAILS = Counter("hotlead_emails_total", "Emails by template and outcome", ["template", "outcome"])  # sent | failed
 WEBHOOK_EVENTS = Counter(
-    "hotlead_webhook_events_total", "Payment webhook events by processor and outcome",
+    "hotlead_webhook_events_total",
+    "Payment webhook events by processor and outcome",
     ["processor", "outcome"],  # processed | duplicate | ignored | invalid_signature | error
 )
 DEPOSITS_AMOUNT = Counter("hotlead_deposits_amount_total", "Completed deposits by processor", ["processor"])
 PAYMENT_REVERSALS = Counter(
-    "hotlead_payment_reversals_total", "Refunds/disputes of deposits posted as debits", ["processor", "kind"],
+    "hotlead_payment_reversals_total",
+    "Refunds/disputes of deposits posted as debits",
+    ["processor", "kind"],
 )
 ADMIN_ALERTS = Counter("hotlead_admin_alerts_total", "Alerts sent to admins by kind", ["kind"])
 
@@ -237,12 +265,16 @@ class StateCollector:
         return []  # no description: the registry must not call collect() at register time
 
     def collect(self) -> Iterable:
-        up = GaugeMetricFamily("hotlead_metrics_source_up",
-                               "1 when the scrape could read this source (database, redis, backups)",
-                               labels=["source"])
-        for source, what, read in (("database", "database gauges", self._database),
-                                   ("redis", "queue gauges", self._redis),
-                                   ("backups", "restore gauge", self._restore)):
+        up = GaugeMetricFamily(
+            "hotlead_metrics_source_up",
+            "1 when the scrape could read this source (database, redis, backups)",
+            labels=["source"],
+        )
+        for source, what, read in (
+            ("database", "database gauges", self._database),
+            ("redis", "queue gauges", self._redis),
+            ("backups", "restore gauge", self._restore),
+        ):
             try:
                 yield from read()
                 up.add_metric([source], 1)
@@ -265,23 +297,35 @@ class StateCollector:
             # The payments work adds the table (migration 0010); until a database has it, none are open.
             if conn.execute(text("SELECT to_regclass('reconciliation_issues')")).scalar() is not None:
                 issues = conn.execute(
-                    text("SELECT count(*) FROM reconciliation_issues WHERE status = 'open'")).scalar_one()
+                    text("SELECT count(*) FROM reconciliation_issues WHERE status = 'open'")
+                ).scalar_one()
             conn.rollback()
-        yield GaugeMetricFamily("hotlead_leads_waiting_distribution",
-                                "Approved leads not distributed yet", value=row.waiting)
-        yield GaugeMetricFamily("hotlead_leads_waiting_oldest_age_seconds",
-                                "Seconds since the oldest waiting lead was approved (0 when none waits)",
-                                value=float(row.oldest_age or 0))
-        yield GaugeMetricFamily("hotlead_outbox_unpublished_jobs",
-                                "Outbox jobs committed but not yet published by a worker's relay", value=jobs.unpublished)
-        yield GaugeMetricFamily("hotlead_outbox_unpublished_oldest_age_seconds",
-                                "Seconds since the oldest unpublished outbox job was written (0 when none)",
-                                value=max(0.0, float(jobs.oldest_age or 0)))
-        yield GaugeMetricFamily("hotlead_ledger_drift_providers",
-                                "Providers whose cached balance differs from the sum of their ledger entries",
-                                value=drift)
-        yield GaugeMetricFamily("hotlead_reconciliation_issues_open",
-                                "Payment reconciliation issues still open", value=issues)
+        yield GaugeMetricFamily(
+            "hotlead_leads_waiting_distribution", "Approved leads not distributed yet", value=row.waiting
+        )
+        yield GaugeMetricFamily(
+            "hotlead_leads_waiting_oldest_age_seconds",
+            "Seconds since the oldest waiting lead was approved (0 when none waits)",
+            value=float(row.oldest_age or 0),
+        )
+        yield GaugeMetricFamily(
+            "hotlead_outbox_unpublished_jobs",
+            "Outbox jobs committed but not yet published by a worker's relay",
+            value=jobs.unpublished,
+        )
+        yield GaugeMetricFamily(
+            "hotlead_outbox_unpublished_oldest_age_seconds",
+            "Seconds since the oldest unpublished outbox job was written (0 when none)",
+            value=max(0.0, float(jobs.oldest_age or 0)),
+        )
+        yield GaugeMetricFamily(
+            "hotlead_ledger_drift_providers",
+            "Providers whose cached balance differs from the sum of their ledger entries",
+            value=drift,
+        )
+        yield GaugeMetricFamily(
+            "hotlead_reconciliation_issues_open", "Payment reconciliation issues still open", value=issues
+        )
 
     def _redis(self) -> Iterable:
         import redis
@@ -296,9 +340,10 @@ class StateCollector:
                 lengths = pipe.execute()
         finally:
             client.close()
-        family = GaugeMetricFamily("hotlead_celery_queue_length", "Messages waiting in each Celery queue",
-                                   labels=["queue"])
-        for queue, length in zip(CELERY_QUEUES, lengths):
+        family = GaugeMetricFamily(
+            "hotlead_celery_queue_length", "Messages waiting in each Celery queue", labels=["queue"]
+        )
+        for queue, length in zip(CELERY_QUEUES, lengths, strict=True):
             family.add_metric([queue], length)
         yield family
 
@@ -307,8 +352,11 @@ class StateCollector:
         if when is None:
             return
         stamp = when.timestamp() if hasattr(when, "timestamp") else float(when)
-        yield GaugeMetricFamily("hotlead_last_good_restore_timestamp_seconds",
-                                "Unix time of the last backup restored and verified", value=stamp)
+        yield GaugeMetricFamily(
+            "hotlead_last_good_restore_timestamp_seconds",
+            "Unix time of the last backup restored and verified",
+            value=stamp,
+        )
 
 
 # --------------------------------------------------------------------------- exporting
@@ -359,7 +407,7 @@ def route_template(scope: dict) -> str:
         return "<other>"
     mounted = scope.get("root_path", "")
     base = scope.get("hotlead.root_path", "")
-    prefix = mounted[len(base):] if mounted.startswith(base) else ""
+    prefix = mounted[len(base) :] if mounted.startswith(base) else ""
     return f"{prefix}{template}"
 
 
@@ -428,8 +476,10 @@ def _on_worker_ready(sender=None, **_kw) -> None:
     if not port or _worker_server_started:
         return
     if not multiprocess_dir():
-        log.warning("metrics: PROMETHEUS_MULTIPROC_DIR is not set; the worker's pool processes "
-                    "cannot be exported, only its main process")
+        log.warning(
+            "metrics: PROMETHEUS_MULTIPROC_DIR is not set; the worker's pool processes "
+            "cannot be exported, only its main process"
+        )
     from prometheus_client import start_http_server
 
     try:

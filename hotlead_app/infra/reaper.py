@@ -42,7 +42,9 @@ def _spawn(*args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "hotlead_app.infra.reaper", *args],
         cwd=Path(__file__).resolve().parents[2],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,  # a Ctrl-C or a kill of the owner's group does not reach it
     )
 

@@ -88,11 +88,11 @@ class Supervisor:
     def spawn(self, name: str, args: list[str], env: dict[str, str], cwd: Path = PROJECT_ROOT) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_dir / f"{name}.log"
-        handle = open(log, "ab", buffering=0)
-        handle.write(f"\n--- started {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(args)}\n".encode())
-        proc = subprocess.Popen(
-            args, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        with open(log, "ab", buffering=0) as handle:  # the child keeps its own copy of the descriptor
+            handle.write(f"\n--- started {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(args)}\n".encode())
+            proc = subprocess.Popen(
+                args, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.children.append((name, proc, log))
         return proc
 
@@ -184,8 +184,12 @@ def start_mail_sandbox(sup: Supervisor, data_dir: Path, web_port: int) -> dict[s
         for name in ("package.json", "package-lock.json"):
             (target / name).write_text((MAILDEV_SOURCE / name).read_text())
         result = subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=target, env=child_env(),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            ["npm", "ci", "--no-audit", "--no-fund", "--silent"],
+            cwd=target,
+            env=child_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         if result.returncode != 0:
             print(f"    MailDev could not be installed; emails will wait and retry:\n{result.stdout[-2000:]}")
@@ -194,8 +198,20 @@ def start_mail_sandbox(sup: Supervisor, data_dir: Path, web_port: int) -> dict[s
     say(f"Mail sandbox: MailDev on smtp://127.0.0.1:{MAILDEV_SMTP_PORT}, inbox http://localhost:{web_port}")
     sup.spawn(
         "maildev",
-        [str(VENV_BIN / "node"), str(binary), "--smtp", str(MAILDEV_SMTP_PORT), "--web", str(web_port),
-         "--ip", "127.0.0.1", "--web-ip", "127.0.0.1", "--mail-directory", str(data_dir / "mail")],
+        [
+            str(VENV_BIN / "node"),
+            str(binary),
+            "--smtp",
+            str(MAILDEV_SMTP_PORT),
+            "--web",
+            str(web_port),
+            "--ip",
+            "127.0.0.1",
+            "--web-ip",
+            "127.0.0.1",
+            "--mail-directory",
+            str(data_dir / "mail"),
+        ],
         child_env(),
     )
     return {"HOTLEAD_SMTP_URL": f"smtp://127.0.0.1:{MAILDEV_SMTP_PORT}"}
@@ -246,23 +262,45 @@ def run(*, dev: bool = False) -> int:
         from hotlead_app.infra.metrics import MULTIPROC_ENV, prepare_multiproc_dir
 
         worker_metrics_port = settings.worker_metrics_port or DEFAULT_WORKER_METRICS_PORT
-        worker_env = dict(env, **{
-            MULTIPROC_ENV: str(prepare_multiproc_dir(data_dir / "metrics" / "worker")),
-            "HOTLEAD_WORKER_METRICS_PORT": str(worker_metrics_port),
-        })
+        worker_env = dict(
+            env,
+            **{
+                MULTIPROC_ENV: str(prepare_multiproc_dir(data_dir / "metrics" / "worker")),
+                "HOTLEAD_WORKER_METRICS_PORT": str(worker_metrics_port),
+            },
+        )
         env[MULTIPROC_ENV] = str(prepare_multiproc_dir(data_dir / "metrics" / "web"))
 
         say(f"Celery: worker (metrics on port {worker_metrics_port}) and beat")
         sup.spawn(
             "worker",
-            [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
-             "--loglevel=INFO", "--concurrency=2", "--hostname=hotlead@%h", "-Q", QUEUES],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery_app",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=2",
+                "--hostname=hotlead@%h",
+                "-Q",
+                QUEUES,
+            ],
             worker_env,
         )
         sup.spawn(
             "beat",
-            [sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat",
-             "--loglevel=INFO", f"--schedule={data_dir / 'celerybeat-schedule'}"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery_app",
+                "beat",
+                "--loglevel=INFO",
+                f"--schedule={data_dir / 'celerybeat-schedule'}",
+            ],
             env,
         )
 
@@ -294,10 +332,14 @@ def run(*, dev: bool = False) -> int:
         print(f"    REST API:          {api_base}/api/v1  (OpenAPI: /api/v1/openapi.json)")
         print(f"    health:            {api_base}/healthz, /readyz")
         if settings.internal_port:
-            print(f"    metrics:           http://{settings.internal_host}:{settings.internal_port}/metrics (app), "
-                  f"http://127.0.0.1:{worker_metrics_port}/metrics (worker)")
-        print(f"    sign in as admin:  {settings.bootstrap_admin_email} / "
-              f"{settings.bootstrap_admin_password if settings.is_dev else '(HOTLEAD_BOOTSTRAP_ADMIN_PASSWORD)'}")
+            print(
+                f"    metrics:           http://{settings.internal_host}:{settings.internal_port}/metrics (app), "
+                f"http://127.0.0.1:{worker_metrics_port}/metrics (worker)"
+            )
+        print(
+            f"    sign in as admin:  {settings.bootstrap_admin_email} / "
+            f"{settings.bootstrap_admin_password if settings.is_dev else '(HOTLEAD_BOOTSTRAP_ADMIN_PASSWORD)'}"
+        )
         if inbox:
             print(f"    dev mail inbox:    {inbox}  (every email the platform sends lands here)")
         print(f"    logs:              {log_dir}/")

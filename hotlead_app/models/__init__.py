@@ -13,18 +13,46 @@ from hotlead_app.models.niche import Niche, NicheRead
 from hotlead_app.models.outbox import OutboxMessage
 from hotlead_app.models.partner import Partner
 from hotlead_app.models.payment import Deposit, ReconciliationIssue, WebhookEvent
+from hotlead_app.models.provider import ProviderRead, ProviderStatus, ServiceProvider
 from hotlead_app.models.report import LedgerDailyTotal
 from hotlead_app.models.session import AuthSession
-from hotlead_app.models.provider import ProviderRead, ProviderStatus, ServiceProvider
 from hotlead_app.models.subscription import PauseReason, ProviderSubscription, SubscriptionRead
 from hotlead_app.models.user import User, UserRole
 
 __all__ = [
-    "ActorRole", "ApiKey", "Deposit", "ReconciliationIssue", "WebhookEvent", "AuditLog", "AuthSession", "CompetitionLevel", "CompetitionLevelRead", "DistributionRecord",
-    "EmailEvent", "EmailMessage", "EmailStatus", "Lead", "LeadAssignment", "LeadRead", "LeadStatus",
-    "LedgerDailyTotal", "LedgerEntryType", "LedgerEntry", "LedgerEntryRead", "Niche", "NicheRead", "OutboxMessage",
-    "Partner", "PauseReason", "ProviderRead", "ProviderStatus", "ProviderSubscription",
-    "ServiceProvider", "SubscriptionRead", "User", "UserRole",
+    "ActorRole",
+    "ApiKey",
+    "AuditLog",
+    "AuthSession",
+    "CompetitionLevel",
+    "CompetitionLevelRead",
+    "Deposit",
+    "DistributionRecord",
+    "EmailEvent",
+    "EmailMessage",
+    "EmailStatus",
+    "Lead",
+    "LeadAssignment",
+    "LeadRead",
+    "LeadStatus",
+    "LedgerDailyTotal",
+    "LedgerEntry",
+    "LedgerEntryRead",
+    "LedgerEntryType",
+    "Niche",
+    "NicheRead",
+    "OutboxMessage",
+    "Partner",
+    "PauseReason",
+    "ProviderRead",
+    "ProviderStatus",
+    "ProviderSubscription",
+    "ReconciliationIssue",
+    "ServiceProvider",
+    "SubscriptionRead",
+    "User",
+    "UserRole",
+    "WebhookEvent",
 ]
 
-from hotlead_app.models.ledger import LedgerEntry, LedgerEntryRead  # noqa: E402
+from hotlead_app.models.ledger import LedgerEntry, LedgerEntryRead

@@ -43,6 +43,8 @@ class AuditLog(SQLModel, table=True):
     after_state: dict[str, Any] | None = jsonb(nullable=True)
     admin_only_memo: str | None = Field(default=None)
     # The writing transaction's id: explanations read history as of a snapshot.
-    txid: int | None = Field(default=None, sa_column=Column(
-        BigInteger, nullable=True, server_default=text("(pg_current_xact_id()::text)::bigint")))
+    txid: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, nullable=True, server_default=text("(pg_current_xact_id()::text)::bigint")),
+    )
     created_at: datetime = created_at_column()

@@ -15,8 +15,7 @@ class Lead(SQLModel, table=True):
     __tablename__ = "leads"
     __table_args__ = (
         CheckConstraint(
-            "status NOT IN ('pending_approval', 'approved', 'distributed', 'bad_lead')"
-            " OR confirmed_at IS NOT NULL",
+            "status NOT IN ('pending_approval', 'approved', 'distributed', 'bad_lead') OR confirmed_at IS NOT NULL",
             name="ck_leads_confirmed_before_approval",
         ),
         Index("ix_leads_status_created_at", "status", "created_at"),

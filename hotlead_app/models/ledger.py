@@ -41,8 +41,10 @@ class LedgerEntry(SQLModel, table=True):
     # A payment processor taking back a deposit already spent: may overdraw.
     is_reversal: bool = Field(default=False)
     # The writing transaction's id: explanations read history as of a snapshot.
-    txid: int | None = Field(default=None, sa_column=Column(
-        BigInteger, nullable=True, server_default=text("(pg_current_xact_id()::text)::bigint")))
+    txid: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, nullable=True, server_default=text("(pg_current_xact_id()::text)::bigint")),
+    )
     created_at: datetime = created_at_column()
 
 

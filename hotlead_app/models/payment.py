@@ -93,8 +93,14 @@ class ReconciliationIssue(SQLModel, table=True):
         CheckConstraint(_in("status", ISSUE_STATUSES), name="ck_reconciliation_issues_status"),
         CheckConstraint("(status = 'resolved') = (resolved_at IS NOT NULL)", name="ck_reconciliation_issues_resolved"),
         # One open issue per fact: repeated runs do not pile up the same finding.
-        Index("uq_reconciliation_issues_open", "kind", "processor", "processor_reference", unique=True,
-              postgresql_where=text("status = 'open'")),
+        Index(
+            "uq_reconciliation_issues_open",
+            "kind",
+            "processor",
+            "processor_reference",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+        ),
         Index("ix_reconciliation_issues_status_created", "status", "created_at"),
     )
 

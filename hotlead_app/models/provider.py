@@ -22,9 +22,7 @@ class ServiceProvider(SQLModel, table=True):
     ledger entries, changed only by the ledger trigger in the same transaction."""
 
     __tablename__ = "service_providers"
-    __table_args__ = (
-        CheckConstraint("balance >= 0 OR status = 'inactive'", name="ck_providers_balance_not_negative"),
-    )
+    __table_args__ = (CheckConstraint("balance >= 0 OR status = 'inactive'", name="ck_providers_balance_not_negative"),)
 
     id: uuid.UUID = uuid_pk()
     name: str = Field(max_length=200)

@@ -17,9 +17,7 @@ class UserRole(str, enum.Enum):
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
-    __table_args__ = (
-        CheckConstraint("role <> 'provider' OR provider_id IS NOT NULL", name="ck_users_provider_link"),
-    )
+    __table_args__ = (CheckConstraint("role <> 'provider' OR provider_id IS NOT NULL", name="ck_users_provider_link"),)
 
     id: uuid.UUID = uuid_pk()
     email: str = Field(max_length=255, unique=True)  # stored lower-cased

@@ -18,8 +18,18 @@ from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import FilteredPages
 
 PAGE_SIZE = 50
-ENTITY_TYPES = ["lead", "lead_assignment", "niche", "competition_level", "provider", "subscription", "user",
-                "api_key", "deposit", "payment"]
+ENTITY_TYPES = [
+    "lead",
+    "lead_assignment",
+    "niche",
+    "competition_level",
+    "provider",
+    "subscription",
+    "user",
+    "api_key",
+    "deposit",
+    "payment",
+]
 
 
 def _entity_href(entity_type: str, entity_id: str) -> str:
@@ -35,8 +45,11 @@ def _changes(before: dict | None, after: dict | None) -> str:
     if before is None:
         return json.dumps(after, sort_keys=True, default=str) if after else ""
     after = after or {}
-    lines = [f"{key}: {json.dumps(before.get(key), default=str)} → {json.dumps(after.get(key), default=str)}"
-             for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)]
+    lines = [
+        f"{key}: {json.dumps(before.get(key), default=str)} → {json.dumps(after.get(key), default=str)}"
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    ]
     return "\n".join(lines)
 
 
@@ -49,16 +62,28 @@ class AuditState(FilteredPages, AdminPageState):
     errors: dict[str, str] = {}
 
     def _show_page(self, principal, start: int | None) -> None:
-        rows = admin_views.list_audit(actor=principal.actor, entity_type=self.entity_type or None,
-                                      entity_id=self.entity_id or None, by=self.by or None, limit=PAGE_SIZE,
-                                      before_seq=start or None)
+        rows = admin_views.list_audit(
+            actor=principal.actor,
+            entity_type=self.entity_type or None,
+            entity_id=self.entity_id or None,
+            by=self.by or None,
+            limit=PAGE_SIZE,
+            before_seq=start or None,
+        )
         shown = self._take_page(rows, PAGE_SIZE, lambda a: a["seq"])
         self.items = [
-            {"id": a["id"], "when": a["created_at"][:19].replace("T", " "), "entity_type": a["entity_type"],
-             "entity_id": a["entity_id"], "short_id": a["entity_id"][:8],
-             "href": _entity_href(a["entity_type"], a["entity_id"]), "action": a["action"],
-             "actor": a["actor_role"] + (f" · {a['actor_email']}" if a["actor_email"] else ""),
-             "memo": a["admin_only_memo"] or "", "changes": _changes(a["before"], a["after"])}
+            {
+                "id": a["id"],
+                "when": a["created_at"][:19].replace("T", " "),
+                "entity_type": a["entity_type"],
+                "entity_id": a["entity_id"],
+                "short_id": a["entity_id"][:8],
+                "href": _entity_href(a["entity_type"], a["entity_id"]),
+                "action": a["action"],
+                "actor": a["actor_role"] + (f" · {a['actor_email']}" if a["actor_email"] else ""),
+                "memo": a["admin_only_memo"] or "",
+                "changes": _changes(a["before"], a["after"]),
+            }
             for a in shown
         ]
 
@@ -100,15 +125,30 @@ def _filters() -> rx.Component:
 def _row(item: dict) -> rx.Component:
     return rx.table.row(
         rx.table.cell(item["when"], white_space="nowrap"),
-        rx.table.cell(rx.text(item["entity_type"], size="1", color_scheme="gray"),
-                      rx.link(item["short_id"], href=item["href"], title=item["entity_id"])),
+        rx.table.cell(
+            rx.text(item["entity_type"], size="1", color_scheme="gray"),
+            rx.link(item["short_id"], href=item["href"], title=item["entity_id"]),
+        ),
         rx.table.cell(item["action"]),
         rx.table.cell(item["actor"]),
         rx.table.cell(item["memo"], class_name="audit-memo"),
-        rx.table.cell(rx.cond(item["changes"] != "",
-                              rx.el.details(rx.el.summary("changes"),
-                                            rx.el.pre(item["changes"], style={"white_space": "pre-wrap", "font_size": "0.75em",
-                                                                       "max_width": "28em", "overflow_wrap": "anywhere"})))),
+        rx.table.cell(
+            rx.cond(
+                item["changes"] != "",
+                rx.el.details(
+                    rx.el.summary("changes"),
+                    rx.el.pre(
+                        item["changes"],
+                        style={
+                            "white_space": "pre-wrap",
+                            "font_size": "0.75em",
+                            "max_width": "28em",
+                            "overflow_wrap": "anywhere",
+                        },
+                    ),
+                ),
+            )
+        ),
         id="audit-" + item["id"],
     )
 
@@ -119,7 +159,8 @@ def admin_audit() -> rx.Component:
         rx.vstack(
             _filters(),
             paged_list(
-                S, S.items,
+                S,
+                S.items,
                 data_table(("When", "Entity", "Action", "By", "Memo", ""), S.items, _row, id="audit-table"),
                 empty_state("No audit row matches these filters.", id="audit-empty"),
             ),

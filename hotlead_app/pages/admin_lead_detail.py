@@ -59,28 +59,46 @@ class LeadDetailState(ReasonDialog, AdminPageState):
             return False
         self.missing = False
         self.info = {
-            "id": view["id"], "status": view["status"], "niche": f"{view['niche_name']} ({view['niche']})",
-            "email": view["email"], "phone": view["phone"], "received": _when(view["created_at"]),
-            "confirmed": _when(view["confirmed_at"]), "distributed": _when(view["distributed_at"]),
+            "id": view["id"],
+            "status": view["status"],
+            "niche": f"{view['niche_name']} ({view['niche']})",
+            "email": view["email"],
+            "phone": view["phone"],
+            "received": _when(view["created_at"]),
+            "confirmed": _when(view["confirmed_at"]),
+            "distributed": _when(view["distributed_at"]),
             "referrer": view["referrer_url"],
             "partner": view["partner"] + (f" ({view['partner_name']})" if view["partner_name"] else ""),
-            "consent_version": view["consent_version"], "consent_ip": view["consent_ip"],
+            "consent_version": view["consent_version"],
+            "consent_ip": view["consent_ip"],
             "consent_user_agent": view["consent_user_agent"],
         }
         self.answers = [{"field": k, "value": _short(v)} for k, v in view["payload"].items()]
         self.utm = [{"field": k, "value": _short(v)} for k, v in view["utm_params"].items()]
         self.assignments = [
-            {"id": a["id"], "provider": a["provider"], "level": a["level"], "price": a["price"],
-             "refunded": "yes" if a["refunded"] else "no", "refund_reason": a["refund_reason"],
-             "when": _when(a["assigned_at"]), "can_refund": "" if a["refunded"] else "1",
-             "provider_href": routes.admin_provider(a["provider_id"])}
+            {
+                "id": a["id"],
+                "provider": a["provider"],
+                "level": a["level"],
+                "price": a["price"],
+                "refunded": "yes" if a["refunded"] else "no",
+                "refund_reason": a["refund_reason"],
+                "when": _when(a["assigned_at"]),
+                "can_refund": "" if a["refunded"] else "1",
+                "provider_href": routes.admin_provider(a["provider_id"]),
+            }
             for a in view["assignments"]
         ]
         self.history = [
-            {"when": _when(h["at"]), "what": h["action"].replace("_", " ")
-             + (" (assignment)" if h["entity_type"] == "lead_assignment" else ""),
-             "who": h["actor_role"], "reason": h["reason"], "memo": h["memo"],
-             "change": _short((h["after"] or {}).get("status")) if h["entity_type"] == "lead" else ""}
+            {
+                "when": _when(h["at"]),
+                "what": h["action"].replace("_", " ")
+                + (" (assignment)" if h["entity_type"] == "lead_assignment" else ""),
+                "who": h["actor_role"],
+                "reason": h["reason"],
+                "memo": h["memo"],
+                "change": _short((h["after"] or {}).get("status")) if h["entity_type"] == "lead" else "",
+            }
             for h in view["history"]
         ]
         self.bad_lead_refunds = view["bad_lead_refunds"]
@@ -92,8 +110,14 @@ class LeadDetailState(ReasonDialog, AdminPageState):
     def _fetch_explanation(self, principal) -> None:
         rows = lead_browser.explanation(actor=principal.actor, lead_id=uuid.UUID(self.info["id"]))
         self.explanation = [
-            {"subscription": e["subscription_id"][:8], "provider": e["provider"], "level": e["level"],
-             "reason": e["reason_text"], "code": e["reason"], "chosen": "1" if e["chosen"] else ""}
+            {
+                "subscription": e["subscription_id"][:8],
+                "provider": e["provider"],
+                "level": e["level"],
+                "reason": e["reason_text"],
+                "code": e["reason"],
+                "chosen": "1" if e["chosen"] else "",
+            }
             for e in rows
         ]
         self.explaining = False
@@ -154,30 +178,38 @@ class LeadDetailState(ReasonDialog, AdminPageState):
     @rx.event
     @guarded
     def confirm_refund(self, principal):
-        return self._act(principal, lambda reason, memo: refunds.refund_assignment(
-            assignment_id=uuid.UUID(self.refund_id), actor=principal.actor, reason=reason, memo=memo),
-            lambda done: f"Refunded {done.amount}.")
+        return self._act(
+            principal,
+            lambda reason, memo: refunds.refund_assignment(
+                assignment_id=uuid.UUID(self.refund_id), actor=principal.actor, reason=reason, memo=memo
+            ),
+            lambda done: f"Refunded {done.amount}.",
+        )
 
     @rx.event
     @guarded
     def confirm_bad_lead(self, principal):
         total = self.bad_lead_total
-        return self._act(principal, lambda reason, memo: leads.mark_bad_lead(
-            lead_id=uuid.UUID(self.info["id"]), actor=principal.actor, reason=reason, memo=memo),
-            lambda _: f"Marked as a bad lead; {total} refunded.")
+        return self._act(
+            principal,
+            lambda reason, memo: leads.mark_bad_lead(
+                lead_id=uuid.UUID(self.info["id"]), actor=principal.actor, reason=reason, memo=memo
+            ),
+            lambda _: f"Marked as a bad lead; {total} refunded.",
+        )
 
 
 def _kv(label: str, value) -> rx.Component:
     return rx.cond(
         value != "",
-        rx.data_list.item(rx.data_list.label(label),
-                          rx.data_list.value(rx.text(value, style={"overflow_wrap": "anywhere"}))),
+        rx.data_list.item(
+            rx.data_list.label(label), rx.data_list.value(rx.text(value, style={"overflow_wrap": "anywhere"}))
+        ),
     )
 
 
 def _section(title: str, *children, **props) -> rx.Component:
-    return rx.card(rx.vstack(rx.heading(title, size="4"), *children, spacing="2", width="100%"), width="100%",
-                   **props)
+    return rx.card(rx.vstack(rx.heading(title, size="4"), *children, spacing="2", width="100%"), width="100%", **props)
 
 
 def _table(headers: list[str], rows, render, id: str) -> rx.Component:
@@ -190,8 +222,7 @@ def _refund_dialog() -> rx.Component:
         "Refund this assignment?",
         s.refund_text,
         reason_fields(s, "action"),
-        confirm=rx.button("Refund", color_scheme="red", on_click=s.confirm_refund, loading=s.busy,
-                          id="confirm-refund"),
+        confirm=rx.button("Refund", color_scheme="red", on_click=s.confirm_refund, loading=s.busy, id="confirm-refund"),
         description_props={"id": "refund-dialog-text"},
         open=s.dialog == "refund",
         on_open_change=s.set_dialog_open,
@@ -203,20 +234,28 @@ def _bad_lead_dialog() -> rx.Component:
     return confirm_dialog(
         "Mark as a Global Bad Lead?",
         rx.vstack(
-            rx.text("The lead becomes bad_lead for good and every assignment not yet refunded is "
-                    "refunded: ", rx.text.strong(s.bad_lead_total), " in total."),
+            rx.text(
+                "The lead becomes bad_lead for good and every assignment not yet refunded is refunded: ",
+                rx.text.strong(s.bad_lead_total),
+                " in total.",
+            ),
             rx.cond(
                 s.bad_lead_refunds.length() > 0,
-                rx.unordered_list(rx.foreach(
-                    s.bad_lead_refunds,
-                    lambda r: rx.list_item(r["amount"] + " to " + r["provider"]))),
+                rx.unordered_list(
+                    rx.foreach(s.bad_lead_refunds, lambda r: rx.list_item(r["amount"] + " to " + r["provider"]))
+                ),
                 rx.text("Nothing is left to refund."),
             ),
             spacing="2",
         ),
         reason_fields(s, "action"),
-        confirm=rx.button("Mark bad and refund " + s.bad_lead_total, color_scheme="red",
-                          on_click=s.confirm_bad_lead, loading=s.busy, id="confirm-bad-lead"),
+        confirm=rx.button(
+            "Mark bad and refund " + s.bad_lead_total,
+            color_scheme="red",
+            on_click=s.confirm_bad_lead,
+            loading=s.busy,
+            id="confirm-bad-lead",
+        ),
         description_props={"id": "bad-lead-dialog-text", "as_child": True},
         open=s.dialog == "bad_lead",
         on_open_change=s.set_dialog_open,
@@ -229,11 +268,22 @@ def _assignment_row(a: dict) -> rx.Component:
         rx.table.cell(a["level"]),
         rx.table.cell(a["price"]),
         rx.table.cell(a["when"]),
-        rx.table.cell(rx.cond(a["refunded"] == "yes", rx.badge("refunded: " + a["refund_reason"],
-                                                                color_scheme="gray"), "no")),
-        rx.table.cell(rx.cond(a["can_refund"] != "",
-                              rx.button("Refund", size="1", variant="soft", color_scheme="red",
-                                        on_click=LeadDetailState.open_refund(a["id"]), class_name="refund"))),
+        rx.table.cell(
+            rx.cond(a["refunded"] == "yes", rx.badge("refunded: " + a["refund_reason"], color_scheme="gray"), "no")
+        ),
+        rx.table.cell(
+            rx.cond(
+                a["can_refund"] != "",
+                rx.button(
+                    "Refund",
+                    size="1",
+                    variant="soft",
+                    color_scheme="red",
+                    on_click=LeadDetailState.open_refund(a["id"]),
+                    class_name="refund",
+                ),
+            )
+        ),
         id="assignment-" + a["id"],
     )
 
@@ -264,51 +314,114 @@ def _body() -> rx.Component:
         rx.flex(
             rx.badge(i["status"], size="3", id="lead-status"),
             rx.spacer(),
-            rx.cond(s.can_bad_lead,
-                    rx.button("Global Bad Lead…", color_scheme="red", on_click=s.open_bad_lead, id="bad-lead")),
-            width="100%", align="center", wrap="wrap", spacing="3",
+            rx.cond(
+                s.can_bad_lead,
+                rx.button("Global Bad Lead…", color_scheme="red", on_click=s.open_bad_lead, id="bad-lead"),
+            ),
+            width="100%",
+            align="center",
+            wrap="wrap",
+            spacing="3",
         ),
         rx.grid(
-            _section("Lead", rx.data_list.root(
-                _kv("Niche", i["niche"]), _kv("Email", i["email"]), _kv("Phone", i["phone"]),
-                _kv("Received (UTC)", i["received"]), _kv("Confirmed (UTC)", i["confirmed"]),
-                _kv("Distributed (UTC)", i["distributed"]), orientation="vertical", size="2")),
-            _section("Answers", rx.cond(
-                s.answers.length() > 0,
-                rx.data_list.root(rx.foreach(s.answers, lambda a: _kv(a["field"], a["value"])),
-                                  orientation="vertical", size="2", id="lead-answers"),
-                empty_state("No answers."))),
-            _section("Consent evidence", rx.data_list.root(
-                _kv("Consent text version", i["consent_version"]), _kv("IP address", i["consent_ip"]),
-                _kv("Browser", i["consent_user_agent"]), _kv("Confirmed by email (UTC)", i["confirmed"]),
-                orientation="vertical", size="2"), id="lead-consent"),
-            _section("Attribution", rx.data_list.root(
-                _kv("Referrer", i["referrer"]), _kv("Partner", i["partner"]),
-                rx.foreach(s.utm, lambda u: _kv(u["field"], u["value"])), orientation="vertical", size="2"),
-                rx.cond((i["referrer"] == "") & (i["partner"] == "") & (s.utm.length() == 0),
-                        empty_state("No referrer, UTM parameters or partner."))),
+            _section(
+                "Lead",
+                rx.data_list.root(
+                    _kv("Niche", i["niche"]),
+                    _kv("Email", i["email"]),
+                    _kv("Phone", i["phone"]),
+                    _kv("Received (UTC)", i["received"]),
+                    _kv("Confirmed (UTC)", i["confirmed"]),
+                    _kv("Distributed (UTC)", i["distributed"]),
+                    orientation="vertical",
+                    size="2",
+                ),
+            ),
+            _section(
+                "Answers",
+                rx.cond(
+                    s.answers.length() > 0,
+                    rx.data_list.root(
+                        rx.foreach(s.answers, lambda a: _kv(a["field"], a["value"])),
+                        orientation="vertical",
+                        size="2",
+                        id="lead-answers",
+                    ),
+                    empty_state("No answers."),
+                ),
+            ),
+            _section(
+                "Consent evidence",
+                rx.data_list.root(
+                    _kv("Consent text version", i["consent_version"]),
+                    _kv("IP address", i["consent_ip"]),
+                    _kv("Browser", i["consent_user_agent"]),
+                    _kv("Confirmed by email (UTC)", i["confirmed"]),
+                    orientation="vertical",
+                    size="2",
+                ),
+                id="lead-consent",
+            ),
+            _section(
+                "Attribution",
+                rx.data_list.root(
+                    _kv("Referrer", i["referrer"]),
+                    _kv("Partner", i["partner"]),
+                    rx.foreach(s.utm, lambda u: _kv(u["field"], u["value"])),
+                    orientation="vertical",
+                    size="2",
+                ),
+                rx.cond(
+                    (i["referrer"] == "") & (i["partner"] == "") & (s.utm.length() == 0),
+                    empty_state("No referrer, UTM parameters or partner."),
+                ),
+            ),
             columns=rx.breakpoints(initial="1", sm="2"),
             spacing="3",
             width="100%",
         ),
-        _section("Assignments", rx.cond(
-            s.assignments.length() > 0,
-            _table(["Provider", "Level", "Price", "Assigned (UTC)", "Refunded", ""], s.assignments, _assignment_row,
-                   "assignments-table"),
-            empty_state("Not sold to anyone (yet)."))),
-        _section("Distribution explanation", rx.text(
-            "Why each subscription of this niche did or did not receive the lead, as things stood when it "
-            "was distributed.", size="2", color_scheme="gray"),
+        _section(
+            "Assignments",
+            rx.cond(
+                s.assignments.length() > 0,
+                _table(
+                    ["Provider", "Level", "Price", "Assigned (UTC)", "Refunded", ""],
+                    s.assignments,
+                    _assignment_row,
+                    "assignments-table",
+                ),
+                empty_state("Not sold to anyone (yet)."),
+            ),
+        ),
+        _section(
+            "Distribution explanation",
+            rx.text(
+                "Why each subscription of this niche did or did not receive the lead, as things stood when it "
+                "was distributed.",
+                size="2",
+                color_scheme="gray",
+            ),
             rx.cond(
                 s.explaining,
                 rx.hstack(rx.spinner(), rx.text("Working out the explanation…", size="2"), id="explanation-loading"),
                 rx.cond(
                     s.explanation.length() > 0,
-                    _table(["Provider", "Level", "Subscription", "Outcome"], s.explanation, _explanation_row,
-                           "explanation-table"),
-                    empty_state("Not distributed yet: there is nothing to explain.", id="explanation-empty")))),
-        _section("History", _table(["When (UTC)", "What", "Who", "Reason", "Memo (admins only)"], s.history,
-                                   _history_row, "history-table")),
+                    _table(
+                        ["Provider", "Level", "Subscription", "Outcome"],
+                        s.explanation,
+                        _explanation_row,
+                        "explanation-table",
+                    ),
+                    empty_state("Not distributed yet: there is nothing to explain.", id="explanation-empty"),
+                ),
+            ),
+        ),
+        _section(
+            "History",
+            _table(
+                ["When (UTC)", "What", "Who", "Reason", "Memo (admins only)"], s.history, _history_row, "history-table"
+            ),
+        ),
         _refund_dialog(),
         _bad_lead_dialog(),
         spacing="4",
@@ -324,8 +437,9 @@ def admin_lead_detail() -> rx.Component:
             s.loading,
             rx.cond(
                 s.missing,
-                rx.vstack(empty_state("No such lead.", id="lead-missing"),
-                          rx.link("← All leads", href=routes.ADMIN_LEADS)),
+                rx.vstack(
+                    empty_state("No such lead.", id="lead-missing"), rx.link("← All leads", href=routes.ADMIN_LEADS)
+                ),
                 _body(),
             ),
         ),
@@ -334,4 +448,3 @@ def admin_lead_detail() -> rx.Component:
         queue_badge=queue_badge(),
         actions=rx.link("← All leads", href=routes.ADMIN_LEADS),
     )
-

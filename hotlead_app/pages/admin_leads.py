@@ -36,10 +36,15 @@ class LeadsState(KeysetPages, AdminPageState):
         self.field_errors = {}
         try:
             rows = lead_browser.search_leads(
-                actor=principal.actor, status=None if self.status == ANY else self.status,
-                niche=None if self.niche == ANY else self.niche, email=self.email or None,
-                created_from=self.created_from or None, created_to=self.created_to or None,
-                limit=PAGE_SIZE, after=start)
+                actor=principal.actor,
+                status=None if self.status == ANY else self.status,
+                niche=None if self.niche == ANY else self.niche,
+                email=self.email or None,
+                created_from=self.created_from or None,
+                created_to=self.created_to or None,
+                limit=PAGE_SIZE,
+                after=start,
+            )
         except DomainError as exc:
             self.error = exc.message
             self.field_errors = {k: str(v) for k, v in (exc.details or {}).items()}
@@ -49,8 +54,15 @@ class LeadsState(KeysetPages, AdminPageState):
             return
         rows = self._take_page(rows, PAGE_SIZE, lambda r: [r["created_at"], r["id"]])
         self.rows = [
-            {"id": r["id"], "href": routes.admin_lead(r["id"]), "created": r["created_at"][:16].replace("T", " "),
-             "status": r["status"], "niche": r["niche"], "email": r["email"], "partner": r["partner"]}
+            {
+                "id": r["id"],
+                "href": routes.admin_lead(r["id"]),
+                "created": r["created_at"][:16].replace("T", " "),
+                "status": r["status"],
+                "niche": r["niche"],
+                "email": r["email"],
+                "partner": r["partner"],
+            }
             for r in rows
         ]
         self.loading = False
@@ -100,13 +112,15 @@ class LeadsState(KeysetPages, AdminPageState):
         self.created_to = value
 
 
-
 def _field(label: str, control: rx.Component, error_key: str | None = None) -> rx.Component:
     children = [rx.text(label, size="1", color_scheme="gray", as_="label"), control]
     if error_key:
-        children.append(rx.cond(LeadsState.field_errors.contains(error_key),
-                                rx.text(LeadsState.error, color="red", size="1", role="alert",
-                                        class_name="field-error")))
+        children.append(
+            rx.cond(
+                LeadsState.field_errors.contains(error_key),
+                rx.text(LeadsState.error, color="red", size="1", role="alert", class_name="field-error"),
+            )
+        )
     return rx.vstack(*children, spacing="1", min_width="9em")
 
 
@@ -114,29 +128,64 @@ def _filters() -> rx.Component:
     s = LeadsState
     return rx.form(
         rx.flex(
-            _field("Status", rx.select.root(
-                rx.select.trigger(id="filter-status"),
-                rx.select.content(rx.select.item("Any status", value=ANY),
-                                  *[rx.select.item(x.value.replace("_", " "), value=x.value) for x in LeadStatus]),
-                name="status", value=s.status, on_change=s.set_status)),
-            _field("Niche", rx.select.root(
-                rx.select.trigger(id="filter-niche"),
-                rx.select.content(rx.select.item("Any niche", value=ANY),
-                                  rx.foreach(s.niches, lambda n: rx.select.item(n, value=n))),
-                name="niche", value=s.niche, on_change=s.set_niche)),
-            _field("Email (whole or its start)", rx.input(name="email", value=s.email, on_change=s.set_email,
-                                                         id="filter-email", type="search")),
-            _field("From", rx.input(name="created_from", type="date", value=s.created_from,
-                                    on_change=s.set_created_from, id="filter-from"), "created_from"),
-            _field("To", rx.input(name="created_to", type="date", value=s.created_to,
-                                  on_change=s.set_created_to, id="filter-to"),
-                   "created_to"),
+            _field(
+                "Status",
+                rx.select.root(
+                    rx.select.trigger(id="filter-status"),
+                    rx.select.content(
+                        rx.select.item("Any status", value=ANY),
+                        *[rx.select.item(x.value.replace("_", " "), value=x.value) for x in LeadStatus],
+                    ),
+                    name="status",
+                    value=s.status,
+                    on_change=s.set_status,
+                ),
+            ),
+            _field(
+                "Niche",
+                rx.select.root(
+                    rx.select.trigger(id="filter-niche"),
+                    rx.select.content(
+                        rx.select.item("Any niche", value=ANY),
+                        rx.foreach(s.niches, lambda n: rx.select.item(n, value=n)),
+                    ),
+                    name="niche",
+                    value=s.niche,
+                    on_change=s.set_niche,
+                ),
+            ),
+            _field(
+                "Email (whole or its start)",
+                rx.input(name="email", value=s.email, on_change=s.set_email, id="filter-email", type="search"),
+            ),
+            _field(
+                "From",
+                rx.input(
+                    name="created_from",
+                    type="date",
+                    value=s.created_from,
+                    on_change=s.set_created_from,
+                    id="filter-from",
+                ),
+                "created_from",
+            ),
+            _field(
+                "To",
+                rx.input(
+                    name="created_to", type="date", value=s.created_to, on_change=s.set_created_to, id="filter-to"
+                ),
+                "created_to",
+            ),
             rx.flex(
                 rx.button("Filter", type="submit", id="filter-apply"),
                 rx.button("Clear", type="button", variant="soft", color_scheme="gray", on_click=s.clear),
-                spacing="2", align="end",
+                spacing="2",
+                align="end",
             ),
-            wrap="wrap", spacing="3", align="end", width="100%",
+            wrap="wrap",
+            spacing="3",
+            align="end",
+            width="100%",
         ),
         on_submit=s.apply,
         reset_on_submit=False,
@@ -161,14 +210,17 @@ def admin_leads() -> rx.Component:
     return admin_layout(
         rx.vstack(
             _filters(),
-            rx.cond((s.error != "") & (s.field_errors.length() == 0),
-                    rx.callout(s.error, color_scheme="red", icon="triangle_alert", width="100%")),
+            rx.cond(
+                (s.error != "") & (s.field_errors.length() == 0),
+                rx.callout(s.error, color_scheme="red", icon="triangle_alert", width="100%"),
+            ),
             loading_or(
                 s.loading,
                 rx.cond(
                     s.rows.length() > 0,
-                    data_table(("Received (UTC)", "Status", "Niche", "Email", "Partner"), s.rows, _row,
-                               table_id="leads-table"),
+                    data_table(
+                        ("Received (UTC)", "Status", "Niche", "Email", "Partner"), s.rows, _row, table_id="leads-table"
+                    ),
                     empty_state("No lead matches these filters.", id="leads-empty"),
                 ),
             ),

@@ -31,15 +31,27 @@ class LedgerState(FilteredPages, AdminPageState):
     def _show_page(self, principal, start: int | None) -> None:
         import uuid
 
-        rows = admin_views.list_ledger(actor=principal.actor, limit=PAGE_SIZE, before_seq=start or None,
-                                       provider_id=uuid.UUID(self._provider_id) if self._provider_id else None,
-                                       type=self.type or None)
+        rows = admin_views.list_ledger(
+            actor=principal.actor,
+            limit=PAGE_SIZE,
+            before_seq=start or None,
+            provider_id=uuid.UUID(self._provider_id) if self._provider_id else None,
+            type=self.type or None,
+        )
         shown = self._take_page(rows, PAGE_SIZE, lambda e: e["seq"])
         self.items = [
-            {"id": e["id"], "when": e["created_at"][:16].replace("T", " "), "provider": e["provider_name"],
-             "href": routes.admin_provider(e["provider_id"]), "type": e["type"], "amount": e["signed_amount"],
-             "balance_after": e["balance_after"] or "", "memo": e["memo"] or "",
-             "related": e["related_entity_type"] or "", "reversal": "reversal" if e["is_reversal"] else ""}
+            {
+                "id": e["id"],
+                "when": e["created_at"][:16].replace("T", " "),
+                "provider": e["provider_name"],
+                "href": routes.admin_provider(e["provider_id"]),
+                "type": e["type"],
+                "amount": e["signed_amount"],
+                "balance_after": e["balance_after"] or "",
+                "memo": e["memo"] or "",
+                "related": e["related_entity_type"] or "",
+                "reversal": "reversal" if e["is_reversal"] else "",
+            }
             for e in shown
         ]
 
@@ -73,14 +85,29 @@ S = LedgerState
 
 def _filters() -> rx.Component:
     return filter_form(
-        filter_input("provider", "Provider (id or email)", S.provider, prefix="ledger", errors=S.errors,
-                     hint="owner@acme.example", flex="1 1 16em"),
+        filter_input(
+            "provider",
+            "Provider (id or email)",
+            S.provider,
+            prefix="ledger",
+            errors=S.errors,
+            hint="owner@acme.example",
+            flex="1 1 16em",
+        ),
         labeled_field(
             "Type",
-            rx.el.select(rx.el.option("any", value=""), *[rx.el.option(t, value=t) for t in TYPES],
-                         name="type", id="ledger-type", default_value=S.type, key=S.type,
-                         style={"width": "100%", "padding": "0.4em"}),
-            html_for="ledger-type", error=S.errors.get("type", ""), flex="0 1 10em",
+            rx.el.select(
+                rx.el.option("any", value=""),
+                *[rx.el.option(t, value=t) for t in TYPES],
+                name="type",
+                id="ledger-type",
+                default_value=S.type,
+                key=S.type,
+                style={"width": "100%", "padding": "0.4em"},
+            ),
+            html_for="ledger-type",
+            error=S.errors.get("type", ""),
+            flex="0 1 10em",
         ),
         on_submit=S.filter,
         button_id="ledger-filter",
@@ -106,9 +133,14 @@ def admin_ledger() -> rx.Component:
         rx.vstack(
             _filters(),
             paged_list(
-                S, S.items,
-                data_table(("When", "Provider", "Type", "Amount", "Balance after", "Memo", "For"), S.items, _row,
-                           id="ledger-table"),
+                S,
+                S.items,
+                data_table(
+                    ("When", "Provider", "Type", "Amount", "Balance after", "Memo", "For"),
+                    S.items,
+                    _row,
+                    id="ledger-table",
+                ),
                 empty_state("No entry matches these filters.", id="ledger-empty"),
             ),
             spacing="4",

@@ -69,8 +69,14 @@ class NichesState(AdminPageState):
 
     def _reload(self) -> None:
         self.niches = [
-            {"id": n["id"], "slug": n["slug"], "name": n["name"], "active": "yes" if n["active"] else "no",
-             "fields": str(len(n["fields"])), "href": routes.lead_form(n["slug"])}
+            {
+                "id": n["id"],
+                "slug": n["slug"],
+                "name": n["name"],
+                "active": "yes" if n["active"] else "no",
+                "fields": str(len(n["fields"])),
+                "href": routes.lead_form(n["slug"]),
+            }
             for n in query.list_niches()
         ]
 
@@ -104,8 +110,13 @@ class NichesState(AdminPageState):
         self.slug = niche["slug"]
         self.name = niche["name"]
         self.rows = [
-            FieldRow(name=f["name"], label=f.get("label") or "", type=f["type"], required=bool(f.get("required")),
-                     options=", ".join(f.get("options") or []))
+            FieldRow(
+                name=f["name"],
+                label=f.get("label") or "",
+                type=f["type"],
+                required=bool(f.get("required")),
+                options=", ".join(f.get("options") or []),
+            )
             for f in niche["fields"]
         ]
         self.errors = {}
@@ -143,8 +154,9 @@ class NichesState(AdminPageState):
     def set_row_text(self, index: int, key: str, value: str):
         if 0 <= index < len(self.rows) and key in ("name", "label", "type", "options"):
             rows = list(self.rows)
-            rows[index] = dataclasses.replace(rows[index], **{key: value, f"{key}_error": ""}
-                                              if key != "label" else {key: value})
+            rows[index] = dataclasses.replace(
+                rows[index], **{key: value, f"{key}_error": ""} if key != "label" else {key: value}
+            )
             self.rows = rows
 
     @rx.event
@@ -157,8 +169,12 @@ class NichesState(AdminPageState):
     def _fields(self) -> list[dict]:
         fields = []
         for row in self.rows:
-            field = {"name": row.name.strip(), "label": row.label.strip() or row.name.strip(), "type": row.type,
-                     "required": row.required}
+            field = {
+                "name": row.name.strip(),
+                "label": row.label.strip() or row.name.strip(),
+                "type": row.type,
+                "required": row.required,
+            }
             if row.type == "select":
                 field["options"] = [o.strip() for o in row.options.split(",") if o.strip()]
             fields.append(field)
@@ -185,12 +201,16 @@ class NichesState(AdminPageState):
         yield
         try:
             if self.edit_id:
-                niche = admin_views.update_niche(niche_id=uuid.UUID(self.edit_id), actor=principal.actor,
-                                                 values={"name": self.name, "fields": self._fields()})
+                niche = admin_views.update_niche(
+                    niche_id=uuid.UUID(self.edit_id),
+                    actor=principal.actor,
+                    values={"name": self.name, "fields": self._fields()},
+                )
                 done = f"Saved {niche.name}."
             else:
-                niche = catalog.create_niche(slug=self.slug.strip(), name=self.name, fields=self._fields(),
-                                             actor=principal.actor)
+                niche = catalog.create_niche(
+                    slug=self.slug.strip(), name=self.name, fields=self._fields(), actor=principal.actor
+                )
                 done = f"Created {niche.name}: its form is at {routes.lead_form(niche.slug)}."
         except InvalidInput as exc:
             details = dict(exc.details)
@@ -220,8 +240,9 @@ class NichesState(AdminPageState):
     @guarded
     def set_niche_active(self, principal, niche_id: str, active: bool):
         try:
-            niche = admin_views.update_niche(niche_id=uuid.UUID(niche_id), actor=principal.actor,
-                                             values={"active": active})
+            niche = admin_views.update_niche(
+                niche_id=uuid.UUID(niche_id), actor=principal.actor, values={"active": active}
+            )
         except DomainError as exc:
             return rx.toast.error(exc.message)
         self._reload()
@@ -231,9 +252,14 @@ class NichesState(AdminPageState):
 
     def _reload_levels(self) -> None:
         self.levels = [
-            {"id": str(lvl.id), "name": lvl.name, "price": f"{lvl.price_per_lead:.2f}",
-             "max": str(lvl.max_providers), "priority": str(lvl.priority_order),
-             "active": "yes" if lvl.active else "no"}
+            {
+                "id": str(lvl.id),
+                "name": lvl.name,
+                "price": f"{lvl.price_per_lead:.2f}",
+                "max": str(lvl.max_providers),
+                "priority": str(lvl.priority_order),
+                "active": "yes" if lvl.active else "no",
+            }
             for lvl in catalog.list_levels(niche_id=uuid.UUID(self.selected_id))
         ]
 
@@ -301,15 +327,18 @@ class NichesState(AdminPageState):
     @rx.event
     @guarded
     def save_level(self, principal):
-        values = {"name": self.lvl_name, "price_per_lead": self.lvl_price.strip(),
-                  "max_providers": _int_or_raw(self.lvl_max), "priority_order": _int_or_raw(self.lvl_priority),
-                  "active": self.lvl_active}
+        values = {
+            "name": self.lvl_name,
+            "price_per_lead": self.lvl_price.strip(),
+            "max_providers": _int_or_raw(self.lvl_max),
+            "priority_order": _int_or_raw(self.lvl_priority),
+            "active": self.lvl_active,
+        }
         try:
             if self.level_id:
                 level = catalog.update_level(level_id=uuid.UUID(self.level_id), actor=principal.actor, values=values)
             else:
-                level = catalog.create_level(niche_id=uuid.UUID(self.selected_id), actor=principal.actor,
-                                             values=values)
+                level = catalog.create_level(niche_id=uuid.UUID(self.selected_id), actor=principal.actor, values=values)
         except DomainError as exc:
             self.level_errors = {k: str(v) for k, v in exc.details.items()} or {"form": exc.message}
             return rx.toast.error(exc.message)
@@ -338,15 +367,25 @@ def _field_row(row: FieldRow, index) -> rx.Component:
         rx.flex(
             rx.box(
                 rx.text("Name", as_="label", size="1", html_for=f"field-{index}-name"),
-                rx.input(value=row.name, on_change=lambda v: S.set_row_text(index, "name", v),
-                         id=f"field-{index}-name", placeholder="roof_type", width="100%"),
+                rx.input(
+                    value=row.name,
+                    on_change=lambda v: S.set_row_text(index, "name", v),
+                    id=f"field-{index}-name",
+                    placeholder="roof_type",
+                    width="100%",
+                ),
                 field_error(row.name_error),
                 flex="1 1 10em",
             ),
             rx.box(
                 rx.text("Label", as_="label", size="1", html_for=f"field-{index}-label"),
-                rx.input(value=row.label, on_change=lambda v: S.set_row_text(index, "label", v),
-                         id=f"field-{index}-label", placeholder="Roof type", width="100%"),
+                rx.input(
+                    value=row.label,
+                    on_change=lambda v: S.set_row_text(index, "label", v),
+                    id=f"field-{index}-label",
+                    placeholder="Roof type",
+                    width="100%",
+                ),
                 flex="1 1 10em",
             ),
             rx.box(
@@ -365,21 +404,48 @@ def _field_row(row: FieldRow, index) -> rx.Component:
                 row.type == "select",
                 rx.box(
                     rx.text("Options (comma-separated)", as_="label", size="1", html_for=f"field-{index}-options"),
-                    rx.input(value=row.options, on_change=lambda v: S.set_row_text(index, "options", v),
-                             id=f"field-{index}-options", placeholder="asphalt, metal, tile", width="100%"),
+                    rx.input(
+                        value=row.options,
+                        on_change=lambda v: S.set_row_text(index, "options", v),
+                        id=f"field-{index}-options",
+                        placeholder="asphalt, metal, tile",
+                        width="100%",
+                    ),
                     field_error(row.options_error),
                     flex="2 1 14em",
                 ),
             ),
             rx.flex(
-                rx.checkbox("Required", checked=row.required, on_change=lambda v: S.set_row_required(index, v),
-                            id=f"field-{index}-required"),
-                rx.icon_button(rx.icon("arrow_up"), size="1", variant="soft", aria_label="Move up",
-                               on_click=S.move_field(index, -1), disabled=index == 0),
-                rx.icon_button(rx.icon("arrow_down"), size="1", variant="soft", aria_label="Move down",
-                               on_click=S.move_field(index, 1), disabled=index == S.rows.length() - 1),
-                rx.icon_button(rx.icon("trash_2"), size="1", variant="soft", color_scheme="red",
-                               aria_label="Remove field", on_click=S.remove_form_field(index)),
+                rx.checkbox(
+                    "Required",
+                    checked=row.required,
+                    on_change=lambda v: S.set_row_required(index, v),
+                    id=f"field-{index}-required",
+                ),
+                rx.icon_button(
+                    rx.icon("arrow_up"),
+                    size="1",
+                    variant="soft",
+                    aria_label="Move up",
+                    on_click=S.move_field(index, -1),
+                    disabled=index == 0,
+                ),
+                rx.icon_button(
+                    rx.icon("arrow_down"),
+                    size="1",
+                    variant="soft",
+                    aria_label="Move down",
+                    on_click=S.move_field(index, 1),
+                    disabled=index == S.rows.length() - 1,
+                ),
+                rx.icon_button(
+                    rx.icon("trash_2"),
+                    size="1",
+                    variant="soft",
+                    color_scheme="red",
+                    aria_label="Remove field",
+                    on_click=S.remove_form_field(index),
+                ),
                 spacing="2",
                 align="center",
             ),
@@ -399,21 +465,37 @@ def _niche_editor() -> rx.Component:
             rx.flex(
                 _labelled(
                     "Slug (its public address /n/…)",
-                    rx.input(value=S.slug, on_change=S.set_slug, id="niche-slug", placeholder="roofing",
-                             disabled=S.edit_id != "", width="100%"),
-                    S.errors.get("slug", ""), "niche-slug",
+                    rx.input(
+                        value=S.slug,
+                        on_change=S.set_slug,
+                        id="niche-slug",
+                        placeholder="roofing",
+                        disabled=S.edit_id != "",
+                        width="100%",
+                    ),
+                    S.errors.get("slug", ""),
+                    "niche-slug",
                 ),
-                _labelled("Name", rx.input(value=S.name, on_change=S.set_name, id="niche-name",
-                                           placeholder="Roofing", width="100%"),
-                          S.errors.get("name", ""), "niche-name"),
+                _labelled(
+                    "Name",
+                    rx.input(value=S.name, on_change=S.set_name, id="niche-name", placeholder="Roofing", width="100%"),
+                    S.errors.get("name", ""),
+                    "niche-name",
+                ),
                 wrap="wrap",
                 spacing="3",
                 width="100%",
             ),
             rx.text("Form fields (email and phone are always asked)", size="2", weight="medium"),
-            rx.cond(S.edit_id != "",
-                    rx.text("Changes apply to new requests. A subscription that filters on a field you remove "
-                            "or rename stops matching.", size="1", color_scheme="gray")),
+            rx.cond(
+                S.edit_id != "",
+                rx.text(
+                    "Changes apply to new requests. A subscription that filters on a field you remove "
+                    "or rename stops matching.",
+                    size="1",
+                    color_scheme="gray",
+                ),
+            ),
             rx.foreach(S.rows, _field_row),
             field_error(S.errors.get("fields", "")),
             field_error(S.errors.get("form", "")),
@@ -450,16 +532,29 @@ def _niche_row(niche: dict) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.link(niche["name"], href=niche["href"])),
         rx.table.cell(niche["slug"]),
-        rx.table.cell(rx.cond(niche["active"] == "yes", rx.badge("open", color_scheme="green"),
-                              rx.badge("closed", color_scheme="gray"))),
+        rx.table.cell(
+            rx.cond(
+                niche["active"] == "yes",
+                rx.badge("open", color_scheme="green"),
+                rx.badge("closed", color_scheme="gray"),
+            )
+        ),
         rx.table.cell(niche["fields"]),
         rx.table.cell(
             rx.flex(
                 rx.button("Edit", size="1", variant="soft", on_click=S.edit_niche(niche["id"])),
                 rx.button("Levels", size="1", variant="soft", on_click=S.show_levels(niche["id"])),
-                rx.cond(niche["active"] == "yes", _deactivate_button(niche),
-                        rx.button("Open", size="1", variant="soft", color_scheme="green",
-                                  on_click=S.set_niche_active(niche["id"], True))),
+                rx.cond(
+                    niche["active"] == "yes",
+                    _deactivate_button(niche),
+                    rx.button(
+                        "Open",
+                        size="1",
+                        variant="soft",
+                        color_scheme="green",
+                        on_click=S.set_niche_active(niche["id"], True),
+                    ),
+                ),
                 spacing="2",
                 wrap="wrap",
             )
@@ -474,8 +569,13 @@ def _level_row(level: dict) -> rx.Component:
         rx.table.cell(level["price"]),
         rx.table.cell(level["max"]),
         rx.table.cell(level["priority"]),
-        rx.table.cell(rx.cond(level["active"] == "yes", rx.badge("active", color_scheme="green"),
-                              rx.badge("inactive", color_scheme="gray"))),
+        rx.table.cell(
+            rx.cond(
+                level["active"] == "yes",
+                rx.badge("active", color_scheme="green"),
+                rx.badge("inactive", color_scheme="gray"),
+            )
+        ),
         rx.table.cell(rx.button("Edit", size="1", variant="soft", on_click=S.edit_level(level["id"]))),
         id="level-" + level["id"],
     )
@@ -486,19 +586,51 @@ def _level_form() -> rx.Component:
         rx.vstack(
             rx.heading(rx.cond(S.level_id != "", "Edit level", "New level"), size="3"),
             rx.flex(
-                _labelled("Name", rx.input(value=S.lvl_name, on_change=S.set_lvl_name, id="level-name",
-                                           placeholder="Exclusive", width="100%"),
-                          S.level_errors.get("name", ""), "level-name"),
-                _labelled("Price per lead", rx.input(value=S.lvl_price, on_change=S.set_lvl_price, id="level-price",
-                                                     placeholder="25.00", input_mode="decimal", width="100%"),
-                          S.level_errors.get("price_per_lead", ""), "level-price"),
-                _labelled("Max providers", rx.input(value=S.lvl_max, on_change=S.set_lvl_max, id="level-max",
-                                                    input_mode="numeric", width="100%"),
-                          S.level_errors.get("max_providers", ""), "level-max"),
-                _labelled("Priority (lower first)", rx.input(value=S.lvl_priority, on_change=S.set_lvl_priority,
-                                                             id="level-priority", input_mode="numeric",
-                                                             width="100%"),
-                          S.level_errors.get("priority_order", ""), "level-priority"),
+                _labelled(
+                    "Name",
+                    rx.input(
+                        value=S.lvl_name,
+                        on_change=S.set_lvl_name,
+                        id="level-name",
+                        placeholder="Exclusive",
+                        width="100%",
+                    ),
+                    S.level_errors.get("name", ""),
+                    "level-name",
+                ),
+                _labelled(
+                    "Price per lead",
+                    rx.input(
+                        value=S.lvl_price,
+                        on_change=S.set_lvl_price,
+                        id="level-price",
+                        placeholder="25.00",
+                        input_mode="decimal",
+                        width="100%",
+                    ),
+                    S.level_errors.get("price_per_lead", ""),
+                    "level-price",
+                ),
+                _labelled(
+                    "Max providers",
+                    rx.input(
+                        value=S.lvl_max, on_change=S.set_lvl_max, id="level-max", input_mode="numeric", width="100%"
+                    ),
+                    S.level_errors.get("max_providers", ""),
+                    "level-max",
+                ),
+                _labelled(
+                    "Priority (lower first)",
+                    rx.input(
+                        value=S.lvl_priority,
+                        on_change=S.set_lvl_priority,
+                        id="level-priority",
+                        input_mode="numeric",
+                        width="100%",
+                    ),
+                    S.level_errors.get("priority_order", ""),
+                    "level-priority",
+                ),
                 wrap="wrap",
                 spacing="3",
                 width="100%",
@@ -535,8 +667,10 @@ def _levels() -> rx.Component:
         rx.cond(
             S.levels.length() > 0,
             data_table(("Level", "Price", "Max providers", "Priority", "Status", ""), S.levels, _level_row),
-            empty_state("No competition level yet: providers cannot subscribe to this niche until it has one.",
-                        id="levels-empty"),
+            empty_state(
+                "No competition level yet: providers cannot subscribe to this niche until it has one.",
+                id="levels-empty",
+            ),
         ),
         spacing="3",
         width="100%",

@@ -10,9 +10,9 @@ from decimal import Decimal
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.domain.errors import DomainError
 from hotlead_app.components.backoffice import admin_layout
 from hotlead_app.components.widgets import loading_or
+from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import reports
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.nav import queue_badge
@@ -68,8 +68,12 @@ class OverviewState(AdminPageState):
         self.leads_series = [{**row, "day": row["day"][5:]} for row in leads]
         self.leads_total = sum(row["total"] for row in leads)
         self.revenue_series = [
-            {"day": r["day"][5:], "charged": _plot(r["charged"]), "refunded": _plot(r["refunded"]),
-             "net": _plot(r["net"])}
+            {
+                "day": r["day"][5:],
+                "charged": _plot(r["charged"]),
+                "refunded": _plot(r["refunded"]),
+                "net": _plot(r["net"]),
+            }
             for r in revenue
         ]
         zero = Decimal("0.00")
@@ -80,8 +84,9 @@ class OverviewState(AdminPageState):
         self.providers_total = sum(p["count"] for p in providers)
         self.backlog_series = by_wait
         self.backlog_count = queue.count
-        self.oldest_waiting = (queue.oldest_confirmed_at.strftime("%Y-%m-%d %H:%M UTC")
-                               if queue.oldest_confirmed_at else "")
+        self.oldest_waiting = (
+            queue.oldest_confirmed_at.strftime("%Y-%m-%d %H:%M UTC") if queue.oldest_confirmed_at else ""
+        )
         self.loading = False
 
     @rx.event
@@ -93,22 +98,34 @@ class OverviewState(AdminPageState):
 
 
 def _stat(label: str, value, id: str) -> rx.Component:
-    return rx.card(rx.vstack(rx.text(label, size="2", color_scheme="gray"), rx.heading(value, size="6", id=id),
-                             spacing="1"), min_width="10em", flex="1")
+    return rx.card(
+        rx.vstack(rx.text(label, size="2", color_scheme="gray"), rx.heading(value, size="6", id=id), spacing="1"),
+        min_width="10em",
+        flex="1",
+    )
 
 
 def _chart_card(title: str, chart: rx.Component, id: str, note=None) -> rx.Component:
     return rx.card(
-        rx.vstack(rx.heading(title, size="4"), note or rx.fragment(), rx.box(chart, width="100%", height="260px"),
-                  spacing="2", width="100%"),
-        width="100%", id=id, class_name="chart-card",
+        rx.vstack(
+            rx.heading(title, size="4"),
+            note or rx.fragment(),
+            rx.box(chart, width="100%", height="260px"),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        id=id,
+        class_name="chart-card",
     )
 
 
 def _leads_chart() -> rx.Component:
     return rx.recharts.bar_chart(
-        *[rx.recharts.bar(data_key=status, stack_id="leads", fill=color, name=status.replace("_", " "))
-          for status, color in STATUS_COLORS.items()],
+        *[
+            rx.recharts.bar(data_key=status, stack_id="leads", fill=color, name=status.replace("_", " "))
+            for status, color in STATUS_COLORS.items()
+        ],
         rx.recharts.x_axis(data_key="day"),
         rx.recharts.y_axis(allow_decimals=False, width=40),
         rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
@@ -157,23 +174,46 @@ def _content() -> rx.Component:
             _stat("Leads in the period", s.leads_total, "stat-leads"),
             _stat("Net revenue in the period", s.revenue_total, "stat-revenue"),
             _stat("Providers", s.providers_total, "stat-providers"),
-            wrap="wrap", spacing="3", width="100%",
+            wrap="wrap",
+            spacing="3",
+            width="100%",
         ),
         rx.grid(
             _chart_card("Leads per day by status", _leads_chart(), "chart-leads"),
-            _chart_card("Revenue per day", _revenue_chart(), "chart-revenue",
-                        rx.text("Charged ", s.charged_total, " − refunded ", s.refunded_total, " = net ",
-                                s.revenue_total, size="2", color_scheme="gray", id="revenue-figures")),
-            _chart_card("Providers by status", _simple_bar(s.providers_series, "status", "var(--blue-9)"),
-                        "chart-providers"),
-            _chart_card("Approval backlog by time waiting", _simple_bar(s.backlog_series, "wait", "var(--amber-9)"),
-                        "chart-backlog",
-                        rx.flex(rx.text(s.backlog_count, " waiting", size="2"),
-                                rx.cond(s.oldest_waiting != "",
-                                        rx.text("· oldest confirmed ", s.oldest_waiting, size="2",
-                                                color_scheme="gray")),
-                                rx.link("Open the queue →", href=routes.ADMIN_QUEUE, size="2"),
-                                spacing="2", wrap="wrap")),
+            _chart_card(
+                "Revenue per day",
+                _revenue_chart(),
+                "chart-revenue",
+                rx.text(
+                    "Charged ",
+                    s.charged_total,
+                    " − refunded ",
+                    s.refunded_total,
+                    " = net ",
+                    s.revenue_total,
+                    size="2",
+                    color_scheme="gray",
+                    id="revenue-figures",
+                ),
+            ),
+            _chart_card(
+                "Providers by status", _simple_bar(s.providers_series, "status", "var(--blue-9)"), "chart-providers"
+            ),
+            _chart_card(
+                "Approval backlog by time waiting",
+                _simple_bar(s.backlog_series, "wait", "var(--amber-9)"),
+                "chart-backlog",
+                rx.flex(
+                    rx.text(s.backlog_count, " waiting", size="2"),
+                    rx.cond(
+                        s.oldest_waiting != "",
+                        rx.text("· oldest confirmed ", s.oldest_waiting, size="2", color_scheme="gray"),
+                    ),
+                    rx.link("Open the queue →", href=routes.ADMIN_QUEUE, size="2"),
+                    spacing="2",
+                    wrap="wrap",
+                ),
+            ),
             columns=rx.breakpoints(initial="1", md="2"),
             spacing="3",
             width="100%",
@@ -195,6 +235,7 @@ def admin_overview() -> rx.Component:
         actions=rx.select.root(
             rx.select.trigger(id="overview-period", aria_label="Period"),
             rx.select.content(*[rx.select.item(f"Last {d} days", value=d) for d in PERIODS]),
-            value=s.period, on_change=s.set_period,
+            value=s.period,
+            on_change=s.set_period,
         ),
     )

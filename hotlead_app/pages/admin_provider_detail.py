@@ -84,26 +84,45 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         self.status_reason = view["status_reason"] or ""
         self.status_text = STATUS_TEXT.get(view["status"], view["status"])
         self.balance = view["balance"]
-        self.logins = [{"email": u["email"], "active": "yes" if u["active"] else "no",
-                        "since": _when(u["created_at"])} for u in view["logins"]]
+        self.logins = [
+            {"email": u["email"], "active": "yes" if u["active"] else "no", "since": _when(u["created_at"])}
+            for u in view["logins"]
+        ]
         self.subscriptions = [
-            {"id": s["id"], "niche": s["niche_name"], "level": s["level"], "price": s["price_per_lead"],
-             "state": ("cancelled" if s["cancelled_at"] else "active" if s["active"]
-                       else f"paused ({s['pause_reason'] or 'unknown'})"),
-             "filters": json.dumps(s["filters"], sort_keys=True) if s["filters"] else "every lead",
-             "last": _when(s["last_received_at"]) or "never"}
+            {
+                "id": s["id"],
+                "niche": s["niche_name"],
+                "level": s["level"],
+                "price": s["price_per_lead"],
+                "state": (
+                    "cancelled"
+                    if s["cancelled_at"]
+                    else "active"
+                    if s["active"]
+                    else f"paused ({s['pause_reason'] or 'unknown'})"
+                ),
+                "filters": json.dumps(s["filters"], sort_keys=True) if s["filters"] else "every lead",
+                "last": _when(s["last_received_at"]) or "never",
+            }
             for s in view["subscriptions"]
         ]
 
     def _show_page(self, principal, start: int | None) -> None:
         """A page of the provider's ledger entries."""
-        rows = admin_views.list_ledger(actor=principal.actor, provider_id=uuid.UUID(self.provider_id),
-                                       limit=PAGE_SIZE, before_seq=start or None)
+        rows = admin_views.list_ledger(
+            actor=principal.actor, provider_id=uuid.UUID(self.provider_id), limit=PAGE_SIZE, before_seq=start or None
+        )
         shown = self._take_page(rows, PAGE_SIZE, lambda e: e["seq"])
         self.entries = [
-            {"id": e["id"], "when": _when(e["created_at"]), "type": e["type"], "amount": e["signed_amount"],
-             "balance_after": e["balance_after"] or "", "memo": e["memo"] or "",
-             "related": e["related_entity_type"] or ""}
+            {
+                "id": e["id"],
+                "when": _when(e["created_at"]),
+                "type": e["type"],
+                "amount": e["signed_amount"],
+                "balance_after": e["balance_after"] or "",
+                "memo": e["memo"] or "",
+                "related": e["related_entity_type"] or "",
+            }
             for e in shown
         ]
 
@@ -139,8 +158,12 @@ class ProviderDetailState(KeysetPages, AdminPageState):
     @guarded
     def set_status(self, principal, status: str):
         try:
-            provider = catalog.set_provider_status(provider_id=uuid.UUID(self.provider_id), status=status,
-                                                   actor=principal.actor, memo=self.status_memo.strip() or None)
+            provider = catalog.set_provider_status(
+                provider_id=uuid.UUID(self.provider_id),
+                status=status,
+                actor=principal.actor,
+                memo=self.status_memo.strip() or None,
+            )
         except DomainError as exc:
             return rx.toast.error(exc.message)
         self.status_memo = ""
@@ -148,8 +171,9 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         if provider.status.value == "active":
             return rx.toast.success(f"{provider.name} is switched on.")
         if status == "active":
-            return rx.toast.warning(f"{provider.name} is switched on but paused: its balance covers none of "
-                                    "its subscriptions.")
+            return rx.toast.warning(
+                f"{provider.name} is switched on but paused: its balance covers none of its subscriptions."
+            )
         return rx.toast.success(f"{provider.name} is switched off: it receives no leads.")
 
     # ----------------------------------------------------------------- adjustments
@@ -202,9 +226,14 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         if not key or not key.startswith("adjustment:") or len(key) > 100:
             return rx.toast.error("Review the adjustment again.")
         try:
-            posted = ledger.adjust(provider_id=uuid.UUID(self.provider_id), type=self.pending_type,
-                                   amount=self.pending_amount, actor=principal.actor, memo=self.pending_memo,
-                                   key=key)
+            posted = ledger.adjust(
+                provider_id=uuid.UUID(self.provider_id),
+                type=self.pending_type,
+                amount=self.pending_amount,
+                actor=principal.actor,
+                memo=self.pending_memo,
+                key=key,
+            )
         except DomainError as exc:
             self.confirm_open = False
             self.adj_errors = {"amount": exc.message}
@@ -228,16 +257,30 @@ def _status_dialog() -> rx.Component:
     switching_off = S.status != "inactive"
     return confirm_dialog(
         (rx.cond(switching_off, "Deactivate ", "Activate "), S.name, "?"),
-        rx.cond(switching_off,
-                "It stops receiving leads at once; its balance and subscriptions are kept.",
-                "It receives leads again if its balance covers a subscription."),
-        rx.input(placeholder="Memo for the audit log (admins only)", value=S.status_memo,
-                 on_change=S.set_status_memo, margin_top="1em", id="status-memo"),
-        trigger=rx.button(rx.cond(switching_off, "Deactivate", "Activate"), variant="soft",
-                          color_scheme=rx.cond(switching_off, "red", "green"), id="toggle-status"),
-        confirm=rx.button(rx.cond(switching_off, "Deactivate", "Activate"),
-                          color_scheme=rx.cond(switching_off, "red", "green"),
-                          on_click=S.set_status(rx.cond(switching_off, "inactive", "active")), id="confirm-status"),
+        rx.cond(
+            switching_off,
+            "It stops receiving leads at once; its balance and subscriptions are kept.",
+            "It receives leads again if its balance covers a subscription.",
+        ),
+        rx.input(
+            placeholder="Memo for the audit log (admins only)",
+            value=S.status_memo,
+            on_change=S.set_status_memo,
+            margin_top="1em",
+            id="status-memo",
+        ),
+        trigger=rx.button(
+            rx.cond(switching_off, "Deactivate", "Activate"),
+            variant="soft",
+            color_scheme=rx.cond(switching_off, "red", "green"),
+            id="toggle-status",
+        ),
+        confirm=rx.button(
+            rx.cond(switching_off, "Deactivate", "Activate"),
+            color_scheme=rx.cond(switching_off, "red", "green"),
+            on_click=S.set_status(rx.cond(switching_off, "inactive", "active")),
+            id="confirm-status",
+        ),
         cancel_color=None,
         close_on_confirm=True,
     )
@@ -250,24 +293,39 @@ def _adjustment_form() -> rx.Component:
             rx.flex(
                 rx.box(
                     rx.text("Type", as_="label", html_for="adj-type", size="2", weight="medium"),
-                    rx.el.select(rx.el.option("credit (adds)", value="credit"),
-                                 rx.el.option("debit (takes)", value="debit"),
-                                 value=S.adj_type, on_change=S.set_adj_type, id="adj-type",
-                                 style={"width": "100%", "padding": "0.4em"}),
+                    rx.el.select(
+                        rx.el.option("credit (adds)", value="credit"),
+                        rx.el.option("debit (takes)", value="debit"),
+                        value=S.adj_type,
+                        on_change=S.set_adj_type,
+                        id="adj-type",
+                        style={"width": "100%", "padding": "0.4em"},
+                    ),
                     field_error(S.adj_errors.get("type", "")),
                     flex="0 1 10em",
                 ),
                 rx.box(
                     rx.text("Amount", as_="label", html_for="adj-amount", size="2", weight="medium"),
-                    rx.input(value=S.adj_amount, on_change=S.set_adj_amount, id="adj-amount", placeholder="100.00",
-                             input_mode="decimal", width="100%"),
+                    rx.input(
+                        value=S.adj_amount,
+                        on_change=S.set_adj_amount,
+                        id="adj-amount",
+                        placeholder="100.00",
+                        input_mode="decimal",
+                        width="100%",
+                    ),
                     field_error(S.adj_errors.get("amount", "")),
                     flex="0 1 10em",
                 ),
                 rx.box(
                     rx.text("Memo (admins only)", as_="label", html_for="adj-memo", size="2", weight="medium"),
-                    rx.input(value=S.adj_memo, on_change=S.set_adj_memo, id="adj-memo",
-                             placeholder="Why this adjustment", width="100%"),
+                    rx.input(
+                        value=S.adj_memo,
+                        on_change=S.set_adj_memo,
+                        id="adj-memo",
+                        placeholder="Why this adjustment",
+                        width="100%",
+                    ),
                     field_error(S.adj_errors.get("memo", "")),
                     flex="1 1 14em",
                 ),
@@ -276,8 +334,9 @@ def _adjustment_form() -> rx.Component:
                 width="100%",
                 align="start",
             ),
-            rx.flex(rx.spacer(), rx.button("Review", on_click=S.review_adjustment, id="review-adjustment"),
-                    width="100%"),
+            rx.flex(
+                rx.spacer(), rx.button("Review", on_click=S.review_adjustment, id="review-adjustment"), width="100%"
+            ),
             spacing="3",
             width="100%",
         ),
@@ -294,14 +353,17 @@ def _confirm_dialog() -> rx.Component:
                 rx.cond(S.pending_type == "credit", "Credit ", "Debit "),
                 rx.text.strong(S.pending_amount),
                 rx.cond(S.pending_type == "credit", " to ", " from "),
-                rx.text.strong(S.name), "?",
+                rx.text.strong(S.name),
+                "?",
                 id="adjustment-summary",
             ),
             rx.text("Memo: ", S.pending_memo, size="2", color_scheme="gray", margin_top="0.5em"),
             rx.flex(
                 rx.button("Cancel", variant="soft", on_click=S.set_confirm_open(False)),
                 rx.button("Confirm", on_click=S.confirm_adjustment(S.pending_key), id="confirm-adjustment"),
-                justify="end", spacing="3", margin_top="1em",
+                justify="end",
+                spacing="3",
+                margin_top="1em",
             ),
         ),
         open=S.confirm_open,
@@ -310,8 +372,11 @@ def _confirm_dialog() -> rx.Component:
 
 
 def _table(headers: list[str], rows, cells: list[str], row_id: str | None = None) -> rx.Component:
-    return data_table(headers, rows, lambda r: rx.table.row(
-        *[rx.table.cell(r[c]) for c in cells], id=("entry-" + r["id"]) if row_id else None))
+    return data_table(
+        headers,
+        rows,
+        lambda r: rx.table.row(*[rx.table.cell(r[c]) for c in cells], id=("entry-" + r["id"]) if row_id else None),
+    )
 
 
 def _content() -> rx.Component:
@@ -324,20 +389,28 @@ def _content() -> rx.Component:
                     spacing="1",
                 ),
                 rx.vstack(
-                    rx.hstack(rx.badge(S.status, id="provider-status",
-                                       color_scheme=rx.match(S.status, ("active", "green"),
-                                                             ("auto_deactivated", "orange"), "gray")),
-                              rx.cond(S.status_reason != "", rx.text(S.status_reason, size="1",
-                                                                      color_scheme="gray"))),
+                    rx.hstack(
+                        rx.badge(
+                            S.status,
+                            id="provider-status",
+                            color_scheme=rx.match(
+                                S.status, ("active", "green"), ("auto_deactivated", "orange"), "gray"
+                            ),
+                        ),
+                        rx.cond(S.status_reason != "", rx.text(S.status_reason, size="1", color_scheme="gray")),
+                    ),
                     rx.text(S.status_text, size="2"),
                     rx.text(S.email, size="2", color_scheme="gray"),
                     spacing="1",
                 ),
                 rx.spacer(),
-                rx.flex(_status_dialog(),
-                        rx.link(rx.button("Audit trail", variant="soft"), href=S.audit_href),
-                        rx.link(rx.button("In the global ledger", variant="soft"), href=S.ledger_href),
-                        spacing="2", wrap="wrap"),
+                rx.flex(
+                    _status_dialog(),
+                    rx.link(rx.button("Audit trail", variant="soft"), href=S.audit_href),
+                    rx.link(rx.button("In the global ledger", variant="soft"), href=S.ledger_href),
+                    spacing="2",
+                    wrap="wrap",
+                ),
                 wrap="wrap",
                 spacing="5",
                 align="center",
@@ -351,8 +424,12 @@ def _content() -> rx.Component:
         rx.cond(
             S.entries.length() > 0,
             rx.vstack(
-                _table(["When", "Type", "Amount", "Balance after", "Memo", "For"], S.entries,
-                       ["when", "type", "amount", "balance_after", "memo", "related"], row_id="entry"),
+                _table(
+                    ["When", "Type", "Amount", "Balance after", "Memo", "For"],
+                    S.entries,
+                    ["when", "type", "amount", "balance_after", "memo", "related"],
+                    row_id="entry",
+                ),
                 keyset_pager(S),
                 width="100%",
             ),
@@ -361,8 +438,11 @@ def _content() -> rx.Component:
         rx.heading("Subscriptions", size="4"),
         rx.cond(
             S.subscriptions.length() > 0,
-            _table(["Niche", "Level", "Price", "State", "Filters", "Last lead"], S.subscriptions,
-                   ["niche", "level", "price", "state", "filters", "last"]),
+            _table(
+                ["Niche", "Level", "Price", "State", "Filters", "Last lead"],
+                S.subscriptions,
+                ["niche", "level", "price", "state", "filters", "last"],
+            ),
             empty_state("No subscription yet.", id="subscriptions-empty"),
         ),
         rx.heading("Logins", size="4"),
@@ -384,8 +464,10 @@ def admin_provider_detail() -> rx.Component:
             rx.cond(
                 S.found,
                 _content(),
-                rx.vstack(rx.text("No such provider.", id="provider-missing"),
-                          rx.link("All providers", href=routes.ADMIN_PROVIDERS)),
+                rx.vstack(
+                    rx.text("No such provider.", id="provider-missing"),
+                    rx.link("All providers", href=routes.ADMIN_PROVIDERS),
+                ),
             ),
         ),
         title=rx.cond(S.name != "", S.name, "Provider"),

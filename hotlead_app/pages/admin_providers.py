@@ -32,9 +32,16 @@ class ProvidersState(KeysetPages, AdminPageState):
         rows = query.list_providers(limit=PAGE_SIZE, after=json.loads(start) if start else None)
         shown = self._take_page(rows, PAGE_SIZE, lambda r: json.dumps([r["name"], r["id"]]))
         self.items = [
-            {"id": r["id"], "name": r["name"], "email": r["email"], "status": r["status"],
-             "reason": r["status_reason"] or "", "balance": r["balance"], "href": routes.admin_provider(r["id"]),
-             "color": STATUS_COLOR.get(r["status"], "gray")}
+            {
+                "id": r["id"],
+                "name": r["name"],
+                "email": r["email"],
+                "status": r["status"],
+                "reason": r["status_reason"] or "",
+                "balance": r["balance"],
+                "href": routes.admin_provider(r["id"]),
+                "color": STATUS_COLOR.get(r["status"], "gray"),
+            }
             for r in shown
         ]
 
@@ -57,8 +64,11 @@ class ProvidersState(KeysetPages, AdminPageState):
         yield
         try:
             provider = accounts.create_provider_account(
-                name=form_data.get("name", ""), email=form_data.get("email", ""),
-                password=form_data.get("password", ""), actor=principal.actor)
+                name=form_data.get("name", ""),
+                email=form_data.get("email", ""),
+                password=form_data.get("password", ""),
+                actor=principal.actor,
+            )
         except InvalidInput as exc:
             self.errors = {k: str(v) for k, v in exc.details.items()}
             self.creating = False
@@ -87,9 +97,18 @@ S = ProvidersState
 def _input(name: str, label: str, kind: str = "text", hint: str = "") -> rx.Component:
     return labeled_field(
         label,
-        rx.input(name=name, id=f"provider-{name}", type=kind, width="100%", placeholder=hint,
-                 auto_complete="new-password" if kind == "password" else "off"),
-        html_for=f"provider-{name}", error=S.errors.get(name, ""), flex="1 1 14em", weight="medium",
+        rx.input(
+            name=name,
+            id=f"provider-{name}",
+            type=kind,
+            width="100%",
+            placeholder=hint,
+            auto_complete="new-password" if kind == "password" else "off",
+        ),
+        html_for=f"provider-{name}",
+        error=S.errors.get(name, ""),
+        flex="1 1 14em",
+        weight="medium",
     )
 
 
@@ -130,8 +149,10 @@ def _row(item: dict) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.link(item["name"], href=item["href"])),
         rx.table.cell(item["email"]),
-        rx.table.cell(rx.badge(item["status"], color_scheme=item["color"]),
-                      rx.cond(item["reason"] != "", rx.text(item["reason"], size="1", color_scheme="gray"))),
+        rx.table.cell(
+            rx.badge(item["status"], color_scheme=item["color"]),
+            rx.cond(item["reason"] != "", rx.text(item["reason"], size="1", color_scheme="gray")),
+        ),
         rx.table.cell(item["balance"], text_align="right"),
         id="provider-" + item["id"],
     )
@@ -143,9 +164,13 @@ def admin_providers() -> rx.Component:
         rx.vstack(
             rx.cond(S.form_open, _create_form()),
             paged_list(
-                S, S.items,
-                data_table(("Provider", "Email", "Status", rx.table.column_header_cell("Balance", text_align="right")),
-                           S.items, _row),
+                S,
+                S.items,
+                data_table(
+                    ("Provider", "Email", "Status", rx.table.column_header_cell("Balance", text_align="right")),
+                    S.items,
+                    _row,
+                ),
                 empty_state("No provider yet: create the first one with its login.", id="providers-empty"),
             ),
             spacing="4",

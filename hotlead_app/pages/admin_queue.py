@@ -70,16 +70,27 @@ def _pairs(values: dict) -> str:
 
 def _display(row: dict) -> dict[str, str]:
     partner = row["partner"] + (f" ({row['partner_name']})" if row["partner_name"] else "")
-    consent = ", ".join(x for x in (
-        f"text v{row['consent_version']}" if row["consent_version"] else "",
-        f"IP {row['consent_ip']}" if row["consent_ip"] else "",
-        f"confirmed {row['confirmed_at'][:16].replace('T', ' ')} UTC" if row["confirmed_at"] else "",
-    ) if x)
+    consent = ", ".join(
+        x
+        for x in (
+            f"text v{row['consent_version']}" if row["consent_version"] else "",
+            f"IP {row['consent_ip']}" if row["consent_ip"] else "",
+            f"confirmed {row['confirmed_at'][:16].replace('T', ' ')} UTC" if row["confirmed_at"] else "",
+        )
+        if x
+    )
     return {
-        "id": row["id"], "niche": row["niche_name"] or row["niche"], "email": row["email"], "phone": row["phone"],
-        "payload": _pairs(row["payload"]) or "—", "utm": _pairs(row["utm_params"]),
-        "referrer": row["referrer_url"], "partner": partner, "consent": consent or "none recorded",
-        "user_agent": row["consent_user_agent"], "waiting": row["waiting"],
+        "id": row["id"],
+        "niche": row["niche_name"] or row["niche"],
+        "email": row["email"],
+        "phone": row["phone"],
+        "payload": _pairs(row["payload"]) or "—",
+        "utm": _pairs(row["utm_params"]),
+        "referrer": row["referrer_url"],
+        "partner": partner,
+        "consent": consent or "none recorded",
+        "user_agent": row["consent_user_agent"],
+        "waiting": row["waiting"],
         "received": row["created_at"][:16].replace("T", " "),
     }
 
@@ -123,7 +134,7 @@ class QueueState(KeysetPages, ReasonDialog, AdminPageState):
         if lead_id in self.selected:
             self.selected = [s for s in self.selected if s != lead_id]
         else:
-            self.selected = self.selected + [lead_id]
+            self.selected = [*self.selected, lead_id]
 
     @rx.event
     def toggle_all(self, _checked: bool | str = False):
@@ -164,14 +175,14 @@ class QueueState(KeysetPages, ReasonDialog, AdminPageState):
         noun = "lead" if done == 1 else "leads"
         if failures:
             return rx.toast.error(f"{verb} {done} {noun}; {len(failures)} could not be: {failures[0]}")
-        return rx.toast.success(f"{verb} {done} {noun}." + (" They go to distribution now." if verb == "Approved"
-                                                             else ""))
+        return rx.toast.success(
+            f"{verb} {done} {noun}." + (" They go to distribution now." if verb == "Approved" else "")
+        )
 
     @rx.event
     @guarded
     def approve(self, principal, lead_id: str):
-        done, failures = self._run(principal, [lead_id],
-                                   lambda i, p: leads.approve_lead(lead_id=i, actor=p.actor))
+        done, failures = self._run(principal, [lead_id], lambda i, p: leads.approve_lead(lead_id=i, actor=p.actor))
         return self._outcome("Approved", done, failures, principal)
 
     @rx.event
@@ -179,8 +190,9 @@ class QueueState(KeysetPages, ReasonDialog, AdminPageState):
     def approve_selected(self, principal):
         memo = self.memo.strip() or None
         self.busy = True
-        done, failures = self._run(principal, self._ids(BULK),
-                                   lambda i, p: leads.approve_lead(lead_id=i, actor=p.actor, memo=memo))
+        done, failures = self._run(
+            principal, self._ids(BULK), lambda i, p: leads.approve_lead(lead_id=i, actor=p.actor, memo=memo)
+        )
         self.busy = False
         self.memo = ""
         return self._outcome("Approved", done, failures, principal)
@@ -194,9 +206,11 @@ class QueueState(KeysetPages, ReasonDialog, AdminPageState):
             return
         memo = self.memo.strip() or None
         self.busy = True
-        done, failures = self._run(principal, self._ids(self.reject_target),
-                                   lambda i, p: leads.reject_lead(lead_id=i, actor=p.actor, reason=reason,
-                                                                  memo=memo))
+        done, failures = self._run(
+            principal,
+            self._ids(self.reject_target),
+            lambda i, p: leads.reject_lead(lead_id=i, actor=p.actor, reason=reason, memo=memo),
+        )
         self.busy = False
         self.reason = ""
         self.memo = ""
@@ -240,10 +254,13 @@ def _card(item: dict) -> rx.Component:
                     rx.badge(item["niche"], color_scheme="blue"),
                     rx.text("waiting " + item["waiting"], size="2", color_scheme="gray", class_name="waiting"),
                     rx.text("received " + item["received"] + " UTC", size="1", color_scheme="gray"),
-                    wrap="wrap", spacing="2", align="center",
+                    wrap="wrap",
+                    spacing="2",
+                    align="center",
                 ),
-                rx.text(rx.text.strong(item["email"]), " ", item["phone"], size="3",
-                        style={"overflow_wrap": "anywhere"}),
+                rx.text(
+                    rx.text.strong(item["email"]), " ", item["phone"], size="3", style={"overflow_wrap": "anywhere"}
+                ),
                 _line("Answers:", item["payload"], class_name="payload"),
                 _line("Source:", item["referrer"]),
                 _line("UTM:", item["utm"]),
@@ -255,11 +272,23 @@ def _card(item: dict) -> rx.Component:
                 min_width="0",
             ),
             rx.flex(
-                rx.button("Approve", size="2", on_click=QueueState.approve(item["id"]), class_name="approve",
-                          loading=QueueState.busy),
-                rx.button("Reject", size="2", color_scheme="red", variant="soft", class_name="reject",
-                          on_click=QueueState.open_reject(item["id"])),
-                direction="column", spacing="2",
+                rx.button(
+                    "Approve",
+                    size="2",
+                    on_click=QueueState.approve(item["id"]),
+                    class_name="approve",
+                    loading=QueueState.busy,
+                ),
+                rx.button(
+                    "Reject",
+                    size="2",
+                    color_scheme="red",
+                    variant="soft",
+                    class_name="reject",
+                    on_click=QueueState.open_reject(item["id"]),
+                ),
+                direction="column",
+                spacing="2",
             ),
             spacing="3",
             align="start",
@@ -282,10 +311,20 @@ def _approve_dialog() -> rx.Component:
     return confirm_dialog(
         _plural(s.selected_count, "Approve 1 lead?", "Approve ", " leads?"),
         "They go to distribution right away: providers are charged and receive the contact details.",
-        rx.text_area(placeholder="Memo for admins (optional)", value=s.memo, on_change=s.set_memo,
-                     margin_top="1em", width="100%", id="approve-memo"),
-        confirm=rx.button(_plural(s.selected_count, "Approve 1 lead", "Approve ", " leads"),
-                          on_click=s.approve_selected, loading=s.busy, id="confirm-approve"),
+        rx.text_area(
+            placeholder="Memo for admins (optional)",
+            value=s.memo,
+            on_change=s.set_memo,
+            margin_top="1em",
+            width="100%",
+            id="approve-memo",
+        ),
+        confirm=rx.button(
+            _plural(s.selected_count, "Approve 1 lead", "Approve ", " leads"),
+            on_click=s.approve_selected,
+            loading=s.busy,
+            id="confirm-approve",
+        ),
         title_props={"id": "approve-dialog-title"},
         open=s.dialog == "approve",
         on_open_change=s.set_dialog_open,
@@ -298,8 +337,13 @@ def _reject_dialog() -> rx.Component:
         _plural(s.reject_count, "Reject this lead?", "Reject ", " leads?"),
         "A rejected lead is never distributed. Say why:",
         reason_fields(s, "reject"),
-        confirm=rx.button(_plural(s.reject_count, "Reject", "Reject ", " leads"), color_scheme="red",
-                          on_click=s.confirm_reject, loading=s.busy, id="confirm-reject"),
+        confirm=rx.button(
+            _plural(s.reject_count, "Reject", "Reject ", " leads"),
+            color_scheme="red",
+            on_click=s.confirm_reject,
+            loading=s.busy,
+            id="confirm-reject",
+        ),
         title_props={"id": "reject-dialog-title"},
         open=s.dialog == "reject",
         on_open_change=s.set_dialog_open,
@@ -309,14 +353,32 @@ def _reject_dialog() -> rx.Component:
 def _toolbar() -> rx.Component:
     s = QueueState
     return rx.flex(
-        rx.checkbox("Select all on this page", checked=s.all_selected, on_change=s.toggle_all,
-                    id="select-all", disabled=s.items.length() == 0),
+        rx.checkbox(
+            "Select all on this page",
+            checked=s.all_selected,
+            on_change=s.toggle_all,
+            id="select-all",
+            disabled=s.items.length() == 0,
+        ),
         rx.spacer(),
-        rx.button("Approve selected (" + s.selected_count.to_string() + ")", on_click=s.open_bulk_approve,
-                  disabled=s.selected_count == 0, id="approve-selected"),
-        rx.button("Reject selected (" + s.selected_count.to_string() + ")", color_scheme="red", variant="soft",
-                  on_click=s.open_reject(BULK), disabled=s.selected_count == 0, id="reject-selected"),
-        wrap="wrap", spacing="3", align="center", width="100%",
+        rx.button(
+            "Approve selected (" + s.selected_count.to_string() + ")",
+            on_click=s.open_bulk_approve,
+            disabled=s.selected_count == 0,
+            id="approve-selected",
+        ),
+        rx.button(
+            "Reject selected (" + s.selected_count.to_string() + ")",
+            color_scheme="red",
+            variant="soft",
+            on_click=s.open_reject(BULK),
+            disabled=s.selected_count == 0,
+            id="reject-selected",
+        ),
+        wrap="wrap",
+        spacing="3",
+        align="center",
+        width="100%",
     )
 
 
@@ -325,8 +387,13 @@ def admin_queue() -> rx.Component:
     s = QueueState
     return admin_layout(
         rx.vstack(
-            rx.text("Oldest first. Keys on a focused lead: j / k next / previous, x select, a approve, r reject. "
-                    "New confirmed leads appear by themselves.", size="2", color_scheme="gray", id="queue-help"),
+            rx.text(
+                "Oldest first. Keys on a focused lead: j / k next / previous, x select, a approve, r reject. "
+                "New confirmed leads appear by themselves.",
+                size="2",
+                color_scheme="gray",
+                id="queue-help",
+            ),
             _toolbar(),
             loading_or(
                 s.loading,

@@ -23,11 +23,19 @@ PAGE_SIZE = 20
 
 def _row(i: issues.IssueRead) -> dict[str, str]:
     fmt = lambda v: money.format_money(v) if v is not None else "—"  # noqa: E731
-    return {"id": str(i.id), "kind": issues.KIND_LABELS.get(i.kind, i.kind), "processor": i.processor,
-            "reference": i.processor_reference, "deposit": str(i.deposit_id) if i.deposit_id else "—",
-            "expected": fmt(i.expected_amount), "actual": fmt(i.actual_amount), "details": i.details or "",
-            "created": i.created_at.isoformat()[:16].replace("T", " "), "status": i.status,
-            "note": i.resolution_note or ""}
+    return {
+        "id": str(i.id),
+        "kind": issues.KIND_LABELS.get(i.kind, i.kind),
+        "processor": i.processor,
+        "reference": i.processor_reference,
+        "deposit": str(i.deposit_id) if i.deposit_id else "—",
+        "expected": fmt(i.expected_amount),
+        "actual": fmt(i.actual_amount),
+        "details": i.details or "",
+        "created": i.created_at.isoformat()[:16].replace("T", " "),
+        "status": i.status,
+        "note": i.resolution_note or "",
+    }
 
 
 class ReconciliationState(KeysetPages, AdminPageState):
@@ -40,8 +48,9 @@ class ReconciliationState(KeysetPages, AdminPageState):
     dialog_open: bool = False
 
     def _show_page(self, principal, start: list[str] | None) -> None:
-        found = issues.list_issues(actor=principal.actor, status=self.status, limit=PAGE_SIZE + 1,
-                                   cursor=tuple(start) if start else None)
+        found = issues.list_issues(
+            actor=principal.actor, status=self.status, limit=PAGE_SIZE + 1, cursor=tuple(start) if start else None
+        )
         shown = self._take_page(found, PAGE_SIZE, lambda i: [i.created_at.isoformat(), str(i.id)])
         self.rows = [_row(i) for i in shown]
         self.loading = False
@@ -95,12 +104,19 @@ def _issue_row(r) -> rx.Component:
         rx.table.cell(r["expected"]),
         rx.table.cell(r["actual"]),
         rx.table.cell(rx.text(r["details"], size="1"), min_width="16em"),
-        rx.table.cell(rx.cond(
-            r["status"] == "open",
-            rx.button("Resolve", size="1", variant="soft", on_click=S.ask_resolve(r["id"], r["reference"]),
-                      class_name="resolve-issue"),
-            rx.text(r["note"], size="1", color_scheme="gray"),
-        )),
+        rx.table.cell(
+            rx.cond(
+                r["status"] == "open",
+                rx.button(
+                    "Resolve",
+                    size="1",
+                    variant="soft",
+                    on_click=S.ask_resolve(r["id"], r["reference"]),
+                    class_name="resolve-issue",
+                ),
+                rx.text(r["note"], size="1", color_scheme="gray"),
+            )
+        ),
         class_name="issue-row",
     )
 
@@ -110,8 +126,13 @@ def _dialog() -> rx.Component:
         ("Resolve issue ", S.resolving_ref, "?"),
         "Only after you have checked it at the processor and fixed the balance if needed "
         "(e.g. with a credit or debit on the provider's page). This cannot be undone.",
-        rx.text_area(placeholder="What was done (kept in the audit log)", value=S.note, on_change=S.set_note,
-                     margin_top="1em", id="resolve-note"),
+        rx.text_area(
+            placeholder="What was done (kept in the audit log)",
+            value=S.note,
+            on_change=S.set_note,
+            margin_top="1em",
+            id="resolve-note",
+        ),
         confirm=rx.button("Mark resolved", on_click=S.resolve, id="confirm-resolve"),
         cancel_color=None,
         close_on_confirm=True,
@@ -120,27 +141,38 @@ def _dialog() -> rx.Component:
     )
 
 
-@rx.page(route=routes.ADMIN_RECONCILIATION, title="Payments reconciliation | Find Me A Hot Lead",
-         on_load=ReconciliationState.load)
+@rx.page(
+    route=routes.ADMIN_RECONCILIATION,
+    title="Payments reconciliation | Find Me A Hot Lead",
+    on_load=ReconciliationState.load,
+)
 def admin_reconciliation() -> rx.Component:
     return admin_layout(
         rx.vstack(
-            rx.text("Differences between Stripe / PayPal and the deposits, found by the hourly reconciliation. "
-                    "Missing payments are applied automatically; what is listed here needs a person.",
-                    size="2", color_scheme="gray"),
+            rx.text(
+                "Differences between Stripe / PayPal and the deposits, found by the hourly reconciliation. "
+                "Missing payments are applied automatically; what is listed here needs a person.",
+                size="2",
+                color_scheme="gray",
+            ),
             rx.segmented_control.root(
                 rx.segmented_control.item("Open", value="open"),
                 rx.segmented_control.item("Resolved", value="resolved"),
                 rx.segmented_control.item("All", value="all"),
-                value=S.status, on_change=S.show, id="issue-status",
+                value=S.status,
+                on_change=S.show,
+                id="issue-status",
             ),
             loading_or(
                 S.loading,
                 rx.cond(
                     S.rows.length() > 0,
                     rx.vstack(
-                        data_table(("Found", "Kind", "Processor", "Reference", "Expected", "Paid", "Details", ""), S.rows,
-                                   _issue_row),
+                        data_table(
+                            ("Found", "Kind", "Processor", "Reference", "Expected", "Paid", "Details", ""),
+                            S.rows,
+                            _issue_row,
+                        ),
                         keyset_pager(S),
                         width="100%",
                     ),
@@ -148,7 +180,8 @@ def admin_reconciliation() -> rx.Component:
                 ),
             ),
             _dialog(),
-            spacing="4", width="100%",
+            spacing="4",
+            width="100%",
         ),
         title="Payments reconciliation",
         on_sign_out=ReconciliationState.sign_out,

@@ -39,14 +39,14 @@ class ConfirmState(rx.State):
                 self.message = "You already confirmed this request. Nothing more to do."
             else:
                 self.outcome = "confirmed"
-                self.message = ("Thank you, your request is confirmed. We review it shortly and "
-                                "local providers will contact you.")
+                self.message = (
+                    "Thank you, your request is confirmed. We review it shortly and local providers will contact you."
+                )
 
     @rx.event
     def resend(self, form_data: dict):
         try:
-            intake.resend_confirmation(email=form_data.get("email", ""), lead_id=self.lead_id,
-                                       client=client_of(self))
+            intake.resend_confirmation(email=form_data.get("email", ""), lead_id=self.lead_id, client=client_of(self))
         except RateLimited:
             self.resend_message = "We just sent one. Please wait a few minutes before asking again."
         else:
@@ -62,8 +62,9 @@ def _resend_form() -> rx.Component:
                 rx.button("Send a new link", type="submit", id="resend"),
                 width="100%",
             ),
-            rx.cond(ConfirmState.resend_message != "", rx.text(ConfirmState.resend_message, size="2",
-                                                               id="resend-message")),
+            rx.cond(
+                ConfirmState.resend_message != "", rx.text(ConfirmState.resend_message, size="2", id="resend-message")
+            ),
             width="100%",
         ),
         on_submit=ConfirmState.resend,
@@ -76,16 +77,24 @@ def confirm() -> rx.Component:
         rx.match(
             ConfirmState.outcome,
             ("loading", rx.center(rx.spinner(size="3"), padding="4em")),
-            ("confirmed", rx.callout(ConfirmState.message, icon="circle_check", color_scheme="green",
-                                     id="confirm-outcome")),
-            ("already", rx.callout(ConfirmState.message, icon="circle_check", color_scheme="blue",
-                                   id="confirm-outcome")),
-            ("expired", rx.vstack(
-                rx.callout(ConfirmState.message, icon="clock", color_scheme="amber", id="confirm-outcome",
-                           width="100%"),
-                _resend_form(),
-                width="100%",
-            )),
+            (
+                "confirmed",
+                rx.callout(ConfirmState.message, icon="circle_check", color_scheme="green", id="confirm-outcome"),
+            ),
+            (
+                "already",
+                rx.callout(ConfirmState.message, icon="circle_check", color_scheme="blue", id="confirm-outcome"),
+            ),
+            (
+                "expired",
+                rx.vstack(
+                    rx.callout(
+                        ConfirmState.message, icon="clock", color_scheme="amber", id="confirm-outcome", width="100%"
+                    ),
+                    _resend_form(),
+                    width="100%",
+                ),
+            ),
             rx.callout(ConfirmState.message, icon="triangle_alert", color_scheme="red", id="confirm-outcome"),
         )
     )

@@ -160,10 +160,22 @@ class LeadFormState(rx.State):
 
 def _input(name: str, label: str, kind: str, required: bool) -> rx.Component:
     return rx.box(
-        rx.text(label, rx.cond(required, rx.text.span(" *", color="red")), as_="label",
-                html_for=name, size="2", weight="medium"),
-        rx.input(id=name, name=name, type=kind, width="100%", size="3",
-                 on_blur=lambda value: LeadFormState.check_field(name, value)),
+        rx.text(
+            label,
+            rx.cond(required, rx.text.span(" *", color="red")),
+            as_="label",
+            html_for=name,
+            size="2",
+            weight="medium",
+        ),
+        rx.input(
+            id=name,
+            name=name,
+            type=kind,
+            width="100%",
+            size="3",
+            on_blur=lambda value: LeadFormState.check_field(name, value),
+        ),
         field_error(LeadFormState.errors.get(name, "")),
         width="100%",
     )
@@ -172,8 +184,14 @@ def _input(name: str, label: str, kind: str, required: bool) -> rx.Component:
 def _payload_field(f: FormField) -> rx.Component:
     name = "payload." + f.name
     return rx.box(
-        rx.text(f.label, rx.cond(f.required, rx.text.span(" *", color="red")), as_="label",
-                html_for=name, size="2", weight="medium"),
+        rx.text(
+            f.label,
+            rx.cond(f.required, rx.text.span(" *", color="red")),
+            as_="label",
+            html_for=name,
+            size="2",
+            weight="medium",
+        ),
         rx.cond(
             f.type == "select",
             rx.el.select(
@@ -205,11 +223,17 @@ def _form() -> rx.Component:
             _input("phone", "Phone", "tel", False),
             rx.foreach(LeadFormState.fields, _payload_field),
             # A field people never see: bots fill it, and their request is dropped.
-            rx.el.input(name=HONEYPOT_FIELD, type="text", tab_index=-1, auto_complete="off",
-                        aria_hidden="true", style={"position": "absolute", "left": "-10000px",
-                                                   "width": "1px", "height": "1px", "opacity": "0"}),
-            rx.text(CONSENT_TEXT, size="1", color_scheme="gray", id="consent-text",
-                    data_consent_version=CONSENT_VERSION),
+            rx.el.input(
+                name=HONEYPOT_FIELD,
+                type="text",
+                tab_index=-1,
+                auto_complete="off",
+                aria_hidden="true",
+                style={"position": "absolute", "left": "-10000px", "width": "1px", "height": "1px", "opacity": "0"},
+            ),
+            rx.text(
+                CONSENT_TEXT, size="1", color_scheme="gray", id="consent-text", data_consent_version=CONSENT_VERSION
+            ),
             rx.cond(
                 LeadFormState.form_error != "",
                 rx.callout(LeadFormState.form_error, icon="triangle_alert", color_scheme="red", width="100%"),
@@ -237,9 +261,11 @@ def _form() -> rx.Component:
 def _confirmation() -> rx.Component:
     return rx.vstack(
         rx.callout(
-            rx.text("Thanks! Check your inbox: we sent a confirmation link to ",
-                    rx.text.strong(LeadFormState.submitted_email),
-                    ". Your request goes to providers once you confirm it."),
+            rx.text(
+                "Thanks! Check your inbox: we sent a confirmation link to ",
+                rx.text.strong(LeadFormState.submitted_email),
+                ". Your request goes to providers once you confirm it.",
+            ),
             icon="mail_check",
             color_scheme="green",
             id="lead-submitted",
@@ -251,8 +277,9 @@ def _confirmation() -> rx.Component:
             align="center",
             wrap="wrap",
         ),
-        rx.cond(LeadFormState.resend_message != "",
-                rx.text(LeadFormState.resend_message, size="2", id="resend-message")),
+        rx.cond(
+            LeadFormState.resend_message != "", rx.text(LeadFormState.resend_message, size="2", id="resend-message")
+        ),
         width="100%",
     )
 
@@ -267,8 +294,10 @@ def lead_form() -> rx.Component:
                 LeadFormState.niche_found,
                 rx.vstack(
                     rx.heading("Get ", LeadFormState.niche_name, " quotes", size="7"),
-                    rx.text("Tell us what you need. Local providers contact you once you confirm "
-                            "your email.", color_scheme="gray"),
+                    rx.text(
+                        "Tell us what you need. Local providers contact you once you confirm your email.",
+                        color_scheme="gray",
+                    ),
                     rx.cond(LeadFormState.submitted, _confirmation(), _form()),
                     spacing="4",
                     width="100%",

@@ -25,10 +25,14 @@ class ProviderApiKeysState(ProviderPageState):
 
     def _reload(self, provider_id: uuid.UUID) -> None:
         self.keys = [
-            {"id": str(k.id), "name": k.name, "prefix": k.prefix + "…",
-             "created": k.created_at.strftime("%Y-%m-%d %H:%M"),
-             "last_used": k.last_used_at.strftime("%Y-%m-%d %H:%M") if k.last_used_at else "never",
-             "revoked": k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else ""}
+            {
+                "id": str(k.id),
+                "name": k.name,
+                "prefix": k.prefix + "…",
+                "created": k.created_at.strftime("%Y-%m-%d %H:%M"),
+                "last_used": k.last_used_at.strftime("%Y-%m-%d %H:%M") if k.last_used_at else "never",
+                "revoked": k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else "",
+            }
             for k in auth.list_api_keys(provider_id=provider_id)
         ]
 
@@ -93,11 +97,17 @@ def _row(k: dict) -> rx.Component:
                 rx.badge("revoked " + k["revoked"], color_scheme="gray"),
                 confirm_dialog(
                     "Revoke this API key?",
-                    ("Programs using ", rx.code(k["prefix"]), " (", k["name"],
-                     ") will be refused from now on. This cannot be undone."),
+                    (
+                        "Programs using ",
+                        rx.code(k["prefix"]),
+                        " (",
+                        k["name"],
+                        ") will be refused from now on. This cannot be undone.",
+                    ),
                     trigger=rx.button("Revoke", size="1", color_scheme="red", variant="soft", class_name="revoke-key"),
-                    confirm=rx.button("Revoke key", color_scheme="red", on_click=S.revoke(k["id"]),
-                                      class_name="confirm-revoke"),
+                    confirm=rx.button(
+                        "Revoke key", color_scheme="red", on_click=S.revoke(k["id"]), class_name="confirm-revoke"
+                    ),
                     cancel_label="Keep it",
                     close_on_confirm=True,
                 ),
@@ -112,14 +122,27 @@ def _row(k: dict) -> rx.Component:
 def provider_api_keys() -> rx.Component:
     headers = ["Name", "Key", "Created", "Last used", ""]
     return provider_layout(
-        rx.text("Use a key as a Bearer token on the REST API (", rx.code("Authorization: Bearer <key>"),
-                "). Keys are stored hashed: a new key is shown once.", size="2", color_scheme="gray"),
+        rx.text(
+            "Use a key as a Bearer token on the REST API (",
+            rx.code("Authorization: Bearer <key>"),
+            "). Keys are stored hashed: a new key is shown once.",
+            size="2",
+            color_scheme="gray",
+        ),
         rx.form(
             rx.flex(
-                rx.input(placeholder="Name, e.g. CRM sync", value=S.name, on_change=S.set_name, id="key-name",
-                         max_length=100, flex="1 1 14em"),
+                rx.input(
+                    placeholder="Name, e.g. CRM sync",
+                    value=S.name,
+                    on_change=S.set_name,
+                    id="key-name",
+                    max_length=100,
+                    flex="1 1 14em",
+                ),
                 rx.button("Create API key", type="submit", id="create-key"),
-                wrap="wrap", spacing="2", width="100%",
+                wrap="wrap",
+                spacing="2",
+                width="100%",
             ),
             rx.cond(S.name_error != "", rx.text(S.name_error, color="red", size="1", role="alert")),
             on_submit=lambda _: S.create(),
@@ -136,7 +159,9 @@ def provider_api_keys() -> rx.Component:
                         rx.code(S.new_key, id="new-key", word_break="break_all"),
                         rx.button("Copy", size="1", on_click=S.copy_key, id="copy-key"),
                         rx.button("Done", size="1", variant="soft", on_click=S.dismiss_key),
-                        wrap="wrap", spacing="2", align="center",
+                        wrap="wrap",
+                        spacing="2",
+                        align="center",
                     ),
                     spacing="2",
                 ),

@@ -36,8 +36,13 @@ MAX_POLL_SECONDS = 15 * 60
 
 
 def _row(d: deposits.DepositRead) -> dict[str, str]:
-    return {"id": str(d.id), "when": short_time(d.created_at.isoformat()), "amount": money.format_money(d.amount),
-            "method": METHOD_LABELS.get(d.method, d.method), "status": d.status}
+    return {
+        "id": str(d.id),
+        "when": short_time(d.created_at.isoformat()),
+        "amount": money.format_money(d.amount),
+        "method": METHOD_LABELS.get(d.method, d.method),
+        "status": d.status,
+    }
 
 
 class FundsState(ProviderPageState):
@@ -58,8 +63,11 @@ class FundsState(ProviderPageState):
         self.balance = money.format_money(catalog.get_provider(provider_id=principal.provider_id).balance)
         low, high = deposits.limits()
         self.minimum, self.maximum = money.format_money(low), money.format_money(high)
-        self.methods = [[m, METHOD_LABELS[m]] for m, ok in (("stripe", stripe_gateway.is_configured()),
-                                                            ("paypal", paypal_gateway.is_configured())) if ok]
+        self.methods = [
+            [m, METHOD_LABELS[m]]
+            for m, ok in (("stripe", stripe_gateway.is_configured()), ("paypal", paypal_gateway.is_configured()))
+            if ok
+        ]
         if self.methods and self.method not in [m[0] for m in self.methods]:
             self.method = self.methods[0][0]
         self.recent = [_row(d) for d in deposits.list_for_provider(actor=principal.actor, limit=10)]
@@ -120,13 +128,31 @@ def _funds_form() -> rx.Component:
         rx.vstack(
             rx.text("Amount", as_="label", html_for="deposit-amount", size="2", weight="medium"),
             rx.flex(
-                *[rx.button("$" + p, variant=rx.cond(s.amount == p, "solid", "soft"), on_click=s.choose(p),
-                            type="button", class_name="preset", id=f"preset-{p.split('.')[0]}") for p in PRESETS],
-                wrap="wrap", spacing="2",
+                *[
+                    rx.button(
+                        "$" + p,
+                        variant=rx.cond(s.amount == p, "solid", "soft"),
+                        on_click=s.choose(p),
+                        type="button",
+                        class_name="preset",
+                        id=f"preset-{p.split('.')[0]}",
+                    )
+                    for p in PRESETS
+                ],
+                wrap="wrap",
+                spacing="2",
             ),
-            rx.input(value=s.amount, on_change=s.set_amount, on_blur=s.check_amount, id="deposit-amount",
-                     input_mode="decimal", placeholder="50.00", width="100%", max_width="14em",
-                     aria_describedby="amount-hint"),
+            rx.input(
+                value=s.amount,
+                on_change=s.set_amount,
+                on_blur=s.check_amount,
+                id="deposit-amount",
+                input_mode="decimal",
+                placeholder="50.00",
+                width="100%",
+                max_width="14em",
+                aria_describedby="amount-hint",
+            ),
             rx.text("Between ", s.minimum, " and ", s.maximum, ".", size="1", color_scheme="gray", id="amount-hint"),
             field_error(s.errors.get("amount", "")),
             rx.text("Pay with", size="2", weight="medium", margin_top="0.5em"),
@@ -134,20 +160,35 @@ def _funds_form() -> rx.Component:
                 s.methods.length() > 0,
                 rx.radio_group.root(
                     rx.foreach(s.methods, lambda m: rx.radio_group.item(m[1], value=m[0], id="method-" + m[0])),
-                    value=s.method, on_change=s.set_method, direction="row", spacing="4", id="deposit-method",
+                    value=s.method,
+                    on_change=s.set_method,
+                    direction="row",
+                    spacing="4",
+                    id="deposit-method",
                 ),
                 rx.text("No payment method is configured on this platform yet.", color_scheme="red", size="2"),
             ),
             field_error(s.errors.get("method", "")),
             field_error(s.errors.get("form", "")),
-            rx.button(rx.cond(s.submitting, rx.spinner(size="1"), rx.fragment()), "Continue to payment",
-                      on_click=s.submit, disabled=s.submitting | (s.methods.length() == 0), id="deposit-submit",
-                      size="3", margin_top="0.5em"),
-            rx.text("You are sent to the payment page; your balance is updated as soon as the payment is confirmed.",
-                    size="1", color_scheme="gray"),
-            spacing="2", width="100%",
+            rx.button(
+                rx.cond(s.submitting, rx.spinner(size="1"), rx.fragment()),
+                "Continue to payment",
+                on_click=s.submit,
+                disabled=s.submitting | (s.methods.length() == 0),
+                id="deposit-submit",
+                size="3",
+                margin_top="0.5em",
+            ),
+            rx.text(
+                "You are sent to the payment page; your balance is updated as soon as the payment is confirmed.",
+                size="1",
+                color_scheme="gray",
+            ),
+            spacing="2",
+            width="100%",
         ),
-        width="100%", max_width="36em",
+        width="100%",
+        max_width="36em",
     )
 
 
@@ -155,9 +196,16 @@ def _recent() -> rx.Component:
     s = FundsState
     return rx.cond(
         s.recent.length() > 0,
-        data_table(("When", "Amount", "Method", "Status"), s.recent, lambda r: rx.table.row(
-            rx.table.cell(rx.link(r["when"], href=routes.PROVIDER_FUNDS_RETURN + "?deposit=" + r["id"])),
-            rx.table.cell(r["amount"]), rx.table.cell(r["method"]), rx.table.cell(r["status"]))),
+        data_table(
+            ("When", "Amount", "Method", "Status"),
+            s.recent,
+            lambda r: rx.table.row(
+                rx.table.cell(rx.link(r["when"], href=routes.PROVIDER_FUNDS_RETURN + "?deposit=" + r["id"])),
+                rx.table.cell(r["amount"]),
+                rx.table.cell(r["method"]),
+                rx.table.cell(r["status"]),
+            ),
+        ),
         empty_state("No deposits yet.", id="deposits-empty"),
     )
 
@@ -173,7 +221,8 @@ def provider_funds() -> rx.Component:
                 _funds_form(),
                 rx.heading("Your latest deposits", size="4", margin_top="1em"),
                 _recent(),
-                spacing="4", width="100%",
+                spacing="4",
+                width="100%",
             ),
         ),
         title="Add funds",
@@ -255,8 +304,11 @@ class FundsReturnState(ProviderPageState):
             except Exception:
                 found = None
             async with self:
-                if found is None or self.deposit_id != deposit_id or not self.router.route_id.startswith(
-                        routes.PROVIDER_FUNDS_RETURN):
+                if (
+                    found is None
+                    or self.deposit_id != deposit_id
+                    or not self.router.route_id.startswith(routes.PROVIDER_FUNDS_RETURN)
+                ):
                     self._watching = 0.0
                     return
                 self._watching = time.time()
@@ -275,8 +327,12 @@ class FundsReturnState(ProviderPageState):
 
 def _status_badge() -> rx.Component:
     s = FundsReturnState
-    return rx.badge(s.status, id="deposit-status", size="3", color_scheme=rx.match(
-        s.status, ("completed", "green"), ("pending", "amber"), "red"))
+    return rx.badge(
+        s.status,
+        id="deposit-status",
+        size="3",
+        color_scheme=rx.match(s.status, ("completed", "green"), ("pending", "amber"), "red"),
+    )
 
 
 @rx.page(route=routes.PROVIDER_FUNDS_RETURN, title="Payment" + TITLE_SUFFIX, on_load=FundsReturnState.load)
@@ -295,26 +351,38 @@ def provider_funds_return() -> rx.Component:
             s.status != "",
             rx.card(
                 rx.vstack(
-                    rx.hstack(rx.text("Deposit of ", rx.text.strong(s.amount), " by ", s.method), _status_badge(),
-                              wrap="wrap", spacing="3", align="center"),
+                    rx.hstack(
+                        rx.text("Deposit of ", rx.text.strong(s.amount), " by ", s.method),
+                        _status_badge(),
+                        wrap="wrap",
+                        spacing="3",
+                        align="center",
+                    ),
                     rx.cond(
                         (s.result == "cancel") & (s.status != "completed"),
                         rx.text("You cancelled the payment; nothing was charged.", id="deposit-cancelled"),
-                        rx.text(rx.match(s.status, *[(k, v) for k, v in STATUS_TEXT.items()], ""),
-                                id="deposit-status-text"),
+                        rx.text(rx.match(s.status, *list(STATUS_TEXT.items()), ""), id="deposit-status-text"),
                     ),
-                    rx.cond(s.status == "pending",
-                            rx.hstack(rx.spinner(size="2"), rx.text("This page updates by itself.", size="2",
-                                                                   color_scheme="gray"), align="center")),
+                    rx.cond(
+                        s.status == "pending",
+                        rx.hstack(
+                            rx.spinner(size="2"),
+                            rx.text("This page updates by itself.", size="2", color_scheme="gray"),
+                            align="center",
+                        ),
+                    ),
                     rx.text("Your balance: ", rx.text.strong(s.balance, id="return-balance"), size="4"),
                     rx.hstack(
                         rx.link(rx.button("Back to overview", variant="soft"), href=routes.PROVIDER_HOME),
                         rx.link(rx.button("Add more funds", variant="soft"), href=routes.PROVIDER_FUNDS),
-                        wrap="wrap", spacing="3",
+                        wrap="wrap",
+                        spacing="3",
                     ),
-                    spacing="3", width="100%",
+                    spacing="3",
+                    width="100%",
                 ),
-                width="100%", max_width="36em",
+                width="100%",
+                max_width="36em",
             ),
         ),
         title="Payment",

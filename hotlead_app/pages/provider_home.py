@@ -58,8 +58,14 @@ class ProviderHomeState(ProviderPageState):
         # The chart only draws: the amounts stay Decimal strings everywhere else.
         self.chart = [{"day": d["day"][5:], "spend": float(d["spend"]), "label": d["spend"]} for d in days]
         self.latest = [
-            {"lead_id": r["lead_id"], "when": short_time(r["assigned_at"]), "niche": r["niche"],
-             "email": r["email"], "price": r["charged_amount"], "refunded": "refunded" if r["is_refunded"] else ""}
+            {
+                "lead_id": r["lead_id"],
+                "when": short_time(r["assigned_at"]),
+                "niche": r["niche"],
+                "email": r["email"],
+                "price": r["charged_amount"],
+                "refunded": "refunded" if r["is_refunded"] else "",
+            }
             for r in provider_views.list_leads(provider_id=provider_id, limit=5)[:5]
         ]
         self.loading = False
@@ -94,22 +100,40 @@ def provider_home() -> rx.Component:
                     width="100%",
                 ),
                 rx.flex(
-                    stat_card("Balance", s.balance, "provider-balance",
-                              rx.link(rx.button("Add funds", size="1", variant=rx.cond(s.needs_funds, "solid", "soft")),
-                                      href=routes.PROVIDER_FUNDS, id="add-funds")),
+                    stat_card(
+                        "Balance",
+                        s.balance,
+                        "provider-balance",
+                        rx.link(
+                            rx.button("Add funds", size="1", variant=rx.cond(s.needs_funds, "solid", "soft")),
+                            href=routes.PROVIDER_FUNDS,
+                            id="add-funds",
+                        ),
+                    ),
                     stat_card("Leads this week", s.leads_week.to_string(), "leads-week"),
                     stat_card("Leads this month", s.leads_month.to_string(), "leads-month"),
-                    stat_card("Subscriptions", s.active_subscriptions.to_string(), "subs-active",
-                              rx.cond(s.paused_subscriptions > 0,
-                                      rx.text(s.paused_subscriptions.to_string() + " paused", size="1",
-                                              color_scheme="amber"))),
+                    stat_card(
+                        "Subscriptions",
+                        s.active_subscriptions.to_string(),
+                        "subs-active",
+                        rx.cond(
+                            s.paused_subscriptions > 0,
+                            rx.text(s.paused_subscriptions.to_string() + " paused", size="1", color_scheme="amber"),
+                        ),
+                    ),
                     wrap="wrap",
                     spacing="3",
                     width="100%",
                 ),
                 rx.heading("Spend per day, last 30 days", size="4"),
-                rx.text("Charges minus refunds: ", s.spend_total, " in total.", size="2", color_scheme="gray",
-                        id="spend-total"),
+                rx.text(
+                    "Charges minus refunds: ",
+                    s.spend_total,
+                    " in total.",
+                    size="2",
+                    color_scheme="gray",
+                    id="spend-total",
+                ),
                 rx.box(
                     rx.recharts.bar_chart(
                         rx.recharts.bar(data_key="spend", fill="var(--accent-9)", name="Spend"),
@@ -126,12 +150,20 @@ def provider_home() -> rx.Component:
                 rx.heading("Latest leads", size="4"),
                 rx.cond(
                     s.latest.length() > 0,
-                    data_table(("When", "Niche", "Email", "Price", ""), s.latest, lambda r: rx.table.row(
-                        rx.table.cell(rx.link(r["when"], href="/provider/leads/" + r["lead_id"])),
-                        rx.table.cell(r["niche"]), rx.table.cell(r["email"]), rx.table.cell(r["price"]),
-                        rx.table.cell(r["refunded"]))),
-                    empty_state("No leads yet: they appear here as soon as one matches your subscriptions.",
-                                id="latest-empty"),
+                    data_table(
+                        ("When", "Niche", "Email", "Price", ""),
+                        s.latest,
+                        lambda r: rx.table.row(
+                            rx.table.cell(rx.link(r["when"], href="/provider/leads/" + r["lead_id"])),
+                            rx.table.cell(r["niche"]),
+                            rx.table.cell(r["email"]),
+                            rx.table.cell(r["price"]),
+                            rx.table.cell(r["refunded"]),
+                        ),
+                    ),
+                    empty_state(
+                        "No leads yet: they appear here as soon as one matches your subscriptions.", id="latest-empty"
+                    ),
                 ),
                 rx.hstack(
                     rx.link("All your leads →", href=routes.PROVIDER_LEADS),

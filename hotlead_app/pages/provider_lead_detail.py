@@ -34,11 +34,19 @@ class ProviderLeadState(ProviderPageState):
             self.lead, self.fields, self.missing, self.loading = {}, [], True, False
             return
         self.lead = {
-            "email": data["email"], "phone": data["phone"] or "", "niche": data["niche"], "level": data["level"],
-            "price": data["charged_amount"], "shared": str(data["providers_on_lead"]),
-            "received": short_time(data["assigned_at"]), "submitted": short_time(data["created_at"]),
-            "refund": (f"Refunded {short_time(data['refunded_at'])}: {data['refund_reason'] or ''}"
-                       if data["is_refunded"] else ""),
+            "email": data["email"],
+            "phone": data["phone"] or "",
+            "niche": data["niche"],
+            "level": data["level"],
+            "price": data["charged_amount"],
+            "shared": str(data["providers_on_lead"]),
+            "received": short_time(data["assigned_at"]),
+            "submitted": short_time(data["created_at"]),
+            "refund": (
+                f"Refunded {short_time(data['refunded_at'])}: {data['refund_reason'] or ''}"
+                if data["is_refunded"]
+                else ""
+            ),
         }
         self.fields = data["fields"]
         self.loading = False
@@ -58,11 +66,14 @@ def provider_lead_detail() -> rx.Component:
             S.loading,
             rx.cond(
                 S.missing,
-                rx.callout("This lead is not among yours.", icon="triangle_alert", color_scheme="red",
-                           id="lead-missing"),
+                rx.callout(
+                    "This lead is not among yours.", icon="triangle_alert", color_scheme="red", id="lead-missing"
+                ),
                 rx.vstack(
-                    rx.cond(S.lead["refund"] != "", rx.callout(S.lead["refund"], icon="undo_2", color_scheme="amber",
-                                                               id="lead-refund")),
+                    rx.cond(
+                        S.lead["refund"] != "",
+                        rx.callout(S.lead["refund"], icon="undo_2", color_scheme="amber", id="lead-refund"),
+                    ),
                     rx.card(
                         rx.data_list.root(
                             _item("Email", rx.link(S.lead["email"], href="mailto:" + S.lead["email"]), "lead-email"),

@@ -21,8 +21,9 @@ LEADS_CSV = "/api/v1/provider/leads.csv"
 def download_button(label: str, path: str, filename: str, id: str) -> rx.Component:
     """A plain document link to a CSV endpoint: the browser downloads it with the
     session cookie (pages and API share one origin in prod)."""
-    return rx.link(rx.button(label, variant="soft", id=id), href=path, download=filename,
-                   reload_document=True, underline="none")
+    return rx.link(
+        rx.button(label, variant="soft", id=id), href=path, download=filename, reload_document=True, underline="none"
+    )
 
 
 def _payload_text(payload: dict) -> str:
@@ -38,10 +39,18 @@ class ProviderLeadsState(KeysetPages, ProviderPageState):
         rows = provider_views.list_leads(provider_id=provider_id, limit=PAGE_SIZE, after=after or None)
         page = self._take_page(rows, PAGE_SIZE, lambda r: [r["assigned_at"], r["id"]])
         self.rows = [
-            {"lead_id": r["lead_id"], "when": short_time(r["assigned_at"]), "niche": r["niche"], "level": r["level"],
-             "price": r["charged_amount"], "shared": str(r["providers_on_lead"]), "email": r["email"],
-             "phone": r["phone"] or "", "payload": _payload_text(r["payload"]),
-             "refunded": "refunded" if r["is_refunded"] else ""}
+            {
+                "lead_id": r["lead_id"],
+                "when": short_time(r["assigned_at"]),
+                "niche": r["niche"],
+                "level": r["level"],
+                "price": r["charged_amount"],
+                "shared": str(r["providers_on_lead"]),
+                "email": r["email"],
+                "phone": r["phone"] or "",
+                "payload": _payload_text(r["payload"]),
+                "refunded": "refunded" if r["is_refunded"] else "",
+            }
             for r in page
         ]
         self.loading = False
@@ -76,10 +85,10 @@ def provider_leads() -> rx.Component:
     headers = ["Received", "Niche", "Level", "Price", "Providers", "Email", "Phone", "Details"]
     return provider_layout(
         paged_list(
-            S, S.rows,
+            S,
+            S.rows,
             data_table(headers, S.rows, _row),
-            empty_state("No leads yet: they appear here as soon as one matches your subscriptions.",
-                        id="leads-empty"),
+            empty_state("No leads yet: they appear here as soon as one matches your subscriptions.", id="leads-empty"),
         ),
         title="Leads",
         on_sign_out=S.sign_out,

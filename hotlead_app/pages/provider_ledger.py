@@ -8,9 +8,9 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, provider_layout
 from hotlead_app.components.widgets import data_table, keyset_pager, loading_or
+from hotlead_app.domain import money
 from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
 from hotlead_app.pages.provider_leads import download_button
-from hotlead_app.domain import money
 from hotlead_app.services import catalog, provider_views
 from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
@@ -31,9 +31,15 @@ class ProviderLedgerState(KeysetPages, ProviderPageState):
         rows = provider_views.list_ledger(provider_id=provider_id, limit=PAGE_SIZE, before_seq=before or None)
         page = self._take_page(rows, PAGE_SIZE, lambda e: e["seq"])
         self.rows = [
-            {"id": e["id"], "when": short_time(e["created_at"]), "type": TYPE_TEXT.get(e["type"], e["type"]),
-             "kind": e["type"], "amount": e["signed_amount"], "balance_after": e["balance_after"],
-             "lead": e["related_entity_id"] if e["related_entity_type"] == "lead" else ""}
+            {
+                "id": e["id"],
+                "when": short_time(e["created_at"]),
+                "type": TYPE_TEXT.get(e["type"], e["type"]),
+                "kind": e["type"],
+                "amount": e["signed_amount"],
+                "balance_after": e["balance_after"],
+                "lead": e["related_entity_id"] if e["related_entity_type"] == "lead" else "",
+            }
             for e in page
         ]
         self.loading = False
@@ -52,8 +58,9 @@ def _row(e: dict) -> rx.Component:
     return rx.table.row(
         rx.table.cell(e["when"], white_space="nowrap"),
         rx.table.cell(e["type"]),
-        rx.table.cell(e["amount"], color=rx.cond(e["amount"].startswith("+"), "var(--green-11)", "inherit"),
-                      text_align="right"),
+        rx.table.cell(
+            e["amount"], color=rx.cond(e["amount"].startswith("+"), "var(--green-11)", "inherit"), text_align="right"
+        ),
         rx.table.cell(e["balance_after"], text_align="right"),
         rx.table.cell(rx.cond(e["lead"] != "", rx.link("lead", href="/provider/leads/" + e["lead"]))),
         id="entry-" + e["id"],

@@ -28,12 +28,17 @@ class ProviderMissedState(KeysetPages, ProviderPageState):
     def _show_page(self, principal, after: list[str] | None):
         provider_id = principal.provider_id
         # The list first (one query); the reasons, read from the history, next.
-        rows = provider_views.missed_leads(provider_id=provider_id, limit=PAGE_SIZE, after=after or None,
-                                           with_reasons=False)
+        rows = provider_views.missed_leads(
+            provider_id=provider_id, limit=PAGE_SIZE, after=after or None, with_reasons=False
+        )
         page = self._take_page(rows, PAGE_SIZE, lambda r: [r["created_at"], r["lead_id"]])
         self.rows = [
-            {"lead_id": r["lead_id"], "when": short_time(r["created_at"]), "niche": r["niche"],
-             "fields": ", ".join(f"{k}: {v}" for k, v in r["fields"].items())}
+            {
+                "lead_id": r["lead_id"],
+                "when": short_time(r["created_at"]),
+                "niche": r["niche"],
+                "fields": ", ".join(f"{k}: {v}" for k, v in r["fields"].items()),
+            }
             for r in page
         ]
         self.reasons = []
@@ -45,11 +50,13 @@ class ProviderMissedState(KeysetPages, ProviderPageState):
     @guarded
     def load_reasons(self, principal):
         provider_id = principal.provider_id
-        found = provider_views.missed_reasons(provider_id=provider_id,
-                                              lead_ids=[uuid.UUID(r["lead_id"]) for r in self.rows])
+        found = provider_views.missed_reasons(
+            provider_id=provider_id, lead_ids=[uuid.UUID(r["lead_id"]) for r in self.rows]
+        )
         self.reasons = [
             {"lead_id": r["lead_id"], "level": x["level"], "text": x["text"], "reason": x["reason"]}
-            for r in self.rows for x in found.get(r["lead_id"], [])
+            for r in self.rows
+            for x in found.get(r["lead_id"], [])
         ]
         self.reasons_loading = False
 
@@ -65,11 +72,17 @@ S = ProviderMissedState
 def _card(r: dict) -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.hstack(rx.text(r["niche"], weight="bold"), rx.text(r["when"], size="2", color_scheme="gray"),
-                      wrap="wrap", spacing="3"),
+            rx.hstack(
+                rx.text(r["niche"], weight="bold"),
+                rx.text(r["when"], size="2", color_scheme="gray"),
+                wrap="wrap",
+                spacing="3",
+            ),
             rx.cond(r["fields"] != "", rx.text(r["fields"], size="2", class_name="missed-fields")),
-            rx.cond(S.reasons_loading, rx.hstack(rx.spinner(size="1"), rx.text("Finding out why…", size="2",
-                                                                                  color_scheme="gray"))),
+            rx.cond(
+                S.reasons_loading,
+                rx.hstack(rx.spinner(size="1"), rx.text("Finding out why…", size="2", color_scheme="gray")),
+            ),
             rx.foreach(
                 S.reasons,
                 lambda x: rx.cond(
@@ -77,7 +90,9 @@ def _card(r: dict) -> rx.Component:
                     rx.hstack(
                         rx.cond(x["level"] != "", rx.badge(x["level"], color_scheme="gray")),
                         rx.text(x["text"], size="2"),
-                        spacing="2", align="center", wrap="wrap",
+                        spacing="2",
+                        align="center",
+                        wrap="wrap",
                         class_name="missed-reason",
                         custom_attrs={"data-reason": x["reason"]},
                     ),
@@ -94,11 +109,20 @@ def _card(r: dict) -> rx.Component:
 @rx.page(route=routes.PROVIDER_MISSED, title="Missed leads" + TITLE_SUFFIX, on_load=S.load)
 def provider_missed() -> rx.Component:
     return provider_layout(
-        rx.text("Leads of the last 30 days in your niches that you did not receive, and why, as things stood "
-                "when each was distributed. Contact details stay with the providers who received them.",
-                size="2", color_scheme="gray", margin_bottom="1em"),
-        paged_list(S, S.rows, rx.foreach(S.rows, _card),
-                   empty_state("No missed leads in the last 30 days.", id="missed-empty"), spacing="3"),
+        rx.text(
+            "Leads of the last 30 days in your niches that you did not receive, and why, as things stood "
+            "when each was distributed. Contact details stay with the providers who received them.",
+            size="2",
+            color_scheme="gray",
+            margin_bottom="1em",
+        ),
+        paged_list(
+            S,
+            S.rows,
+            rx.foreach(S.rows, _card),
+            empty_state("No missed leads in the last 30 days.", id="missed-empty"),
+            spacing="3",
+        ),
         title="Missed leads",
         on_sign_out=S.sign_out,
     )

@@ -112,10 +112,17 @@ class SubscriptionsState(ProviderPageState):
 
     def _reload(self, provider_id: uuid.UUID) -> None:
         self.subs = [
-            {"id": s["id"], "niche": s["niche"], "level": s["level"], "price": s["price_per_lead"],
-             "max_providers": str(s["max_providers"]), "status": s["status"],
-             "filters": s["filters_text"], "active": "1" if s["active"] else "",
-             "can_resume": "1" if s["can_resume"] else ""}
+            {
+                "id": s["id"],
+                "niche": s["niche"],
+                "level": s["level"],
+                "price": s["price_per_lead"],
+                "max_providers": str(s["max_providers"]),
+                "status": s["status"],
+                "filters": s["filters_text"],
+                "active": "1" if s["active"] else "",
+                "can_resume": "1" if s["can_resume"] else "",
+            }
             for s in provider_views.list_subscriptions(provider_id=provider_id)
         ]
         self._options = provider_views.subscription_options(provider_id=provider_id)
@@ -160,8 +167,13 @@ class SubscriptionsState(ProviderPageState):
             self.matched = -1
             return
         self.levels = [
-            {"id": lvl["id"], "name": lvl["name"], "price": lvl["price_per_lead"],
-             "max_providers": str(lvl["max_providers"]), "subscribed": "1" if lvl["subscribed"] else ""}
+            {
+                "id": lvl["id"],
+                "name": lvl["name"],
+                "price": lvl["price_per_lead"],
+                "max_providers": str(lvl["max_providers"]),
+                "subscribed": "1" if lvl["subscribed"] else "",
+            }
             for lvl in niche["levels"]
         ]
         self.fields, self._extra = _builder_fields(niche["fields"], {})
@@ -184,6 +196,7 @@ class SubscriptionsState(ProviderPageState):
     def toggle_option(self, name: str, value: str, checked: bool):
         def change(row: FilterField) -> None:
             row.options = [FilterOption(o.value, checked if o.value == value else o.checked) for o in row.options]
+
         self._update(name, change)
         return SubscriptionsState.recount
 
@@ -231,8 +244,9 @@ class SubscriptionsState(ProviderPageState):
         self.counting = True
         yield
         try:
-            result = provider_views.count_matching_leads(provider_id=provider_id,
-                                                         niche_id=uuid.UUID(self.niche_id), filters=filters)
+            result = provider_views.count_matching_leads(
+                provider_id=provider_id, niche_id=uuid.UUID(self.niche_id), filters=filters
+            )
         except InvalidFilters as exc:
             self._mark(exc.details)
             self.matched = -1
@@ -254,16 +268,21 @@ class SubscriptionsState(ProviderPageState):
         filters = self._collect()
         if filters is None:
             return
-        yield from self._save(principal, lambda: catalog.create_subscription(
-            competition_level_id=uuid.UUID(self.level_id), filters=filters, actor=principal.actor),
-            "Subscribed: matching leads come to you from now on.")
+        yield from self._save(
+            principal,
+            lambda: catalog.create_subscription(
+                competition_level_id=uuid.UUID(self.level_id), filters=filters, actor=principal.actor
+            ),
+            "Subscribed: matching leads come to you from now on.",
+        )
 
     @rx.event
     @guarded
     def start_edit(self, principal, subscription_id: str):
         provider_id = principal.provider_id
-        sub = next((s for s in provider_views.list_subscriptions(provider_id=provider_id)
-                    if s["id"] == subscription_id), None)
+        sub = next(
+            (s for s in provider_views.list_subscriptions(provider_id=provider_id) if s["id"] == subscription_id), None
+        )
         if sub is None:
             return rx.toast.error("No such subscription.")
         self._reset_form()
@@ -282,9 +301,13 @@ class SubscriptionsState(ProviderPageState):
         filters = self._collect()
         if filters is None:
             return
-        yield from self._save(principal, lambda: catalog.update_subscription(
-            subscription_id=uuid.UUID(self.editing_id), actor=principal.actor, filters=filters),
-            "Filters saved: they apply to leads distributed from now on.")
+        yield from self._save(
+            principal,
+            lambda: catalog.update_subscription(
+                subscription_id=uuid.UUID(self.editing_id), actor=principal.actor, filters=filters
+            ),
+            "Filters saved: they apply to leads distributed from now on.",
+        )
 
     def _save(self, principal, write, success: str):
         """Run ``write`` (the catalog call) with the form busy: bad filters are marked on
@@ -318,8 +341,9 @@ class SubscriptionsState(ProviderPageState):
             if change.get("cancel"):
                 catalog.cancel_subscription(subscription_id=uuid.UUID(subscription_id), actor=principal.actor)
             else:
-                sub = catalog.update_subscription(subscription_id=uuid.UUID(subscription_id),
-                                                  actor=principal.actor, active=change["active"])
+                sub = catalog.update_subscription(
+                    subscription_id=uuid.UUID(subscription_id), actor=principal.actor, active=change["active"]
+                )
                 if change["active"] and not sub.active:
                     done = "Your balance is below this level's price: it stays paused until you add funds."
         except DomainError as exc:
@@ -351,29 +375,55 @@ def _field_editor(f: FilterField) -> rx.Component:
             rx.vstack(
                 rx.text("Leave all unticked to accept any value.", size="1", color_scheme="gray"),
                 rx.flex(
-                    rx.foreach(f.options, lambda o: rx.checkbox(
-                        o.value, checked=o.checked,
-                        on_change=lambda checked: S.toggle_option(f.name, o.value, checked),
-                        class_name="filter-option",
-                    )),
-                    wrap="wrap", spacing="3",
+                    rx.foreach(
+                        f.options,
+                        lambda o: rx.checkbox(
+                            o.value,
+                            checked=o.checked,
+                            on_change=lambda checked: S.toggle_option(f.name, o.value, checked),
+                            class_name="filter-option",
+                        ),
+                    ),
+                    wrap="wrap",
+                    spacing="3",
                 ),
                 spacing="1",
             ),
             rx.cond(
                 f.type == "number",
                 rx.hstack(
-                    rx.input(placeholder="min", value=f.min, on_change=lambda v: S.set_min(f.name, v),
-                             debounce_timeout=400, width="8em", class_name="filter-min", input_mode="decimal"),
+                    rx.input(
+                        placeholder="min",
+                        value=f.min,
+                        on_change=lambda v: S.set_min(f.name, v),
+                        debounce_timeout=400,
+                        width="8em",
+                        class_name="filter-min",
+                        input_mode="decimal",
+                    ),
                     rx.text("to"),
-                    rx.input(placeholder="max", value=f.max, on_change=lambda v: S.set_max(f.name, v),
-                             debounce_timeout=400, width="8em", class_name="filter-max", input_mode="decimal"),
-                    align="center", spacing="2",
+                    rx.input(
+                        placeholder="max",
+                        value=f.max,
+                        on_change=lambda v: S.set_max(f.name, v),
+                        debounce_timeout=400,
+                        width="8em",
+                        class_name="filter-max",
+                        input_mode="decimal",
+                    ),
+                    align="center",
+                    spacing="2",
                 ),
                 rx.vstack(
-                    rx.text_area(value=f.zips, on_change=lambda v: S.set_zips(f.name, v), debounce_timeout=400,
-                                 placeholder="ZIP codes, separated by commas or spaces (empty: any)",
-                                 width="100%", rows="2", class_name="filter-zips"),
+                    rx.text_area(
+                        value=f.zips,
+                        on_change=lambda v: S.set_zips(f.name, v),
+                        debounce_timeout=400,
+                        placeholder="ZIP codes, separated by commas or spaces (empty: any)",
+                        width="100%",
+                        rows="2",
+                        class_name="filter-zips",
+                    ),
                     width="100%",
                 ),
             ),
@@ -389,14 +439,21 @@ def _field_editor(f: FilterField) -> rx.Component:
 def _builder() -> rx.Component:
     return rx.vstack(
         rx.heading("Filters", size="3"),
-        rx.cond(S.fields.length() > 0,
-                rx.foreach(S.fields, _field_editor),
-                rx.text("This niche's form has no field to filter on: every lead matches.", size="2")),
+        rx.cond(
+            S.fields.length() > 0,
+            rx.foreach(S.fields, _field_editor),
+            rx.text("This niche's form has no field to filter on: every lead matches.", size="2"),
+        ),
         rx.callout(
             rx.cond(
                 S.matched >= 0,
-                rx.text("These filters would have matched ", rx.text.strong(S.matched.to_string(), id="match-count"),
-                        " of the ", S.total.to_string(), " leads of this niche in the last 30 days."),
+                rx.text(
+                    "These filters would have matched ",
+                    rx.text.strong(S.matched.to_string(), id="match-count"),
+                    " of the ",
+                    S.total.to_string(),
+                    " leads of this niche in the last 30 days.",
+                ),
                 rx.text("Fix the filters above to see how many leads they match.", id="match-count-none"),
             ),
             icon=rx.cond(S.counting, "loader", "chart_bar"),
@@ -416,8 +473,13 @@ def _level_choice(level: dict) -> rx.Component:
             rx.text(level["price"], " per lead", size="2"),
             rx.text("shared by at most ", level["max_providers"], " providers", size="2", color_scheme="gray"),
             rx.cond(level["subscribed"] == "1", rx.badge("already subscribed", color_scheme="gray")),
-            rx.button(rx.cond(chosen, "Chosen", "Choose"), size="1", variant=rx.cond(chosen, "solid", "outline"),
-                      on_click=S.choose_level(level["id"]), class_name="choose-level"),
+            rx.button(
+                rx.cond(chosen, "Chosen", "Choose"),
+                size="1",
+                variant=rx.cond(chosen, "solid", "outline"),
+                on_click=S.choose_level(level["id"]),
+                class_name="choose-level",
+            ),
             spacing="1",
         ),
         flex="1 1 12em",
@@ -456,19 +518,27 @@ def _form() -> rx.Component:
                 ),
                 rx.vstack(
                     rx.heading("Edit filters: ", S.editing_label, size="4"),
-                    rx.callout("Filter changes apply to future leads only: leads you already received stay yours.",
-                               icon="info", id="future-only-note", width="100%"),
+                    rx.callout(
+                        "Filter changes apply to future leads only: leads you already received stay yours.",
+                        icon="info",
+                        id="future-only-note",
+                        width="100%",
+                    ),
                     width="100%",
                 ),
             ),
             rx.cond(S.niche_id != "", _builder()),
-            rx.cond(S.form_error != "",
-                    rx.text(S.form_error, color="red", size="2", role="alert", id="form-error")),
+            rx.cond(S.form_error != "", rx.text(S.form_error, color="red", size="2", role="alert", id="form-error")),
             rx.hstack(
                 rx.cond(
                     S.mode == "new",
-                    rx.button("Subscribe", on_click=S.subscribe, loading=S.saving, disabled=S.level_id == "",
-                              id="subscribe-button"),
+                    rx.button(
+                        "Subscribe",
+                        on_click=S.subscribe,
+                        loading=S.saving,
+                        disabled=S.level_id == "",
+                        id="subscribe-button",
+                    ),
                     rx.button("Save filters", on_click=S.save_edit, loading=S.saving, id="save-filters"),
                 ),
                 rx.button("Close", variant="soft", color_scheme="gray", on_click=S.close_form),
@@ -487,15 +557,23 @@ def _actions(sub: dict) -> rx.Component:
         rx.cond(
             sub["active"] == "1",
             rx.button("Pause", size="1", variant="soft", on_click=S.pause(sub["id"]), class_name="pause"),
-            rx.cond(sub["can_resume"] == "1",
-                    rx.button("Resume", size="1", variant="soft", on_click=S.resume(sub["id"]), class_name="resume")),
+            rx.cond(
+                sub["can_resume"] == "1",
+                rx.button("Resume", size="1", variant="soft", on_click=S.resume(sub["id"]), class_name="resume"),
+            ),
         ),
-        rx.button("Edit filters", size="1", variant="outline", on_click=S.start_edit(sub["id"]),
-                  class_name="edit-filters"),
+        rx.button(
+            "Edit filters", size="1", variant="outline", on_click=S.start_edit(sub["id"]), class_name="edit-filters"
+        ),
         confirm_dialog(
             "Cancel this subscription?",
-            ("You will stop receiving leads from ", sub["niche"], " · ", sub["level"],
-             ". This cannot be undone; you can subscribe again later."),
+            (
+                "You will stop receiving leads from ",
+                sub["niche"],
+                " · ",
+                sub["level"],
+                ". This cannot be undone; you can subscribe again later.",
+            ),
             trigger=rx.button("Cancel", size="1", color_scheme="red", variant="ghost", class_name="cancel-sub"),
             confirm=rx.button("Cancel subscription", color_scheme="red", on_click=S.cancel(sub["id"])),
             cancel_label="Keep it",
@@ -508,15 +586,21 @@ def _actions(sub: dict) -> rx.Component:
 
 def _table() -> rx.Component:
     headers = ["Niche", "Level", "Price", "Max providers", "Status", "Filters", ""]
-    return data_table(headers, S.subs, lambda sub: rx.table.row(
-        rx.table.cell(sub["niche"]), rx.table.cell(sub["level"]), rx.table.cell(sub["price"]),
-        rx.table.cell(sub["max_providers"]),
-        rx.table.cell(rx.badge(sub["status"], color_scheme=rx.cond(sub["active"] == "1", "green", "amber"))),
-        rx.table.cell(sub["filters"]),
-        rx.table.cell(_actions(sub)),
-        id="sub-" + sub["id"],
-        class_name="subscription-row",
-    ))
+    return data_table(
+        headers,
+        S.subs,
+        lambda sub: rx.table.row(
+            rx.table.cell(sub["niche"]),
+            rx.table.cell(sub["level"]),
+            rx.table.cell(sub["price"]),
+            rx.table.cell(sub["max_providers"]),
+            rx.table.cell(rx.badge(sub["status"], color_scheme=rx.cond(sub["active"] == "1", "green", "amber"))),
+            rx.table.cell(sub["filters"]),
+            rx.table.cell(_actions(sub)),
+            id="sub-" + sub["id"],
+            class_name="subscription-row",
+        ),
+    )
 
 
 @rx.page(route=routes.PROVIDER_SUBSCRIPTIONS, title="Subscriptions" + TITLE_SUFFIX, on_load=S.load)
@@ -526,9 +610,13 @@ def provider_subscriptions() -> rx.Component:
             S.loading,
             rx.vstack(
                 rx.cond(S.mode != "", _form()),
-                rx.cond(S.subs.length() > 0, _table(),
-                        empty_state("No subscriptions yet: subscribe to a niche to start receiving leads.",
-                                    id="subs-empty")),
+                rx.cond(
+                    S.subs.length() > 0,
+                    _table(),
+                    empty_state(
+                        "No subscriptions yet: subscribe to a niche to start receiving leads.", id="subs-empty"
+                    ),
+                ),
                 spacing="4",
                 width="100%",
             ),

@@ -41,13 +41,21 @@ def signin() -> rx.Component:
         rx.form(
             rx.vstack(
                 rx.heading("Sign in", size="7"),
-                rx.input(name="email", id="signin-email", type="email", placeholder="Email", width="100%",
-                         size="3"),
-                rx.input(name="password", id="signin-password", type="password", placeholder="Password",
-                         width="100%", size="3"),
-                rx.cond(SignInState.error != "",
-                        rx.callout(SignInState.error, icon="triangle_alert", color_scheme="red", width="100%",
-                                   id="signin-error")),
+                rx.input(name="email", id="signin-email", type="email", placeholder="Email", width="100%", size="3"),
+                rx.input(
+                    name="password",
+                    id="signin-password",
+                    type="password",
+                    placeholder="Password",
+                    width="100%",
+                    size="3",
+                ),
+                rx.cond(
+                    SignInState.error != "",
+                    rx.callout(
+                        SignInState.error, icon="triangle_alert", color_scheme="red", width="100%", id="signin-error"
+                    ),
+                ),
                 rx.button("Sign in", type="submit", loading=SignInState.busy, width="100%", size="3"),
                 spacing="4",
                 width="100%",

@@ -43,21 +43,30 @@ def _clean(email: object, password: object) -> tuple[str, str]:
         clean_email = normalize_email(email).lower()
     except ValueError as exc:
         errors["email"] = str(exc)
-    if (not isinstance(password, str) or len(password.encode()) < MIN_PASSWORD
-            or len(password.encode()) > MAX_PASSWORD_BYTES):
+    if (
+        not isinstance(password, str)
+        or len(password.encode()) < MIN_PASSWORD
+        or len(password.encode()) > MAX_PASSWORD_BYTES
+    ):
         errors["password"] = f"between {MIN_PASSWORD} and {MAX_PASSWORD_BYTES} bytes"
     if errors:
         raise InvalidInput("The account is not valid.", details=errors)
     return clean_email, password  # type: ignore[return-value]
 
 
-def create_user(uow: UnitOfWork, *, email: object, password: object, role: UserRole,
-                provider_id: uuid.UUID | None = None, actor: Actor = SYSTEM) -> UserRead:
+def create_user(
+    uow: UnitOfWork,
+    *,
+    email: object,
+    password: object,
+    role: UserRole,
+    provider_id: uuid.UUID | None = None,
+    actor: Actor = SYSTEM,
+) -> UserRead:
     clean_email, clean_password = _clean(email, password)
     if uow.session.exec(select(User).where(User.email == clean_email)).first() is not None:
         raise Conflict("An account with this email exists.", details={"email": clean_email})
-    user = User(email=clean_email, password_hash=hash_password(clean_password), role=role,
-                provider_id=provider_id)
+    user = User(email=clean_email, password_hash=hash_password(clean_password), role=role, provider_id=provider_id)
     uow.session.add(user)
     uow.session.flush()
     after = {"email": user.email, "role": user.role.value, "provider_id": str(provider_id) if provider_id else None}
@@ -82,6 +91,7 @@ def create_provider_account(*, name: object, email: object, password: object, ac
         if uow.session.exec(select(User).where(User.email == clean_email)).first() is not None:
             raise Conflict("An account with this email exists.", details={"email": clean_email})
         provider = catalog.create_provider(name=name, email=clean_email, actor=actor, uow=uow)
-        create_user(uow, email=clean_email, password=password, role=UserRole.PROVIDER,
-                    provider_id=provider.id, actor=actor)
+        create_user(
+            uow, email=clean_email, password=password, role=UserRole.PROVIDER, provider_id=provider.id, actor=actor
+        )
         return provider

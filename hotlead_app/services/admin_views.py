@@ -61,12 +61,22 @@ def _looks_like_uuid(text: str) -> bool:
 
 def _niche_dict(niche: Niche, levels: list[CompetitionLevel]) -> dict[str, Any]:
     return {
-        "id": str(niche.id), "slug": niche.slug, "name": niche.name, "active": niche.active,
-        "fields": niche.fields, "distributed_count": niche.distributed_count,
+        "id": str(niche.id),
+        "slug": niche.slug,
+        "name": niche.name,
+        "active": niche.active,
+        "fields": niche.fields,
+        "distributed_count": niche.distributed_count,
         "levels": [
-            {"id": str(lvl.id), "niche_id": str(lvl.niche_id), "name": lvl.name,
-             "price_per_lead": money.format_money(lvl.price_per_lead), "max_providers": lvl.max_providers,
-             "priority_order": lvl.priority_order, "active": lvl.active}
+            {
+                "id": str(lvl.id),
+                "niche_id": str(lvl.niche_id),
+                "name": lvl.name,
+                "price_per_lead": money.format_money(lvl.price_per_lead),
+                "max_providers": lvl.max_providers,
+                "priority_order": lvl.priority_order,
+                "active": lvl.active,
+            }
             for lvl in levels
         ],
     }
@@ -80,14 +90,16 @@ def get_niche(*, niche_id: uuid.UUID, actor: Actor) -> dict[str, Any]:
         if niche is None:
             raise NotFound("No such niche.", details={"niche_id": str(niche_id)})
         levels = uow.session.exec(
-            select(CompetitionLevel).where(CompetitionLevel.niche_id == niche_id)
+            select(CompetitionLevel)
+            .where(CompetitionLevel.niche_id == niche_id)
             .order_by(CompetitionLevel.priority_order, CompetitionLevel.id)
         ).all()
         return _niche_dict(niche, list(levels))
 
 
-def update_niche(*, niche_id: uuid.UUID, actor: Actor, values: dict[str, Any] | None = None,
-                 memo: str | None = None) -> NicheRead:
+def update_niche(
+    *, niche_id: uuid.UUID, actor: Actor, values: dict[str, Any] | None = None, memo: str | None = None
+) -> NicheRead:
     """Change a niche's name, its form fields and whether it is open (``active``).
     The slug is its public address and does not change.  Validation errors name
     each field (``name``, ``fields[2].options``…) and nothing is written."""
@@ -134,8 +146,16 @@ def update_niche(*, niche_id: uuid.UUID, actor: Actor, values: dict[str, Any] | 
             action = "updated"
             if set(clean) == {"active"}:
                 action = "activated" if clean["active"] else "deactivated"
-            audit.record(uow, actor=actor, entity_type="niche", entity_id=niche.id, action=action,
-                         before=before, after=after, memo=memo)
+            audit.record(
+                uow,
+                actor=actor,
+                entity_type="niche",
+                entity_id=niche.id,
+                action=action,
+                before=before,
+                after=after,
+                memo=memo,
+            )
         return NicheRead.model_validate(niche, from_attributes=True)
 
 
@@ -155,8 +175,10 @@ def resolve_provider(*, text: object, actor: Actor) -> uuid.UUID:
                 return provider.id
         else:
             found = uow.session.exec(
-                select(ServiceProvider.id).where(func.lower(ServiceProvider.email) == value.lower())
-                .order_by(ServiceProvider.created_at).limit(1)
+                select(ServiceProvider.id)
+                .where(func.lower(ServiceProvider.email) == value.lower())
+                .order_by(ServiceProvider.created_at)
+                .limit(1)
             ).first()
             if found is None:
                 found = uow.session.exec(
@@ -174,9 +196,7 @@ def provider_detail(*, provider_id: uuid.UUID, actor: Actor) -> dict[str, Any]:
         provider = uow.session.get(ServiceProvider, provider_id)
         if provider is None:
             raise NotFound("No such provider.", details={"provider_id": str(provider_id)})
-        logins = uow.session.exec(
-            select(User).where(User.provider_id == provider_id).order_by(User.created_at)
-        ).all()
+        logins = uow.session.exec(select(User).where(User.provider_id == provider_id).order_by(User.created_at)).all()
         subs = uow.session.exec(
             select(ProviderSubscription, CompetitionLevel, Niche)
             .join(CompetitionLevel, CompetitionLevel.id == ProviderSubscription.competition_level_id)
@@ -185,19 +205,33 @@ def provider_detail(*, provider_id: uuid.UUID, actor: Actor) -> dict[str, Any]:
             .order_by(ProviderSubscription.created_at, ProviderSubscription.id)
         ).all()
         return {
-            "id": str(provider.id), "name": provider.name, "email": provider.email,
-            "status": provider.status.value, "status_reason": provider.status_reason,
-            "balance": money.format_money(provider.balance), "created_at": provider.created_at.isoformat(),
-            "logins": [{"id": str(u.id), "email": u.email, "active": u.active,
-                        "created_at": u.created_at.isoformat()} for u in logins],
+            "id": str(provider.id),
+            "name": provider.name,
+            "email": provider.email,
+            "status": provider.status.value,
+            "status_reason": provider.status_reason,
+            "balance": money.format_money(provider.balance),
+            "created_at": provider.created_at.isoformat(),
+            "logins": [
+                {"id": str(u.id), "email": u.email, "active": u.active, "created_at": u.created_at.isoformat()}
+                for u in logins
+            ],
             "subscriptions": [
-                {"id": str(s.id), "niche": n.slug, "niche_name": n.name, "level": lvl.name,
-                 "competition_level_id": str(lvl.id), "price_per_lead": money.format_money(lvl.price_per_lead),
-                 "max_providers": lvl.max_providers, "filters": s.filters, "active": s.active,
-                 "pause_reason": s.pause_reason,
-                 "last_received_at": s.last_received_at.isoformat() if s.last_received_at else None,
-                 "created_at": s.created_at.isoformat(),
-                 "cancelled_at": s.cancelled_at.isoformat() if s.cancelled_at else None}
+                {
+                    "id": str(s.id),
+                    "niche": n.slug,
+                    "niche_name": n.name,
+                    "level": lvl.name,
+                    "competition_level_id": str(lvl.id),
+                    "price_per_lead": money.format_money(lvl.price_per_lead),
+                    "max_providers": lvl.max_providers,
+                    "filters": s.filters,
+                    "active": s.active,
+                    "pause_reason": s.pause_reason,
+                    "last_received_at": s.last_received_at.isoformat() if s.last_received_at else None,
+                    "created_at": s.created_at.isoformat(),
+                    "cancelled_at": s.cancelled_at.isoformat() if s.cancelled_at else None,
+                }
                 for s, lvl, n in subs
             ],
         }
@@ -206,8 +240,14 @@ def provider_detail(*, provider_id: uuid.UUID, actor: Actor) -> dict[str, Any]:
 # --------------------------------------------------------------------------- ledger
 
 
-def list_ledger(*, actor: Actor, provider_id: uuid.UUID | None = None, type: str | None = None,
-                limit: int = 50, before_seq: object = None) -> list[dict[str, Any]]:
+def list_ledger(
+    *,
+    actor: Actor,
+    provider_id: uuid.UUID | None = None,
+    type: str | None = None,
+    limit: int = 50,
+    before_seq: object = None,
+) -> list[dict[str, Any]]:
     """Every provider's entries newest first, with the provider's name and the memo
     an admin wrote; filter by provider and by entry type."""
     require_admin(actor)
@@ -222,8 +262,9 @@ def list_ledger(*, actor: Actor, provider_id: uuid.UUID | None = None, type: str
         try:
             query = query.where(LedgerEntry.type == LedgerEntryType(type))
         except ValueError:
-            raise InvalidInput("Unknown entry type.", details={
-                "type": "one of " + ", ".join(t.value for t in LedgerEntryType)}) from None
+            raise InvalidInput(
+                "Unknown entry type.", details={"type": "one of " + ", ".join(t.value for t in LedgerEntryType)}
+            ) from None
     if provider_id is not None:
         query = query.where(LedgerEntry.provider_id == provider_id)
     if before_seq is not None:
@@ -233,13 +274,21 @@ def list_ledger(*, actor: Actor, provider_id: uuid.UUID | None = None, type: str
     with unit_of_work() as uow:
         rows = uow.session.exec(query).all()
     return [
-        {"id": str(e.id), "seq": e.seq, "provider_id": str(e.provider_id), "provider_name": name,
-         "type": e.type.value, "amount": money.format_money(e.amount),
-         "signed_amount": money.format_money(money.signed_amount(e.type, e.amount)),
-         "balance_after": money.format_money(e.balance_after) if e.balance_after is not None else None,
-         "related_entity_type": e.related_entity_type,
-         "related_entity_id": str(e.related_entity_id) if e.related_entity_id else None,
-         "memo": e.memo, "is_reversal": e.is_reversal, "created_at": e.created_at.isoformat()}
+        {
+            "id": str(e.id),
+            "seq": e.seq,
+            "provider_id": str(e.provider_id),
+            "provider_name": name,
+            "type": e.type.value,
+            "amount": money.format_money(e.amount),
+            "signed_amount": money.format_money(money.signed_amount(e.type, e.amount)),
+            "balance_after": money.format_money(e.balance_after) if e.balance_after is not None else None,
+            "related_entity_type": e.related_entity_type,
+            "related_entity_id": str(e.related_entity_id) if e.related_entity_id else None,
+            "memo": e.memo,
+            "is_reversal": e.is_reversal,
+            "created_at": e.created_at.isoformat(),
+        }
         for e, name in rows
     ]
 
@@ -249,8 +298,15 @@ def list_ledger(*, actor: Actor, provider_id: uuid.UUID | None = None, type: str
 ROLES = tuple(r.value for r in ActorRole)
 
 
-def list_audit(*, actor: Actor, entity_type: str | None = None, entity_id: object = None,
-               by: str | None = None, limit: int = 50, before_seq: object = None) -> list[dict[str, Any]]:
+def list_audit(
+    *,
+    actor: Actor,
+    entity_type: str | None = None,
+    entity_id: object = None,
+    by: str | None = None,
+    limit: int = 50,
+    before_seq: object = None,
+) -> list[dict[str, Any]]:
     """Audit rows newest first with their ``admin_only_memo``.  ``by`` names who acted:
     a role (``admin``, ``provider``, ``buyer``, ``system``), a user id or a login's email."""
     require_admin(actor)
@@ -291,10 +347,19 @@ def list_audit(*, actor: Actor, entity_type: str | None = None, entity_id: objec
             raise InvalidInput("Some filters are not valid.", details=errors)
         rows = uow.session.exec(query.order_by(AuditLog.seq.desc()).limit(limit + 1)).all()
     return [
-        {"id": str(a.id), "seq": a.seq, "entity_type": a.entity_type, "entity_id": str(a.entity_id),
-         "action": a.action, "actor_role": a.actor_role.value,
-         "actor_id": str(a.actor_id) if a.actor_id else None, "actor_email": email,
-         "before": a.before_state, "after": a.after_state, "admin_only_memo": a.admin_only_memo,
-         "created_at": a.created_at.isoformat()}
+        {
+            "id": str(a.id),
+            "seq": a.seq,
+            "entity_type": a.entity_type,
+            "entity_id": str(a.entity_id),
+            "action": a.action,
+            "actor_role": a.actor_role.value,
+            "actor_id": str(a.actor_id) if a.actor_id else None,
+            "actor_email": email,
+            "before": a.before_state,
+            "after": a.after_state,
+            "admin_only_memo": a.admin_only_memo,
+            "created_at": a.created_at.isoformat(),
+        }
         for a, email in rows
     ]

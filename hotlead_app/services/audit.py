@@ -44,8 +44,13 @@ def record(
     )
 
 
-def list_for(*, entity_type: str | None = None, entity_id: uuid.UUID | None = None,
-             limit: int = 50, before_seq: int | None = None) -> list[AuditLog]:
+def list_for(
+    *,
+    entity_type: str | None = None,
+    entity_id: uuid.UUID | None = None,
+    limit: int = 50,
+    before_seq: int | None = None,
+) -> list[AuditLog]:
     """Newest first.  Contains ``admin_only_memo``: for admin views only."""
     with unit_of_work() as uow:
         query = select(AuditLog).order_by(AuditLog.seq.desc()).limit(limit)

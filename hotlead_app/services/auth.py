@@ -12,8 +12,7 @@ from sqlmodel import select
 
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain.actors import Actor
-from hotlead_app.domain.errors import DomainError
-from hotlead_app.domain.errors import NotFound
+from hotlead_app.domain.errors import DomainError, NotFound
 from hotlead_app.models import ApiKey, AuthSession, User
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import accounts, audit, ratelimit
@@ -152,12 +151,24 @@ def create_api_key(*, principal: Principal, name: object = None) -> NewApiKey:
     label = name.strip()[:100] if isinstance(name, str) and name.strip() else "API key"
     token = API_KEY_PREFIX + secrets.token_urlsafe(32)
     with unit_of_work() as uow:
-        key = ApiKey(provider_id=principal.provider_id, user_id=principal.user_id, name=label,
-                     prefix=token[:12], key_hash=_hash(token))
+        key = ApiKey(
+            provider_id=principal.provider_id,
+            user_id=principal.user_id,
+            name=label,
+            prefix=token[:12],
+            key_hash=_hash(token),
+        )
         uow.session.add(key)
         uow.session.flush()
-        audit.record(uow, actor=principal.actor, entity_type="api_key", entity_id=key.id, action="created",
-                     before=None, after={"name": label, "prefix": key.prefix})
+        audit.record(
+            uow,
+            actor=principal.actor,
+            entity_type="api_key",
+            entity_id=key.id,
+            action="created",
+            before=None,
+            after={"name": label, "prefix": key.prefix},
+        )
         return NewApiKey(key.id, token)
 
 
@@ -177,5 +188,12 @@ def revoke_api_key(*, principal: Principal, key_id: uuid.UUID) -> None:
         if key.revoked_at is None:
             key.revoked_at = utcnow()
             uow.session.add(key)
-            audit.record(uow, actor=principal.actor, entity_type="api_key", entity_id=key.id,
-                         action="revoked", before=None, after={"prefix": key.prefix})
+            audit.record(
+                uow,
+                actor=principal.actor,
+                entity_type="api_key",
+                entity_id=key.id,
+                action="revoked",
+                before=None,
+                after={"prefix": key.prefix},
+            )

@@ -294,8 +294,12 @@ def _connect(url: str, **kwargs):
 def database_fingerprint(conn) -> dict:
     """Row counts of every table in ``public`` and order-independent checksums of the
     append-only ledger and audit tables, read in ``conn``'s current transaction."""
-    tables = [r[0] for r in conn.execute(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename").fetchall()]
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+        ).fetchall()
+    ]
     counts = {t: conn.execute(f'SELECT count(*) FROM public."{t}"').fetchone()[0] for t in tables}
     checksums = {}
     for table in CHECKED_TABLES:
@@ -309,11 +313,14 @@ def database_fingerprint(conn) -> dict:
 
 def _db_is_empty(url: str) -> bool:
     with _connect(url, autocommit=True) as conn:
-        return conn.execute(
-            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' "
-            "AND c.relkind IN ('r', 'v', 'm', 'S', 'p')"
-        ).fetchone()[0] == 0
+        return (
+            conn.execute(
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' "
+                "AND c.relkind IN ('r', 'v', 'm', 'S', 'p')"
+            ).fetchone()[0]
+            == 0
+        )
 
 
 def _create_database_if_missing(url: str) -> bool:
@@ -444,7 +451,7 @@ class S3Store:
         names = []
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
             for obj in page.get("Contents", []):
-                name = obj["Key"][len(self.prefix):]
+                name = obj["Key"][len(self.prefix) :]
                 if NAME_RE.match(name):
                     names.append(name)
         return sorted(names)
@@ -478,7 +485,7 @@ def get_store(settings: Settings | None = None) -> Store:
     settings = settings or get_settings()
     location = settings.backup_location.strip()
     if location.startswith("s3://"):
-        bucket, _, prefix = location[len("s3://"):].partition("/")
+        bucket, _, prefix = location[len("s3://") :].partition("/")
         if not bucket:
             raise BackupError("HOTLEAD_BACKUP_LOCATION=s3://... names no bucket")
         return S3Store(bucket, prefix, settings.backup_s3_endpoint_url)
@@ -524,17 +531,18 @@ def _dump_chunks(settings: Settings, database_url: str, manifest_out: dict) -> I
             **database_fingerprint(conn),
         }
         revision = conn.execute(
-            "SELECT version_num FROM alembic_version" if "alembic_version" in manifest["row_counts"]
-            else "SELECT NULL").fetchone()
+            "SELECT version_num FROM alembic_version" if "alembic_version" in manifest["row_counts"] else "SELECT NULL"
+        ).fetchone()
         manifest["alembic_revision"] = revision[0] if revision else None
         manifest_out.update(manifest)
         body = json.dumps(manifest, sort_keys=True).encode()
         yield struct.pack(">I", len(body)) + body
         with tempfile.TemporaryFile() as errors:
             proc = subprocess.Popen(
-                [str(pg_dump), "--format=custom", "--no-sync", f"--snapshot={snapshot}",
-                 f"--dbname={target.conninfo}"],
-                stdout=subprocess.PIPE, stderr=errors, env=target.env(),
+                [str(pg_dump), "--format=custom", "--no-sync", f"--snapshot={snapshot}", f"--dbname={target.conninfo}"],
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                env=target.env(),
             )
             try:
                 assert proc.stdout is not None
@@ -551,8 +559,13 @@ def _dump_chunks(settings: Settings, database_url: str, manifest_out: dict) -> I
         conn.execute("ROLLBACK")
 
 
-def create_backup(*, settings: Settings | None = None, database_url: str | None = None,
-                  now: datetime | None = None, apply_retention: bool = True) -> BackupResult:
+def create_backup(
+    *,
+    settings: Settings | None = None,
+    database_url: str | None = None,
+    now: datetime | None = None,
+    apply_retention: bool = True,
+) -> BackupResult:
     """Dump, encrypt and store the database; then delete what the retention lets go."""
     settings = settings or get_settings()
     key = _current_key(settings)
@@ -563,11 +576,19 @@ def create_backup(*, settings: Settings | None = None, database_url: str | None 
     started = time.monotonic()
     size = store.put(name, encrypt_stream(_dump_chunks(settings, database_url or settings.database_url, manifest), key))
     result = BackupResult(name=name, location=store.describe(name), size=size, manifest=manifest)
-    log.info("backup written", extra={"event": "backup.written", "backup": result.location, "bytes": size,
-                                      "seconds": round(time.monotonic() - started, 2)})
+    log.info(
+        "backup written",
+        extra={
+            "event": "backup.written",
+            "backup": result.location,
+            "bytes": size,
+            "seconds": round(time.monotonic() - started, 2),
+        },
+    )
     if apply_retention:
-        result.deleted = apply_retention_policy(store, keep_daily=settings.backup_keep_daily,
-                                                keep_weekly=settings.backup_keep_weekly, protect={name})
+        result.deleted = apply_retention_policy(
+            store, keep_daily=settings.backup_keep_daily, keep_weekly=settings.backup_keep_weekly, protect={name}
+        )
     return result
 
 
@@ -586,8 +607,9 @@ def backups_to_keep(names: Iterable[str], *, keep_daily: int, keep_weekly: int) 
     return keep
 
 
-def apply_retention_policy(store: Store, *, keep_daily: int, keep_weekly: int,
-                           protect: set[str] | None = None) -> list[str]:
+def apply_retention_policy(
+    store: Store, *, keep_daily: int, keep_weekly: int, protect: set[str] | None = None
+) -> list[str]:
     names = store.list()
     keep = backups_to_keep(names, keep_daily=keep_daily, keep_weekly=keep_weekly) | (protect or set())
     deleted = [n for n in names if n not in keep]
@@ -623,7 +645,7 @@ def _resolve_source(source: str, settings: Settings, workdir: Path) -> tuple[Pat
     """A local copy of the backup to restore: a path, ``s3://bucket/key``, ``latest``,
     or a name in the configured location."""
     if source.startswith("s3://"):
-        bucket, _, key = source[len("s3://"):].partition("/")
+        bucket, _, key = source[len("s3://") :].partition("/")
         prefix, _, name = key.rpartition("/")
         store: Store = S3Store(bucket, prefix, settings.backup_s3_endpoint_url)
     elif Path(source).exists():
@@ -649,8 +671,8 @@ def _split_manifest(plain: Iterator[bytes]) -> tuple[dict, Iterator[bytes]]:
             if len(buffer) >= 4 + length:
                 break
     (length,) = struct.unpack(">I", buffer[:4])
-    manifest = json.loads(buffer[4:4 + length])
-    rest = buffer[4 + length:]
+    manifest = json.loads(buffer[4 : 4 + length])
+    rest = buffer[4 + length :]
 
     def body() -> Iterator[bytes]:
         if rest:
@@ -660,8 +682,7 @@ def _split_manifest(plain: Iterator[bytes]) -> tuple[dict, Iterator[bytes]]:
     return manifest, body()
 
 
-def restore(source: str, into: str, *, settings: Settings | None = None,
-            allow_existing: bool = False) -> RestoreResult:
+def restore(source: str, into: str, *, settings: Settings | None = None, allow_existing: bool = False) -> RestoreResult:
     """Restore a backup into the database at ``into`` (created when missing; it must be
     empty unless ``allow_existing``), then verify it against the backup's manifest.
 
@@ -683,9 +704,18 @@ def restore(source: str, into: str, *, settings: Settings | None = None,
             manifest, body = _split_manifest(decrypt_stream(src, keys))
             with tempfile.TemporaryFile() as errors:
                 proc = subprocess.Popen(
-                    [str(pg_binary("pg_restore", settings)), "--single-transaction", "--exit-on-error",
-                     "--no-owner", "--no-privileges", f"--dbname={target.conninfo}"],
-                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors, env=target.env(),
+                    [
+                        str(pg_binary("pg_restore", settings)),
+                        "--single-transaction",
+                        "--exit-on-error",
+                        "--no-owner",
+                        "--no-privileges",
+                        f"--dbname={target.conninfo}",
+                    ],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=errors,
+                    env=target.env(),
                 )
                 assert proc.stdin is not None
                 try:
@@ -715,10 +745,15 @@ def verify_restored(source: str, url: str, manifest: dict) -> RestoreResult:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         fingerprint = database_fingerprint(conn)
         drift = []
-        if "balance_drift" in {r[0] for r in conn.execute(
-                "SELECT viewname FROM pg_views WHERE schemaname = 'public'").fetchall()}:
-            drift = [f"provider {r[0]}: cached {r[1]} != ledger {r[2]}" for r in conn.execute(
-                "SELECT provider_id, cached_balance, ledger_balance FROM balance_drift ORDER BY provider_id")]
+        if "balance_drift" in {
+            r[0] for r in conn.execute("SELECT viewname FROM pg_views WHERE schemaname = 'public'").fetchall()
+        }:
+            drift = [
+                f"provider {r[0]}: cached {r[1]} != ledger {r[2]}"
+                for r in conn.execute(
+                    "SELECT provider_id, cached_balance, ledger_balance FROM balance_drift ORDER BY provider_id"
+                )
+            ]
         conn.execute("ROLLBACK")
     mismatches = []
     for table, count in manifest.get("row_counts", {}).items():
@@ -728,8 +763,14 @@ def verify_restored(source: str, url: str, manifest: dict) -> RestoreResult:
     for table, checksum in manifest.get("checksums", {}).items():
         if fingerprint["checksums"].get(table) != checksum:
             mismatches.append(f"{table}: checksum differs from the backup's")
-    return RestoreResult(source=source, target=pg_target(url).conninfo, manifest=manifest,
-                         fingerprint=fingerprint, mismatches=mismatches, drift=drift)
+    return RestoreResult(
+        source=source,
+        target=pg_target(url).conninfo,
+        manifest=manifest,
+        fingerprint=fingerprint,
+        mismatches=mismatches,
+        drift=drift,
+    )
 
 
 # --------------------------------------------------------------------------- restore check
@@ -761,18 +802,23 @@ def restore_check(*, settings: Settings | None = None, now: datetime | None = No
         record["scratch_database"] = pg_target(scratch).database
         _recreate_database(scratch)
         result = restore(name, scratch, settings=settings)
-        record.update(ok=result.ok, mismatches=result.mismatches, drift=result.drift,
-                      tables=len(result.fingerprint["row_counts"]),
-                      rows=sum(result.fingerprint["row_counts"].values()),
-                      backup_created_at=result.manifest.get("created_at"))
+        record.update(
+            ok=result.ok,
+            mismatches=result.mismatches,
+            drift=result.drift,
+            tables=len(result.fingerprint["row_counts"]),
+            rows=sum(result.fingerprint["row_counts"].values()),
+            backup_created_at=result.manifest.get("created_at"),
+        )
     except Exception as exc:  # the record says why; the caller sees the outcome
         record["error"] = f"{type(exc).__name__}: {exc}"
         log.exception("restore check failed", extra={"event": "backup.restore_check_failed"})
     record["seconds"] = round(time.monotonic() - started, 2)
     store.append_text(RESTORE_CHECKS, json.dumps(record, sort_keys=True) + "\n")
     _last_good_cache.clear()
-    log.info("restore check", extra={"event": "backup.restore_check", "ok": record["ok"],
-                                     "backup": record.get("backup")})
+    log.info(
+        "restore check", extra={"event": "backup.restore_check", "ok": record["ok"], "backup": record.get("backup")}
+    )
     return record
 
 
@@ -802,8 +848,11 @@ def last_good_restore_at() -> datetime | None:
     if cached and time.monotonic() - cached[0] < LAST_GOOD_CACHE_SECONDS:
         return cached[1]
     try:
-        times = [datetime.fromisoformat(r["checked_at"]) for r in restore_checks(get_store(settings))
-                 if r.get("ok") and r.get("checked_at")]
+        times = [
+            datetime.fromisoformat(r["checked_at"])
+            for r in restore_checks(get_store(settings))
+            if r.get("ok") and r.get("checked_at")
+        ]
         value = max(times) if times else None
     except Exception:
         log.warning("restore checks unreadable", exc_info=True, extra={"event": "backup.restore_checks_unreadable"})

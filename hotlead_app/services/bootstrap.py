@@ -14,8 +14,13 @@ DEMO_NICHES = [
         "name": "Roofing",
         "fields": [
             {"name": "zip", "label": "ZIP code", "type": "zip", "required": True},
-            {"name": "roof_type", "label": "Roof type", "type": "select", "required": True,
-             "options": ["asphalt", "metal", "tile", "flat"]},
+            {
+                "name": "roof_type",
+                "label": "Roof type",
+                "type": "select",
+                "required": True,
+                "options": ["asphalt", "metal", "tile", "flat"],
+            },
             {"name": "area_sqft", "label": "Roof area (sq ft)", "type": "number", "required": False},
             {"name": "details", "label": "Anything else?", "type": "text", "required": False},
         ],
@@ -25,8 +30,13 @@ DEMO_NICHES = [
         "name": "Plumbing",
         "fields": [
             {"name": "zip", "label": "ZIP code", "type": "zip", "required": True},
-            {"name": "urgency", "label": "How urgent?", "type": "select", "required": True,
-             "options": ["today", "this week", "flexible"]},
+            {
+                "name": "urgency",
+                "label": "How urgent?",
+                "type": "select",
+                "required": True,
+                "options": ["today", "this week", "flexible"],
+            },
             {"name": "details", "label": "What is the problem?", "type": "text", "required": False},
         ],
     },
@@ -48,7 +58,8 @@ def bootstrap() -> list[str]:
     settings = get_settings()
     lines: list[str] = []
     created = accounts.ensure_bootstrap_admin(
-        email=settings.bootstrap_admin_email, password=settings.bootstrap_admin_password)
+        email=settings.bootstrap_admin_email, password=settings.bootstrap_admin_password
+    )
     if created is not None:
         lines.append(f"created admin {created.email}")
     if settings.is_dev:

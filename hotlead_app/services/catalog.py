@@ -64,8 +64,15 @@ def create_niche(*, slug: str, name: str, fields: object, actor: Actor) -> Niche
         niche = Niche(slug=slug.lower(), name=name.strip(), fields=clean_fields)
         uow.session.add(niche)
         uow.session.flush()
-        audit.record(uow, actor=actor, entity_type="niche", entity_id=niche.id, action="created",
-                     before=None, after=audit.snapshot(niche))
+        audit.record(
+            uow,
+            actor=actor,
+            entity_type="niche",
+            entity_id=niche.id,
+            action="created",
+            before=None,
+            after=audit.snapshot(niche),
+        )
         return NicheRead.model_validate(niche, from_attributes=True)
 
 
@@ -115,8 +122,9 @@ def _clean_level(values: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     return clean
 
 
-def create_level(*, niche_id: uuid.UUID, actor: Actor, values: dict[str, Any] | None = None,
-                 **fields: Any) -> CompetitionLevelRead:
+def create_level(
+    *, niche_id: uuid.UUID, actor: Actor, values: dict[str, Any] | None = None, **fields: Any
+) -> CompetitionLevelRead:
     clean = _clean_level({**(values or {}), **fields}, partial=False)
     with unit_of_work() as uow:
         if uow.session.get(Niche, niche_id) is None:
@@ -125,13 +133,21 @@ def create_level(*, niche_id: uuid.UUID, actor: Actor, values: dict[str, Any] | 
         level = CompetitionLevel(niche_id=niche_id, **clean)
         uow.session.add(level)
         uow.session.flush()
-        audit.record(uow, actor=actor, entity_type="competition_level", entity_id=level.id,
-                     action="created", before=None, after=audit.snapshot(level))
+        audit.record(
+            uow,
+            actor=actor,
+            entity_type="competition_level",
+            entity_id=level.id,
+            action="created",
+            before=None,
+            after=audit.snapshot(level),
+        )
         return CompetitionLevelRead.model_validate(level, from_attributes=True)
 
 
-def update_level(*, level_id: uuid.UUID, actor: Actor, values: dict[str, Any] | None = None,
-                 **fields: Any) -> CompetitionLevelRead:
+def update_level(
+    *, level_id: uuid.UUID, actor: Actor, values: dict[str, Any] | None = None, **fields: Any
+) -> CompetitionLevelRead:
     clean = _clean_level({**(values or {}), **fields}, partial=True)
     with unit_of_work() as uow:
         level = uow.session.get(CompetitionLevel, level_id)
@@ -146,14 +162,22 @@ def update_level(*, level_id: uuid.UUID, actor: Actor, values: dict[str, Any] | 
             setattr(level, key, value)
         uow.session.add(level)
         uow.session.flush()
-        audit.record(uow, actor=actor, entity_type="competition_level", entity_id=level.id,
-                     action="updated", before=before, after=audit.snapshot(level))
+        audit.record(
+            uow,
+            actor=actor,
+            entity_type="competition_level",
+            entity_id=level.id,
+            action="updated",
+            before=before,
+            after=audit.snapshot(level),
+        )
         if "price_per_lead" in clean:
             # A new price may pause subscriptions a balance no longer covers, or resume some.
             provider_ids = uow.session.exec(
                 select(ProviderSubscription.provider_id)
-                .where(ProviderSubscription.competition_level_id == level.id,
-                       ProviderSubscription.cancelled_at.is_(None))
+                .where(
+                    ProviderSubscription.competition_level_id == level.id, ProviderSubscription.cancelled_at.is_(None)
+                )
                 .distinct()
                 .order_by(ProviderSubscription.provider_id)
             ).all()
@@ -166,7 +190,8 @@ def update_level(*, level_id: uuid.UUID, actor: Actor, values: dict[str, Any] | 
 def list_levels(*, niche_id: uuid.UUID | None = None, active_only: bool = False) -> list[CompetitionLevelRead]:
     with unit_of_work() as uow:
         query = select(CompetitionLevel).order_by(
-            CompetitionLevel.niche_id, CompetitionLevel.priority_order, CompetitionLevel.id)
+            CompetitionLevel.niche_id, CompetitionLevel.priority_order, CompetitionLevel.id
+        )
         if niche_id is not None:
             query = query.where(CompetitionLevel.niche_id == niche_id)
         if active_only:
@@ -191,8 +216,15 @@ def create_provider(*, name: str, email: str, actor: Actor, uow: UnitOfWork | No
         work.session.add(provider)
         work.session.flush()
         work.session.refresh(provider)
-        audit.record(work, actor=actor, entity_type="provider", entity_id=provider.id, action="created",
-                     before=None, after=audit.snapshot(provider))
+        audit.record(
+            work,
+            actor=actor,
+            entity_type="provider",
+            entity_id=provider.id,
+            action="created",
+            before=None,
+            after=audit.snapshot(provider),
+        )
         return ProviderRead.model_validate(provider, from_attributes=True)
 
     if uow is not None:
@@ -209,8 +241,7 @@ def get_provider(*, provider_id: uuid.UUID) -> ProviderRead:
         return ProviderRead.model_validate(provider, from_attributes=True)
 
 
-def set_provider_status(*, provider_id: uuid.UUID, status: str, actor: Actor,
-                        memo: str | None = None) -> ProviderRead:
+def set_provider_status(*, provider_id: uuid.UUID, status: str, actor: Actor, memo: str | None = None) -> ProviderRead:
     """An admin switches a provider on (``active``) or off (``inactive``)."""
     if status not in ("active", "inactive"):
         raise InvalidInput("The status is active or inactive.", details={"status": "active or inactive"})
@@ -227,8 +258,16 @@ def set_provider_status(*, provider_id: uuid.UUID, status: str, actor: Actor,
         provider.status_reason = "admin" if status == "inactive" else None
         uow.session.add(provider)
         uow.session.flush()
-        audit.record(uow, actor=actor, entity_type="provider", entity_id=provider_id,
-                     action=f"set_{status}", before=before, after=audit.snapshot(provider), memo=memo)
+        audit.record(
+            uow,
+            actor=actor,
+            entity_type="provider",
+            entity_id=provider_id,
+            action=f"set_{status}",
+            before=before,
+            after=audit.snapshot(provider),
+            memo=memo,
+        )
         if status == "active":
             # An active provider without a subscription it can pay for is auto_deactivated.
             ledger.apply_balance_rules(uow, provider_id)
@@ -240,7 +279,9 @@ def set_provider_status(*, provider_id: uuid.UUID, status: str, actor: Actor,
 # --------------------------------------------------------------------------- subscriptions
 
 
-def _lock_subscription(uow: UnitOfWork, subscription_id: uuid.UUID, actor: Actor) -> tuple[ProviderSubscription, CompetitionLevel]:
+def _lock_subscription(
+    uow: UnitOfWork, subscription_id: uuid.UUID, actor: Actor
+) -> tuple[ProviderSubscription, CompetitionLevel]:
     sub = uow.session.get(ProviderSubscription, subscription_id)
     if sub is None or (actor.role == "provider" and sub.provider_id != actor.provider_id):
         raise NotFound("No such subscription.", details={"subscription_id": str(subscription_id)})
@@ -263,8 +304,9 @@ def _owner(actor: Actor, provider_id: uuid.UUID | None) -> uuid.UUID:
     return provider_id
 
 
-def create_subscription(*, competition_level_id: uuid.UUID, filters: object, actor: Actor,
-                        provider_id: uuid.UUID | None = None) -> SubscriptionRead:
+def create_subscription(
+    *, competition_level_id: uuid.UUID, filters: object, actor: Actor, provider_id: uuid.UUID | None = None
+) -> SubscriptionRead:
     owner = _owner(actor, provider_id)
     clean = validate_filters({} if filters is None else filters)
     with unit_of_work() as uow:
@@ -281,16 +323,24 @@ def create_subscription(*, competition_level_id: uuid.UUID, filters: object, act
         uow.session.add(sub)
         uow.session.flush()
         uow.session.refresh(sub)
-        audit.record(uow, actor=actor, entity_type="subscription", entity_id=sub.id, action="created",
-                     before=None, after=audit.snapshot(sub))
+        audit.record(
+            uow,
+            actor=actor,
+            entity_type="subscription",
+            entity_id=sub.id,
+            action="created",
+            before=None,
+            after=audit.snapshot(sub),
+        )
         ledger.apply_balance_rules(uow, owner)
         outbox.add(uow, RETRY_WAITING_TASK, niche_id=str(level.niche_id))
         uow.session.refresh(sub)
         return SubscriptionRead.model_validate(sub, from_attributes=True)
 
 
-def update_subscription(*, subscription_id: uuid.UUID, actor: Actor, filters: object = None,
-                        active: object = None) -> SubscriptionRead:
+def update_subscription(
+    *, subscription_id: uuid.UUID, actor: Actor, filters: object = None, active: object = None
+) -> SubscriptionRead:
     """Edit filters (affects only leads not yet distributed), pause or resume."""
     if active is not None and not isinstance(active, bool):
         raise InvalidInput("active is true or false.", details={"active": "true or false"})
@@ -310,8 +360,15 @@ def update_subscription(*, subscription_id: uuid.UUID, actor: Actor, filters: ob
             sub.pause_reason = None
         uow.session.add(sub)
         uow.session.flush()
-        audit.record(uow, actor=actor, entity_type="subscription", entity_id=sub.id, action="updated",
-                     before=before, after=audit.snapshot(sub))
+        audit.record(
+            uow,
+            actor=actor,
+            entity_type="subscription",
+            entity_id=sub.id,
+            action="updated",
+            before=before,
+            after=audit.snapshot(sub),
+        )
         # Resuming a subscription the balance cannot pay for pauses it again at once.
         ledger.apply_balance_rules(uow, sub.provider_id)
         outbox.add(uow, RETRY_WAITING_TASK, niche_id=str(level.niche_id))
@@ -330,14 +387,22 @@ def cancel_subscription(*, subscription_id: uuid.UUID, actor: Actor) -> Subscrip
         sub.cancelled_at = utcnow()
         uow.session.add(sub)
         uow.session.flush()
-        audit.record(uow, actor=actor, entity_type="subscription", entity_id=sub.id, action="cancelled",
-                     before=before, after=audit.snapshot(sub))
+        audit.record(
+            uow,
+            actor=actor,
+            entity_type="subscription",
+            entity_id=sub.id,
+            action="cancelled",
+            before=before,
+            after=audit.snapshot(sub),
+        )
         ledger.apply_balance_rules(uow, sub.provider_id)
         return SubscriptionRead.model_validate(sub, from_attributes=True)
 
 
-def list_subscriptions(*, provider_id: uuid.UUID | None = None,
-                       niche_id: uuid.UUID | None = None) -> list[SubscriptionRead]:
+def list_subscriptions(
+    *, provider_id: uuid.UUID | None = None, niche_id: uuid.UUID | None = None
+) -> list[SubscriptionRead]:
     with unit_of_work() as uow:
         query = select(ProviderSubscription).order_by(ProviderSubscription.created_at, ProviderSubscription.id)
         if provider_id is not None:

@@ -14,13 +14,12 @@ import logging
 import random
 import time
 import uuid
-
-import psycopg
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
@@ -93,8 +92,9 @@ def _record(result: DistributionResult, seconds: float) -> None:
     """Metrics and one log line for a committed distribution."""
     metrics.DISTRIBUTION_DURATION.observe(seconds)
     with bind(lead_id=result.lead_id):
-        log.info("distribution of lead: %s, %d assignment(s) in %.3f s",
-                 result.outcome, len(result.assignments), seconds)
+        log.info(
+            "distribution of lead: %s, %d assignment(s) in %.3f s", result.outcome, len(result.assignments), seconds
+        )
     if result.outcome != "distributed":
         return
     for assignment in result.assignments:
@@ -175,67 +175,89 @@ class Decision:
 # plan's snapshot or, for records from before snapshots were kept, numbered up to its
 # watermark.  Every read below takes rows of (lead, entity) and answers them all in one
 # statement: a LATERAL index probe per row.
-_AS_OF = ("CASE WHEN r.snap IS NOT NULL THEN hotlead_visible({t}.txid, r.snap) "
-          "ELSE {t}.seq <= r.seq END")
+_AS_OF = "CASE WHEN r.snap IS NOT NULL THEN hotlead_visible({t}.txid, r.snap) ELSE {t}.seq <= r.seq END"
 
 
-def _latest_as_of(session, wanted: list[tuple[uuid.UUID, uuid.UUID, int, str | None]], latest: str,
-                  **params: Any) -> dict[tuple[uuid.UUID, uuid.UUID], Any]:
+def _latest_as_of(
+    session, wanted: list[tuple[uuid.UUID, uuid.UUID, int, str | None]], latest: str, **params: Any
+) -> dict[tuple[uuid.UUID, uuid.UUID], Any]:
     """For each (lead, entity, seq, snapshot) row ``r``: the one value ``latest`` (a
     SELECT of ``value`` ... LIMIT 1 reading ``r``) finds, in one statement."""
     if not wanted:
         return {}
-    leads_, entities, seqs, snaps = (list(col) for col in zip(*wanted))
-    rows = session.execute(text(f"""
+    leads_, entities, seqs, snaps = (list(col) for col in zip(*wanted, strict=True))
+    rows = session.execute(
+        text(f"""
         SELECT r.lead_id, r.entity_id, x.value
           FROM unnest(CAST(:leads AS uuid[]), CAST(:entities AS uuid[]), CAST(:seqs AS bigint[]),
                       CAST(:snaps AS text[])) AS r(lead_id, entity_id, seq, snap)
           CROSS JOIN LATERAL ({latest}) x
-    """), {"leads": leads_, "entities": entities, "seqs": seqs, "snaps": snaps, **params}).all()
+    """),
+        {"leads": leads_, "entities": entities, "seqs": seqs, "snaps": snaps, **params},
+    ).all()
     return {(row[0], row[1]): row[2] for row in rows}
 
 
-def _states_as_of(session, entity_type: str, wanted: list[tuple[uuid.UUID, uuid.UUID, int, str | None]], *,
-                  key: str) -> dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]]:
+def _states_as_of(
+    session, entity_type: str, wanted: list[tuple[uuid.UUID, uuid.UUID, int, str | None]], *, key: str
+) -> dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]]:
     """For each (lead, entity, seq, snapshot): the entity's latest full state then.
     Only rows whose after-state carries ``key`` count: some audit rows of an entity
     record an event, not its state (an admin's ``balance_credit`` has no ``status``)."""
-    return _latest_as_of(session, wanted, f"""
+    return _latest_as_of(
+        session,
+        wanted,
+        f"""
         SELECT al.after_state AS value FROM audit_logs al
          WHERE al.entity_type = :entity_type AND al.entity_id = r.entity_id
            AND {_AS_OF.format(t="al")} AND jsonb_exists(al.after_state, :key)
-         ORDER BY al.seq DESC LIMIT 1""", entity_type=entity_type, key=key)
+         ORDER BY al.seq DESC LIMIT 1""",
+        entity_type=entity_type,
+        key=key,
+    )
 
 
-def _balances_as_of(session, wanted: list[tuple[uuid.UUID, uuid.UUID, int, str | None]],
-                    ) -> dict[tuple[uuid.UUID, uuid.UUID], Decimal]:
+def _balances_as_of(
+    session,
+    wanted: list[tuple[uuid.UUID, uuid.UUID, int, str | None]],
+) -> dict[tuple[uuid.UUID, uuid.UUID], Decimal]:
     """For each (lead, provider, seq, snapshot): the balance after the provider's last
     ledger entry in force then."""
-    return _latest_as_of(session, wanted, f"""
+    return _latest_as_of(
+        session,
+        wanted,
+        f"""
         SELECT le.balance_after AS value FROM ledger_entries le
          WHERE le.provider_id = r.entity_id AND {_AS_OF.format(t="le")}
-         ORDER BY le.seq DESC LIMIT 1""")
+         ORDER BY le.seq DESC LIMIT 1""",
+    )
 
 
-def _last_received_before(session, wanted: list[tuple[uuid.UUID, uuid.UUID, datetime]],
-                          ) -> dict[tuple[uuid.UUID, uuid.UUID], datetime | None]:
+def _last_received_before(
+    session,
+    wanted: list[tuple[uuid.UUID, uuid.UUID, datetime]],
+) -> dict[tuple[uuid.UUID, uuid.UUID], datetime | None]:
     """For each (lead, subscription, stamp): the subscription's last lead received
     before the stamp (its fairness stamp when the lead was planned)."""
     if not wanted:
         return {}
-    leads_, subs, stamps = (list(col) for col in zip(*wanted))
-    rows = session.execute(text("""
+    leads_, subs, stamps = (list(col) for col in zip(*wanted, strict=True))
+    rows = session.execute(
+        text("""
         SELECT r.lead_id, r.sub_id, (SELECT max(la.received_at) FROM lead_assignments la
                                       WHERE la.subscription_id = r.sub_id AND la.received_at < r.stamp)
           FROM unnest(CAST(:leads AS uuid[]), CAST(:subs AS uuid[]), CAST(:stamps AS timestamptz[]))
                AS r(lead_id, sub_id, stamp)
-    """), {"leads": leads_, "subs": subs, "stamps": stamps}).all()
+    """),
+        {"leads": leads_, "subs": subs, "stamps": stamps},
+    ).all()
     return {(row[0], row[1]): row[2] for row in rows}
 
 
 @dataclass(frozen=True)
 class _History:
     """What the explanations need of the past, read once for every (lead, subscription)."""
+
     states: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]]
     provider_states: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]]
     balances: dict[tuple[uuid.UUID, uuid.UUID], Decimal]
@@ -249,8 +271,13 @@ def _parse_ts(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
-def _explain_one(history: _History, record: DistributionRecord, lead: Lead, sub: ProviderSubscription,
-                 assignments: list[LeadAssignment]) -> Decision:
+def _explain_one(
+    history: _History,
+    record: DistributionRecord,
+    lead: Lead,
+    sub: ProviderSubscription,
+    assignments: list[LeadAssignment],
+) -> Decision:
     def decide(reason: str) -> Decision:
         return Decision(sub.id, sub.provider_id, sub.competition_level_id, reason)
 
@@ -279,11 +306,13 @@ def _explain_one(history: _History, record: DistributionRecord, lead: Lead, sub:
     # The provider's balance after this lead's charges made before this level.
     level_position = {lvl["level_id"]: i for i, lvl in enumerate(levels)}
     earlier = [
-        a for a in assignments
+        a
+        for a in assignments
         if a.provider_id == sub.provider_id and level_position.get(str(a.competition_level_id), 99) <= index
     ]
     balance = history.balances.get((lead.id, sub.provider_id), Decimal("0.00")) - sum(
-        (a.charged_amount for a in earlier), Decimal("0.00"))
+        (a.charged_amount for a in earlier), Decimal("0.00")
+    )
     if balance < Decimal(level["price"]):
         return decide("insufficient_balance")
     if earlier:
@@ -298,8 +327,9 @@ def _explain_one(history: _History, record: DistributionRecord, lead: Lead, sub:
     return decide("unexplained")
 
 
-def explain(*, lead_id: uuid.UUID, provider_id: uuid.UUID | None = None,
-            subscription_ids: list[uuid.UUID] | None = None) -> list[Decision]:
+def explain(
+    *, lead_id: uuid.UUID, provider_id: uuid.UUID | None = None, subscription_ids: list[uuid.UUID] | None = None
+) -> list[Decision]:
     """Why each subscription of the lead's niche (or of one provider) did or did not
     receive this lead, as things stood when it was distributed."""
     found = explain_many(lead_ids=[lead_id], provider_id=provider_id, subscription_ids=subscription_ids)
@@ -308,19 +338,25 @@ def explain(*, lead_id: uuid.UUID, provider_id: uuid.UUID | None = None,
     return found[lead_id]
 
 
-def explain_many(*, lead_ids: list[uuid.UUID], provider_id: uuid.UUID | None = None,
-                 subscription_ids: list[uuid.UUID] | None = None) -> dict[uuid.UUID, list[Decision]]:
+def explain_many(
+    *, lead_ids: list[uuid.UUID], provider_id: uuid.UUID | None = None, subscription_ids: list[uuid.UUID] | None = None
+) -> dict[uuid.UUID, list[Decision]]:
     """``explain`` for several leads in a fixed number of statements (a page of missed
     leads): ``{lead_id: decisions}`` for each lead that exists (an empty list for a lead
     never distributed)."""
     with unit_of_work() as uow:
         session = uow.session
         leads_by_id = {lead.id: lead for lead in session.exec(select(Lead).where(Lead.id.in_(lead_ids))).all()}
-        records = {r.lead_id: r for r in session.exec(
-            select(DistributionRecord).where(DistributionRecord.lead_id.in_(list(leads_by_id)))).all()}
+        records = {
+            r.lead_id: r
+            for r in session.exec(
+                select(DistributionRecord).where(DistributionRecord.lead_id.in_(list(leads_by_id)))
+            ).all()
+        }
         assignments: dict[uuid.UUID, list[LeadAssignment]] = {lead_id: [] for lead_id in records}
-        for a in session.exec(select(LeadAssignment).where(LeadAssignment.lead_id.in_(list(records)))
-                              .order_by(LeadAssignment.received_at)).all():
+        for a in session.exec(
+            select(LeadAssignment).where(LeadAssignment.lead_id.in_(list(records))).order_by(LeadAssignment.received_at)
+        ).all():
             assignments[a.lead_id].append(a)
         niche_ids = {leads_by_id[lead_id].niche_id for lead_id in records}
         query = (
@@ -335,7 +371,7 @@ def explain_many(*, lead_ids: list[uuid.UUID], provider_id: uuid.UUID | None = N
             query = query.where(ProviderSubscription.id.in_(subscription_ids))
         subs_by_niche: dict[uuid.UUID, list[ProviderSubscription]] = {}
         level_created: dict[uuid.UUID, datetime] = {}
-        for sub, niche_id, created_at in (session.exec(query).all() if niche_ids else []):
+        for sub, niche_id, created_at in session.exec(query).all() if niche_ids else []:
             subs_by_niche.setdefault(niche_id, []).append(sub)
             level_created[sub.competition_level_id] = created_at
 
@@ -360,6 +396,8 @@ def explain_many(*, lead_ids: list[uuid.UUID], provider_id: uuid.UUID | None = N
             lead_id: [
                 _explain_one(history, records[lead_id], lead, sub, assignments[lead_id])
                 for sub in subs_by_niche.get(lead.niche_id, [])
-            ] if lead_id in records else []
+            ]
+            if lead_id in records
+            else []
             for lead_id, lead in leads_by_id.items()
         }

@@ -16,15 +16,16 @@ class Rendered:
     html: str
 
 
-def _html(title: str, paragraphs: list[str], button: tuple[str, str] | None = None,
-          footer: str = "") -> str:
+def _html(title: str, paragraphs: list[str], button: tuple[str, str] | None = None, footer: str = "") -> str:
     body = "".join(f'<p style="margin:0 0 16px;line-height:1.5">{p}</p>' for p in paragraphs)
     if button:
         label, url = button
-        body += (f'<p style="margin:24px 0"><a href="{html.escape(url, quote=True)}" '
-                 f'style="background:{ACCENT};color:#fff;padding:12px 20px;border-radius:6px;'
-                 f'text-decoration:none;font-weight:600">{html.escape(label)}</a></p>'
-                 f'<p style="font-size:12px;color:#666">Or paste this link: {html.escape(url)}</p>')
+        body += (
+            f'<p style="margin:24px 0"><a href="{html.escape(url, quote=True)}" '
+            f'style="background:{ACCENT};color:#fff;padding:12px 20px;border-radius:6px;'
+            f'text-decoration:none;font-weight:600">{html.escape(label)}</a></p>'
+            f'<p style="font-size:12px;color:#666">Or paste this link: {html.escape(url)}</p>'
+        )
     return (
         '<!doctype html><html><body style="margin:0;background:#f6f6f6;font-family:Arial,sans-serif">'
         '<table width="100%" cellpadding="0" cellspacing="0"><tr><td align="center" style="padding:24px">'
@@ -33,7 +34,7 @@ def _html(title: str, paragraphs: list[str], button: tuple[str, str] | None = No
         f'color:{ACCENT}">{BRAND}</td></tr>'
         f'<tr><td style="padding:28px"><h1 style="font-size:20px;margin:0 0 16px">{html.escape(title)}</h1>'
         f'{body}<p style="font-size:12px;color:#888;margin-top:32px">{footer}</p></td></tr>'
-        '</table></td></tr></table>{PIXEL}</body></html>'
+        "</table></td></tr></table>{PIXEL}</body></html>"
     )
 
 
@@ -46,8 +47,11 @@ def lead_confirmation(*, niche_name: str, link: str, expires: str) -> Rendered:
     )
     body = _html(
         f"Confirm your {niche_name} request",
-        [f"We received your <b>{html.escape(niche_name)}</b> request. Please confirm it is yours so "
-         "that local providers can contact you.", f"This link works until {html.escape(expires)}."],
+        [
+            f"We received your <b>{html.escape(niche_name)}</b> request. Please confirm it is yours so "
+            "that local providers can contact you.",
+            f"This link works until {html.escape(expires)}.",
+        ],
         ("Confirm my request", link),
         "If you did not make this request, ignore this email and nothing will happen.",
     )
@@ -62,5 +66,4 @@ def provider_notice(*, name: str, title: str, lines: list[str], link: str, link_
 
 def admin_alert(*, subject: str, details: dict) -> Rendered:
     lines = [f"{k}: {v}" for k, v in sorted(details.items())]
-    return Rendered(f"[hotlead] {subject}", "\n".join(lines) + "\n",
-                    _html(subject, [html.escape(x) for x in lines]))
+    return Rendered(f"[hotlead] {subject}", "\n".join(lines) + "\n", _html(subject, [html.escape(x) for x in lines]))

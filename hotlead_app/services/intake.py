@@ -63,8 +63,10 @@ def _clean_attribution(referrer_url: object, utm_params: object) -> tuple[str | 
         if (
             not isinstance(utm_params, dict)
             or len(utm_params) > 20
-            or not all(isinstance(k, str) and isinstance(v, str) and len(k) <= 64 and len(v) <= 500
-                       for k, v in utm_params.items())
+            or not all(
+                isinstance(k, str) and isinstance(v, str) and len(k) <= 64 and len(v) <= 500
+                for k, v in utm_params.items()
+            )
         ):
             errors["utm_params"] = "must be an object of at most 20 short string values"
         else:
@@ -173,16 +175,24 @@ def submit_lead(
         uow.session.execute(
             _INSERT_SUBMISSION,
             {
-                "id": lead_id, "niche_id": niche_id, "payload": json.dumps(submission.payload),
-                "email": submission.email, "phone": submission.phone, "referrer_url": ref,
+                "id": lead_id,
+                "niche_id": niche_id,
+                "payload": json.dumps(submission.payload),
+                "email": submission.email,
+                "phone": submission.phone,
+                "referrer_url": ref,
                 "utm_params": json.dumps(utm) if utm is not None else None,
-                "partner_id": _partner_id(uow, partner_code), "consent_version": CONSENT_VERSION,
-                "consent_ip": client.ip[:64], "consent_user_agent": (client.user_agent or "")[:500] or None,
+                "partner_id": _partner_id(uow, partner_code),
+                "consent_version": CONSENT_VERSION,
+                "consent_ip": client.ip[:64],
+                "consent_user_agent": (client.user_agent or "")[:500] or None,
                 "token_hash": token_fields["confirmation_token_hash"],
                 "expires_at": token_fields["confirmation_expires_at"],
                 "audit_id": uuid.uuid4(),
                 "audit_after": json.dumps({"status": LeadStatus.PENDING_CONFIRMATION.value, "niche": slug}),
-                "outbox_id": outbox_id, "task": SEND_CONFIRMATION_TASK, "outbox_args": json.dumps(outbox_args),
+                "outbox_id": outbox_id,
+                "task": SEND_CONFIRMATION_TASK,
+                "outbox_args": json.dumps(outbox_args),
             },
         )
         uow.after_commit(lambda: metrics.lead_transition(slug, "new", LeadStatus.PENDING_CONFIRMATION.value))
@@ -205,8 +215,15 @@ def resend_confirmation(*, email: object, lead_id: object, client: ClientInfo = 
         if lead.status != LeadStatus.PENDING_CONFIRMATION:
             return
         _queue_confirmation(uow, lead)
-        audit.record(uow, actor=BUYER, entity_type="lead", entity_id=lead.id, action="confirmation_resent",
-                     before=None, after={"status": lead.status.value})
+        audit.record(
+            uow,
+            actor=BUYER,
+            entity_type="lead",
+            entity_id=lead.id,
+            action="confirmation_resent",
+            before=None,
+            after={"status": lead.status.value},
+        )
 
 
 @dataclass(frozen=True)

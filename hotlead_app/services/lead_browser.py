@@ -10,7 +10,7 @@ there is more).  Values are JSON-safe (money as strings, times as ISO 8601).
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +33,6 @@ from hotlead_app.models import (
 )
 from hotlead_app.services import distribution
 from hotlead_app.services.checks import page_limit, require_admin, time_cursor
-
 
 REASON_TEXT = {
     "chosen": "Received the lead",
@@ -63,8 +62,9 @@ def _day(value: object, field: str) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise InvalidInput(f"The {field.replace('_', ' ')} is a date like 2026-11-26.",
-                           details={field: "not a date (YYYY-MM-DD)"}) from None
+        raise InvalidInput(
+            f"The {field.replace('_', ' ')} is a date like 2026-11-26.", details={field: "not a date (YYYY-MM-DD)"}
+        ) from None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -86,13 +86,22 @@ def _waiting(since: datetime | None, now: datetime) -> str:
 def _row(lead: Lead, niche: Niche, partner: Partner | None, now: datetime) -> dict[str, Any]:
     utm = lead.utm_params or {}
     return {
-        "id": str(lead.id), "status": lead.status.value, "niche": niche.slug, "niche_name": niche.name,
-        "email": lead.email, "phone": lead.phone or "", "payload": dict(lead.payload or {}),
-        "referrer_url": lead.referrer_url or "", "utm_params": dict(utm),
-        "partner": partner.code if partner else "", "partner_name": partner.name if partner else "",
-        "consent_version": lead.consent_version or "", "consent_ip": lead.consent_ip or "",
+        "id": str(lead.id),
+        "status": lead.status.value,
+        "niche": niche.slug,
+        "niche_name": niche.name,
+        "email": lead.email,
+        "phone": lead.phone or "",
+        "payload": dict(lead.payload or {}),
+        "referrer_url": lead.referrer_url or "",
+        "utm_params": dict(utm),
+        "partner": partner.code if partner else "",
+        "partner_name": partner.name if partner else "",
+        "consent_version": lead.consent_version or "",
+        "consent_ip": lead.consent_ip or "",
         "consent_user_agent": lead.consent_user_agent or "",
-        "created_at": lead.created_at.isoformat(), "confirmed_at": _iso(lead.confirmed_at),
+        "created_at": lead.created_at.isoformat(),
+        "confirmed_at": _iso(lead.confirmed_at),
         "waiting": _waiting(lead.confirmed_at, now) if lead.status == LeadStatus.PENDING_APPROVAL else "",
     }
 
@@ -114,7 +123,7 @@ def approval_queue(*, actor: Actor, limit: int = 25, after: object = None) -> li
     if cursor:
         at, last = cursor
         query = query.where(tuple_(Lead.created_at, Lead.id) > tuple_(at, last))  # a bound of the index scan
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with unit_of_work() as uow:
         rows = uow.session.exec(query.order_by(Lead.created_at, Lead.id).limit(limit + 1)).all()
         return [_row(lead, niche, partner, now) for lead, niche, partner in rows]
@@ -123,9 +132,18 @@ def approval_queue(*, actor: Actor, limit: int = 25, after: object = None) -> li
 ORDERS = ("newest", "oldest")
 
 
-def search_leads(*, actor: Actor, status: str | None = None, niche: str | None = None, email: str | None = None,
-                 created_from: object = None, created_to: object = None, order: str = "newest", limit: int = 50,
-                 after: object = None) -> list[dict[str, Any]]:
+def search_leads(
+    *,
+    actor: Actor,
+    status: str | None = None,
+    niche: str | None = None,
+    email: str | None = None,
+    created_from: object = None,
+    created_to: object = None,
+    order: str = "newest",
+    limit: int = 50,
+    after: object = None,
+) -> list[dict[str, Any]]:
     """Leads newest first (``order="oldest"``: oldest first), for the leads browser and
     ``GET /admin/leads``.  ``email``: the whole address (any case), or the start of
     it; ``created_from`` / ``created_to``: UTC days, both included.  A bad filter
@@ -155,10 +173,10 @@ def search_leads(*, actor: Actor, status: str | None = None, niche: str | None =
             escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             query = query.where(Lead.email.like(escaped + "%"))
     if first:
-        query = query.where(Lead.created_at >= datetime(first.year, first.month, first.day, tzinfo=timezone.utc))
+        query = query.where(Lead.created_at >= datetime(first.year, first.month, first.day, tzinfo=UTC))
     if last_day:
         end = last_day + timedelta(days=1)
-        query = query.where(Lead.created_at < datetime(end.year, end.month, end.day, tzinfo=timezone.utc))
+        query = query.where(Lead.created_at < datetime(end.year, end.month, end.day, tzinfo=UTC))
     if cursor:
         # A row comparison, not (created_at < at OR created_at = at AND id < last): the
         # same rows, but PostgreSQL uses it as a bound of ix_leads_created_at_id, so a
@@ -166,7 +184,7 @@ def search_leads(*, actor: Actor, status: str | None = None, niche: str | None =
         key, bound = tuple_(Lead.created_at, Lead.id), tuple_(*cursor)
         query = query.where(key > bound if oldest_first else key < bound)
     by = (Lead.created_at, Lead.id) if oldest_first else (Lead.created_at.desc(), Lead.id.desc())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with unit_of_work() as uow:
         rows = uow.session.exec(query.order_by(*by).limit(limit + 1)).all()
         return [_row(lead, niche_row, partner, now) for lead, niche_row, partner in rows]
@@ -180,19 +198,30 @@ def explanation(*, actor: Actor, lead_id: uuid.UUID) -> list[dict[str, Any]]:
     if not decisions:
         return []
     with unit_of_work() as uow:
-        providers = dict(uow.session.exec(
-            select(ServiceProvider.id, ServiceProvider.name)
-            .where(ServiceProvider.id.in_({d.provider_id for d in decisions}))
-        ).all())
-        levels = dict(uow.session.exec(
-            select(CompetitionLevel.id, CompetitionLevel.name)
-            .where(CompetitionLevel.id.in_({d.competition_level_id for d in decisions}))
-        ).all())
+        providers = dict(
+            uow.session.exec(
+                select(ServiceProvider.id, ServiceProvider.name).where(
+                    ServiceProvider.id.in_({d.provider_id for d in decisions})
+                )
+            ).all()
+        )
+        levels = dict(
+            uow.session.exec(
+                select(CompetitionLevel.id, CompetitionLevel.name).where(
+                    CompetitionLevel.id.in_({d.competition_level_id for d in decisions})
+                )
+            ).all()
+        )
     return [
-        {"subscription_id": str(d.subscription_id), "provider_id": str(d.provider_id),
-         "provider": providers.get(d.provider_id, str(d.provider_id)),
-         "level": levels.get(d.competition_level_id, str(d.competition_level_id)),
-         "reason": d.reason, "reason_text": reason_text(d.reason), "chosen": d.chosen}
+        {
+            "subscription_id": str(d.subscription_id),
+            "provider_id": str(d.provider_id),
+            "provider": providers.get(d.provider_id, str(d.provider_id)),
+            "level": levels.get(d.competition_level_id, str(d.competition_level_id)),
+            "reason": d.reason,
+            "reason_text": reason_text(d.reason),
+            "chosen": d.chosen,
+        }
         for d in decisions
     ]
 
@@ -205,7 +234,7 @@ def lead_view(*, actor: Actor, lead_id: uuid.UUID, with_explanation: bool = True
     and its history (the lead's and its assignments' audit rows, memos included),
     oldest first."""
     require_admin(actor)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with unit_of_work() as uow:
         found = uow.session.exec(_lead_query().where(Lead.id == lead_id)).first()
         if found is None:
@@ -220,39 +249,67 @@ def lead_view(*, actor: Actor, lead_id: uuid.UUID, with_explanation: bool = True
             .order_by(LeadAssignment.received_at)
         ).all()
         assignment_ids = [a.id for a, _p, _l in assignments]
-        trail = uow.session.exec(
-            select(AuditLog)
-            .where(or_(and_(AuditLog.entity_type == "lead", AuditLog.entity_id == lead_id),
-                       and_(AuditLog.entity_type == "lead_assignment", AuditLog.entity_id.in_(assignment_ids))))
-            .order_by(AuditLog.seq)
-        ).all() if assignment_ids else uow.session.exec(
-            select(AuditLog).where(AuditLog.entity_type == "lead", AuditLog.entity_id == lead_id)
-            .order_by(AuditLog.seq)
-        ).all()
+        trail = (
+            uow.session.exec(
+                select(AuditLog)
+                .where(
+                    or_(
+                        and_(AuditLog.entity_type == "lead", AuditLog.entity_id == lead_id),
+                        and_(AuditLog.entity_type == "lead_assignment", AuditLog.entity_id.in_(assignment_ids)),
+                    )
+                )
+                .order_by(AuditLog.seq)
+            ).all()
+            if assignment_ids
+            else uow.session.exec(
+                select(AuditLog)
+                .where(AuditLog.entity_type == "lead", AuditLog.entity_id == lead_id)
+                .order_by(AuditLog.seq)
+            ).all()
+        )
     refundable = [(a, name) for a, name, _lvl in assignments if not a.is_refunded]
-    view.update({
-        "distribution_seq": lead.distribution_seq,
-        "distributed_at": _iso(lead.distributed_at),
-        "can_bad_lead": lead.status == LeadStatus.DISTRIBUTED,
-        "assignments": [
-            {"id": str(a.id), "provider_id": str(a.provider_id), "provider": provider_name,
-             "level": level_name, "price": money.format_money(a.charged_amount), "refunded": a.is_refunded,
-             "refunded_at": _iso(a.refunded_at), "refund_reason": a.refund_reason or "",
-             "assigned_at": a.assigned_at.isoformat()}
-            for a, provider_name, level_name in assignments
-        ],
-        "bad_lead_refunds": [
-            {"provider": name, "amount": money.format_money(a.charged_amount)} for a, name in refundable
-        ],
-        "bad_lead_total": money.format_money(sum((a.charged_amount for a, _n in refundable), Decimal("0.00"))),
-        "explanation": explanation(actor=actor, lead_id=lead_id) if with_explanation else None,
-        "history": [
-            {"id": str(a.id), "at": a.created_at.isoformat(), "entity_type": a.entity_type,
-             "entity_id": str(a.entity_id), "action": a.action, "actor_role": a.actor_role.value,
-             "actor_id": str(a.actor_id) if a.actor_id else None,
-             "before": a.before_state, "after": a.after_state, "memo": a.admin_only_memo or "",
-             "reason": str((a.after_state or {}).get("reason") or (a.after_state or {}).get("refund_reason") or "")}
-            for a in trail
-        ],
-    })
+    view.update(
+        {
+            "distribution_seq": lead.distribution_seq,
+            "distributed_at": _iso(lead.distributed_at),
+            "can_bad_lead": lead.status == LeadStatus.DISTRIBUTED,
+            "assignments": [
+                {
+                    "id": str(a.id),
+                    "provider_id": str(a.provider_id),
+                    "provider": provider_name,
+                    "level": level_name,
+                    "price": money.format_money(a.charged_amount),
+                    "refunded": a.is_refunded,
+                    "refunded_at": _iso(a.refunded_at),
+                    "refund_reason": a.refund_reason or "",
+                    "assigned_at": a.assigned_at.isoformat(),
+                }
+                for a, provider_name, level_name in assignments
+            ],
+            "bad_lead_refunds": [
+                {"provider": name, "amount": money.format_money(a.charged_amount)} for a, name in refundable
+            ],
+            "bad_lead_total": money.format_money(sum((a.charged_amount for a, _n in refundable), Decimal("0.00"))),
+            "explanation": explanation(actor=actor, lead_id=lead_id) if with_explanation else None,
+            "history": [
+                {
+                    "id": str(a.id),
+                    "at": a.created_at.isoformat(),
+                    "entity_type": a.entity_type,
+                    "entity_id": str(a.entity_id),
+                    "action": a.action,
+                    "actor_role": a.actor_role.value,
+                    "actor_id": str(a.actor_id) if a.actor_id else None,
+                    "before": a.before_state,
+                    "after": a.after_state,
+                    "memo": a.admin_only_memo or "",
+                    "reason": str(
+                        (a.after_state or {}).get("reason") or (a.after_state or {}).get("refund_reason") or ""
+                    ),
+                }
+                for a in trail
+            ],
+        }
+    )
     return view

@@ -76,8 +76,14 @@ def _transition(
     uow.session.flush()
     uow.after_commit(lambda n=lead.niche_id, f=before["status"], t=target.value, i=lead.id: _counted(n, f, t, i))
     audit.record(
-        uow, actor=actor, entity_type="lead", entity_id=lead.id, action=action,
-        before=before, after={"status": target.value, **(extra or {})}, memo=memo,
+        uow,
+        actor=actor,
+        entity_type="lead",
+        entity_id=lead.id,
+        action=action,
+        before=before,
+        after={"status": target.value, **(extra or {})},
+        memo=memo,
     )
 
 
@@ -99,13 +105,11 @@ def confirm_lead(*, token: str) -> LeadState:
         if lead.confirmed_at is not None:
             return LeadState(lead.id, lead.status, lead.confirmed_at, already_confirmed=True)
         if lead.confirmation_token_hash != tokens.token_hash(token):
-            raise InvalidInput("This confirmation link was replaced by a newer one.",
-                               details={"token": "superseded"})
+            raise InvalidInput("This confirmation link was replaced by a newer one.", details={"token": "superseded"})
         if lead.status != LeadStatus.PENDING_CONFIRMATION:
             return LeadState(lead.id, lead.status, lead.confirmed_at)
         if lead.confirmation_expires_at is not None and lead.confirmation_expires_at < utcnow():
-            raise Expired("This confirmation link has expired; ask for a new one.",
-                          details={"token": "expired"})
+            raise Expired("This confirmation link has expired; ask for a new one.", details={"token": "expired"})
         lead.confirmed_at = utcnow()
         _transition(uow, lead, LeadStatus.PENDING_APPROVAL, actor=BUYER, action="confirmed")
         return LeadState(lead.id, lead.status, lead.confirmed_at)
@@ -125,8 +129,9 @@ def reject_lead(*, lead_id: uuid.UUID, actor: Actor, reason: str, memo: str | No
         raise InvalidInput("Say why the lead is rejected.", details={"reason": "required"})
     with unit_of_work() as uow:
         lead = _lock(uow, lead_id)
-        _transition(uow, lead, LeadStatus.REJECTED, actor=actor, action="rejected", memo=memo,
-                    extra={"reason": reason.strip()})
+        _transition(
+            uow, lead, LeadStatus.REJECTED, actor=actor, action="rejected", memo=memo, extra={"reason": reason.strip()}
+        )
         return LeadState(lead.id, lead.status, lead.confirmed_at)
 
 
@@ -136,8 +141,15 @@ def mark_bad_lead(*, lead_id: uuid.UUID, actor: Actor, reason: str, memo: str | 
         raise InvalidInput("Say why the lead is bad.", details={"reason": "required"})
     with unit_of_work() as uow:
         lead = _lock(uow, lead_id)
-        _transition(uow, lead, LeadStatus.BAD_LEAD, actor=actor, action="marked_bad_lead", memo=memo,
-                    extra={"reason": reason.strip()})
+        _transition(
+            uow,
+            lead,
+            LeadStatus.BAD_LEAD,
+            actor=actor,
+            action="marked_bad_lead",
+            memo=memo,
+            extra={"reason": reason.strip()},
+        )
         # Locked: an assignment refunded by a transaction this one waited for is
         # re-read and drops out, instead of failing the whole Bad Lead.
         assignment_ids = uow.session.exec(
@@ -147,8 +159,9 @@ def mark_bad_lead(*, lead_id: uuid.UUID, actor: Actor, reason: str, memo: str | 
             .with_for_update()
         ).all()
         for assignment_id in assignment_ids:
-            refunds.refund_in(uow, assignment_id=assignment_id, actor=actor,
-                              reason=f"Global Bad Lead: {reason.strip()}", memo=memo)
+            refunds.refund_in(
+                uow, assignment_id=assignment_id, actor=actor, reason=f"Global Bad Lead: {reason.strip()}", memo=memo
+            )
         return LeadState(lead.id, lead.status, lead.confirmed_at)
 
 

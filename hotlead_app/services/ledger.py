@@ -129,8 +129,14 @@ def post(
 
 
 def reverse_deposit(
-    *, provider_id: uuid.UUID, amount: object, key: str, memo: str | None = None,
-    related_type: str | None = None, related_id: uuid.UUID | None = None, uow: UnitOfWork | None = None,
+    *,
+    provider_id: uuid.UUID,
+    amount: object,
+    key: str,
+    memo: str | None = None,
+    related_type: str | None = None,
+    related_id: uuid.UUID | None = None,
+    uow: UnitOfWork | None = None,
 ) -> Posted:
     """A payment processor took back a deposit (refund, dispute).  The debit is
     posted even when it overdraws; then the provider is set ``inactive`` with reason
@@ -146,38 +152,77 @@ def reverse_deposit(
             provider.status_reason = "payment_reversed"
             uow.session.add(provider)
             uow.session.flush()
-            audit.record(uow, actor=SYSTEM, entity_type="provider", entity_id=provider_id,
-                         action="deactivated_payment_reversed", before=before, after=audit.snapshot(provider))
-        posted = post(provider_id=provider_id, type=LedgerEntryType.DEBIT, amount=value, key=key,
-                      related_type=related_type, related_id=related_id, memo=memo,
-                      reversal=overdraws, uow=uow)
+            audit.record(
+                uow,
+                actor=SYSTEM,
+                entity_type="provider",
+                entity_id=provider_id,
+                action="deactivated_payment_reversed",
+                before=before,
+                after=audit.snapshot(provider),
+            )
+        posted = post(
+            provider_id=provider_id,
+            type=LedgerEntryType.DEBIT,
+            amount=value,
+            key=key,
+            related_type=related_type,
+            related_id=related_id,
+            memo=memo,
+            reversal=overdraws,
+            uow=uow,
+        )
         if posted.created and overdraws:
-            outbox.add(uow, ADMIN_ALERT_TASK, subject="Payment reversed on a spent balance",
-                       provider_id=str(provider_id), amount=money.format_money(value), key=key)
+            outbox.add(
+                uow,
+                ADMIN_ALERT_TASK,
+                subject="Payment reversed on a spent balance",
+                provider_id=str(provider_id),
+                amount=money.format_money(value),
+                key=key,
+            )
         return posted
 
 
-def adjust(*, provider_id: uuid.UUID, type: str, amount: object, actor: Actor,
-           memo: str | None = None, key: str | None = None) -> Posted:
+def adjust(
+    *, provider_id: uuid.UUID, type: str, amount: object, actor: Actor, memo: str | None = None, key: str | None = None
+) -> Posted:
     """An admin's manual credit or debit; a debit larger than the balance is refused."""
     if type not in ("credit", "debit"):
         raise InvalidInput("An adjustment is a credit or a debit.", details={"type": "credit or debit"})
     with unit_of_work() as uow:
         adjustment_id = uuid.uuid4()
-        posted = post(provider_id=provider_id, type=type, amount=amount,
-                      key=key or f"adjustment:{adjustment_id}", related_type="adjustment",
-                      related_id=adjustment_id, memo=memo, uow=uow)
+        posted = post(
+            provider_id=provider_id,
+            type=type,
+            amount=amount,
+            key=key or f"adjustment:{adjustment_id}",
+            related_type="adjustment",
+            related_id=adjustment_id,
+            memo=memo,
+            uow=uow,
+        )
         if posted.created:
-            audit.record(uow, actor=actor, entity_type="provider", entity_id=provider_id,
-                         action=f"balance_{type}", before=None,
-                         after={"entry_id": str(posted.entry.id), "amount": money.format_money(posted.entry.amount),
-                                "balance_after": money.format_money(posted.entry.balance_after)},
-                         memo=memo)
+            audit.record(
+                uow,
+                actor=actor,
+                entity_type="provider",
+                entity_id=provider_id,
+                action=f"balance_{type}",
+                before=None,
+                after={
+                    "entry_id": str(posted.entry.id),
+                    "amount": money.format_money(posted.entry.amount),
+                    "balance_after": money.format_money(posted.entry.balance_after),
+                },
+                memo=memo,
+            )
         return posted
 
 
-def list_entries(*, provider_id: uuid.UUID | None = None, limit: int = 50,
-                 before_seq: int | None = None) -> list[LedgerEntryRead]:
+def list_entries(
+    *, provider_id: uuid.UUID | None = None, limit: int = 50, before_seq: int | None = None
+) -> list[LedgerEntryRead]:
     """Newest first, keyset-paginated on ``seq``."""
     with unit_of_work() as uow:
         query = select(LedgerEntry).order_by(LedgerEntry.seq.desc()).limit(limit)

@@ -80,24 +80,37 @@ def record_open(*, token: str, ip: str | None, user_agent: str | None) -> bool:
     with unit_of_work() as uow:
         if uow.session.get(EmailMessage, email_id) is None:
             return False
-        uow.session.add(EmailEvent(email_id=email_id, kind="open", ip=(ip or "")[:64] or None,
-                                   user_agent=(user_agent or "")[:500] or None))
+        uow.session.add(
+            EmailEvent(
+                email_id=email_id, kind="open", ip=(ip or "")[:64] or None, user_agent=(user_agent or "")[:500] or None
+            )
+        )
     return True
 
 
 # --------------------------------------------------------------------------- composing
 
 
-def _insert(*, dedupe_key: str, kind: str, to_address: str, rendered: email_templates.Rendered,
-            lead_id: uuid.UUID | None = None) -> ComposedEmail:
+def _insert(
+    *, dedupe_key: str, kind: str, to_address: str, rendered: email_templates.Rendered, lead_id: uuid.UUID | None = None
+) -> ComposedEmail:
     email_id = uuid.uuid4()
     html = rendered.html.replace("{PIXEL}", f'<img src="{pixel_url(email_id)}" width="1" height="1" alt="">')
     with unit_of_work() as uow:
         stmt = (
             insert(EmailMessage)
-            .values(id=email_id, dedupe_key=dedupe_key, kind=kind, to_address=to_address,
-                    subject=rendered.subject, body_text=rendered.text, body_html=html, lead_id=lead_id,
-                    status=EmailStatus.queued, attempts=0)
+            .values(
+                id=email_id,
+                dedupe_key=dedupe_key,
+                kind=kind,
+                to_address=to_address,
+                subject=rendered.subject,
+                body_text=rendered.text,
+                body_html=html,
+                lead_id=lead_id,
+                status=EmailStatus.queued,
+                attempts=0,
+            )
             .on_conflict_do_nothing(constraint="uq_email_messages_dedupe_key")
             .returning(EmailMessage.id)
         )
@@ -124,9 +137,15 @@ def compose_lead_confirmation(*, lead_id: uuid.UUID, nonce: str) -> ComposedEmai
         to_address, niche_name = lead.email, niche.name
         expires = lead.confirmation_expires_at.strftime("%Y-%m-%d %H:%M UTC")
     rendered = email_templates.lead_confirmation(
-        niche_name=niche_name, link=f"{get_settings().public_url}/confirm?token={token}", expires=expires)
-    return _insert(dedupe_key=f"lead:{lead_id}:confirmation:{tokens.token_hash(token)[:16]}",
-                   kind="lead_confirmation", to_address=to_address, rendered=rendered, lead_id=lead_id)
+        niche_name=niche_name, link=f"{get_settings().public_url}/confirm?token={token}", expires=expires
+    )
+    return _insert(
+        dedupe_key=f"lead:{lead_id}:confirmation:{tokens.token_hash(token)[:16]}",
+        kind="lead_confirmation",
+        to_address=to_address,
+        rendered=rendered,
+        lead_id=lead_id,
+    )
 
 
 CHANGE_TEXT = {
@@ -146,12 +165,19 @@ def compose_provider_balance_rules(*, provider_id: uuid.UUID, changes: list[dict
     lines = [f"Your balance is now {balance}."]
     for change in changes:
         text = CHANGE_TEXT.get(change["change"], change["change"])
-        lines.append(f"Subscription {str(change['subscription_id'])[:8]} {text}." if "subscription_id" in change else text)
+        lines.append(
+            f"Subscription {str(change['subscription_id'])[:8]} {text}." if "subscription_id" in change else text
+        )
     rendered = email_templates.provider_notice(
-        name=name, title="Your lead subscriptions changed", lines=lines,
-        link=f"{get_settings().public_url}/provider", link_label="Add funds")
-    return _insert(dedupe_key=f"balance-rules:{key}", kind="provider_balance_rules",
-                   to_address=to_address, rendered=rendered)
+        name=name,
+        title="Your lead subscriptions changed",
+        lines=lines,
+        link=f"{get_settings().public_url}/provider",
+        link_label="Add funds",
+    )
+    return _insert(
+        dedupe_key=f"balance-rules:{key}", kind="provider_balance_rules", to_address=to_address, rendered=rendered
+    )
 
 
 def compose_new_lead(*, assignment_id: uuid.UUID) -> ComposedEmail | None:
@@ -172,10 +198,19 @@ def compose_new_lead(*, assignment_id: uuid.UUID) -> ComposedEmail | None:
         ]
         to_address, name = provider.email, provider.name
     rendered = email_templates.provider_notice(
-        name=name, title=f"New {niche.name} lead", lines=lines,
-        link=f"{get_settings().public_url}/provider", link_label="See your leads")
-    return _insert(dedupe_key=f"new-lead:{assignment_id}", kind="new_lead", to_address=to_address,
-                   rendered=rendered, lead_id=lead.id)
+        name=name,
+        title=f"New {niche.name} lead",
+        lines=lines,
+        link=f"{get_settings().public_url}/provider",
+        link_label="See your leads",
+    )
+    return _insert(
+        dedupe_key=f"new-lead:{assignment_id}",
+        kind="new_lead",
+        to_address=to_address,
+        rendered=rendered,
+        lead_id=lead.id,
+    )
 
 
 def compose_deposit_received(*, entry_id: uuid.UUID) -> ComposedEmail | None:
@@ -187,21 +222,30 @@ def compose_deposit_received(*, entry_id: uuid.UUID) -> ComposedEmail | None:
         if entry is None:
             return None
         provider = uow.session.get(ServiceProvider, entry.provider_id)
-        lines = [f"We received your deposit of {entry.amount}.",
-                 f"Your balance after it: {entry.balance_after}.",
-                 f"Reference: {entry.idempotency_key}"]
+        lines = [
+            f"We received your deposit of {entry.amount}.",
+            f"Your balance after it: {entry.balance_after}.",
+            f"Reference: {entry.idempotency_key}",
+        ]
         to_address, name = provider.email, provider.name
     rendered = email_templates.provider_notice(
-        name=name, title="Deposit received", lines=lines,
-        link=f"{get_settings().public_url}/provider", link_label="See your ledger")
-    return _insert(dedupe_key=f"deposit:{entry_id}", kind="deposit_received", to_address=to_address,
-                   rendered=rendered)
+        name=name,
+        title="Deposit received",
+        lines=lines,
+        link=f"{get_settings().public_url}/provider",
+        link_label="See your ledger",
+    )
+    return _insert(dedupe_key=f"deposit:{entry_id}", kind="deposit_received", to_address=to_address, rendered=rendered)
 
 
 def compose_admin_alert(*, subject: str, details: dict, key: str) -> ComposedEmail:
     rendered = email_templates.admin_alert(subject=subject, details=details)
-    return _insert(dedupe_key=f"admin-alert:{key}", kind="admin_alert",
-                   to_address=get_settings().bootstrap_admin_email, rendered=rendered)
+    return _insert(
+        dedupe_key=f"admin-alert:{key}",
+        kind="admin_alert",
+        to_address=get_settings().bootstrap_admin_email,
+        rendered=rendered,
+    )
 
 
 # --------------------------------------------------------------------------- sending
@@ -271,13 +315,18 @@ def send_pending(*, older_than_seconds: float = 30.0, limit: int = 200) -> dict[
     """The sweep: send every email still queued or failed; one failure does not stop it."""
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     with unit_of_work() as uow:
-        ids = list(uow.session.exec(
-            select(EmailMessage.id)
-            .where(EmailMessage.status != EmailStatus.sent, EmailMessage.attempts < MAX_ATTEMPTS,
-                   EmailMessage.created_at <= cutoff)
-            .order_by(EmailMessage.created_at)
-            .limit(limit)
-        ).all())
+        ids = list(
+            uow.session.exec(
+                select(EmailMessage.id)
+                .where(
+                    EmailMessage.status != EmailStatus.sent,
+                    EmailMessage.attempts < MAX_ATTEMPTS,
+                    EmailMessage.created_at <= cutoff,
+                )
+                .order_by(EmailMessage.created_at)
+                .limit(limit)
+            ).all()
+        )
     counts = {"sent": 0, "failed": 0}
     for email_id in ids:
         try:
@@ -291,8 +340,16 @@ def send_pending(*, older_than_seconds: float = 30.0, limit: int = 200) -> dict[
 
 
 def _read(email: EmailMessage) -> EmailRead:
-    return EmailRead(email.id, email.kind, email.to_address, email.subject, email.body_text,
-                     email.body_html, email.status, email.attempts)
+    return EmailRead(
+        email.id,
+        email.kind,
+        email.to_address,
+        email.subject,
+        email.body_text,
+        email.body_html,
+        email.status,
+        email.attempts,
+    )
 
 
 def list_emails_for_lead(*, lead_id: uuid.UUID) -> list[EmailRead]:

@@ -188,14 +188,15 @@ def drain(*, older_than_seconds: float | None = None, limit: int = 500) -> int:
         rows = uow.session.exec(
             select(OutboxMessage.id, OutboxMessage.published_at, OutboxMessage.attempts)
             .where(OutboxMessage.dispatched_at.is_(None), OutboxMessage.created_at <= now - first)
-            .where(or_(OutboxMessage.published_at.is_(None),
-                       OutboxMessage.published_at <= now - first))
+            .where(or_(OutboxMessage.published_at.is_(None), OutboxMessage.published_at <= now - first))
             .order_by(OutboxMessage.created_at)
             .limit(limit)
         ).all()
     due = [
-        row.id for row in rows
-        if row.published_at is None or row.published_at <= now - min(BACKOFF_STEP * row.attempts, BACKOFF_CAP)
+        row.id
+        for row in rows
+        if row.published_at is None
+        or row.published_at <= now - min(BACKOFF_STEP * row.attempts, BACKOFF_CAP)
         or older_than_seconds is not None
     ]
     return publish(due)

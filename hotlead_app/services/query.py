@@ -15,11 +15,15 @@ from hotlead_app.models import Lead, LeadAssignment, Niche
 
 def _assignment(a: LeadAssignment) -> dict[str, Any]:
     return {
-        "id": str(a.id), "provider_id": str(a.provider_id), "subscription_id": str(a.subscription_id),
+        "id": str(a.id),
+        "provider_id": str(a.provider_id),
+        "subscription_id": str(a.subscription_id),
         "competition_level_id": str(a.competition_level_id),
-        "charged_amount": money.format_money(a.charged_amount), "is_refunded": a.is_refunded,
+        "charged_amount": money.format_money(a.charged_amount),
+        "is_refunded": a.is_refunded,
         "refunded_at": a.refunded_at.isoformat() if a.refunded_at else None,
-        "refund_reason": a.refund_reason, "assigned_at": a.assigned_at.isoformat(),
+        "refund_reason": a.refund_reason,
+        "assigned_at": a.assigned_at.isoformat(),
     }
 
 
@@ -33,9 +37,15 @@ def lead_detail(*, lead_id: uuid.UUID) -> dict[str, Any]:
             select(LeadAssignment).where(LeadAssignment.lead_id == lead_id).order_by(LeadAssignment.received_at)
         ).all()
         return {
-            "id": str(lead.id), "status": lead.status.value, "niche": niche.slug, "email": lead.email,
-            "phone": lead.phone, "payload": lead.payload, "referrer_url": lead.referrer_url,
-            "utm_params": lead.utm_params, "created_at": lead.created_at.isoformat(),
+            "id": str(lead.id),
+            "status": lead.status.value,
+            "niche": niche.slug,
+            "email": lead.email,
+            "phone": lead.phone,
+            "payload": lead.payload,
+            "referrer_url": lead.referrer_url,
+            "utm_params": lead.utm_params,
+            "created_at": lead.created_at.isoformat(),
             "confirmed_at": lead.confirmed_at.isoformat() if lead.confirmed_at else None,
             "distribution_seq": lead.distribution_seq,
             "assignments": [_assignment(a) for a in assignments],
@@ -59,8 +69,11 @@ def provider_leads(*, provider_id: uuid.UUID, limit: int = 50, after: object = N
 
     with unit_of_work() as uow:
         shared = (
-            select(func.count()).select_from(LeadAssignment)
-            .where(LeadAssignment.lead_id == Lead.id).correlate(Lead).scalar_subquery()
+            select(func.count())
+            .select_from(LeadAssignment)
+            .where(LeadAssignment.lead_id == Lead.id)
+            .correlate(Lead)
+            .scalar_subquery()
         )
         query = (
             select(LeadAssignment, Lead, Niche.slug, CompetitionLevel.name, shared)
@@ -71,14 +84,25 @@ def provider_leads(*, provider_id: uuid.UUID, limit: int = 50, after: object = N
         )
         if key:
             at, last_id = key
-            query = query.where(or_(LeadAssignment.assigned_at < at,
-                                    and_(LeadAssignment.assigned_at == at, LeadAssignment.id < last_id)))
+            query = query.where(
+                or_(
+                    LeadAssignment.assigned_at < at, and_(LeadAssignment.assigned_at == at, LeadAssignment.id < last_id)
+                )
+            )
         rows = uow.session.exec(
             query.order_by(LeadAssignment.assigned_at.desc(), LeadAssignment.id.desc()).limit(limit + 1)
         ).all()
         return [
-            {**_assignment(a), "lead_id": str(lead.id), "niche": slug, "level": level_name,
-             "providers_on_lead": count, "email": lead.email, "phone": lead.phone, "payload": lead.payload}
+            {
+                **_assignment(a),
+                "lead_id": str(lead.id),
+                "niche": slug,
+                "level": level_name,
+                "providers_on_lead": count,
+                "email": lead.email,
+                "phone": lead.phone,
+                "payload": lead.payload,
+            }
             for a, lead, slug, level_name, count in rows
         ]
 
@@ -96,12 +120,19 @@ def list_providers(*, limit: int = 50, after: list | None = None) -> list[dict[s
                 name, last_id = str(name), uuid.UUID(str(last_id))
             except (TypeError, ValueError):
                 raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"}) from None
-            query = query.where(or_(ServiceProvider.name > name,
-                                    and_(ServiceProvider.name == name, ServiceProvider.id > last_id)))
+            query = query.where(
+                or_(ServiceProvider.name > name, and_(ServiceProvider.name == name, ServiceProvider.id > last_id))
+            )
         return [
-            {"id": str(p.id), "name": p.name, "email": p.email, "status": p.status.value,
-             "status_reason": p.status_reason, "balance": money.format_money(p.balance),
-             "created_at": p.created_at.isoformat()}
+            {
+                "id": str(p.id),
+                "name": p.name,
+                "email": p.email,
+                "status": p.status.value,
+                "status_reason": p.status_reason,
+                "balance": money.format_money(p.balance),
+                "created_at": p.created_at.isoformat(),
+            }
             for p in uow.session.exec(query.limit(limit + 1)).all()
         ]
 
@@ -111,5 +142,14 @@ def list_niches(*, active_only: bool = False) -> list[dict[str, Any]]:
         query = select(Niche).order_by(Niche.name)
         if active_only:
             query = query.where(Niche.active)
-        return [{"id": str(n.id), "slug": n.slug, "name": n.name, "active": n.active, "fields": n.fields,
-                 "distributed_count": n.distributed_count} for n in uow.session.exec(query).all()]
+        return [
+            {
+                "id": str(n.id),
+                "slug": n.slug,
+                "name": n.name,
+                "active": n.active,
+                "fields": n.fields,
+                "distributed_count": n.distributed_count,
+            }
+            for n in uow.session.exec(query).all()
+        ]

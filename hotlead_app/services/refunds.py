@@ -30,8 +30,9 @@ def refund_key(assignment_id: uuid.UUID) -> str:
     return f"assignment:{assignment_id}:refund"
 
 
-def refund_in(uow: UnitOfWork, *, assignment_id: uuid.UUID, actor: Actor, reason: str,
-              memo: str | None = None) -> Refunded:
+def refund_in(
+    uow: UnitOfWork, *, assignment_id: uuid.UUID, actor: Actor, reason: str, memo: str | None = None
+) -> Refunded:
     """Refund inside the caller's transaction (Global Bad Lead refunds several)."""
     assignment = uow.session.exec(
         select(LeadAssignment).where(LeadAssignment.id == assignment_id).with_for_update()
@@ -43,23 +44,35 @@ def refund_in(uow: UnitOfWork, *, assignment_id: uuid.UUID, actor: Actor, reason
         raise AlreadyRefunded(details={"assignment_id": str(assignment_id)})
     before = audit.snapshot(assignment)
     posted = ledger.post(
-        provider_id=assignment.provider_id, type=LedgerEntryType.REFUND, amount=assignment.charged_amount,
-        key=refund_key(assignment_id), related_type="lead_assignment", related_id=assignment_id, uow=uow,
+        provider_id=assignment.provider_id,
+        type=LedgerEntryType.REFUND,
+        amount=assignment.charged_amount,
+        key=refund_key(assignment_id),
+        related_type="lead_assignment",
+        related_id=assignment_id,
+        uow=uow,
     )
     assignment.is_refunded = True
     assignment.refunded_at = utcnow()
     assignment.refund_reason = reason
     uow.session.add(assignment)
     uow.session.flush()
-    audit.record(uow, actor=actor, entity_type="lead_assignment", entity_id=assignment_id,
-                 action="refunded", before=before, after=audit.snapshot(assignment), memo=memo)
+    audit.record(
+        uow,
+        actor=actor,
+        entity_type="lead_assignment",
+        entity_id=assignment_id,
+        action="refunded",
+        before=before,
+        after=audit.snapshot(assignment),
+        memo=memo,
+    )
     if posted.created:
         uow.after_commit(lambda a=assignment.charged_amount: metrics.REFUNDS_AMOUNT.inc(metrics.amount(a)))
     return Refunded(assignment_id, assignment.provider_id, assignment.charged_amount, posted.entry.id)
 
 
-def refund_assignment(*, assignment_id: uuid.UUID, actor: Actor, reason: str,
-                      memo: str | None = None) -> Refunded:
+def refund_assignment(*, assignment_id: uuid.UUID, actor: Actor, reason: str, memo: str | None = None) -> Refunded:
     if not reason or not reason.strip():
         raise InvalidInput("Say why the assignment is refunded.", details={"reason": "required"})
     with unit_of_work() as uow:

@@ -9,7 +9,7 @@ zero for each day that had nothing.  Money is ``Decimal``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -38,11 +38,11 @@ def _days(days: object) -> int:
 
 def _day_start(day: date) -> datetime:
     """A UTC day's first instant."""
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _window(days: int, today: date | None) -> tuple[list[date], datetime]:
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     first = today - timedelta(days=days - 1)
     return [first + timedelta(days=i) for i in range(days)], _day_start(first)
 
@@ -53,10 +53,13 @@ def leads_per_day(*, actor: Actor, days: int = 30, today: date | None = None) ->
     require_admin(actor)
     series, since = _window(_days(days), today)
     with unit_of_work() as uow:
-        rows = uow.session.execute(text(
-            "SELECT (created_at AT TIME ZONE 'UTC')::date AS day, status::text, count(*) "
-            "FROM leads WHERE created_at >= :since AND created_at < :until GROUP BY 1, 2"
-        ), {"since": since, "until": since + timedelta(days=len(series))}).all()
+        rows = uow.session.execute(
+            text(
+                "SELECT (created_at AT TIME ZONE 'UTC')::date AS day, status::text, count(*) "
+                "FROM leads WHERE created_at >= :since AND created_at < :until GROUP BY 1, 2"
+            ),
+            {"since": since, "until": since + timedelta(days=len(series))},
+        ).all()
     counts = {(day, status): n for day, status, n in rows}
     out = []
     for day in series:
@@ -76,15 +79,18 @@ ROLLED_UP_TYPES = ("charge", "refund")
 
 def _closed_before(now: datetime | None = None) -> date:
     """The first day that is not closed yet: every day before it is final."""
-    return ((now or datetime.now(timezone.utc)) - CLOSE_MARGIN).date()
+    return ((now or datetime.now(UTC)) - CLOSE_MARGIN).date()
 
 
 def _ledger_sums(uow, first: date, until: date) -> dict[tuple[date, str], tuple[Decimal, int]]:
-    rows = uow.session.execute(text(
-        "SELECT (created_at AT TIME ZONE 'UTC')::date AS day, type::text, sum(amount), count(*) "
-        "FROM ledger_entries WHERE type IN ('charge', 'refund') AND created_at >= :since "
-        "AND created_at < :until GROUP BY 1, 2"
-    ), {"since": _day_start(first), "until": _day_start(until)}).all()
+    rows = uow.session.execute(
+        text(
+            "SELECT (created_at AT TIME ZONE 'UTC')::date AS day, type::text, sum(amount), count(*) "
+            "FROM ledger_entries WHERE type IN ('charge', 'refund') AND created_at >= :since "
+            "AND created_at < :until GROUP BY 1, 2"
+        ),
+        {"since": _day_start(first), "until": _day_start(until)},
+    ).all()
     return {(day, kind): (total, count) for day, kind, total, count in rows}
 
 
@@ -101,25 +107,42 @@ def roll_up_closed_days(*, days: int = 90, now: datetime | None = None) -> int:
 def _roll_up(uow, first: date, closed_before: date) -> int:
     if first >= closed_before:
         return 0
-    done = {row[0] for row in uow.session.execute(text(
-        "SELECT DISTINCT day FROM ledger_daily_totals WHERE day >= :first AND day < :until"),
-        {"first": first, "until": closed_before}).all()}
-    missing = [first + timedelta(days=i) for i in range((closed_before - first).days)
-               if first + timedelta(days=i) not in done]
+    done = {
+        row[0]
+        for row in uow.session.execute(
+            text("SELECT DISTINCT day FROM ledger_daily_totals WHERE day >= :first AND day < :until"),
+            {"first": first, "until": closed_before},
+        ).all()
+    }
+    missing = [
+        first + timedelta(days=i) for i in range((closed_before - first).days) if first + timedelta(days=i) not in done
+    ]
     if not missing:
         return 0
     sums = _ledger_sums(uow, missing[0], missing[-1] + timedelta(days=1))
-    rows = [{"day": day, "type": kind, "total": sums.get((day, kind), (ZERO, 0))[0],
-             "entries": sums.get((day, kind), (ZERO, 0))[1]}
-            for day in missing for kind in ROLLED_UP_TYPES]
-    uow.session.execute(text(
-        "INSERT INTO ledger_daily_totals (day, type, total, entries) VALUES (:day, :type, :total, :entries) "
-        "ON CONFLICT (day, type) DO NOTHING"), rows)
+    rows = [
+        {
+            "day": day,
+            "type": kind,
+            "total": sums.get((day, kind), (ZERO, 0))[0],
+            "entries": sums.get((day, kind), (ZERO, 0))[1],
+        }
+        for day in missing
+        for kind in ROLLED_UP_TYPES
+    ]
+    uow.session.execute(
+        text(
+            "INSERT INTO ledger_daily_totals (day, type, total, entries) VALUES (:day, :type, :total, :entries) "
+            "ON CONFLICT (day, type) DO NOTHING"
+        ),
+        rows,
+    )
     return len(missing)
 
 
-def revenue_per_day(*, actor: Actor, days: int = 30, today: date | None = None,
-                    now: datetime | None = None) -> list[dict[str, Any]]:
+def revenue_per_day(
+    *, actor: Actor, days: int = 30, today: date | None = None, now: datetime | None = None
+) -> list[dict[str, Any]]:
     """Money for leads per day: ``charged`` (lead charges), ``refunded`` (refunds)
     and ``net`` (charged − refunded), as ``Decimal``.  Closed days come from the
     roll-up (written on first need), the open ones from the ledger itself."""
@@ -129,9 +152,11 @@ def revenue_per_day(*, actor: Actor, days: int = 30, today: date | None = None,
     with unit_of_work() as uow:
         _roll_up(uow, series[0], min(closed_before, series[-1] + timedelta(days=1)))
         sums: dict[tuple[date, str], Any] = {
-            (day, kind): total for day, kind, total in uow.session.execute(text(
-                "SELECT day, type, total FROM ledger_daily_totals WHERE day >= :first AND day <= :last"),
-                {"first": series[0], "last": series[-1]}).all()
+            (day, kind): total
+            for day, kind, total in uow.session.execute(
+                text("SELECT day, type, total FROM ledger_daily_totals WHERE day >= :first AND day <= :last"),
+                {"first": series[0], "last": series[-1]},
+            ).all()
         }
         open_from = max(series[0], closed_before)
         if open_from <= series[-1]:
@@ -149,8 +174,7 @@ def providers_by_status(*, actor: Actor) -> list[dict[str, Any]]:
     """``[{"status": "active", "count": 12}, ...]``, every status (zero included)."""
     require_admin(actor)
     with unit_of_work() as uow:
-        rows = uow.session.execute(text(
-            "SELECT status::text, count(*) FROM service_providers GROUP BY 1")).all()
+        rows = uow.session.execute(text("SELECT status::text, count(*) FROM service_providers GROUP BY 1")).all()
     counts = dict(rows)
     return [{"status": s, "count": counts.get(s, 0)} for s in PROVIDER_STATUSES]
 
@@ -175,16 +199,16 @@ def backlog(*, actor: Actor) -> Backlog:
     scan, cheap enough to poll every few seconds."""
     require_admin(actor)
     with unit_of_work() as uow:
-        count, oldest, newest = uow.session.execute(text(
-            "SELECT count(*), min(confirmed_at), max(confirmed_at) FROM leads WHERE status = 'pending_approval'"
-        )).one()
+        count, oldest, newest = uow.session.execute(
+            text("SELECT count(*), min(confirmed_at), max(confirmed_at) FROM leads WHERE status = 'pending_approval'")
+        ).one()
     return Backlog(count, oldest, newest)
 
 
 def backlog_by_wait(*, actor: Actor, now: datetime | None = None) -> list[dict[str, Any]]:
     """Leads waiting for approval by how long they have waited since confirmation."""
     require_admin(actor)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     cases = []
     lower = 0
     for i, (_label, upper) in enumerate(BACKLOG_BUCKETS):
@@ -194,8 +218,9 @@ def backlog_by_wait(*, actor: Actor, now: datetime | None = None) -> list[dict[s
         cases.append(f"count(*) FILTER (WHERE {cond}) AS b{i}")
         lower = upper or lower
     with unit_of_work() as uow:
-        row = uow.session.execute(text(
-            f"SELECT {', '.join(cases)} FROM leads WHERE status = 'pending_approval'"), {"now": now}).one()
+        row = uow.session.execute(
+            text(f"SELECT {', '.join(cases)} FROM leads WHERE status = 'pending_approval'"), {"now": now}
+        ).one()
     return [{"wait": label, "count": row[i]} for i, (label, _upper) in enumerate(BACKLOG_BUCKETS)]
 
 
@@ -208,9 +233,15 @@ def overview(*, actor: Actor, days: int = 30, today: date | None = None) -> dict
     return {
         "days": days,
         "leads_per_day": leads_per_day(actor=actor, days=days, today=today),
-        "revenue_per_day": [{"day": r["day"], "charged": format_money(r["charged"]),
-                             "refunded": format_money(r["refunded"]), "net": format_money(r["net"])}
-                            for r in revenue],
+        "revenue_per_day": [
+            {
+                "day": r["day"],
+                "charged": format_money(r["charged"]),
+                "refunded": format_money(r["refunded"]),
+                "net": format_money(r["net"]),
+            }
+            for r in revenue
+        ],
         "revenue_total": format_money(sum((r["net"] for r in revenue), Decimal("0.00"))),
         "providers_by_status": providers_by_status(actor=actor),
         "approval_backlog": {

@@ -55,6 +55,7 @@ def guarded(fn):
     The handler Reflex sees has ``fn``'s signature without ``principal`` (the arguments
     the page sends are unchanged), and stays a generator when ``fn`` is one."""
     if inspect.isgeneratorfunction(fn):
+
         @functools.wraps(fn)
         def handler(self, *args, **kwargs):
             principal = self._guard()
@@ -63,6 +64,7 @@ def guarded(fn):
                 return
             yield from fn(self, principal, *args, **kwargs)
     elif inspect.iscoroutinefunction(fn):
+
         @functools.wraps(fn)
         async def handler(self, *args, **kwargs):
             principal = self._guard()
@@ -70,12 +72,14 @@ def guarded(fn):
                 return rx.redirect(routes.SIGN_IN)
             return await fn(self, principal, *args, **kwargs)
     else:
+
         @functools.wraps(fn)
         def handler(self, *args, **kwargs):
             principal = self._guard()
             if principal is None:
                 return rx.redirect(routes.SIGN_IN)
             return fn(self, principal, *args, **kwargs)
+
     signature = inspect.signature(fn)
     self_param, _principal, *rest = signature.parameters.values()
     handler.__signature__ = signature.replace(parameters=[self_param, *rest])

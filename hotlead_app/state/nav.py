@@ -87,16 +87,20 @@ class NavState(SessionState):
             client = self.router.session.client_token
             route = self.router.route_id
         started = time.time()
-        log.info("approval backlog watcher started", extra={"event": "nav.watch_started", "client": client,
-                                                           "route": route})
+        log.info(
+            "approval backlog watcher started", extra={"event": "nav.watch_started", "client": client, "route": route}
+        )
         stopped = "time limit"
         try:
             async for refresh in _poll(self, token, client, started):
                 yield refresh
         except _Stop as stop:
             stopped = str(stop)
-        log.info("approval backlog watcher stopped: %s", stopped,
-                 extra={"event": "nav.watch_stopped", "client": client, "reason": stopped})
+        log.info(
+            "approval backlog watcher stopped: %s",
+            stopped,
+            extra={"event": "nav.watch_stopped", "client": client, "reason": stopped},
+        )
 
 
 async def _poll(self, token: str, client: str, started: float):

@@ -34,7 +34,8 @@ def _no_page_scroll(page: Page) -> None:
 
 
 def test_a_provider_adds_funds_through_checkout_and_sees_the_new_balance(
-        page: Page, app_server, shared_db, stripe_standin):
+    page: Page, app_server, shared_db, stripe_standin
+):
     email = unique_email("funds")
     provider = accounts.create_provider_account(name="Funds Roofing", email=email, password=PASSWORD, actor=admin())
     page.set_viewport_size({"width": 375, "height": 800})
@@ -67,8 +68,9 @@ def test_a_provider_adds_funds_through_checkout_and_sees_the_new_balance(
 
     # Stripe tells the platform, signed; the page updates by itself.
     payload = stripe_event("checkout.session.completed", stripe_standin.sessions[session_id])
-    resp = httpx.post(f"{app_server}/api/v1/webhooks/stripe", content=payload,
-                      headers=signed(payload, STRIPE_TEST_SECRET), timeout=30)
+    resp = httpx.post(
+        f"{app_server}/api/v1/webhooks/stripe", content=payload, headers=signed(payload, STRIPE_TEST_SECRET), timeout=30
+    )
     assert resp.status_code == 200 and resp.json()["outcome"] == "processed", resp.text
     expect(page.locator("#deposit-status")).to_have_text("completed", timeout=30_000)
     expect(page.locator("#return-balance")).to_have_text("100.00")

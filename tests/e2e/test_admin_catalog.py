@@ -38,8 +38,11 @@ def _admin_signed_in(page: Page, base: str) -> str:
 
 def _error_next_to(page: Page, input_id: str) -> Locator:
     """The error message in the nearest box around the input that holds one."""
-    return page.locator(f"[id='{input_id}']").locator(
-        "xpath=ancestor::div[.//*[contains(@class,'field-error')]][1]").locator(".field-error")
+    return (
+        page.locator(f"[id='{input_id}']")
+        .locator("xpath=ancestor::div[.//*[contains(@class,'field-error')]][1]")
+        .locator(".field-error")
+    )
 
 
 def _fits_a_phone(page: Page) -> None:
@@ -112,7 +115,9 @@ def test_admin_builds_a_niche_form_and_a_level_and_the_public_form_shows_it(page
         niche = uow.session.exec(select(Niche).where(Niche.slug == slug)).one()
         (level,) = uow.session.exec(select(CompetitionLevel).where(CompetitionLevel.niche_id == niche.id)).all()
     assert [(f["name"], f["type"], f["required"]) for f in niche.fields] == [
-        ("zip", "zip", True), ("material", "select", True)]
+        ("zip", "zip", True),
+        ("material", "select", True),
+    ]
     assert niche.fields[1]["options"] == ["wood", "vinyl", "chain link"]
     assert (level.name, str(level.price_per_lead), level.max_providers) == ("Exclusive", "25.00", 1)
     _fits_a_phone(page)
@@ -125,8 +130,7 @@ def test_admin_builds_a_niche_form_and_a_level_and_the_public_form_shows_it(page
     assert options[1:] == ["wood", "vinyl", "chain link"]
 
 
-def test_admin_creates_a_provider_credits_it_and_deactivates_it(page: Page, browser: Browser, app_server,
-                                                                 shared_db):
+def test_admin_creates_a_provider_credits_it_and_deactivates_it(page: Page, browser: Browser, app_server, shared_db):
     _admin_signed_in(page, app_server)
     name = f"Acme Fencing {uuid.uuid4().hex[:4]}"
     login = unique_email("acme")
@@ -214,10 +218,12 @@ def test_admin_creates_a_provider_credits_it_and_deactivates_it(page: Page, brow
 
 def test_the_global_ledger_filters_by_provider_and_type(page: Page, app_server, shared_db):
     tag = uuid.uuid4().hex[:6]
-    first = accounts.create_provider_account(name=f"Ledger One {tag}", email=unique_email("l1"), password=PASSWORD,
-                                             actor=admin())
-    second = accounts.create_provider_account(name=f"Ledger Two {tag}", email=unique_email("l2"),
-                                              password=PASSWORD, actor=admin())
+    first = accounts.create_provider_account(
+        name=f"Ledger One {tag}", email=unique_email("l1"), password=PASSWORD, actor=admin()
+    )
+    second = accounts.create_provider_account(
+        name=f"Ledger Two {tag}", email=unique_email("l2"), password=PASSWORD, actor=admin()
+    )
     ledger.post(provider_id=first.id, type="deposit", amount="40.00", key=f"e2e:{first.id}:dep")
     ledger.adjust(provider_id=first.id, type="debit", amount="5.00", actor=admin(), memo=f"fee {tag}")
     ledger.adjust(provider_id=second.id, type="credit", amount="7.00", actor=admin(), memo=f"gift {tag}")

@@ -64,9 +64,14 @@ def _attributed_lead(slug: str) -> uuid.UUID:
         if uow.session.exec(select(Partner).where(Partner.code == _PARTNER_CODE)).first() is None:
             uow.session.add(Partner(code=_PARTNER_CODE, name="E2E Ads"))
     lead = intake.submit_lead(
-        niche_slug=slug, email=unique_email("attributed"), payload={"zip": "30301", "roof_type": "tile"},
-        referrer_url="https://example.org/roof-guide", utm_params={"utm_source": "google", "utm_campaign": "spring"},
-        partner_code=_PARTNER_CODE, client=ClientInfo(ip="203.0.113.9", user_agent="E2E-Browser/1.0"))
+        niche_slug=slug,
+        email=unique_email("attributed"),
+        payload={"zip": "30301", "roof_type": "tile"},
+        referrer_url="https://example.org/roof-guide",
+        utm_params={"utm_source": "google", "utm_campaign": "spring"},
+        partner_code=_PARTNER_CODE,
+        client=ClientInfo(ip="203.0.113.9", user_agent="E2E-Browser/1.0"),
+    )
     leads.confirm_lead(token=confirmation_token(lead.id))
     return lead.id
 
@@ -230,7 +235,8 @@ def test_lead_detail_explains_refunds_and_names_global_bad_lead_amounts(page: Pa
     # Refund the first assignment: the dialog names the amount and the provider; a reason is required.
     page.locator(f"[id='assignment-{first.id}'] .refund").click()
     expect(page.locator("#refund-dialog-text")).to_have_text(
-        f"12.50 goes back to {names[first.provider_id]}'s balance.")
+        f"12.50 goes back to {names[first.provider_id]}'s balance."
+    )
     page.locator("#confirm-refund").click()
     expect(page.locator("#action-reason-error")).to_be_visible()
     page.locator("#action-reason").fill("wrong phone number")
@@ -240,8 +246,9 @@ def test_lead_detail_explains_refunds_and_names_global_bad_lead_amounts(page: Pa
     expect(page.locator(f"[id='assignment-{first.id}']")).to_contain_text("refunded: wrong phone number")
     expect(page.locator("#history-table")).to_contain_text("called twice")
     with unit_of_work() as uow:
-        entries = uow.session.exec(select(LedgerEntry).where(LedgerEntry.provider_id == first.provider_id)
-                                   .order_by(LedgerEntry.seq)).all()
+        entries = uow.session.exec(
+            select(LedgerEntry).where(LedgerEntry.provider_id == first.provider_id).order_by(LedgerEntry.seq)
+        ).all()
     assert [(e.type.value, e.amount) for e in entries][-1] == ("refund", Decimal("12.50"))
     assert catalog.get_provider(provider_id=first.provider_id).balance == Decimal("50.00")
 

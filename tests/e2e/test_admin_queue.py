@@ -70,10 +70,12 @@ def test_a_provider_signs_in_and_sees_its_lead_and_lowered_balance(page: Page, a
     email = unique_email("dash")
     provider = accounts.create_provider_account(name="Dash Roofing", email=email, password=PASSWORD, actor=admin())
     slug = f"dash-{provider.id.hex[:8]}"
-    niche = catalog.create_niche(slug=slug, name="Dash", fields=[{"name": "zip", "type": "zip", "required": True}],
-                                 actor=admin())
-    level = catalog.create_level(niche_id=niche.id, name="Solo", price_per_lead="12.50", max_providers=1,
-                                 priority_order=1, actor=admin())
+    niche = catalog.create_niche(
+        slug=slug, name="Dash", fields=[{"name": "zip", "type": "zip", "required": True}], actor=admin()
+    )
+    level = catalog.create_level(
+        niche_id=niche.id, name="Solo", price_per_lead="12.50", max_providers=1, priority_order=1, actor=admin()
+    )
     ledger.post(provider_id=provider.id, type="deposit", amount="50.00", key=f"dash:{provider.id}")
     catalog.create_subscription(competition_level_id=level.id, filters={}, actor=admin(), provider_id=provider.id)
     lead_id = approved_lead(slug, {"zip": "30301"})

@@ -68,8 +68,9 @@ def image_server(shared_db_url, redis_server) -> Iterator[tuple[str, int]]:
     argv = shlex.split(export.split("&&")[0])
     assert argv[0] == "reflex"
     env = child_env(shared_db_url, redis_server.url(), REFLEX_API_URL=url, HOTLEAD_PUBLIC_URL=url)
-    done = subprocess.run([sys.executable, "-m", *argv], cwd=build_dir, env=env, capture_output=True,
-                          text=True, timeout=1200)
+    done = subprocess.run(
+        [sys.executable, "-m", *argv], cwd=build_dir, env=env, capture_output=True, text=True, timeout=1200
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     # Runtime stage: only what it copies.
@@ -105,18 +106,31 @@ def image_server(shared_db_url, redis_server) -> Iterator[tuple[str, int]]:
     (cmd,) = [json.loads(rest) for word, rest in stages["runtime"] if word == "CMD"]
     assert cmd[:4] == ["python", "-m", "hotlead_app.cli", "serve"]
     log = runtime_dir / "serve.log"
-    run_env = child_env(shared_db_url, redis_server.url(), HOTLEAD_PORT=str(port), HOTLEAD_PUBLIC_URL=url,
-                        HOTLEAD_INTERNAL_HOST="127.0.0.1", HOTLEAD_INTERNAL_PORT=str(internal_port),
-                        PROMETHEUS_MULTIPROC_DIR=str(runtime_dir / "metrics"), GRANIAN_WORKERS="2",
-                        PYTHONPATH=str(runtime_dir), HOTLEAD_DATA_DIR=str(runtime_dir / "data"))
+    run_env = child_env(
+        shared_db_url,
+        redis_server.url(),
+        HOTLEAD_PORT=str(port),
+        HOTLEAD_PUBLIC_URL=url,
+        HOTLEAD_INTERNAL_HOST="127.0.0.1",
+        HOTLEAD_INTERNAL_PORT=str(internal_port),
+        PROMETHEUS_MULTIPROC_DIR=str(runtime_dir / "metrics"),
+        GRANIAN_WORKERS="2",
+        PYTHONPATH=str(runtime_dir),
+        HOTLEAD_DATA_DIR=str(runtime_dir / "data"),
+    )
     with open(log, "wb") as handle:
         argv = [sys.executable, *cmd[1:]]
         argv[argv.index("--host") + 1] = "127.0.0.1"  # the image listens on every interface
-        proc = subprocess.Popen(argv, cwd=runtime_dir,
-                                env=run_env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            argv, cwd=runtime_dir, env=run_env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
-        wait_for(lambda: proc.poll() is not None or http_ok(f"{url}/healthz"), timeout=120, interval=0.5,
-                 message="hotlead serve")
+        wait_for(
+            lambda: proc.poll() is not None or http_ok(f"{url}/healthz"),
+            timeout=120,
+            interval=0.5,
+            message="hotlead serve",
+        )
         assert proc.poll() is None, log.read_text()[-3000:]
         yield url, internal_port
     finally:

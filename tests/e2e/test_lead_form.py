@@ -41,7 +41,8 @@ def test_invalid_email_shows_the_error_next_to_the_field_and_writes_nothing(page
     page.locator("[id='payload.roof_type']").select_option("tile")
     page.get_by_role("button", name="Request quotes").click()
     error = page.locator("#email ~ .field-error, #email + .field-error").or_(
-        page.get_by_role("alert").filter(has_text="valid email"))
+        page.get_by_role("alert").filter(has_text="valid email")
+    )
     expect(error.first).to_contain_text("valid email address", timeout=30_000)
     expect(page.locator("#lead-submitted")).to_have_count(0)
     assert _leads_for("not-an-email") == []
@@ -57,16 +58,16 @@ def _token_for(lead_id) -> str:
     from hotlead_app.services import tokens
 
     with unit_of_work() as uow:
-        job = uow.session.exec(
-            select(OutboxMessage).where(OutboxMessage.args["lead_id"].astext == str(lead_id))).one()
+        job = uow.session.exec(select(OutboxMessage).where(OutboxMessage.args["lead_id"].astext == str(lead_id))).one()
     return tokens.make_token(lead_id, job.args["nonce"])
 
 
 def test_the_link_in_the_email_confirms_the_lead(page: Page, app_server, shared_db):
     from hotlead_app.services import intake
 
-    lead = intake.submit_lead(niche_slug="roofing", email=unique_email("click"),
-                              payload={"zip": "30301", "roof_type": "flat"})
+    lead = intake.submit_lead(
+        niche_slug="roofing", email=unique_email("click"), payload={"zip": "30301", "roof_type": "flat"}
+    )
     page.goto(f"{app_server}/confirm?token={_token_for(lead.id)}")
     expect(page.locator("#confirm-outcome")).to_contain_text("confirmed", timeout=30_000)
     with unit_of_work() as uow:
@@ -113,8 +114,9 @@ def test_an_expired_link_offers_a_new_one(page: Page, app_server, shared_db):
     email = unique_email("late")
     lead = intake.submit_lead(niche_slug="roofing", email=email, payload={"zip": "30301", "roof_type": "flat"})
     with unit_of_work() as uow:
-        uow.session.execute(text("UPDATE leads SET confirmation_expires_at = now() - interval '1 hour' WHERE id = :id"),
-                            {"id": lead.id})
+        uow.session.execute(
+            text("UPDATE leads SET confirmation_expires_at = now() - interval '1 hour' WHERE id = :id"), {"id": lead.id}
+        )
     page.goto(f"{app_server}/confirm?token={_token_for(lead.id)}")
     expect(page.locator("#confirm-outcome")).to_contain_text("expired", timeout=30_000)
     page.locator("#resend-email").fill(email)

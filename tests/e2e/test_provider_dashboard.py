@@ -7,6 +7,7 @@ import csv
 import io
 import re
 import uuid
+from pathlib import Path
 
 import httpx
 from playwright.sync_api import Page, expect
@@ -39,14 +40,15 @@ def _market(price: str = "12.50", balance: str = "50.00", subscribe: bool = True
     """A provider with a login and a balance, subscribed (no filters) to a new niche's only level."""
     email = unique_email("dash")
     provider = accounts.create_provider_account(name="Dash Roofing", email=email, password=PASSWORD, actor=admin())
-    niche = catalog.create_niche(slug=f"dash-{uuid.uuid4().hex[:8]}", name=f"Roofs {uuid.uuid4().hex[:4]}",
-                                 fields=ROOFING_FIELDS, actor=admin())
-    level = catalog.create_level(niche_id=niche.id, name="Solo", price_per_lead=price, max_providers=1,
-                                 priority_order=1, actor=admin())
+    niche = catalog.create_niche(
+        slug=f"dash-{uuid.uuid4().hex[:8]}", name=f"Roofs {uuid.uuid4().hex[:4]}", fields=ROOFING_FIELDS, actor=admin()
+    )
+    level = catalog.create_level(
+        niche_id=niche.id, name="Solo", price_per_lead=price, max_providers=1, priority_order=1, actor=admin()
+    )
     ledger.post(provider_id=provider.id, type="deposit", amount=balance, key=f"e2e:{provider.id}")
     if subscribe:
-        catalog.create_subscription(competition_level_id=level.id, filters={}, actor=admin(),
-                                    provider_id=provider.id)
+        catalog.create_subscription(competition_level_id=level.id, filters={}, actor=admin(), provider_id=provider.id)
     return email, provider, niche, level
 
 
@@ -63,11 +65,16 @@ def _status(lead_id: uuid.UUID) -> LeadStatus:
 
 
 def test_approved_lead_reaches_the_provider_and_its_refund_shows_in_the_ledger(
-        page: Page, app_server, shared_db, celery_worker):
-    email, provider, niche, level = _market()
+    page: Page, app_server, shared_db, celery_worker
+):
+    email, _provider, niche, _level = _market()
     buyer = unique_email("buyer")
-    lead = intake.submit_lead(niche_slug=niche.slug, email=buyer, phone="+1 404 555 0199",
-                              payload={"zip": "30301", "roof_type": "metal", "area_sqft": "1800"})
+    lead = intake.submit_lead(
+        niche_slug=niche.slug,
+        email=buyer,
+        phone="+1 404 555 0199",
+        payload={"zip": "30301", "roof_type": "metal", "area_sqft": "1800"},
+    )
     leads.confirm_lead(token=confirmation_token(lead.id))
     admin_headers = _admin(app_server)
 
@@ -93,9 +100,10 @@ def test_approved_lead_reaches_the_provider_and_its_refund_shows_in_the_ledger(
 
     with page.expect_download() as download:
         page.locator("#export-leads").click()
-    rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
-    assert [(r["lead_id"], r["email"], r["price"], r["providers_on_lead"]) for r in rows] == \
-        [(str(lead.id), buyer, "12.50", "1")]
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    assert [(r["lead_id"], r["email"], r["price"], r["providers_on_lead"]) for r in rows] == [
+        (str(lead.id), buyer, "12.50", "1")
+    ]
 
     page.goto(f"{app_server}/provider/leads/{lead.id}")
     expect(page.locator("#lead-email")).to_contain_text(buyer, timeout=30_000)
@@ -103,8 +111,11 @@ def test_approved_lead_reaches_the_provider_and_its_refund_shows_in_the_ledger(
     expect(page.locator("#lead-fields")).to_contain_text("1800")
 
     (assignment,) = assignments_of(lead.id)
-    refund = httpx.post(f"{app_server}/api/v1/admin/assignments/{assignment.id}/refund",
-                        json={"reason": "wrong phone number"}, headers=admin_headers)
+    refund = httpx.post(
+        f"{app_server}/api/v1/admin/assignments/{assignment.id}/refund",
+        json={"reason": "wrong phone number"},
+        headers=admin_headers,
+    )
     assert refund.status_code in (200, 201), refund.text
 
     page.goto(f"{app_server}/provider/ledger")
@@ -118,9 +129,12 @@ def test_approved_lead_reaches_the_provider_and_its_refund_shows_in_the_ledger(
     expect(rows.nth(1)).to_contain_text("37.50")
     with page.expect_download() as download:
         page.locator("#export-ledger").click()
-    exported = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
-    assert [(r["type"], r["amount"], r["balance_after"]) for r in exported] == \
-        [("refund", "+12.50", "50.00"), ("charge", "-12.50", "37.50"), ("deposit", "+50.00", "50.00")]
+    exported = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    assert [(r["type"], r["amount"], r["balance_after"]) for r in exported] == [
+        ("refund", "+12.50", "50.00"),
+        ("charge", "-12.50", "37.50"),
+        ("deposit", "+50.00", "50.00"),
+    ]
     page.goto(f"{app_server}/provider")
     expect(page.locator("#provider-balance")).to_have_text("50.00", timeout=30_000)
 
@@ -147,8 +161,9 @@ def test_subscribe_with_the_filter_builder_whose_live_count_narrows(page: Page, 
     page.locator("#filter-area_sqft").get_by_placeholder("min").fill("2000")
     expect(count).to_have_text("1", timeout=15_000)
     page.locator("#filter-area_sqft").get_by_placeholder("max").fill("10")
-    expect(page.locator("#filter-area_sqft .field-error")).to_contain_text("min must not be greater than max",
-                                                                           timeout=15_000)
+    expect(page.locator("#filter-area_sqft .field-error")).to_contain_text(
+        "min must not be greater than max", timeout=15_000
+    )
     expect(page.locator("#match-count-none")).to_be_visible()
     page.locator("#filter-area_sqft").get_by_placeholder("max").fill("")
     expect(count).to_have_text("1", timeout=15_000)
@@ -212,14 +227,16 @@ def test_an_api_key_works_as_a_bearer_token_until_revoked(page: Page, app_server
 
 
 def test_missed_leads_show_the_reason_without_contact_details(page: Page, app_server, shared_db):
-    email, provider, niche, level = _market()
-    catalog.update_subscription(subscription_id=catalog.list_subscriptions(provider_id=provider.id)[0].id,
-                                actor=admin(), filters={"zip": ["10001"]})
+    email, provider, niche, _level = _market()
+    catalog.update_subscription(
+        subscription_id=catalog.list_subscriptions(provider_id=provider.id)[0].id,
+        actor=admin(),
+        filters={"zip": ["10001"]},
+    )
     from hotlead_app.services import distribution
 
     buyer = unique_email("missed-buyer")
-    lead = intake.submit_lead(niche_slug=niche.slug, email=buyer,
-                              payload={"zip": "30301", "roof_type": "metal"})
+    lead = intake.submit_lead(niche_slug=niche.slug, email=buyer, payload={"zip": "30301", "roof_type": "metal"})
     leads.confirm_lead(token=confirmation_token(lead.id))
     leads.approve_lead(lead_id=lead.id, actor=admin())
     distribution.distribute_lead(lead_id=lead.id)  # nobody matches: it stays approved, no record
@@ -250,9 +267,14 @@ def test_provider_pages_fit_a_phone(page: Page, app_server, shared_db):
     page.set_viewport_size({"width": 375, "height": 800})
     _sign_in(page, app_server, email)
     expect(page).to_have_url(re.compile(r"/provider$"), timeout=30_000)
-    for path, ready in (("/provider", "#provider-balance"), ("/provider/subscriptions", ".subscription-row"),
-                        ("/provider/leads", "#leads-empty"), ("/provider/missed", "#missed-empty"),
-                        ("/provider/ledger", ".ledger-row"), ("/provider/api-keys", "#keys-empty")):
+    for path, ready in (
+        ("/provider", "#provider-balance"),
+        ("/provider/subscriptions", ".subscription-row"),
+        ("/provider/leads", "#leads-empty"),
+        ("/provider/missed", "#missed-empty"),
+        ("/provider/ledger", ".ledger-row"),
+        ("/provider/api-keys", "#keys-empty"),
+    ):
         page.goto(f"{app_server}{path}")
         expect(page.locator(ready).first).to_be_visible(timeout=30_000)
         width = page.evaluate("document.documentElement.scrollWidth")
@@ -270,7 +292,7 @@ def test_provider_pages_fit_a_phone(page: Page, app_server, shared_db):
 def test_leads_are_paged_newest_first(page: Page, app_server, shared_db):
     from hotlead_app.services import distribution
 
-    email, provider, niche, level = _market(price="1.00", balance="100.00")
+    email, _provider, niche, _level = _market(price="1.00", balance="100.00")
     made = []
     for i in range(26):
         lead_id = approved_lead(niche.slug, {"zip": f"{30300 + i}", "roof_type": "metal"})

@@ -23,8 +23,14 @@ def test_an_admin_pages_through_open_issues_and_resolves_one(page: Page, app_ser
     with unit_of_work() as uow:
         accounts.create_user(uow, email=email, password=PASSWORD, role=UserRole.ADMIN)
         for n in range(21):
-            issues.record_issue(uow, kind="missing_deposit", processor="stripe", reference=f"cs_e2e_{uuid.uuid4().hex}",
-                                actual=Decimal("15.00"), details=f"e2e issue {n}")
+            issues.record_issue(
+                uow,
+                kind="missing_deposit",
+                processor="stripe",
+                reference=f"cs_e2e_{uuid.uuid4().hex}",
+                actual=Decimal("15.00"),
+                details=f"e2e issue {n}",
+            )
     page.goto(f"{app_server}/signin")
     expect(page.locator("#signin-email")).to_be_visible(timeout=30_000)
     page.locator("#signin-email").fill(email)
@@ -49,8 +55,9 @@ def test_an_admin_pages_through_open_issues_and_resolves_one(page: Page, app_ser
     page.locator("#confirm-resolve").click()
     expect(page.get_by_text(f"Issue {reference} marked resolved.")).to_be_visible(timeout=30_000)
     expect(page.locator(f".issue-row:has-text('{reference}')")).to_have_count(0)
-    assert one("SELECT status, resolution_note FROM reconciliation_issues WHERE processor_reference = :r",
-               r=reference) == ("resolved", "checked at Stripe: a test payment")
+    assert one(
+        "SELECT status, resolution_note FROM reconciliation_issues WHERE processor_reference = :r", r=reference
+    ) == ("resolved", "checked at Stripe: a test payment")
 
 
 def test_the_reconciliation_page_needs_an_admin(page: Page, app_server, shared_db):

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
 from hotlead_app.db import unit_of_work
 from hotlead_app.services import catalog, distribution
-from tests.conftest import point_settings_at
 from tests.factories import ADMIN, approved_lead, deposit
 
 #: A Redis database no Celery worker listens on: the after-commit jobs these tests
@@ -32,12 +29,22 @@ QUIET_REDIS_DB = 9
 
 FIELDS = [
     {"name": "zip", "label": "ZIP code", "type": "zip", "required": True},
-    {"name": "roof_type", "label": "Roof type", "type": "select", "required": True,
-     "options": ["asphalt", "metal", "tile", "flat"]},
+    {
+        "name": "roof_type",
+        "label": "Roof type",
+        "type": "select",
+        "required": True,
+        "options": ["asphalt", "metal", "tile", "flat"],
+    },
     {"name": "area_sqft", "label": "Roof area", "type": "number", "required": False},
     {"name": "budget", "label": "Budget", "type": "number", "required": False},
-    {"name": "urgency", "label": "Urgency", "type": "select", "required": False,
-     "options": ["today", "week", "flexible"]},
+    {
+        "name": "urgency",
+        "label": "Urgency",
+        "type": "select",
+        "required": False,
+        "options": ["today", "week", "flexible"],
+    },
 ]
 
 ZIPS = ["30301", "30302", "30303", "10001", "94105"]
@@ -171,8 +178,10 @@ def random_scenario(seed: int, *, leads: int = 200, providers: int = 20) -> Scen
         LevelSpec("Shared", "7.25", 4, priorities[2]),
     ]
     provs = [
-        ProviderSpec(f"P{i:02d}", rng.choice(["0", "20.00", "30.00", "50.00", "75.00", "100.00",
-                                               "150.00", "300.00", "600.00", "1500.00"]))
+        ProviderSpec(
+            f"P{i:02d}",
+            rng.choice(["0", "20.00", "30.00", "50.00", "75.00", "100.00", "150.00", "300.00", "600.00", "1500.00"]),
+        )
         for i in range(providers)
     ]
     subs: list[SubSpec] = []
@@ -197,22 +206,33 @@ def random_scenario(seed: int, *, leads: int = 200, providers: int = 20) -> Scen
     paused_later = some_subs(2)
     n = leads
     timeline: list[tuple[int, list[Event]]] = [
-        (0, [Event("level", ("main", off_first), False), Event("provider", (admin_off,), "inactive")]
-         + [Event("sub", ("main", s), False) for s in paused_at_start]),
+        (
+            0,
+            [Event("level", ("main", off_first), False), Event("provider", (admin_off,), "inactive")]
+            + [Event("sub", ("main", s), False) for s in paused_at_start],
+        ),
         (n * 15 // 100, [Event("level", ("main", off_first), True)]),
-        (n * 30 // 100, [Event("level", ("main", off_later), False),
-                         Event("provider", (admin_off_later,), "inactive")]
-         + [Event("deposit", (p,), rng.choice(["15.00", "40.00", "90.00"])) for p in some_providers(3)]
-         + [Event("sub", ("main", s), False) for s in paused_later]),
-        (n * 45 // 100, [Event("level", ("main", off_later), True), Event("provider", (admin_off,), "active")]
-         + [Event("sub", ("main", s), True) for s in paused_later + paused_at_start[:1]]),
-        (n * 60 // 100, [Event("deposit", (p,), rng.choice(["10.00", "25.00", "60.00"]))
-                         for p in some_providers(4)]),
-        (n * 75 // 100, [Event("deposit", (p,), rng.choice(["7.25", "12.50", "80.00"]))
-                         for p in some_providers(4)]),
-        (n * 85 // 100, [Event("level", ("main", off_last), False),
-                         Event("provider", (admin_off_later,), "active"),
-                         Event("provider", (admin_off_for_good,), "inactive")]),
+        (
+            n * 30 // 100,
+            [Event("level", ("main", off_later), False), Event("provider", (admin_off_later,), "inactive")]
+            + [Event("deposit", (p,), rng.choice(["15.00", "40.00", "90.00"])) for p in some_providers(3)]
+            + [Event("sub", ("main", s), False) for s in paused_later],
+        ),
+        (
+            n * 45 // 100,
+            [Event("level", ("main", off_later), True), Event("provider", (admin_off,), "active")]
+            + [Event("sub", ("main", s), True) for s in paused_later + paused_at_start[:1]],
+        ),
+        (n * 60 // 100, [Event("deposit", (p,), rng.choice(["10.00", "25.00", "60.00"])) for p in some_providers(4)]),
+        (n * 75 // 100, [Event("deposit", (p,), rng.choice(["7.25", "12.50", "80.00"])) for p in some_providers(4)]),
+        (
+            n * 85 // 100,
+            [
+                Event("level", ("main", off_last), False),
+                Event("provider", (admin_off_later,), "active"),
+                Event("provider", (admin_off_for_good,), "inactive"),
+            ],
+        ),
         (n * 92 // 100, [Event("level", ("main", off_last), True)]),
         (n, [Event("deposit", (p,), "50.00") for p in some_providers(5)]),
     ]
@@ -230,19 +250,22 @@ def build_catalog(scenario: Scenario, *, tag: str | None = None) -> Built:
     tag = tag or uuid.uuid4().hex[:8]
     built = Built({}, {}, {}, [], {}, {})
     for niche in scenario.niches:
-        made = catalog.create_niche(slug=f"{niche.key}-{tag}", name=f"Niche {niche.key}", fields=FIELDS,
-                                    actor=ADMIN)
+        made = catalog.create_niche(slug=f"{niche.key}-{tag}", name=f"Niche {niche.key}", fields=FIELDS, actor=ADMIN)
         built.slugs[niche.key] = made.slug
         built.niche_ids[niche.key] = made.id
         built.level_ids[niche.key] = [
-            catalog.create_level(niche_id=made.id, name=lv.name, price_per_lead=lv.price,
-                                 max_providers=lv.max_providers, priority_order=lv.priority_order,
-                                 actor=ADMIN).id
+            catalog.create_level(
+                niche_id=made.id,
+                name=lv.name,
+                price_per_lead=lv.price,
+                max_providers=lv.max_providers,
+                priority_order=lv.priority_order,
+                actor=ADMIN,
+            ).id
             for lv in niche.levels
         ]
     for i, spec in enumerate(scenario.providers):
-        provider = catalog.create_provider(name=spec.name, email=f"{spec.name.lower()}-{tag}@example.com",
-                                           actor=ADMIN)
+        provider = catalog.create_provider(name=spec.name, email=f"{spec.name.lower()}-{tag}@example.com", actor=ADMIN)
         if Decimal(spec.deposit) > 0:
             deposit(provider.id, spec.deposit, key=f"test:{tag}:initial:{i}")
         built.provider_ids.append(provider.id)
@@ -250,8 +273,11 @@ def build_catalog(scenario: Scenario, *, tag: str | None = None) -> Built:
         built.sub_ids[niche.key] = []
         for sub in niche.subs:
             made = catalog.create_subscription(
-                competition_level_id=built.level_ids[niche.key][sub.level], filters=sub.filters,
-                actor=ADMIN, provider_id=built.provider_ids[sub.provider])
+                competition_level_id=built.level_ids[niche.key][sub.level],
+                filters=sub.filters,
+                actor=ADMIN,
+                provider_id=built.provider_ids[sub.provider],
+            )
             built.sub_ids[niche.key].append(made.id)
             built.sub_created_at[made.id] = made.created_at
     return built
@@ -315,37 +341,62 @@ def observe(scenario: Scenario, built: Built) -> Observed:
     names = built.names(scenario)
     with unit_of_work() as uow:
         s = uow.session
-        lead_rows = {r.id: r for r in s.execute(
-            text("SELECT id, status::text AS status, distribution_seq FROM leads WHERE id = ANY(:ids)"),
-            {"ids": built.lead_ids}).all()}
+        lead_rows = {
+            r.id: r
+            for r in s.execute(
+                text("SELECT id, status::text AS status, distribution_seq FROM leads WHERE id = ANY(:ids)"),
+                {"ids": built.lead_ids},
+            ).all()
+        }
         assignments: dict[uuid.UUID, list[tuple[str, str, str, str]]] = {i: [] for i in built.lead_ids}
-        for r in s.execute(text(
+        for r in s.execute(
+            text(
                 "SELECT lead_id, competition_level_id, subscription_id, provider_id, charged_amount "
-                "FROM lead_assignments WHERE lead_id = ANY(:ids) ORDER BY received_at"),
-                {"ids": built.lead_ids}).all():
+                "FROM lead_assignments WHERE lead_id = ANY(:ids) ORDER BY received_at"
+            ),
+            {"ids": built.lead_ids},
+        ).all():
             assignments[r.lead_id].append(
-                (names[r.competition_level_id], names[r.subscription_id], names[r.provider_id],
-                 f"{r.charged_amount:.2f}"))
+                (
+                    names[r.competition_level_id],
+                    names[r.subscription_id],
+                    names[r.provider_id],
+                    f"{r.charged_amount:.2f}",
+                )
+            )
         providers = {
             names[r.id]: (f"{r.balance:.2f}", r.status)
-            for r in s.execute(text("SELECT id, balance, status::text AS status FROM service_providers "
-                                    "WHERE id = ANY(:ids)"), {"ids": built.provider_ids}).all()
+            for r in s.execute(
+                text("SELECT id, balance, status::text AS status FROM service_providers WHERE id = ANY(:ids)"),
+                {"ids": built.provider_ids},
+            ).all()
         }
         all_subs = [i for ids in built.sub_ids.values() for i in ids]
         subs = {
             names[r.id]: (r.active, r.pause_reason)
-            for r in s.execute(text("SELECT id, active, pause_reason FROM provider_subscriptions "
-                                    "WHERE id = ANY(:ids)"), {"ids": all_subs}).all()
+            for r in s.execute(
+                text("SELECT id, active, pause_reason FROM provider_subscriptions WHERE id = ANY(:ids)"),
+                {"ids": all_subs},
+            ).all()
         }
         fairness = {
-            key: [names[r.id] for r in s.execute(text(
-                "SELECT id FROM provider_subscriptions WHERE id = ANY(:ids) "
-                "ORDER BY last_received_at ASC NULLS FIRST, created_at, id"), {"ids": ids}).all()]
+            key: [
+                names[r.id]
+                for r in s.execute(
+                    text(
+                        "SELECT id FROM provider_subscriptions WHERE id = ANY(:ids) "
+                        "ORDER BY last_received_at ASC NULLS FIRST, created_at, id"
+                    ),
+                    {"ids": ids},
+                ).all()
+            ]
             for key, ids in built.sub_ids.items()
         }
     return Observed(
         leads=[(lead_rows[i].status, lead_rows[i].distribution_seq, assignments[i]) for i in built.lead_ids],
-        providers=providers, subs=subs, fairness=fairness,
+        providers=providers,
+        subs=subs,
+        fairness=fairness,
     )
 
 
@@ -357,29 +408,45 @@ def money_invariants() -> dict[str, Any]:
             "drift": s.execute(text("SELECT * FROM balance_drift")).all(),
             "negative_balances": s.execute(text("SELECT id FROM service_providers WHERE balance < 0")).all(),
             "negative_after": s.execute(text("SELECT id FROM ledger_entries WHERE balance_after < 0")).all(),
-            "duplicate_assignments": s.execute(text(
-                "SELECT lead_id, provider_id FROM lead_assignments GROUP BY 1, 2 HAVING count(*) > 1")).all(),
-            "over_full_levels": s.execute(text(
-                "SELECT a.lead_id, a.competition_level_id FROM lead_assignments a "
-                "JOIN competition_levels l ON l.id = a.competition_level_id "
-                "GROUP BY a.lead_id, a.competition_level_id, l.max_providers "
-                "HAVING count(*) > l.max_providers")).all(),
-            "charges_without_assignment": s.execute(text(
-                "SELECT e.id FROM ledger_entries e LEFT JOIN lead_assignments a ON a.id = e.related_entity_id "
-                "WHERE e.type = 'charge' AND (a.id IS NULL OR a.charged_amount <> e.amount "
-                "OR a.provider_id <> e.provider_id)")).all(),
-            "assignments_without_charge": s.execute(text(
-                "SELECT a.id FROM lead_assignments a LEFT JOIN ledger_entries e "
-                "ON e.related_entity_id = a.id AND e.type = 'charge' WHERE e.id IS NULL")).all(),
-            "stamps_not_increasing": s.execute(text(
-                "SELECT * FROM (SELECT a.received_at, lag(a.received_at) OVER "
-                "(PARTITION BY l.niche_id ORDER BY l.distribution_seq, a.received_at) AS previous "
-                "FROM lead_assignments a JOIN leads l ON l.id = a.lead_id) t "
-                "WHERE previous IS NOT NULL AND received_at <= previous")).all(),
-            "stale_last_received": s.execute(text(
-                "SELECT s.id FROM provider_subscriptions s LEFT JOIN ("
-                "SELECT subscription_id, max(received_at) AS last FROM lead_assignments GROUP BY 1) a "
-                "ON a.subscription_id = s.id WHERE s.last_received_at IS DISTINCT FROM a.last")).all(),
+            "duplicate_assignments": s.execute(
+                text("SELECT lead_id, provider_id FROM lead_assignments GROUP BY 1, 2 HAVING count(*) > 1")
+            ).all(),
+            "over_full_levels": s.execute(
+                text(
+                    "SELECT a.lead_id, a.competition_level_id FROM lead_assignments a "
+                    "JOIN competition_levels l ON l.id = a.competition_level_id "
+                    "GROUP BY a.lead_id, a.competition_level_id, l.max_providers "
+                    "HAVING count(*) > l.max_providers"
+                )
+            ).all(),
+            "charges_without_assignment": s.execute(
+                text(
+                    "SELECT e.id FROM ledger_entries e LEFT JOIN lead_assignments a ON a.id = e.related_entity_id "
+                    "WHERE e.type = 'charge' AND (a.id IS NULL OR a.charged_amount <> e.amount "
+                    "OR a.provider_id <> e.provider_id)"
+                )
+            ).all(),
+            "assignments_without_charge": s.execute(
+                text(
+                    "SELECT a.id FROM lead_assignments a LEFT JOIN ledger_entries e "
+                    "ON e.related_entity_id = a.id AND e.type = 'charge' WHERE e.id IS NULL"
+                )
+            ).all(),
+            "stamps_not_increasing": s.execute(
+                text(
+                    "SELECT * FROM (SELECT a.received_at, lag(a.received_at) OVER "
+                    "(PARTITION BY l.niche_id ORDER BY l.distribution_seq, a.received_at) AS previous "
+                    "FROM lead_assignments a JOIN leads l ON l.id = a.lead_id) t "
+                    "WHERE previous IS NOT NULL AND received_at <= previous"
+                )
+            ).all(),
+            "stale_last_received": s.execute(
+                text(
+                    "SELECT s.id FROM provider_subscriptions s LEFT JOIN ("
+                    "SELECT subscription_id, max(received_at) AS last FROM lead_assignments GROUP BY 1) a "
+                    "ON a.subscription_id = s.id WHERE s.last_received_at IS DISTINCT FROM a.last"
+                )
+            ).all(),
         }
 
 
@@ -391,30 +458,17 @@ def assert_money_invariants() -> None:
 # --------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture
-def engine_db(db, redis_server) -> Iterator[str]:
-    """A fresh database (``db``) whose after-commit jobs go to a Redis database no
-    worker reads, flushed afterwards."""
-    quiet = redis_server.url(QUIET_REDIS_DB)
-    point_settings_at(redis_url=quiet)
-    yield db
-    import redis
-
-    client = redis.Redis.from_url(quiet)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-
-
 def two_niche_scenario(seed: int, *, leads: int = 200, providers: int = 20) -> Scenario:
     """Two niches sharing providers (so one niche's charges pause subscriptions in the
     other), no changes between leads.  One well-funded provider takes the cheapest
     level of both niches with no filter, so every lead finds someone; the others run
     out part-way."""
     rng = random.Random(seed)
-    roofing = NicheSpec("roof", [LevelSpec("Exclusive", "25.00", 1, 1), LevelSpec("Premium", "12.50", 2, 2),
-                                 LevelSpec("Shared", "7.25", 3, 3)], [])
+    roofing = NicheSpec(
+        "roof",
+        [LevelSpec("Exclusive", "25.00", 1, 1), LevelSpec("Premium", "12.50", 2, 2), LevelSpec("Shared", "7.25", 3, 3)],
+        [],
+    )
     gutters = NicheSpec("gutter", [LevelSpec("Solo", "18.00", 1, 5), LevelSpec("Group", "6.50", 3, 9)], [])
     provs = [ProviderSpec("Whale", "100000.00")] + [
         ProviderSpec(f"P{i:02d}", rng.choice(["0", "15.00", "40.00", "60.00", "90.00", "150.00", "250.00"]))
@@ -423,8 +477,11 @@ def two_niche_scenario(seed: int, *, leads: int = 200, providers: int = 20) -> S
     for niche in (roofing, gutters):
         cheapest = min(range(len(niche.levels)), key=lambda i: Decimal(niche.levels[i].price))
         niche.subs.append(SubSpec(0, cheapest, {}))
-        picks = [SubSpec(p, lv, rng.choice(FILTER_MENU)) for p in range(1, providers)
-                 for lv in sorted(rng.sample(range(len(niche.levels)), rng.randint(1, len(niche.levels))))]
+        picks = [
+            SubSpec(p, lv, rng.choice(FILTER_MENU))
+            for p in range(1, providers)
+            for lv in sorted(rng.sample(range(len(niche.levels)), rng.randint(1, len(niche.levels))))
+        ]
         rng.shuffle(picks)
         niche.subs.extend(picks)
     payloads = [(rng.choice(["roof", "gutter"]), random_payload(rng)) for _ in range(leads)]

@@ -44,8 +44,11 @@ def one(sql: str, **params):
 
 
 def ledger_of(provider_id: uuid.UUID) -> list:
-    return rows("SELECT type, amount, idempotency_key, balance_after, is_reversal FROM ledger_entries "
-                "WHERE provider_id = :p ORDER BY seq", p=provider_id)
+    return rows(
+        "SELECT type, amount, idempotency_key, balance_after, is_reversal FROM ledger_entries "
+        "WHERE provider_id = :p ORDER BY seq",
+        p=provider_id,
+    )
 
 
 def provider_row(provider_id: uuid.UUID):
@@ -53,15 +56,20 @@ def provider_row(provider_id: uuid.UUID):
 
 
 def deposit_row(deposit_id: str | uuid.UUID):
-    return one("SELECT status, amount, checkout_id, payment_id, ledger_entry_id, reversed_amount, failure_reason "
-               "FROM deposits WHERE id = :d", d=uuid.UUID(str(deposit_id)))
+    return one(
+        "SELECT status, amount, checkout_id, payment_id, ledger_entry_id, reversed_amount, failure_reason "
+        "FROM deposits WHERE id = :d",
+        d=uuid.UUID(str(deposit_id)),
+    )
 
 
 def age_deposit(deposit_id: str | uuid.UUID, minutes: int) -> None:
     """Move a deposit's creation ``minutes`` into the past (reconciliation waits before capturing)."""
     with unit_of_work() as uow:
-        uow.session.execute(text("UPDATE deposits SET created_at = created_at - make_interval(mins => :m) "
-                                 "WHERE id = :d"), {"m": minutes, "d": uuid.UUID(str(deposit_id))})
+        uow.session.execute(
+            text("UPDATE deposits SET created_at = created_at - make_interval(mins => :m) WHERE id = :d"),
+            {"m": minutes, "d": uuid.UUID(str(deposit_id))},
+        )
 
 
 def webhook_outcome(event_id: str):

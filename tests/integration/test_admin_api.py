@@ -4,6 +4,7 @@ transition) and GET /admin/leads (filters, keyset pages, 400 for a bad filter)."
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 
 import httpx
 import pytest
@@ -42,18 +43,19 @@ def _provider(api: str) -> tuple[uuid.UUID, dict[str, str]]:
 def _confirmed_lead(slug: str) -> uuid.UUID:
     lead = intake.submit_lead(niche_slug=slug, email=unique_email(), payload={"zip": "30301"})
     with unit_of_work() as uow:
-        job = uow.session.exec(
-            select(OutboxMessage).where(OutboxMessage.args["lead_id"].astext == str(lead.id))).one()
+        job = uow.session.exec(select(OutboxMessage).where(OutboxMessage.args["lead_id"].astext == str(lead.id))).one()
     leads.confirm_lead(token=tokens.make_token(lead.id, job.args["nonce"]))
     return lead.id
 
 
 def _market(provider_id: uuid.UUID) -> str:
     slug = f"api-{uuid.uuid4().hex[:8]}"
-    niche = catalog.create_niche(slug=slug, name="Api", fields=[{"name": "zip", "type": "zip", "required": True}],
-                                 actor=admin())
-    level = catalog.create_level(niche_id=niche.id, name="Shared", price_per_lead="12.50", max_providers=2,
-                                 priority_order=1, actor=admin())
+    niche = catalog.create_niche(
+        slug=slug, name="Api", fields=[{"name": "zip", "type": "zip", "required": True}], actor=admin()
+    )
+    level = catalog.create_level(
+        niche_id=niche.id, name="Shared", price_per_lead="12.50", max_providers=2, priority_order=1, actor=admin()
+    )
     ledger.post(provider_id=provider_id, type="deposit", amount="100.00", key=f"dep:{provider_id}")
     catalog.create_subscription(competition_level_id=level.id, filters={}, actor=admin(), provider_id=provider_id)
     return slug
@@ -80,8 +82,7 @@ def test_distributed_lead_cannot_be_rejected_and_refund_twice_is_409(db, api_ser
     leads.approve_lead(lead_id=lead_id, actor=admin())
     assert distribution.distribute_lead(lead_id=lead_id).outcome == "distributed"
 
-    reject = httpx.post(f"{api_server}/api/v1/admin/leads/{lead_id}/reject",
-                        json={"reason": "spam"}, headers=headers)
+    reject = httpx.post(f"{api_server}/api/v1/admin/leads/{lead_id}/reject", json={"reason": "spam"}, headers=headers)
     assert reject.status_code == 409
 
     detail = httpx.get(f"{api_server}/api/v1/admin/leads/{lead_id}", headers=headers).json()
@@ -153,7 +154,7 @@ def _ids(api: str, headers: dict[str, str], **params) -> list[str]:
 
 
 def test_admin_leads_filters_by_status_niche_email_and_days(db, api_server):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from tests.factories import confirmed_lead, make_market, submitted_lead
 
@@ -163,8 +164,8 @@ def test_admin_leads_filters_by_status_niche_email_and_days(db, api_server):
     new = submitted_lead(market.slug)
     elsewhere = confirmed_lead(other.slug)
     old = submitted_lead(market.slug)
-    today = datetime.now(timezone.utc).date()
-    midnight = datetime(today.year, today.month, today.day, tzinfo=timezone.utc)
+    today = datetime.now(UTC).date()
+    midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
     _sql("UPDATE leads SET created_at = :at WHERE id = :id", {"at": midnight - timedelta(days=5), "id": old})
     (email,) = _sql("SELECT email FROM leads WHERE id = :id", {"id": new})[0]
     new, waiting, elsewhere, old = str(new), str(waiting), str(elsewhere), str(old)
@@ -182,12 +183,27 @@ def test_admin_leads_filters_by_status_niche_email_and_days(db, api_server):
     assert _ids(api_server, headers, created_to=(today - timedelta(days=1)).isoformat()) == [old]
     five_days_ago = (today - timedelta(days=5)).isoformat()
     assert _ids(api_server, headers, created_from=five_days_ago, created_to=five_days_ago) == [old]
-    assert _ids(api_server, headers, niche=market.slug, created_from=five_days_ago, order="oldest") == [old, waiting, new]
+    assert _ids(api_server, headers, niche=market.slug, created_from=five_days_ago, order="oldest") == [
+        old,
+        waiting,
+        new,
+    ]
 
     # Items carry what both former endpoints returned.
     item = _leads(api_server, headers, email=email).json()["items"][0]
-    assert {"id", "status", "niche", "email", "created_at", "confirmed_at", "phone", "payload", "partner",
-            "consent_ip", "waiting"} <= set(item)
+    assert {
+        "id",
+        "status",
+        "niche",
+        "email",
+        "created_at",
+        "confirmed_at",
+        "phone",
+        "payload",
+        "partner",
+        "consent_ip",
+        "waiting",
+    } <= set(item)
     assert (item["status"], item["niche"], item["email"]) == ("pending_confirmation", market.slug, email)
     # The former /admin/lead-search is gone.
     assert httpx.get(f"{api_server}/api/v1/admin/lead-search", headers=headers).status_code == 404
@@ -198,22 +214,29 @@ def test_admin_leads_pages_give_every_lead_once_in_order(db, api_server, order):
     """Many leads share a created_at: walking the cursor still gives each one once, in
     (created_at, id) order, with and without a filter."""
     headers = _admin(api_server)
-    _sql("INSERT INTO niches (id, slug, name, active, fields) VALUES "
-         "('00000000-0000-4000-8000-0000000000d1', 'ties', 'Ties', true, '[]')")
-    _sql("INSERT INTO leads (id, niche_id, status, payload, email, created_at) "
-         "SELECT gen_random_uuid(), '00000000-0000-4000-8000-0000000000d1', "
-         "       CASE WHEN g % 3 = 0 THEN 'rejected' ELSE 'pending_confirmation' END::lead_status, '{}', "
-         "       'tie' || g || '@example.com', timestamptz '2026-11-01 12:00:00+00' + (g % 4) * interval '1 second' "
-         "FROM generate_series(1, 45) g")
+    _sql(
+        "INSERT INTO niches (id, slug, name, active, fields) VALUES "
+        "('00000000-0000-4000-8000-0000000000d1', 'ties', 'Ties', true, '[]')"
+    )
+    _sql(
+        "INSERT INTO leads (id, niche_id, status, payload, email, created_at) "
+        "SELECT gen_random_uuid(), '00000000-0000-4000-8000-0000000000d1', "
+        "       CASE WHEN g % 3 = 0 THEN 'rejected' ELSE 'pending_confirmation' END::lead_status, '{}', "
+        "       'tie' || g || '@example.com', timestamptz '2026-11-01 12:00:00+00' + (g % 4) * interval '1 second' "
+        "FROM generate_series(1, 45) g"
+    )
     direction = "ASC" if order == "oldest" else "DESC"
     for filters, where in (({}, ""), ({"status": "rejected"}, "WHERE status = 'rejected'")):
-        expected = [str(r[0]) for r in _sql(f"SELECT id FROM leads {where} "
-                                            f"ORDER BY created_at {direction}, id {direction}")]
+        expected = [
+            str(r[0]) for r in _sql(f"SELECT id FROM leads {where} ORDER BY created_at {direction}, id {direction}")
+        ]
         seen: list[str] = []
         cursor = None
         pages = 0
         while True:
-            resp = _leads(api_server, headers, limit=7, order=order, **filters, **({"cursor": cursor} if cursor else {}))
+            resp = _leads(
+                api_server, headers, limit=7, order=order, **filters, **({"cursor": cursor} if cursor else {})
+            )
             assert resp.status_code == 200, resp.text
             body = resp.json()
             assert len(body["items"]) <= 7
@@ -226,25 +249,30 @@ def test_admin_leads_pages_give_every_lead_once_in_order(db, api_server, order):
         assert pages == -(-len(expected) // 7)
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"status": "nope"}, "status"),
-    ({"created_from": "soon"}, "created_from"),
-    ({"created_to": "2026-13-01"}, "created_to"),
-    ({"created_from": "2026-11-26", "created_to": "2026-11-25"}, "created_to"),
-    ({"created_from": "2026-11-26T00:00"}, "created_from"),  # longer than a day
-    ({"order": "sideways"}, "order"),
-    ({"email": "x" * 256}, "email"),
-    ({"cursor": "not-a-cursor"}, "cursor"),
-    ({"cursor": "WyJub3QgYSB0aW1lIiwieCJd"}, "cursor"),  # ["not a time","x"]
-    ({"limit": 0}, "limit"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"status": "nope"}, "status"),
+        ({"created_from": "soon"}, "created_from"),
+        ({"created_to": "2026-13-01"}, "created_to"),
+        ({"created_from": "2026-11-26", "created_to": "2026-11-25"}, "created_to"),
+        ({"created_from": "2026-11-26T00:00"}, "created_from"),  # longer than a day
+        ({"order": "sideways"}, "order"),
+        ({"email": "x" * 256}, "email"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"cursor": "WyJub3QgYSB0aW1lIiwieCJd"}, "cursor"),  # ["not a time","x"]
+        ({"limit": 0}, "limit"),
+    ],
+)
 def test_admin_leads_bad_filter_is_400_and_changes_nothing(db, api_server, params, field):
     from tests.factories import confirmed_lead, make_market
 
     headers = _admin(api_server)
     confirmed_lead(make_market(providers=0).slug)
-    counts = "SELECT (SELECT count(*) FROM leads), (SELECT count(*) FROM audit_logs), " \
-             "(SELECT count(*) FROM outbox), (SELECT string_agg(status::text, ',') FROM leads)"
+    counts = (
+        "SELECT (SELECT count(*) FROM leads), (SELECT count(*) FROM audit_logs), "
+        "(SELECT count(*) FROM outbox), (SELECT string_agg(status::text, ',') FROM leads)"
+    )
     before = _sql(counts)
     resp = _leads(api_server, headers, **params)
     assert resp.status_code == 400, resp.text

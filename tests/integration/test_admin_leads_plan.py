@@ -18,7 +18,8 @@ import pytest
 
 from hotlead_app.services import lead_browser
 from tests.factories import ADMIN
-from tests.plans import plans_of, sql as _sql
+from tests.plans import plans_of
+from tests.plans import sql as _sql
 
 LEADS = 6000
 NICHE = "00000000-0000-4000-8000-0000000000e1"
@@ -27,15 +28,19 @@ NICHE = "00000000-0000-4000-8000-0000000000e1"
 @pytest.fixture(scope="module")
 def many_leads(module_db) -> Iterator[dict[str, list[str]]]:
     """6000 leads over 300 days; yields the cursor of the middle lead for each order."""
-    _sql("INSERT INTO niches (id, slug, name, active, fields, created_at) VALUES "
-         f"('{NICHE}', 'plan-roofing', 'Roofing', true, '[]', now() - interval '400 days')")
-    _sql("INSERT INTO leads (id, niche_id, status, payload, email, confirmed_at, distributed_at, created_at) "
-         f"SELECT gen_random_uuid(), '{NICHE}', "
-         "       CASE WHEN g % 20 = 0 THEN 'pending_confirmation' ELSE 'distributed' END::lead_status, "
-         "       '{}', 'plan' || g || '@idx.example', "
-         "       CASE WHEN g % 20 <> 0 THEN t.at END, CASE WHEN g % 20 <> 0 THEN t.at END, t.at "
-         f"FROM generate_series(1, {LEADS}) g, "
-         f"LATERAL (SELECT now() - interval '300 days' + g * interval '300 days' / {LEADS} AS at) t")
+    _sql(
+        "INSERT INTO niches (id, slug, name, active, fields, created_at) VALUES "
+        f"('{NICHE}', 'plan-roofing', 'Roofing', true, '[]', now() - interval '400 days')"
+    )
+    _sql(
+        "INSERT INTO leads (id, niche_id, status, payload, email, confirmed_at, distributed_at, created_at) "
+        f"SELECT gen_random_uuid(), '{NICHE}', "
+        "       CASE WHEN g % 20 = 0 THEN 'pending_confirmation' ELSE 'distributed' END::lead_status, "
+        "       '{}', 'plan' || g || '@idx.example', "
+        "       CASE WHEN g % 20 <> 0 THEN t.at END, CASE WHEN g % 20 <> 0 THEN t.at END, t.at "
+        f"FROM generate_series(1, {LEADS}) g, "
+        f"LATERAL (SELECT now() - interval '300 days' + g * interval '300 days' / {LEADS} AS at) t"
+    )
     _sql("ANALYZE")
     at, lead_id = _sql("SELECT created_at, id FROM leads ORDER BY created_at, id OFFSET %s LIMIT 1", (LEADS // 2,))[0]
     yield {"middle": [at.isoformat(), str(lead_id)]}
@@ -57,8 +62,9 @@ def test_first_page_reads_ix_leads_created_at_id(many_leads, order):
 def test_deep_page_starts_on_the_index_at_the_cursor(many_leads, order):
     rows = lead_browser.search_leads(actor=ADMIN, order=order, limit=50, after=many_leads["middle"])
     assert len(rows) == 51
-    for plan in _plans_of(lambda: lead_browser.search_leads(actor=ADMIN, order=order, limit=50,
-                                                            after=many_leads["middle"])):
+    for plan in _plans_of(
+        lambda: lead_browser.search_leads(actor=ADMIN, order=order, limit=50, after=many_leads["middle"])
+    ):
         assert "ix_leads_created_at_id" in plan, plan
         assert "Seq Scan on leads" not in plan and "Sort" not in plan, plan
         bound = next((line for line in plan.splitlines() if "Index Cond" in line), "")

@@ -10,7 +10,8 @@ import pytest
 from sqlmodel import select
 
 from hotlead_app.db import unit_of_work
-from hotlead_app.domain.actors import admin, provider as provider_actor
+from hotlead_app.domain.actors import admin
+from hotlead_app.domain.actors import provider as provider_actor
 from hotlead_app.domain.errors import Forbidden, InvalidInput, NotFound
 from hotlead_app.models import AuditLog, LedgerEntry, Niche, UserRole
 from hotlead_app.services import accounts, admin_views, catalog, intake, ledger
@@ -21,14 +22,19 @@ ADMIN = admin(uuid.UUID("00000000-0000-4000-8000-00000000a0a1"))
 
 
 def _niche(slug: str | None = None):
-    return catalog.create_niche(slug=slug or f"views-{uuid.uuid4().hex[:8]}", name="Views",
-                                fields=[{"name": "zip", "type": "zip", "required": True}], actor=ADMIN)
+    return catalog.create_niche(
+        slug=slug or f"views-{uuid.uuid4().hex[:8]}",
+        name="Views",
+        fields=[{"name": "zip", "type": "zip", "required": True}],
+        actor=ADMIN,
+    )
 
 
 def _audit_rows(entity_id: uuid.UUID) -> list[AuditLog]:
     with unit_of_work() as uow:
-        return list(uow.session.exec(select(AuditLog).where(AuditLog.entity_id == entity_id)
-                                     .order_by(AuditLog.seq)).all())
+        return list(
+            uow.session.exec(select(AuditLog).where(AuditLog.entity_id == entity_id).order_by(AuditLog.seq)).all()
+        )
 
 
 # --------------------------------------------------------------------------- niches
@@ -38,11 +44,11 @@ def test_an_admin_edits_a_niches_form_and_the_public_form_follows(db):
     niche = _niche()
     fields = [
         {"name": "zip", "label": "ZIP", "type": "zip", "required": True},
-        {"name": "material", "label": "Material", "type": "select", "required": False,
-         "options": ["wood", "steel"]},
+        {"name": "material", "label": "Material", "type": "select", "required": False, "options": ["wood", "steel"]},
     ]
-    updated = admin_views.update_niche(niche_id=niche.id, actor=ADMIN, values={"name": "Fences", "fields": fields},
-                                       memo="new form for spring")
+    updated = admin_views.update_niche(
+        niche_id=niche.id, actor=ADMIN, values={"name": "Fences", "fields": fields}, memo="new form for spring"
+    )
     assert updated.name == "Fences" and [f["name"] for f in updated.fields] == ["zip", "material"]
     public = intake.get_niche(slug=niche.slug)
     assert public.fields[1]["options"] == ["wood", "steel"] and public.name == "Fences"
@@ -65,11 +71,15 @@ def test_a_deactivated_niche_leaves_the_public_side_and_can_come_back(db):
 def test_a_bad_niche_edit_names_each_field_and_writes_nothing(db):
     niche = _niche()
     before = _audit_rows(niche.id)
-    bad_fields = [{"name": "Zip Code", "type": "zip"}, {"name": "kind", "type": "select", "options": []},
-                  {"name": "x", "type": "colour"}]
+    bad_fields = [
+        {"name": "Zip Code", "type": "zip"},
+        {"name": "kind", "type": "select", "options": []},
+        {"name": "x", "type": "colour"},
+    ]
     with pytest.raises(InvalidInput) as caught:
-        admin_views.update_niche(niche_id=niche.id, actor=ADMIN,
-                                 values={"name": " ", "fields": bad_fields, "slug": "other"})
+        admin_views.update_niche(
+            niche_id=niche.id, actor=ADMIN, values={"name": " ", "fields": bad_fields, "slug": "other"}
+        )
     details = caught.value.details
     assert set(details) == {"name", "slug", "fields[0].name", "fields[1].options", "fields[2].type"}
     with unit_of_work() as uow:
@@ -87,11 +97,21 @@ def test_niche_views_refuse_providers_and_unknown_ids(db):
         admin_views.get_niche(niche_id=niche.id, actor=someone)
     with pytest.raises(NotFound):
         admin_views.update_niche(niche_id=uuid.uuid4(), actor=ADMIN, values={"name": "Nope"})
-    level = catalog.create_level(niche_id=niche.id, name="Solo", price_per_lead="9.50", max_providers=1,
-                                 priority_order=2, actor=ADMIN)
+    level = catalog.create_level(
+        niche_id=niche.id, name="Solo", price_per_lead="9.50", max_providers=1, priority_order=2, actor=ADMIN
+    )
     view = admin_views.get_niche(niche_id=niche.id, actor=ADMIN)
-    assert view["levels"] == [{"id": str(level.id), "niche_id": str(niche.id), "name": "Solo",
-                               "price_per_lead": "9.50", "max_providers": 1, "priority_order": 2, "active": True}]
+    assert view["levels"] == [
+        {
+            "id": str(level.id),
+            "niche_id": str(niche.id),
+            "name": "Solo",
+            "price_per_lead": "9.50",
+            "max_providers": 1,
+            "priority_order": 2,
+            "active": True,
+        }
+    ]
 
 
 # --------------------------------------------------------------------------- providers
@@ -102,14 +122,20 @@ def test_provider_detail_lists_logins_and_subscriptions_with_their_levels(db):
     created = accounts.create_provider_account(name="Detail Roofing", email=email, password=PASSWORD, actor=ADMIN)
     market = make_market(levels=[("Gold", "20.00", 1)], providers=0)
     deposit(created.id, "40.00")
-    catalog.create_subscription(competition_level_id=market.level("Gold").id, filters={"zip": ["30301"]},
-                                actor=ADMIN, provider_id=created.id)
+    catalog.create_subscription(
+        competition_level_id=market.level("Gold").id, filters={"zip": ["30301"]}, actor=ADMIN, provider_id=created.id
+    )
     view = admin_views.provider_detail(provider_id=created.id, actor=ADMIN)
     assert view["name"] == "Detail Roofing" and view["balance"] == "40.00" and view["status"] == "active"
     assert [login["email"] for login in view["logins"]] == [email]
     (sub,) = view["subscriptions"]
     assert (sub["niche"], sub["level"], sub["price_per_lead"], sub["filters"], sub["active"]) == (
-        market.slug, "Gold", "20.00", {"zip": ["30301"]}, True)
+        market.slug,
+        "Gold",
+        "20.00",
+        {"zip": ["30301"]},
+        True,
+    )
     with pytest.raises(NotFound):
         admin_views.provider_detail(provider_id=uuid.uuid4(), actor=ADMIN)
     with pytest.raises(Forbidden):
@@ -178,8 +204,9 @@ def test_the_audit_log_filters_by_entity_and_by_who_acted_and_shows_memos(db):
     with unit_of_work() as uow:
         user = accounts.create_user(uow, email=admin_email, password=PASSWORD, role=UserRole.ADMIN)
     auditor = admin(user.id)
-    created = accounts.create_provider_account(name="Audited", email=unique_email("audited"), password=PASSWORD,
-                                               actor=auditor)
+    created = accounts.create_provider_account(
+        name="Audited", email=unique_email("audited"), password=PASSWORD, actor=auditor
+    )
     catalog.set_provider_status(provider_id=created.id, status="inactive", actor=auditor, memo="chargeback")
 
     rows = admin_views.list_audit(actor=ADMIN, entity_type="provider", entity_id=str(created.id))
@@ -224,23 +251,34 @@ def test_the_admin_console_routes_over_http(db, api_server):
     headers = _login(api_server, email)
     api = f"{api_server}/api/v1/admin"
 
-    created = httpx.post(f"{api}/niches", headers=headers, json={
-        "slug": f"http-{uuid.uuid4().hex[:6]}", "name": "Http", "fields": ROOFING_FIELDS})
+    created = httpx.post(
+        f"{api}/niches",
+        headers=headers,
+        json={"slug": f"http-{uuid.uuid4().hex[:6]}", "name": "Http", "fields": ROOFING_FIELDS},
+    )
     assert created.status_code == 201, created.text
     niche_id = created.json()["id"]
-    bad = httpx.patch(f"{api}/niches/{niche_id}", headers=headers,
-                      json={"fields": [{"name": "kind", "type": "select", "options": []}]})
+    bad = httpx.patch(
+        f"{api}/niches/{niche_id}",
+        headers=headers,
+        json={"fields": [{"name": "kind", "type": "select", "options": []}]},
+    )
     assert bad.status_code == 400 and bad.json()["error"]["details"] == {
-        "fields[0].options": "a select needs a non-empty list of strings"}
-    ok = httpx.patch(f"{api}/niches/{niche_id}", headers=headers, json={"name": "Http 2", "active": False,
-                                                                          "memo": "closed"})
+        "fields[0].options": "a select needs a non-empty list of strings"
+    }
+    ok = httpx.patch(
+        f"{api}/niches/{niche_id}", headers=headers, json={"name": "Http 2", "active": False, "memo": "closed"}
+    )
     assert ok.status_code == 200 and ok.json()["active"] is False and ok.json()["name"] == "Http 2"
     got = httpx.get(f"{api}/niches/{niche_id}", headers=headers).json()
     assert got["name"] == "Http 2" and [f["name"] for f in got["fields"]] == ["zip", "roof_type", "area_sqft"]
     assert httpx.get(f"{api}/niches/{uuid.uuid4()}", headers=headers).status_code == 404
 
-    provider = httpx.post(f"{api}/providers", headers=headers, json={
-        "name": "Http Roofing", "email": unique_email("http"), "password": PASSWORD}).json()
+    provider = httpx.post(
+        f"{api}/providers",
+        headers=headers,
+        json={"name": "Http Roofing", "email": unique_email("http"), "password": PASSWORD},
+    ).json()
     url = f"{api}/providers/{provider['id']}/adjustments"
     body = {"type": "credit", "amount": "100.00", "memo": "welcome"}
     key = {"Idempotency-Key": uuid.uuid4().hex}
@@ -248,7 +286,9 @@ def test_the_admin_console_routes_over_http(db, api_server):
     again = httpx.post(url, headers={**headers, **key}, json=body)
     assert first.status_code == 201 and again.status_code == 201 and first.json()["id"] == again.json()["id"]
     with unit_of_work() as uow:
-        entries = uow.session.exec(select(LedgerEntry).where(LedgerEntry.provider_id == uuid.UUID(provider["id"]))).all()
+        entries = uow.session.exec(
+            select(LedgerEntry).where(LedgerEntry.provider_id == uuid.UUID(provider["id"]))
+        ).all()
     assert [(e.amount, e.memo) for e in entries] == [(100, "welcome")]
     other = httpx.post(url, headers={**headers, **key}, json={**body, "amount": "5.00"})
     assert other.status_code == 409

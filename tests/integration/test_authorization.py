@@ -14,7 +14,7 @@ from hotlead_app.api import build_api_v1
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain.actors import admin
 from hotlead_app.models import UserRole
-from hotlead_app.services import accounts, catalog, ledger, leads
+from hotlead_app.services import accounts, catalog, leads, ledger
 from tests.factories import unique_email
 
 PASSWORD = "correct horse battery"
@@ -45,15 +45,21 @@ def world(module_db, api_server):
         email = unique_email(who)
         provider = accounts.create_provider_account(name=who.title(), email=email, password=PASSWORD, actor=admin())
         people[who] = (provider.id, _login(api_server, email))
-    niche = catalog.create_niche(slug=f"authz-{uuid.uuid4().hex[:6]}", name="Authz",
-                                 fields=[{"name": "zip", "type": "zip", "required": True}], actor=admin())
-    level = catalog.create_level(niche_id=niche.id, name="Shared", price_per_lead="5.00", max_providers=2,
-                                 priority_order=1, actor=admin())
+    niche = catalog.create_niche(
+        slug=f"authz-{uuid.uuid4().hex[:6]}",
+        name="Authz",
+        fields=[{"name": "zip", "type": "zip", "required": True}],
+        actor=admin(),
+    )
+    level = catalog.create_level(
+        niche_id=niche.id, name="Shared", price_per_lead="5.00", max_providers=2, priority_order=1, actor=admin()
+    )
     ids = {"niche_id": niche.id, "level_id": level.id}
     for who, (provider_id, _headers) in people.items():
         ledger.post(provider_id=provider_id, type="deposit", amount="50.00", key=f"dep:{provider_id}")
-        sub = catalog.create_subscription(competition_level_id=level.id, filters={}, actor=admin(),
-                                          provider_id=provider_id)
+        sub = catalog.create_subscription(
+            competition_level_id=level.id, filters={}, actor=admin(), provider_id=provider_id
+        )
         ids[f"{who}_subscription"] = sub.id
     from tests.factories import approved_lead
 
@@ -68,10 +74,15 @@ def world(module_db, api_server):
 
 def _path(path: str, ids: dict, owner: str) -> str:
     values = {
-        "lead_id": ids["lead_id"], "assignment_id": uuid.uuid4(), "niche_id": ids["niche_id"],
-        "level_id": ids["level_id"], "provider_id": uuid.uuid4(), "key_id": uuid.uuid4(),
+        "lead_id": ids["lead_id"],
+        "assignment_id": uuid.uuid4(),
+        "niche_id": ids["niche_id"],
+        "level_id": ids["level_id"],
+        "provider_id": uuid.uuid4(),
+        "key_id": uuid.uuid4(),
         "subscription_id": ids[f"{owner}_subscription"],
-        "deposit_id": uuid.uuid4(), "issue_id": uuid.uuid4(),
+        "deposit_id": uuid.uuid4(),
+        "issue_id": uuid.uuid4(),
     }
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 
@@ -139,14 +150,24 @@ def test_admin_only_memo_never_reaches_a_provider(on_world, api_server):
     world = on_world
     provider_id, headers = world["alice"]
     memo = f"memo-{uuid.uuid4().hex}"
-    adjust = httpx.post(f"{api_server}/api/v1/admin/providers/{provider_id}/adjustments",
-                        json={"type": "credit", "amount": "3.00", "memo": memo}, headers=world["admin"])
+    adjust = httpx.post(
+        f"{api_server}/api/v1/admin/providers/{provider_id}/adjustments",
+        json={"type": "credit", "amount": "3.00", "memo": memo},
+        headers=world["admin"],
+    )
     assert adjust.status_code == 201, adjust.text
-    logs = httpx.get(f"{api_server}/api/v1/admin/audit-logs", params={"entity_id": str(provider_id)},
-                     headers=world["admin"]).text
+    logs = httpx.get(
+        f"{api_server}/api/v1/admin/audit-logs", params={"entity_id": str(provider_id)}, headers=world["admin"]
+    ).text
     assert memo in logs
-    for path in ("/provider/me", "/provider/ledger", "/provider/leads", "/provider/subscriptions",
-                 f"/provider/leads/{world['ids']['lead_id']}/explanation", "/provider/api-keys"):
+    for path in (
+        "/provider/me",
+        "/provider/ledger",
+        "/provider/leads",
+        "/provider/subscriptions",
+        f"/provider/leads/{world['ids']['lead_id']}/explanation",
+        "/provider/api-keys",
+    ):
         assert memo not in httpx.get(f"{api_server}/api/v1{path}", headers=headers).text
 
 

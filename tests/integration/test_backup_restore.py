@@ -36,30 +36,37 @@ def fingerprint(url: str) -> dict:
     here independently of the service (ordered by each row's own text)."""
     with psycopg.connect(_conninfo(url), autocommit=True) as conn:
         conn.execute("SET TIME ZONE 'UTC'")
-        tables = [r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
+        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
         counts = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
-        sums = {t: conn.execute(f"SELECT md5(string_agg(x::text, E'\\n' ORDER BY x::text)) FROM {t} x").fetchone()[0]
-                for t in ("ledger_entries", "audit_logs")}
+        sums = {
+            t: conn.execute(f"SELECT md5(string_agg(x::text, E'\\n' ORDER BY x::text)) FROM {t} x").fetchone()[0]
+            for t in ("ledger_entries", "audit_logs")
+        }
         objects = conn.execute(
             "SELECT (SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal), "
             "(SELECT count(*) FROM pg_views WHERE schemaname = 'public'), "
             "(SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-            " WHERE n.nspname = 'public')").fetchone()
+            " WHERE n.nspname = 'public')"
+        ).fetchone()
     return {"counts": counts, "sums": sums, "objects": objects}
 
 
 def cli(*args: str, database_url: str, **env: str) -> subprocess.CompletedProcess:
     full = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HOTLEAD_DATABASE_URL": database_url, **env}
-    return subprocess.run([sys.executable, "-m", "hotlead_app.cli", *args], capture_output=True, text=True,
-                          env=full, cwd=PROJECT_ROOT, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "hotlead_app.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full,
+        cwd=PROJECT_ROOT,
+        timeout=180,
+    )
 
 
 def seed_marketplace() -> dict:
     """Leads, assignments, ledger entries (deposits, charges, a refund) and their audit rows,
     all written through the services."""
-    market = make_market(levels=[("Exclusive", "25.00", 1), ("Shared", "10.00", 2)], providers=3,
-                         balance="200.00")
+    market = make_market(levels=[("Exclusive", "25.00", 1), ("Shared", "10.00", 2)], providers=3, balance="200.00")
     lead_ids = [approved_lead(market.slug) for _ in range(5)]
     outcomes = [distribution.distribute_lead(lead_id=lead_id).outcome for lead_id in lead_ids]
     made = [a for lead_id in lead_ids for a in assignments_of(lead_id)]
@@ -170,8 +177,9 @@ def test_a_tampered_backup_is_refused_and_nothing_is_restored(db, backup_env, ne
     done = cli("restore", str(file), "--into", target, database_url=db)
     assert done.returncode == 2, done.stdout
     assert "restore refused:" in done.stderr
-    assert {"flip": "fails authentication", "truncate": "truncated",
-            "append": "follows its final chunk"}[damage] in done.stderr
+    assert {"flip": "fails authentication", "truncate": "truncated", "append": "follows its final chunk"}[
+        damage
+    ] in done.stderr
     assert not database_exists(pg, backup.pg_target(target).database)
 
 
@@ -209,9 +217,13 @@ def s3_server():
 def test_backups_go_to_an_s3_bucket_and_restore_from_it(db, backup_env, monkeypatch, s3_server, new_db_url):
     import boto3
 
-    for key, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                       "AWS_DEFAULT_REGION": "us-east-1", "HOTLEAD_BACKUP_S3_ENDPOINT_URL": s3_server,
-                       "HOTLEAD_BACKUP_LOCATION": "s3://hotlead-backups/prod/db"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "HOTLEAD_BACKUP_S3_ENDPOINT_URL": s3_server,
+        "HOTLEAD_BACKUP_LOCATION": "s3://hotlead-backups/prod/db",
+    }.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     s3 = boto3.client("s3", endpoint_url=s3_server)
@@ -289,9 +301,9 @@ def test_daily_backup_and_weekly_restore_check_jobs_end_to_end(db, backup_env, m
     assert [r["ok"] for r in records] == [True, False]
 
 
-
-def test_a_real_celery_worker_runs_the_backup_and_the_restore_check(db, backup_env, monkeypatch, redis_server,
-                                                                   new_db_url, tmp_path):
+def test_a_real_celery_worker_runs_the_backup_and_the_restore_check(
+    db, backup_env, monkeypatch, redis_server, new_db_url, tmp_path
+):
     """The jobs as beat sends them: by name, through Redis, to a real worker process
     (on its own Redis database, so that no other test's worker takes them)."""
     from hotlead_app.infra.queue import get_celery
@@ -306,8 +318,9 @@ def test_a_real_celery_worker_runs_the_backup_and_the_restore_check(db, backup_e
         worker = start_worker(db, broker, "smtp://127.0.0.1:9", tmp_path / "worker.log")
         try:
             get_celery().send_task("backup.run")
-            (made,) = wait_for(lambda: list(backup_env.glob("hotlead-*.dump.enc")), timeout=120,
-                               message="the worker's backup")
+            (made,) = wait_for(
+                lambda: list(backup_env.glob("hotlead-*.dump.enc")), timeout=120, message="the worker's backup"
+            )
             get_celery().send_task("backup.restore_check")
             checks = backup_env / "restore_checks.jsonl"
             wait_for(checks.exists, timeout=180, message="the worker's restore check")

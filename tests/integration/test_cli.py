@@ -14,8 +14,15 @@ from tests.factories import unique_email
 
 def _cli(db: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, "HOTLEAD_DATABASE_URL": db, "PYTHONPATH": str(PROJECT_ROOT)}
-    return subprocess.run([sys.executable, "-m", "hotlead_app.cli", *args], input=stdin, text=True,
-                          capture_output=True, env=env, cwd=PROJECT_ROOT, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "hotlead_app.cli", *args],
+        input=stdin,
+        text=True,
+        capture_output=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        timeout=60,
+    )
 
 
 def test_create_admin_makes_an_account_that_can_sign_in(db, api_server):

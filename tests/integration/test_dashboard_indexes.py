@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from hotlead_app.domain.actors import Actor
-from hotlead_app.services import audit, lead_browser, provider_views, reports
-from hotlead_app.services import admin_views
-from tests.plans import plans_of as _plans_of, sql as _sql
+from hotlead_app.services import admin_views, audit, lead_browser, provider_views, reports
+from tests.plans import plans_of as _plans_of
+from tests.plans import sql as _sql
 
 ADMIN_USER = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
 PROVIDER = uuid.UUID("00000000-0000-4000-8000-0000000000b1")
@@ -89,38 +89,77 @@ def market(module_db) -> Iterator[None]:
 
 
 def _day(offset: int) -> str:
-    return (datetime.now(timezone.utc) + timedelta(days=offset)).date().isoformat()
+    return (datetime.now(UTC) + timedelta(days=offset)).date().isoformat()
 
 
 def test_each_index_exists_with_its_columns(market):
-    rows = {name: (table, definition) for name, table, definition in _sql(
-        "SELECT indexname, tablename, indexdef FROM pg_indexes WHERE schemaname = 'public' "
-        "AND indexname = ANY(%s)", (list(EXPECTED),))}
+    rows = {
+        name: (table, definition)
+        for name, table, definition in _sql(
+            "SELECT indexname, tablename, indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexname = ANY(%s)",
+            (list(EXPECTED),),
+        )
+    }
     assert set(rows) == set(EXPECTED)
     for name, (table, columns) in EXPECTED.items():
         assert rows[name][0] == table
         assert rows[name][1].endswith(f"USING btree {columns}"), rows[name][1]
 
 
-@pytest.mark.parametrize("call, table, index", [
-    pytest.param(lambda: lead_browser.search_leads(actor=ADMIN, limit=50), "leads", "ix_leads_created_at_id",
-                 id="leads browser, newest first"),
-    pytest.param(lambda: lead_browser.search_leads(actor=ADMIN, order="oldest", limit=50), "leads",
-                 "ix_leads_created_at_id", id="GET /admin/leads, oldest first"),
-    pytest.param(lambda: lead_browser.search_leads(actor=ADMIN, created_from=_day(-100), created_to=_day(-94)),
-                 "leads", "ix_leads_created_at_id", id="leads browser, a week"),
-    # The first call rolls the closed days up (a read of their ledger rows), then reads today's.
-    pytest.param(lambda: reports.revenue_per_day(actor=ADMIN, days=30), "ledger_entries",
-                 "ix_ledger_created_type_amount", id="overview revenue per day"),
-    pytest.param(lambda: provider_views.overview(provider_id=PROVIDER), "ledger_entries",
-                 "ix_ledger_provider_created", id="provider overview spend per day"),
-    pytest.param(lambda: audit.list_for(entity_type="niche", limit=51), "audit_logs",
-                 "ix_audit_entity_type_seq", id="GET /admin/audit-logs?entity_type"),
-    pytest.param(lambda: admin_views.list_audit(actor=ADMIN, entity_type="niche"), "audit_logs",
-                 "ix_audit_entity_type_seq", id="audit page, by entity type"),
-    pytest.param(lambda: admin_views.list_audit(actor=ADMIN, by=str(ADMIN_USER)), "audit_logs",
-                 "ix_audit_actor_seq", id="audit page, by who acted"),
-])
+@pytest.mark.parametrize(
+    "call, table, index",
+    [
+        pytest.param(
+            lambda: lead_browser.search_leads(actor=ADMIN, limit=50),
+            "leads",
+            "ix_leads_created_at_id",
+            id="leads browser, newest first",
+        ),
+        pytest.param(
+            lambda: lead_browser.search_leads(actor=ADMIN, order="oldest", limit=50),
+            "leads",
+            "ix_leads_created_at_id",
+            id="GET /admin/leads, oldest first",
+        ),
+        pytest.param(
+            lambda: lead_browser.search_leads(actor=ADMIN, created_from=_day(-100), created_to=_day(-94)),
+            "leads",
+            "ix_leads_created_at_id",
+            id="leads browser, a week",
+        ),
+        # The first call rolls the closed days up (a read of their ledger rows), then reads today's.
+        pytest.param(
+            lambda: reports.revenue_per_day(actor=ADMIN, days=30),
+            "ledger_entries",
+            "ix_ledger_created_type_amount",
+            id="overview revenue per day",
+        ),
+        pytest.param(
+            lambda: provider_views.overview(provider_id=PROVIDER),
+            "ledger_entries",
+            "ix_ledger_provider_created",
+            id="provider overview spend per day",
+        ),
+        pytest.param(
+            lambda: audit.list_for(entity_type="niche", limit=51),
+            "audit_logs",
+            "ix_audit_entity_type_seq",
+            id="GET /admin/audit-logs?entity_type",
+        ),
+        pytest.param(
+            lambda: admin_views.list_audit(actor=ADMIN, entity_type="niche"),
+            "audit_logs",
+            "ix_audit_entity_type_seq",
+            id="audit page, by entity type",
+        ),
+        pytest.param(
+            lambda: admin_views.list_audit(actor=ADMIN, by=str(ADMIN_USER)),
+            "audit_logs",
+            "ix_audit_actor_seq",
+            id="audit page, by who acted",
+        ),
+    ],
+)
 def test_the_page_query_uses_its_index(market, call, table, index):
     for plan in _plans_of(call, table):
         assert index in plan, plan
@@ -131,19 +170,24 @@ def test_the_page_query_uses_its_index(market, call, table, index):
 def test_keyset_pages_of_admin_leads_cover_every_lead_once_in_order(db, oldest_first):
     """``lead_browser.search_leads`` pages on the row (created_at, id): with many leads sharing
     a created_at, walking the cursor gives every lead exactly once, in order."""
-    _sql("INSERT INTO niches (id, slug, name, active, fields) VALUES "
-         "('00000000-0000-4000-8000-0000000000d1', 'ties', 'Ties', true, '[]')")
-    _sql("INSERT INTO leads (id, niche_id, status, payload, email, created_at) "
-         "SELECT gen_random_uuid(), '00000000-0000-4000-8000-0000000000d1', 'pending_confirmation', '{}', "
-         "       'tie' || g || '@example.com', timestamptz '2026-11-01 12:00:00+00' + (g % 4) * interval '1 second' "
-         "FROM generate_series(1, 45) g")
+    _sql(
+        "INSERT INTO niches (id, slug, name, active, fields) VALUES "
+        "('00000000-0000-4000-8000-0000000000d1', 'ties', 'Ties', true, '[]')"
+    )
+    _sql(
+        "INSERT INTO leads (id, niche_id, status, payload, email, created_at) "
+        "SELECT gen_random_uuid(), '00000000-0000-4000-8000-0000000000d1', 'pending_confirmation', '{}', "
+        "       'tie' || g || '@example.com', timestamptz '2026-11-01 12:00:00+00' + (g % 4) * interval '1 second' "
+        "FROM generate_series(1, 45) g"
+    )
     order = "ASC" if oldest_first else "DESC"
     expected = [str(r[0]) for r in _sql(f"SELECT id FROM leads ORDER BY created_at {order}, id {order}")]
     seen: list[str] = []
     after = None
     while True:
-        rows = lead_browser.search_leads(actor=ADMIN, limit=7, after=after,
-                                         order="oldest" if oldest_first else "newest")
+        rows = lead_browser.search_leads(
+            actor=ADMIN, limit=7, after=after, order="oldest" if oldest_first else "newest"
+        )
         seen += [r["id"] for r in rows[:7]]
         if len(rows) <= 7:
             break

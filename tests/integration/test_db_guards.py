@@ -71,7 +71,11 @@ def run_verify_ledger(db_url: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, HOTLEAD_DATABASE_URL=db_url, PYTHONPATH=str(PROJECT_ROOT))
     return subprocess.run(
         [sys.executable, "-m", "hotlead_app.cli", "verify-ledger"],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -138,10 +142,14 @@ def test_appending_to_the_ledger_and_the_audit_log_is_still_allowed(world):
     with connect(world.url) as conn:
         conn.execute(
             "INSERT INTO ledger_entries (id, provider_id, type, amount, idempotency_key, is_reversal)"
-            " VALUES (gen_random_uuid(), %s, 'deposit', 3.00, 'raw:append', false)", (provider_id,))
+            " VALUES (gen_random_uuid(), %s, 'deposit', 3.00, 'raw:append', false)",
+            (provider_id,),
+        )
         conn.execute(
             "INSERT INTO audit_logs (id, actor_role, entity_type, entity_id, action)"
-            " VALUES (gen_random_uuid(), 'system', 'provider', %s, 'raw_append')", (provider_id,))
+            " VALUES (gen_random_uuid(), 'system', 'provider', %s, 'raw_append')",
+            (provider_id,),
+        )
     assert balance_of(world.url, provider_id) == Decimal("43.00")
     assert ledger.balance_drift() == []
 
@@ -157,7 +165,8 @@ def test_a_ledger_amount_must_be_positive(world, amount):
         conn.execute(
             "INSERT INTO ledger_entries (id, provider_id, type, amount, idempotency_key, is_reversal)"
             " VALUES (gen_random_uuid(), %s, 'deposit', %s, 'raw:nonpositive', false)",
-            (provider_id, Decimal(amount)))
+            (provider_id, Decimal(amount)),
+        )
     assert caught.value.diag.constraint_name == "ck_ledger_amount_positive"
     assert table_fingerprint(world.url, "ledger_entries") == before
     assert balance_of(world.url, provider_id) == Decimal("40.00")
@@ -165,13 +174,18 @@ def test_a_ledger_amount_must_be_positive(world, amount):
 
 def test_an_idempotency_key_is_used_by_one_ledger_entry_only(world):
     provider_id = world.providers[0]
-    key = scalar(world.url, "SELECT idempotency_key FROM ledger_entries WHERE provider_id = %s"
-                            " AND type = 'deposit'", (provider_id,))
+    key = scalar(
+        world.url,
+        "SELECT idempotency_key FROM ledger_entries WHERE provider_id = %s AND type = 'deposit'",
+        (provider_id,),
+    )
     before = table_fingerprint(world.url, "ledger_entries")
     with connect(world.url) as conn, pytest.raises(errors.UniqueViolation):
         conn.execute(
             "INSERT INTO ledger_entries (id, provider_id, type, amount, idempotency_key, is_reversal)"
-            " VALUES (gen_random_uuid(), %s, 'deposit', 50.00, %s, false)", (provider_id, key))
+            " VALUES (gen_random_uuid(), %s, 'deposit', 50.00, %s, false)",
+            (provider_id, key),
+        )
     assert table_fingerprint(world.url, "ledger_entries") == before
     assert balance_of(world.url, provider_id) == Decimal("40.00")
 
@@ -200,18 +214,21 @@ def test_setting_the_ledger_posting_flag_by_hand_does_not_unlock_the_balance(wor
 def test_other_provider_columns_can_still_be_updated_directly(world):
     provider_id = world.providers[0]
     with connect(world.url) as conn:
-        assert conn.execute("UPDATE service_providers SET name = 'Renamed' WHERE id = %s",
-                            (provider_id,)).rowcount == 1
+        assert conn.execute("UPDATE service_providers SET name = 'Renamed' WHERE id = %s", (provider_id,)).rowcount == 1
     assert scalar(world.url, "SELECT name FROM service_providers WHERE id = %s", (provider_id,)) == "Renamed"
 
 
 def test_a_new_provider_cannot_start_with_money(db):
     with connect(db) as conn:
         with pytest.raises(errors.CheckViolation, match="zero balance"):
-            conn.execute("INSERT INTO service_providers (id, name, email, status, balance)"
-                         " VALUES (gen_random_uuid(), 'Rich', 'rich@example.com', 'active', 100.00)")
-        conn.execute("INSERT INTO service_providers (id, name, email, status, balance)"
-                     " VALUES (gen_random_uuid(), 'Poor', 'poor@example.com', 'active', 0.00)")
+            conn.execute(
+                "INSERT INTO service_providers (id, name, email, status, balance)"
+                " VALUES (gen_random_uuid(), 'Rich', 'rich@example.com', 'active', 100.00)"
+            )
+        conn.execute(
+            "INSERT INTO service_providers (id, name, email, status, balance)"
+            " VALUES (gen_random_uuid(), 'Poor', 'poor@example.com', 'active', 0.00)"
+        )
     assert scalar(db, "SELECT array_agg(name) FROM service_providers") == ["Poor"]
 
 
@@ -222,21 +239,27 @@ def test_an_entry_that_would_overdraw_is_refused_by_the_trigger(world, entry_typ
     with connect(world.url) as conn, pytest.raises(errors.CheckViolation, match="insufficient balance") as caught:
         conn.execute(
             "INSERT INTO ledger_entries (id, provider_id, type, amount, idempotency_key, is_reversal)"
-            " VALUES (gen_random_uuid(), %s, %s, 40.01, 'raw:overdraw', false)", (provider_id, entry_type))
+            " VALUES (gen_random_uuid(), %s, %s, 40.01, 'raw:overdraw', false)",
+            (provider_id, entry_type),
+        )
     assert caught.value.diag.constraint_name == "ck_ledger_no_overdraft"
     assert table_fingerprint(world.url, "ledger_entries") == before
     assert balance_of(world.url, provider_id) == Decimal("40.00")
     with connect(world.url) as conn:  # the whole balance may be spent, to the cent
         conn.execute(
             "INSERT INTO ledger_entries (id, provider_id, type, amount, idempotency_key, is_reversal)"
-            " VALUES (gen_random_uuid(), %s, %s, 40.00, 'raw:exact', false)", (provider_id, entry_type))
+            " VALUES (gen_random_uuid(), %s, %s, 40.00, 'raw:exact', false)",
+            (provider_id, entry_type),
+        )
     assert balance_of(world.url, provider_id) == Decimal("0.00")
 
 
 def test_a_reversal_may_overdraw_only_an_inactive_provider(world):
     provider_id = world.providers[0]  # balance 40.00, active
-    insert = ("INSERT INTO ledger_entries (id, provider_id, type, amount, idempotency_key, is_reversal)"
-              " VALUES (gen_random_uuid(), %s, 'debit', 50.00, 'raw:reversal', true)")
+    insert = (
+        "INSERT INTO ledger_entries (id, provider_id, type, amount, idempotency_key, is_reversal)"
+        " VALUES (gen_random_uuid(), %s, 'debit', 50.00, 'raw:reversal', true)"
+    )
     with connect(world.url) as conn, pytest.raises(errors.CheckViolation) as caught:
         conn.execute(insert, (provider_id,))
     assert caught.value.diag.constraint_name == "ck_providers_balance_not_negative"
@@ -253,7 +276,9 @@ def test_a_reversal_flag_on_anything_but_a_debit_is_refused(world):
     with connect(world.url) as conn, pytest.raises(errors.CheckViolation) as caught:
         conn.execute(
             "INSERT INTO ledger_entries (id, provider_id, type, amount, idempotency_key, is_reversal)"
-            " VALUES (gen_random_uuid(), %s, 'charge', 5.00, 'raw:reversal-charge', true)", (provider_id,))
+            " VALUES (gen_random_uuid(), %s, 'charge', 5.00, 'raw:reversal-charge', true)",
+            (provider_id,),
+        )
     assert caught.value.diag.constraint_name == "ck_ledger_reversal_is_debit"
     assert balance_of(world.url, provider_id) == Decimal("40.00")
 
@@ -264,13 +289,14 @@ def test_a_negative_balance_is_allowed_only_while_the_provider_is_inactive(world
         conn.execute("UPDATE service_providers SET status = 'inactive' WHERE id = %s", (provider_id,))
         conn.execute(
             "INSERT INTO ledger_entries (id, provider_id, type, amount, idempotency_key, is_reversal)"
-            " VALUES (gen_random_uuid(), %s, 'debit', 45.00, 'raw:reversal', true)", (provider_id,))
+            " VALUES (gen_random_uuid(), %s, 'debit', 45.00, 'raw:reversal', true)",
+            (provider_id,),
+        )
         for status in ("active", "auto_deactivated"):
             with pytest.raises(errors.CheckViolation) as caught:
                 conn.execute("UPDATE service_providers SET status = %s WHERE id = %s", (status, provider_id))
             assert caught.value.diag.constraint_name == "ck_providers_balance_not_negative"
-    assert scalar(world.url, "SELECT status::text FROM service_providers WHERE id = %s",
-                  (provider_id,)) == "inactive"
+    assert scalar(world.url, "SELECT status::text FROM service_providers WHERE id = %s", (provider_id,)) == "inactive"
     ledger.post(provider_id=provider_id, type="deposit", amount="5.00", key="raw:top-up")
     with connect(world.url) as conn:  # back at zero the provider may be switched on again
         conn.execute("UPDATE service_providers SET status = 'active' WHERE id = %s", (provider_id,))
@@ -278,8 +304,10 @@ def test_a_negative_balance_is_allowed_only_while_the_provider_is_inactive(world
 
 def test_money_coming_in_is_accepted_even_while_the_balance_is_negative(world):
     provider_id = world.providers[0]
-    insert = ("INSERT INTO ledger_entries (id, provider_id, type, amount, idempotency_key, is_reversal)"
-              " VALUES (gen_random_uuid(), %s, %s, %s, %s, %s)")
+    insert = (
+        "INSERT INTO ledger_entries (id, provider_id, type, amount, idempotency_key, is_reversal)"
+        " VALUES (gen_random_uuid(), %s, %s, %s, %s, %s)"
+    )
     with connect(world.url) as conn:
         conn.execute("UPDATE service_providers SET status = 'inactive' WHERE id = %s", (provider_id,))
         conn.execute(insert, (provider_id, "debit", Decimal("50.00"), "raw:reversal", True))
@@ -306,7 +334,8 @@ def test_a_lead_cannot_pass_confirmation_without_confirmed_at(world, status):
             conn.execute(
                 "INSERT INTO leads (id, niche_id, status, payload, email)"
                 " SELECT gen_random_uuid(), niche_id, %s, payload, email FROM leads WHERE id = %s",
-                (status, lead_id))
+                (status, lead_id),
+            )
         assert caught.value.diag.constraint_name == "ck_leads_confirmed_before_approval"
     assert scalar(world.url, "SELECT status::text FROM leads WHERE id = %s", (lead_id,)) == "pending_confirmation"
     assert scalar(world.url, "SELECT count(*) FROM leads") == 2
@@ -335,7 +364,8 @@ def test_a_provider_gets_one_assignment_per_lead(world):
             " charged_amount, received_at, is_refunded)"
             " SELECT gen_random_uuid(), lead_id, provider_id, subscription_id, competition_level_id,"
             " charged_amount, clock_timestamp(), false FROM lead_assignments WHERE id = %s",
-            (world.assignments[0],))
+            (world.assignments[0],),
+        )
     assert caught.value.diag.constraint_name == "uq_assignments_lead_provider"
     assert table_fingerprint(world.url, "lead_assignments") == before
 
@@ -354,8 +384,19 @@ def _immutable_changes(world: World) -> list[tuple[str, tuple]]:
     ]
 
 
-@pytest.mark.parametrize("column", ["id", "lead_id", "provider_id", "subscription_id",
-                                    "competition_level_id", "charged_amount", "received_at", "assigned_at"])
+@pytest.mark.parametrize(
+    "column",
+    [
+        "id",
+        "lead_id",
+        "provider_id",
+        "subscription_id",
+        "competition_level_id",
+        "charged_amount",
+        "received_at",
+        "assigned_at",
+    ],
+)
 def test_an_assignment_never_changes_but_for_its_refund(world, column):
     change, params = next(c for c in _immutable_changes(world) if c[0].startswith(column + " "))
     sql = f"UPDATE lead_assignments SET {change} WHERE id = %s"
@@ -371,12 +412,15 @@ def test_an_assignment_is_refunded_at_most_once_even_in_raw_sql(world):
     assignment_id = world.assignments[0]
     with connect(world.url) as conn:
         refund = conn.execute(
-            "UPDATE lead_assignments SET is_refunded = true, refunded_at = now(), refund_reason = 'sql'"
-            " WHERE id = %s", (assignment_id,))
+            "UPDATE lead_assignments SET is_refunded = true, refunded_at = now(), refund_reason = 'sql' WHERE id = %s",
+            (assignment_id,),
+        )
         assert refund.rowcount == 1
-        for again in ("is_refunded = true, refunded_at = now(), refund_reason = 'twice'",
-                      "refund_reason = 'changed my mind'",
-                      "is_refunded = false, refunded_at = NULL, refund_reason = NULL"):
+        for again in (
+            "is_refunded = true, refunded_at = now(), refund_reason = 'twice'",
+            "refund_reason = 'changed my mind'",
+            "is_refunded = false, refunded_at = NULL, refund_reason = NULL",
+        ):
             with pytest.raises(errors.InsufficientPrivilege, match="already refunded"):
                 conn.execute(f"UPDATE lead_assignments SET {again} WHERE id = %s", (assignment_id,))
     assert scalar(world.url, "SELECT refund_reason FROM lead_assignments WHERE id = %s", (assignment_id,)) == "sql"

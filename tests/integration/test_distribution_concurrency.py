@@ -39,7 +39,6 @@ from tests.integration.distribution_scenarios import (
     assert_money_invariants,
     build_catalog,
     build_leads,
-    engine_db,  # noqa: F401,F811  (a fixture)
     observe,
     two_niche_scenario,
 )
@@ -51,8 +50,7 @@ SEED = 4242
 # --------------------------------------------------------------------------- the child process
 
 
-def distribute_all_in_child(database_url: str, redis_url: str, lead_ids: list[str], seed: int,
-                            go, results) -> None:
+def distribute_all_in_child(database_url: str, redis_url: str, lead_ids: list[str], seed: int, go, results) -> None:
     """Runs in a spawned process: its own settings, engine and connections."""
     os.environ["HOTLEAD_DATABASE_URL"] = database_url
     os.environ["HOTLEAD_REDIS_URL"] = redis_url
@@ -79,8 +77,10 @@ def run_in_parallel(database_url: str, redis_url: str, lead_ids: list[uuid.UUID]
     ctx = multiprocessing.get_context("spawn")
     go, results = ctx.Event(), ctx.Queue()
     ids = [str(i) for i in lead_ids]
-    procs = [ctx.Process(target=distribute_all_in_child, args=(database_url, redis_url, ids, seed, go, results))
-             for seed in range(PROCESSES)]
+    procs = [
+        ctx.Process(target=distribute_all_in_child, args=(database_url, redis_url, ids, seed, go, results))
+        for seed in range(PROCESSES)
+    ]
     for proc in procs:
         proc.start()
     reports: list[tuple] = []
@@ -109,8 +109,7 @@ def run_in_parallel(database_url: str, redis_url: str, lead_ids: list[uuid.UUID]
 # --------------------------------------------------------------------------- (a) eight processes
 
 
-def test_eight_processes_racing_over_two_hundred_leads_give_exactly_the_sequential_result(
-        engine_db, pg, redis_server):
+def test_eight_processes_racing_over_two_hundred_leads_give_exactly_the_sequential_result(engine_db, pg, redis_server):
     scenario = two_niche_scenario(SEED, leads=200, providers=20)
     quiet = redis_server.url(QUIET_REDIS_DB)
     parallel = build_catalog(scenario, tag="par")
@@ -142,23 +141,34 @@ def test_eight_processes_racing_over_two_hundred_leads_give_exactly_the_sequenti
         assert {status for status, _, _ in after_parallel.leads} == {"distributed"}
         with unit_of_work() as uow:
             s = uow.session
-            per_niche = s.execute(text(
-                "SELECT n.slug, n.distributed_count, count(l.id) AS leads, "
-                "array_agg(l.distribution_seq ORDER BY l.distribution_seq) AS seqs "
-                "FROM niches n JOIN leads l ON l.niche_id = n.id GROUP BY n.slug, n.distributed_count")).all()
+            per_niche = s.execute(
+                text(
+                    "SELECT n.slug, n.distributed_count, count(l.id) AS leads, "
+                    "array_agg(l.distribution_seq ORDER BY l.distribution_seq) AS seqs "
+                    "FROM niches n JOIN leads l ON l.niche_id = n.id GROUP BY n.slug, n.distributed_count"
+                )
+            ).all()
             records = s.execute(text("SELECT count(*), count(DISTINCT lead_id) FROM distribution_records")).one()
-            audit = s.execute(text(
-                "SELECT count(*) FROM audit_logs WHERE entity_type = 'lead' AND action = 'distributed'")).scalar()
+            audit = s.execute(
+                text("SELECT count(*) FROM audit_logs WHERE entity_type = 'lead' AND action = 'distributed'")
+            ).scalar()
             # the order the distributions really happened in: their first stamp
-            order = [r.lead_id for r in s.execute(text(
-                "SELECT lead_id, min(received_at) AS first FROM lead_assignments "
-                "GROUP BY lead_id ORDER BY first")).all()]
+            order = [
+                r.lead_id
+                for r in s.execute(
+                    text(
+                        "SELECT lead_id, min(received_at) AS first FROM lead_assignments "
+                        "GROUP BY lead_id ORDER BY first"
+                    )
+                ).all()
+            ]
         assert len(per_niche) == 2
         for _slug, count, leads, seqs in per_niche:
             assert count == leads and seqs == list(range(leads))
         assert tuple(records) == (200, 200) and audit == 200
-        assert any(sub_state == (False, "insufficient_balance") for sub_state in after_parallel.subs.values()), \
+        assert any(sub_state == (False, "insufficient_balance") for sub_state in after_parallel.subs.values()), (
             "no provider ran out: the race over balances was not exercised"
+        )
 
         # The same market, distributed one lead at a time in that order.
         index = {lead_id: i for i, lead_id in enumerate(parallel.lead_ids)}
@@ -200,8 +210,8 @@ def libpq_url(url: str) -> str:
 def niche_lock_is_free(url: str, niche_id: uuid.UUID) -> bool:
     with psycopg.connect(libpq_url(url)) as conn:  # a transaction, rolled back on close
         return conn.execute(
-            "SELECT pg_try_advisory_xact_lock(hashtextextended('hotlead.niche:' || %s::text, 0))",
-            (str(niche_id),)).fetchone()[0]
+            "SELECT pg_try_advisory_xact_lock(hashtextextended('hotlead.niche:' || %s::text, 0))", (str(niche_id),)
+        ).fetchone()[0]
 
 
 def lead_facts(lead_id: uuid.UUID) -> dict:
@@ -209,23 +219,30 @@ def lead_facts(lead_id: uuid.UUID) -> dict:
         s = uow.session
         return {
             "status": s.execute(text("SELECT status::text FROM leads WHERE id = :id"), {"id": lead_id}).scalar(),
-            "assignments": s.execute(text("SELECT count(*) FROM lead_assignments WHERE lead_id = :id"),
-                                     {"id": lead_id}).scalar(),
-            "charges": s.execute(text("SELECT count(*) FROM ledger_entries WHERE type = 'charge' "
-                                      "AND idempotency_key LIKE :k"), {"k": f"lead:{lead_id}:%"}).scalar(),
-            "records": s.execute(text("SELECT count(*) FROM distribution_records WHERE lead_id = :id"),
-                                 {"id": lead_id}).scalar(),
+            "assignments": s.execute(
+                text("SELECT count(*) FROM lead_assignments WHERE lead_id = :id"), {"id": lead_id}
+            ).scalar(),
+            "charges": s.execute(
+                text("SELECT count(*) FROM ledger_entries WHERE type = 'charge' AND idempotency_key LIKE :k"),
+                {"k": f"lead:{lead_id}:%"},
+            ).scalar(),
+            "records": s.execute(
+                text("SELECT count(*) FROM distribution_records WHERE lead_id = :id"), {"id": lead_id}
+            ).scalar(),
         }
 
 
 def test_a_distribution_killed_before_commit_leaves_nothing_behind_and_the_lead_can_be_retried(engine_db):
-    market = make_market(levels=[("Exclusive", "25.00", 1), ("Shared", "10.00", 2)], providers=3,
-                         balance="60.00")
+    market = make_market(levels=[("Exclusive", "25.00", 1), ("Shared", "10.00", 2)], providers=3, balance="60.00")
     lead_id = approved_lead(market.slug)
     balances_before = {p.id: p.balance for p in market.providers}
 
-    child = subprocess.Popen([sys.executable, "-c", CHILD, libpq_url(engine_db), str(lead_id)],
-                             stdout=subprocess.PIPE, text=True, start_new_session=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, libpq_url(engine_db), str(lead_id)],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         line = child.stdout.readline()
         assert line, "the child died before distributing"
@@ -243,8 +260,9 @@ def test_a_distribution_killed_before_commit_leaves_nothing_behind_and_the_lead_
 
         def backend_gone() -> bool:
             with unit_of_work() as uow:
-                return not uow.session.execute(text("SELECT 1 FROM pg_stat_activity WHERE pid = :pid"),
-                                               {"pid": report["pid"]}).first()
+                return not uow.session.execute(
+                    text("SELECT 1 FROM pg_stat_activity WHERE pid = :pid"), {"pid": report["pid"]}
+                ).first()
 
         wait_for(backend_gone, timeout=20, message="the killed session's backend to end")
     finally:
@@ -256,12 +274,21 @@ def test_a_distribution_killed_before_commit_leaves_nothing_behind_and_the_lead_
     assert niche_lock_is_free(engine_db, market.niche.id)
     with unit_of_work() as uow:
         s = uow.session
-        balances = dict(s.execute(text("SELECT id, balance FROM service_providers WHERE id = ANY(:ids)"),
-                                  {"ids": list(balances_before)}).all())
-        niche = s.execute(text("SELECT distributed_count, last_received_stamp FROM niches WHERE id = :id"),
-                          {"id": market.niche.id}).one()
-        stamps = s.execute(text("SELECT count(*) FROM provider_subscriptions WHERE last_received_at IS NOT NULL "
-                                "AND provider_id = ANY(:ids)"), {"ids": list(balances_before)}).scalar()
+        balances = dict(
+            s.execute(
+                text("SELECT id, balance FROM service_providers WHERE id = ANY(:ids)"), {"ids": list(balances_before)}
+            ).all()
+        )
+        niche = s.execute(
+            text("SELECT distributed_count, last_received_stamp FROM niches WHERE id = :id"), {"id": market.niche.id}
+        ).one()
+        stamps = s.execute(
+            text(
+                "SELECT count(*) FROM provider_subscriptions WHERE last_received_at IS NOT NULL "
+                "AND provider_id = ANY(:ids)"
+            ),
+            {"ids": list(balances_before)},
+        ).scalar()
     assert balances == balances_before
     assert tuple(niche) == (0, None) and stamps == 0
     assert_money_invariants()
@@ -286,8 +313,10 @@ def test_a_second_distribution_in_the_same_niche_waits_for_the_first_to_finish(e
         waiter.rollback()
         # another niche is not held up
         waiter.execute("SET lock_timeout = '2s'")
-        assert waiter.execute("SELECT hotlead_distribute_lead(%s)", (str(elsewhere),)).fetchone()[0]["outcome"] \
+        assert (
+            waiter.execute("SELECT hotlead_distribute_lead(%s)", (str(elsewhere),)).fetchone()[0]["outcome"]
             == "distributed"
+        )
         waiter.commit()
         holder.commit()
     assert distribution.distribute_lead(lead_id=second).distribution_seq == 1

@@ -14,6 +14,7 @@ SQL filter function agrees with it on a generated corpus.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from dataclasses import dataclass
@@ -44,7 +45,6 @@ from tests.integration.distribution_scenarios import (
     assert_money_invariants,
     build_catalog,
     build_leads,
-    engine_db,  # noqa: F401,F811  (a fixture)
     observe,
     random_payload,
     random_scenario,
@@ -106,8 +106,11 @@ class ReferenceMarket:
             if sub.active and sub.level.price > provider.balance:
                 sub.active, sub.pause_reason = False, "insufficient_balance"
         subs = self._subs_of(provider)
-        if (provider.status == "active" and not any(s.active for s in subs)
-                and any(s.pause_reason == "insufficient_balance" for s in subs)):
+        if (
+            provider.status == "active"
+            and not any(s.active for s in subs)
+            and any(s.pause_reason == "insufficient_balance" for s in subs)
+        ):
             provider.status = "auto_deactivated"
 
     def _after_increase(self, provider: RefProvider) -> None:
@@ -145,8 +148,10 @@ class ReferenceMarket:
     # -- the engine
 
     def distribute(self, niche: str, payload: dict[str, Any]) -> list[tuple[RefLevel, RefSub]] | None:
-        levels = sorted((lv for lv in self.levels if lv.niche == niche and lv.active),
-                        key=lambda lv: (lv.priority_order, uuid_key(lv.id)))
+        levels = sorted(
+            (lv for lv in self.levels if lv.niche == niche and lv.active),
+            key=lambda lv: (lv.priority_order, uuid_key(lv.id)),
+        )
         if not levels:
             return None
         seq = self.distributed.get(niche, 0)
@@ -155,7 +160,8 @@ class ReferenceMarket:
         made: list[tuple[RefLevel, RefSub]] = []
         for level in levels[start:] + levels[:start]:
             eligible = [
-                s for s in self.subs
+                s
+                for s in self.subs
                 if s.level is level
                 and s.active
                 and s.provider.status == "active"
@@ -192,8 +198,14 @@ def run_reference(scenario: Scenario, built: Built) -> tuple[Observed, Observed]
     levels: dict[str, list[RefLevel]] = {}
     for niche in scenario.niches:
         levels[niche.key] = [
-            RefLevel(built.level_ids[niche.key][i], f"{niche.key}/{lv.name}", niche.key, Decimal(lv.price),
-                     lv.max_providers, lv.priority_order)
+            RefLevel(
+                built.level_ids[niche.key][i],
+                f"{niche.key}/{lv.name}",
+                niche.key,
+                Decimal(lv.price),
+                lv.max_providers,
+                lv.priority_order,
+            )
             for i, lv in enumerate(niche.levels)
         ]
         market.levels.extend(levels[niche.key])
@@ -207,15 +219,23 @@ def run_reference(scenario: Scenario, built: Built) -> tuple[Observed, Observed]
         subs[niche.key] = []
         for i, spec in enumerate(niche.subs):
             sub_id = built.sub_ids[niche.key][i]
-            sub = RefSub(sub_id, f"{niche.key}/sub{i}", market.providers[spec.provider],
-                         levels[niche.key][spec.level], spec.filters, built.sub_created_at[sub_id])
+            sub = RefSub(
+                sub_id,
+                f"{niche.key}/sub{i}",
+                market.providers[spec.provider],
+                levels[niche.key][spec.level],
+                spec.filters,
+                built.sub_created_at[sub_id],
+            )
             subs[niche.key].append(sub)
             market.subscribe(sub)
 
     def snapshot(lead_states: list) -> Observed:
         fairness = {
-            key: [s.name for s in sorted(group, key=lambda s: (s.last is not None, s.last or 0, s.created_at,
-                                                                 uuid_key(s.id)))]
+            key: [
+                s.name
+                for s in sorted(group, key=lambda s: (s.last is not None, s.last or 0, s.created_at, uuid_key(s.id)))
+            ]
             for key, group in subs.items()
         }
         return Observed(
@@ -246,15 +266,14 @@ def run_reference(scenario: Scenario, built: Built) -> tuple[Observed, Observed]
         made = market.distribute(key, payload)
         if made is None:
             return ("approved", None, [])
-        return ("distributed", seq,
-                [(lv.name, sub.name, sub.provider.name, f"{lv.price:.2f}") for lv, sub in made])
+        return ("distributed", seq, [(lv.name, sub.name, sub.provider.name, f"{lv.price:.2f}") for lv, sub in made])
 
     for index, (key, payload) in enumerate(scenario.leads):
-        for event in scenario.events.get(index, []):
-            apply(event)
+        for change in scenario.events.get(index, []):
+            apply(change)
         states.append(attempt(key, payload))
-    for event in scenario.events.get(len(scenario.leads), []):
-        apply(event)
+    for change in scenario.events.get(len(scenario.leads), []):
+        apply(change)
     for niche in scenario.niches:  # retry_waiting, niche by niche, oldest lead first
         for index, (key, payload) in enumerate(scenario.leads):
             if key == niche.key and states[index][0] == "approved":
@@ -274,12 +293,52 @@ def assert_same(actual: Observed, expected: Observed) -> None:
 # --------------------------------------------------------------------------- SQL filters == Python filters
 
 FIELD_NAMES = ["a", "b", "zip", "Z_9"]
-TRICKY_TEXT = ["10", "10.0", "10.5", "-0", "0", "007", "7", "", " 10", "1e3", "abc", "10\n", "-12.50", "1.",
-               ".5", "+5", "\u0661\u0662", "NaN", "Infinity", "true", "null", "metal"]
-TRICKY_NUMBERS = [10, 0, 7, -12, 10**20, 10**30, 10**400, 10.0, 10.5, -0.0, 1e3, 1e16, 1e20, 5e-324, 0.1,
-                  -12.5, 1.7976931348623157e308, 1e-7, 2500.5]
-json_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-                    max_size=6)
+TRICKY_TEXT = [
+    "10",
+    "10.0",
+    "10.5",
+    "-0",
+    "0",
+    "007",
+    "7",
+    "",
+    " 10",
+    "1e3",
+    "abc",
+    "10\n",
+    "-12.50",
+    "1.",
+    ".5",
+    "+5",
+    "\u0661\u0662",
+    "NaN",
+    "Infinity",
+    "true",
+    "null",
+    "metal",
+]
+TRICKY_NUMBERS = [
+    10,
+    0,
+    7,
+    -12,
+    10**20,
+    10**30,
+    10**400,
+    10.0,
+    10.5,
+    -0.0,
+    1e3,
+    1e16,
+    1e20,
+    5e-324,
+    0.1,
+    -12.5,
+    1.7976931348623157e308,
+    1e-7,
+    2500.5,
+]
+json_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=6)
 scalars = st.one_of(
     st.sampled_from(TRICKY_TEXT),
     st.sampled_from(TRICKY_NUMBERS),
@@ -287,14 +346,26 @@ scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     json_text,
 )
-payload_values = st.one_of(scalars, st.booleans(), st.none(), st.lists(scalars, max_size=2),
-                           st.dictionaries(st.sampled_from(["min", "x"]), scalars, max_size=2))
+payload_values = st.one_of(
+    scalars,
+    st.booleans(),
+    st.none(),
+    st.lists(scalars, max_size=2),
+    st.dictionaries(st.sampled_from(["min", "x"]), scalars, max_size=2),
+)
 payloads = st.dictionaries(st.sampled_from(FIELD_NAMES), payload_values, max_size=4)
-bounds = st.one_of(st.integers(-(10**6), 10**6), st.sampled_from(["10", "10.5", "-0.25", "0", 10, 0, 7, 2500.5]),
-                   st.floats(min_value=-1e12, max_value=1e12, allow_nan=False), st.sampled_from(TRICKY_TEXT))
+bounds = st.one_of(
+    st.integers(-(10**6), 10**6),
+    st.sampled_from(["10", "10.5", "-0.25", "0", 10, 0, 7, 2500.5]),
+    st.floats(min_value=-1e12, max_value=1e12, allow_nan=False),
+    st.sampled_from(TRICKY_TEXT),
+)
 rules = st.one_of(
-    st.lists(st.one_of(st.sampled_from(TRICKY_TEXT), st.sampled_from(TRICKY_NUMBERS), st.integers(-20, 20),
-                       json_text), min_size=1, max_size=4),
+    st.lists(
+        st.one_of(st.sampled_from(TRICKY_TEXT), st.sampled_from(TRICKY_NUMBERS), st.integers(-20, 20), json_text),
+        min_size=1,
+        max_size=4,
+    ),
     st.fixed_dictionaries({}, optional={"min": bounds, "max": bounds}),
 )
 raw_filters = st.dictionaries(st.sampled_from(FIELD_NAMES), rules, max_size=3)
@@ -369,8 +440,9 @@ def test_sql_filter_function_agrees_on_every_filter_the_scenarios_use(engine_db)
         for filters in FILTER_MENU:
             for _ in range(60):
                 payload = random_payload(rng)
-                assert sql_first_mismatch(uow.session, validate_filters(filters), payload)[0] == \
-                    first_mismatch(filters, payload), (filters, payload)
+                assert sql_first_mismatch(uow.session, validate_filters(filters), payload)[0] == first_mismatch(
+                    filters, payload
+                ), (filters, payload)
 
 
 # --------------------------------------------------------------------------- the big seeded scenario
@@ -401,8 +473,9 @@ def test_two_hundred_leads_are_distributed_exactly_as_the_reference_reading_of_t
     statuses = [status for status, _, _ in actual.leads]
     assert statuses.count("distributed") >= 100 and "approved" in statuses
     seqs = [seq for _, seq, _ in actual.leads]
-    assert any(a is not None and b is not None and a > b for a, b in zip(seqs, seqs[1:])), \
+    assert any(a is not None and b is not None and a > b for a, b in itertools.pairwise(seqs)), (
         "no waiting lead was picked up by the retry after the deposits"
+    )
     levels_used = {lv for _, _, made in actual.leads for lv, *_ in made}
     assert levels_used == {"main/Exclusive", "main/Premium", "main/Shared"}
     assert any(len(made) >= 4 for _, _, made in actual.leads)
@@ -419,31 +492,50 @@ PRICES = ["5.00", "7.25", "10.00", "12.50", "25.00"]
 @st.composite
 def small_scenarios(draw) -> Scenario:
     n_levels = draw(st.integers(1, 3))
-    levels = [LevelSpec(f"L{i}", draw(st.sampled_from(PRICES)), draw(st.integers(1, 3)), draw(st.integers(-1, 1)))
-              for i in range(n_levels)]  # equal priority orders happen: the level id breaks the tie
+    levels = [
+        LevelSpec(f"L{i}", draw(st.sampled_from(PRICES)), draw(st.integers(1, 3)), draw(st.integers(-1, 1)))
+        for i in range(n_levels)
+    ]  # equal priority orders happen: the level id breaks the tie
     n_providers = draw(st.integers(1, 5))
-    providers = [ProviderSpec(f"Q{i}", draw(st.sampled_from(["0", "5.00", "10.00", "20.00", "37.50", "100.00"])))
-                 for i in range(n_providers)]
-    subs = draw(st.lists(st.builds(SubSpec, st.integers(0, n_providers - 1), st.integers(0, n_levels - 1),
-                                   st.sampled_from(FILTER_MENU)), min_size=1, max_size=9))
+    providers = [
+        ProviderSpec(f"Q{i}", draw(st.sampled_from(["0", "5.00", "10.00", "20.00", "37.50", "100.00"])))
+        for i in range(n_providers)
+    ]
+    subs = draw(
+        st.lists(
+            st.builds(
+                SubSpec, st.integers(0, n_providers - 1), st.integers(0, n_levels - 1), st.sampled_from(FILTER_MENU)
+            ),
+            min_size=1,
+            max_size=9,
+        )
+    )
     leads = draw(st.lists(st.randoms(use_true_random=False).map(random_payload), min_size=1, max_size=7))
     event = st.one_of(
         st.builds(Event, st.just("level"), st.tuples(st.just("n"), st.integers(0, n_levels - 1)), st.booleans()),
         st.builds(Event, st.just("sub"), st.tuples(st.just("n"), st.integers(0, len(subs) - 1)), st.booleans()),
-        st.builds(Event, st.just("provider"), st.tuples(st.integers(0, n_providers - 1)),
-                  st.sampled_from(["active", "inactive"])),
-        st.builds(Event, st.just("deposit"), st.tuples(st.integers(0, n_providers - 1)),
-                  st.sampled_from(["2.75", "5.00", "12.50", "30.00"])),
+        st.builds(
+            Event,
+            st.just("provider"),
+            st.tuples(st.integers(0, n_providers - 1)),
+            st.sampled_from(["active", "inactive"]),
+        ),
+        st.builds(
+            Event,
+            st.just("deposit"),
+            st.tuples(st.integers(0, n_providers - 1)),
+            st.sampled_from(["2.75", "5.00", "12.50", "30.00"]),
+        ),
     )
     events = draw(st.dictionaries(st.integers(0, len(leads)), st.lists(event, min_size=1, max_size=3), max_size=3))
     return Scenario([NicheSpec("n", levels, subs)], providers, [("n", p) for p in leads], events)
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(scenario=small_scenarios())
-def test_any_small_market_is_distributed_as_the_reference_says_and_never_breaks_the_money_rules(
-        engine_db, scenario):
+def test_any_small_market_is_distributed_as_the_reference_says_and_never_breaks_the_money_rules(engine_db, scenario):
     actual, expected, _ = run_scenario(scenario)
     assert_same(actual, expected)
     for status, _seq, made in actual.leads:

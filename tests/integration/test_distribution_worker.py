@@ -37,9 +37,12 @@ def status_of(lead_id: uuid.UUID) -> str:
 
 def outbox_jobs(task: str, since: datetime) -> list:
     with unit_of_work() as uow:
-        return list(uow.session.execute(text(
-            "SELECT id, args, dispatched_at FROM outbox WHERE task = :task AND created_at >= :since"),
-            {"task": task, "since": since}).all())
+        return list(
+            uow.session.execute(
+                text("SELECT id, args, dispatched_at FROM outbox WHERE task = :task AND created_at >= :since"),
+                {"task": task, "since": since},
+            ).all()
+        )
 
 
 def now() -> datetime:
@@ -48,8 +51,12 @@ def now() -> datetime:
 
 
 def test_the_worker_distributes_a_lead_once_an_admin_approves_it(shared_db, celery_worker):
-    market = make_market(levels=[("Exclusive", "25.00", 1), ("Shared", "10.00", 2)], providers=3,
-                         balance="80.00", slug=f"worker-{uuid.uuid4().hex[:8]}")
+    market = make_market(
+        levels=[("Exclusive", "25.00", 1), ("Shared", "10.00", 2)],
+        providers=3,
+        balance="80.00",
+        slug=f"worker-{uuid.uuid4().hex[:8]}",
+    )
     lead_id = confirmed_lead(market.slug)
 
     leads.approve_lead(lead_id=lead_id, actor=ADMIN)
@@ -61,13 +68,16 @@ def test_the_worker_distributes_a_lead_once_an_admin_approves_it(shared_db, cele
     chosen = [d for d in distribution.explain(lead_id=lead_id) if d.chosen]
     assert {d.subscription_id for d in chosen} == {a.subscription_id for a in made}
     with unit_of_work() as uow:
-        drift = uow.session.execute(text("SELECT count(*) FROM balance_drift WHERE provider_id = ANY(:ids)"),
-                                    {"ids": [p.id for p in market.providers]}).scalar()
+        drift = uow.session.execute(
+            text("SELECT count(*) FROM balance_drift WHERE provider_id = ANY(:ids)"),
+            {"ids": [p.id for p in market.providers]},
+        ).scalar()
     assert drift == 0
 
 
 def test_a_lead_nobody_can_pay_for_waits_and_the_worker_distributes_it_after_a_deposit(
-        shared_db, celery_worker, redis_server):
+    shared_db, celery_worker, redis_server
+):
     market = make_market(levels=[("Shared", "10.00", 2)], providers=0, slug=f"waiting-{uuid.uuid4().hex[:8]}")
     broke = make_provider(name="Broke")
     sub = subscribe(broke.id, market.level("Shared").id)
@@ -79,9 +89,15 @@ def test_a_lead_nobody_can_pay_for_waits_and_the_worker_distributes_it_after_a_d
 
     # The distribution job went out and the worker took everything queued; nobody is
     # eligible, so the lead is still approved a while later.
-    wait_for(lambda: [j for j in outbox_jobs(leads.DISTRIBUTE_TASK, approved_at)
-                      if j.args.get("lead_id") == str(lead_id) and j.dispatched_at],
-             timeout=TIMEOUT, message="the distribution job to be started by the worker")
+    wait_for(
+        lambda: [
+            j
+            for j in outbox_jobs(leads.DISTRIBUTE_TASK, approved_at)
+            if j.args.get("lead_id") == str(lead_id) and j.dispatched_at
+        ],
+        timeout=TIMEOUT,
+        message="the distribution job to be started by the worker",
+    )
     broker = redis.Redis.from_url(redis_server.url())
     try:
         wait_for(lambda: broker.llen("distribution") == 0, timeout=TIMEOUT, message="the worker to take the job")
@@ -94,13 +110,20 @@ def test_a_lead_nobody_can_pay_for_waits_and_the_worker_distributes_it_after_a_d
     deposited_at = now()
     deposit(broke.id, "25.00")
 
-    wait_for(lambda: [j for j in outbox_jobs("distribution.retry_waiting", deposited_at) if j.dispatched_at],
-             timeout=TIMEOUT, message="the retry of waiting leads the deposit queued")
-    wait_for(lambda: status_of(lead_id) == "distributed", timeout=TIMEOUT,
-             message="the worker to distribute the waiting lead after the deposit")
+    wait_for(
+        lambda: [j for j in outbox_jobs("distribution.retry_waiting", deposited_at) if j.dispatched_at],
+        timeout=TIMEOUT,
+        message="the retry of waiting leads the deposit queued",
+    )
+    wait_for(
+        lambda: status_of(lead_id) == "distributed",
+        timeout=TIMEOUT,
+        message="the worker to distribute the waiting lead after the deposit",
+    )
     (made,) = assignments_of(lead_id)
     assert (made.provider_id, made.subscription_id, str(made.charged_amount)) == (broke.id, sub.id, "10.00")
     with unit_of_work() as uow:
         balance, status = uow.session.execute(
-            text("SELECT balance, status::text FROM service_providers WHERE id = :id"), {"id": broke.id}).one()
+            text("SELECT balance, status::text FROM service_providers WHERE id = :id"), {"id": broke.id}
+        ).one()
     assert (str(balance), status) == ("15.00", "active")

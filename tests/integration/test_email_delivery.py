@@ -32,7 +32,7 @@ def test_the_confirmation_email_arrives_with_text_html_and_a_working_link(shared
     html = message.get_body(preferencelist=("html",)).get_content()
     assert LINK.search(text) and LINK.search(html)
     assert "/e/o/" in html  # the open-tracking pixel
-    (stored,) = [e for e in notifications.list_emails_for_lead(lead_id=_lead_id_for(email))]
+    (stored,) = list(notifications.list_emails_for_lead(lead_id=_lead_id_for(email)))
     assert stored.status == EmailStatus.sent
 
 
@@ -52,7 +52,9 @@ def test_an_smtp_outage_is_retried_until_the_email_is_delivered_once(shared_db, 
         lead_id = wait_for(lambda: _lead_id_for(email), timeout=10, message="the lead")
         failed = wait_for(
             lambda: [e for e in notifications.list_emails_for_lead(lead_id=lead_id) if e.status == EmailStatus.failed],
-            timeout=30, message="a failed first attempt")
+            timeout=30,
+            message="a failed first attempt",
+        )
         assert failed[0].attempts >= 1
     finally:
         smtp_sink.start()
@@ -62,8 +64,9 @@ def test_an_smtp_outage_is_retried_until_the_email_is_delivered_once(shared_db, 
     assert len(smtp_sink.to(email)) == 1
 
 
-def test_a_lead_submitted_while_no_worker_runs_gets_its_email_when_one_starts(shared_db, smtp_sink, tmp_path,
-                                                                              redis_server):
+def test_a_lead_submitted_while_no_worker_runs_gets_its_email_when_one_starts(
+    shared_db, smtp_sink, tmp_path, redis_server
+):
     private = EmbeddedRedis(tmp_path / "redis", free_port(), persistent=False, reap_with_owner=True)
     private.start()
     worker = None
@@ -116,10 +119,9 @@ def test_a_deposit_sends_the_provider_a_receipt(shared_db, celery_worker, smtp_s
 
 
 def test_a_provider_that_receives_a_lead_gets_its_contact_details_by_email(shared_db, celery_worker, smtp_sink):
+    from hotlead_app.models import Lead, LeadStatus
     from hotlead_app.services import distribution
     from tests.factories import approved_lead, make_market
-
-    from hotlead_app.models import Lead, LeadStatus
 
     market = make_market(providers=1, balance="100.00")
     (provider,) = market.providers
@@ -131,8 +133,11 @@ def test_a_provider_that_receives_a_lead_gets_its_contact_details_by_email(share
             return uow.session.get(Lead, lead_id).status == LeadStatus.DISTRIBUTED
 
     wait_for(distributed, timeout=30, message="the distribution")
-    (message,) = wait_for(lambda: [m for m in smtp_sink.to(provider.email) if m["Subject"].startswith("New ")],
-                          timeout=30, message="the new-lead notice")
+    (message,) = wait_for(
+        lambda: [m for m in smtp_sink.to(provider.email) if m["Subject"].startswith("New ")],
+        timeout=30,
+        message="the new-lead notice",
+    )
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert message["Subject"].startswith("New "), message["Subject"]
     assert "Contact:" in text and "30301" in text, text

@@ -28,12 +28,19 @@ from tests.factories import ADMIN, approved_lead, deposit
 from tests.integration.distribution_scenarios import (
     FIELDS,
     FILTER_MENU,
-    engine_db,  # noqa: F401,F811  (a fixture)
     random_payload,
 )
 
-REASONS = {"chosen", "level_inactive", "subscription_paused", "provider_inactive", "filter_mismatch",
-           "insufficient_balance", "already_received", "level_full"}
+REASONS = {
+    "chosen",
+    "level_inactive",
+    "subscription_paused",
+    "provider_inactive",
+    "filter_mismatch",
+    "insufficient_balance",
+    "already_received",
+    "level_full",
+}
 
 
 # --------------------------------------------------------------------------- the photograph
@@ -59,8 +66,12 @@ class SubAt:
     created_at: datetime
 
     def fairness(self) -> tuple:
-        return (self.last_received_at is not None, self.last_received_at or self.created_at, self.created_at,
-                self.id.bytes)
+        return (
+            self.last_received_at is not None,
+            self.last_received_at or self.created_at,
+            self.created_at,
+            self.id.bytes,
+        )
 
 
 @dataclass(frozen=True)
@@ -73,14 +84,26 @@ class Photo:
 def photograph(niche_id: uuid.UUID) -> Photo:
     with unit_of_work() as uow:
         s = uow.session
-        levels = {r.id: LevelAt(r.id, r.active, r.price_per_lead, r.max_providers, r.priority_order)
-                  for r in s.execute(text("SELECT * FROM competition_levels WHERE niche_id = :n"), {"n": niche_id})}
-        subs = {r.id: SubAt(r.id, r.provider_id, r.competition_level_id, r.active, r.filters, r.last_received_at,
-                            r.created_at)
-                for r in s.execute(text("SELECT s.* FROM provider_subscriptions s JOIN competition_levels l "
-                                        "ON l.id = s.competition_level_id WHERE l.niche_id = :n"), {"n": niche_id})}
-        providers = {r.id: (r.status, r.balance)
-                     for r in s.execute(text("SELECT id, status::text AS status, balance FROM service_providers"))}
+        levels = {
+            r.id: LevelAt(r.id, r.active, r.price_per_lead, r.max_providers, r.priority_order)
+            for r in s.execute(text("SELECT * FROM competition_levels WHERE niche_id = :n"), {"n": niche_id})
+        }
+        subs = {
+            r.id: SubAt(
+                r.id, r.provider_id, r.competition_level_id, r.active, r.filters, r.last_received_at, r.created_at
+            )
+            for r in s.execute(
+                text(
+                    "SELECT s.* FROM provider_subscriptions s JOIN competition_levels l "
+                    "ON l.id = s.competition_level_id WHERE l.niche_id = :n"
+                ),
+                {"n": niche_id},
+            )
+        }
+        providers = {
+            r.id: (r.status, r.balance)
+            for r in s.execute(text("SELECT id, status::text AS status, balance FROM service_providers"))
+        }
     return Photo(levels, subs, providers)
 
 
@@ -97,12 +120,14 @@ def fails(rule: Any, value: Any) -> bool:
     if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", str(value)):
         return True
     number = Decimal(str(value))
-    return ("min" in rule and number < Decimal(str(rule["min"]))) or \
-        ("max" in rule and number > Decimal(str(rule["max"])))
+    return ("min" in rule and number < Decimal(str(rule["min"]))) or (
+        "max" in rule and number > Decimal(str(rule["max"]))
+    )
 
 
-def true_reason(photo: Photo, sub_id: uuid.UUID, level_id: uuid.UUID, payload: dict, seq: int,
-                assignments: list) -> str:
+def true_reason(
+    photo: Photo, sub_id: uuid.UUID, level_id: uuid.UUID, payload: dict, seq: int, assignments: list
+) -> str:
     """The first failing reason of DOMAIN.md for this subscription, or ``chosen``."""
     level = photo.levels[level_id]
     if any(a.subscription_id == sub_id for a in assignments):
@@ -123,8 +148,11 @@ def true_reason(photo: Photo, sub_id: uuid.UUID, level_id: uuid.UUID, payload: d
     active = sorted((lv for lv in photo.levels.values() if lv.active), key=lambda lv: (lv.priority_order, lv.id.bytes))
     start = seq % len(active)
     position = {lv.id: i for i, lv in enumerate(active[start:] + active[:start])}
-    before = [a for a in assignments if a.provider_id == sub.provider_id
-              and position[a.competition_level_id] <= position[level_id]]
+    before = [
+        a
+        for a in assignments
+        if a.provider_id == sub.provider_id and position[a.competition_level_id] <= position[level_id]
+    ]
     if balance - sum((a.charged_amount for a in before), Decimal("0")) < level.price:
         return "insufficient_balance"
     if before:
@@ -150,15 +178,17 @@ class Market:
 def build_market(rng: random.Random) -> Market:
     niche = catalog.create_niche(slug=f"explain-{uuid.uuid4().hex[:8]}", name="Explained", fields=FIELDS, actor=ADMIN)
     levels = {
-        name: catalog.create_level(niche_id=niche.id, name=name, price_per_lead=price, max_providers=most,
-                                   priority_order=order, actor=ADMIN).id
+        name: catalog.create_level(
+            niche_id=niche.id, name=name, price_per_lead=price, max_providers=most, priority_order=order, actor=ADMIN
+        ).id
         for name, price, most, order in [("Gold", "30.00", 1, 1), ("Silver", "12.00", 2, 2), ("Bronze", "5.00", 3, 3)]
     }
     providers: dict[str, uuid.UUID] = {}
 
     def provider(name: str, balance: str) -> uuid.UUID:
-        made = catalog.create_provider(name=name, email=f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com",
-                                       actor=ADMIN).id
+        made = catalog.create_provider(
+            name=name, email=f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com", actor=ADMIN
+        ).id
         deposit(made, balance)
         providers[name] = made
         return made
@@ -166,8 +196,9 @@ def build_market(rng: random.Random) -> Market:
     subs: list[uuid.UUID] = []
 
     def subscribe(name: str, level: str, filters: dict) -> uuid.UUID:
-        made = catalog.create_subscription(competition_level_id=levels[level], filters=filters, actor=ADMIN,
-                                           provider_id=providers[name]).id
+        made = catalog.create_subscription(
+            competition_level_id=levels[level], filters=filters, actor=ADMIN, provider_id=providers[name]
+        ).id
         subs.append(made)
         return made
 
@@ -196,8 +227,9 @@ def build_market(rng: random.Random) -> Market:
 
 
 def random_change(rng: random.Random, market: Market) -> str:
-    kind = rng.choice(["deposit", "credit", "debit", "pause", "resume", "filters", "level", "switch",
-                       "price", "subscribe"])
+    kind = rng.choice(
+        ["deposit", "credit", "debit", "pause", "resume", "filters", "level", "switch", "price", "subscribe"]
+    )
     name = rng.choice(sorted(market.providers))
     pid = market.providers[name]
     sub_id = rng.choice(market.subs)
@@ -218,14 +250,20 @@ def random_change(rng: random.Random, market: Market) -> str:
     elif kind == "switch":
         catalog.set_provider_status(provider_id=pid, status=rng.choice(["active", "inactive"]), actor=ADMIN)
     elif kind == "price":
-        catalog.update_level(level_id=market.levels["Bronze"], actor=ADMIN,
-                             price_per_lead=rng.choice(["5.00", "9.00", "21.00"]))
+        catalog.update_level(
+            level_id=market.levels["Bronze"], actor=ADMIN, price_per_lead=rng.choice(["5.00", "9.00", "21.00"])
+        )
     elif kind == "subscribe":
         level = rng.choice(sorted(market.levels))
         try:
-            market.subs.append(catalog.create_subscription(
-                competition_level_id=market.levels[level], filters=rng.choice(FILTER_MENU), actor=ADMIN,
-                provider_id=pid).id)
+            market.subs.append(
+                catalog.create_subscription(
+                    competition_level_id=market.levels[level],
+                    filters=rng.choice(FILTER_MENU),
+                    actor=ADMIN,
+                    provider_id=pid,
+                ).id
+            )
         except Exception as exc:  # a level switched off refuses new subscriptions
             assert type(exc).__name__ == "Conflict"
     return kind
@@ -233,15 +271,22 @@ def random_change(rng: random.Random, market: Market) -> str:
 
 def assignments_of(lead_id: uuid.UUID) -> list:
     with unit_of_work() as uow:
-        return list(uow.session.execute(text(
-            "SELECT subscription_id, provider_id, competition_level_id, charged_amount FROM lead_assignments "
-            "WHERE lead_id = :id ORDER BY received_at"), {"id": lead_id}).all())
+        return list(
+            uow.session.execute(
+                text(
+                    "SELECT subscription_id, provider_id, competition_level_id, charged_amount FROM lead_assignments "
+                    "WHERE lead_id = :id ORDER BY received_at"
+                ),
+                {"id": lead_id},
+            ).all()
+        )
 
 
 def lead_of(lead_id: uuid.UUID) -> tuple[dict, int]:
     with unit_of_work() as uow:
-        row = uow.session.execute(text("SELECT payload, distribution_seq FROM leads WHERE id = :id"),
-                                  {"id": lead_id}).one()
+        row = uow.session.execute(
+            text("SELECT payload, distribution_seq FROM leads WHERE id = :id"), {"id": lead_id}
+        ).one()
     return row.payload, row.distribution_seq
 
 
@@ -281,8 +326,9 @@ def test_every_answer_is_true_of_the_past_and_never_changes_afterwards(engine_db
         assert set(got) == set(photo.subs), "explain must answer for every subscription of the niche"
         for sub_id, reason in got.items():
             level_id = photo.subs[sub_id].level_id
-            assert reason == true_reason(photo, sub_id, level_id, payload, seq, made), \
+            assert reason == true_reason(photo, sub_id, level_id, payload, seq, made), (
                 f"lead #{index}, subscription {sub_id}: answered {reason}"
+            )
         # level_full never hides someone who ranked ahead of a chosen one
         for sub_id, reason in got.items():
             if reason == "level_full":
@@ -312,14 +358,16 @@ def test_every_answer_is_true_of_the_past_and_never_changes_afterwards(engine_db
         assert {k: v for k, v in after.items() if k in before} == before
         for sub_id in set(after) - set(before):  # created later: never a candidate for this lead
             assert after[sub_id] in ("not_subscribed", "level_inactive")
-            assert after[sub_id] == true_reason(photos[lead_id], sub_id,
-                                                _level_of(sub_id), *lead_of(lead_id), assignments_of(lead_id))
+            assert after[sub_id] == true_reason(
+                photos[lead_id], sub_id, _level_of(sub_id), *lead_of(lead_id), assignments_of(lead_id)
+            )
 
 
 def _level_of(sub_id: uuid.UUID) -> uuid.UUID:
     with unit_of_work() as uow:
-        return uow.session.execute(text("SELECT competition_level_id FROM provider_subscriptions WHERE id = :id"),
-                                   {"id": sub_id}).scalar_one()
+        return uow.session.execute(
+            text("SELECT competition_level_id FROM provider_subscriptions WHERE id = :id"), {"id": sub_id}
+        ).scalar_one()
 
 
 def test_a_provider_sees_the_same_answers_for_its_own_subscriptions(engine_db):
@@ -344,11 +392,11 @@ def test_a_level_created_after_the_lead_is_explained_as_not_subscribed_then(engi
     catalog.update_level(level_id=market.levels["Silver"], actor=ADMIN, active=False)
     lead_id = approved_lead(market.slug, random_payload(rng))
     assert distribution.distribute_lead(lead_id=lead_id).outcome == "distributed"
-    late = catalog.create_level(niche_id=market.niche_id, name="Platinum", price_per_lead="5.00", max_providers=2,
-                                priority_order=9, actor=ADMIN)
+    late = catalog.create_level(
+        niche_id=market.niche_id, name="Platinum", price_per_lead="5.00", max_providers=2, priority_order=9, actor=ADMIN
+    )
     provider_id = next(iter(market.providers.values()))
-    sub = catalog.create_subscription(competition_level_id=late.id, filters={}, actor=ADMIN,
-                                      provider_id=provider_id)
+    sub = catalog.create_subscription(competition_level_id=late.id, filters={}, actor=ADMIN, provider_id=provider_id)
     got = answers(lead_id)
     assert got[sub.id] == "not_subscribed"
     silver = [sub_id for sub_id in got if _level_of(sub_id) == market.levels["Silver"]]
@@ -381,9 +429,11 @@ def test_a_change_committed_while_a_lead_is_distributed_does_not_rewrite_its_exp
     with psycopg.connect(engine_db.replace("postgresql+psycopg://", "postgresql://", 1)) as slow:
         # A deposit in flight: the entry and the balance rules (resume, reactivate) are
         # written, numbered, but not committed.
-        slow.execute("INSERT INTO ledger_entries (id, provider_id, type, amount, idempotency_key, is_reversal, "
-                     "created_at) VALUES (gen_random_uuid(), %s, 'deposit', 50, %s, false, now())",
-                     (late.id, f"test:slow:{uuid.uuid4()}"))
+        slow.execute(
+            "INSERT INTO ledger_entries (id, provider_id, type, amount, idempotency_key, is_reversal, "
+            "created_at) VALUES (gen_random_uuid(), %s, 'deposit', 50, %s, false, now())",
+            (late.id, f"test:slow:{uuid.uuid4()}"),
+        )
         slow.execute("SELECT hotlead_apply_balance_rules(%s)", (late.id,))
         # Meanwhile other work commits with higher numbers.
         make_provider(name="Bystander", balance="5.00")

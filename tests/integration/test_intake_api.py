@@ -20,11 +20,17 @@ def _leads() -> list[Lead]:
 def test_api_submit_writes_a_pending_confirmation_lead_with_a_hashed_token(db, api_server):
     slug = make_niche()
     email = unique_email()
-    resp = httpx.post(f"{api_server}/api/v1/leads", json={
-        "niche": slug, "email": email, "phone": "+1 (404) 555-0100",
-        "payload": {"zip": "30301", "roof_type": "metal", "area_sqft": "1200"},
-        "referrer_url": "https://example.com/ad", "utm_params": {"utm_source": "google"},
-    })
+    resp = httpx.post(
+        f"{api_server}/api/v1/leads",
+        json={
+            "niche": slug,
+            "email": email,
+            "phone": "+1 (404) 555-0100",
+            "payload": {"zip": "30301", "roof_type": "metal", "area_sqft": "1200"},
+            "referrer_url": "https://example.com/ad",
+            "utm_params": {"utm_source": "google"},
+        },
+    )
     assert resp.status_code == 201, resp.text
     body = resp.json()
     assert body["status"] == "pending_confirmation"
@@ -46,9 +52,14 @@ def test_api_submit_writes_a_pending_confirmation_lead_with_a_hashed_token(db, a
 
 def test_invalid_email_gets_a_field_error_and_writes_nothing(db, api_server):
     slug = make_niche()
-    resp = httpx.post(f"{api_server}/api/v1/leads", json={
-        "niche": slug, "email": "not-an-email", "payload": {"zip": "3030", "roof_type": "slate"},
-    })
+    resp = httpx.post(
+        f"{api_server}/api/v1/leads",
+        json={
+            "niche": slug,
+            "email": "not-an-email",
+            "payload": {"zip": "3030", "roof_type": "slate"},
+        },
+    )
     assert resp.status_code == 400
     error = resp.json()["error"]
     assert error["code"] == "invalid_input"
@@ -63,16 +74,21 @@ def test_unknown_niche_and_unknown_fields_are_refused(db, api_server):
     resp = httpx.post(f"{api_server}/api/v1/leads", json={"niche": "nope", "email": unique_email()})
     assert resp.status_code == 404
     assert resp.json()["error"]["details"] == {"niche": "unknown niche"}
-    resp = httpx.post(f"{api_server}/api/v1/leads", json={
-        "niche": slug, "email": unique_email(), "payload": {"zip": "30301", "roof_type": "tile", "x": 1}})
+    resp = httpx.post(
+        f"{api_server}/api/v1/leads",
+        json={"niche": slug, "email": unique_email(), "payload": {"zip": "30301", "roof_type": "tile", "x": 1}},
+    )
     assert resp.status_code == 400
     assert "payload.x" in resp.json()["error"]["details"]
     assert _leads() == []
 
 
 def test_malformed_bodies_get_the_error_shape_not_a_500(db, api_server):
-    for content, ctype in [(b"{not json", "application/json"), (b"[]", "application/json"),
-                           (b"niche=x", "application/x-www-form-urlencoded")]:
+    for content, ctype in [
+        (b"{not json", "application/json"),
+        (b"[]", "application/json"),
+        (b"niche=x", "application/x-www-form-urlencoded"),
+    ]:
         resp = httpx.post(f"{api_server}/api/v1/leads", content=content, headers={"content-type": ctype})
         assert resp.status_code == 400, (content, resp.text)
         assert resp.json()["error"]["code"] == "invalid_input"
@@ -100,8 +116,10 @@ def test_confirm_endpoint_confirms_once_and_refuses_bad_or_expired_tokens(db, ap
     from hotlead_app.services import tokens
 
     slug = make_niche()
-    lead = httpx.post(f"{api_server}/api/v1/leads", json={
-        "niche": slug, "email": unique_email(), "payload": {"zip": "30301", "roof_type": "tile"}}).json()
+    lead = httpx.post(
+        f"{api_server}/api/v1/leads",
+        json={"niche": slug, "email": unique_email(), "payload": {"zip": "30301", "roof_type": "tile"}},
+    ).json()
     lead_id = uuid.UUID(lead["id"])
     with unit_of_work() as uow:
         job = uow.session.exec(select(OutboxMessage)).one()
@@ -115,13 +133,17 @@ def test_confirm_endpoint_confirms_once_and_refuses_bad_or_expired_tokens(db, ap
     assert tampered.status_code == 400 and tampered.json()["error"]["code"] == "invalid_input"
     assert httpx.post(url, json={"token": "garbage"}).status_code == 400
 
-    other = httpx.post(f"{api_server}/api/v1/leads", json={
-        "niche": slug, "email": unique_email(), "payload": {"zip": "30301", "roof_type": "tile"}}).json()
+    other = httpx.post(
+        f"{api_server}/api/v1/leads",
+        json={"niche": slug, "email": unique_email(), "payload": {"zip": "30301", "roof_type": "tile"}},
+    ).json()
     other_id = uuid.UUID(other["id"])
     with unit_of_work() as uow:
         job = uow.session.exec(select(OutboxMessage).where(OutboxMessage.args["lead_id"].astext == str(other_id))).one()
-        uow.session.execute(text("UPDATE leads SET confirmation_expires_at = now() - interval '1 minute' WHERE id = :id"),
-                            {"id": other_id})
+        uow.session.execute(
+            text("UPDATE leads SET confirmation_expires_at = now() - interval '1 minute' WHERE id = :id"),
+            {"id": other_id},
+        )
     expired = httpx.post(url, json={"token": tokens.make_token(other_id, job.args["nonce"])})
     assert expired.status_code == 410 and expired.json()["error"]["code"] == "expired"
     with unit_of_work() as uow:
@@ -130,8 +152,15 @@ def test_confirm_endpoint_confirms_once_and_refuses_bad_or_expired_tokens(db, ap
 
 def test_malformed_phone_and_non_object_payload_are_refused(db, api_server):
     slug = make_niche()
-    bad_phone = httpx.post(f"{api_server}/api/v1/leads", json={
-        "niche": slug, "email": unique_email(), "phone": "call me maybe", "payload": {"zip": "30301", "roof_type": "tile"}})
+    bad_phone = httpx.post(
+        f"{api_server}/api/v1/leads",
+        json={
+            "niche": slug,
+            "email": unique_email(),
+            "phone": "call me maybe",
+            "payload": {"zip": "30301", "roof_type": "tile"},
+        },
+    )
     assert bad_phone.status_code == 400 and set(bad_phone.json()["error"]["details"]) == {"phone"}
     not_object = httpx.post(f"{api_server}/api/v1/leads", json={"niche": slug, "email": unique_email(), "payload": [1]})
     assert not_object.status_code == 400 and "payload" in not_object.json()["error"]["details"]

@@ -47,21 +47,32 @@ def test_submits_over_the_limit_get_429_with_retry_after_then_pass_after_the_win
     os.environ["HOTLEAD_TRUSTED_PROXIES"] = "127.0.0.1/32"
     point_settings_at()
     try:
-        answers = [_post(api_server, {"niche": slug, "email": unique_email(), "payload": PAYLOAD},
-                         **{"X-Forwarded-For": client_ip}).status_code for _ in range(4)]
+        answers = [
+            _post(
+                api_server,
+                {"niche": slug, "email": unique_email(), "payload": PAYLOAD},
+                **{"X-Forwarded-For": client_ip},
+            ).status_code
+            for _ in range(4)
+        ]
         assert answers == [201, 201, 201, 429]
-        limited = _post(api_server, {"niche": slug, "email": unique_email(), "payload": PAYLOAD},
-                        **{"X-Forwarded-For": client_ip})
+        limited = _post(
+            api_server, {"niche": slug, "email": unique_email(), "payload": PAYLOAD}, **{"X-Forwarded-For": client_ip}
+        )
         assert limited.status_code == 429
         assert int(limited.headers["Retry-After"]) >= 1
         assert limited.json()["error"]["code"] == "rate_limited"
-        other = _post(api_server, {"niche": slug, "email": unique_email(), "payload": PAYLOAD},
-                      **{"X-Forwarded-For": "203.0.113.9"})
+        other = _post(
+            api_server,
+            {"niche": slug, "email": unique_email(), "payload": PAYLOAD},
+            **{"X-Forwarded-For": "203.0.113.9"},
+        )
         assert other.status_code == 201  # another client is not limited
         assert len(_leads()) == 4
         time.sleep(2.2)
-        again = _post(api_server, {"niche": slug, "email": unique_email(), "payload": PAYLOAD},
-                      **{"X-Forwarded-For": client_ip})
+        again = _post(
+            api_server, {"niche": slug, "email": unique_email(), "payload": PAYLOAD}, **{"X-Forwarded-For": client_ip}
+        )
         assert again.status_code == 201
     finally:
         del os.environ["HOTLEAD_TRUSTED_PROXIES"]
@@ -82,8 +93,11 @@ def test_a_body_over_16_kb_is_refused_with_413_and_nothing_written(db, api_serve
     big = {"niche": slug, "email": unique_email(), "payload": {**PAYLOAD, "details": "x" * 17_000}}
     resp = _post(api_server, big)
     assert resp.status_code == 413 and resp.json()["error"]["code"] == "payload_too_large"
-    chunked = httpx.post(f"{api_server}/api/v1/leads", content=iter([b"{" + b" " * 9000, b" " * 9000 + b"}"]),
-                         headers={"content-type": "application/json"})
+    chunked = httpx.post(
+        f"{api_server}/api/v1/leads",
+        content=iter([b"{" + b" " * 9000, b" " * 9000 + b"}"]),
+        headers={"content-type": "application/json"},
+    )
     assert chunked.status_code == 413
     assert _leads() == []
 
@@ -93,12 +107,18 @@ def test_partner_code_utm_referrer_and_consent_are_kept_with_the_lead(db, api_se
     with unit_of_work() as uow:
         partner = Partner(code="acme", name="Acme Ads")
         uow.session.add(partner)
-    body = {"niche": slug, "email": unique_email(), "payload": PAYLOAD, "partner_code": "acme",
-            "referrer_url": "https://search.example/q", "utm_params": {"utm_campaign": "fall"}}
+    body = {
+        "niche": slug,
+        "email": unique_email(),
+        "payload": PAYLOAD,
+        "partner_code": "acme",
+        "referrer_url": "https://search.example/q",
+        "utm_params": {"utm_campaign": "fall"},
+    }
     assert _post(api_server, body, **{"User-Agent": "Browser/9"}).status_code == 201
     unknown = {**body, "email": unique_email(), "partner_code": "nobody-knows"}
     assert _post(api_server, unknown).status_code == 201
-    known, stranger = sorted(_leads(), key=lambda l: l.partner_id is None)
+    known, stranger = sorted(_leads(), key=lambda lead: lead.partner_id is None)
     assert known.partner_id == partner.id and stranger.partner_id is None
     assert known.referrer_url == "https://search.example/q" and known.utm_params == {"utm_campaign": "fall"}
     assert known.consent_version and known.consent_ip == "127.0.0.1" and known.consent_user_agent == "Browser/9"

@@ -46,10 +46,13 @@ def lead_row(lead_id: uuid.UUID) -> Lead:
 
 def lead_audit(lead_id: uuid.UUID) -> list[AuditLog]:
     with unit_of_work() as uow:
-        return list(uow.session.exec(
-            select(AuditLog).where(AuditLog.entity_type == "lead", AuditLog.entity_id == lead_id)
-            .order_by(AuditLog.seq)
-        ).all())
+        return list(
+            uow.session.exec(
+                select(AuditLog)
+                .where(AuditLog.entity_type == "lead", AuditLog.entity_id == lead_id)
+                .order_by(AuditLog.seq)
+            ).all()
+        )
 
 
 def count(model) -> int:
@@ -59,10 +62,13 @@ def count(model) -> int:
 
 def distribute_jobs(lead_id: uuid.UUID) -> list[OutboxMessage]:
     with unit_of_work() as uow:
-        return list(uow.session.exec(
-            select(OutboxMessage).where(OutboxMessage.task == DISTRIBUTE_TASK,
-                                        OutboxMessage.args["lead_id"].astext == str(lead_id))
-        ).all())
+        return list(
+            uow.session.exec(
+                select(OutboxMessage).where(
+                    OutboxMessage.task == DISTRIBUTE_TASK, OutboxMessage.args["lead_id"].astext == str(lead_id)
+                )
+            ).all()
+        )
 
 
 def balances(market: Market) -> list[Decimal]:
@@ -71,17 +77,22 @@ def balances(market: Market) -> list[Decimal]:
 
 def refund_entries(assignment_id: uuid.UUID) -> list[LedgerEntry]:
     with unit_of_work() as uow:
-        return list(uow.session.exec(
-            select(LedgerEntry).where(LedgerEntry.type == "refund", LedgerEntry.related_entity_id == assignment_id)
-        ).all())
+        return list(
+            uow.session.exec(
+                select(LedgerEntry).where(LedgerEntry.type == "refund", LedgerEntry.related_entity_id == assignment_id)
+            ).all()
+        )
 
 
 def snapshot(lead_id: uuid.UUID) -> dict:
     """Everything an illegal transition must leave alone."""
     lead = lead_row(lead_id)
     return {
-        "status": lead.status, "confirmed_at": lead.confirmed_at,
-        "audit": count(AuditLog), "ledger": count(LedgerEntry), "outbox": count(OutboxMessage),
+        "status": lead.status,
+        "confirmed_at": lead.confirmed_at,
+        "audit": count(AuditLog),
+        "ledger": count(LedgerEntry),
+        "outbox": count(OutboxMessage),
         "assignments": [(a.id, a.is_refunded) for a in assignments_of(lead_id)],
     }
 
@@ -121,11 +132,19 @@ ACTIONS = {
 TARGET = {"approve": "approved", "reject": "rejected", "mark_bad": "bad_lead"}
 
 ILLEGAL = [
-    ("approve", "pending_confirmation"), ("approve", "approved"), ("approve", "distributed"),
-    ("approve", "rejected"), ("approve", "bad_lead"),
-    ("reject", "distributed"), ("reject", "rejected"), ("reject", "bad_lead"),
-    ("mark_bad", "pending_confirmation"), ("mark_bad", "pending_approval"), ("mark_bad", "approved"),
-    ("mark_bad", "rejected"), ("mark_bad", "bad_lead"),
+    ("approve", "pending_confirmation"),
+    ("approve", "approved"),
+    ("approve", "distributed"),
+    ("approve", "rejected"),
+    ("approve", "bad_lead"),
+    ("reject", "distributed"),
+    ("reject", "rejected"),
+    ("reject", "bad_lead"),
+    ("mark_bad", "pending_confirmation"),
+    ("mark_bad", "pending_approval"),
+    ("mark_bad", "approved"),
+    ("mark_bad", "rejected"),
+    ("mark_bad", "bad_lead"),
 ]
 
 
@@ -146,14 +165,38 @@ def test_an_illegal_transition_is_refused_and_writes_nothing(market, action, sta
 def test_a_legal_path_writes_one_audit_row_per_transition(market):
     lead_id = submitted_lead(market.slug)
     steps = [
-        (lambda: leads.confirm_lead(token=confirmation_token(lead_id)),
-         "confirmed", "buyer", None, "pending_confirmation", "pending_approval"),
-        (lambda: leads.approve_lead(lead_id=lead_id, actor=ADMIN),
-         "approved", "admin", ADMIN.id, "pending_approval", "approved"),
-        (lambda: distribution.distribute_lead(lead_id=lead_id),
-         "distributed", "system", None, "approved", "distributed"),
-        (lambda: leads.mark_bad_lead(lead_id=lead_id, actor=ADMIN, reason="wrong number"),
-         "marked_bad_lead", "admin", ADMIN.id, "distributed", "bad_lead"),
+        (
+            lambda: leads.confirm_lead(token=confirmation_token(lead_id)),
+            "confirmed",
+            "buyer",
+            None,
+            "pending_confirmation",
+            "pending_approval",
+        ),
+        (
+            lambda: leads.approve_lead(lead_id=lead_id, actor=ADMIN),
+            "approved",
+            "admin",
+            ADMIN.id,
+            "pending_approval",
+            "approved",
+        ),
+        (
+            lambda: distribution.distribute_lead(lead_id=lead_id),
+            "distributed",
+            "system",
+            None,
+            "approved",
+            "distributed",
+        ),
+        (
+            lambda: leads.mark_bad_lead(lead_id=lead_id, actor=ADMIN, reason="wrong number"),
+            "marked_bad_lead",
+            "admin",
+            ADMIN.id,
+            "distributed",
+            "bad_lead",
+        ),
     ]
     for step, action, role, actor_id, before, after in steps:
         seen = len(lead_audit(lead_id))
@@ -337,15 +380,18 @@ def test_global_bad_lead_skips_an_assignment_refunded_while_it_waited(market):
     def mark_bad() -> None:
         try:
             outcome["state"] = leads.mark_bad_lead(lead_id=lead_id, actor=ADMIN, reason="fake lead")
-        except Exception as exc:  # noqa: BLE001 - asserted below
+        except Exception as exc:
             outcome["error"] = exc
 
     worker = threading.Thread(target=mark_bad)
     with unit_of_work() as uow:  # an admin's single refund, not yet committed
         refunds.refund_in(uow, assignment_id=raced.id, actor=ADMIN, reason="refunded by hand")
         worker.start()
-        wait_for(lambda: waiting_on_a_lock() or not worker.is_alive(), timeout=30,
-                 message="Global Bad Lead to wait for the refund's lock")
+        wait_for(
+            lambda: waiting_on_a_lock() or not worker.is_alive(),
+            timeout=30,
+            message="Global Bad Lead to wait for the refund's lock",
+        )
     worker.join(timeout=30)
 
     assert "error" not in outcome, outcome.get("error")
@@ -359,9 +405,15 @@ def test_global_bad_lead_skips_an_assignment_refunded_while_it_waited(market):
 
 def waiting_on_a_lock() -> bool:
     with unit_of_work() as uow:
-        return uow.session.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock'")).scalar_one() > 0
+        return (
+            uow.session.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+            > 0
+        )
 
 
 # --------------------------------------------------------------------------- confirmation tokens
@@ -406,8 +458,19 @@ def _tampered(lead_id: uuid.UUID, token: str) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("variant", ["signature", "nonce", "lead", "garbage", "empty", "oversized",
-                                     "signed_for_a_lead_that_does_not_exist", "signed_but_not_the_one_sent"])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "signature",
+        "nonce",
+        "lead",
+        "garbage",
+        "empty",
+        "oversized",
+        "signed_for_a_lead_that_does_not_exist",
+        "signed_but_not_the_one_sent",
+    ],
+)
 def test_a_tampered_token_is_refused(market, variant):
     lead_id = submitted_lead(market.slug)
     token = confirmation_token(lead_id)
@@ -437,7 +500,8 @@ def test_an_expired_token_is_refused_as_expired(market):
     with unit_of_work() as uow:
         uow.session.execute(
             text("UPDATE leads SET confirmation_expires_at = now() - interval '1 minute' WHERE id = :id"),
-            {"id": lead_id})
+            {"id": lead_id},
+        )
     before = snapshot(lead_id)
     with pytest.raises(Expired) as caught:
         leads.confirm_lead(token=confirmation_token(lead_id))

@@ -28,9 +28,11 @@ ADMIN_ALERT = "email.admin_alert"
 
 def entries(provider_id: uuid.UUID) -> list[LedgerEntry]:
     with unit_of_work() as uow:
-        return list(uow.session.exec(
-            select(LedgerEntry).where(LedgerEntry.provider_id == provider_id).order_by(LedgerEntry.seq)
-        ).all())
+        return list(
+            uow.session.exec(
+                select(LedgerEntry).where(LedgerEntry.provider_id == provider_id).order_by(LedgerEntry.seq)
+            ).all()
+        )
 
 
 def entries_with_key(key: str) -> list[LedgerEntry]:
@@ -96,7 +98,7 @@ def in_parallel(db_url: str, n: int, work: Callable[[int, object], object]) -> l
                 uow.session.connection()  # hold a real connection before the start
                 barrier.wait()
                 results[i] = work(i, uow)
-        except Exception as exc:  # noqa: BLE001 - the test inspects it
+        except Exception as exc:
             results[i] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
@@ -137,8 +139,7 @@ def test_reusing_a_key_for_a_different_entry_is_a_conflict(db, change):
     other_id = make_provider().id
     ledger.post(provider_id=provider_id, type="deposit", amount="50.00", key="stripe:checkout:cs_2")
     kwargs = {"provider_id": provider_id, "type": "deposit", "amount": "50.00", "key": "stripe:checkout:cs_2"}
-    kwargs |= {"amount": {"amount": "49.99"}, "type": {"type": "credit"},
-               "provider": {"provider_id": other_id}}[change]
+    kwargs |= {"amount": {"amount": "49.99"}, "type": {"type": "credit"}, "provider": {"provider_id": other_id}}[change]
     with pytest.raises(Conflict):
         ledger.post(**kwargs)
     assert len(entries_with_key("stripe:checkout:cs_2")) == 1
@@ -149,8 +150,9 @@ def test_twenty_connections_posting_the_same_key_at_once_write_one_entry(db):
     provider_id = make_provider().id
     key = "stripe:checkout:cs_race"
 
-    results = in_parallel(db, 20, lambda i, uow: ledger.post(
-        provider_id=provider_id, type="deposit", amount="10.00", key=key, uow=uow))
+    results = in_parallel(
+        db, 20, lambda i, uow: ledger.post(provider_id=provider_id, type="deposit", amount="10.00", key=key, uow=uow)
+    )
 
     errors = [r for r in results if isinstance(r, Exception)]
     assert errors == []
@@ -165,8 +167,9 @@ def test_twenty_concurrent_charges_and_debits_never_overdraw(db):
     provider_id = make_provider(balance="100.00").id
 
     def spend(i: int, uow) -> ledger.Posted:
-        return ledger.post(provider_id=provider_id, type="charge" if i % 2 else "debit", amount="7.00",
-                           key=f"race:spend:{i}", uow=uow)
+        return ledger.post(
+            provider_id=provider_id, type="charge" if i % 2 else "debit", amount="7.00", key=f"race:spend:{i}", uow=uow
+        )
 
     results = in_parallel(db, 20, spend)
 
@@ -269,7 +272,9 @@ def test_a_provider_with_no_active_subscription_left_becomes_auto_deactivated(ti
     debit(provider_id, "25.00")  # 30.00 -> 5.00: neither level is covered
 
     assert {s: subscription(s).pause_reason for s in (premium, basic)} == {
-        premium: "insufficient_balance", basic: "insufficient_balance"}
+        premium: "insufficient_balance",
+        basic: "insufficient_balance",
+    }
     assert status_of(provider_id) == ("auto_deactivated", "insufficient_balance")
     (row,) = audit_rows(provider_id, "auto_deactivated")
     assert row.actor_role.value == "system"
@@ -368,12 +373,13 @@ def test_an_admin_switching_off_an_auto_deactivated_provider_is_kept_after_a_dep
 
 
 def test_a_reversed_deposit_that_overdraws_is_posted_and_deactivates_the_provider(tiers):
-    provider_id, premium, basic = tiers  # 30.00 from one deposit
+    provider_id, _premium, basic = tiers  # 30.00 from one deposit
     debit(provider_id, "15.00")  # 15.00; Premium auto-paused
     alerts = len(outbox_args(ADMIN_ALERT))
 
-    posted = ledger.reverse_deposit(provider_id=provider_id, amount="30.00", key="stripe:refund:re_1",
-                                    memo="chargeback")
+    posted = ledger.reverse_deposit(
+        provider_id=provider_id, amount="30.00", key="stripe:refund:re_1", memo="chargeback"
+    )
 
     assert posted.created and posted.entry.type.value == "debit"
     assert posted.entry.balance_after == Decimal("-15.00")
@@ -388,7 +394,8 @@ def test_a_reversed_deposit_that_overdraws_is_posted_and_deactivates_the_provide
     assert alert["provider_id"] == str(provider_id) and alert["amount"] == "30.00"
     assert not subscription(basic).active and subscription(basic).pause_reason == "insufficient_balance"
     assert outbox_args(BALANCE_EMAIL, provider_id)[-1]["changes"] == [
-        {"subscription_id": str(basic), "change": "auto_paused"}]
+        {"subscription_id": str(basic), "change": "auto_paused"}
+    ]
 
     again = ledger.reverse_deposit(provider_id=provider_id, amount="30.00", key="stripe:refund:re_1")
     assert not again.created and again.entry.id == entry.id

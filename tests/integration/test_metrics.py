@@ -19,6 +19,7 @@ import redis
 from sqlalchemy import text
 
 from hotlead_app.db import unit_of_work
+from hotlead_app.domain.errors import IllegalTransition
 from hotlead_app.infra import metrics
 from hotlead_app.infra.embedded import free_port
 from hotlead_app.infra.harness import point_settings_at
@@ -48,7 +49,7 @@ def test_http_requests_are_counted_by_route_template_with_latency(db, api_server
         assert httpx.get(f"{api_server}/api/v1/admin/leads/{lead_id}").status_code == 401
     assert httpx.get(f"{api_server}/api/v1/niches").status_code == 200
     assert httpx.get(f"{api_server}/no/such/{ids[0]}").status_code == 404
-    status, body = fetch(f"{api_server}/metrics")
+    _status, body = fetch(f"{api_server}/metrics")
     after = samples(body)
 
     route = "/api/v1/admin/leads/{lead_id}"
@@ -58,7 +59,9 @@ def test_http_requests_are_counted_by_route_template_with_latency(db, api_server
     assert value(after, "hotlead_http_requests_total", route="<other>", method="GET", status="404") >= 1
     observed = value(after, "hotlead_http_request_duration_seconds_count", route=route, method="GET")
     assert observed - value(before, "hotlead_http_request_duration_seconds_count", route=route, method="GET") == 3
-    assert value(after, "hotlead_http_request_duration_seconds_bucket", route=route, method="GET", le="+Inf") == observed
+    assert (
+        value(after, "hotlead_http_request_duration_seconds_bucket", route=route, method="GET", le="+Inf") == observed
+    )
     # Raw paths never become labels: no id of these requests appears in the scrape.
     assert not any(str(i) in body for i in ids)
     assert not UUID_RE.search(body)
@@ -78,8 +81,13 @@ def served_by_process(metrics_dir) -> dict[str, float]:
             shutil.copy(path, one)
             registry = CollectorRegistry()
             MultiProcessCollector(registry, path=one)
-            counts[path.stem.split("_")[-1]] = value(generate_latest(registry).decode(), "hotlead_http_requests_total",
-                                                     route="/api/v1/niches", method="GET", status="200")
+            counts[path.stem.split("_")[-1]] = value(
+                generate_latest(registry).decode(),
+                "hotlead_http_requests_total",
+                route="/api/v1/niches",
+                method="GET",
+                status="200",
+            )
     return counts
 
 
@@ -92,19 +100,40 @@ def test_several_server_processes_are_aggregated_in_one_scrape(tmp_path, pg, red
     log = tmp_path / "web.log"
     with open(log, "wb") as handle:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "hotlead_app.api:build_app", "--factory", "--workers", "2",
-             "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
-            cwd=PROJECT_ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "hotlead_app.api:build_app",
+                "--factory",
+                "--workers",
+                "2",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
+            cwd=PROJECT_ROOT,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             env=child_env(shared_db_url, redis_server.url(), PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)),
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: proc.poll() is not None or fetch(f"{base}/healthz")[0] == 200, timeout=60,
-                 message="uvicorn with 2 workers")
+        wait_for(
+            lambda: proc.poll() is not None or fetch(f"{base}/healthz")[0] == 200,
+            timeout=60,
+            message="uvicorn with 2 workers",
+        )
         assert proc.poll() is None, log.read_text()
         # Both processes must be up before counting: each writes its own files.
-        wait_for(lambda: len({p.name.split("_")[-1] for p in metrics_dir.glob("counter_*.db")}) >= 2,
-                 timeout=30, message="both server processes")
+        wait_for(
+            lambda: len({p.name.split("_")[-1] for p in metrics_dir.glob("counter_*.db")}) >= 2,
+            timeout=30,
+            message="both server processes",
+        )
         # A new connection each time: the kernel hands them to either process.  Go on
         # (bounded) until both processes have served some, so the sum is a real sum.
         sent = 0
@@ -116,8 +145,9 @@ def test_several_server_processes_are_aggregated_in_one_scrape(tmp_path, pg, red
         assert len([n for n in per_process.values() if n]) == 2, per_process
         assert sum(per_process.values()) == sent
         for _ in range(6):  # whichever process answers the scrape counts every request
-            seen = value(scrape(base), "hotlead_http_requests_total", route="/api/v1/niches", method="GET",
-                         status="200")
+            seen = value(
+                scrape(base), "hotlead_http_requests_total", route="/api/v1/niches", method="GET", status="200"
+            )
             assert seen == sent
     finally:
         stop_process_group(proc)
@@ -140,14 +170,15 @@ def test_lead_funnel_distribution_money_and_refunds_are_counted(db):
         return value(after, name, **labels) - value(before, name, **labels)
 
     slug = market.slug
-    assert delta("hotlead_lead_transitions_total", niche=slug, from_state="new",
-                 to_state="pending_confirmation") == 1
-    assert delta("hotlead_lead_transitions_total", niche=slug, from_state="pending_confirmation",
-                 to_state="pending_approval") == 1
-    assert delta("hotlead_lead_transitions_total", niche=slug, from_state="pending_approval",
-                 to_state="approved") == 1
-    assert delta("hotlead_lead_transitions_total", niche=slug, from_state="approved",
-                 to_state="distributed") == 1
+    assert delta("hotlead_lead_transitions_total", niche=slug, from_state="new", to_state="pending_confirmation") == 1
+    assert (
+        delta(
+            "hotlead_lead_transitions_total", niche=slug, from_state="pending_confirmation", to_state="pending_approval"
+        )
+        == 1
+    )
+    assert delta("hotlead_lead_transitions_total", niche=slug, from_state="pending_approval", to_state="approved") == 1
+    assert delta("hotlead_lead_transitions_total", niche=slug, from_state="approved", to_state="distributed") == 1
     assert delta("hotlead_assignments_total", niche=slug) == 2
     assert Decimal(str(delta("hotlead_charges_amount_total"))) == Decimal("20.00")
     assert Decimal(str(delta("hotlead_refunds_amount_total"))) == Decimal("10.00")
@@ -160,12 +191,15 @@ def test_a_refused_transition_is_not_counted(db):
     lead_id = confirmed_lead(market.slug)
     leads.reject_lead(lead_id=lead_id, actor=ADMIN, reason="spam")
     before = samples(metrics.render(include_state=False)[0].decode())
-    with pytest.raises(Exception):
+    with pytest.raises(IllegalTransition):
         leads.approve_lead(lead_id=lead_id, actor=ADMIN)  # rejected -> approved is illegal: rolled back
     after = samples(metrics.render(include_state=False)[0].decode())
-    labels = dict(niche=market.slug, from_state="rejected", to_state="approved")
-    assert value(after, "hotlead_lead_transitions_total", **labels) == value(
-        before, "hotlead_lead_transitions_total", **labels) == 0
+    labels = {"niche": market.slug, "from_state": "rejected", "to_state": "approved"}
+    assert (
+        value(after, "hotlead_lead_transitions_total", **labels)
+        == value(before, "hotlead_lead_transitions_total", **labels)
+        == 0
+    )
 
 
 # --------------------------------------------------------------------------- state gauges
@@ -175,13 +209,14 @@ def _shift_balance(provider_id, delta: str) -> None:
     """Change a cached balance behind the ledger's back (guards switched off): ledger drift."""
     with unit_of_work() as uow:
         uow.session.execute(text("ALTER TABLE service_providers DISABLE TRIGGER service_providers_balance_guard"))
-        uow.session.execute(text("UPDATE service_providers SET balance = balance + CAST(:delta AS numeric) "
-                                 "WHERE id = :id"), {"id": provider_id, "delta": delta})
+        uow.session.execute(
+            text("UPDATE service_providers SET balance = balance + CAST(:delta AS numeric) WHERE id = :id"),
+            {"id": provider_id, "delta": delta},
+        )
         uow.session.execute(text("ALTER TABLE service_providers ENABLE TRIGGER service_providers_balance_guard"))
 
 
-def test_gauges_read_waiting_leads_drift_issues_and_queues_at_scrape_time(db, api_server, redis_server,
-                                                                          monkeypatch):
+def test_gauges_read_waiting_leads_drift_issues_and_queues_at_scrape_time(db, api_server, redis_server, monkeypatch):
     broker = own_redis_url(redis_server)
     # The drift gauge is cached a minute per process by default: read it on every scrape here
     # (the cache itself: test_the_drift_gauge_is_read_once_per_cache_duration...).
@@ -202,15 +237,17 @@ def test_gauges_read_waiting_leads_drift_issues_and_queues_at_scrape_time(db, ap
     rich = make_market(providers=1, balance="40.00").providers[0]
     with unit_of_work() as uow:
         uow.session.execute(text("ALTER TABLE service_providers DISABLE TRIGGER service_providers_balance_guard"))
-        uow.session.execute(text("UPDATE service_providers SET balance = balance + 1 WHERE id = :id"),
-                            {"id": rich.id})
+        uow.session.execute(text("UPDATE service_providers SET balance = balance + 1 WHERE id = :id"), {"id": rich.id})
         uow.session.execute(text("ALTER TABLE service_providers ENABLE TRIGGER service_providers_balance_guard"))
         has_issues = uow.session.execute(text("SELECT to_regclass('reconciliation_issues')")).scalar()
         if has_issues:
-            uow.session.execute(text(
-                "INSERT INTO reconciliation_issues (id, kind, processor, processor_reference, status, resolved_at) "
-                "VALUES (gen_random_uuid(), 'missing_deposit', 'stripe', 'pi_test_1', 'open', NULL), "
-                "       (gen_random_uuid(), 'missing_deposit', 'stripe', 'pi_test_2', 'resolved', now())"))
+            uow.session.execute(
+                text(
+                    "INSERT INTO reconciliation_issues (id, kind, processor, processor_reference, status, resolved_at) "
+                    "VALUES (gen_random_uuid(), 'missing_deposit', 'stripe', 'pi_test_1', 'open', NULL), "
+                    "       (gen_random_uuid(), 'missing_deposit', 'stripe', 'pi_test_2', 'resolved', now())"
+                )
+            )
 
     outbox.relay_once()  # what a worker's relay does; the deposit's own jobs are not this test's point
     redis.Redis.from_url(broker).flushdb()
@@ -238,8 +275,7 @@ def test_gauges_read_waiting_leads_drift_issues_and_queues_at_scrape_time(db, ap
     assert value(got, "hotlead_celery_queue_length", queue="email") == 2
 
 
-def test_the_drift_gauge_is_read_once_per_cache_duration_and_a_failed_read_is_not_kept(
-        db, api_server, monkeypatch):
+def test_the_drift_gauge_is_read_once_per_cache_duration_and_a_failed_read_is_not_kept(db, api_server, monkeypatch):
     """The ledger drift count (a view over every ledger) is kept HOTLEAD_DRIFT_GAUGE_CACHE_SECONDS
     per process; the other database gauges stay live.  The cache's clock is moved, not waited for."""
     clock = [1000.0]
@@ -322,9 +358,11 @@ def test_the_last_good_restore_time_comes_from_the_restore_checks(db, api_server
     assert not any(name == "hotlead_last_good_restore_timestamp_seconds" for name, _ in scrape(api_server))
     checked = "2026-11-20T03:00:00+00:00"
     store = backup.get_store()
-    for record in ('{"checked_at": "2026-11-19T03:00:00+00:00", "ok": true}',
-                   f'{{"checked_at": "{checked}", "ok": true}}',
-                   '{"checked_at": "2026-11-21T03:00:00+00:00", "ok": false, "error": "boom"}'):
+    for record in (
+        '{"checked_at": "2026-11-19T03:00:00+00:00", "ok": true}',
+        f'{{"checked_at": "{checked}", "ok": true}}',
+        '{"checked_at": "2026-11-21T03:00:00+00:00", "ok": false, "error": "boom"}',
+    ):
         store.append_text(backup.RESTORE_CHECKS, record + "\n")
     backup._last_good_cache.clear()
     got = scrape(api_server)
@@ -337,13 +375,15 @@ def test_the_last_good_restore_time_comes_from_the_restore_checks(db, api_server
 
 
 def test_the_worker_exports_task_outcomes_emails_and_distribution_on_its_own_port(
-        db, redis_server, smtp_sink, tmp_path):
+    db, redis_server, smtp_sink, tmp_path
+):
     broker = own_redis_url(redis_server)
     point_settings_at(redis_url=broker)
     redis.Redis.from_url(broker).flushdb()
     closed_smtp = f"smtp://127.0.0.1:{free_port()}"
-    proc, port, log = start_metrics_worker(database_url=db, redis_url=broker, smtp_url=closed_smtp,
-                                           workdir=tmp_path / "worker")
+    proc, port, _log = start_metrics_worker(
+        database_url=db, redis_url=broker, smtp_url=closed_smtp, workdir=tmp_path / "worker"
+    )
     worker = f"http://127.0.0.1:{port}"
     try:
         first = scrape(worker)
@@ -362,18 +402,27 @@ def test_the_worker_exports_task_outcomes_emails_and_distribution_on_its_own_por
 
         def settled():
             got = scrape(worker)
-            return got if (
-                value(got, "hotlead_celery_tasks_total", task="distribution.distribute_lead", outcome="success") >= 1
-                and value(got, "hotlead_celery_tasks_total", task="email.new_leads", outcome="failure") >= 1
-                and value(got, "hotlead_celery_tasks_total", task="email.deposit_received", outcome="retry") >= 1
-                and value(got, "hotlead_assignments_total", niche=market.slug) >= 2
-            ) else None
+            return (
+                got
+                if (
+                    value(got, "hotlead_celery_tasks_total", task="distribution.distribute_lead", outcome="success")
+                    >= 1
+                    and value(got, "hotlead_celery_tasks_total", task="email.new_leads", outcome="failure") >= 1
+                    and value(got, "hotlead_celery_tasks_total", task="email.deposit_received", outcome="retry") >= 1
+                    and value(got, "hotlead_assignments_total", niche=market.slug) >= 2
+                )
+                else None
+            )
 
         got = wait_for(settled, timeout=60, interval=0.5, message="the worker's task outcomes")
         assert len(assignments_of(lead_id)) == 2
         assert value(got, "hotlead_assignments_total", niche=market.slug) == 2
-        assert value(got, "hotlead_lead_transitions_total", niche=market.slug, from_state="approved",
-                     to_state="distributed") == 1
+        assert (
+            value(
+                got, "hotlead_lead_transitions_total", niche=market.slug, from_state="approved", to_state="distributed"
+            )
+            == 1
+        )
         assert value(got, "hotlead_charges_amount_total") == 20.0
         assert value(got, "hotlead_distribution_duration_seconds_count") >= 1
         assert value(got, "hotlead_emails_total", template="deposit_received", outcome="failed") >= 1
@@ -389,29 +438,55 @@ def test_the_worker_exports_task_outcomes_emails_and_distribution_on_its_own_por
 
 def _start(args: list[str], env: dict[str, str], log) -> subprocess.Popen:
     with open(log, "wb") as handle:
-        return subprocess.Popen(args, cwd=PROJECT_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            args, cwd=PROJECT_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def test_in_prod_the_public_port_refuses_metrics_and_readyz_and_the_internal_port_serves_them(
-        tmp_path, shared_db_url, redis_server):
+    tmp_path, shared_db_url, redis_server
+):
     token = "scrape-" + uuid.uuid4().hex
     public_port, internal_port = free_port(), free_port()
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
-    env = child_env(shared_db_url, redis_server.url(),
-                    HOTLEAD_ENV="prod", HOTLEAD_SECRET_KEY="p" * 48, HOTLEAD_BOOTSTRAP_ADMIN_PASSWORD="x" * 20,
-                    HOTLEAD_SMTP_URL="smtp://mail.internal.example:587", HOTLEAD_METRICS_TOKEN=token,
-                    HOTLEAD_INTERNAL_PORT=str(internal_port), PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
-                    STRIPE_API_KEY="", PAYPAL_CLIENT_ID="")
-    public = _start([sys.executable, "-m", "uvicorn", "hotlead_app.api:build_app", "--factory",
-                     "--host", "127.0.0.1", "--port", str(public_port)], env, tmp_path / "public.log")
+    env = child_env(
+        shared_db_url,
+        redis_server.url(),
+        HOTLEAD_ENV="prod",
+        HOTLEAD_SECRET_KEY="p" * 48,
+        HOTLEAD_BOOTSTRAP_ADMIN_PASSWORD="x" * 20,
+        HOTLEAD_SMTP_URL="smtp://mail.internal.example:587",
+        HOTLEAD_METRICS_TOKEN=token,
+        HOTLEAD_INTERNAL_PORT=str(internal_port),
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+        STRIPE_API_KEY="",
+        PAYPAL_CLIENT_ID="",
+    )
+    public = _start(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "hotlead_app.api:build_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(public_port),
+        ],
+        env,
+        tmp_path / "public.log",
+    )
     internal = _start([sys.executable, "-m", "hotlead_app.infra.internal_server"], env, tmp_path / "internal.log")
     pub, inner = f"http://127.0.0.1:{public_port}", f"http://127.0.0.1:{internal_port}"
     try:
         for proc, base, log in ((public, pub, "public.log"), (internal, inner, "internal.log")):
-            wait_for(lambda: proc.poll() is not None or fetch(f"{base}/healthz")[0] == 200, timeout=60,
-                     message=log)
+            wait_for(
+                lambda proc=proc, base=base: proc.poll() is not None or fetch(f"{base}/healthz")[0] == 200,
+                timeout=60,
+                message=log,
+            )
             assert proc.poll() is None, (tmp_path / log).read_text()
         assert fetch(f"{pub}/api/v1/niches")[0] == 200  # the public port is the app
 
@@ -421,7 +496,7 @@ def test_in_prod_the_public_port_refuses_metrics_and_readyz_and_the_internal_por
             assert fetch(f"{pub}{path}", {"Authorization": token})[0] == 404  # not as a Bearer credential
             assert fetch(f"{pub}{path}", {"Authorization": f"Bearer {token}"})[0] == 200
             assert fetch(f"{inner}{path}")[0] == 200
-        status, body = fetch(f"{inner}/metrics")
+        _status, body = fetch(f"{inner}/metrics")
         # The internal port aggregates the public server's processes (same folder) and reads the state.
         assert value(body, "hotlead_http_requests_total", route="/api/v1/niches", method="GET", status="200") == 1
         assert value(body, "hotlead_http_requests_total", route="/metrics", method="GET", status="404") == 3

@@ -34,17 +34,21 @@ def test_a_deep_page_of_missed_leads_starts_on_the_index_at_its_cursor(db, niche
     if niches == 2:  # the scope becomes (niche A AND since A) OR (niche B AND since B)
         subscribe(provider.id, other.levels[0].id)
     with unit_of_work() as uow:
-        uow.session.execute(text(
-            "UPDATE provider_subscriptions SET created_at = now() - interval '60 days' WHERE provider_id = :p"),
-            {"p": provider.id})
+        uow.session.execute(
+            text("UPDATE provider_subscriptions SET created_at = now() - interval '60 days' WHERE provider_id = :p"),
+            {"p": provider.id},
+        )
         # Distributed leads over the last 29 days, alternating between the two niches.
-        uow.session.execute(text(
-            "INSERT INTO leads (id, niche_id, status, payload, email, confirmed_at, distributed_at, created_at) "
-            "SELECT gen_random_uuid(), CASE WHEN g % 2 = 0 THEN CAST(:mine AS uuid) ELSE CAST(:other AS uuid) END,"
-            "       'distributed', jsonb_build_object('zip', '30301'), 'plan' || g || '@example.com', t.at, t.at, t.at"
-            f"  FROM generate_series(1, {LEADS}) g,"
-            f"       LATERAL (SELECT now() - interval '29 days' + g * interval '29 days' / {LEADS} AS at) t"),
-            {"mine": mine.niche.id, "other": other.niche.id})
+        uow.session.execute(
+            text(
+                "INSERT INTO leads (id, niche_id, status, payload, email, confirmed_at, distributed_at, created_at) "
+                "SELECT gen_random_uuid(), CASE WHEN g % 2 = 0 THEN CAST(:mine AS uuid) ELSE CAST(:other AS uuid) END,"
+                "       'distributed', jsonb_build_object('zip', '30301'), 'plan' || g || '@example.com', t.at, t.at, t.at"
+                f"  FROM generate_series(1, {LEADS}) g,"
+                f"       LATERAL (SELECT now() - interval '29 days' + g * interval '29 days' / {LEADS} AS at) t"
+            ),
+            {"mine": mine.niche.id, "other": other.niche.id},
+        )
     with get_engine().connect() as conn:
         conn.execute(text("ANALYZE"))
         conn.commit()
@@ -53,8 +57,7 @@ def test_a_deep_page_of_missed_leads_starts_on_the_index_at_its_cursor(db, niche
     first = provider_views.missed_leads(provider_id=provider.id, limit=1000, with_reasons=False)
     assert len(first) == 1001
     cursor = [first[999]["created_at"], first[999]["lead_id"]]
-    deep = captured(lambda: provider_views.missed_leads(provider_id=provider.id, after=cursor,
-                                                           with_reasons=False))
+    deep = captured(lambda: provider_views.missed_leads(provider_id=provider.id, after=cursor, with_reasons=False))
     (page_query,) = [(s, p) for s, p in deep if "FROM leads" in s and "ORDER BY leads.created_at DESC" in s]
     plan = plans.plan(*page_query)
     assert "ix_leads_created_at_id" in plan, plan

@@ -45,7 +45,7 @@ def _queued(client: redis.Redis, queue: str) -> list[dict]:
     out = []
     for raw in client.lrange(queue, 0, -1):
         message = json.loads(raw)
-        args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+        _args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
         out.append({"task": message["headers"]["task"], "kwargs": kwargs})
     return out
 
@@ -77,10 +77,9 @@ def test_a_submitted_lead_touches_no_broker_and_the_relay_publishes_its_email_jo
 
 
 def test_a_rolled_back_transaction_leaves_nothing_to_relay(relay_broker):
-    with pytest.raises(RuntimeError):
-        with unit_of_work() as uow:
-            outbox.add(uow, "email.admin_alert", subject="never")
-            raise RuntimeError("the use case failed before its commit")
+    with pytest.raises(RuntimeError), unit_of_work() as uow:
+        outbox.add(uow, "email.admin_alert", subject="never")
+        raise RuntimeError("the use case failed before its commit")
     assert _rows() == []
     assert outbox.relay_once() == 0
     assert relay_broker.dbsize() == 0
@@ -139,8 +138,9 @@ def test_the_relay_thread_publishes_within_a_fraction_of_a_second_and_stops_clea
     try:
         with unit_of_work() as uow:
             job = outbox.add(uow, "email.admin_alert", subject="hello")
-        (message,) = wait_for(lambda: _queued(relay_broker, "email"), timeout=5, interval=0.02,
-                              message="the relay thread to publish")
+        (message,) = wait_for(
+            lambda: _queued(relay_broker, "email"), timeout=5, interval=0.02, message="the relay thread to publish"
+        )
         assert message["kwargs"]["outbox_id"] == str(job)
     finally:
         relay.stop()

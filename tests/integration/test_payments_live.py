@@ -25,10 +25,12 @@ PAYPAL_ID, PAYPAL_SECRET = PAYMENT_LIVE_KEYS["PAYPAL_CLIENT_ID"], PAYMENT_LIVE_K
 
 live_stripe = pytest.mark.skipif(
     not STRIPE_KEY.startswith("sk_test_"),
-    reason="Stripe live test: set STRIPE_API_KEY to a test-mode key (sk_test_…) to run it")
+    reason="Stripe live test: set STRIPE_API_KEY to a test-mode key (sk_test_…) to run it",
+)
 live_paypal = pytest.mark.skipif(
     not (PAYPAL_ID and PAYPAL_SECRET),
-    reason="PayPal live test: set PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET of a sandbox app to run it")
+    reason="PayPal live test: set PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET of a sandbox app to run it",
+)
 
 
 @live_stripe
@@ -37,11 +39,21 @@ def test_stripe_test_mode_creates_and_reads_back_a_checkout_session():
     try:
         deposit_id = uuid.uuid4()
         made = stripe_gateway.create_checkout(
-            deposit_id=deposit_id, provider_id=uuid.uuid4(), amount=Decimal("12.34"), currency="USD",
-            success_url="https://example.com/ok?session_id={CHECKOUT_SESSION_ID}", cancel_url="https://example.com/no")
+            deposit_id=deposit_id,
+            provider_id=uuid.uuid4(),
+            amount=Decimal("12.34"),
+            currency="USD",
+            success_url="https://example.com/ok?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url="https://example.com/no",
+        )
         again = stripe_gateway.create_checkout(
-            deposit_id=deposit_id, provider_id=uuid.uuid4(), amount=Decimal("12.34"), currency="USD",
-            success_url="https://example.com/ok?session_id={CHECKOUT_SESSION_ID}", cancel_url="https://example.com/no")
+            deposit_id=deposit_id,
+            provider_id=uuid.uuid4(),
+            amount=Decimal("12.34"),
+            currency="USD",
+            success_url="https://example.com/ok?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url="https://example.com/no",
+        )
         assert again.session_id == made.session_id  # the idempotency key
         session = stripe_gateway.retrieve_session(made.session_id)
         assert session["client_reference_id"] == str(deposit_id)
@@ -62,8 +74,13 @@ def test_paypal_sandbox_creates_an_order_awaiting_approval(monkeypatch):
     paypal_gateway.use_session(None)
     try:
         deposit_id = uuid.uuid4()
-        order = paypal_gateway.create_order(deposit_id=deposit_id, amount=Decimal("12.34"), currency="USD",
-                                            return_url="https://example.com/ok", cancel_url="https://example.com/no")
+        order = paypal_gateway.create_order(
+            deposit_id=deposit_id,
+            amount=Decimal("12.34"),
+            currency="USD",
+            return_url="https://example.com/ok",
+            cancel_url="https://example.com/no",
+        )
         assert "paypal.com" in order.approve_url
         read = paypal_gateway.get_order(order.order_id)
         assert read["purchase_units"][0]["custom_id"] == str(deposit_id)

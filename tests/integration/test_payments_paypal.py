@@ -15,7 +15,13 @@ import pytest
 from hotlead_app.services import ledger
 from hotlead_app.services.payments import paypal_gateway
 from tests.integration.payments_helpers import (
-    deposit_row, ledger_of, one, payer, provider_row, rows, webhook_outcome,
+    deposit_row,
+    ledger_of,
+    one,
+    payer,
+    provider_row,
+    rows,
+    webhook_outcome,
 )
 from tests.payments_fakes import paypal_event
 
@@ -26,20 +32,28 @@ def world(db, api_server, fake_paypal):
 
 
 def _deposit(world, amount="30.00") -> dict:
-    resp = httpx.post(f"{world['api']}/api/v1/provider/deposits", json={"method": "paypal", "amount": amount},
-                      headers=world["payer"].headers)
+    resp = httpx.post(
+        f"{world['api']}/api/v1/provider/deposits",
+        json={"method": "paypal", "amount": amount},
+        headers=world["payer"].headers,
+    )
     assert resp.status_code == 201, resp.text
     return resp.json()
 
 
 def _capture(world, deposit: dict) -> httpx.Response:
-    return httpx.post(f"{world['api']}/api/v1/provider/deposits/{deposit['id']}/capture",
-                      headers=world["payer"].headers, timeout=30)
+    return httpx.post(
+        f"{world['api']}/api/v1/provider/deposits/{deposit['id']}/capture", headers=world["payer"].headers, timeout=30
+    )
 
 
 def _deliver(world, payload: str, headers: dict | None = None) -> httpx.Response:
-    return httpx.post(f"{world['api']}/api/v1/webhooks/paypal", content=payload.encode(),
-                      headers=headers if headers is not None else world["paypal"].sign(payload), timeout=30)
+    return httpx.post(
+        f"{world['api']}/api/v1/webhooks/paypal",
+        content=payload.encode(),
+        headers=headers if headers is not None else world["paypal"].sign(payload),
+        timeout=30,
+    )
 
 
 def test_a_paypal_deposit_creates_an_order_and_redirects_to_approval(world):
@@ -65,7 +79,8 @@ def test_capture_on_return_posts_one_deposit_however_often_it_is_called(world):
     assert answers[-1].json()["status"] == "completed" and answers[-1].json()["balance"] == "30.00"
     capture_id = next(iter(world["paypal"].captures))
     assert [(e.type, e.amount, e.idempotency_key) for e in ledger_of(world["payer"].provider_id)] == [
-        ("deposit", Decimal("30.00"), f"paypal:capture:{capture_id}")]
+        ("deposit", Decimal("30.00"), f"paypal:capture:{capture_id}")
+    ]
     assert deposit_row(deposit["id"]).payment_id == capture_id
 
 
@@ -126,8 +141,12 @@ def test_a_refund_after_spending_goes_negative_and_deactivates(world):
     _capture(world, deposit)
     capture_id = next(iter(world["paypal"].captures))
     ledger.post(provider_id=world["payer"].provider_id, type="charge", amount="25.00", key=f"t:{uuid.uuid4()}")
-    refund = {"id": "REFUND-1", "status": "COMPLETED", "amount": {"value": "30.00", "currency_code": "USD"},
-              "links": [{"rel": "up", "href": f"https://api.paypal.test/v2/payments/captures/{capture_id}"}]}
+    refund = {
+        "id": "REFUND-1",
+        "status": "COMPLETED",
+        "amount": {"value": "30.00", "currency_code": "USD"},
+        "links": [{"rel": "up", "href": f"https://api.paypal.test/v2/payments/captures/{capture_id}"}],
+    }
     payload = paypal_event("PAYMENT.CAPTURE.REFUNDED", refund)
     _deliver(world, payload)
     _deliver(world, payload)
@@ -143,8 +162,11 @@ def test_a_dispute_debits_the_deposit(world):
     world["paypal"].approve(deposit_row(deposit["id"]).checkout_id)
     _capture(world, deposit)
     capture_id = next(iter(world["paypal"].captures))
-    dispute = {"dispute_id": "PP-D-1", "dispute_amount": {"value": "10.00", "currency_code": "USD"},
-               "disputed_transactions": [{"seller_transaction_id": capture_id}]}
+    dispute = {
+        "dispute_id": "PP-D-1",
+        "dispute_amount": {"value": "10.00", "currency_code": "USD"},
+        "disputed_transactions": [{"seller_transaction_id": capture_id}],
+    }
     _deliver(world, paypal_event("CUSTOMER.DISPUTE.CREATED", dispute))
     assert provider_row(world["payer"].provider_id).balance == Decimal("20.00")
     assert ledger_of(world["payer"].provider_id)[-1].idempotency_key == "paypal:dispute:PP-D-1"
@@ -155,8 +177,9 @@ def test_garbage_bodies_are_400_and_write_nothing(world, body):
     with_headers = _deliver(world, "x", world["paypal"].sign(body.decode("latin-1")))
     assert with_headers.status_code == 400
     paypal_gateway.use_verifier(lambda headers, raw: True)  # even a verifier that lets everything through
-    resp = httpx.post(f"{world['api']}/api/v1/webhooks/paypal", content=body,
-                      headers={"Content-Type": "application/json"})
+    resp = httpx.post(
+        f"{world['api']}/api/v1/webhooks/paypal", content=body, headers={"Content-Type": "application/json"}
+    )
     assert resp.status_code == 400, resp.text
     assert rows("SELECT id FROM webhook_events") == []
 
@@ -217,14 +240,18 @@ def test_the_approved_webhook_delivered_twice_at_once_posts_one_entry(world):
     assert [(e.type, e.amount) for e in ledger_of(world["payer"].provider_id)] == [("deposit", Decimal("35.00"))]
     assert len(world["paypal"].captures) == 1 and deposit_row(deposit["id"]).status == "completed"
     assert sorted(tuple(r) for r in rows("SELECT deliveries, outcome FROM webhook_events")) == [
-        (2, "processed"), (2, "processed")]
+        (2, "processed"),
+        (2, "processed"),
+    ]
     assert provider_row(world["payer"].provider_id).balance == Decimal("35.00")
 
 
 def test_an_approved_event_for_an_order_not_ours_or_not_capturable_posts_nothing(world):
-    stranger = paypal_event("CHECKOUT.ORDER.APPROVED", {"id": "ORDER-NOT-OURS", "status": "APPROVED",
-                                                        "purchase_units": [{"custom_id": str(uuid.uuid4())}]},
-                            resource_type="checkout-order")
+    stranger = paypal_event(
+        "CHECKOUT.ORDER.APPROVED",
+        {"id": "ORDER-NOT-OURS", "status": "APPROVED", "purchase_units": [{"custom_id": str(uuid.uuid4())}]},
+        resource_type="checkout-order",
+    )
     assert _deliver(world, stranger).json()["outcome"] == "ignored"
     assert webhook_outcome(_event_id(stranger)) == ("ignored", "no deposit of ours matches this event")
     assert world["paypal"].calls("POST", "/v2/checkout/orders/ORDER-NOT-OURS/capture") == []
@@ -247,9 +274,12 @@ def _paid_deposit(world, amount: str) -> str:
 
 
 def _dispute(capture_id: str, amount: str, dispute_id: str = "PP-D-7", outcome: str | None = None) -> dict:
-    body = {"dispute_id": dispute_id, "status": "RESOLVED" if outcome else "OPEN",
-            "dispute_amount": {"value": amount, "currency_code": "USD"},
-            "disputed_transactions": [{"seller_transaction_id": capture_id}]}
+    body = {
+        "dispute_id": dispute_id,
+        "status": "RESOLVED" if outcome else "OPEN",
+        "dispute_amount": {"value": amount, "currency_code": "USD"},
+        "disputed_transactions": [{"seller_transaction_id": capture_id}],
+    }
     if outcome:
         body["dispute_outcome"] = {"outcome_code": outcome}
     return body
@@ -268,15 +298,18 @@ def test_a_dispute_won_after_its_reversal_is_credited_back_once(world):
     assert [(e.type, e.amount, e.idempotency_key) for e in ledger_of(world["payer"].provider_id)] == [
         ("deposit", Decimal("30.00"), f"paypal:capture:{capture_id}"),
         ("debit", Decimal("10.00"), "paypal:dispute:PP-D-7"),
-        ("credit", Decimal("10.00"), "paypal:dispute_won:PP-D-7")]
+        ("credit", Decimal("10.00"), "paypal:dispute_won:PP-D-7"),
+    ]
     assert provider_row(world["payer"].provider_id).balance == Decimal("30.00")
 
 
 def test_a_won_dispute_gives_back_no_more_than_its_debit_took(world):
     capture_id = _paid_deposit(world, "30.00")
     _deliver(world, paypal_event("CUSTOMER.DISPUTE.CREATED", _dispute(capture_id, "10.00")))
-    _deliver(world, paypal_event("CUSTOMER.DISPUTE.RESOLVED",
-                                 _dispute(capture_id, "25.00", outcome="RESOLVED_SELLER_FAVOUR")))
+    _deliver(
+        world,
+        paypal_event("CUSTOMER.DISPUTE.RESOLVED", _dispute(capture_id, "25.00", outcome="RESOLVED_SELLER_FAVOUR")),
+    )
     assert ledger_of(world["payer"].provider_id)[-1][:3] == ("credit", Decimal("10.00"), "paypal:dispute_won:PP-D-7")
     assert provider_row(world["payer"].provider_id).balance == Decimal("30.00")
 
@@ -314,5 +347,7 @@ def test_a_dispute_created_event_arriving_after_the_dispute_was_won_debits_nothi
     other = paypal_event("CUSTOMER.DISPUTE.CREATED", _dispute(capture_id, "5.00", dispute_id="PP-D-8"))
     _deliver(world, other)  # another dispute on the same payment is still debited
     assert [(e.type, e.idempotency_key) for e in ledger_of(world["payer"].provider_id)] == [
-        ("deposit", f"paypal:capture:{capture_id}"), ("debit", "paypal:dispute:PP-D-8")]
+        ("deposit", f"paypal:capture:{capture_id}"),
+        ("debit", "paypal:dispute:PP-D-8"),
+    ]
     assert provider_row(world["payer"].provider_id).balance == Decimal("25.00")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from decimal import Decimal
 
@@ -14,7 +13,14 @@ from hotlead_app.db import unit_of_work
 from hotlead_app.services.payments import reconciliation
 from tests.conftest import STRIPE_TEST_SECRET
 from tests.integration.payments_helpers import (
-    PASSWORD, age_deposit, deposit_row, ledger_of, one, payer, provider_row, rows,
+    PASSWORD,
+    age_deposit,
+    deposit_row,
+    ledger_of,
+    one,
+    payer,
+    provider_row,
+    rows,
 )
 from tests.payments_fakes import signed, stripe_event
 
@@ -25,14 +31,19 @@ def world(db, api_server, fake_stripe, fake_paypal):
 
 
 def _deposit(world, method="stripe", amount="25.00") -> dict:
-    resp = httpx.post(f"{world['api']}/api/v1/provider/deposits", json={"method": method, "amount": amount},
-                      headers=world["payer"].headers)
+    resp = httpx.post(
+        f"{world['api']}/api/v1/provider/deposits",
+        json={"method": method, "amount": amount},
+        headers=world["payer"].headers,
+    )
     assert resp.status_code == 201, resp.text
     return resp.json()
 
 
 def _issues(kind: str | None = None) -> list:
-    sql = "SELECT kind, processor, processor_reference, expected_amount, actual_amount, status FROM reconciliation_issues"
+    sql = (
+        "SELECT kind, processor, processor_reference, expected_amount, actual_amount, status FROM reconciliation_issues"
+    )
     return rows(sql + (" WHERE kind = :k" if kind else ""), k=kind)
 
 
@@ -44,12 +55,12 @@ def test_a_stripe_payment_whose_webhook_never_came_is_applied_once(world):
     second = reconciliation.run()
     assert first.applied == [f"stripe:{session_id}"] and second.applied == []
     assert [(e.type, e.idempotency_key) for e in ledger_of(world["payer"].provider_id)] == [
-        ("deposit", f"stripe:checkout:{session_id}")]
+        ("deposit", f"stripe:checkout:{session_id}")
+    ]
     assert deposit_row(deposit["id"]).status == "completed"
     # The webhook arriving late changes nothing.
     payload = stripe_event("checkout.session.completed", session)
-    httpx.post(f"{world['api']}/api/v1/webhooks/stripe", content=payload,
-               headers=signed(payload, STRIPE_TEST_SECRET))
+    httpx.post(f"{world['api']}/api/v1/webhooks/stripe", content=payload, headers=signed(payload, STRIPE_TEST_SECRET))
     assert len(ledger_of(world["payer"].provider_id)) == 1
     assert _issues() == []
 
@@ -62,7 +73,8 @@ def test_a_paypal_capture_whose_webhook_never_came_is_applied_once(world):
     assert reconciliation.run().applied == [f"paypal:{capture['id']}"]
     assert reconciliation.run().applied == []
     assert [(e.type, e.amount, e.idempotency_key) for e in ledger_of(world["payer"].provider_id)] == [
-        ("deposit", Decimal("60.00"), f"paypal:capture:{capture['id']}")]
+        ("deposit", Decimal("60.00"), f"paypal:capture:{capture['id']}")
+    ]
 
 
 def test_pending_paypal_orders_are_read_and_an_approved_or_missed_one_completed(world):
@@ -87,16 +99,25 @@ def test_pending_paypal_orders_are_read_and_an_approved_or_missed_one_completed(
     fake.search_lag.add(missed_capture)
 
     report = reconciliation.run()
-    approved_capture = next(c for c, cap in fake.captures.items()
-                            if cap["supplementary_data"]["related_ids"]["order_id"] == approved_order)
+    approved_capture = next(
+        c for c, cap in fake.captures.items() if cap["supplementary_data"]["related_ids"]["order_id"] == approved_order
+    )
     assert sorted(report.applied) == sorted([f"paypal:{approved_capture}", f"paypal:{missed_capture}"])
     assert report.failures == [] and _issues() == []
     assert [c.headers["PayPal-Request-Id"] for c in fake.requests if c.path.endswith("/capture")] == [
-        f"deposit-{approved}-capture"]
+        f"deposit-{approved}-capture"
+    ]
     assert [deposit_row(d).status for d in (approved, fresh, created, waiting, missed)] == [
-        "completed", "pending", "pending", "pending", "completed"]
+        "completed",
+        "pending",
+        "pending",
+        "pending",
+        "completed",
+    ]
     assert sorted((e.amount, e.idempotency_key) for e in ledger_of(world["payer"].provider_id)) == [
-        (Decimal("21.00"), f"paypal:capture:{approved_capture}"), (Decimal("26.00"), f"paypal:capture:{missed_capture}")]
+        (Decimal("21.00"), f"paypal:capture:{approved_capture}"),
+        (Decimal("26.00"), f"paypal:capture:{missed_capture}"),
+    ]
     # Run again, and the provider's return arriving late: nothing more.
     assert reconciliation.run().applied == []
     late = httpx.post(f"{world['api']}/api/v1/provider/deposits/{approved}/capture", headers=world["payer"].headers)
@@ -127,9 +148,16 @@ def test_a_pending_paypal_order_that_cannot_be_read_is_logged_and_the_run_goes_o
 def test_mismatches_are_recorded_once_and_nothing_is_posted(world):
     wrong = _deposit(world, amount="25.00")
     world["stripe"].pay(deposit_row(wrong["id"]).checkout_id, amount_cents=2400)
-    stranger = world["stripe"].pay(world["stripe"]._create_session(
-        {"client_reference_id": [str(uuid.uuid4())], "line_items[0][price_data][unit_amount]": ["1500"],
-         "line_items[0][price_data][currency]": ["usd"]}, {})["id"])
+    stranger = world["stripe"].pay(
+        world["stripe"]._create_session(
+            {
+                "client_reference_id": [str(uuid.uuid4())],
+                "line_items[0][price_data][unit_amount]": ["1500"],
+                "line_items[0][price_data][currency]": ["usd"],
+            },
+            {},
+        )["id"]
+    )
     pp = _deposit(world, method="paypal", amount="30.00")
     pp_order = deposit_row(pp["id"]).checkout_id
     world["paypal"].approve(pp_order)
@@ -142,8 +170,9 @@ def test_mismatches_are_recorded_once_and_nothing_is_posted(world):
         ("amount_mismatch", "stripe", Decimal("25.00"), Decimal("24.00")),
         ("missing_deposit", "stripe", None, Decimal("15.00")),
     ]
-    assert one("SELECT processor_reference FROM reconciliation_issues WHERE kind = 'missing_deposit'")[0] == \
-        stranger["id"]
+    assert (
+        one("SELECT processor_reference FROM reconciliation_issues WHERE kind = 'missing_deposit'")[0] == stranger["id"]
+    )
     assert ledger_of(world["payer"].provider_id) == []
     assert deposit_row(wrong["id"]).status == "pending"
 
@@ -158,7 +187,8 @@ def test_a_completed_deposit_the_processor_does_not_list_is_reported(world):
     del world["stripe"].sessions[session_id]  # Stripe no longer lists it
     reconciliation.run()
     assert [(i.kind, i.processor_reference, i.expected_amount) for i in _issues()] == [
-        ("missing_processor_record", session_id, Decimal("25.00"))]
+        ("missing_processor_record", session_id, Decimal("25.00"))
+    ]
 
 
 def test_one_failing_item_is_logged_and_the_run_goes_on(world, caplog):
@@ -187,7 +217,6 @@ def test_a_processor_that_cannot_be_listed_does_not_stop_the_other(world):
 
 
 def test_admins_list_and_resolve_issues_over_the_api(world):
-    from hotlead_app.domain.actors import admin
     from hotlead_app.models import UserRole
     from hotlead_app.services import accounts
     from tests.factories import unique_email
@@ -198,9 +227,16 @@ def test_admins_list_and_resolve_issues_over_the_api(world):
     token = httpx.post(f"{world['api']}/api/v1/auth/login", json={"email": email, "password": PASSWORD}).json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
     for cents in (1100, 1200, 1300):
-        world["stripe"].pay(world["stripe"]._create_session(
-            {"client_reference_id": [str(uuid.uuid4())], "line_items[0][price_data][unit_amount]": [str(cents)],
-             "line_items[0][price_data][currency]": ["usd"]}, {})["id"])
+        world["stripe"].pay(
+            world["stripe"]._create_session(
+                {
+                    "client_reference_id": [str(uuid.uuid4())],
+                    "line_items[0][price_data][unit_amount]": [str(cents)],
+                    "line_items[0][price_data][currency]": ["usd"],
+                },
+                {},
+            )["id"]
+        )
     reconciliation.run()
     url = f"{world['api']}/api/v1/admin/reconciliation-issues"
     first = httpx.get(url, params={"limit": 2}, headers=headers).json()

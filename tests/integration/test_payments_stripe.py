@@ -17,7 +17,13 @@ import pytest
 from hotlead_app.services import ledger
 from tests.conftest import STRIPE_TEST_SECRET
 from tests.integration.payments_helpers import (
-    deposit_row, ledger_of, one, outbox_tasks, payer, provider_row, rows,
+    deposit_row,
+    ledger_of,
+    one,
+    outbox_tasks,
+    payer,
+    provider_row,
+    rows,
 )
 from tests.payments_fakes import signed, stripe_event
 
@@ -29,8 +35,9 @@ def world(db, api_server, fake_stripe):
 
 def _deposit(world, amount="25.00", who=None) -> dict:
     who = who or world["payer"]
-    resp = httpx.post(f"{world['api']}/api/v1/provider/deposits", json={"method": "stripe", "amount": amount},
-                      headers=who.headers)
+    resp = httpx.post(
+        f"{world['api']}/api/v1/provider/deposits", json={"method": "stripe", "amount": amount}, headers=who.headers
+    )
     assert resp.status_code == 201, resp.text
     return resp.json()
 
@@ -40,8 +47,12 @@ def _session_of(world, deposit: dict) -> str:
 
 
 def _deliver(world, payload: str, **sign) -> httpx.Response:
-    return httpx.post(f"{world['api']}/api/v1/webhooks/stripe", content=payload.encode(),
-                      headers=signed(payload, STRIPE_TEST_SECRET, **sign), timeout=30)
+    return httpx.post(
+        f"{world['api']}/api/v1/webhooks/stripe",
+        content=payload.encode(),
+        headers=signed(payload, STRIPE_TEST_SECRET, **sign),
+        timeout=30,
+    )
 
 
 def test_a_deposit_sends_the_provider_to_a_stripe_checkout_session(world):
@@ -62,15 +73,18 @@ def test_a_deposit_sends_the_provider_to_a_stripe_checkout_session(world):
     assert polled.json()["status"] == "pending"
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"method": "stripe", "amount": "5.00"}, "amount"),
-    ({"method": "stripe", "amount": "10000.01"}, "amount"),
-    ({"method": "stripe", "amount": 12.5}, "amount"),
-    ({"method": "stripe", "amount": "12.345"}, "amount"),
-    ({"method": "stripe", "amount": "lots"}, "amount"),
-    ({"method": "stripe"}, "amount"),
-    ({"method": "bitcoin", "amount": "25.00"}, "method"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"method": "stripe", "amount": "5.00"}, "amount"),
+        ({"method": "stripe", "amount": "10000.01"}, "amount"),
+        ({"method": "stripe", "amount": 12.5}, "amount"),
+        ({"method": "stripe", "amount": "12.345"}, "amount"),
+        ({"method": "stripe", "amount": "lots"}, "amount"),
+        ({"method": "stripe"}, "amount"),
+        ({"method": "bitcoin", "amount": "25.00"}, "method"),
+    ],
+)
 def test_a_bad_deposit_request_is_refused_and_writes_nothing(world, body, field):
     resp = httpx.post(f"{world['api']}/api/v1/provider/deposits", json=body, headers=world["payer"].headers)
     assert resp.status_code == 400, resp.text
@@ -81,15 +95,22 @@ def test_a_bad_deposit_request_is_refused_and_writes_nothing(world, body, field)
 
 
 def test_an_amount_outside_the_limits_names_them(world):
-    resp = httpx.post(f"{world['api']}/api/v1/provider/deposits", json={"method": "stripe", "amount": "1.00"},
-                      headers=world["payer"].headers)
+    resp = httpx.post(
+        f"{world['api']}/api/v1/provider/deposits",
+        json={"method": "stripe", "amount": "1.00"},
+        headers=world["payer"].headers,
+    )
     assert "between 10.00 and 10000.00" in resp.json()["error"]["details"]["amount"]
 
 
 def test_stripe_down_gives_503_and_the_deposit_is_marked_failed(world):
     world["stripe"].fail_with = 500
-    resp = httpx.post(f"{world['api']}/api/v1/provider/deposits", json={"method": "stripe", "amount": "25.00"},
-                      headers=world["payer"].headers, timeout=30)
+    resp = httpx.post(
+        f"{world['api']}/api/v1/provider/deposits",
+        json={"method": "stripe", "amount": "25.00"},
+        headers=world["payer"].headers,
+        timeout=30,
+    )
     assert resp.status_code == 503, resp.text
     assert resp.json()["error"]["code"] == "payment_processor_unavailable"
     assert one("SELECT status, failure_reason FROM deposits") == ("failed", "processor_unavailable")
@@ -115,7 +136,8 @@ def test_a_webhook_delivered_five_times_and_twice_at_once_posts_one_deposit(worl
     assert outcomes == ["duplicate"] * 6 + ["processed"]
     entries = ledger_of(world["payer"].provider_id)
     assert [(e.type, e.amount, e.idempotency_key) for e in entries] == [
-        ("deposit", Decimal("25.00"), f"stripe:checkout:{session_id}")]
+        ("deposit", Decimal("25.00"), f"stripe:checkout:{session_id}")
+    ]
     assert provider_row(world["payer"].provider_id).balance == Decimal("25.00")
     stored = one("SELECT deliveries, outcome, processed_at IS NOT NULL AS done, raw_body FROM webhook_events")
     assert stored.deliveries == 7 and stored.outcome == "processed" and stored.done and stored.raw_body == payload
@@ -124,8 +146,9 @@ def test_a_webhook_delivered_five_times_and_twice_at_once_posts_one_deposit(worl
     # One receipt, one redistribution of waiting leads: the ledger's own path for money coming in.
     assert len(outbox_tasks("email.deposit_received")) == 1
     assert len(outbox_tasks("distribution.retry_waiting")) == 1
-    polled = httpx.get(f"{world['api']}/api/v1/provider/deposits/{deposit['id']}",
-                       headers=world["payer"].headers).json()
+    polled = httpx.get(
+        f"{world['api']}/api/v1/provider/deposits/{deposit['id']}", headers=world["payer"].headers
+    ).json()
     assert polled["status"] == "completed" and polled["balance"] == "25.00"
 
 
@@ -137,13 +160,17 @@ def test_a_forged_or_stale_signature_is_refused_and_writes_nothing(world, how):
     if how == "wrong secret":
         resp = httpx.post(url, content=payload, headers=signed(payload, "whsec_forged"))
     elif how == "stale":
-        resp = httpx.post(url, content=payload, headers=signed(payload, STRIPE_TEST_SECRET,
-                                                                 timestamp=int(time.time()) - 301))
+        resp = httpx.post(
+            url, content=payload, headers=signed(payload, STRIPE_TEST_SECRET, timestamp=int(time.time()) - 301)
+        )
     elif how == "no header":
         resp = httpx.post(url, content=payload, headers={"Content-Type": "application/json"})
     else:
-        resp = httpx.post(url, content=payload.replace('"amount_total": 2500', '"amount_total": 999900'),
-                          headers=signed(payload, STRIPE_TEST_SECRET))
+        resp = httpx.post(
+            url,
+            content=payload.replace('"amount_total": 2500', '"amount_total": 999900'),
+            headers=signed(payload, STRIPE_TEST_SECRET),
+        )
     assert resp.status_code == 400, resp.text
     assert resp.json()["error"]["code"] == "invalid_signature"
     assert rows("SELECT id FROM webhook_events") == []
@@ -231,7 +258,11 @@ def test_a_refund_after_the_money_was_spent_goes_negative_deactivates_and_alerts
     refund_id = world["stripe"].refunds[charge["id"]][0]["id"]
     entries = ledger_of(provider_id)
     assert [(e.type, e.amount, e.idempotency_key, e.is_reversal) for e in entries][-1] == (
-        "debit", Decimal("25.00"), f"stripe:refund:{refund_id}", True)
+        "debit",
+        Decimal("25.00"),
+        f"stripe:refund:{refund_id}",
+        True,
+    )
     assert len(entries) == 3
     provider = provider_row(provider_id)
     assert provider.balance == Decimal("-20.00")
@@ -241,8 +272,11 @@ def test_a_refund_after_the_money_was_spent_goes_negative_deactivates_and_alerts
     assert len(alerts) == 1 and alerts[0].args["provider_id"] == str(provider_id)
     assert metrics.ADMIN_ALERTS.labels("payment_reversed")._value.get() == alerts_before + 1
     assert metrics.PAYMENT_REVERSALS.labels("stripe", "refund")._value.get() == reversals_before + 1
-    audited = rows("SELECT action FROM audit_logs WHERE entity_id IN (:p, :d) ORDER BY seq",
-                   p=provider_id, d=uuid.UUID(deposit["id"]))
+    audited = rows(
+        "SELECT action FROM audit_logs WHERE entity_id IN (:p, :d) ORDER BY seq",
+        p=provider_id,
+        d=uuid.UUID(deposit["id"]),
+    )
     assert ("deactivated_payment_reversed",) in audited and ("deposit_refund",) in audited
 
 
@@ -269,8 +303,10 @@ def test_a_dispute_debits_and_a_won_dispute_credits_back(world):
     _deliver(world, stripe_event("charge.dispute.closed", world["stripe"].disputes[dispute["id"]]))
     _deliver(world, stripe_event("charge.dispute.closed", world["stripe"].disputes[dispute["id"]]))
     assert [(e.type, e.idempotency_key) for e in ledger_of(world["payer"].provider_id)] == [
-        ("deposit", f"stripe:checkout:{session_id}"), ("debit", f"stripe:dispute:{dispute['id']}"),
-        ("credit", f"stripe:dispute:{dispute['id']}:won")]
+        ("deposit", f"stripe:checkout:{session_id}"),
+        ("debit", f"stripe:dispute:{dispute['id']}"),
+        ("credit", f"stripe:dispute:{dispute['id']}:won"),
+    ]
     assert provider_row(world["payer"].provider_id).balance == Decimal("25.00")
 
 
@@ -292,16 +328,22 @@ def test_completing_a_deposit_resumes_auto_paused_subscriptions(world):
     from hotlead_app.services import catalog
 
     provider_id = world["payer"].provider_id
-    niche = catalog.create_niche(slug=f"pay-{uuid.uuid4().hex[:6]}", name="Pay",
-                                 fields=[{"name": "zip", "type": "zip", "required": True}], actor=admin())
-    level = catalog.create_level(niche_id=niche.id, name="Solo", price_per_lead="15.00", max_providers=1,
-                                 priority_order=1, actor=admin())
+    niche = catalog.create_niche(
+        slug=f"pay-{uuid.uuid4().hex[:6]}",
+        name="Pay",
+        fields=[{"name": "zip", "type": "zip", "required": True}],
+        actor=admin(),
+    )
+    level = catalog.create_level(
+        niche_id=niche.id, name="Solo", price_per_lead="15.00", max_providers=1, priority_order=1, actor=admin()
+    )
     ledger.post(provider_id=provider_id, type="deposit", amount="20.00", key=f"test:seed:{uuid.uuid4()}")
-    sub = catalog.create_subscription(competition_level_id=level.id, filters={}, actor=admin(),
-                                      provider_id=provider_id)
+    sub = catalog.create_subscription(competition_level_id=level.id, filters={}, actor=admin(), provider_id=provider_id)
     ledger.post(provider_id=provider_id, type="charge", amount="10.00", key=f"test:spend:{uuid.uuid4()}")
     assert one("SELECT active, pause_reason FROM provider_subscriptions WHERE id = :s", s=sub.id) == (
-        False, "insufficient_balance")
+        False,
+        "insufficient_balance",
+    )
     deposit = _deposit(world, "25.00")
     _deliver(world, stripe_event("checkout.session.completed", world["stripe"].pay(_session_of(world, deposit))))
     assert one("SELECT active FROM provider_subscriptions WHERE id = :s", s=sub.id) == (True,)
@@ -314,6 +356,9 @@ def test_a_large_event_is_accepted_while_other_api_bodies_keep_their_limit(world
     payload = stripe_event("checkout.session.completed", session)
     assert len(payload) > 16 * 1024
     assert _deliver(world, payload).json()["outcome"] == "processed"
-    big = httpx.post(f"{world['api']}/api/v1/provider/deposits", headers=world["payer"].headers,
-                     json={"method": "stripe", "amount": "25.00", "pad": "x" * 20_000})
+    big = httpx.post(
+        f"{world['api']}/api/v1/provider/deposits",
+        headers=world["payer"].headers,
+        json={"method": "stripe", "amount": "25.00", "pad": "x" * 20_000},
+    )
     assert big.status_code == 413

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import uuid
 from decimal import Decimal
@@ -21,7 +22,7 @@ from hotlead_app.domain.actors import admin
 from hotlead_app.domain.errors import InvalidFilters, InvalidInput, NotFound
 from hotlead_app.domain.filters import matches, validate_filters
 from hotlead_app.models import Lead
-from hotlead_app.services import accounts, auth, catalog, distribution, ledger, leads, provider_views, refunds
+from hotlead_app.services import accounts, auth, catalog, distribution, leads, ledger, provider_views, refunds
 from tests.factories import (
     ADMIN,
     approved_lead,
@@ -102,10 +103,14 @@ def test_subscriptions_show_level_price_max_providers_and_status(db):
 
     options = provider_views.subscription_options(provider_id=provider.id)
     (niche,) = [n for n in options if n["slug"] == market.slug]
-    assert [(lvl["name"], lvl["price_per_lead"], lvl["max_providers"], lvl["subscribed"]) for lvl in niche["levels"]] \
-        == [("Exclusive", "40.00", 1, True), ("Shared", "10.00", 3, True)]
-    assert [(f["name"], f["rule"]) for f in niche["fields"]] == [("zip", "list"), ("roof_type", "list"),
-                                                                 ("area_sqft", "range")]
+    assert [
+        (lvl["name"], lvl["price_per_lead"], lvl["max_providers"], lvl["subscribed"]) for lvl in niche["levels"]
+    ] == [("Exclusive", "40.00", 1, True), ("Shared", "10.00", 3, True)]
+    assert [(f["name"], f["rule"]) for f in niche["fields"]] == [
+        ("zip", "list"),
+        ("roof_type", "list"),
+        ("area_sqft", "range"),
+    ]
     assert niche["fields"][1]["options"] == ["asphalt", "metal", "tile", "flat"]
 
 
@@ -140,14 +145,14 @@ def preview_world(module_db):
     leads.reject_lead(lead_id=rejected, actor=ADMIN, reason="spam")
     old = approved_lead(market.slug, PAYLOADS[0])
     with unit_of_work() as uow:
-        uow.session.execute(text("UPDATE leads SET created_at = now() - interval '31 days' WHERE id = :id"),
-                            {"id": old})
+        uow.session.execute(
+            text("UPDATE leads SET created_at = now() - interval '31 days' WHERE id = :id"), {"id": old}
+        )
     other = make_niche()
     approved_lead(other, PAYLOADS[0])
     with unit_of_work() as uow:
         stored = [uow.session.get(Lead, lead_id).payload for lead_id in counted]
-    return {"niche_id": market.niche.id, "provider_id": market.providers[0].id, "payloads": stored,
-            "db": module_db}
+    return {"niche_id": market.niche.id, "provider_id": market.providers[0].id, "payloads": stored, "db": module_db}
 
 
 @pytest.fixture
@@ -159,13 +164,15 @@ def on_preview(preview_world):
 
 
 def _count(world, filters) -> int:
-    return provider_views.count_matching_leads(provider_id=world["provider_id"], niche_id=world["niche_id"],
-                                               filters=filters)["matched"]
+    return provider_views.count_matching_leads(
+        provider_id=world["provider_id"], niche_id=world["niche_id"], filters=filters
+    )["matched"]
 
 
 def test_preview_counts_only_the_niches_approved_leads_of_the_last_30_days(on_preview):
-    result = provider_views.count_matching_leads(provider_id=on_preview["provider_id"],
-                                                 niche_id=on_preview["niche_id"], filters={})
+    result = provider_views.count_matching_leads(
+        provider_id=on_preview["provider_id"], niche_id=on_preview["niche_id"], filters={}
+    )
     assert (result["matched"], result["total"], result["days"]) == (len(PAYLOADS), len(PAYLOADS), 30)
     assert _count(on_preview, {"zip": ["30301"]}) == 3
     assert _count(on_preview, {"zip": ["30301"], "roof_type": ["metal", "flat"]}) == 2
@@ -174,12 +181,19 @@ def test_preview_counts_only_the_niches_approved_leads_of_the_last_30_days(on_pr
     assert _count(on_preview, {"area_sqft": {"max": 0}}) == 2
 
 
-FIELD_VALUES = sorted({str(v) for p in PAYLOADS for v in p.values()}) + ["30303", "metal ", "10.0", "1200.0"]
-bounds = st.one_of(st.sampled_from(["10", "950.5", "0", "-3", "2500.25", "7.0", 10, 0, 1200, -4, 2500.5]),
-                   st.sampled_from(TRICKY_NUMBERS), st.sampled_from(TRICKY_TEXT), st.integers(-5000, 5000))
+FIELD_VALUES = [*sorted({str(v) for p in PAYLOADS for v in p.values()}), "30303", "metal ", "10.0", "1200.0"]
+bounds = st.one_of(
+    st.sampled_from(["10", "950.5", "0", "-3", "2500.25", "7.0", 10, 0, 1200, -4, 2500.5]),
+    st.sampled_from(TRICKY_NUMBERS),
+    st.sampled_from(TRICKY_TEXT),
+    st.integers(-5000, 5000),
+)
 rules = st.one_of(
-    st.lists(st.one_of(st.sampled_from(FIELD_VALUES), st.sampled_from(TRICKY_TEXT), st.integers(-20, 2000)),
-             min_size=1, max_size=4),
+    st.lists(
+        st.one_of(st.sampled_from(FIELD_VALUES), st.sampled_from(TRICKY_TEXT), st.integers(-20, 2000)),
+        min_size=1,
+        max_size=4,
+    ),
     st.fixed_dictionaries({}, optional={"min": bounds, "max": bounds}),
 )
 raw_filters = st.dictionaries(st.sampled_from(["zip", "roof_type", "area_sqft", "colour"]), rules, max_size=3)
@@ -200,8 +214,7 @@ def test_preview_count_agrees_with_the_engines_filter_semantics(on_preview, filt
 
 def test_preview_of_an_unknown_niche_is_not_found(on_preview):
     with pytest.raises(NotFound):
-        provider_views.count_matching_leads(provider_id=on_preview["provider_id"], niche_id=uuid.uuid4(),
-                                            filters={})
+        provider_views.count_matching_leads(provider_id=on_preview["provider_id"], niche_id=uuid.uuid4(), filters={})
 
 
 # --------------------------------------------------------------------------- leads
@@ -220,8 +233,13 @@ def test_a_provider_sees_only_its_own_leads_with_contact_price_level_and_sharing
     assert [r["lead_id"] for r in rows] == [str(shared)]
     (row,) = rows
     email, phone = lead_contact(shared)
-    assert (row["email"], row["phone"], row["charged_amount"], row["level"], row["providers_on_lead"]) == \
-        (email, phone, "10.00", "Shared", 2)
+    assert (row["email"], row["phone"], row["charged_amount"], row["level"], row["providers_on_lead"]) == (
+        email,
+        phone,
+        "10.00",
+        "Shared",
+        2,
+    )
     assert row["payload"] == {"zip": "30301", "roof_type": "metal"}
 
     detail = provider_views.lead_detail(provider_id=bob.id, lead_id=shared)
@@ -285,16 +303,18 @@ def test_missed_leads_give_each_subscriptions_reason_and_never_contact_details(d
     assert set(by_id) == {str(missed_zip), str(not_received)}
     assert str(elsewhere) not in by_id and str(received) not in by_id
     assert by_id[str(missed_zip)]["fields"] == {"zip": "30302"}  # only what its filters use
-    assert [(x["subscription_id"], x["reason"]) for x in by_id[str(missed_zip)]["reasons"]] == \
-        [(str(picky_sub.id), "filter_mismatch:zip")]
+    assert [(x["subscription_id"], x["reason"]) for x in by_id[str(missed_zip)]["reasons"]] == [
+        (str(picky_sub.id), "filter_mismatch:zip")
+    ]
     assert "zip" in by_id[str(missed_zip)]["reasons"][0]["text"]
     assert [x["reason"] for x in by_id[str(not_received)]["reasons"]] == ["level_full"]
 
     listed = provider_views.missed_leads(provider_id=picky.id, with_reasons=False)
     assert [r["lead_id"] for r in listed] == [r["lead_id"] for r in rows]
     assert all(r["reasons"] == [] for r in listed)
-    later = provider_views.missed_reasons(provider_id=picky.id,
-                                          lead_ids=[missed_zip, not_received, received, elsewhere])
+    later = provider_views.missed_reasons(
+        provider_id=picky.id, lead_ids=[missed_zip, not_received, received, elsewhere]
+    )
     assert later == {r["lead_id"]: r["reasons"] for r in rows}  # the received and the foreign lead left out
     with pytest.raises(InvalidInput):
         provider_views.missed_reasons(provider_id=picky.id, lead_ids=[uuid.uuid4() for _ in range(51)])
@@ -332,25 +352,37 @@ def test_missed_leads_pages_give_every_missed_lead_once_in_order_across_ties(db)
     market = make_market(levels=[("Solo", "1.00", 1)], providers=1, balance="100.00")
     picky = make_provider(balance="100.00")
     subscribe(picky.id, market.levels[0].id, {"zip": ["30301"]})
-    made = [distributed(market.slug, {"zip": "30301" if i % 3 else "30302", "roof_type": "metal"})
-            for i in range(27)]
+    made = [distributed(market.slug, {"zip": "30301" if i % 3 else "30302", "roof_type": "metal"}) for i in range(27)]
     confirmed_lead(market.slug)  # not approved: never a missed lead
     with unit_of_work() as uow:
         # Six distinct created_at values, four or five leads on each.
-        uow.session.execute(text(
-            "UPDATE provider_subscriptions SET created_at = now() - interval '10 days' WHERE provider_id = :p"),
-            {"p": picky.id})
-        uow.session.execute(text(
-            "UPDATE leads SET created_at = date_trunc('second', now()) - interval '1 day'"
-            "                              + (ordinal % 6) * interval '1 second'"
-            "  FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY AS u(lead_id, ordinal)"
-            " WHERE leads.id = u.lead_id"), {"ids": made})
-        expected = [str(r[0]) for r in uow.session.execute(text(
-            "SELECT id FROM leads l WHERE niche_id = :niche AND status IN ('approved', 'distributed', 'bad_lead')"
-            "   AND NOT EXISTS (SELECT 1 FROM lead_assignments a WHERE a.lead_id = l.id AND a.provider_id = :p)"
-            " ORDER BY created_at DESC, id DESC"), {"niche": market.niche.id, "p": picky.id})]
-        received = uow.session.execute(text("SELECT count(*) FROM lead_assignments WHERE provider_id = :p"),
-                                       {"p": picky.id}).scalar_one()
+        uow.session.execute(
+            text("UPDATE provider_subscriptions SET created_at = now() - interval '10 days' WHERE provider_id = :p"),
+            {"p": picky.id},
+        )
+        uow.session.execute(
+            text(
+                "UPDATE leads SET created_at = date_trunc('second', now()) - interval '1 day'"
+                "                              + (ordinal % 6) * interval '1 second'"
+                "  FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY AS u(lead_id, ordinal)"
+                " WHERE leads.id = u.lead_id"
+            ),
+            {"ids": made},
+        )
+        expected = [
+            str(r[0])
+            for r in uow.session.execute(
+                text(
+                    "SELECT id FROM leads l WHERE niche_id = :niche AND status IN ('approved', 'distributed', 'bad_lead')"
+                    "   AND NOT EXISTS (SELECT 1 FROM lead_assignments a WHERE a.lead_id = l.id AND a.provider_id = :p)"
+                    " ORDER BY created_at DESC, id DESC"
+                ),
+                {"niche": market.niche.id, "p": picky.id},
+            )
+        ]
+        received = uow.session.execute(
+            text("SELECT count(*) FROM lead_assignments WHERE provider_id = :p"), {"p": picky.id}
+        ).scalar_one()
     assert received > 0 and len(expected) == len(made) - received  # some received: they are left out
 
     whole = provider_views.missed_leads(provider_id=picky.id, limit=1000)
@@ -366,7 +398,7 @@ def test_missed_leads_pages_give_every_missed_lead_once_in_order_across_ties(db)
         assert len(rows) == size + 1  # limit + 1: the extra row says there is a next page
         after = [rows[size - 1]["created_at"], rows[size - 1]["lead_id"]]
     assert len(pages) > 2
-    for page, following in zip(pages, pages[1:]):
+    for page, following in itertools.pairwise(pages):
         assert page[size]["lead_id"] == following[0]["lead_id"]  # the peeked row opens the next page
     walked = [row for page in pages for row in page[:size]]
     assert [r["lead_id"] for r in walked] == expected  # each once, in order
@@ -387,15 +419,20 @@ def test_ledger_pages_newest_first_with_running_balance_and_no_memo(db):
     ledger.adjust(provider_id=provider.id, type="debit", amount="2.50", actor=ADMIN, memo=memo)
     first = provider_views.list_ledger(provider_id=provider.id, limit=2)
     assert len(first) == 3
-    assert [(e["type"], e["signed_amount"], e["balance_after"]) for e in first[:2]] == \
-        [("debit", "-2.50", "22.50"), ("credit", "+5.00", "25.00")]
+    assert [(e["type"], e["signed_amount"], e["balance_after"]) for e in first[:2]] == [
+        ("debit", "-2.50", "22.50"),
+        ("credit", "+5.00", "25.00"),
+    ]
     rest = provider_views.list_ledger(provider_id=provider.id, limit=2, before_seq=first[1]["seq"])
     assert [(e["type"], e["balance_after"]) for e in rest] == [("deposit", "20.00")]
     assert memo not in json.dumps(first + rest)
     assert provider_views.list_ledger(provider_id=make_provider().id) == []
     csv_rows = list(csv.DictReader(io.StringIO("".join(provider_views.ledger_csv(provider_id=provider.id)))))
-    assert [(r["type"], r["amount"], r["balance_after"]) for r in csv_rows] == \
-        [("debit", "-2.50", "22.50"), ("credit", "+5.00", "25.00"), ("deposit", "+20.00", "20.00")]
+    assert [(r["type"], r["amount"], r["balance_after"]) for r in csv_rows] == [
+        ("debit", "-2.50", "22.50"),
+        ("credit", "+5.00", "25.00"),
+        ("deposit", "+20.00", "20.00"),
+    ]
     with pytest.raises(InvalidInput):
         provider_views.list_ledger(provider_id=provider.id, before_seq="3")
 
@@ -429,8 +466,11 @@ def test_csv_exports_accept_a_bearer_token_or_the_session_cookie_and_nothing_els
         assert [r["lead_id"] for r in rows] == [str(lead_id)]
     assert httpx.get(url).status_code == 401
     assert httpx.get(url, cookies={"hotlead_session": "nonsense"}).status_code == 401
-    ledger_rows = list(csv.DictReader(io.StringIO(
-        httpx.get(f"{api_server}/api/v1/provider/ledger.csv", cookies={"hotlead_session": token}).text)))
+    ledger_rows = list(
+        csv.DictReader(
+            io.StringIO(httpx.get(f"{api_server}/api/v1/provider/ledger.csv", cookies={"hotlead_session": token}).text)
+        )
+    )
     assert [r["type"] for r in ledger_rows] == ["charge", "deposit"]
 
 
@@ -442,12 +482,20 @@ def test_preview_missed_and_detail_endpoints(db, api_server, monkeypatch):
     lead_id = distributed(market.slug, {"zip": "30301", "roof_type": "metal"})
     api = f"{api_server}/api/v1/provider"
 
-    preview = httpx.post(f"{api}/filter-preview", headers=headers,
-                         json={"niche_id": str(market.niche.id), "filters": {"roof_type": ["metal"]}})
+    preview = httpx.post(
+        f"{api}/filter-preview",
+        headers=headers,
+        json={"niche_id": str(market.niche.id), "filters": {"roof_type": ["metal"]}},
+    )
     assert preview.status_code == 200 and preview.json()["matched"] == 1, preview.text
-    bad = httpx.post(f"{api}/filter-preview", headers=headers,
-                     json={"niche_id": str(market.niche.id), "filters": {"area_sqft": {"min": 9, "max": 1}}})
-    assert bad.status_code == 400 and bad.json()["error"]["details"] == {"area_sqft": "min must not be greater than max"}
+    bad = httpx.post(
+        f"{api}/filter-preview",
+        headers=headers,
+        json={"niche_id": str(market.niche.id), "filters": {"area_sqft": {"min": 9, "max": 1}}},
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["details"] == {
+        "area_sqft": "min must not be greater than max"
+    }
     assert httpx.post(f"{api}/filter-preview", headers=headers, json={"niche_id": "x"}).status_code == 400
 
     missed = httpx.get(f"{api}/missed-leads", headers=headers, params={"limit": 500})
@@ -474,7 +522,8 @@ def test_preview_missed_and_detail_endpoints(db, api_server, monkeypatch):
 @pytest.mark.parametrize("cursor", ["WyJub3QgYSB0aW1lIiwieCJd", "WzFd"])  # ["not a time","x"], [1]
 def test_the_leads_endpoint_answers_a_malformed_cursor_with_400(db, api_server, cursor):
     _, token = _provider_login(api_server)
-    resp = httpx.get(f"{api_server}/api/v1/provider/leads", params={"cursor": cursor},
-                     headers={"Authorization": f"Bearer {token}"})
+    resp = httpx.get(
+        f"{api_server}/api/v1/provider/leads", params={"cursor": cursor}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert resp.status_code == 400, resp.text
     assert resp.json()["error"]["details"] == {"cursor": "invalid"}

@@ -28,8 +28,13 @@ OWNER = textwrap.dedent("""
 
 
 def _start_owner(base: Path) -> tuple[subprocess.Popen, int, int, Path]:
-    proc = subprocess.Popen([sys.executable, "-c", OWNER, str(base)], cwd=PROJECT_ROOT,
-                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", OWNER, str(base)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     pg_port, redis_port, real = proc.stdout.readline().split()
     return proc, int(pg_port), int(redis_port), Path(real)
 
@@ -44,10 +49,16 @@ def test_a_killed_owner_leaves_no_server_and_no_data_behind(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # ...but not its death (no clean-up code runs)
         proc.wait()
-    wait_for(lambda: not _port_open(pg_port) and not _port_open(redis_port), timeout=30,
-             message="both servers to stop after their owner was killed")
-    wait_for(lambda: not real.exists() and not (tmp_path / "redis").exists(), timeout=10,
-             message="their data folders to be deleted")
+    wait_for(
+        lambda: not _port_open(pg_port) and not _port_open(redis_port),
+        timeout=30,
+        message="both servers to stop after their owner was killed",
+    )
+    wait_for(
+        lambda: not real.exists() and not (tmp_path / "redis").exists(),
+        timeout=10,
+        message="their data folders to be deleted",
+    )
 
 
 def test_servers_not_marked_throw_away_outlive_their_owner(tmp_path):
@@ -59,8 +70,14 @@ def test_servers_not_marked_throw_away_outlive_their_owner(tmp_path):
         redis.start()
         print(redis.port, redis.process.pid, flush=True)
     """)
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=PROJECT_ROOT, capture_output=True,
-                         text=True, check=True, timeout=60).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()
     port, pid = int(out[0]), int(out[1])
     try:
         time.sleep(1.5)
@@ -80,8 +97,9 @@ def test_a_watched_process_group_is_stopped_when_its_owner_dies(tmp_path):
         print(child.pid, flush=True)
         time.sleep(600)
     """)
-    owner = subprocess.Popen([sys.executable, "-c", code], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True,
-                             start_new_session=True)
+    owner = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
     child = int(owner.stdout.readline())
     try:
         time.sleep(1.0)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -31,18 +31,20 @@ PASSWORD = "correct horse battery"
 
 
 def _today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def _move_lead(lead_id: uuid.UUID, *, created_at: datetime | None = None, confirmed_at: datetime | None = None):
     """Test set-up only: put a lead back in time (leads are not append-only)."""
     with unit_of_work() as uow:
         if created_at is not None:
-            uow.session.execute(text("UPDATE leads SET created_at = :at WHERE id = :id"),
-                                {"at": created_at, "id": lead_id})
+            uow.session.execute(
+                text("UPDATE leads SET created_at = :at WHERE id = :id"), {"at": created_at, "id": lead_id}
+            )
         if confirmed_at is not None:
-            uow.session.execute(text("UPDATE leads SET confirmed_at = :at WHERE id = :id"),
-                                {"at": confirmed_at, "id": lead_id})
+            uow.session.execute(
+                text("UPDATE leads SET confirmed_at = :at WHERE id = :id"), {"at": confirmed_at, "id": lead_id}
+            )
 
 
 def _day(rows: list[dict], day: date) -> dict:
@@ -59,7 +61,7 @@ def test_leads_per_day_counts_each_status_per_utc_day_with_empty_days_as_zero(db
     yesterday_lead = submitted_lead(market.slug)
     old_lead = submitted_lead(market.slug)
     today = _today()
-    noon_yesterday = datetime(today.year, today.month, today.day, 12, tzinfo=timezone.utc) - timedelta(days=1)
+    noon_yesterday = datetime(today.year, today.month, today.day, 12, tzinfo=UTC) - timedelta(days=1)
     _move_lead(yesterday_lead, created_at=noon_yesterday)
     _move_lead(old_lead, created_at=noon_yesterday - timedelta(days=10))
 
@@ -67,8 +69,14 @@ def test_leads_per_day_counts_each_status_per_utc_day_with_empty_days_as_zero(db
 
     assert [r["day"] for r in rows] == [(today - timedelta(days=6 - i)).isoformat() for i in range(7)]
     assert _day(rows, today) == {
-        "day": today.isoformat(), "pending_confirmation": 1, "pending_approval": 2, "approved": 0,
-        "distributed": 0, "rejected": 1, "bad_lead": 0, "total": 4,
+        "day": today.isoformat(),
+        "pending_confirmation": 1,
+        "pending_approval": 2,
+        "approved": 0,
+        "distributed": 0,
+        "rejected": 1,
+        "bad_lead": 0,
+        "total": 4,
     }
     assert _day(rows, today - timedelta(days=1))["pending_confirmation"] == 1
     assert sum(r["total"] for r in rows) == 5  # the lead from 11 days ago is outside the window
@@ -87,8 +95,12 @@ def test_revenue_per_day_is_charges_minus_refunds_in_decimal_and_ignores_deposit
     rows = reports.revenue_per_day(actor=ADMIN, days=3)
 
     today = _day(rows, _today())
-    assert today == {"day": _today().isoformat(), "charged": Decimal("25.00"), "refunded": Decimal("12.50"),
-                     "net": Decimal("12.50")}
+    assert today == {
+        "day": _today().isoformat(),
+        "charged": Decimal("25.00"),
+        "refunded": Decimal("12.50"),
+        "net": Decimal("12.50"),
+    }
     assert all(isinstance(today[k], Decimal) for k in ("charged", "refunded", "net"))
     assert _day(rows, _today() - timedelta(days=1))["charged"] == Decimal("0.00")
     overview = reports.overview(actor=ADMIN, days=3)
@@ -118,7 +130,7 @@ def test_backlog_counts_waiting_leads_by_time_waiting_and_its_signature_moves(db
     two_hours = confirmed_lead(market.slug)
     two_days = confirmed_lead(market.slug)
     approved_lead(market.slug)  # approved: not in the backlog
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     _move_lead(two_hours, created_at=now - timedelta(hours=3), confirmed_at=now - timedelta(hours=2))
     _move_lead(two_days, created_at=now - timedelta(days=3), confirmed_at=now - timedelta(days=2))
 
@@ -138,10 +150,15 @@ def test_backlog_counts_waiting_leads_by_time_waiting_and_its_signature_moves(db
 
 def test_reports_refuse_providers_and_bad_periods(db):
     someone = make_provider()
-    for call in (lambda a: reports.leads_per_day(actor=a), lambda a: reports.revenue_per_day(actor=a),
-                 lambda a: reports.providers_by_status(actor=a), lambda a: reports.backlog(actor=a),
-                 lambda a: reports.overview(actor=a), lambda a: lead_browser.search_leads(actor=a),
-                 lambda a: lead_browser.approval_queue(actor=a)):
+    for call in (
+        lambda a: reports.leads_per_day(actor=a),
+        lambda a: reports.revenue_per_day(actor=a),
+        lambda a: reports.providers_by_status(actor=a),
+        lambda a: reports.backlog(actor=a),
+        lambda a: reports.overview(actor=a),
+        lambda a: lead_browser.search_leads(actor=a),
+        lambda a: lead_browser.approval_queue(actor=a),
+    ):
         with pytest.raises(Forbidden):
             call(provider_actor(someone.id))
     for days in (0, 367, "30", True):
@@ -157,7 +174,7 @@ def test_lead_search_filters_by_status_niche_email_and_day_range(db):
     elsewhere = confirmed_lead(other.slug)
     old = submitted_lead(market.slug)
     today = _today()
-    _move_lead(old, created_at=datetime(today.year, today.month, today.day, tzinfo=timezone.utc) - timedelta(days=5))
+    _move_lead(old, created_at=datetime(today.year, today.month, today.day, tzinfo=UTC) - timedelta(days=5))
 
     def ids(**filters) -> list[str]:
         return [r["id"] for r in lead_browser.search_leads(actor=ADMIN, limit=50, **filters)]
@@ -172,20 +189,30 @@ def test_lead_search_filters_by_status_niche_email_and_day_range(db):
     assert str(new) in ids(email=email.split("@")[0][:10])
     assert ids(niche=market.slug, created_from=today.isoformat()) == [str(new), str(waiting)]
     assert ids(niche=market.slug, created_to=(today - timedelta(days=1)).isoformat()) == [str(old)]
-    assert ids(niche=market.slug, created_from=(today - timedelta(days=5)).isoformat(),
-               created_to=(today - timedelta(days=5)).isoformat()) == [str(old)]
+    assert ids(
+        niche=market.slug,
+        created_from=(today - timedelta(days=5)).isoformat(),
+        created_to=(today - timedelta(days=5)).isoformat(),
+    ) == [str(old)]
     # Keyset pages: one row at a time, no repeats.
     first = lead_browser.search_leads(actor=ADMIN, niche=market.slug, limit=1)
     assert len(first) == 2
-    second = lead_browser.search_leads(actor=ADMIN, niche=market.slug, limit=1,
-                                       after=[first[0]["created_at"], first[0]["id"]])
+    second = lead_browser.search_leads(
+        actor=ADMIN, niche=market.slug, limit=1, after=[first[0]["created_at"], first[0]["id"]]
+    )
     assert second[0]["id"] == str(waiting)
-    third = lead_browser.search_leads(actor=ADMIN, niche=market.slug, limit=1, order="oldest",
-                                      after=[second[0]["created_at"], second[0]["id"]])
+    third = lead_browser.search_leads(
+        actor=ADMIN, niche=market.slug, limit=1, order="oldest", after=[second[0]["created_at"], second[0]["id"]]
+    )
     assert third[0]["id"] == str(new) and len(third) == 1
-    for bad in ({"status": "nope"}, {"created_from": "yesterday"},
-                {"created_from": today.isoformat(), "created_to": (today - timedelta(days=1)).isoformat()},
-                {"after": ["not a time", "x"]}, {"order": "sideways"}, {"order": None}):
+    for bad in (
+        {"status": "nope"},
+        {"created_from": "yesterday"},
+        {"created_from": today.isoformat(), "created_to": (today - timedelta(days=1)).isoformat()},
+        {"after": ["not a time", "x"]},
+        {"order": "sideways"},
+        {"order": None},
+    ):
         with pytest.raises(InvalidInput):
             lead_browser.search_leads(actor=ADMIN, **bad)
 
@@ -218,8 +245,9 @@ def test_reports_api_answers_admins_only(db, api_server):
     admin_email = unique_email("admin")
     with unit_of_work() as uow:
         accounts.create_user(uow, email=admin_email, password=PASSWORD, role=UserRole.ADMIN)
-    token = httpx.post(f"{api_server}/api/v1/auth/login",
-                       json={"email": admin_email, "password": PASSWORD}).json()["token"]
+    token = httpx.post(f"{api_server}/api/v1/auth/login", json={"email": admin_email, "password": PASSWORD}).json()[
+        "token"
+    ]
     headers = {"Authorization": f"Bearer {token}"}
     market = make_market(providers=0)
     confirmed_lead(market.slug)
@@ -244,8 +272,8 @@ def test_approval_queue_is_oldest_first_in_keyset_pages_with_what_an_admin_decid
     market = make_market(providers=0)
     before = len(lead_browser.approval_queue(actor=ADMIN, limit=500))
     ids = [confirmed_lead(market.slug) for _ in range(3)]
-    now = datetime.now(timezone.utc)
-    for age, lead_id in zip((3, 2, 1), ids):  # the first one is the oldest
+    now = datetime.now(UTC)
+    for age, lead_id in zip((3, 2, 1), ids, strict=True):  # the first one is the oldest
         _move_lead(lead_id, created_at=now - timedelta(hours=age), confirmed_at=now - timedelta(hours=age))
     leads.approve_lead(lead_id=confirmed_lead(market.slug), actor=ADMIN)  # not waiting any more
 
@@ -256,10 +284,12 @@ def test_approval_queue_is_oldest_first_in_keyset_pages_with_what_an_admin_decid
     assert mine[0]["consent_version"] and mine[0]["confirmed_at"]
     first_page = lead_browser.approval_queue(actor=ADMIN, limit=before + 1)
     assert len(first_page) == before + 2  # limit + 1: there is more
-    rest = lead_browser.approval_queue(actor=ADMIN, limit=50,
-                                       after=[first_page[-2]["created_at"], first_page[-2]["id"]])
-    assert [r["id"] for r in first_page[:-1] + rest] == [r["id"] for r in
-                                                          lead_browser.approval_queue(actor=ADMIN, limit=500)]
+    rest = lead_browser.approval_queue(
+        actor=ADMIN, limit=50, after=[first_page[-2]["created_at"], first_page[-2]["id"]]
+    )
+    assert [r["id"] for r in first_page[:-1] + rest] == [
+        r["id"] for r in lead_browser.approval_queue(actor=ADMIN, limit=500)
+    ]
 
 
 def test_revenue_of_closed_days_is_rolled_up_once_and_matches_the_ledger(db):
@@ -267,7 +297,7 @@ def test_revenue_of_closed_days_is_rolled_up_once_and_matches_the_ledger(db):
     closed day (impossible in production: the ledger is append-only and stamped now)
     would not change the figure, which proves the roll-up is what is read; open days
     stay live."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
     from decimal import Decimal
 
     from sqlalchemy import text
@@ -278,15 +308,18 @@ def test_revenue_of_closed_days_is_rolled_up_once_and_matches_the_ledger(db):
 
     admin = ADMIN
     provider_id = make_provider(balance="100.00").id
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     today = now.date()
 
     def charge(amount: str, key: str, created_at: datetime) -> None:
         with unit_of_work() as uow:
-            uow.session.execute(text(
-                "INSERT INTO ledger_entries (id, provider_id, type, amount, idempotency_key, is_reversal, created_at) "
-                "VALUES (gen_random_uuid(), :p, 'charge', :a, :k, false, :c)"),
-                {"p": provider_id, "a": Decimal(amount), "k": key, "c": created_at})
+            uow.session.execute(
+                text(
+                    "INSERT INTO ledger_entries (id, provider_id, type, amount, idempotency_key, is_reversal, created_at) "
+                    "VALUES (gen_random_uuid(), :p, 'charge', :a, :k, false, :c)"
+                ),
+                {"p": provider_id, "a": Decimal(amount), "k": key, "c": created_at},
+            )
 
     three_days_ago = now - timedelta(days=3)
     charge("12.50", "t:1", three_days_ago)
@@ -296,8 +329,7 @@ def test_revenue_of_closed_days_is_rolled_up_once_and_matches_the_ledger(db):
     assert by_day[three_days_ago.date().isoformat()]["charged"] == Decimal("12.50")
     assert by_day[today.isoformat()]["charged"] == Decimal("7.50")
     with unit_of_work() as uow:
-        rolled = uow.session.execute(text(
-            "SELECT day, type, total FROM ledger_daily_totals ORDER BY day, type")).all()
+        rolled = uow.session.execute(text("SELECT day, type, total FROM ledger_daily_totals ORDER BY day, type")).all()
     assert today not in {row[0] for row in rolled}, "today is open: never rolled up"
     assert (three_days_ago.date(), "charge", Decimal("12.50")) in rolled
     assert len({row[0] for row in rolled}) == 4  # the four closed days of the window, zero days included

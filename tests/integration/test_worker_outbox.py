@@ -43,7 +43,8 @@ def test_running_the_job_twice_composes_one_email(shared_db, celery_worker):
 
 
 def test_the_request_never_touches_the_broker_and_the_workers_relay_sends_the_job(
-        shared_db, celery_worker, redis_server):
+    shared_db, celery_worker, redis_server
+):
     slug = make_niche()
     point_settings_at(redis_url=f"redis://127.0.0.1:{free_port()}/0")  # the web process's broker is down
     try:
@@ -56,7 +57,8 @@ def test_the_request_never_touches_the_broker_and_the_workers_relay_sends_the_jo
     def row() -> OutboxMessage:
         with unit_of_work() as uow:
             return uow.session.exec(
-                select(OutboxMessage).where(OutboxMessage.args["lead_id"].astext == str(lead.id))).one()
+                select(OutboxMessage).where(OutboxMessage.args["lead_id"].astext == str(lead.id))
+            ).one()
 
     job = wait_for(lambda: (r := row()).dispatched_at and r, timeout=10, message="the worker marking the job started")
     assert job.published_at is not None and job.attempts == 1
@@ -69,8 +71,9 @@ def _due_ids() -> set:
 
     with unit_of_work() as uow:
         rows = uow.session.exec(
-            select(OutboxMessage.id).where(OutboxMessage.dispatched_at.is_(None),
-                                           OutboxMessage.created_at <= utcnow() - outbox.REPUBLISH_AFTER)
+            select(OutboxMessage.id).where(
+                OutboxMessage.dispatched_at.is_(None), OutboxMessage.created_at <= utcnow() - outbox.REPUBLISH_AFTER
+            )
         ).all()
     return set(rows)
 

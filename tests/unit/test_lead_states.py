@@ -100,7 +100,7 @@ def test_each_move_is_made_by_the_named_trigger() -> None:
 
 
 def test_rejected_and_bad_lead_are_the_only_terminal_states() -> None:
-    assert TERMINAL == {LeadStatus.REJECTED, LeadStatus.BAD_LEAD}
+    assert {LeadStatus.REJECTED, LeadStatus.BAD_LEAD} == TERMINAL
     for status in LeadStatus:
         assert (allowed_targets(status) == set()) == (status in TERMINAL)
 

@@ -23,9 +23,19 @@ from hotlead_app.domain.money import (
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("12.5", "12.50"), ("12.50", "12.50"), ("7", "7.00"), (" 7.1 ", "7.10"), (3, "3.00"),
-     (Decimal("12.500"), "12.50"), (Decimal("1E+2"), "100.00"), ("-4.25", "-4.25"), ("0", "0.00"),
-     ("-0.00", "0.00"), ("99999999.99", "99999999.99")],
+    [
+        ("12.5", "12.50"),
+        ("12.50", "12.50"),
+        ("7", "7.00"),
+        (" 7.1 ", "7.10"),
+        (3, "3.00"),
+        (Decimal("12.500"), "12.50"),
+        (Decimal("1E+2"), "100.00"),
+        ("-4.25", "-4.25"),
+        ("0", "0.00"),
+        ("-0.00", "0.00"),
+        ("99999999.99", "99999999.99"),
+    ],
 )
 def test_amount_is_read_as_an_exact_two_place_decimal(value: object, expected: str) -> None:
     amount = to_money(value)
@@ -49,8 +59,24 @@ def test_amount_with_more_than_two_decimal_places_is_refused_not_rounded(value: 
 
 @pytest.mark.parametrize(
     "value",
-    [Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("-Infinity"), "NaN", "Infinity", "1e2",
-     "1_000", "12,50", "", "abc", "+5", None, True, [1], 10**40],
+    [
+        Decimal("NaN"),
+        Decimal("sNaN"),
+        Decimal("Infinity"),
+        Decimal("-Infinity"),
+        "NaN",
+        "Infinity",
+        "1e2",
+        "1_000",
+        "12,50",
+        "",
+        "abc",
+        "+5",
+        None,
+        True,
+        [1],
+        10**40,
+    ],
 )
 def test_value_that_is_not_a_finite_plain_number_is_refused(value: object) -> None:
     with pytest.raises(InvalidInput):

@@ -65,9 +65,19 @@ class DepositRead:
 
 
 def _read(deposit: Deposit, balance: Decimal) -> DepositRead:
-    return DepositRead(deposit.id, deposit.provider_id, deposit.method, deposit.amount, deposit.currency,
-                       deposit.status, deposit.redirect_url, deposit.failure_reason, deposit.created_at,
-                       deposit.completed_at, balance)
+    return DepositRead(
+        deposit.id,
+        deposit.provider_id,
+        deposit.method,
+        deposit.amount,
+        deposit.currency,
+        deposit.status,
+        deposit.redirect_url,
+        deposit.failure_reason,
+        deposit.created_at,
+        deposit.completed_at,
+        balance,
+    )
 
 
 def limits() -> tuple[Decimal, Decimal]:
@@ -90,14 +100,16 @@ def check_request(*, method: object, amount: object) -> tuple[str, Decimal]:
         if value < low or value > high:
             errors["amount"] = f"must be between {money.format_money(low)} and {money.format_money(high)}"
     if errors:
-        raise InvalidInput("This deposit cannot be made: " + "; ".join(f"{k} {v}" for k, v in errors.items()) + ".",
-                           details=errors)
+        raise InvalidInput(
+            "This deposit cannot be made: " + "; ".join(f"{k} {v}" for k, v in errors.items()) + ".", details=errors
+        )
     return str(method), value  # type: ignore[return-value]
 
 
 def _return_url(deposit_id: uuid.UUID, result: str) -> str:
     return f"{get_settings().public_url.rstrip('/')}{RETURN_PATH}?" + urlencode(
-        {"deposit": str(deposit_id), "result": result})
+        {"deposit": str(deposit_id), "result": result}
+    )
 
 
 def create(*, actor: Actor, method: object, amount: object) -> DepositRead:
@@ -107,8 +119,9 @@ def create(*, actor: Actor, method: object, amount: object) -> DepositRead:
     method, value = check_request(method=method, amount=amount)
     currency = get_settings().deposit_currency.upper()
     if method == "stripe" and not stripe_gateway.is_configured():
-        raise ProcessorUnavailable("Card payments (Stripe) are not configured on this platform.",
-                                   details={"method": "not available"})
+        raise ProcessorUnavailable(
+            "Card payments (Stripe) are not configured on this platform.", details={"method": "not available"}
+        )
     if method == "paypal" and not paypal_gateway.is_configured():
         raise ProcessorUnavailable("PayPal is not configured on this platform.", details={"method": "not available"})
     with unit_of_work() as uow:
@@ -118,20 +131,36 @@ def create(*, actor: Actor, method: object, amount: object) -> DepositRead:
         deposit = Deposit(provider_id=provider.id, method=method, amount=value, currency=currency)
         uow.session.add(deposit)
         uow.session.flush()
-        audit.record(uow, actor=actor, entity_type="deposit", entity_id=deposit.id, action="deposit_created",
-                     before=None, after=audit.snapshot(deposit))
+        audit.record(
+            uow,
+            actor=actor,
+            entity_type="deposit",
+            entity_id=deposit.id,
+            action="deposit_created",
+            before=None,
+            after=audit.snapshot(deposit),
+        )
         deposit_id, provider_email = deposit.id, provider.email
     try:
         if method == "stripe":
             checkout = stripe_gateway.create_checkout(
-                deposit_id=deposit_id, provider_id=actor.provider_id, amount=value, currency=currency,
+                deposit_id=deposit_id,
+                provider_id=actor.provider_id,
+                amount=value,
+                currency=currency,
                 success_url=_return_url(deposit_id, "success") + "&session_id={CHECKOUT_SESSION_ID}",
-                cancel_url=_return_url(deposit_id, "cancel"), customer_email=provider_email)
+                cancel_url=_return_url(deposit_id, "cancel"),
+                customer_email=provider_email,
+            )
             checkout_id, url = checkout.session_id, checkout.url
         else:
-            order = paypal_gateway.create_order(deposit_id=deposit_id, amount=value, currency=currency,
-                                                return_url=_return_url(deposit_id, "success"),
-                                                cancel_url=_return_url(deposit_id, "cancel"))
+            order = paypal_gateway.create_order(
+                deposit_id=deposit_id,
+                amount=value,
+                currency=currency,
+                return_url=_return_url(deposit_id, "success"),
+                cancel_url=_return_url(deposit_id, "cancel"),
+            )
             checkout_id, url = order.order_id, order.approve_url
     except ProcessorUnavailable as exc:
         _set_status(deposit_id, "failed", reason="processor_unavailable", only_from=("pending",))
@@ -170,13 +199,18 @@ def list_for_provider(*, actor: Actor, limit: int = 20) -> list[DepositRead]:
         raise Forbidden("Only providers have deposits.")
     with unit_of_work() as uow:
         balance = uow.session.get(ServiceProvider, actor.provider_id).balance
-        rows = uow.session.exec(select(Deposit).where(Deposit.provider_id == actor.provider_id)
-                                .order_by(Deposit.created_at.desc(), Deposit.id.desc()).limit(limit)).all()
+        rows = uow.session.exec(
+            select(Deposit)
+            .where(Deposit.provider_id == actor.provider_id)
+            .order_by(Deposit.created_at.desc(), Deposit.id.desc())
+            .limit(limit)
+        ).all()
         return [_read(d, balance) for d in rows]
 
 
-def _set_status(deposit_id: uuid.UUID, status: str, *, reason: str | None, only_from: tuple[str, ...],
-                uow: UnitOfWork | None = None) -> bool:
+def _set_status(
+    deposit_id: uuid.UUID, status: str, *, reason: str | None, only_from: tuple[str, ...], uow: UnitOfWork | None = None
+) -> bool:
     def apply(work: UnitOfWork) -> bool:
         deposit = _lock(work, deposit_id)
         if deposit.status not in only_from:
@@ -185,8 +219,16 @@ def _set_status(deposit_id: uuid.UUID, status: str, *, reason: str | None, only_
         deposit.status, deposit.failure_reason, deposit.updated_at = status, reason, utcnow()
         work.session.add(deposit)
         work.session.flush()
-        audit.record(work, actor=SYSTEM, entity_type="deposit", entity_id=deposit.id, action=f"deposit_{status}",
-                     before=before, after=audit.snapshot(deposit), memo=reason)
+        audit.record(
+            work,
+            actor=SYSTEM,
+            entity_type="deposit",
+            entity_id=deposit.id,
+            action=f"deposit_{status}",
+            before=before,
+            after=audit.snapshot(deposit),
+            memo=reason,
+        )
         return True
 
     if uow is not None:
@@ -203,8 +245,14 @@ def cancel(*, actor: Actor, deposit_id: uuid.UUID) -> DepositRead:
     return get(actor=actor, deposit_id=deposit_id)
 
 
-def find(uow: UnitOfWork, *, method: str, deposit_ref: object = None, checkout_id: str | None = None,
-         payment_id: str | None = None) -> Deposit | None:
+def find(
+    uow: UnitOfWork,
+    *,
+    method: str,
+    deposit_ref: object = None,
+    checkout_id: str | None = None,
+    payment_id: str | None = None,
+) -> Deposit | None:
     """The deposit a processor object names: by our id (client_reference_id /
     custom_id), else by the processor's checkout or payment id."""
     if deposit_ref:
@@ -222,8 +270,18 @@ def find(uow: UnitOfWork, *, method: str, deposit_ref: object = None, checkout_i
     return None
 
 
-def complete(uow: UnitOfWork, *, deposit_id: uuid.UUID, amount: Decimal, currency: str | None, key: str,
-             reference: str, payment_id: str | None, source: str, checkout_id: str | None = None) -> str:
+def complete(
+    uow: UnitOfWork,
+    *,
+    deposit_id: uuid.UUID,
+    amount: Decimal,
+    currency: str | None,
+    key: str,
+    reference: str,
+    payment_id: str | None,
+    source: str,
+    checkout_id: str | None = None,
+) -> str:
     """Complete a deposit from a verified payment, in the caller's transaction.
 
     ``completed`` (posted now), ``already_completed``, or ``amount_mismatch`` (the
@@ -234,23 +292,47 @@ def complete(uow: UnitOfWork, *, deposit_id: uuid.UUID, amount: Decimal, currenc
     if deposit.checkout_id is None and checkout_id:
         deposit.checkout_id = checkout_id
     if amount != deposit.amount or (currency and currency.upper() != deposit.currency.upper()):
-        issues.record_issue(uow, kind="amount_mismatch", processor=deposit.method, reference=reference,
-                            deposit_id=deposit.id, expected=deposit.amount, actual=amount,
-                            details=f"paid {money.format_money(amount)} {currency or ''} for a deposit of "
-                                    f"{money.format_money(deposit.amount)} {deposit.currency} (seen by {source})")
+        issues.record_issue(
+            uow,
+            kind="amount_mismatch",
+            processor=deposit.method,
+            reference=reference,
+            deposit_id=deposit.id,
+            expected=deposit.amount,
+            actual=amount,
+            details=f"paid {money.format_money(amount)} {currency or ''} for a deposit of "
+            f"{money.format_money(deposit.amount)} {deposit.currency} (seen by {source})",
+        )
         return "amount_mismatch"
-    posted = ledger.post(provider_id=deposit.provider_id, type=LedgerEntryType.DEPOSIT, amount=amount, key=key,
-                         related_type="deposit", related_id=deposit.id,
-                         memo=f"{deposit.method} {reference}", uow=uow)
+    posted = ledger.post(
+        provider_id=deposit.provider_id,
+        type=LedgerEntryType.DEPOSIT,
+        amount=amount,
+        key=key,
+        related_type="deposit",
+        related_id=deposit.id,
+        memo=f"{deposit.method} {reference}",
+        uow=uow,
+    )
     before = audit.snapshot(deposit)
     deposit.status, deposit.completed_at, deposit.updated_at = "completed", utcnow(), utcnow()
     deposit.ledger_entry_id, deposit.payment_id = posted.entry.id, payment_id or deposit.payment_id
     deposit.failure_reason = None
     uow.session.add(deposit)
     uow.session.flush()
-    audit.record(uow, actor=SYSTEM, entity_type="deposit", entity_id=deposit.id, action="deposit_completed",
-                 before=before, after={**audit.snapshot(deposit), "source": source,
-                                       "balance_after": money.format_money(posted.entry.balance_after)})
+    audit.record(
+        uow,
+        actor=SYSTEM,
+        entity_type="deposit",
+        entity_id=deposit.id,
+        action="deposit_completed",
+        before=before,
+        after={
+            **audit.snapshot(deposit),
+            "source": source,
+            "balance_after": money.format_money(posted.entry.balance_after),
+        },
+    )
     method, value = deposit.method, amount
     uow.after_commit(lambda: metrics.DEPOSITS_AMOUNT.labels(method).inc(metrics.amount(value)))
     return "completed"
@@ -261,8 +343,12 @@ def complete(uow: UnitOfWork, *, deposit_id: uuid.UUID, amount: Decimal, currenc
 
 def apply_stripe_session(uow: UnitOfWork, session: dict, *, source: str) -> str:
     """A Checkout Session as Stripe reports it now: complete its deposit if paid."""
-    deposit = find(uow, method="stripe", deposit_ref=session.get("client_reference_id")
-                   or (session.get("metadata") or {}).get("deposit_id"), checkout_id=session.get("id"))
+    deposit = find(
+        uow,
+        method="stripe",
+        deposit_ref=session.get("client_reference_id") or (session.get("metadata") or {}).get("deposit_id"),
+        checkout_id=session.get("id"),
+    )
     if deposit is None:
         return "no_deposit"
     if session.get("payment_status") not in ("paid", "no_payment_required") or session.get("status") != "complete":
@@ -270,22 +356,34 @@ def apply_stripe_session(uow: UnitOfWork, session: dict, *, source: str) -> str:
     amount = stripe_gateway.from_cents(session.get("amount_total"))
     if amount is None:
         return "not_paid"
-    return complete(uow, deposit_id=deposit.id, amount=amount, currency=session.get("currency"),
-                    key=f"stripe:checkout:{session['id']}", reference=session["id"],
-                    payment_id=session.get("payment_intent"), source=source, checkout_id=session["id"])
+    return complete(
+        uow,
+        deposit_id=deposit.id,
+        amount=amount,
+        currency=session.get("currency"),
+        key=f"stripe:checkout:{session['id']}",
+        reference=session["id"],
+        payment_id=session.get("payment_intent"),
+        source=source,
+        checkout_id=session["id"],
+    )
 
 
 def close_stripe_session(uow: UnitOfWork, session: dict, *, status: str) -> str:
     """``async_payment_failed`` / ``expired``: a pending deposit fails or expires;
     a deposit already completed is left alone (events only move deposits forward)."""
-    deposit = find(uow, method="stripe", deposit_ref=session.get("client_reference_id"),
-                   checkout_id=session.get("id"))
+    deposit = find(uow, method="stripe", deposit_ref=session.get("client_reference_id"), checkout_id=session.get("id"))
     if deposit is None:
         return "no_deposit"
     if session.get("payment_status") == "paid":
         return apply_stripe_session(uow, session, source="stripe_reread")
-    changed = _set_status(deposit.id, status, reason=f"stripe:{session.get('status')}",
-                          only_from=("pending", "failed") if status == "expired" else ("pending",), uow=uow)
+    changed = _set_status(
+        deposit.id,
+        status,
+        reason=f"stripe:{session.get('status')}",
+        only_from=("pending", "failed") if status == "expired" else ("pending",),
+        uow=uow,
+    )
     return status if changed else "unchanged"
 
 
@@ -293,19 +391,29 @@ def close_stripe_session(uow: UnitOfWork, session: dict, *, status: str) -> str:
 
 
 def apply_paypal_capture(uow: UnitOfWork, capture: paypal_gateway.Capture, *, source: str) -> str:
-    deposit = find(uow, method="paypal", deposit_ref=capture.custom_id, checkout_id=capture.order_id,
-                   payment_id=capture.capture_id)
+    deposit = find(
+        uow, method="paypal", deposit_ref=capture.custom_id, checkout_id=capture.order_id, payment_id=capture.capture_id
+    )
     if deposit is None:
         return "no_deposit"
     if capture.status != "COMPLETED" or capture.amount is None:
         return "not_paid"
-    return complete(uow, deposit_id=deposit.id, amount=capture.amount, currency=capture.currency,
-                    key=f"paypal:capture:{capture.capture_id}", reference=capture.capture_id,
-                    payment_id=capture.capture_id, source=source, checkout_id=capture.order_id)
+    return complete(
+        uow,
+        deposit_id=deposit.id,
+        amount=capture.amount,
+        currency=capture.currency,
+        key=f"paypal:capture:{capture.capture_id}",
+        reference=capture.capture_id,
+        payment_id=capture.capture_id,
+        source=source,
+        checkout_id=capture.order_id,
+    )
 
 
-def apply_completed_capture(uow: UnitOfWork, captures: list[paypal_gateway.Capture], *,
-                            source: str) -> tuple[str, str | None]:
+def apply_completed_capture(
+    uow: UnitOfWork, captures: list[paypal_gateway.Capture], *, source: str
+) -> tuple[str, str | None]:
     """The first COMPLETED capture of an order applied (``apply_paypal_capture``);
     ``("not_paid", None)`` when the order holds none.  Returns (result, capture id)."""
     for capture in captures:
@@ -314,8 +422,9 @@ def apply_completed_capture(uow: UnitOfWork, captures: list[paypal_gateway.Captu
     return "not_paid", None
 
 
-def capture_paypal_order(uow: UnitOfWork | None, *, deposit_id: uuid.UUID, order_id: str,
-                         source: str) -> tuple[str, str | None]:
+def capture_paypal_order(
+    uow: UnitOfWork | None, *, deposit_id: uuid.UUID, order_id: str, source: str
+) -> tuple[str, str | None]:
     """Capture an approved order and complete its deposit on a COMPLETED capture.
 
     The one path for the provider's return, ``CHECKOUT.ORDER.APPROVED`` and
@@ -345,8 +454,10 @@ def capture_paypal(*, actor: Actor, deposit_id: uuid.UUID) -> DepositRead:
             capture_paypal_order(None, deposit_id=deposit_id, order_id=order_id, source="paypal_return")
         except paypal_gateway.ProcessorRefused as exc:
             if exc.status == 422:  # not approved (yet), or declined: nothing was paid
-                raise Conflict("PayPal has not approved this payment; nothing was charged.",
-                               details={"paypal": exc.details.get("issue")}) from None
+                raise Conflict(
+                    "PayPal has not approved this payment; nothing was charged.",
+                    details={"paypal": exc.details.get("issue")},
+                ) from None
             raise
     return get(actor=actor, deposit_id=deposit_id)
 
@@ -354,9 +465,18 @@ def capture_paypal(*, actor: Actor, deposit_id: uuid.UUID) -> DepositRead:
 # --------------------------------------------------------------------------- reversals
 
 
-def reverse(*, method: str, kind: str, key: str, amount: Decimal, deposit_ref: object = None,
-            checkout_id: str | None = None, payment_id: str | None = None, reference: str,
-            unless: Callable[[UnitOfWork], str | None] | None = None) -> str:
+def reverse(
+    *,
+    method: str,
+    kind: str,
+    key: str,
+    amount: Decimal,
+    deposit_ref: object = None,
+    checkout_id: str | None = None,
+    payment_id: str | None = None,
+    reference: str,
+    unless: Callable[[UnitOfWork], str | None] | None = None,
+) -> str:
     """A processor took money back (``kind``: refund or dispute): debit it, even below
     zero; the ledger sets the provider inactive (``payment_reversed``) and alerts admins
     when the balance goes negative.  ``unless`` is asked under the deposit's lock: a
@@ -374,24 +494,42 @@ def reverse(*, method: str, kind: str, key: str, amount: Decimal, deposit_ref: o
             return skip
         deposit_id, provider_id = deposit.id, deposit.provider_id
         amount = min(amount, deposit.amount)
-        posted = ledger.reverse_deposit(provider_id=provider_id, amount=amount, key=key,
-                                        memo=f"{method} {kind} {reference}", related_type="deposit",
-                                        related_id=deposit_id, uow=uow)
+        posted = ledger.reverse_deposit(
+            provider_id=provider_id,
+            amount=amount,
+            key=key,
+            memo=f"{method} {kind} {reference}",
+            related_type="deposit",
+            related_id=deposit_id,
+            uow=uow,
+        )
         if posted.created:
             uow.session.flush()
             reversed_total = uow.session.execute(
                 select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-                    LedgerEntry.related_entity_type == "deposit", LedgerEntry.related_entity_id == deposit_id,
-                    LedgerEntry.type == LedgerEntryType.DEBIT)).scalar_one()
+                    LedgerEntry.related_entity_type == "deposit",
+                    LedgerEntry.related_entity_id == deposit_id,
+                    LedgerEntry.type == LedgerEntryType.DEBIT,
+                )
+            ).scalar_one()
             reversed_total = min(Decimal(reversed_total), deposit.amount)
             if reversed_total > deposit.reversed_amount:
                 deposit.reversed_amount, deposit.updated_at = reversed_total, utcnow()
                 uow.session.add(deposit)
-            audit.record(uow, actor=SYSTEM, entity_type="deposit", entity_id=deposit_id,
-                         action=f"deposit_{kind}", before=None,
-                         after={"entry_id": str(posted.entry.id), "amount": money.format_money(amount),
-                                "reference": reference,
-                                "balance_after": money.format_money(posted.entry.balance_after)})
+            audit.record(
+                uow,
+                actor=SYSTEM,
+                entity_type="deposit",
+                entity_id=deposit_id,
+                action=f"deposit_{kind}",
+                before=None,
+                after={
+                    "entry_id": str(posted.entry.id),
+                    "amount": money.format_money(amount),
+                    "reference": reference,
+                    "balance_after": money.format_money(posted.entry.balance_after),
+                },
+            )
     if not posted.created:
         return "already_reversed"
     metrics.PAYMENT_REVERSALS.labels(method, kind).inc()
@@ -401,8 +539,16 @@ def reverse(*, method: str, kind: str, key: str, amount: Decimal, deposit_ref: o
     return "reversed"
 
 
-def restore_after_dispute(*, method: str, key: str, amount: Decimal, payment_id: str | None,
-                          reference: str, reversal_key: str | None = None, uow: UnitOfWork | None = None) -> str:
+def restore_after_dispute(
+    *,
+    method: str,
+    key: str,
+    amount: Decimal,
+    payment_id: str | None,
+    reference: str,
+    reversal_key: str | None = None,
+    uow: UnitOfWork | None = None,
+) -> str:
     """A dispute was won: the money comes back as a credit (the provider's status is
     left to an admin when a reversal had made it inactive).
 
@@ -413,32 +559,72 @@ def restore_after_dispute(*, method: str, key: str, amount: Decimal, payment_id:
     seen.  In ``uow`` when given (the webhook's: the event is marked processed in the
     same transaction, so a late ``reverse`` can see the dispute was won)."""
     if uow is not None:
-        return _restore(uow, method=method, key=key, amount=amount, payment_id=payment_id, reference=reference,
-                        reversal_key=reversal_key)
+        return _restore(
+            uow,
+            method=method,
+            key=key,
+            amount=amount,
+            payment_id=payment_id,
+            reference=reference,
+            reversal_key=reversal_key,
+        )
     with unit_of_work() as own:
-        return _restore(own, method=method, key=key, amount=amount, payment_id=payment_id, reference=reference,
-                        reversal_key=reversal_key)
+        return _restore(
+            own,
+            method=method,
+            key=key,
+            amount=amount,
+            payment_id=payment_id,
+            reference=reference,
+            reversal_key=reversal_key,
+        )
 
 
-def _restore(uow: UnitOfWork, *, method: str, key: str, amount: Decimal, payment_id: str | None,
-             reference: str, reversal_key: str | None) -> str:
+def _restore(
+    uow: UnitOfWork,
+    *,
+    method: str,
+    key: str,
+    amount: Decimal,
+    payment_id: str | None,
+    reference: str,
+    reversal_key: str | None,
+) -> str:
     deposit = find(uow, method=method, payment_id=payment_id)
     if deposit is None:
         return "no_deposit"
     deposit = _lock(uow, deposit.id)
     amount = min(amount, deposit.amount)
     if reversal_key is not None:
-        debit = uow.session.exec(select(LedgerEntry).where(
-            LedgerEntry.idempotency_key == reversal_key, LedgerEntry.type == LedgerEntryType.DEBIT,
-            LedgerEntry.related_entity_type == "deposit", LedgerEntry.related_entity_id == deposit.id)).first()
+        debit = uow.session.exec(
+            select(LedgerEntry).where(
+                LedgerEntry.idempotency_key == reversal_key,
+                LedgerEntry.type == LedgerEntryType.DEBIT,
+                LedgerEntry.related_entity_type == "deposit",
+                LedgerEntry.related_entity_id == deposit.id,
+            )
+        ).first()
         if debit is None:
             return "not_reversed"
         amount = min(amount, debit.amount)
-    posted = ledger.post(provider_id=deposit.provider_id, type=LedgerEntryType.CREDIT,
-                         amount=amount, key=key, related_type="deposit",
-                         related_id=deposit.id, memo=f"{method} dispute won {reference}", uow=uow)
+    posted = ledger.post(
+        provider_id=deposit.provider_id,
+        type=LedgerEntryType.CREDIT,
+        amount=amount,
+        key=key,
+        related_type="deposit",
+        related_id=deposit.id,
+        memo=f"{method} dispute won {reference}",
+        uow=uow,
+    )
     if posted.created:
-        audit.record(uow, actor=SYSTEM, entity_type="deposit", entity_id=deposit.id,
-                     action="deposit_dispute_won", before=None,
-                     after={"entry_id": str(posted.entry.id), "reference": reference})
+        audit.record(
+            uow,
+            actor=SYSTEM,
+            entity_type="deposit",
+            entity_id=deposit.id,
+            action="deposit_dispute_won",
+            before=None,
+            after={"entry_id": str(posted.entry.id), "reference": reference},
+        )
     return "restored" if posted.created else "already_restored"

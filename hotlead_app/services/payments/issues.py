@@ -43,36 +43,69 @@ class IssueRead:
 
 
 def _read(row: ReconciliationIssue) -> IssueRead:
-    return IssueRead(row.id, row.kind, row.processor, row.deposit_id, row.processor_reference,
-                     row.expected_amount, row.actual_amount, row.details, row.status, row.created_at,
-                     row.resolved_at, row.resolution_note)
+    return IssueRead(
+        row.id,
+        row.kind,
+        row.processor,
+        row.deposit_id,
+        row.processor_reference,
+        row.expected_amount,
+        row.actual_amount,
+        row.details,
+        row.status,
+        row.created_at,
+        row.resolved_at,
+        row.resolution_note,
+    )
 
 
-def record_issue(uow: UnitOfWork, *, kind: str, processor: str, reference: str,
-                 deposit_id: uuid.UUID | None = None, expected: Decimal | None = None,
-                 actual: Decimal | None = None, details: str | None = None) -> bool:
+def record_issue(
+    uow: UnitOfWork,
+    *,
+    kind: str,
+    processor: str,
+    reference: str,
+    deposit_id: uuid.UUID | None = None,
+    expected: Decimal | None = None,
+    actual: Decimal | None = None,
+    details: str | None = None,
+) -> bool:
     """Record a finding; an open issue for the same fact is not repeated.  True if new."""
     result = uow.session.execute(
         insert(ReconciliationIssue)
-        .values(id=uuid.uuid4(), kind=kind, processor=processor, processor_reference=reference[:255],
-                deposit_id=deposit_id, expected_amount=expected, actual_amount=actual, details=details,
-                status="open", created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["kind", "processor", "processor_reference"],
-                                index_where=text("status = 'open'"))
+        .values(
+            id=uuid.uuid4(),
+            kind=kind,
+            processor=processor,
+            processor_reference=reference[:255],
+            deposit_id=deposit_id,
+            expected_amount=expected,
+            actual_amount=actual,
+            details=details,
+            status="open",
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(
+            index_elements=["kind", "processor", "processor_reference"], index_where=text("status = 'open'")
+        )
     )
     return bool(result.rowcount)
 
 
-def list_issues(*, actor: Actor, status: str = "open", limit: int = 50,
-                cursor: tuple[str, str] | None = None) -> list[IssueRead]:
+def list_issues(
+    *, actor: Actor, status: str = "open", limit: int = 50, cursor: tuple[str, str] | None = None
+) -> list[IssueRead]:
     """Newest first, keyset-paginated on (created_at, id)."""
     if not actor.is_admin:
         raise Forbidden("Only admins may see reconciliation issues.")
     if status not in ("open", "resolved", "all"):
         raise InvalidInput("Unknown status.", details={"status": "open, resolved or all"})
     with unit_of_work() as uow:
-        query = select(ReconciliationIssue).order_by(ReconciliationIssue.created_at.desc(),
-                                                     ReconciliationIssue.id.desc()).limit(limit)
+        query = (
+            select(ReconciliationIssue)
+            .order_by(ReconciliationIssue.created_at.desc(), ReconciliationIssue.id.desc())
+            .limit(limit)
+        )
         if status != "all":
             query = query.where(ReconciliationIssue.status == status)
         key = time_cursor(cursor)
@@ -83,8 +116,9 @@ def list_issues(*, actor: Actor, status: str = "open", limit: int = 50,
 
 def count_open() -> int:
     with unit_of_work() as uow:
-        return int(uow.session.execute(
-            text("SELECT count(*) FROM reconciliation_issues WHERE status = 'open'")).scalar_one())
+        return int(
+            uow.session.execute(text("SELECT count(*) FROM reconciliation_issues WHERE status = 'open'")).scalar_one()
+        )
 
 
 def resolve_issue(*, actor: Actor, issue_id: uuid.UUID, note: str | None = None) -> IssueRead:
@@ -94,8 +128,9 @@ def resolve_issue(*, actor: Actor, issue_id: uuid.UUID, note: str | None = None)
     if note is not None and len(note) > 2000:
         raise InvalidInput("The note is too long.", details={"note": "at most 2000 characters"})
     with unit_of_work() as uow:
-        row = uow.session.exec(select(ReconciliationIssue).where(ReconciliationIssue.id == issue_id)
-                               .with_for_update()).first()
+        row = uow.session.exec(
+            select(ReconciliationIssue).where(ReconciliationIssue.id == issue_id).with_for_update()
+        ).first()
         if row is None:
             raise NotFound("No such reconciliation issue.", details={"issue_id": str(issue_id)})
         if row.status == "resolved":
@@ -104,6 +139,14 @@ def resolve_issue(*, actor: Actor, issue_id: uuid.UUID, note: str | None = None)
         row.status, row.resolved_at, row.resolved_by, row.resolution_note = "resolved", utcnow(), actor.id, note
         uow.session.add(row)
         uow.session.flush()
-        audit.record(uow, actor=actor, entity_type="reconciliation_issue", entity_id=row.id, action="resolved",
-                     before=before, after=audit.snapshot(row), memo=note)
+        audit.record(
+            uow,
+            actor=actor,
+            entity_type="reconciliation_issue",
+            entity_id=row.id,
+            action="resolved",
+            before=before,
+            after=audit.snapshot(row),
+            memo=note,
+        )
         return _read(row)

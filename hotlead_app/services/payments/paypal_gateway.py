@@ -32,8 +32,13 @@ from hotlead_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-TRANSMISSION_HEADERS = ("paypal-transmission-id", "paypal-transmission-time", "paypal-transmission-sig",
-                        "paypal-cert-url", "paypal-auth-algo")
+TRANSMISSION_HEADERS = (
+    "paypal-transmission-id",
+    "paypal-transmission-time",
+    "paypal-transmission-sig",
+    "paypal-cert-url",
+    "paypal-auth-algo",
+)
 
 _lock = threading.Lock()
 _session: requests.Session | None = None
@@ -45,7 +50,7 @@ class _Configuration(Configuration):
 
     base_uri = "https://api-m.sandbox.paypal.com"
 
-    def get_base_uri(self, server=None):  # noqa: D401 - SDK hook
+    def get_base_uri(self, server=None):
         return self.base_uri
 
 
@@ -75,8 +80,8 @@ def client() -> PaypalServersdkClient:
                 environment=Environment.PRODUCTION if settings.env == "prod" else Environment.SANDBOX,
                 timeout=20,
                 client_credentials_auth_credentials=ClientCredentialsAuthCredentials(
-                    o_auth_client_id=settings.paypal_client_id,
-                    o_auth_client_secret=settings.paypal_client_secret),
+                    o_auth_client_id=settings.paypal_client_id, o_auth_client_secret=settings.paypal_client_secret
+                ),
             )
             config.base_uri = settings.paypal_base
             _cached = (key, PaypalServersdkClient(config=config))
@@ -107,8 +112,7 @@ class ProcessorRefused(ProcessorUnavailable):
     """PayPal answered with an error status."""
 
     def __init__(self, what: str, status: int, body: dict[str, Any]) -> None:
-        super().__init__(details={"processor": "paypal", "call": what, "status": status,
-                                  "issue": _issue(body)})
+        super().__init__(details={"processor": "paypal", "call": what, "status": status, "issue": _issue(body)})
         self.status = status
         self.body = body
 
@@ -142,26 +146,38 @@ def _amount(value: Mapping[str, Any] | None) -> tuple[Decimal | None, str | None
     return money.to_money(str(value["value"])), value.get("currency_code")
 
 
-def create_order(*, deposit_id: uuid.UUID, amount: Decimal, currency: str, return_url: str,
-                 cancel_url: str) -> Order:
+def create_order(*, deposit_id: uuid.UUID, amount: Decimal, currency: str, return_url: str, cancel_url: str) -> Order:
     """An order to capture ``amount``; ``PayPal-Request-Id`` from the deposit id makes it idempotent."""
     body = {
         "intent": "CAPTURE",
-        "purchase_units": [{
-            "reference_id": str(deposit_id),
-            "custom_id": str(deposit_id),
-            "description": "Find Me A Hot Lead balance top-up",
-            "amount": {"currency_code": currency.upper(), "value": money.format_money(amount)},
-        }],
-        "payment_source": {"paypal": {"experience_context": {
-            "return_url": return_url, "cancel_url": cancel_url,
-            "user_action": "PAY_NOW", "shipping_preference": "NO_SHIPPING",
-        }}},
+        "purchase_units": [
+            {
+                "reference_id": str(deposit_id),
+                "custom_id": str(deposit_id),
+                "description": "Find Me A Hot Lead balance top-up",
+                "amount": {"currency_code": currency.upper(), "value": money.format_money(amount)},
+            }
+        ],
+        "payment_source": {
+            "paypal": {
+                "experience_context": {
+                    "return_url": return_url,
+                    "cancel_url": cancel_url,
+                    "user_action": "PAY_NOW",
+                    "shipping_preference": "NO_SHIPPING",
+                }
+            }
+        },
     }
-    data = _call("orders.create", lambda: client().orders.create_order(
-        {"body": body, "paypal_request_id": f"deposit-{deposit_id}-order", "prefer": "return=representation"}))
-    approve = next((link.get("href") for link in data.get("links") or []
-                    if link.get("rel") in ("payer-action", "approve")), None)
+    data = _call(
+        "orders.create",
+        lambda: client().orders.create_order(
+            {"body": body, "paypal_request_id": f"deposit-{deposit_id}-order", "prefer": "return=representation"}
+        ),
+    )
+    approve = next(
+        (link.get("href") for link in data.get("links") or [] if link.get("rel") in ("payer-action", "approve")), None
+    )
     if not data.get("id") or not approve:
         raise ProcessorUnavailable("PayPal did not return an approval page.", details={"processor": "paypal"})
     return Order(order_id=data["id"], approve_url=approve)
@@ -171,11 +187,18 @@ def captures_of(order: dict[str, Any]) -> list[Capture]:
     """The captures an order (as PayPal returns it) holds."""
     found = []
     for unit in order.get("purchase_units") or []:
-        for cap in ((unit.get("payments") or {}).get("captures") or []):
+        for cap in (unit.get("payments") or {}).get("captures") or []:
             value, currency = _amount(cap.get("amount"))
-            found.append(Capture(capture_id=cap.get("id"), status=cap.get("status", ""), amount=value,
-                                 currency=currency, custom_id=cap.get("custom_id") or unit.get("custom_id"),
-                                 order_id=order.get("id")))
+            found.append(
+                Capture(
+                    capture_id=cap.get("id"),
+                    status=cap.get("status", ""),
+                    amount=value,
+                    currency=currency,
+                    custom_id=cap.get("custom_id") or unit.get("custom_id"),
+                    order_id=order.get("id"),
+                )
+            )
     return found
 
 
@@ -183,9 +206,16 @@ def capture_order(*, order_id: str, deposit_id: uuid.UUID) -> list[Capture]:
     """Capture an approved order; idempotent (the same ``PayPal-Request-Id`` returns the
     first answer, and an order captured already is read back)."""
     try:
-        data = _call("orders.capture", lambda: client().orders.capture_order(
-            {"id": order_id, "paypal_request_id": f"deposit-{deposit_id}-capture",
-             "prefer": "return=representation"}))
+        data = _call(
+            "orders.capture",
+            lambda: client().orders.capture_order(
+                {
+                    "id": order_id,
+                    "paypal_request_id": f"deposit-{deposit_id}-capture",
+                    "prefer": "return=representation",
+                }
+            ),
+        )
     except ProcessorRefused as exc:
         if exc.status == 422 and exc.details.get("issue") == "ORDER_ALREADY_CAPTURED":
             data = get_order(order_id)
@@ -207,9 +237,15 @@ def order_captures(order_id: str) -> list[Capture]:
 def get_capture(capture_id: str) -> Capture:
     data = _call("captures.get", lambda: client().payments.get_captured_payment({"capture_id": capture_id}))
     value, currency = _amount(data.get("amount"))
-    related = ((data.get("supplementary_data") or {}).get("related_ids") or {})
-    return Capture(capture_id=data.get("id") or capture_id, status=data.get("status", ""), amount=value,
-                   currency=currency, custom_id=data.get("custom_id"), order_id=related.get("order_id"))
+    related = (data.get("supplementary_data") or {}).get("related_ids") or {}
+    return Capture(
+        capture_id=data.get("id") or capture_id,
+        status=data.get("status", ""),
+        amount=value,
+        currency=currency,
+        custom_id=data.get("custom_id"),
+        order_id=related.get("order_id"),
+    )
 
 
 def list_completed_captures(*, since: datetime) -> Iterator[Capture]:
@@ -220,11 +256,19 @@ def list_completed_captures(*, since: datetime) -> Iterator[Capture]:
         stop = min(start + timedelta(days=31), end)
         page_number, total_pages = 1, 1
         while page_number <= total_pages:
-            data = _call("transactions.search", lambda p=page_number, a=start, b=stop: client().transaction_search
-                         .search_transactions({"start_date": a.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                               "end_date": b.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                               "transaction_status": "S", "fields": "transaction_info",
-                                               "page_size": 500, "page": p}))
+            data = _call(
+                "transactions.search",
+                lambda p=page_number, a=start, b=stop: client().transaction_search.search_transactions(
+                    {
+                        "start_date": a.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "end_date": b.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "transaction_status": "S",
+                        "fields": "transaction_info",
+                        "page_size": 500,
+                        "page": p,
+                    }
+                ),
+            )
             total_pages = int(data.get("total_pages") or 1)
             for detail in data.get("transaction_details") or []:
                 info = detail.get("transaction_info") or {}
@@ -234,9 +278,14 @@ def list_completed_captures(*, since: datetime) -> Iterator[Capture]:
                 value, currency = _amount(info.get("transaction_amount"))
                 if value is None or value <= 0:
                     continue
-                yield Capture(capture_id=info.get("transaction_id"), status="COMPLETED", amount=value,
-                              currency=currency, custom_id=info.get("custom_field"),
-                              order_id=info.get("paypal_reference_id"))
+                yield Capture(
+                    capture_id=info.get("transaction_id"),
+                    status="COMPLETED",
+                    amount=value,
+                    currency=currency,
+                    custom_id=info.get("custom_field"),
+                    order_id=info.get("paypal_reference_id"),
+                )
             page_number += 1
         start = stop
 
@@ -284,8 +333,9 @@ def cert_url_allowed(url: str) -> bool:
     return parts.scheme == "https" and (host == "paypal.com" or host.endswith(".paypal.com")) and not parts.port
 
 
-def verify_offline(headers: Mapping[str, str], raw_body: bytes, *, fetch_cert: CertFetcher | None = None,
-                   webhook_id: str | None = None) -> bool:
+def verify_offline(
+    headers: Mapping[str, str], raw_body: bytes, *, fetch_cert: CertFetcher | None = None, webhook_id: str | None = None
+) -> bool:
     """PayPal's documented offline check: the certificate from an allow-listed
     ``*.paypal.com`` URL; the signed message is
     ``<transmission id>|<transmission time>|<webhook id>|<CRC32 of the raw body>``,
@@ -318,8 +368,10 @@ def verify_offline(headers: Mapping[str, str], raw_body: bytes, *, fetch_cert: C
     key = cert.public_key()
     if not isinstance(key, rsa.RSAPublicKey):
         return False
-    message = (f"{lowered['paypal-transmission-id']}|{lowered['paypal-transmission-time']}|{webhook_id}|"
-               f"{zlib.crc32(raw_body) & 0xFFFFFFFF}").encode()
+    message = (
+        f"{lowered['paypal-transmission-id']}|{lowered['paypal-transmission-time']}|{webhook_id}|"
+        f"{zlib.crc32(raw_body) & 0xFFFFFFFF}"
+    ).encode()
     try:
         key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
     except BadSignature:
@@ -342,20 +394,32 @@ def verify_with_paypal_api(headers: Mapping[str, str], raw_body: bytes) -> bool:
         json.loads(event_text)
     except (UnicodeDecodeError, ValueError):
         return False
-    head = json.dumps({
-        "auth_algo": lowered["paypal-auth-algo"], "cert_url": lowered["paypal-cert-url"],
-        "transmission_id": lowered["paypal-transmission-id"], "transmission_sig": lowered["paypal-transmission-sig"],
-        "transmission_time": lowered["paypal-transmission-time"], "webhook_id": settings.paypal_webhook_id,
-    })
+    head = json.dumps(
+        {
+            "auth_algo": lowered["paypal-auth-algo"],
+            "cert_url": lowered["paypal-cert-url"],
+            "transmission_id": lowered["paypal-transmission-id"],
+            "transmission_sig": lowered["paypal-transmission-sig"],
+            "transmission_time": lowered["paypal-transmission-time"],
+            "webhook_id": settings.paypal_webhook_id,
+        }
+    )
     body = head[:-1] + ', "webhook_event": ' + event_text + "}"
     http = _session or requests
     try:
-        token = http.post(f"{settings.paypal_base}/v1/oauth2/token", data={"grant_type": "client_credentials"},
-                          auth=(settings.paypal_client_id, settings.paypal_client_secret), timeout=15)
+        token = http.post(
+            f"{settings.paypal_base}/v1/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(settings.paypal_client_id, settings.paypal_client_secret),
+            timeout=15,
+        )
         token.raise_for_status()
-        resp = http.post(f"{settings.paypal_base}/v1/notifications/verify-webhook-signature", data=body.encode(),
-                         headers={"Content-Type": "application/json",
-                                  "Authorization": f"Bearer {token.json()['access_token']}"}, timeout=15)
+        resp = http.post(
+            f"{settings.paypal_base}/v1/notifications/verify-webhook-signature",
+            data=body.encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token.json()['access_token']}"},
+            timeout=15,
+        )
     except (requests.RequestException, KeyError, ValueError) as exc:
         raise ProcessorUnavailable(details={"processor": "paypal", "call": "verify-webhook-signature"}) from exc
     if resp.status_code >= 500:

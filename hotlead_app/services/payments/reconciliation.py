@@ -40,8 +40,13 @@ class Report:
     skipped: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"checked": self.checked, "applied": self.applied, "issues": self.issues,
-                "failures": self.failures, "skipped": self.skipped}
+        return {
+            "checked": self.checked,
+            "applied": self.applied,
+            "issues": self.issues,
+            "failures": self.failures,
+            "skipped": self.skipped,
+        }
 
 
 # The provider's own return (or CHECKOUT.ORDER.APPROVED) captures an order within
@@ -54,9 +59,10 @@ def run(*, lookback_days: int | None = None, now: datetime | None = None) -> Rep
     now = now or datetime.now(UTC)
     since = now - timedelta(days=days)
     report = Report()
-    for processor, configured, step in (("stripe", stripe_gateway.is_configured, _stripe),
-                                        ("paypal", paypal_gateway.is_configured,
-                                         lambda since, report: _paypal(since, report, now=now))):
+    for processor, configured, step in (
+        ("stripe", stripe_gateway.is_configured, _stripe),
+        ("paypal", paypal_gateway.is_configured, lambda since, report: _paypal(since, report, now=now)),
+    ):
         if not configured():
             report.skipped.append(processor)
             continue
@@ -96,10 +102,15 @@ def _stripe(since: datetime, report: Report) -> None:
                 result = deposits.apply_stripe_session(uow, session, source="reconciliation")
             _tally(report, "stripe", session["id"], result)
             if result == "no_deposit":
-                _issue(report, kind="missing_deposit", processor="stripe", reference=session["id"],
-                       actual=stripe_gateway.from_cents(session.get("amount_total")),
-                       details=f"paid Checkout Session {session['id']} names no deposit of ours "
-                               f"(client_reference_id {session.get('client_reference_id')!r})")
+                _issue(
+                    report,
+                    kind="missing_deposit",
+                    processor="stripe",
+                    reference=session["id"],
+                    actual=stripe_gateway.from_cents(session.get("amount_total")),
+                    details=f"paid Checkout Session {session['id']} names no deposit of ours "
+                    f"(client_reference_id {session.get('client_reference_id')!r})",
+                )
         except Exception as exc:
             log.exception("reconciliation: Stripe session %s failed", session.get("id"))
             report.failures.append(f"stripe:{session.get('id')}: {exc}")
@@ -118,10 +129,15 @@ def _paypal(since: datetime, report: Report, *, now: datetime) -> None:
                 result = deposits.apply_paypal_capture(uow, capture, source="reconciliation")
             _tally(report, "paypal", capture.capture_id, result)
             if result == "no_deposit":
-                _issue(report, kind="missing_deposit", processor="paypal", reference=capture.capture_id,
-                       actual=capture.amount,
-                       details=f"PayPal capture {capture.capture_id} names no deposit of ours "
-                               f"(custom_id {capture.custom_id!r})")
+                _issue(
+                    report,
+                    kind="missing_deposit",
+                    processor="paypal",
+                    reference=capture.capture_id,
+                    actual=capture.amount,
+                    details=f"PayPal capture {capture.capture_id} names no deposit of ours "
+                    f"(custom_id {capture.custom_id!r})",
+                )
         except Exception as exc:
             log.exception("reconciliation: PayPal capture %s failed", capture.capture_id)
             report.failures.append(f"paypal:{capture.capture_id}: {exc}")
@@ -135,9 +151,17 @@ def _paypal_pending_orders(since: datetime, before: datetime, seen: set[str], re
     PayPal has them now.  APPROVED → captured and completed; COMPLETED → its capture
     applied; anything else (not approved, voided, gone) → left alone."""
     with unit_of_work() as uow:
-        pending = uow.session.exec(select(Deposit.id, Deposit.checkout_id).where(
-            Deposit.method == "paypal", Deposit.status == "pending", Deposit.checkout_id.is_not(None),
-            Deposit.created_at >= since, Deposit.created_at < before).order_by(Deposit.created_at)).all()
+        pending = uow.session.exec(
+            select(Deposit.id, Deposit.checkout_id)
+            .where(
+                Deposit.method == "paypal",
+                Deposit.status == "pending",
+                Deposit.checkout_id.is_not(None),
+                Deposit.created_at >= since,
+                Deposit.created_at < before,
+            )
+            .order_by(Deposit.created_at)
+        ).all()
     for deposit_id, order_id in pending:
         try:
             try:
@@ -148,12 +172,14 @@ def _paypal_pending_orders(since: datetime, before: datetime, seen: set[str], re
                 raise
             status = order.get("status")
             if status == "APPROVED":
-                result, capture_id = deposits.capture_paypal_order(None, deposit_id=deposit_id, order_id=order_id,
-                                                                   source="reconciliation")
+                result, capture_id = deposits.capture_paypal_order(
+                    None, deposit_id=deposit_id, order_id=order_id, source="reconciliation"
+                )
             elif status == "COMPLETED":
                 with unit_of_work() as uow:
                     result, capture_id = deposits.apply_completed_capture(
-                        uow, paypal_gateway.captures_of(order), source="reconciliation")
+                        uow, paypal_gateway.captures_of(order), source="reconciliation"
+                    )
             else:
                 continue
             if capture_id:
@@ -165,20 +191,29 @@ def _paypal_pending_orders(since: datetime, before: datetime, seen: set[str], re
     report.checked["paypal_pending_orders"] = len(pending)
 
 
-def _completed_without_record(processor: str, since: datetime, seen: set[str], report: Report,
-                              reference_of=lambda d: d.checkout_id) -> None:
+def _completed_without_record(
+    processor: str, since: datetime, seen: set[str], report: Report, reference_of=lambda d: d.checkout_id
+) -> None:
     with unit_of_work() as uow:
-        rows = uow.session.exec(select(Deposit).where(
-            Deposit.method == processor, Deposit.status == "completed", Deposit.created_at >= since)).all()
+        rows = uow.session.exec(
+            select(Deposit).where(
+                Deposit.method == processor, Deposit.status == "completed", Deposit.created_at >= since
+            )
+        ).all()
     for deposit in rows:
         reference = reference_of(deposit)
         if reference in seen:
             continue
         try:
-            _issue(report, kind="missing_processor_record", processor=processor,
-                   reference=reference or f"deposit:{deposit.id}", deposit_id=deposit.id,
-                   expected=deposit.amount,
-                   details=f"deposit {deposit.id} is completed but {processor} does not list {reference}")
+            _issue(
+                report,
+                kind="missing_processor_record",
+                processor=processor,
+                reference=reference or f"deposit:{deposit.id}",
+                deposit_id=deposit.id,
+                expected=deposit.amount,
+                details=f"deposit {deposit.id} is completed but {processor} does not list {reference}",
+            )
         except Exception as exc:
             log.exception("reconciliation: recording deposit %s failed", deposit.id)
             report.failures.append(f"{processor}:deposit:{deposit.id}: {exc}")

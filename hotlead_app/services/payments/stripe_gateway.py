@@ -50,9 +50,12 @@ def client() -> stripe.StripeClient:
     key = (settings.stripe_api_key, settings.stripe_api_base)
     with _lock:
         if _cached is None or _cached[0] != key:
-            _cached = (key, stripe.StripeClient(settings.stripe_api_key,
-                                                base_addresses={"api": settings.stripe_api_base},
-                                                max_network_retries=2))
+            _cached = (
+                key,
+                stripe.StripeClient(
+                    settings.stripe_api_key, base_addresses={"api": settings.stripe_api_base}, max_network_retries=2
+                ),
+            )
         return _cached[1]
 
 
@@ -86,22 +89,32 @@ class Checkout:
     url: str
 
 
-def create_checkout(*, deposit_id: uuid.UUID, provider_id: uuid.UUID, amount: Decimal, currency: str,
-                    success_url: str, cancel_url: str, customer_email: str | None = None) -> Checkout:
+def create_checkout(
+    *,
+    deposit_id: uuid.UUID,
+    provider_id: uuid.UUID,
+    amount: Decimal,
+    currency: str,
+    success_url: str,
+    cancel_url: str,
+    customer_email: str | None = None,
+) -> Checkout:
     """A Checkout Session in payment mode for this deposit.  The idempotency key is
     derived from the deposit id: asking twice returns the same session."""
     metadata = {"deposit_id": str(deposit_id), "provider_id": str(provider_id)}
     params: dict[str, Any] = {
         "mode": "payment",
         "client_reference_id": str(deposit_id),
-        "line_items": [{
-            "quantity": 1,
-            "price_data": {
-                "currency": currency.lower(),
-                "unit_amount": to_cents(amount),
-                "product_data": {"name": "Find Me A Hot Lead balance top-up"},
-            },
-        }],
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": currency.lower(),
+                    "unit_amount": to_cents(amount),
+                    "product_data": {"name": "Find Me A Hot Lead balance top-up"},
+                },
+            }
+        ],
         "metadata": metadata,
         "payment_intent_data": {"metadata": metadata},
         "success_url": success_url,
@@ -109,8 +122,12 @@ def create_checkout(*, deposit_id: uuid.UUID, provider_id: uuid.UUID, amount: De
     }
     if customer_email:
         params["customer_email"] = customer_email
-    session = _call("checkout.sessions.create", client().v1.checkout.sessions.create,
-                    params=params, options={"idempotency_key": f"deposit-{deposit_id}-checkout"})
+    session = _call(
+        "checkout.sessions.create",
+        client().v1.checkout.sessions.create,
+        params=params,
+        options={"idempotency_key": f"deposit-{deposit_id}-checkout"},
+    )
     data = _plain(session)
     if not data.get("id") or not data.get("url"):
         raise ProcessorUnavailable("Stripe did not return a checkout page.", details={"processor": "stripe"})
@@ -137,8 +154,11 @@ def retrieve_dispute(dispute_id: str) -> dict[str, Any]:
 
 def list_completed_sessions(*, since: datetime) -> Iterator[dict[str, Any]]:
     """Checkout Sessions created since ``since`` whose status is ``complete``."""
-    page = _call("checkout.sessions.list", client().v1.checkout.sessions.list,
-                 params={"status": "complete", "created": {"gte": int(since.timestamp())}, "limit": 100})
+    page = _call(
+        "checkout.sessions.list",
+        client().v1.checkout.sessions.list,
+        params={"status": "complete", "created": {"gte": int(since.timestamp())}, "limit": 100},
+    )
     try:
         for session in page.auto_paging_iter():
             yield _plain(session)

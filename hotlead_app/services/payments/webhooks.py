@@ -37,12 +37,21 @@ from hotlead_app.services.payments.errors import InvalidSignature, ProcessorUnav
 log = logging.getLogger(__name__)
 
 STRIPE_TYPES = (
-    "checkout.session.completed", "checkout.session.async_payment_succeeded",
-    "checkout.session.async_payment_failed", "checkout.session.expired",
-    "charge.refunded", "charge.dispute.created", "charge.dispute.closed",
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+    "charge.refunded",
+    "charge.dispute.created",
+    "charge.dispute.closed",
 )
-PAYPAL_TYPES = ("CHECKOUT.ORDER.APPROVED", "PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.REFUNDED",
-                "CUSTOMER.DISPUTE.CREATED", "CUSTOMER.DISPUTE.RESOLVED")
+PAYPAL_TYPES = (
+    "CHECKOUT.ORDER.APPROVED",
+    "PAYMENT.CAPTURE.COMPLETED",
+    "PAYMENT.CAPTURE.REFUNDED",
+    "CUSTOMER.DISPUTE.CREATED",
+    "CUSTOMER.DISPUTE.RESOLVED",
+)
 
 
 @dataclass(frozen=True)
@@ -67,13 +76,21 @@ def _parse(payload: bytes) -> dict[str, Any]:
 
 def _store(processor: str, event_id: str, event_type: str, payload: bytes) -> uuid.UUID:
     with unit_of_work() as uow:
-        return uow.session.execute(text(
-            "INSERT INTO webhook_events (id, processor, event_id, event_type, raw_body, deliveries, received_at) "
-            "VALUES (:id, :processor, :event_id, :event_type, :raw, 1, now()) "
-            "ON CONFLICT (processor, event_id) DO UPDATE SET deliveries = webhook_events.deliveries + 1 "
-            "RETURNING id"),
-            {"id": uuid.uuid4(), "processor": processor, "event_id": event_id[:255],
-             "event_type": event_type[:128], "raw": payload.decode("utf-8")}).scalar_one()
+        return uow.session.execute(
+            text(
+                "INSERT INTO webhook_events (id, processor, event_id, event_type, raw_body, deliveries, received_at) "
+                "VALUES (:id, :processor, :event_id, :event_type, :raw, 1, now()) "
+                "ON CONFLICT (processor, event_id) DO UPDATE SET deliveries = webhook_events.deliveries + 1 "
+                "RETURNING id"
+            ),
+            {
+                "id": uuid.uuid4(),
+                "processor": processor,
+                "event_id": event_id[:255],
+                "event_type": event_type[:128],
+                "raw": payload.decode("utf-8"),
+            },
+        ).scalar_one()
 
 
 def process(row_id: uuid.UUID) -> Receipt:
@@ -116,8 +133,14 @@ def _mark_error(row_id: uuid.UUID, message: str, *, processed: bool = False) -> 
 def retry_unprocessed(*, limit: int = 100) -> int:
     """Process again events stored but never processed (a crash, a processor outage)."""
     with unit_of_work() as uow:
-        ids = list(uow.session.exec(select(WebhookEvent.id).where(WebhookEvent.processed_at.is_(None))
-                                    .order_by(WebhookEvent.received_at).limit(limit)))
+        ids = list(
+            uow.session.exec(
+                select(WebhookEvent.id)
+                .where(WebhookEvent.processed_at.is_(None))
+                .order_by(WebhookEvent.received_at)
+                .limit(limit)
+            )
+        )
     done = 0
     for row_id in ids:
         try:
@@ -172,29 +195,46 @@ def _handle_stripe(uow: UnitOfWork, event: dict[str, Any]) -> tuple[str, str | N
     elif kind == "checkout.session.expired":
         result = deposits.close_stripe_session(uow, _fresh_session(obj), status="expired")
     elif kind == "charge.refunded":
-        refunds = (stripe_gateway.list_refunds(charge_id=obj["id"]) if stripe_gateway.is_configured()
-                   else ((obj.get("refunds") or {}).get("data") or []))
+        refunds = (
+            stripe_gateway.list_refunds(charge_id=obj["id"])
+            if stripe_gateway.is_configured()
+            else ((obj.get("refunds") or {}).get("data") or [])
+        )
         results = [
-            deposits.reverse(method="stripe", kind="refund", key=f"stripe:refund:{r['id']}",
-                             amount=_cents(r.get("amount"), "refund.amount"),
-                             deposit_ref=(obj.get("metadata") or {}).get("deposit_id"),
-                             payment_id=obj.get("payment_intent"), reference=r["id"])
-            for r in refunds if r.get("status") == "succeeded"
+            deposits.reverse(
+                method="stripe",
+                kind="refund",
+                key=f"stripe:refund:{r['id']}",
+                amount=_cents(r.get("amount"), "refund.amount"),
+                deposit_ref=(obj.get("metadata") or {}).get("deposit_id"),
+                payment_id=obj.get("payment_intent"),
+                reference=r["id"],
+            )
+            for r in refunds
+            if r.get("status") == "succeeded"
         ]
         result = ",".join(results) or "no_succeeded_refund"
     elif kind == "charge.dispute.created":
         dispute = stripe_gateway.retrieve_dispute(obj["id"]) if stripe_gateway.is_configured() else obj
-        result = deposits.reverse(method="stripe", kind="dispute", key=f"stripe:dispute:{dispute['id']}",
-                                  amount=_cents(dispute.get("amount"), "dispute.amount"),
-                                  deposit_ref=(dispute.get("metadata") or {}).get("deposit_id"),
-                                  payment_id=dispute.get("payment_intent"), reference=dispute["id"])
+        result = deposits.reverse(
+            method="stripe",
+            kind="dispute",
+            key=f"stripe:dispute:{dispute['id']}",
+            amount=_cents(dispute.get("amount"), "dispute.amount"),
+            deposit_ref=(dispute.get("metadata") or {}).get("deposit_id"),
+            payment_id=dispute.get("payment_intent"),
+            reference=dispute["id"],
+        )
     else:  # charge.dispute.closed
         dispute = stripe_gateway.retrieve_dispute(obj["id"]) if stripe_gateway.is_configured() else obj
         if dispute.get("status") == "won":
             result = deposits.restore_after_dispute(
-                method="stripe", key=f"stripe:dispute:{dispute['id']}:won",
-                amount=_cents(dispute.get("amount"), "dispute.amount"), payment_id=dispute.get("payment_intent"),
-                reference=dispute["id"])
+                method="stripe",
+                key=f"stripe:dispute:{dispute['id']}:won",
+                amount=_cents(dispute.get("amount"), "dispute.amount"),
+                payment_id=dispute.get("payment_intent"),
+                reference=dispute["id"],
+            )
         else:
             result = f"dispute_{dispute.get('status')}"
     if result in ("no_deposit",):
@@ -238,35 +278,53 @@ def _handle_paypal(uow: UnitOfWork, event: dict[str, Any]) -> tuple[str, str | N
     elif kind == "PAYMENT.CAPTURE.COMPLETED":
         if not resource.get("id"):
             raise InvalidInput("The capture has no id.", details={"resource.id": "missing"})
-        related = ((resource.get("supplementary_data") or {}).get("related_ids") or {})
+        related = (resource.get("supplementary_data") or {}).get("related_ids") or {}
         if paypal_gateway.is_configured():
             capture = paypal_gateway.get_capture(resource["id"])  # the capture as PayPal has it now
         else:
             capture = paypal_gateway.Capture(
-                capture_id=resource["id"], status=resource.get("status", ""),
+                capture_id=resource["id"],
+                status=resource.get("status", ""),
                 amount=_paypal_amount(resource.get("amount"), "resource.amount"),
-                currency=(resource.get("amount") or {}).get("currency_code"), custom_id=None, order_id=None)
+                currency=(resource.get("amount") or {}).get("currency_code"),
+                custom_id=None,
+                order_id=None,
+            )
         capture = paypal_gateway.Capture(
-            capture_id=capture.capture_id, status=capture.status, amount=capture.amount,
-            currency=capture.currency, custom_id=capture.custom_id or resource.get("custom_id"),
-            order_id=capture.order_id or related.get("order_id"))
+            capture_id=capture.capture_id,
+            status=capture.status,
+            amount=capture.amount,
+            currency=capture.currency,
+            custom_id=capture.custom_id or resource.get("custom_id"),
+            order_id=capture.order_id or related.get("order_id"),
+        )
         result = deposits.apply_paypal_capture(uow, capture, source=f"paypal:{kind}")
     elif kind == "PAYMENT.CAPTURE.REFUNDED":
         if resource.get("status") not in (None, "COMPLETED"):
             return "processed", f"refund {resource.get('status')}"
-        result = deposits.reverse(method="paypal", kind="refund", key=f"paypal:refund:{resource.get('id')}",
-                                  amount=_paypal_amount(resource.get("amount"), "resource.amount"),
-                                  deposit_ref=resource.get("custom_id"), payment_id=_up_capture(resource),
-                                  reference=str(resource.get("id")))
+        result = deposits.reverse(
+            method="paypal",
+            kind="refund",
+            key=f"paypal:refund:{resource.get('id')}",
+            amount=_paypal_amount(resource.get("amount"), "resource.amount"),
+            deposit_ref=resource.get("custom_id"),
+            payment_id=_up_capture(resource),
+            reference=str(resource.get("id")),
+        )
     elif kind == "CUSTOMER.DISPUTE.CREATED":
         dispute_id = resource.get("dispute_id") or resource.get("id")
         transactions = resource.get("disputed_transactions") or [{}]
         capture_id = transactions[0].get("seller_transaction_id")
-        result = deposits.reverse(method="paypal", kind="dispute", key=f"paypal:dispute:{dispute_id}",
-                                  amount=_paypal_amount(resource.get("dispute_amount"), "resource.dispute_amount"),
-                                  deposit_ref=transactions[0].get("custom"), payment_id=capture_id,
-                                  reference=str(dispute_id),
-                                  unless=lambda work: _dispute_won_already(work, str(dispute_id)))
+        result = deposits.reverse(
+            method="paypal",
+            kind="dispute",
+            key=f"paypal:dispute:{dispute_id}",
+            amount=_paypal_amount(resource.get("dispute_amount"), "resource.dispute_amount"),
+            deposit_ref=transactions[0].get("custom"),
+            payment_id=capture_id,
+            reference=str(dispute_id),
+            unless=lambda work: _dispute_won_already(work, str(dispute_id)),
+        )
     else:  # CUSTOMER.DISPUTE.RESOLVED
         result = _dispute_resolved(uow, resource)
     if result == "no_deposit":
@@ -303,14 +361,20 @@ def _dispute_won_already(uow: UnitOfWork, dispute_id: str) -> str | None:
     """``already_won`` when this dispute's resolution for us was processed before its
     ``CUSTOMER.DISPUTE.CREATED`` (a retried delivery): debiting now would take money
     for a dispute we won, and nothing would ever give it back."""
-    bodies = uow.session.execute(text(
-        "SELECT raw_body FROM webhook_events WHERE processor = 'paypal' "
-        "AND event_type = 'CUSTOMER.DISPUTE.RESOLVED' AND outcome = 'processed' "
-        "AND processed_at IS NOT NULL AND strpos(raw_body, :dispute_id) > 0"), {"dispute_id": dispute_id}).scalars()
+    bodies = uow.session.execute(
+        text(
+            "SELECT raw_body FROM webhook_events WHERE processor = 'paypal' "
+            "AND event_type = 'CUSTOMER.DISPUTE.RESOLVED' AND outcome = 'processed' "
+            "AND processed_at IS NOT NULL AND strpos(raw_body, :dispute_id) > 0"
+        ),
+        {"dispute_id": dispute_id},
+    ).scalars()
     for body in bodies:
         resource = json.loads(body).get("resource") or {}
-        if (str(resource.get("dispute_id") or resource.get("id")) == dispute_id
-                and (resource.get("dispute_outcome") or {}).get("outcome_code") == "RESOLVED_SELLER_FAVOUR"):
+        if (
+            str(resource.get("dispute_id") or resource.get("id")) == dispute_id
+            and (resource.get("dispute_outcome") or {}).get("outcome_code") == "RESOLVED_SELLER_FAVOUR"
+        ):
             return "already_won"
     return None
 
@@ -330,7 +394,11 @@ def _dispute_resolved(uow: UnitOfWork, resource: dict[str, Any]) -> str:
         return f"dispute_{str(outcome).lower()}"
     transactions = resource.get("disputed_transactions") or [{}]
     return deposits.restore_after_dispute(
-        method="paypal", key=f"paypal:dispute_won:{dispute_id}",
+        method="paypal",
+        key=f"paypal:dispute_won:{dispute_id}",
         amount=_paypal_amount(resource.get("dispute_amount"), "resource.dispute_amount"),
-        payment_id=transactions[0].get("seller_transaction_id"), reference=str(dispute_id),
-        reversal_key=f"paypal:dispute:{dispute_id}", uow=uow)
+        payment_id=transactions[0].get("seller_transaction_id"),
+        reference=str(dispute_id),
+        reversal_key=f"paypal:dispute:{dispute_id}",
+        uow=uow,
+    )
