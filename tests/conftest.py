@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from hotlead_app.infra import reaper
 from hotlead_app.infra.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
@@ -33,6 +34,11 @@ from hotlead_app.infra.harness import (
     wait_for,
 )
 from hotlead_app.settings import PROJECT_ROOT
+
+# Property tests check correctness, never speed (speed is measured in bench/): on a busy
+# 2-core machine input generation and examples can be slow, which must not fail a test.
+settings.register_profile("hotlead", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.too_large])
+settings.load_profile("hotlead")
 
 # Tests send many requests from one address: the limits are lifted here, and the
 # rate-limit tests set their own.
