@@ -109,7 +109,7 @@ def check_transition(
         raise _refuse(current, target, "unknown status")
     if (cur, tgt) not in TRANSITIONS:
         if cur in TERMINAL:
-            raise _refuse(current, target, f"{cur.value} is final")  # type: ignore[union-attr]
+            raise _refuse(current, target, f"{cur.value} is final")
         raise _refuse(current, target, "the lead lifecycle does not allow it")
     if tgt in (LeadStatus.PENDING_APPROVAL, LeadStatus.APPROVED) and not confirmed:
         raise _refuse(current, target, "the lead has not been confirmed")

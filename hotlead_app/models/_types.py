@@ -54,7 +54,7 @@ def money(*, default: Decimal | None = None, nullable: bool = False) -> Any:
 
 
 def pg_enum(enum_cls: type[enum.Enum], name: str, *, default: Any = None, index: bool = False) -> Any:
-    col = Column(
+    col: Column[Any] = Column(
         SAEnum(enum_cls, name=name, values_callable=lambda e: [m.value for m in e]),
         nullable=False,
         index=index,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel, col, select
 
 from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain.actors import Actor
@@ -53,11 +53,11 @@ def list_for(
 ) -> list[AuditLog]:
     """Newest first.  Contains ``admin_only_memo``: for admin views only."""
     with unit_of_work() as uow:
-        query = select(AuditLog).order_by(AuditLog.seq.desc()).limit(limit)
+        query = select(AuditLog).order_by(col(AuditLog.seq).desc()).limit(limit)
         if entity_type:
             query = query.where(AuditLog.entity_type == entity_type)
         if entity_id:
             query = query.where(AuditLog.entity_id == entity_id)
         if before_seq is not None:
-            query = query.where(AuditLog.seq < before_seq)
+            query = query.where(col(AuditLog.seq) < before_seq)
         return list(uow.session.exec(query).all())

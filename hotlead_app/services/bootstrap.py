@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import select
 
 from hotlead_app.db import unit_of_work
 from hotlead_app.models import Niche
 from hotlead_app.settings import get_settings
 
-DEMO_NICHES = [
+DEMO_NICHES: list[dict[str, Any]] = [
     {
         "slug": "roofing",
         "name": "Roofing",

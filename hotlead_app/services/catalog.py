@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain import money
@@ -176,10 +176,11 @@ def update_level(
             provider_ids = uow.session.exec(
                 select(ProviderSubscription.provider_id)
                 .where(
-                    ProviderSubscription.competition_level_id == level.id, ProviderSubscription.cancelled_at.is_(None)
+                    ProviderSubscription.competition_level_id == level.id,
+                    col(ProviderSubscription.cancelled_at).is_(None),
                 )
                 .distinct()
-                .order_by(ProviderSubscription.provider_id)
+                .order_by(col(ProviderSubscription.provider_id))
             ).all()
             for provider_id in provider_ids:
                 ledger.apply_balance_rules(uow, provider_id, "both")
@@ -190,7 +191,7 @@ def update_level(
 def list_levels(*, niche_id: uuid.UUID | None = None, active_only: bool = False) -> list[CompetitionLevelRead]:
     with unit_of_work() as uow:
         query = select(CompetitionLevel).order_by(
-            CompetitionLevel.niche_id, CompetitionLevel.priority_order, CompetitionLevel.id
+            col(CompetitionLevel.niche_id), col(CompetitionLevel.priority_order), col(CompetitionLevel.id)
         )
         if niche_id is not None:
             query = query.where(CompetitionLevel.niche_id == niche_id)
@@ -286,6 +287,7 @@ def _lock_subscription(
     if sub is None or (actor.role == "provider" and sub.provider_id != actor.provider_id):
         raise NotFound("No such subscription.", details={"subscription_id": str(subscription_id)})
     level = uow.session.get(CompetitionLevel, sub.competition_level_id)
+    assert level is not None  # a foreign key
     lock_niche(uow, level.niche_id)
     sub = uow.session.exec(
         select(ProviderSubscription).where(ProviderSubscription.id == subscription_id).with_for_update()
@@ -298,6 +300,7 @@ def _owner(actor: Actor, provider_id: uuid.UUID | None) -> uuid.UUID:
     if actor.role == "provider":
         if provider_id is not None and provider_id != actor.provider_id:
             raise Forbidden("A provider manages only its own subscriptions.")
+        assert actor.provider_id is not None  # a provider actor always names its provider
         return actor.provider_id
     if provider_id is None:
         raise InvalidInput("Name the provider.", details={"provider_id": "required"})
@@ -314,7 +317,7 @@ def create_subscription(
         if level is None:
             raise NotFound("No such competition level.", details={"competition_level_id": str(competition_level_id)})
         niche = uow.session.get(Niche, level.niche_id)
-        if not level.active or not niche.active:
+        if not level.active or niche is None or not niche.active:
             raise Conflict("This competition level is not open.", details={"competition_level_id": str(level.id)})
         if uow.session.get(ServiceProvider, owner) is None:
             raise NotFound("No such provider.", details={"provider_id": str(owner)})
@@ -404,7 +407,9 @@ def list_subscriptions(
     *, provider_id: uuid.UUID | None = None, niche_id: uuid.UUID | None = None
 ) -> list[SubscriptionRead]:
     with unit_of_work() as uow:
-        query = select(ProviderSubscription).order_by(ProviderSubscription.created_at, ProviderSubscription.id)
+        query = select(ProviderSubscription).order_by(
+            col(ProviderSubscription.created_at), col(ProviderSubscription.id)
+        )
         if provider_id is not None:
             query = query.where(ProviderSubscription.provider_id == provider_id)
         if niche_id is not None:

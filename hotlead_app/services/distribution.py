@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hotlead_app.db import get_engine, unit_of_work
 from hotlead_app.domain.errors import NotFound
@@ -115,6 +115,7 @@ def _distribute_once(lead_id: uuid.UUID) -> DistributionResult:
     charge fail with a serialization error, and the caller retries the whole lead."""
     with get_engine().connect() as conn:
         raw = conn.connection.driver_connection
+        assert raw is not None  # a live pooled connection
         raw.autocommit = True
         try:
             niche_id = raw.execute("SELECT hotlead_lock_niche_of(%s)", (lead_id,)).fetchone()[0]
@@ -321,7 +322,9 @@ def _explain_one(
     if cutoff is not None:
         last = history.last_received.get((lead.id, sub.id))
         mine = fairness_key(last, sub.created_at, sub.id)
-        theirs = fairness_key(_parse_ts(cutoff[0]), _parse_ts(cutoff[1]), uuid.UUID(cutoff[2]))
+        cutoff_created = _parse_ts(cutoff[1])
+        assert cutoff_created is not None  # the engine records a chosen subscription's created_at
+        theirs = fairness_key(_parse_ts(cutoff[0]), cutoff_created, uuid.UUID(cutoff[2]))
         if mine > theirs:
             return decide("level_full")
     return decide("unexplained")
@@ -346,29 +349,31 @@ def explain_many(
     never distributed)."""
     with unit_of_work() as uow:
         session = uow.session
-        leads_by_id = {lead.id: lead for lead in session.exec(select(Lead).where(Lead.id.in_(lead_ids))).all()}
+        leads_by_id = {lead.id: lead for lead in session.exec(select(Lead).where(col(Lead.id).in_(lead_ids))).all()}
         records = {
             r.lead_id: r
             for r in session.exec(
-                select(DistributionRecord).where(DistributionRecord.lead_id.in_(list(leads_by_id)))
+                select(DistributionRecord).where(col(DistributionRecord.lead_id).in_(list(leads_by_id)))
             ).all()
         }
         assignments: dict[uuid.UUID, list[LeadAssignment]] = {lead_id: [] for lead_id in records}
         for a in session.exec(
-            select(LeadAssignment).where(LeadAssignment.lead_id.in_(list(records))).order_by(LeadAssignment.received_at)
+            select(LeadAssignment)
+            .where(col(LeadAssignment.lead_id).in_(list(records)))
+            .order_by(col(LeadAssignment.received_at))
         ).all():
             assignments[a.lead_id].append(a)
         niche_ids = {leads_by_id[lead_id].niche_id for lead_id in records}
         query = (
             select(ProviderSubscription, CompetitionLevel.niche_id, CompetitionLevel.created_at)
-            .join(CompetitionLevel, CompetitionLevel.id == ProviderSubscription.competition_level_id)
-            .where(CompetitionLevel.niche_id.in_(list(niche_ids)))
-            .order_by(ProviderSubscription.id)
+            .join(CompetitionLevel, col(CompetitionLevel.id) == col(ProviderSubscription.competition_level_id))
+            .where(col(CompetitionLevel.niche_id).in_(list(niche_ids)))
+            .order_by(col(ProviderSubscription.id))
         )
         if provider_id is not None:
             query = query.where(ProviderSubscription.provider_id == provider_id)
         if subscription_ids is not None:
-            query = query.where(ProviderSubscription.id.in_(subscription_ids))
+            query = query.where(col(ProviderSubscription.id).in_(subscription_ids))
         subs_by_niche: dict[uuid.UUID, list[ProviderSubscription]] = {}
         level_created: dict[uuid.UUID, datetime] = {}
         for sub, niche_id, created_at in session.exec(query).all() if niche_ids else []:

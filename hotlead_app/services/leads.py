@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain.actors import BUYER, Actor
@@ -74,7 +74,8 @@ def _transition(
     lead.status = target
     uow.session.add(lead)
     uow.session.flush()
-    uow.after_commit(lambda n=lead.niche_id, f=before["status"], t=target.value, i=lead.id: _counted(n, f, t, i))
+    niche_id, from_state, to_state, counted_id = lead.niche_id, before["status"], target.value, lead.id
+    uow.after_commit(lambda: _counted(niche_id, from_state, to_state, counted_id))
     audit.record(
         uow,
         actor=actor,
@@ -154,8 +155,8 @@ def mark_bad_lead(*, lead_id: uuid.UUID, actor: Actor, reason: str, memo: str | 
         # re-read and drops out, instead of failing the whole Bad Lead.
         assignment_ids = uow.session.exec(
             select(LeadAssignment.id)
-            .where(LeadAssignment.lead_id == lead_id, LeadAssignment.is_refunded.is_(False))
-            .order_by(LeadAssignment.provider_id)
+            .where(LeadAssignment.lead_id == lead_id, col(LeadAssignment.is_refunded).is_(False))
+            .order_by(col(LeadAssignment.provider_id))
             .with_for_update()
         ).all()
         for assignment_id in assignment_ids:
@@ -168,7 +169,7 @@ def mark_bad_lead(*, lead_id: uuid.UUID, actor: Actor, reason: str, memo: str | 
 def waiting_lead_ids(*, niche_id: uuid.UUID | None = None, limit: int = 500) -> list[uuid.UUID]:
     """Leads still ``approved`` (none eligible yet), oldest first."""
     with unit_of_work() as uow:
-        query = select(Lead.id).where(Lead.status == LeadStatus.APPROVED).order_by(Lead.created_at).limit(limit)
+        query = select(Lead.id).where(Lead.status == LeadStatus.APPROVED).order_by(col(Lead.created_at)).limit(limit)
         if niche_id is not None:
             query = query.where(Lead.niche_id == niche_id)
         return list(uow.session.exec(query).all())

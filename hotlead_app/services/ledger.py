@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain import money
@@ -225,11 +225,11 @@ def list_entries(
 ) -> list[LedgerEntryRead]:
     """Newest first, keyset-paginated on ``seq``."""
     with unit_of_work() as uow:
-        query = select(LedgerEntry).order_by(LedgerEntry.seq.desc()).limit(limit)
+        query = select(LedgerEntry).order_by(col(LedgerEntry.seq).desc()).limit(limit)
         if provider_id is not None:
             query = query.where(LedgerEntry.provider_id == provider_id)
         if before_seq is not None:
-            query = query.where(LedgerEntry.seq < before_seq)
+            query = query.where(col(LedgerEntry.seq) < before_seq)
         return [LedgerEntryRead.model_validate(e, from_attributes=True) for e in uow.session.exec(query)]
 
 

@@ -68,7 +68,8 @@ def refund_in(
         memo=memo,
     )
     if posted.created:
-        uow.after_commit(lambda a=assignment.charged_amount: metrics.REFUNDS_AMOUNT.inc(metrics.amount(a)))
+        refunded = assignment.charged_amount
+        uow.after_commit(lambda: metrics.REFUNDS_AMOUNT.inc(metrics.amount(refunded)))
     return Refunded(assignment_id, assignment.provider_id, assignment.charged_amount, posted.entry.id)
 
 
