@@ -37,7 +37,9 @@ from hotlead_app.settings import PROJECT_ROOT
 
 # Property tests check correctness, never speed (speed is measured in bench/): on a busy
 # 2-core machine input generation and examples can be slow, which must not fail a test.
-settings.register_profile("hotlead", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.too_large])
+settings.register_profile(
+    "hotlead", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 settings.load_profile("hotlead")
 
 # Tests send many requests from one address: the limits are lifted here, and the
