@@ -71,7 +71,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from hotlead_app.infra.harness import migrate, point_settings_at  # noqa: E402
+from hotlead_app.devstack.harness import point_settings_at  # noqa: E402
+from hotlead_app.infra.migrations import migrate  # noqa: E402
 
 DB_NAME = "bench_dashboards"
 TARGET_MS = 300.0
@@ -109,7 +110,7 @@ class Servers:
     """A private PostgreSQL and Redis; the cluster is removed on close unless kept."""
 
     def __init__(self, data_dir: Path | None) -> None:
-        from hotlead_app.infra.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+        from hotlead_app.devstack.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 
         self.keep = data_dir is not None
         self.tmp = Path(tempfile.mkdtemp(prefix="hotlead-dash-"))

