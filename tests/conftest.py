@@ -80,7 +80,7 @@ def pg(tmp_path_factory) -> Iterator[EmbeddedPostgres]:
 def clone_database(pg: EmbeddedPostgres, name: str) -> str:
     import psycopg
 
-    with psycopg.connect(f"host=127.0.0.1 port={pg.port} user=hotlead dbname=postgres", autocommit=True) as conn:
+    with psycopg.connect(pg.conninfo("postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
     return pg.url(name)

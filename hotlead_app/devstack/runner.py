@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,7 +84,7 @@ class Supervisor:
 
     log_dir: Path
     children: list[tuple[str, subprocess.Popen, Path]] = field(default_factory=list)
-    stoppers: list[tuple[str, object]] = field(default_factory=list)
+    stoppers: list[tuple[str, Callable[[], object]]] = field(default_factory=list)
 
     def spawn(self, name: str, args: list[str], env: dict[str, str], cwd: Path = PROJECT_ROOT) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -96,7 +97,7 @@ class Supervisor:
         self.children.append((name, proc, log))
         return proc
 
-    def on_stop(self, name: str, fn) -> None:
+    def on_stop(self, name: str, fn: Callable[[], object]) -> None:
         self.stoppers.append((name, fn))
 
     def dead_child(self) -> tuple[str, subprocess.Popen, Path] | None:

@@ -22,7 +22,7 @@ OWNER = textwrap.dedent("""
     pg = EmbeddedPostgres(base / "pg", free_port(), fast_unsafe=True, reap_with_owner=True)
     redis = EmbeddedRedis(base / "redis", free_port(), persistent=False, reap_with_owner=True)
     pg.start(); redis.start()
-    print(pg.port, redis.port, pg._real_data_dir(), flush=True)
+    print(pg.port, redis.port, pg.real_dir, flush=True)
     time.sleep(600)
 """)
 
