@@ -27,14 +27,15 @@ KEY = backup.generate_key()
 # --------------------------------------------------------------------------- helpers
 
 
-def _conninfo(url: str) -> str:
-    return backup.pg_target(url).conninfo
+def _connect(url: str, **kwargs):
+    target = backup.pg_target(url)
+    return psycopg.connect(target.conninfo, password=target.password, **kwargs)
 
 
 def fingerprint(url: str) -> dict:
     """Row counts of every table and a checksum of the ledger and audit tables, computed
     here independently of the service (ordered by each row's own text)."""
-    with psycopg.connect(_conninfo(url), autocommit=True) as conn:
+    with _connect(url, autocommit=True) as conn:
         conn.execute("SET TIME ZONE 'UTC'")
         tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
         counts = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
@@ -104,7 +105,7 @@ def new_db_url(pg):
 
 
 def database_exists(pg, name: str) -> bool:
-    with psycopg.connect(f"host=127.0.0.1 port={pg.port} user=hotlead dbname=postgres") as conn:
+    with psycopg.connect(pg.conninfo("postgres")) as conn:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
 
 
@@ -140,7 +141,7 @@ def test_backup_then_restore_into_a_fresh_database_gives_the_same_data(db, backu
     assert verified.returncode == 0 and "ledger OK" in verified.stdout, verified.stdout + verified.stderr
 
     # The restored ledger is guarded by the same triggers as the original.
-    with psycopg.connect(_conninfo(target)) as conn, pytest.raises(psycopg.Error):
+    with _connect(target) as conn, pytest.raises(psycopg.Error):
         conn.execute("UPDATE ledger_entries SET amount = amount + 1")
 
     # A second restore into the now non-empty database is refused and changes nothing.

@@ -9,7 +9,7 @@ import httpx
 from sqlmodel import select
 
 from hotlead_app.db import unit_of_work
-from hotlead_app.infra.embedded import EmbeddedRedis, free_port
+from hotlead_app.devstack.embedded import EmbeddedRedis, free_port
 from hotlead_app.models import EmailEvent, EmailStatus
 from hotlead_app.services import intake, notifications
 from tests.conftest import point_settings_at, start_worker, stop_process_group, wait_for

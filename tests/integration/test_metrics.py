@@ -19,12 +19,12 @@ import redis
 from sqlalchemy import text
 
 from hotlead_app.db import unit_of_work
+from hotlead_app.devstack.embedded import free_port
+from hotlead_app.devstack.harness import point_settings_at
 from hotlead_app.domain.errors import IllegalTransition
 from hotlead_app.infra import metrics
-from hotlead_app.infra.embedded import free_port
-from hotlead_app.infra.harness import point_settings_at
 from hotlead_app.infra.queue import get_celery
-from hotlead_app.services import distribution, leads, outbox, refunds
+from hotlead_app.services import distribution, leads, ops_gauges, outbox, refunds
 from hotlead_app.settings import PROJECT_ROOT
 from tests.conftest import child_env, stop_process_group, wait_for
 from tests.factories import ADMIN, ROOFING_PAYLOAD, approved_lead, assignments_of, confirmed_lead, make_market
@@ -279,10 +279,10 @@ def test_the_drift_gauge_is_read_once_per_cache_duration_and_a_failed_read_is_no
     """The ledger drift count (a view over every ledger) is kept HOTLEAD_DRIFT_GAUGE_CACHE_SECONDS
     per process; the other database gauges stay live.  The cache's clock is moved, not waited for."""
     clock = [1000.0]
-    monkeypatch.setattr(metrics, "_monotonic", lambda: clock[0])
+    monkeypatch.setattr(ops_gauges, "_monotonic", lambda: clock[0])
     monkeypatch.setenv("HOTLEAD_DRIFT_GAUGE_CACHE_SECONDS", "30")
     point_settings_at()  # the setting is read at scrape time, from the settings in force
-    metrics.clear_drift_cache()
+    ops_gauges.clear_drift_cache()
     market = make_market(providers=1, balance="40.00")
     rich = market.providers[0]
 
@@ -478,7 +478,7 @@ def test_in_prod_the_public_port_refuses_metrics_and_readyz_and_the_internal_por
         env,
         tmp_path / "public.log",
     )
-    internal = _start([sys.executable, "-m", "hotlead_app.infra.internal_server"], env, tmp_path / "internal.log")
+    internal = _start([sys.executable, "-m", "hotlead_app.api.internal"], env, tmp_path / "internal.log")
     pub, inner = f"http://127.0.0.1:{public_port}", f"http://127.0.0.1:{internal_port}"
     try:
         for proc, base, log in ((public, pub, "public.log"), (internal, inner, "internal.log")):

@@ -17,7 +17,7 @@ import redis
 from sqlmodel import select
 
 from hotlead_app.db import unit_of_work
-from hotlead_app.infra.embedded import free_port
+from hotlead_app.devstack.embedded import free_port
 from hotlead_app.models import OutboxMessage
 from hotlead_app.services import intake, outbox
 from tests.conftest import point_settings_at, wait_for

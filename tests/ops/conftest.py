@@ -14,7 +14,7 @@ import httpx
 import pytest
 import redis
 
-from hotlead_app.infra.harness import point_settings_at
+from hotlead_app.devstack.harness import point_settings_at
 from hotlead_app.infra.queue import get_celery
 from tests.conftest import clone_database, stop_process_group, wait_for
 from tests.ops.harness import fetch, own_redis_url, sample_names, start_metrics_worker
