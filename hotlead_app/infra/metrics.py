@@ -79,6 +79,8 @@ from prometheus_client import (  # noqa: E402
 )
 from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 
+from hotlead_app import jobs  # noqa: E402
+
 log = logging.getLogger(__name__)
 
 # The folder must exist before the first metric below writes its file (a container's
@@ -206,7 +208,7 @@ OUTBOX_SQL = """
 SELECT count(*) AS unpublished, EXTRACT(EPOCH FROM now() - min(created_at)) AS oldest_age
   FROM outbox WHERE published_at IS NULL AND dispatched_at IS NULL
 """
-CELERY_QUEUES = ("celery", "distribution", "email")
+CELERY_QUEUES = jobs.QUEUES
 
 
 def _last_good_restore_at():

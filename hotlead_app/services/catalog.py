@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import col, select
 
+from hotlead_app import jobs
 from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain import money
 from hotlead_app.domain.actors import Actor
@@ -34,8 +35,6 @@ from hotlead_app.models import (
 )
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import audit, ledger, outbox
-
-RETRY_WAITING_TASK = "distribution.retry_waiting"
 
 
 def lock_niche(uow: UnitOfWork, niche_id: uuid.UUID) -> None:
@@ -184,7 +183,7 @@ def update_level(
             ).all()
             for provider_id in provider_ids:
                 ledger.apply_balance_rules(uow, provider_id, "both")
-        outbox.add(uow, RETRY_WAITING_TASK, niche_id=str(level.niche_id))
+        outbox.add(uow, jobs.RETRY_WAITING, niche_id=str(level.niche_id))
         return CompetitionLevelRead.model_validate(level, from_attributes=True)
 
 
@@ -272,7 +271,7 @@ def set_provider_status(*, provider_id: uuid.UUID, status: str, actor: Actor, me
         if status == "active":
             # An active provider without a subscription it can pay for is auto_deactivated.
             ledger.apply_balance_rules(uow, provider_id)
-            outbox.add(uow, RETRY_WAITING_TASK)
+            outbox.add(uow, jobs.RETRY_WAITING)
         uow.session.refresh(provider)
         return ProviderRead.model_validate(provider, from_attributes=True)
 
@@ -336,7 +335,7 @@ def create_subscription(
             after=audit.snapshot(sub),
         )
         ledger.apply_balance_rules(uow, owner)
-        outbox.add(uow, RETRY_WAITING_TASK, niche_id=str(level.niche_id))
+        outbox.add(uow, jobs.RETRY_WAITING, niche_id=str(level.niche_id))
         uow.session.refresh(sub)
         return SubscriptionRead.model_validate(sub, from_attributes=True)
 
@@ -374,7 +373,7 @@ def update_subscription(
         )
         # Resuming a subscription the balance cannot pay for pauses it again at once.
         ledger.apply_balance_rules(uow, sub.provider_id)
-        outbox.add(uow, RETRY_WAITING_TASK, niche_id=str(level.niche_id))
+        outbox.add(uow, jobs.RETRY_WAITING, niche_id=str(level.niche_id))
         uow.session.refresh(sub)
         return SubscriptionRead.model_validate(sub, from_attributes=True)
 

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import func, or_, text, update
 from sqlmodel import select
 
+from hotlead_app import jobs
 from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.infra.queue import get_celery
 from hotlead_app.models import OutboxMessage
@@ -43,8 +44,10 @@ BACKOFF_CAP = timedelta(minutes=30)
 
 
 def add(uow: UnitOfWork, task: str, **kwargs: Any) -> uuid.UUID:
-    """Queue ``task`` in the caller's transaction; the relay publishes it once the
-    transaction has committed (a rolled-back job never existed)."""
+    """Queue ``task`` (a name of ``hotlead_app/jobs.py``; ValueError for any other) in
+    the caller's transaction; the relay publishes it once the transaction has
+    committed (a rolled-back job never existed)."""
+    jobs.job(task)
     message = OutboxMessage(id=uuid.uuid4(), task=task, args=kwargs)
     uow.session.add(message)
     return message.id

@@ -7,6 +7,7 @@ import uuid
 import httpx
 from sqlmodel import select
 
+from hotlead_app import jobs
 from hotlead_app.db import unit_of_work
 from hotlead_app.models import Lead, LeadStatus, OutboxMessage
 from tests.factories import make_niche, unique_email
@@ -46,7 +47,7 @@ def test_api_submit_writes_a_pending_confirmation_lead_with_a_hashed_token(db, a
     assert lead.confirmed_at is None
     with unit_of_work() as uow:
         (job,) = uow.session.exec(select(OutboxMessage)).all()
-    assert job.task == "email.send_lead_confirmation"
+    assert job.task == jobs.EMAIL_LEAD_CONFIRMATION
     assert job.args["lead_id"] == str(lead.id)
 
 

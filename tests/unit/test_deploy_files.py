@@ -15,6 +15,7 @@ import sys
 import pytest
 import yaml
 
+from hotlead_app import jobs
 from hotlead_app.settings import PROJECT_ROOT, Settings
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
@@ -195,7 +196,7 @@ def test_the_celery_app_module_registers_the_scheduled_tasks():
 
     app = module.app
     scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
-    assert {"backup.run", "backup.restore_check"} <= scheduled
+    assert {jobs.BACKUP_RUN, jobs.BACKUP_RESTORE_CHECK} <= scheduled
     assert scheduled <= set(app.tasks), f"beat schedules unknown tasks: {scheduled - set(app.tasks)}"
 
 
