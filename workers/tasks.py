@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from celery.signals import task_prerun
+from celery.signals import task_failure, task_prerun, task_success
 
 from hotlead_app import jobs
 from hotlead_app.infra.queue import get_celery
@@ -16,9 +16,21 @@ app = get_celery()
 
 
 @task_prerun.connect
-def _mark_outbox_dispatched(task_id=None, task=None, args=None, kwargs=None, **_):
-    """A job from the outbox is now in a worker's hands: the drain stops re-sending it."""
+def _outbox_job_started(task_id=None, task=None, args=None, kwargs=None, **_):
+    """A job from the outbox is in a worker's hands (again): the drain leaves it alone."""
     outbox.mark_dispatched((kwargs or {}).get("outbox_id"))
+
+
+@task_success.connect
+def _outbox_job_done(sender=None, result=None, **_):
+    """The task succeeded (its use case committed): the job is done."""
+    outbox.mark_done((getattr(getattr(sender, "request", None), "kwargs", None) or {}).get("outbox_id"))
+
+
+@task_failure.connect
+def _outbox_job_failed(sender=None, task_id=None, exception=None, args=None, kwargs=None, **_):
+    """The task failed for good (no Celery retry left): the drain sends the job again."""
+    outbox.release((kwargs or {}).get("outbox_id"), f"{type(exception).__name__}: {exception}")
 
 
 # What each retry policy of the catalogue retries on.
