@@ -21,6 +21,7 @@ from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import Conflict, Forbidden, InsufficientBalance, InvalidInput, NotFound
 from hotlead_app.domain.filters import validate_filters
 from hotlead_app.domain.forms import validate_form_fields
+from hotlead_app.domain.text import single_line_error
 from hotlead_app.models import (
     CompetitionLevel,
     CompetitionLevelRead,
@@ -54,6 +55,8 @@ def create_niche(*, slug: str, name: str, fields: object, actor: Actor) -> Niche
         errors["slug"] = "lower-case letters, digits and -, at most 64"
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         errors["name"] = "required, at most 200 characters"
+    elif error := single_line_error(name):
+        errors["name"] = error
     if errors:
         raise InvalidInput("The niche is not valid.", details=errors)
     clean_fields = validate_form_fields(fields)
@@ -95,6 +98,8 @@ def _clean_level(values: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         if key == "name":
             if not isinstance(value, str) or not value.strip() or len(value) > 200:
                 errors[key] = "required, at most 200 characters"
+            elif error := single_line_error(value):
+                errors[key] = error
             else:
                 clean[key] = value.strip()
         elif key == "price_per_lead":
@@ -206,7 +211,9 @@ def create_provider(*, name: str, email: str, actor: Actor, uow: UnitOfWork | No
     errors = {}
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         errors["name"] = "required, at most 200 characters"
-    if not isinstance(email, str) or "@" not in email or len(email) > 255:
+    elif error := single_line_error(name):
+        errors["name"] = error
+    if not isinstance(email, str) or "@" not in email or len(email) > 255 or single_line_error(email.strip()):
         errors["email"] = "a valid email address"
     if errors:
         raise InvalidInput("The provider is not valid.", details=errors)

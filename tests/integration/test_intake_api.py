@@ -166,3 +166,15 @@ def test_malformed_phone_and_non_object_payload_are_refused(db, api_server):
     not_object = httpx.post(f"{api_server}/api/v1/leads", json={"niche": slug, "email": unique_email(), "payload": [1]})
     assert not_object.status_code == 400 and "payload" in not_object.json()["error"]["details"]
     assert _leads() == []
+
+
+def test_a_lead_answer_with_a_line_break_gets_a_field_error_and_writes_nothing(db, api_server):
+    slug = make_niche(fields=[{"name": "zip", "type": "zip", "required": True}, {"name": "full_name", "type": "text"}])
+    resp = httpx.post(
+        f"{api_server}/api/v1/leads",
+        json={"niche": slug, "email": "jo@example.com", "payload": {"zip": "30301", "full_name": "Jo\r\nBcc: x@y.z"}},
+    )
+    assert resp.status_code == 400, resp.text
+    error = resp.json()["error"]
+    assert error["code"] == "invalid_input" and set(error["details"]) == {"payload.full_name"}
+    assert _leads() == []
