@@ -51,6 +51,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.servers import BenchServers  # noqa: E402
+from hotlead_app import jobs  # noqa: E402
 from hotlead_app.devstack.harness import point_settings_at, stop_process_group  # noqa: E402
 from hotlead_app.infra.migrations import migrate  # noqa: E402
 
@@ -549,7 +550,7 @@ def run_celery_pass(
             producer.connection.ensure_connection()
         t0 = time.perf_counter()
         for lid in ids:
-            app.send_task("distribution.distribute_lead", kwargs={"lead_id": lid})
+            app.send_task(jobs.DISTRIBUTE_LEAD, kwargs={"lead_id": lid})
         sent = time.perf_counter() - t0
         last, last_change = None, time.monotonic()
         while True:
@@ -929,7 +930,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.skip_celery:
                 log(
                     f"(b) production path: {args.celery_workers} x `celery worker --concurrency="
-                    f"{args.celery_concurrency}` fed by send_task('distribution.distribute_lead') x {len(ids)}"
+                    f"{args.celery_concurrency}` fed by send_task('{jobs.DISTRIBUTE_LEAD}') x {len(ids)}"
                 )
                 celery_res = run_celery_pass(
                     srv, CELERY_DB, ids, args.celery_workers, args.celery_concurrency, expect_left, args.stall_seconds

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterable
 
+from hotlead_app import jobs
 from hotlead_app.infra import metrics
 
 WAITING_SQL = """
@@ -30,7 +31,7 @@ OUTBOX_SQL = """
 SELECT count(*) AS unpublished, EXTRACT(EPOCH FROM now() - min(created_at)) AS oldest_age
   FROM outbox WHERE published_at IS NULL AND dispatched_at IS NULL
 """
-CELERY_QUEUES = ("celery", "distribution", "email")
+CELERY_QUEUES = jobs.QUEUES
 
 
 # The ledger drift gauge counts the balance_drift view, which sums every provider's

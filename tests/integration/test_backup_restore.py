@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from hotlead_app import jobs
 from hotlead_app.services import backup, distribution, refunds
 from hotlead_app.settings import PROJECT_ROOT, get_settings
 from tests.factories import ADMIN, approved_lead, assignments_of, deposit, make_market
@@ -268,7 +269,7 @@ def test_daily_backup_and_weekly_restore_check_jobs_end_to_end(db, backup_env, m
     monkeypatch.setenv("HOTLEAD_BACKUP_SCRATCH_DATABASE_URL", scratch)
     get_settings.cache_clear()
     schedule = get_celery().conf.beat_schedule
-    assert schedule["backup-daily"]["task"] == tasks.backup_task.name == "backup.run"
+    assert schedule["backup-daily"]["task"] == tasks.backup_task.name == jobs.BACKUP_RUN
     assert schedule["backup-restore-check-weekly"]["task"] == tasks.restore_check_task.name
 
     assert backup.last_good_restore_at() is None
@@ -318,11 +319,11 @@ def test_a_real_celery_worker_runs_the_backup_and_the_restore_check(
         source = fingerprint(db)
         worker = start_worker(db, broker, "smtp://127.0.0.1:9", tmp_path / "worker.log")
         try:
-            get_celery().send_task("backup.run")
+            get_celery().send_task(jobs.BACKUP_RUN)
             (made,) = wait_for(
                 lambda: list(backup_env.glob("hotlead-*.dump.enc")), timeout=120, message="the worker's backup"
             )
-            get_celery().send_task("backup.restore_check")
+            get_celery().send_task(jobs.BACKUP_RESTORE_CHECK)
             checks = backup_env / "restore_checks.jsonl"
             wait_for(checks.exists, timeout=180, message="the worker's restore check")
         finally:
