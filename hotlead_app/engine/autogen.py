@@ -21,6 +21,10 @@ Changing a function's arguments or return type needs a ``DROP`` first, which
 ``CREATE OR REPLACE`` cannot do: the comparison then fails with PostgreSQL's
 message; write that migration by hand (drop, then run the new file).
 
+Only ``alembic revision --autogenerate`` and ``alembic check`` compare (``upgrade``
+never does); loading the files briefly takes the locks ``CREATE OR REPLACE TRIGGER``
+takes on the tables, until the savepoint is rolled back.
+
 alembic_utils is not used on purpose: it treated ``:`` in SQL bodies as bind
 parameters and made autogenerate take 34–45 s; this takes well under a second.
 """
