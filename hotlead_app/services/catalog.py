@@ -207,7 +207,7 @@ def list_levels(*, niche_id: uuid.UUID | None = None, active_only: bool = False)
 # --------------------------------------------------------------------------- providers
 
 
-def create_provider(*, name: str, email: str, actor: Actor, uow: UnitOfWork | None = None) -> ProviderRead:
+def create_provider(*, name: object, email: object, actor: Actor, uow: UnitOfWork | None = None) -> ProviderRead:
     errors = {}
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         errors["name"] = "required, at most 200 characters"
@@ -217,9 +217,11 @@ def create_provider(*, name: str, email: str, actor: Actor, uow: UnitOfWork | No
         errors["email"] = "a valid email address"
     if errors:
         raise InvalidInput("The provider is not valid.", details=errors)
+    assert isinstance(name, str) and isinstance(email, str)  # checked just above
+    clean_name, clean_email = name.strip(), email.strip().lower()
 
     def _create(work: UnitOfWork) -> ProviderRead:
-        provider = ServiceProvider(name=name.strip(), email=email.strip().lower())
+        provider = ServiceProvider(name=clean_name, email=clean_email)
         work.session.add(provider)
         work.session.flush()
         work.session.refresh(provider)

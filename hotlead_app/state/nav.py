@@ -72,8 +72,8 @@ class _Stop(Exception):
 
 
 class NavState(SessionState):
-    backlog: int = 0
-    backlog_loaded: bool = False
+    backlog: rx.Field[int] = rx.field(0)
+    backlog_loaded: rx.Field[bool] = rx.field(False)
     _signature: str = ""
     _beat: float = 0.0
 
@@ -117,7 +117,7 @@ async def _poll(self, token: str, client: str, started: float):
         async with self:
             route = self.router.route_id
             signed_out = token != self.token or queue is None
-            if signed_out:
+            if signed_out or queue is None:
                 self._beat = 0.0  # signed out, or not an admin: the next page starts anew
             else:
                 self._beat = time.time()
