@@ -94,13 +94,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
                 "niche": s["niche_name"],
                 "level": s["level"],
                 "price": s["price_per_lead"],
-                "state": (
-                    "cancelled"
-                    if s["cancelled_at"]
-                    else "active"
-                    if s["active"]
-                    else f"paused ({s['pause_reason'] or 'unknown'})"
-                ),
+                "state": ("cancelled" if s["cancelled_at"] else "active" if s["active"] else s["pause_text"]),
                 "filters": json.dumps(s["filters"], sort_keys=True) if s["filters"] else "every lead",
                 "last": _when(s["last_received_at"]) or "never",
             }

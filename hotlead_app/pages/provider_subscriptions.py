@@ -40,11 +40,19 @@ class FilterField:
     error: str = ""
 
 
-def _builder_fields(fields: list[dict], filters: dict) -> tuple[list[FilterField], dict]:
-    """Builder rows for a niche's filterable fields, filled from ``filters``; the rules
-    the builder cannot show (fields no longer on the form) are kept aside untouched."""
+#: A builder row for a rule a filter may not have (DOMAIN.md "Which fields a filter may
+#: name"): it shows why, next to the field, and saving drops the rule.
+REFUSED = "refused"
+DROPS = " Saving drops this rule."
+
+
+def _builder_fields(fields: list[dict], filters: dict, problems: dict | None = None) -> tuple[list[FilterField], dict]:
+    """Builder rows for a niche's filterable fields, filled from ``filters``; each rule
+    in ``problems`` (the subscription's refused rules) gets its message next to its
+    field and is dropped on save; other rules the builder cannot show are kept aside."""
     rows: list[FilterField] = []
-    extra = dict(filters)
+    problems = problems or {}
+    extra = {k: v for k, v in filters.items() if k not in problems}
     for f in fields:
         rule = extra.get(f["name"])
         row = FilterField(name=f["name"], label=f["label"], type=f["type"])
@@ -61,7 +69,15 @@ def _builder_fields(fields: list[dict], filters: dict) -> tuple[list[FilterField
             extra.pop(f["name"])
             row.min = "" if rule.get("min") is None else str(rule["min"])
             row.max = "" if rule.get("max") is None else str(rule["max"])
+        if f["name"] in problems:
+            row.error = problems[f["name"]] + DROPS
         rows.append(row)
+    shown = {r.name for r in rows}
+    rows += [
+        FilterField(name=name, label=name, type=REFUSED, error=message + DROPS)
+        for name, message in problems.items()
+        if name not in shown
+    ]
     return rows, extra
 
 
@@ -81,7 +97,7 @@ def _filters_from(rows: list[FilterField], extra: dict) -> tuple[dict, dict[str,
                 errors[row.name] = f"Not a ZIP code: {', '.join(bad[:3])}"
             elif zips:
                 filters[row.name] = list(dict.fromkeys(zips))
-        else:
+        elif row.type == "number":
             bounds = {k: v.strip() for k, v in (("min", row.min), ("max", row.max)) if v.strip()}
             if bounds:
                 filters[row.name] = bounds
@@ -226,7 +242,7 @@ class SubscriptionsState(ProviderPageState):
     def _mark(self, errors: dict) -> None:
         rows = [dataclasses.replace(r) for r in self.fields]
         for row in rows:
-            row.error = str(errors.get(row.name, ""))
+            row.error = str(errors.get(row.name, "")) or (row.error if row.error.endswith(DROPS) else "")
         self.fields = rows
         others = {k: v for k, v in errors.items() if k not in {r.name for r in rows}}
         self.form_error = "; ".join(f"{k}: {v}" for k, v in others.items())
@@ -288,7 +304,7 @@ class SubscriptionsState(ProviderPageState):
         self._reset_form()
         niche = self._niche(sub["niche_id"])
         fields = niche["fields"] if niche else []
-        self.fields, self._extra = _builder_fields(fields, sub["filters"])
+        self.fields, self._extra = _builder_fields(fields, sub["filters"], sub["filter_problems"])
         self.niche_id = sub["niche_id"]
         self.editing_id = subscription_id
         self.editing_label = f"{sub['niche']} · {sub['level']}"
@@ -425,6 +441,7 @@ def _field_editor(f: FilterField) -> rx.Component:
                         class_name="filter-zips",
                     ),
                     width="100%",
+                    display=rx.cond(f.type == REFUSED, "none", "flex"),
                 ),
             ),
         ),

@@ -23,6 +23,7 @@ from hotlead_app.domain.errors import InvalidInput, NotFound
 from hotlead_app.domain.forms import validate_form_fields
 from hotlead_app.domain.money import LedgerEntryType
 from hotlead_app.models import (
+    PAUSE_REASON_TEXT,
     ActorRole,
     AuditLog,
     CompetitionLevel,
@@ -228,6 +229,7 @@ def provider_detail(*, provider_id: uuid.UUID, actor: Actor) -> dict[str, Any]:
                     "filters": s.filters,
                     "active": s.active,
                     "pause_reason": s.pause_reason,
+                    "pause_text": PAUSE_REASON_TEXT.get(s.pause_reason or "", "paused") if not s.active else "",
                     "last_received_at": s.last_received_at.isoformat() if s.last_received_at else None,
                     "created_at": s.created_at.isoformat(),
                     "cancelled_at": s.cancelled_at.isoformat() if s.cancelled_at else None,

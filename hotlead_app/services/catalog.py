@@ -18,7 +18,7 @@ from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain import money
 from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import Conflict, Forbidden, InsufficientBalance, InvalidInput, NotFound
-from hotlead_app.domain.filters import validate_filters
+from hotlead_app.domain.filters import check_fields, validate_filters
 from hotlead_app.domain.forms import validate_form_fields
 from hotlead_app.models import (
     CompetitionLevel,
@@ -321,6 +321,7 @@ def create_subscription(
             raise Conflict("This competition level is not open.", details={"competition_level_id": str(level.id)})
         if uow.session.get(ServiceProvider, owner) is None:
             raise NotFound("No such provider.", details={"provider_id": str(owner)})
+        check_fields(clean, niche.fields)  # DOMAIN.md "Which fields a filter may name"
         lock_niche(uow, level.niche_id)
         sub = ProviderSubscription(provider_id=owner, competition_level_id=level.id, filters=clean)
         uow.session.add(sub)
@@ -344,7 +345,12 @@ def create_subscription(
 def update_subscription(
     *, subscription_id: uuid.UUID, actor: Actor, filters: object = None, active: object = None
 ) -> SubscriptionRead:
-    """Edit filters (affects only leads not yet distributed), pause or resume."""
+    """Edit filters (affects only leads not yet distributed), pause or resume.
+
+    New filters, and the stored ones when resuming, must name only fields a filter may
+    name (``domain.filters.check_fields``). A subscription paused as
+    ``filter_not_allowed`` whose filters are replaced by allowed ones stays paused, as
+    if paused by its provider, who resumes it when ready."""
     if active is not None and not isinstance(active, bool):
         raise InvalidInput("active is true or false.", details={"active": "true or false"})
     clean = validate_filters(filters) if filters is not None else None
@@ -352,9 +358,17 @@ def update_subscription(
         sub, level = _lock_subscription(uow, subscription_id, actor)
         if sub.cancelled_at is not None:
             raise Conflict("This subscription was cancelled.", details={"subscription_id": str(sub.id)})
+        niche = uow.session.get(Niche, level.niche_id)
+        assert niche is not None  # a foreign key
+        if clean is not None:
+            check_fields(clean, niche.fields)
+        elif active is True:
+            check_fields(sub.filters, niche.fields)
         before = audit.snapshot(sub)
         if clean is not None:
             sub.filters = clean
+            if not sub.active and sub.pause_reason == PauseReason.FILTER_NOT_ALLOWED:
+                sub.pause_reason = PauseReason.BY_PROVIDER
         if active is False:
             sub.active = False
             sub.pause_reason = PauseReason.BY_PROVIDER

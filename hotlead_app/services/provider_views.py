@@ -18,20 +18,22 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, func, or_, text, tuple_
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain import money
 from hotlead_app.domain.errors import InvalidInput, NotFound
-from hotlead_app.domain.filters import validate_filters
+from hotlead_app.domain.filters import FILTERABLE_TYPES, refused_fields, shown_fields, validate_filters
 from hotlead_app.domain.leads import LeadStatus
 from hotlead_app.domain.money import LedgerEntryType
 from hotlead_app.models import (
+    PAUSE_REASON_TEXT,
     CompetitionLevel,
     Lead,
     LeadAssignment,
     LedgerEntry,
     Niche,
+    PauseReason,
     ProviderSubscription,
     ServiceProvider,
 )
@@ -39,8 +41,6 @@ from hotlead_app.models._types import utcnow
 from hotlead_app.services import distribution, query
 from hotlead_app.services.checks import time_cursor
 
-#: Form field types a filter can be built on, and the rule each gets.
-FILTERABLE_TYPES = {"select": "list", "zip": "list", "number": "range"}
 #: Leads a filter preview counts: those that went through approval to the engine.
 PREVIEW_STATUSES = (LeadStatus.APPROVED, LeadStatus.DISTRIBUTED, LeadStatus.BAD_LEAD)
 PREVIEW_DAYS = 30
@@ -60,11 +60,7 @@ INACTIVE_REASON_TEXT = {
     "add funds to bring the balance back to zero, then contact support.",
     "admin": "Contact support to be switched on again.",
 }
-PAUSE_TEXT = {
-    "insufficient_balance": "paused: balance below the price",
-    "paused_by_provider": "paused by you",
-    "cancelled": "cancelled",
-}
+PAUSE_TEXT = {**PAUSE_REASON_TEXT, PauseReason.BY_PROVIDER: "paused by you"}
 REASON_TEXT = {
     "chosen": "You received it.",
     "level_inactive": "This competition level was not open for this lead.",
@@ -141,6 +137,12 @@ def overview(*, provider_id: uuid.UUID, days: int = 30, now: datetime | None = N
         why = (
             f"{why} {low_balance} subscription(s) paused because the balance is below their price: "
             "add funds to resume them."
+        )
+    refused = counts.get(PauseReason.FILTER_NOT_ALLOWED, 0)
+    if refused:
+        why = (
+            f"{why} {refused} subscription(s) paused because their filters name a field filters may not use: "
+            "edit their filters, then resume them."
         )
     return {
         "id": str(provider.id),
@@ -281,6 +283,8 @@ def list_subscriptions(*, provider_id: uuid.UUID, include_cancelled: bool = Fals
                 "can_resume": not sub.active and sub.cancelled_at is None,
                 "filters": sub.filters,
                 "filters_text": describe_filters(sub.filters),
+                # The rules a filter may not have, with why (saved before the rule was).
+                "filter_problems": refused_fields(sub.filters, niche.fields),
                 "last_received_at": _iso(sub.last_received_at),
                 "created_at": _iso(sub.created_at),
             }
@@ -428,18 +432,20 @@ def _missed_scope(session, provider_id: uuid.UUID):
     """The niches the provider subscribes to now (with the fields its current filters
     there use, and when its first subscription there began) and its level names."""
     subs = session.exec(
-        select(ProviderSubscription, CompetitionLevel)
+        select(ProviderSubscription, CompetitionLevel, Niche.fields)
         .join(CompetitionLevel, CompetitionLevel.id == ProviderSubscription.competition_level_id)
+        .join(Niche, col(Niche.id) == CompetitionLevel.niche_id)
         .where(ProviderSubscription.provider_id == provider_id)
     ).all()
     used: dict[uuid.UUID, set[str]] = {}
     first: dict[uuid.UUID, datetime] = {}
     level_names: dict[uuid.UUID, str] = {}
-    for sub, level in subs:
+    for sub, level, form in subs:
         level_names[level.id] = level.name
         first[level.niche_id] = min(first.get(level.niche_id, sub.created_at), sub.created_at)
         if sub.cancelled_at is None:
-            used.setdefault(level.niche_id, set()).update(sub.filters or {})
+            # Never a text, email or phone field, whatever an old row's filters name.
+            used.setdefault(level.niche_id, set()).update(shown_fields(sub.filters, form))
     return used, first, level_names
 
 
