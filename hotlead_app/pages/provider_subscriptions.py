@@ -14,9 +14,11 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, provider_layout
 from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or
+from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import DomainError, InvalidFilters
 from hotlead_app.pages.provider_home import TITLE_SUFFIX
-from hotlead_app.services import catalog, provider_views
+from hotlead_app.services import catalog
+from hotlead_app.services.reads import subscriptions
 from hotlead_app.state.guards import ProviderPageState, guarded
 
 ZIP_RE = re.compile(r"^\d{5}(?:-\d{4})?$")
@@ -126,7 +128,7 @@ class SubscriptionsState(ProviderPageState):
 
     # ------------------------------------------------------------------ loading
 
-    def _reload(self, provider_id: uuid.UUID) -> None:
+    def _reload(self, actor: Actor) -> None:
         self.subs = [
             {
                 "id": s["id"],
@@ -139,16 +141,15 @@ class SubscriptionsState(ProviderPageState):
                 "active": "1" if s["active"] else "",
                 "can_resume": "1" if s["can_resume"] else "",
             }
-            for s in provider_views.list_subscriptions(provider_id=provider_id)
+            for s in subscriptions.provider_subscriptions(actor)
         ]
-        self._options = provider_views.subscription_options(provider_id=provider_id)
+        self._options = [{**n} for n in subscriptions.subscription_options(actor)]
         self.niches = [{"id": n["id"], "name": n["name"]} for n in self._options]
 
     @rx.event
     @guarded
     def load(self, principal):
-        provider_id = principal.provider_id
-        self._reload(provider_id)
+        self._reload(principal.actor)
         self.mode = ""
         self.loading = False
 
@@ -250,7 +251,6 @@ class SubscriptionsState(ProviderPageState):
     @rx.event
     @guarded
     def recount(self, principal):
-        provider_id = principal.provider_id
         if not self.niche_id:
             return
         filters = self._collect()
@@ -260,9 +260,7 @@ class SubscriptionsState(ProviderPageState):
         self.counting = True
         yield
         try:
-            result = provider_views.count_matching_leads(
-                provider_id=provider_id, niche_id=uuid.UUID(self.niche_id), filters=filters
-            )
+            result = subscriptions.filter_preview(principal.actor, niche_id=uuid.UUID(self.niche_id), filters=filters)
         except InvalidFilters as exc:
             self._mark(exc.details)
             self.matched = -1
@@ -295,9 +293,8 @@ class SubscriptionsState(ProviderPageState):
     @rx.event
     @guarded
     def start_edit(self, principal, subscription_id: str):
-        provider_id = principal.provider_id
         sub = next(
-            (s for s in provider_views.list_subscriptions(provider_id=provider_id) if s["id"] == subscription_id), None
+            (s for s in subscriptions.provider_subscriptions(principal.actor) if s["id"] == subscription_id), None
         )
         if sub is None:
             return rx.toast.error("No such subscription.")
@@ -344,7 +341,7 @@ class SubscriptionsState(ProviderPageState):
             self.saving = False
         self._reset_form()
         self.mode = ""
-        self._reload(principal.provider_id)
+        self._reload(principal.actor)
         yield rx.toast.success(success)
 
     # ------------------------------------------------------------------ list actions
@@ -364,7 +361,7 @@ class SubscriptionsState(ProviderPageState):
                     done = "Your balance is below this level's price: it stays paused until you add funds."
         except DomainError as exc:
             return rx.toast.error(exc.message)
-        self._reload(principal.provider_id)
+        self._reload(principal.actor)
         return rx.toast.success(done)
 
     @rx.event

@@ -34,6 +34,7 @@ from hotlead_app.models import (
 )
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import audit, ledger, outbox
+from hotlead_app.services.checks import require_admin
 
 RETRY_WAITING_TASK = "distribution.retry_waiting"
 
@@ -73,6 +74,71 @@ def create_niche(*, slug: str, name: str, fields: object, actor: Actor) -> Niche
             before=None,
             after=audit.snapshot(niche),
         )
+        return NicheRead.model_validate(niche, from_attributes=True)
+
+
+NICHE_FIELDS = ("name", "fields", "active")
+
+
+def update_niche(
+    *, niche_id: uuid.UUID, actor: Actor, values: dict[str, Any] | None = None, memo: str | None = None
+) -> NicheRead:
+    """Change a niche's name, its form fields and whether it is open (``active``).
+    The slug is its public address and does not change.  Validation errors name
+    each field (``name``, ``fields[2].options``…) and nothing is written."""
+    require_admin(actor)
+    if not isinstance(values, dict):
+        raise InvalidInput("Send the fields to change as an object.", details={"body": "must be an object"})
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    for key in values:
+        if key not in NICHE_FIELDS:
+            errors[key] = "unknown field" if key != "slug" else "the slug of a niche does not change"
+    if "name" in values:
+        name = values["name"]
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            errors["name"] = "required, at most 200 characters"
+        else:
+            clean["name"] = name.strip()
+    if "active" in values:
+        if not isinstance(values["active"], bool):
+            errors["active"] = "true or false"
+        else:
+            clean["active"] = values["active"]
+    if "fields" in values:
+        try:
+            clean["fields"] = validate_form_fields(values["fields"])
+        except InvalidInput as exc:
+            errors.update(exc.details)
+    if errors:
+        raise InvalidInput("The niche is not valid.", details=errors)
+    with unit_of_work() as uow:
+        if uow.session.get(Niche, niche_id) is None:
+            raise NotFound("No such niche.", details={"niche_id": str(niche_id)})
+        # Opening or closing a niche decides who may receive its leads: take its lock.
+        lock_niche(uow, niche_id)
+        niche = uow.session.exec(select(Niche).where(Niche.id == niche_id).with_for_update()).one()
+        uow.session.refresh(niche)
+        before = audit.snapshot(niche)
+        for key, value in clean.items():
+            setattr(niche, key, value)
+        uow.session.add(niche)
+        uow.session.flush()
+        after = audit.snapshot(niche)
+        if before != after:
+            action = "updated"
+            if set(clean) == {"active"}:
+                action = "activated" if clean["active"] else "deactivated"
+            audit.record(
+                uow,
+                actor=actor,
+                entity_type="niche",
+                entity_id=niche.id,
+                action=action,
+                before=before,
+                after=after,
+                memo=memo,
+            )
         return NicheRead.model_validate(niche, from_attributes=True)
 
 

@@ -193,17 +193,20 @@ def test_migration_0014_pauses_the_offending_subscriptions_audits_and_emails_the
 
 
 def test_the_filter_builder_shows_why_next_to_each_refused_rule_and_saving_drops_it(db):
+    from hotlead_app.domain import actors
     from hotlead_app.pages.provider_subscriptions import _builder_fields, _filters_from
-    from hotlead_app.services import provider_views
+    from hotlead_app.services.reads import subscriptions
 
     market = make_market(levels=[("Solo", "5.00", 1)], providers=0, fields=FIELDS)
     provider = make_provider(balance="50.00")
     sub = subscribe(provider.id, market.levels[0].id, {"roof_type": ["metal"]})
     _force_filters(sub.id, '{"roof_type": ["metal"], "details": ["x"], "area_sqft": ["1"]}')
 
-    (row,) = provider_views.list_subscriptions(provider_id=provider.id)
+    (row,) = subscriptions.provider_subscriptions(actors.provider(provider.id))
     assert set(row["filter_problems"]) == {"details", "area_sqft"}
-    (niche,) = [n for n in provider_views.subscription_options(provider_id=provider.id) if n["id"] == row["niche_id"]]
+    (niche,) = [
+        n for n in subscriptions.subscription_options(actors.provider(provider.id)) if n["id"] == row["niche_id"]
+    ]
     rows, extra = _builder_fields(niche["fields"], row["filters"], row["filter_problems"])
     errors = {r.name: r.error for r in rows if r.error}
     assert set(errors) == {"details", "area_sqft"}
