@@ -112,6 +112,20 @@ def test_the_api_refuses_a_filter_on_any_field_but_select_zip_and_number(db, api
     assert fixed.status_code == 200 and fixed.json()["active"] is True, fixed.text
 
 
+def test_the_filter_preview_refuses_a_field_a_filter_may_not_name(db, api_server):
+    market = make_market(levels=[("Solo", "5.00", 1)], providers=0, fields=FIELDS)
+    approved_lead(market.slug, PAYLOAD)
+    _provider_id, headers = _provider(api_server)
+    url = f"{api_server}/api/v1/provider/filter-preview"
+    niche = str(market.niche.id)
+    for filters, field in REFUSED:
+        resp = httpx.post(url, headers=headers, json={"niche_id": niche, "filters": filters})
+        assert resp.status_code == 400, (filters, resp.text)
+        assert list(resp.json()["error"]["details"]) == [field]
+    fine = httpx.post(url, headers=headers, json={"niche_id": niche, "filters": {"roof_type": ["metal"]}})
+    assert fine.status_code == 200 and fine.json()["matched"] == 1, fine.text
+
+
 def test_missed_leads_never_show_a_text_email_or_phone_field_even_for_an_old_row(db, api_server):
     market = make_market(levels=[("Solo", "5.00", 1)], providers=1, fields=FIELDS)
     provider_id, headers = _provider(api_server)

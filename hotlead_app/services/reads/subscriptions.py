@@ -16,7 +16,7 @@ from hotlead_app.db import unit_of_work
 from hotlead_app.domain import money
 from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import NotFound
-from hotlead_app.domain.filters import FILTERABLE_TYPES, refused_fields, validate_filters
+from hotlead_app.domain.filters import FILTERABLE_TYPES, check_fields, refused_fields, validate_filters
 from hotlead_app.domain.leads import LeadStatus
 from hotlead_app.models import PAUSE_REASON_TEXT, CompetitionLevel, Niche, PauseReason, ProviderSubscription
 from hotlead_app.models._types import utcnow
@@ -215,8 +215,10 @@ def filter_preview(
     """How many of the niche's leads of the last ``days`` days (those that went
     through approval) ``filters`` would have matched.  Counted in PostgreSQL with the
     engine's own filter function (``hotlead_filter_mismatch``) on the filters as a
-    subscription would store them; malformed filters raise ``InvalidFilters``.  Any
-    provider may preview any open niche: only counts are read."""
+    subscription would store them; malformed filters, and filters naming a field a
+    filter may not name, raise ``InvalidFilters`` (a count over a free-text field
+    would tell what the leads say).  Any provider may preview any open niche: only
+    counts are read."""
     own_provider(actor)
     clean = validate_filters({} if filters is None else filters)
     since = (now or utcnow()) - timedelta(days=days)
@@ -224,6 +226,7 @@ def filter_preview(
         niche = uow.session.get(Niche, niche_id)
         if niche is None or not niche.active:
             raise NotFound("No such niche.", details={"niche_id": str(niche_id)})
+        check_fields(clean, niche.fields)
         matched, total = uow.session.execute(
             text(
                 "SELECT count(*) FILTER (WHERE hotlead_filter_mismatch(CAST(:filters AS jsonb), payload) IS NULL),"
