@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlparse
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
+from hotlead_app import routes
 from hotlead_app.db import referenced, unit_of_work
 from hotlead_app.infra import metrics
 from hotlead_app.infra.logging import bind
@@ -155,6 +156,8 @@ CHANGE_TEXT = {
     "auto_resumed": "is active again: your balance covers its price per lead",
     "auto_deactivated": "Your account is paused until you add funds: no subscription can be paid for.",
     "active": "Your account is active again.",
+    "filter_not_allowed": "is paused: its filters name a field a filter may not use (only select, ZIP and "
+    "number fields); edit its filters, then resume it",
 }
 
 
@@ -164,7 +167,8 @@ def compose_provider_balance_rules(*, provider_id: uuid.UUID, changes: list[dict
         if provider is None:
             return None
         to_address, name, balance = provider.email, provider.name, provider.balance
-    lines = [f"Your balance is now {balance}."]
+    filters_only = bool(changes) and all(change["change"] == "filter_not_allowed" for change in changes)
+    lines = [] if filters_only else [f"Your balance is now {balance}."]
     for change in changes:
         text = CHANGE_TEXT.get(change["change"], change["change"])
         lines.append(
@@ -174,8 +178,8 @@ def compose_provider_balance_rules(*, provider_id: uuid.UUID, changes: list[dict
         name=name,
         title="Your lead subscriptions changed",
         lines=lines,
-        link=f"{get_settings().public_url}/provider",
-        link_label="Add funds",
+        link=f"{get_settings().public_url}{routes.PROVIDER_SUBSCRIPTIONS if filters_only else routes.PROVIDER_HOME}",
+        link_label="Edit your subscriptions" if filters_only else "Add funds",
     )
     return _insert(
         dedupe_key=f"balance-rules:{key}", kind="provider_balance_rules", to_address=to_address, rendered=rendered

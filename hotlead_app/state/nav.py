@@ -22,7 +22,8 @@ from typing import Any
 
 import reflex as rx
 
-from hotlead_app.services import auth, reports
+from hotlead_app.services import auth
+from hotlead_app.services.reads import approval_queue
 from hotlead_app.state.session import SessionState
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ async def _connected(token: str) -> bool:
         return True
 
 
-def _admin_backlog(token: str) -> reports.Backlog | None:
+def _admin_backlog(token: str) -> approval_queue.Backlog | None:
     """The backlog, or None when the token is not an admin's live session."""
     try:
         principal = auth.authenticate(token=token)
@@ -64,7 +65,7 @@ def _admin_backlog(token: str) -> reports.Backlog | None:
         return None
     if principal.role != "admin":
         return None
-    return reports.backlog(actor=principal.actor)
+    return approval_queue.backlog(principal.actor)
 
 
 class _Stop(Exception):
