@@ -177,6 +177,47 @@ def test_subscribe_with_the_filter_builder_whose_live_count_narrows(page: Page, 
     assert sub.filters == {"roof_type": ["metal", "tile"], "area_sqft": {"min": "1000"}}
 
 
+def test_a_filter_saved_before_the_field_rule_shows_why_and_saving_drops_it(page: Page, app_server, shared_db):
+    """DOMAIN.md "Which fields a filter may name": an old subscription filtering on a
+    text field (as migration 0014 found it, paused) is explained next to the field."""
+    from sqlalchemy import text
+
+    email = unique_email("dash")
+    provider = accounts.create_provider_account(name="Old Filters", email=email, password=PASSWORD, actor=admin())
+    fields = [*ROOFING_FIELDS, {"name": "details", "label": "Details", "type": "text", "required": False}]
+    niche = catalog.create_niche(slug=f"dash-{uuid.uuid4().hex[:8]}", name="Old roofs", fields=fields, actor=admin())
+    level = catalog.create_level(
+        niche_id=niche.id, name="Solo", price_per_lead="5.00", max_providers=1, priority_order=1, actor=admin()
+    )
+    ledger.post(provider_id=provider.id, type="deposit", amount="50.00", key=f"e2e:{provider.id}")
+    sub = catalog.create_subscription(
+        competition_level_id=level.id, filters={"roof_type": ["metal"]}, actor=admin(), provider_id=provider.id
+    )
+    with unit_of_work() as uow:
+        uow.session.execute(
+            text(
+                "UPDATE provider_subscriptions SET filters = CAST(:f AS jsonb), active = false, "
+                "pause_reason = 'filter_not_allowed' WHERE id = :id"
+            ),
+            {"f": '{"roof_type": ["metal"], "details": ["x"]}', "id": sub.id},
+        )
+
+    _sign_in(page, app_server, email)
+    expect(page).to_have_url(re.compile(r"/provider$"), timeout=30_000)
+    page.goto(f"{app_server}/provider/subscriptions")
+    row = page.locator(".subscription-row")
+    expect(row).to_contain_text("filters name a field filters may not use", timeout=30_000)
+    row.get_by_role("button", name="Edit filters").click()
+    expect(page.locator("#filter-details .field-error")).to_contain_text("may not name a text field", timeout=30_000)
+    expect(page.locator("#filter-details .field-error")).to_contain_text("Saving drops this rule")
+    page.locator("#save-filters").click()
+    expect(row).to_contain_text("paused by you", timeout=30_000)
+    (saved,) = catalog.list_subscriptions(provider_id=provider.id)
+    assert saved.filters == {"roof_type": ["metal"]} and saved.pause_reason == "paused_by_provider"
+    row.get_by_role("button", name="Resume").click()
+    expect(row).to_contain_text("active", timeout=30_000)
+
+
 def test_an_api_key_works_as_a_bearer_token_until_revoked(page: Page, app_server, shared_db):
     email, provider, _niche, _level = _market()
     sign_in_provider(page, app_server, email, lands_on=r"/provider$")
