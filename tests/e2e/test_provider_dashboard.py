@@ -17,7 +17,7 @@ from hotlead_app.domain.actors import admin
 from hotlead_app.models import Lead, LeadStatus
 from hotlead_app.services import accounts, catalog, intake, leads, ledger
 from tests.conftest import wait_for
-from tests.e2e.conftest import PASSWORD, api_login, new_admin, sign_in_provider
+from tests.e2e.conftest import PASSWORD, api_login, new_admin, sign_in, sign_in_provider
 from tests.factories import ROOFING_FIELDS, approved_lead, assignments_of, confirmation_token, unique_email
 
 
@@ -202,7 +202,7 @@ def test_a_filter_saved_before_the_field_rule_shows_why_and_saving_drops_it(page
             {"f": '{"roof_type": ["metal"], "details": ["x"]}', "id": sub.id},
         )
 
-    _sign_in(page, app_server, email)
+    sign_in(page, app_server, email)
     expect(page).to_have_url(re.compile(r"/provider$"), timeout=30_000)
     page.goto(f"{app_server}/provider/subscriptions")
     row = page.locator(".subscription-row")
