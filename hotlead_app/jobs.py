@@ -23,6 +23,8 @@ job                                written by
                                    distribution with its assignments
 ``email.admin_alert``              ``services/ledger.py`` (balance drift), payments
 ``email.deposit_received``         ``services/ledger.py`` (a deposit is credited)
+``email.return_request``           ``services/returns.py`` (a return is requested,
+                                   denied), ``services/refunds.py`` (approved)
 ``distribution.distribute_lead``   ``services/leads.py`` (a lead is approved)
 ``distribution.retry_waiting``     ``services/ledger.py`` (money arrived),
                                    ``services/catalog.py`` (levels changed); and beat
@@ -50,6 +52,7 @@ EMAIL_PROVIDER_BALANCE_RULES = "email.provider_balance_rules"
 EMAIL_ADMIN_ALERT = "email.admin_alert"
 EMAIL_NEW_LEADS = "email.new_leads"
 EMAIL_DEPOSIT_RECEIVED = "email.deposit_received"
+EMAIL_RETURN_REQUEST = "email.return_request"
 EMAIL_SEND_PENDING = "email.send_pending"
 DISTRIBUTE_LEAD = "distribution.distribute_lead"
 RETRY_WAITING = "distribution.retry_waiting"
@@ -99,6 +102,7 @@ JOBS: dict[str, Job] = {
         Job(EMAIL_ADMIN_ALERT, QUEUE_EMAIL, EMAIL_RETRY),
         Job(EMAIL_NEW_LEADS, QUEUE_EMAIL, EMAIL_RETRY),
         Job(EMAIL_DEPOSIT_RECEIVED, QUEUE_EMAIL, EMAIL_RETRY),
+        Job(EMAIL_RETURN_REQUEST, QUEUE_EMAIL, EMAIL_RETRY),
         Job(EMAIL_SEND_PENDING, QUEUE_EMAIL),
         Job(DISTRIBUTE_LEAD, QUEUE_DISTRIBUTION, DISTRIBUTION_RETRY),
         Job(RETRY_WAITING, QUEUE_DISTRIBUTION),

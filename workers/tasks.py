@@ -93,6 +93,11 @@ def deposit_received_email(entry_id: str, outbox_id: str | None = None) -> str:
     return _send(notifications.compose_deposit_received(entry_id=uuid.UUID(entry_id)))
 
 
+@app.task(**_options(jobs.EMAIL_RETURN_REQUEST))
+def return_request_email(request_id: str, event: str, outbox_id: str | None = None) -> str:
+    return _send(notifications.compose_return_request(request_id=uuid.UUID(request_id), event=event))
+
+
 @app.task(**_options(jobs.EMAIL_SEND_PENDING))
 def send_pending_emails() -> dict:
     return notifications.send_pending()

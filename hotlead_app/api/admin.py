@@ -336,6 +336,10 @@ class NichePatch(BaseModel):
     name: Any = None
     fields: Any = None
     active: Any = None
+    return_window_hours: Any = None
+    return_reasons: Any = None
+    max_return_rate_percent: Any = None
+    auto_approve_returns_below_percent: Any = None
     memo: str | None = Field(default=None, max_length=5000)
 
 
@@ -348,15 +352,78 @@ async def get_niche(niche_id: uuid.UUID, principal: auth.Principal = Depends(req
 async def update_niche(
     niche_id: uuid.UUID, body: NichePatch, principal: auth.Principal = Depends(require_admin)
 ) -> dict[str, Any]:
-    """Any of ``{name, fields, active}``; the slug does not change."""
+    """Any of ``{name, fields, active}`` and the return settings; the slug does not change."""
     values = body.model_dump(exclude_unset=True, exclude={"memo"})
-    niche = await run_in_threadpool(
-        lambda: catalog.update_niche(niche_id=niche_id, actor=principal.actor, values=values, memo=body.memo)
-    )
-    return {"id": str(niche.id), "slug": niche.slug, "name": niche.name, "active": niche.active, "fields": niche.fields}
+
+    def change() -> dict[str, Any]:
+        catalog.update_niche(niche_id=niche_id, actor=principal.actor, values=values, memo=body.memo)
+        detail = dict(niches.niche_detail(principal.actor, niche_id=niche_id))
+        detail.pop("levels", None)
+        detail.pop("distributed_count", None)
+        return detail
+
+    return await run_in_threadpool(change)
 
 
 @router.get("/providers/{provider_id}")
 async def provider_detail(provider_id: uuid.UUID, principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
     """The provider, its logins and its subscriptions (niche, level, price)."""
     return dict(await run_in_threadpool(lambda: providers.provider_detail(principal.actor, provider_id=provider_id)))
+
+
+# --------------------------------------------------------------------------- returns
+
+from hotlead_app.api.provider import return_out  # noqa: E402
+from hotlead_app.services import returns as returns_service  # noqa: E402
+from hotlead_app.services.reads import return_requests  # noqa: E402
+
+
+class DenyIn(MemoIn):
+    reason: Any = None
+
+
+@router.get("/returns")
+async def admin_returns(
+    status: str | None = Query(None, max_length=16),
+    niche_id: uuid.UUID | None = None,
+    provider_id: uuid.UUID | None = None,
+    params: PageParams = Depends(),
+    principal: auth.Principal = Depends(require_admin),
+) -> dict[str, Any]:
+    """Newest first; ``?status=pending|approved|denied``, ``?niche_id=``, ``?provider_id=``."""
+    rows = await run_in_threadpool(
+        lambda: return_requests.admin_returns(
+            principal.actor,
+            status=status,
+            niche_id=niche_id,
+            provider_id=provider_id,
+            limit=params.limit,
+            after=params.cursor,
+        )
+    )
+    return page(rows, params.limit, lambda r: [r["created_at"], r["id"]])
+
+
+@router.post("/returns/{return_id}/approve")
+async def approve_return(
+    return_id: uuid.UUID, body: MemoIn | None = None, principal: auth.Principal = Depends(require_admin)
+) -> dict[str, Any]:
+    """Refunds the assignment as an admin refund would; 409 ``already_decided`` once decided."""
+    memo = body.memo if body else None
+    done = await run_in_threadpool(
+        lambda: returns_service.approve_return(request_id=return_id, actor=principal.actor, memo=memo)
+    )
+    return return_out(done)
+
+
+@router.post("/returns/{return_id}/deny")
+async def deny_return(
+    return_id: uuid.UUID, body: DenyIn, principal: auth.Principal = Depends(require_admin)
+) -> dict[str, Any]:
+    """``reason`` is required (400 without it); nothing is refunded."""
+    done = await run_in_threadpool(
+        lambda: returns_service.deny_return(
+            request_id=return_id, actor=principal.actor, reason=body.reason, memo=body.memo
+        )
+    )
+    return return_out(done)

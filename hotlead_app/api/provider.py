@@ -295,3 +295,52 @@ async def missed_leads(
 @router.get("/leads/{lead_id}")
 async def lead_detail(lead_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
     return dict(await run_in_threadpool(lambda: lead_reads.provider_lead(principal.actor, lead_id=lead_id)))
+
+
+# --------------------------------------------------------------------------- returns and outcomes
+
+from hotlead_app.services import returns as returns_service  # noqa: E402
+from hotlead_app.services.reads import return_requests  # noqa: E402
+
+
+class ReturnIn(BaseModel):
+    reason: Any = None
+    note: Any = None
+
+
+def return_out(r: returns_service.ReturnRead) -> dict[str, Any]:
+    return {
+        "id": str(r.id),
+        "assignment_id": str(r.assignment_id),
+        "niche_id": str(r.niche_id),
+        "status": r.status,
+        "reason": r.reason,
+        "note": r.note,
+        "created_at": r.created_at.isoformat(),
+        "decided_at": r.decided_at.isoformat() if r.decided_at else None,
+        "deny_reason": r.deny_reason,
+    }
+
+
+@router.post("/assignments/{assignment_id}/return", status_code=201)
+async def return_lead(
+    assignment_id: uuid.UUID, body: ReturnIn, principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    """409 with the rule's code (``already_refunded``, ``already_requested``,
+    ``return_window_closed``, ``return_rate_exceeded``) and nothing written."""
+    made = await run_in_threadpool(
+        lambda: returns_service.request_return(
+            assignment_id=assignment_id, actor=principal.actor, reason=body.reason, note=body.note
+        )
+    )
+    return return_out(made)
+
+
+@router.get("/returns")
+async def my_returns(
+    params: PageParams = Depends(), principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    rows = await run_in_threadpool(
+        lambda: return_requests.provider_returns(principal.actor, limit=params.limit, after=params.cursor)
+    )
+    return page(rows, params.limit, lambda r: [r["created_at"], r["id"]])

@@ -67,6 +67,13 @@ FILES: tuple[EngineFile, ...] = (
             _trigger("lead_assignments", "lead_assignments_no_truncate"),
         ),
     ),
+    EngineFile(
+        "outcomes_append_only.sql",
+        (
+            _trigger("lead_outcomes", "lead_outcomes_append_only"),
+            _trigger("lead_outcomes", "lead_outcomes_no_truncate"),
+        ),
+    ),
     EngineFile("signed_amount.sql", (_fn("hotlead_signed_amount"),)),
     EngineFile("ledger_apply.sql", (_fn("hotlead_ledger_apply"), _trigger("ledger_entries", "ledger_entries_apply"))),
     EngineFile(

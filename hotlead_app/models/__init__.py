@@ -15,6 +15,7 @@ from hotlead_app.models.partner import Partner
 from hotlead_app.models.payment import Deposit, ReconciliationIssue, WebhookEvent
 from hotlead_app.models.provider import ProviderRead, ProviderStatus, ServiceProvider
 from hotlead_app.models.report import LedgerDailyTotal
+from hotlead_app.models.returns import LeadOutcome, ReturnRequest
 from hotlead_app.models.session import AuthSession
 from hotlead_app.models.subscription import (
     PAUSE_REASON_TEXT,
@@ -39,6 +40,7 @@ __all__ = [
     "EmailStatus",
     "Lead",
     "LeadAssignment",
+    "LeadOutcome",
     "LeadRead",
     "LeadStatus",
     "LedgerDailyTotal",
@@ -54,6 +56,7 @@ __all__ = [
     "ProviderStatus",
     "ProviderSubscription",
     "ReconciliationIssue",
+    "ReturnRequest",
     "ServiceProvider",
     "SubscriptionRead",
     "User",

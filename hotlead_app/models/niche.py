@@ -4,8 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Column, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+from hotlead_app.domain.returns import DEFAULT_RETURN_REASONS_SQL, default_return_reasons
 from hotlead_app.models._types import created_at_column, jsonb, timestamp, uuid_pk
 
 
@@ -25,6 +28,15 @@ class Niche(NicheBase, table=True):
     distributed_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # The latest last_received_at stamp given in this niche: stamps strictly increase.
     last_received_stamp: datetime | None = timestamp()
+    # Returns (DOMAIN.md "Returns"): the window, the reason codes offered, the cap on a
+    # provider's return rate and the rate below which a request is approved at once.
+    return_window_hours: int = Field(default=72, sa_column_kwargs={"server_default": "72"})
+    return_reasons: list[dict[str, Any]] = Field(
+        default_factory=default_return_reasons,
+        sa_column=Column(JSONB, nullable=False, server_default=text(DEFAULT_RETURN_REASONS_SQL)),
+    )
+    max_return_rate_percent: int = Field(default=20, sa_column_kwargs={"server_default": "20"})
+    auto_approve_returns_below_percent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = created_at_column()
 
 

@@ -21,6 +21,7 @@ from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import Conflict, Forbidden, InsufficientBalance, InvalidInput, NotFound
 from hotlead_app.domain.filters import check_fields, validate_filters
 from hotlead_app.domain.forms import validate_form_fields
+from hotlead_app.domain.returns import RETURN_SETTINGS, clean_return_settings
 from hotlead_app.domain.text import single_line_error
 from hotlead_app.models import (
     CompetitionLevel,
@@ -79,13 +80,15 @@ def create_niche(*, slug: str, name: str, fields: object, actor: Actor) -> Niche
         return NicheRead.model_validate(niche, from_attributes=True)
 
 
-NICHE_FIELDS = ("name", "fields", "active")
+NICHE_FIELDS = ("name", "fields", "active", *RETURN_SETTINGS)
 
 
 def update_niche(
     *, niche_id: uuid.UUID, actor: Actor, values: dict[str, Any] | None = None, memo: str | None = None
 ) -> NicheRead:
-    """Change a niche's name, its form fields and whether it is open (``active``).
+    """Change a niche's name, its form fields, whether it is open (``active``) and its
+    return settings (``return_window_hours``, ``return_reasons``,
+    ``max_return_rate_percent``, ``auto_approve_returns_below_percent``).
     The slug is its public address and does not change.  Validation errors name
     each field (``name``, ``fields[2].options``…) and nothing is written."""
     require_admin(actor)
@@ -114,6 +117,10 @@ def update_niche(
             clean["fields"] = validate_form_fields(values["fields"])
         except InvalidInput as exc:
             errors.update(exc.details)
+    # DOMAIN.md "Returns": the window, reason codes, rate cap and auto-approval rate.
+    return_settings, return_errors = clean_return_settings(values)
+    clean.update(return_settings)
+    errors.update(return_errors)
     if errors:
         raise InvalidInput("The niche is not valid.", details=errors)
     with unit_of_work() as uow:

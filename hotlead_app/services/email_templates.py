@@ -64,6 +64,41 @@ def provider_notice(*, name: str, title: str, lines: list[str], link: str, link_
     return Rendered(title, text, body)
 
 
+RETURN_TITLES = {
+    "requested": "We received your return request",
+    "approved": "Your return was approved",
+    "denied": "Your return was denied",
+}
+
+
+def return_update(
+    *,
+    name: str,
+    event: str,
+    niche_name: str,
+    lead_ref: str,
+    reason_label: str,
+    amount: str,
+    deny_reason: str | None,
+    link: str,
+) -> Rendered:
+    """A provider's notice about one of its return requests (requested, approved, denied)."""
+    lines = [f"Lead {lead_ref} ({niche_name}), returned as: {reason_label}."]
+    if event == "requested":
+        lines.append("An admin will look at it soon; you will get an email with the decision.")
+    elif event == "approved":
+        lines.append(f"{amount} was credited to your balance.")
+    elif event == "denied":
+        lines.append(f"Nothing was refunded. Why: {deny_reason or '-'}")
+    return provider_notice(
+        name=name,
+        title=RETURN_TITLES.get(event, "Your return request"),
+        lines=lines,
+        link=link,
+        link_label="See your returns",
+    )
+
+
 def admin_alert(*, subject: str, details: dict) -> Rendered:
     lines = [f"{k}: {v}" for k, v in sorted(details.items())]
     return Rendered(f"[hotlead] {subject}", "\n".join(lines) + "\n", _html(subject, [html.escape(x) for x in lines]))

@@ -244,6 +244,38 @@ def compose_deposit_received(*, entry_id: uuid.UUID) -> ComposedEmail | None:
     return _insert(dedupe_key=f"deposit:{entry_id}", kind="deposit_received", to_address=to_address, rendered=rendered)
 
 
+def compose_return_request(*, request_id: uuid.UUID, event: str) -> ComposedEmail | None:
+    """The provider's notice that its return request was received, approved or denied."""
+    from hotlead_app.models import LeadAssignment, ReturnRequest
+
+    with unit_of_work() as uow:
+        request = uow.session.get(ReturnRequest, request_id)
+        if request is None:
+            return None
+        assignment = referenced(uow.session, LeadAssignment, request.assignment_id)
+        niche = referenced(uow.session, Niche, request.niche_id)
+        provider = referenced(uow.session, ServiceProvider, request.provider_id)
+        label = next((r["label"] for r in niche.return_reasons if r.get("code") == request.reason), request.reason)
+        rendered = email_templates.return_update(
+            name=provider.name,
+            event=event,
+            niche_name=niche.name,
+            lead_ref=str(assignment.lead_id)[:8],
+            reason_label=label,
+            amount=str(assignment.charged_amount),
+            deny_reason=request.deny_reason,
+            link=f"{get_settings().public_url}{routes.PROVIDER_LEADS}",
+        )
+        to_address, lead_id = provider.email, assignment.lead_id
+    return _insert(
+        dedupe_key=f"return:{request_id}:{event}",
+        kind=f"return_{event}",
+        to_address=to_address,
+        rendered=rendered,
+        lead_id=lead_id,
+    )
+
+
 def compose_admin_alert(*, subject: str, details: dict, key: str) -> ComposedEmail:
     rendered = email_templates.admin_alert(subject=subject, details=details)
     return _insert(

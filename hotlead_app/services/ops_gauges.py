@@ -1,6 +1,6 @@
 """The gauges a scrape reads from PostgreSQL, Redis and the backups (approved leads
-waiting, unpublished outbox jobs, ledger drift, open reconciliation issues, Celery queue
-lengths, the last good restore).
+waiting, unpublished outbox jobs, ledger drift, open reconciliation issues, pending
+return requests, Celery queue lengths, the last good restore).
 
 They are not process state, so they are read at scrape time: :func:`register` adds them
 as state sources of ``infra/metrics.py`` (the ops routes call it when they are built),
@@ -30,6 +30,11 @@ SELECT count(*) AS waiting,
 OUTBOX_SQL = """
 SELECT count(*) AS unpublished, EXTRACT(EPOCH FROM now() - min(created_at)) AS oldest_age
   FROM outbox WHERE published_at IS NULL AND dispatched_at IS NULL
+"""
+# Return requests waiting for an admin: on the partial index of pending requests.
+RETURNS_SQL = """
+SELECT count(*) AS pending, EXTRACT(EPOCH FROM now() - min(created_at)) AS oldest_age
+  FROM return_requests WHERE status = 'pending'
 """
 CELERY_QUEUES = jobs.QUEUES
 
@@ -83,6 +88,7 @@ def database_gauges() -> Iterable:
         row = conn.execute(text(WAITING_SQL)).one()
         jobs = conn.execute(text(OUTBOX_SQL)).one()
         drift = _ledger_drift(conn)
+        returns = conn.execute(text(RETURNS_SQL)).one()
         issues = 0
         # The payments work adds the table (migration 0010); until a database has it, none are open.
         if conn.execute(text("SELECT to_regclass('reconciliation_issues')")).scalar() is not None:
@@ -110,6 +116,12 @@ def database_gauges() -> Iterable:
         value=drift,
     )
     yield gauge("hotlead_reconciliation_issues_open", "Payment reconciliation issues still open", value=issues)
+    yield gauge("hotlead_returns_pending", "Return requests waiting for an admin's decision", value=returns.pending)
+    yield gauge(
+        "hotlead_returns_pending_oldest_age_seconds",
+        "Seconds since the oldest pending return request was made (0 when none)",
+        value=max(0.0, float(returns.oldest_age or 0)),
+    )
 
 
 def queue_gauges() -> Iterable:

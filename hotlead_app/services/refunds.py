@@ -1,4 +1,10 @@
-"""Refunds are per assignment, once: a ``refund`` entry of the charged amount."""
+"""Refunds are per assignment, once: a ``refund`` entry of the charged amount.
+
+:func:`refund_in` is the one refund path (an admin refund, a Global Bad Lead, an
+approved return request): whatever else must happen when an assignment is refunded
+hooks in there, in the same transaction.  A pending return request of the assignment
+is approved by it (DOMAIN.md "Returns": an admin refund or a Global Bad Lead settles
+pending requests)."""
 
 from __future__ import annotations
 
@@ -8,14 +14,15 @@ from decimal import Decimal
 
 from sqlmodel import select
 
+from hotlead_app import jobs
 from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import AlreadyRefunded, InvalidInput, NotFound
 from hotlead_app.domain.money import LedgerEntryType
 from hotlead_app.infra import metrics
-from hotlead_app.models import LeadAssignment
+from hotlead_app.models import LeadAssignment, ReturnRequest
 from hotlead_app.models._types import utcnow
-from hotlead_app.services import audit, ledger
+from hotlead_app.services import audit, ledger, outbox
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,41 @@ def refund_in(
     if posted.created:
         refunded = assignment.charged_amount
         uow.after_commit(lambda: metrics.REFUNDS_AMOUNT.inc(metrics.amount(refunded)))
+    settle_pending_return(uow, assignment_id=assignment_id, actor=actor, memo=memo)
     return Refunded(assignment_id, assignment.provider_id, assignment.charged_amount, posted.entry.id)
+
+
+def settle_pending_return(uow: UnitOfWork, *, assignment_id: uuid.UUID, actor: Actor, memo: str | None) -> None:
+    """The assignment was refunded: its pending return request (if any) is approved,
+    audited and its provider emailed, in the refund's transaction."""
+    request = uow.session.exec(
+        select(ReturnRequest)
+        .where(ReturnRequest.assignment_id == assignment_id, ReturnRequest.status == "pending")
+        .with_for_update()
+    ).first()
+    if request is None:
+        return
+    uow.session.refresh(request)
+    if request.status != "pending":
+        return
+    before = audit.snapshot(request)
+    request.status = "approved"
+    request.decided_at = utcnow()
+    request.decided_by = actor.id
+    request.decided_by_role = actor.role
+    uow.session.add(request)
+    uow.session.flush()
+    audit.record(
+        uow,
+        actor=actor,
+        entity_type="return_request",
+        entity_id=request.id,
+        action="return_approved",
+        before=before,
+        after=audit.snapshot(request),
+        memo=memo,
+    )
+    outbox.add(uow, jobs.EMAIL_RETURN_REQUEST, request_id=str(request.id), event="approved")
 
 
 def refund_assignment(*, assignment_id: uuid.UUID, actor: Actor, reason: str, memo: str | None = None) -> Refunded:

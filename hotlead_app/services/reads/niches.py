@@ -23,6 +23,10 @@ class NicheRow(TypedDict):
     active: bool
     fields: list[dict[str, Any]]
     distributed_count: int
+    return_window_hours: int
+    return_reasons: list[dict[str, Any]]
+    max_return_rate_percent: int
+    auto_approve_returns_below_percent: int
 
 
 class LevelRow(TypedDict):
@@ -47,6 +51,10 @@ def _row(n: Niche) -> NicheRow:
         "active": n.active,
         "fields": n.fields,
         "distributed_count": n.distributed_count,
+        "return_window_hours": n.return_window_hours,
+        "return_reasons": n.return_reasons,
+        "max_return_rate_percent": n.max_return_rate_percent,
+        "auto_approve_returns_below_percent": n.auto_approve_returns_below_percent,
     }
 
 
