@@ -375,6 +375,7 @@ async def provider_detail(provider_id: uuid.UUID, principal: auth.Principal = De
 
 from hotlead_app.api.provider import return_out  # noqa: E402
 from hotlead_app.services import returns as returns_service  # noqa: E402
+from hotlead_app.services.reads import conversion as conversion_reads  # noqa: E402
 from hotlead_app.services.reads import return_requests  # noqa: E402
 
 
@@ -427,3 +428,21 @@ async def deny_return(
         )
     )
     return return_out(done)
+
+
+# --------------------------------------------------------------------------- reports
+
+
+@router.get("/reports/conversion")
+async def conversion(
+    by: str = Query("niche", max_length=16),
+    from_: str | None = Query(None, alias="from", max_length=10),
+    to: str | None = Query(None, max_length=10),
+    principal: auth.Principal = Depends(require_admin),
+) -> dict[str, Any]:
+    """Won ÷ assignments and won value ``?by=niche|level|partner|utm_source&from=&to=``
+    (days, both included; the last 30 days by default)."""
+    report = await run_in_threadpool(
+        lambda: conversion_reads.conversion_report(principal.actor, by=by, from_=from_, to=to)
+    )
+    return {"by": report["by"], "from": report["from_"], "to": report["to"], "items": report["rows"]}

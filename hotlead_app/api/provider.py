@@ -299,6 +299,7 @@ async def lead_detail(lead_id: uuid.UUID, principal: auth.Principal = Depends(re
 
 # --------------------------------------------------------------------------- returns and outcomes
 
+from hotlead_app.services import outcomes  # noqa: E402
 from hotlead_app.services import returns as returns_service  # noqa: E402
 from hotlead_app.services.reads import return_requests  # noqa: E402
 
@@ -344,3 +345,33 @@ async def my_returns(
         lambda: return_requests.provider_returns(principal.actor, limit=params.limit, after=params.cursor)
     )
     return page(rows, params.limit, lambda r: [r["created_at"], r["id"]])
+
+
+class OutcomeIn(BaseModel):
+    outcome: Any = None
+    value: Any = None
+    reason: Any = None
+
+
+@router.post("/assignments/{assignment_id}/outcome", status_code=201)
+async def record_outcome(
+    assignment_id: uuid.UUID, body: OutcomeIn, principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    """Appends to the assignment's outcome history; the latest counts."""
+    made = await run_in_threadpool(
+        lambda: outcomes.record_outcome(
+            assignment_id=assignment_id,
+            actor=principal.actor,
+            outcome=body.outcome,
+            value=body.value,
+            reason=body.reason,
+        )
+    )
+    return {
+        "id": str(made.id),
+        "assignment_id": str(made.assignment_id),
+        "outcome": made.outcome,
+        "value": money.format_money(made.value) if made.value is not None else None,
+        "reason": made.reason,
+        "created_at": made.created_at.isoformat(),
+    }

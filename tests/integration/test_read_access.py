@@ -38,6 +38,7 @@ ADMIN_ONLY: dict[str, dict[str, Any]] = {
     "approval_queue.backlog": {},
     "approval_queue.backlog_by_wait": {},
     "audit_trail.audit_trail": {},
+    "conversion.conversion_report": {},
     "lead_detail.admin_lead": {"lead_id": ANY_ID},
     "lead_detail.explanation": {"lead_id": ANY_ID},
     "lead_detail.lead_record": {"lead_id": ANY_ID},
@@ -51,6 +52,7 @@ ADMIN_ONLY: dict[str, dict[str, Any]] = {
     "providers.list_providers": {},
     "providers.provider_detail": {"provider_id": ANY_ID},
     "providers.resolve_provider": {"text": "someone@example.com"},
+    "return_requests.admin_returns": {},
 }
 PROVIDER_ONLY: dict[str, dict[str, Any]] = {
     "account_summary.account_summary": {},
@@ -61,6 +63,7 @@ PROVIDER_ONLY: dict[str, dict[str, Any]] = {
     "ledger_entries.provider_ledger_csv": {},
     "missed_leads.missed_leads": {},
     "missed_leads.missed_reasons": {"lead_ids": []},
+    "return_requests.provider_returns": {},
     "subscriptions.filter_preview": {"niche_id": ANY_ID, "filters": {}},
     "subscriptions.provider_subscriptions": {},
     "subscriptions.subscription_options": {},

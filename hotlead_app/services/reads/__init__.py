@@ -14,6 +14,8 @@ ISO 8601) that the pages and the API share.
 - ``lead_detail``: one lead, as its provider sees it or as an admin sees it.
 - ``missed_leads``: leads of a provider's niches it did not receive, and why.
 - ``ledger_entries``: a provider's ledger (and its CSV); every provider's for admins.
+- ``return_requests``: a provider's return requests; the admin returns queue.
+- ``conversion``: won ÷ assignments and won value by niche, level, partner, UTM source.
 - ``niches``, ``providers``, ``audit_trail``, ``approval_queue``, ``lead_search``,
   ``overview``: the back office's reads.
 """

@@ -1,5 +1,6 @@
 """A provider's account at a glance: balance, status and why, leads received this
-week and month, paused subscriptions and the net spend per day."""
+week and month, paused subscriptions, the net spend per day, and its spend against
+the value of the leads it won (DOMAIN.md "Outcomes")."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TypedDict
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import col, select
 
 from hotlead_app.db import unit_of_work
@@ -32,9 +33,32 @@ INACTIVE_REASON_TEXT = {
 }
 
 
+SPEND_VS_WON_SQL = """
+SELECT count(*) AS assignments,
+       coalesce(sum(a.charged_amount) FILTER (WHERE NOT a.is_refunded), 0) AS spend,
+       count(*) FILTER (WHERE lo.outcome = 'won') AS won,
+       coalesce(sum(lo.value) FILTER (WHERE lo.outcome = 'won'), 0) AS won_value
+  FROM lead_assignments a
+  LEFT JOIN LATERAL (SELECT outcome, value FROM lead_outcomes o
+                      WHERE o.assignment_id = a.id ORDER BY o.seq DESC LIMIT 1) lo ON true
+ WHERE a.provider_id = :provider_id AND a.assigned_at >= :since
+"""
+
+
 class DaySpend(TypedDict):
     day: str
     spend: str
+
+
+class SpendVsWon(TypedDict):
+    """The assignments of the last ``days`` days: what they cost (refunds taken off)
+    and what the provider says they brought (the latest outcome ``won``)."""
+
+    days: int
+    assignments: int
+    spend: str
+    won: int
+    won_value: str
 
 
 class AccountSummary(TypedDict):
@@ -50,6 +74,7 @@ class AccountSummary(TypedDict):
     active_subscriptions: int
     paused_subscriptions: int
     spend_per_day: list[DaySpend]
+    spend_vs_won: SpendVsWon
 
 
 def account_summary(actor: Actor, *, days: int = 30, now: datetime | None = None) -> AccountSummary:
@@ -83,6 +108,10 @@ def account_summary(actor: Actor, *, days: int = 30, now: datetime | None = None
             )
             .group_by(day, LedgerEntry.type)
         ).all()
+        outcome = uow.session.execute(
+            text(SPEND_VS_WON_SQL),
+            {"provider_id": provider_id, "since": datetime.combine(first_day, datetime.min.time(), now.tzinfo)},
+        ).one()
         paused = uow.session.execute(
             select(ProviderSubscription.pause_reason, func.count())
             .where(ProviderSubscription.provider_id == provider_id, col(ProviderSubscription.cancelled_at).is_(None))
@@ -131,4 +160,11 @@ def account_summary(actor: Actor, *, days: int = 30, now: datetime | None = None
             }
             for i in range(days)
         ],
+        "spend_vs_won": {
+            "days": days,
+            "assignments": outcome.assignments,
+            "spend": money.format_money(Decimal(outcome.spend)),
+            "won": outcome.won,
+            "won_value": money.format_money(Decimal(outcome.won_value)),
+        },
     }

@@ -8,7 +8,7 @@ from typing import Any, TypedDict
 
 from sqlalchemy import and_, func, or_
 from sqlalchemy import select as select_columns
-from sqlmodel import col, select
+from sqlmodel import col
 
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain import money
@@ -166,11 +166,3 @@ def _rates(uow: Any, providers: set[uuid.UUID]) -> dict[uuid.UUID, float]:
         ).all()
     )
     return {p: round(100.0 * approved.get(p, 0) / assigned[p], 1) if assigned.get(p) else 0.0 for p in providers}
-
-
-def requests_for(uow: Any, assignment_ids: list[uuid.UUID]) -> dict[uuid.UUID, ReturnRequest]:
-    """The return request of each of these assignments (any status)."""
-    if not assignment_ids:
-        return {}
-    rows = uow.session.exec(select(ReturnRequest).where(col(ReturnRequest.assignment_id).in_(assignment_ids)))
-    return {r.assignment_id: r for r in rows}
