@@ -22,7 +22,15 @@ from hotlead_app.models import AuditLog, CompetitionLevel, Lead, LeadAssignment,
 from hotlead_app.services import distribution
 from hotlead_app.services.reads._access import admin_only, iso, own_provider
 from hotlead_app.services.reads._admin_leads import AdminLeadRow, lead_query, lead_row
-from hotlead_app.services.reads._assignments import AssignmentRow, assignment_row
+from hotlead_app.services.reads._assignments import (
+    AssignmentRow,
+    OutcomeView,
+    ReturnView,
+    assignment_row,
+    latest_outcomes,
+    return_requests_of,
+    window_closes_at,
+)
 
 # --------------------------------------------------------------------------- the provider's
 
@@ -45,12 +53,17 @@ class ProviderLead(TypedDict):
     fields: list[LeadField]
     charged_amount: str
     providers_on_lead: int
+    shared_with: int
     is_refunded: bool
     refunded_at: str | None
     refund_reason: str | None
     assigned_at: str | None
     created_at: str | None
     status: str
+    latest_outcome: OutcomeView | None
+    return_request: ReturnView | None
+    return_window_closes_at: str
+    return_reasons: list[dict[str, Any]]
 
 
 def provider_lead(actor: Actor, *, lead_id: uuid.UUID) -> ProviderLead:
@@ -71,6 +84,8 @@ def provider_lead(actor: Actor, *, lead_id: uuid.UUID) -> ProviderLead:
             select(func.count()).select_from(LeadAssignment).where(LeadAssignment.lead_id == lead_id)
         ).one()
         labels = {f["name"]: f.get("label") or f["name"] for f in niche.fields}
+        outcome = latest_outcomes(uow, [assignment.id]).get(assignment.id)
+        request = return_requests_of(uow, [assignment.id]).get(assignment.id)
     return {
         "lead_id": str(lead.id),
         "assignment_id": str(assignment.id),
@@ -86,12 +101,17 @@ def provider_lead(actor: Actor, *, lead_id: uuid.UUID) -> ProviderLead:
         ],
         "charged_amount": money.format_money(assignment.charged_amount),
         "providers_on_lead": shared,
+        "shared_with": shared,
         "is_refunded": assignment.is_refunded,
         "refunded_at": iso(assignment.refunded_at),
         "refund_reason": assignment.refund_reason,
         "assigned_at": iso(assignment.assigned_at),
         "created_at": iso(lead.created_at),
         "status": lead.status.value,
+        "latest_outcome": outcome,
+        "return_request": request,
+        "return_window_closes_at": window_closes_at(assignment, niche.return_window_hours),
+        "return_reasons": niche.return_reasons,
     }
 
 

@@ -1,5 +1,6 @@
 """The leads a provider received, newest first: contact details, payload, price,
-level and how many providers received the same lead; and the same as CSV."""
+level, how many providers received the same lead (``shared_with``), the latest
+outcome, the return request and when the return window closes; and the same as CSV."""
 
 from __future__ import annotations
 
@@ -18,7 +19,15 @@ from hotlead_app.domain.actors import Actor
 from hotlead_app.models import CompetitionLevel, Lead, LeadAssignment, Niche
 from hotlead_app.services.checks import time_cursor
 from hotlead_app.services.reads._access import own_provider
-from hotlead_app.services.reads._assignments import AssignmentRow, assignment_row
+from hotlead_app.services.reads._assignments import (
+    AssignmentRow,
+    OutcomeView,
+    ReturnView,
+    assignment_row,
+    latest_outcomes,
+    return_requests_of,
+    window_closes_at,
+)
 
 CSV_BATCH = 500
 
@@ -28,6 +37,10 @@ class InboxLead(AssignmentRow):
     niche: str
     level: str
     providers_on_lead: int
+    shared_with: int  # how many providers received this lead (DOMAIN.md: shared_with)
+    latest_outcome: OutcomeView | None
+    return_request: ReturnView | None
+    return_window_closes_at: str
     email: str
     phone: str | None
     payload: dict[str, Any]
@@ -48,7 +61,14 @@ def lead_inbox(actor: Actor, *, limit: int = 50, after: object = None) -> list[I
             .scalar_subquery()
         )
         query = (
-            select_columns(LeadAssignment, Lead, col(Niche.slug), col(CompetitionLevel.name), shared)
+            select_columns(
+                LeadAssignment,
+                Lead,
+                col(Niche.slug),
+                col(CompetitionLevel.name),
+                shared,
+                col(Niche.return_window_hours),
+            )
             .join(Lead, col(Lead.id) == LeadAssignment.lead_id)
             .join(Niche, col(Niche.id) == Lead.niche_id)
             .join(CompetitionLevel, col(CompetitionLevel.id) == LeadAssignment.competition_level_id)
@@ -65,6 +85,8 @@ def lead_inbox(actor: Actor, *, limit: int = 50, after: object = None) -> list[I
         rows = uow.session.execute(
             query.order_by(col(LeadAssignment.assigned_at).desc(), col(LeadAssignment.id).desc()).limit(limit + 1)
         ).all()
+        ids = [row[0].id for row in rows]
+        outcomes, returns = latest_outcomes(uow, ids), return_requests_of(uow, ids)
         return [
             {
                 **assignment_row(a),
@@ -72,11 +94,15 @@ def lead_inbox(actor: Actor, *, limit: int = 50, after: object = None) -> list[I
                 "niche": slug,
                 "level": level_name,
                 "providers_on_lead": count,
+                "shared_with": count,
                 "email": lead.email,
                 "phone": lead.phone,
                 "payload": lead.payload,
+                "latest_outcome": outcomes.get(a.id),
+                "return_request": returns.get(a.id),
+                "return_window_closes_at": window_closes_at(a, window_hours),
             }
-            for a, lead, slug, level_name, count in rows
+            for a, lead, slug, level_name, count, window_hours in rows
         ]
 
 

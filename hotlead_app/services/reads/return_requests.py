@@ -122,17 +122,14 @@ def admin_returns(
         rows = uow.session.execute(query.limit(limit + 1)).all()
         providers = {r.provider_id for r, _a, _n in rows}
         rates = _rates(uow, providers)
-        names = (
-            dict(
-                uow.session.execute(
-                    select_columns(ServiceProvider.id, ServiceProvider.name).where(
-                        col(ServiceProvider.id).in_(providers)
-                    )
-                ).all()
-            )
-            if providers
-            else {}
-        )
+        names: dict[uuid.UUID, str] = {}
+        if providers:
+            found = uow.session.execute(
+                select_columns(col(ServiceProvider.id), col(ServiceProvider.name)).where(
+                    col(ServiceProvider.id).in_(providers)
+                )
+            ).all()
+            names = {provider_id: name for provider_id, name in found}
         return [
             {
                 **_row(r, a, n),
@@ -149,14 +146,14 @@ def _rates(uow: Any, providers: set[uuid.UUID]) -> dict[uuid.UUID, float]:
     since = utcnow() - rules.RATE_PERIOD
     assigned = dict(
         uow.session.execute(
-            select_columns(LeadAssignment.provider_id, func.count())
+            select_columns(col(LeadAssignment.provider_id), func.count())
             .where(col(LeadAssignment.provider_id).in_(providers), col(LeadAssignment.assigned_at) >= since)
             .group_by(col(LeadAssignment.provider_id))
         ).all()
     )
     approved = dict(
         uow.session.execute(
-            select_columns(ReturnRequest.provider_id, func.count())
+            select_columns(col(ReturnRequest.provider_id), func.count())
             .where(
                 col(ReturnRequest.provider_id).in_(providers),
                 col(ReturnRequest.created_at) >= since,
