@@ -129,7 +129,7 @@ def admin_returns(
                     col(ServiceProvider.id).in_(providers)
                 )
             ).all()
-            names = {provider_id: name for provider_id, name in found}
+            names = {row[0]: row[1] for row in found}
         return [
             {
                 **_row(r, a, n),
