@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from hotlead_app.api import admin, admin_console, auth, errors, ops, payments, provider, public
 from hotlead_app.api.limits import BodySizeLimit
+from hotlead_app.api.sanity import RefuseUnstorableText
 
 API_PREFIX = "/api/v1"
 
@@ -23,6 +24,8 @@ def build_api_v1() -> FastAPI:
         redoc_url=None,
     )
     errors.install(api)
+    # No NUL or non-UTF-8 text reaches a route (400); inside the size limit below.
+    api.add_middleware(RefuseUnstorableText)
     # 16 KB for every body; processor webhooks may be larger.
     api.add_middleware(BodySizeLimit, larger={"/webhooks/": payments.MAX_WEBHOOK_BYTES})
     api.include_router(public.router)

@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain import money
@@ -34,7 +34,7 @@ from hotlead_app.models import (
     User,
 )
 from hotlead_app.services import audit, catalog
-from hotlead_app.services.checks import page_limit, require_admin
+from hotlead_app.services.checks import page_limit, require_admin, seq_cursor
 
 NICHE_FIELDS = ("name", "fields", "active")
 
@@ -267,10 +267,9 @@ def list_ledger(
             ) from None
     if provider_id is not None:
         query = query.where(LedgerEntry.provider_id == provider_id)
-    if before_seq is not None:
-        if isinstance(before_seq, bool) or not isinstance(before_seq, int):
-            raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"})
-        query = query.where(LedgerEntry.seq < before_seq)
+    seq = seq_cursor(before_seq)
+    if seq is not None:
+        query = query.where(col(LedgerEntry.seq) < seq)
     with unit_of_work() as uow:
         rows = uow.session.exec(query).all()
     return [
@@ -324,10 +323,10 @@ def list_audit(
         except InvalidInput as exc:
             errors.update(exc.details)
     if before_seq is not None:
-        if isinstance(before_seq, bool) or not isinstance(before_seq, int):
+        try:
+            query = query.where(col(AuditLog.seq) < int(seq_cursor(before_seq) or 0))
+        except InvalidInput:
             errors["cursor"] = "invalid"
-        else:
-            query = query.where(AuditLog.seq < before_seq)
     with unit_of_work() as uow:
         if by not in (None, ""):
             text = str(by).strip()

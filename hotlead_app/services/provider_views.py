@@ -37,7 +37,7 @@ from hotlead_app.models import (
 )
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import distribution, query
-from hotlead_app.services.checks import time_cursor
+from hotlead_app.services.checks import seq_cursor, time_cursor
 
 #: Form field types a filter can be built on, and the rule each gets.
 FILTERABLE_TYPES = {"select": "list", "zip": "list", "number": "range"}
@@ -579,8 +579,7 @@ def _entry(e: LedgerEntry) -> dict[str, Any]:
 def list_ledger(*, provider_id: uuid.UUID, limit: int = 50, before_seq: object = None) -> list[dict[str, Any]]:
     """The provider's entries newest first with the balance after each (up to
     limit + 1); memos are not shown (an admin's memo is for admins)."""
-    if before_seq is not None and (isinstance(before_seq, bool) or not isinstance(before_seq, int)):
-        raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"})
+    before_seq = seq_cursor(before_seq)
     with unit_of_work() as uow:
         stmt = select(LedgerEntry).where(LedgerEntry.provider_id == provider_id)
         if before_seq is not None:

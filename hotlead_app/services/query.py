@@ -9,8 +9,9 @@ from sqlmodel import select
 
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain import money
-from hotlead_app.domain.errors import InvalidInput, NotFound
+from hotlead_app.domain.errors import NotFound
 from hotlead_app.models import Lead, LeadAssignment, Niche
+from hotlead_app.services.checks import name_cursor
 
 
 def _assignment(a: LeadAssignment) -> dict[str, Any]:
@@ -107,19 +108,16 @@ def provider_leads(*, provider_id: uuid.UUID, limit: int = 50, after: object = N
         ]
 
 
-def list_providers(*, limit: int = 50, after: list | None = None) -> list[dict[str, Any]]:
+def list_providers(*, limit: int = 50, after: object = None) -> list[dict[str, Any]]:
     from hotlead_app.models import ServiceProvider
 
     with unit_of_work() as uow:
         query = select(ServiceProvider).order_by(ServiceProvider.name, ServiceProvider.id)
-        if after:
+        key = name_cursor(after)
+        if key:
             from sqlalchemy import and_, or_
 
-            try:
-                name, last_id = after  # type: ignore[misc]
-                name, last_id = str(name), uuid.UUID(str(last_id))
-            except (TypeError, ValueError):
-                raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"}) from None
+            name, last_id = key
             query = query.where(
                 or_(ServiceProvider.name > name, and_(ServiceProvider.name == name, ServiceProvider.id > last_id))
             )
