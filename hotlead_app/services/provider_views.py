@@ -8,8 +8,6 @@ details, and of the payload only the fields the provider's own filters use.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import uuid
 from collections.abc import Iterator
@@ -38,6 +36,7 @@ from hotlead_app.models import (
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import distribution, query
 from hotlead_app.services.checks import seq_cursor, time_cursor
+from hotlead_app.services.csv_export import Number, csv_line
 
 #: Form field types a filter can be built on, and the rule each gets.
 FILTERABLE_TYPES = {"select": "list", "zip": "list", "number": "range"}
@@ -389,26 +388,20 @@ LEAD_CSV_COLUMNS = [
 ]
 
 
-def _csv_line(values: list[Any]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(["" if v is None else v for v in values])
-    return buffer.getvalue()
-
-
 def leads_csv(*, provider_id: uuid.UUID) -> Iterator[str]:
     """Every assigned lead, newest first, as CSV lines (read in keyset batches)."""
-    yield _csv_line(LEAD_CSV_COLUMNS)
+    yield csv_line(LEAD_CSV_COLUMNS)
     after = None
     while True:
         rows = query.provider_leads(provider_id=provider_id, limit=CSV_BATCH, after=after)
         for r in rows[:CSV_BATCH]:
-            yield _csv_line(
+            yield csv_line(
                 [
                     r["assigned_at"],
                     r["lead_id"],
                     r["niche"],
                     r["level"],
-                    r["charged_amount"],
+                    Decimal(r["charged_amount"]),
                     "yes" if r["is_refunded"] else "no",
                     r["providers_on_lead"],
                     r["email"],
@@ -601,18 +594,18 @@ LEDGER_CSV_COLUMNS = [
 
 
 def ledger_csv(*, provider_id: uuid.UUID) -> Iterator[str]:
-    yield _csv_line(LEDGER_CSV_COLUMNS)
+    yield csv_line(LEDGER_CSV_COLUMNS)
     before = None
     while True:
         rows = list_ledger(provider_id=provider_id, limit=CSV_BATCH, before_seq=before)
         for r in rows[:CSV_BATCH]:
-            yield _csv_line(
+            yield csv_line(
                 [
                     r["created_at"],
                     r["seq"],
                     r["type"],
-                    r["signed_amount"],
-                    r["balance_after"],
+                    Number(Decimal(r["signed_amount"]), plus_sign=True),
+                    Decimal(r["balance_after"]),
                     r["related_entity_type"],
                     r["related_entity_id"],
                     r["id"],
