@@ -117,6 +117,20 @@ class Settings(BaseSettings):
         return self.env == "dev"
 
     @property
+    def public_origin(self) -> str:
+        """``scheme://host[:port]`` of ``public_url`` (what a browser sends as Origin)."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.public_url.strip())
+        return f"{parts.scheme}://{parts.netloc}".lower()
+
+    @property
+    def cors_allowed_origins(self) -> tuple[str, ...]:
+        """Origins a browser may call us from with credentials: any in dev (hot reload
+        serves the pages from another port), else only the public URL's origin."""
+        return ("*",) if self.is_dev else (self.public_origin,)
+
+    @property
     def paypal_base(self) -> str:
         if self.paypal_api_base:
             return self.paypal_api_base.rstrip("/")

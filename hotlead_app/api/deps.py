@@ -17,6 +17,19 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
+SESSION_COOKIE = "hotlead_session"
+
+
+def token_from_bearer_or_cookie(request: Request) -> str:
+    """The bearer token, else the back office's session cookie (for plain browser
+    links such as CSV downloads and the API docs); "" when there is neither."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.cookies.get(SESSION_COOKIE, "")
+
+
 async def current_principal(token: str = Depends(bearer_token)) -> auth.Principal:
     return await run_in_threadpool(lambda: auth.authenticate(token=token))
 

@@ -210,21 +210,15 @@ async def revoke_api_key(key_id: uuid.UUID, principal: auth.Principal = Depends(
 from fastapi import Request  # noqa: E402
 from fastapi.responses import StreamingResponse  # noqa: E402
 
-from hotlead_app.api.deps import current_principal  # noqa: E402
+from hotlead_app.api.deps import current_principal, token_from_bearer_or_cookie  # noqa: E402
 from hotlead_app.domain.errors import InvalidInput  # noqa: E402
 from hotlead_app.services import provider_views  # noqa: E402
 
-SESSION_COOKIE = "hotlead_session"
 MISSED_MAX_LIMIT = 50
 
 
 async def require_provider_bearer_or_cookie(request: Request) -> auth.Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        token = token.strip()
-    else:
-        token = request.cookies.get(SESSION_COOKIE, "")
+    token = token_from_bearer_or_cookie(request)
     if not token:
         raise auth.NotAuthenticated()
     principal = await current_principal(token)
