@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from hotlead_app.api.client import client_info
 from hotlead_app.api.deps import bearer_token, current_principal
 from hotlead_app.services import auth
 
@@ -35,8 +36,9 @@ class MeOut(BaseModel):
 
 
 @router.post("/login", response_model=LoginOut)
-async def login(body: LoginIn) -> LoginOut:
-    signed = await run_in_threadpool(lambda: auth.login(email=body.email, password=body.password))
+async def login(body: LoginIn, request: Request) -> LoginOut:
+    ip = client_info(request).ip
+    signed = await run_in_threadpool(lambda: auth.login(email=body.email, password=body.password, client_ip=ip))
     return LoginOut(token=signed.token, role=signed.role, expires_at=signed.expires_at)
 
 

@@ -15,7 +15,7 @@ from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import DomainError, NotFound
 from hotlead_app.models import ApiKey, AuthSession, User
 from hotlead_app.models._types import utcnow
-from hotlead_app.services import accounts, audit, ratelimit
+from hotlead_app.services import accounts, audit, login_throttle
 
 SESSION_TTL = timedelta(hours=12)
 # A session used within its last half is renewed (sliding expiry).
@@ -53,28 +53,29 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def login(*, email: object, password: object) -> SignedIn:
-    """Same answer for an unknown email and a wrong password; after 5 failures for
-    one email in 15 minutes, 429 until the window moves on."""
+def login(*, email: object, password: object, client_ip: str = "unknown") -> SignedIn:
+    """Same answer for an unknown email and a wrong password.  The attempt is counted
+    (``login_throttle``) before the password is checked: 429 past the limits per
+    (email, client address) and per client address, a delay past the per-email one,
+    503 when the counters cannot be reached."""
     bad = NotAuthenticated("Wrong email or password.")
     if not isinstance(email, str) or not isinstance(password, str) or len(password.encode()) > 1024:
         raise bad
     key = email.strip().lower()[:255]
-    ratelimit.check("login", key)
+    attempt = login_throttle.count(key, client_ip or "unknown")
+    login_throttle.wait(attempt)
     with unit_of_work() as uow:
         user = uow.session.exec(select(User).where(User.email == key)).first()
         if user is None:
             accounts.verify_password(password, _DUMMY_HASH)
         if user is None or not accounts.verify_password(password, user.password_hash) or not user.active:
-            try:
-                ratelimit.hit("login", key)
-            except ratelimit.RateLimited:
-                pass
             raise bad
         token = secrets.token_urlsafe(32)
         expires_at = utcnow() + SESSION_TTL
+        role = user.role.value
         uow.session.add(AuthSession(token_hash=_hash(token), user_id=user.id, expires_at=expires_at))
-        return SignedIn(token=token, role=user.role.value, expires_at=expires_at)
+    login_throttle.refund(attempt)
+    return SignedIn(token=token, role=role, expires_at=expires_at)
 
 
 API_KEY_PREFIX = "hlk_"

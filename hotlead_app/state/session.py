@@ -25,6 +25,11 @@ class SessionState(rx.State):
         except auth.NotAuthenticated:
             return None
 
+    def _signed_in(self, signed: auth.SignedIn, email: str) -> None:
+        self.token = signed.token
+        self.role = signed.role
+        self.email = email
+
     @rx.event
     def sign_out(self):
         if self.token:
