@@ -47,6 +47,17 @@ async def logout(token: str = Depends(bearer_token)) -> None:
     await run_in_threadpool(lambda: auth.logout(token=token))
 
 
+class LoggedOutEverywhere(BaseModel):
+    sessions_ended: int
+
+
+@router.post("/logout-everywhere", response_model=LoggedOutEverywhere)
+async def logout_everywhere(principal: auth.Principal = Depends(current_principal)) -> LoggedOutEverywhere:
+    """Ends every session of the caller's account, this one included (API keys stay)."""
+    ended = await run_in_threadpool(lambda: auth.logout_everywhere(principal=principal))
+    return LoggedOutEverywhere(sessions_ended=ended)
+
+
 @router.get("/me", response_model=MeOut)
 async def me(principal: auth.Principal = Depends(current_principal)) -> MeOut:
     return MeOut(id=principal.user_id, email=principal.email, role=principal.role, provider_id=principal.provider_id)

@@ -20,14 +20,18 @@ def bearer_token(request: Request) -> str:
 SESSION_COOKIE = "hotlead_session"
 
 
-def token_from_bearer_or_cookie(request: Request) -> str:
-    """The bearer token, else the back office's session cookie (for plain browser
-    links such as CSV downloads and the API docs); "" when there is neither."""
+async def principal_from_bearer_or_cookie(request: Request) -> auth.Principal:
+    """The bearer token's principal, else the back office's session cookie's (a sealed
+    token: for plain browser links such as CSV downloads and the API docs)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return request.cookies.get(SESSION_COOKIE, "")
+        raw = token.strip()
+        return await run_in_threadpool(lambda: auth.authenticate(token=raw))
+    sealed = request.cookies.get(SESSION_COOKIE, "")
+    if not sealed:
+        raise auth.NotAuthenticated()
+    return await run_in_threadpool(lambda: auth.authenticate_sealed(sealed=sealed))
 
 
 async def current_principal(token: str = Depends(bearer_token)) -> auth.Principal:

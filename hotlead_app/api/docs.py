@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from hotlead_app.api.deps import token_from_bearer_or_cookie
+from hotlead_app.api.deps import principal_from_bearer_or_cookie
 from hotlead_app.domain.errors import NotFound
 from hotlead_app.services import auth
 from hotlead_app.settings import get_settings
@@ -24,13 +23,10 @@ router = APIRouter(include_in_schema=False)
 async def docs_reader(request: Request) -> None:
     if get_settings().is_dev:
         return
-    token = token_from_bearer_or_cookie(request)
-    principal = None
-    if token:
-        try:
-            principal = await run_in_threadpool(lambda: auth.authenticate(token=token))
-        except auth.NotAuthenticated:
-            principal = None
+    try:
+        principal: auth.Principal | None = await principal_from_bearer_or_cookie(request)
+    except auth.NotAuthenticated:
+        principal = None
     if principal is None or principal.role != "admin":
         raise NotFound("Not Found")
 

@@ -210,7 +210,7 @@ async def revoke_api_key(key_id: uuid.UUID, principal: auth.Principal = Depends(
 from fastapi import Request  # noqa: E402
 from fastapi.responses import StreamingResponse  # noqa: E402
 
-from hotlead_app.api.deps import current_principal, token_from_bearer_or_cookie  # noqa: E402
+from hotlead_app.api.deps import principal_from_bearer_or_cookie  # noqa: E402
 from hotlead_app.domain.errors import InvalidInput  # noqa: E402
 from hotlead_app.services import provider_views  # noqa: E402
 
@@ -218,11 +218,7 @@ MISSED_MAX_LIMIT = 50
 
 
 async def require_provider_bearer_or_cookie(request: Request) -> auth.Principal:
-    token = token_from_bearer_or_cookie(request)
-    if not token:
-        raise auth.NotAuthenticated()
-    principal = await current_principal(token)
-    return await require_provider(principal)
+    return await require_provider(await principal_from_bearer_or_cookie(request))
 
 
 def _csv_response(lines, filename: str) -> StreamingResponse:
