@@ -4,6 +4,7 @@ and "Sign out everywhere" (after a confirmation) ends the account's other sessio
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 import redis
@@ -23,20 +24,23 @@ def _redis_holds(redis_server, needle: bytes) -> list[str]:
         client = redis.Redis.from_url(redis_server.url(db))
         try:
             for key in client.scan_iter(count=500):
-                kind = client.type(key)
-                if kind == b"string":
-                    values = [client.get(key) or b""]
-                elif kind == b"hash":
-                    values = list(client.hgetall(key).values())
-                elif kind == b"list":
-                    values = client.lrange(key, 0, -1)
-                else:
-                    values = []
+                values = _values(client, key)
                 if any(needle in v for v in values):
                     found.append(f"{db}:{key!r}")
         finally:
             client.close()
     return found
+
+
+def _values(client: Any, key: bytes) -> list[bytes]:
+    kind = client.type(key)
+    if kind == b"string":
+        return [client.get(key) or b""]
+    if kind == b"hash":
+        return list(client.hgetall(key).values())
+    if kind == b"list":
+        return list(client.lrange(key, 0, -1))
+    return []
 
 
 def test_the_browser_keeps_only_a_sealed_token_and_can_sign_out_everywhere(

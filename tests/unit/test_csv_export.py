@@ -30,7 +30,7 @@ def test_our_numbers_stay_signed_and_readable():
     # The same characters as text are neutralised: only typed numbers are trusted.
     assert cell("-12.00") == "'-12.00"
     with pytest.raises(TypeError):
-        Number("-1")  # type: ignore[arg-type]
+        Number("-1")
     with pytest.raises(TypeError):
         Number(True)
 
