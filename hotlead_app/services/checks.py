@@ -42,8 +42,12 @@ def _pair_of_text(after: object) -> tuple[str, str]:
     first, second = after
     if not isinstance(first, str) or not isinstance(second, str) or len(first) > 300 or len(second) > 64:
         raise invalid_cursor()
-    if "\x00" in first or "\x00" in second:
-        raise invalid_cursor()
+    try:  # text PostgreSQL can store: UTF-8 (no lone surrogate), no NUL
+        if "\x00" in first + second:
+            raise ValueError("NUL")
+        (first + second).encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
+        raise invalid_cursor() from None
     return first, second
 
 

@@ -46,6 +46,8 @@ CRAFTED = [
     _cursor(["2026-01-01T00:00:00+00:00", "not-a-uuid"]),
     _cursor(["\u0000", "\u0000"]),
     _cursor("\u0000"),
+    _cursor(["\ud800", "3f2b5c1e-0000-4000-8000-000000000000"]),
+    _cursor(["2026-01-01T00:00:00+00:00", "\udfff"]),
     "%%%",
     "e30",  # "{}"
 ]
@@ -120,3 +122,10 @@ def test_nul_bytes_and_lone_surrogates_are_a_400_not_a_database_error(on_callers
         headers={"content-type": "application/json"},
     )
     _assert_api_error(resp)
+
+
+def test_the_last_day_there_is_is_a_valid_date_filter(on_callers, api_server):
+    headers = on_callers["admin"]
+    for params in ({"created_to": "9999-12-31"}, {"created_from": "0001-01-01", "created_to": "9999-12-31"}):
+        resp = httpx.get(f"{api_server}/api/v1/admin/leads", params=params, headers=headers)
+        assert resp.status_code == 200, resp.text
