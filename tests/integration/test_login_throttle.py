@@ -98,7 +98,7 @@ def test_correct_sign_ins_do_not_use_up_the_limits(limits, api_server):
 
 
 def test_sign_in_fails_closed_when_redis_is_down(limits, api_server, monkeypatch):
-    from hotlead_app.infra.embedded import free_port
+    from hotlead_app.devstack.embedded import free_port
 
     email = _admin()
     monkeypatch.setenv("HOTLEAD_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
