@@ -7,8 +7,8 @@ import asyncio
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.api.client import resolve_ip
 from hotlead_app.components.layout import public_layout
+from hotlead_app.domain.client_address import resolve_ip
 from hotlead_app.services import auth
 from hotlead_app.services.login_throttle import LoginUnavailable
 from hotlead_app.services.ratelimit import RateLimited
