@@ -6,9 +6,11 @@ the other against its return rate, and a request never races a refund of the sam
 assignment.  A refused request writes nothing (409 with the rule's code).
 
 Approving refunds through ``refunds.refund_in`` — exactly an admin refund, in the
-same transaction — which marks the request approved; the request row is locked
-first, so two admins approving at the same moment refund once and the second is
-told it was already decided.
+same transaction — which marks the request approved.  The assignment row, then the
+request row, are locked (the order every refund takes), so two admins approving at
+the same moment refund once and the second is told it was already decided, and an
+approval racing an admin refund or a Global Bad Lead neither deadlocks nor refunds
+twice.
 """
 
 from __future__ import annotations
@@ -189,6 +191,13 @@ def approve_return(*, request_id: uuid.UUID, actor: Actor, memo: str | None = No
     refund marks the request approved."""
     require_admin(actor)
     with unit_of_work() as uow:
+        # The assignment first, then the request: the order a refund takes (refund_in
+        # locks the assignment, then settles its request), so the two never deadlock.
+        found = uow.session.get(ReturnRequest, request_id)
+        if found is not None:
+            uow.session.execute(
+                select(LeadAssignment.id).where(LeadAssignment.id == found.assignment_id).with_for_update()
+            )
         request = _lock_request(uow, request_id)
         refunds.refund_in(
             uow,

@@ -198,6 +198,51 @@ def test_two_admins_approving_at_the_same_moment_refund_once(engine_db):
     assert _status(request.id) == "approved"
 
 
+def _race(url: str, lock_sql: str, row_id: uuid.UUID, *calls) -> list[object]:
+    """Run ``calls`` at once while a row is held, then let them all go; their results."""
+    results: list[object] = []
+
+    def run(call) -> None:
+        try:
+            results.append(call())
+        except Exception as exc:  # a refusal is a result
+            results.append(exc)
+
+    with psycopg.connect(url.replace("+psycopg", "")) as holder:
+        holder.execute(lock_sql, (row_id,))
+        threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+        for t in threads:
+            t.start()
+        for _ in range(50):
+            waiting = holder.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            ).fetchone()
+            if waiting and waiting[0] >= len(calls):
+                break
+            threading.Event().wait(0.1)
+        holder.commit()
+    for t in threads:
+        t.join(timeout=30)
+    return results
+
+
+def test_an_approval_racing_an_admin_refund_neither_deadlocks_nor_refunds_twice(engine_db):
+    market = make_market(providers=1)
+    (a,) = _assign(market)
+    request = _ask(a)
+    results = _race(
+        engine_db,
+        "SELECT 1 FROM lead_assignments WHERE id = %s FOR UPDATE",
+        a.id,
+        lambda: returns.approve_return(request_id=request.id, actor=ADMIN),
+        lambda: refunds.refund_assignment(assignment_id=a.id, actor=ADMIN, reason="wrong number"),
+    )
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(refused) == 1 and isinstance(refused[0], (AlreadyRefunded, rules.ReturnAlreadyDecided)), results
+    assert _refund_entries(a.id) == 1
+    assert _status(request.id) == "approved"
+
+
 def test_deny_needs_a_reason_and_refunds_nothing(engine_db):
     market = make_market(providers=1)
     (a,) = _assign(market)
