@@ -414,3 +414,34 @@ def test_the_provider_is_emailed_when_it_asks_and_at_each_decision(shared_db, ce
     )
     denied = next(m for m in smtp_sink.to(to) if m["Subject"] == "Your return was denied")
     assert "the number answers" in denied.get_body(preferencelist=("plain",)).get_content()
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def test_the_scrape_counts_pending_returns_and_the_oldests_age(engine_db, api_server):
+    from tests.ops.harness import fetch, samples, value
+
+    def scrape(base: str) -> dict:
+        status, body = fetch(f"{base}/metrics")
+        assert status == 200, body
+        return samples(body)
+
+    empty = scrape(api_server)
+    assert value(empty, "hotlead_returns_pending") == 0
+    assert value(empty, "hotlead_returns_pending_oldest_age_seconds") == 0
+    market = make_market(providers=1)
+    _settings(market, max_return_rate_percent=100)
+    a, b, c = _assign(market, 3)
+    _ask(a)
+    decided = _ask(b)
+    _ask(c)
+    returns.deny_return(request_id=decided.id, actor=ADMIN, reason="the number answers")
+    with unit_of_work() as uow:  # the oldest pending request was made an hour ago
+        uow.session.execute(
+            text("UPDATE return_requests SET created_at = now() - interval '1 hour' WHERE assignment_id = :a"),
+            {"a": a.id},
+        )
+    got = scrape(api_server)
+    assert value(got, "hotlead_returns_pending") == 2
+    assert 3600 <= value(got, "hotlead_returns_pending_oldest_age_seconds") < 3700
