@@ -22,6 +22,8 @@ ADMIN_PROVIDER = "/admin/providers/[provider_id]"
 ADMIN_LEDGER = "/admin/ledger"
 ADMIN_AUDIT = "/admin/audit"
 ADMIN_RECONCILIATION = "/admin/reconciliation"
+ADMIN_RETURNS = "/admin/returns"
+ADMIN_CONVERSION = "/admin/conversion"
 
 # Provider dashboard
 PROVIDER_SUBSCRIPTIONS = "/provider/subscriptions"
@@ -31,6 +33,7 @@ PROVIDER_MISSED = "/provider/missed"
 PROVIDER_LEDGER = "/provider/ledger"
 PROVIDER_API_KEYS = "/provider/api-keys"
 PROVIDER_FUNDS = "/provider/funds"
+PROVIDER_RETURNS = "/provider/returns"
 PROVIDER_FUNDS_RETURN = "/provider/funds/return"  # ?deposit=<id>&result=success|cancel
 
 

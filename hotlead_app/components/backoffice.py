@@ -20,6 +20,8 @@ ADMIN_SECTIONS: list[tuple[str, str]] = [
     ("Ledger", routes.ADMIN_LEDGER),
     ("Audit", routes.ADMIN_AUDIT),
     ("Payments", routes.ADMIN_RECONCILIATION),
+    ("Returns", routes.ADMIN_RETURNS),
+    ("Conversion", routes.ADMIN_CONVERSION),
 ]
 
 PROVIDER_SECTIONS: list[tuple[str, str]] = [
@@ -27,6 +29,7 @@ PROVIDER_SECTIONS: list[tuple[str, str]] = [
     ("Subscriptions", routes.PROVIDER_SUBSCRIPTIONS),
     ("Leads", routes.PROVIDER_LEADS),
     ("Missed leads", routes.PROVIDER_MISSED),
+    ("Returns", routes.PROVIDER_RETURNS),
     ("Ledger", routes.PROVIDER_LEDGER),
     ("API keys", routes.PROVIDER_API_KEYS),
     ("Add funds", routes.PROVIDER_FUNDS),

@@ -3,6 +3,7 @@
 # ruff: noqa: F401
 from hotlead_app.pages import (
     admin_audit,
+    admin_conversion,
     admin_lead_detail,
     admin_leads,
     admin_ledger,
@@ -12,6 +13,7 @@ from hotlead_app.pages import (
     admin_providers,
     admin_queue,
     admin_reconciliation,
+    admin_returns,
     confirm,
     home,
     lead_form,
@@ -22,6 +24,7 @@ from hotlead_app.pages import (
     provider_leads,
     provider_ledger,
     provider_missed,
+    provider_returns,
     provider_subscriptions,
     signin,
 )

@@ -1,9 +1,11 @@
 """``/provider/leads/[lead_id]``: one lead the provider received — contact details,
-every field, price, level, how many providers share it, refund."""
+every field, price, level, how many providers share it, refund; "Return this lead"
+while its window is open (time left shown), and the outcome buttons."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import reflex as rx
 
@@ -12,8 +14,25 @@ from hotlead_app.components.backoffice import provider_layout
 from hotlead_app.components.widgets import loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
+from hotlead_app.services import outcomes, returns
 from hotlead_app.services.reads import lead_detail
 from hotlead_app.state.guards import ProviderPageState, guarded
+
+RETURN_STATUS_TEXT = {
+    "pending": "Return requested: waiting for an admin.",
+    "approved": "Return approved: the price was credited to your balance.",
+    "denied": "Return denied",
+}
+OUTCOME_TEXT = {"contacted": "Contacted", "appointment": "Appointment", "won": "Won", "lost": "Lost"}
+
+
+def time_left(closes_at: str, now: datetime) -> str:
+    """``"2d 3h left"``, ``"5h 12m left"`` or ``""`` once the window has closed."""
+    seconds = int((datetime.fromisoformat(closes_at) - now).total_seconds())
+    if seconds <= 0:
+        return ""
+    days, hours, minutes = seconds // 86400, seconds % 86400 // 3600, seconds % 3600 // 60
+    return f"{days}d {hours}h left" if days else f"{hours}h {minutes}m left"
 
 
 class ProviderLeadState(ProviderPageState):
@@ -21,6 +40,74 @@ class ProviderLeadState(ProviderPageState):
     fields: list[dict[str, str]] = []
     loading: bool = True
     missing: bool = False
+    # Returns: the form while the window is open and no request was made.
+    can_return: bool = False
+    return_left: str = ""
+    return_status: str = ""
+    reasons: list[dict[str, str]] = []
+    return_reason: str = ""
+    return_note: str = ""
+    return_error: str = ""
+    # Outcomes: the latest, and the won value / lost reason typed.
+    outcome: str = ""
+    won_value: str = ""
+    lost_reason: str = ""
+    outcome_error: str = ""
+
+    @rx.event
+    def set_return_reason(self, value: str):
+        self.return_reason = value
+
+    @rx.event
+    def set_return_note(self, value: str):
+        self.return_note = value
+
+    @rx.event
+    def set_won_value(self, value: str):
+        self.won_value = value
+
+    @rx.event
+    def set_lost_reason(self, value: str):
+        self.lost_reason = value
+
+    @rx.event
+    @guarded
+    def submit_return(self, principal):
+        self.return_error = ""
+        if not self.return_reason:
+            self.return_error = "Choose a reason."
+            return
+        try:
+            returns.request_return(
+                assignment_id=uuid.UUID(self.lead["assignment_id"]),
+                actor=principal.actor,
+                reason=self.return_reason,
+                note=self.return_note or None,
+            )
+        except DomainError as exc:
+            self.return_error = exc.message
+            return
+        self.return_note = ""
+        return ProviderLeadState.load
+
+    @rx.event
+    @guarded
+    def record_outcome(self, principal, outcome: str):
+        self.outcome_error = ""
+        try:
+            outcomes.record_outcome(
+                assignment_id=uuid.UUID(self.lead["assignment_id"]),
+                actor=principal.actor,
+                outcome=outcome,
+                value=(self.won_value.strip() or None) if outcome == "won" else None,
+                reason=(self.lost_reason.strip() or None) if outcome == "lost" else None,
+            )
+        except DomainError as exc:
+            detail = "; ".join(f"{k}: {v}" for k, v in exc.details.items())
+            self.outcome_error = f"{exc.message} {detail}".strip()
+            return
+        self.won_value, self.lost_reason = "", ""
+        return ProviderLeadState.load
 
     @rx.event
     @guarded
@@ -38,7 +125,8 @@ class ProviderLeadState(ProviderPageState):
             "niche": data["niche"],
             "level": data["level"],
             "price": data["charged_amount"],
-            "shared": str(data["providers_on_lead"]),
+            "shared": str(data["shared_with"]),
+            "assignment_id": data["assignment_id"],
             "received": short_time(data["assigned_at"]),
             "submitted": short_time(data["created_at"]),
             "refund": (
@@ -48,6 +136,23 @@ class ProviderLeadState(ProviderPageState):
             ),
         }
         self.fields = data["fields"]
+        request = data["return_request"]
+        self.return_left = time_left(data["return_window_closes_at"], datetime.now(UTC))
+        self.can_return = request is None and not data["is_refunded"] and self.return_left != ""
+        self.return_status = ""
+        if request is not None:
+            self.return_status = RETURN_STATUS_TEXT.get(request["status"], request["status"])
+            if request["status"] == "denied":
+                self.return_status += f": {request['deny_reason'] or ''}"
+        self.reasons = [{"code": r["code"], "label": r["label"]} for r in data["return_reasons"]]
+        latest = data["latest_outcome"]
+        self.outcome = ""
+        if latest is not None:
+            self.outcome = OUTCOME_TEXT.get(latest["outcome"], latest["outcome"])
+            if latest["value"]:
+                self.outcome += f" ({latest['value']})"
+            if latest["reason"]:
+                self.outcome += f": {latest['reason']}"
         self.loading = False
 
 
@@ -56,6 +161,100 @@ S = ProviderLeadState
 
 def _item(label: str, value, id: str | None = None) -> rx.Component:
     return rx.data_list.item(rx.data_list.label(label), rx.data_list.value(value, id=id))
+
+
+def _outcome_card() -> rx.Component:
+    def button(outcome: str, label: str) -> rx.Component:
+        return rx.button(label, variant="soft", size="2", on_click=S.record_outcome(outcome), id=f"outcome-{outcome}")
+
+    return rx.card(
+        rx.vstack(
+            rx.heading("What became of it", size="4"),
+            rx.text(
+                "Latest: ",
+                rx.text.strong(rx.cond(S.outcome != "", S.outcome, "nothing recorded yet"), id="lead-outcome"),
+                size="2",
+            ),
+            rx.flex(
+                button("contacted", "Contacted"),
+                button("appointment", "Appointment"),
+                rx.hstack(
+                    rx.input(
+                        placeholder="Value (optional)",
+                        value=S.won_value,
+                        on_change=S.set_won_value,
+                        id="outcome-won-value",
+                        width="9em",
+                    ),
+                    button("won", "Won"),
+                    spacing="1",
+                ),
+                rx.hstack(
+                    rx.input(
+                        placeholder="Why (optional)",
+                        value=S.lost_reason,
+                        on_change=S.set_lost_reason,
+                        id="outcome-lost-reason",
+                        width="12em",
+                    ),
+                    button("lost", "Lost"),
+                    spacing="1",
+                ),
+                wrap="wrap",
+                spacing="3",
+                align="center",
+            ),
+            rx.cond(
+                S.outcome_error != "",
+                rx.text(S.outcome_error, color="red", size="2", role="alert", id="outcome-error"),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _return_card() -> rx.Component:
+    return rx.cond(
+        S.return_status != "",
+        rx.callout(S.return_status, icon="undo_2", color_scheme="gray", id="lead-return-status"),
+        rx.cond(
+            S.can_return,
+            rx.card(
+                rx.vstack(
+                    rx.hstack(
+                        rx.heading("Return this lead", size="4"),
+                        rx.badge(S.return_left, color_scheme="amber", id="return-time-left"),
+                        align="center",
+                        spacing="3",
+                    ),
+                    rx.select.root(
+                        rx.select.trigger(placeholder="Why?", id="return-reason"),
+                        rx.select.content(rx.foreach(S.reasons, lambda r: rx.select.item(r["label"], value=r["code"]))),
+                        value=S.return_reason,
+                        on_change=S.set_return_reason,
+                    ),
+                    rx.text_area(
+                        placeholder="A note for the admin (optional)",
+                        value=S.return_note,
+                        on_change=S.set_return_note,
+                        id="return-note",
+                        width="100%",
+                    ),
+                    rx.cond(
+                        S.return_error != "",
+                        rx.text(S.return_error, color="red", size="2", role="alert", id="return-error"),
+                    ),
+                    rx.button("Return this lead", on_click=S.submit_return, id="return-submit"),
+                    spacing="3",
+                    width="100%",
+                ),
+                width="100%",
+                id="return-card",
+            ),
+        ),
+    )
 
 
 @rx.page(route=routes.PROVIDER_LEAD, title="Lead" + TITLE_SUFFIX, on_load=S.load)
@@ -96,6 +295,8 @@ def provider_lead_detail() -> rx.Component:
                         width="100%",
                         id="lead-fields",
                     ),
+                    _outcome_card(),
+                    _return_card(),
                     rx.link("← All leads", href=routes.PROVIDER_LEADS),
                     spacing="4",
                     width="100%",

@@ -1,0 +1,177 @@
+"""``/admin/returns``: the providers' return requests, pending first by default — each
+with its provider's return rate of the last 30 days — approve (refunds the lead as an
+admin refund) or deny with a reason (DOMAIN.md "Returns")."""
+
+from __future__ import annotations
+
+import uuid
+
+import reflex as rx
+
+from hotlead_app import routes
+from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or, reason_fields
+from hotlead_app.domain.errors import DomainError
+from hotlead_app.services import returns
+from hotlead_app.services.reads import return_requests
+from hotlead_app.state.dialogs import ReasonDialog
+from hotlead_app.state.guards import AdminPageState, guarded
+from hotlead_app.state.nav import queue_badge
+
+LIMIT = 200
+STATUSES = ["pending", "approved", "denied", "all"]
+
+
+class ReturnsQueueState(ReasonDialog, AdminPageState):
+    items: list[dict[str, str]] = []
+    loading: bool = True
+    status: str = "pending"
+    message: str = ""
+    error: str = ""
+
+    def _load(self, principal) -> None:
+        rows = return_requests.admin_returns(
+            principal.actor, status=None if self.status == "all" else self.status, limit=LIMIT
+        )
+        self.items = [
+            {
+                "id": r["id"],
+                "when": r["created_at"][:16].replace("T", " "),
+                "provider": r["provider_name"],
+                "provider_href": routes.admin_provider(r["provider_id"]),
+                "rate": f"{r['provider_return_rate_percent']:g} %",
+                "niche": r["niche"],
+                "lead_href": routes.admin_lead(r["lead_id"]),
+                "price": r["charged_amount"],
+                "reason": r["reason_label"],
+                "note": r["note"] or "",
+                "status": r["status"],
+                "deny_reason": r["deny_reason"] or "",
+            }
+            for r in rows[:LIMIT]
+        ]
+        self.loading = False
+
+    @rx.event
+    @guarded
+    def load(self, principal):
+        self.loading = True
+        self._load(principal)
+
+    @rx.event
+    @guarded
+    def set_status(self, principal, value: str):
+        self.status = value if value in STATUSES else "pending"
+        self._load(principal)
+
+    @rx.event
+    @guarded
+    def approve(self, principal, request_id: str):
+        self.message, self.error = "", ""
+        try:
+            returns.approve_return(request_id=uuid.UUID(request_id), actor=principal.actor)
+            self.message = "Approved: the lead's price was credited to the provider."
+        except DomainError as exc:
+            self.error = exc.message
+        self._load(principal)
+
+    @rx.event
+    def open_deny(self, request_id: str):
+        self.dialog, self.reason, self.memo, self.reason_error = request_id, "", "", ""
+
+    @rx.event
+    @guarded
+    def confirm_deny(self, principal):
+        if not self.reason.strip():
+            self.reason_error = "Say why the return is denied."
+            return
+        self.message, self.error = "", ""
+        try:
+            returns.deny_return(
+                request_id=uuid.UUID(self.dialog), actor=principal.actor, reason=self.reason, memo=self.memo or None
+            )
+            self.message = "Denied: the provider is told why."
+        except DomainError as exc:
+            self.error = exc.message
+        self.dialog = ""
+        self._load(principal)
+
+
+S = ReturnsQueueState
+
+
+def _row(r: dict) -> rx.Component:
+    pending = r["status"] == "pending"
+    return rx.table.row(
+        rx.table.cell(r["when"], white_space="nowrap"),
+        rx.table.cell(
+            rx.link(r["provider"], href=r["provider_href"]), rx.text(r["rate"], size="1", color_scheme="gray")
+        ),
+        rx.table.cell(r["niche"]),
+        rx.table.cell(rx.link("lead", href=r["lead_href"]), " ", r["price"]),
+        rx.table.cell(r["reason"], rx.text(r["note"], size="1", color_scheme="gray")),
+        rx.table.cell(
+            r["status"], rx.text(r["deny_reason"], size="1", color_scheme="gray"), class_name="return-status"
+        ),
+        rx.table.cell(
+            rx.cond(
+                pending,
+                rx.hstack(
+                    rx.button("Approve", size="1", on_click=S.approve(r["id"]), class_name="return-approve"),
+                    rx.button(
+                        "Deny",
+                        size="1",
+                        color_scheme="red",
+                        variant="soft",
+                        on_click=S.open_deny(r["id"]),
+                        class_name="return-deny",
+                    ),
+                    spacing="2",
+                ),
+            )
+        ),
+        id="return-" + r["id"],
+        class_name="return-row",
+    )
+
+
+def _deny_dialog() -> rx.Component:
+    return confirm_dialog(
+        "Deny this return?",
+        "Nothing is refunded; the provider is emailed your reason.",
+        reason_fields(S, "deny"),
+        confirm=rx.button("Deny", color_scheme="red", on_click=S.confirm_deny, id="confirm-deny"),
+        open=S.dialog != "",
+        on_open_change=S.set_dialog_open,
+    )
+
+
+@rx.page(route=routes.ADMIN_RETURNS, title="Returns | Find Me A Hot Lead", on_load=S.load)
+def admin_returns() -> rx.Component:
+    headers = ["Asked", "Provider (30-day return rate)", "Niche", "Lead", "Reason", "Status", ""]
+    return admin_layout(
+        rx.vstack(
+            rx.hstack(
+                rx.text("Show", size="2"),
+                rx.select(STATUSES, value=S.status, on_change=S.set_status, id="returns-status"),
+                align="center",
+                spacing="2",
+            ),
+            rx.cond(S.message != "", rx.callout(S.message, color_scheme="green", id="returns-message")),
+            rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", id="returns-error")),
+            loading_or(
+                S.loading,
+                rx.cond(
+                    S.items.length() > 0,
+                    data_table(headers, S.items, _row, id="returns-table"),
+                    empty_state("No return requests here.", id="returns-empty"),
+                ),
+            ),
+            _deny_dialog(),
+            spacing="3",
+            width="100%",
+        ),
+        title="Returns",
+        on_sign_out=S.sign_out,
+        queue_badge=queue_badge(),
+    )
