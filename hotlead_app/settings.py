@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     paypal_client_secret: str = Field(default="", validation_alias="PAYPAL_CLIENT_SECRET")
     paypal_webhook_id: str = Field(default="", validation_alias="PAYPAL_WEBHOOK_ID")
 
-    # Encrypted backups (hotlead backup / restore; services/backup.py).
+    # Encrypted backups (hotlead backup / restore; services/backup/).
     backup_key: str = ""  # base64 of 32 random bytes (`hotlead backup-keygen`)
     backup_previous_keys: str = ""  # comma-separated older keys, for restoring older backups
     backup_location: str = ""  # a folder, or s3://bucket/prefix; empty: <data_dir>/backups
