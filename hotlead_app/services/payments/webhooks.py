@@ -43,6 +43,8 @@ STRIPE_TYPES = (
     "checkout.session.expired",
     "charge.refunded",
     "charge.dispute.created",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
     "charge.dispute.closed",
 )
 PAYPAL_TYPES = (
@@ -214,32 +216,83 @@ def _handle_stripe(uow: UnitOfWork, event: dict[str, Any]) -> tuple[str, str | N
             if r.get("status") == "succeeded"
         ]
         result = ",".join(results) or "no_succeeded_refund"
-    elif kind == "charge.dispute.created":
+    else:  # charge.dispute.*
         dispute = stripe_gateway.retrieve_dispute(obj["id"]) if stripe_gateway.is_configured() else obj
-        result = deposits.reverse(
-            method="stripe",
-            kind="dispute",
-            key=f"stripe:dispute:{dispute['id']}",
-            amount=_cents(dispute.get("amount"), "dispute.amount"),
-            deposit_ref=(dispute.get("metadata") or {}).get("deposit_id"),
-            payment_id=dispute.get("payment_intent"),
-            reference=dispute["id"],
-        )
-    else:  # charge.dispute.closed
-        dispute = stripe_gateway.retrieve_dispute(obj["id"]) if stripe_gateway.is_configured() else obj
-        if dispute.get("status") == "won":
-            result = deposits.restore_after_dispute(
-                method="stripe",
-                key=f"stripe:dispute:{dispute['id']}:won",
-                amount=_cents(dispute.get("amount"), "dispute.amount"),
-                payment_id=dispute.get("payment_intent"),
-                reference=dispute["id"],
-            )
-        else:
-            result = f"dispute_{dispute.get('status')}"
+        result = _stripe_dispute(uow, kind, dispute)
     if result in ("no_deposit",):
         return "ignored", "no deposit of ours matches this event"
     return "processed", result
+
+
+def stripe_dispute_key(kind: str, dispute_id: str) -> str:
+    """The ledger key of what a dispute event moves: one per event kind."""
+    return f"stripe:dispute.{kind}:{dispute_id}"
+
+
+def _stripe_dispute(uow: UnitOfWork, kind: str, dispute: dict[str, Any]) -> str:
+    """Money moves when Stripe moves it, not when a dispute opens or closes.
+
+    ``funds_withdrawn`` debits the disputed amount (an inquiry, or a dispute Stripe
+    has not yet charged back, withdraws nothing and posts nothing); ``funds_reinstated``
+    credits back only what that debit took, nothing when no debit was posted (as for
+    PayPal).  ``created`` and ``closed`` only say so.  A withdrawal seen after its
+    reinstatement (a retried delivery) posts nothing: the money came back already.
+    Debits posted by earlier releases on ``charge.dispute.created`` (key
+    ``stripe:dispute:<id>``) and credits on ``closed`` (``stripe:dispute:<id>:won``)
+    count as this dispute's."""
+    dispute_id = str(dispute["id"])
+    legacy_debit, legacy_credit = f"stripe:dispute:{dispute_id}", f"stripe:dispute:{dispute_id}:won"
+    event = kind.rsplit(".", 1)[-1]
+    if event == "funds_withdrawn":
+        return deposits.reverse(
+            method="stripe",
+            kind="dispute",
+            key=stripe_dispute_key(event, dispute_id),
+            amount=_cents(dispute.get("amount"), "dispute.amount"),
+            deposit_ref=(dispute.get("metadata") or {}).get("deposit_id"),
+            payment_id=dispute.get("payment_intent"),
+            reference=dispute_id,
+            unless=lambda work: _stripe_dispute_settled(work, dispute_id, legacy_debit),
+        )
+    if event == "funds_reinstated":
+        if _ledger_key_exists(uow, legacy_credit):
+            return "already_restored"
+        return deposits.restore_after_dispute(
+            method="stripe",
+            key=stripe_dispute_key(event, dispute_id),
+            amount=_cents(dispute.get("amount"), "dispute.amount"),
+            payment_id=dispute.get("payment_intent"),
+            reference=dispute_id,
+            reversal_key=(stripe_dispute_key("funds_withdrawn", dispute_id), legacy_debit),
+            uow=uow,
+        )
+    return f"dispute_{event}:{dispute.get('status')}"
+
+
+def _ledger_key_exists(uow: UnitOfWork, key: str) -> bool:
+    return (
+        uow.session.execute(text("SELECT 1 FROM ledger_entries WHERE idempotency_key = :key"), {"key": key}).first()
+        is not None
+    )
+
+
+def _stripe_dispute_settled(uow: UnitOfWork, dispute_id: str, legacy_debit: str) -> str | None:
+    """Why a ``funds_withdrawn`` must post nothing: the dispute was debited by an
+    earlier release, or its funds were reinstated already (processed before it)."""
+    if _ledger_key_exists(uow, legacy_debit):
+        return "already_reversed"
+    bodies = uow.session.execute(
+        text(
+            "SELECT raw_body FROM webhook_events WHERE processor = 'stripe' "
+            "AND event_type = 'charge.dispute.funds_reinstated' AND outcome = 'processed' "
+            "AND processed_at IS NOT NULL AND strpos(raw_body, :dispute_id) > 0"
+        ),
+        {"dispute_id": dispute_id},
+    ).scalars()
+    for body in bodies:
+        if str(((json.loads(body).get("data") or {}).get("object") or {}).get("id")) == dispute_id:
+            return "already_reinstated"
+    return None
 
 
 # --------------------------------------------------------------------------- PayPal
