@@ -20,7 +20,7 @@ from hotlead_app.settings import PROJECT_ROOT, Settings
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
 ENV_DIR = PROJECT_ROOT / "ops" / "env"
-HOTLEAD_SERVICES = {"migrate", "app", "worker", "beat"}
+HOTLEAD_SERVICES = {"migrate", "app", "worker", "beat", "wal-shipper"}
 ALL_SERVICES = HOTLEAD_SERVICES | {"postgres", "redis", "maildev", "prometheus", "grafana", "loki", "promtail"}
 
 
@@ -214,11 +214,31 @@ def test_every_hotlead_cli_command_parses_to_its_subcommand(compose, monkeypatch
     import json
 
     argvs.append(json.loads(cmd_line))
-    assert len(argvs) == 3
+    assert len(argvs) == 4
     for argv in argvs:
         assert cli.main(argv[3:]) == 0
-    assert [name for name, _ in calls] == ["_cmd_migrate", "_cmd_serve", "_cmd_serve"]
+    assert [name for name, _ in calls] == ["_cmd_migrate", "_cmd_serve", "_cmd_wal_shipper", "_cmd_serve"]
     assert calls[1][1].host == "0.0.0.0"
+    assert calls[2][1].spool == "/wal-spool"
+
+
+def test_postgres_archives_wal_into_the_spool_the_shipper_reads(compose, tmp_path):
+    """The archive_command compose gives PostgreSQL is the one `hotlead pitr-config
+    --spool` prints (the one the point-in-time tests run), and both services mount the
+    spool volume there."""
+    from hotlead_app.services.backup import pitr
+
+    postgres = compose["services"]["postgres"]
+    options = dict(postgres["command"][i + 1].split("=", 1) for i, w in enumerate(postgres["command"]) if w == "-c")
+    expected = pitr.server_settings("/wal-spool")
+    assert options["archive_command"] == expected["archive_command"].strip("'")
+    for name in ("wal_level", "archive_mode", "archive_timeout"):
+        assert options[name] == expected[name]
+    assert "walspool:/wal-spool" in postgres["volumes"]
+    assert "walspool:/wal-spool" in compose["services"]["wal-shipper"]["volumes"]
+    hba = options["hba_file"]
+    mount = next(v for v in postgres["volumes"] if v.endswith(f":{hba}:ro"))
+    assert "host    replication  all   all            scram-sha-256" in (PROJECT_ROOT / mount.split(":")[0]).read_text()
 
 
 def test_every_celery_command_exists_with_its_options(compose):

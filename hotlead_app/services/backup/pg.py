@@ -46,12 +46,9 @@ def _with_database(url: str, database: str) -> str:
 
 def pg_binary(name: str, settings: Settings | None = None) -> Path:
     settings = settings or get_settings()
-    if settings.pg_bin_dir:
-        path = Path(settings.pg_bin_dir) / name
-    else:
-        from hotlead_app.infra.embedded import pg_bin_dir
+    from hotlead_app.infra.pgserver import bin_dir
 
-        path = pg_bin_dir() / name
+    path = bin_dir(settings.pg_bin_dir) / name
     if not path.exists():
         raise BackupError(f"{name} not found at {path} (set HOTLEAD_PG_BIN_DIR)")
     return path

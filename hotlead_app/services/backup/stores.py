@@ -23,6 +23,7 @@ NAME_RE = re.compile(r"^hotlead-(\d{8}T\d{6}Z)(?:-[0-9a-f]{6})?\.dump\.enc$")
 class Store(Protocol):
     def put(self, name: str, chunks: Iterable[bytes]) -> int: ...
     def list(self) -> list[str]: ...
+    def exists(self, name: str) -> bool: ...
     def fetch(self, name: str, target: Path) -> None: ...
     def delete(self, name: str) -> None: ...
     def read_text(self, name: str) -> str | None: ...
@@ -31,8 +32,9 @@ class Store(Protocol):
 
 
 class LocalStore:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, pattern: re.Pattern[str] = NAME_RE) -> None:
         self.folder = folder
+        self.pattern = pattern
 
     def put(self, name: str, chunks: Iterable[bytes]) -> int:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -47,6 +49,11 @@ class LocalStore:
                 out.flush()
                 os.fsync(out.fileno())
             partial.rename(self.folder / name)
+            dir_fd = os.open(self.folder, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)  # the rename itself survives a crash
+            finally:
+                os.close(dir_fd)
         finally:
             partial.unlink(missing_ok=True)
         return size
@@ -54,7 +61,10 @@ class LocalStore:
     def list(self) -> list[str]:
         if not self.folder.is_dir():
             return []
-        return sorted(p.name for p in self.folder.iterdir() if NAME_RE.match(p.name))
+        return sorted(p.name for p in self.folder.iterdir() if self.pattern.match(p.name))
+
+    def exists(self, name: str) -> bool:
+        return (self.folder / name).is_file()
 
     def fetch(self, name: str, target: Path) -> None:
         shutil.copyfile(self.folder / name, target)
@@ -104,9 +114,10 @@ class _ChunkReader(io.RawIOBase):
 class S3Store:
     """An S3-compatible bucket; credentials from the usual AWS_* variables or roles."""
 
-    def __init__(self, bucket: str, prefix: str, endpoint_url: str | None) -> None:
+    def __init__(self, bucket: str, prefix: str, endpoint_url: str | None, pattern: re.Pattern[str] = NAME_RE) -> None:
         import boto3
 
+        self.pattern = pattern
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.client = boto3.client("s3", endpoint_url=endpoint_url or None)
@@ -125,12 +136,23 @@ class S3Store:
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
             for obj in page.get("Contents", []):
                 name = obj["Key"][len(self.prefix) :]
-                if NAME_RE.match(name):
+                if self.pattern.match(name):
                     names.append(name)
         return sorted(names)
 
     def fetch(self, name: str, target: Path) -> None:
         self.client.download_file(self.bucket, self._key(name), str(target))
+
+    def exists(self, name: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(name))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise
+        return True
 
     def delete(self, name: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(name))
@@ -154,15 +176,20 @@ class S3Store:
         return f"s3://{self.bucket}/{self._key(name)}"
 
 
-def get_store(settings: Settings | None = None) -> Store:
+def get_store(settings: Settings | None = None, *, sub: str = "", pattern: re.Pattern[str] = NAME_RE) -> Store:
+    """The configured location, or its folder / key prefix ``sub`` (``wal``, ``base``:
+    the point-in-time archive beside the daily backups), listing names ``pattern`` matches."""
     settings = settings or get_settings()
     location = settings.backup_location.strip()
     if location.startswith("s3://"):
         bucket, _, prefix = location[len("s3://") :].partition("/")
         if not bucket:
             raise BackupError("HOTLEAD_BACKUP_LOCATION=s3://... names no bucket")
-        return S3Store(bucket, prefix, settings.backup_s3_endpoint_url)
-    return LocalStore(Path(location) if location else settings.data_dir / "backups")
+        if sub:
+            prefix = f"{prefix.strip('/')}/{sub}" if prefix.strip("/") else sub
+        return S3Store(bucket, prefix, settings.backup_s3_endpoint_url, pattern)
+    folder = Path(location) if location else settings.data_dir / "backups"
+    return LocalStore(folder / sub if sub else folder, pattern)
 
 
 def _backup_name(now: datetime) -> str:
