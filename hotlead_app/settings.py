@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     # PayPal webhook check: "api" asks verify-webhook-signature; "offline" checks the
     # certificate (from *.paypal.com), CRC32 and RSA-SHA256 here.
     paypal_webhook_verification: Literal["api", "offline"] = "api"
+    # Every Stripe / PayPal HTTP call gives up after this many seconds (connect and
+    # read; Stripe retries once): a slow processor fails a request fast, with 503.
+    payment_http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # Deposits (payments work): limits, currency, reconciliation schedule.
     deposit_min_amount: Decimal = Decimal("10.00")
     deposit_max_amount: Decimal = Decimal("10000.00")

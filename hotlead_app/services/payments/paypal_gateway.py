@@ -72,13 +72,19 @@ def client() -> PaypalServersdkClient:
     settings = get_settings()
     if not is_configured():
         raise ProcessorUnavailable("PayPal is not configured on this platform.")
-    key = (settings.paypal_client_id, settings.paypal_client_secret, settings.paypal_base, id(_session))
+    key = (
+        settings.paypal_client_id,
+        settings.paypal_client_secret,
+        settings.paypal_base,
+        settings.payment_http_timeout_seconds,
+        id(_session),
+    )
     with _lock:
         if _cached is None or _cached[0] != key:
             config = _Configuration(
                 http_client_instance=_session,
                 environment=Environment.PRODUCTION if settings.env == "prod" else Environment.SANDBOX,
-                timeout=20,
+                timeout=settings.payment_http_timeout_seconds,
                 client_credentials_auth_credentials=ClientCredentialsAuthCredentials(
                     o_auth_client_id=settings.paypal_client_id, o_auth_client_secret=settings.paypal_client_secret
                 ),
@@ -318,7 +324,7 @@ _cert_cache: dict[str, bytes] = {}
 
 def _fetch_cert(url: str) -> bytes:
     if url not in _cert_cache:
-        resp = requests.get(url, timeout=10)
+        resp = requests.get(url, timeout=get_settings().payment_http_timeout_seconds)
         resp.raise_for_status()
         _cert_cache[url] = resp.content
     return _cert_cache[url]
@@ -411,14 +417,14 @@ def verify_with_paypal_api(headers: Mapping[str, str], raw_body: bytes) -> bool:
             f"{settings.paypal_base}/v1/oauth2/token",
             data={"grant_type": "client_credentials"},
             auth=(settings.paypal_client_id, settings.paypal_client_secret),
-            timeout=15,
+            timeout=settings.payment_http_timeout_seconds,
         )
         token.raise_for_status()
         resp = http.post(
             f"{settings.paypal_base}/v1/notifications/verify-webhook-signature",
             data=body.encode(),
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {token.json()['access_token']}"},
-            timeout=15,
+            timeout=settings.payment_http_timeout_seconds,
         )
     except (requests.RequestException, KeyError, ValueError) as exc:
         raise ProcessorUnavailable(details={"processor": "paypal", "call": "verify-webhook-signature"}) from exc
