@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     rate_limit_confirm: str = "30/minute"
     rate_limit_resend: str = "3/10minutes"
     rate_limit_login: str = "5/15minutes"
+    # Per processor and client address, counted before the signature is checked (a
+    # flood of forged events must not turn into PayPal verification calls).
+    rate_limit_webhook: str = "300/minute"
     # X-Forwarded-For is honoured only from these proxy addresses (comma-separated CIDRs).
     trusted_proxies: str = ""
     # Start MailDev (SMTP sink + web inbox) with `make run` in dev when SMTP is the default.
