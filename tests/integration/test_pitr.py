@@ -266,3 +266,28 @@ def test_the_spool_is_shipped_history_first_and_emptied(local_archive):
     assert pitr.ship_spool(spool) == 2
     assert sorted(p.name for p in spool.iterdir()) == [".000000020000000000000004.partial"]
     assert pitr.wal_store().list() == ["00000002.history.enc", "000000020000000000000003.enc"]
+
+
+def test_wal_ship_and_wal_fetch_work_as_archive_and_restore_commands(local_archive):
+    """What PostgreSQL runs when its account can run hotlead: exit 0 when archived or
+    fetched, 1 when the archive has no such file (the end of the archive), 2 on error."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "hotlead_app.cli", *args], capture_output=True, text=True, env=env, timeout=60
+        )
+
+    name = "00000001000000000000000A"
+    segment = local_archive / name
+    segment.write_bytes(os.urandom(2048))
+    assert cli("wal-ship", str(segment), name).returncode == 0
+    assert cli("wal-ship", str(segment), name).returncode == 0  # again: same content, fine
+    (local_archive / "other").write_bytes(b"other")
+    refused = cli("wal-ship", str(local_archive / "other"), name)
+    assert refused.returncode == 2 and "different content" in refused.stderr
+    assert cli("wal-fetch", name, str(local_archive / "back")).returncode == 0
+    assert (local_archive / "back").read_bytes() == segment.read_bytes()
+    assert cli("wal-fetch", "00000001000000000000000B", str(local_archive / "none")).returncode == 1
+    printed = cli("pitr-config").stdout
+    assert "archive_timeout = 30s" in printed and "wal-ship" in printed
