@@ -116,7 +116,13 @@ def _entries(url: str) -> list[tuple]:
 def test_recovery_to_a_chosen_time_brings_back_exactly_the_entries_committed_by_then(archiving, redis_server):
     server, root, _store = archiving
     server = _start(server, redis_server)
-    assert pitr.base_backup().size > 0
+    base = pitr.base_backup()
+    start = pitr.base_start(base.name)
+    assert base.size > 0 and start
+    deadline = time.monotonic() + 20  # the shipper stores the spooled segment within a second or so
+    while not pitr.wal_store().exists(start + pitr.WAL_SUFFIX):
+        assert time.monotonic() < deadline, f"the base backup's first WAL file {start} is not archived"
+        time.sleep(0.1)
     provider = make_provider(balance="100.00")
     before = [deposit(provider.id, "10.00").entry.id for _ in range(3)]
     server.archive_now()  # part of the history sits in one segment, part in the next
@@ -291,3 +297,29 @@ def test_wal_ship_and_wal_fetch_work_as_archive_and_restore_commands(local_archi
     assert cli("wal-fetch", "00000001000000000000000B", str(local_archive / "none")).returncode == 1
     printed = cli("pitr-config").stdout
     assert "archive_timeout = 30s" in printed and "wal-ship" in printed
+
+
+def test_pruning_keeps_the_newest_base_backups_and_the_wal_they_need():
+    def base(day: int, start: str | None) -> str:
+        return f"hotlead-base-202612{day:02d}T031500Z-abcdef" + (f"-{start}" if start else "") + ".tar.enc"
+
+    bases = [
+        base(1, "000000010000000000000003"),
+        base(2, "000000010000000000000009"),
+        base(3, "00000002000000000000000C"),
+    ]
+    wal = [
+        "000000010000000000000002.enc",
+        "000000010000000000000003.00000028.backup.enc",
+        "000000010000000000000008.enc",
+        "000000010000000000000009.enc",
+        "00000002.history.enc",
+        "00000002000000000000000A.enc",
+        "00000002000000000000000C.partial.enc",
+    ]
+    old, stale = pitr.archive_to_prune(bases, wal, keep=2)
+    assert old == [bases[0]]
+    assert stale == wal[:3]  # before the oldest kept base's start; the history file stays
+    assert pitr.archive_to_prune(bases, wal, keep=5) == ([], wal[:1])
+    # A kept base without its start recorded: no WAL is deleted at all.
+    assert pitr.archive_to_prune([base(1, None), *bases[1:]], wal, keep=3) == ([], [])

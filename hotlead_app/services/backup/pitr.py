@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 ARCHIVE_TIMEOUT_SECONDS = 30
 WAL_SUFFIX = ".enc"
 WAL_NAME_RE = re.compile(r"^(?:[0-9A-F]{24}(?:\.partial|\.[0-9A-F]{8}\.backup)?|[0-9A-F]{8}\.history)\.enc$")
-BASE_NAME_RE = re.compile(r"^hotlead-base-(\d{8}T\d{6}Z)-[0-9a-f]{6}\.tar\.enc$")
+BASE_NAME_RE = re.compile(r"^hotlead-base-(\d{8}T\d{6}Z)-[0-9a-f]{6}(?:-([0-9A-F]{24}))?\.tar\.enc$")
 DRILLS = "pitr_drills.jsonl"
 
 
@@ -227,13 +227,30 @@ class BaseBackup:
     finished_at: datetime
 
 
-def base_backup(*, settings: Settings | None = None, database_url: str | None = None) -> BaseBackup:
+def _current_wal_file(url: str) -> str:
+    """The WAL file being written now: a base backup started after this reads starts
+    in it or a later one (so pruning before it never removes what that backup needs)."""
+    with _connect_plain(url) as conn:
+        return str(conn.execute("SELECT pg_walfile_name(pg_current_wal_insert_lsn())").fetchone()[0])
+
+
+def base_start(name: str) -> str | None:
+    """The WAL file a base backup starts in, from its name (None: not recorded)."""
+    match = BASE_NAME_RE.match(name)
+    return match.group(2) if match else None
+
+
+def base_backup(*, settings: Settings | None = None, database_url: str | None = None, prune: bool = True) -> BaseBackup:
     """``pg_basebackup`` (tar on stdout, WAL from the archive), sealed and stored.  The
-    name carries the time it finished: a recovery to ``T`` starts from the newest base
+    name carries the time it finished — a recovery to ``T`` starts from the newest base
     backup named before ``T`` (the server waits until the backup's last WAL segment is
-    archived before pg_basebackup ends)."""
+    archived before pg_basebackup ends) — and the WAL file it starts in (or an earlier one).  Then, with
+    ``prune``, the archive keeps the newest HOTLEAD_BACKUP_KEEP_DAILY base backups and
+    the WAL from the oldest of them on (:func:`prune_archive`)."""
     settings = settings or get_settings()
-    target = pg_target(database_url or settings.database_url)
+    url = database_url or settings.database_url
+    target = pg_target(url)
+    start = _current_wal_file(url)
     key = _current_key(settings)
     store = base_store(settings)
     started = time.monotonic()
@@ -273,14 +290,47 @@ def base_backup(*, settings: Settings | None = None, database_url: str | None = 
                 proc.kill()
                 proc.wait()
         finished = datetime.now(UTC)
-        name = f"hotlead-base-{finished.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}.tar.enc"
+        name = f"hotlead-base-{finished.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}-{start}.tar.enc"
         with open(local, "rb") as src:
             size = store.put(name, _file_chunks(src))
     log.info(
         "base backup written",
         extra={"event": "backup.base_written", "backup": name, "bytes": size, "seconds": time.monotonic() - started},
     )
+    if prune:
+        prune_archive(settings=settings, keep=settings.backup_keep_daily)
     return BaseBackup(name=name, location=store.describe(name), size=size, finished_at=finished)
+
+
+def archive_to_prune(bases: list[str], wal: list[str], *, keep: int) -> tuple[list[str], list[str]]:
+    """(base backups, WAL objects) that recovery no longer needs once only the newest
+    ``keep`` base backups are kept: the older bases, and the WAL segments (and backup
+    labels) before the oldest kept base's start.  Timeline history files always stay.
+    Nothing of the WAL goes when a kept base does not record where it starts."""
+    dated = sorted(((when, n) for n in bases if (when := base_time(n)) is not None), reverse=True)
+    kept, old = [n for _, n in dated[: max(keep, 1)]], [n for _, n in dated[max(keep, 1) :]]
+    starts = [base_start(n) for n in kept]
+    if not kept or any(s is None for s in starts):
+        return old, []
+    oldest = min(s[8:] for s in starts if s is not None)
+    stale = [obj for obj in wal if not obj.endswith(".history" + WAL_SUFFIX) and len(obj) >= 24 and obj[8:24] < oldest]
+    return old, stale
+
+
+def prune_archive(*, settings: Settings | None = None, keep: int) -> tuple[list[str], list[str]]:
+    settings = settings or get_settings()
+    bases, wal = base_store(settings), wal_store(settings)
+    old, stale = archive_to_prune(bases.list(), wal.list(), keep=keep)
+    for name in old:
+        bases.delete(name)
+    for name in stale:
+        wal.delete(name)
+    if old or stale:
+        log.info(
+            "point-in-time archive pruned",
+            extra={"event": "backup.pitr_pruned", "bases": len(old), "wal_files": len(stale)},
+        )
+    return old, stale
 
 
 def choose_base(store: Store, to: datetime | None) -> str:
