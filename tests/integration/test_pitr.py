@@ -17,8 +17,9 @@ from datetime import datetime
 import psycopg
 import pytest
 
+from hotlead_app.devstack.harness import point_settings_at
 from hotlead_app.infra import pgserver
-from hotlead_app.infra.harness import migrate, point_settings_at
+from hotlead_app.infra.migrations import migrate
 from hotlead_app.services import backup
 from hotlead_app.services.backup import pitr
 from hotlead_app.settings import PROJECT_ROOT
