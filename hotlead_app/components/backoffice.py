@@ -46,7 +46,7 @@ def _nav_link(label: str, href: str, badge: rx.Component | None = None) -> rx.Co
 def backoffice_layout(
     *children: rx.Component,
     sections: list[tuple[str, str]],
-    title: str,
+    title: str | rx.Var,
     on_sign_out,
     badges: dict[str, rx.Component] | None = None,
     actions: rx.Component | None = None,
@@ -94,7 +94,7 @@ def backoffice_layout(
 
 
 def admin_layout(
-    *children: rx.Component, title: str, on_sign_out, actions=None, queue_badge: rx.Component | None = None
+    *children: rx.Component, title: str | rx.Var, on_sign_out, actions=None, queue_badge: rx.Component | None = None
 ) -> rx.Component:
     badges = {"Queue": queue_badge} if queue_badge is not None else None
     return backoffice_layout(
@@ -102,7 +102,7 @@ def admin_layout(
     )
 
 
-def provider_layout(*children: rx.Component, title: str, on_sign_out, actions=None) -> rx.Component:
+def provider_layout(*children: rx.Component, title: str | rx.Var, on_sign_out, actions=None) -> rx.Component:
     return backoffice_layout(
         *children, sections=PROVIDER_SECTIONS, title=title, on_sign_out=on_sign_out, actions=actions
     )

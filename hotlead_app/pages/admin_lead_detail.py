@@ -10,13 +10,13 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or, reason_fields
 from hotlead_app.domain.errors import DomainError, NotFound
 from hotlead_app.services import lead_browser, leads, refunds
 from hotlead_app.state.dialogs import ReasonDialog
 from hotlead_app.state.guards import AdminPageState, guarded
-from hotlead_app.state.nav import queue_badge
 
 
 def _when(value: str | None) -> str:
@@ -429,22 +429,19 @@ def _body() -> rx.Component:
     )
 
 
-@rx.page(route=routes.ADMIN_LEAD, title="Lead | Find Me A Hot Lead", on_load=LeadDetailState.load)
+@admin_page(
+    route=routes.ADMIN_LEAD,
+    title="Lead",
+    on_load=LeadDetailState.load,
+    actions=lambda: rx.link("← All leads", href=routes.ADMIN_LEADS),
+)
 def admin_lead_detail() -> rx.Component:
     s = LeadDetailState
-    return admin_layout(
-        loading_or(
-            s.loading,
-            rx.cond(
-                s.missing,
-                rx.vstack(
-                    empty_state("No such lead.", id="lead-missing"), rx.link("← All leads", href=routes.ADMIN_LEADS)
-                ),
-                _body(),
-            ),
+    return loading_or(
+        s.loading,
+        rx.cond(
+            s.missing,
+            rx.vstack(empty_state("No such lead.", id="lead-missing"), rx.link("← All leads", href=routes.ADMIN_LEADS)),
+            _body(),
         ),
-        title="Lead",
-        on_sign_out=s.sign_out,
-        queue_badge=queue_badge(),
-        actions=rx.link("← All leads", href=routes.ADMIN_LEADS),
     )

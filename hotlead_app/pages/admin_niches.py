@@ -10,14 +10,14 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.layout import field_error
+from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.domain.forms import FIELD_TYPES, validate_form_fields
 from hotlead_app.services import admin_views, catalog, query
 from hotlead_app.state.guards import AdminPageState, guarded
-from hotlead_app.state.nav import queue_badge
 
 _FIELD_ERROR = re.compile(r"^fields\[(\d+)\]\.?(\w*)$")
 
@@ -678,25 +678,24 @@ def _levels() -> rx.Component:
     )
 
 
-@rx.page(route=routes.ADMIN_NICHES, title="Niches | Find Me A Hot Lead", on_load=NichesState.load)
+@admin_page(
+    route=routes.ADMIN_NICHES,
+    title="Niches",
+    on_load=NichesState.load,
+    actions=lambda: rx.button("New niche", on_click=NichesState.new_niche, id="new-niche"),
+)
 def admin_niches() -> rx.Component:
-    return admin_layout(
-        rx.vstack(
-            rx.cond(S.editor_open, _niche_editor()),
-            loading_or(
-                S.loading,
-                rx.cond(
-                    S.niches.length() > 0,
-                    data_table(("Niche", "Slug", "Status", "Fields", ""), S.niches, _niche_row),
-                    empty_state("No niche yet: create the first one.", id="niches-empty"),
-                ),
+    return rx.vstack(
+        rx.cond(S.editor_open, _niche_editor()),
+        loading_or(
+            S.loading,
+            rx.cond(
+                S.niches.length() > 0,
+                data_table(("Niche", "Slug", "Status", "Fields", ""), S.niches, _niche_row),
+                empty_state("No niche yet: create the first one.", id="niches-empty"),
             ),
-            rx.cond(S.selected_id != "", _levels()),
-            spacing="4",
-            width="100%",
         ),
-        title="Niches",
-        on_sign_out=NichesState.sign_out,
-        queue_badge=queue_badge(),
-        actions=rx.button("New niche", on_click=NichesState.new_niche, id="new-niche"),
+        rx.cond(S.selected_id != "", _levels()),
+        spacing="4",
+        width="100%",
     )

@@ -10,12 +10,11 @@ from decimal import Decimal
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout
+from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import reports
 from hotlead_app.state.guards import AdminPageState, guarded
-from hotlead_app.state.nav import queue_badge
 
 STATUS_COLORS = {
     "pending_confirmation": "var(--gray-8)",
@@ -223,19 +222,20 @@ def _content() -> rx.Component:
     )
 
 
-@rx.page(route=routes.ADMIN_OVERVIEW, title="Overview | Find Me A Hot Lead", on_load=OverviewState.load)
-def admin_overview() -> rx.Component:
+@admin_page(
+    route=routes.ADMIN_OVERVIEW,
+    title="Overview",
+    on_load=OverviewState.load,
+    actions=lambda: rx.select.root(
+        rx.select.trigger(id="overview-period", aria_label="Period"),
+        rx.select.content(*[rx.select.item(f"Last {d} days", value=d) for d in PERIODS]),
+        value=OverviewState.period,
+        on_change=OverviewState.set_period,
+    ),
+)
+def admin_overview() -> tuple[rx.Component, ...]:
     s = OverviewState
-    return admin_layout(
+    return (
         rx.cond(s.error != "", rx.callout(s.error, color_scheme="red", icon="triangle_alert", width="100%")),
         loading_or(s.loading, _content()),
-        title="Overview",
-        on_sign_out=s.sign_out,
-        queue_badge=queue_badge(),
-        actions=rx.select.root(
-            rx.select.trigger(id="overview-period", aria_label="Period"),
-            rx.select.content(*[rx.select.item(f"Last {d} days", value=d) for d in PERIODS]),
-            value=s.period,
-            on_change=s.set_period,
-        ),
     )

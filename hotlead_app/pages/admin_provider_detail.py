@@ -13,14 +13,14 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.layout import field_error
+from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import confirm_dialog, data_table, keyset_pager, loading_or
 from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.services import admin_views, catalog, ledger
 from hotlead_app.state.guards import AdminPageState, guarded
-from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 25
@@ -456,22 +456,22 @@ def _content() -> rx.Component:
     )
 
 
-@rx.page(route=routes.ADMIN_PROVIDER, title="Provider | Find Me A Hot Lead", on_load=ProviderDetailState.load)
+@admin_page(
+    route=routes.ADMIN_PROVIDER,
+    title="Provider",
+    on_load=ProviderDetailState.load,
+    heading=rx.cond(S.name != "", S.name, "Provider"),
+    actions=lambda: rx.link("← All providers", href=routes.ADMIN_PROVIDERS),
+)
 def admin_provider_detail() -> rx.Component:
-    return admin_layout(
-        loading_or(
-            S.loading,
-            rx.cond(
-                S.found,
-                _content(),
-                rx.vstack(
-                    rx.text("No such provider.", id="provider-missing"),
-                    rx.link("All providers", href=routes.ADMIN_PROVIDERS),
-                ),
+    return loading_or(
+        S.loading,
+        rx.cond(
+            S.found,
+            _content(),
+            rx.vstack(
+                rx.text("No such provider.", id="provider-missing"),
+                rx.link("All providers", href=routes.ADMIN_PROVIDERS),
             ),
         ),
-        title=rx.cond(S.name != "", S.name, "Provider"),
-        on_sign_out=ProviderDetailState.sign_out,
-        queue_badge=queue_badge(),
-        actions=rx.link("← All providers", href=routes.ADMIN_PROVIDERS),
     )

@@ -17,14 +17,14 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import confirm_dialog, keyset_pager, loading_or, reason_fields
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import lead_browser, leads
 from hotlead_app.state import nav
 from hotlead_app.state.dialogs import ReasonDialog
 from hotlead_app.state.guards import AdminPageState, guarded
-from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 20
@@ -382,34 +382,29 @@ def _toolbar() -> rx.Component:
     )
 
 
-@rx.page(route=routes.ADMIN_QUEUE, title="Approval queue | Find Me A Hot Lead", on_load=QueueState.load)
+@admin_page(route=routes.ADMIN_QUEUE, title="Approval queue", on_load=QueueState.load)
 def admin_queue() -> rx.Component:
     s = QueueState
-    return admin_layout(
-        rx.vstack(
-            rx.text(
-                "Oldest first. Keys on a focused lead: j / k next / previous, x select, a approve, r reject. "
-                "New confirmed leads appear by themselves.",
-                size="2",
-                color_scheme="gray",
-                id="queue-help",
-            ),
-            _toolbar(),
-            loading_or(
-                s.loading,
-                rx.cond(
-                    s.items.length() > 0,
-                    rx.vstack(rx.foreach(s.items, _card), spacing="3", width="100%", id="queue-list"),
-                    empty_state("Nothing waiting: every confirmed lead has been reviewed.", id="queue-empty"),
-                ),
-            ),
-            keyset_pager(s),
-            _approve_dialog(),
-            _reject_dialog(),
-            width="100%",
-            spacing="4",
+    return rx.vstack(
+        rx.text(
+            "Oldest first. Keys on a focused lead: j / k next / previous, x select, a approve, r reject. "
+            "New confirmed leads appear by themselves.",
+            size="2",
+            color_scheme="gray",
+            id="queue-help",
         ),
-        title="Approval queue",
-        on_sign_out=s.sign_out,
-        queue_badge=queue_badge(),
+        _toolbar(),
+        loading_or(
+            s.loading,
+            rx.cond(
+                s.items.length() > 0,
+                rx.vstack(rx.foreach(s.items, _card), spacing="3", width="100%", id="queue-list"),
+                empty_state("Nothing waiting: every confirmed lead has been reviewed.", id="queue-empty"),
+            ),
+        ),
+        keyset_pager(s),
+        _approve_dialog(),
+        _reject_dialog(),
+        width="100%",
+        spacing="4",
     )

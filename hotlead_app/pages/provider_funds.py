@@ -13,11 +13,12 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import empty_state, provider_layout
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, loading_or
 from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError, InvalidInput
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
+from hotlead_app.pages.provider_home import short_time
 from hotlead_app.services import auth, catalog
 from hotlead_app.services.payments import deposits, paypal_gateway, stripe_gateway
 from hotlead_app.services.payments.errors import ProcessorUnavailable
@@ -210,23 +211,19 @@ def _recent() -> rx.Component:
     )
 
 
-@rx.page(route=routes.PROVIDER_FUNDS, title="Add funds" + TITLE_SUFFIX, on_load=FundsState.load)
+@provider_page(route=routes.PROVIDER_FUNDS, title="Add funds", on_load=FundsState.load)
 def provider_funds() -> rx.Component:
     s = FundsState
-    return provider_layout(
-        loading_or(
-            s.loading,
-            rx.vstack(
-                rx.text("Current balance: ", rx.text.strong(s.balance, id="funds-balance"), size="3"),
-                _funds_form(),
-                rx.heading("Your latest deposits", size="4", margin_top="1em"),
-                _recent(),
-                spacing="4",
-                width="100%",
-            ),
+    return loading_or(
+        s.loading,
+        rx.vstack(
+            rx.text("Current balance: ", rx.text.strong(s.balance, id="funds-balance"), size="3"),
+            _funds_form(),
+            rx.heading("Your latest deposits", size="4", margin_top="1em"),
+            _recent(),
+            spacing="4",
+            width="100%",
         ),
-        title="Add funds",
-        on_sign_out=FundsState.sign_out,
     )
 
 
@@ -335,10 +332,10 @@ def _status_badge() -> rx.Component:
     )
 
 
-@rx.page(route=routes.PROVIDER_FUNDS_RETURN, title="Payment" + TITLE_SUFFIX, on_load=FundsReturnState.load)
-def provider_funds_return() -> rx.Component:
+@provider_page(route=routes.PROVIDER_FUNDS_RETURN, title="Payment", on_load=FundsReturnState.load)
+def provider_funds_return() -> tuple[rx.Component, ...]:
     s = FundsReturnState
-    return provider_layout(
+    return (
         loading_or(
             s.loading,
             rx.cond(
@@ -385,6 +382,4 @@ def provider_funds_return() -> rx.Component:
                 max_width="36em",
             ),
         ),
-        title="Payment",
-        on_sign_out=FundsReturnState.sign_out,
     )

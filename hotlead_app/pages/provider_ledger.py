@@ -6,10 +6,11 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import empty_state, provider_layout
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, keyset_pager, loading_or
 from hotlead_app.domain import money
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
+from hotlead_app.pages.provider_home import short_time
 from hotlead_app.pages.provider_leads import download_button
 from hotlead_app.services import catalog, provider_views
 from hotlead_app.state.guards import ProviderPageState, guarded
@@ -68,23 +69,23 @@ def _row(e: dict) -> rx.Component:
     )
 
 
-@rx.page(route=routes.PROVIDER_LEDGER, title="Ledger" + TITLE_SUFFIX, on_load=S.load)
+@provider_page(
+    route=routes.PROVIDER_LEDGER,
+    title="Ledger",
+    on_load=S.load,
+    actions=lambda: download_button("Export CSV", LEDGER_CSV, "ledger.csv", "export-ledger"),
+)
 def provider_ledger() -> rx.Component:
     headers = ["When", "Type", "Amount", "Balance after", ""]
-    return provider_layout(
-        loading_or(
-            S.loading,
-            rx.vstack(
-                rx.text("Balance now: ", rx.text.strong(S.balance, id="ledger-balance")),
-                rx.cond(
-                    S.rows.length() > 0,
-                    rx.vstack(data_table(headers, S.rows, _row), keyset_pager(S), width="100%"),
-                    empty_state("No money has moved yet.", id="ledger-empty"),
-                ),
-                width="100%",
+    return loading_or(
+        S.loading,
+        rx.vstack(
+            rx.text("Balance now: ", rx.text.strong(S.balance, id="ledger-balance")),
+            rx.cond(
+                S.rows.length() > 0,
+                rx.vstack(data_table(headers, S.rows, _row), keyset_pager(S), width="100%"),
+                empty_state("No money has moved yet.", id="ledger-empty"),
             ),
+            width="100%",
         ),
-        title="Ledger",
-        on_sign_out=S.sign_out,
-        actions=download_button("Export CSV", LEDGER_CSV, "ledger.csv", "export-ledger"),
     )

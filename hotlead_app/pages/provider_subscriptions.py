@@ -12,10 +12,10 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import empty_state, provider_layout
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or
 from hotlead_app.domain.errors import DomainError, InvalidFilters
-from hotlead_app.pages.provider_home import TITLE_SUFFIX
 from hotlead_app.services import catalog, provider_views
 from hotlead_app.state.guards import ProviderPageState, guarded
 
@@ -603,25 +603,23 @@ def _table() -> rx.Component:
     )
 
 
-@rx.page(route=routes.PROVIDER_SUBSCRIPTIONS, title="Subscriptions" + TITLE_SUFFIX, on_load=S.load)
+@provider_page(
+    route=routes.PROVIDER_SUBSCRIPTIONS,
+    title="Subscriptions",
+    on_load=S.load,
+    actions=lambda: rx.button("New subscription", on_click=S.start_new, id="new-subscription"),
+)
 def provider_subscriptions() -> rx.Component:
-    return provider_layout(
-        loading_or(
-            S.loading,
-            rx.vstack(
-                rx.cond(S.mode != "", _form()),
-                rx.cond(
-                    S.subs.length() > 0,
-                    _table(),
-                    empty_state(
-                        "No subscriptions yet: subscribe to a niche to start receiving leads.", id="subs-empty"
-                    ),
-                ),
-                spacing="4",
-                width="100%",
+    return loading_or(
+        S.loading,
+        rx.vstack(
+            rx.cond(S.mode != "", _form()),
+            rx.cond(
+                S.subs.length() > 0,
+                _table(),
+                empty_state("No subscriptions yet: subscribe to a niche to start receiving leads.", id="subs-empty"),
             ),
+            spacing="4",
+            width="100%",
         ),
-        title="Subscriptions",
-        on_sign_out=S.sign_out,
-        actions=rx.button("New subscription", on_click=S.start_new, id="new-subscription"),
     )
