@@ -9,6 +9,7 @@ import json
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import data_table, filter_form, filter_input, paged_list
@@ -74,7 +75,7 @@ class AuditState(FilteredPages, AdminPageState):
         self.items = [
             {
                 "id": a["id"],
-                "when": a["created_at"][:19].replace("T", " "),
+                "when": fmt.when(a["created_at"], seconds=True),
                 "entity_type": a["entity_type"],
                 "entity_id": a["entity_id"],
                 "short_id": a["entity_id"][:8],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import data_table, keyset_pager, loading_or
@@ -57,7 +58,7 @@ class LeadsState(KeysetPages, AdminPageState):
             {
                 "id": r["id"],
                 "href": routes.admin_lead(r["id"]),
-                "created": r["created_at"][:16].replace("T", " "),
+                "created": fmt.when(r["created_at"]),
                 "status": r["status"],
                 "niche": r["niche"],
                 "email": r["email"],

@@ -7,6 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import data_table, filter_form, filter_input, labeled_field, paged_list
@@ -42,7 +43,7 @@ class LedgerState(FilteredPages, AdminPageState):
         self.items = [
             {
                 "id": e["id"],
-                "when": e["created_at"][:16].replace("T", " "),
+                "when": fmt.when(e["created_at"]),
                 "provider": e["provider_name"],
                 "href": routes.admin_provider(e["provider_id"]),
                 "type": e["type"],

@@ -10,6 +10,7 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.layout import field_error
 from hotlead_app.components.page import admin_page
@@ -255,7 +256,7 @@ class NichesState(AdminPageState):
             {
                 "id": str(lvl.id),
                 "name": lvl.name,
-                "price": f"{lvl.price_per_lead:.2f}",
+                "price": fmt.money(lvl.price_per_lead),
                 "max": str(lvl.max_providers),
                 "priority": str(lvl.priority_order),
                 "active": "yes" if lvl.active else "no",
@@ -345,7 +346,7 @@ class NichesState(AdminPageState):
         self.level_errors = {}
         self.level_form_open = False
         self._reload_levels()
-        return rx.toast.success(f"Saved level {level.name} at {level.price_per_lead:.2f} per lead.")
+        return rx.toast.success(f"Saved level {level.name} at {fmt.money(level.price_per_lead)} per lead.")
 
 
 # --------------------------------------------------------------------------- components

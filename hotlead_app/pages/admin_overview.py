@@ -10,20 +10,13 @@ from decimal import Decimal
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import reports
 from hotlead_app.state.guards import AdminPageState, guarded
 
-STATUS_COLORS = {
-    "pending_confirmation": "var(--gray-8)",
-    "pending_approval": "var(--amber-9)",
-    "approved": "var(--blue-9)",
-    "distributed": "var(--green-9)",
-    "rejected": "var(--red-9)",
-    "bad_lead": "var(--purple-9)",
-}
 PERIODS = ["7", "30", "90"]
 
 
@@ -83,9 +76,7 @@ class OverviewState(AdminPageState):
         self.providers_total = sum(p["count"] for p in providers)
         self.backlog_series = by_wait
         self.backlog_count = queue.count
-        self.oldest_waiting = (
-            queue.oldest_confirmed_at.strftime("%Y-%m-%d %H:%M UTC") if queue.oldest_confirmed_at else ""
-        )
+        self.oldest_waiting = fmt.when_utc(queue.oldest_confirmed_at)
         self.loading = False
 
     @rx.event
@@ -123,7 +114,7 @@ def _leads_chart() -> rx.Component:
     return rx.recharts.bar_chart(
         *[
             rx.recharts.bar(data_key=status, stack_id="leads", fill=color, name=status.replace("_", " "))
-            for status, color in STATUS_COLORS.items()
+            for status, color in fmt.LEAD_STATUS_COLORS.items()
         ],
         rx.recharts.x_axis(data_key="day"),
         rx.recharts.y_axis(allow_decimals=False, width=40),

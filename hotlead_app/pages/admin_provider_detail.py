@@ -13,6 +13,7 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.layout import field_error
 from hotlead_app.components.page import admin_page
@@ -25,15 +26,6 @@ from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 25
 MAX_MEMO = 5000
-STATUS_TEXT = {
-    "active": "Active: receives the leads its subscriptions match.",
-    "auto_deactivated": "Paused by the platform: the balance covers none of its subscriptions.",
-    "inactive": "Switched off by an admin.",
-}
-
-
-def _when(iso: str | None) -> str:
-    return iso[:16].replace("T", " ") if iso else ""
 
 
 class ProviderDetailState(KeysetPages, AdminPageState):
@@ -82,10 +74,10 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         self.email = view["email"]
         self.status = view["status"]
         self.status_reason = view["status_reason"] or ""
-        self.status_text = STATUS_TEXT.get(view["status"], view["status"])
+        self.status_text = fmt.label(fmt.PROVIDER_STATUS_TEXT, view["status"])
         self.balance = view["balance"]
         self.logins = [
-            {"email": u["email"], "active": "yes" if u["active"] else "no", "since": _when(u["created_at"])}
+            {"email": u["email"], "active": "yes" if u["active"] else "no", "since": fmt.when(u["created_at"])}
             for u in view["logins"]
         ]
         self.subscriptions = [
@@ -102,7 +94,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
                     else f"paused ({s['pause_reason'] or 'unknown'})"
                 ),
                 "filters": json.dumps(s["filters"], sort_keys=True) if s["filters"] else "every lead",
-                "last": _when(s["last_received_at"]) or "never",
+                "last": fmt.when(s["last_received_at"]) or "never",
             }
             for s in view["subscriptions"]
         ]
@@ -116,7 +108,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         self.entries = [
             {
                 "id": e["id"],
-                "when": _when(e["created_at"]),
+                "when": fmt.when(e["created_at"]),
                 "type": e["type"],
                 "amount": e["signed_amount"],
                 "balance_after": e["balance_after"] or "",
@@ -213,7 +205,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         if errors:
             return
         self.pending_type = self.adj_type
-        self.pending_amount = money.format_money(amount)
+        self.pending_amount = fmt.money(amount)
         self.pending_memo = self.adj_memo.strip()
         self.pending_key = f"adjustment:{uuid.uuid4()}"
         self.confirm_open = True

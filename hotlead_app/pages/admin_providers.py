@@ -8,6 +8,7 @@ import json
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.layout import field_error
 from hotlead_app.components.page import admin_page
@@ -18,7 +19,6 @@ from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 25
-STATUS_COLOR = {"active": "green", "auto_deactivated": "orange", "inactive": "gray"}
 
 
 class ProvidersState(KeysetPages, AdminPageState):
@@ -40,7 +40,7 @@ class ProvidersState(KeysetPages, AdminPageState):
                 "reason": r["status_reason"] or "",
                 "balance": r["balance"],
                 "href": routes.admin_provider(r["id"]),
-                "color": STATUS_COLOR.get(r["status"], "gray"),
+                "color": fmt.provider_status_color(r["status"]),
             }
             for r in shown
         ]

@@ -17,6 +17,7 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import confirm_dialog, keyset_pager, loading_or, reason_fields
@@ -64,10 +65,6 @@ KEYBOARD_JS = """
 """
 
 
-def _pairs(values: dict) -> str:
-    return " · ".join(f"{k}: {v}" for k, v in values.items() if v not in (None, ""))
-
-
 def _display(row: dict) -> dict[str, str]:
     partner = row["partner"] + (f" ({row['partner_name']})" if row["partner_name"] else "")
     consent = ", ".join(
@@ -75,7 +72,7 @@ def _display(row: dict) -> dict[str, str]:
         for x in (
             f"text v{row['consent_version']}" if row["consent_version"] else "",
             f"IP {row['consent_ip']}" if row["consent_ip"] else "",
-            f"confirmed {row['confirmed_at'][:16].replace('T', ' ')} UTC" if row["confirmed_at"] else "",
+            f"confirmed {fmt.when_utc(row['confirmed_at'])}" if row["confirmed_at"] else "",
         )
         if x
     )
@@ -84,14 +81,14 @@ def _display(row: dict) -> dict[str, str]:
         "niche": row["niche_name"] or row["niche"],
         "email": row["email"],
         "phone": row["phone"],
-        "payload": _pairs(row["payload"]) or "—",
-        "utm": _pairs(row["utm_params"]),
+        "payload": fmt.pairs(row["payload"]) or "—",
+        "utm": fmt.pairs(row["utm_params"]),
         "referrer": row["referrer_url"],
         "partner": partner,
         "consent": consent or "none recorded",
         "user_agent": row["consent_user_agent"],
         "waiting": row["waiting"],
-        "received": row["created_at"][:16].replace("T", " "),
+        "received": fmt.when(row["created_at"]),
     }
 
 

@@ -9,10 +9,10 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import confirm_dialog, data_table, keyset_pager, loading_or
-from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services.payments import issues
 from hotlead_app.state.guards import AdminPageState, guarded
@@ -22,17 +22,16 @@ PAGE_SIZE = 20
 
 
 def _row(i: issues.IssueRead) -> dict[str, str]:
-    fmt = lambda v: money.format_money(v) if v is not None else "—"  # noqa: E731
     return {
         "id": str(i.id),
-        "kind": issues.KIND_LABELS.get(i.kind, i.kind),
+        "kind": fmt.label(issues.KIND_LABELS, i.kind),
         "processor": i.processor,
         "reference": i.processor_reference,
         "deposit": str(i.deposit_id) if i.deposit_id else "—",
-        "expected": fmt(i.expected_amount),
-        "actual": fmt(i.actual_amount),
+        "expected": fmt.money_or(i.expected_amount),
+        "actual": fmt.money_or(i.actual_amount),
         "details": i.details or "",
-        "created": i.created_at.isoformat()[:16].replace("T", " "),
+        "created": fmt.when(i.created_at),
         "status": i.status,
         "note": i.resolution_note or "",
     }

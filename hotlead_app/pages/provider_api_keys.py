@@ -8,6 +8,7 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or
@@ -29,9 +30,9 @@ class ProviderApiKeysState(ProviderPageState):
                 "id": str(k.id),
                 "name": k.name,
                 "prefix": k.prefix + "…",
-                "created": k.created_at.strftime("%Y-%m-%d %H:%M"),
-                "last_used": k.last_used_at.strftime("%Y-%m-%d %H:%M") if k.last_used_at else "never",
-                "revoked": k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else "",
+                "created": fmt.when(k.created_at),
+                "last_used": fmt.when(k.last_used_at) or "never",
+                "revoked": fmt.when(k.revoked_at),
             }
             for k in auth.list_api_keys(provider_id=provider_id)
         ]

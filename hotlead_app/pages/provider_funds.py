@@ -13,25 +13,17 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, loading_or
-from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError, InvalidInput
-from hotlead_app.pages.provider_home import short_time
 from hotlead_app.services import auth, catalog
 from hotlead_app.services.payments import deposits, paypal_gateway, stripe_gateway
 from hotlead_app.services.payments.errors import ProcessorUnavailable
 from hotlead_app.state.guards import ProviderPageState, guarded
 
 PRESETS = ("25.00", "50.00", "100.00", "250.00")
-METHOD_LABELS = {"stripe": "Card (Stripe)", "paypal": "PayPal"}
-STATUS_TEXT = {
-    "pending": "Waiting for the payment to be confirmed…",
-    "completed": "Payment received: your balance is updated.",
-    "failed": "This payment did not go through; nothing was added.",
-    "expired": "This payment page expired before it was paid; nothing was charged.",
-}
 POLL_SECONDS = 1.5
 MAX_POLL_SECONDS = 15 * 60
 
@@ -39,9 +31,9 @@ MAX_POLL_SECONDS = 15 * 60
 def _row(d: deposits.DepositRead) -> dict[str, str]:
     return {
         "id": str(d.id),
-        "when": short_time(d.created_at.isoformat()),
-        "amount": money.format_money(d.amount),
-        "method": METHOD_LABELS.get(d.method, d.method),
+        "when": fmt.when(d.created_at),
+        "amount": fmt.money(d.amount),
+        "method": fmt.label(fmt.PAYMENT_METHOD_LABELS, d.method),
         "status": d.status,
     }
 
@@ -61,11 +53,11 @@ class FundsState(ProviderPageState):
     @rx.event
     @guarded
     def load(self, principal):
-        self.balance = money.format_money(catalog.get_provider(provider_id=principal.provider_id).balance)
+        self.balance = fmt.money(catalog.get_provider(provider_id=principal.provider_id).balance)
         low, high = deposits.limits()
-        self.minimum, self.maximum = money.format_money(low), money.format_money(high)
+        self.minimum, self.maximum = fmt.money(low), fmt.money(high)
         self.methods = [
-            [m, METHOD_LABELS[m]]
+            [m, fmt.PAYMENT_METHOD_LABELS[m]]
             for m, ok in (("stripe", stripe_gateway.is_configured()), ("paypal", paypal_gateway.is_configured()))
             if ok
         ]
@@ -253,8 +245,8 @@ class FundsReturnState(ProviderPageState):
 
     def _show(self, d: deposits.DepositRead) -> None:
         self.deposit_id, self.status = str(d.id), d.status
-        self.amount, self.method = money.format_money(d.amount), METHOD_LABELS.get(d.method, d.method)
-        self.balance = money.format_money(d.balance)
+        self.amount, self.method = fmt.money(d.amount), fmt.label(fmt.PAYMENT_METHOD_LABELS, d.method)
+        self.balance = fmt.money(d.balance)
 
     @rx.event
     @guarded
@@ -358,7 +350,9 @@ def provider_funds_return() -> tuple[rx.Component, ...]:
                     rx.cond(
                         (s.result == "cancel") & (s.status != "completed"),
                         rx.text("You cancelled the payment; nothing was charged.", id="deposit-cancelled"),
-                        rx.text(rx.match(s.status, *list(STATUS_TEXT.items()), ""), id="deposit-status-text"),
+                        rx.text(
+                            rx.match(s.status, *list(fmt.DEPOSIT_STATUS_TEXT.items()), ""), id="deposit-status-text"
+                        ),
                     ),
                     rx.cond(
                         s.status == "pending",

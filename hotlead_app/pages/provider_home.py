@@ -12,15 +12,12 @@ from decimal import Decimal
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, loading_or
 from hotlead_app.services import provider_views
 from hotlead_app.state.guards import ProviderPageState, guarded
-
-
-def short_time(iso: str | None) -> str:
-    return iso[:16].replace("T", " ") if iso else ""
 
 
 class ProviderHomeState(ProviderPageState):
@@ -53,13 +50,13 @@ class ProviderHomeState(ProviderPageState):
         self.active_subscriptions = data["active_subscriptions"]
         self.paused_subscriptions = data["paused_subscriptions"]
         days = data["spend_per_day"]
-        self.spend_total = f"{sum((Decimal(d['spend']) for d in days), Decimal('0.00')):.2f}"
+        self.spend_total = fmt.money(sum((Decimal(d["spend"]) for d in days), Decimal("0.00")))
         # The chart only draws: the amounts stay Decimal strings everywhere else.
         self.chart = [{"day": d["day"][5:], "spend": float(d["spend"]), "label": d["spend"]} for d in days]
         self.latest = [
             {
                 "lead_id": r["lead_id"],
-                "when": short_time(r["assigned_at"]),
+                "when": fmt.when(r["assigned_at"]),
                 "niche": r["niche"],
                 "email": r["email"],
                 "price": r["charged_amount"],

@@ -8,10 +8,10 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import loading_or
 from hotlead_app.domain.errors import DomainError
-from hotlead_app.pages.provider_home import short_time
 from hotlead_app.services import provider_views
 from hotlead_app.state.guards import ProviderPageState, guarded
 
@@ -40,10 +40,10 @@ class ProviderLeadState(ProviderPageState):
             "level": data["level"],
             "price": data["charged_amount"],
             "shared": str(data["providers_on_lead"]),
-            "received": short_time(data["assigned_at"]),
-            "submitted": short_time(data["created_at"]),
+            "received": fmt.when(data["assigned_at"]),
+            "submitted": fmt.when(data["created_at"]),
             "refund": (
-                f"Refunded {short_time(data['refunded_at'])}: {data['refund_reason'] or ''}"
+                f"Refunded {fmt.when(data['refunded_at'])}: {data['refund_reason'] or ''}"
                 if data["is_refunded"]
                 else ""
             ),

@@ -7,10 +7,10 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, paged_list
-from hotlead_app.pages.provider_home import short_time
 from hotlead_app.services import provider_views
 from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
@@ -42,7 +42,7 @@ class ProviderLeadsState(KeysetPages, ProviderPageState):
         self.rows = [
             {
                 "lead_id": r["lead_id"],
-                "when": short_time(r["assigned_at"]),
+                "when": fmt.when(r["assigned_at"]),
                 "niche": r["niche"],
                 "level": r["level"],
                 "price": r["charged_amount"],

@@ -6,11 +6,10 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, keyset_pager, loading_or
-from hotlead_app.domain import money
-from hotlead_app.pages.provider_home import short_time
 from hotlead_app.pages.provider_leads import download_button
 from hotlead_app.services import catalog, provider_views
 from hotlead_app.state.guards import ProviderPageState, guarded
@@ -18,7 +17,6 @@ from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 50
 LEDGER_CSV = "/api/v1/provider/ledger.csv"
-TYPE_TEXT = {"deposit": "Deposit", "charge": "Lead", "refund": "Refund", "credit": "Credit", "debit": "Debit"}
 
 
 class ProviderLedgerState(KeysetPages, ProviderPageState):
@@ -28,14 +26,14 @@ class ProviderLedgerState(KeysetPages, ProviderPageState):
 
     def _show_page(self, principal, before: int | None):
         provider_id = principal.provider_id
-        self.balance = money.format_money(catalog.get_provider(provider_id=provider_id).balance)
+        self.balance = fmt.money(catalog.get_provider(provider_id=provider_id).balance)
         rows = provider_views.list_ledger(provider_id=provider_id, limit=PAGE_SIZE, before_seq=before or None)
         page = self._take_page(rows, PAGE_SIZE, lambda e: e["seq"])
         self.rows = [
             {
                 "id": e["id"],
-                "when": short_time(e["created_at"]),
-                "type": TYPE_TEXT.get(e["type"], e["type"]),
+                "when": fmt.when(e["created_at"]),
+                "type": fmt.label(fmt.LEDGER_TYPE_TEXT, e["type"]),
                 "kind": e["type"],
                 "amount": e["signed_amount"],
                 "balance_after": e["balance_after"],

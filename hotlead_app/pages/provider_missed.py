@@ -9,10 +9,10 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import paged_list
-from hotlead_app.pages.provider_home import short_time
 from hotlead_app.services import provider_views
 from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
@@ -36,7 +36,7 @@ class ProviderMissedState(KeysetPages, ProviderPageState):
         self.rows = [
             {
                 "lead_id": r["lead_id"],
-                "when": short_time(r["created_at"]),
+                "when": fmt.when(r["created_at"]),
                 "niche": r["niche"],
                 "fields": ", ".join(f"{k}: {v}" for k, v in r["fields"].items()),
             }
