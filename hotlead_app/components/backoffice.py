@@ -10,6 +10,7 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components.layout import logo
 
 ADMIN_SECTIONS: list[tuple[str, str]] = [
     ("Overview", routes.ADMIN_OVERVIEW),
@@ -55,15 +56,19 @@ def backoffice_layout(
     badges = badges or {}
     return rx.box(
         rx.flex(
-            rx.link(rx.heading("Hot Lead", size="4"), href="/", underline="none"),
+            logo("32px"),
+            # On a phone the navigation takes its own row under the logo and sign-out.
             rx.flex(
                 *[_nav_link(label, href, badges.get(label)) for label, href in sections],
                 wrap="wrap",
                 spacing="4",
-                flex="1",
+                flex=rx.breakpoints(initial="1 1 100%", md="1 1 0%"),
+                order=rx.breakpoints(initial="1", md="0"),
                 class_name="backoffice-nav",
             ),
-            rx.button("Sign out", variant="ghost", size="1", on_click=on_sign_out, class_name="sign-out"),
+            rx.button(
+                "Sign out", variant="ghost", size="1", on_click=on_sign_out, class_name="sign-out", margin_left="auto"
+            ),
             wrap="wrap",
             spacing="4",
             align="center",
