@@ -64,6 +64,7 @@ def image_server(shared_db_url, redis_server) -> Iterator[tuple[str, int]]:
     _copy_app(build_dir)
     if not any(rest.split()[0] == "assets" for word, rest in stages["frontend"] if word == "COPY"):
         shutil.rmtree(build_dir / "assets", ignore_errors=True)  # only what the stage copies
+    shutil.rmtree(build_dir / ".web" / "public", ignore_errors=True)  # no asset left by an earlier build
     shutil.rmtree(build_dir / "reflex.lock", ignore_errors=True)
     shutil.copytree(PROJECT_ROOT / "reflex.lock", build_dir / "reflex.lock")
     (export,) = [rest for word, rest in stages["frontend"] if word == "RUN" and "reflex export" in rest]
