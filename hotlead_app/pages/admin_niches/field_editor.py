@@ -14,7 +14,8 @@ from hotlead_app.components.layout import field_error
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.domain.forms import FIELD_TYPES, validate_form_fields
 from hotlead_app.pages.admin_niches.state import NichesState
-from hotlead_app.services import admin_views, catalog
+from hotlead_app.services import catalog
+from hotlead_app.services.reads import niches as niche_reads
 from hotlead_app.state.guards import guarded
 
 _FIELD_ERROR = re.compile(r"^fields\[(\d+)\]\.?(\w*)$")
@@ -54,7 +55,7 @@ class FieldEditor(NichesState):
     @guarded
     def edit_niche(self, principal, niche_id: str):
         try:
-            niche = admin_views.get_niche(niche_id=uuid.UUID(niche_id), actor=principal.actor)
+            niche = niche_reads.niche_detail(principal.actor, niche_id=uuid.UUID(niche_id))
         except DomainError as exc:
             return rx.toast.error(exc.message)
         self.editor_open = True
@@ -153,7 +154,7 @@ class FieldEditor(NichesState):
         yield
         try:
             if self.edit_id:
-                niche = admin_views.update_niche(
+                niche = catalog.update_niche(
                     niche_id=uuid.UUID(self.edit_id),
                     actor=principal.actor,
                     values={"name": self.name, "fields": self._fields()},
@@ -185,7 +186,7 @@ class FieldEditor(NichesState):
         self.saving = False
         self.errors = {}
         self.editor_open = False
-        self._reload()
+        self._reload(principal.actor)
         yield rx.toast.success(done)
 
 

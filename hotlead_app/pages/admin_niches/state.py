@@ -8,8 +8,10 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import DomainError
-from hotlead_app.services import admin_views, query
+from hotlead_app.services import catalog
+from hotlead_app.services.reads import niches as niche_reads
 from hotlead_app.state.guards import AdminPageState, guarded
 
 
@@ -17,7 +19,7 @@ class NichesState(AdminPageState):
     niches: list[dict[str, str]] = []
     loading: bool = True
 
-    def _reload(self) -> None:
+    def _reload(self, actor: Actor) -> None:
         self.niches = [
             {
                 "id": n["id"],
@@ -27,24 +29,22 @@ class NichesState(AdminPageState):
                 "fields": str(len(n["fields"])),
                 "href": routes.lead_form(n["slug"]),
             }
-            for n in query.list_niches()
+            for n in niche_reads.list_niches(actor)
         ]
 
     @rx.event
     @guarded
     def load(self, principal):
         self.loading = True
-        self._reload()
+        self._reload(principal.actor)
         self.loading = False
 
     @rx.event
     @guarded
     def set_niche_active(self, principal, niche_id: str, active: bool):
         try:
-            niche = admin_views.update_niche(
-                niche_id=uuid.UUID(niche_id), actor=principal.actor, values={"active": active}
-            )
+            niche = catalog.update_niche(niche_id=uuid.UUID(niche_id), actor=principal.actor, values={"active": active})
         except DomainError as exc:
             return rx.toast.error(exc.message)
-        self._reload()
+        self._reload(principal.actor)
         return rx.toast.success(f"{niche.name} is {'open again' if active else 'closed'}.")

@@ -9,7 +9,8 @@ import reflex as rx
 
 from hotlead_app.domain.errors import DomainError, InvalidFilters
 from hotlead_app.pages.provider_subscriptions.filter_builder import FilterBuilder, builder, builder_fields
-from hotlead_app.services import catalog, provider_views
+from hotlead_app.services import catalog
+from hotlead_app.services.reads import subscriptions
 from hotlead_app.state.guards import guarded
 
 
@@ -83,16 +84,15 @@ class SubscriptionForm(FilterBuilder):
     @rx.event
     @guarded
     def start_edit(self, principal, subscription_id: str):
-        provider_id = principal.provider_id
         sub = next(
-            (s for s in provider_views.list_subscriptions(provider_id=provider_id) if s["id"] == subscription_id), None
+            (s for s in subscriptions.provider_subscriptions(principal.actor) if s["id"] == subscription_id), None
         )
         if sub is None:
             return rx.toast.error("No such subscription.")
         self._reset_form()
         niche = self._niche(sub["niche_id"])
         fields = niche["fields"] if niche else []
-        self.fields, self._extra = builder_fields(fields, sub["filters"])
+        self.fields, self._extra = builder_fields(fields, sub["filters"], sub["filter_problems"])
         self.niche_id = sub["niche_id"]
         self.editing_id = subscription_id
         self.editing_label = f"{sub['niche']} · {sub['level']}"
@@ -132,7 +132,7 @@ class SubscriptionForm(FilterBuilder):
             self.saving = False
         self._reset_form()
         self.mode = ""
-        self._reload(principal.provider_id)
+        self._reload(principal.actor)
         yield rx.toast.success(success)
 
 

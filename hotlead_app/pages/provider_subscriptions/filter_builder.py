@@ -12,7 +12,7 @@ import reflex as rx
 
 from hotlead_app.domain.errors import DomainError, InvalidFilters
 from hotlead_app.pages.provider_subscriptions.state import SubscriptionsState
-from hotlead_app.services import provider_views
+from hotlead_app.services.reads import subscriptions
 from hotlead_app.state.guards import guarded
 
 ZIP_RE = re.compile(r"^\d{5}(?:-\d{4})?$")
@@ -28,7 +28,7 @@ class FilterOption:
 class FilterField:
     name: str = ""
     label: str = ""
-    type: str = ""  # select | zip | number
+    type: str = ""  # select | zip | number | refused (REFUSED)
     options: list[FilterOption] = dataclasses.field(default_factory=list)
     min: str = ""
     max: str = ""
@@ -36,11 +36,19 @@ class FilterField:
     error: str = ""
 
 
-def builder_fields(fields: list[dict], filters: dict) -> tuple[list[FilterField], dict]:
-    """Builder rows for a niche's filterable fields, filled from ``filters``; the rules
-    the builder cannot show (fields no longer on the form) are kept aside untouched."""
+#: A builder row for a rule a filter may not have (DOMAIN.md "Which fields a filter may
+#: name"): it shows why, next to the field, and saving drops the rule.
+REFUSED = "refused"
+DROPS = " Saving drops this rule."
+
+
+def builder_fields(fields: list[dict], filters: dict, problems: dict | None = None) -> tuple[list[FilterField], dict]:
+    """Builder rows for a niche's filterable fields, filled from ``filters``; each rule
+    in ``problems`` (the subscription's refused rules) gets its message next to its
+    field and is dropped on save; other rules the builder cannot show are kept aside."""
     rows: list[FilterField] = []
-    extra = dict(filters)
+    problems = problems or {}
+    extra = {k: v for k, v in filters.items() if k not in problems}
     for f in fields:
         rule = extra.get(f["name"])
         row = FilterField(name=f["name"], label=f["label"], type=f["type"])
@@ -57,7 +65,15 @@ def builder_fields(fields: list[dict], filters: dict) -> tuple[list[FilterField]
             extra.pop(f["name"])
             row.min = "" if rule.get("min") is None else str(rule["min"])
             row.max = "" if rule.get("max") is None else str(rule["max"])
+        if f["name"] in problems:
+            row.error = problems[f["name"]] + DROPS
         rows.append(row)
+    shown = {r.name for r in rows}
+    rows += [
+        FilterField(name=name, label=name, type=REFUSED, error=message + DROPS)
+        for name, message in problems.items()
+        if name not in shown
+    ]
     return rows, extra
 
 
@@ -77,7 +93,7 @@ def _filters_from(rows: list[FilterField], extra: dict) -> tuple[dict, dict[str,
                 errors[row.name] = f"Not a ZIP code: {', '.join(bad[:3])}"
             elif zips:
                 filters[row.name] = list(dict.fromkeys(zips))
-        else:
+        elif row.type == "number":
             bounds = {k: v.strip() for k, v in (("min", row.min), ("max", row.max)) if v.strip()}
             if bounds:
                 filters[row.name] = bounds
@@ -135,7 +151,7 @@ class FilterBuilder(SubscriptionsState):
     def _mark(self, errors: dict) -> None:
         rows = [dataclasses.replace(r) for r in self.fields]
         for row in rows:
-            row.error = str(errors.get(row.name, ""))
+            row.error = str(errors.get(row.name, "")) or (row.error if row.error.endswith(DROPS) else "")
         self.fields = rows
         others = {k: v for k, v in errors.items() if k not in {r.name for r in rows}}
         self.form_error = "; ".join(f"{k}: {v}" for k, v in others.items())
@@ -143,7 +159,6 @@ class FilterBuilder(SubscriptionsState):
     @rx.event
     @guarded
     def recount(self, principal):
-        provider_id = principal.provider_id
         if not self.niche_id:
             return
         filters = self._collect()
@@ -153,9 +168,7 @@ class FilterBuilder(SubscriptionsState):
         self.counting = True
         yield
         try:
-            result = provider_views.count_matching_leads(
-                provider_id=provider_id, niche_id=uuid.UUID(self.niche_id), filters=filters
-            )
+            result = subscriptions.filter_preview(principal.actor, niche_id=uuid.UUID(self.niche_id), filters=filters)
         except InvalidFilters as exc:
             self._mark(exc.details)
             self.matched = -1
@@ -230,6 +243,7 @@ def _field_editor(f: FilterField) -> rx.Component:
                         class_name="filter-zips",
                     ),
                     width="100%",
+                    display=rx.cond(f.type == REFUSED, "none", "flex"),
                 ),
             ),
         ),

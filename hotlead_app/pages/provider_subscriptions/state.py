@@ -9,8 +9,10 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import DomainError
-from hotlead_app.services import catalog, provider_views
+from hotlead_app.services import catalog
+from hotlead_app.services.reads import subscriptions
 from hotlead_app.state.guards import ProviderPageState, guarded
 
 
@@ -22,7 +24,7 @@ class SubscriptionsState(ProviderPageState):
     # the form open over the list: "new" subscription or "edit" filters of one
     mode: str = ""
 
-    def _reload(self, provider_id: uuid.UUID) -> None:
+    def _reload(self, actor: Actor) -> None:
         self.subs = [
             {
                 "id": s["id"],
@@ -35,16 +37,15 @@ class SubscriptionsState(ProviderPageState):
                 "active": "1" if s["active"] else "",
                 "can_resume": "1" if s["can_resume"] else "",
             }
-            for s in provider_views.list_subscriptions(provider_id=provider_id)
+            for s in subscriptions.provider_subscriptions(actor)
         ]
-        self._options = provider_views.subscription_options(provider_id=provider_id)
+        self._options = [{**n} for n in subscriptions.subscription_options(actor)]
         self.niches = [{"id": n["id"], "name": n["name"]} for n in self._options]
 
     @rx.event
     @guarded
     def load(self, principal):
-        provider_id = principal.provider_id
-        self._reload(provider_id)
+        self._reload(principal.actor)
         self.mode = ""
         self.loading = False
 
@@ -68,7 +69,7 @@ class SubscriptionsState(ProviderPageState):
                     done = "Your balance is below this level's price: it stays paused until you add funds."
         except DomainError as exc:
             return rx.toast.error(exc.message)
-        self._reload(principal.provider_id)
+        self._reload(principal.actor)
         return rx.toast.success(done)
 
     @rx.event
