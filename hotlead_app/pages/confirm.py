@@ -7,9 +7,9 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components.page import public_page
 from hotlead_app.domain.errors import DomainError, Expired
-from hotlead_app.pages.lead_form import client_of
 from hotlead_app.services import intake, tokens
 from hotlead_app.services.ratelimit import RateLimited
+from hotlead_app.state.client import client_of
 
 
 class ConfirmState(rx.State):

@@ -9,21 +9,12 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components.layout import field_error
 from hotlead_app.components.page import public_page
-from hotlead_app.domain.client_address import resolve_ip
-from hotlead_app.domain.consent import CONSENT_TEXT, CONSENT_VERSION, HONEYPOT_FIELD, ClientInfo
+from hotlead_app.domain.consent import CONSENT_TEXT, CONSENT_VERSION, HONEYPOT_FIELD
 from hotlead_app.domain.errors import DomainError, InvalidInput, NotFound
 from hotlead_app.domain.forms import normalize_email, normalize_field, normalize_phone
 from hotlead_app.services import intake
 from hotlead_app.services.ratelimit import RateLimited
-from hotlead_app.settings import get_settings
-
-
-def client_of(state: rx.State) -> ClientInfo:
-    """The person's address and browser, as the API would see them."""
-    router = state.router
-    forwarded = router.headers.raw_headers.get("x-forwarded-for")
-    ip = resolve_ip(router.session.client_ip or None, forwarded, get_settings().trusted_proxies)
-    return ClientInfo(ip=ip, user_agent=router.headers.user_agent or None)
+from hotlead_app.state.client import client_of
 
 
 @dataclass

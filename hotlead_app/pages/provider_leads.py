@@ -10,21 +10,13 @@ from hotlead_app import routes
 from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
-from hotlead_app.components.widgets import data_table, paged_list
+from hotlead_app.components.widgets import data_table, download_button, paged_list
 from hotlead_app.services.reads import lead_inbox
 from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 25
 LEADS_CSV = "/api/v1/provider/leads.csv"
-
-
-def download_button(label: str, path: str, filename: str, id: str) -> rx.Component:
-    """A plain document link to a CSV endpoint: the browser downloads it with the
-    session cookie (pages and API share one origin in prod)."""
-    return rx.link(
-        rx.button(label, variant="soft", id=id), href=path, download=filename, reload_document=True, underline="none"
-    )
 
 
 def _payload_text(payload: dict) -> str:

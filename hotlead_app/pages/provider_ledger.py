@@ -9,8 +9,7 @@ from hotlead_app import routes
 from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
-from hotlead_app.components.widgets import data_table, keyset_pager, loading_or
-from hotlead_app.pages.provider_leads import download_button
+from hotlead_app.components.widgets import data_table, download_button, keyset_pager, loading_or
 from hotlead_app.services import catalog
 from hotlead_app.services.reads import ledger_entries
 from hotlead_app.state.guards import ProviderPageState, guarded
