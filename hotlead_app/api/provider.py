@@ -46,7 +46,7 @@ def _entry(e) -> dict[str, Any]:
 
 @router.get("/me")
 async def me(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    p = await run_in_threadpool(lambda: catalog.get_provider(provider_id=principal.provider_id))
+    p = await run_in_threadpool(lambda: catalog.get_provider(provider_id=principal.own_provider_id))
     return {
         "id": str(p.id),
         "name": p.name,
@@ -89,7 +89,7 @@ class SubscriptionPatch(BaseModel):
 
 @router.get("/subscriptions")
 async def list_subscriptions(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    subs = await run_in_threadpool(lambda: catalog.list_subscriptions(provider_id=principal.provider_id))
+    subs = await run_in_threadpool(lambda: catalog.list_subscriptions(provider_id=principal.own_provider_id))
     return {"items": [_subscription(s) for s in subs], "next_cursor": None}
 
 
@@ -140,7 +140,7 @@ async def leads(
 @router.get("/leads/{lead_id}/explanation")
 async def explanation(lead_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
     decisions = await run_in_threadpool(
-        lambda: distribution.explain(lead_id=lead_id, provider_id=principal.provider_id)
+        lambda: distribution.explain(lead_id=lead_id, provider_id=principal.own_provider_id)
     )
     return {
         "lead_id": str(lead_id),
@@ -160,7 +160,9 @@ async def provider_ledger(
     params: PageParams = Depends(), principal: auth.Principal = Depends(require_provider)
 ) -> dict[str, Any]:
     entries = await run_in_threadpool(
-        lambda: ledger.list_entries(provider_id=principal.provider_id, limit=params.limit + 1, before_seq=params.cursor)
+        lambda: ledger.list_entries(
+            provider_id=principal.own_provider_id, limit=params.limit + 1, before_seq=params.cursor
+        )
     )
     return page([_entry(e) for e in entries], params.limit, lambda r: r["seq"])
 
@@ -181,7 +183,7 @@ async def create_api_key(
 
 @router.get("/api-keys")
 async def list_api_keys(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    keys = await run_in_threadpool(lambda: auth.list_api_keys(provider_id=principal.provider_id))
+    keys = await run_in_threadpool(lambda: auth.list_api_keys(provider_id=principal.own_provider_id))
     return {
         "items": [
             {

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain.actors import Actor
-from hotlead_app.domain.errors import DomainError, NotFound
+from hotlead_app.domain.errors import DomainError, Forbidden, NotFound
 from hotlead_app.models import ApiKey, AuthSession, User
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import accounts, audit, login_throttle
@@ -49,6 +49,13 @@ class Principal:
     @property
     def actor(self) -> Actor:
         return Actor(role=self.role, id=self.user_id, provider_id=self.provider_id)
+
+    @property
+    def own_provider_id(self) -> uuid.UUID:
+        """The provider this principal acts for; only a provider's session or key has one."""
+        if self.provider_id is None:
+            raise Forbidden("Only a provider account can do this.")
+        return self.provider_id
 
 
 @dataclass(frozen=True)
@@ -100,7 +107,7 @@ def authenticate(*, token: str) -> Principal:
     with unit_of_work() as uow:
         row = uow.session.exec(
             select(AuthSession, User)
-            .join(User, User.id == AuthSession.user_id)
+            .join(User, col(User.id) == col(AuthSession.user_id))
             .where(AuthSession.token_hash == _hash(token))
         ).first()
         if row is None:
@@ -229,7 +236,7 @@ class NewApiKey:
 def _authenticate_key(token: str) -> Principal:
     with unit_of_work() as uow:
         row = uow.session.exec(
-            select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == _hash(token))
+            select(ApiKey, User).join(User, col(User.id) == col(ApiKey.user_id)).where(ApiKey.key_hash == _hash(token))
         ).first()
         if row is None:
             raise NotAuthenticated("This API key is not valid.")
@@ -248,7 +255,7 @@ def create_api_key(*, principal: Principal, name: object = None) -> NewApiKey:
     token = API_KEY_PREFIX + secrets.token_urlsafe(32)
     with unit_of_work() as uow:
         key = ApiKey(
-            provider_id=principal.provider_id,
+            provider_id=principal.own_provider_id,
             user_id=principal.user_id,
             name=label,
             prefix=token[:12],
@@ -271,7 +278,7 @@ def create_api_key(*, principal: Principal, name: object = None) -> NewApiKey:
 def list_api_keys(*, provider_id: uuid.UUID) -> list[ApiKeyRead]:
     with unit_of_work() as uow:
         keys = uow.session.exec(
-            select(ApiKey).where(ApiKey.provider_id == provider_id).order_by(ApiKey.created_at.desc())
+            select(ApiKey).where(ApiKey.provider_id == provider_id).order_by(col(ApiKey.created_at).desc())
         ).all()
         return [ApiKeyRead(k.id, k.name, k.prefix, k.created_at, k.last_used_at, k.revoked_at) for k in keys]
 

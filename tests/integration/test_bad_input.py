@@ -129,3 +129,13 @@ def test_the_last_day_there_is_is_a_valid_date_filter(on_callers, api_server):
     for params in ({"created_to": "9999-12-31"}, {"created_from": "0001-01-01", "created_to": "9999-12-31"}):
         resp = httpx.get(f"{api_server}/api/v1/admin/leads", params=params, headers=headers)
         assert resp.status_code == 200, resp.text
+
+
+def test_json_nested_deeper_than_the_parser_allows_is_a_400(on_callers, api_server):
+    deep = b'{"slug": "deep", "name": "Deep", "fields": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    resp = httpx.post(
+        f"{api_server}/api/v1/admin/niches",
+        content=deep,
+        headers={**on_callers["admin"], "content-type": "application/json"},
+    )
+    _assert_api_error(resp)

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
@@ -216,9 +216,11 @@ def test_preview_count_agrees_with_the_engines_filter_semantics(on_preview, filt
     try:
         validate_for_form(filters, ROOFING_FIELDS)  # what a subscription may store
     except InvalidFilters:
+        # A refused filter is refused by the preview too: that is this example's check
+        # (not a discarded one: most random filters are refused since the field rule).
         with pytest.raises(InvalidFilters):
             _count(on_preview, filters)
-        assume(False)
+        return
     expected = sum(1 for payload in on_preview["payloads"] if matches(filters, payload))
     assert _count(on_preview, filters) == expected
 
