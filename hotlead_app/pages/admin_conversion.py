@@ -6,12 +6,12 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import data_table, loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services.reads import conversion
 from hotlead_app.state.guards import AdminPageState, guarded
-from hotlead_app.state.nav import queue_badge
 
 GROUPS = ["niche", "level", "partner", "utm_source"]
 
@@ -81,54 +81,49 @@ def _row(r: dict) -> rx.Component:
     )
 
 
-@rx.page(route=routes.ADMIN_CONVERSION, title="Conversion | Find Me A Hot Lead", on_load=S.load)
+@admin_page(route=routes.ADMIN_CONVERSION, title="Conversion", on_load=S.load)
 def admin_conversion() -> rx.Component:
-    return admin_layout(
-        rx.vstack(
-            rx.form(
-                rx.flex(
-                    rx.select(GROUPS, name="by", value=S.by, on_change=S.set_by, id="conversion-by"),
-                    rx.input(name="from", type="date", default_value=S.start, key=S.start, id="conversion-from"),
-                    rx.input(name="to", type="date", default_value=S.end, key=S.end, id="conversion-to"),
-                    rx.button("Show", type="submit", id="conversion-show"),
-                    wrap="wrap",
-                    spacing="3",
-                    align="end",
-                ),
-                on_submit=S.apply,
-                reset_on_submit=False,
-                width="100%",
+    return rx.vstack(
+        rx.form(
+            rx.flex(
+                rx.select(GROUPS, name="by", value=S.by, on_change=S.set_by, id="conversion-by"),
+                rx.input(name="from", type="date", default_value=S.start, key=S.start, id="conversion-from"),
+                rx.input(name="to", type="date", default_value=S.end, key=S.end, id="conversion-to"),
+                rx.button("Show", type="submit", id="conversion-show"),
+                wrap="wrap",
+                spacing="3",
+                align="end",
             ),
-            rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", id="conversion-error")),
-            loading_or(
-                S.loading,
-                rx.cond(
-                    S.rows.length() > 0,
-                    rx.vstack(
-                        rx.recharts.bar_chart(
-                            rx.recharts.bar(data_key="conversion", fill="var(--accent-9)", name="Conversion %"),
-                            rx.recharts.x_axis(data_key="label"),
-                            rx.recharts.y_axis(),
-                            rx.recharts.graphing_tooltip(),
-                            data=S.chart,
-                            height=260,
-                            width="100%",
-                        ),
-                        data_table(
-                            ["Group", "Assignments", "Won", "Conversion", "Won value"],
-                            S.rows,
-                            _row,
-                            id="conversion-table",
-                        ),
-                        width="100%",
-                    ),
-                    empty_state("No leads were assigned in this range.", id="conversion-empty"),
-                ),
-            ),
-            spacing="3",
+            on_submit=S.apply,
+            reset_on_submit=False,
             width="100%",
         ),
-        title="Conversion",
-        on_sign_out=S.sign_out,
-        queue_badge=queue_badge(),
+        rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", id="conversion-error")),
+        loading_or(
+            S.loading,
+            rx.cond(
+                S.rows.length() > 0,
+                rx.vstack(
+                    rx.recharts.bar_chart(
+                        rx.recharts.bar(data_key="conversion", fill="var(--accent-9)", name="Conversion %"),
+                        rx.recharts.x_axis(data_key="label"),
+                        rx.recharts.y_axis(),
+                        rx.recharts.graphing_tooltip(),
+                        data=S.chart,
+                        height=260,
+                        width="100%",
+                    ),
+                    data_table(
+                        ["Group", "Assignments", "Won", "Conversion", "Won value"],
+                        S.rows,
+                        _row,
+                        id="conversion-table",
+                    ),
+                    width="100%",
+                ),
+                empty_state("No leads were assigned in this range.", id="conversion-empty"),
+            ),
+        ),
+        spacing="3",
+        width="100%",
     )

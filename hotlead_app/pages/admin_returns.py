@@ -9,14 +9,14 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or, reason_fields
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import returns
 from hotlead_app.services.reads import return_requests
 from hotlead_app.state.dialogs import ReasonDialog
 from hotlead_app.state.guards import AdminPageState, guarded
-from hotlead_app.state.nav import queue_badge
 
 LIMIT = 200
 STATUSES = ["pending", "approved", "denied", "all"]
@@ -146,32 +146,27 @@ def _deny_dialog() -> rx.Component:
     )
 
 
-@rx.page(route=routes.ADMIN_RETURNS, title="Returns | Find Me A Hot Lead", on_load=S.load)
+@admin_page(route=routes.ADMIN_RETURNS, title="Returns", on_load=S.load)
 def admin_returns() -> rx.Component:
     headers = ["Asked", "Provider (30-day return rate)", "Niche", "Lead", "Reason", "Status", ""]
-    return admin_layout(
-        rx.vstack(
-            rx.hstack(
-                rx.text("Show", size="2"),
-                rx.select(STATUSES, value=S.status, on_change=S.set_status, id="returns-status"),
-                align="center",
-                spacing="2",
-            ),
-            rx.cond(S.message != "", rx.callout(S.message, color_scheme="green", id="returns-message")),
-            rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", id="returns-error")),
-            loading_or(
-                S.loading,
-                rx.cond(
-                    S.items.length() > 0,
-                    data_table(headers, S.items, _row, id="returns-table"),
-                    empty_state("No return requests here.", id="returns-empty"),
-                ),
-            ),
-            _deny_dialog(),
-            spacing="3",
-            width="100%",
+    return rx.vstack(
+        rx.hstack(
+            rx.text("Show", size="2"),
+            rx.select(STATUSES, value=S.status, on_change=S.set_status, id="returns-status"),
+            align="center",
+            spacing="2",
         ),
-        title="Returns",
-        on_sign_out=S.sign_out,
-        queue_badge=queue_badge(),
+        rx.cond(S.message != "", rx.callout(S.message, color_scheme="green", id="returns-message")),
+        rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", id="returns-error")),
+        loading_or(
+            S.loading,
+            rx.cond(
+                S.items.length() > 0,
+                data_table(headers, S.items, _row, id="returns-table"),
+                empty_state("No return requests here.", id="returns-empty"),
+            ),
+        ),
+        _deny_dialog(),
+        spacing="3",
+        width="100%",
     )

@@ -6,14 +6,15 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import empty_state, provider_layout
+from hotlead_app.components import format as fmt
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, keyset_pager, loading_or
 from hotlead_app.services.reads import return_requests
 from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 50
-TITLE_SUFFIX = " | Find Me A Hot Lead"
 STATUS_TEXT = {"pending": "Waiting for an admin", "approved": "Approved: refunded", "denied": "Denied"}
 
 
@@ -27,7 +28,7 @@ class ProviderReturnsState(KeysetPages, ProviderPageState):
         self.rows = [
             {
                 "id": r["id"],
-                "when": r["created_at"][:16].replace("T", " "),
+                "when": fmt.when(r["created_at"]),
                 "lead_href": routes.provider_lead(r["lead_id"]),
                 "niche": r["niche"],
                 "price": r["charged_amount"],
@@ -62,20 +63,16 @@ def _row(r: dict) -> rx.Component:
     )
 
 
-@rx.page(route=routes.PROVIDER_RETURNS, title="Returns" + TITLE_SUFFIX, on_load=S.load)
+@provider_page(route=routes.PROVIDER_RETURNS, title="Returns", on_load=S.load)
 def provider_returns() -> rx.Component:
     headers = ["Asked", "Lead", "Price", "Reason", "Status"]
-    return provider_layout(
-        loading_or(
-            S.loading,
-            rx.cond(
-                S.rows.length() > 0,
-                rx.vstack(data_table(headers, S.rows, _row, id="returns-table"), keyset_pager(S), width="100%"),
-                empty_state(
-                    "No returns yet. Open a lead to return it while its return window is open.", id="returns-empty"
-                ),
+    return loading_or(
+        S.loading,
+        rx.cond(
+            S.rows.length() > 0,
+            rx.vstack(data_table(headers, S.rows, _row, id="returns-table"), keyset_pager(S), width="100%"),
+            empty_state(
+                "No returns yet. Open a lead to return it while its return window is open.", id="returns-empty"
             ),
         ),
-        title="Returns",
-        on_sign_out=S.sign_out,
     )
