@@ -31,6 +31,9 @@ class ProviderHomeState(ProviderPageState):
     active_subscriptions: int = 0
     paused_subscriptions: int = 0
     spend_total: str = "0.00"
+    # DOMAIN.md "Outcomes": the last 30 days' leads, their cost against what they won.
+    won_value: str = "0.00"
+    won_text: str = ""
     chart: list[dict] = []
     latest: list[dict[str, str]] = []
     loading: bool = True
@@ -48,6 +51,11 @@ class ProviderHomeState(ProviderPageState):
         self.leads_month = data["leads_this_month"]
         self.active_subscriptions = data["active_subscriptions"]
         self.paused_subscriptions = data["paused_subscriptions"]
+        outcome = data["spend_vs_won"]
+        self.won_value = outcome["won_value"]
+        self.won_text = (
+            f"{outcome['won']} of {outcome['assignments']} leads won; they cost {outcome['spend']} (refunds taken off)"
+        )
         days = data["spend_per_day"]
         self.spend_total = fmt.money(sum((Decimal(d["spend"]) for d in days), Decimal("0.00")))
         # The chart only draws: the amounts stay Decimal strings everywhere else.
@@ -106,6 +114,12 @@ def provider_home() -> rx.Component:
                 ),
                 stat_card("Leads this week", s.leads_week.to_string(), "leads-week"),
                 stat_card("Leads this month", s.leads_month.to_string(), "leads-month"),
+                stat_card(
+                    "Won value, 30 days",
+                    s.won_value,
+                    "won-value",
+                    rx.text(s.won_text, size="1", color_scheme="gray", id="won-text"),
+                ),
                 stat_card(
                     "Subscriptions",
                     s.active_subscriptions.to_string(),

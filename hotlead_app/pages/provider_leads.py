@@ -1,8 +1,11 @@
 """``/provider/leads``: the leads a provider received, newest first, with contact
-details, payload, price, level and how many providers received the same lead; keyset
+details, payload, price, level, how many providers received the same lead, the latest
+outcome, the return's status (or a link to return it while its window is open); keyset
 pages and a CSV export of all of them."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import reflex as rx
 
@@ -17,6 +20,10 @@ from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 25
 LEADS_CSV = "/api/v1/provider/leads.csv"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _payload_text(payload: dict) -> str:
@@ -37,11 +44,18 @@ class ProviderLeadsState(KeysetPages, ProviderPageState):
                 "niche": r["niche"],
                 "level": r["level"],
                 "price": r["charged_amount"],
-                "shared": str(r["providers_on_lead"]),
+                "shared": str(r["shared_with"]),
                 "email": r["email"],
                 "phone": r["phone"] or "",
                 "payload": _payload_text(r["payload"]),
                 "refunded": "refunded" if r["is_refunded"] else "",
+                "outcome": r["latest_outcome"]["outcome"] if r["latest_outcome"] else "",
+                "returned": f"return {r['return_request']['status']}" if r["return_request"] else "",
+                "can_return": "yes"
+                if not r["return_request"]
+                and not r["is_refunded"]
+                and datetime.fromisoformat(r["return_window_closes_at"]) > _now()
+                else "",
             }
             for r in page
         ]
@@ -62,11 +76,22 @@ def _row(r: dict) -> rx.Component:
         rx.table.cell(rx.link(r["when"], href="/provider/leads/" + r["lead_id"]), white_space="nowrap"),
         rx.table.cell(r["niche"]),
         rx.table.cell(r["level"]),
-        rx.table.cell(r["price"], rx.cond(r["refunded"] != "", rx.badge("refunded", color_scheme="amber", ml="1"))),
+        rx.table.cell(
+            r["price"],
+            rx.cond(r["refunded"] != "", rx.badge("refunded", color_scheme="amber", ml="1")),
+            rx.cond(r["returned"] != "", rx.badge(r["returned"], color_scheme="gray", ml="1")),
+        ),
         rx.table.cell(r["shared"]),
         rx.table.cell(r["email"]),
         rx.table.cell(r["phone"], white_space="nowrap"),
         rx.table.cell(r["payload"]),
+        rx.table.cell(r["outcome"], class_name="lead-outcome"),
+        rx.table.cell(
+            rx.cond(
+                r["can_return"] != "",
+                rx.link("Return…", href="/provider/leads/" + r["lead_id"], class_name="lead-return"),
+            )
+        ),
         id="lead-" + r["lead_id"],
         class_name="lead-row",
     )
@@ -79,7 +104,7 @@ def _row(r: dict) -> rx.Component:
     actions=lambda: download_button("Export CSV", LEADS_CSV, "leads.csv", "export-leads"),
 )
 def provider_leads() -> rx.Component:
-    headers = ["Received", "Niche", "Level", "Price", "Providers", "Email", "Phone", "Details"]
+    headers = ["Received", "Niche", "Level", "Price", "Providers", "Email", "Phone", "Details", "Outcome", ""]
     return paged_list(
         S,
         S.rows,

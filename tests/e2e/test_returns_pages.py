@@ -32,6 +32,8 @@ def test_a_provider_returns_a_lead_and_an_admin_approves_it_from_the_queue(
     (assignment,) = assignments_of(lead_id)
 
     sign_in(page, app_server, email, lands_on=r"/provider")
+    page.goto(f"{app_server}/provider/leads")
+    expect(page.locator(f"[id='lead-{lead_id}'] .lead-return")).to_be_visible(timeout=WAIT)
     page.goto(f"{app_server}/provider/leads/{lead_id}")
     expect(page.locator("#return-time-left")).to_contain_text("left", timeout=WAIT)
     page.locator("#outcome-won-value").fill("900")
@@ -45,6 +47,14 @@ def test_a_provider_returns_a_lead_and_an_admin_approves_it_from_the_queue(
     page.locator("#return-submit").click()
     expect(page.locator("#lead-return-status")).to_contain_text("waiting for an admin", timeout=WAIT)
     expect(page.locator("#return-card")).to_have_count(0)
+    page.goto(f"{app_server}/provider/leads")
+    row = page.locator(f"[id='lead-{lead_id}']")
+    expect(row).to_contain_text("return pending", timeout=WAIT)
+    expect(row.locator(".lead-outcome")).to_have_text("won")
+    expect(row.locator(".lead-return")).to_have_count(0)
+    page.goto(f"{app_server}/provider")
+    expect(page.locator("#won-value")).to_have_text("900.00", timeout=WAIT)
+    expect(page.locator("#won-text")).to_contain_text("1 of 1 leads won")
 
     admin_page = browser.new_context().new_page()
     sign_in_admin(admin_page, app_server, prefix="returns-admin")
@@ -63,3 +73,36 @@ def test_a_provider_returns_a_lead_and_an_admin_approves_it_from_the_queue(
     expect(page.locator(".ledger-row").nth(0)).to_contain_text("Refund")
     expect(page.locator(".ledger-row").nth(0)).to_contain_text("+12.50")
     assert assignment.charged_amount == 12.5
+
+
+def test_an_admin_sets_a_niches_return_settings_and_a_bad_value_is_told(page: Page, app_server, shared_db):
+    from hotlead_app.db import unit_of_work
+    from hotlead_app.models import Niche
+
+    niche = catalog.create_niche(
+        slug=f"rset-{uuid.uuid4().hex[:8]}",
+        name=f"Gutters {uuid.uuid4().hex[:4]}",
+        fields=ROOFING_FIELDS,
+        actor=admin(),
+    )
+    sign_in_admin(page, app_server, prefix="rset-admin")
+    page.goto(f"{app_server}/admin/niches")
+    page.locator(f"[id='niche-{niche.slug}'] .niche-returns").click()
+    expect(page.locator("#rs-window")).to_have_value("72", timeout=WAIT)
+    expect(page.locator("#rs-reasons")).to_contain_text("wrong_contact: Wrong contact details")
+    page.locator("#rs-window").fill("two days")
+    page.locator("#rs-save").click()
+    expect(page.locator("#return-settings")).to_contain_text("a whole number of hours", timeout=WAIT)
+    page.locator("#rs-window").fill("48")
+    page.locator("#rs-auto").fill("10")
+    page.locator("#rs-reasons").fill("spam: Spam or a bot\nmoved: Moved away")
+    page.locator("#rs-save").click()
+    expect(page.locator("#return-settings")).to_have_count(0, timeout=WAIT)
+    with unit_of_work() as uow:
+        saved = uow.session.get(Niche, niche.id)
+        assert saved is not None
+        assert (saved.return_window_hours, saved.auto_approve_returns_below_percent) == (48, 10)
+        assert saved.return_reasons == [
+            {"code": "spam", "label": "Spam or a bot"},
+            {"code": "moved", "label": "Moved away"},
+        ]

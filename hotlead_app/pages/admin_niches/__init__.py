@@ -6,6 +6,7 @@ One module per part of the page, each with its Reflex substate of ``NichesState`
 - ``state``: ``NichesState``, the list of niches (loaded with the page), open / close;
 - ``field_editor``: ``FieldEditor``, a niche's slug, name and form fields, row by row;
 - ``levels``: ``Levels``, the competition levels of the niche picked in the list;
+- ``returns``: ``ReturnSettings``, a niche's return window, reasons and rates;
 - ``listing``: the niches table; ``page``: the page itself."""
 
 from hotlead_app.pages.admin_niches import page as page

@@ -1,5 +1,5 @@
 """The niches table: each niche's public form, status, field count, and its
-actions (edit, levels, close / open)."""
+actions (edit, levels, return settings, close / open)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import reflex as rx
 from hotlead_app.components.widgets import confirm_dialog, data_table
 from hotlead_app.pages.admin_niches.field_editor import FieldEditor
 from hotlead_app.pages.admin_niches.levels import Levels
+from hotlead_app.pages.admin_niches.returns import ReturnSettings
 from hotlead_app.pages.admin_niches.state import NichesState
 
 S = NichesState
@@ -41,6 +42,13 @@ def _niche_row(niche: dict) -> rx.Component:
             rx.flex(
                 rx.button("Edit", size="1", variant="soft", on_click=FieldEditor.edit_niche(niche["id"])),
                 rx.button("Levels", size="1", variant="soft", on_click=Levels.show_levels(niche["id"])),
+                rx.button(
+                    "Returns",
+                    size="1",
+                    variant="soft",
+                    on_click=ReturnSettings.open_returns(niche["id"]),
+                    class_name="niche-returns",
+                ),
                 rx.cond(
                     niche["active"] == "yes",
                     _deactivate_button(niche),

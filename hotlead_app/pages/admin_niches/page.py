@@ -11,6 +11,7 @@ from hotlead_app.components.widgets import loading_or
 from hotlead_app.pages.admin_niches.field_editor import FieldEditor, niche_editor
 from hotlead_app.pages.admin_niches.levels import Levels, levels_panel
 from hotlead_app.pages.admin_niches.listing import niche_table
+from hotlead_app.pages.admin_niches.returns import ReturnSettings, returns_panel
 from hotlead_app.pages.admin_niches.state import NichesState
 
 
@@ -31,6 +32,7 @@ def admin_niches() -> rx.Component:
                 empty_state("No niche yet: create the first one.", id="niches-empty"),
             ),
         ),
+        rx.cond(ReturnSettings.rs_niche_id != "", returns_panel()),
         rx.cond(Levels.selected_id != "", levels_panel()),
         spacing="4",
         width="100%",
