@@ -18,6 +18,7 @@ from hotlead_app.domain.errors import DomainError, NotFound
 from hotlead_app.services import leads, refunds
 from hotlead_app.services.reads import lead_detail
 from hotlead_app.state.dialogs import ReasonDialog
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import AdminPageState, guarded
 
 
@@ -120,7 +121,7 @@ class LeadDetailState(ReasonDialog, AdminPageState):
         ]
         self.explaining = False
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.loading = True
@@ -131,7 +132,7 @@ class LeadDetailState(ReasonDialog, AdminPageState):
             yield  # show the lead now; the explanation follows
             self._fetch_explanation(principal)
 
-    @rx.event
+    @event
     def open_refund(self, assignment_id: str):
         row = next((a for a in self.assignments if a["id"] == assignment_id), None)
         if row is None:
@@ -141,7 +142,7 @@ class LeadDetailState(ReasonDialog, AdminPageState):
         self.reason_error = ""
         self.dialog = "refund"
 
-    @rx.event
+    @event
     def open_bad_lead(self):
         self.reason_error = ""
         self.dialog = "bad_lead"
@@ -173,7 +174,7 @@ class LeadDetailState(ReasonDialog, AdminPageState):
         self._fetch(principal)
         return rx.toast.success(success(result))
 
-    @rx.event
+    @event
     @guarded
     def confirm_refund(self, principal):
         return self._act(
@@ -184,7 +185,7 @@ class LeadDetailState(ReasonDialog, AdminPageState):
             lambda done: f"Refunded {done.amount}.",
         )
 
-    @rx.event
+    @event
     @guarded
     def confirm_bad_lead(self, principal):
         total = self.bad_lead_total

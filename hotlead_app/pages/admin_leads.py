@@ -14,6 +14,7 @@ from hotlead_app.domain.errors import DomainError
 from hotlead_app.domain.leads import LeadStatus
 from hotlead_app.services.reads import lead_search
 from hotlead_app.services.reads import niches as niche_reads
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -69,13 +70,13 @@ class LeadsState(KeysetPages, AdminPageState):
         ]
         self.loading = False
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.niches = [n["slug"] for n in niche_reads.list_niches(principal.actor)]
         self._first_page(principal)
 
-    @rx.event
+    @event
     @guarded
     def apply(self, principal, form: dict):
         self.email = self.email.strip()
@@ -84,7 +85,7 @@ class LeadsState(KeysetPages, AdminPageState):
         yield
         self._show_page(principal, None)
 
-    @rx.event
+    @event
     def clear(self):
         self.status = ANY
         self.niche = ANY
@@ -93,23 +94,23 @@ class LeadsState(KeysetPages, AdminPageState):
         self.created_to = ""
         return LeadsState.load
 
-    @rx.event
+    @event
     def set_status(self, value: str):
         self.status = value
 
-    @rx.event
+    @event
     def set_niche(self, value: str):
         self.niche = value
 
-    @rx.event
+    @event
     def set_email(self, value: str):
         self.email = value
 
-    @rx.event
+    @event
     def set_created_from(self, value: str):
         self.created_from = value
 
-    @rx.event
+    @event
     def set_created_to(self, value: str):
         self.created_to = value
 

@@ -15,6 +15,7 @@ from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services.reads import approval_queue, overview
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import AdminPageState, guarded
 
 PERIODS = ["7", "30", "90"]
@@ -42,7 +43,7 @@ class OverviewState(AdminPageState):
     backlog_count: int = 0
     oldest_waiting: str = ""
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.error = ""
@@ -79,7 +80,7 @@ class OverviewState(AdminPageState):
         self.oldest_waiting = fmt.when_utc(queue.oldest_confirmed_at)
         self.loading = False
 
-    @rx.event
+    @event
     def set_period(self, value: str):
         if value in PERIODS:
             self.period = value

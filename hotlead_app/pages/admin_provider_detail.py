@@ -22,6 +22,7 @@ from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.services import catalog, ledger
 from hotlead_app.services.reads import ledger_entries, providers
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -113,7 +114,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
             for e in shown
         ]
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.loading = True
@@ -137,11 +138,11 @@ class ProviderDetailState(KeysetPages, AdminPageState):
 
     # ----------------------------------------------------------------- status
 
-    @rx.event
+    @event
     def set_status_memo(self, value: str):
         self.status_memo = value
 
-    @rx.event
+    @event
     @guarded
     def set_status(self, principal, status: str):
         try:
@@ -165,23 +166,23 @@ class ProviderDetailState(KeysetPages, AdminPageState):
 
     # ----------------------------------------------------------------- adjustments
 
-    @rx.event
+    @event
     def set_adj_type(self, value: str):
         self.adj_type = value
 
-    @rx.event
+    @event
     def set_adj_amount(self, value: str):
         self.adj_amount = value
 
-    @rx.event
+    @event
     def set_adj_memo(self, value: str):
         self.adj_memo = value
 
-    @rx.event
+    @event
     def set_confirm_open(self, value: bool):
         self.confirm_open = bool(value)
 
-    @rx.event
+    @event
     @guarded
     def review_adjustment(self, principal):
         """Check the form with the ledger's own money rules, then ask to confirm."""
@@ -205,7 +206,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         self.pending_key = f"adjustment:{uuid.uuid4()}"
         self.confirm_open = True
 
-    @rx.event
+    @event
     @guarded
     def confirm_adjustment(self, principal, key: str):
         """``key`` comes from the page as it was when "Confirm" was clicked: two clicks

@@ -16,6 +16,7 @@ from hotlead_app.components.widgets import data_table, labeled_field, paged_list
 from hotlead_app.domain.errors import Conflict, DomainError, InvalidInput
 from hotlead_app.services import accounts
 from hotlead_app.services.reads import providers
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -46,19 +47,19 @@ class ProvidersState(KeysetPages, AdminPageState):
             for r in shown
         ]
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.loading = True
         self._first_page(principal)
         self.loading = False
 
-    @rx.event
+    @event
     def toggle_form(self):
         self.form_open = not self.form_open
         self.errors = {}
 
-    @rx.event
+    @event
     @guarded
     def create(self, principal, form_data: dict):
         self.creating = True

@@ -15,6 +15,7 @@ from hotlead_app.domain.forms import normalize_email, normalize_field, normalize
 from hotlead_app.services import intake
 from hotlead_app.services.ratelimit import RateLimited
 from hotlead_app.state.client import client_of
+from hotlead_app.state.events import event
 
 
 @dataclass
@@ -44,11 +45,11 @@ class LeadFormState(rx.State):
         """The niche slug from the URL path /n/<slug>."""
         return str(self.router.url.path).rstrip("/").rsplit("/", 1)[-1]
 
-    @rx.event
+    @event
     def set_referrer(self, value: str):
         self.referrer = value if isinstance(value, str) else ""
 
-    @rx.event
+    @event
     def load(self):
         self.loading = True
         self.submitted = False
@@ -82,7 +83,7 @@ class LeadFormState(rx.State):
         utm = {k: v for k, v in query.items() if k.startswith("utm_")}
         return utm, query.get("partner")
 
-    @rx.event
+    @event
     def submit(self, form_data: dict):
         self.submitting = True
         yield
@@ -120,7 +121,7 @@ class LeadFormState(rx.State):
         finally:
             self.submitting = False
 
-    @rx.event
+    @event
     def check_field(self, name: str, value: str):
         """Validate one field as the person leaves it, with the service's own rules."""
         errors = dict(self.errors)
@@ -140,7 +141,7 @@ class LeadFormState(rx.State):
             errors[name] = str(exc)
         self.errors = errors
 
-    @rx.event
+    @event
     def resend(self):
         try:
             intake.resend_confirmation(email=self.submitted_email, lead_id=self.lead_id, client=client_of(self))

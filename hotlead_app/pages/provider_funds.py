@@ -21,6 +21,7 @@ from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.services import auth, catalog
 from hotlead_app.services.payments import deposits, paypal_gateway, stripe_gateway
 from hotlead_app.services.payments.errors import ProcessorUnavailable
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import ProviderPageState, guarded
 
 PRESETS = ("25.00", "50.00", "100.00", "250.00")
@@ -50,7 +51,7 @@ class FundsState(ProviderPageState):
     loading: bool = True
     submitting: bool = False
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.balance = fmt.money(catalog.get_provider(provider_id=principal.provider_id).balance)
@@ -68,20 +69,20 @@ class FundsState(ProviderPageState):
         self.submitting = False
         self.loading = False
 
-    @rx.event
+    @event
     def choose(self, amount: str):
         self.amount = amount
         self.errors = {k: v for k, v in self.errors.items() if k != "amount"}
 
-    @rx.event
+    @event
     def set_amount(self, value: str):
         self.amount = value
 
-    @rx.event
+    @event
     def set_method(self, value: str):
         self.method = value
 
-    @rx.event
+    @event
     def check_amount(self, _value: str = ""):
         try:
             deposits.check_request(method=self.method, amount=self.amount.strip())
@@ -90,7 +91,7 @@ class FundsState(ProviderPageState):
             if "amount" in exc.details:
                 self.errors = {**self.errors, "amount": exc.details["amount"]}
 
-    @rx.event
+    @event
     @guarded
     def submit(self, principal):
         self.submitting = True
@@ -248,7 +249,7 @@ class FundsReturnState(ProviderPageState):
         self.amount, self.method = fmt.money(d.amount), fmt.label(fmt.PAYMENT_METHOD_LABELS, d.method)
         self.balance = fmt.money(d.balance)
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.problem, self.status, self.loading = "", "", True
@@ -277,7 +278,7 @@ class FundsReturnState(ProviderPageState):
         if found.status == "pending":
             return FundsReturnState.watch
 
-    @rx.event(background=True)
+    @event(background=True)
     async def watch(self):
         """Poll the deposit until it leaves ``pending`` (or the page is left)."""
         async with self:

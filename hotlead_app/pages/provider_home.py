@@ -17,6 +17,7 @@ from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, loading_or
 from hotlead_app.services.reads import account_summary, lead_inbox
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import ProviderPageState, guarded
 
 
@@ -35,7 +36,7 @@ class ProviderHomeState(ProviderPageState):
     latest: list[dict[str, str]] = []
     loading: bool = True
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         data = account_summary.account_summary(principal.actor)

@@ -13,6 +13,7 @@ from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services.reads import lead_detail
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import ProviderPageState, guarded
 
 
@@ -22,7 +23,7 @@ class ProviderLeadState(ProviderPageState):
     loading: bool = True
     missing: bool = False
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.loading, self.missing = True, False

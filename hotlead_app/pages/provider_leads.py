@@ -12,6 +12,7 @@ from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, download_button, paged_list
 from hotlead_app.services.reads import lead_inbox
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -48,7 +49,7 @@ class ProviderLeadsState(KeysetPages, ProviderPageState):
         self.loading = False
         return None
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         return self._first_page(principal)

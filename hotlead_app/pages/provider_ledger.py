@@ -12,6 +12,7 @@ from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, download_button, keyset_pager, loading_or
 from hotlead_app.services import catalog
 from hotlead_app.services.reads import ledger_entries
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -44,7 +45,7 @@ class ProviderLedgerState(KeysetPages, ProviderPageState):
         self.loading = False
         return None
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         return self._first_page(principal)

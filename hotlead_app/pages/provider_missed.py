@@ -14,6 +14,7 @@ from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import paged_list
 from hotlead_app.services.reads import missed_leads
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -44,7 +45,7 @@ class ProviderMissedState(KeysetPages, ProviderPageState):
         self.loading = False
         return ProviderMissedState.load_reasons if page else None
 
-    @rx.event
+    @event
     @guarded
     def load_reasons(self, principal):
         found = missed_leads.missed_reasons(principal.actor, lead_ids=[uuid.UUID(r["lead_id"]) for r in self.rows])
@@ -55,7 +56,7 @@ class ProviderMissedState(KeysetPages, ProviderPageState):
         ]
         self.reasons_loading = False
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         return self._first_page(principal)

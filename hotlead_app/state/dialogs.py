@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from hotlead_app.state.events import event
+
 
 class ReasonDialog(rx.State, mixin=True):
     dialog: str = ""
@@ -14,17 +16,17 @@ class ReasonDialog(rx.State, mixin=True):
     reason_error: str = ""
     busy: bool = False
 
-    @rx.event
+    @event
     def set_reason(self, value: str):
         self.reason = value
         if value.strip():
             self.reason_error = ""
 
-    @rx.event
+    @event
     def set_memo(self, value: str):
         self.memo = value
 
-    @rx.event
+    @event
     def set_dialog_open(self, is_open: bool):
         if not is_open:
             self.dialog = ""

@@ -18,6 +18,7 @@ import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.services import auth
+from hotlead_app.state.events import event
 from hotlead_app.state.session import SessionState
 
 
@@ -28,7 +29,7 @@ class _PageGuard(rx.State, mixin=True):
     def _guard(self) -> auth.Principal | None:  # pragma: no cover - every base defines it
         raise NotImplementedError
 
-    @rx.event
+    @event
     def require(self):
         """Send the browser to sign-in unless the page's principal is signed in."""
         if self._guard() is None:

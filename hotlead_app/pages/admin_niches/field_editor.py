@@ -16,6 +16,7 @@ from hotlead_app.domain.forms import FIELD_TYPES, validate_form_fields
 from hotlead_app.pages.admin_niches.state import NichesState
 from hotlead_app.services import catalog
 from hotlead_app.services.reads import niches as niche_reads
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import guarded
 
 _FIELD_ERROR = re.compile(r"^fields\[(\d+)\]\.?(\w*)$")
@@ -42,7 +43,7 @@ class FieldEditor(NichesState):
     errors: dict[str, str] = {}
     saving: bool = False
 
-    @rx.event
+    @event
     def new_niche(self):
         self.editor_open = True
         self.edit_id = ""
@@ -51,7 +52,7 @@ class FieldEditor(NichesState):
         self.rows = [FieldRow(name="zip", label="ZIP code", type="zip", required=True)]
         self.errors = {}
 
-    @rx.event
+    @event
     @guarded
     def edit_niche(self, principal, niche_id: str):
         try:
@@ -74,28 +75,28 @@ class FieldEditor(NichesState):
         ]
         self.errors = {}
 
-    @rx.event
+    @event
     def close_editor(self):
         self.editor_open = False
         self.errors = {}
 
-    @rx.event
+    @event
     def set_slug(self, value: str):
         self.slug = value
 
-    @rx.event
+    @event
     def set_name(self, value: str):
         self.name = value
 
-    @rx.event
+    @event
     def add_form_field(self):
         self.rows = [*self.rows, FieldRow()]
 
-    @rx.event
+    @event
     def remove_form_field(self, index: int):
         self.rows = [r for i, r in enumerate(self.rows) if i != index]
 
-    @rx.event
+    @event
     def move_field(self, index: int, delta: int):
         target = index + delta
         if 0 <= index < len(self.rows) and 0 <= target < len(self.rows):
@@ -103,7 +104,7 @@ class FieldEditor(NichesState):
             rows[index], rows[target] = rows[target], rows[index]
             self.rows = rows
 
-    @rx.event
+    @event
     def set_row_text(self, index: int, key: str, value: str):
         if 0 <= index < len(self.rows) and key in ("name", "label", "type", "options"):
             rows = list(self.rows)
@@ -112,7 +113,7 @@ class FieldEditor(NichesState):
             )
             self.rows = rows
 
-    @rx.event
+    @event
     def set_row_required(self, index: int, value: bool):
         if 0 <= index < len(self.rows):
             rows = list(self.rows)
@@ -147,7 +148,7 @@ class FieldEditor(NichesState):
         self.rows = rows
         self.errors = errors
 
-    @rx.event
+    @event
     @guarded
     def save_niche(self, principal):
         self.saving = True

@@ -15,6 +15,7 @@ from hotlead_app.domain.errors import DomainError
 from hotlead_app.pages.admin_niches.field_editor import labelled
 from hotlead_app.pages.admin_niches.state import NichesState
 from hotlead_app.services import catalog
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import guarded
 
 
@@ -53,7 +54,7 @@ class Levels(NichesState):
             for lvl in catalog.list_levels(niche_id=uuid.UUID(self.selected_id))
         ]
 
-    @rx.event
+    @event
     @guarded
     def show_levels(self, principal, niche_id: str):
         match = next((n for n in self.niches if n["id"] == niche_id), None)
@@ -64,7 +65,7 @@ class Levels(NichesState):
         self.level_form_open = False
         self._reload_levels()
 
-    @rx.event
+    @event
     def new_level(self):
         self.level_form_open = True
         self.level_id = ""
@@ -75,7 +76,7 @@ class Levels(NichesState):
         self.lvl_active = True
         self.level_errors = {}
 
-    @rx.event
+    @event
     def edit_level(self, level_id: str):
         level = next((x for x in self.levels if x["id"] == level_id), None)
         if level is None:
@@ -89,32 +90,32 @@ class Levels(NichesState):
         self.lvl_active = level["active"] == "yes"
         self.level_errors = {}
 
-    @rx.event
+    @event
     def close_level_form(self):
         self.level_form_open = False
         self.level_errors = {}
 
-    @rx.event
+    @event
     def set_lvl_name(self, value: str):
         self.lvl_name = value
 
-    @rx.event
+    @event
     def set_lvl_price(self, value: str):
         self.lvl_price = value
 
-    @rx.event
+    @event
     def set_lvl_max(self, value: str):
         self.lvl_max = value
 
-    @rx.event
+    @event
     def set_lvl_priority(self, value: str):
         self.lvl_priority = value
 
-    @rx.event
+    @event
     def set_lvl_active(self, value: bool):
         self.lvl_active = bool(value)
 
-    @rx.event
+    @event
     @guarded
     def save_level(self, principal):
         values = {
