@@ -15,6 +15,7 @@ from hotlead_app.domain.leads import LeadStatus
 from hotlead_app.services.reads import lead_search
 from hotlead_app.services.reads import niches as niche_reads
 from hotlead_app.state.events import event
+from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -23,16 +24,16 @@ ANY = "any"
 
 
 class LeadsState(KeysetPages, AdminPageState):
-    rows: list[dict[str, str]] = []
-    niches: list[str] = []
-    loading: bool = True
-    error: str = ""
-    field_errors: dict[str, str] = {}
-    status: str = ANY
-    niche: str = ANY
-    email: str = ""
-    created_from: str = ""
-    created_to: str = ""
+    rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    niches: rx.Field[list[str]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
+    error: rx.Field[str] = rx.field("")
+    field_errors: ObjectField[dict[str, str]] = object_field(dict)
+    status: rx.Field[str] = rx.field(ANY)
+    niche: rx.Field[str] = rx.field(ANY)
+    email: rx.Field[str] = rx.field("")
+    created_from: rx.Field[str] = rx.field("")
+    created_to: rx.Field[str] = rx.field("")
 
     def _show_page(self, principal, start: list | None) -> None:
         self.error = ""

@@ -17,6 +17,7 @@ from hotlead_app.domain.errors import Conflict, DomainError, InvalidInput
 from hotlead_app.services import accounts
 from hotlead_app.services.reads import providers
 from hotlead_app.state.events import event
+from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -24,11 +25,11 @@ PAGE_SIZE = 25
 
 
 class ProvidersState(KeysetPages, AdminPageState):
-    items: list[dict[str, str]] = []
-    loading: bool = True
-    form_open: bool = False
-    errors: dict[str, str] = {}
-    creating: bool = False
+    items: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
+    form_open: rx.Field[bool] = rx.field(False)
+    errors: ObjectField[dict[str, str]] = object_field(dict)
+    creating: rx.Field[bool] = rx.field(False)
 
     def _show_page(self, principal, start: str | None) -> None:
         rows = providers.list_providers(principal.actor, limit=PAGE_SIZE, after=json.loads(start) if start else None)

@@ -97,11 +97,11 @@ def _display(row: Mapping[str, Any]) -> dict[str, str]:
 
 
 class QueueState(KeysetPages, ReasonDialog, AdminPageState):
-    items: list[dict[str, str]] = []
-    loading: bool = True
-    selected: list[str] = []
+    items: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
+    selected: rx.Field[list[str]] = rx.field(default_factory=list)
     # The open dialog (ReasonDialog.dialog): "approve" (the selection) or "reject".
-    reject_target: str = ""  # a lead id, or BULK for the selection
+    reject_target: rx.Field[str] = rx.field("")  # a lead id, or BULK for the selection
 
     def _show_page(self, principal, start: list | None) -> None:
         """The page from ``start``; the selection keeps only the leads still in view (a

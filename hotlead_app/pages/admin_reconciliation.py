@@ -39,13 +39,13 @@ def _row(i: issues.IssueRead) -> dict[str, str]:
 
 
 class ReconciliationState(KeysetPages, AdminPageState):
-    rows: list[dict[str, str]] = []
-    status: str = "open"
-    loading: bool = True
-    resolving_id: str = ""
-    resolving_ref: str = ""
-    note: str = ""
-    dialog_open: bool = False
+    rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    status: rx.Field[str] = rx.field("open")
+    loading: rx.Field[bool] = rx.field(True)
+    resolving_id: rx.Field[str] = rx.field("")
+    resolving_ref: rx.Field[str] = rx.field("")
+    note: rx.Field[str] = rx.field("")
+    dialog_open: rx.Field[bool] = rx.field(False)
 
     def _show_page(self, principal, start: list[str] | None) -> None:
         found = issues.list_issues(

@@ -14,10 +14,10 @@ from hotlead_app.state.events import event
 
 
 class ConfirmState(rx.State):
-    outcome: str = "loading"  # loading | confirmed | already | expired | invalid | limited
-    message: str = ""
-    lead_id: str = ""
-    resend_message: str = ""
+    outcome: rx.Field[str] = rx.field("loading")  # loading | confirmed | already | expired | invalid | limited
+    message: rx.Field[str] = rx.field("")
+    lead_id: rx.Field[str] = rx.field("")
+    resend_message: rx.Field[str] = rx.field("")
 
     @event
     def load(self):

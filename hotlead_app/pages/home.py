@@ -11,8 +11,8 @@ from hotlead_app.state.events import event
 
 
 class HomeState(rx.State):
-    niches: list[dict[str, str]] = []
-    loading: bool = True
+    niches: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
 
     @event
     def load(self):

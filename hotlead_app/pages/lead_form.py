@@ -16,6 +16,7 @@ from hotlead_app.services import intake
 from hotlead_app.services.ratelimit import RateLimited
 from hotlead_app.state.client import client_of
 from hotlead_app.state.events import event
+from hotlead_app.state.fields import ObjectField, object_field
 
 
 @dataclass
@@ -28,18 +29,18 @@ class FormField:
 
 
 class LeadFormState(rx.State):
-    niche_name: str = ""
-    niche_found: bool = True
-    loading: bool = True
-    fields: list[FormField] = []
-    errors: dict[str, str] = {}
-    form_error: str = ""
-    submitting: bool = False
-    submitted: bool = False
-    submitted_email: str = ""
-    lead_id: str = ""
-    resend_message: str = ""
-    referrer: str = ""
+    niche_name: rx.Field[str] = rx.field("")
+    niche_found: rx.Field[bool] = rx.field(True)
+    loading: rx.Field[bool] = rx.field(True)
+    fields: rx.Field[list[FormField]] = rx.field(default_factory=list)
+    errors: ObjectField[dict[str, str]] = object_field(dict)
+    form_error: rx.Field[str] = rx.field("")
+    submitting: rx.Field[bool] = rx.field(False)
+    submitted: rx.Field[bool] = rx.field(False)
+    submitted_email: rx.Field[str] = rx.field("")
+    lead_id: rx.Field[str] = rx.field("")
+    resend_message: rx.Field[str] = rx.field("")
+    referrer: rx.Field[str] = rx.field("")
 
     def _slug(self) -> str:
         """The niche slug from the URL path /n/<slug>."""

@@ -19,11 +19,11 @@ from hotlead_app.state.guards import ProviderPageState, guarded
 
 
 class ProviderApiKeysState(ProviderPageState):
-    keys: list[dict[str, str]] = []
-    loading: bool = True
-    name: str = ""
-    name_error: str = ""
-    new_key: str = ""
+    keys: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
+    name: rx.Field[str] = rx.field("")
+    name_error: rx.Field[str] = rx.field("")
+    new_key: rx.Field[str] = rx.field("")
 
     def _reload(self, provider_id: uuid.UUID) -> None:
         self.keys = [

@@ -22,6 +22,7 @@ from hotlead_app.services import auth, catalog
 from hotlead_app.services.payments import deposits, paypal_gateway, stripe_gateway
 from hotlead_app.services.payments.errors import ProcessorUnavailable
 from hotlead_app.state.events import event
+from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import ProviderPageState, guarded
 
 PRESETS = ("25.00", "50.00", "100.00", "250.00")
@@ -40,16 +41,16 @@ def _row(d: deposits.DepositRead) -> dict[str, str]:
 
 
 class FundsState(ProviderPageState):
-    balance: str = ""
-    amount: str = "50.00"
-    method: str = "stripe"
-    methods: list[list[str]] = []
-    errors: dict[str, str] = {}
-    minimum: str = ""
-    maximum: str = ""
-    recent: list[dict[str, str]] = []
-    loading: bool = True
-    submitting: bool = False
+    balance: rx.Field[str] = rx.field("")
+    amount: rx.Field[str] = rx.field("50.00")
+    method: rx.Field[str] = rx.field("stripe")
+    methods: rx.Field[list[list[str]]] = rx.field(default_factory=list)
+    errors: ObjectField[dict[str, str]] = object_field(dict)
+    minimum: rx.Field[str] = rx.field("")
+    maximum: rx.Field[str] = rx.field("")
+    recent: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
+    submitting: rx.Field[bool] = rx.field(False)
 
     @event
     @guarded
@@ -234,14 +235,14 @@ def _deposit_for(token: str, deposit_id: uuid.UUID) -> deposits.DepositRead | No
 
 
 class FundsReturnState(ProviderPageState):
-    deposit_id: str = ""
-    status: str = ""
-    amount: str = ""
-    method: str = ""
-    balance: str = ""
-    result: str = ""
-    problem: str = ""
-    loading: bool = True
+    deposit_id: rx.Field[str] = rx.field("")
+    status: rx.Field[str] = rx.field("")
+    amount: rx.Field[str] = rx.field("")
+    method: rx.Field[str] = rx.field("")
+    balance: rx.Field[str] = rx.field("")
+    result: rx.Field[str] = rx.field("")
+    problem: rx.Field[str] = rx.field("")
+    loading: rx.Field[bool] = rx.field(True)
     _watching: float = 0.0
 
     def _show(self, d: deposits.DepositRead) -> None:

@@ -22,19 +22,19 @@ from hotlead_app.state.guards import ProviderPageState, guarded
 
 
 class ProviderHomeState(ProviderPageState):
-    name: str = ""
-    balance: str = ""
-    status: str = ""
-    status_text: str = ""
-    needs_funds: bool = False
-    leads_week: int = 0
-    leads_month: int = 0
-    active_subscriptions: int = 0
-    paused_subscriptions: int = 0
-    spend_total: str = "0.00"
-    chart: list[dict] = []
-    latest: list[dict[str, str]] = []
-    loading: bool = True
+    name: rx.Field[str] = rx.field("")
+    balance: rx.Field[str] = rx.field("")
+    status: rx.Field[str] = rx.field("")
+    status_text: rx.Field[str] = rx.field("")
+    needs_funds: rx.Field[bool] = rx.field(False)
+    leads_week: rx.Field[int] = rx.field(0)
+    leads_month: rx.Field[int] = rx.field(0)
+    active_subscriptions: rx.Field[int] = rx.field(0)
+    paused_subscriptions: rx.Field[int] = rx.field(0)
+    spend_total: rx.Field[str] = rx.field("0.00")
+    chart: rx.Field[list[dict]] = rx.field(default_factory=list)
+    latest: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
 
     @event
     @guarded

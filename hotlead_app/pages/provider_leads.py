@@ -25,8 +25,8 @@ def _payload_text(payload: dict) -> str:
 
 
 class ProviderLeadsState(KeysetPages, ProviderPageState):
-    rows: list[dict[str, str]] = []
-    loading: bool = True
+    rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
 
     def _show_page(self, principal, after: list[str] | None):
         rows = lead_inbox.lead_inbox(principal.actor, limit=PAGE_SIZE, after=after or None)

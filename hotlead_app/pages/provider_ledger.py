@@ -21,9 +21,9 @@ LEDGER_CSV = "/api/v1/provider/ledger.csv"
 
 
 class ProviderLedgerState(KeysetPages, ProviderPageState):
-    rows: list[dict[str, str]] = []
-    balance: str = ""
-    loading: bool = True
+    rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    balance: rx.Field[str] = rx.field("")
+    loading: rx.Field[bool] = rx.field(True)
 
     def _show_page(self, principal, before: int | None):
         provider_id = principal.provider_id

@@ -22,10 +22,10 @@ PAGE_SIZE = missed_leads.MISSED_PAGE
 
 
 class ProviderMissedState(KeysetPages, ProviderPageState):
-    rows: list[dict[str, str]] = []
-    reasons: list[dict[str, str]] = []  # flattened: lead_id, level, text
-    loading: bool = True
-    reasons_loading: bool = False
+    rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    reasons: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)  # flattened: lead_id, level, text
+    loading: rx.Field[bool] = rx.field(True)
+    reasons_loading: rx.Field[bool] = rx.field(False)
 
     def _show_page(self, principal, after: list[str] | None):
         # The list first (one query); the reasons, read from the history, next.

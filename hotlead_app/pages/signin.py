@@ -18,8 +18,8 @@ from hotlead_app.state.session import SessionState
 
 
 class SignInState(SessionState):
-    error: str = ""
-    busy: bool = False
+    error: rx.Field[str] = rx.field("")
+    busy: rx.Field[bool] = rx.field(False)
 
     def _client_ip(self) -> str:
         """The browser's address (X-Forwarded-For only from trusted proxies, as the API)."""

@@ -10,11 +10,11 @@ from hotlead_app.state.events import event
 
 
 class ReasonDialog(rx.State, mixin=True):
-    dialog: str = ""
-    reason: str = ""
-    memo: str = ""
-    reason_error: str = ""
-    busy: bool = False
+    dialog: rx.Field[str] = rx.field("")
+    reason: rx.Field[str] = rx.field("")
+    memo: rx.Field[str] = rx.field("")
+    reason_error: rx.Field[str] = rx.field("")
+    busy: rx.Field[bool] = rx.field(False)
 
     @event
     def set_reason(self, value: str):

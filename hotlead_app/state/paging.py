@@ -18,8 +18,8 @@ from hotlead_app.state.guards import guarded
 
 
 class KeysetPages(rx.State, mixin=True):
-    has_prev: bool = False
-    has_next: bool = False
+    has_prev: rx.Field[bool] = rx.field(False)
+    has_next: rx.Field[bool] = rx.field(False)
     _page_starts: list = [None]
     _next_start: Any = None
 

@@ -27,8 +27,8 @@ class SessionState(rx.State):
         secure=not _settings.is_dev,
         max_age=int(_settings.session_absolute_hours * 3600),
     )
-    email: str = ""
-    role: str = ""
+    email: rx.Field[str] = rx.field("")
+    role: rx.Field[str] = rx.field("")
 
     def principal(self) -> auth.Principal | None:
         """Who is signed in, or None (an expired, ended or unknown session)."""

@@ -16,6 +16,7 @@ from hotlead_app.pages.admin_niches.field_editor import labelled
 from hotlead_app.pages.admin_niches.state import NichesState
 from hotlead_app.services import catalog
 from hotlead_app.state.events import event
+from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import guarded
 
 
@@ -29,17 +30,17 @@ def _int_or_raw(value: str):
 
 
 class Levels(NichesState):
-    selected_id: str = ""
-    selected_name: str = ""
-    levels: list[dict[str, str]] = []
-    level_form_open: bool = False
-    level_id: str = ""
-    lvl_name: str = ""
-    lvl_price: str = ""
-    lvl_max: str = "1"
-    lvl_priority: str = "1"
-    lvl_active: bool = True
-    level_errors: dict[str, str] = {}
+    selected_id: rx.Field[str] = rx.field("")
+    selected_name: rx.Field[str] = rx.field("")
+    levels: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    level_form_open: rx.Field[bool] = rx.field(False)
+    level_id: rx.Field[str] = rx.field("")
+    lvl_name: rx.Field[str] = rx.field("")
+    lvl_price: rx.Field[str] = rx.field("")
+    lvl_max: rx.Field[str] = rx.field("1")
+    lvl_priority: rx.Field[str] = rx.field("1")
+    lvl_active: rx.Field[bool] = rx.field(True)
+    level_errors: ObjectField[dict[str, str]] = object_field(dict)
 
     def _reload_levels(self) -> None:
         self.levels = [

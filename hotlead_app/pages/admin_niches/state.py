@@ -17,8 +17,8 @@ from hotlead_app.state.guards import AdminPageState, guarded
 
 
 class NichesState(AdminPageState):
-    niches: list[dict[str, str]] = []
-    loading: bool = True
+    niches: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
 
     def _reload(self, actor: Actor) -> None:
         self.niches = [

@@ -16,11 +16,11 @@ from hotlead_app.state.guards import guarded
 
 
 class SubscriptionForm(FilterBuilder):
-    editing_id: str = ""
-    editing_label: str = ""
-    level_id: str = ""
-    levels: list[dict[str, str]] = []
-    saving: bool = False
+    editing_id: rx.Field[str] = rx.field("")
+    editing_label: rx.Field[str] = rx.field("")
+    level_id: rx.Field[str] = rx.field("")
+    levels: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    saving: rx.Field[bool] = rx.field(False)
 
     def _reset_form(self) -> None:
         self.editing_id = self.editing_label = self.niche_id = self.level_id = self.form_error = ""

@@ -102,13 +102,13 @@ def _filters_from(rows: list[FilterField], extra: dict) -> tuple[dict, dict[str,
 
 
 class FilterBuilder(SubscriptionsState):
-    niche_id: str = ""
-    fields: list[FilterField] = []
+    niche_id: rx.Field[str] = rx.field("")
+    fields: rx.Field[list[FilterField]] = rx.field(default_factory=list)
     _extra: dict = {}
-    matched: int = -1
-    total: int = 0
-    counting: bool = False
-    form_error: str = ""
+    matched: rx.Field[int] = rx.field(-1)
+    total: rx.Field[int] = rx.field(0)
+    counting: rx.Field[bool] = rx.field(False)
+    form_error: rx.Field[str] = rx.field("")
 
     def _update(self, name: str, change) -> None:
         rows = [dataclasses.replace(r) for r in self.fields]

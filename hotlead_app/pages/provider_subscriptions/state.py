@@ -18,12 +18,12 @@ from hotlead_app.state.guards import ProviderPageState, guarded
 
 
 class SubscriptionsState(ProviderPageState):
-    subs: list[dict[str, str]] = []
-    loading: bool = True
-    niches: list[dict[str, str]] = []
+    subs: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
+    niches: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     _options: list[dict] = []
     # the form open over the list: "new" subscription or "edit" filters of one
-    mode: str = ""
+    mode: rx.Field[str] = rx.field("")
 
     def _reload(self, actor: Actor) -> None:
         self.subs = [
