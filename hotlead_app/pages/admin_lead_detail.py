@@ -19,6 +19,7 @@ from hotlead_app.services import leads, refunds
 from hotlead_app.services.reads import lead_detail
 from hotlead_app.state.dialogs import ReasonDialog
 from hotlead_app.state.events import event
+from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import AdminPageState, guarded
 
 
@@ -31,26 +32,26 @@ def _short(value) -> str:
 
 
 class LeadDetailState(ReasonDialog, AdminPageState):
-    loading: bool = True
-    explaining: bool = True
-    missing: bool = False
-    info: dict[str, str] = {}
-    answers: list[dict[str, str]] = []
-    utm: list[dict[str, str]] = []
-    assignments: list[dict[str, str]] = []
-    explanation: list[dict[str, str]] = []
-    history: list[dict[str, str]] = []
-    bad_lead_refunds: list[dict[str, str]] = []
-    bad_lead_total: str = "0.00"
-    can_bad_lead: bool = False
+    loading: rx.Field[bool] = rx.field(True)
+    explaining: rx.Field[bool] = rx.field(True)
+    missing: rx.Field[bool] = rx.field(False)
+    info: ObjectField[dict[str, str]] = object_field(dict)
+    answers: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    utm: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    assignments: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    explanation: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    history: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    bad_lead_refunds: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    bad_lead_total: rx.Field[str] = rx.field("0.00")
+    can_bad_lead: rx.Field[bool] = rx.field(False)
     # Dialogs (ReasonDialog.dialog): "refund" or "bad_lead".
-    refund_id: str = ""
-    refund_text: str = ""
+    refund_id: rx.Field[str] = rx.field("")
+    refund_text: rx.Field[str] = rx.field("")
 
     def _fetch(self, principal) -> bool:
         """The lead without its explanation (the costly part, loaded next)."""
         try:
-            lead_id = uuid.UUID(str(self.lead_id))
+            lead_id = uuid.UUID(str(self.router.page.params.get("lead_id", "")))
             view = lead_detail.admin_lead(principal.actor, lead_id=lead_id, with_explanation=False)
         except (ValueError, NotFound):
             self.missing = True

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
+from typing import Any
 
 import reflex as rx
 
@@ -17,6 +18,7 @@ from hotlead_app.pages.admin_niches.state import NichesState
 from hotlead_app.services import catalog
 from hotlead_app.services.reads import niches as niche_reads
 from hotlead_app.state.events import event
+from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import guarded
 
 _FIELD_ERROR = re.compile(r"^fields\[(\d+)\]\.?(\w*)$")
@@ -35,13 +37,13 @@ class FieldRow:
 
 
 class FieldEditor(NichesState):
-    editor_open: bool = False
-    edit_id: str = ""
-    slug: str = ""
-    name: str = ""
-    rows: list[FieldRow] = []
-    errors: dict[str, str] = {}
-    saving: bool = False
+    editor_open: rx.Field[bool] = rx.field(False)
+    edit_id: rx.Field[str] = rx.field("")
+    slug: rx.Field[str] = rx.field("")
+    name: rx.Field[str] = rx.field("")
+    rows: rx.Field[list[FieldRow]] = rx.field(default_factory=list)
+    errors: ObjectField[dict[str, str]] = object_field(dict)
+    saving: rx.Field[bool] = rx.field(False)
 
     @event
     def new_niche(self):
@@ -108,9 +110,8 @@ class FieldEditor(NichesState):
     def set_row_text(self, index: int, key: str, value: str):
         if 0 <= index < len(self.rows) and key in ("name", "label", "type", "options"):
             rows = list(self.rows)
-            rows[index] = dataclasses.replace(
-                rows[index], **{key: value, f"{key}_error": ""} if key != "label" else {key: value}
-            )
+            changes: dict[str, Any] = {key: value, f"{key}_error": ""} if key != "label" else {key: value}
+            rows[index] = dataclasses.replace(rows[index], **changes)
             self.rows = rows
 
     @event
@@ -142,7 +143,8 @@ class FieldEditor(NichesState):
             if match and int(match.group(1)) < len(rows):
                 index, part = int(match.group(1)), match.group(2) or "name"
                 attr = f"{part}_error" if part in ("name", "type", "options") else "name_error"
-                rows[index] = dataclasses.replace(rows[index], **{attr: str(message)})
+                error: dict[str, Any] = {attr: str(message)}
+                rows[index] = dataclasses.replace(rows[index], **error)
             else:
                 errors[key] = str(message)
         self.rows = rows
