@@ -5,7 +5,7 @@ A page guard only decides where the browser goes: a handler asks for the princip
 when there is none (signed out, expired, or the wrong role), redirects to sign-in.
 Authorization itself stays in the services, which check the actor on every call.
 
-``@guarded`` (under ``@rx.event``) writes that check once: the handler is declared as
+``@guarded`` (under ``@event``, :mod:`hotlead_app.state.events`) writes that check once: the handler is declared as
 ``def handler(self, principal, ...)`` and runs only with a principal."""
 
 from __future__ import annotations
