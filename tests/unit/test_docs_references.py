@@ -5,7 +5,8 @@ A reference is a code span in the page:
 
 * ``path`` (starting with a top-level folder of the repository; ``*`` globs allowed):
   the file or folder exists;
-* ``path::name``: the file exists and defines ``name``: a test file a module-level
+* ``path::name`` (or ``path::Class.method``): the file exists and defines ``name``
+  (each part of a dotted name): a test file a module-level
   ``def`` of that test; a SQL file a ``FUNCTION``, ``TRIGGER`` or ``VIEW`` of that
   name; any other Python file a ``def``, ``class``, assignment or quoted string of it
   (constraint and index names live in quotes in migrations and models).
@@ -22,7 +23,7 @@ import pytest
 
 from hotlead_app.settings import PROJECT_ROOT
 
-DOCS = ("docs/rules.md",)
+DOCS = ("docs/rules.md", "docs/architecture.md")
 TOP_LEVEL = ("hotlead_app/", "tests/", "alembic/", "workers/", "docs/", "ops/", "bench/", "tools/", "assets/")
 _SPAN = re.compile(r"`([^`\n]+)`")
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
@@ -39,7 +40,7 @@ def _problem(reference: str) -> str | None:
     path = PROJECT_ROOT / target
     if not path.exists():
         return "no such file"
-    if name and not _defines(path, target, name):
+    if name and not all(_defines(path, target, part) for part in name.split(".")):
         return f"{target} does not define {name}"
     return None
 
@@ -89,3 +90,5 @@ def test_a_wrong_reference_is_reported():
     assert _problem("tests/unit/test_money.py::to_money") is not None  # a test must be a test
     assert _problem("alembic/sql/0002_guards_up.sql::ledger_entries_append_only") is None
     assert _problem("alembic/sql/0002_guards_up.sql::ledger_entries") is not None
+    assert _problem("hotlead_app/services/outbox.py::Relay.start") is None
+    assert _problem("hotlead_app/services/outbox.py::Relay.no_such_method") is not None
