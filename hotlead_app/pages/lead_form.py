@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.api.client import resolve_ip
 from hotlead_app.components.layout import field_error, public_layout
+from hotlead_app.domain.client_address import resolve_ip
 from hotlead_app.domain.consent import CONSENT_TEXT, CONSENT_VERSION, HONEYPOT_FIELD, ClientInfo
 from hotlead_app.domain.errors import DomainError, InvalidInput, NotFound
 from hotlead_app.domain.forms import normalize_email, normalize_field, normalize_phone

@@ -80,7 +80,7 @@ def test_submits_over_the_limit_get_429_with_retry_after_then_pass_after_the_win
 
 
 def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy():
-    from hotlead_app.api.client import resolve_ip
+    from hotlead_app.domain.client_address import resolve_ip
 
     assert resolve_ip("10.0.0.5", "1.2.3.4", "") == "10.0.0.5"
     assert resolve_ip("10.0.0.5", "1.2.3.4", "127.0.0.1/32") == "10.0.0.5"
