@@ -12,6 +12,12 @@ A reference is a code span in the page:
   (constraint and index names live in quotes in migrations and models).
 
 Relative Markdown links between the pages must resolve too.
+
+The docs describe the layout the branches of issue 12 are moving to. ``PENDING``
+names what a branch has committed but this checkout may not have yet: a path prefix
+excuses a missing file under it, an exact ``path::name`` excuses that name. Once the
+branch is merged the entry excuses nothing (the file and the name exist, and are
+checked); delete it then.
 """
 
 from __future__ import annotations
@@ -25,6 +31,42 @@ from hotlead_app.settings import PROJECT_ROOT
 
 DOCS = ("docs/rules.md", "docs/architecture.md")
 TOP_LEVEL = ("hotlead_app/", "tests/", "alembic/", "workers/", "docs/", "ops/", "bench/", "tools/", "assets/")
+#: reference or path prefix -> the branch that brings it
+PENDING: dict[str, str] = {
+    "hotlead_app/engine/": "engine",
+    "hotlead_app/infra/sqlfiles.py::run_sql": "engine",
+    "tests/integration/test_engine_definitions.py": "engine",
+    "hotlead_app/jobs.py": "engine",
+    "tests/unit/test_jobs.py": "engine",
+    "hotlead_app/devstack/": "devstack",
+    "hotlead_app/api/internal.py": "devstack",
+    "hotlead_app/services/ops_gauges.py": "devstack",
+    "hotlead_app/infra/migrations.py": "devstack",
+    "hotlead_app/infra/pgtools.py": "devstack",
+    "tests/unit/test_layers.py": "devstack",
+    "hotlead_app/components/page.py": "pages",
+    "hotlead_app/components/format.py": "pages",
+    "hotlead_app/pages/admin_niches/": "pages",
+    "hotlead_app/pages/provider_subscriptions/": "pages",
+    "alembic/versions/0014_filter_not_allowed.py": "reads",
+    "hotlead_app/domain/filters.py::FILTERABLE_TYPES": "reads",
+    "hotlead_app/domain/filters.py::check_fields": "reads",
+    "hotlead_app/domain/filters.py::shown_fields": "reads",
+    "tests/integration/test_filter_fields.py": "reads",
+    "tests/unit/test_filters.py::test_a_filter_names_only_select_zip_and_number_fields_with_their_operator": "reads",
+    "tests/unit/test_filters.py::test_missed_leads_show_only_named_fields_never_text_email_or_phone": "reads",
+    "hotlead_app/api/sanity.py": "harden",
+    "hotlead_app/services/checks.py::seq_cursor": "harden",
+    "tests/integration/test_bad_input.py": "harden",
+    "hotlead_app/services/csv_export.py": "harden",
+    "tests/integration/test_csv_injection.py": "harden",
+    "tests/unit/test_csv_export.py": "harden",
+    "hotlead_app/services/backup/": "payops",
+    "tests/integration/test_payments_stripe.py::test_a_dispute_debits_when_funds_are_withdrawn_and_credits_when_reinstated": "payops",
+    "tests/integration/test_payments_stripe.py::test_an_inquiry_opened_and_closed_moves_no_money": "payops",
+    "tests/integration/test_payments_stripe.py::test_reinstated_funds_without_a_posted_debit_credit_nothing": "payops",
+    "tests/integration/test_payments_stripe.py::test_a_lost_dispute_keeps_its_debit": "payops",
+}
 _SPAN = re.compile(r"`([^`\n]+)`")
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
 
@@ -60,13 +102,28 @@ def _defines(path: Path, target: str, name: str) -> bool:
     return any(re.search(pattern, source) for pattern in patterns)
 
 
+def _pending(reference: str, why: str) -> bool:
+    """A branch not merged here yet brings it (see ``PENDING``)."""
+    if reference in PENDING:
+        return True
+    target = reference.partition("::")[0]
+    missing_file = why in ("no such file", "no file matches")
+    return missing_file and any("::" not in key and target.startswith(key) for key in PENDING)
+
+
 @pytest.mark.parametrize("doc", DOCS)
 def test_every_code_reference_in_the_docs_exists(doc):
     text = (PROJECT_ROOT / doc).read_text(encoding="utf-8")
     references = _references(text)
     assert references, f"{doc} cites no code"
-    problems = {ref: why for ref in sorted(set(references)) if (why := _problem(ref))}
+    problems = {ref: why for ref in sorted(set(references)) if (why := _problem(ref)) and not _pending(ref, why)}
     assert not problems, f"{doc} cites code that does not exist: {problems}"
+
+
+def test_every_pending_entry_is_cited():
+    cited = {ref for doc in DOCS for ref in _references((PROJECT_ROOT / doc).read_text(encoding="utf-8"))}
+    stale = [key for key in PENDING if not any(ref == key or ref.startswith(key) for ref in cited)]
+    assert not stale, f"PENDING entries no doc cites any more: {stale}"
 
 
 @pytest.mark.parametrize("doc", (*DOCS, "README.md"))
