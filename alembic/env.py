@@ -7,6 +7,7 @@ from logging.config import fileConfig
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
+import hotlead_app.engine.autogen  # (registers the comparator of the engine files: hotlead_app/engine/)
 import hotlead_app.models  # noqa: F401  (registers every table)
 from alembic import context
 from hotlead_app.settings import get_settings

@@ -9,7 +9,7 @@ Run from the project root (``make bench-dashboards`` does exactly this)::
     .venv/bin/python bench/dashboards.py --quick         # every volume / 10 (a smoke run)
     .venv/bin/python bench/dashboards.py --repeat 50     # more calls per function (default 20)
     .venv/bin/python bench/dashboards.py --explain       # + EXPLAIN ANALYZE of each function's slowest statement
-    .venv/bin/python bench/dashboards.py --data-dir /tmp/dash-pg   # keep the seeded cluster for the next run
+    .venv/bin/python bench/dashboards.py --data-dir .hotlead/bench/dash-pg   # keep the seeded cluster for the next run
 
 What it starts and throws away: a private PostgreSQL (EmbeddedPostgres on a free
 port, NORMAL durability) and a private Redis (no worker runs: the jobs the engine
@@ -54,10 +54,8 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import traceback
 import uuid
@@ -71,7 +69,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from hotlead_app.infra.harness import migrate, point_settings_at  # noqa: E402
+from bench.servers import BenchServers  # noqa: E402
+from hotlead_app.devstack.harness import point_settings_at  # noqa: E402
+from hotlead_app.infra.migrations import migrate  # noqa: E402
 
 DB_NAME = "bench_dashboards"
 TARGET_MS = 300.0
@@ -105,41 +105,9 @@ def log(msg: str) -> None:
 # --------------------------------------------------------------------------- servers
 
 
-class Servers:
-    """A private PostgreSQL and Redis; the cluster is removed on close unless kept."""
-
-    def __init__(self, data_dir: Path | None) -> None:
-        from hotlead_app.infra.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
-
-        self.keep = data_dir is not None
-        self.tmp = Path(tempfile.mkdtemp(prefix="hotlead-dash-"))
-        self.tmp.chmod(0o755)
-        pg_dir = data_dir if data_dir is not None else self.tmp / "pg"
-        if data_dir is not None:
-            data_dir.parent.mkdir(parents=True, exist_ok=True)
-            data_dir.parent.chmod(data_dir.parent.stat().st_mode | 0o055)
-        # A kept cluster (--data-dir) is the next run's: never reaped.
-        self.pg = EmbeddedPostgres(pg_dir, free_port(), fast_unsafe=False, reap_with_owner=not self.keep)
-        self.redis = EmbeddedRedis(self.tmp / "redis", free_port(), persistent=False, reap_with_owner=True)
-
-    def start(self) -> None:
-        self.pg.start()
-        self.redis.start()
-
-    def dsn(self, db: str) -> str:
-        return f"host=127.0.0.1 port={self.pg.port} user=hotlead dbname={db}"
-
-    def close(self) -> None:
-        try:
-            self.redis.stop()
-        finally:
-            try:
-                if self.keep:
-                    self.pg.stop()
-                else:
-                    self.pg.destroy()
-            finally:
-                shutil.rmtree(self.tmp, ignore_errors=True)
+def Servers(data_dir: Path | None) -> BenchServers:
+    """The benchmarks' one set-up (bench/servers.py); a --data-dir cluster is kept."""
+    return BenchServers("hotlead-dash-", keep_pg_dir=data_dir)
 
 
 # --------------------------------------------------------------------------- seeding (set-based SQL)

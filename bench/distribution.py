@@ -37,12 +37,10 @@ import json
 import multiprocessing as mp
 import os
 import re
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -52,7 +50,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from hotlead_app.infra.harness import migrate, point_settings_at, stop_process_group  # noqa: E402
+from bench.servers import BenchServers  # noqa: E402
+from hotlead_app import jobs  # noqa: E402
+from hotlead_app.devstack.harness import point_settings_at, stop_process_group  # noqa: E402
+from hotlead_app.infra.migrations import migrate  # noqa: E402
 
 TEMPLATE_DB = "bench_template"
 SEED_DB = "bench_seed"
@@ -82,49 +83,15 @@ def log(msg: str) -> None:
 # --------------------------------------------------------------------------- servers
 
 
-class Servers:
-    """A private PostgreSQL and Redis in one temporary folder, removed on close."""
-
-    def __init__(self) -> None:
-        from hotlead_app.infra.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
-
-        self.tmp = Path(tempfile.mkdtemp(prefix="hotlead-bench-"))
-        # When run as root, PostgreSQL runs as `nobody`: let it reach the folder so the
-        # cluster lives here (and goes away with it) rather than in /var/tmp.
-        self.tmp.chmod(0o755)
-        self.pg = EmbeddedPostgres(self.tmp / "pg", free_port(), fast_unsafe=False, reap_with_owner=True)
-        self.redis = EmbeddedRedis(self.tmp / "redis", free_port(), persistent=False, reap_with_owner=True)
-        self.children: list[subprocess.Popen] = []
-
-    def start(self) -> None:
-        self.pg.start()
-        self.redis.start()
-
-    def dsn(self, db: str) -> str:
-        return f"host=127.0.0.1 port={self.pg.port} user=hotlead dbname={db}"
-
-    def close(self) -> None:
-        for proc in self.children:
-            stop_process_group(proc)
-        try:
-            self.redis.stop()
-        finally:
-            try:
-                self.pg.destroy()
-            finally:
-                shutil.rmtree(self.tmp, ignore_errors=True)
+Servers = BenchServers  # the benchmarks' one set-up (bench/servers.py)
 
 
 def admin_conn(srv: Servers):
-    import psycopg
-
-    return psycopg.connect(srv.dsn("postgres"), autocommit=True)
+    return srv.admin_conn()
 
 
 def clone(srv: Servers, template: str, name: str) -> None:
-    with admin_conn(srv) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    srv.clone(template, name)
 
 
 # --------------------------------------------------------------------------- seeding (bulk SQL)
@@ -519,7 +486,7 @@ def run_engine_pass(srv: Servers, db: str, ids: list[str], processes: int) -> Pa
 
 def child_env(database_url: str, redis_url: str) -> dict[str, str]:
     """A worker's environment: the runner's, pointed at the bench servers."""
-    from hotlead_app.infra.runner import child_env as runner_env
+    from hotlead_app.devstack.runner import child_env as runner_env
 
     return runner_env({"HOTLEAD_ENV": "dev", "HOTLEAD_DATABASE_URL": database_url, "HOTLEAD_REDIS_URL": redis_url})
 
@@ -583,7 +550,7 @@ def run_celery_pass(
             producer.connection.ensure_connection()
         t0 = time.perf_counter()
         for lid in ids:
-            app.send_task("distribution.distribute_lead", kwargs={"lead_id": lid})
+            app.send_task(jobs.DISTRIBUTE_LEAD, kwargs={"lead_id": lid})
         sent = time.perf_counter() - t0
         last, last_change = None, time.monotonic()
         while True:
@@ -630,14 +597,14 @@ def run_celery_pass(
 
 
 def run_pgbench(srv: Servers, scale: int, clients: int, seconds: int) -> tuple[float, str]:
-    from hotlead_app.infra.embedded import pg_bin_dir
+    from hotlead_app.devstack.embedded import pg_bin_dir
 
     with admin_conn(srv) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{PGBENCH_DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{PGBENCH_DB}"')
     pgbench = str(pg_bin_dir() / "pgbench")
-    common = ["-h", "127.0.0.1", "-p", str(srv.pg.port), "-U", "hotlead"]
-    env = {**os.environ, "PGCONNECT_TIMEOUT": "10"}
+    common: list[str] = []
+    env = srv.libpq_env()
     init = subprocess.run(
         [pgbench, *common, "-i", "-q", "-s", str(scale), PGBENCH_DB],
         capture_output=True,
@@ -855,7 +822,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _term)
     os.environ.setdefault("HOTLEAD_ENV", "dev")
     started = time.perf_counter()
-    srv = Servers()
+    srv = BenchServers("hotlead-bench-")
     summary: list[str] = []
     load = os.getloadavg()
     say(
@@ -963,7 +930,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.skip_celery:
                 log(
                     f"(b) production path: {args.celery_workers} x `celery worker --concurrency="
-                    f"{args.celery_concurrency}` fed by send_task('distribution.distribute_lead') x {len(ids)}"
+                    f"{args.celery_concurrency}` fed by send_task('{jobs.DISTRIBUTE_LEAD}') x {len(ids)}"
                 )
                 celery_res = run_celery_pass(
                     srv, CELERY_DB, ids, args.celery_workers, args.celery_concurrency, expect_left, args.stall_seconds

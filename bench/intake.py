@@ -71,7 +71,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -83,7 +82,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from hotlead_app.infra.harness import migrate, point_settings_at, stop_process_group  # noqa: E402
+from bench.servers import BenchServers  # noqa: E402
+from hotlead_app.devstack.harness import point_settings_at  # noqa: E402
+from hotlead_app.infra.migrations import migrate  # noqa: E402
 
 APP_COPY = ROOT / ".hotlead" / "bench-app"
 DB_NAME = "hotlead"
@@ -663,42 +664,12 @@ class Generator:
 # --------------------------------------------------------------------------- servers
 
 
-class Servers:
-    """A private PostgreSQL and Redis in one temporary folder, removed on close."""
+class Servers(BenchServers):
+    """The benchmarks' one set-up (bench/servers.py), plus the web server under test."""
 
     def __init__(self, fast_unsafe: bool) -> None:
-        from hotlead_app.infra.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
-
-        self.tmp = Path(tempfile.mkdtemp(prefix="hotlead-bench-intake-"))
-        # As root PostgreSQL runs as `nobody`: let it reach the folder so the cluster
-        # lives here (and goes away with it) rather than in /var/tmp.
-        self.tmp.chmod(0o755)
-        self.pg = EmbeddedPostgres(self.tmp / "pg", free_port(), fast_unsafe=fast_unsafe, reap_with_owner=True)
-        self.redis = EmbeddedRedis(self.tmp / "redis", free_port(), persistent=False, reap_with_owner=True)
+        super().__init__("hotlead-bench-intake-", fast_unsafe=fast_unsafe)
         self.web: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.pg.start()
-        self.redis.start()
-
-    def postmaster_pid(self) -> int | None:
-        try:
-            return int((self.pg._real_data_dir() / "postmaster.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-
-    def close(self) -> None:
-        try:
-            if self.web is not None:
-                stop_process_group(self.web)
-        finally:
-            try:
-                self.redis.stop()
-            finally:
-                try:
-                    self.pg.destroy()
-                finally:
-                    shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def copy_app(target: Path) -> None:
@@ -773,6 +744,7 @@ def start_web(srv: Servers, db_url: str, port: int, granian_workers: int | None)
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    srv.children.append(srv.web)  # stopped first by close()
     t0 = time.monotonic()
     deadline = t0 + 900
     while time.monotonic() < deadline:
@@ -807,7 +779,7 @@ def db_counts(srv: Servers) -> tuple[int, int, int]:
     Celery workers; none runs during the load phases)."""
     import psycopg
 
-    with psycopg.connect(f"host=127.0.0.1 port={srv.pg.port} user=hotlead dbname={DB_NAME}") as conn:
+    with psycopg.connect(srv.pg.conninfo(DB_NAME)) as conn:
         leads = conn.execute("SELECT count(*) FROM leads WHERE consent_version <> %s", (FLOOR_CONSENT,)).fetchone()[0]
         jobs, unpublished = conn.execute(
             "SELECT count(*), count(*) FILTER (WHERE published_at IS NULL) FROM outbox WHERE task <> 'bench.floor'"
@@ -830,7 +802,7 @@ def pg_sessions(srv: Servers) -> int:
     many new PostgreSQL connections the server made (each one a backend fork)."""
     import psycopg
 
-    with psycopg.connect(f"host=127.0.0.1 port={srv.pg.port} user=hotlead dbname=postgres") as conn:
+    with psycopg.connect(srv.pg.conninfo("postgres")) as conn:
         conn.execute("SELECT pg_stat_force_next_flush()")
         return conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s", (DB_NAME,)).fetchone()[0]
 
@@ -1052,7 +1024,7 @@ def floor_cpu(srv: Servers, n: int = 1000) -> dict[str, float]:
 
     log(f"floor: the rate-limit hit and the lead's INSERT + commit alone, {n} times x 3, no framework")
     sql = re.sub(r":(\w+)", r"%(\1)s", str(intake._INSERT_SUBMISSION.text))
-    conn = psycopg.connect(f"host=127.0.0.1 port={srv.pg.port} user=hotlead dbname={DB_NAME}")
+    conn = psycopg.connect(srv.pg.conninfo(DB_NAME))
     try:
         niche_id = conn.execute("SELECT id FROM niches WHERE slug = %s", (NICHE_SLUG,)).fetchone()[0]
         conn.commit()
@@ -1193,7 +1165,7 @@ def main(argv: list[str] | None = None) -> int:
         + ("  (WARNING: the box is busy; figures will be noisy)" if busy > 0.2 else "")
     )
 
-    from hotlead_app.infra.embedded import free_port
+    from hotlead_app.devstack.embedded import free_port
 
     srv = Servers(fast_unsafe=args.fast_unsafe)
     gen: Generator | None = None

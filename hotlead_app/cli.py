@@ -12,14 +12,14 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from hotlead_app.infra import runner
+    from hotlead_app.devstack import runner
 
     return runner.run(dev=args.dev)
 
 
 def _cmd_services(_args: argparse.Namespace) -> int:
     """Start only PostgreSQL and Redis (for `alembic revision`, a REPL, a debugger)."""
-    from hotlead_app.infra import runner
+    from hotlead_app.devstack import runner
     from hotlead_app.settings import get_settings
 
     sup = runner.Supervisor(get_settings().data_dir / "logs")
@@ -39,7 +39,7 @@ def _cmd_services(_args: argparse.Namespace) -> int:
 
 def _cmd_stop(_args: argparse.Namespace) -> int:
     """Stop the embedded servers a crashed `make run` left behind."""
-    from hotlead_app.infra.embedded import EmbeddedPostgres, EmbeddedRedis
+    from hotlead_app.devstack.embedded import EmbeddedPostgres, EmbeddedRedis
     from hotlead_app.settings import EMBEDDED_PG_PORT, EMBEDDED_REDIS_PORT, get_settings
 
     data_dir = get_settings().data_dir
@@ -140,7 +140,7 @@ def _cmd_restore_check(_args: argparse.Namespace) -> int:
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
     """alembic upgrade head, then the bootstrap admin: the one-off step before a deploy starts."""
-    from hotlead_app.infra.harness import migrate
+    from hotlead_app.infra.migrations import migrate
     from hotlead_app.settings import get_settings
 
     migrate(get_settings().database_url)
@@ -182,7 +182,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         for stale in folder.glob("*.db"):
             stale.unlink()
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
-        internal = subprocess.Popen([sys.executable, "-m", "hotlead_app.infra.internal_server"])
+        internal = subprocess.Popen([sys.executable, "-m", "hotlead_app.api.internal"])
     environment.REFLEX_ENV_MODE.set(constants.Env.PROD)
     environment.REFLEX_SKIP_COMPILE.set(True)
     try:

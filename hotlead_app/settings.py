@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     maildev_web_port: int = 1080
     # Monitoring (infra/metrics.py, infra/logging.py).  Outside dev, /metrics and /readyz
     # answer on the public port only with "Authorization: Bearer <metrics_token>"; the
-    # internal server (python -m hotlead_app.infra.internal_server; `make run` starts it)
+    # internal server (python -m hotlead_app.api.internal; `make run` starts it)
     # serves them on internal_host:internal_port without a token (0: not started).
     metrics_token: str = ""
     internal_host: str = "127.0.0.1"

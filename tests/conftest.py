@@ -24,15 +24,15 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from hotlead_app.infra import reaper
-from hotlead_app.infra.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
-from hotlead_app.infra.harness import (
+from hotlead_app.devstack import reaper
+from hotlead_app.devstack.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from hotlead_app.devstack.harness import (
     http_ok,
-    migrate,
     point_settings_at,
     stop_process_group,
     wait_for,
 )
+from hotlead_app.infra.migrations import migrate
 from hotlead_app.settings import PROJECT_ROOT
 
 # Property tests check correctness, never speed (speed is measured in bench/): on a busy
@@ -55,7 +55,7 @@ SHARED_DB = "hotlead_shared"
 
 def child_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     """A started process's environment: the runner's, pointed at the test servers."""
-    from hotlead_app.infra.runner import child_env as runner_env
+    from hotlead_app.devstack.runner import child_env as runner_env
 
     return runner_env(
         {"HOTLEAD_ENV": "dev", "HOTLEAD_DATABASE_URL": database_url, "HOTLEAD_REDIS_URL": redis_url, **extra}
@@ -80,7 +80,7 @@ def pg(tmp_path_factory) -> Iterator[EmbeddedPostgres]:
 def clone_database(pg: EmbeddedPostgres, name: str) -> str:
     import psycopg
 
-    with psycopg.connect(f"host=127.0.0.1 port={pg.port} user=hotlead dbname=postgres", autocommit=True) as conn:
+    with psycopg.connect(pg.conninfo("postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
     return pg.url(name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from hotlead_app import jobs
 from hotlead_app.services import bootstrap
 
 ROOFING_FIELDS = [
@@ -135,7 +136,7 @@ def confirmation_token(lead_id: uuid.UUID) -> str:
         job = uow.session.exec(
             select(OutboxMessage)
             .where(
-                OutboxMessage.task == intake.SEND_CONFIRMATION_TASK,
+                OutboxMessage.task == jobs.EMAIL_LEAD_CONFIRMATION,
                 OutboxMessage.args["lead_id"].astext == str(lead_id),
             )
             .order_by(OutboxMessage.created_at.desc())

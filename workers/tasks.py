@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import uuid
 
-from celery.signals import task_prerun
+from celery.signals import task_failure, task_prerun, task_success
 
+from hotlead_app import jobs
 from hotlead_app.infra.queue import get_celery
 from hotlead_app.services import distribution, notifications, outbox
 
@@ -15,19 +16,43 @@ app = get_celery()
 
 
 @task_prerun.connect
-def _mark_outbox_dispatched(task_id=None, task=None, args=None, kwargs=None, **_):
-    """A job from the outbox is now in a worker's hands: the drain stops re-sending it."""
+def _outbox_job_started(task_id=None, task=None, args=None, kwargs=None, **_):
+    """A job from the outbox is in a worker's hands (again): the drain leaves it alone."""
     outbox.mark_dispatched((kwargs or {}).get("outbox_id"))
 
 
-EMAIL_RETRY = {
-    "acks_late": True,
-    "autoretry_for": (notifications.SmtpUnavailable,),
-    "retry_backoff": 2,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 10,
+@task_success.connect
+def _outbox_job_done(sender=None, result=None, **_):
+    """The task succeeded (its use case committed): the job is done."""
+    outbox.mark_done((getattr(getattr(sender, "request", None), "kwargs", None) or {}).get("outbox_id"))
+
+
+@task_failure.connect
+def _outbox_job_failed(sender=None, task_id=None, exception=None, args=None, kwargs=None, **_):
+    """The task failed for good (no Celery retry left): the drain sends the job again."""
+    outbox.release((kwargs or {}).get("outbox_id"), f"{type(exception).__name__}: {exception}")
+
+
+# What each retry policy of the catalogue retries on.
+_RETRY_ON: dict[str, tuple[type[BaseException], ...]] = {
+    "smtp_unavailable": (notifications.SmtpUnavailable,),
+    "any": (Exception,),
 }
+
+
+def _options(name: str) -> dict:
+    """Celery's task options for a job of the catalogue (hotlead_app/jobs.py)."""
+    job = jobs.job(name)
+    options: dict = {"name": job.name, "acks_late": job.acks_late}
+    if job.retry is not None:
+        options.update(
+            autoretry_for=_RETRY_ON[job.retry.on],
+            retry_backoff=job.retry.backoff,
+            retry_backoff_max=job.retry.backoff_max,
+            retry_jitter=job.retry.jitter,
+            max_retries=job.retry.max_retries,
+        )
+    return options
 
 
 def _send(composed: notifications.ComposedEmail | None) -> str:
@@ -37,12 +62,12 @@ def _send(composed: notifications.ComposedEmail | None) -> str:
     return "sent"
 
 
-@app.task(name="email.send_lead_confirmation", **EMAIL_RETRY)
+@app.task(**_options(jobs.EMAIL_LEAD_CONFIRMATION))
 def send_lead_confirmation(lead_id: str, nonce: str, outbox_id: str | None = None) -> str:
     return _send(notifications.compose_lead_confirmation(lead_id=uuid.UUID(lead_id), nonce=nonce))
 
 
-@app.task(name="email.provider_balance_rules", **EMAIL_RETRY)
+@app.task(**_options(jobs.EMAIL_PROVIDER_BALANCE_RULES))
 def provider_balance_rules_email(provider_id: str, changes: list, outbox_id: str | None = None) -> str:
     return _send(
         notifications.compose_provider_balance_rules(
@@ -51,54 +76,47 @@ def provider_balance_rules_email(provider_id: str, changes: list, outbox_id: str
     )
 
 
-@app.task(name="email.admin_alert", **EMAIL_RETRY)
+@app.task(**_options(jobs.EMAIL_ADMIN_ALERT))
 def admin_alert_email(subject: str, outbox_id: str | None = None, **details) -> str:
     return _send(notifications.compose_admin_alert(subject=subject, details=details, key=outbox_id or subject))
 
 
-@app.task(name="email.new_leads", **EMAIL_RETRY)
+@app.task(**_options(jobs.EMAIL_NEW_LEADS))
 def new_leads_email(assignment_ids: list, outbox_id: str | None = None) -> str:
     for assignment_id in assignment_ids:
         _send(notifications.compose_new_lead(assignment_id=uuid.UUID(assignment_id)))
     return "sent"
 
 
-@app.task(name="email.deposit_received", **EMAIL_RETRY)
+@app.task(**_options(jobs.EMAIL_DEPOSIT_RECEIVED))
 def deposit_received_email(entry_id: str, outbox_id: str | None = None) -> str:
     return _send(notifications.compose_deposit_received(entry_id=uuid.UUID(entry_id)))
 
 
-@app.task(name="email.send_pending", acks_late=True)
+@app.task(**_options(jobs.EMAIL_SEND_PENDING))
 def send_pending_emails() -> dict:
     return notifications.send_pending()
 
 
-@app.task(
-    name="distribution.distribute_lead",
-    acks_late=True,
-    autoretry_for=(Exception,),
-    retry_backoff=True,
-    retry_backoff_max=60,
-    max_retries=10,
-)
+@app.task(**_options(jobs.DISTRIBUTE_LEAD))
 def distribute_lead_task(lead_id: str, outbox_id: str | None = None) -> str:
     return distribution.distribute_lead(lead_id=uuid.UUID(lead_id)).outcome
 
 
-@app.task(name="distribution.retry_waiting", acks_late=True)
+@app.task(**_options(jobs.RETRY_WAITING))
 def retry_waiting_task(niche_id: str | None = None, outbox_id: str | None = None) -> dict:
     return distribution.retry_waiting(niche_id=uuid.UUID(niche_id) if niche_id else None)
 
 
-@app.task(name="outbox.drain", acks_late=True)
+@app.task(**_options(jobs.OUTBOX_DRAIN))
 def drain_outbox() -> int:
     return outbox.drain()
 
 
-@app.task(name="backup.run", acks_late=False)
+@app.task(**_options(jobs.BACKUP_RUN))
 def backup_task() -> dict:
-    """Daily: encrypted pg_dump to HOTLEAD_BACKUP_LOCATION, then retention.  Not acked
-    late: a long dump must not be redelivered to a second worker mid-way."""
+    """Daily: encrypted pg_dump to HOTLEAD_BACKUP_LOCATION, then retention (not acked
+    late, see the catalogue)."""
     from hotlead_app.services import backup
     from hotlead_app.settings import get_settings
 
@@ -109,7 +127,7 @@ def backup_task() -> dict:
     return {"backup": result.location, "bytes": result.size, "deleted": result.deleted}
 
 
-@app.task(name="backup.restore_check", acks_late=False)
+@app.task(**_options(jobs.BACKUP_RESTORE_CHECK))
 def restore_check_task() -> dict:
     """Weekly: restore the latest backup into the scratch database and verify it."""
     from hotlead_app.services import backup
@@ -121,7 +139,7 @@ def restore_check_task() -> dict:
     return backup.restore_check()
 
 
-@app.task(name="payments.reconcile", acks_late=True)
+@app.task(**_options(jobs.PAYMENTS_RECONCILE))
 def reconcile_payments() -> dict:
     """Events stored but never processed, then the processors against the deposits."""
     from hotlead_app.services.payments import reconciliation, webhooks
@@ -130,7 +148,7 @@ def reconcile_payments() -> dict:
     return reconciliation.run().as_dict()
 
 
-@app.task(name="reports.roll_up", acks_late=True)
+@app.task(**_options(jobs.REPORTS_ROLL_UP))
 def roll_up_reports() -> dict:
     """Nightly: the ledger totals of the days that closed, so the overview never sums them again."""
     from hotlead_app.services import reports

@@ -4,7 +4,7 @@
 in staging and prod the public port answers them only with ``Authorization: Bearer
 $HOTLEAD_METRICS_TOKEN`` (when a token is configured) and otherwise says 404, while
 :func:`build_internal_app` (served on ``HOTLEAD_INTERNAL_PORT`` by
-``hotlead_app.infra.internal_server``) answers them without a token.
+``hotlead_app.api.internal``) answers them without a token.
 
 ``GET /bench/bare`` (a bare JSON answer, the framework's own cost) exists only when
 the process starts with ``HOTLEAD_BENCH_BARE=1`` (``bench/intake.py`` sets it on the
@@ -23,10 +23,14 @@ from sqlalchemy import text
 
 from hotlead_app.db import get_engine
 from hotlead_app.infra import metrics as metrics_export
+from hotlead_app.services import ops_gauges
 from hotlead_app.settings import get_settings
 
 router = APIRouter()
 internal_router = APIRouter()
+# Every process that serves /metrics (the public app, the internal server) builds these
+# routers: the scrape includes the gauges read from PostgreSQL, Redis and the backups.
+ops_gauges.register()
 
 
 def internal_access(request: Request) -> None:

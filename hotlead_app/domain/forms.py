@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from hotlead_app.domain.errors import InvalidInput
+from hotlead_app.domain.text import SINGLE_LINE_MESSAGE, check_single_line, single_line_error
 
 FIELD_TYPES = ("text", "number", "select", "zip", "email", "phone")
 EMAIL_RE = re.compile(
@@ -74,7 +75,7 @@ def normalize_field(field: dict[str, Any], value: object) -> Any:
         return _normalize_number(value)
     if not isinstance(value, str):
         raise ValueError("Enter text here.")
-    text = value.strip()
+    text = check_single_line(value.strip())
     if kind == "text":
         if len(text) > MAX_TEXT:
             raise ValueError(f"Keep this under {MAX_TEXT} characters.")
@@ -163,6 +164,11 @@ def validate_form_fields(fields: object) -> list[dict[str, Any]]:
             not isinstance(options, list) or not options or not all(isinstance(o, str) and o for o in options)
         ):
             errors[f"{where}.options"] = "a select needs a non-empty list of strings"
+        label = field.get("label")
+        if error := single_line_error(label):
+            errors[f"{where}.label"] = error
+        if isinstance(options, list) and any(single_line_error(o) for o in options):
+            errors[f"{where}.options"] = f"each option {SINGLE_LINE_MESSAGE}"
         if isinstance(name, str):
             seen.add(name)
         clean.append(

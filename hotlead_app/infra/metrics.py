@@ -13,16 +13,17 @@ start).  A scrape aggregates every process's files (:func:`render`).
 Where each process is scraped:
 
 - the web app: ``/metrics`` on the internal port (``HOTLEAD_INTERNAL_PORT``, served by
-  ``python -m hotlead_app.infra.internal_server``) or on the public port (open in ``dev``;
+  ``python -m hotlead_app.api.internal``) or on the public port (open in ``dev``;
   in staging/prod only with ``Authorization: Bearer $HOTLEAD_METRICS_TOKEN``);
 - each Celery worker: its own HTTP port (``HOTLEAD_WORKER_METRICS_PORT``), started in the
   worker's main process once it is ready (:func:`install_celery_signals`).
 
 Gauges that describe the database and the broker (approved leads waiting, ledger drift,
 open reconciliation issues, queue lengths, the last good restore) are not process state:
-:class:`StateCollector` reads them at scrape time (the ledger drift at most once a minute
-by default, per process: :func:`_ledger_drift`), and only the web app's scrape includes
-them, so they are never counted once per worker.
+:class:`StateCollector` runs the registered state sources at scrape time (the sources
+live in ``services/ops_gauges.py`` and the ops routes register them), and only the web
+app's scrape includes them, so they are never counted once per worker.  This module
+holds the metric objects and the collection mechanism only: it imports no service.
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ import logging
 import os
 import shutil
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Celery commands that record nothing (a container's `celery inspect ping` health check
@@ -192,74 +193,27 @@ def lead_transition(niche: str, from_state: str, to_state: str) -> None:
 
 # --------------------------------------------------------------------------- state read at scrape time
 
-WAITING_SQL = """
-SELECT count(*) AS waiting,
-       EXTRACT(EPOCH FROM now() - min(coalesce(a.approved_at, l.created_at))) AS oldest_age
-  FROM leads l
-  LEFT JOIN LATERAL (
-        SELECT max(created_at) AS approved_at FROM audit_logs
-         WHERE entity_type = 'lead' AND entity_id = l.id AND action = 'approved') a ON true
- WHERE l.status = 'approved'
-"""
-# Jobs the outbox relay (in the workers) has not published yet: on its partial index.
-OUTBOX_SQL = """
-SELECT count(*) AS unpublished, EXTRACT(EPOCH FROM now() - min(created_at)) AS oldest_age
-  FROM outbox WHERE published_at IS NULL AND dispatched_at IS NULL
-"""
-CELERY_QUEUES = ("celery", "distribution", "email")
+# A state source reads gauges that describe the database, the broker, the backups (not
+# process state) at scrape time.  The sources live with what they read
+# (``services/ops_gauges.py``, registered by the ops routes); this module only runs them.
+StateSource = Callable[[], Iterable[Any]]
+_STATE_SOURCES: dict[str, tuple[str, StateSource]] = {}
 
 
-def _last_good_restore_at():
-    """The time of the last verified restore (the restore check records it), or None."""
-    try:
-        from hotlead_app.services.backup import last_good_restore_at
-    except ImportError:
-        return None
-    return last_good_restore_at()
+def register_state_source(source: str, what: str, read: StateSource) -> None:
+    """Add (or replace) a source of scrape-time gauges: ``read()`` yields metric families;
+    ``what`` names them in the log line written when the source cannot be read."""
+    _STATE_SOURCES[source] = (what, read)
 
 
-# The ledger drift gauge counts the balance_drift view, which sums every provider's
-# ledger: too dear for every scrape, so each process keeps the last count it read for
-# HOTLEAD_DRIFT_GAUGE_CACHE_SECONDS (60; 0: read on every scrape), per database URL.
-# A read that fails stores nothing (the scrape reports the database source down).
-_drift_lock = threading.Lock()
-_drift_cache: tuple[str, float, int] | None = None  # (database URL, monotonic time of the read, count)
-_monotonic = time.monotonic  # the cache's clock (a test moves it instead of sleeping)
-
-
-def _ledger_drift(conn) -> int:
-    """Providers whose cached balance differs from their ledger: the count read less
-    than the cache duration ago in this process, else a new read on ``conn``."""
-    global _drift_cache
-    from sqlalchemy import text
-
-    from hotlead_app.settings import get_settings
-
-    settings = get_settings()
-    ttl, url = settings.drift_gauge_cache_seconds, settings.database_url
-    started = _monotonic()
-    with _drift_lock:
-        cached = _drift_cache
-    if cached is not None and cached[0] == url and 0 <= started - cached[1] < ttl:
-        return cached[2]
-    drift = conn.execute(text("SELECT count(*) FROM balance_drift")).scalar_one()
-    with _drift_lock:
-        # Two scrapes may read at once: keep the later read's figure.
-        if _drift_cache is None or _drift_cache[0] != url or _drift_cache[1] <= started:
-            _drift_cache = (url, started, drift)
-    return drift
-
-
-def clear_drift_cache() -> None:
-    global _drift_cache
-    with _drift_lock:
-        _drift_cache = None
+def state_sources() -> list[str]:
+    return list(_STATE_SOURCES)
 
 
 class StateCollector:
-    """Gauges read from PostgreSQL and Redis on each scrape.  A source that cannot be
-    read is reported by ``hotlead_metrics_source_up{source=...} 0`` and its gauges are
-    left out, so that the scrape itself never fails."""
+    """Gauges read by every registered state source on each scrape.  A source that
+    cannot be read is reported by ``hotlead_metrics_source_up{source=...} 0`` and its
+    gauges are left out, so that the scrape itself never fails."""
 
     def describe(self) -> Iterable:
         return []  # no description: the registry must not call collect() at register time
@@ -270,11 +224,7 @@ class StateCollector:
             "1 when the scrape could read this source (database, redis, backups)",
             labels=["source"],
         )
-        for source, what, read in (
-            ("database", "database gauges", self._database),
-            ("redis", "queue gauges", self._redis),
-            ("backups", "restore gauge", self._restore),
-        ):
+        for source, (what, read) in list(_STATE_SOURCES.items()):
             try:
                 yield from read()
                 up.add_metric([source], 1)
@@ -282,81 +232,6 @@ class StateCollector:
                 log.warning("metrics: %s unavailable: %s", what, type(exc).__name__)
                 up.add_metric([source], 0)
         yield up
-
-    def _database(self) -> Iterable:
-        from sqlalchemy import text
-
-        from hotlead_app.db import get_engine
-
-        with get_engine().connect() as conn:
-            conn.execute(text("SET LOCAL statement_timeout = '5s'"))
-            row = conn.execute(text(WAITING_SQL)).one()
-            jobs = conn.execute(text(OUTBOX_SQL)).one()
-            drift = _ledger_drift(conn)
-            issues = 0
-            # The payments work adds the table (migration 0010); until a database has it, none are open.
-            if conn.execute(text("SELECT to_regclass('reconciliation_issues')")).scalar() is not None:
-                issues = conn.execute(
-                    text("SELECT count(*) FROM reconciliation_issues WHERE status = 'open'")
-                ).scalar_one()
-            conn.rollback()
-        yield GaugeMetricFamily(
-            "hotlead_leads_waiting_distribution", "Approved leads not distributed yet", value=row.waiting
-        )
-        yield GaugeMetricFamily(
-            "hotlead_leads_waiting_oldest_age_seconds",
-            "Seconds since the oldest waiting lead was approved (0 when none waits)",
-            value=float(row.oldest_age or 0),
-        )
-        yield GaugeMetricFamily(
-            "hotlead_outbox_unpublished_jobs",
-            "Outbox jobs committed but not yet published by a worker's relay",
-            value=jobs.unpublished,
-        )
-        yield GaugeMetricFamily(
-            "hotlead_outbox_unpublished_oldest_age_seconds",
-            "Seconds since the oldest unpublished outbox job was written (0 when none)",
-            value=max(0.0, float(jobs.oldest_age or 0)),
-        )
-        yield GaugeMetricFamily(
-            "hotlead_ledger_drift_providers",
-            "Providers whose cached balance differs from the sum of their ledger entries",
-            value=drift,
-        )
-        yield GaugeMetricFamily(
-            "hotlead_reconciliation_issues_open", "Payment reconciliation issues still open", value=issues
-        )
-
-    def _redis(self) -> Iterable:
-        import redis
-
-        from hotlead_app.settings import get_settings
-
-        client = redis.Redis.from_url(get_settings().redis_url, socket_connect_timeout=1, socket_timeout=2)
-        try:
-            with client.pipeline(transaction=False) as pipe:
-                for queue in CELERY_QUEUES:
-                    pipe.llen(queue)
-                lengths = pipe.execute()
-        finally:
-            client.close()
-        family = GaugeMetricFamily(
-            "hotlead_celery_queue_length", "Messages waiting in each Celery queue", labels=["queue"]
-        )
-        for queue, length in zip(CELERY_QUEUES, lengths, strict=True):
-            family.add_metric([queue], length)
-        yield family
-
-    def _restore(self) -> Iterable:
-        when = _last_good_restore_at()
-        if when is None:
-            return
-        stamp = when.timestamp() if hasattr(when, "timestamp") else float(when)
-        yield GaugeMetricFamily(
-            "hotlead_last_good_restore_timestamp_seconds",
-            "Unix time of the last backup restored and verified",
-            value=stamp,
-        )
 
 
 # --------------------------------------------------------------------------- exporting

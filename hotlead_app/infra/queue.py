@@ -1,23 +1,34 @@
 """The Celery application object: broker settings and the periodic schedule.
 
-Services publish work by task *name* (``send_task``), so they never import the
-worker modules; ``workers/`` registers the task functions on this same app.
+Services publish work by task *name* (``send_task``, names in ``hotlead_app/jobs.py``),
+so they never import the worker modules; ``workers/`` registers the task functions on
+this same app.
 Celery keeps nothing in the app database: the broker is Redis, results are off.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
 
+from hotlead_app import jobs
 from hotlead_app.settings import get_settings
 
-OUTBOX_DRAIN_SECONDS = 5.0
-QUEUES = "celery,distribution,email"
-RETRY_WAITING_SECONDS = 60.0
-EMAIL_SWEEP_SECONDS = 30.0
+QUEUES = ",".join(jobs.QUEUES)
+
+
+def _beat_entry(entry: jobs.Periodic) -> dict[str, Any]:
+    schedule: Any
+    if entry.cron:
+        schedule = crontab(**entry.cron)
+    elif entry.seconds_setting:
+        schedule = float(getattr(get_settings(), entry.seconds_setting))
+    else:
+        schedule = entry.seconds
+    return {"task": entry.job, "schedule": schedule}
 
 
 @lru_cache(maxsize=1)
@@ -44,37 +55,11 @@ def get_celery() -> Celery:
             "interval_max": 0.5,
         },
         broker_transport_options={"socket_connect_timeout": 2, "socket_timeout": 5},
-        # Emails wait on SMTP; they get their own queue so that they never hold up
-        # distribution.  Workers name the queues they serve (`-Q`); QUEUES is all of them.
-        task_routes={"email.*": {"queue": "email"}, "distribution.*": {"queue": "distribution"}},
-        task_default_queue="celery",
-        beat_schedule={
-            "outbox-drain": {
-                "task": "outbox.drain",
-                "schedule": OUTBOX_DRAIN_SECONDS,
-            },
-            "email-send-pending": {
-                "task": "email.send_pending",
-                "schedule": EMAIL_SWEEP_SECONDS,
-            },
-            "distribution-retry-waiting": {
-                "task": "distribution.retry_waiting",
-                "schedule": RETRY_WAITING_SECONDS,
-            },
-            # Payments: compare the processors with the deposits (hourly by default).
-            "payments-reconcile": {
-                "task": "payments.reconcile",
-                "schedule": settings.reconciliation_interval_seconds,
-            },
-            # The ledger totals of yesterday (and any day missed) for the admin overview.
-            "reports-roll-up": {"task": "reports.roll_up", "schedule": crontab(hour=1, minute=30)},
-            # Encrypted backup every day; restore drill of the latest one every week.
-            "backup-daily": {"task": "backup.run", "schedule": crontab(hour=3, minute=15)},
-            "backup-restore-check-weekly": {
-                "task": "backup.restore_check",
-                "schedule": crontab(hour=4, minute=30, day_of_week="sun"),
-            },
-        },
+        # Every job's queue and the periodic schedule: hotlead_app/jobs.py.  Workers
+        # name the queues they serve (`-Q`); QUEUES is all of them.
+        task_routes={job.name: {"queue": job.queue} for job in jobs.JOBS.values()},
+        task_default_queue=jobs.QUEUE_DEFAULT,
+        beat_schedule={entry.entry: _beat_entry(entry) for entry in jobs.SCHEDULE},
     )
     return app
 

@@ -15,16 +15,18 @@ class OutboxMessage(SQLModel, table=True):
 
     Written in the same transaction as the business change; the outbox relay (a
     thread of each Celery worker) publishes it to Celery and sets ``published_at``.
-    The worker sets ``dispatched_at`` when the task starts; the periodic drain
-    re-publishes rows still not dispatched a while later, with backoff
-    (``attempts``).  See ``services/outbox.py``."""
+    The worker sets ``dispatched_at`` when the task starts (a lease, renewed at
+    every retry) and ``done_at`` when it succeeds; the periodic drain re-publishes
+    rows not done a while later (never started, failed, or whose lease ran out),
+    with backoff (``attempts``).  See ``services/outbox.py``."""
 
     __tablename__ = "outbox"
     __table_args__ = (
+        # What the periodic drain looks at: the jobs not done yet.
         Index(
-            "ix_outbox_undispatched",
+            "ix_outbox_not_done",
             "created_at",
-            postgresql_where=text("dispatched_at IS NULL"),
+            postgresql_where=text("done_at IS NULL"),
         ),
         # What the relay looks for, several times a second: rows not yet published.
         Index(
@@ -42,3 +44,4 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = created_at_column()
     published_at: datetime | None = timestamp()
     dispatched_at: datetime | None = timestamp()
+    done_at: datetime | None = timestamp()

@@ -22,6 +22,7 @@ from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import InvalidInput, NotFound
 from hotlead_app.domain.forms import validate_form_fields
 from hotlead_app.domain.money import LedgerEntryType
+from hotlead_app.domain.text import single_line_error
 from hotlead_app.models import (
     ActorRole,
     AuditLog,
@@ -115,6 +116,8 @@ def update_niche(
         name = values["name"]
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             errors["name"] = "required, at most 200 characters"
+        elif error := single_line_error(name):
+            errors["name"] = error
         else:
             clean["name"] = name.strip()
     if "active" in values:

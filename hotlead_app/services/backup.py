@@ -276,9 +276,9 @@ def pg_binary(name: str, settings: Settings | None = None) -> Path:
     if settings.pg_bin_dir:
         path = Path(settings.pg_bin_dir) / name
     else:
-        from hotlead_app.infra.embedded import pg_bin_dir
+        from hotlead_app.infra.pgtools import wheel_pg_bin_dir
 
-        path = pg_bin_dir() / name
+        path = wheel_pg_bin_dir() / name
     if not path.exists():
         raise BackupError(f"{name} not found at {path} (set HOTLEAD_PG_BIN_DIR)")
     return path

@@ -14,12 +14,14 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import col, select
 
+from hotlead_app import jobs
 from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain import money
 from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import Conflict, Forbidden, InsufficientBalance, InvalidInput, NotFound
 from hotlead_app.domain.filters import validate_filters
 from hotlead_app.domain.forms import validate_form_fields
+from hotlead_app.domain.text import single_line_error
 from hotlead_app.models import (
     CompetitionLevel,
     CompetitionLevelRead,
@@ -34,8 +36,6 @@ from hotlead_app.models import (
 )
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import audit, ledger, outbox
-
-RETRY_WAITING_TASK = "distribution.retry_waiting"
 
 
 def lock_niche(uow: UnitOfWork, niche_id: uuid.UUID) -> None:
@@ -55,6 +55,8 @@ def create_niche(*, slug: str, name: str, fields: object, actor: Actor) -> Niche
         errors["slug"] = "lower-case letters, digits and -, at most 64"
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         errors["name"] = "required, at most 200 characters"
+    elif error := single_line_error(name):
+        errors["name"] = error
     if errors:
         raise InvalidInput("The niche is not valid.", details=errors)
     clean_fields = validate_form_fields(fields)
@@ -96,6 +98,8 @@ def _clean_level(values: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         if key == "name":
             if not isinstance(value, str) or not value.strip() or len(value) > 200:
                 errors[key] = "required, at most 200 characters"
+            elif error := single_line_error(value):
+                errors[key] = error
             else:
                 clean[key] = value.strip()
         elif key == "price_per_lead":
@@ -184,7 +188,7 @@ def update_level(
             ).all()
             for provider_id in provider_ids:
                 ledger.apply_balance_rules(uow, provider_id, "both")
-        outbox.add(uow, RETRY_WAITING_TASK, niche_id=str(level.niche_id))
+        outbox.add(uow, jobs.RETRY_WAITING, niche_id=str(level.niche_id))
         return CompetitionLevelRead.model_validate(level, from_attributes=True)
 
 
@@ -207,7 +211,9 @@ def create_provider(*, name: str, email: str, actor: Actor, uow: UnitOfWork | No
     errors = {}
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         errors["name"] = "required, at most 200 characters"
-    if not isinstance(email, str) or "@" not in email or len(email) > 255:
+    elif error := single_line_error(name):
+        errors["name"] = error
+    if not isinstance(email, str) or "@" not in email or len(email) > 255 or single_line_error(email.strip()):
         errors["email"] = "a valid email address"
     if errors:
         raise InvalidInput("The provider is not valid.", details=errors)
@@ -272,7 +278,7 @@ def set_provider_status(*, provider_id: uuid.UUID, status: str, actor: Actor, me
         if status == "active":
             # An active provider without a subscription it can pay for is auto_deactivated.
             ledger.apply_balance_rules(uow, provider_id)
-            outbox.add(uow, RETRY_WAITING_TASK)
+            outbox.add(uow, jobs.RETRY_WAITING)
         uow.session.refresh(provider)
         return ProviderRead.model_validate(provider, from_attributes=True)
 
@@ -336,7 +342,7 @@ def create_subscription(
             after=audit.snapshot(sub),
         )
         ledger.apply_balance_rules(uow, owner)
-        outbox.add(uow, RETRY_WAITING_TASK, niche_id=str(level.niche_id))
+        outbox.add(uow, jobs.RETRY_WAITING, niche_id=str(level.niche_id))
         uow.session.refresh(sub)
         return SubscriptionRead.model_validate(sub, from_attributes=True)
 
@@ -374,7 +380,7 @@ def update_subscription(
         )
         # Resuming a subscription the balance cannot pay for pauses it again at once.
         ledger.apply_balance_rules(uow, sub.provider_id)
-        outbox.add(uow, RETRY_WAITING_TASK, niche_id=str(level.niche_id))
+        outbox.add(uow, jobs.RETRY_WAITING, niche_id=str(level.niche_id))
         uow.session.refresh(sub)
         return SubscriptionRead.model_validate(sub, from_attributes=True)
 

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from sqlalchemy import text
 from sqlmodel import select
 
+from hotlead_app import jobs
 from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain.actors import BUYER
 from hotlead_app.domain.consent import CONSENT_VERSION, ClientInfo
@@ -22,8 +23,6 @@ from hotlead_app.models import Lead, LeadStatus, Niche, NicheRead, Partner
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import audit, outbox, ratelimit, tokens
 from hotlead_app.settings import get_settings
-
-SEND_CONFIRMATION_TASK = "email.send_lead_confirmation"
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ def _queue_confirmation(uow: UnitOfWork, lead: Lead) -> None:
     for key, value in fields.items():
         setattr(lead, key, value)
     uow.session.add(lead)
-    outbox.add(uow, SEND_CONFIRMATION_TASK, lead_id=str(lead.id), nonce=nonce)
+    outbox.add(uow, jobs.EMAIL_LEAD_CONFIRMATION, lead_id=str(lead.id), nonce=nonce)
 
 
 _INSERT_SUBMISSION = text(
@@ -191,7 +190,7 @@ def submit_lead(
                 "audit_id": uuid.uuid4(),
                 "audit_after": json.dumps({"status": LeadStatus.PENDING_CONFIRMATION.value, "niche": slug}),
                 "outbox_id": outbox_id,
-                "task": SEND_CONFIRMATION_TASK,
+                "task": jobs.EMAIL_LEAD_CONFIRMATION,
                 "outbox_args": json.dumps(outbox_args),
             },
         )

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from hotlead_app import jobs
 from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain.actors import BUYER, Actor
 from hotlead_app.domain.errors import Expired, InvalidInput, NotFound
@@ -27,8 +28,6 @@ from hotlead_app.models._types import utcnow
 from hotlead_app.services import audit, outbox, refunds, tokens
 
 log = logging.getLogger(__name__)
-
-DISTRIBUTE_TASK = "distribution.distribute_lead"
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,7 @@ def approve_lead(*, lead_id: uuid.UUID, actor: Actor, memo: str | None = None) -
     with unit_of_work() as uow:
         lead = _lock(uow, lead_id)
         _transition(uow, lead, LeadStatus.APPROVED, actor=actor, action="approved", memo=memo)
-        outbox.add(uow, DISTRIBUTE_TASK, lead_id=str(lead_id))
+        outbox.add(uow, jobs.DISTRIBUTE_LEAD, lead_id=str(lead_id))
         return LeadState(lead.id, lead.status, lead.confirmed_at)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import col, select
 
+from hotlead_app import jobs
 from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain import money
 from hotlead_app.domain.actors import SYSTEM, Actor
@@ -27,10 +28,6 @@ from hotlead_app.domain.errors import Conflict, InvalidInput, NotFound
 from hotlead_app.domain.money import LedgerEntryType
 from hotlead_app.models import LedgerEntry, LedgerEntryRead, ProviderStatus, ServiceProvider
 from hotlead_app.services import audit, outbox
-
-RETRY_WAITING_TASK = "distribution.retry_waiting"
-ADMIN_ALERT_TASK = "email.admin_alert"
-DEPOSIT_RECEIVED_TASK = "email.deposit_received"
 
 
 @dataclass(frozen=True)
@@ -122,9 +119,9 @@ def post(
         work.session.refresh(entry)
         changes = apply_balance_rules(work, provider_id, "increase" if money.sign(entry_type) > 0 else "decrease")
         if money.sign(entry_type) > 0:
-            outbox.add(work, RETRY_WAITING_TASK)
+            outbox.add(work, jobs.RETRY_WAITING)
         if entry_type is LedgerEntryType.DEPOSIT:
-            outbox.add(work, DEPOSIT_RECEIVED_TASK, entry_id=str(entry.id))
+            outbox.add(work, jobs.EMAIL_DEPOSIT_RECEIVED, entry_id=str(entry.id))
         return Posted(LedgerEntryRead.model_validate(entry, from_attributes=True), created=True, changes=changes)
 
 
@@ -175,7 +172,7 @@ def reverse_deposit(
         if posted.created and overdraws:
             outbox.add(
                 uow,
-                ADMIN_ALERT_TASK,
+                jobs.EMAIL_ADMIN_ALERT,
                 subject="Payment reversed on a spent balance",
                 provider_id=str(provider_id),
                 amount=money.format_money(value),

@@ -273,8 +273,23 @@ def _smtp_send(message: MimeMessage) -> None:
         raise SmtpUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
 
+def _build(email: EmailMessage) -> MimeMessage:
+    """The MIME message of a stored email; ValueError when a header cannot be written."""
+    message = MimeMessage()
+    message["From"] = get_settings().email_from
+    message["To"] = email.to_address
+    message["Subject"] = email.subject
+    message["Message-ID"] = make_msgid(idstring=email.id.hex, domain="hotlead.local")
+    message.set_content(email.body_text)
+    if email.body_html:
+        message.add_alternative(email.body_html, subtype="html")
+    return message
+
+
 def send(*, email_id: uuid.UUID) -> bool:
-    """Send one composed email unless it already left; True when it is sent."""
+    """Send one composed email unless it already left or was given up (``MAX_ATTEMPTS``,
+    counted whether SMTP refused it or the message could not even be built); True
+    when it is sent."""
     with unit_of_work() as uow:
         email = uow.session.exec(
             select(EmailMessage).where(EmailMessage.id == email_id).with_for_update(skip_locked=True)
@@ -283,15 +298,20 @@ def send(*, email_id: uuid.UUID) -> bool:
             return False
         if email.status == EmailStatus.sent:
             return True
-        message = MimeMessage()
-        message["From"] = get_settings().email_from
-        message["To"] = email.to_address
-        message["Subject"] = email.subject
-        message["Message-ID"] = make_msgid(idstring=email.id.hex, domain="hotlead.local")
-        message.set_content(email.body_text)
-        if email.body_html:
-            message.add_alternative(email.body_html, subtype="html")
+        if email.attempts >= MAX_ATTEMPTS:
+            return False  # given up (see last_error); the sweep no longer picks it either
         email.attempts += 1
+        try:
+            message = _build(email)
+        except (ValueError, TypeError) as exc:  # e.g. a line break in a header: retrying cannot help
+            email.status = EmailStatus.failed
+            email.last_error = f"cannot build the message: {exc}"[:1000]
+            uow.session.add(email)
+            kind = email.kind
+            uow.after_commit(lambda: metrics.EMAILS.labels(kind, "failed").inc())
+            with bind(lead_id=email.lead_id):
+                log.error("email %s (%s) cannot be built (attempt %d): %s", email.id, email.kind, email.attempts, exc)
+            return False
         try:
             _smtp_send(message)
         except SmtpUnavailable as exc:

@@ -6,12 +6,19 @@ transaction and never waits on the broker.  The relay (:class:`Relay`, a thread 
 every Celery worker, see ``workers/celery_app.py``) claims rows not yet published
 (``FOR UPDATE SKIP LOCKED``, so several workers never publish the same row at the
 same time), publishes them and marks them ``published_at`` in one transaction; it
-polls every ``RELAY_IDLE_SECONDS`` when there is nothing to do.  The worker marks a
-row ``dispatched_at`` when its task starts (``mark_dispatched``).  The periodic
-``drain`` publishes again the rows no worker has started a while after they were
-published (a message lost by the broker), backing off per row.  Tasks are safe to
-run twice, since a row may be published more than once; every task receives
-``outbox_id``, a stable key for its own idempotency.
+polls every ``RELAY_IDLE_SECONDS`` when there is nothing to do.
+
+A job is done when its task SUCCEEDS (``mark_done``, on Celery's ``task_success``,
+after the task's own commit), not when it starts: a task that fails — a database
+error while composing an email, say — leaves its row not done, and the job runs
+again.  While a task runs (or waits for its own Celery retry) its row holds a lease,
+``dispatched_at``, set at every start (``mark_dispatched``); a final failure gives
+the lease back (``release``).  The periodic ``drain`` publishes again the rows not
+done that no worker holds — never started a while after they were published (a
+message lost by the broker), failed, or whose lease ran out (a worker that died
+without telling) — backing off per row.  Tasks are safe to run twice, since a row
+may be published more than once; every task receives ``outbox_id``, a stable key
+for its own idempotency.
 
 So an email or a distribution job is never lost when Redis or every worker is down
 at commit time: the row waits, and goes out once a worker (and its relay) runs.
@@ -26,8 +33,9 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, text, update
-from sqlmodel import select
+from sqlmodel import col, select
 
+from hotlead_app import jobs
 from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.infra.queue import get_celery
 from hotlead_app.models import OutboxMessage
@@ -40,11 +48,17 @@ REPUBLISH_AFTER = timedelta(seconds=30)
 # ...and again after this much more per earlier attempt (capped).
 BACKOFF_STEP = timedelta(seconds=60)
 BACKOFF_CAP = timedelta(minutes=30)
+# A started job not done this long after its (last) start is taken as lost: longer
+# than any task runs, and than the longest wait between two of Celery's own retries
+# (jobs.py: 300 s), which start the task again and so renew the lease.
+LEASE = timedelta(minutes=15)
 
 
 def add(uow: UnitOfWork, task: str, **kwargs: Any) -> uuid.UUID:
-    """Queue ``task`` in the caller's transaction; the relay publishes it once the
-    transaction has committed (a rolled-back job never existed)."""
+    """Queue ``task`` (a name of ``hotlead_app/jobs.py``; ValueError for any other) in
+    the caller's transaction; the relay publishes it once the transaction has
+    committed (a rolled-back job never existed)."""
+    jobs.job(task)
     message = OutboxMessage(id=uuid.uuid4(), task=task, args=kwargs)
     uow.session.add(message)
     return message.id
@@ -139,36 +153,59 @@ class Relay:
         log.info("outbox relay stopped (%d published)", self.published)
 
 
-def mark_dispatched(message_id: str | uuid.UUID | None) -> None:
-    """Called by the worker when a task starts: the job is in a worker's hands."""
+def redeliverable(now: Any) -> Any:
+    """Rows not done that no worker holds: never started, given back, or lease run out."""
+    return col(OutboxMessage.done_at).is_(None) & or_(
+        col(OutboxMessage.dispatched_at).is_(None), col(OutboxMessage.dispatched_at) <= now - LEASE
+    )
+
+
+def _mark(message_id: str | uuid.UUID | None, what: str, **values: Any) -> None:
     if not message_id:
         return
     try:
         with unit_of_work() as uow:
             uow.session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == uuid.UUID(str(message_id)), OutboxMessage.dispatched_at.is_(None))
-                .values(dispatched_at=func.now())
+                .where(col(OutboxMessage.id) == uuid.UUID(str(message_id)), col(OutboxMessage.done_at).is_(None))
+                .values(**values)
             )
-    except Exception:  # never fail a task over bookkeeping; the drain may re-send it
-        log.exception("could not mark outbox row %s dispatched", message_id)
+    except Exception:  # never fail a task over bookkeeping: the drain sends the job again
+        log.exception("could not mark outbox row %s %s", message_id, what)
+
+
+def mark_dispatched(message_id: str | uuid.UUID | None) -> None:
+    """Called by the worker when a task starts (again): the job is in a worker's hands,
+    the drain leaves it alone for ``LEASE``."""
+    _mark(message_id, "started", dispatched_at=func.now())
+
+
+def mark_done(message_id: str | uuid.UUID | None) -> None:
+    """Called by the worker when a task succeeded (after its own commit)."""
+    _mark(message_id, "done", done_at=func.now(), last_error=None)
+
+
+def release(message_id: str | uuid.UUID | None, error: str) -> None:
+    """Called by the worker when a task failed for good: the drain sends it again."""
+    _mark(message_id, "failed", dispatched_at=None, last_error=error[:1000])
 
 
 def publish(ids: list[uuid.UUID]) -> int:
-    """Publish these rows now (if no worker started them yet); how many went out."""
+    """Publish these rows now (if not done and no worker holds them); how many went out."""
     sent = 0
     for message_id in ids:
         try:
             with unit_of_work() as uow:
                 message = uow.session.exec(
                     select(OutboxMessage)
-                    .where(OutboxMessage.id == message_id, OutboxMessage.dispatched_at.is_(None))
+                    .where(col(OutboxMessage.id) == message_id, redeliverable(utcnow()))
                     .with_for_update(skip_locked=True)
                 ).first()
                 if message is None:
                     continue
                 message.attempts += 1
                 message.published_at = utcnow()
+                message.dispatched_at = None  # a lease that ran out is void
                 if send(message.id, message.task, message.args):
                     message.last_error = None
                     sent += 1
@@ -181,22 +218,20 @@ def publish(ids: list[uuid.UUID]) -> int:
 
 
 def drain(*, older_than_seconds: float | None = None, limit: int = 500) -> int:
-    """Publish again every row no worker has started (the periodic safety net)."""
+    """Publish again every row not done that no worker holds (the periodic safety net)."""
     now = utcnow()
     first = timedelta(seconds=older_than_seconds) if older_than_seconds is not None else REPUBLISH_AFTER
     with unit_of_work() as uow:
         rows = uow.session.exec(
-            select(OutboxMessage.id, OutboxMessage.published_at, OutboxMessage.attempts)
-            .where(OutboxMessage.dispatched_at.is_(None), OutboxMessage.created_at <= now - first)
-            .where(or_(OutboxMessage.published_at.is_(None), OutboxMessage.published_at <= now - first))
-            .order_by(OutboxMessage.created_at)
+            select(col(OutboxMessage.id), col(OutboxMessage.published_at), col(OutboxMessage.attempts))
+            .where(redeliverable(now), col(OutboxMessage.created_at) <= now - first)
+            .where(or_(col(OutboxMessage.published_at).is_(None), col(OutboxMessage.published_at) <= now - first))
+            .order_by(col(OutboxMessage.created_at))
             .limit(limit)
         ).all()
     due = [
-        row.id
+        row[0]
         for row in rows
-        if row.published_at is None
-        or row.published_at <= now - min(BACKOFF_STEP * row.attempts, BACKOFF_CAP)
-        or older_than_seconds is not None
+        if row[1] is None or row[1] <= now - min(BACKOFF_STEP * row[2], BACKOFF_CAP) or older_than_seconds is not None
     ]
     return publish(due)

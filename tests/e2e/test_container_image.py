@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from hotlead_app.db import unit_of_work
-from hotlead_app.infra.embedded import free_port
+from hotlead_app.devstack.embedded import free_port
 from hotlead_app.models import UserRole
 from hotlead_app.services import accounts
 from hotlead_app.settings import PROJECT_ROOT

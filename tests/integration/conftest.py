@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hotlead_app.infra.harness import point_settings_at
+from hotlead_app.devstack.harness import point_settings_at
 from tests.integration.distribution_scenarios import QUIET_REDIS_DB
 
 

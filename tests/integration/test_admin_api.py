@@ -287,3 +287,44 @@ def test_the_providers_list_answers_a_malformed_cursor_with_400(db, api_server, 
     resp = httpx.get(f"{api_server}/api/v1/admin/providers", params={"cursor": cursor}, headers=_admin(api_server))
     assert resp.status_code == 400, resp.text
     assert resp.json()["error"]["details"] == {"cursor": "invalid"}
+
+
+CRLF_NAME = "Acme\r\nBcc: victim@example.com"
+
+
+def test_names_with_a_line_break_are_refused_with_a_field_error_and_write_nothing(db, api_server):
+    headers = _admin(api_server)
+    api = f"{api_server}/api/v1/admin"
+
+    def refused(resp: httpx.Response, field: str) -> None:
+        assert resp.status_code == 400, resp.text
+        error = resp.json()["error"]
+        assert error["code"] == "invalid_input" and error["message"]
+        assert "one line" in error["details"][field]
+
+    refused(
+        httpx.post(
+            f"{api}/providers",
+            json={"name": CRLF_NAME, "email": unique_email("crlf"), "password": PASSWORD},
+            headers=headers,
+        ),
+        "name",
+    )
+    refused(
+        httpx.post(f"{api}/niches", json={"slug": "crlf", "name": "Roofs\nX", "fields": []}, headers=headers), "name"
+    )
+    niche = httpx.post(f"{api}/niches", json={"slug": "crlf-ok", "name": "Roofs", "fields": []}, headers=headers)
+    assert niche.status_code == 201, niche.text
+    niche_id = niche.json()["id"]
+    refused(httpx.patch(f"{api}/niches/{niche_id}", json={"name": "Roofs\r"}, headers=headers), "name")
+    refused(
+        httpx.post(
+            f"{api}/niches/{niche_id}/competition-levels",
+            json={"name": "Gold\nBcc: x", "price_per_lead": "10.00", "max_providers": 1, "priority_order": 1},
+            headers=headers,
+        ),
+        "name",
+    )
+    assert _sql("SELECT count(*) FROM service_providers WHERE name LIKE 'Acme%'") == [(0,)]
+    assert _sql("SELECT name FROM niches WHERE slug IN ('crlf', 'crlf-ok')") == [("Roofs",)]
+    assert _sql("SELECT count(*) FROM competition_levels") == [(0,)]

@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from hotlead_app import jobs
 from hotlead_app.services import backup, distribution, refunds
 from hotlead_app.settings import PROJECT_ROOT, get_settings
 from tests.factories import ADMIN, approved_lead, assignments_of, deposit, make_market
@@ -27,14 +28,15 @@ KEY = backup.generate_key()
 # --------------------------------------------------------------------------- helpers
 
 
-def _conninfo(url: str) -> str:
-    return backup.pg_target(url).conninfo
+def _connect(url: str, **kwargs):
+    target = backup.pg_target(url)
+    return psycopg.connect(target.conninfo, password=target.password, **kwargs)
 
 
 def fingerprint(url: str) -> dict:
     """Row counts of every table and a checksum of the ledger and audit tables, computed
     here independently of the service (ordered by each row's own text)."""
-    with psycopg.connect(_conninfo(url), autocommit=True) as conn:
+    with _connect(url, autocommit=True) as conn:
         conn.execute("SET TIME ZONE 'UTC'")
         tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
         counts = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
@@ -104,7 +106,7 @@ def new_db_url(pg):
 
 
 def database_exists(pg, name: str) -> bool:
-    with psycopg.connect(f"host=127.0.0.1 port={pg.port} user=hotlead dbname=postgres") as conn:
+    with psycopg.connect(pg.conninfo("postgres")) as conn:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
 
 
@@ -140,7 +142,7 @@ def test_backup_then_restore_into_a_fresh_database_gives_the_same_data(db, backu
     assert verified.returncode == 0 and "ledger OK" in verified.stdout, verified.stdout + verified.stderr
 
     # The restored ledger is guarded by the same triggers as the original.
-    with psycopg.connect(_conninfo(target)) as conn, pytest.raises(psycopg.Error):
+    with _connect(target) as conn, pytest.raises(psycopg.Error):
         conn.execute("UPDATE ledger_entries SET amount = amount + 1")
 
     # A second restore into the now non-empty database is refused and changes nothing.
@@ -267,7 +269,7 @@ def test_daily_backup_and_weekly_restore_check_jobs_end_to_end(db, backup_env, m
     monkeypatch.setenv("HOTLEAD_BACKUP_SCRATCH_DATABASE_URL", scratch)
     get_settings.cache_clear()
     schedule = get_celery().conf.beat_schedule
-    assert schedule["backup-daily"]["task"] == tasks.backup_task.name == "backup.run"
+    assert schedule["backup-daily"]["task"] == tasks.backup_task.name == jobs.BACKUP_RUN
     assert schedule["backup-restore-check-weekly"]["task"] == tasks.restore_check_task.name
 
     assert backup.last_good_restore_at() is None
@@ -317,11 +319,11 @@ def test_a_real_celery_worker_runs_the_backup_and_the_restore_check(
         source = fingerprint(db)
         worker = start_worker(db, broker, "smtp://127.0.0.1:9", tmp_path / "worker.log")
         try:
-            get_celery().send_task("backup.run")
+            get_celery().send_task(jobs.BACKUP_RUN)
             (made,) = wait_for(
                 lambda: list(backup_env.glob("hotlead-*.dump.enc")), timeout=120, message="the worker's backup"
             )
-            get_celery().send_task("backup.restore_check")
+            get_celery().send_task(jobs.BACKUP_RESTORE_CHECK)
             checks = backup_env / "restore_checks.jsonl"
             wait_for(checks.exists, timeout=180, message="the worker's restore check")
         finally:

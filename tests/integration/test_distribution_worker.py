@@ -14,6 +14,7 @@ from datetime import datetime
 import redis
 from sqlalchemy import text
 
+from hotlead_app import jobs
 from hotlead_app.db import unit_of_work
 from hotlead_app.services import distribution, leads
 from tests.conftest import wait_for
@@ -92,7 +93,7 @@ def test_a_lead_nobody_can_pay_for_waits_and_the_worker_distributes_it_after_a_d
     wait_for(
         lambda: [
             j
-            for j in outbox_jobs(leads.DISTRIBUTE_TASK, approved_at)
+            for j in outbox_jobs(jobs.DISTRIBUTE_LEAD, approved_at)
             if j.args.get("lead_id") == str(lead_id) and j.dispatched_at
         ],
         timeout=TIMEOUT,
@@ -111,7 +112,7 @@ def test_a_lead_nobody_can_pay_for_waits_and_the_worker_distributes_it_after_a_d
     deposit(broke.id, "25.00")
 
     wait_for(
-        lambda: [j for j in outbox_jobs("distribution.retry_waiting", deposited_at) if j.dispatched_at],
+        lambda: [j for j in outbox_jobs(jobs.RETRY_WAITING, deposited_at) if j.dispatched_at],
         timeout=TIMEOUT,
         message="the retry of waiting leads the deposit queued",
     )

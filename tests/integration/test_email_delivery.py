@@ -9,7 +9,7 @@ import httpx
 from sqlmodel import select
 
 from hotlead_app.db import unit_of_work
-from hotlead_app.infra.embedded import EmbeddedRedis, free_port
+from hotlead_app.devstack.embedded import EmbeddedRedis, free_port
 from hotlead_app.models import EmailEvent, EmailStatus
 from hotlead_app.services import intake, notifications
 from tests.conftest import point_settings_at, start_worker, stop_process_group, wait_for
@@ -141,3 +141,24 @@ def test_a_provider_that_receives_a_lead_gets_its_contact_details_by_email(share
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert message["Subject"].startswith("New "), message["Subject"]
     assert "Contact:" in text and "30301" in text, text
+
+
+def test_a_message_that_cannot_be_built_counts_its_attempts_and_stops(db, smtp_sink):
+    """A Subject with a line break (text stored before names were checked) cannot be
+    written as a header: each try counts, and after the limit nobody tries again."""
+    composed = notifications.compose_admin_alert(
+        subject="Drift at Acme\r\nBcc: victim@example.com", details={}, key="x"
+    )
+    before = len(smtp_sink.messages)
+    results = [notifications.send_pending(older_than_seconds=0) for _ in range(notifications.MAX_ATTEMPTS + 3)]
+    assert results[0] == {"sent": 0, "failed": 1}
+    assert results[-1] == {"sent": 0, "failed": 0}, "given up: the sweep no longer picks it"
+    assert notifications.send(email_id=composed.id) is False  # nor does a task
+    with unit_of_work() as uow:
+        from hotlead_app.models import EmailMessage
+
+        stored = uow.session.get(EmailMessage, composed.id)
+        assert stored is not None
+        assert stored.attempts == notifications.MAX_ATTEMPTS
+        assert stored.status == EmailStatus.failed and stored.last_error.startswith("cannot build the message")
+    assert len(smtp_sink.messages) == before

@@ -7,6 +7,7 @@ import uuid
 import httpx
 from sqlmodel import select
 
+from hotlead_app import jobs
 from hotlead_app.db import unit_of_work
 from hotlead_app.models import Lead, LeadStatus, OutboxMessage
 from tests.factories import make_niche, unique_email
@@ -46,7 +47,7 @@ def test_api_submit_writes_a_pending_confirmation_lead_with_a_hashed_token(db, a
     assert lead.confirmed_at is None
     with unit_of_work() as uow:
         (job,) = uow.session.exec(select(OutboxMessage)).all()
-    assert job.task == "email.send_lead_confirmation"
+    assert job.task == jobs.EMAIL_LEAD_CONFIRMATION
     assert job.args["lead_id"] == str(lead.id)
 
 
@@ -164,4 +165,16 @@ def test_malformed_phone_and_non_object_payload_are_refused(db, api_server):
     assert bad_phone.status_code == 400 and set(bad_phone.json()["error"]["details"]) == {"phone"}
     not_object = httpx.post(f"{api_server}/api/v1/leads", json={"niche": slug, "email": unique_email(), "payload": [1]})
     assert not_object.status_code == 400 and "payload" in not_object.json()["error"]["details"]
+    assert _leads() == []
+
+
+def test_a_lead_answer_with_a_line_break_gets_a_field_error_and_writes_nothing(db, api_server):
+    slug = make_niche(fields=[{"name": "zip", "type": "zip", "required": True}, {"name": "full_name", "type": "text"}])
+    resp = httpx.post(
+        f"{api_server}/api/v1/leads",
+        json={"niche": slug, "email": "jo@example.com", "payload": {"zip": "30301", "full_name": "Jo\r\nBcc: x@y.z"}},
+    )
+    assert resp.status_code == 400, resp.text
+    error = resp.json()["error"]
+    assert error["code"] == "invalid_input" and set(error["details"]) == {"payload.full_name"}
     assert _leads() == []

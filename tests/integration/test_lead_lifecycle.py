@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, text
 from sqlmodel import select
 
+from hotlead_app import jobs
 from hotlead_app.api.errors import status_for
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain.errors import AlreadyRefunded, Expired, IllegalTransition, InvalidInput
@@ -27,8 +28,6 @@ from tests.factories import (
     make_market,
     submitted_lead,
 )
-
-DISTRIBUTE_TASK = "distribution.distribute_lead"
 
 # --------------------------------------------------------------------------- helpers
 
@@ -65,7 +64,7 @@ def distribute_jobs(lead_id: uuid.UUID) -> list[OutboxMessage]:
         return list(
             uow.session.exec(
                 select(OutboxMessage).where(
-                    OutboxMessage.task == DISTRIBUTE_TASK, OutboxMessage.args["lead_id"].astext == str(lead_id)
+                    OutboxMessage.task == jobs.DISTRIBUTE_LEAD, OutboxMessage.args["lead_id"].astext == str(lead_id)
                 )
             ).all()
         )

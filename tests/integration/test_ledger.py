@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import create_engine, select
 
+from hotlead_app import jobs
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain.actors import provider as provider_actor
 from hotlead_app.domain.errors import Conflict, InsufficientBalance, InvalidInput
@@ -20,8 +21,8 @@ from hotlead_app.models import AuditLog, LedgerEntry, OutboxMessage, ProviderSub
 from hotlead_app.services import catalog, ledger
 from tests.factories import ADMIN, deposit, make_market, make_provider
 
-BALANCE_EMAIL = "email.provider_balance_rules"
-ADMIN_ALERT = "email.admin_alert"
+BALANCE_EMAIL = jobs.EMAIL_PROVIDER_BALANCE_RULES
+ADMIN_ALERT = jobs.EMAIL_ADMIN_ALERT
 
 # --------------------------------------------------------------------------- helpers
 

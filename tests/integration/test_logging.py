@@ -22,9 +22,9 @@ import httpx
 import redis
 
 from hotlead_app.db import unit_of_work
+from hotlead_app.devstack.embedded import free_port
+from hotlead_app.devstack.harness import point_settings_at
 from hotlead_app.domain.actors import SYSTEM
-from hotlead_app.infra.embedded import free_port
-from hotlead_app.infra.harness import point_settings_at
 from hotlead_app.models import UserRole
 from hotlead_app.services import accounts, catalog
 from tests.conftest import _copy_app, child_env, clone_database, stop_process_group, wait_for

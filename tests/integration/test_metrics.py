@@ -18,13 +18,14 @@ import pytest
 import redis
 from sqlalchemy import text
 
+from hotlead_app import jobs
 from hotlead_app.db import unit_of_work
+from hotlead_app.devstack.embedded import free_port
+from hotlead_app.devstack.harness import point_settings_at
 from hotlead_app.domain.errors import IllegalTransition
 from hotlead_app.infra import metrics
-from hotlead_app.infra.embedded import free_port
-from hotlead_app.infra.harness import point_settings_at
 from hotlead_app.infra.queue import get_celery
-from hotlead_app.services import distribution, leads, outbox, refunds
+from hotlead_app.services import distribution, leads, ops_gauges, outbox, refunds
 from hotlead_app.settings import PROJECT_ROOT
 from tests.conftest import child_env, stop_process_group, wait_for
 from tests.factories import ADMIN, ROOFING_PAYLOAD, approved_lead, assignments_of, confirmed_lead, make_market
@@ -263,7 +264,7 @@ def test_gauges_read_waiting_leads_drift_issues_and_queues_at_scrape_time(db, ap
     assert 1.0 <= value(pending, "hotlead_outbox_unpublished_oldest_age_seconds") < 60
     assert outbox.relay_once() == 4  # as a worker's relay would (no worker reads the queues here)
     for _ in range(3):
-        get_celery().send_task("outbox.drain")
+        get_celery().send_task(jobs.OUTBOX_DRAIN)
     got = scrape(api_server)
     assert value(got, "hotlead_leads_waiting_distribution") == 2
     assert 1.0 <= value(got, "hotlead_leads_waiting_oldest_age_seconds") < 60
@@ -279,10 +280,10 @@ def test_the_drift_gauge_is_read_once_per_cache_duration_and_a_failed_read_is_no
     """The ledger drift count (a view over every ledger) is kept HOTLEAD_DRIFT_GAUGE_CACHE_SECONDS
     per process; the other database gauges stay live.  The cache's clock is moved, not waited for."""
     clock = [1000.0]
-    monkeypatch.setattr(metrics, "_monotonic", lambda: clock[0])
+    monkeypatch.setattr(ops_gauges, "_monotonic", lambda: clock[0])
     monkeypatch.setenv("HOTLEAD_DRIFT_GAUGE_CACHE_SECONDS", "30")
     point_settings_at()  # the setting is read at scrape time, from the settings in force
-    metrics.clear_drift_cache()
+    ops_gauges.clear_drift_cache()
     market = make_market(providers=1, balance="40.00")
     rich = market.providers[0]
 
@@ -388,7 +389,7 @@ def test_the_worker_exports_task_outcomes_emails_and_distribution_on_its_own_por
     try:
         first = scrape(worker)
         # Every task has its series from the start, at 0.
-        for task in ("distribution.distribute_lead", "email.send_lead_confirmation", "outbox.drain"):
+        for task in (jobs.DISTRIBUTE_LEAD, jobs.EMAIL_LEAD_CONFIRMATION, jobs.OUTBOX_DRAIN):
             for outcome in ("success", "failure", "retry"):
                 assert ("hotlead_celery_tasks_total", frozenset({"task": task, "outcome": outcome}.items())) in first
         # Only the app's scrape reads the database and the broker.
@@ -398,17 +399,16 @@ def test_the_worker_exports_task_outcomes_emails_and_distribution_on_its_own_por
         # (the deposits' retry_waiting jobs may get there first: the engine distributes once).
         market = make_market(levels=[("Shared", "10.00", 2)], providers=2, balance="50.00")
         lead_id = approved_lead(market.slug)
-        get_celery().send_task("email.new_leads", kwargs={"assignment_ids": ["not-an-id"]})  # fails
+        get_celery().send_task(jobs.EMAIL_NEW_LEADS, kwargs={"assignment_ids": ["not-an-id"]})  # fails
 
         def settled():
             got = scrape(worker)
             return (
                 got
                 if (
-                    value(got, "hotlead_celery_tasks_total", task="distribution.distribute_lead", outcome="success")
-                    >= 1
-                    and value(got, "hotlead_celery_tasks_total", task="email.new_leads", outcome="failure") >= 1
-                    and value(got, "hotlead_celery_tasks_total", task="email.deposit_received", outcome="retry") >= 1
+                    value(got, "hotlead_celery_tasks_total", task=jobs.DISTRIBUTE_LEAD, outcome="success") >= 1
+                    and value(got, "hotlead_celery_tasks_total", task=jobs.EMAIL_NEW_LEADS, outcome="failure") >= 1
+                    and value(got, "hotlead_celery_tasks_total", task=jobs.EMAIL_DEPOSIT_RECEIVED, outcome="retry") >= 1
                     and value(got, "hotlead_assignments_total", niche=market.slug) >= 2
                 )
                 else None
@@ -478,7 +478,7 @@ def test_in_prod_the_public_port_refuses_metrics_and_readyz_and_the_internal_por
         env,
         tmp_path / "public.log",
     )
-    internal = _start([sys.executable, "-m", "hotlead_app.infra.internal_server"], env, tmp_path / "internal.log")
+    internal = _start([sys.executable, "-m", "hotlead_app.api.internal"], env, tmp_path / "internal.log")
     pub, inner = f"http://127.0.0.1:{public_port}", f"http://127.0.0.1:{internal_port}"
     try:
         for proc, base, log in ((public, pub, "public.log"), (internal, inner, "internal.log")):

@@ -16,8 +16,9 @@ import pytest
 import redis
 from sqlmodel import select
 
+from hotlead_app import jobs
 from hotlead_app.db import unit_of_work
-from hotlead_app.infra.embedded import free_port
+from hotlead_app.devstack.embedded import free_port
 from hotlead_app.models import OutboxMessage
 from hotlead_app.services import intake, outbox
 from tests.conftest import point_settings_at, wait_for
@@ -65,7 +66,7 @@ def test_a_submitted_lead_touches_no_broker_and_the_relay_publishes_its_email_jo
 
     assert outbox.relay_once() == 1
     (message,) = _queued(relay_broker, "email")
-    assert message["task"] == intake.SEND_CONFIRMATION_TASK
+    assert message["task"] == jobs.EMAIL_LEAD_CONFIRMATION
     assert message["kwargs"]["lead_id"] == str(lead.id)
     assert message["kwargs"]["outbox_id"] == str(row.id)
     (row,) = _rows()
@@ -78,7 +79,7 @@ def test_a_submitted_lead_touches_no_broker_and_the_relay_publishes_its_email_jo
 
 def test_a_rolled_back_transaction_leaves_nothing_to_relay(relay_broker):
     with pytest.raises(RuntimeError), unit_of_work() as uow:
-        outbox.add(uow, "email.admin_alert", subject="never")
+        outbox.add(uow, jobs.EMAIL_ADMIN_ALERT, subject="never")
         raise RuntimeError("the use case failed before its commit")
     assert _rows() == []
     assert outbox.relay_once() == 0
@@ -104,7 +105,7 @@ def test_with_the_broker_down_rows_stay_unpublished_and_go_out_once_it_is_back(r
 
 def test_two_relays_at_once_publish_every_row_exactly_once(relay_broker):
     with unit_of_work() as uow:
-        ids = [outbox.add(uow, "email.admin_alert", subject=f"s{i}") for i in range(600)]
+        ids = [outbox.add(uow, jobs.EMAIL_ADMIN_ALERT, subject=f"s{i}") for i in range(600)]
     totals: list[int] = []
     errors: list[BaseException] = []
 
@@ -137,7 +138,7 @@ def test_the_relay_thread_publishes_within_a_fraction_of_a_second_and_stops_clea
     relay.start()
     try:
         with unit_of_work() as uow:
-            job = outbox.add(uow, "email.admin_alert", subject="hello")
+            job = outbox.add(uow, jobs.EMAIL_ADMIN_ALERT, subject="hello")
         (message,) = wait_for(
             lambda: _queued(relay_broker, "email"), timeout=5, interval=0.02, message="the relay thread to publish"
         )
@@ -150,7 +151,7 @@ def test_the_relay_thread_publishes_within_a_fraction_of_a_second_and_stops_clea
 
 def test_a_row_a_worker_already_started_is_not_published(relay_broker):
     with unit_of_work() as uow:
-        job = outbox.add(uow, "email.admin_alert", subject="already running")
+        job = outbox.add(uow, jobs.EMAIL_ADMIN_ALERT, subject="already running")
     outbox.mark_dispatched(str(job))
     assert outbox.relay_once() == 0
     assert relay_broker.dbsize() == 0

@@ -12,6 +12,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from hotlead_app import jobs
 from hotlead_app.services import ledger
 from hotlead_app.services.payments import paypal_gateway
 from tests.integration.payments_helpers import (
@@ -154,7 +155,7 @@ def test_a_refund_after_spending_goes_negative_and_deactivates(world):
     assert provider.balance == Decimal("-25.00")
     assert (provider.status, provider.status_reason) == ("inactive", "payment_reversed")
     assert ledger_of(world["payer"].provider_id)[-1].idempotency_key == "paypal:refund:REFUND-1"
-    assert len(rows("SELECT id FROM outbox WHERE task = 'email.admin_alert'")) == 1
+    assert len(rows(f"SELECT id FROM outbox WHERE task = '{jobs.EMAIL_ADMIN_ALERT}'")) == 1
 
 
 def test_a_dispute_debits_the_deposit(world):

@@ -9,6 +9,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from hotlead_app import jobs
 from hotlead_app.db import unit_of_work
 from hotlead_app.services.payments import reconciliation
 from tests.conftest import STRIPE_TEST_SECRET
@@ -263,4 +264,4 @@ def test_the_beat_schedule_runs_reconciliation_hourly_by_default():
     from hotlead_app.infra.queue import get_celery
 
     entry = get_celery().conf.beat_schedule["payments-reconcile"]
-    assert entry["task"] == "payments.reconcile" and entry["schedule"] == 3600.0
+    assert entry["task"] == jobs.PAYMENTS_RECONCILE and entry["schedule"] == 3600.0

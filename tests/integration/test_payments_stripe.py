@@ -14,6 +14,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from hotlead_app import jobs
 from hotlead_app.services import ledger
 from tests.conftest import STRIPE_TEST_SECRET
 from tests.integration.payments_helpers import (
@@ -144,8 +145,8 @@ def test_a_webhook_delivered_five_times_and_twice_at_once_posts_one_deposit(worl
     row = deposit_row(deposit["id"])
     assert row.status == "completed" and row.payment_id == session["payment_intent"] and row.ledger_entry_id
     # One receipt, one redistribution of waiting leads: the ledger's own path for money coming in.
-    assert len(outbox_tasks("email.deposit_received")) == 1
-    assert len(outbox_tasks("distribution.retry_waiting")) == 1
+    assert len(outbox_tasks(jobs.EMAIL_DEPOSIT_RECEIVED)) == 1
+    assert len(outbox_tasks(jobs.RETRY_WAITING)) == 1
     polled = httpx.get(
         f"{world['api']}/api/v1/provider/deposits/{deposit['id']}", headers=world["payer"].headers
     ).json()
@@ -268,7 +269,7 @@ def test_a_refund_after_the_money_was_spent_goes_negative_deactivates_and_alerts
     assert provider.balance == Decimal("-20.00")
     assert (provider.status, provider.status_reason) == ("inactive", "payment_reversed")
     assert deposit_row(deposit["id"]).reversed_amount == Decimal("25.00")
-    alerts = outbox_tasks("email.admin_alert")
+    alerts = outbox_tasks(jobs.EMAIL_ADMIN_ALERT)
     assert len(alerts) == 1 and alerts[0].args["provider_id"] == str(provider_id)
     assert metrics.ADMIN_ALERTS.labels("payment_reversed")._value.get() == alerts_before + 1
     assert metrics.PAYMENT_REVERSALS.labels("stripe", "refund")._value.get() == reversals_before + 1
@@ -289,7 +290,7 @@ def test_a_partial_refund_while_funded_debits_without_deactivating(world):
     provider = provider_row(world["payer"].provider_id)
     assert provider.balance == Decimal("35.00") and provider.status == "active"
     assert deposit_row(deposit["id"]).reversed_amount == Decimal("15.00")
-    assert outbox_tasks("email.admin_alert") == []
+    assert outbox_tasks(jobs.EMAIL_ADMIN_ALERT) == []
 
 
 def test_a_dispute_debits_and_a_won_dispute_credits_back(world):

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import httpx
 
+from hotlead_app import jobs
 from hotlead_app.domain.actors import provider as provider_actor
 from hotlead_app.infra.queue import get_celery
 from hotlead_app.services import ledger
@@ -31,7 +32,7 @@ def test_the_reconciliation_task_applies_a_missed_payment_and_the_receipt_is_ema
     made = deposits.create(actor=provider_actor(provider.id), method="stripe", amount="35.00")
     assert made.redirect_url.startswith(stripe_standin.page_base)
     stripe_standin.pay(deposit_row(made.id).checkout_id)
-    get_celery().send_task("payments.reconcile")
+    get_celery().send_task(jobs.PAYMENTS_RECONCILE)
     wait_for(lambda: deposit_row(made.id).status == "completed", timeout=60, message="reconciliation by the worker")
     assert [(e.type, e.amount) for e in ledger_of(provider.id)] == [("deposit", Decimal("35.00"))]
     wait_for(

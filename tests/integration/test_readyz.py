@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from hotlead_app.infra.embedded import EmbeddedRedis, free_port
+from hotlead_app.devstack.embedded import EmbeddedRedis, free_port
 from tests.conftest import point_settings_at
 
 

@@ -10,19 +10,19 @@ import textwrap
 import time
 from pathlib import Path
 
-from hotlead_app.infra.embedded import _port_open
+from hotlead_app.devstack.embedded import _port_open
 from hotlead_app.settings import PROJECT_ROOT
 from tests.conftest import wait_for
 
 OWNER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from hotlead_app.infra.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+    from hotlead_app.devstack.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
     base = Path(sys.argv[1])
     pg = EmbeddedPostgres(base / "pg", free_port(), fast_unsafe=True, reap_with_owner=True)
     redis = EmbeddedRedis(base / "redis", free_port(), persistent=False, reap_with_owner=True)
     pg.start(); redis.start()
-    print(pg.port, redis.port, pg._real_data_dir(), flush=True)
+    print(pg.port, redis.port, pg.real_dir, flush=True)
     time.sleep(600)
 """)
 
@@ -65,7 +65,7 @@ def test_servers_not_marked_throw_away_outlive_their_owner(tmp_path):
     code = textwrap.dedent("""
         import sys
         from pathlib import Path
-        from hotlead_app.infra.embedded import EmbeddedRedis, free_port
+        from hotlead_app.devstack.embedded import EmbeddedRedis, free_port
         redis = EmbeddedRedis(Path(sys.argv[1]) / "redis", free_port(), persistent=False)
         redis.start()
         print(redis.port, redis.process.pid, flush=True)
@@ -91,7 +91,7 @@ def test_a_watched_process_group_is_stopped_when_its_owner_dies(tmp_path):
     """How a test run's Celery worker and web server go when the run is killed."""
     code = textwrap.dedent("""
         import os, subprocess, sys, time
-        from hotlead_app.infra import reaper
+        from hotlead_app.devstack import reaper
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
         reaper.watch_group(os.getpid(), child.pid)
         print(child.pid, flush=True)

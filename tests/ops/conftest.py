@@ -14,7 +14,8 @@ import httpx
 import pytest
 import redis
 
-from hotlead_app.infra.harness import point_settings_at
+from hotlead_app import jobs
+from hotlead_app.devstack.harness import point_settings_at
 from hotlead_app.infra.queue import get_celery
 from tests.conftest import clone_database, stop_process_group, wait_for
 from tests.ops.harness import fetch, own_redis_url, sample_names, start_metrics_worker
@@ -67,10 +68,10 @@ def exported_metric_names(pg, redis_server, smtp_sink, api_server, tmp_path_fact
         )
         wait_for(lambda: len(assignments_of(lead_id)) == 2, timeout=60, message="the worker to distribute")
         refunds.refund_assignment(assignment_id=assignments_of(lead_id)[0].id, actor=ADMIN, reason="test")
-        get_celery().send_task("email.new_leads", kwargs={"assignment_ids": ["not-an-id"]})  # a failure
+        get_celery().send_task(jobs.EMAIL_NEW_LEADS, kwargs={"assignment_ids": ["not-an-id"]})  # a failure
         worker = f"http://127.0.0.1:{port}/metrics"
         wait_for(
-            lambda: 'outcome="failure",task="email.new_leads"} 1.0' in fetch(worker)[1],
+            lambda: f'outcome="failure",task="{jobs.EMAIL_NEW_LEADS}"}} 1.0' in fetch(worker)[1],
             timeout=30,
             message="the failing task",
         )

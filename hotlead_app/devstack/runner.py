@@ -14,10 +14,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hotlead_app.infra.embedded import (
+from hotlead_app.devstack.embedded import (
     EmbeddedPostgres,
     EmbeddedRedis,
     EmbeddedServerError,
@@ -83,7 +84,7 @@ class Supervisor:
 
     log_dir: Path
     children: list[tuple[str, subprocess.Popen, Path]] = field(default_factory=list)
-    stoppers: list[tuple[str, object]] = field(default_factory=list)
+    stoppers: list[tuple[str, Callable[[], object]]] = field(default_factory=list)
 
     def spawn(self, name: str, args: list[str], env: dict[str, str], cwd: Path = PROJECT_ROOT) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -96,7 +97,7 @@ class Supervisor:
         self.children.append((name, proc, log))
         return proc
 
-    def on_stop(self, name: str, fn) -> None:
+    def on_stop(self, name: str, fn: Callable[[], object]) -> None:
         self.stoppers.append((name, fn))
 
     def dead_child(self) -> tuple[str, subprocess.Popen, Path] | None:
@@ -306,7 +307,7 @@ def run(*, dev: bool = False) -> int:
 
         if settings.internal_port:
             say(f"Internal server: /metrics and /readyz on {settings.internal_host}:{settings.internal_port}")
-            sup.spawn("internal", [sys.executable, "-m", "hotlead_app.infra.internal_server"], env)
+            sup.spawn("internal", [sys.executable, "-m", "hotlead_app.api.internal"], env)
 
         mode = "dev" if dev else "prod"
         say(f"Web: Reflex in {mode} mode on port {port} (the first start builds the frontend: a minute or more)")

@@ -1,4 +1,4 @@
-"""``python -m hotlead_app.infra.internal_server``: ``/metrics``, ``/readyz`` and
+"""``python -m hotlead_app.api.internal``: ``/metrics``, ``/readyz`` and
 ``/healthz`` on the internal port (``HOTLEAD_INTERNAL_HOST``:``HOTLEAD_INTERNAL_PORT``),
 without a token, for Prometheus and the orchestrator's health checks.
 

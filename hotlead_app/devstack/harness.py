@@ -1,6 +1,6 @@
 """Helpers shared by the tests and the benchmarks that drive real processes:
-migrating a database, cloning it from a template, re-pointing this process's
-settings, waiting for a condition, and stopping a process group."""
+re-pointing this process's settings, waiting for a condition, and stopping a process
+group.  (Migrating a database: ``hotlead_app.infra.migrations``.)"""
 
 from __future__ import annotations
 
@@ -9,20 +9,6 @@ import signal
 import subprocess
 import time
 import urllib.request
-
-from hotlead_app.settings import PROJECT_ROOT
-
-
-def migrate(url: str, revision: str = "head") -> None:
-    """``alembic upgrade`` this database (the URL wins over settings)."""
-    from alembic.config import Config
-
-    from alembic import command
-
-    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
-    cfg.attributes["database_url"] = url
-    cfg.attributes["configure_logger"] = False
-    command.upgrade(cfg, revision)
 
 
 def point_settings_at(*, database_url: str | None = None, redis_url: str | None = None) -> None:

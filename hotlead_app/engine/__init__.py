@@ -1,0 +1,1 @@
+"""The engine: the live SQL functions, triggers and views (see ``definitions.py``)."""

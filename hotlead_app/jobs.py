@@ -1,0 +1,158 @@
+"""One catalogue of background jobs: every Celery task name, its queue, its retry
+policy, and the periodic (beat) schedule.
+
+Services queue jobs by these names (``services.outbox.add``, which refuses a name
+not listed here), ``workers/tasks.py`` registers one function per job with the
+options below, ``infra/queue.py`` builds the routes and the beat schedule from
+``JOBS`` and ``SCHEDULE``, and tests import the names from here.  No other module
+spells a task name.
+
+Who writes which job
+====================
+
+=================================  ===============================================
+job                                written by
+=================================  ===============================================
+``email.send_lead_confirmation``   ``services/intake.py`` (a lead is submitted or
+                                   its confirmation resent)
+``email.provider_balance_rules``   SQL: ``hotlead_apply_balance_rules``
+                                   (``engine/apply_balance_rules.sql``), after a
+                                   provider's subscriptions or status changed
+``email.new_leads``                SQL: ``hotlead_distribute_lead``
+                                   (``engine/distribute_lead.sql``), one job per
+                                   distribution with its assignments
+``email.admin_alert``              ``services/ledger.py`` (balance drift), payments
+``email.deposit_received``         ``services/ledger.py`` (a deposit is credited)
+``distribution.distribute_lead``   ``services/leads.py`` (a lead is approved)
+``distribution.retry_waiting``     ``services/ledger.py`` (money arrived),
+                                   ``services/catalog.py`` (levels changed); and beat
+``email.send_pending``             beat only (emails composed but not yet sent)
+``outbox.drain``                   beat only (outbox rows published but not started)
+``payments.reconcile``             beat only
+``reports.roll_up``                beat only
+``backup.run``                     beat only
+``backup.restore_check``           beat only
+=================================  ===============================================
+
+``SQL_WRITERS`` keeps the SQL half of this table as data; a unit test reads the
+engine files' ``INSERT INTO outbox`` statements and checks they agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# --------------------------------------------------------------------------- names
+
+EMAIL_LEAD_CONFIRMATION = "email.send_lead_confirmation"
+EMAIL_PROVIDER_BALANCE_RULES = "email.provider_balance_rules"
+EMAIL_ADMIN_ALERT = "email.admin_alert"
+EMAIL_NEW_LEADS = "email.new_leads"
+EMAIL_DEPOSIT_RECEIVED = "email.deposit_received"
+EMAIL_SEND_PENDING = "email.send_pending"
+DISTRIBUTE_LEAD = "distribution.distribute_lead"
+RETRY_WAITING = "distribution.retry_waiting"
+OUTBOX_DRAIN = "outbox.drain"
+PAYMENTS_RECONCILE = "payments.reconcile"
+REPORTS_ROLL_UP = "reports.roll_up"
+BACKUP_RUN = "backup.run"
+BACKUP_RESTORE_CHECK = "backup.restore_check"
+
+# --------------------------------------------------------------------------- queues
+
+QUEUE_DEFAULT = "celery"
+QUEUE_DISTRIBUTION = "distribution"
+QUEUE_EMAIL = "email"  # emails wait on SMTP: their own queue never holds up distribution
+QUEUES = (QUEUE_DEFAULT, QUEUE_DISTRIBUTION, QUEUE_EMAIL)
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Celery's automatic retry: on which failures, how often, how far apart."""
+
+    on: Literal["smtp_unavailable", "any"]  # workers/tasks.py maps these to exception classes
+    max_retries: int
+    backoff: int | bool  # Celery's retry_backoff: True = 1 s, else the first delay in seconds
+    backoff_max: int
+    jitter: bool = True
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    queue: str
+    retry: Retry | None = None
+    # Acknowledged after the task ran (redelivered if the worker dies); off for long
+    # jobs that must not run twice at once.
+    acks_late: bool = True
+
+
+EMAIL_RETRY = Retry(on="smtp_unavailable", max_retries=10, backoff=2, backoff_max=300)
+DISTRIBUTION_RETRY = Retry(on="any", max_retries=10, backoff=True, backoff_max=60, jitter=True)
+
+JOBS: dict[str, Job] = {
+    job.name: job
+    for job in (
+        Job(EMAIL_LEAD_CONFIRMATION, QUEUE_EMAIL, EMAIL_RETRY),
+        Job(EMAIL_PROVIDER_BALANCE_RULES, QUEUE_EMAIL, EMAIL_RETRY),
+        Job(EMAIL_ADMIN_ALERT, QUEUE_EMAIL, EMAIL_RETRY),
+        Job(EMAIL_NEW_LEADS, QUEUE_EMAIL, EMAIL_RETRY),
+        Job(EMAIL_DEPOSIT_RECEIVED, QUEUE_EMAIL, EMAIL_RETRY),
+        Job(EMAIL_SEND_PENDING, QUEUE_EMAIL),
+        Job(DISTRIBUTE_LEAD, QUEUE_DISTRIBUTION, DISTRIBUTION_RETRY),
+        Job(RETRY_WAITING, QUEUE_DISTRIBUTION),
+        Job(OUTBOX_DRAIN, QUEUE_DEFAULT),
+        Job(PAYMENTS_RECONCILE, QUEUE_DEFAULT),
+        Job(REPORTS_ROLL_UP, QUEUE_DEFAULT),
+        Job(BACKUP_RUN, QUEUE_DEFAULT, acks_late=False),  # a long dump is never redelivered mid-way
+        Job(BACKUP_RESTORE_CHECK, QUEUE_DEFAULT, acks_late=False),
+    )
+}
+
+# The engine's SQL functions that insert outbox rows, and the job each writes.
+SQL_WRITERS: dict[str, tuple[str, ...]] = {
+    "hotlead_apply_balance_rules": (EMAIL_PROVIDER_BALANCE_RULES,),
+    "hotlead_distribute_lead": (EMAIL_NEW_LEADS,),
+}
+
+
+def job(name: str) -> Job:
+    """The job of this name; ValueError for a name not in the catalogue."""
+    try:
+        return JOBS[name]
+    except KeyError:
+        raise ValueError(f"unknown job {name!r}: not in hotlead_app/jobs.py") from None
+
+
+# --------------------------------------------------------------------------- beat
+
+OUTBOX_DRAIN_SECONDS = 5.0
+EMAIL_SWEEP_SECONDS = 30.0
+RETRY_WAITING_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """One beat entry: every ``seconds``, every ``seconds_setting`` (a Settings field),
+    or on a ``cron`` (celery.schedules.crontab's arguments)."""
+
+    entry: str
+    job: str
+    seconds: float | None = None
+    seconds_setting: str | None = None
+    cron: dict[str, Any] = field(default_factory=dict)
+
+
+SCHEDULE: tuple[Periodic, ...] = (
+    Periodic("outbox-drain", OUTBOX_DRAIN, seconds=OUTBOX_DRAIN_SECONDS),
+    Periodic("email-send-pending", EMAIL_SEND_PENDING, seconds=EMAIL_SWEEP_SECONDS),
+    Periodic("distribution-retry-waiting", RETRY_WAITING, seconds=RETRY_WAITING_SECONDS),
+    # Payments: compare the processors with the deposits (hourly by default).
+    Periodic("payments-reconcile", PAYMENTS_RECONCILE, seconds_setting="reconciliation_interval_seconds"),
+    # The ledger totals of yesterday (and any day missed) for the admin overview.
+    Periodic("reports-roll-up", REPORTS_ROLL_UP, cron={"hour": 1, "minute": 30}),
+    # Encrypted backup every day; restore drill of the latest one every week.
+    Periodic("backup-daily", BACKUP_RUN, cron={"hour": 3, "minute": 15}),
+    Periodic("backup-restore-check-weekly", BACKUP_RESTORE_CHECK, cron={"hour": 4, "minute": 30, "day_of_week": "sun"}),
+)
