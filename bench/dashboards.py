@@ -834,17 +834,25 @@ def pick_fixture(dsn: str, engine_ids: list[uuid.UUID]) -> Fixture:
 
 def core_cases(fx: Fixture) -> list[tuple[str, Callable[[], Any]]]:
     """The service functions the existing pages and API endpoints call."""
+    from hotlead_app.domain.actors import Actor
     from hotlead_app.services import audit, catalog, distribution, ledger
-    from hotlead_app.services import query as q
+    from hotlead_app.services.reads import lead_detail, lead_inbox, niches, providers
+
+    admin = Actor(role="admin", id=_uuid("admin", 0))
+    heavy = Actor(role="provider", provider_id=fx.heavy_provider)
+    typical = Actor(role="provider", provider_id=fx.typical_provider)
 
     cases: list[tuple[str, Callable[[], Any]]] = [
         # lead detail (GET /admin/leads/{id})
-        ("query.lead_detail", lambda: q.lead_detail(lead_id=fx.lead_id)),
+        ("lead_detail.lead_record", lambda: lead_detail.lead_record(admin, lead_id=fx.lead_id)),
         ("audit.list_for lead trail", lambda: audit.list_for(entity_type="lead", entity_id=fx.lead_id, limit=500)),
         # providers (GET /admin/providers), niches, levels
-        ("query.list_providers p1", lambda: q.list_providers(limit=50)),
-        ("query.list_providers deep", lambda: q.list_providers(limit=50, after=fx.providers_mid)),
-        ("query.list_niches", lambda: q.list_niches()),
+        ("providers.list_providers p1", lambda: providers.list_providers(admin, limit=50)),
+        (
+            "providers.list_providers deep",
+            lambda: providers.list_providers(admin, limit=50, after=fx.providers_mid),
+        ),
+        ("niches.list_niches", lambda: niches.list_niches(admin)),
         ("catalog.list_levels", lambda: catalog.list_levels()),
         # ledgers (GET /admin/ledger, /provider/ledger)
         ("ledger.list_entries global p1", lambda: ledger.list_entries(limit=51)),
@@ -866,16 +874,16 @@ def core_cases(fx: Fixture) -> list[tuple[str, Callable[[], Any]]]:
         ("audit.list_for entity_id only (provider)", lambda: audit.list_for(entity_id=fx.heavy_provider, limit=51)),
         # provider pages (GET /provider/leads, /subscriptions, /leads/{id}/explanation)
         (
-            "query.provider_leads p1 (heaviest provider)",
-            lambda: q.provider_leads(provider_id=fx.heavy_provider, limit=50),
+            "lead_inbox.lead_inbox p1 (heaviest provider)",
+            lambda: lead_inbox.lead_inbox(heavy, limit=50),
         ),
         (
-            "query.provider_leads deep",
-            lambda: q.provider_leads(provider_id=fx.heavy_provider, limit=50, after=fx.provider_leads_mid),
+            "lead_inbox.lead_inbox deep",
+            lambda: lead_inbox.lead_inbox(heavy, limit=50, after=fx.provider_leads_mid),
         ),
         (
-            "query.provider_leads p1 (typical provider)",
-            lambda: q.provider_leads(provider_id=fx.typical_provider, limit=50),
+            "lead_inbox.lead_inbox p1 (typical provider)",
+            lambda: lead_inbox.lead_inbox(typical, limit=50),
         ),
         ("catalog.list_subscriptions provider", lambda: catalog.list_subscriptions(provider_id=fx.heavy_provider)),
     ]
@@ -918,9 +926,8 @@ def _accepts(fn: Callable[..., Any], name: str) -> bool:
 
 
 def page_module_cases(fx: Fixture) -> list[tuple[str, Callable[[], Any]]]:
-    """The list functions of the page services written for issue #5
-    (services/reports.py, lead_browser.py, admin_views.py, provider_views.py);
-    a module that does not exist (yet) is skipped with a note."""
+    """The read functions behind the back-office and provider pages
+    (``services/reads/``); a module that does not exist (yet) is skipped with a note."""
     from hotlead_app.domain.actors import Actor
 
     admin = Actor(role="admin", id=_uuid("admin", 0))
@@ -930,208 +937,210 @@ def page_module_cases(fx: Fixture) -> list[tuple[str, Callable[[], Any]]]:
         import importlib
 
         try:
-            return importlib.import_module(f"hotlead_app.services.{name}")
+            return importlib.import_module(f"hotlead_app.services.reads.{name}")
         except ImportError as exc:
-            say(f"    (hotlead_app/services/{name}.py cannot be imported: {exc}; skipped)")
+            say(f"    (hotlead_app/services/reads/{name}.py cannot be imported: {exc}; skipped)")
             return None
 
-    if (r := module("reports")) is not None:
+    if (r := module("overview")) is not None and (q := module("approval_queue")) is not None:
         cases += [
-            ("reports.overview (admin overview page, 30 days)", lambda: r.overview(actor=admin, days=30)),
-            ("reports.overview (admin overview page, 90 days)", lambda: r.overview(actor=admin, days=90)),
-            ("reports.leads_per_day 30 days", lambda: r.leads_per_day(actor=admin, days=30)),
-            ("reports.revenue_per_day 30 days", lambda: r.revenue_per_day(actor=admin, days=30)),
-            ("reports.revenue_per_day 90 days", lambda: r.revenue_per_day(actor=admin, days=90)),
-            ("reports.providers_by_status", lambda: r.providers_by_status(actor=admin)),
-            ("reports.backlog (nav count, polled)", lambda: r.backlog(actor=admin)),
-            ("reports.backlog_by_wait", lambda: r.backlog_by_wait(actor=admin)),
+            ("overview.overview (admin overview page, 30 days)", lambda: r.overview(admin, days=30)),
+            ("overview.overview (admin overview page, 90 days)", lambda: r.overview(admin, days=90)),
+            ("overview.leads_per_day 30 days", lambda: r.leads_per_day(admin, days=30)),
+            ("overview.revenue_per_day 30 days", lambda: r.revenue_per_day(admin, days=30)),
+            ("overview.revenue_per_day 90 days", lambda: r.revenue_per_day(admin, days=90)),
+            ("overview.providers_by_status", lambda: r.providers_by_status(admin)),
+            ("approval_queue.backlog (nav count, polled)", lambda: q.backlog(admin)),
+            ("approval_queue.backlog_by_wait", lambda: q.backlog_by_wait(admin)),
         ]
-    if (b := module("lead_browser")) is not None:
+    if (
+        (b := module("lead_search")) is not None
+        and (q := module("approval_queue")) is not None
+        and (d := module("lead_detail")) is not None
+    ):
         day_from = (datetime.now(UTC) - timedelta(days=40)).date().isoformat()
         day_to = (datetime.now(UTC) - timedelta(days=33)).date().isoformat()
         cases += [
-            ("lead_browser.approval_queue p1", lambda: b.approval_queue(actor=admin, limit=25)),
-            ("lead_browser.approval_queue deep", lambda: b.approval_queue(actor=admin, limit=25, after=fx.queue_mid)),
+            ("approval_queue.approval_queue p1", lambda: q.approval_queue(admin, limit=25)),
+            ("approval_queue.approval_queue deep", lambda: q.approval_queue(admin, limit=25, after=fx.queue_mid)),
             # GET /admin/leads and the leads browser page (one service function)
             (
-                "lead_browser.search_leads pending_approval, oldest first p1",
-                lambda: b.search_leads(actor=admin, status="pending_approval", order="oldest", limit=50),
+                "lead_search.search_leads pending_approval, oldest first p1",
+                lambda: b.search_leads(admin, status="pending_approval", order="oldest", limit=50),
             ),
             (
-                "lead_browser.search_leads pending_approval, oldest first deep",
-                lambda: b.search_leads(
-                    actor=admin, status="pending_approval", order="oldest", limit=50, after=fx.queue_mid
-                ),
+                "lead_search.search_leads pending_approval, oldest first deep",
+                lambda: b.search_leads(admin, status="pending_approval", order="oldest", limit=50, after=fx.queue_mid),
             ),
             (
-                "lead_browser.search_leads oldest first deep",
-                lambda: b.search_leads(actor=admin, order="oldest", limit=50, after=fx.leads_mid),
+                "lead_search.search_leads oldest first deep",
+                lambda: b.search_leads(admin, order="oldest", limit=50, after=fx.leads_mid),
             ),
-            ("lead_browser.search_leads p1", lambda: b.search_leads(actor=admin, limit=50)),
-            ("lead_browser.search_leads deep", lambda: b.search_leads(actor=admin, limit=50, after=fx.leads_mid)),
-            ("lead_browser.search_leads status=rejected", lambda: b.search_leads(actor=admin, status="rejected")),
+            ("lead_search.search_leads p1", lambda: b.search_leads(admin, limit=50)),
+            ("lead_search.search_leads deep", lambda: b.search_leads(admin, limit=50, after=fx.leads_mid)),
+            ("lead_search.search_leads status=rejected", lambda: b.search_leads(admin, status="rejected")),
             (
-                "lead_browser.search_leads status=distributed deep",
-                lambda: b.search_leads(actor=admin, status="distributed", after=fx.distributed_mid),
+                "lead_search.search_leads status=distributed deep",
+                lambda: b.search_leads(admin, status="distributed", after=fx.distributed_mid),
             ),
-            ("lead_browser.search_leads niche", lambda: b.search_leads(actor=admin, niche=fx.niche_slug)),
+            ("lead_search.search_leads niche", lambda: b.search_leads(admin, niche=fx.niche_slug)),
             (
-                "lead_browser.search_leads niche deep",
-                lambda: b.search_leads(actor=admin, niche=fx.niche_slug, after=fx.niche_mid),
-            ),
-            (
-                "lead_browser.search_leads niche+status=bad_lead",
-                lambda: b.search_leads(actor=admin, niche=fx.niche_slug, status="bad_lead"),
+                "lead_search.search_leads niche deep",
+                lambda: b.search_leads(admin, niche=fx.niche_slug, after=fx.niche_mid),
             ),
             (
-                "lead_browser.search_leads email exact",
-                lambda: b.search_leads(actor=admin, email="lead4242@bench.example"),
-            ),
-            ("lead_browser.search_leads email prefix", lambda: b.search_leads(actor=admin, email="lead42")),
-            (
-                "lead_browser.search_leads date range (a week)",
-                lambda: b.search_leads(actor=admin, created_from=day_from, created_to=day_to),
+                "lead_search.search_leads niche+status=bad_lead",
+                lambda: b.search_leads(admin, niche=fx.niche_slug, status="bad_lead"),
             ),
             (
-                "lead_browser.search_leads date range + status=rejected",
-                lambda: b.search_leads(actor=admin, created_from=day_from, created_to=day_to, status="rejected"),
+                "lead_search.search_leads email exact",
+                lambda: b.search_leads(admin, email="lead4242@bench.example"),
+            ),
+            ("lead_search.search_leads email prefix", lambda: b.search_leads(admin, email="lead42")),
+            (
+                "lead_search.search_leads date range (a week)",
+                lambda: b.search_leads(admin, created_from=day_from, created_to=day_to),
+            ),
+            (
+                "lead_search.search_leads date range + status=rejected",
+                lambda: b.search_leads(admin, created_from=day_from, created_to=day_to, status="rejected"),
             ),
         ]
         # The lead detail page loads the lead first, then its explanation (two steps).
-        if _accepts(b.lead_view, "with_explanation"):
+        if _accepts(d.admin_lead, "with_explanation"):
             cases.append(
                 (
-                    "lead_browser.lead_view without explanation (step 1)",
-                    lambda: b.lead_view(actor=admin, lead_id=fx.lead_id, with_explanation=False),
+                    "lead_detail.admin_lead without explanation (step 1)",
+                    lambda: d.admin_lead(admin, lead_id=fx.lead_id, with_explanation=False),
                 )
             )
         cases.append(
             (
-                "lead_browser.lead_view with explanation (seeded lead)",
-                lambda: b.lead_view(actor=admin, lead_id=fx.lead_id),
+                "lead_detail.admin_lead with explanation (seeded lead)",
+                lambda: d.admin_lead(admin, lead_id=fx.lead_id),
             )
         )
-        if hasattr(b, "explanation"):
+        if hasattr(d, "explanation"):
             cases.append(
                 (
-                    "lead_browser.explanation (step 2, seeded lead)",
-                    lambda: b.explanation(actor=admin, lead_id=fx.lead_id),
+                    "lead_detail.explanation (step 2, seeded lead)",
+                    lambda: d.explanation(admin, lead_id=fx.lead_id),
                 )
             )
             if fx.engine_lead is not None:
                 cases.append(
                     (
-                        "lead_browser.explanation (step 2, engine lead)",
-                        lambda: b.explanation(actor=admin, lead_id=fx.engine_lead),
+                        "lead_detail.explanation (step 2, engine lead)",
+                        lambda: d.explanation(admin, lead_id=fx.engine_lead),
                     )
                 )
-    if (a := module("admin_views")) is not None:
+    if (
+        (n := module("niches")) is not None
+        and (pr := module("providers")) is not None
+        and (le := module("ledger_entries")) is not None
+        and (a := module("audit_trail")) is not None
+    ):
         cases += [
-            ("admin_views.get_niche", lambda: a.get_niche(niche_id=fx.niche_id, actor=admin)),
-            ("admin_views.provider_detail", lambda: a.provider_detail(provider_id=fx.heavy_provider, actor=admin)),
+            ("niches.niche_detail", lambda: n.niche_detail(admin, niche_id=fx.niche_id)),
+            ("providers.provider_detail", lambda: pr.provider_detail(admin, provider_id=fx.heavy_provider)),
             (
-                "admin_views.resolve_provider by email",
-                lambda: a.resolve_provider(text="provider1@bench.example", actor=admin),
+                "providers.resolve_provider by email",
+                lambda: pr.resolve_provider(admin, text="provider1@bench.example"),
             ),
-            ("admin_views.list_ledger p1", lambda: a.list_ledger(actor=admin)),
-            ("admin_views.list_ledger deep", lambda: a.list_ledger(actor=admin, before_seq=fx.ledger_mid_seq)),
-            ("admin_views.list_ledger type=debit (rare)", lambda: a.list_ledger(actor=admin, type="debit")),
-            ("admin_views.list_ledger provider", lambda: a.list_ledger(actor=admin, provider_id=fx.heavy_provider)),
+            ("ledger_entries.all_entries p1", lambda: le.all_entries(admin)),
+            ("ledger_entries.all_entries deep", lambda: le.all_entries(admin, before_seq=fx.ledger_mid_seq)),
+            ("ledger_entries.all_entries type=debit (rare)", lambda: le.all_entries(admin, type="debit")),
+            ("ledger_entries.all_entries provider", lambda: le.all_entries(admin, provider_id=fx.heavy_provider)),
             (
-                "admin_views.list_ledger provider deep",
-                lambda: a.list_ledger(
-                    actor=admin, provider_id=fx.heavy_provider, before_seq=fx.provider_ledger_mid_seq
-                ),
+                "ledger_entries.all_entries provider deep",
+                lambda: le.all_entries(admin, provider_id=fx.heavy_provider, before_seq=fx.provider_ledger_mid_seq),
             ),
             (
-                "admin_views.list_ledger provider+type=credit",
-                lambda: a.list_ledger(actor=admin, provider_id=fx.typical_provider, type="credit"),
+                "ledger_entries.all_entries provider+type=credit",
+                lambda: le.all_entries(admin, provider_id=fx.typical_provider, type="credit"),
             ),
-            ("admin_views.list_audit p1", lambda: a.list_audit(actor=admin)),
-            ("admin_views.list_audit deep", lambda: a.list_audit(actor=admin, before_seq=fx.audit_mid_seq)),
-            ("admin_views.list_audit entity_type=niche (rare)", lambda: a.list_audit(actor=admin, entity_type="niche")),
+            ("audit_trail.audit_trail p1", lambda: a.audit_trail(admin)),
+            ("audit_trail.audit_trail deep", lambda: a.audit_trail(admin, before_seq=fx.audit_mid_seq)),
+            ("audit_trail.audit_trail entity_type=niche (rare)", lambda: a.audit_trail(admin, entity_type="niche")),
             (
-                "admin_views.list_audit entity_type=provider deep",
-                lambda: a.list_audit(actor=admin, entity_type="provider", before_seq=fx.audit_mid_seq),
+                "audit_trail.audit_trail entity_type=provider deep",
+                lambda: a.audit_trail(admin, entity_type="provider", before_seq=fx.audit_mid_seq),
             ),
-            ("admin_views.list_audit entity_id", lambda: a.list_audit(actor=admin, entity_id=str(fx.heavy_provider))),
-            ("admin_views.list_audit by=admin (role)", lambda: a.list_audit(actor=admin, by="admin")),
+            ("audit_trail.audit_trail entity_id", lambda: a.audit_trail(admin, entity_id=str(fx.heavy_provider))),
+            ("audit_trail.audit_trail by=admin (role)", lambda: a.audit_trail(admin, by="admin")),
             (
-                "admin_views.list_audit by=system deep",
-                lambda: a.list_audit(actor=admin, by="system", before_seq=fx.audit_mid_seq),
+                "audit_trail.audit_trail by=system deep",
+                lambda: a.audit_trail(admin, by="system", before_seq=fx.audit_mid_seq),
             ),
-            ("admin_views.list_audit by=admin email", lambda: a.list_audit(actor=admin, by="admin1@bench.example")),
+            ("audit_trail.audit_trail by=admin email", lambda: a.audit_trail(admin, by="admin1@bench.example")),
             (
-                "admin_views.list_audit by=provider login (user id)",
-                lambda: a.list_audit(actor=admin, by=str(fx.heavy_provider_user)),
+                "audit_trail.audit_trail by=provider login (user id)",
+                lambda: a.audit_trail(admin, by=str(fx.heavy_provider_user)),
             ),
         ]
-    if (v := module("provider_views")) is not None:
-        pid = fx.heavy_provider
+    reads = {name: module(name) for name in ("account_summary", "subscriptions", "lead_inbox", "lead_detail")}
+    reads.update({name: module(name) for name in ("missed_leads", "ledger_entries")})
+    if all(m is not None for m in reads.values()):
+        summary, subs, inbox = reads["account_summary"], reads["subscriptions"], reads["lead_inbox"]
+        detail, missed, entries = reads["lead_detail"], reads["missed_leads"], reads["ledger_entries"]
+        heavy = Actor(role="provider", provider_id=fx.heavy_provider)
+        typical = Actor(role="provider", provider_id=fx.typical_provider)
         cases += [
-            ("provider_views.overview (heaviest provider)", lambda: v.overview(provider_id=pid)),
-            ("provider_views.overview (typical provider)", lambda: v.overview(provider_id=fx.typical_provider)),
-            ("provider_views.subscription_options", lambda: v.subscription_options(provider_id=pid)),
-            ("provider_views.list_subscriptions", lambda: v.list_subscriptions(provider_id=pid)),
+            ("account_summary.account_summary (heaviest provider)", lambda: summary.account_summary(heavy)),
+            ("account_summary.account_summary (typical provider)", lambda: summary.account_summary(typical)),
+            ("subscriptions.subscription_options", lambda: subs.subscription_options(heavy)),
+            ("subscriptions.provider_subscriptions", lambda: subs.provider_subscriptions(heavy)),
             (
-                "provider_views.count_matching_leads {} (30 days)",
-                lambda: v.count_matching_leads(provider_id=pid, niche_id=fx.niche_id, filters={}),
+                "subscriptions.filter_preview {} (30 days)",
+                lambda: subs.filter_preview(heavy, niche_id=fx.niche_id, filters={}),
             ),
             (
-                "provider_views.count_matching_leads zip+size",
-                lambda: v.count_matching_leads(
-                    provider_id=pid,
+                "subscriptions.filter_preview zip+size",
+                lambda: subs.filter_preview(
+                    heavy,
                     niche_id=fx.niche_id,
                     filters={"zip": [str(ZIP_BASE + i) for i in range(5)], "size": {"min": 10, "max": 60}},
                 ),
             ),
-            ("provider_views.list_leads p1", lambda: v.list_leads(provider_id=pid)),
-            ("provider_views.list_leads deep", lambda: v.list_leads(provider_id=pid, after=fx.provider_leads_mid)),
-            ("provider_views.lead_detail", lambda: v.lead_detail(provider_id=pid, lead_id=fx.provider_lead)),
-            ("provider_views.missed_leads p1 with reasons (heaviest)", lambda: v.missed_leads(provider_id=pid)),
+            ("lead_inbox.lead_inbox p1", lambda: inbox.lead_inbox(heavy)),
+            ("lead_inbox.lead_inbox deep", lambda: inbox.lead_inbox(heavy, after=fx.provider_leads_mid)),
+            ("lead_detail.provider_lead", lambda: detail.provider_lead(heavy, lead_id=fx.provider_lead)),
+            ("missed_leads.missed_leads p1 with reasons (heaviest)", lambda: missed.missed_leads(heavy)),
+            ("missed_leads.missed_leads p1 with reasons (typical)", lambda: missed.missed_leads(typical)),
+            ("ledger_entries.provider_ledger p1", lambda: entries.provider_ledger(heavy)),
             (
-                "provider_views.missed_leads p1 with reasons (typical)",
-                lambda: v.missed_leads(provider_id=fx.typical_provider),
-            ),
-            ("provider_views.list_ledger p1", lambda: v.list_ledger(provider_id=pid)),
-            (
-                "provider_views.list_ledger deep",
-                lambda: v.list_ledger(provider_id=pid, before_seq=fx.provider_ledger_mid_seq),
+                "ledger_entries.provider_ledger deep",
+                lambda: entries.provider_ledger(heavy, before_seq=fx.provider_ledger_mid_seq),
             ),
         ]
         # The missed-leads page: the list first (without reasons), then the reasons of
-        # the leads shown (missed_reasons), when the service offers the two steps.
-        two_steps = _accepts(v.missed_leads, "with_reasons") and hasattr(v, "missed_reasons")
-        for label, prov in (("heaviest", pid), ("typical", fx.typical_provider)):
+        # the leads shown (missed_reasons).
+        for label, who in (("heaviest", heavy), ("typical", typical)):
             try:
-                first = v.missed_leads(provider_id=prov, **({"with_reasons": False} if two_steps else {}))
+                first = missed.missed_leads(who, with_reasons=False)
             except Exception as exc:
                 say(f"    (missed_leads failed before timing: {exc})")
                 continue
             shown = first[:-1] if len(first) > 1 else first
-            if two_steps:
-                cases.append(
-                    (
-                        f"provider_views.missed_leads p1 list (step 1, {label})",
-                        lambda prov=prov: v.missed_leads(provider_id=prov, with_reasons=False),
-                    )
+            cases.append(
+                (
+                    f"missed_leads.missed_leads p1 list (step 1, {label})",
+                    lambda who=who: missed.missed_leads(who, with_reasons=False),
                 )
-                ids = [uuid.UUID(r["lead_id"]) for r in shown]
-                cases.append(
-                    (
-                        f"provider_views.missed_reasons of p1 (step 2, {label})",
-                        lambda prov=prov, ids=ids: v.missed_reasons(provider_id=prov, lead_ids=ids),
-                    )
+            )
+            ids = [uuid.UUID(r["lead_id"]) for r in shown]
+            cases.append(
+                (
+                    f"missed_leads.missed_reasons of p1 (step 2, {label})",
+                    lambda who=who, ids=ids: missed.missed_reasons(who, lead_ids=ids),
                 )
+            )
             if len(first) > 1:
                 cursor = [shown[-1]["created_at"], shown[-1]["lead_id"]]
-                extra = {"with_reasons": False} if two_steps else {}
                 cases.append(
                     (
-                        f"provider_views.missed_leads page 2{' list' if two_steps else ''} ({label})",
-                        lambda prov=prov, cursor=cursor, extra=extra: v.missed_leads(
-                            provider_id=prov, after=cursor, **extra
-                        ),
+                        f"missed_leads.missed_leads page 2 list ({label})",
+                        lambda who=who, cursor=cursor: missed.missed_leads(who, after=cursor, with_reasons=False),
                     )
                 )
     return cases

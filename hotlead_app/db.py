@@ -10,12 +10,15 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from hotlead_app.settings import get_settings
+
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=1)
@@ -83,3 +86,12 @@ def _set_utc(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
     with dbapi_connection.cursor() as cur:
         cur.execute("SET TIME ZONE 'UTC'")
     dbapi_connection.commit()
+
+
+def referenced(session: Session, model: type[T], key: Any) -> T:
+    """The row a foreign key points at: it exists, the key guarantees it (a missing one
+    is a broken database, not a case to handle)."""
+    row = session.get(model, key)
+    if row is None:
+        raise LookupError(f"{model.__name__} {key} is referenced but missing")
+    return row

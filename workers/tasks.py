@@ -151,6 +151,6 @@ def reconcile_payments() -> dict:
 @app.task(**_options(jobs.REPORTS_ROLL_UP))
 def roll_up_reports() -> dict:
     """Nightly: the ledger totals of the days that closed, so the overview never sums them again."""
-    from hotlead_app.services import reports
+    from hotlead_app.services import ledger_totals
 
-    return {"days_written": reports.roll_up_closed_days()}
+    return {"days_written": ledger_totals.roll_up_closed_days()}

@@ -5,7 +5,7 @@ respects while it runs.  Rows a worker had started before this migration were
 counted done then, and stay so.
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-05 13:40:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision: str = "0016"
-down_revision: Union[str, None] = "0013"
+down_revision: Union[str, None] = "0014"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

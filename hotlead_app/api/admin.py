@@ -15,17 +15,16 @@ from hotlead_app.api.provider import _entry
 from hotlead_app.domain import money
 from hotlead_app.services import (
     accounts,
-    admin_views,
     audit,
     auth,
     catalog,
     distribution,
-    lead_browser,
     leads,
     ledger,
     refunds,
 )
-from hotlead_app.services import query as lead_query
+from hotlead_app.services.reads import audit_trail, lead_search, ledger_entries, niches, providers
+from hotlead_app.services.reads import lead_detail as lead_reads
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -97,9 +96,9 @@ async def refund(
 
 
 @router.get("/leads/{lead_id}")
-async def lead_detail(lead_id: uuid.UUID, _: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+async def lead_detail(lead_id: uuid.UUID, principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
     def load() -> dict[str, Any]:
-        detail = lead_query.lead_detail(lead_id=lead_id)
+        detail = lead_reads.lead_record(principal.actor, lead_id=lead_id)
         decisions = distribution.explain(lead_id=lead_id)
         trail = audit.list_for(entity_type="lead", entity_id=lead_id, limit=500)
         return {
@@ -145,8 +144,8 @@ async def list_leads(
     """Newest first (``?order=oldest``: oldest first); ``?email=`` the whole address or
     its start, ``?created_from=&created_to=`` UTC days, both included."""
     rows = await run_in_threadpool(
-        lambda: lead_browser.search_leads(
-            actor=principal.actor,
+        lambda: lead_search.search_leads(
+            principal.actor,
             status=status,
             niche=niche,
             email=email,
@@ -167,8 +166,8 @@ class NicheIn(BaseModel):
 
 
 @router.get("/niches")
-async def list_niches(_: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
-    return {"items": await run_in_threadpool(lead_query.list_niches), "next_cursor": None}
+async def list_niches(principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    return {"items": await run_in_threadpool(lambda: niches.list_niches(principal.actor)), "next_cursor": None}
 
 
 @router.post("/niches", status_code=201)
@@ -244,8 +243,12 @@ def _provider(p) -> dict[str, Any]:
 
 
 @router.get("/providers")
-async def list_providers(params: PageParams = Depends(), _: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
-    rows = await run_in_threadpool(lambda: lead_query.list_providers(limit=params.limit, after=params.cursor))
+async def list_providers(
+    params: PageParams = Depends(), principal: auth.Principal = Depends(require_admin)
+) -> dict[str, Any]:
+    rows = await run_in_threadpool(
+        lambda: providers.list_providers(principal.actor, limit=params.limit, after=params.cursor)
+    )
     return page(rows, params.limit, lambda r: [r["name"], r["id"]])
 
 
@@ -297,8 +300,8 @@ async def admin_ledger(
 ) -> dict[str, Any]:
     """Newest first, with the provider's name and the admin memo; ``?type=`` filters."""
     rows = await run_in_threadpool(
-        lambda: admin_views.list_ledger(
-            actor=principal.actor, provider_id=provider_id, type=type, limit=params.limit, before_seq=params.cursor
+        lambda: ledger_entries.all_entries(
+            principal.actor, provider_id=provider_id, type=type, limit=params.limit, before_seq=params.cursor
         )
     )
     return page(rows, params.limit, lambda r: r["seq"])
@@ -314,8 +317,8 @@ async def audit_logs(
 ) -> dict[str, Any]:
     """``?by=`` names who acted: a role, a user id or a login's email."""
     rows = await run_in_threadpool(
-        lambda: admin_views.list_audit(
-            actor=principal.actor,
+        lambda: audit_trail.audit_trail(
+            principal.actor,
             entity_type=entity_type,
             entity_id=entity_id,
             by=by,
@@ -326,7 +329,7 @@ async def audit_logs(
     return page(rows, params.limit, lambda r: r["seq"])
 
 
-# --------------------------------------------------------------------------- admin console (services/admin_views.py)
+# --------------------------------------------------------------------------- admin console
 
 
 class NichePatch(BaseModel):
@@ -338,7 +341,7 @@ class NichePatch(BaseModel):
 
 @router.get("/niches/{niche_id}")
 async def get_niche(niche_id: uuid.UUID, principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
-    return await run_in_threadpool(lambda: admin_views.get_niche(niche_id=niche_id, actor=principal.actor))
+    return dict(await run_in_threadpool(lambda: niches.niche_detail(principal.actor, niche_id=niche_id)))
 
 
 @router.patch("/niches/{niche_id}")
@@ -348,7 +351,7 @@ async def update_niche(
     """Any of ``{name, fields, active}``; the slug does not change."""
     values = body.model_dump(exclude_unset=True, exclude={"memo"})
     niche = await run_in_threadpool(
-        lambda: admin_views.update_niche(niche_id=niche_id, actor=principal.actor, values=values, memo=body.memo)
+        lambda: catalog.update_niche(niche_id=niche_id, actor=principal.actor, values=values, memo=body.memo)
     )
     return {"id": str(niche.id), "slug": niche.slug, "name": niche.name, "active": niche.active, "fields": niche.fields}
 
@@ -356,4 +359,4 @@ async def update_niche(
 @router.get("/providers/{provider_id}")
 async def provider_detail(provider_id: uuid.UUID, principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
     """The provider, its logins and its subscriptions (niche, level, price)."""
-    return await run_in_threadpool(lambda: admin_views.provider_detail(provider_id=provider_id, actor=principal.actor))
+    return dict(await run_in_threadpool(lambda: providers.provider_detail(principal.actor, provider_id=provider_id)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import Query
@@ -34,7 +35,7 @@ class PageParams:
         self.cursor = decode_cursor(cursor)
 
 
-def page(items: list[dict[str, Any]], limit: int, key) -> dict[str, Any]:
+def page(items: Sequence[Mapping[str, Any]], limit: int, key) -> dict[str, Any]:
     """``items`` holds up to limit + 1 rows; the extra one only says there is more."""
     more = len(items) > limit
     items = items[:limit]

@@ -13,7 +13,8 @@ from hotlead_app.api.deps import require_provider
 from hotlead_app.api.pagination import PageParams, page
 from hotlead_app.domain import money
 from hotlead_app.models import SubscriptionRead
-from hotlead_app.services import auth, catalog, distribution, ledger, query
+from hotlead_app.services import auth, catalog, distribution, ledger
+from hotlead_app.services.reads import lead_inbox, niches
 
 router = APIRouter(prefix="/provider", tags=["provider"])
 
@@ -56,21 +57,21 @@ async def me(principal: auth.Principal = Depends(require_provider)) -> dict[str,
 
 
 @router.get("/competition-levels")
-async def competition_levels(_: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+async def competition_levels(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
     def load() -> list[dict[str, Any]]:
-        niches = {n["id"]: n for n in query.list_niches(active_only=True)}
+        open_niches = {n["id"]: n for n in niches.list_niches(principal.actor, active_only=True)}
         return [
             {
                 "id": str(lvl.id),
-                "niche": niches[str(lvl.niche_id)]["slug"],
-                "niche_name": niches[str(lvl.niche_id)]["name"],
+                "niche": open_niches[str(lvl.niche_id)]["slug"],
+                "niche_name": open_niches[str(lvl.niche_id)]["name"],
                 "name": lvl.name,
                 "price_per_lead": money.format_money(lvl.price_per_lead),
                 "max_providers": lvl.max_providers,
                 "priority_order": lvl.priority_order,
             }
             for lvl in catalog.list_levels(active_only=True)
-            if str(lvl.niche_id) in niches
+            if str(lvl.niche_id) in open_niches
         ]
 
     return {"items": await run_in_threadpool(load), "next_cursor": None}
@@ -131,7 +132,7 @@ async def leads(
     params: PageParams = Depends(), principal: auth.Principal = Depends(require_provider)
 ) -> dict[str, Any]:
     rows = await run_in_threadpool(
-        lambda: query.provider_leads(provider_id=principal.provider_id, limit=params.limit, after=params.cursor)
+        lambda: lead_inbox.lead_inbox(principal.actor, limit=params.limit, after=params.cursor)
     )
     return page(rows, params.limit, lambda r: [r["assigned_at"], r["id"]])
 
@@ -202,7 +203,7 @@ async def revoke_api_key(key_id: uuid.UUID, principal: auth.Principal = Depends(
     await run_in_threadpool(lambda: auth.revoke_api_key(principal=principal, key_id=key_id))
 
 
-# --------------------------------------------------------------------------- dashboard (provider_views)
+# --------------------------------------------------------------------------- dashboard (services/reads)
 # The provider dashboard's reads, each also an API call through the same service.
 # The CSV exports also accept the dashboard's session cookie, so a plain download
 # link works in the browser.
@@ -212,7 +213,13 @@ from fastapi.responses import StreamingResponse  # noqa: E402
 
 from hotlead_app.api.deps import current_principal  # noqa: E402
 from hotlead_app.domain.errors import InvalidInput  # noqa: E402
-from hotlead_app.services import provider_views  # noqa: E402
+from hotlead_app.services.reads import (  # noqa: E402
+    account_summary,
+    ledger_entries,
+    subscriptions,
+)
+from hotlead_app.services.reads import lead_detail as lead_reads  # noqa: E402
+from hotlead_app.services.reads import missed_leads as missed_reads  # noqa: E402
 
 SESSION_COOKIE = "hotlead_session"
 MISSED_MAX_LIMIT = 50
@@ -241,7 +248,7 @@ def _csv_response(lines, filename: str) -> StreamingResponse:
 
 @router.get("/overview")
 async def overview(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    return await run_in_threadpool(lambda: provider_views.overview(provider_id=principal.provider_id))
+    return dict(await run_in_threadpool(lambda: account_summary.account_summary(principal.actor)))
 
 
 class FilterPreviewIn(BaseModel):
@@ -258,21 +265,21 @@ async def filter_preview(
         niche_id = uuid.UUID(str(body.niche_id))
     except ValueError:
         raise InvalidInput("Name the niche.", details={"niche_id": "a niche id"}) from None
-    return await run_in_threadpool(
-        lambda: provider_views.count_matching_leads(
-            provider_id=principal.provider_id, niche_id=niche_id, filters=body.filters
+    return dict(
+        await run_in_threadpool(
+            lambda: subscriptions.filter_preview(principal.actor, niche_id=niche_id, filters=body.filters)
         )
     )
 
 
 @router.get("/leads.csv")
 async def leads_csv(principal: auth.Principal = Depends(require_provider_bearer_or_cookie)) -> StreamingResponse:
-    return _csv_response(provider_views.leads_csv(provider_id=principal.provider_id), "leads.csv")
+    return _csv_response(lead_inbox.lead_inbox_csv(principal.actor), "leads.csv")
 
 
 @router.get("/ledger.csv")
 async def ledger_csv(principal: auth.Principal = Depends(require_provider_bearer_or_cookie)) -> StreamingResponse:
-    return _csv_response(provider_views.ledger_csv(provider_id=principal.provider_id), "ledger.csv")
+    return _csv_response(ledger_entries.provider_ledger_csv(principal.actor), "ledger.csv")
 
 
 @router.get("/missed-leads")
@@ -281,14 +288,10 @@ async def missed_leads(
 ) -> dict[str, Any]:
     """Each item's reasons are read from the history: at most 50 items a page."""
     limit = min(params.limit, MISSED_MAX_LIMIT)
-    rows = await run_in_threadpool(
-        lambda: provider_views.missed_leads(provider_id=principal.provider_id, limit=limit, after=params.cursor)
-    )
+    rows = await run_in_threadpool(lambda: missed_reads.missed_leads(principal.actor, limit=limit, after=params.cursor))
     return page(rows, limit, lambda r: [r["created_at"], r["lead_id"]])
 
 
 @router.get("/leads/{lead_id}")
 async def lead_detail(lead_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    return await run_in_threadpool(
-        lambda: provider_views.lead_detail(provider_id=principal.provider_id, lead_id=lead_id)
-    )
+    return dict(await run_in_threadpool(lambda: lead_reads.provider_lead(principal.actor, lead_id=lead_id)))

@@ -226,3 +226,71 @@ def first_mismatch(filters: object, payload: object) -> str | None:
 def matches(filters: object, payload: object) -> bool:
     """Whether a lead with ``payload`` matches every rule of ``filters``."""
     return first_mismatch(filters, payload) is None
+
+
+# --------------------------------------------------------------------------- which fields
+
+#: Form field types a filter may name, and the one operator each takes (DOMAIN.md
+#: "Which fields a filter may name"). Any other field (text, email, phone, or a name
+#: the niche's form lacks) is refused: a filter must never reveal free text of the
+#: leads a provider did not buy (missed leads show the fields its filters name).
+FILTERABLE_TYPES: dict[str, str] = {"select": "list", "zip": "list", "number": "range"}
+
+_OPERATOR_TEXT = {"list": "a list of values", "range": "a {min, max} range"}
+
+
+def filterable_fields(form_fields: object) -> dict[str, str]:
+    """Name -> type of the form's fields a filter may name."""
+    out: dict[str, str] = {}
+    for field in form_fields if isinstance(form_fields, list) else []:
+        if isinstance(field, Mapping) and field.get("type") in FILTERABLE_TYPES and isinstance(field.get("name"), str):
+            out[field["name"]] = str(field["type"])
+    return out
+
+
+def refused_fields(filters: object, form_fields: object) -> dict[str, str]:
+    """Each key of ``filters`` the niche's form does not allow, with why (empty when
+    every key names a select, ZIP or number field with that type's operator)."""
+    if not isinstance(filters, Mapping):
+        return {}
+    allowed = filterable_fields(form_fields)
+    types = {
+        f["name"]: f.get("type")
+        for f in (form_fields if isinstance(form_fields, list) else [])
+        if isinstance(f, Mapping) and isinstance(f.get("name"), str)
+    }
+    refused: dict[str, str] = {}
+    for name, rule in filters.items():
+        label = name if isinstance(name, str) else repr(name)
+        kind = allowed.get(label)
+        if kind is None:
+            if label in types:
+                refused[label] = f"A filter may not name a {types[label]} field: only select, ZIP and number fields."
+            else:
+                refused[label] = "This niche's form has no such field."
+            continue
+        operator = FILTERABLE_TYPES[kind]
+        if (operator == "list") != isinstance(rule, list):
+            refused[label] = f"A {kind} field is filtered with {_OPERATOR_TEXT[operator]}."
+    return refused
+
+
+def check_fields(filters: object, form_fields: object) -> None:
+    """Raise ``InvalidFilters`` naming every key of ``filters`` the form does not allow."""
+    refused = refused_fields(filters, form_fields)
+    if refused:
+        raise InvalidFilters("A filter may name only the niche's select, ZIP and number fields.", details=refused)
+
+
+def validate_for_form(filters: object, form_fields: object) -> dict[str, object]:
+    """``validate_filters`` and then ``check_fields``: what a subscription may store."""
+    clean = validate_filters({} if filters is None else filters)
+    check_fields(clean, form_fields)
+    return clean
+
+
+def shown_fields(filters: object, form_fields: object) -> set[str]:
+    """The payload fields a missed lead may show: those ``filters`` name, and only
+    of the form's select, ZIP and number fields (never text, email or phone)."""
+    names = {name for name in filters if isinstance(name, str)} if isinstance(filters, Mapping) else set()
+    return names & set(filterable_fields(form_fields))

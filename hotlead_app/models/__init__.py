@@ -16,10 +16,16 @@ from hotlead_app.models.payment import Deposit, ReconciliationIssue, WebhookEven
 from hotlead_app.models.provider import ProviderRead, ProviderStatus, ServiceProvider
 from hotlead_app.models.report import LedgerDailyTotal
 from hotlead_app.models.session import AuthSession
-from hotlead_app.models.subscription import PauseReason, ProviderSubscription, SubscriptionRead
+from hotlead_app.models.subscription import (
+    PAUSE_REASON_TEXT,
+    PauseReason,
+    ProviderSubscription,
+    SubscriptionRead,
+)
 from hotlead_app.models.user import User, UserRole
 
 __all__ = [
+    "PAUSE_REASON_TEXT",
     "ActorRole",
     "ApiKey",
     "AuditLog",

@@ -14,6 +14,17 @@ class PauseReason:
     INSUFFICIENT_BALANCE = "insufficient_balance"
     BY_PROVIDER = "paused_by_provider"
     CANCELLED = "cancelled"
+    #: Its filters name a field a filter may not name (migration 0014).
+    FILTER_NOT_ALLOWED = "filter_not_allowed"
+
+
+#: What each pause reason means, for people (pages show these, never the keys).
+PAUSE_REASON_TEXT: dict[str, str] = {
+    PauseReason.INSUFFICIENT_BALANCE: "paused: balance below the price",
+    PauseReason.BY_PROVIDER: "paused by the provider",
+    PauseReason.CANCELLED: "cancelled",
+    PauseReason.FILTER_NOT_ALLOWED: "paused: its filters name a field filters may not use; edit them",
+}
 
 
 class ProviderSubscription(SQLModel, table=True):

@@ -12,7 +12,7 @@ from hotlead_app import routes
 from hotlead_app.components.backoffice import admin_layout, empty_state
 from hotlead_app.components.widgets import data_table, filter_form, filter_input, paged_list
 from hotlead_app.domain.errors import InvalidInput
-from hotlead_app.services import admin_views
+from hotlead_app.services.reads import audit_trail
 from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import FilteredPages
@@ -62,8 +62,8 @@ class AuditState(FilteredPages, AdminPageState):
     errors: dict[str, str] = {}
 
     def _show_page(self, principal, start: int | None) -> None:
-        rows = admin_views.list_audit(
-            actor=principal.actor,
+        rows = audit_trail.audit_trail(
+            principal.actor,
             entity_type=self.entity_type or None,
             entity_id=self.entity_id or None,
             by=self.by or None,

@@ -13,7 +13,8 @@ from hotlead_app import routes
 from hotlead_app.components.backoffice import admin_layout, empty_state
 from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or, reason_fields
 from hotlead_app.domain.errors import DomainError, NotFound
-from hotlead_app.services import lead_browser, leads, refunds
+from hotlead_app.services import leads, refunds
+from hotlead_app.services.reads import lead_detail
 from hotlead_app.state.dialogs import ReasonDialog
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.nav import queue_badge
@@ -52,7 +53,7 @@ class LeadDetailState(ReasonDialog, AdminPageState):
         """The lead without its explanation (the costly part, loaded next)."""
         try:
             lead_id = uuid.UUID(str(self.lead_id))
-            view = lead_browser.lead_view(actor=principal.actor, lead_id=lead_id, with_explanation=False)
+            view = lead_detail.admin_lead(principal.actor, lead_id=lead_id, with_explanation=False)
         except (ValueError, NotFound):
             self.missing = True
             self.loading = False
@@ -101,14 +102,14 @@ class LeadDetailState(ReasonDialog, AdminPageState):
             }
             for h in view["history"]
         ]
-        self.bad_lead_refunds = view["bad_lead_refunds"]
+        self.bad_lead_refunds = [{"provider": r["provider"], "amount": r["amount"]} for r in view["bad_lead_refunds"]]
         self.bad_lead_total = view["bad_lead_total"]
         self.can_bad_lead = view["can_bad_lead"]
         self.loading = False
         return True
 
     def _fetch_explanation(self, principal) -> None:
-        rows = lead_browser.explanation(actor=principal.actor, lead_id=uuid.UUID(self.info["id"]))
+        rows = lead_detail.explanation(principal.actor, lead_id=uuid.UUID(self.info["id"]))
         self.explanation = [
             {
                 "subscription": e["subscription_id"][:8],

@@ -10,7 +10,8 @@ from hotlead_app.components.backoffice import admin_layout, empty_state
 from hotlead_app.components.widgets import data_table, keyset_pager, loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.domain.leads import LeadStatus
-from hotlead_app.services import lead_browser, query
+from hotlead_app.services.reads import lead_search
+from hotlead_app.services.reads import niches as niche_reads
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import KeysetPages
@@ -35,8 +36,8 @@ class LeadsState(KeysetPages, AdminPageState):
         self.error = ""
         self.field_errors = {}
         try:
-            rows = lead_browser.search_leads(
-                actor=principal.actor,
+            rows = lead_search.search_leads(
+                principal.actor,
                 status=None if self.status == ANY else self.status,
                 niche=None if self.niche == ANY else self.niche,
                 email=self.email or None,
@@ -70,7 +71,7 @@ class LeadsState(KeysetPages, AdminPageState):
     @rx.event
     @guarded
     def load(self, principal):
-        self.niches = [n["slug"] for n in query.list_niches()]
+        self.niches = [n["slug"] for n in niche_reads.list_niches(principal.actor)]
         self._first_page(principal)
 
     @rx.event

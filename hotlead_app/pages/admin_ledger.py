@@ -11,7 +11,7 @@ from hotlead_app.components.backoffice import admin_layout, empty_state
 from hotlead_app.components.widgets import data_table, filter_form, filter_input, labeled_field, paged_list
 from hotlead_app.domain.errors import InvalidInput
 from hotlead_app.domain.money import LedgerEntryType
-from hotlead_app.services import admin_views
+from hotlead_app.services.reads import ledger_entries, providers
 from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import FilteredPages
@@ -31,8 +31,8 @@ class LedgerState(FilteredPages, AdminPageState):
     def _show_page(self, principal, start: int | None) -> None:
         import uuid
 
-        rows = admin_views.list_ledger(
-            actor=principal.actor,
+        rows = ledger_entries.all_entries(
+            principal.actor,
             limit=PAGE_SIZE,
             before_seq=start or None,
             provider_id=uuid.UUID(self._provider_id) if self._provider_id else None,
@@ -69,7 +69,7 @@ class LedgerState(FilteredPages, AdminPageState):
         self._provider_id = ""
         if self.provider:
             try:
-                self._provider_id = str(admin_views.resolve_provider(text=self.provider, actor=principal.actor))
+                self._provider_id = str(providers.resolve_provider(principal.actor, text=self.provider))
             except InvalidInput as exc:
                 errors.update({k: str(v) for k, v in exc.details.items()})
         self.errors = errors

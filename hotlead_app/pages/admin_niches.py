@@ -13,9 +13,11 @@ from hotlead_app import routes
 from hotlead_app.components.backoffice import admin_layout, empty_state
 from hotlead_app.components.layout import field_error
 from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or
+from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.domain.forms import FIELD_TYPES, validate_form_fields
-from hotlead_app.services import admin_views, catalog, query
+from hotlead_app.services import catalog
+from hotlead_app.services.reads import niches as niche_reads
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.nav import queue_badge
 
@@ -67,7 +69,7 @@ class NichesState(AdminPageState):
     lvl_active: bool = True
     level_errors: dict[str, str] = {}
 
-    def _reload(self) -> None:
+    def _reload(self, actor: Actor) -> None:
         self.niches = [
             {
                 "id": n["id"],
@@ -77,14 +79,14 @@ class NichesState(AdminPageState):
                 "fields": str(len(n["fields"])),
                 "href": routes.lead_form(n["slug"]),
             }
-            for n in query.list_niches()
+            for n in niche_reads.list_niches(actor)
         ]
 
     @rx.event
     @guarded
     def load(self, principal):
         self.loading = True
-        self._reload()
+        self._reload(principal.actor)
         self.loading = False
 
     # ----------------------------------------------------------------- niche editor
@@ -102,7 +104,7 @@ class NichesState(AdminPageState):
     @guarded
     def edit_niche(self, principal, niche_id: str):
         try:
-            niche = admin_views.get_niche(niche_id=uuid.UUID(niche_id), actor=principal.actor)
+            niche = niche_reads.niche_detail(principal.actor, niche_id=uuid.UUID(niche_id))
         except DomainError as exc:
             return rx.toast.error(exc.message)
         self.editor_open = True
@@ -201,7 +203,7 @@ class NichesState(AdminPageState):
         yield
         try:
             if self.edit_id:
-                niche = admin_views.update_niche(
+                niche = catalog.update_niche(
                     niche_id=uuid.UUID(self.edit_id),
                     actor=principal.actor,
                     values={"name": self.name, "fields": self._fields()},
@@ -233,19 +235,17 @@ class NichesState(AdminPageState):
         self.saving = False
         self.errors = {}
         self.editor_open = False
-        self._reload()
+        self._reload(principal.actor)
         yield rx.toast.success(done)
 
     @rx.event
     @guarded
     def set_niche_active(self, principal, niche_id: str, active: bool):
         try:
-            niche = admin_views.update_niche(
-                niche_id=uuid.UUID(niche_id), actor=principal.actor, values={"active": active}
-            )
+            niche = catalog.update_niche(niche_id=uuid.UUID(niche_id), actor=principal.actor, values={"active": active})
         except DomainError as exc:
             return rx.toast.error(exc.message)
-        self._reload()
+        self._reload(principal.actor)
         return rx.toast.success(f"{niche.name} is {'open again' if active else 'closed'}.")
 
     # ----------------------------------------------------------------- levels

@@ -1,6 +1,6 @@
 """``/admin``: the marketplace at a glance — leads per day by status, revenue per
 day, providers by status and the approval backlog, as charts with the figures
-beside them.  The figures come from ``services/reports.py`` (also
+beside them.  The figures come from ``services/reads/overview.py`` (also
 ``GET /api/v1/admin/reports/overview``)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from hotlead_app import routes
 from hotlead_app.components.backoffice import admin_layout
 from hotlead_app.components.widgets import loading_or
 from hotlead_app.domain.errors import DomainError
-from hotlead_app.services import reports
+from hotlead_app.services.reads import approval_queue, overview
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.nav import queue_badge
 
@@ -56,11 +56,11 @@ class OverviewState(AdminPageState):
         self.error = ""
         try:
             days = int(self.period)
-            leads = reports.leads_per_day(actor=principal.actor, days=days)
-            revenue = reports.revenue_per_day(actor=principal.actor, days=days)
-            providers = reports.providers_by_status(actor=principal.actor)
-            queue = reports.backlog(actor=principal.actor)
-            by_wait = reports.backlog_by_wait(actor=principal.actor)
+            leads = overview.leads_per_day(principal.actor, days=days)
+            revenue = overview.revenue_per_day(principal.actor, days=days)
+            providers = overview.providers_by_status(principal.actor)
+            queue = approval_queue.backlog(principal.actor)
+            by_wait = approval_queue.backlog_by_wait(principal.actor)
         except DomainError as exc:
             self.error = exc.message
             self.loading = False

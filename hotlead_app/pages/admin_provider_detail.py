@@ -18,7 +18,8 @@ from hotlead_app.components.layout import field_error
 from hotlead_app.components.widgets import confirm_dialog, data_table, keyset_pager, loading_or
 from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError, InvalidInput
-from hotlead_app.services import admin_views, catalog, ledger
+from hotlead_app.services import catalog, ledger
+from hotlead_app.services.reads import ledger_entries, providers
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import KeysetPages
@@ -77,7 +78,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         return f"{routes.ADMIN_AUDIT}?entity_type=provider&entity_id={self.provider_id}"
 
     def _load_provider(self, principal) -> None:
-        view = admin_views.provider_detail(provider_id=uuid.UUID(self.provider_id), actor=principal.actor)
+        view = providers.provider_detail(principal.actor, provider_id=uuid.UUID(self.provider_id))
         self.name = view["name"]
         self.email = view["email"]
         self.status = view["status"]
@@ -94,13 +95,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
                 "niche": s["niche_name"],
                 "level": s["level"],
                 "price": s["price_per_lead"],
-                "state": (
-                    "cancelled"
-                    if s["cancelled_at"]
-                    else "active"
-                    if s["active"]
-                    else f"paused ({s['pause_reason'] or 'unknown'})"
-                ),
+                "state": ("cancelled" if s["cancelled_at"] else "active" if s["active"] else s["pause_text"]),
                 "filters": json.dumps(s["filters"], sort_keys=True) if s["filters"] else "every lead",
                 "last": _when(s["last_received_at"]) or "never",
             }
@@ -109,8 +104,8 @@ class ProviderDetailState(KeysetPages, AdminPageState):
 
     def _show_page(self, principal, start: int | None) -> None:
         """A page of the provider's ledger entries."""
-        rows = admin_views.list_ledger(
-            actor=principal.actor, provider_id=uuid.UUID(self.provider_id), limit=PAGE_SIZE, before_seq=start or None
+        rows = ledger_entries.all_entries(
+            principal.actor, provider_id=uuid.UUID(self.provider_id), limit=PAGE_SIZE, before_seq=start or None
         )
         shown = self._take_page(rows, PAGE_SIZE, lambda e: e["seq"])
         self.entries = [

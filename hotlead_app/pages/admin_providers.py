@@ -12,7 +12,8 @@ from hotlead_app.components.backoffice import admin_layout, empty_state
 from hotlead_app.components.layout import field_error
 from hotlead_app.components.widgets import data_table, labeled_field, paged_list
 from hotlead_app.domain.errors import Conflict, DomainError, InvalidInput
-from hotlead_app.services import accounts, query
+from hotlead_app.services import accounts
+from hotlead_app.services.reads import providers
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import KeysetPages
@@ -29,7 +30,7 @@ class ProvidersState(KeysetPages, AdminPageState):
     creating: bool = False
 
     def _show_page(self, principal, start: str | None) -> None:
-        rows = query.list_providers(limit=PAGE_SIZE, after=json.loads(start) if start else None)
+        rows = providers.list_providers(principal.actor, limit=PAGE_SIZE, after=json.loads(start) if start else None)
         shown = self._take_page(rows, PAGE_SIZE, lambda r: json.dumps([r["name"], r["id"]]))
         self.items = [
             {

@@ -13,6 +13,8 @@ opens its reject dialog.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 import reflex as rx
 
@@ -20,7 +22,8 @@ from hotlead_app import routes
 from hotlead_app.components.backoffice import admin_layout, empty_state
 from hotlead_app.components.widgets import confirm_dialog, keyset_pager, loading_or, reason_fields
 from hotlead_app.domain.errors import DomainError
-from hotlead_app.services import lead_browser, leads
+from hotlead_app.services import leads
+from hotlead_app.services.reads import approval_queue
 from hotlead_app.state import nav
 from hotlead_app.state.dialogs import ReasonDialog
 from hotlead_app.state.guards import AdminPageState, guarded
@@ -68,7 +71,7 @@ def _pairs(values: dict) -> str:
     return " · ".join(f"{k}: {v}" for k, v in values.items() if v not in (None, ""))
 
 
-def _display(row: dict) -> dict[str, str]:
+def _display(row: Mapping[str, Any]) -> dict[str, str]:
     partner = row["partner"] + (f" ({row['partner_name']})" if row["partner_name"] else "")
     consent = ", ".join(
         x
@@ -105,7 +108,7 @@ class QueueState(KeysetPages, ReasonDialog, AdminPageState):
     def _show_page(self, principal, start: list | None) -> None:
         """The page from ``start``; the selection keeps only the leads still in view (a
         new page therefore starts with none selected)."""
-        rows = lead_browser.approval_queue(actor=principal.actor, limit=PAGE_SIZE, after=start)
+        rows = approval_queue.approval_queue(principal.actor, limit=PAGE_SIZE, after=start)
         if not rows and self._drop_page():  # the page emptied: step back
             return self._reload_page(principal)
         rows = self._take_page(rows, PAGE_SIZE, lambda r: [r["created_at"], r["id"]])

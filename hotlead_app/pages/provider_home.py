@@ -14,7 +14,7 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, provider_layout
 from hotlead_app.components.widgets import data_table, loading_or
-from hotlead_app.services import provider_views
+from hotlead_app.services.reads import account_summary, lead_inbox
 from hotlead_app.state.guards import ProviderPageState, guarded
 
 TITLE_SUFFIX = " | Find Me A Hot Lead"
@@ -42,8 +42,7 @@ class ProviderHomeState(ProviderPageState):
     @rx.event
     @guarded
     def load(self, principal):
-        provider_id = principal.provider_id
-        data = provider_views.overview(provider_id=provider_id)
+        data = account_summary.account_summary(principal.actor)
         self.name = data["name"]
         self.balance = data["balance"]
         self.status = data["status"]
@@ -66,7 +65,7 @@ class ProviderHomeState(ProviderPageState):
                 "price": r["charged_amount"],
                 "refunded": "refunded" if r["is_refunded"] else "",
             }
-            for r in provider_views.list_leads(provider_id=provider_id, limit=5)[:5]
+            for r in lead_inbox.lead_inbox(principal.actor, limit=5)[:5]
         ]
         self.loading = False
 

@@ -12,7 +12,7 @@ from hotlead_app.components.backoffice import provider_layout
 from hotlead_app.components.widgets import loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
-from hotlead_app.services import provider_views
+from hotlead_app.services.reads import lead_detail
 from hotlead_app.state.guards import ProviderPageState, guarded
 
 
@@ -25,11 +25,10 @@ class ProviderLeadState(ProviderPageState):
     @rx.event
     @guarded
     def load(self, principal):
-        provider_id = principal.provider_id
         self.loading, self.missing = True, False
         try:
             lead_id = uuid.UUID(str(self.router.page.params.get("lead_id", "")))
-            data = provider_views.lead_detail(provider_id=provider_id, lead_id=lead_id)
+            data = lead_detail.provider_lead(principal.actor, lead_id=lead_id)
         except (ValueError, DomainError):
             self.lead, self.fields, self.missing, self.loading = {}, [], True, False
             return

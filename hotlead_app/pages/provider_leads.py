@@ -10,7 +10,7 @@ from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, provider_layout
 from hotlead_app.components.widgets import data_table, paged_list
 from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
-from hotlead_app.services import provider_views
+from hotlead_app.services.reads import lead_inbox
 from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -35,8 +35,7 @@ class ProviderLeadsState(KeysetPages, ProviderPageState):
     loading: bool = True
 
     def _show_page(self, principal, after: list[str] | None):
-        provider_id = principal.provider_id
-        rows = provider_views.list_leads(provider_id=provider_id, limit=PAGE_SIZE, after=after or None)
+        rows = lead_inbox.lead_inbox(principal.actor, limit=PAGE_SIZE, after=after or None)
         page = self._take_page(rows, PAGE_SIZE, lambda r: [r["assigned_at"], r["id"]])
         self.rows = [
             {

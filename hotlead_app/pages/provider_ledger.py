@@ -11,7 +11,8 @@ from hotlead_app.components.widgets import data_table, keyset_pager, loading_or
 from hotlead_app.domain import money
 from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
 from hotlead_app.pages.provider_leads import download_button
-from hotlead_app.services import catalog, provider_views
+from hotlead_app.services import catalog
+from hotlead_app.services.reads import ledger_entries
 from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -28,7 +29,7 @@ class ProviderLedgerState(KeysetPages, ProviderPageState):
     def _show_page(self, principal, before: int | None):
         provider_id = principal.provider_id
         self.balance = money.format_money(catalog.get_provider(provider_id=provider_id).balance)
-        rows = provider_views.list_ledger(provider_id=provider_id, limit=PAGE_SIZE, before_seq=before or None)
+        rows = ledger_entries.provider_ledger(principal.actor, limit=PAGE_SIZE, before_seq=before or None)
         page = self._take_page(rows, PAGE_SIZE, lambda e: e["seq"])
         self.rows = [
             {

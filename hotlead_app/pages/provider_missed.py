@@ -12,11 +12,11 @@ from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, provider_layout
 from hotlead_app.components.widgets import paged_list
 from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
-from hotlead_app.services import provider_views
+from hotlead_app.services.reads import missed_leads
 from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
-PAGE_SIZE = provider_views.MISSED_PAGE
+PAGE_SIZE = missed_leads.MISSED_PAGE
 
 
 class ProviderMissedState(KeysetPages, ProviderPageState):
@@ -26,11 +26,8 @@ class ProviderMissedState(KeysetPages, ProviderPageState):
     reasons_loading: bool = False
 
     def _show_page(self, principal, after: list[str] | None):
-        provider_id = principal.provider_id
         # The list first (one query); the reasons, read from the history, next.
-        rows = provider_views.missed_leads(
-            provider_id=provider_id, limit=PAGE_SIZE, after=after or None, with_reasons=False
-        )
+        rows = missed_leads.missed_leads(principal.actor, limit=PAGE_SIZE, after=after or None, with_reasons=False)
         page = self._take_page(rows, PAGE_SIZE, lambda r: [r["created_at"], r["lead_id"]])
         self.rows = [
             {
@@ -49,10 +46,7 @@ class ProviderMissedState(KeysetPages, ProviderPageState):
     @rx.event
     @guarded
     def load_reasons(self, principal):
-        provider_id = principal.provider_id
-        found = provider_views.missed_reasons(
-            provider_id=provider_id, lead_ids=[uuid.UUID(r["lead_id"]) for r in self.rows]
-        )
+        found = missed_leads.missed_reasons(principal.actor, lead_ids=[uuid.UUID(r["lead_id"]) for r in self.rows])
         self.reasons = [
             {"lead_id": r["lead_id"], "level": x["level"], "text": x["text"], "reason": x["reason"]}
             for r in self.rows

@@ -14,9 +14,11 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components.backoffice import empty_state, provider_layout
 from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or
+from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import DomainError, InvalidFilters
 from hotlead_app.pages.provider_home import TITLE_SUFFIX
-from hotlead_app.services import catalog, provider_views
+from hotlead_app.services import catalog
+from hotlead_app.services.reads import subscriptions
 from hotlead_app.state.guards import ProviderPageState, guarded
 
 ZIP_RE = re.compile(r"^\d{5}(?:-\d{4})?$")
@@ -40,11 +42,19 @@ class FilterField:
     error: str = ""
 
 
-def _builder_fields(fields: list[dict], filters: dict) -> tuple[list[FilterField], dict]:
-    """Builder rows for a niche's filterable fields, filled from ``filters``; the rules
-    the builder cannot show (fields no longer on the form) are kept aside untouched."""
+#: A builder row for a rule a filter may not have (DOMAIN.md "Which fields a filter may
+#: name"): it shows why, next to the field, and saving drops the rule.
+REFUSED = "refused"
+DROPS = " Saving drops this rule."
+
+
+def _builder_fields(fields: list[dict], filters: dict, problems: dict | None = None) -> tuple[list[FilterField], dict]:
+    """Builder rows for a niche's filterable fields, filled from ``filters``; each rule
+    in ``problems`` (the subscription's refused rules) gets its message next to its
+    field and is dropped on save; other rules the builder cannot show are kept aside."""
     rows: list[FilterField] = []
-    extra = dict(filters)
+    problems = problems or {}
+    extra = {k: v for k, v in filters.items() if k not in problems}
     for f in fields:
         rule = extra.get(f["name"])
         row = FilterField(name=f["name"], label=f["label"], type=f["type"])
@@ -61,7 +71,15 @@ def _builder_fields(fields: list[dict], filters: dict) -> tuple[list[FilterField
             extra.pop(f["name"])
             row.min = "" if rule.get("min") is None else str(rule["min"])
             row.max = "" if rule.get("max") is None else str(rule["max"])
+        if f["name"] in problems:
+            row.error = problems[f["name"]] + DROPS
         rows.append(row)
+    shown = {r.name for r in rows}
+    rows += [
+        FilterField(name=name, label=name, type=REFUSED, error=message + DROPS)
+        for name, message in problems.items()
+        if name not in shown
+    ]
     return rows, extra
 
 
@@ -81,7 +99,7 @@ def _filters_from(rows: list[FilterField], extra: dict) -> tuple[dict, dict[str,
                 errors[row.name] = f"Not a ZIP code: {', '.join(bad[:3])}"
             elif zips:
                 filters[row.name] = list(dict.fromkeys(zips))
-        else:
+        elif row.type == "number":
             bounds = {k: v.strip() for k, v in (("min", row.min), ("max", row.max)) if v.strip()}
             if bounds:
                 filters[row.name] = bounds
@@ -110,7 +128,7 @@ class SubscriptionsState(ProviderPageState):
 
     # ------------------------------------------------------------------ loading
 
-    def _reload(self, provider_id: uuid.UUID) -> None:
+    def _reload(self, actor: Actor) -> None:
         self.subs = [
             {
                 "id": s["id"],
@@ -123,16 +141,15 @@ class SubscriptionsState(ProviderPageState):
                 "active": "1" if s["active"] else "",
                 "can_resume": "1" if s["can_resume"] else "",
             }
-            for s in provider_views.list_subscriptions(provider_id=provider_id)
+            for s in subscriptions.provider_subscriptions(actor)
         ]
-        self._options = provider_views.subscription_options(provider_id=provider_id)
+        self._options = [{**n} for n in subscriptions.subscription_options(actor)]
         self.niches = [{"id": n["id"], "name": n["name"]} for n in self._options]
 
     @rx.event
     @guarded
     def load(self, principal):
-        provider_id = principal.provider_id
-        self._reload(provider_id)
+        self._reload(principal.actor)
         self.mode = ""
         self.loading = False
 
@@ -226,7 +243,7 @@ class SubscriptionsState(ProviderPageState):
     def _mark(self, errors: dict) -> None:
         rows = [dataclasses.replace(r) for r in self.fields]
         for row in rows:
-            row.error = str(errors.get(row.name, ""))
+            row.error = str(errors.get(row.name, "")) or (row.error if row.error.endswith(DROPS) else "")
         self.fields = rows
         others = {k: v for k, v in errors.items() if k not in {r.name for r in rows}}
         self.form_error = "; ".join(f"{k}: {v}" for k, v in others.items())
@@ -234,7 +251,6 @@ class SubscriptionsState(ProviderPageState):
     @rx.event
     @guarded
     def recount(self, principal):
-        provider_id = principal.provider_id
         if not self.niche_id:
             return
         filters = self._collect()
@@ -244,9 +260,7 @@ class SubscriptionsState(ProviderPageState):
         self.counting = True
         yield
         try:
-            result = provider_views.count_matching_leads(
-                provider_id=provider_id, niche_id=uuid.UUID(self.niche_id), filters=filters
-            )
+            result = subscriptions.filter_preview(principal.actor, niche_id=uuid.UUID(self.niche_id), filters=filters)
         except InvalidFilters as exc:
             self._mark(exc.details)
             self.matched = -1
@@ -279,16 +293,15 @@ class SubscriptionsState(ProviderPageState):
     @rx.event
     @guarded
     def start_edit(self, principal, subscription_id: str):
-        provider_id = principal.provider_id
         sub = next(
-            (s for s in provider_views.list_subscriptions(provider_id=provider_id) if s["id"] == subscription_id), None
+            (s for s in subscriptions.provider_subscriptions(principal.actor) if s["id"] == subscription_id), None
         )
         if sub is None:
             return rx.toast.error("No such subscription.")
         self._reset_form()
         niche = self._niche(sub["niche_id"])
         fields = niche["fields"] if niche else []
-        self.fields, self._extra = _builder_fields(fields, sub["filters"])
+        self.fields, self._extra = _builder_fields(fields, sub["filters"], sub["filter_problems"])
         self.niche_id = sub["niche_id"]
         self.editing_id = subscription_id
         self.editing_label = f"{sub['niche']} · {sub['level']}"
@@ -328,7 +341,7 @@ class SubscriptionsState(ProviderPageState):
             self.saving = False
         self._reset_form()
         self.mode = ""
-        self._reload(principal.provider_id)
+        self._reload(principal.actor)
         yield rx.toast.success(success)
 
     # ------------------------------------------------------------------ list actions
@@ -348,7 +361,7 @@ class SubscriptionsState(ProviderPageState):
                     done = "Your balance is below this level's price: it stays paused until you add funds."
         except DomainError as exc:
             return rx.toast.error(exc.message)
-        self._reload(principal.provider_id)
+        self._reload(principal.actor)
         return rx.toast.success(done)
 
     @rx.event
@@ -425,6 +438,7 @@ def _field_editor(f: FilterField) -> rx.Component:
                         class_name="filter-zips",
                     ),
                     width="100%",
+                    display=rx.cond(f.type == REFUSED, "none", "flex"),
                 ),
             ),
         ),

@@ -19,7 +19,7 @@ from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain import money
 from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import Conflict, Forbidden, InsufficientBalance, InvalidInput, NotFound
-from hotlead_app.domain.filters import validate_filters
+from hotlead_app.domain.filters import check_fields, validate_filters
 from hotlead_app.domain.forms import validate_form_fields
 from hotlead_app.domain.text import single_line_error
 from hotlead_app.models import (
@@ -36,6 +36,7 @@ from hotlead_app.models import (
 )
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import audit, ledger, outbox
+from hotlead_app.services.checks import require_admin
 
 
 def lock_niche(uow: UnitOfWork, niche_id: uuid.UUID) -> None:
@@ -75,6 +76,73 @@ def create_niche(*, slug: str, name: str, fields: object, actor: Actor) -> Niche
             before=None,
             after=audit.snapshot(niche),
         )
+        return NicheRead.model_validate(niche, from_attributes=True)
+
+
+NICHE_FIELDS = ("name", "fields", "active")
+
+
+def update_niche(
+    *, niche_id: uuid.UUID, actor: Actor, values: dict[str, Any] | None = None, memo: str | None = None
+) -> NicheRead:
+    """Change a niche's name, its form fields and whether it is open (``active``).
+    The slug is its public address and does not change.  Validation errors name
+    each field (``name``, ``fields[2].options``…) and nothing is written."""
+    require_admin(actor)
+    if not isinstance(values, dict):
+        raise InvalidInput("Send the fields to change as an object.", details={"body": "must be an object"})
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    for key in values:
+        if key not in NICHE_FIELDS:
+            errors[key] = "unknown field" if key != "slug" else "the slug of a niche does not change"
+    if "name" in values:
+        name = values["name"]
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            errors["name"] = "required, at most 200 characters"
+        elif error := single_line_error(name):
+            errors["name"] = error
+        else:
+            clean["name"] = name.strip()
+    if "active" in values:
+        if not isinstance(values["active"], bool):
+            errors["active"] = "true or false"
+        else:
+            clean["active"] = values["active"]
+    if "fields" in values:
+        try:
+            clean["fields"] = validate_form_fields(values["fields"])
+        except InvalidInput as exc:
+            errors.update(exc.details)
+    if errors:
+        raise InvalidInput("The niche is not valid.", details=errors)
+    with unit_of_work() as uow:
+        if uow.session.get(Niche, niche_id) is None:
+            raise NotFound("No such niche.", details={"niche_id": str(niche_id)})
+        # Opening or closing a niche decides who may receive its leads: take its lock.
+        lock_niche(uow, niche_id)
+        niche = uow.session.exec(select(Niche).where(Niche.id == niche_id).with_for_update()).one()
+        uow.session.refresh(niche)
+        before = audit.snapshot(niche)
+        for key, value in clean.items():
+            setattr(niche, key, value)
+        uow.session.add(niche)
+        uow.session.flush()
+        after = audit.snapshot(niche)
+        if before != after:
+            action = "updated"
+            if set(clean) == {"active"}:
+                action = "activated" if clean["active"] else "deactivated"
+            audit.record(
+                uow,
+                actor=actor,
+                entity_type="niche",
+                entity_id=niche.id,
+                action=action,
+                before=before,
+                after=after,
+                memo=memo,
+            )
         return NicheRead.model_validate(niche, from_attributes=True)
 
 
@@ -207,7 +275,7 @@ def list_levels(*, niche_id: uuid.UUID | None = None, active_only: bool = False)
 # --------------------------------------------------------------------------- providers
 
 
-def create_provider(*, name: str, email: str, actor: Actor, uow: UnitOfWork | None = None) -> ProviderRead:
+def create_provider(*, name: object, email: object, actor: Actor, uow: UnitOfWork | None = None) -> ProviderRead:
     errors = {}
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         errors["name"] = "required, at most 200 characters"
@@ -217,9 +285,11 @@ def create_provider(*, name: str, email: str, actor: Actor, uow: UnitOfWork | No
         errors["email"] = "a valid email address"
     if errors:
         raise InvalidInput("The provider is not valid.", details=errors)
+    assert isinstance(name, str) and isinstance(email, str)  # checked just above
+    clean_name, clean_email = name.strip(), email.strip().lower()
 
     def _create(work: UnitOfWork) -> ProviderRead:
-        provider = ServiceProvider(name=name.strip(), email=email.strip().lower())
+        provider = ServiceProvider(name=clean_name, email=clean_email)
         work.session.add(provider)
         work.session.flush()
         work.session.refresh(provider)
@@ -327,6 +397,7 @@ def create_subscription(
             raise Conflict("This competition level is not open.", details={"competition_level_id": str(level.id)})
         if uow.session.get(ServiceProvider, owner) is None:
             raise NotFound("No such provider.", details={"provider_id": str(owner)})
+        check_fields(clean, niche.fields)  # DOMAIN.md "Which fields a filter may name"
         lock_niche(uow, level.niche_id)
         sub = ProviderSubscription(provider_id=owner, competition_level_id=level.id, filters=clean)
         uow.session.add(sub)
@@ -350,7 +421,12 @@ def create_subscription(
 def update_subscription(
     *, subscription_id: uuid.UUID, actor: Actor, filters: object = None, active: object = None
 ) -> SubscriptionRead:
-    """Edit filters (affects only leads not yet distributed), pause or resume."""
+    """Edit filters (affects only leads not yet distributed), pause or resume.
+
+    New filters, and the stored ones when resuming, must name only fields a filter may
+    name (``domain.filters.check_fields``). A subscription paused as
+    ``filter_not_allowed`` whose filters are replaced by allowed ones stays paused, as
+    if paused by its provider, who resumes it when ready."""
     if active is not None and not isinstance(active, bool):
         raise InvalidInput("active is true or false.", details={"active": "true or false"})
     clean = validate_filters(filters) if filters is not None else None
@@ -358,9 +434,17 @@ def update_subscription(
         sub, level = _lock_subscription(uow, subscription_id, actor)
         if sub.cancelled_at is not None:
             raise Conflict("This subscription was cancelled.", details={"subscription_id": str(sub.id)})
+        niche = uow.session.get(Niche, level.niche_id)
+        assert niche is not None  # a foreign key
+        if clean is not None:
+            check_fields(clean, niche.fields)
+        elif active is True:
+            check_fields(sub.filters, niche.fields)
         before = audit.snapshot(sub)
         if clean is not None:
             sub.filters = clean
+            if not sub.active and sub.pause_reason == PauseReason.FILTER_NOT_ALLOWED:
+                sub.pause_reason = PauseReason.BY_PROVIDER
         if active is False:
             sub.active = False
             sub.pause_reason = PauseReason.BY_PROVIDER

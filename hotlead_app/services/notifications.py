@@ -22,9 +22,10 @@ from email.utils import make_msgid
 from urllib.parse import unquote, urlparse
 
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import select
+from sqlmodel import col, select
 
-from hotlead_app.db import unit_of_work
+from hotlead_app import routes
+from hotlead_app.db import referenced, unit_of_work
 from hotlead_app.infra import metrics
 from hotlead_app.infra.logging import bind
 from hotlead_app.models import EmailEvent, EmailMessage, EmailStatus, Lead, LeadStatus, Niche, ServiceProvider
@@ -112,7 +113,7 @@ def _insert(
                 attempts=0,
             )
             .on_conflict_do_nothing(constraint="uq_email_messages_dedupe_key")
-            .returning(EmailMessage.id)
+            .returning(col(EmailMessage.id))
         )
         inserted = uow.session.execute(stmt).scalar_one_or_none()
         if inserted is None:
@@ -133,9 +134,11 @@ def compose_lead_confirmation(*, lead_id: uuid.UUID, nonce: str) -> ComposedEmai
             or lead.confirmation_token_hash != tokens.token_hash(token)
         ):
             return None
-        niche = uow.session.get(Niche, lead.niche_id)
+        niche = referenced(uow.session, Niche, lead.niche_id)
         to_address, niche_name = lead.email, niche.name
-        expires = lead.confirmation_expires_at.strftime("%Y-%m-%d %H:%M UTC")
+        expires_at = lead.confirmation_expires_at
+        assert expires_at is not None  # set with the token checked above
+        expires = expires_at.strftime("%Y-%m-%d %H:%M UTC")
     rendered = email_templates.lead_confirmation(
         niche_name=niche_name, link=f"{get_settings().public_url}/confirm?token={token}", expires=expires
     )
@@ -153,6 +156,8 @@ CHANGE_TEXT = {
     "auto_resumed": "is active again: your balance covers its price per lead",
     "auto_deactivated": "Your account is paused until you add funds: no subscription can be paid for.",
     "active": "Your account is active again.",
+    "filter_not_allowed": "is paused: its filters name a field a filter may not use (only select, ZIP and "
+    "number fields); edit its filters, then resume it",
 }
 
 
@@ -162,7 +167,8 @@ def compose_provider_balance_rules(*, provider_id: uuid.UUID, changes: list[dict
         if provider is None:
             return None
         to_address, name, balance = provider.email, provider.name, provider.balance
-    lines = [f"Your balance is now {balance}."]
+    filters_only = bool(changes) and all(change["change"] == "filter_not_allowed" for change in changes)
+    lines = [] if filters_only else [f"Your balance is now {balance}."]
     for change in changes:
         text = CHANGE_TEXT.get(change["change"], change["change"])
         lines.append(
@@ -172,8 +178,8 @@ def compose_provider_balance_rules(*, provider_id: uuid.UUID, changes: list[dict
         name=name,
         title="Your lead subscriptions changed",
         lines=lines,
-        link=f"{get_settings().public_url}/provider",
-        link_label="Add funds",
+        link=f"{get_settings().public_url}{routes.PROVIDER_SUBSCRIPTIONS if filters_only else routes.PROVIDER_HOME}",
+        link_label="Edit your subscriptions" if filters_only else "Add funds",
     )
     return _insert(
         dedupe_key=f"balance-rules:{key}", kind="provider_balance_rules", to_address=to_address, rendered=rendered
@@ -188,9 +194,9 @@ def compose_new_lead(*, assignment_id: uuid.UUID) -> ComposedEmail | None:
         assignment = uow.session.get(LeadAssignment, assignment_id)
         if assignment is None:
             return None
-        lead = uow.session.get(Lead, assignment.lead_id)
-        niche = uow.session.get(Niche, lead.niche_id)
-        provider = uow.session.get(ServiceProvider, assignment.provider_id)
+        lead = referenced(uow.session, Lead, assignment.lead_id)
+        niche = referenced(uow.session, Niche, lead.niche_id)
+        provider = referenced(uow.session, ServiceProvider, assignment.provider_id)
         lines = [
             f"You received a new {niche.name} lead for {assignment.charged_amount}.",
             f"Contact: {lead.email}" + (f", {lead.phone}" if lead.phone else ""),
@@ -221,7 +227,7 @@ def compose_deposit_received(*, entry_id: uuid.UUID) -> ComposedEmail | None:
         entry = uow.session.get(LedgerEntry, entry_id)
         if entry is None:
             return None
-        provider = uow.session.get(ServiceProvider, entry.provider_id)
+        provider = referenced(uow.session, ServiceProvider, entry.provider_id)
         lines = [
             f"We received your deposit of {entry.amount}.",
             f"Your balance after it: {entry.balance_after}.",
@@ -327,7 +333,8 @@ def send(*, email_id: uuid.UUID) -> bool:
         email.sent_at = utcnow()
         email.last_error = None
         uow.session.add(email)
-        uow.after_commit(lambda kind=email.kind: metrics.EMAILS.labels(kind, "sent").inc())
+        kind = email.kind
+        uow.after_commit(lambda: metrics.EMAILS.labels(kind, "sent").inc())
         return True
 
 
@@ -343,7 +350,7 @@ def send_pending(*, older_than_seconds: float = 30.0, limit: int = 200) -> dict[
                     EmailMessage.attempts < MAX_ATTEMPTS,
                     EmailMessage.created_at <= cutoff,
                 )
-                .order_by(EmailMessage.created_at)
+                .order_by(col(EmailMessage.created_at))
                 .limit(limit)
             ).all()
         )

@@ -18,7 +18,8 @@ from hotlead_app.db import unit_of_work
 from hotlead_app.domain.consent import ClientInfo
 from hotlead_app.domain.leads import LeadStatus
 from hotlead_app.models import Lead, LedgerEntry, Partner, UserRole
-from hotlead_app.services import accounts, catalog, distribution, intake, leads, reports
+from hotlead_app.services import accounts, catalog, distribution, intake, leads
+from hotlead_app.services.reads import approval_queue, overview
 from hotlead_app.settings import PROJECT_ROOT
 from tests.conftest import wait_for
 from tests.factories import (
@@ -279,9 +280,9 @@ def test_overview_draws_its_charts_from_the_data(page: Page, app_server, shared_
     expect(page.locator("#chart-revenue .recharts-bar-rectangle").first).to_be_attached()
     expect(page.locator("#chart-providers .recharts-bar-rectangle").first).to_be_attached()
     expect(page.locator("#chart-backlog .recharts-bar-rectangle").first).to_be_attached()
-    backlog = reports.backlog(actor=ADMIN).count
+    backlog = approval_queue.backlog(ADMIN).count
     expect(page.locator("#stat-backlog")).to_have_text(str(backlog))
-    net = sum((Decimal(r["net"]) for r in reports.overview(actor=ADMIN, days=30)["revenue_per_day"]), Decimal("0"))
+    net = sum((Decimal(r["net"]) for r in overview.overview(ADMIN, days=30)["revenue_per_day"]), Decimal("0"))
     expect(page.locator("#stat-revenue")).to_have_text(f"{net:.2f}")
     # Usable on a phone: no horizontal page scroll.
     page.set_viewport_size({"width": 375, "height": 800})

@@ -1,4 +1,4 @@
-"""``GET /admin/leads`` (``lead_browser.search_leads``) reads leads through
+"""``GET /admin/leads`` (``lead_search.search_leads``) reads leads through
 ix_leads_created_at_id (migration 0011), first and deep pages, both orders.
 
 Like tests/integration/test_dashboard_indexes.py: the real service call's SQL is
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from hotlead_app.services import lead_browser
+from hotlead_app.services.reads import lead_search
 from tests.factories import ADMIN
 from tests.plans import plans_of
 from tests.plans import sql as _sql
@@ -53,18 +53,16 @@ def _plans_of(call: Callable[[], Any]) -> list[str]:
 
 @pytest.mark.parametrize("order", ["newest", "oldest"])
 def test_first_page_reads_ix_leads_created_at_id(many_leads, order):
-    for plan in _plans_of(lambda: lead_browser.search_leads(actor=ADMIN, order=order, limit=50)):
+    for plan in _plans_of(lambda: lead_search.search_leads(ADMIN, order=order, limit=50)):
         assert "ix_leads_created_at_id" in plan, plan
         assert "Seq Scan on leads" not in plan and "Sort" not in plan, plan
 
 
 @pytest.mark.parametrize("order", ["newest", "oldest"])
 def test_deep_page_starts_on_the_index_at_the_cursor(many_leads, order):
-    rows = lead_browser.search_leads(actor=ADMIN, order=order, limit=50, after=many_leads["middle"])
+    rows = lead_search.search_leads(ADMIN, order=order, limit=50, after=many_leads["middle"])
     assert len(rows) == 51
-    for plan in _plans_of(
-        lambda: lead_browser.search_leads(actor=ADMIN, order=order, limit=50, after=many_leads["middle"])
-    ):
+    for plan in _plans_of(lambda: lead_search.search_leads(ADMIN, order=order, limit=50, after=many_leads["middle"])):
         assert "ix_leads_created_at_id" in plan, plan
         assert "Seq Scan on leads" not in plan and "Sort" not in plan, plan
         bound = next((line for line in plan.splitlines() if "Index Cond" in line), "")

@@ -18,8 +18,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from hotlead_app.domain import actors
 from hotlead_app.domain.actors import Actor
-from hotlead_app.services import admin_views, audit, lead_browser, provider_views, reports
+from hotlead_app.services import audit
+from hotlead_app.services.reads import account_summary, audit_trail, lead_search, overview
 from tests.plans import plans_of as _plans_of
 from tests.plans import sql as _sql
 
@@ -110,32 +112,32 @@ def test_each_index_exists_with_its_columns(market):
     "call, table, index",
     [
         pytest.param(
-            lambda: lead_browser.search_leads(actor=ADMIN, limit=50),
+            lambda: lead_search.search_leads(ADMIN, limit=50),
             "leads",
             "ix_leads_created_at_id",
             id="leads browser, newest first",
         ),
         pytest.param(
-            lambda: lead_browser.search_leads(actor=ADMIN, order="oldest", limit=50),
+            lambda: lead_search.search_leads(ADMIN, order="oldest", limit=50),
             "leads",
             "ix_leads_created_at_id",
             id="GET /admin/leads, oldest first",
         ),
         pytest.param(
-            lambda: lead_browser.search_leads(actor=ADMIN, created_from=_day(-100), created_to=_day(-94)),
+            lambda: lead_search.search_leads(ADMIN, created_from=_day(-100), created_to=_day(-94)),
             "leads",
             "ix_leads_created_at_id",
             id="leads browser, a week",
         ),
         # The first call rolls the closed days up (a read of their ledger rows), then reads today's.
         pytest.param(
-            lambda: reports.revenue_per_day(actor=ADMIN, days=30),
+            lambda: overview.revenue_per_day(ADMIN, days=30),
             "ledger_entries",
             "ix_ledger_created_type_amount",
             id="overview revenue per day",
         ),
         pytest.param(
-            lambda: provider_views.overview(provider_id=PROVIDER),
+            lambda: account_summary.account_summary(actors.provider(PROVIDER)),
             "ledger_entries",
             "ix_ledger_provider_created",
             id="provider overview spend per day",
@@ -147,13 +149,13 @@ def test_each_index_exists_with_its_columns(market):
             id="GET /admin/audit-logs?entity_type",
         ),
         pytest.param(
-            lambda: admin_views.list_audit(actor=ADMIN, entity_type="niche"),
+            lambda: audit_trail.audit_trail(ADMIN, entity_type="niche"),
             "audit_logs",
             "ix_audit_entity_type_seq",
             id="audit page, by entity type",
         ),
         pytest.param(
-            lambda: admin_views.list_audit(actor=ADMIN, by=str(ADMIN_USER)),
+            lambda: audit_trail.audit_trail(ADMIN, by=str(ADMIN_USER)),
             "audit_logs",
             "ix_audit_actor_seq",
             id="audit page, by who acted",
@@ -168,7 +170,7 @@ def test_the_page_query_uses_its_index(market, call, table, index):
 
 @pytest.mark.parametrize("oldest_first", [False, True], ids=["newest first", "oldest first"])
 def test_keyset_pages_of_admin_leads_cover_every_lead_once_in_order(db, oldest_first):
-    """``lead_browser.search_leads`` pages on the row (created_at, id): with many leads sharing
+    """``lead_search.search_leads`` pages on the row (created_at, id): with many leads sharing
     a created_at, walking the cursor gives every lead exactly once, in order."""
     _sql(
         "INSERT INTO niches (id, slug, name, active, fields) VALUES "
@@ -185,9 +187,7 @@ def test_keyset_pages_of_admin_leads_cover_every_lead_once_in_order(db, oldest_f
     seen: list[str] = []
     after = None
     while True:
-        rows = lead_browser.search_leads(
-            actor=ADMIN, limit=7, after=after, order="oldest" if oldest_first else "newest"
-        )
+        rows = lead_search.search_leads(ADMIN, limit=7, after=after, order="oldest" if oldest_first else "newest")
         seen += [r["id"] for r in rows[:7]]
         if len(rows) <= 7:
             break

@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import text
 
 from hotlead_app.db import get_engine, unit_of_work
-from hotlead_app.services import provider_views
+from hotlead_app.domain import actors
+from hotlead_app.services.reads import missed_leads
 from tests import plans
 from tests.factories import make_market, make_provider, subscribe
 from tests.plans import captured
@@ -54,10 +55,10 @@ def test_a_deep_page_of_missed_leads_starts_on_the_index_at_its_cursor(db, niche
         conn.commit()
 
     # A cursor halfway down the provider's missed leads.
-    first = provider_views.missed_leads(provider_id=provider.id, limit=1000, with_reasons=False)
+    first = missed_leads.missed_leads(actors.provider(provider.id), limit=1000, with_reasons=False)
     assert len(first) == 1001
     cursor = [first[999]["created_at"], first[999]["lead_id"]]
-    deep = captured(lambda: provider_views.missed_leads(provider_id=provider.id, after=cursor, with_reasons=False))
+    deep = captured(lambda: missed_leads.missed_leads(actors.provider(provider.id), after=cursor, with_reasons=False))
     (page_query,) = [(s, p) for s, p in deep if "FROM leads" in s and "ORDER BY leads.created_at DESC" in s]
     plan = plans.plan(*page_query)
     assert "ix_leads_created_at_id" in plan, plan

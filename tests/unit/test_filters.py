@@ -307,3 +307,47 @@ def test_range_matching_agrees_with_decimal_comparison(low: Decimal, high: Decim
     if low > high:
         low, high = high, low
     assert matches({"v": {"min": str(low), "max": str(high)}}, {"v": str(value)}) == (low <= value <= high)
+
+
+# --------------------------------------------------------------------------- which fields (DOMAIN.md)
+
+FORM = [
+    {"name": "zip", "type": "zip"},
+    {"name": "roof", "type": "select", "options": ["metal"]},
+    {"name": "area", "type": "number"},
+    {"name": "notes", "type": "text"},
+    {"name": "alt_email", "type": "email"},
+    {"name": "alt_phone", "type": "phone"},
+]
+
+
+def test_a_filter_names_only_select_zip_and_number_fields_with_their_operator():
+    from hotlead_app.domain.filters import check_fields, refused_fields
+
+    assert refused_fields({"zip": ["10001"], "roof": ["metal"], "area": {"min": 1}}, FORM) == {}
+    refused = refused_fields(
+        {
+            "notes": ["x"],
+            "alt_email": ["x"],
+            "alt_phone": ["1"],
+            "nope": ["x"],
+            "area": ["1"],
+            "roof": {"min": 1},
+            "zip": {"max": 1},
+        },
+        FORM,
+    )
+    assert set(refused) == {"notes", "alt_email", "alt_phone", "nope", "area", "roof", "zip"}
+    assert "text field" in refused["notes"] and "no such field" in refused["nope"]
+    with pytest.raises(InvalidFilters) as caught:
+        check_fields({"notes": ["x"]}, FORM)
+    assert list(caught.value.details) == ["notes"]
+
+
+def test_missed_leads_show_only_named_fields_never_text_email_or_phone():
+    from hotlead_app.domain.filters import shown_fields
+
+    assert shown_fields(
+        {"notes": ["x"], "alt_email": ["x"], "alt_phone": ["x"], "roof": ["m"], "gone": ["x"]}, FORM
+    ) == {"roof"}
+    assert shown_fields({}, FORM) == set()

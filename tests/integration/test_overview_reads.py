@@ -1,5 +1,6 @@
-"""The overview's aggregates (services/reports.py) and the admin's lead views
-(services/lead_browser.py) on real PostgreSQL, and their API over real HTTP."""
+"""The overview's aggregates (services/reads/overview.py, the roll-up in
+services/ledger_totals.py) and the admin's lead reads (reads/approval_queue.py,
+lead_search.py, lead_detail.py) on real PostgreSQL, and their API over real HTTP."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from hotlead_app.db import unit_of_work
 from hotlead_app.domain.actors import provider as provider_actor
 from hotlead_app.domain.errors import Forbidden, InvalidInput
 from hotlead_app.models import UserRole
-from hotlead_app.services import accounts, catalog, distribution, lead_browser, leads, refunds, reports
+from hotlead_app.services import accounts, catalog, distribution, leads, ledger_totals, refunds
+from hotlead_app.services.reads import approval_queue, lead_detail, lead_search, overview
 from tests.factories import (
     ADMIN,
     approved_lead,
@@ -65,7 +67,7 @@ def test_leads_per_day_counts_each_status_per_utc_day_with_empty_days_as_zero(db
     _move_lead(yesterday_lead, created_at=noon_yesterday)
     _move_lead(old_lead, created_at=noon_yesterday - timedelta(days=10))
 
-    rows = reports.leads_per_day(actor=ADMIN, days=7)
+    rows = overview.leads_per_day(ADMIN, days=7)
 
     assert [r["day"] for r in rows] == [(today - timedelta(days=6 - i)).isoformat() for i in range(7)]
     assert _day(rows, today) == {
@@ -82,7 +84,7 @@ def test_leads_per_day_counts_each_status_per_utc_day_with_empty_days_as_zero(db
     assert sum(r["total"] for r in rows) == 5  # the lead from 11 days ago is outside the window
     assert _day(rows, today - timedelta(days=3))["total"] == 0
     # A window that ends yesterday sees only yesterday's lead.
-    assert sum(r["total"] for r in reports.leads_per_day(actor=ADMIN, days=7, today=today - timedelta(days=1))) == 1
+    assert sum(r["total"] for r in overview.leads_per_day(ADMIN, days=7, today=today - timedelta(days=1))) == 1
 
 
 def test_revenue_per_day_is_charges_minus_refunds_in_decimal_and_ignores_deposits(db):
@@ -92,7 +94,7 @@ def test_revenue_per_day_is_charges_minus_refunds_in_decimal_and_ignores_deposit
     first, _second = assignments_of(lead_id)
     refunds.refund_assignment(assignment_id=first.id, actor=ADMIN, reason="wrong number")
 
-    rows = reports.revenue_per_day(actor=ADMIN, days=3)
+    rows = overview.revenue_per_day(ADMIN, days=3)
 
     today = _day(rows, _today())
     assert today == {
@@ -103,9 +105,9 @@ def test_revenue_per_day_is_charges_minus_refunds_in_decimal_and_ignores_deposit
     }
     assert all(isinstance(today[k], Decimal) for k in ("charged", "refunded", "net"))
     assert _day(rows, _today() - timedelta(days=1))["charged"] == Decimal("0.00")
-    overview = reports.overview(actor=ADMIN, days=3)
-    assert overview["revenue_total"] == "12.50"
-    assert _day(overview["revenue_per_day"], _today())["charged"] == "25.00"
+    figures = overview.overview(ADMIN, days=3)
+    assert figures["revenue_total"] == "12.50"
+    assert _day(figures["revenue_per_day"], _today())["charged"] == "25.00"
 
 
 def test_providers_by_status_lists_every_status(db):
@@ -114,7 +116,7 @@ def test_providers_by_status_lists_every_status(db):
     switched_off = make_provider()
     catalog.set_provider_status(provider_id=switched_off.id, status="inactive", actor=ADMIN)
 
-    counts = {r["status"]: r["count"] for r in reports.providers_by_status(actor=ADMIN)}
+    counts = {r["status"]: r["count"] for r in overview.providers_by_status(ADMIN)}
 
     assert counts["active"] >= 2 and counts["inactive"] == 1
     assert set(counts) == {"active", "inactive", "auto_deactivated"}
@@ -125,7 +127,7 @@ def test_providers_by_status_lists_every_status(db):
 
 def test_backlog_counts_waiting_leads_by_time_waiting_and_its_signature_moves(db):
     market = make_market(providers=0)
-    before = reports.backlog(actor=ADMIN)
+    before = approval_queue.backlog(ADMIN)
     fresh = confirmed_lead(market.slug)
     two_hours = confirmed_lead(market.slug)
     two_days = confirmed_lead(market.slug)
@@ -134,36 +136,36 @@ def test_backlog_counts_waiting_leads_by_time_waiting_and_its_signature_moves(db
     _move_lead(two_hours, created_at=now - timedelta(hours=3), confirmed_at=now - timedelta(hours=2))
     _move_lead(two_days, created_at=now - timedelta(days=3), confirmed_at=now - timedelta(days=2))
 
-    queue = reports.backlog(actor=ADMIN)
+    queue = approval_queue.backlog(ADMIN)
     assert queue.count == before.count + 3
     assert queue.oldest_confirmed_at <= now - timedelta(days=2)
-    buckets = {b["wait"]: b["count"] for b in reports.backlog_by_wait(actor=ADMIN, now=now)}
+    buckets = {b["wait"]: b["count"] for b in approval_queue.backlog_by_wait(ADMIN, now=now)}
     assert buckets == {"< 1 h": 1, "1–4 h": 1, "4–24 h": 0, "> 24 h": 1}
 
     signature = queue.signature
     leads.approve_lead(lead_id=fresh, actor=ADMIN)
-    assert reports.backlog(actor=ADMIN).signature != signature
-    signature = reports.backlog(actor=ADMIN).signature
+    assert approval_queue.backlog(ADMIN).signature != signature
+    signature = approval_queue.backlog(ADMIN).signature
     confirmed_lead(market.slug)
-    assert reports.backlog(actor=ADMIN).signature != signature
+    assert approval_queue.backlog(ADMIN).signature != signature
 
 
 def test_reports_refuse_providers_and_bad_periods(db):
     someone = make_provider()
     for call in (
-        lambda a: reports.leads_per_day(actor=a),
-        lambda a: reports.revenue_per_day(actor=a),
-        lambda a: reports.providers_by_status(actor=a),
-        lambda a: reports.backlog(actor=a),
-        lambda a: reports.overview(actor=a),
-        lambda a: lead_browser.search_leads(actor=a),
-        lambda a: lead_browser.approval_queue(actor=a),
+        lambda a: overview.leads_per_day(a),
+        lambda a: overview.revenue_per_day(a),
+        lambda a: overview.providers_by_status(a),
+        lambda a: approval_queue.backlog(a),
+        lambda a: overview.overview(a),
+        lambda a: lead_search.search_leads(a),
+        lambda a: approval_queue.approval_queue(a),
     ):
         with pytest.raises(Forbidden):
             call(provider_actor(someone.id))
     for days in (0, 367, "30", True):
         with pytest.raises(InvalidInput):
-            reports.leads_per_day(actor=ADMIN, days=days)
+            overview.leads_per_day(ADMIN, days=days)
 
 
 def test_lead_search_filters_by_status_niche_email_and_day_range(db):
@@ -177,7 +179,7 @@ def test_lead_search_filters_by_status_niche_email_and_day_range(db):
     _move_lead(old, created_at=datetime(today.year, today.month, today.day, tzinfo=UTC) - timedelta(days=5))
 
     def ids(**filters) -> list[str]:
-        return [r["id"] for r in lead_browser.search_leads(actor=ADMIN, limit=50, **filters)]
+        return [r["id"] for r in lead_search.search_leads(ADMIN, limit=50, **filters)]
 
     assert ids(niche=market.slug) == [str(new), str(waiting), str(old)]  # newest first
     assert ids(niche=market.slug, order="oldest") == [str(old), str(waiting), str(new)]
@@ -195,14 +197,12 @@ def test_lead_search_filters_by_status_niche_email_and_day_range(db):
         created_to=(today - timedelta(days=5)).isoformat(),
     ) == [str(old)]
     # Keyset pages: one row at a time, no repeats.
-    first = lead_browser.search_leads(actor=ADMIN, niche=market.slug, limit=1)
+    first = lead_search.search_leads(ADMIN, niche=market.slug, limit=1)
     assert len(first) == 2
-    second = lead_browser.search_leads(
-        actor=ADMIN, niche=market.slug, limit=1, after=[first[0]["created_at"], first[0]["id"]]
-    )
+    second = lead_search.search_leads(ADMIN, niche=market.slug, limit=1, after=[first[0]["created_at"], first[0]["id"]])
     assert second[0]["id"] == str(waiting)
-    third = lead_browser.search_leads(
-        actor=ADMIN, niche=market.slug, limit=1, order="oldest", after=[second[0]["created_at"], second[0]["id"]]
+    third = lead_search.search_leads(
+        ADMIN, niche=market.slug, limit=1, order="oldest", after=[second[0]["created_at"], second[0]["id"]]
     )
     assert third[0]["id"] == str(new) and len(third) == 1
     for bad in (
@@ -214,7 +214,7 @@ def test_lead_search_filters_by_status_niche_email_and_day_range(db):
         {"order": None},
     ):
         with pytest.raises(InvalidInput):
-            lead_browser.search_leads(actor=ADMIN, **bad)
+            lead_search.search_leads(ADMIN, **bad)
 
 
 def test_lead_view_names_assignments_explains_every_subscription_and_prices_bad_lead(db):
@@ -224,7 +224,7 @@ def test_lead_view_names_assignments_explains_every_subscription_and_prices_bad_
     first, second = assignments_of(lead_id)
     refunds.refund_assignment(assignment_id=first.id, actor=ADMIN, reason="duplicate", memo="secret memo")
 
-    view = lead_browser.lead_view(actor=ADMIN, lead_id=lead_id)
+    view = lead_detail.admin_lead(ADMIN, lead_id=lead_id)
 
     names = {p.id: p.name for p in market.providers}
     assert {a["provider"] for a in view["assignments"]} == {names[first.provider_id], names[second.provider_id]}
@@ -270,25 +270,23 @@ def test_reports_api_answers_admins_only(db, api_server):
 
 def test_approval_queue_is_oldest_first_in_keyset_pages_with_what_an_admin_decides_on(db):
     market = make_market(providers=0)
-    before = len(lead_browser.approval_queue(actor=ADMIN, limit=500))
+    before = len(approval_queue.approval_queue(ADMIN, limit=500))
     ids = [confirmed_lead(market.slug) for _ in range(3)]
     now = datetime.now(UTC)
     for age, lead_id in zip((3, 2, 1), ids, strict=True):  # the first one is the oldest
         _move_lead(lead_id, created_at=now - timedelta(hours=age), confirmed_at=now - timedelta(hours=age))
     leads.approve_lead(lead_id=confirmed_lead(market.slug), actor=ADMIN)  # not waiting any more
 
-    mine = [r for r in lead_browser.approval_queue(actor=ADMIN, limit=500) if r["niche"] == market.slug]
+    mine = [r for r in approval_queue.approval_queue(ADMIN, limit=500) if r["niche"] == market.slug]
     assert [r["id"] for r in mine] == [str(i) for i in ids]
-    assert len(lead_browser.approval_queue(actor=ADMIN, limit=500)) == before + 3
+    assert len(approval_queue.approval_queue(ADMIN, limit=500)) == before + 3
     assert mine[0]["waiting"].startswith("3 h") and mine[0]["payload"]["zip"] == "30301"
     assert mine[0]["consent_version"] and mine[0]["confirmed_at"]
-    first_page = lead_browser.approval_queue(actor=ADMIN, limit=before + 1)
+    first_page = approval_queue.approval_queue(ADMIN, limit=before + 1)
     assert len(first_page) == before + 2  # limit + 1: there is more
-    rest = lead_browser.approval_queue(
-        actor=ADMIN, limit=50, after=[first_page[-2]["created_at"], first_page[-2]["id"]]
-    )
+    rest = approval_queue.approval_queue(ADMIN, limit=50, after=[first_page[-2]["created_at"], first_page[-2]["id"]])
     assert [r["id"] for r in first_page[:-1] + rest] == [
-        r["id"] for r in lead_browser.approval_queue(actor=ADMIN, limit=500)
+        r["id"] for r in approval_queue.approval_queue(ADMIN, limit=500)
     ]
 
 
@@ -303,7 +301,6 @@ def test_revenue_of_closed_days_is_rolled_up_once_and_matches_the_ledger(db):
     from sqlalchemy import text
 
     from hotlead_app.db import unit_of_work
-    from hotlead_app.services import reports
     from tests.factories import ADMIN, make_provider
 
     admin = ADMIN
@@ -324,7 +321,7 @@ def test_revenue_of_closed_days_is_rolled_up_once_and_matches_the_ledger(db):
     three_days_ago = now - timedelta(days=3)
     charge("12.50", "t:1", three_days_ago)
     charge("7.50", "t:2", now)
-    first = reports.revenue_per_day(actor=admin, days=5)
+    first = overview.revenue_per_day(admin, days=5)
     by_day = {item["day"]: item for item in first}
     assert by_day[three_days_ago.date().isoformat()]["charged"] == Decimal("12.50")
     assert by_day[today.isoformat()]["charged"] == Decimal("7.50")
@@ -336,7 +333,7 @@ def test_revenue_of_closed_days_is_rolled_up_once_and_matches_the_ledger(db):
 
     charge("1.00", "t:3", three_days_ago)  # only possible by hand: shows the roll-up is read
     charge("2.00", "t:4", now)
-    second = {item["day"]: item for item in reports.revenue_per_day(actor=admin, days=5)}
+    second = {item["day"]: item for item in overview.revenue_per_day(admin, days=5)}
     assert second[three_days_ago.date().isoformat()]["charged"] == Decimal("12.50")
     assert second[today.isoformat()]["charged"] == Decimal("9.50")
-    assert reports.roll_up_closed_days(days=5) == 1  # only the fifth closed day was missing
+    assert ledger_totals.roll_up_closed_days(days=5) == 1  # only the fifth closed day was missing

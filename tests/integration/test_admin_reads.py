@@ -1,4 +1,5 @@
-"""The admin console's own services (services/admin_views.py) and their API routes,
+"""The admin console's reads (services/reads: niches, providers, ledger_entries,
+audit_trail), editing a niche (catalog.update_niche) and their API routes,
 on real PostgreSQL and over real HTTP."""
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from hotlead_app.domain.actors import admin
 from hotlead_app.domain.actors import provider as provider_actor
 from hotlead_app.domain.errors import Forbidden, InvalidInput, NotFound
 from hotlead_app.models import AuditLog, LedgerEntry, Niche, UserRole
-from hotlead_app.services import accounts, admin_views, catalog, intake, ledger
+from hotlead_app.services import accounts, catalog, intake, ledger
+from hotlead_app.services.reads import audit_trail, ledger_entries, niches, providers
 from tests.factories import ROOFING_FIELDS, deposit, make_market, unique_email
 
 PASSWORD = "correct horse battery"
@@ -46,7 +48,7 @@ def test_an_admin_edits_a_niches_form_and_the_public_form_follows(db):
         {"name": "zip", "label": "ZIP", "type": "zip", "required": True},
         {"name": "material", "label": "Material", "type": "select", "required": False, "options": ["wood", "steel"]},
     ]
-    updated = admin_views.update_niche(
+    updated = catalog.update_niche(
         niche_id=niche.id, actor=ADMIN, values={"name": "Fences", "fields": fields}, memo="new form for spring"
     )
     assert updated.name == "Fences" and [f["name"] for f in updated.fields] == ["zip", "material"]
@@ -59,11 +61,11 @@ def test_an_admin_edits_a_niches_form_and_the_public_form_follows(db):
 
 def test_a_deactivated_niche_leaves_the_public_side_and_can_come_back(db):
     niche = _niche()
-    admin_views.update_niche(niche_id=niche.id, actor=ADMIN, values={"active": False})
+    catalog.update_niche(niche_id=niche.id, actor=ADMIN, values={"active": False})
     with pytest.raises(NotFound):
         intake.get_niche(slug=niche.slug)
     assert _audit_rows(niche.id)[-1].action == "deactivated"
-    admin_views.update_niche(niche_id=niche.id, actor=ADMIN, values={"active": True})
+    catalog.update_niche(niche_id=niche.id, actor=ADMIN, values={"active": True})
     assert intake.get_niche(slug=niche.slug).id == niche.id
     assert _audit_rows(niche.id)[-1].action == "activated"
 
@@ -77,7 +79,7 @@ def test_a_bad_niche_edit_names_each_field_and_writes_nothing(db):
         {"name": "x", "type": "colour"},
     ]
     with pytest.raises(InvalidInput) as caught:
-        admin_views.update_niche(
+        catalog.update_niche(
             niche_id=niche.id, actor=ADMIN, values={"name": " ", "fields": bad_fields, "slug": "other"}
         )
     details = caught.value.details
@@ -92,15 +94,15 @@ def test_niche_views_refuse_providers_and_unknown_ids(db):
     niche = _niche()
     someone = provider_actor(uuid.uuid4())
     with pytest.raises(Forbidden):
-        admin_views.update_niche(niche_id=niche.id, actor=someone, values={"name": "Mine"})
+        catalog.update_niche(niche_id=niche.id, actor=someone, values={"name": "Mine"})
     with pytest.raises(Forbidden):
-        admin_views.get_niche(niche_id=niche.id, actor=someone)
+        niches.niche_detail(someone, niche_id=niche.id)
     with pytest.raises(NotFound):
-        admin_views.update_niche(niche_id=uuid.uuid4(), actor=ADMIN, values={"name": "Nope"})
+        catalog.update_niche(niche_id=uuid.uuid4(), actor=ADMIN, values={"name": "Nope"})
     level = catalog.create_level(
         niche_id=niche.id, name="Solo", price_per_lead="9.50", max_providers=1, priority_order=2, actor=ADMIN
     )
-    view = admin_views.get_niche(niche_id=niche.id, actor=ADMIN)
+    view = niches.niche_detail(ADMIN, niche_id=niche.id)
     assert view["levels"] == [
         {
             "id": str(level.id),
@@ -125,7 +127,7 @@ def test_provider_detail_lists_logins_and_subscriptions_with_their_levels(db):
     catalog.create_subscription(
         competition_level_id=market.level("Gold").id, filters={"zip": ["30301"]}, actor=ADMIN, provider_id=created.id
     )
-    view = admin_views.provider_detail(provider_id=created.id, actor=ADMIN)
+    view = providers.provider_detail(ADMIN, provider_id=created.id)
     assert view["name"] == "Detail Roofing" and view["balance"] == "40.00" and view["status"] == "active"
     assert [login["email"] for login in view["logins"]] == [email]
     (sub,) = view["subscriptions"]
@@ -137,19 +139,19 @@ def test_provider_detail_lists_logins_and_subscriptions_with_their_levels(db):
         True,
     )
     with pytest.raises(NotFound):
-        admin_views.provider_detail(provider_id=uuid.uuid4(), actor=ADMIN)
+        providers.provider_detail(ADMIN, provider_id=uuid.uuid4())
     with pytest.raises(Forbidden):
-        admin_views.provider_detail(provider_id=created.id, actor=provider_actor(created.id))
+        providers.provider_detail(provider_actor(created.id), provider_id=created.id)
 
 
 def test_a_provider_is_found_by_id_by_its_email_or_by_a_logins_email(db):
     email = unique_email("find")
     created = accounts.create_provider_account(name="Findable", email=email, password=PASSWORD, actor=ADMIN)
-    assert admin_views.resolve_provider(text=str(created.id), actor=ADMIN) == created.id
-    assert admin_views.resolve_provider(text=email.upper(), actor=ADMIN) == created.id
+    assert providers.resolve_provider(ADMIN, text=str(created.id)) == created.id
+    assert providers.resolve_provider(ADMIN, text=email.upper()) == created.id
     for unknown in (str(uuid.uuid4()), "nobody@example.com", ""):
         with pytest.raises(InvalidInput) as caught:
-            admin_views.resolve_provider(text=unknown, actor=ADMIN)
+            providers.resolve_provider(ADMIN, text=unknown)
         assert "provider" in caught.value.details
 
 
@@ -162,23 +164,23 @@ def test_the_global_ledger_filters_by_provider_and_type_and_pages_newest_first(d
     ledger.adjust(provider_id=first.id, type="credit", amount="5.00", actor=ADMIN, memo="goodwill")
     ledger.adjust(provider_id=second.id, type="debit", amount="2.50", actor=ADMIN, memo="fee")
 
-    everything = admin_views.list_ledger(actor=ADMIN, limit=500)
+    everything = ledger_entries.all_entries(ADMIN, limit=500)
     seqs = [row["seq"] for row in everything]
     assert seqs == sorted(seqs, reverse=True) and len(seqs) == 4
     assert everything[0]["type"] == "debit" and everything[0]["memo"] == "fee"
     assert everything[0]["provider_name"] == second.name and everything[0]["signed_amount"] == "-2.50"
     assert everything[0]["balance_after"] == "27.50"
 
-    credits = admin_views.list_ledger(actor=ADMIN, type="credit")
+    credits = ledger_entries.all_entries(ADMIN, type="credit")
     assert [(r["provider_id"], r["amount"], r["memo"]) for r in credits] == [(str(first.id), "5.00", "goodwill")]
-    mine = admin_views.list_ledger(actor=ADMIN, provider_id=first.id)
+    mine = ledger_entries.all_entries(ADMIN, provider_id=first.id)
     assert {r["type"] for r in mine} == {"deposit", "credit"}
-    assert admin_views.list_ledger(actor=ADMIN, provider_id=first.id, type="debit") == []
+    assert ledger_entries.all_entries(ADMIN, provider_id=first.id, type="debit") == []
 
     # Keyset pages of one: each entry once, in the same order, and the extra row says "more".
     seen, cursor = [], None
     while True:
-        rows = admin_views.list_ledger(actor=ADMIN, limit=1, before_seq=cursor)
+        rows = ledger_entries.all_entries(ADMIN, limit=1, before_seq=cursor)
         seen.append(rows[0]["seq"])
         if len(rows) == 1:
             break
@@ -188,12 +190,12 @@ def test_the_global_ledger_filters_by_provider_and_type_and_pages_newest_first(d
 
 def test_the_global_ledger_refuses_bad_filters_and_providers(db):
     with pytest.raises(InvalidInput) as caught:
-        admin_views.list_ledger(actor=ADMIN, type="gift")
+        ledger_entries.all_entries(ADMIN, type="gift")
     assert "type" in caught.value.details
     with pytest.raises(InvalidInput):
-        admin_views.list_ledger(actor=ADMIN, limit=0)
+        ledger_entries.all_entries(ADMIN, limit=0)
     with pytest.raises(Forbidden):
-        admin_views.list_ledger(actor=provider_actor(uuid.uuid4()))
+        ledger_entries.all_entries(provider_actor(uuid.uuid4()))
 
 
 # --------------------------------------------------------------------------- audit
@@ -209,30 +211,30 @@ def test_the_audit_log_filters_by_entity_and_by_who_acted_and_shows_memos(db):
     )
     catalog.set_provider_status(provider_id=created.id, status="inactive", actor=auditor, memo="chargeback")
 
-    rows = admin_views.list_audit(actor=ADMIN, entity_type="provider", entity_id=str(created.id))
+    rows = audit_trail.audit_trail(ADMIN, entity_type="provider", entity_id=str(created.id))
     assert [r["action"] for r in rows] == ["set_inactive", "created"]
     assert rows[0]["admin_only_memo"] == "chargeback" and rows[0]["actor_email"] == admin_email
 
-    by_email = admin_views.list_audit(actor=ADMIN, by=admin_email.upper())
+    by_email = audit_trail.audit_trail(ADMIN, by=admin_email.upper())
     assert {r["entity_type"] for r in by_email} == {"provider", "user"} and len(by_email) == 3
-    assert admin_views.list_audit(actor=ADMIN, by=str(user.id)) == by_email
-    assert {r["actor_role"] for r in admin_views.list_audit(actor=ADMIN, by="admin", limit=500)} == {"admin"}
+    assert audit_trail.audit_trail(ADMIN, by=str(user.id)) == by_email
+    assert {r["actor_role"] for r in audit_trail.audit_trail(ADMIN, by="admin", limit=500)} == {"admin"}
 
-    page_one = admin_views.list_audit(actor=ADMIN, by=admin_email, limit=2)
+    page_one = audit_trail.audit_trail(ADMIN, by=admin_email, limit=2)
     assert len(page_one) == 3  # limit + 1: there is more
-    page_two = admin_views.list_audit(actor=ADMIN, by=admin_email, limit=2, before_seq=page_one[1]["seq"])
+    page_two = audit_trail.audit_trail(ADMIN, by=admin_email, limit=2, before_seq=page_one[1]["seq"])
     assert [r["seq"] for r in page_one[:2] + page_two] == [r["seq"] for r in by_email]
 
 
 def test_the_audit_log_names_each_bad_filter(db):
     with pytest.raises(InvalidInput) as caught:
-        admin_views.list_audit(actor=ADMIN, entity_id="not-an-id", by="someone")
+        audit_trail.audit_trail(ADMIN, entity_id="not-an-id", by="someone")
     assert set(caught.value.details) == {"entity_id", "by"}
     with pytest.raises(InvalidInput) as caught:
-        admin_views.list_audit(actor=ADMIN, by="ghost@example.com")
+        audit_trail.audit_trail(ADMIN, by="ghost@example.com")
     assert caught.value.details == {"by": "no login has this email"}
     with pytest.raises(Forbidden):
-        admin_views.list_audit(actor=provider_actor(uuid.uuid4()))
+        audit_trail.audit_trail(provider_actor(uuid.uuid4()))
 
 
 # --------------------------------------------------------------------------- HTTP

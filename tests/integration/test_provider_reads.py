@@ -1,4 +1,5 @@
-"""The provider dashboard's service (``services/provider_views``) and its API twins, on
+"""The provider dashboard's reads (``services/reads``: account_summary, subscriptions,
+lead_inbox, lead_detail, missed_leads, ledger_entries) and their API twins, on
 real PostgreSQL: only the provider's own data, the 30-day filter preview counted with
 the engine's own filter semantics, missed leads without contact details."""
 
@@ -18,13 +19,23 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from hotlead_app.db import unit_of_work
+from hotlead_app.domain import actors
 from hotlead_app.domain.actors import admin
 from hotlead_app.domain.errors import InvalidFilters, InvalidInput, NotFound
-from hotlead_app.domain.filters import matches, validate_filters
+from hotlead_app.domain.filters import matches, validate_for_form
 from hotlead_app.models import Lead
-from hotlead_app.services import accounts, auth, catalog, distribution, leads, ledger, provider_views, refunds
+from hotlead_app.services import accounts, auth, catalog, distribution, leads, ledger, refunds
+from hotlead_app.services.reads import (
+    account_summary,
+    lead_detail,
+    lead_inbox,
+    ledger_entries,
+    missed_leads,
+    subscriptions,
+)
 from tests.factories import (
     ADMIN,
+    ROOFING_FIELDS,
     approved_lead,
     assignments_of,
     confirmed_lead,
@@ -62,7 +73,7 @@ def test_overview_counts_this_weeks_leads_and_nets_refunds_out_of_the_spend(db):
     (assignment,) = assignments_of(first)
     refunds.refund_assignment(assignment_id=assignment.id, actor=ADMIN, reason="wrong number")
 
-    view = provider_views.overview(provider_id=provider.id)
+    view = account_summary.account_summary(actors.provider(provider.id))
     assert view["balance"] == "87.50"
     assert view["status"] == "active" and view["status_text"].startswith("Active")
     assert (view["leads_this_week"], view["leads_this_month"]) == (2, 2)
@@ -77,7 +88,7 @@ def test_overview_says_why_a_provider_is_auto_deactivated_and_asks_for_funds(db)
     provider = market.providers[0]
     distributed(market.slug, {"zip": "30301", "roof_type": "metal"})  # 10.00 left: below the price
 
-    view = provider_views.overview(provider_id=provider.id)
+    view = account_summary.account_summary(actors.provider(provider.id))
     assert view["status"] == "auto_deactivated"
     assert "Add funds" in view["status_text"]
     assert view["needs_funds"] is True
@@ -94,14 +105,14 @@ def test_subscriptions_show_level_price_max_providers_and_status(db):
     subscribe(other.id, market.level("Shared").id)
     catalog.update_subscription(subscription_id=market.subscriptions[0].id, actor=ADMIN, active=False)
 
-    rows = provider_views.list_subscriptions(provider_id=provider.id)
+    rows = subscriptions.provider_subscriptions(actors.provider(provider.id))
     assert {r["id"] for r in rows} == {str(s.id) for s in market.subscriptions}
     by_level = {r["level"]: r for r in rows}
     assert by_level["Exclusive"]["price_per_lead"] == "40.00" and by_level["Exclusive"]["max_providers"] == 1
     assert by_level["Exclusive"]["status"] == "paused by you" and by_level["Exclusive"]["can_resume"]
     assert by_level["Shared"]["status"] == "active" and by_level["Shared"]["max_providers"] == 3
 
-    options = provider_views.subscription_options(provider_id=provider.id)
+    options = subscriptions.subscription_options(actors.provider(provider.id))
     (niche,) = [n for n in options if n["slug"] == market.slug]
     assert [
         (lvl["name"], lvl["price_per_lead"], lvl["max_providers"], lvl["subscribed"]) for lvl in niche["levels"]
@@ -164,14 +175,14 @@ def on_preview(preview_world):
 
 
 def _count(world, filters) -> int:
-    return provider_views.count_matching_leads(
-        provider_id=world["provider_id"], niche_id=world["niche_id"], filters=filters
+    return subscriptions.filter_preview(
+        actors.provider(world["provider_id"]), niche_id=world["niche_id"], filters=filters
     )["matched"]
 
 
 def test_preview_counts_only_the_niches_approved_leads_of_the_last_30_days(on_preview):
-    result = provider_views.count_matching_leads(
-        provider_id=on_preview["provider_id"], niche_id=on_preview["niche_id"], filters={}
+    result = subscriptions.filter_preview(
+        actors.provider(on_preview["provider_id"]), niche_id=on_preview["niche_id"], filters={}
     )
     assert (result["matched"], result["total"], result["days"]) == (len(PAYLOADS), len(PAYLOADS), 30)
     assert _count(on_preview, {"zip": ["30301"]}) == 3
@@ -203,7 +214,7 @@ raw_filters = st.dictionaries(st.sampled_from(["zip", "roof_type", "area_sqft", 
 @given(filters=raw_filters)
 def test_preview_count_agrees_with_the_engines_filter_semantics(on_preview, filters):
     try:
-        validate_filters(filters)
+        validate_for_form(filters, ROOFING_FIELDS)  # what a subscription may store
     except InvalidFilters:
         with pytest.raises(InvalidFilters):
             _count(on_preview, filters)
@@ -214,7 +225,7 @@ def test_preview_count_agrees_with_the_engines_filter_semantics(on_preview, filt
 
 def test_preview_of_an_unknown_niche_is_not_found(on_preview):
     with pytest.raises(NotFound):
-        provider_views.count_matching_leads(provider_id=on_preview["provider_id"], niche_id=uuid.uuid4(), filters={})
+        subscriptions.filter_preview(actors.provider(on_preview["provider_id"]), niche_id=uuid.uuid4(), filters={})
 
 
 # --------------------------------------------------------------------------- leads
@@ -229,7 +240,7 @@ def test_a_provider_sees_only_its_own_leads_with_contact_price_level_and_sharing
     subscribe(loner.id, niche2.levels[0].id)
     private = distributed(niche2.slug, {"zip": "30301", "roof_type": "tile"})
 
-    rows = provider_views.list_leads(provider_id=alice.id)
+    rows = lead_inbox.lead_inbox(actors.provider(alice.id))
     assert [r["lead_id"] for r in rows] == [str(shared)]
     (row,) = rows
     email, phone = lead_contact(shared)
@@ -242,12 +253,12 @@ def test_a_provider_sees_only_its_own_leads_with_contact_price_level_and_sharing
     )
     assert row["payload"] == {"zip": "30301", "roof_type": "metal"}
 
-    detail = provider_views.lead_detail(provider_id=bob.id, lead_id=shared)
+    detail = lead_detail.provider_lead(actors.provider(bob.id), lead_id=shared)
     assert detail["email"] == email and detail["providers_on_lead"] == 2 and detail["level"] == "Shared"
     with pytest.raises(NotFound):
-        provider_views.lead_detail(provider_id=alice.id, lead_id=private)
+        lead_detail.provider_lead(actors.provider(alice.id), lead_id=private)
     with pytest.raises(NotFound):
-        provider_views.lead_detail(provider_id=alice.id, lead_id=uuid.uuid4())
+        lead_detail.provider_lead(actors.provider(alice.id), lead_id=uuid.uuid4())
 
 
 def test_leads_are_paged_newest_first_without_gaps_or_repeats(db):
@@ -256,22 +267,22 @@ def test_leads_are_paged_newest_first_without_gaps_or_repeats(db):
     made = [distributed(market.slug, {"zip": "30301", "roof_type": "metal"}) for _ in range(5)]
     seen, after = [], None
     while True:
-        rows = provider_views.list_leads(provider_id=provider.id, limit=2, after=after)
+        rows = lead_inbox.lead_inbox(actors.provider(provider.id), limit=2, after=after)
         seen += [r["lead_id"] for r in rows[:2]]
         if len(rows) <= 2:
             break
         after = [rows[1]["assigned_at"], rows[1]["id"]]
     assert seen == [str(x) for x in reversed(made)]
     with pytest.raises(InvalidInput):
-        provider_views.list_leads(provider_id=provider.id, after=["not a time", "x"])
+        lead_inbox.lead_inbox(actors.provider(provider.id), after=["not a time", "x"])
 
 
 def test_leads_csv_has_a_row_per_assigned_lead(db, monkeypatch):
-    monkeypatch.setattr(provider_views, "CSV_BATCH", 2)  # several keyset batches
+    monkeypatch.setattr(lead_inbox, "CSV_BATCH", 2)  # several keyset batches
     market = make_market(levels=[("Solo", "1.00", 1)], providers=1, balance="100.00")
     provider = market.providers[0]
     made = [distributed(market.slug, {"zip": f"3030{i}", "roof_type": "metal"}) for i in range(5)]
-    rows = list(csv.DictReader(io.StringIO("".join(provider_views.leads_csv(provider_id=provider.id)))))
+    rows = list(csv.DictReader(io.StringIO("".join(lead_inbox.lead_inbox_csv(actors.provider(provider.id))))))
     assert [r["lead_id"] for r in rows] == [str(x) for x in reversed(made)]
     assert rows[0]["email"] == lead_contact(made[-1])[0] and rows[0]["price"] == "1.00"
     assert json.loads(rows[0]["payload"]) == {"zip": "30304", "roof_type": "metal"}
@@ -298,7 +309,7 @@ def test_missed_leads_give_each_subscriptions_reason_and_never_contact_details(d
     received = mine[0].lead_id
     not_received = won if received == lost_to_rival else lost_to_rival
 
-    rows = provider_views.missed_leads(provider_id=picky.id)
+    rows = missed_leads.missed_leads(actors.provider(picky.id))
     by_id = {r["lead_id"]: r for r in rows}
     assert set(by_id) == {str(missed_zip), str(not_received)}
     assert str(elsewhere) not in by_id and str(received) not in by_id
@@ -309,15 +320,15 @@ def test_missed_leads_give_each_subscriptions_reason_and_never_contact_details(d
     assert "zip" in by_id[str(missed_zip)]["reasons"][0]["text"]
     assert [x["reason"] for x in by_id[str(not_received)]["reasons"]] == ["level_full"]
 
-    listed = provider_views.missed_leads(provider_id=picky.id, with_reasons=False)
+    listed = missed_leads.missed_leads(actors.provider(picky.id), with_reasons=False)
     assert [r["lead_id"] for r in listed] == [r["lead_id"] for r in rows]
     assert all(r["reasons"] == [] for r in listed)
-    later = provider_views.missed_reasons(
-        provider_id=picky.id, lead_ids=[missed_zip, not_received, received, elsewhere]
+    later = missed_leads.missed_reasons(
+        actors.provider(picky.id), lead_ids=[missed_zip, not_received, received, elsewhere]
     )
     assert later == {r["lead_id"]: r["reasons"] for r in rows}  # the received and the foreign lead left out
     with pytest.raises(InvalidInput):
-        provider_views.missed_reasons(provider_id=picky.id, lead_ids=[uuid.uuid4() for _ in range(51)])
+        missed_leads.missed_reasons(actors.provider(picky.id), lead_ids=[uuid.uuid4() for _ in range(51)])
 
     dumped = json.dumps(rows)
     for lead_id in (missed_zip, not_received):
@@ -333,16 +344,16 @@ def test_missed_leads_of_a_provider_without_filters_show_no_payload(db):
     rich = make_provider(balance="50.00")
     subscribe(rich.id, market.levels[0].id)
     lead_id = distributed(market.slug, {"zip": "30301", "roof_type": "metal"})
-    (row,) = provider_views.missed_leads(provider_id=broke.id)
+    (row,) = missed_leads.missed_leads(actors.provider(broke.id))
     assert row["lead_id"] == str(lead_id) and row["fields"] == {}
     assert [x["reason"] for x in row["reasons"]] == ["subscription_paused"]
-    assert provider_views.missed_leads(provider_id=make_provider().id) == []
+    assert missed_leads.missed_leads(actors.provider(make_provider().id)) == []
     late = make_provider(balance="50.00")
     late_sub = subscribe(late.id, market.levels[0].id)
-    assert provider_views.missed_leads(provider_id=late.id) == []  # leads from before it subscribed
+    assert missed_leads.missed_leads(actors.provider(late.id)) == []  # leads from before it subscribed
     catalog.cancel_subscription(subscription_id=late_sub.id, actor=ADMIN)
     distributed(market.slug, {"zip": "30301", "roof_type": "metal"})
-    assert provider_views.missed_leads(provider_id=late.id) == []  # no longer subscribed to the niche
+    assert missed_leads.missed_leads(actors.provider(late.id)) == []  # no longer subscribed to the niche
 
 
 def test_missed_leads_pages_give_every_missed_lead_once_in_order_across_ties(db):
@@ -385,13 +396,13 @@ def test_missed_leads_pages_give_every_missed_lead_once_in_order_across_ties(db)
         ).scalar_one()
     assert received > 0 and len(expected) == len(made) - received  # some received: they are left out
 
-    whole = provider_views.missed_leads(provider_id=picky.id, limit=1000)
+    whole = missed_leads.missed_leads(actors.provider(picky.id), limit=1000)
     assert [r["lead_id"] for r in whole] == expected
     assert all(r["reasons"] for r in whole)
     size = 4
     pages, after = [], None
     while True:
-        rows = provider_views.missed_leads(provider_id=picky.id, limit=size, after=after)
+        rows = missed_leads.missed_leads(actors.provider(picky.id), limit=size, after=after)
         pages.append(rows)
         if len(rows) <= size:
             break
@@ -417,24 +428,26 @@ def test_ledger_pages_newest_first_with_running_balance_and_no_memo(db):
     memo = f"admin-only-{uuid.uuid4().hex}"
     ledger.adjust(provider_id=provider.id, type="credit", amount="5.00", actor=ADMIN, memo=memo)
     ledger.adjust(provider_id=provider.id, type="debit", amount="2.50", actor=ADMIN, memo=memo)
-    first = provider_views.list_ledger(provider_id=provider.id, limit=2)
+    first = ledger_entries.provider_ledger(actors.provider(provider.id), limit=2)
     assert len(first) == 3
     assert [(e["type"], e["signed_amount"], e["balance_after"]) for e in first[:2]] == [
         ("debit", "-2.50", "22.50"),
         ("credit", "+5.00", "25.00"),
     ]
-    rest = provider_views.list_ledger(provider_id=provider.id, limit=2, before_seq=first[1]["seq"])
+    rest = ledger_entries.provider_ledger(actors.provider(provider.id), limit=2, before_seq=first[1]["seq"])
     assert [(e["type"], e["balance_after"]) for e in rest] == [("deposit", "20.00")]
     assert memo not in json.dumps(first + rest)
-    assert provider_views.list_ledger(provider_id=make_provider().id) == []
-    csv_rows = list(csv.DictReader(io.StringIO("".join(provider_views.ledger_csv(provider_id=provider.id)))))
+    assert ledger_entries.provider_ledger(actors.provider(make_provider().id)) == []
+    csv_rows = list(
+        csv.DictReader(io.StringIO("".join(ledger_entries.provider_ledger_csv(actors.provider(provider.id)))))
+    )
     assert [(r["type"], r["amount"], r["balance_after"]) for r in csv_rows] == [
         ("debit", "-2.50", "22.50"),
         ("credit", "+5.00", "25.00"),
         ("deposit", "+20.00", "20.00"),
     ]
     with pytest.raises(InvalidInput):
-        provider_views.list_ledger(provider_id=provider.id, before_seq="3")
+        ledger_entries.provider_ledger(actors.provider(provider.id), before_seq="3")
 
 
 # --------------------------------------------------------------------------- the API twins

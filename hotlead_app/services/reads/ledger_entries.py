@@ -1,0 +1,177 @@
+"""Ledger entries newest first: a provider's own (``provider_ledger``, without the
+memos an admin wrote, and its CSV) and every provider's for admins (``all_entries``,
+with provider names and memos).  Keyset-paginated on ``seq``; lists return up to
+``limit + 1`` rows (the extra one only says that there is more)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import TypedDict
+
+from sqlmodel import col, select
+
+from hotlead_app.db import unit_of_work
+from hotlead_app.domain import money
+from hotlead_app.domain.actors import Actor
+from hotlead_app.domain.errors import InvalidInput
+from hotlead_app.domain.money import LedgerEntryType
+from hotlead_app.models import LedgerEntry, ServiceProvider
+from hotlead_app.services.checks import page_limit
+from hotlead_app.services.reads._access import admin_only, iso, own_provider
+from hotlead_app.services.reads.lead_inbox import CSV_BATCH, csv_line
+
+
+class ProviderEntry(TypedDict):
+    id: str
+    seq: int | None
+    type: str
+    amount: str
+    signed_amount: str
+    balance_after: str
+    related_entity_type: str
+    related_entity_id: str
+    created_at: str | None
+
+
+def _cursor(before_seq: object) -> int | None:
+    if before_seq is not None and (isinstance(before_seq, bool) or not isinstance(before_seq, int)):
+        raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"})
+    return before_seq
+
+
+def _provider_entry(e: LedgerEntry) -> ProviderEntry:
+    sign = money.sign(e.type)
+    return {
+        "id": str(e.id),
+        "seq": e.seq,
+        "type": e.type.value,
+        "amount": money.format_money(e.amount),
+        "signed_amount": ("+" if sign > 0 else "-") + money.format_money(e.amount),
+        "balance_after": money.format_money(e.balance_after),
+        "related_entity_type": e.related_entity_type or "",
+        "related_entity_id": str(e.related_entity_id) if e.related_entity_id else "",
+        "created_at": iso(e.created_at),
+    }
+
+
+def provider_ledger(actor: Actor, *, limit: int = 50, before_seq: object = None) -> list[ProviderEntry]:
+    """The provider's entries newest first with the balance after each (up to
+    limit + 1); memos are not shown (an admin's memo is for admins)."""
+    provider_id = own_provider(actor)
+    before = _cursor(before_seq)
+    with unit_of_work() as uow:
+        stmt = select(LedgerEntry).where(LedgerEntry.provider_id == provider_id)
+        if before is not None:
+            stmt = stmt.where(col(LedgerEntry.seq) < before)
+        entries = uow.session.exec(stmt.order_by(col(LedgerEntry.seq).desc()).limit(limit + 1)).all()
+        return [_provider_entry(e) for e in entries]
+
+
+LEDGER_CSV_COLUMNS = [
+    "created_at",
+    "seq",
+    "type",
+    "amount",
+    "balance_after",
+    "related_entity_type",
+    "related_entity_id",
+    "id",
+]
+
+
+def provider_ledger_csv(actor: Actor) -> Iterator[str]:
+    """Every entry of the provider, newest first, as CSV lines (in keyset batches)."""
+    own_provider(actor)  # checked now, not at the first line read
+    return _provider_ledger_csv(actor)
+
+
+def _provider_ledger_csv(actor: Actor) -> Iterator[str]:
+    yield csv_line(LEDGER_CSV_COLUMNS)
+    before = None
+    while True:
+        rows = provider_ledger(actor, limit=CSV_BATCH, before_seq=before)
+        for r in rows[:CSV_BATCH]:
+            yield csv_line(
+                [
+                    r["created_at"],
+                    r["seq"],
+                    r["type"],
+                    r["signed_amount"],
+                    r["balance_after"],
+                    r["related_entity_type"],
+                    r["related_entity_id"],
+                    r["id"],
+                ]
+            )
+        if len(rows) <= CSV_BATCH:
+            return
+        before = rows[CSV_BATCH - 1]["seq"]
+
+
+class Entry(TypedDict):
+    id: str
+    seq: int | None
+    provider_id: str
+    provider_name: str
+    type: str
+    amount: str
+    signed_amount: str
+    balance_after: str | None
+    related_entity_type: str | None
+    related_entity_id: str | None
+    memo: str | None
+    is_reversal: bool
+    created_at: str
+
+
+def all_entries(
+    actor: Actor,
+    *,
+    provider_id: uuid.UUID | None = None,
+    type: str | None = None,
+    limit: int = 50,
+    before_seq: object = None,
+) -> list[Entry]:
+    """Every provider's entries newest first, with the provider's name and the memo
+    an admin wrote; filter by provider and by entry type.  Admin-only."""
+    admin_only(actor)
+    limit = page_limit(limit)
+    query = (
+        select(LedgerEntry, ServiceProvider.name)
+        .join(ServiceProvider, col(ServiceProvider.id) == LedgerEntry.provider_id)
+        .order_by(col(LedgerEntry.seq).desc())
+        .limit(limit + 1)
+    )
+    if type:
+        try:
+            query = query.where(LedgerEntry.type == LedgerEntryType(type))
+        except ValueError:
+            raise InvalidInput(
+                "Unknown entry type.", details={"type": "one of " + ", ".join(t.value for t in LedgerEntryType)}
+            ) from None
+    if provider_id is not None:
+        query = query.where(LedgerEntry.provider_id == provider_id)
+    before = _cursor(before_seq)
+    if before is not None:
+        query = query.where(col(LedgerEntry.seq) < before)
+    with unit_of_work() as uow:
+        rows = uow.session.exec(query).all()
+    return [
+        {
+            "id": str(e.id),
+            "seq": e.seq,
+            "provider_id": str(e.provider_id),
+            "provider_name": name,
+            "type": e.type.value,
+            "amount": money.format_money(e.amount),
+            "signed_amount": money.format_money(money.signed_amount(e.type, e.amount)),
+            "balance_after": money.format_money(e.balance_after) if e.balance_after is not None else None,
+            "related_entity_type": e.related_entity_type,
+            "related_entity_id": str(e.related_entity_id) if e.related_entity_id else None,
+            "memo": e.memo,
+            "is_reversal": e.is_reversal,
+            "created_at": e.created_at.isoformat(),
+        }
+        for e, name in rows
+    ]

@@ -1,0 +1,245 @@
+"""A provider's subscriptions, the niches and levels it may subscribe to (with the
+fields a filter may name), and the filter preview: how many recent leads a filter
+would have matched."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, TypedDict
+
+from sqlalchemy import text
+from sqlmodel import col, select
+
+from hotlead_app.db import unit_of_work
+from hotlead_app.domain import money
+from hotlead_app.domain.actors import Actor
+from hotlead_app.domain.errors import NotFound
+from hotlead_app.domain.filters import FILTERABLE_TYPES, check_fields, refused_fields, validate_filters
+from hotlead_app.domain.leads import LeadStatus
+from hotlead_app.models import PAUSE_REASON_TEXT, CompetitionLevel, Niche, PauseReason, ProviderSubscription
+from hotlead_app.models._types import utcnow
+from hotlead_app.services.reads._access import iso, own_provider
+
+#: Leads a filter preview counts: those that went through approval to the engine.
+PREVIEW_STATUSES = (LeadStatus.APPROVED, LeadStatus.DISTRIBUTED, LeadStatus.BAD_LEAD)
+PREVIEW_DAYS = 30
+#: A pause reason as its provider reads it.
+PAUSE_TEXT = {**PAUSE_REASON_TEXT, PauseReason.BY_PROVIDER: "paused by you"}
+
+
+class FilterFieldOption(TypedDict):
+    name: str
+    label: str
+    type: str
+    rule: str  # list | range
+    options: list[str]
+
+
+class LevelOption(TypedDict):
+    id: str
+    name: str
+    price_per_lead: str
+    max_providers: int
+    subscribed: bool
+
+
+class NicheOption(TypedDict):
+    id: str
+    slug: str
+    name: str
+    fields: list[FilterFieldOption]
+    levels: list[LevelOption]
+
+
+class ProviderSubscriptionRow(TypedDict):
+    id: str
+    niche_id: str
+    niche: str
+    niche_slug: str
+    level_id: str
+    level: str
+    price_per_lead: str
+    max_providers: int
+    active: bool
+    pause_reason: str | None
+    status: str
+    cancelled: bool
+    can_resume: bool
+    filters: dict[str, Any]
+    filters_text: str
+    #: The rules a filter may not have, with why (saved before the rule was).
+    filter_problems: dict[str, str]
+    last_received_at: str | None
+    created_at: str | None
+
+
+class FilterPreview(TypedDict):
+    niche_id: str
+    days: int
+    matched: int
+    total: int
+    filters: dict[str, object]
+
+
+def _filter_fields(fields: list[dict[str, Any]]) -> list[FilterFieldOption]:
+    """The niche's form fields a filter can be built on, with the rule each gets."""
+    return [
+        {
+            "name": f["name"],
+            "label": f.get("label") or f["name"],
+            "type": f["type"],
+            "rule": FILTERABLE_TYPES[f["type"]],
+            "options": [str(o) for o in f.get("options") or []],
+        }
+        for f in fields
+        if f.get("type") in FILTERABLE_TYPES
+    ]
+
+
+def subscription_options(actor: Actor) -> list[NicheOption]:
+    """Active niches with their open competition levels (price and max providers) and
+    the fields a filter can use; the levels this provider already holds are marked."""
+    provider_id = own_provider(actor)
+    with unit_of_work() as uow:
+        held = set(
+            uow.session.exec(
+                select(ProviderSubscription.competition_level_id).where(
+                    ProviderSubscription.provider_id == provider_id, col(ProviderSubscription.cancelled_at).is_(None)
+                )
+            ).all()
+        )
+        rows = uow.session.exec(
+            select(Niche, CompetitionLevel)
+            .join(CompetitionLevel, col(CompetitionLevel.niche_id) == Niche.id)
+            .where(col(Niche.active), col(CompetitionLevel.active))
+            .order_by(col(Niche.name), col(Niche.id), col(CompetitionLevel.priority_order), col(CompetitionLevel.id))
+        ).all()
+    niches: dict[uuid.UUID, NicheOption] = {}
+    for niche, level in rows:
+        entry = niches.setdefault(
+            niche.id,
+            {
+                "id": str(niche.id),
+                "slug": niche.slug,
+                "name": niche.name,
+                "fields": _filter_fields(niche.fields),
+                "levels": [],
+            },
+        )
+        entry["levels"].append(
+            {
+                "id": str(level.id),
+                "name": level.name,
+                "price_per_lead": money.format_money(level.price_per_lead),
+                "max_providers": level.max_providers,
+                "subscribed": level.id in held,
+            }
+        )
+    return list(niches.values())
+
+
+def describe_filters(filters: dict[str, Any]) -> str:
+    if not filters:
+        return "every lead"
+    parts = []
+    for field in sorted(filters):
+        rule = filters[field]
+        if isinstance(rule, list):
+            parts.append(f"{field} in {', '.join(str(v) for v in rule)}")
+        elif isinstance(rule, dict):
+            low, high = rule.get("min"), rule.get("max")
+            if low is not None and high is not None:
+                parts.append(f"{field} {low}–{high}")
+            elif low is not None:
+                parts.append(f"{field} ≥ {low}")
+            else:
+                parts.append(f"{field} ≤ {high}")
+    return "; ".join(parts)
+
+
+def provider_subscriptions(actor: Actor, *, include_cancelled: bool = False) -> list[ProviderSubscriptionRow]:
+    """The provider's subscriptions with niche, level, price, max providers and status."""
+    provider_id = own_provider(actor)
+    with unit_of_work() as uow:
+        stmt = (
+            select(ProviderSubscription, CompetitionLevel, Niche)
+            .join(CompetitionLevel, col(CompetitionLevel.id) == ProviderSubscription.competition_level_id)
+            .join(Niche, col(Niche.id) == CompetitionLevel.niche_id)
+            .where(ProviderSubscription.provider_id == provider_id)
+            .order_by(col(ProviderSubscription.created_at).desc(), col(ProviderSubscription.id))
+        )
+        if not include_cancelled:
+            stmt = stmt.where(col(ProviderSubscription.cancelled_at).is_(None))
+        rows = uow.session.exec(stmt).all()
+    out: list[ProviderSubscriptionRow] = []
+    for sub, level, niche in rows:
+        if sub.active:
+            status = "active" if level.active else "level closed"
+        else:
+            status = PAUSE_TEXT.get(sub.pause_reason or "", "paused")
+        out.append(
+            {
+                "id": str(sub.id),
+                "niche_id": str(niche.id),
+                "niche": niche.name,
+                "niche_slug": niche.slug,
+                "level_id": str(level.id),
+                "level": level.name,
+                "price_per_lead": money.format_money(level.price_per_lead),
+                "max_providers": level.max_providers,
+                "active": sub.active,
+                "pause_reason": sub.pause_reason,
+                "status": status,
+                "cancelled": sub.cancelled_at is not None,
+                "can_resume": not sub.active and sub.cancelled_at is None,
+                "filters": sub.filters,
+                "filters_text": describe_filters(sub.filters),
+                "filter_problems": refused_fields(sub.filters, niche.fields),
+                "last_received_at": iso(sub.last_received_at),
+                "created_at": iso(sub.created_at),
+            }
+        )
+    return out
+
+
+def filter_preview(
+    actor: Actor,
+    *,
+    niche_id: uuid.UUID,
+    filters: object,
+    days: int = PREVIEW_DAYS,
+    now: datetime | None = None,
+) -> FilterPreview:
+    """How many of the niche's leads of the last ``days`` days (those that went
+    through approval) ``filters`` would have matched.  Counted in PostgreSQL with the
+    engine's own filter function (``hotlead_filter_mismatch``) on the filters as a
+    subscription would store them; malformed filters, and filters naming a field a
+    filter may not name, raise ``InvalidFilters`` (a count over a free-text field
+    would tell what the leads say).  Any provider may preview any open niche: only
+    counts are read."""
+    own_provider(actor)
+    clean = validate_filters({} if filters is None else filters)
+    since = (now or utcnow()) - timedelta(days=days)
+    with unit_of_work() as uow:
+        niche = uow.session.get(Niche, niche_id)
+        if niche is None or not niche.active:
+            raise NotFound("No such niche.", details={"niche_id": str(niche_id)})
+        check_fields(clean, niche.fields)
+        matched, total = uow.session.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE hotlead_filter_mismatch(CAST(:filters AS jsonb), payload) IS NULL),"
+                "       count(*)"
+                "  FROM leads"
+                " WHERE niche_id = :niche AND created_at >= :since"
+                "   AND status = ANY(CAST(:statuses AS lead_status[]))"
+            ),
+            {
+                "filters": json.dumps(clean),
+                "niche": niche_id,
+                "since": since,
+                "statuses": [s.value for s in PREVIEW_STATUSES],
+            },
+        ).one()
+    return {"niche_id": str(niche_id), "days": days, "matched": matched, "total": total, "filters": clean}
