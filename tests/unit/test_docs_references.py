@@ -32,14 +32,7 @@ from hotlead_app.settings import PROJECT_ROOT
 DOCS = ("docs/rules.md", "docs/architecture.md")
 TOP_LEVEL = ("hotlead_app/", "tests/", "alembic/", "workers/", "docs/", "ops/", "bench/", "tools/", "assets/")
 #: reference or path prefix -> the branch that brings it
-PENDING: dict[str, str] = {
-    "hotlead_app/components/page.py": "pages",
-    "hotlead_app/components/format.py": "pages",
-    "hotlead_app/pages/admin_niches/": "pages",
-    "hotlead_app/pages/provider_subscriptions/": "pages",
-    "assets/": "pages",
-    "tests/e2e/test_page_frames.py": "pages",
-}
+PENDING: dict[str, str] = {}
 _SPAN = re.compile(r"`([^`\n]+)`")
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
 
