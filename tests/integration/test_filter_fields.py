@@ -154,8 +154,8 @@ def _config(url: str) -> Config:
 
 def test_migration_0014_pauses_the_offending_subscriptions_audits_and_emails_them(db):
     cfg = _config(db)
-    reset_engine()
-    command.downgrade(cfg, "0013")
+    # The market is made at head (the services write today's columns), then the
+    # schema goes back to 0013, keeping the rows, and up again through 0014.
     market = make_market(levels=[("Gold", "5.00", 1), ("Silver", "3.00", 2)], providers=0, fields=FIELDS)
     leaky, fine = make_provider(balance="50.00"), make_provider(balance="50.00")
     gold, silver = market.levels
@@ -167,6 +167,8 @@ def test_migration_0014_pauses_the_offending_subscriptions_audits_and_emails_the
     _force_filters(bad_gold.id, '{"details": ["x"]}')
     _force_filters(bad_silver.id, '{"roof_type": ["metal"], "colour": ["red"]}')
     _force_filters(cancelled.id, '{"details": ["x"]}')
+    reset_engine()
+    command.downgrade(cfg, "0013")
     reset_engine()
 
     command.upgrade(cfg, "head")
