@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from hotlead_app.api.deps import require_provider
 from hotlead_app.api.pagination import PageParams, page
 from hotlead_app.domain import money
-from hotlead_app.models import SubscriptionRead
+from hotlead_app.domain.errors import InvalidInput
+from hotlead_app.models import ProviderRead, SubscriptionRead
 from hotlead_app.services import auth, catalog, distribution, ledger
 from hotlead_app.services.reads import lead_inbox, niches
 
@@ -26,6 +28,9 @@ def _subscription(s: SubscriptionRead) -> dict[str, Any]:
         "filters": s.filters,
         "active": s.active,
         "pause_reason": s.pause_reason,
+        "schedule": s.schedule,
+        "caps": s.caps,
+        "leads_from": s.leads_from.isoformat() if s.leads_from else None,
         "last_received_at": s.last_received_at.isoformat() if s.last_received_at else None,
         "created_at": s.created_at.isoformat(),
     }
@@ -44,16 +49,63 @@ def _entry(e) -> dict[str, Any]:
     }
 
 
-@router.get("/me")
-async def me(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    p = await run_in_threadpool(lambda: catalog.get_provider(provider_id=principal.provider_id))
+def _me(p: ProviderRead) -> dict[str, Any]:
     return {
         "id": str(p.id),
         "name": p.name,
         "status": p.status.value,
         "status_reason": p.status_reason,
         "balance": money.format_money(p.balance),
+        "time_zone": p.time_zone,
+        "spend_caps": p.spend_caps,
     }
+
+
+@router.get("/me")
+async def me(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    assert principal.provider_id is not None  # require_provider
+    provider_id = principal.provider_id
+    return _me(await run_in_threadpool(lambda: catalog.get_provider(provider_id=provider_id)))
+
+
+class ProviderSettingsPatch(BaseModel):
+    model_config = ConfigDict(extra="allow")  # an unknown field is named in the 400, not dropped
+
+    time_zone: Any = None
+    spend_caps: Any = None
+
+
+@router.patch("/me")
+async def update_me(
+    body: ProviderSettingsPatch, principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    """``{time_zone?, spend_caps?}``: an IANA zone; ``{"day"|"week"|"month": "amount"}``."""
+    values = body.model_dump(exclude_unset=True)
+    assert principal.provider_id is not None  # require_provider
+    provider_id = principal.provider_id
+    return _me(
+        await run_in_threadpool(
+            lambda: catalog.update_provider_settings(provider_id=provider_id, actor=principal.actor, values=values)
+        )
+    )
+
+
+@router.get("/competition-levels/{level_id}/waiting-leads")
+async def waiting_leads(
+    level_id: uuid.UUID, filters: str | None = None, principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    """How many approved leads of the level's niche wait (matching ``filters``, a JSON
+    object in the query) and what they cost: shown before subscribing with
+    ``take_waiting``."""
+    parsed: Any = None
+    if filters is not None:
+        try:
+            parsed = json.loads(filters)
+        except ValueError:
+            raise InvalidInput("filters is a JSON object.", details={"filters": "a JSON object"}) from None
+    return await run_in_threadpool(
+        lambda: catalog.waiting_leads(competition_level_id=level_id, actor=principal.actor, filters=parsed)
+    )
 
 
 @router.get("/competition-levels")
@@ -80,11 +132,16 @@ async def competition_levels(principal: auth.Principal = Depends(require_provide
 class SubscriptionIn(BaseModel):
     competition_level_id: uuid.UUID
     filters: Any = None
+    schedule: Any = None
+    caps: Any = None
+    take_waiting: Any = False
 
 
 class SubscriptionPatch(BaseModel):
     filters: Any = None
     active: Any = None
+    schedule: Any = None
+    caps: Any = None
 
 
 @router.get("/subscriptions")
@@ -99,7 +156,12 @@ async def create_subscription(
 ) -> dict[str, Any]:
     sub = await run_in_threadpool(
         lambda: catalog.create_subscription(
-            competition_level_id=body.competition_level_id, filters=body.filters, actor=principal.actor
+            competition_level_id=body.competition_level_id,
+            filters=body.filters,
+            actor=principal.actor,
+            schedule=body.schedule,
+            caps=body.caps,
+            take_waiting=body.take_waiting,
         )
     )
     return _subscription(sub)
@@ -109,9 +171,15 @@ async def create_subscription(
 async def update_subscription(
     subscription_id: uuid.UUID, body: SubscriptionPatch, principal: auth.Principal = Depends(require_provider)
 ) -> dict[str, Any]:
+    sent = body.model_fields_set  # a schedule of null means "always open": only change what was sent
     sub = await run_in_threadpool(
         lambda: catalog.update_subscription(
-            subscription_id=subscription_id, actor=principal.actor, filters=body.filters, active=body.active
+            subscription_id=subscription_id,
+            actor=principal.actor,
+            filters=body.filters,
+            active=body.active,
+            schedule=body.schedule if "schedule" in sent else catalog.UNSET,
+            caps=body.caps if "caps" in sent else catalog.UNSET,
         )
     )
     return _subscription(sub)
@@ -212,7 +280,6 @@ from fastapi import Request  # noqa: E402
 from fastapi.responses import StreamingResponse  # noqa: E402
 
 from hotlead_app.api.deps import current_principal  # noqa: E402
-from hotlead_app.domain.errors import InvalidInput  # noqa: E402
 from hotlead_app.services.reads import (  # noqa: E402
     account_summary,
     ledger_entries,

@@ -29,37 +29,6 @@ MAX_CAP = 1_000_000
 MAX_SPEND = Decimal("10000000.00")
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]|24:00")
 
-#: What each reason means, for people (pages show these, never the keys).
-REASON_TEXT: dict[str, str] = {
-    "chosen": "received this lead",
-    "level_inactive": "the level was closed",
-    "not_subscribed": "not subscribed then",
-    "subscription_paused": "the subscription was paused",
-    "provider_inactive": "the account was not active",
-    "before_subscription": "approved before the subscription started",
-    "filter_mismatch": "the lead did not match the filter on",
-    "outside_schedule": "outside the subscription's schedule",
-    "cap_reached:day": "the subscription's daily cap was reached",
-    "cap_reached:week": "the subscription's weekly cap was reached",
-    "cap_reached:month": "the subscription's monthly cap was reached",
-    "spend_cap_reached:day": "the account's daily spend cap was reached",
-    "spend_cap_reached:week": "the account's weekly spend cap was reached",
-    "spend_cap_reached:month": "the account's monthly spend cap was reached",
-    "duplicate_consumer": "this consumer was already sold to you recently",
-    "insufficient_balance": "the balance was below the price",
-    "already_received": "already received at another level",
-    "level_full": "others were ahead in the queue",
-    "unexplained": "no reason recorded",
-}
-
-
-def reason_text(reason: str) -> str:
-    """A reason key (``filter_mismatch:zip``…) as words for a person."""
-    if reason.startswith("filter_mismatch:"):
-        return f"{REASON_TEXT['filter_mismatch']} {reason.split(':', 1)[1]}"
-    return REASON_TEXT.get(reason, reason.replace("_", " "))
-
-
 # --------------------------------------------------------------------------- time zone
 
 
