@@ -262,7 +262,9 @@ class EmbeddedPostgres:
             home = target.parent
             if ids is None or home.parent != PRIVATE_TMP or not home.name.startswith("hotlead-pg-"):
                 raise UnsafePathError(
-                    f"{self.data_dir} is a symlink to {target}, which this project did not make: refusing to follow it"
+                    f"{self.data_dir} is a symlink to {target}, which this project did not make: refusing to "
+                    "follow it (a link an older version made to a fixed /var/tmp path is refused too: stop "
+                    "that server and move its data into a private folder, or delete the link to start afresh)"
                 )
             check_dir(home, owners={os.geteuid()}, private=False)
             check_dir(target, owners={ids[0]}, private=True)

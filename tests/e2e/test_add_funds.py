@@ -13,20 +13,10 @@ from playwright.sync_api import Page, expect
 from hotlead_app.domain.actors import admin
 from hotlead_app.services import accounts
 from tests.conftest import STRIPE_TEST_SECRET
+from tests.e2e.conftest import PASSWORD, sign_in_provider
 from tests.factories import unique_email
 from tests.integration.payments_helpers import ledger_of
 from tests.payments_fakes import signed, stripe_event
-
-PASSWORD = "correct horse battery"
-
-
-def _sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/signin")
-    expect(page.locator("#signin-email")).to_be_visible(timeout=30_000)
-    page.locator("#signin-email").fill(email)
-    page.locator("#signin-password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/provider"), timeout=30_000)
 
 
 def _no_page_scroll(page: Page) -> None:
@@ -39,7 +29,7 @@ def test_a_provider_adds_funds_through_checkout_and_sees_the_new_balance(
     email = unique_email("funds")
     provider = accounts.create_provider_account(name="Funds Roofing", email=email, password=PASSWORD, actor=admin())
     page.set_viewport_size({"width": 375, "height": 800})
-    _sign_in(page, app_server, email)
+    sign_in_provider(page, app_server, email)
     page.goto(f"{app_server}/provider/funds")
     expect(page).to_have_title(re.compile("Add funds"))
     expect(page.locator("#funds-balance")).to_have_text("0.00", timeout=30_000)
@@ -80,7 +70,7 @@ def test_a_provider_adds_funds_through_checkout_and_sees_the_new_balance(
 def test_cancelling_at_the_processor_says_nothing_was_charged(page: Page, app_server, shared_db, stripe_standin):
     email = unique_email("funds-cancel")
     accounts.create_provider_account(name="Cancel Roofing", email=email, password=PASSWORD, actor=admin())
-    _sign_in(page, app_server, email)
+    sign_in_provider(page, app_server, email)
     page.goto(f"{app_server}/provider/funds")
     expect(page.locator("#funds-balance")).to_have_text("0.00", timeout=30_000)
     page.locator("#preset-25").click()

@@ -11,29 +11,10 @@ from sqlmodel import select
 
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain.actors import admin
-from hotlead_app.models import CompetitionLevel, LedgerEntry, Niche, ServiceProvider, UserRole
+from hotlead_app.models import CompetitionLevel, LedgerEntry, Niche, ServiceProvider
 from hotlead_app.services import accounts, ledger
+from tests.e2e.conftest import PASSWORD, WAIT, sign_in_admin, sign_in_provider
 from tests.factories import unique_email
-
-PASSWORD = "correct horse battery"
-WAIT = 30_000
-
-
-def _sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/signin")
-    expect(page.locator("#signin-email")).to_be_visible(timeout=WAIT)
-    page.locator("#signin-email").fill(email)
-    page.locator("#signin-password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def _admin_signed_in(page: Page, base: str) -> str:
-    email = unique_email("catalog-admin")
-    with unit_of_work() as uow:
-        accounts.create_user(uow, email=email, password=PASSWORD, role=UserRole.ADMIN)
-    _sign_in(page, base, email)
-    expect(page).to_have_url(re.compile(r"/admin"), timeout=WAIT)
-    return email
 
 
 def _error_next_to(page: Page, input_id: str) -> Locator:
@@ -53,7 +34,7 @@ def _fits_a_phone(page: Page) -> None:
 
 
 def test_admin_builds_a_niche_form_and_a_level_and_the_public_form_shows_it(page: Page, app_server, shared_db):
-    _admin_signed_in(page, app_server)
+    sign_in_admin(page, app_server, prefix="catalog-admin")
     slug = f"fences-{uuid.uuid4().hex[:6]}"
     page.goto(f"{app_server}/admin/niches")
     expect(page.locator("#new-niche")).to_be_visible(timeout=WAIT)
@@ -131,7 +112,7 @@ def test_admin_builds_a_niche_form_and_a_level_and_the_public_form_shows_it(page
 
 
 def test_admin_creates_a_provider_credits_it_and_deactivates_it(page: Page, browser: Browser, app_server, shared_db):
-    _admin_signed_in(page, app_server)
+    sign_in_admin(page, app_server, prefix="catalog-admin")
     name = f"Acme Fencing {uuid.uuid4().hex[:4]}"
     login = unique_email("acme")
     memo = f"welcome credit {uuid.uuid4().hex[:6]}"
@@ -173,8 +154,7 @@ def test_admin_creates_a_provider_credits_it_and_deactivates_it(page: Page, brow
     other = browser.new_context()
     try:
         provider_page = other.new_page()
-        _sign_in(provider_page, app_server, login)
-        expect(provider_page).to_have_url(re.compile(r"/provider"), timeout=WAIT)
+        sign_in_provider(provider_page, app_server, login)
         expect(provider_page.locator("#provider-balance")).to_have_text("100.00", timeout=WAIT)
         assert memo not in provider_page.content()
         # The admin's pages send a provider away.
@@ -228,7 +208,7 @@ def test_the_global_ledger_filters_by_provider_and_type(page: Page, app_server, 
     ledger.adjust(provider_id=first.id, type="debit", amount="5.00", actor=admin(), memo=f"fee {tag}")
     ledger.adjust(provider_id=second.id, type="credit", amount="7.00", actor=admin(), memo=f"gift {tag}")
 
-    _admin_signed_in(page, app_server)
+    sign_in_admin(page, app_server, prefix="catalog-admin")
     page.goto(f"{app_server}/admin/ledger")
     table = page.locator("#ledger-table")
     expect(table).to_contain_text(f"gift {tag}", timeout=WAIT)
@@ -264,7 +244,7 @@ def test_the_provider_list_pages_forward_and_back(page: Page, app_server, shared
     tag = uuid.uuid4().hex[:6]
     for i in range(26):
         catalog.create_provider(name=f"Pager {tag} {i:02d}", email=unique_email("pager"), actor=admin())
-    _admin_signed_in(page, app_server)
+    sign_in_admin(page, app_server, prefix="catalog-admin")
     page.goto(f"{app_server}/admin/providers")
     rows = page.locator("tbody tr")
     expect(rows).to_have_count(25, timeout=WAIT)

@@ -17,11 +17,12 @@ from sqlmodel import select
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain.consent import ClientInfo
 from hotlead_app.domain.leads import LeadStatus
-from hotlead_app.models import Lead, LedgerEntry, Partner, UserRole
-from hotlead_app.services import accounts, catalog, distribution, intake, leads
+from hotlead_app.models import Lead, LedgerEntry, Partner
+from hotlead_app.services import catalog, distribution, intake, leads
 from hotlead_app.services.reads import approval_queue, overview
 from hotlead_app.settings import PROJECT_ROOT
 from tests.conftest import wait_for
+from tests.e2e.conftest import sign_in_admin
 from tests.factories import (
     ADMIN,
     approved_lead,
@@ -32,20 +33,6 @@ from tests.factories import (
     submitted_lead,
     unique_email,
 )
-
-PASSWORD = "correct horse battery"
-
-
-def _admin_signs_in(page: Page, base: str) -> None:
-    email = unique_email("console-admin")
-    with unit_of_work() as uow:
-        accounts.create_user(uow, email=email, password=PASSWORD, role=UserRole.ADMIN)
-    page.goto(f"{base}/signin")
-    expect(page.locator("#signin-email")).to_be_visible(timeout=30_000)
-    page.locator("#signin-email").fill(email)
-    page.locator("#signin-password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin/queue"), timeout=30_000)
 
 
 def _clear_queue() -> None:
@@ -93,7 +80,7 @@ def test_admin_approves_two_leads_at_once(page: Page, app_server, shared_db):
     first, second = (confirmed_lead(market.slug) for _ in range(2))
     third = _attributed_lead(market.slug)
 
-    _admin_signs_in(page, app_server)
+    sign_in_admin(page, app_server, prefix="console-admin", lands_on=r"/admin/queue")
     for lead_id in (first, second, third):
         expect(page.locator(f"[id='lead-{lead_id}']")).to_be_visible(timeout=30_000)
     # What an admin decides on: answers, contact, source, UTM, partner, consent evidence, time waiting.
@@ -141,7 +128,7 @@ def test_a_confirmed_lead_appears_in_the_open_queue_and_the_keyboard_decides(pag
     market = make_market(providers=0)
     waiting = confirmed_lead(market.slug)
 
-    _admin_signs_in(page, app_server)
+    sign_in_admin(page, app_server, prefix="console-admin", lands_on=r"/admin/queue")
     expect(page.locator(f"[id='lead-{waiting}']")).to_be_visible(timeout=30_000)
     expect(page.locator("#nav-queue-count")).to_have_text("1", timeout=30_000)
 
@@ -184,7 +171,7 @@ def test_leads_browser_filters_and_links_to_the_detail(page: Page, app_server, s
     other = submitted_lead(market.slug)
     email = _email(wanted)
 
-    _admin_signs_in(page, app_server)
+    sign_in_admin(page, app_server, prefix="console-admin", lands_on=r"/admin/queue")
     page.goto(f"{app_server}/admin/leads")
     expect(page.locator("#leads-table")).to_be_visible(timeout=30_000)
     page.locator("#filter-email").fill(email)
@@ -224,7 +211,7 @@ def test_lead_detail_explains_refunds_and_names_global_bad_lead_amounts(page: Pa
     names = {p.id: p.name for p in market.providers}
     left_out = next(p for p in market.providers if p.id not in (first.provider_id, second.provider_id))
 
-    _admin_signs_in(page, app_server)
+    sign_in_admin(page, app_server, prefix="console-admin", lands_on=r"/admin/queue")
     page.goto(f"{app_server}/admin/leads/{lead_id}")
     explanation = page.locator("#explanation-table")
     expect(explanation).to_be_visible(timeout=30_000)
@@ -272,7 +259,7 @@ def test_overview_draws_its_charts_from_the_data(page: Page, app_server, shared_
     distribution.distribute_lead(lead_id=lead_id)
     confirmed_lead(market.slug)
 
-    _admin_signs_in(page, app_server)
+    sign_in_admin(page, app_server, prefix="console-admin", lands_on=r"/admin/queue")
     page.goto(f"{app_server}/admin")
     for chart in ("chart-leads", "chart-revenue", "chart-providers", "chart-backlog"):
         expect(page.locator(f"#{chart} svg.recharts-surface").first).to_be_visible(timeout=30_000)
@@ -297,7 +284,7 @@ def _web_log() -> Path:
 
 
 def test_the_backlog_watcher_stops_when_the_admin_leaves_or_closes_the_tab(page: Page, app_server, shared_db):
-    _admin_signs_in(page, app_server)
+    sign_in_admin(page, app_server, prefix="console-admin", lands_on=r"/admin/queue")
     expect(page.locator("#nav-queue-count")).to_be_visible(timeout=30_000)
     client = page.evaluate("window.sessionStorage.getItem('token')")
     assert client

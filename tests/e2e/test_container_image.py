@@ -18,15 +18,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from hotlead_app.db import unit_of_work
 from hotlead_app.devstack.embedded import free_port
-from hotlead_app.models import UserRole
-from hotlead_app.services import accounts
 from hotlead_app.settings import PROJECT_ROOT
 from tests.conftest import _copy_app, child_env, http_ok, point_settings_at, stop_process_group, wait_for
-from tests.factories import unique_email
-
-PASSWORD = "correct horse battery"
+from tests.e2e.conftest import new_admin, sign_in
 
 
 def _stages() -> dict[str, list[tuple[str, str]]]:
@@ -141,17 +136,10 @@ def test_the_image_serves_pages_websocket_and_api_on_one_port(page: Page, image_
     url, internal_port = image_server
     assert http_ok(f"{url}/api/v1/niches")
     assert http_ok(f"http://127.0.0.1:{internal_port}/metrics"), "the internal metrics server runs beside it"
-    email = unique_email("image-admin")
-    with unit_of_work() as uow:
-        accounts.create_user(uow, email=email, password=PASSWORD, role=UserRole.ADMIN)
+    email = new_admin("image-admin")
 
     sockets = []
     page.on("websocket", lambda ws: sockets.append(ws.url))
-    page.goto(f"{url}/signin")
-    expect(page.locator("#signin-email")).to_be_visible(timeout=30_000)
-    page.locator("#signin-email").fill(email)
-    page.locator("#signin-password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin/queue"), timeout=30_000)
+    sign_in(page, url, email, lands_on=r"/admin/queue")
     expect(page.get_by_text("A new version of this app is available")).to_have_count(0)
     assert sockets and all(s.startswith(f"ws://127.0.0.1:{url.rsplit(':', 1)[1]}/_event") for s in sockets)

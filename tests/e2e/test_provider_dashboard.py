@@ -14,26 +14,11 @@ from playwright.sync_api import Page, expect
 
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain.actors import admin
-from hotlead_app.models import Lead, LeadStatus, UserRole
+from hotlead_app.models import Lead, LeadStatus
 from hotlead_app.services import accounts, catalog, intake, leads, ledger
 from tests.conftest import wait_for
+from tests.e2e.conftest import PASSWORD, api_login, new_admin, sign_in, sign_in_provider
 from tests.factories import ROOFING_FIELDS, approved_lead, assignments_of, confirmation_token, unique_email
-
-PASSWORD = "correct horse battery"
-
-
-def _sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/signin")
-    expect(page.locator("#signin-email")).to_be_visible(timeout=30_000)
-    page.locator("#signin-email").fill(email)
-    page.locator("#signin-password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def _api_login(base: str, email: str) -> dict[str, str]:
-    resp = httpx.post(f"{base}/api/v1/auth/login", json={"email": email, "password": PASSWORD})
-    assert resp.status_code == 200, resp.text
-    return {"Authorization": f"Bearer {resp.json()['token']}"}
 
 
 def _market(price: str = "12.50", balance: str = "50.00", subscribe: bool = True):
@@ -53,10 +38,7 @@ def _market(price: str = "12.50", balance: str = "50.00", subscribe: bool = True
 
 
 def _admin(base: str) -> dict[str, str]:
-    email = unique_email("dash-admin")
-    with unit_of_work() as uow:
-        accounts.create_user(uow, email=email, password=PASSWORD, role=UserRole.ADMIN)
-    return _api_login(base, email)
+    return api_login(base, new_admin("dash-admin"))
 
 
 def _status(lead_id: uuid.UUID) -> LeadStatus:
@@ -82,8 +64,7 @@ def test_approved_lead_reaches_the_provider_and_its_refund_shows_in_the_ledger(
     assert approved.status_code == 200, approved.text
     wait_for(lambda: _status(lead.id) == LeadStatus.DISTRIBUTED, timeout=60, message="the worker's distribution")
 
-    _sign_in(page, app_server, email)
-    expect(page).to_have_url(re.compile(r"/provider$"), timeout=30_000)
+    sign_in_provider(page, app_server, email, lands_on=r"/provider$")
     expect(page.locator("#provider-balance")).to_have_text("37.50", timeout=30_000)
     expect(page.locator("#leads-week")).to_have_text("1")
     expect(page.locator("#leads-month")).to_have_text("1")
@@ -144,8 +125,7 @@ def test_subscribe_with_the_filter_builder_whose_live_count_narrows(page: Page, 
     for roof, area in (("metal", "1000"), ("metal", "3000"), ("tile", "1500"), ("flat", "800")):
         approved_lead(niche.slug, {"zip": "30301", "roof_type": roof, "area_sqft": area})
 
-    _sign_in(page, app_server, email)
-    expect(page).to_have_url(re.compile(r"/provider$"), timeout=30_000)
+    sign_in_provider(page, app_server, email, lands_on=r"/provider$")
     page.goto(f"{app_server}/provider/subscriptions")
     expect(page.locator("#subs-empty")).to_be_visible(timeout=30_000)
     page.locator("#new-subscription").click()
@@ -197,10 +177,50 @@ def test_subscribe_with_the_filter_builder_whose_live_count_narrows(page: Page, 
     assert sub.filters == {"roof_type": ["metal", "tile"], "area_sqft": {"min": "1000"}}
 
 
+def test_a_filter_saved_before_the_field_rule_shows_why_and_saving_drops_it(page: Page, app_server, shared_db):
+    """DOMAIN.md "Which fields a filter may name": an old subscription filtering on a
+    text field (as migration 0014 found it, paused) is explained next to the field."""
+    from sqlalchemy import text
+
+    email = unique_email("dash")
+    provider = accounts.create_provider_account(name="Old Filters", email=email, password=PASSWORD, actor=admin())
+    fields = [*ROOFING_FIELDS, {"name": "details", "label": "Details", "type": "text", "required": False}]
+    niche = catalog.create_niche(slug=f"dash-{uuid.uuid4().hex[:8]}", name="Old roofs", fields=fields, actor=admin())
+    level = catalog.create_level(
+        niche_id=niche.id, name="Solo", price_per_lead="5.00", max_providers=1, priority_order=1, actor=admin()
+    )
+    ledger.post(provider_id=provider.id, type="deposit", amount="50.00", key=f"e2e:{provider.id}")
+    sub = catalog.create_subscription(
+        competition_level_id=level.id, filters={"roof_type": ["metal"]}, actor=admin(), provider_id=provider.id
+    )
+    with unit_of_work() as uow:
+        uow.session.execute(
+            text(
+                "UPDATE provider_subscriptions SET filters = CAST(:f AS jsonb), active = false, "
+                "pause_reason = 'filter_not_allowed' WHERE id = :id"
+            ),
+            {"f": '{"roof_type": ["metal"], "details": ["x"]}', "id": sub.id},
+        )
+
+    sign_in(page, app_server, email)
+    expect(page).to_have_url(re.compile(r"/provider$"), timeout=30_000)
+    page.goto(f"{app_server}/provider/subscriptions")
+    row = page.locator(".subscription-row")
+    expect(row).to_contain_text("filters name a field filters may not use", timeout=30_000)
+    row.get_by_role("button", name="Edit filters").click()
+    expect(page.locator("#filter-details .field-error")).to_contain_text("may not name a text field", timeout=30_000)
+    expect(page.locator("#filter-details .field-error")).to_contain_text("Saving drops this rule")
+    page.locator("#save-filters").click()
+    expect(row).to_contain_text("paused by you", timeout=30_000)
+    (saved,) = catalog.list_subscriptions(provider_id=provider.id)
+    assert saved.filters == {"roof_type": ["metal"]} and saved.pause_reason == "paused_by_provider"
+    row.get_by_role("button", name="Resume").click()
+    expect(row).to_contain_text("active", timeout=30_000)
+
+
 def test_an_api_key_works_as_a_bearer_token_until_revoked(page: Page, app_server, shared_db):
     email, provider, _niche, _level = _market()
-    _sign_in(page, app_server, email)
-    expect(page).to_have_url(re.compile(r"/provider$"), timeout=30_000)
+    sign_in_provider(page, app_server, email, lands_on=r"/provider$")
     page.goto(f"{app_server}/provider/api-keys")
     expect(page.locator("#keys-empty")).to_be_visible(timeout=30_000)
     page.locator("#key-name").fill("CRM sync")
@@ -241,8 +261,7 @@ def test_missed_leads_show_the_reason_without_contact_details(page: Page, app_se
     leads.approve_lead(lead_id=lead.id, actor=admin())
     distribution.distribute_lead(lead_id=lead.id)  # nobody matches: it stays approved, no record
 
-    _sign_in(page, app_server, email)
-    expect(page).to_have_url(re.compile(r"/provider$"), timeout=30_000)
+    sign_in_provider(page, app_server, email, lands_on=r"/provider$")
     page.goto(f"{app_server}/provider/missed")
     card = page.locator(f"[id='missed-{lead.id}']")
     expect(card).to_be_visible(timeout=30_000)
@@ -255,8 +274,7 @@ def test_missed_leads_show_the_reason_without_contact_details(page: Page, app_se
 
 def test_a_provider_opening_an_admin_page_is_sent_away(page: Page, app_server, shared_db):
     email, _provider, _niche, _level = _market()
-    _sign_in(page, app_server, email)
-    expect(page).to_have_url(re.compile(r"/provider$"), timeout=30_000)
+    sign_in_provider(page, app_server, email, lands_on=r"/provider$")
     for path in ("/admin/queue", "/admin"):
         page.goto(f"{app_server}{path}")
         expect(page).not_to_have_url(re.compile(r"/admin"), timeout=30_000)
@@ -265,8 +283,7 @@ def test_a_provider_opening_an_admin_page_is_sent_away(page: Page, app_server, s
 def test_provider_pages_fit_a_phone(page: Page, app_server, shared_db):
     email, _provider, _niche, _level = _market()
     page.set_viewport_size({"width": 375, "height": 800})
-    _sign_in(page, app_server, email)
-    expect(page).to_have_url(re.compile(r"/provider$"), timeout=30_000)
+    sign_in_provider(page, app_server, email, lands_on=r"/provider$")
     for path, ready in (
         ("/provider", "#provider-balance"),
         ("/provider/subscriptions", ".subscription-row"),
@@ -299,8 +316,7 @@ def test_leads_are_paged_newest_first(page: Page, app_server, shared_db):
         distribution.distribute_lead(lead_id=lead_id)
         made.append(lead_id)
 
-    _sign_in(page, app_server, email)
-    expect(page).to_have_url(re.compile(r"/provider$"), timeout=30_000)
+    sign_in_provider(page, app_server, email, lands_on=r"/provider$")
     page.goto(f"{app_server}/provider/leads")
     rows = page.locator(".lead-row")
     expect(rows).to_have_count(25, timeout=30_000)

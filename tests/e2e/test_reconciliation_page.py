@@ -12,10 +12,9 @@ from hotlead_app.db import unit_of_work
 from hotlead_app.models import UserRole
 from hotlead_app.services import accounts
 from hotlead_app.services.payments import issues
+from tests.e2e.conftest import PASSWORD, sign_in
 from tests.factories import unique_email
 from tests.integration.payments_helpers import one
-
-PASSWORD = "correct horse battery"
 
 
 def test_an_admin_pages_through_open_issues_and_resolves_one(page: Page, app_server, shared_db):
@@ -31,12 +30,7 @@ def test_an_admin_pages_through_open_issues_and_resolves_one(page: Page, app_ser
                 actual=Decimal("15.00"),
                 details=f"e2e issue {n}",
             )
-    page.goto(f"{app_server}/signin")
-    expect(page.locator("#signin-email")).to_be_visible(timeout=30_000)
-    page.locator("#signin-email").fill(email)
-    page.locator("#signin-password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin"), timeout=30_000)
+    sign_in(page, app_server, email, lands_on=r"/admin")
     page.goto(f"{app_server}/admin/reconciliation")
     expect(page).to_have_title(re.compile("Payments reconciliation"))
     rows = page.locator(".issue-row")

@@ -154,8 +154,8 @@ def _config(url: str) -> Config:
 
 def test_migration_0014_pauses_the_offending_subscriptions_audits_and_emails_them(db):
     cfg = _config(db)
-    # The market is made at head (the services write today's columns), then the
-    # schema goes back to 0013, keeping the rows, and up again through 0014.
+    # The rows are made by today's services (at head), then the schema goes back to
+    # before the rule and forward again: later migrations may add columns the models write.
     market = make_market(levels=[("Gold", "5.00", 1), ("Silver", "3.00", 2)], providers=0, fields=FIELDS)
     leaky, fine = make_provider(balance="50.00"), make_provider(balance="50.00")
     gold, silver = market.levels

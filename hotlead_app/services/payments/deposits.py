@@ -28,7 +28,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain import money
@@ -546,14 +546,14 @@ def restore_after_dispute(
     amount: Decimal,
     payment_id: str | None,
     reference: str,
-    reversal_key: str | None = None,
+    reversal_key: str | tuple[str, ...] | None = None,
     uow: UnitOfWork | None = None,
 ) -> str:
     """A dispute was won: the money comes back as a credit (the provider's status is
     left to an admin when a reversal had made it inactive).
 
-    With ``reversal_key`` (PayPal) the credit gives back only what that dispute's
-    debit took: nothing when no such debit was posted (``not_reversed``: the provider
+    With ``reversal_key`` (the key, or the keys, the dispute's debit may carry) the
+    credit gives back only what that dispute's debit took: nothing when no such debit was posted (``not_reversed``: the provider
     never lost the money), at most the debit's amount otherwise.  The deposit row is
     locked first, as ``reverse`` does, so a debit being posted at the same moment is
     seen.  In ``uow`` when given (the webhook's: the event is marked processed in the
@@ -588,7 +588,7 @@ def _restore(
     amount: Decimal,
     payment_id: str | None,
     reference: str,
-    reversal_key: str | None,
+    reversal_key: str | tuple[str, ...] | None,
 ) -> str:
     deposit = find(uow, method=method, payment_id=payment_id)
     if deposit is None:
@@ -596,9 +596,10 @@ def _restore(
     deposit = _lock(uow, deposit.id)
     amount = min(amount, deposit.amount)
     if reversal_key is not None:
+        keys = (reversal_key,) if isinstance(reversal_key, str) else reversal_key
         debit = uow.session.exec(
             select(LedgerEntry).where(
-                LedgerEntry.idempotency_key == reversal_key,
+                col(LedgerEntry.idempotency_key).in_(keys),
                 LedgerEntry.type == LedgerEntryType.DEBIT,
                 LedgerEntry.related_entity_type == "deposit",
                 LedgerEntry.related_entity_id == deposit.id,
