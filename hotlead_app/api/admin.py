@@ -109,6 +109,7 @@ async def lead_detail(lead_id: uuid.UUID, principal: auth.Principal = Depends(re
                     "provider_id": str(d.provider_id),
                     "competition_level_id": str(d.competition_level_id),
                     "reason": d.reason,
+                    "reason_text": lead_reads.reason_text(d.reason),
                 }
                 for d in decisions
             ],

@@ -17,6 +17,7 @@ from hotlead_app.domain.errors import InvalidInput
 from hotlead_app.models import ProviderRead, SubscriptionRead
 from hotlead_app.services import auth, catalog, distribution, ledger
 from hotlead_app.services.reads import lead_inbox, niches
+from hotlead_app.services.reads.missed_leads import reason_text as missed_reason_text
 
 router = APIRouter(prefix="/provider", tags=["provider"])
 
@@ -214,6 +215,7 @@ async def explanation(lead_id: uuid.UUID, principal: auth.Principal = Depends(re
                 "subscription_id": str(d.subscription_id),
                 "competition_level_id": str(d.competition_level_id),
                 "reason": d.reason,
+                "reason_text": missed_reason_text(d.reason),
             }
             for d in decisions
         ],
