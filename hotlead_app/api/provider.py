@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from hotlead_app.api.deps import require_provider
 from hotlead_app.api.pagination import PageParams, page
@@ -67,11 +67,36 @@ async def me(principal: auth.Principal = Depends(require_provider)) -> dict[str,
     return _me(await run_in_threadpool(lambda: catalog.get_provider(provider_id=principal.own_provider_id)))
 
 
+# The buyer controls' shapes, for the OpenAPI document (the service validates them and
+# answers 400 naming the field: DOMAIN.md "Time zone, schedules, caps").
+SCHEDULE_FIELD = Field(
+    default=None,
+    description='null (always open) or {"mon": [["08:00", "17:30"]], ...}: days mon..sun, windows '
+    '[start, end) in the provider\'s time zone ("24:00" allowed as an end), sorted, not overlapping',
+    json_schema_extra={"examples": [{"mon": [["08:00", "18:00"]], "sat": [["09:00", "12:00"]]}]},
+)
+CAPS_FIELD = Field(
+    default=None,
+    description='{"day": n, "week": n, "month": n}, any subset, whole numbers >= 1: the subscription\'s '
+    "assignments per calendar period in the provider's zone",
+    json_schema_extra={"examples": [{"day": 5, "month": 60}]},
+)
+FILTERS_FIELD = Field(
+    default=None,
+    description='{"field": ["a", "b"]} (select, zip), {"field": {"min": 1, "max": 9}} (number), '
+    '{"zip_field": {"near": {"zip": "10001", "miles": 25}, "states": ["NY", "NJ"]}} (zip)',
+)
+
+
 class ProviderSettingsPatch(BaseModel):
     model_config = ConfigDict(extra="allow")  # an unknown field is named in the 400, not dropped
 
-    time_zone: Any = None
-    spend_caps: Any = None
+    time_zone: Any = Field(default=None, description="an IANA time zone", examples=["America/Chicago"])
+    spend_caps: Any = Field(
+        default=None,
+        description='{"day": "150.00", "week": ..., "month": ...}: the most its assignments may charge per period',
+        json_schema_extra={"examples": [{"day": "150.00"}]},
+    )
 
 
 @router.patch("/me")
@@ -99,7 +124,7 @@ async def waiting_leads(
     if filters is not None:
         try:
             parsed = json.loads(filters)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise InvalidInput("filters is a JSON object.", details={"filters": "a JSON object"}) from None
     return await run_in_threadpool(
         lambda: catalog.waiting_leads(competition_level_id=level_id, actor=principal.actor, filters=parsed)
@@ -129,17 +154,21 @@ async def competition_levels(principal: auth.Principal = Depends(require_provide
 
 class SubscriptionIn(BaseModel):
     competition_level_id: uuid.UUID
-    filters: Any = None
-    schedule: Any = None
-    caps: Any = None
-    take_waiting: Any = False
+    filters: Any = FILTERS_FIELD
+    schedule: Any = SCHEDULE_FIELD
+    caps: Any = CAPS_FIELD
+    take_waiting: Any = Field(
+        default=False,
+        description="also take the approved leads waiting now (see GET /provider/competition-levels/{id}/"
+        "waiting-leads); by default only leads approved from now on (leads_from = creation time)",
+    )
 
 
 class SubscriptionPatch(BaseModel):
-    filters: Any = None
+    filters: Any = FILTERS_FIELD
     active: Any = None
-    schedule: Any = None
-    caps: Any = None
+    schedule: Any = SCHEDULE_FIELD
+    caps: Any = CAPS_FIELD
 
 
 @router.get("/subscriptions")
