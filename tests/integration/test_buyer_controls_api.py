@@ -242,3 +242,44 @@ def test_admin_sets_the_duplicate_window_and_sees_duplicate_of(db, api_server):
         httpx.get(f"{api_server}/api/v1/admin/leads/{lead('pat@example.com')}", headers=headers).json()["duplicate_of"]
         is None
     )
+
+
+def test_migration_0017_back_fills_consumers_and_approval_times_and_loads_the_zips(db):
+    """Leads made before 0017 get their consumer (email trimmed and lower-cased, phone
+    in E.164) and their approval time from their audit row; the ZIP table is loaded."""
+    from alembic import command
+    from alembic.config import Config
+
+    from hotlead_app.db import reset_engine
+    from hotlead_app.services import intake, leads
+    from hotlead_app.settings import PROJECT_ROOT
+    from tests.factories import confirmation_token
+
+    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.attributes["database_url"] = db
+    cfg.attributes["configure_logger"] = False
+    market = make_market(providers=0)
+    made = intake.submit_lead(
+        niche_slug=market.niche.slug, email="Old.Lead@Example.com", phone="(404) 555-0199", payload=ROOF_PAYLOAD
+    ).id
+    leads.confirm_lead(token=confirmation_token(made))
+    leads.approve_lead(lead_id=made, actor=ADMIN)
+    reset_engine()
+    command.downgrade(cfg, "0016")
+    reset_engine()
+    command.upgrade(cfg, "head")
+    reset_engine()
+    with unit_of_work() as uow:
+        row = uow.session.execute(
+            text("SELECT consumer_email, consumer_phone_e164, approved_at FROM leads WHERE id = :id"), {"id": made}
+        ).one()
+        approved = uow.session.execute(
+            text("SELECT created_at FROM audit_logs WHERE entity_id = :id AND action = 'approved'"), {"id": made}
+        ).scalar_one()
+        zips = uow.session.execute(text("SELECT count(*), count(DISTINCT state) FROM zip_centroids")).one()
+    assert row.consumer_email == "old.lead@example.com" and row.consumer_phone_e164 == "+14045550199"
+    assert row.approved_at == approved
+    assert zips[0] > 40000 and zips[1] >= 50
+
+
+ROOF_PAYLOAD = {"zip": "30303", "roof_type": "metal"}
