@@ -247,9 +247,9 @@ def test_admin_sets_the_duplicate_window_and_sees_duplicate_of(db, api_server):
 def test_migration_0017_back_fills_consumers_and_approval_times_and_loads_the_zips(db):
     """Leads made before 0017 get their consumer (email trimmed and lower-cased, phone
     in E.164) and their approval time from their audit row; the ZIP table is loaded."""
-    from alembic import command
     from alembic.config import Config
 
+    from alembic import command
     from hotlead_app.db import reset_engine
     from hotlead_app.services import intake, leads
     from hotlead_app.settings import PROJECT_ROOT
