@@ -259,6 +259,10 @@ def get_capture(capture_id: str) -> Capture:
     )
 
 
+def _search_transactions(query: dict[str, Any]) -> Any:
+    return client().transaction_search.search_transactions(query)
+
+
 def list_completed_captures(*, since: datetime) -> Iterator[Capture]:
     """Successful captures since ``since`` (Transaction Search; at most 31 days a call)."""
     start = since
@@ -267,19 +271,15 @@ def list_completed_captures(*, since: datetime) -> Iterator[Capture]:
         stop = min(start + timedelta(days=31), end)
         page_number, total_pages = 1, 1
         while page_number <= total_pages:
-            data = _call(
-                "transactions.search",
-                lambda p=page_number, a=start, b=stop: client().transaction_search.search_transactions(
-                    {
-                        "start_date": a.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        "end_date": b.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        "transaction_status": "S",
-                        "fields": "transaction_info",
-                        "page_size": 500,
-                        "page": p,
-                    }
-                ),
-            )
+            query = {
+                "start_date": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "end_date": stop.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "transaction_status": "S",
+                "fields": "transaction_info",
+                "page_size": 500,
+                "page": page_number,
+            }
+            data = _call("transactions.search", functools.partial(_search_transactions, query))
             total_pages = int(data.get("total_pages") or 1)
             for detail in data.get("transaction_details") or []:
                 info = detail.get("transaction_info") or {}
@@ -287,10 +287,11 @@ def list_completed_captures(*, since: datetime) -> Iterator[Capture]:
                 if info.get("transaction_event_code") not in (None, "T0006"):
                     continue
                 value, currency = _amount(info.get("transaction_amount"))
-                if value is None or value <= 0:
+                capture_id = info.get("transaction_id")
+                if value is None or value <= 0 or not capture_id:
                     continue
                 yield Capture(
-                    capture_id=info.get("transaction_id"),
+                    capture_id=str(capture_id),
                     status="COMPLETED",
                     amount=value,
                     currency=currency,

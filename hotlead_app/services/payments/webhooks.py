@@ -27,9 +27,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import select
+from sqlmodel import col, select
 
-from hotlead_app.db import UnitOfWork, unit_of_work
+from hotlead_app.db import UnitOfWork, referenced, unit_of_work
 from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.infra import metrics
@@ -115,7 +115,7 @@ def process(row_id: uuid.UUID) -> Receipt:
     try:
         fetched = _fetch_stripe(event) if processor == "stripe" else _fetch_paypal(event)
         with unit_of_work() as uow:
-            row = uow.session.exec(select(WebhookEvent).where(WebhookEvent.id == row_id).with_for_update()).first()
+            row = uow.session.exec(select(WebhookEvent).where(WebhookEvent.id == row_id).with_for_update()).one()
             uow.session.refresh(row)
             if row.processed_at is not None:
                 metrics.WEBHOOK_EVENTS.labels(processor, "duplicate").inc()
@@ -137,7 +137,7 @@ def process(row_id: uuid.UUID) -> Receipt:
 def _mark_error(row_id: uuid.UUID, message: str, *, processed: bool = False) -> None:
     log.warning("webhook event %s: %s", row_id, message)
     with unit_of_work() as uow:
-        row = uow.session.get(WebhookEvent, row_id)
+        row = referenced(uow.session, WebhookEvent, row_id)
         row.outcome, row.error = "error", message[:2000]
         if processed:
             row.processed_at = utcnow()
@@ -152,8 +152,8 @@ def retry_unprocessed(*, limit: int = 100) -> int:
         ids = list(
             uow.session.exec(
                 select(WebhookEvent.id)
-                .where(WebhookEvent.processed_at.is_(None))
-                .order_by(WebhookEvent.received_at)
+                .where(col(WebhookEvent.processed_at).is_(None))
+                .order_by(col(WebhookEvent.received_at))
                 .limit(limit)
             )
         )
