@@ -151,7 +151,6 @@ def mark_consumer(uow: UnitOfWork, lead: Lead) -> None:
             col(Lead.created_at) >= since,
             col(Lead.created_at) <= lead.created_at,
             Lead.status != LeadStatus.REJECTED,
-            col(Lead.confirmed_at).is_not(None),
         )
         .order_by(col(Lead.created_at).desc(), col(Lead.id).desc())
         .limit(1)

@@ -283,3 +283,28 @@ def test_migration_0017_back_fills_consumers_and_approval_times_and_loads_the_zi
 
 
 ROOF_PAYLOAD = {"zip": "30303", "roof_type": "metal"}
+
+
+def test_duplicate_of_is_the_latest_earlier_lead_not_rejected(db):
+    from hotlead_app.models import Lead
+    from hotlead_app.services import intake, leads
+    from tests.factories import confirmation_token
+
+    market = make_market(providers=0)
+
+    def submit(email: str) -> uuid.UUID:
+        return intake.submit_lead(niche_slug=market.niche.slug, email=email, payload=ROOF_PAYLOAD).id
+
+    never_confirmed = submit("sam@example.com")
+    rejected = submit("sam@example.com")
+    leads.confirm_lead(token=confirmation_token(rejected))
+    leads.reject_lead(lead_id=rejected, actor=ADMIN, reason="spam")
+    later = submit("SAM@example.com")
+    leads.confirm_lead(token=confirmation_token(later))
+    with unit_of_work() as uow:
+        lead = uow.session.get(Lead, later)
+        assert lead is not None and lead.duplicate_of == never_confirmed
+        assert uow.session.execute(
+            text("SELECT after_state->>'duplicate_of' FROM audit_logs WHERE entity_id = :id AND action = 'confirmed'"),
+            {"id": later},
+        ).scalar_one() == str(never_confirmed)
