@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +109,19 @@ class Settings(BaseSettings):
     deposit_currency: str = "USD"
     reconciliation_interval_seconds: float = Field(default=3600.0, gt=0)
     reconciliation_lookback_days: int = Field(default=3, ge=1, le=90)
+    # A new provider's time zone (IANA); DOMAIN.md "Time zone, schedules, caps".
+    default_time_zone: str = "America/New_York"
+
+    @field_validator("default_time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"HOTLEAD_DEFAULT_TIME_ZONE {value!r} is not an IANA time zone") from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_dev(self) -> Settings:

@@ -109,6 +109,7 @@ async def lead_detail(lead_id: uuid.UUID, principal: auth.Principal = Depends(re
                     "provider_id": str(d.provider_id),
                     "competition_level_id": str(d.competition_level_id),
                     "reason": d.reason,
+                    "reason_text": lead_reads.reason_text(d.reason),
                 }
                 for d in decisions
             ],
@@ -336,6 +337,7 @@ class NichePatch(BaseModel):
     name: Any = None
     fields: Any = None
     active: Any = None
+    duplicate_window_days: Any = None
     memo: str | None = Field(default=None, max_length=5000)
 
 
@@ -348,12 +350,19 @@ async def get_niche(niche_id: uuid.UUID, principal: auth.Principal = Depends(req
 async def update_niche(
     niche_id: uuid.UUID, body: NichePatch, principal: auth.Principal = Depends(require_admin)
 ) -> dict[str, Any]:
-    """Any of ``{name, fields, active}``; the slug does not change."""
+    """Any of ``{name, fields, active, duplicate_window_days}``; the slug does not change."""
     values = body.model_dump(exclude_unset=True, exclude={"memo"})
     niche = await run_in_threadpool(
         lambda: catalog.update_niche(niche_id=niche_id, actor=principal.actor, values=values, memo=body.memo)
     )
-    return {"id": str(niche.id), "slug": niche.slug, "name": niche.name, "active": niche.active, "fields": niche.fields}
+    return {
+        "id": str(niche.id),
+        "slug": niche.slug,
+        "name": niche.name,
+        "active": niche.active,
+        "fields": niche.fields,
+        "duplicate_window_days": niche.duplicate_window_days,
+    }
 
 
 @router.get("/providers/{provider_id}")

@@ -89,7 +89,14 @@ FILES: tuple[EngineFile, ...] = (
     EngineFile("lock_niche_of.sql", (_fn("hotlead_lock_niche_of"),)),
     EngineFile("unlock_niche.sql", (_fn("hotlead_unlock_niche"),)),
     EngineFile("visible.sql", (_fn("hotlead_visible"),)),
+    EngineFile("zip_within.sql", (_fn("hotlead_zip_within"),)),
     EngineFile("filter_mismatch.sql", (_fn("hotlead_filter_mismatch"),)),
+    # Buyer controls: the engine's clock, calendar periods, schedules and caps.
+    EngineFile("now.sql", (_fn("hotlead_now"),)),
+    EngineFile("period_bounds.sql", (_fn("hotlead_period_bounds"),)),
+    EngineFile("schedule_open.sql", (_fn("hotlead_schedule_open"),)),
+    EngineFile("cap_reached.sql", (_fn("hotlead_cap_reached"),)),
+    EngineFile("spend_cap_reached.sql", (_fn("hotlead_spend_cap_reached"),)),
     EngineFile("apply_balance_rules.sql", (_fn("hotlead_apply_balance_rules"),)),
     EngineFile("distribute_lead.sql", (_fn("hotlead_distribute_lead"),)),
 )

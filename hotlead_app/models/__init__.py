@@ -7,6 +7,7 @@ from hotlead_app.models.assignment import LeadAssignment
 from hotlead_app.models.audit import ActorRole, AuditLog
 from hotlead_app.models.distribution import DistributionRecord
 from hotlead_app.models.email import EmailEvent, EmailMessage, EmailStatus
+from hotlead_app.models.geo import ZipCentroid
 from hotlead_app.models.lead import Lead, LeadRead
 from hotlead_app.models.level import CompetitionLevel, CompetitionLevelRead
 from hotlead_app.models.niche import Niche, NicheRead
@@ -59,6 +60,7 @@ __all__ = [
     "User",
     "UserRole",
     "WebhookEvent",
+    "ZipCentroid",
 ]
 
 from hotlead_app.models.ledger import LedgerEntry, LedgerEntryRead

@@ -25,9 +25,12 @@ class Niche(NicheBase, table=True):
     distributed_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # The latest last_received_at stamp given in this niche: stamps strictly increase.
     last_received_stamp: datetime | None = timestamp()
+    # "The same consumer twice": days an earlier sale of a consumer blocks another (0: off).
+    duplicate_window_days: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
     created_at: datetime = created_at_column()
 
 
 class NicheRead(NicheBase):
     id: uuid.UUID
     fields: list[dict[str, Any]]
+    duplicate_window_days: int = 30
