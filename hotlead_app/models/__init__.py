@@ -23,6 +23,7 @@ from hotlead_app.models.subscription import (
     SubscriptionRead,
 )
 from hotlead_app.models.user import User, UserRole
+from hotlead_app.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "PAUSE_REASON_TEXT",
@@ -58,6 +59,9 @@ __all__ = [
     "SubscriptionRead",
     "User",
     "UserRole",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookEvent",
 ]
 
