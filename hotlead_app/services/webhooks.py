@@ -557,8 +557,9 @@ def deliver(*, delivery_id: uuid.UUID) -> str:
 
 
 def sweep(*, limit: int = SWEEP_BATCH) -> dict[str, int]:
-    """Fail the deliveries past their 24 h; send the due ones (retries, and those whose
-    worker died mid-POST) to the ``webhooks`` queue."""
+    """Fail the deliveries past their 24 h; send the due ones of active endpoints
+    (retries, and those whose worker died mid-POST) to the ``webhooks`` queue.  A test
+    event to an endpoint turned off is tried once, never retried."""
     with unit_of_work() as uow:
         failed = len(
             uow.session.execute(
@@ -575,7 +576,7 @@ def sweep(*, limit: int = SWEEP_BATCH) -> dict[str, int]:
                     """
                     SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
                      WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-                       AND e.deleted_at IS NULL AND (e.active OR d.type = 'ping')
+                       AND e.deleted_at IS NULL AND e.active
                      ORDER BY d.next_attempt_at LIMIT :limit
                     """
                 ),
