@@ -436,7 +436,7 @@ _CLAIM = text(
       FROM webhook_endpoints e
      WHERE d.id = :id AND e.id = d.endpoint_id
        AND d.status = 'pending' AND d.next_attempt_at <= now() AND d.expires_at > now()
-       AND e.deleted_at IS NULL AND (e.active OR d.type = 'ping')
+       AND e.deleted_at IS NULL AND (e.active OR (d.type = 'ping' AND d.attempt_count = 0))
     RETURNING d.body, e.url, e.secret
     """
 )

@@ -361,3 +361,89 @@ def test_no_redirect_is_followed(db, receiver):
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --------------------------------------------------------------------------- 24 h, no lock held while POSTing, history
+
+
+def test_a_delivery_is_failed_once_its_24_hours_are_over(db, receiver):
+    from sqlalchemy import text
+
+    market = make_market(providers=1)
+    actor = _actor(market.providers[0].id)
+    endpoint = webhooks.create_endpoint(actor=actor, url=receiver.url()).endpoint
+    late, expired = (webhooks.send_test(actor=actor, endpoint_id=endpoint.id) for _ in range(2))
+    with unit_of_work() as uow:
+        # `late` has 30 s left: its next retry (60 s) would fall after them.
+        uow.session.execute(
+            text("UPDATE webhook_deliveries SET expires_at = now() + interval '30 seconds' WHERE id = :id"),
+            {"id": late},
+        )
+        uow.session.execute(
+            text("UPDATE webhook_deliveries SET expires_at = now() - interval '1 second' WHERE id = :id"),
+            {"id": expired},
+        )
+    receiver.reset(default=Answer(status=500))
+    assert webhooks.deliver(delivery_id=late) == "failed"
+    assert webhooks.deliver(delivery_id=expired) == "not_due", "never sent after its 24 h"
+    assert webhooks.sweep()["failed"] == 1
+    assert {d.id: d.status for d in _deliveries()} == {late: "failed", expired: "failed"}
+    assert receiver.ids() == [str(late)]
+
+
+def test_no_transaction_is_open_while_the_receiver_is_answering(db, receiver):
+    """Claim and commit, POST, record: while the receiver holds the request, the
+    delivery's row is not locked and no session of this database is in a transaction."""
+    import threading
+
+    import psycopg
+
+    market = make_market(providers=1)
+    actor = _actor(market.providers[0].id)
+    endpoint = webhooks.create_endpoint(actor=actor, url=receiver.url()).endpoint
+    delivery_id = webhooks.send_test(actor=actor, endpoint_id=endpoint.id)
+    hold = threading.Event()
+    receiver.reset(Answer(status=200, release=hold))
+    outcome: list[str] = []
+    sender = threading.Thread(target=lambda: outcome.append(webhooks.deliver(delivery_id=delivery_id)))
+    sender.start()
+    try:
+        from hotlead_app.devstack.harness import wait_for
+
+        wait_for(lambda: receiver.received, timeout=20, message="the POST")
+        dsn = get_settings().database_url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            open_transactions = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+            ).fetchone()
+            assert open_transactions == (0,)
+            with conn.transaction():
+                locked = conn.execute(
+                    "SELECT id FROM webhook_deliveries WHERE id = %s FOR UPDATE NOWAIT", (delivery_id,)
+                ).fetchall()
+                assert len(locked) == 1
+    finally:
+        hold.set()
+        sender.join(timeout=20)
+    assert outcome == ["delivered"]
+
+
+def test_attempts_are_append_only_in_the_database(db, receiver):
+    import psycopg
+    from psycopg import errors
+
+    market = make_market(providers=1)
+    actor = _actor(market.providers[0].id)
+    endpoint = webhooks.create_endpoint(actor=actor, url=receiver.url()).endpoint
+    delivery_id = webhooks.send_test(actor=actor, endpoint_id=endpoint.id)
+    assert webhooks.deliver(delivery_id=delivery_id) == "delivered"
+    dsn = get_settings().database_url.replace("postgresql+psycopg://", "postgresql://")
+    for sql in (
+        "UPDATE webhook_attempts SET status_code = 500",
+        "DELETE FROM webhook_attempts",
+        "TRUNCATE webhook_attempts",
+    ):
+        with psycopg.connect(dsn) as conn, pytest.raises(errors.InsufficientPrivilege):
+            conn.execute(sql)
+    assert [a.status_code for a in _attempts(delivery_id)] == [200]
