@@ -16,6 +16,8 @@ config = rx.Config(
     db_url=_settings.database_url,
     redis_url=_reflex_redis_url(_settings.redis_url),
     telemetry_enabled=False,
+    # Outside dev only the public URL may call us with credentials (CORS, websocket).
+    cors_allowed_origins=_settings.cors_allowed_origins,
     show_built_with_reflex=False,
     plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="orange", radius="medium"))],
     disable_plugins=[rx.plugins.SitemapPlugin],

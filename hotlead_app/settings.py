@@ -44,7 +44,14 @@ class Settings(BaseSettings):
     rate_limit_submit: str = "10/minute;100/day"
     rate_limit_confirm: str = "30/minute"
     rate_limit_resend: str = "3/10minutes"
+    # Sign-in (services/login_throttle.py): per (email, client address) and per client
+    # address a 429; per email from anywhere only a growing delay (no lock-out).
     rate_limit_login: str = "5/15minutes"
+    rate_limit_login_ip: str = "30/15minutes"
+    rate_limit_login_email: str = "50/15minutes"
+    # Sessions: signed out after this long in any case, and after this long unused.
+    session_absolute_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    session_idle_minutes: float = Field(default=120.0, gt=0)
     # X-Forwarded-For is honoured only from these proxy addresses (comma-separated CIDRs).
     trusted_proxies: str = ""
     # Start MailDev (SMTP sink + web inbox) with `make run` in dev when SMTP is the default.
@@ -125,6 +132,20 @@ class Settings(BaseSettings):
     @property
     def is_dev(self) -> bool:
         return self.env == "dev"
+
+    @property
+    def public_origin(self) -> str:
+        """``scheme://host[:port]`` of ``public_url`` (what a browser sends as Origin)."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.public_url.strip())
+        return f"{parts.scheme}://{parts.netloc}".lower()
+
+    @property
+    def cors_allowed_origins(self) -> tuple[str, ...]:
+        """Origins a browser may call us from with credentials: any in dev (hot reload
+        serves the pages from another port), else only the public URL's origin."""
+        return ("*",) if self.is_dev else (self.public_origin,)
 
     @property
     def paypal_base(self) -> str:

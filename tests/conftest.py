@@ -45,7 +45,7 @@ settings.load_profile("hotlead")
 
 # Tests send many requests from one address: the limits are lifted here, and the
 # rate-limit tests set their own.
-for _scope in ("submit", "confirm", "resend", "login"):
+for _scope in ("submit", "confirm", "resend", "login", "login_ip", "login_email"):
     os.environ.setdefault(f"HOTLEAD_RATE_LIMIT_{_scope.upper()}", "100000/minute")
 TEMPLATE_DB = "hotlead_template"
 SHARED_DB = "hotlead_shared"

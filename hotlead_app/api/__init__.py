@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from hotlead_app.api import admin, admin_console, auth, errors, ops, payments, provider, public
+from hotlead_app.api import admin, admin_console, auth, docs, errors, ops, payments, provider, public
 from hotlead_app.api.limits import BodySizeLimit
+from hotlead_app.api.sanity import RefuseUnstorableText
 
 API_PREFIX = "/api/v1"
 
@@ -18,13 +19,17 @@ def build_api_v1() -> FastAPI:
     api = FastAPI(
         title="Find Me A Hot Lead API",
         version="1.0.0",
-        openapi_url="/openapi.json",
-        docs_url="/docs",
+        # Served by api/docs.py: in dev to anyone, elsewhere to a signed-in admin only.
+        openapi_url=None,
+        docs_url=None,
         redoc_url=None,
     )
     errors.install(api)
+    # No NUL or non-UTF-8 text reaches a route (400); inside the size limit below.
+    api.add_middleware(RefuseUnstorableText)
     # 16 KB for every body; processor webhooks may be larger.
     api.add_middleware(BodySizeLimit, larger={"/webhooks/": payments.MAX_WEBHOOK_BYTES})
+    api.include_router(docs.router)
     api.include_router(public.router)
     api.include_router(auth.router)
     api.include_router(provider.router)

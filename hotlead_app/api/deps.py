@@ -17,6 +17,23 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
+SESSION_COOKIE = "hotlead_session"
+
+
+async def principal_from_bearer_or_cookie(request: Request) -> auth.Principal:
+    """The bearer token's principal, else the back office's session cookie's (a sealed
+    token: for plain browser links such as CSV downloads and the API docs)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        raw = token.strip()
+        return await run_in_threadpool(lambda: auth.authenticate(token=raw))
+    sealed = request.cookies.get(SESSION_COOKIE, "")
+    if not sealed:
+        raise auth.NotAuthenticated()
+    return await run_in_threadpool(lambda: auth.authenticate_sealed(sealed=sealed))
+
+
 async def current_principal(token: str = Depends(bearer_token)) -> auth.Principal:
     return await run_in_threadpool(lambda: auth.authenticate(token=token))
 

@@ -37,6 +37,7 @@ HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     429: "rate_limited",
+    503: "service_unavailable",
 }
 
 
@@ -55,6 +56,8 @@ def status_for(exc: domain.DomainError) -> int:
         return 401
     if exc.code == "rate_limited":
         return 429
+    if exc.code == "service_unavailable":
+        return 503
     for cls in type(exc).__mro__:
         if cls in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[cls]

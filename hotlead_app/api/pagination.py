@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import Query
 
-from hotlead_app.domain.errors import InvalidInput
+from hotlead_app.services.checks import invalid_cursor
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -20,13 +20,21 @@ def encode_cursor(value: Any) -> str:
 
 
 def decode_cursor(cursor: str | None) -> Any:
+    """The JSON value inside ``?cursor=``; each route checks its type and shape (the
+    ``*_cursor`` helpers of ``services/checks.py``).  A cursor this API made is never
+    empty, null, zero or false, so such a value is refused here."""
     if not cursor:
         return None
     try:
+        if len(cursor) > 1024:
+            raise ValueError("too long")
         padded = cursor + "=" * (-len(cursor) % 4)
-        return json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"}) from None
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeError, RecursionError):
+        raise invalid_cursor() from None
+    if not value:
+        raise invalid_cursor()
+    return value
 
 
 class PageParams:

@@ -14,7 +14,6 @@ from hotlead_app.api.deps import require_admin, require_provider
 from hotlead_app.api.errors import error_response
 from hotlead_app.api.pagination import PageParams, page
 from hotlead_app.domain import money
-from hotlead_app.domain.errors import InvalidInput
 from hotlead_app.services import auth
 from hotlead_app.services.payments import deposits, issues, webhooks
 from hotlead_app.services.payments.errors import InvalidSignature, ProcessorUnavailable
@@ -151,11 +150,7 @@ async def list_reconciliation_issues(
     params: PageParams = Depends(),
     principal: auth.Principal = Depends(require_admin),
 ) -> dict[str, Any]:
-    cursor = None
-    if params.cursor is not None:
-        if not (isinstance(params.cursor, list) and len(params.cursor) == 2):
-            raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"})
-        cursor = (str(params.cursor[0]), str(params.cursor[1]))
+    cursor = params.cursor  # checked by issues.list_issues (time_cursor)
     rows = await run_in_threadpool(
         lambda: issues.list_issues(actor=principal.actor, status=status, limit=params.limit + 1, cursor=cursor)
     )

@@ -46,7 +46,7 @@ def _entry(e) -> dict[str, Any]:
 
 @router.get("/me")
 async def me(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    p = await run_in_threadpool(lambda: catalog.get_provider(provider_id=principal.provider_id))
+    p = await run_in_threadpool(lambda: catalog.get_provider(provider_id=principal.own_provider_id))
     return {
         "id": str(p.id),
         "name": p.name,
@@ -89,7 +89,7 @@ class SubscriptionPatch(BaseModel):
 
 @router.get("/subscriptions")
 async def list_subscriptions(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    subs = await run_in_threadpool(lambda: catalog.list_subscriptions(provider_id=principal.provider_id))
+    subs = await run_in_threadpool(lambda: catalog.list_subscriptions(provider_id=principal.own_provider_id))
     return {"items": [_subscription(s) for s in subs], "next_cursor": None}
 
 
@@ -140,7 +140,7 @@ async def leads(
 @router.get("/leads/{lead_id}/explanation")
 async def explanation(lead_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
     decisions = await run_in_threadpool(
-        lambda: distribution.explain(lead_id=lead_id, provider_id=principal.provider_id)
+        lambda: distribution.explain(lead_id=lead_id, provider_id=principal.own_provider_id)
     )
     return {
         "lead_id": str(lead_id),
@@ -160,7 +160,9 @@ async def provider_ledger(
     params: PageParams = Depends(), principal: auth.Principal = Depends(require_provider)
 ) -> dict[str, Any]:
     entries = await run_in_threadpool(
-        lambda: ledger.list_entries(provider_id=principal.provider_id, limit=params.limit + 1, before_seq=params.cursor)
+        lambda: ledger.list_entries(
+            provider_id=principal.own_provider_id, limit=params.limit + 1, before_seq=params.cursor
+        )
     )
     return page([_entry(e) for e in entries], params.limit, lambda r: r["seq"])
 
@@ -181,7 +183,7 @@ async def create_api_key(
 
 @router.get("/api-keys")
 async def list_api_keys(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    keys = await run_in_threadpool(lambda: auth.list_api_keys(provider_id=principal.provider_id))
+    keys = await run_in_threadpool(lambda: auth.list_api_keys(provider_id=principal.own_provider_id))
     return {
         "items": [
             {
@@ -211,7 +213,7 @@ async def revoke_api_key(key_id: uuid.UUID, principal: auth.Principal = Depends(
 from fastapi import Request  # noqa: E402
 from fastapi.responses import StreamingResponse  # noqa: E402
 
-from hotlead_app.api.deps import current_principal  # noqa: E402
+from hotlead_app.api.deps import principal_from_bearer_or_cookie  # noqa: E402
 from hotlead_app.domain.errors import InvalidInput  # noqa: E402
 from hotlead_app.services.reads import (  # noqa: E402
     account_summary,
@@ -221,21 +223,11 @@ from hotlead_app.services.reads import (  # noqa: E402
 from hotlead_app.services.reads import lead_detail as lead_reads  # noqa: E402
 from hotlead_app.services.reads import missed_leads as missed_reads  # noqa: E402
 
-SESSION_COOKIE = "hotlead_session"
 MISSED_MAX_LIMIT = 50
 
 
 async def require_provider_bearer_or_cookie(request: Request) -> auth.Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        token = token.strip()
-    else:
-        token = request.cookies.get(SESSION_COOKIE, "")
-    if not token:
-        raise auth.NotAuthenticated()
-    principal = await current_principal(token)
-    return await require_provider(principal)
+    return await require_provider(await principal_from_bearer_or_cookie(request))
 
 
 def _csv_response(lines, filename: str) -> StreamingResponse:

@@ -43,6 +43,38 @@ def _nav_link(label: str, href: str, badge: rx.Component | None = None) -> rx.Co
     )
 
 
+def _sign_out_everywhere() -> rx.Component:
+    """ "Sign out everywhere", after a confirmation: ends every session of the account."""
+    from hotlead_app.state.session import SessionState
+
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            rx.button("Sign out everywhere", variant="ghost", size="1", color_scheme="red", id="sign-out-everywhere")
+        ),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Sign out everywhere?"),
+            rx.alert_dialog.description(
+                "Every browser and API client signed in with this account is signed out, this one too. "
+                "API keys keep working."
+            ),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Sign out everywhere",
+                        color_scheme="red",
+                        on_click=SessionState.sign_out_everywhere,
+                        id="confirm-sign-out-everywhere",
+                    )
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1em",
+            ),
+        ),
+    )
+
+
 def backoffice_layout(
     *children: rx.Component,
     sections: list[tuple[str, str]],
@@ -64,6 +96,7 @@ def backoffice_layout(
                 class_name="backoffice-nav",
             ),
             rx.button("Sign out", variant="ghost", size="1", on_click=on_sign_out, class_name="sign-out"),
+            _sign_out_everywhere(),
             wrap="wrap",
             spacing="4",
             align="center",

@@ -19,7 +19,7 @@ def public_layout(*children: rx.Component) -> rx.Component:
     )
 
 
-def field_error(message: rx.Var) -> rx.Component:
+def field_error(message: rx.Var | str) -> rx.Component:
     return rx.cond(
         message != "",
         rx.text(message, color="red", size="2", role="alert", class_name="field-error"),

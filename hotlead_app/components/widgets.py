@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import reflex as rx
+from reflex.vars import ArrayVar, ObjectVar
 
 from hotlead_app.components.backoffice import pager
 from hotlead_app.components.layout import field_error
@@ -58,7 +59,7 @@ def keyset_pager(state) -> rx.Component:
     return pager(state.has_prev, state.has_next, state.prev_page, state.next_page)
 
 
-def paged_list(state, items: rx.Var, body: rx.Component, empty: rx.Component, **props) -> rx.Component:
+def paged_list(state, items: ArrayVar, body: rx.Component, empty: rx.Component, **props) -> rx.Component:
     """A keyset-paged list: the spinner while ``state.loading``, then ``body`` and the
     pager when there are ``items``, else ``empty``."""
     props.setdefault("width", "100%")
@@ -83,7 +84,7 @@ def filter_input(
     value: rx.Var,
     *,
     prefix: str,
-    errors: rx.Var,
+    errors: ObjectVar,
     hint: str = "",
     flex: str = "1 1 12em",
     **props,

@@ -235,7 +235,7 @@ def provider_funds() -> rx.Component:
 
 def _deposit_for(token: str, deposit_id: uuid.UUID) -> deposits.DepositRead | None:
     try:
-        principal = auth.authenticate(token=token)
+        principal = auth.authenticate_sealed(sealed=token)
     except auth.NotAuthenticated:
         return None
     if principal.role != "provider":

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.components.layout import public_layout
+from hotlead_app.domain.client_address import resolve_ip
 from hotlead_app.services import auth
+from hotlead_app.services.login_throttle import LoginUnavailable
 from hotlead_app.services.ratelimit import RateLimited
+from hotlead_app.settings import get_settings
 from hotlead_app.state.session import SessionState
 
 
@@ -15,21 +20,31 @@ class SignInState(SessionState):
     error: str = ""
     busy: bool = False
 
+    def _client_ip(self) -> str:
+        """The browser's address (X-Forwarded-For only from trusted proxies, as the API)."""
+        raw = dict(self.router.headers.raw_headers)
+        return resolve_ip(
+            self.router.session.client_ip or None, raw.get("x-forwarded-for"), get_settings().trusted_proxies
+        )
+
     @rx.event
-    def submit(self, form_data: dict):
+    async def submit(self, form_data: dict):
         self.busy = True
         yield
+        email, password = form_data.get("email", ""), form_data.get("password", "")
+        ip = self._client_ip()
         try:
-            signed = auth.login(email=form_data.get("email", ""), password=form_data.get("password", ""))
+            # In a thread: the throttle may make this attempt wait.
+            signed = await asyncio.to_thread(auth.login, email=email, password=password, client_ip=ip)
         except RateLimited:
-            self.error = "Too many failed attempts for this account; wait a few minutes."
+            self.error = "Too many sign-in attempts; wait a few minutes and try again."
+        except LoginUnavailable:
+            self.error = "Sign-in is unavailable for a moment; please try again shortly."
         except auth.NotAuthenticated as exc:
             self.error = exc.message
         else:
             self.error = ""
-            self.token = signed.token
-            self.role = signed.role
-            self.email = str(form_data.get("email", "")).strip().lower()
+            self._signed_in(signed, str(email).strip().lower())
             yield rx.redirect(routes.ADMIN_QUEUE if signed.role == "admin" else routes.PROVIDER_HOME)
         finally:
             self.busy = False

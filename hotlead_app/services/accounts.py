@@ -15,7 +15,20 @@ from hotlead_app.domain.forms import normalize_email
 from hotlead_app.models import User, UserRole
 from hotlead_app.services import audit
 
-_passwords = CryptContext(schemes=["argon2"], deprecated="auto")
+# argon2id parameters pinned (RFC 9106's second recommendation: 64 MiB, 3 passes,
+# 4 lanes), so a library upgrade cannot weaken new hashes silently; a stored hash
+# made with other parameters still verifies.
+ARGON2_TIME_COST = 3
+ARGON2_MEMORY_COST_KIB = 65536
+ARGON2_PARALLELISM = 4
+_passwords = CryptContext(
+    schemes=["argon2"],
+    deprecated="auto",
+    argon2__type="ID",
+    argon2__time_cost=ARGON2_TIME_COST,
+    argon2__memory_cost=ARGON2_MEMORY_COST_KIB,
+    argon2__parallelism=ARGON2_PARALLELISM,
+)
 MIN_PASSWORD = 8
 MAX_PASSWORD_BYTES = 72
 

@@ -218,9 +218,12 @@ def adjust(
 
 
 def list_entries(
-    *, provider_id: uuid.UUID | None = None, limit: int = 50, before_seq: int | None = None
+    *, provider_id: uuid.UUID | None = None, limit: int = 50, before_seq: object = None
 ) -> list[LedgerEntryRead]:
-    """Newest first, keyset-paginated on ``seq``."""
+    """Newest first, keyset-paginated on ``seq`` (``before_seq`` from a client: checked)."""
+    from hotlead_app.services.checks import seq_cursor
+
+    before_seq = seq_cursor(before_seq)
     with unit_of_work() as uow:
         query = select(LedgerEntry).order_by(col(LedgerEntry.seq).desc()).limit(limit)
         if provider_id is not None:

@@ -60,7 +60,7 @@ async def _connected(token: str) -> bool:
 def _admin_backlog(token: str) -> approval_queue.Backlog | None:
     """The backlog, or None when the token is not an admin's live session."""
     try:
-        principal = auth.authenticate(token=token)
+        principal = auth.authenticate_sealed(sealed=token)
     except auth.NotAuthenticated:
         return None
     if principal.role != "admin":

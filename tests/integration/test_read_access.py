@@ -70,7 +70,6 @@ OPEN = {"niches.list_niches"}
 #: Not reads: formatting helpers that read nothing.
 HELPERS = {
     "lead_detail.reason_text",
-    "lead_inbox.csv_line",
     "missed_leads.reason_text",
     "subscriptions.describe_filters",
 }

@@ -92,9 +92,7 @@ def record_issue(
     return bool(result.rowcount)
 
 
-def list_issues(
-    *, actor: Actor, status: str = "open", limit: int = 50, cursor: tuple[str, str] | None = None
-) -> list[IssueRead]:
+def list_issues(*, actor: Actor, status: str = "open", limit: int = 50, cursor: object = None) -> list[IssueRead]:
     """Newest first, keyset-paginated on (created_at, id)."""
     if not actor.is_admin:
         raise Forbidden("Only admins may see reconciliation issues.")

@@ -13,7 +13,7 @@ from hotlead_app.db import unit_of_work
 from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import InvalidInput
 from hotlead_app.models import ActorRole, AuditLog, User
-from hotlead_app.services.checks import page_limit
+from hotlead_app.services.checks import page_limit, seq_cursor
 from hotlead_app.services.reads._access import admin_only
 
 ROLES = tuple(r.value for r in ActorRole)
@@ -78,10 +78,10 @@ def audit_trail(
         except InvalidInput as exc:
             errors.update(exc.details)
     if before_seq is not None:
-        if isinstance(before_seq, bool) or not isinstance(before_seq, int):
+        try:
+            query = query.where(col(AuditLog.seq) < int(seq_cursor(before_seq) or 0))
+        except InvalidInput:
             errors["cursor"] = "invalid"
-        else:
-            query = query.where(col(AuditLog.seq) < before_seq)
     with unit_of_work() as uow:
         if by not in (None, ""):
             text = str(by).strip()

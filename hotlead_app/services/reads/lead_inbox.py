@@ -3,10 +3,9 @@ level and how many providers received the same lead; and the same as CSV."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, func, or_
@@ -17,6 +16,7 @@ from hotlead_app.db import unit_of_work
 from hotlead_app.domain.actors import Actor
 from hotlead_app.models import CompetitionLevel, Lead, LeadAssignment, Niche
 from hotlead_app.services.checks import time_cursor
+from hotlead_app.services.csv_export import csv_line
 from hotlead_app.services.reads._access import own_provider
 from hotlead_app.services.reads._assignments import AssignmentRow, assignment_row
 
@@ -94,12 +94,6 @@ LEAD_CSV_COLUMNS = [
 ]
 
 
-def csv_line(values: list[Any]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(["" if v is None else v for v in values])
-    return buffer.getvalue()
-
-
 def lead_inbox_csv(actor: Actor) -> Iterator[str]:
     """Every assigned lead, newest first, as CSV lines (read in keyset batches)."""
     own_provider(actor)  # checked now, not at the first line read
@@ -118,7 +112,7 @@ def _lead_inbox_csv(actor: Actor) -> Iterator[str]:
                     r["lead_id"],
                     r["niche"],
                     r["level"],
-                    r["charged_amount"],
+                    Decimal(r["charged_amount"]),
                     "yes" if r["is_refunded"] else "no",
                     r["providers_on_lead"],
                     r["email"],

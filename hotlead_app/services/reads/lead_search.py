@@ -76,7 +76,7 @@ def search_leads(
             query = query.where(col(Lead.email).like(escaped + "%"))
     if first:
         query = query.where(Lead.created_at >= datetime(first.year, first.month, first.day, tzinfo=UTC))
-    if last_day:
+    if last_day and last_day < date.max:  # the last day there is: no upper bound
         end = last_day + timedelta(days=1)
         query = query.where(Lead.created_at < datetime(end.year, end.month, end.day, tzinfo=UTC))
     if cursor:

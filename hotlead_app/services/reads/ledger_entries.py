@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import TypedDict
 
 from sqlmodel import col, select
@@ -17,9 +18,10 @@ from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import InvalidInput
 from hotlead_app.domain.money import LedgerEntryType
 from hotlead_app.models import LedgerEntry, ServiceProvider
-from hotlead_app.services.checks import page_limit
+from hotlead_app.services.checks import page_limit, seq_cursor
+from hotlead_app.services.csv_export import Number, csv_line
 from hotlead_app.services.reads._access import admin_only, iso, own_provider
-from hotlead_app.services.reads.lead_inbox import CSV_BATCH, csv_line
+from hotlead_app.services.reads.lead_inbox import CSV_BATCH
 
 
 class ProviderEntry(TypedDict):
@@ -35,9 +37,7 @@ class ProviderEntry(TypedDict):
 
 
 def _cursor(before_seq: object) -> int | None:
-    if before_seq is not None and (isinstance(before_seq, bool) or not isinstance(before_seq, int)):
-        raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"})
-    return before_seq
+    return seq_cursor(before_seq)
 
 
 def _provider_entry(e: LedgerEntry) -> ProviderEntry:
@@ -97,8 +97,8 @@ def _provider_ledger_csv(actor: Actor) -> Iterator[str]:
                     r["created_at"],
                     r["seq"],
                     r["type"],
-                    r["signed_amount"],
-                    r["balance_after"],
+                    Number(Decimal(r["signed_amount"]), plus_sign=True),
+                    Decimal(r["balance_after"]),
                     r["related_entity_type"],
                     r["related_entity_id"],
                     r["id"],

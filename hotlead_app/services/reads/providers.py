@@ -4,7 +4,7 @@ subscriptions, and finding a provider by its id or an email."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, TypedDict, cast
+from typing import Any, TypedDict
 
 from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
@@ -14,6 +14,7 @@ from hotlead_app.domain import money
 from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import InvalidInput, NotFound
 from hotlead_app.models import PAUSE_REASON_TEXT, CompetitionLevel, Niche, ProviderSubscription, ServiceProvider, User
+from hotlead_app.services.checks import name_cursor
 from hotlead_app.services.reads._access import admin_only, iso
 
 
@@ -75,12 +76,9 @@ def list_providers(actor: Actor, *, limit: int = 50, after: object = None) -> li
     admin_only(actor)
     with unit_of_work() as uow:
         query = select(ServiceProvider).order_by(col(ServiceProvider.name), col(ServiceProvider.id))
-        if after:
-            try:
-                raw_name, raw_id = cast(Any, after)
-                name, last_id = str(raw_name), uuid.UUID(str(raw_id))
-            except (TypeError, ValueError):
-                raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"}) from None
+        key = name_cursor(after)
+        if key:
+            name, last_id = key
             query = query.where(
                 or_(
                     col(ServiceProvider.name) > name,
