@@ -16,8 +16,8 @@ DELIVERY_STATUSES = ("pending", "delivered", "failed")
 
 
 class WebhookEndpoint(SQLModel, table=True):
-    """A provider's receiver.  ``secret`` signs every delivery; it is stored as is (no
-    sealing helper exists yet: see services/webhooks.py), shown once.  An endpoint is
+    """A provider's receiver.  ``secret`` signs every delivery; shown once, stored sealed
+    with the app's secret key (services/webhooks.py).  An endpoint is
     never deleted (its deliveries and attempts stay): ``deleted_at`` hides it."""
 
     __tablename__ = "webhook_endpoints"
@@ -30,7 +30,7 @@ class WebhookEndpoint(SQLModel, table=True):
     provider_id: uuid.UUID = Field(foreign_key="service_providers.id", nullable=False)
     url: str = Field(max_length=2000)
     description: str = Field(default="", max_length=500)
-    secret: str = Field(max_length=100)
+    secret: str = Field(max_length=200)
     active: bool = Field(default=True)
     consecutive_failures: int = Field(default=0)
     disabled_at: datetime | None = timestamp()

@@ -2,8 +2,11 @@
 provider's own systems").
 
 - Endpoints: up to ``MAX_ENDPOINTS`` per provider; the signing secret is made here and
-  shown once.  It is stored as is, not sealed: the platform has no helper yet that
-  seals a value with the app's secret key (and rotating that key would need one).
+  shown once.  It is stored sealed (AES-GCM under a key derived from
+  ``HOTLEAD_SECRET_KEY``, like the session cookie's seal in ``services/auth.py`` but
+  with its own key derivation): a copy of the database alone cannot sign deliveries.
+  Changing ``HOTLEAD_SECRET_KEY`` makes the stored secrets unreadable: their attempts
+  fail (``secret cannot be unsealed``) until the provider adds the endpoint again.
 - Deliveries of ``lead.assigned`` / ``lead.refunded`` are written by the engine
   (``engine/webhook_enqueue.sql``, called by the triggers of ``webhook_events.sql``) in
   the transaction of the distribution or the refund, each with an outbox job
@@ -25,11 +28,14 @@ provider's own systems").
 
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
 import hmac
 import ipaddress
 import json
 import logging
+import os
 import secrets
 import socket
 import time
@@ -40,6 +46,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import text
 from sqlmodel import col, func, select
 
@@ -96,6 +106,42 @@ def verify(secret: str, header: str, body: bytes, *, tolerance: int = SIGNATURE_
     if abs(time.time() - t) > tolerance:
         return False
     return hmac.compare_digest(parts.get("v1", ""), signature(secret, t, body))
+
+
+# --------------------------------------------------------------------------- the secret at rest
+
+_SEAL_PREFIX = "s1."
+_SEAL_AAD = b"hotlead webhook secret v1"
+
+
+class SecretUnreadable(Exception):
+    pass
+
+
+@functools.lru_cache(maxsize=4)
+def _sealer(secret_key: str) -> AESGCM:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"hotlead webhook secret seal v1").derive(
+        secret_key.encode()
+    )
+    return AESGCM(key)
+
+
+def seal_secret(secret: str) -> str:
+    nonce = os.urandom(12)
+    sealed = _sealer(get_settings().secret_key).encrypt(nonce, secret.encode(), _SEAL_AAD)
+    return _SEAL_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+
+
+def unseal_secret(stored: str) -> str:
+    """The signing secret; SecretUnreadable when not sealed with this secret key."""
+    if not stored.startswith(_SEAL_PREFIX):
+        raise SecretUnreadable("not a sealed secret")
+    body = stored[len(_SEAL_PREFIX) :]
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        return _sealer(get_settings().secret_key).decrypt(raw[:12], raw[12:], _SEAL_AAD).decode()
+    except (ValueError, InvalidTag, UnicodeDecodeError):
+        raise SecretUnreadable("sealed with another HOTLEAD_SECRET_KEY") from None
 
 
 # --------------------------------------------------------------------------- URL rules
@@ -238,7 +284,7 @@ def create_endpoint(*, actor: Actor, url: Any, description: Any = None) -> NewEn
         if count >= MAX_ENDPOINTS:
             raise TooManyEndpoints(details={"max": MAX_ENDPOINTS})
         endpoint = WebhookEndpoint(
-            provider_id=provider_id, url=checked_url, description=checked_description, secret=secret
+            provider_id=provider_id, url=checked_url, description=checked_description, secret=seal_secret(secret)
         )
         uow.session.add(endpoint)
         uow.session.flush()
@@ -552,8 +598,11 @@ def deliver(*, delivery_id: uuid.UUID) -> str:
         row = uow.session.execute(_CLAIM, {"id": delivery_id, "claim": claim}).first()
     if row is None:
         return "not_due"
-    result = post(row.url, row.secret, delivery_id, row.body)
-    return _record(delivery_id, result)
+    try:
+        secret = unseal_secret(row.secret)
+    except SecretUnreadable as exc:
+        return _record(delivery_id, AttemptResult(None, 0, f"secret cannot be unsealed: {exc}"))
+    return _record(delivery_id, post(row.url, secret, delivery_id, row.body))
 
 
 def sweep(*, limit: int = SWEEP_BATCH) -> dict[str, int]:

@@ -73,12 +73,16 @@ def _attempts(delivery_id: uuid.UUID) -> list[WebhookAttempt]:
 
 
 def test_endpoints_secret_shown_once_at_most_five_patch_and_delete(db, api_server, receiver):
-    _, headers = _provider(api_server)
+    provider_id, headers = _provider(api_server)
     base = f"{api_server}/api/v1/provider/webhooks"
     created = httpx.post(base, json={"url": receiver.url(), "description": "CRM"}, headers=headers)
     assert created.status_code == 201, created.text
     first = created.json()
     assert first["url"] == receiver.url() and first["active"] is True and first["secret"].startswith("whsec_")
+
+    (row,) = _endpoint_rows(provider_id)
+    assert row.secret.startswith("s1.") and first["secret"] not in row.secret, "stored sealed"
+    assert webhooks.unseal_secret(row.secret) == first["secret"]
 
     listed = httpx.get(base, headers=headers).json()["items"]
     assert [e["id"] for e in listed] == [first["id"]]
@@ -447,3 +451,20 @@ def test_attempts_are_append_only_in_the_database(db, receiver):
         with psycopg.connect(dsn) as conn, pytest.raises(errors.InsufficientPrivilege):
             conn.execute(sql)
     assert [a.status_code for a in _attempts(delivery_id)] == [200]
+
+
+def test_a_secret_sealed_under_another_secret_key_fails_the_attempt_and_sends_nothing(db, receiver, monkeypatch):
+    market = make_market(providers=1)
+    actor = _actor(market.providers[0].id)
+    endpoint = webhooks.create_endpoint(actor=actor, url=receiver.url()).endpoint
+    delivery_id = webhooks.send_test(actor=actor, endpoint_id=endpoint.id)
+    monkeypatch.setenv("HOTLEAD_SECRET_KEY", "another-secret-key-" + "k" * 20)
+    get_settings.cache_clear()
+    try:
+        assert webhooks.deliver(delivery_id=delivery_id) == "retry"
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    (attempt,) = _attempts(delivery_id)
+    assert attempt.error is not None and attempt.error.startswith("secret cannot be unsealed")
+    assert receiver.received == []
