@@ -468,3 +468,19 @@ def test_a_secret_sealed_under_another_secret_key_fails_the_attempt_and_sends_no
     (attempt,) = _attempts(delivery_id)
     assert attempt.error is not None and attempt.error.startswith("secret cannot be unsealed")
     assert receiver.received == []
+
+
+def test_the_delivery_log_pages_newest_first(db, api_server, receiver):
+    _, headers = _provider(api_server)
+    base = f"{api_server}/api/v1/provider/webhooks"
+    endpoint = httpx.post(base, json={"url": receiver.url()}, headers=headers).json()
+    sent = [httpx.post(f"{base}/{endpoint['id']}/test", headers=headers).json()["delivery_id"] for _ in range(3)]
+    seen: list[str] = []
+    url = f"{base}/{endpoint['id']}/deliveries?limit=2"
+    while url:
+        page = httpx.get(url, headers=headers)
+        assert page.status_code == 200, page.text
+        seen.extend(d["id"] for d in page.json()["items"])
+        cursor = page.json()["next_cursor"]
+        url = f"{base}/{endpoint['id']}/deliveries?limit=2&cursor={cursor}" if cursor else ""
+    assert seen == list(reversed(sent))
