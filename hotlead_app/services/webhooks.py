@@ -38,6 +38,7 @@ import logging
 import os
 import secrets
 import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -499,6 +500,29 @@ class AttemptResult:
         return self.error is None and self.status_code is not None and 200 <= self.status_code < 300
 
 
+_clients: dict[int, httpx.Client] = {}
+_clients_lock = threading.Lock()
+
+
+def _client() -> httpx.Client:
+    """One HTTP client per process, shared by its threads: making one loads the CA
+    bundle (~35 ms of CPU), far more than a POST.  Never follows a redirect, ignores
+    proxy variables; the timeout is given per request."""
+    pid = os.getpid()  # a forked pool process makes its own
+    client = _clients.get(pid)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(pid)
+            if client is None:
+                client = httpx.Client(
+                    follow_redirects=False,
+                    trust_env=False,
+                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                )
+                _clients[pid] = client
+    return client
+
+
 def post(url: str, secret: str, delivery_id: uuid.UUID, body: str) -> AttemptResult:
     """One signed POST: no redirect followed, the URL checked again first (outside dev)."""
     settings = get_settings()
@@ -517,8 +541,7 @@ def post(url: str, secret: str, delivery_id: uuid.UUID, body: str) -> AttemptRes
     status: int | None = None
     error: str | None = None
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-            response = client.post(url, content=raw, headers=headers)
+        response = _client().post(url, content=raw, headers=headers, timeout=timeout)
         status = response.status_code
         if not 200 <= status < 300:
             error = f"HTTP {status}"
@@ -539,8 +562,31 @@ def next_delay(failed_attempts: int) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+_RECORD_DELIVERED = text(
+    """
+    WITH attempt AS (
+      INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, latency_ms)
+      VALUES (:id, now(), :status, :latency)
+    ), delivery AS (
+      UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now()
+       WHERE id = :id RETURNING endpoint_id
+    )
+    UPDATE webhook_endpoints SET consecutive_failures = 0
+     WHERE id = (SELECT endpoint_id FROM delivery) AND consecutive_failures <> 0
+    """
+)
+
+
 def _record(delivery_id: uuid.UUID, result: AttemptResult) -> str:
+    """The attempt and its outcome, in one transaction (the delivered case, by far the
+    most common, in one statement)."""
     settings = get_settings()
+    if result.delivered:
+        with unit_of_work() as uow:
+            uow.session.execute(
+                _RECORD_DELIVERED, {"id": delivery_id, "status": result.status_code, "latency": result.latency_ms}
+            )
+        return "delivered"
     with unit_of_work() as uow:
         uow.session.add(
             WebhookAttempt(
