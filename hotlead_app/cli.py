@@ -138,6 +138,109 @@ def _cmd_restore_check(_args: argparse.Namespace) -> int:
     return 0 if record["ok"] else 1
 
 
+def _timestamp(text: str):
+    """``latest`` (None) or an ISO 8601 time; a time without a zone is UTC."""
+    from datetime import UTC, datetime
+
+    if text == "latest":
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r} (e.g. 2026-12-05T13:45:00Z)") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _cmd_wal_ship(args: argparse.Namespace) -> int:
+    """PostgreSQL's archive_command: seal and store one WAL file (non-zero: retried)."""
+    from pathlib import Path
+
+    from hotlead_app.services.backup import BackupError, pitr
+
+    try:
+        pitr.wal_ship(Path(args.path), args.name)
+    except (BackupError, OSError) as exc:
+        print(f"wal-ship {args.name} failed: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _cmd_wal_fetch(args: argparse.Namespace) -> int:
+    """PostgreSQL's restore_command: 0 when written, 1 when the archive has no such file."""
+    from pathlib import Path
+
+    from hotlead_app.services.backup import BackupError, pitr
+
+    try:
+        return 0 if pitr.wal_fetch(args.name, Path(args.path)) else 1
+    except (BackupError, OSError) as exc:
+        print(f"wal-fetch {args.name} failed: {exc}", file=sys.stderr)
+        return 2
+
+
+def _cmd_base_backup(_args: argparse.Namespace) -> int:
+    from hotlead_app.services.backup import BackupError, pitr
+
+    try:
+        result = pitr.base_backup()
+    except BackupError as exc:
+        print(f"base backup failed: {exc}", file=sys.stderr)
+        return 2
+    print(f"base backup written: {result.location} ({result.size} bytes)")
+    return 0
+
+
+def _cmd_wal_shipper(args: argparse.Namespace) -> int:
+    """Seal and store what a spooling archive_command leaves in --spool (compose)."""
+    from pathlib import Path
+
+    from hotlead_app.services.backup import pitr
+
+    spool = Path(args.spool)
+    if args.once:
+        print(f"shipped {pitr.ship_spool(spool)} WAL files")
+        return 0
+    pitr.run_shipper(spool, interval=args.interval, base_every_hours=args.base_backup_hours)
+    return 0
+
+
+def _cmd_pitr_config(args: argparse.Namespace) -> int:
+    from hotlead_app.services.backup import pitr
+
+    print("# postgresql.conf: continuous WAL archiving for `hotlead pitr-restore`")
+    for name, value in pitr.server_settings(args.spool).items():
+        print(f"{name} = {value}")
+    return 0
+
+
+def _cmd_pitr_restore(args: argparse.Namespace) -> int:
+    """Unpack the base backup and configure recovery to --to; --start also runs it."""
+    from pathlib import Path
+
+    from hotlead_app.services.backup import BackupError, pitr
+
+    try:
+        recovery = pitr.prepare_recovery(Path(args.data_dir), to=args.to)
+        print(f"base backup {recovery.base} unpacked into {recovery.data_dir}; recovery to {args.to or 'the end'}")
+        if args.port:
+            server = pitr.start_recovered(recovery, args.port)
+            print(f"recovered and promoted: PostgreSQL on 127.0.0.1:{server.port} (log {server.log_path})")
+        else:
+            print("start PostgreSQL on this folder: it replays the archive, then promotes")
+    except BackupError as exc:
+        print(f"pitr-restore failed: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _cmd_pitr_drill(args: argparse.Namespace) -> int:
+    from hotlead_app.services.backup import pitr
+
+    record = pitr.pitr_drill(to=args.to)
+    print(f"point-in-time drill {'OK' if record['ok'] else 'FAILED'}: {record}")
+    return 0 if record["ok"] else 1
+
+
 def _cmd_migrate(args: argparse.Namespace) -> int:
     """alembic upgrade head, then the bootstrap admin: the one-off step before a deploy starts."""
     from hotlead_app.infra.migrations import migrate
@@ -230,6 +333,39 @@ def main(argv: list[str] | None = None) -> int:
         "restore-check", help="restore the latest backup into the scratch database and verify it (the weekly job)"
     ).set_defaults(fn=_cmd_restore_check)
     sub.add_parser("backup-keygen", help="print a new HOTLEAD_BACKUP_KEY").set_defaults(fn=_cmd_backup_keygen)
+    p = sub.add_parser("wal-ship", help="archive_command: seal and store one WAL file (%%p %%f)")
+    p.add_argument("path")
+    p.add_argument("name")
+    p.set_defaults(fn=_cmd_wal_ship)
+    p = sub.add_parser("wal-fetch", help="restore_command: fetch one archived WAL file (%%f %%p)")
+    p.add_argument("name")
+    p.add_argument("path")
+    p.set_defaults(fn=_cmd_wal_fetch)
+    sub.add_parser("base-backup", help="sealed pg_basebackup for point-in-time recovery").set_defaults(
+        fn=_cmd_base_backup
+    )
+    p = sub.add_parser("wal-shipper", help="seal and store the WAL files a spooling archive_command leaves")
+    p.add_argument("--spool", required=True, help="the folder the archive_command copies into")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between rounds")
+    p.add_argument("--once", action="store_true", help="one round, then exit")
+    p.add_argument(
+        "--base-backup-hours",
+        type=float,
+        default=24.0,
+        help="take a base backup when the newest is this old (0: never)",
+    )
+    p.set_defaults(fn=_cmd_wal_shipper)
+    p = sub.add_parser("pitr-config", help="print the postgresql.conf lines for WAL archiving")
+    p.add_argument("--spool", default=None, help="archive into this folder for `hotlead wal-shipper`")
+    p.set_defaults(fn=_cmd_pitr_config)
+    p = sub.add_parser("pitr-restore", help="recover into a new data folder up to a point in time")
+    p.add_argument("--to", type=_timestamp, required=True, help="ISO 8601 time (UTC if no zone) or 'latest'")
+    p.add_argument("--data-dir", required=True, help="a new, empty folder for the recovered cluster")
+    p.add_argument("--port", type=int, default=0, help="also start it on 127.0.0.1:PORT and wait for promotion")
+    p.set_defaults(fn=_cmd_pitr_restore)
+    p = sub.add_parser("pitr-drill", help="recover to a time into a scratch server and check the ledger")
+    p.add_argument("--to", type=_timestamp, default=None, help="ISO 8601 time or 'latest' (default)")
+    p.set_defaults(fn=_cmd_pitr_drill)
     p = sub.add_parser("migrate", help="alembic upgrade head, then the bootstrap admin (deploy step)")
     p.add_argument("--no-bootstrap", action="store_true", help="only the migrations")
     p.set_defaults(fn=_cmd_migrate)

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # Sessions: signed out after this long in any case, and after this long unused.
     session_absolute_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     session_idle_minutes: float = Field(default=120.0, gt=0)
+    # Per processor and client address, counted before the signature is checked (a
+    # flood of forged events must not turn into PayPal verification calls).
+    rate_limit_webhook: str = "300/minute"
     # X-Forwarded-For is honoured only from these proxy addresses (comma-separated CIDRs).
     trusted_proxies: str = ""
     # Start MailDev (SMTP sink + web inbox) with `make run` in dev when SMTP is the default.
@@ -88,7 +91,7 @@ class Settings(BaseSettings):
     paypal_client_secret: str = Field(default="", validation_alias="PAYPAL_CLIENT_SECRET")
     paypal_webhook_id: str = Field(default="", validation_alias="PAYPAL_WEBHOOK_ID")
 
-    # Encrypted backups (hotlead backup / restore; services/backup.py).
+    # Encrypted backups (hotlead backup / restore; services/backup/).
     backup_key: str = ""  # base64 of 32 random bytes (`hotlead backup-keygen`)
     backup_previous_keys: str = ""  # comma-separated older keys, for restoring older backups
     backup_location: str = ""  # a folder, or s3://bucket/prefix; empty: <data_dir>/backups
@@ -107,6 +110,9 @@ class Settings(BaseSettings):
     # PayPal webhook check: "api" asks verify-webhook-signature; "offline" checks the
     # certificate (from *.paypal.com), CRC32 and RSA-SHA256 here.
     paypal_webhook_verification: Literal["api", "offline"] = "api"
+    # Every Stripe / PayPal HTTP call gives up after this many seconds (connect and
+    # read; Stripe retries once): a slow processor fails a request fast, with 503.
+    payment_http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # Deposits (payments work): limits, currency, reconciliation schedule.
     deposit_min_amount: Decimal = Decimal("10.00")
     deposit_max_amount: Decimal = Decimal("10000.00")

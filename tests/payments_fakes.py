@@ -16,6 +16,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -53,11 +54,14 @@ class FakeStripe:
     requests: list[Recorded] = field(default_factory=list)
     fail_with: int | None = None  # answer every call with this status (an outage)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    on_request: Callable[[str, str], None] | None = None  # called with (method, path) before answering
 
     # ------------------------------------------------------------- the API
     def handle(
         self, method: str, path: str, query: dict[str, list[str]], form: dict[str, list[str]], headers: dict[str, str]
     ) -> tuple[int, dict[str, Any]]:
+        if self.on_request is not None:
+            self.on_request(method, path)
         with self.lock:
             self.requests.append(Recorded(method, path, query, form, headers))
             if self.fail_with:
@@ -330,10 +334,13 @@ class FakePayPal:
     search_lag: set[str] = field(default_factory=set)  # capture ids Transaction Search does not list yet
     failing_orders: set[str] = field(default_factory=set)  # order ids whose calls answer 500
     lock: threading.Lock = field(default_factory=threading.Lock)
+    on_request: Callable[[str, str], None] | None = None  # called with (method, path) before answering
 
     def handle(
         self, method: str, path: str, query: dict[str, list[str]], body: str, headers: dict[str, str]
     ) -> tuple[int, dict[str, Any]]:
+        if self.on_request is not None:
+            self.on_request(method, path)
         with self.lock:
             self.requests.append(Recorded(method, path, query, {"body": [body]}, headers))
             parts = [p for p in path.split("/") if p]

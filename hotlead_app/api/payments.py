@@ -10,11 +10,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from hotlead_app.api.client import client_info
 from hotlead_app.api.deps import require_admin, require_provider
 from hotlead_app.api.errors import error_response
 from hotlead_app.api.pagination import PageParams, page
 from hotlead_app.domain import money
-from hotlead_app.services import auth
+from hotlead_app.services import auth, ratelimit
 from hotlead_app.services.payments import deposits, issues, webhooks
 from hotlead_app.services.payments.errors import InvalidSignature, ProcessorUnavailable
 
@@ -95,9 +96,17 @@ def _received(receipt: webhooks.Receipt) -> dict[str, Any]:
     return {"received": True, "event_id": receipt.event_id, "outcome": receipt.outcome}
 
 
+async def _limit(request: Request, processor: str) -> None:
+    """HOTLEAD_RATE_LIMIT_WEBHOOK per processor and client address (429 past it),
+    before the body is read or the signature checked."""
+    ip = client_info(request).ip
+    await run_in_threadpool(lambda: ratelimit.hit("webhook", f"{processor}:{ip}"))
+
+
 @webhook_router.post("/stripe")
 async def stripe_webhook(request: Request):
     """Verified with ``Stripe-Signature`` (STRIPE_WEBHOOK_SECRET, 300 s tolerance); no session."""
+    await _limit(request, "stripe")
     body = await _raw(request)
     if isinstance(body, JSONResponse):
         return body
@@ -114,6 +123,7 @@ async def stripe_webhook(request: Request):
 @webhook_router.post("/paypal")
 async def paypal_webhook(request: Request):
     """Verified through PayPal's verify-webhook-signature (PAYPAL_WEBHOOK_ID); no session."""
+    await _limit(request, "paypal")
     body = await _raw(request)
     if isinstance(body, JSONResponse):
         return body

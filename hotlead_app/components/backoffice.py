@@ -10,6 +10,7 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components.layout import logo
 
 ADMIN_SECTIONS: list[tuple[str, str]] = [
     ("Overview", routes.ADMIN_OVERVIEW),
@@ -78,7 +79,7 @@ def _sign_out_everywhere() -> rx.Component:
 def backoffice_layout(
     *children: rx.Component,
     sections: list[tuple[str, str]],
-    title: str,
+    title: str | rx.Var,
     on_sign_out,
     badges: dict[str, rx.Component] | None = None,
     actions: rx.Component | None = None,
@@ -87,15 +88,19 @@ def backoffice_layout(
     badges = badges or {}
     return rx.box(
         rx.flex(
-            rx.link(rx.heading("Hot Lead", size="4"), href="/", underline="none"),
+            logo("32px"),
+            # On a phone the navigation takes its own row under the logo and sign-out.
             rx.flex(
                 *[_nav_link(label, href, badges.get(label)) for label, href in sections],
                 wrap="wrap",
                 spacing="4",
-                flex="1",
+                flex=rx.breakpoints(initial="1 1 100%", md="1 1 0%"),
+                order=rx.breakpoints(initial="1", md="0"),
                 class_name="backoffice-nav",
             ),
-            rx.button("Sign out", variant="ghost", size="1", on_click=on_sign_out, class_name="sign-out"),
+            rx.button(
+                "Sign out", variant="ghost", size="1", on_click=on_sign_out, class_name="sign-out", margin_left="auto"
+            ),
             _sign_out_everywhere(),
             wrap="wrap",
             spacing="4",
@@ -127,7 +132,7 @@ def backoffice_layout(
 
 
 def admin_layout(
-    *children: rx.Component, title: str, on_sign_out, actions=None, queue_badge: rx.Component | None = None
+    *children: rx.Component, title: str | rx.Var, on_sign_out, actions=None, queue_badge: rx.Component | None = None
 ) -> rx.Component:
     badges = {"Queue": queue_badge} if queue_badge is not None else None
     return backoffice_layout(
@@ -135,7 +140,7 @@ def admin_layout(
     )
 
 
-def provider_layout(*children: rx.Component, title: str, on_sign_out, actions=None) -> rx.Component:
+def provider_layout(*children: rx.Component, title: str | rx.Var, on_sign_out, actions=None) -> rx.Component:
     return backoffice_layout(
         *children, sections=PROVIDER_SECTIONS, title=title, on_sign_out=on_sign_out, actions=actions
     )

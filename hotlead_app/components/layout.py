@@ -1,12 +1,27 @@
-"""The frame every public page sits in."""
+"""The frame every public page sits in, and the logo every frame shows."""
 
 import reflex as rx
+
+#: The logo and its text alternative (``assets/logo.svg``: the flame mark and the wordmark).
+LOGO_SRC = "/logo.svg"
+LOGO_ALT = "Find Me A Hot Lead"
+
+
+def logo(height: str = "40px") -> rx.Component:
+    """The logo as a link to the home page (named by the image's alt text)."""
+    return rx.link(
+        rx.image(src=LOGO_SRC, alt=LOGO_ALT, height=height, width="auto", display="block"),
+        href="/",
+        underline="none",
+        class_name="site-logo",
+        flex_shrink="0",
+    )
 
 
 def public_layout(*children: rx.Component) -> rx.Component:
     return rx.box(
         rx.hstack(
-            rx.link(rx.heading("Find Me A Hot Lead", size="5"), href="/", underline="none"),
+            logo(),
             padding="1em 2em",
             border_bottom="1px solid var(--gray-a5)",
             width="100%",

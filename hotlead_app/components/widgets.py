@@ -20,6 +20,14 @@ def loading_block() -> rx.Component:
     return rx.center(rx.spinner(size="3"), padding="3em", width="100%", class_name="loading")
 
 
+def download_button(label: str, path: str, filename: str, id: str) -> rx.Component:
+    """A plain document link to a CSV endpoint: the browser downloads it with the
+    session cookie (pages and API share one origin in prod)."""
+    return rx.link(
+        rx.button(label, variant="soft", id=id), href=path, download=filename, reload_document=True, underline="none"
+    )
+
+
 def loading_or(loading: rx.Var, content: rx.Component) -> rx.Component:
     """The spinner while ``loading``, then ``content``."""
     return rx.cond(loading, loading_block(), content)

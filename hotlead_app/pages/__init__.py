@@ -1,4 +1,4 @@
-"""One module per page; importing them registers the pages (one import per line)."""
+"""One module (or package) per page; importing them registers the pages (one import per line)."""
 
 # ruff: noqa: F401
 from hotlead_app.pages import (

@@ -9,12 +9,13 @@ import json
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components import format as fmt
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import data_table, filter_form, filter_input, paged_list
 from hotlead_app.domain.errors import InvalidInput
 from hotlead_app.services.reads import audit_trail
 from hotlead_app.state.guards import AdminPageState
-from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import FilteredPages
 
 PAGE_SIZE = 50
@@ -74,7 +75,7 @@ class AuditState(FilteredPages, AdminPageState):
         self.items = [
             {
                 "id": a["id"],
-                "when": a["created_at"][:19].replace("T", " "),
+                "when": fmt.when(a["created_at"], seconds=True),
                 "entity_type": a["entity_type"],
                 "entity_id": a["entity_id"],
                 "short_id": a["entity_id"][:8],
@@ -153,21 +154,16 @@ def _row(item: dict) -> rx.Component:
     )
 
 
-@rx.page(route=routes.ADMIN_AUDIT, title="Audit log | Find Me A Hot Lead", on_load=AuditState.load)
+@admin_page(route=routes.ADMIN_AUDIT, title="Audit log", on_load=AuditState.load)
 def admin_audit() -> rx.Component:
-    return admin_layout(
-        rx.vstack(
-            _filters(),
-            paged_list(
-                S,
-                S.items,
-                data_table(("When", "Entity", "Action", "By", "Memo", ""), S.items, _row, id="audit-table"),
-                empty_state("No audit row matches these filters.", id="audit-empty"),
-            ),
-            spacing="4",
-            width="100%",
+    return rx.vstack(
+        _filters(),
+        paged_list(
+            S,
+            S.items,
+            data_table(("When", "Entity", "Action", "By", "Memo", ""), S.items, _row, id="audit-table"),
+            empty_state("No audit row matches these filters.", id="audit-empty"),
         ),
-        title="Audit log",
-        on_sign_out=AuditState.sign_out,
-        queue_badge=queue_badge(),
+        spacing="4",
+        width="100%",
     )

@@ -10,18 +10,15 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components import format as fmt
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or, reason_fields
 from hotlead_app.domain.errors import DomainError, NotFound
 from hotlead_app.services import leads, refunds
 from hotlead_app.services.reads import lead_detail
 from hotlead_app.state.dialogs import ReasonDialog
 from hotlead_app.state.guards import AdminPageState, guarded
-from hotlead_app.state.nav import queue_badge
-
-
-def _when(value: str | None) -> str:
-    return value[:19].replace("T", " ") if value else ""
 
 
 def _short(value) -> str:
@@ -65,9 +62,9 @@ class LeadDetailState(ReasonDialog, AdminPageState):
             "niche": f"{view['niche_name']} ({view['niche']})",
             "email": view["email"],
             "phone": view["phone"],
-            "received": _when(view["created_at"]),
-            "confirmed": _when(view["confirmed_at"]),
-            "distributed": _when(view["distributed_at"]),
+            "received": fmt.when(view["created_at"], seconds=True),
+            "confirmed": fmt.when(view["confirmed_at"], seconds=True),
+            "distributed": fmt.when(view["distributed_at"], seconds=True),
             "referrer": view["referrer_url"],
             "partner": view["partner"] + (f" ({view['partner_name']})" if view["partner_name"] else ""),
             "consent_version": view["consent_version"],
@@ -84,7 +81,7 @@ class LeadDetailState(ReasonDialog, AdminPageState):
                 "price": a["price"],
                 "refunded": "yes" if a["refunded"] else "no",
                 "refund_reason": a["refund_reason"],
-                "when": _when(a["assigned_at"]),
+                "when": fmt.when(a["assigned_at"], seconds=True),
                 "can_refund": "" if a["refunded"] else "1",
                 "provider_href": routes.admin_provider(a["provider_id"]),
             }
@@ -92,7 +89,7 @@ class LeadDetailState(ReasonDialog, AdminPageState):
         ]
         self.history = [
             {
-                "when": _when(h["at"]),
+                "when": fmt.when(h["at"], seconds=True),
                 "what": h["action"].replace("_", " ")
                 + (" (assignment)" if h["entity_type"] == "lead_assignment" else ""),
                 "who": h["actor_role"],
@@ -430,22 +427,19 @@ def _body() -> rx.Component:
     )
 
 
-@rx.page(route=routes.ADMIN_LEAD, title="Lead | Find Me A Hot Lead", on_load=LeadDetailState.load)
+@admin_page(
+    route=routes.ADMIN_LEAD,
+    title="Lead",
+    on_load=LeadDetailState.load,
+    actions=lambda: rx.link("← All leads", href=routes.ADMIN_LEADS),
+)
 def admin_lead_detail() -> rx.Component:
     s = LeadDetailState
-    return admin_layout(
-        loading_or(
-            s.loading,
-            rx.cond(
-                s.missing,
-                rx.vstack(
-                    empty_state("No such lead.", id="lead-missing"), rx.link("← All leads", href=routes.ADMIN_LEADS)
-                ),
-                _body(),
-            ),
+    return loading_or(
+        s.loading,
+        rx.cond(
+            s.missing,
+            rx.vstack(empty_state("No such lead.", id="lead-missing"), rx.link("← All leads", href=routes.ADMIN_LEADS)),
+            _body(),
         ),
-        title="Lead",
-        on_sign_out=s.sign_out,
-        queue_badge=queue_badge(),
-        actions=rx.link("← All leads", href=routes.ADMIN_LEADS),
     )

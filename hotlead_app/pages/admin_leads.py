@@ -6,14 +6,15 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components import format as fmt
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import data_table, keyset_pager, loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.domain.leads import LeadStatus
 from hotlead_app.services.reads import lead_search
 from hotlead_app.services.reads import niches as niche_reads
 from hotlead_app.state.guards import AdminPageState, guarded
-from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 50
@@ -58,7 +59,7 @@ class LeadsState(KeysetPages, AdminPageState):
             {
                 "id": r["id"],
                 "href": routes.admin_lead(r["id"]),
-                "created": r["created_at"][:16].replace("T", " "),
+                "created": fmt.when(r["created_at"]),
                 "status": r["status"],
                 "niche": r["niche"],
                 "email": r["email"],
@@ -205,31 +206,26 @@ def _row(r: dict) -> rx.Component:
     )
 
 
-@rx.page(route=routes.ADMIN_LEADS, title="Leads | Find Me A Hot Lead", on_load=LeadsState.load)
+@admin_page(route=routes.ADMIN_LEADS, title="Leads", on_load=LeadsState.load)
 def admin_leads() -> rx.Component:
     s = LeadsState
-    return admin_layout(
-        rx.vstack(
-            _filters(),
-            rx.cond(
-                (s.error != "") & (s.field_errors.length() == 0),
-                rx.callout(s.error, color_scheme="red", icon="triangle_alert", width="100%"),
-            ),
-            loading_or(
-                s.loading,
-                rx.cond(
-                    s.rows.length() > 0,
-                    data_table(
-                        ("Received (UTC)", "Status", "Niche", "Email", "Partner"), s.rows, _row, table_id="leads-table"
-                    ),
-                    empty_state("No lead matches these filters.", id="leads-empty"),
-                ),
-            ),
-            keyset_pager(s),
-            width="100%",
-            spacing="4",
+    return rx.vstack(
+        _filters(),
+        rx.cond(
+            (s.error != "") & (s.field_errors.length() == 0),
+            rx.callout(s.error, color_scheme="red", icon="triangle_alert", width="100%"),
         ),
-        title="Leads",
-        on_sign_out=s.sign_out,
-        queue_badge=queue_badge(),
+        loading_or(
+            s.loading,
+            rx.cond(
+                s.rows.length() > 0,
+                data_table(
+                    ("Received (UTC)", "Status", "Niche", "Email", "Partner"), s.rows, _row, table_id="leads-table"
+                ),
+                empty_state("No lead matches these filters.", id="leads-empty"),
+            ),
+        ),
+        keyset_pager(s),
+        width="100%",
+        spacing="4",
     )

@@ -7,13 +7,14 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components import format as fmt
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import data_table, filter_form, filter_input, labeled_field, paged_list
 from hotlead_app.domain.errors import InvalidInput
 from hotlead_app.domain.money import LedgerEntryType
 from hotlead_app.services.reads import ledger_entries, providers
 from hotlead_app.state.guards import AdminPageState
-from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import FilteredPages
 
 PAGE_SIZE = 50
@@ -42,7 +43,7 @@ class LedgerState(FilteredPages, AdminPageState):
         self.items = [
             {
                 "id": e["id"],
-                "when": e["created_at"][:16].replace("T", " "),
+                "when": fmt.when(e["created_at"]),
                 "provider": e["provider_name"],
                 "href": routes.admin_provider(e["provider_id"]),
                 "type": e["type"],
@@ -127,26 +128,21 @@ def _row(item: dict) -> rx.Component:
     )
 
 
-@rx.page(route=routes.ADMIN_LEDGER, title="Ledger | Find Me A Hot Lead", on_load=LedgerState.load)
+@admin_page(route=routes.ADMIN_LEDGER, title="Ledger", on_load=LedgerState.load)
 def admin_ledger() -> rx.Component:
-    return admin_layout(
-        rx.vstack(
-            _filters(),
-            paged_list(
-                S,
+    return rx.vstack(
+        _filters(),
+        paged_list(
+            S,
+            S.items,
+            data_table(
+                ("When", "Provider", "Type", "Amount", "Balance after", "Memo", "For"),
                 S.items,
-                data_table(
-                    ("When", "Provider", "Type", "Amount", "Balance after", "Memo", "For"),
-                    S.items,
-                    _row,
-                    id="ledger-table",
-                ),
-                empty_state("No entry matches these filters.", id="ledger-empty"),
+                _row,
+                id="ledger-table",
             ),
-            spacing="4",
-            width="100%",
+            empty_state("No entry matches these filters.", id="ledger-empty"),
         ),
-        title="Ledger",
-        on_sign_out=LedgerState.sign_out,
-        queue_badge=queue_badge(),
+        spacing="4",
+        width="100%",
     )

@@ -10,21 +10,13 @@ from decimal import Decimal
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout
+from hotlead_app.components import format as fmt
+from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services.reads import approval_queue, overview
 from hotlead_app.state.guards import AdminPageState, guarded
-from hotlead_app.state.nav import queue_badge
 
-STATUS_COLORS = {
-    "pending_confirmation": "var(--gray-8)",
-    "pending_approval": "var(--amber-9)",
-    "approved": "var(--blue-9)",
-    "distributed": "var(--green-9)",
-    "rejected": "var(--red-9)",
-    "bad_lead": "var(--purple-9)",
-}
 PERIODS = ["7", "30", "90"]
 
 
@@ -84,9 +76,7 @@ class OverviewState(AdminPageState):
         self.providers_total = sum(p["count"] for p in providers)
         self.backlog_series = by_wait
         self.backlog_count = queue.count
-        self.oldest_waiting = (
-            queue.oldest_confirmed_at.strftime("%Y-%m-%d %H:%M UTC") if queue.oldest_confirmed_at else ""
-        )
+        self.oldest_waiting = fmt.when_utc(queue.oldest_confirmed_at)
         self.loading = False
 
     @rx.event
@@ -124,7 +114,7 @@ def _leads_chart() -> rx.Component:
     return rx.recharts.bar_chart(
         *[
             rx.recharts.bar(data_key=status, stack_id="leads", fill=color, name=status.replace("_", " "))
-            for status, color in STATUS_COLORS.items()
+            for status, color in fmt.LEAD_STATUS_COLORS.items()
         ],
         rx.recharts.x_axis(data_key="day"),
         rx.recharts.y_axis(allow_decimals=False, width=40),
@@ -223,19 +213,20 @@ def _content() -> rx.Component:
     )
 
 
-@rx.page(route=routes.ADMIN_OVERVIEW, title="Overview | Find Me A Hot Lead", on_load=OverviewState.load)
-def admin_overview() -> rx.Component:
+@admin_page(
+    route=routes.ADMIN_OVERVIEW,
+    title="Overview",
+    on_load=OverviewState.load,
+    actions=lambda: rx.select.root(
+        rx.select.trigger(id="overview-period", aria_label="Period"),
+        rx.select.content(*[rx.select.item(f"Last {d} days", value=d) for d in PERIODS]),
+        value=OverviewState.period,
+        on_change=OverviewState.set_period,
+    ),
+)
+def admin_overview() -> tuple[rx.Component, ...]:
     s = OverviewState
-    return admin_layout(
+    return (
         rx.cond(s.error != "", rx.callout(s.error, color_scheme="red", icon="triangle_alert", width="100%")),
         loading_or(s.loading, _content()),
-        title="Overview",
-        on_sign_out=s.sign_out,
-        queue_badge=queue_badge(),
-        actions=rx.select.root(
-            rx.select.trigger(id="overview-period", aria_label="Period"),
-            rx.select.content(*[rx.select.item(f"Last {d} days", value=d) for d in PERIODS]),
-            value=s.period,
-            on_change=s.set_period,
-        ),
     )

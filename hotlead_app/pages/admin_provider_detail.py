@@ -13,28 +13,20 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components import format as fmt
+from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.layout import field_error
+from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import confirm_dialog, data_table, keyset_pager, loading_or
 from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.services import catalog, ledger
 from hotlead_app.services.reads import ledger_entries, providers
 from hotlead_app.state.guards import AdminPageState, guarded
-from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 25
 MAX_MEMO = 5000
-STATUS_TEXT = {
-    "active": "Active: receives the leads its subscriptions match.",
-    "auto_deactivated": "Paused by the platform: the balance covers none of its subscriptions.",
-    "inactive": "Switched off by an admin.",
-}
-
-
-def _when(iso: str | None) -> str:
-    return iso[:16].replace("T", " ") if iso else ""
 
 
 class ProviderDetailState(KeysetPages, AdminPageState):
@@ -83,10 +75,10 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         self.email = view["email"]
         self.status = view["status"]
         self.status_reason = view["status_reason"] or ""
-        self.status_text = STATUS_TEXT.get(view["status"], view["status"])
+        self.status_text = fmt.label(fmt.PROVIDER_STATUS_TEXT, view["status"])
         self.balance = view["balance"]
         self.logins = [
-            {"email": u["email"], "active": "yes" if u["active"] else "no", "since": _when(u["created_at"])}
+            {"email": u["email"], "active": "yes" if u["active"] else "no", "since": fmt.when(u["created_at"])}
             for u in view["logins"]
         ]
         self.subscriptions = [
@@ -97,7 +89,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
                 "price": s["price_per_lead"],
                 "state": ("cancelled" if s["cancelled_at"] else "active" if s["active"] else s["pause_text"]),
                 "filters": json.dumps(s["filters"], sort_keys=True) if s["filters"] else "every lead",
-                "last": _when(s["last_received_at"]) or "never",
+                "last": fmt.when(s["last_received_at"]) or "never",
             }
             for s in view["subscriptions"]
         ]
@@ -111,7 +103,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         self.entries = [
             {
                 "id": e["id"],
-                "when": _when(e["created_at"]),
+                "when": fmt.when(e["created_at"]),
                 "type": e["type"],
                 "amount": e["signed_amount"],
                 "balance_after": e["balance_after"] or "",
@@ -208,7 +200,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         if errors:
             return
         self.pending_type = self.adj_type
-        self.pending_amount = money.format_money(amount)
+        self.pending_amount = fmt.money(amount)
         self.pending_memo = self.adj_memo.strip()
         self.pending_key = f"adjustment:{uuid.uuid4()}"
         self.confirm_open = True
@@ -451,22 +443,22 @@ def _content() -> rx.Component:
     )
 
 
-@rx.page(route=routes.ADMIN_PROVIDER, title="Provider | Find Me A Hot Lead", on_load=ProviderDetailState.load)
+@admin_page(
+    route=routes.ADMIN_PROVIDER,
+    title="Provider",
+    on_load=ProviderDetailState.load,
+    heading=rx.cond(S.name != "", S.name, "Provider"),
+    actions=lambda: rx.link("← All providers", href=routes.ADMIN_PROVIDERS),
+)
 def admin_provider_detail() -> rx.Component:
-    return admin_layout(
-        loading_or(
-            S.loading,
-            rx.cond(
-                S.found,
-                _content(),
-                rx.vstack(
-                    rx.text("No such provider.", id="provider-missing"),
-                    rx.link("All providers", href=routes.ADMIN_PROVIDERS),
-                ),
+    return loading_or(
+        S.loading,
+        rx.cond(
+            S.found,
+            _content(),
+            rx.vstack(
+                rx.text("No such provider.", id="provider-missing"),
+                rx.link("All providers", href=routes.ADMIN_PROVIDERS),
             ),
         ),
-        title=rx.cond(S.name != "", S.name, "Provider"),
-        on_sign_out=ProviderDetailState.sign_out,
-        queue_badge=queue_badge(),
-        actions=rx.link("← All providers", href=routes.ADMIN_PROVIDERS),
     )

@@ -8,18 +8,18 @@ import json
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components import format as fmt
+from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.layout import field_error
+from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import data_table, labeled_field, paged_list
 from hotlead_app.domain.errors import Conflict, DomainError, InvalidInput
 from hotlead_app.services import accounts
 from hotlead_app.services.reads import providers
 from hotlead_app.state.guards import AdminPageState, guarded
-from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 25
-STATUS_COLOR = {"active": "green", "auto_deactivated": "orange", "inactive": "gray"}
 
 
 class ProvidersState(KeysetPages, AdminPageState):
@@ -41,7 +41,7 @@ class ProvidersState(KeysetPages, AdminPageState):
                 "reason": r["status_reason"] or "",
                 "balance": r["balance"],
                 "href": routes.admin_provider(r["id"]),
-                "color": STATUS_COLOR.get(r["status"], "gray"),
+                "color": fmt.provider_status_color(r["status"]),
             }
             for r in shown
         ]
@@ -159,26 +159,25 @@ def _row(item: dict) -> rx.Component:
     )
 
 
-@rx.page(route=routes.ADMIN_PROVIDERS, title="Providers | Find Me A Hot Lead", on_load=ProvidersState.load)
+@admin_page(
+    route=routes.ADMIN_PROVIDERS,
+    title="Providers",
+    on_load=ProvidersState.load,
+    actions=lambda: rx.button("New provider", on_click=ProvidersState.toggle_form, id="new-provider"),
+)
 def admin_providers() -> rx.Component:
-    return admin_layout(
-        rx.vstack(
-            rx.cond(S.form_open, _create_form()),
-            paged_list(
-                S,
+    return rx.vstack(
+        rx.cond(S.form_open, _create_form()),
+        paged_list(
+            S,
+            S.items,
+            data_table(
+                ("Provider", "Email", "Status", rx.table.column_header_cell("Balance", text_align="right")),
                 S.items,
-                data_table(
-                    ("Provider", "Email", "Status", rx.table.column_header_cell("Balance", text_align="right")),
-                    S.items,
-                    _row,
-                ),
-                empty_state("No provider yet: create the first one with its login.", id="providers-empty"),
+                _row,
             ),
-            spacing="4",
-            width="100%",
+            empty_state("No provider yet: create the first one with its login.", id="providers-empty"),
         ),
-        title="Providers",
-        on_sign_out=ProvidersState.sign_out,
-        queue_badge=queue_badge(),
-        actions=rx.button("New provider", on_click=ProvidersState.toggle_form, id="new-provider"),
+        spacing="4",
+        width="100%",
     )

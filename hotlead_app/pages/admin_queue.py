@@ -19,7 +19,9 @@ from typing import Any
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components import format as fmt
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import confirm_dialog, keyset_pager, loading_or, reason_fields
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import leads
@@ -27,7 +29,6 @@ from hotlead_app.services.reads import approval_queue
 from hotlead_app.state import nav
 from hotlead_app.state.dialogs import ReasonDialog
 from hotlead_app.state.guards import AdminPageState, guarded
-from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 20
@@ -67,10 +68,6 @@ KEYBOARD_JS = """
 """
 
 
-def _pairs(values: dict) -> str:
-    return " · ".join(f"{k}: {v}" for k, v in values.items() if v not in (None, ""))
-
-
 def _display(row: Mapping[str, Any]) -> dict[str, str]:
     partner = row["partner"] + (f" ({row['partner_name']})" if row["partner_name"] else "")
     consent = ", ".join(
@@ -78,7 +75,7 @@ def _display(row: Mapping[str, Any]) -> dict[str, str]:
         for x in (
             f"text v{row['consent_version']}" if row["consent_version"] else "",
             f"IP {row['consent_ip']}" if row["consent_ip"] else "",
-            f"confirmed {row['confirmed_at'][:16].replace('T', ' ')} UTC" if row["confirmed_at"] else "",
+            f"confirmed {fmt.when_utc(row['confirmed_at'])}" if row["confirmed_at"] else "",
         )
         if x
     )
@@ -87,14 +84,14 @@ def _display(row: Mapping[str, Any]) -> dict[str, str]:
         "niche": row["niche_name"] or row["niche"],
         "email": row["email"],
         "phone": row["phone"],
-        "payload": _pairs(row["payload"]) or "—",
-        "utm": _pairs(row["utm_params"]),
+        "payload": fmt.pairs(row["payload"]) or "—",
+        "utm": fmt.pairs(row["utm_params"]),
         "referrer": row["referrer_url"],
         "partner": partner,
         "consent": consent or "none recorded",
         "user_agent": row["consent_user_agent"],
         "waiting": row["waiting"],
-        "received": row["created_at"][:16].replace("T", " "),
+        "received": fmt.when(row["created_at"]),
     }
 
 
@@ -385,34 +382,29 @@ def _toolbar() -> rx.Component:
     )
 
 
-@rx.page(route=routes.ADMIN_QUEUE, title="Approval queue | Find Me A Hot Lead", on_load=QueueState.load)
+@admin_page(route=routes.ADMIN_QUEUE, title="Approval queue", on_load=QueueState.load)
 def admin_queue() -> rx.Component:
     s = QueueState
-    return admin_layout(
-        rx.vstack(
-            rx.text(
-                "Oldest first. Keys on a focused lead: j / k next / previous, x select, a approve, r reject. "
-                "New confirmed leads appear by themselves.",
-                size="2",
-                color_scheme="gray",
-                id="queue-help",
-            ),
-            _toolbar(),
-            loading_or(
-                s.loading,
-                rx.cond(
-                    s.items.length() > 0,
-                    rx.vstack(rx.foreach(s.items, _card), spacing="3", width="100%", id="queue-list"),
-                    empty_state("Nothing waiting: every confirmed lead has been reviewed.", id="queue-empty"),
-                ),
-            ),
-            keyset_pager(s),
-            _approve_dialog(),
-            _reject_dialog(),
-            width="100%",
-            spacing="4",
+    return rx.vstack(
+        rx.text(
+            "Oldest first. Keys on a focused lead: j / k next / previous, x select, a approve, r reject. "
+            "New confirmed leads appear by themselves.",
+            size="2",
+            color_scheme="gray",
+            id="queue-help",
         ),
-        title="Approval queue",
-        on_sign_out=s.sign_out,
-        queue_badge=queue_badge(),
+        _toolbar(),
+        loading_or(
+            s.loading,
+            rx.cond(
+                s.items.length() > 0,
+                rx.vstack(rx.foreach(s.items, _card), spacing="3", width="100%", id="queue-list"),
+                empty_state("Nothing waiting: every confirmed lead has been reviewed.", id="queue-empty"),
+            ),
+        ),
+        keyset_pager(s),
+        _approve_dialog(),
+        _reject_dialog(),
+        width="100%",
+        spacing="4",
     )

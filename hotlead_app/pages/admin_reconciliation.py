@@ -9,30 +9,29 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import admin_layout, empty_state
+from hotlead_app.components import format as fmt
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import confirm_dialog, data_table, keyset_pager, loading_or
-from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services.payments import issues
 from hotlead_app.state.guards import AdminPageState, guarded
-from hotlead_app.state.nav import queue_badge
 from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 20
 
 
 def _row(i: issues.IssueRead) -> dict[str, str]:
-    fmt = lambda v: money.format_money(v) if v is not None else "—"  # noqa: E731
     return {
         "id": str(i.id),
-        "kind": issues.KIND_LABELS.get(i.kind, i.kind),
+        "kind": fmt.label(issues.KIND_LABELS, i.kind),
         "processor": i.processor,
         "reference": i.processor_reference,
         "deposit": str(i.deposit_id) if i.deposit_id else "—",
-        "expected": fmt(i.expected_amount),
-        "actual": fmt(i.actual_amount),
+        "expected": fmt.money_or(i.expected_amount),
+        "actual": fmt.money_or(i.actual_amount),
         "details": i.details or "",
-        "created": i.created_at.isoformat()[:16].replace("T", " "),
+        "created": fmt.when(i.created_at),
         "status": i.status,
         "note": i.resolution_note or "",
     }
@@ -141,49 +140,40 @@ def _dialog() -> rx.Component:
     )
 
 
-@rx.page(
-    route=routes.ADMIN_RECONCILIATION,
-    title="Payments reconciliation | Find Me A Hot Lead",
-    on_load=ReconciliationState.load,
-)
+@admin_page(route=routes.ADMIN_RECONCILIATION, title="Payments reconciliation", on_load=ReconciliationState.load)
 def admin_reconciliation() -> rx.Component:
-    return admin_layout(
-        rx.vstack(
-            rx.text(
-                "Differences between Stripe / PayPal and the deposits, found by the hourly reconciliation. "
-                "Missing payments are applied automatically; what is listed here needs a person.",
-                size="2",
-                color_scheme="gray",
-            ),
-            rx.segmented_control.root(
-                rx.segmented_control.item("Open", value="open"),
-                rx.segmented_control.item("Resolved", value="resolved"),
-                rx.segmented_control.item("All", value="all"),
-                value=S.status,
-                on_change=S.show,
-                id="issue-status",
-            ),
-            loading_or(
-                S.loading,
-                rx.cond(
-                    S.rows.length() > 0,
-                    rx.vstack(
-                        data_table(
-                            ("Found", "Kind", "Processor", "Reference", "Expected", "Paid", "Details", ""),
-                            S.rows,
-                            _issue_row,
-                        ),
-                        keyset_pager(S),
-                        width="100%",
-                    ),
-                    empty_state("Nothing to reconcile: every payment matches its deposit.", id="issues-empty"),
-                ),
-            ),
-            _dialog(),
-            spacing="4",
-            width="100%",
+    return rx.vstack(
+        rx.text(
+            "Differences between Stripe / PayPal and the deposits, found by the hourly reconciliation. "
+            "Missing payments are applied automatically; what is listed here needs a person.",
+            size="2",
+            color_scheme="gray",
         ),
-        title="Payments reconciliation",
-        on_sign_out=ReconciliationState.sign_out,
-        queue_badge=queue_badge(),
+        rx.segmented_control.root(
+            rx.segmented_control.item("Open", value="open"),
+            rx.segmented_control.item("Resolved", value="resolved"),
+            rx.segmented_control.item("All", value="all"),
+            value=S.status,
+            on_change=S.show,
+            id="issue-status",
+        ),
+        loading_or(
+            S.loading,
+            rx.cond(
+                S.rows.length() > 0,
+                rx.vstack(
+                    data_table(
+                        ("Found", "Kind", "Processor", "Reference", "Expected", "Paid", "Details", ""),
+                        S.rows,
+                        _issue_row,
+                    ),
+                    keyset_pager(S),
+                    width="100%",
+                ),
+                empty_state("Nothing to reconcile: every payment matches its deposit.", id="issues-empty"),
+            ),
+        ),
+        _dialog(),
+        spacing="4",
+        width="100%",
     )

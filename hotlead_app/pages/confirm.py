@@ -5,11 +5,11 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.layout import public_layout
+from hotlead_app.components.page import public_page
 from hotlead_app.domain.errors import DomainError, Expired
-from hotlead_app.pages.lead_form import client_of
 from hotlead_app.services import intake, tokens
 from hotlead_app.services.ratelimit import RateLimited
+from hotlead_app.state.client import client_of
 
 
 class ConfirmState(rx.State):
@@ -71,30 +71,28 @@ def _resend_form() -> rx.Component:
     )
 
 
-@rx.page(route=routes.CONFIRM, title="Confirm your request | Find Me A Hot Lead", on_load=ConfirmState.load)
+@public_page(route=routes.CONFIRM, title="Confirm your request", on_load=ConfirmState.load)
 def confirm() -> rx.Component:
-    return public_layout(
-        rx.match(
-            ConfirmState.outcome,
-            ("loading", rx.center(rx.spinner(size="3"), padding="4em")),
-            (
-                "confirmed",
-                rx.callout(ConfirmState.message, icon="circle_check", color_scheme="green", id="confirm-outcome"),
-            ),
-            (
-                "already",
-                rx.callout(ConfirmState.message, icon="circle_check", color_scheme="blue", id="confirm-outcome"),
-            ),
-            (
-                "expired",
-                rx.vstack(
-                    rx.callout(
-                        ConfirmState.message, icon="clock", color_scheme="amber", id="confirm-outcome", width="100%"
-                    ),
-                    _resend_form(),
-                    width="100%",
+    return rx.match(
+        ConfirmState.outcome,
+        ("loading", rx.center(rx.spinner(size="3"), padding="4em")),
+        (
+            "confirmed",
+            rx.callout(ConfirmState.message, icon="circle_check", color_scheme="green", id="confirm-outcome"),
+        ),
+        (
+            "already",
+            rx.callout(ConfirmState.message, icon="circle_check", color_scheme="blue", id="confirm-outcome"),
+        ),
+        (
+            "expired",
+            rx.vstack(
+                rx.callout(
+                    ConfirmState.message, icon="clock", color_scheme="amber", id="confirm-outcome", width="100%"
                 ),
+                _resend_form(),
+                width="100%",
             ),
-            rx.callout(ConfirmState.message, icon="triangle_alert", color_scheme="red", id="confirm-outcome"),
-        )
+        ),
+        rx.callout(ConfirmState.message, icon="triangle_alert", color_scheme="red", id="confirm-outcome"),
     )

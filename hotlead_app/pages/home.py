@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.layout import public_layout
+from hotlead_app.components.page import public_page
 from hotlead_app.services import intake
 
 
@@ -19,25 +19,23 @@ class HomeState(rx.State):
         self.loading = False
 
 
-@rx.page(route=routes.HOME, title="Find Me A Hot Lead", on_load=HomeState.load)
+@public_page(route=routes.HOME, on_load=HomeState.load)
 def home() -> rx.Component:
-    return public_layout(
-        rx.vstack(
-            rx.heading("What do you need done?", size="7"),
+    return rx.vstack(
+        rx.heading("What do you need done?", size="7"),
+        rx.cond(
+            HomeState.loading,
+            rx.spinner(),
             rx.cond(
-                HomeState.loading,
-                rx.spinner(),
-                rx.cond(
-                    HomeState.niches.length() > 0,
-                    rx.vstack(
-                        rx.foreach(
-                            HomeState.niches,
-                            lambda n: rx.link(n["name"], href="/n/" + n["slug"], size="4"),
-                        ),
+                HomeState.niches.length() > 0,
+                rx.vstack(
+                    rx.foreach(
+                        HomeState.niches,
+                        lambda n: rx.link(n["name"], href="/n/" + n["slug"], size="4"),
                     ),
-                    rx.text("No services are open yet.", color_scheme="gray"),
                 ),
+                rx.text("No services are open yet.", color_scheme="gray"),
             ),
-            spacing="4",
-        )
+        ),
+        spacing="4",
     )

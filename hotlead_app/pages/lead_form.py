@@ -7,22 +7,14 @@ from dataclasses import dataclass, field
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.layout import field_error, public_layout
-from hotlead_app.domain.client_address import resolve_ip
-from hotlead_app.domain.consent import CONSENT_TEXT, CONSENT_VERSION, HONEYPOT_FIELD, ClientInfo
+from hotlead_app.components.layout import field_error
+from hotlead_app.components.page import public_page
+from hotlead_app.domain.consent import CONSENT_TEXT, CONSENT_VERSION, HONEYPOT_FIELD
 from hotlead_app.domain.errors import DomainError, InvalidInput, NotFound
 from hotlead_app.domain.forms import normalize_email, normalize_field, normalize_phone
 from hotlead_app.services import intake
 from hotlead_app.services.ratelimit import RateLimited
-from hotlead_app.settings import get_settings
-
-
-def client_of(state: rx.State) -> ClientInfo:
-    """The person's address and browser, as the API would see them."""
-    router = state.router
-    forwarded = router.headers.raw_headers.get("x-forwarded-for")
-    ip = resolve_ip(router.session.client_ip or None, forwarded, get_settings().trusted_proxies)
-    return ClientInfo(ip=ip, user_agent=router.headers.user_agent or None)
+from hotlead_app.state.client import client_of
 
 
 @dataclass
@@ -284,28 +276,26 @@ def _confirmation() -> rx.Component:
     )
 
 
-@rx.page(route=routes.LEAD_FORM, title="Request a service | Find Me A Hot Lead", on_load=LeadFormState.load)
+@public_page(route=routes.LEAD_FORM, title="Request a service", on_load=LeadFormState.load)
 def lead_form() -> rx.Component:
-    return public_layout(
+    return rx.cond(
+        LeadFormState.loading,
+        rx.center(rx.spinner(size="3"), padding="4em"),
         rx.cond(
-            LeadFormState.loading,
-            rx.center(rx.spinner(size="3"), padding="4em"),
-            rx.cond(
-                LeadFormState.niche_found,
-                rx.vstack(
-                    rx.heading("Get ", LeadFormState.niche_name, " quotes", size="7"),
-                    rx.text(
-                        "Tell us what you need. Local providers contact you once you confirm your email.",
-                        color_scheme="gray",
-                    ),
-                    rx.cond(LeadFormState.submitted, _confirmation(), _form()),
-                    spacing="4",
-                    width="100%",
+            LeadFormState.niche_found,
+            rx.vstack(
+                rx.heading("Get ", LeadFormState.niche_name, " quotes", size="7"),
+                rx.text(
+                    "Tell us what you need. Local providers contact you once you confirm your email.",
+                    color_scheme="gray",
                 ),
-                rx.vstack(
-                    rx.heading("We don't offer that service", size="6"),
-                    rx.link("See the services we offer", href=routes.HOME),
-                ),
+                rx.cond(LeadFormState.submitted, _confirmation(), _form()),
+                spacing="4",
+                width="100%",
             ),
-        )
+            rx.vstack(
+                rx.heading("We don't offer that service", size="6"),
+                rx.link("See the services we offer", href=routes.HOME),
+            ),
+        ),
     )

@@ -8,10 +8,11 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import empty_state, provider_layout
+from hotlead_app.components import format as fmt
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or
 from hotlead_app.domain.errors import DomainError
-from hotlead_app.pages.provider_home import TITLE_SUFFIX
 from hotlead_app.services import auth
 from hotlead_app.state.guards import ProviderPageState, guarded
 
@@ -29,9 +30,9 @@ class ProviderApiKeysState(ProviderPageState):
                 "id": str(k.id),
                 "name": k.name,
                 "prefix": k.prefix + "…",
-                "created": k.created_at.strftime("%Y-%m-%d %H:%M"),
-                "last_used": k.last_used_at.strftime("%Y-%m-%d %H:%M") if k.last_used_at else "never",
-                "revoked": k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else "",
+                "created": fmt.when(k.created_at),
+                "last_used": fmt.when(k.last_used_at) or "never",
+                "revoked": fmt.when(k.revoked_at),
             }
             for k in auth.list_api_keys(provider_id=provider_id)
         ]
@@ -118,10 +119,10 @@ def _row(k: dict) -> rx.Component:
     )
 
 
-@rx.page(route=routes.PROVIDER_API_KEYS, title="API keys" + TITLE_SUFFIX, on_load=S.load)
-def provider_api_keys() -> rx.Component:
+@provider_page(route=routes.PROVIDER_API_KEYS, title="API keys", on_load=S.load)
+def provider_api_keys() -> tuple[rx.Component, ...]:
     headers = ["Name", "Key", "Created", "Last used", ""]
-    return provider_layout(
+    return (
         rx.text(
             "Use a key as a Bearer token on the REST API (",
             rx.code("Authorization: Bearer <key>"),
@@ -179,6 +180,4 @@ def provider_api_keys() -> rx.Component:
                 empty_state("No API keys yet.", id="keys-empty"),
             ),
         ),
-        title="API keys",
-        on_sign_out=S.sign_out,
     )

@@ -13,24 +13,17 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import empty_state, provider_layout
+from hotlead_app.components import format as fmt
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, loading_or
-from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError, InvalidInput
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
 from hotlead_app.services import auth, catalog
 from hotlead_app.services.payments import deposits, paypal_gateway, stripe_gateway
 from hotlead_app.services.payments.errors import ProcessorUnavailable
 from hotlead_app.state.guards import ProviderPageState, guarded
 
 PRESETS = ("25.00", "50.00", "100.00", "250.00")
-METHOD_LABELS = {"stripe": "Card (Stripe)", "paypal": "PayPal"}
-STATUS_TEXT = {
-    "pending": "Waiting for the payment to be confirmed…",
-    "completed": "Payment received: your balance is updated.",
-    "failed": "This payment did not go through; nothing was added.",
-    "expired": "This payment page expired before it was paid; nothing was charged.",
-}
 POLL_SECONDS = 1.5
 MAX_POLL_SECONDS = 15 * 60
 
@@ -38,9 +31,9 @@ MAX_POLL_SECONDS = 15 * 60
 def _row(d: deposits.DepositRead) -> dict[str, str]:
     return {
         "id": str(d.id),
-        "when": short_time(d.created_at.isoformat()),
-        "amount": money.format_money(d.amount),
-        "method": METHOD_LABELS.get(d.method, d.method),
+        "when": fmt.when(d.created_at),
+        "amount": fmt.money(d.amount),
+        "method": fmt.label(fmt.PAYMENT_METHOD_LABELS, d.method),
         "status": d.status,
     }
 
@@ -60,11 +53,11 @@ class FundsState(ProviderPageState):
     @rx.event
     @guarded
     def load(self, principal):
-        self.balance = money.format_money(catalog.get_provider(provider_id=principal.provider_id).balance)
+        self.balance = fmt.money(catalog.get_provider(provider_id=principal.provider_id).balance)
         low, high = deposits.limits()
-        self.minimum, self.maximum = money.format_money(low), money.format_money(high)
+        self.minimum, self.maximum = fmt.money(low), fmt.money(high)
         self.methods = [
-            [m, METHOD_LABELS[m]]
+            [m, fmt.PAYMENT_METHOD_LABELS[m]]
             for m, ok in (("stripe", stripe_gateway.is_configured()), ("paypal", paypal_gateway.is_configured()))
             if ok
         ]
@@ -210,23 +203,19 @@ def _recent() -> rx.Component:
     )
 
 
-@rx.page(route=routes.PROVIDER_FUNDS, title="Add funds" + TITLE_SUFFIX, on_load=FundsState.load)
+@provider_page(route=routes.PROVIDER_FUNDS, title="Add funds", on_load=FundsState.load)
 def provider_funds() -> rx.Component:
     s = FundsState
-    return provider_layout(
-        loading_or(
-            s.loading,
-            rx.vstack(
-                rx.text("Current balance: ", rx.text.strong(s.balance, id="funds-balance"), size="3"),
-                _funds_form(),
-                rx.heading("Your latest deposits", size="4", margin_top="1em"),
-                _recent(),
-                spacing="4",
-                width="100%",
-            ),
+    return loading_or(
+        s.loading,
+        rx.vstack(
+            rx.text("Current balance: ", rx.text.strong(s.balance, id="funds-balance"), size="3"),
+            _funds_form(),
+            rx.heading("Your latest deposits", size="4", margin_top="1em"),
+            _recent(),
+            spacing="4",
+            width="100%",
         ),
-        title="Add funds",
-        on_sign_out=FundsState.sign_out,
     )
 
 
@@ -256,8 +245,8 @@ class FundsReturnState(ProviderPageState):
 
     def _show(self, d: deposits.DepositRead) -> None:
         self.deposit_id, self.status = str(d.id), d.status
-        self.amount, self.method = money.format_money(d.amount), METHOD_LABELS.get(d.method, d.method)
-        self.balance = money.format_money(d.balance)
+        self.amount, self.method = fmt.money(d.amount), fmt.label(fmt.PAYMENT_METHOD_LABELS, d.method)
+        self.balance = fmt.money(d.balance)
 
     @rx.event
     @guarded
@@ -335,10 +324,10 @@ def _status_badge() -> rx.Component:
     )
 
 
-@rx.page(route=routes.PROVIDER_FUNDS_RETURN, title="Payment" + TITLE_SUFFIX, on_load=FundsReturnState.load)
-def provider_funds_return() -> rx.Component:
+@provider_page(route=routes.PROVIDER_FUNDS_RETURN, title="Payment", on_load=FundsReturnState.load)
+def provider_funds_return() -> tuple[rx.Component, ...]:
     s = FundsReturnState
-    return provider_layout(
+    return (
         loading_or(
             s.loading,
             rx.cond(
@@ -361,7 +350,9 @@ def provider_funds_return() -> rx.Component:
                     rx.cond(
                         (s.result == "cancel") & (s.status != "completed"),
                         rx.text("You cancelled the payment; nothing was charged.", id="deposit-cancelled"),
-                        rx.text(rx.match(s.status, *list(STATUS_TEXT.items()), ""), id="deposit-status-text"),
+                        rx.text(
+                            rx.match(s.status, *list(fmt.DEPOSIT_STATUS_TEXT.items()), ""), id="deposit-status-text"
+                        ),
                     ),
                     rx.cond(
                         s.status == "pending",
@@ -385,6 +376,4 @@ def provider_funds_return() -> rx.Component:
                 max_width="36em",
             ),
         ),
-        title="Payment",
-        on_sign_out=FundsReturnState.sign_out,
     )

@@ -8,10 +8,10 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import provider_layout
+from hotlead_app.components import format as fmt
+from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import loading_or
 from hotlead_app.domain.errors import DomainError
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
 from hotlead_app.services.reads import lead_detail
 from hotlead_app.state.guards import ProviderPageState, guarded
 
@@ -39,10 +39,10 @@ class ProviderLeadState(ProviderPageState):
             "level": data["level"],
             "price": data["charged_amount"],
             "shared": str(data["providers_on_lead"]),
-            "received": short_time(data["assigned_at"]),
-            "submitted": short_time(data["created_at"]),
+            "received": fmt.when(data["assigned_at"]),
+            "submitted": fmt.when(data["created_at"]),
             "refund": (
-                f"Refunded {short_time(data['refunded_at'])}: {data['refund_reason'] or ''}"
+                f"Refunded {fmt.when(data['refunded_at'])}: {data['refund_reason'] or ''}"
                 if data["is_refunded"]
                 else ""
             ),
@@ -58,50 +58,44 @@ def _item(label: str, value, id: str | None = None) -> rx.Component:
     return rx.data_list.item(rx.data_list.label(label), rx.data_list.value(value, id=id))
 
 
-@rx.page(route=routes.PROVIDER_LEAD, title="Lead" + TITLE_SUFFIX, on_load=S.load)
+@provider_page(route=routes.PROVIDER_LEAD, title="Lead", on_load=S.load)
 def provider_lead_detail() -> rx.Component:
-    return provider_layout(
-        loading_or(
-            S.loading,
-            rx.cond(
-                S.missing,
-                rx.callout(
-                    "This lead is not among yours.", icon="triangle_alert", color_scheme="red", id="lead-missing"
+    return loading_or(
+        S.loading,
+        rx.cond(
+            S.missing,
+            rx.callout("This lead is not among yours.", icon="triangle_alert", color_scheme="red", id="lead-missing"),
+            rx.vstack(
+                rx.cond(
+                    S.lead["refund"] != "",
+                    rx.callout(S.lead["refund"], icon="undo_2", color_scheme="amber", id="lead-refund"),
                 ),
-                rx.vstack(
-                    rx.cond(
-                        S.lead["refund"] != "",
-                        rx.callout(S.lead["refund"], icon="undo_2", color_scheme="amber", id="lead-refund"),
+                rx.card(
+                    rx.data_list.root(
+                        _item("Email", rx.link(S.lead["email"], href="mailto:" + S.lead["email"]), "lead-email"),
+                        _item("Phone", S.lead["phone"], "lead-phone"),
+                        _item("Niche", S.lead["niche"]),
+                        _item("Level", S.lead["level"]),
+                        _item("Price", S.lead["price"], "lead-price"),
+                        _item("Providers who received it", S.lead["shared"], "lead-shared"),
+                        _item("Received", S.lead["received"]),
+                        _item("Submitted", S.lead["submitted"]),
+                        orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
                     ),
-                    rx.card(
-                        rx.data_list.root(
-                            _item("Email", rx.link(S.lead["email"], href="mailto:" + S.lead["email"]), "lead-email"),
-                            _item("Phone", S.lead["phone"], "lead-phone"),
-                            _item("Niche", S.lead["niche"]),
-                            _item("Level", S.lead["level"]),
-                            _item("Price", S.lead["price"], "lead-price"),
-                            _item("Providers who received it", S.lead["shared"], "lead-shared"),
-                            _item("Received", S.lead["received"]),
-                            _item("Submitted", S.lead["submitted"]),
-                            orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
-                        ),
-                        width="100%",
-                    ),
-                    rx.heading("What they asked for", size="4"),
-                    rx.card(
-                        rx.data_list.root(
-                            rx.foreach(S.fields, lambda f: _item(f["label"], f["value"])),
-                            orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
-                        ),
-                        width="100%",
-                        id="lead-fields",
-                    ),
-                    rx.link("← All leads", href=routes.PROVIDER_LEADS),
-                    spacing="4",
                     width="100%",
                 ),
+                rx.heading("What they asked for", size="4"),
+                rx.card(
+                    rx.data_list.root(
+                        rx.foreach(S.fields, lambda f: _item(f["label"], f["value"])),
+                        orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
+                    ),
+                    width="100%",
+                    id="lead-fields",
+                ),
+                rx.link("← All leads", href=routes.PROVIDER_LEADS),
+                spacing="4",
+                width="100%",
             ),
         ),
-        title="Lead",
-        on_sign_out=S.sign_out,
     )

@@ -7,23 +7,16 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import empty_state, provider_layout
-from hotlead_app.components.widgets import data_table, paged_list
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
+from hotlead_app.components import format as fmt
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import provider_page
+from hotlead_app.components.widgets import data_table, download_button, paged_list
 from hotlead_app.services.reads import lead_inbox
 from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 25
 LEADS_CSV = "/api/v1/provider/leads.csv"
-
-
-def download_button(label: str, path: str, filename: str, id: str) -> rx.Component:
-    """A plain document link to a CSV endpoint: the browser downloads it with the
-    session cookie (pages and API share one origin in prod)."""
-    return rx.link(
-        rx.button(label, variant="soft", id=id), href=path, download=filename, reload_document=True, underline="none"
-    )
 
 
 def _payload_text(payload: dict) -> str:
@@ -40,7 +33,7 @@ class ProviderLeadsState(KeysetPages, ProviderPageState):
         self.rows = [
             {
                 "lead_id": r["lead_id"],
-                "when": short_time(r["assigned_at"]),
+                "when": fmt.when(r["assigned_at"]),
                 "niche": r["niche"],
                 "level": r["level"],
                 "price": r["charged_amount"],
@@ -79,17 +72,17 @@ def _row(r: dict) -> rx.Component:
     )
 
 
-@rx.page(route=routes.PROVIDER_LEADS, title="Leads" + TITLE_SUFFIX, on_load=S.load)
+@provider_page(
+    route=routes.PROVIDER_LEADS,
+    title="Leads",
+    on_load=S.load,
+    actions=lambda: download_button("Export CSV", LEADS_CSV, "leads.csv", "export-leads"),
+)
 def provider_leads() -> rx.Component:
     headers = ["Received", "Niche", "Level", "Price", "Providers", "Email", "Phone", "Details"]
-    return provider_layout(
-        paged_list(
-            S,
-            S.rows,
-            data_table(headers, S.rows, _row),
-            empty_state("No leads yet: they appear here as soon as one matches your subscriptions.", id="leads-empty"),
-        ),
-        title="Leads",
-        on_sign_out=S.sign_out,
-        actions=download_button("Export CSV", LEADS_CSV, "leads.csv", "export-leads"),
+    return paged_list(
+        S,
+        S.rows,
+        data_table(headers, S.rows, _row),
+        empty_state("No leads yet: they appear here as soon as one matches your subscriptions.", id="leads-empty"),
     )

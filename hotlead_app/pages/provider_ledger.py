@@ -6,11 +6,10 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import empty_state, provider_layout
-from hotlead_app.components.widgets import data_table, keyset_pager, loading_or
-from hotlead_app.domain import money
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
-from hotlead_app.pages.provider_leads import download_button
+from hotlead_app.components import format as fmt
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import provider_page
+from hotlead_app.components.widgets import data_table, download_button, keyset_pager, loading_or
 from hotlead_app.services import catalog
 from hotlead_app.services.reads import ledger_entries
 from hotlead_app.state.guards import ProviderPageState, guarded
@@ -18,7 +17,6 @@ from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 50
 LEDGER_CSV = "/api/v1/provider/ledger.csv"
-TYPE_TEXT = {"deposit": "Deposit", "charge": "Lead", "refund": "Refund", "credit": "Credit", "debit": "Debit"}
 
 
 class ProviderLedgerState(KeysetPages, ProviderPageState):
@@ -28,14 +26,14 @@ class ProviderLedgerState(KeysetPages, ProviderPageState):
 
     def _show_page(self, principal, before: int | None):
         provider_id = principal.provider_id
-        self.balance = money.format_money(catalog.get_provider(provider_id=provider_id).balance)
+        self.balance = fmt.money(catalog.get_provider(provider_id=provider_id).balance)
         rows = ledger_entries.provider_ledger(principal.actor, limit=PAGE_SIZE, before_seq=before or None)
         page = self._take_page(rows, PAGE_SIZE, lambda e: e["seq"])
         self.rows = [
             {
                 "id": e["id"],
-                "when": short_time(e["created_at"]),
-                "type": TYPE_TEXT.get(e["type"], e["type"]),
+                "when": fmt.when(e["created_at"]),
+                "type": fmt.label(fmt.LEDGER_TYPE_TEXT, e["type"]),
                 "kind": e["type"],
                 "amount": e["signed_amount"],
                 "balance_after": e["balance_after"],
@@ -69,23 +67,23 @@ def _row(e: dict) -> rx.Component:
     )
 
 
-@rx.page(route=routes.PROVIDER_LEDGER, title="Ledger" + TITLE_SUFFIX, on_load=S.load)
+@provider_page(
+    route=routes.PROVIDER_LEDGER,
+    title="Ledger",
+    on_load=S.load,
+    actions=lambda: download_button("Export CSV", LEDGER_CSV, "ledger.csv", "export-ledger"),
+)
 def provider_ledger() -> rx.Component:
     headers = ["When", "Type", "Amount", "Balance after", ""]
-    return provider_layout(
-        loading_or(
-            S.loading,
-            rx.vstack(
-                rx.text("Balance now: ", rx.text.strong(S.balance, id="ledger-balance")),
-                rx.cond(
-                    S.rows.length() > 0,
-                    rx.vstack(data_table(headers, S.rows, _row), keyset_pager(S), width="100%"),
-                    empty_state("No money has moved yet.", id="ledger-empty"),
-                ),
-                width="100%",
+    return loading_or(
+        S.loading,
+        rx.vstack(
+            rx.text("Balance now: ", rx.text.strong(S.balance, id="ledger-balance")),
+            rx.cond(
+                S.rows.length() > 0,
+                rx.vstack(data_table(headers, S.rows, _row), keyset_pager(S), width="100%"),
+                empty_state("No money has moved yet.", id="ledger-empty"),
             ),
+            width="100%",
         ),
-        title="Ledger",
-        on_sign_out=S.sign_out,
-        actions=download_button("Export CSV", LEDGER_CSV, "ledger.csv", "export-ledger"),
     )

@@ -9,9 +9,10 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.backoffice import empty_state, provider_layout
+from hotlead_app.components import format as fmt
+from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import paged_list
-from hotlead_app.pages.provider_home import TITLE_SUFFIX, short_time
 from hotlead_app.services.reads import missed_leads
 from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
@@ -32,7 +33,7 @@ class ProviderMissedState(KeysetPages, ProviderPageState):
         self.rows = [
             {
                 "lead_id": r["lead_id"],
-                "when": short_time(r["created_at"]),
+                "when": fmt.when(r["created_at"]),
                 "niche": r["niche"],
                 "fields": ", ".join(f"{k}: {v}" for k, v in r["fields"].items()),
             }
@@ -100,9 +101,9 @@ def _card(r: dict) -> rx.Component:
     )
 
 
-@rx.page(route=routes.PROVIDER_MISSED, title="Missed leads" + TITLE_SUFFIX, on_load=S.load)
-def provider_missed() -> rx.Component:
-    return provider_layout(
+@provider_page(route=routes.PROVIDER_MISSED, title="Missed leads", on_load=S.load)
+def provider_missed() -> tuple[rx.Component, ...]:
+    return (
         rx.text(
             "Leads of the last 30 days in your niches that you did not receive, and why, as things stood "
             "when each was distributed. Contact details stay with the providers who received them.",
@@ -117,6 +118,4 @@ def provider_missed() -> rx.Component:
             empty_state("No missed leads in the last 30 days.", id="missed-empty"),
             spacing="3",
         ),
-        title="Missed leads",
-        on_sign_out=S.sign_out,
     )

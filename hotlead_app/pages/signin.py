@@ -7,7 +7,7 @@ import asyncio
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.layout import public_layout
+from hotlead_app.components.page import public_page
 from hotlead_app.domain.client_address import resolve_ip
 from hotlead_app.services import auth
 from hotlead_app.services.login_throttle import LoginUnavailable
@@ -50,32 +50,30 @@ class SignInState(SessionState):
             self.busy = False
 
 
-@rx.page(route=routes.SIGN_IN, title="Sign in | Find Me A Hot Lead")
+@public_page(route=routes.SIGN_IN, title="Sign in")
 def signin() -> rx.Component:
-    return public_layout(
-        rx.form(
-            rx.vstack(
-                rx.heading("Sign in", size="7"),
-                rx.input(name="email", id="signin-email", type="email", placeholder="Email", width="100%", size="3"),
-                rx.input(
-                    name="password",
-                    id="signin-password",
-                    type="password",
-                    placeholder="Password",
-                    width="100%",
-                    size="3",
-                ),
-                rx.cond(
-                    SignInState.error != "",
-                    rx.callout(
-                        SignInState.error, icon="triangle_alert", color_scheme="red", width="100%", id="signin-error"
-                    ),
-                ),
-                rx.button("Sign in", type="submit", loading=SignInState.busy, width="100%", size="3"),
-                spacing="4",
+    return rx.form(
+        rx.vstack(
+            rx.heading("Sign in", size="7"),
+            rx.input(name="email", id="signin-email", type="email", placeholder="Email", width="100%", size="3"),
+            rx.input(
+                name="password",
+                id="signin-password",
+                type="password",
+                placeholder="Password",
                 width="100%",
+                size="3",
             ),
-            on_submit=SignInState.submit,
-            reset_on_submit=False,
-        )
+            rx.cond(
+                SignInState.error != "",
+                rx.callout(
+                    SignInState.error, icon="triangle_alert", color_scheme="red", width="100%", id="signin-error"
+                ),
+            ),
+            rx.button("Sign in", type="submit", loading=SignInState.busy, width="100%", size="3"),
+            spacing="4",
+            width="100%",
+        ),
+        on_submit=SignInState.submit,
+        reset_on_submit=False,
     )

@@ -21,7 +21,22 @@ from hotlead_app.services import auth
 from hotlead_app.state.session import SessionState
 
 
-class AdminPageState(SessionState):
+class _PageGuard(rx.State, mixin=True):
+    """The guard the page decorators (``components/page.py``) put first in on-load;
+    mixed into the admin and provider bases (``_guard()`` says who may see the page)."""
+
+    def _guard(self) -> auth.Principal | None:  # pragma: no cover - every base defines it
+        raise NotImplementedError
+
+    @rx.event
+    def require(self):
+        """Send the browser to sign-in unless the page's principal is signed in."""
+        if self._guard() is None:
+            return rx.redirect(routes.SIGN_IN)
+        return None
+
+
+class AdminPageState(_PageGuard, SessionState):
     """Shared by the admin pages: who is signed in, as an admin."""
 
     def _guard(self) -> auth.Principal | None:
@@ -31,7 +46,7 @@ class AdminPageState(SessionState):
         return principal
 
 
-class ProviderPageState(SessionState):
+class ProviderPageState(_PageGuard, SessionState):
     """Shared by the provider pages: who is signed in, as a provider."""
 
     def provider(self) -> auth.Principal | None:

@@ -301,7 +301,7 @@ def test_the_backlog_watcher_stops_when_the_admin_leaves_or_closes_the_tab(page:
 
     wait_for(lambda: events("nav.watch_started"), timeout=30, message="the watcher to start")
     # Off to a public page in the same tab (no reload, the websocket stays): the watcher ends.
-    page.get_by_role("link", name="Hot Lead", exact=True).click()
+    page.get_by_role("link", name="Find Me A Hot Lead", exact=True).click()
     expect(page).to_have_url(re.compile(r"/$"), timeout=30_000)
     wait_for(lambda: events("nav.watch_stopped"), timeout=40, message="the watcher to stop")
     assert events("nav.watch_stopped")[-1]["reason"] == "left the admin pages"

@@ -57,6 +57,9 @@ def image_server(shared_db_url, redis_server) -> Iterator[tuple[str, int]]:
 
     # Frontend stage: the same sources, the same command, the public URL as REFLEX_API_URL.
     _copy_app(build_dir)
+    if not any(rest.split()[0] == "assets" for word, rest in stages["frontend"] if word == "COPY"):
+        shutil.rmtree(build_dir / "assets", ignore_errors=True)  # only what the stage copies
+    shutil.rmtree(build_dir / ".web" / "public", ignore_errors=True)  # no asset left by an earlier build
     shutil.rmtree(build_dir / "reflex.lock", ignore_errors=True)
     shutil.copytree(PROJECT_ROOT / "reflex.lock", build_dir / "reflex.lock")
     (export,) = [rest for word, rest in stages["frontend"] if word == "RUN" and "reflex export" in rest]
@@ -135,6 +138,7 @@ def image_server(shared_db_url, redis_server) -> Iterator[tuple[str, int]]:
 def test_the_image_serves_pages_websocket_and_api_on_one_port(page: Page, image_server, shared_db):
     url, internal_port = image_server
     assert http_ok(f"{url}/api/v1/niches")
+    assert http_ok(f"{url}/logo.svg") and http_ok(f"{url}/favicon.ico"), "assets/ is served"
     assert http_ok(f"http://127.0.0.1:{internal_port}/metrics"), "the internal metrics server runs beside it"
     email = new_admin("image-admin")
 

@@ -210,7 +210,7 @@ def test_migration_0014_pauses_the_offending_subscriptions_audits_and_emails_the
 
 def test_the_filter_builder_shows_why_next_to_each_refused_rule_and_saving_drops_it(db):
     from hotlead_app.domain import actors
-    from hotlead_app.pages.provider_subscriptions import _builder_fields, _filters_from
+    from hotlead_app.pages.provider_subscriptions.filter_builder import _filters_from, builder_fields
     from hotlead_app.services.reads import subscriptions
 
     market = make_market(levels=[("Solo", "5.00", 1)], providers=0, fields=FIELDS)
@@ -223,7 +223,7 @@ def test_the_filter_builder_shows_why_next_to_each_refused_rule_and_saving_drops
     (niche,) = [
         n for n in subscriptions.subscription_options(actors.provider(provider.id)) if n["id"] == row["niche_id"]
     ]
-    rows, extra = _builder_fields(niche["fields"], row["filters"], row["filter_problems"])
+    rows, extra = builder_fields(niche["fields"], row["filters"], row["filter_problems"])
     errors = {r.name: r.error for r in rows if r.error}
     assert set(errors) == {"details", "area_sqft"}
     assert "text field" in errors["details"] and "Saving drops this rule" in errors["details"]

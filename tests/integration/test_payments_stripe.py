@@ -293,22 +293,105 @@ def test_a_partial_refund_while_funded_debits_without_deactivating(world):
     assert outbox_tasks(jobs.EMAIL_ADMIN_ALERT) == []
 
 
-def test_a_dispute_debits_and_a_won_dispute_credits_back(world):
-    deposit = _deposit(world, "25.00")
-    session_id = _session_of(world, deposit)
+def _paid(world, amount="25.00") -> str:
+    session_id = _session_of(world, _deposit(world, amount))
     _deliver(world, stripe_event("checkout.session.completed", world["stripe"].pay(session_id)))
+    return session_id
+
+
+def _dispute_event(world, kind: str, dispute_id: str, status: str | None = None) -> httpx.Response:
+    if status:
+        world["stripe"].disputes[dispute_id]["status"] = status
+    resp = _deliver(world, stripe_event(f"charge.dispute.{kind}", world["stripe"].disputes[dispute_id]))
+    assert resp.status_code == 200, resp.text
+    return resp
+
+
+def _entries(world) -> list[tuple[str, str, Decimal]]:
+    return [(e.type, e.idempotency_key, e.amount) for e in ledger_of(world["payer"].provider_id)]
+
+
+def test_an_inquiry_opened_and_closed_moves_no_money(world):
+    """An inquiry (or a dispute Stripe has not charged back) withdraws nothing: no
+    debit on ``charge.dispute.created``, no credit on ``closed``."""
+    session_id = _paid(world)
+    dispute = world["stripe"].dispute(session_id, 2500, status="warning_needs_response")
+    _dispute_event(world, "created", dispute["id"])
+    assert provider_row(world["payer"].provider_id).balance == Decimal("25.00")
+    _dispute_event(world, "closed", dispute["id"], status="warning_closed")
+    assert _entries(world) == [("deposit", f"stripe:checkout:{session_id}", Decimal("25.00"))]
+    assert provider_row(world["payer"].provider_id).balance == Decimal("25.00")
+
+
+def test_a_dispute_debits_when_funds_are_withdrawn_and_credits_when_reinstated(world):
+    session_id = _paid(world)
     dispute = world["stripe"].dispute(session_id, 2500)
-    _deliver(world, stripe_event("charge.dispute.created", dispute))
+    dp = dispute["id"]
+    _dispute_event(world, "created", dp)
+    assert provider_row(world["payer"].provider_id).balance == Decimal("25.00")
+    _dispute_event(world, "funds_withdrawn", dp)
+    _dispute_event(world, "funds_withdrawn", dp)  # a second event of the same kind: one debit
     assert provider_row(world["payer"].provider_id).balance == Decimal("0.00")
-    world["stripe"].disputes[dispute["id"]]["status"] = "won"
-    _deliver(world, stripe_event("charge.dispute.closed", world["stripe"].disputes[dispute["id"]]))
-    _deliver(world, stripe_event("charge.dispute.closed", world["stripe"].disputes[dispute["id"]]))
-    assert [(e.type, e.idempotency_key) for e in ledger_of(world["payer"].provider_id)] == [
-        ("deposit", f"stripe:checkout:{session_id}"),
-        ("debit", f"stripe:dispute:{dispute['id']}"),
-        ("credit", f"stripe:dispute:{dispute['id']}:won"),
+    _dispute_event(world, "closed", dp, status="won")  # closing moves nothing by itself
+    assert provider_row(world["payer"].provider_id).balance == Decimal("0.00")
+    _dispute_event(world, "funds_reinstated", dp)
+    _dispute_event(world, "funds_reinstated", dp)
+    assert _entries(world) == [
+        ("deposit", f"stripe:checkout:{session_id}", Decimal("25.00")),
+        ("debit", f"stripe:dispute.funds_withdrawn:{dp}", Decimal("25.00")),
+        ("credit", f"stripe:dispute.funds_reinstated:{dp}", Decimal("25.00")),
     ]
     assert provider_row(world["payer"].provider_id).balance == Decimal("25.00")
+
+
+def test_a_lost_dispute_keeps_its_debit(world):
+    session_id = _paid(world)
+    dp = world["stripe"].dispute(session_id, 1000)["id"]
+    _dispute_event(world, "funds_withdrawn", dp)
+    _dispute_event(world, "closed", dp, status="lost")
+    assert provider_row(world["payer"].provider_id).balance == Decimal("15.00")
+    assert [e[0] for e in _entries(world)] == ["deposit", "debit"]
+
+
+def test_reinstated_funds_without_a_posted_debit_credit_nothing(world):
+    """The provider never lost the money: a won dispute gives nothing back (as PayPal);
+    and a withdrawal delivered after the reinstatement posts nothing either."""
+    session_id = _paid(world)
+    dp = world["stripe"].dispute(session_id, 2500, status="won")["id"]
+    resp = _dispute_event(world, "funds_reinstated", dp)
+    assert resp.json()["outcome"] == "processed"
+    assert one("SELECT outcome, error FROM webhook_events WHERE event_type = 'charge.dispute.funds_reinstated'") == (
+        "processed",
+        "not_reversed",
+    )
+    _dispute_event(world, "funds_withdrawn", dp)
+    assert _entries(world) == [("deposit", f"stripe:checkout:{session_id}", Decimal("25.00"))]
+
+
+def test_a_dispute_debited_by_an_earlier_release_is_neither_debited_again_nor_lost(world):
+    """Debits posted on ``charge.dispute.created`` before this release (key
+    ``stripe:dispute:<id>``) count as the dispute's withdrawal."""
+    from hotlead_app.services.payments import deposits
+
+    session_id = _paid(world)
+    dispute = world["stripe"].dispute(session_id, 2500)
+    dp = dispute["id"]
+    legacy = deposits.reverse(
+        method="stripe",
+        kind="dispute",
+        key=f"stripe:dispute:{dp}",
+        amount=Decimal("25.00"),
+        payment_id=dispute["payment_intent"],
+        reference=dp,
+    )
+    assert legacy == "reversed"
+    _dispute_event(world, "funds_withdrawn", dp)
+    _dispute_event(world, "funds_reinstated", dp, status="won")
+    assert _entries(world) == [
+        ("deposit", f"stripe:checkout:{session_id}", Decimal("25.00")),
+        ("debit", f"stripe:dispute:{dp}", Decimal("25.00")),
+        ("credit", f"stripe:dispute.funds_reinstated:{dp}", Decimal("25.00")),
+    ]
 
 
 def test_a_processor_outage_while_processing_gives_503_and_a_retry_applies_it(world):

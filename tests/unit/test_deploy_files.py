@@ -21,7 +21,7 @@ from hotlead_app.settings import PROJECT_ROOT, Settings
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
 ENV_DIR = PROJECT_ROOT / "ops" / "env"
-HOTLEAD_SERVICES = {"migrate", "app", "worker", "beat"}
+HOTLEAD_SERVICES = {"migrate", "app", "worker", "beat", "wal-shipper"}
 ALL_SERVICES = HOTLEAD_SERVICES | {"postgres", "redis", "maildev", "prometheus", "grafana", "loki", "promtail"}
 
 
@@ -105,8 +105,7 @@ def test_hotlead_services_share_one_image_and_an_existing_env_file(compose):
         assert svc["build"]["context"] == "."
         assert svc["image"] == "${HOTLEAD_IMAGE:-hotlead:latest}"
         (env_file,) = svc["env_file"]
-        default = re.fullmatch(r"\$\{HOTLEAD_ENV_FILE:-(.+)\}", env_file).group(1)
-        assert (PROJECT_ROOT / default).is_file()
+        assert re.fullmatch(r"\$\{HOTLEAD_ENV_FILE:\?.+\}", env_file), f"{name}: {env_file}"
     assert compose["services"]["app"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
 
 
@@ -132,11 +131,72 @@ def test_docker_compose_config_accepts_the_file(env_file):
     client = _compose_client()
     if client is None:
         pytest.skip("no docker compose client on this machine (the structural tests above still ran)")
-    env = {"HOTLEAD_ENV_FILE": f"ops/env/{env_file}.env.example"}
+    env = {"HOTLEAD_ENV_FILE": f"ops/env/{env_file}.env.example", "GRAFANA_ADMIN_PASSWORD": "x"}
     done = _run([*client, "--profile", "dev", "config", "-q"], env=env)
     assert done.returncode == 0, done.stderr
     services = _run([*client, "--profile", "dev", "config", "--services"], env=env)
     assert set(services.stdout.split()) == ALL_SERVICES
+
+
+def test_no_env_file_or_secret_has_a_default_in_the_compose_file(compose):
+    """Compose must refuse to start rather than fall back to the dev example's secrets:
+    every env file and every password is ``${VAR:?message}``, never ``${VAR:-default}``."""
+    text = COMPOSE.read_text()
+    assert "${HOTLEAD_ENV_FILE:-" not in text
+    for name, svc in compose["services"].items():
+        for env_file in svc.get("env_file", []):
+            assert env_file.startswith("${HOTLEAD_ENV_FILE:?"), f"{name} reads {env_file}"
+    assert {n for n, s in compose["services"].items() if "env_file" in s} == HOTLEAD_SERVICES | {"postgres", "redis"}
+    for match in re.finditer(r"\$\{(\w*(?:PASSWORD|SECRET|KEY|TOKEN)\w*)(:?[-?])?", text):
+        assert match.group(2) == ":?", f"{match.group(0)}: a secret needs ${{VAR:?...}}"
+
+
+def test_docker_compose_refuses_to_start_without_an_explicit_env_file():
+    client = _compose_client()
+    if client is None:
+        pytest.skip("no docker compose client on this machine (the structural test above still ran)")
+    done = _run([*client, "config", "-q"], env={"GRAFANA_ADMIN_PASSWORD": "x"})
+    assert done.returncode != 0 and "set HOTLEAD_ENV_FILE" in done.stderr, done.stderr
+    done = _run([*client, "config", "-q"], env={"HOTLEAD_ENV_FILE": "ops/env/dev.env.example"})
+    assert done.returncode != 0 and "GRAFANA_ADMIN_PASSWORD" in done.stderr, done.stderr
+
+
+def _redis_command(compose: dict, tmp_path, password: str | None) -> subprocess.CompletedProcess:
+    """Run the redis service's command as its container would (``$$`` is compose's
+    escape for ``$``), with a ``redis-server`` on PATH that prints its arguments."""
+    stub = tmp_path / "redis-server"
+    stub.write_text('#!/bin/sh\nfor a in "$@"; do echo "$a"; done\n')
+    stub.chmod(0o755)
+    argv = [a.replace("$$", "$") for a in compose["services"]["redis"]["command"]]
+    env = {"PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    if password is not None:
+        env["REDIS_PASSWORD"] = password
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=30)
+
+
+def test_redis_requires_the_password_from_the_env_file(compose, tmp_path):
+    for missing in (None, ""):
+        done = _redis_command(compose, tmp_path, missing)
+        assert done.returncode != 0 and "REDIS_PASSWORD" in done.stderr, done
+    done = _redis_command(compose, tmp_path, "s3cret pass")
+    assert done.returncode == 0, done.stderr
+    args = done.stdout.splitlines()
+    assert args[args.index("--requirepass") + 1] == "s3cret pass"
+    health = " ".join(compose["services"]["redis"]["healthcheck"]["test"])
+    assert "REDISCLI_AUTH" in health and "$$REDIS_PASSWORD" in health
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_every_env_example_gives_redis_a_password_that_the_url_carries(name):
+    from urllib.parse import urlsplit
+
+    values = _read_env(name)
+    url = urlsplit(values["HOTLEAD_REDIS_URL"])
+    assert url.password, f"{name}: HOTLEAD_REDIS_URL carries no password"
+    if name == "dev":
+        assert url.password == values["REDIS_PASSWORD"]
+    else:  # to be filled: empty, so the redis container refuses to start until it is
+        assert values["REDIS_PASSWORD"] == "" and url.password == "CHANGE_ME"
 
 
 # --------------------------------------------------------------------------- every command exists
@@ -155,11 +215,31 @@ def test_every_hotlead_cli_command_parses_to_its_subcommand(compose, monkeypatch
     import json
 
     argvs.append(json.loads(cmd_line))
-    assert len(argvs) == 3
+    assert len(argvs) == 4
     for argv in argvs:
         assert cli.main(argv[3:]) == 0
-    assert [name for name, _ in calls] == ["_cmd_migrate", "_cmd_serve", "_cmd_serve"]
+    assert [name for name, _ in calls] == ["_cmd_migrate", "_cmd_serve", "_cmd_wal_shipper", "_cmd_serve"]
     assert calls[1][1].host == "0.0.0.0"
+    assert calls[2][1].spool == "/wal-spool"
+
+
+def test_postgres_archives_wal_into_the_spool_the_shipper_reads(compose, tmp_path):
+    """The archive_command compose gives PostgreSQL is the one `hotlead pitr-config
+    --spool` prints (the one the point-in-time tests run), and both services mount the
+    spool volume there."""
+    from hotlead_app.services.backup import pitr
+
+    postgres = compose["services"]["postgres"]
+    options = dict(postgres["command"][i + 1].split("=", 1) for i, w in enumerate(postgres["command"]) if w == "-c")
+    expected = pitr.server_settings("/wal-spool")
+    assert options["archive_command"] == expected["archive_command"].strip("'")
+    for name in ("wal_level", "archive_mode", "archive_timeout"):
+        assert options[name] == expected[name]
+    assert "walspool:/wal-spool" in postgres["volumes"]
+    assert "walspool:/wal-spool" in compose["services"]["wal-shipper"]["volumes"]
+    hba = options["hba_file"]
+    mount = next(v for v in postgres["volumes"] if v.endswith(f":{hba}:ro"))
+    assert "host    replication  all   all            scram-sha-256" in (PROJECT_ROOT / mount.split(":")[0]).read_text()
 
 
 def test_every_celery_command_exists_with_its_options(compose):
@@ -325,6 +405,7 @@ def test_every_example_names_the_same_variables():
         "POSTGRES_USER",
         "POSTGRES_PASSWORD",
         "POSTGRES_DB",
+        "REDIS_PASSWORD",
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_DEFAULT_REGION",

@@ -28,9 +28,9 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
-from hotlead_app.db import UnitOfWork, unit_of_work
+from hotlead_app.db import UnitOfWork, referenced, unit_of_work
 from hotlead_app.domain import money
 from hotlead_app.domain.actors import SYSTEM, Actor
 from hotlead_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -169,7 +169,7 @@ def create(*, actor: Actor, method: object, amount: object) -> DepositRead:
         deposit = _lock(uow, deposit_id)
         deposit.checkout_id, deposit.redirect_url, deposit.updated_at = checkout_id, url, utcnow()
         uow.session.add(deposit)
-        balance = uow.session.get(ServiceProvider, deposit.provider_id).balance
+        balance = referenced(uow.session, ServiceProvider, deposit.provider_id).balance
         return _read(deposit, balance)
 
 
@@ -191,18 +191,18 @@ def get(*, actor: Actor, deposit_id: uuid.UUID) -> DepositRead:
     """A provider sees its own deposits only (another's is 404); admins see all."""
     with unit_of_work() as uow:
         deposit = _visible(actor, uow.session.get(Deposit, deposit_id), deposit_id)
-        return _read(deposit, uow.session.get(ServiceProvider, deposit.provider_id).balance)
+        return _read(deposit, referenced(uow.session, ServiceProvider, deposit.provider_id).balance)
 
 
 def list_for_provider(*, actor: Actor, limit: int = 20) -> list[DepositRead]:
     if actor.provider_id is None:
         raise Forbidden("Only providers have deposits.")
     with unit_of_work() as uow:
-        balance = uow.session.get(ServiceProvider, actor.provider_id).balance
+        balance = referenced(uow.session, ServiceProvider, actor.provider_id).balance
         rows = uow.session.exec(
             select(Deposit)
             .where(Deposit.provider_id == actor.provider_id)
-            .order_by(Deposit.created_at.desc(), Deposit.id.desc())
+            .order_by(col(Deposit.created_at).desc(), col(Deposit.id).desc())
             .limit(limit)
         ).all()
         return [_read(d, balance) for d in rows]
@@ -328,7 +328,7 @@ def complete(
         action="deposit_completed",
         before=before,
         after={
-            **audit.snapshot(deposit),
+            **(audit.snapshot(deposit) or {}),
             "source": source,
             "balance_after": money.format_money(posted.entry.balance_after),
         },
@@ -546,14 +546,14 @@ def restore_after_dispute(
     amount: Decimal,
     payment_id: str | None,
     reference: str,
-    reversal_key: str | None = None,
+    reversal_key: str | tuple[str, ...] | None = None,
     uow: UnitOfWork | None = None,
 ) -> str:
     """A dispute was won: the money comes back as a credit (the provider's status is
     left to an admin when a reversal had made it inactive).
 
-    With ``reversal_key`` (PayPal) the credit gives back only what that dispute's
-    debit took: nothing when no such debit was posted (``not_reversed``: the provider
+    With ``reversal_key`` (the key, or the keys, the dispute's debit may carry) the
+    credit gives back only what that dispute's debit took: nothing when no such debit was posted (``not_reversed``: the provider
     never lost the money), at most the debit's amount otherwise.  The deposit row is
     locked first, as ``reverse`` does, so a debit being posted at the same moment is
     seen.  In ``uow`` when given (the webhook's: the event is marked processed in the
@@ -588,7 +588,7 @@ def _restore(
     amount: Decimal,
     payment_id: str | None,
     reference: str,
-    reversal_key: str | None,
+    reversal_key: str | tuple[str, ...] | None,
 ) -> str:
     deposit = find(uow, method=method, payment_id=payment_id)
     if deposit is None:
@@ -596,9 +596,10 @@ def _restore(
     deposit = _lock(uow, deposit.id)
     amount = min(amount, deposit.amount)
     if reversal_key is not None:
+        keys = (reversal_key,) if isinstance(reversal_key, str) else reversal_key
         debit = uow.session.exec(
             select(LedgerEntry).where(
-                LedgerEntry.idempotency_key == reversal_key,
+                col(LedgerEntry.idempotency_key).in_(keys),
                 LedgerEntry.type == LedgerEntryType.DEBIT,
                 LedgerEntry.related_entity_type == "deposit",
                 LedgerEntry.related_entity_id == deposit.id,

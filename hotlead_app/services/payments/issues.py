@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, text
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain.actors import Actor
@@ -89,7 +89,7 @@ def record_issue(
             index_elements=["kind", "processor", "processor_reference"], index_where=text("status = 'open'")
         )
     )
-    return bool(result.rowcount)
+    return bool(getattr(result, "rowcount", 0))  # a DML result: rows inserted
 
 
 def list_issues(*, actor: Actor, status: str = "open", limit: int = 50, cursor: object = None) -> list[IssueRead]:
@@ -101,7 +101,7 @@ def list_issues(*, actor: Actor, status: str = "open", limit: int = 50, cursor: 
     with unit_of_work() as uow:
         query = (
             select(ReconciliationIssue)
-            .order_by(ReconciliationIssue.created_at.desc(), ReconciliationIssue.id.desc())
+            .order_by(col(ReconciliationIssue.created_at).desc(), col(ReconciliationIssue.id).desc())
             .limit(limit)
         )
         if status != "all":

@@ -10,10 +10,13 @@ verification is not in the SDK: ``verify_webhook`` calls PayPal's
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -60,6 +63,8 @@ def use_session(session: requests.Session | None) -> None:
     with _lock:
         _session = session
         _cached = None
+    _token_cache.clear()
+    _cert_cache.clear()
 
 
 def is_configured() -> bool:
@@ -72,13 +77,19 @@ def client() -> PaypalServersdkClient:
     settings = get_settings()
     if not is_configured():
         raise ProcessorUnavailable("PayPal is not configured on this platform.")
-    key = (settings.paypal_client_id, settings.paypal_client_secret, settings.paypal_base, id(_session))
+    key = (
+        settings.paypal_client_id,
+        settings.paypal_client_secret,
+        settings.paypal_base,
+        settings.payment_http_timeout_seconds,
+        id(_session),
+    )
     with _lock:
         if _cached is None or _cached[0] != key:
             config = _Configuration(
                 http_client_instance=_session,
                 environment=Environment.PRODUCTION if settings.env == "prod" else Environment.SANDBOX,
-                timeout=20,
+                timeout=settings.payment_http_timeout_seconds,
                 client_credentials_auth_credentials=ClientCredentialsAuthCredentials(
                     o_auth_client_id=settings.paypal_client_id, o_auth_client_secret=settings.paypal_client_secret
                 ),
@@ -248,6 +259,10 @@ def get_capture(capture_id: str) -> Capture:
     )
 
 
+def _search_transactions(query: dict[str, Any]) -> Any:
+    return client().transaction_search.search_transactions(query)
+
+
 def list_completed_captures(*, since: datetime) -> Iterator[Capture]:
     """Successful captures since ``since`` (Transaction Search; at most 31 days a call)."""
     start = since
@@ -256,19 +271,15 @@ def list_completed_captures(*, since: datetime) -> Iterator[Capture]:
         stop = min(start + timedelta(days=31), end)
         page_number, total_pages = 1, 1
         while page_number <= total_pages:
-            data = _call(
-                "transactions.search",
-                lambda p=page_number, a=start, b=stop: client().transaction_search.search_transactions(
-                    {
-                        "start_date": a.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        "end_date": b.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        "transaction_status": "S",
-                        "fields": "transaction_info",
-                        "page_size": 500,
-                        "page": p,
-                    }
-                ),
-            )
+            query = {
+                "start_date": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "end_date": stop.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "transaction_status": "S",
+                "fields": "transaction_info",
+                "page_size": 500,
+                "page": page_number,
+            }
+            data = _call("transactions.search", functools.partial(_search_transactions, query))
             total_pages = int(data.get("total_pages") or 1)
             for detail in data.get("transaction_details") or []:
                 info = detail.get("transaction_info") or {}
@@ -276,10 +287,11 @@ def list_completed_captures(*, since: datetime) -> Iterator[Capture]:
                 if info.get("transaction_event_code") not in (None, "T0006"):
                     continue
                 value, currency = _amount(info.get("transaction_amount"))
-                if value is None or value <= 0:
+                capture_id = info.get("transaction_id")
+                if value is None or value <= 0 or not capture_id:
                     continue
                 yield Capture(
-                    capture_id=info.get("transaction_id"),
+                    capture_id=str(capture_id),
                     status="COMPLETED",
                     amount=value,
                     currency=currency,
@@ -313,15 +325,77 @@ def verify_webhook(headers: Mapping[str, str], raw_body: bytes) -> bool:
 # --------------------------------------------------------------------------- offline check
 
 CertFetcher = Callable[[str], bytes]
-_cert_cache: dict[str, bytes] = {}
+CERT_CACHE_SIZE = 16
+CERT_CACHE_SECONDS = 6 * 3600
+MAX_CERT_BYTES = 64 * 1024
+# The subject (DNS name) of PayPal's webhook signing certificate, per environment.
+CERT_SUBJECT_LIVE = "messageverificationcerts.paypal.com"
+CERT_SUBJECT_SANDBOX = "messageverificationcerts.sandbox.paypal.com"
+_cert_cache: OrderedDict[str, tuple[float, bytes]] = OrderedDict()  # url -> (fetched at, PEM); LRU
 
 
 def _fetch_cert(url: str) -> bytes:
-    if url not in _cert_cache:
-        resp = requests.get(url, timeout=10)
-        resp.raise_for_status()
-        _cert_cache[url] = resp.content
-    return _cert_cache[url]
+    """The certificate chain at ``url``: an allow-listed HTTPS address only, no
+    redirect followed, at most 64 KiB; kept (at most 16 URLs, 6 hours each)."""
+    now = time.monotonic()
+    with _lock:
+        hit = _cert_cache.get(url)
+        if hit is not None and now - hit[0] < CERT_CACHE_SECONDS:
+            _cert_cache.move_to_end(url)
+            return hit[1]
+    if not cert_url_allowed(url):
+        raise ValueError(f"certificate URL not allowed: {url}")
+    with requests.get(
+        url, timeout=get_settings().payment_http_timeout_seconds, allow_redirects=False, stream=True
+    ) as resp:
+        if resp.status_code != 200:
+            raise ValueError(f"certificate URL answered {resp.status_code}")
+        content = resp.raw.read(MAX_CERT_BYTES + 1, decode_content=True)
+    if len(content) > MAX_CERT_BYTES:
+        raise ValueError("certificate download too large")
+    with _lock:
+        _cert_cache[url] = (now, content)
+        _cert_cache.move_to_end(url)
+        while len(_cert_cache) > CERT_CACHE_SIZE:
+            _cert_cache.popitem(last=False)
+    return content
+
+
+@functools.lru_cache(maxsize=1)
+def _system_roots() -> tuple:
+    """The trusted root certificates (certifi's bundle, as requests uses)."""
+    import certifi
+    from cryptography import x509
+
+    with open(certifi.where(), "rb") as bundle:
+        return tuple(x509.load_pem_x509_certificates(bundle.read()))
+
+
+def expected_cert_subject() -> str:
+    return CERT_SUBJECT_SANDBOX if "sandbox" in get_settings().paypal_base.lower() else CERT_SUBJECT_LIVE
+
+
+def _chain_is_trusted(chain: list, now: datetime, roots: tuple | list | None, subject: str) -> bool:
+    """The leaf (first) certificate chains up to a trusted root through the others,
+    is valid now, is for TLS server use and names ``subject`` (its SAN, and its
+    common name when it has one)."""
+    from cryptography.x509.oid import NameOID
+    from cryptography.x509.verification import DNSName, PolicyBuilder, Store, VerificationError
+
+    leaf = chain[0]
+    try:
+        verifier = (
+            PolicyBuilder()
+            .store(Store(list(roots if roots is not None else _system_roots())))
+            .time(now)
+            .build_server_verifier(DNSName(subject))
+        )
+        verifier.verify(leaf, chain[1:])
+    except (VerificationError, ValueError) as exc:
+        log.warning("PayPal signing certificate refused: %s", exc)
+        return False
+    names = [a.value for a in leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    return all(isinstance(n, str) and n.lower() == subject for n in names)
 
 
 def cert_url_allowed(url: str) -> bool:
@@ -334,10 +408,18 @@ def cert_url_allowed(url: str) -> bool:
 
 
 def verify_offline(
-    headers: Mapping[str, str], raw_body: bytes, *, fetch_cert: CertFetcher | None = None, webhook_id: str | None = None
+    headers: Mapping[str, str],
+    raw_body: bytes,
+    *,
+    fetch_cert: CertFetcher | None = None,
+    webhook_id: str | None = None,
+    trust_roots: list | None = None,
+    subject: str | None = None,
 ) -> bool:
-    """PayPal's documented offline check: the certificate from an allow-listed
-    ``*.paypal.com`` URL; the signed message is
+    """PayPal's documented offline check: the certificate chain from an allow-listed
+    ``https://*.paypal.com`` URL (no redirect), validated up to a trusted root
+    (``trust_roots``, default certifi's bundle) for PayPal's signing subject
+    (``messageverificationcerts[.sandbox].paypal.com``); the signed message is
     ``<transmission id>|<transmission time>|<webhook id>|<CRC32 of the raw body>``,
     RSA-SHA256 (PKCS#1 v1.5)."""
     import base64
@@ -358,11 +440,14 @@ def verify_offline(
     if lowered["paypal-auth-algo"].upper() != "SHA256WITHRSA":
         return False
     try:
-        cert = x509.load_pem_x509_certificate((fetch_cert or _fetch_cert)(cert_url))
+        chain = x509.load_pem_x509_certificates((fetch_cert or _fetch_cert)(cert_url))
         signature = base64.b64decode(lowered["paypal-transmission-sig"], validate=True)
     except (ValueError, requests.RequestException):
         return False
     now = datetime.now(UTC)
+    if not chain or not _chain_is_trusted(chain, now, trust_roots, subject or expected_cert_subject()):
+        return False
+    cert = chain[0]
     if not (cert.not_valid_before_utc <= now <= cert.not_valid_after_utc):
         return False
     key = cert.public_key()
@@ -377,6 +462,34 @@ def verify_offline(
     except BadSignature:
         return False
     return True
+
+
+TOKEN_MARGIN_SECONDS = 300
+_token_cache: dict[tuple, tuple[str, float]] = {}  # (client id, base) -> (token, renew at, monotonic)
+
+
+def _access_token() -> str:
+    """An OAuth access token for our own calls, kept until ``TOKEN_MARGIN_SECONDS``
+    before it expires (PayPal's last ~9 hours), not fetched per webhook."""
+    settings = get_settings()
+    key = (settings.paypal_client_id, settings.paypal_client_secret, settings.paypal_base)
+    with _lock:
+        cached = _token_cache.get(key)
+        if cached is not None and time.monotonic() < cached[1]:
+            return cached[0]
+    resp = (_session or requests).post(
+        f"{settings.paypal_base}/v1/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(settings.paypal_client_id, settings.paypal_client_secret),
+        timeout=settings.payment_http_timeout_seconds,
+    )
+    resp.raise_for_status()
+    answer = resp.json()
+    token, lifetime = answer["access_token"], float(answer.get("expires_in") or 0)
+    with _lock:
+        _token_cache.clear()
+        _token_cache[key] = (token, time.monotonic() + max(0.0, lifetime - TOKEN_MARGIN_SECONDS))
+    return token
 
 
 def verify_with_paypal_api(headers: Mapping[str, str], raw_body: bytes) -> bool:
@@ -407,19 +520,20 @@ def verify_with_paypal_api(headers: Mapping[str, str], raw_body: bytes) -> bool:
     body = head[:-1] + ', "webhook_event": ' + event_text + "}"
     http = _session or requests
     try:
-        token = http.post(
-            f"{settings.paypal_base}/v1/oauth2/token",
-            data={"grant_type": "client_credentials"},
-            auth=(settings.paypal_client_id, settings.paypal_client_secret),
-            timeout=15,
-        )
-        token.raise_for_status()
         resp = http.post(
             f"{settings.paypal_base}/v1/notifications/verify-webhook-signature",
             data=body.encode(),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token.json()['access_token']}"},
-            timeout=15,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {_access_token()}"},
+            timeout=settings.payment_http_timeout_seconds,
         )
+        if resp.status_code == 401:  # revoked early: one fresh token, one more try
+            _token_cache.clear()
+            resp = http.post(
+                f"{settings.paypal_base}/v1/notifications/verify-webhook-signature",
+                data=body.encode(),
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {_access_token()}"},
+                timeout=settings.payment_http_timeout_seconds,
+            )
     except (requests.RequestException, KeyError, ValueError) as exc:
         raise ProcessorUnavailable(details={"processor": "paypal", "call": "verify-webhook-signature"}) from exc
     if resp.status_code >= 500:

@@ -21,7 +21,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hotlead_app.db import unit_of_work
 from hotlead_app.models import Deposit
@@ -156,13 +156,14 @@ def _paypal_pending_orders(since: datetime, before: datetime, seen: set[str], re
             .where(
                 Deposit.method == "paypal",
                 Deposit.status == "pending",
-                Deposit.checkout_id.is_not(None),
+                col(Deposit.checkout_id).is_not(None),
                 Deposit.created_at >= since,
                 Deposit.created_at < before,
             )
-            .order_by(Deposit.created_at)
+            .order_by(col(Deposit.created_at))
         ).all()
     for deposit_id, order_id in pending:
+        assert order_id is not None  # selected above: checkout_id IS NOT NULL
         try:
             try:
                 order = paypal_gateway.get_order(order_id)

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _override: stripe.StripeClient | None = None
-_cached: tuple[tuple[str, str], stripe.StripeClient] | None = None
+_cached: tuple[tuple[str, str, float], stripe.StripeClient] | None = None
 
 
 def use_client(client: stripe.StripeClient | None) -> None:
@@ -47,13 +47,16 @@ def client() -> stripe.StripeClient:
     settings = get_settings()
     if not settings.stripe_api_key:
         raise ProcessorUnavailable("Card payments (Stripe) are not configured on this platform.")
-    key = (settings.stripe_api_key, settings.stripe_api_base)
+    key = (settings.stripe_api_key, settings.stripe_api_base, settings.payment_http_timeout_seconds)
     with _lock:
         if _cached is None or _cached[0] != key:
             _cached = (
                 key,
                 stripe.StripeClient(
-                    settings.stripe_api_key, base_addresses={"api": settings.stripe_api_base}, max_network_retries=2
+                    settings.stripe_api_key,
+                    base_addresses={"api": settings.stripe_api_base},
+                    max_network_retries=1,
+                    http_client=stripe.RequestsClient(timeout=settings.payment_http_timeout_seconds),
                 ),
             )
         return _cached[1]

@@ -5,11 +5,15 @@
    verify-webhook-signature API).  A bad signature writes nothing.
 2. Store: one ``webhook_events`` row per (processor, event id); another delivery
    only counts itself.
-3. Process: the row is locked, so concurrent deliveries wait and then see it done;
-   the handler re-reads the object from the processor (events come late, twice or
-   out of order) and only moves deposits forward.  Completion, the ledger entry and
-   ``processed_at`` commit together.  A processor outage leaves the event
-   unprocessed (the delivery gets 503 and the processor retries it).
+3. Fetch: the object is re-read from the processor (events come late, twice or out
+   of order) — and an approved PayPal order captured — *before* any transaction is
+   open: no processor call ever runs while a row is locked (a slow processor would
+   hold the lock, and every delivery queued behind it, for its whole timeout).
+4. Process: the row is locked, so concurrent deliveries wait and then see it done;
+   the handler applies what was fetched and only moves deposits forward.
+   Completion, the ledger entry and ``processed_at`` commit together.  A processor
+   outage leaves the event unprocessed (the delivery gets 503 and the processor
+   retries it).
 """
 
 from __future__ import annotations
@@ -23,9 +27,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import select
+from sqlmodel import col, select
 
-from hotlead_app.db import UnitOfWork, unit_of_work
+from hotlead_app.db import UnitOfWork, referenced, unit_of_work
 from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.infra import metrics
@@ -43,6 +47,8 @@ STRIPE_TYPES = (
     "checkout.session.expired",
     "charge.refunded",
     "charge.dispute.created",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
     "charge.dispute.closed",
 )
 PAYPAL_TYPES = (
@@ -61,7 +67,8 @@ class Receipt:
     detail: str | None = None
 
 
-Handler = Callable[[UnitOfWork, dict[str, Any]], tuple[str, str | None]]
+Fetched = dict[str, Any]  # what the processor said, read before the transaction
+Handler = Callable[[UnitOfWork, dict[str, Any], Fetched], tuple[str, str | None]]
 
 
 def _parse(payload: bytes) -> dict[str, Any]:
@@ -96,16 +103,25 @@ def _store(processor: str, event_id: str, event_type: str, payload: bytes) -> uu
 def process(row_id: uuid.UUID) -> Receipt:
     """Process one stored event, unless it was already (the row lock makes two
     concurrent calls take turns)."""
+    with unit_of_work() as uow:  # a plain read: no lock, nothing written
+        row = uow.session.get(WebhookEvent, row_id)
+        assert row is not None, f"webhook event {row_id} was stored"
+        processor, event_id, body = row.processor, row.event_id, row.raw_body
+        done, done_outcome = row.processed_at is not None, row.outcome
+    if done:
+        metrics.WEBHOOK_EVENTS.labels(processor, "duplicate").inc()
+        return Receipt(event_id, "duplicate", done_outcome)
+    event = json.loads(body)
     try:
+        fetched = _fetch_stripe(event) if processor == "stripe" else _fetch_paypal(event)
         with unit_of_work() as uow:
-            row = uow.session.exec(select(WebhookEvent).where(WebhookEvent.id == row_id).with_for_update()).first()
+            row = uow.session.exec(select(WebhookEvent).where(WebhookEvent.id == row_id).with_for_update()).one()
             uow.session.refresh(row)
-            processor, event_id = row.processor, row.event_id
             if row.processed_at is not None:
                 metrics.WEBHOOK_EVENTS.labels(processor, "duplicate").inc()
                 return Receipt(event_id, "duplicate", row.outcome)
             handler = _handle_stripe if processor == "stripe" else _handle_paypal
-            outcome, note = handler(uow, json.loads(row.raw_body))
+            outcome, note = handler(uow, event, fetched)
             row.processed_at, row.outcome, row.error = utcnow(), outcome, note
             uow.session.add(row)
     except ProcessorUnavailable as exc:
@@ -121,7 +137,7 @@ def process(row_id: uuid.UUID) -> Receipt:
 def _mark_error(row_id: uuid.UUID, message: str, *, processed: bool = False) -> None:
     log.warning("webhook event %s: %s", row_id, message)
     with unit_of_work() as uow:
-        row = uow.session.get(WebhookEvent, row_id)
+        row = referenced(uow.session, WebhookEvent, row_id)
         row.outcome, row.error = "error", message[:2000]
         if processed:
             row.processed_at = utcnow()
@@ -136,8 +152,8 @@ def retry_unprocessed(*, limit: int = 100) -> int:
         ids = list(
             uow.session.exec(
                 select(WebhookEvent.id)
-                .where(WebhookEvent.processed_at.is_(None))
-                .order_by(WebhookEvent.received_at)
+                .where(col(WebhookEvent.processed_at).is_(None))
+                .order_by(col(WebhookEvent.received_at))
                 .limit(limit)
             )
         )
@@ -171,9 +187,24 @@ def _object(event: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
-def _fresh_session(obj: dict[str, Any]) -> dict[str, Any]:
-    """The session as Stripe has it now (the event may be stale or out of order)."""
-    return stripe_gateway.retrieve_session(obj["id"]) if stripe_gateway.is_configured() else obj
+def _fetch_stripe(event: dict[str, Any]) -> Fetched:
+    """The event's object as Stripe has it now (the event may be stale or out of
+    order), read before the transaction opens; the event's own copy when Stripe is
+    not configured.  Raises ProcessorUnavailable."""
+    kind = event.get("type")
+    if kind not in STRIPE_TYPES:
+        return {}
+    obj = _object(event)
+    live = stripe_gateway.is_configured()
+    if kind.startswith("checkout.session."):
+        return {"session": stripe_gateway.retrieve_session(obj["id"]) if live else obj}
+    if kind == "charge.refunded":
+        return {
+            "refunds": stripe_gateway.list_refunds(charge_id=obj["id"])
+            if live
+            else ((obj.get("refunds") or {}).get("data") or [])
+        }
+    return {"dispute": stripe_gateway.retrieve_dispute(obj["id"]) if live else obj}
 
 
 def _cents(value: Any, field: str) -> Decimal:
@@ -183,23 +214,19 @@ def _cents(value: Any, field: str) -> Decimal:
     return amount
 
 
-def _handle_stripe(uow: UnitOfWork, event: dict[str, Any]) -> tuple[str, str | None]:
+def _handle_stripe(uow: UnitOfWork, event: dict[str, Any], fetched: Fetched) -> tuple[str, str | None]:
     kind = event.get("type")
     if kind not in STRIPE_TYPES:
         return "ignored", f"event type {kind} is not used"
     obj = _object(event)
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
-        result = deposits.apply_stripe_session(uow, _fresh_session(obj), source=f"stripe:{kind}")
+        result = deposits.apply_stripe_session(uow, fetched["session"], source=f"stripe:{kind}")
     elif kind == "checkout.session.async_payment_failed":
-        result = deposits.close_stripe_session(uow, _fresh_session(obj), status="failed")
+        result = deposits.close_stripe_session(uow, fetched["session"], status="failed")
     elif kind == "checkout.session.expired":
-        result = deposits.close_stripe_session(uow, _fresh_session(obj), status="expired")
+        result = deposits.close_stripe_session(uow, fetched["session"], status="expired")
     elif kind == "charge.refunded":
-        refunds = (
-            stripe_gateway.list_refunds(charge_id=obj["id"])
-            if stripe_gateway.is_configured()
-            else ((obj.get("refunds") or {}).get("data") or [])
-        )
+        refunds = fetched["refunds"]
         results = [
             deposits.reverse(
                 method="stripe",
@@ -214,32 +241,82 @@ def _handle_stripe(uow: UnitOfWork, event: dict[str, Any]) -> tuple[str, str | N
             if r.get("status") == "succeeded"
         ]
         result = ",".join(results) or "no_succeeded_refund"
-    elif kind == "charge.dispute.created":
-        dispute = stripe_gateway.retrieve_dispute(obj["id"]) if stripe_gateway.is_configured() else obj
-        result = deposits.reverse(
-            method="stripe",
-            kind="dispute",
-            key=f"stripe:dispute:{dispute['id']}",
-            amount=_cents(dispute.get("amount"), "dispute.amount"),
-            deposit_ref=(dispute.get("metadata") or {}).get("deposit_id"),
-            payment_id=dispute.get("payment_intent"),
-            reference=dispute["id"],
-        )
-    else:  # charge.dispute.closed
-        dispute = stripe_gateway.retrieve_dispute(obj["id"]) if stripe_gateway.is_configured() else obj
-        if dispute.get("status") == "won":
-            result = deposits.restore_after_dispute(
-                method="stripe",
-                key=f"stripe:dispute:{dispute['id']}:won",
-                amount=_cents(dispute.get("amount"), "dispute.amount"),
-                payment_id=dispute.get("payment_intent"),
-                reference=dispute["id"],
-            )
-        else:
-            result = f"dispute_{dispute.get('status')}"
+    else:  # charge.dispute.*
+        result = _stripe_dispute(uow, kind, fetched["dispute"])
     if result in ("no_deposit",):
         return "ignored", "no deposit of ours matches this event"
     return "processed", result
+
+
+def stripe_dispute_key(kind: str, dispute_id: str) -> str:
+    """The ledger key of what a dispute event moves: one per event kind."""
+    return f"stripe:dispute.{kind}:{dispute_id}"
+
+
+def _stripe_dispute(uow: UnitOfWork, kind: str, dispute: dict[str, Any]) -> str:
+    """Money moves when Stripe moves it, not when a dispute opens or closes.
+
+    ``funds_withdrawn`` debits the disputed amount (an inquiry, or a dispute Stripe
+    has not yet charged back, withdraws nothing and posts nothing); ``funds_reinstated``
+    credits back only what that debit took, nothing when no debit was posted (as for
+    PayPal).  ``created`` and ``closed`` only say so.  A withdrawal seen after its
+    reinstatement (a retried delivery) posts nothing: the money came back already.
+    Debits posted by earlier releases on ``charge.dispute.created`` (key
+    ``stripe:dispute:<id>``) and credits on ``closed`` (``stripe:dispute:<id>:won``)
+    count as this dispute's."""
+    dispute_id = str(dispute["id"])
+    legacy_debit, legacy_credit = f"stripe:dispute:{dispute_id}", f"stripe:dispute:{dispute_id}:won"
+    event = kind.rsplit(".", 1)[-1]
+    if event == "funds_withdrawn":
+        return deposits.reverse(
+            method="stripe",
+            kind="dispute",
+            key=stripe_dispute_key(event, dispute_id),
+            amount=_cents(dispute.get("amount"), "dispute.amount"),
+            deposit_ref=(dispute.get("metadata") or {}).get("deposit_id"),
+            payment_id=dispute.get("payment_intent"),
+            reference=dispute_id,
+            unless=lambda work: _stripe_dispute_settled(work, dispute_id, legacy_debit),
+        )
+    if event == "funds_reinstated":
+        if _ledger_key_exists(uow, legacy_credit):
+            return "already_restored"
+        return deposits.restore_after_dispute(
+            method="stripe",
+            key=stripe_dispute_key(event, dispute_id),
+            amount=_cents(dispute.get("amount"), "dispute.amount"),
+            payment_id=dispute.get("payment_intent"),
+            reference=dispute_id,
+            reversal_key=(stripe_dispute_key("funds_withdrawn", dispute_id), legacy_debit),
+            uow=uow,
+        )
+    return f"dispute_{event}:{dispute.get('status')}"
+
+
+def _ledger_key_exists(uow: UnitOfWork, key: str) -> bool:
+    return (
+        uow.session.execute(text("SELECT 1 FROM ledger_entries WHERE idempotency_key = :key"), {"key": key}).first()
+        is not None
+    )
+
+
+def _stripe_dispute_settled(uow: UnitOfWork, dispute_id: str, legacy_debit: str) -> str | None:
+    """Why a ``funds_withdrawn`` must post nothing: the dispute was debited by an
+    earlier release, or its funds were reinstated already (processed before it)."""
+    if _ledger_key_exists(uow, legacy_debit):
+        return "already_reversed"
+    bodies = uow.session.execute(
+        text(
+            "SELECT raw_body FROM webhook_events WHERE processor = 'stripe' "
+            "AND event_type = 'charge.dispute.funds_reinstated' AND outcome = 'processed' "
+            "AND processed_at IS NOT NULL AND strpos(raw_body, :dispute_id) > 0"
+        ),
+        {"dispute_id": dispute_id},
+    ).scalars()
+    for body in bodies:
+        if str(((json.loads(body).get("data") or {}).get("object") or {}).get("id")) == dispute_id:
+            return "already_reinstated"
+    return None
 
 
 # --------------------------------------------------------------------------- PayPal
@@ -266,7 +343,37 @@ def _up_capture(resource: dict[str, Any]) -> str | None:
     return None
 
 
-def _handle_paypal(uow: UnitOfWork, event: dict[str, Any]) -> tuple[str, str | None]:
+def _fetch_paypal(event: dict[str, Any]) -> Fetched:
+    """Before the transaction: the capture as PayPal has it now, or, for an approved
+    order whose deposit is still open, the capture itself (idempotent by its
+    ``PayPal-Request-Id``; a 422 — not capturable — is kept as the outcome).  The
+    deposit is looked up in a short read-only transaction; the handler locks and
+    re-checks it.  Raises ProcessorUnavailable."""
+    kind = event.get("event_type")
+    resource = event.get("resource")
+    if kind not in PAYPAL_TYPES or not isinstance(resource, dict):
+        return {}
+    if kind == "PAYMENT.CAPTURE.COMPLETED" and resource.get("id") and paypal_gateway.is_configured():
+        return {"capture": paypal_gateway.get_capture(resource["id"])}
+    if kind == "CHECKOUT.ORDER.APPROVED" and resource.get("id"):
+        order_id = resource["id"]
+        units = resource.get("purchase_units") or [{}]
+        custom_id = units[0].get("custom_id") if isinstance(units[0], dict) else None
+        with unit_of_work() as uow:
+            deposit = deposits.find(uow, method="paypal", deposit_ref=custom_id, checkout_id=order_id)
+            found = None if deposit is None else (deposit.id, deposit.checkout_id, deposit.status)
+        if found is None or found[1] not in (None, order_id) or found[2] == "completed":
+            return {}
+        try:
+            return {"captures": paypal_gateway.capture_order(order_id=order_id, deposit_id=found[0])}
+        except paypal_gateway.ProcessorRefused as exc:
+            if exc.status != 422:
+                raise
+            return {"not_captured": exc.details.get("issue")}
+    return {}
+
+
+def _handle_paypal(uow: UnitOfWork, event: dict[str, Any], fetched: Fetched) -> tuple[str, str | None]:
     kind = event.get("event_type")
     if kind not in PAYPAL_TYPES:
         return "ignored", f"event type {kind} is not used"
@@ -274,13 +381,13 @@ def _handle_paypal(uow: UnitOfWork, event: dict[str, Any]) -> tuple[str, str | N
     if not isinstance(resource, dict):
         raise InvalidInput("The event carries no resource.", details={"resource": "missing"})
     if kind == "CHECKOUT.ORDER.APPROVED":
-        result = _order_approved(uow, resource, source=f"paypal:{kind}")
+        result = _order_approved(uow, resource, fetched, source=f"paypal:{kind}")
     elif kind == "PAYMENT.CAPTURE.COMPLETED":
         if not resource.get("id"):
             raise InvalidInput("The capture has no id.", details={"resource.id": "missing"})
         related = (resource.get("supplementary_data") or {}).get("related_ids") or {}
-        if paypal_gateway.is_configured():
-            capture = paypal_gateway.get_capture(resource["id"])  # the capture as PayPal has it now
+        if "capture" in fetched:
+            capture = fetched["capture"]  # the capture as PayPal has it now
         else:
             capture = paypal_gateway.Capture(
                 capture_id=resource["id"],
@@ -332,10 +439,12 @@ def _handle_paypal(uow: UnitOfWork, event: dict[str, Any]) -> tuple[str, str | N
     return "processed", result
 
 
-def _order_approved(uow: UnitOfWork, resource: dict[str, Any], *, source: str) -> str:
-    """The buyer approved an order: capture it now, whether or not the provider comes
-    back to our return page (the capture and the completion are idempotent, so the
-    return, ``PAYMENT.CAPTURE.COMPLETED`` and reconciliation change nothing after it)."""
+def _order_approved(uow: UnitOfWork, resource: dict[str, Any], fetched: Fetched, *, source: str) -> str:
+    """The buyer approved an order: it was captured before this transaction
+    (``_fetch_paypal``), whether or not the provider comes back to our return page;
+    here the deposit is locked and completed (the capture and the completion are
+    idempotent, so the return, ``PAYMENT.CAPTURE.COMPLETED`` and reconciliation change
+    nothing after it)."""
     order_id = resource.get("id")
     if not order_id:
         raise InvalidInput("The order has no id.", details={"resource.id": "missing"})
@@ -344,16 +453,13 @@ def _order_approved(uow: UnitOfWork, resource: dict[str, Any], *, source: str) -
     deposit = deposits.find(uow, method="paypal", deposit_ref=custom_id, checkout_id=order_id)
     if deposit is None or deposit.checkout_id not in (None, order_id):
         return "no_deposit"
-    if deposit.status == "completed":
-        return "already_completed"
-    try:
-        result, _ = deposits.capture_paypal_order(uow, deposit_id=deposit.id, order_id=order_id, source=source)
-    except paypal_gateway.ProcessorRefused as exc:
-        if exc.status != 422:
-            raise
+    if "not_captured" in fetched:
         # Not capturable (declined, not approved after all): nothing was paid, and
         # retrying the event would not change that.
-        return f"not_captured:{exc.details.get('issue')}"
+        return f"not_captured:{fetched['not_captured']}"
+    if "captures" not in fetched:  # completed already when the event was fetched
+        return "already_completed"
+    result, _ = deposits.apply_completed_capture(uow, fetched["captures"], source=source)
     return result
 
 

@@ -1,0 +1,97 @@
+"""How the pages show values: money, dates, statuses and labels, in one place.
+
+Pages turn what the services return into strings for their state once, with these;
+nothing here computes with money (amounts stay ``Decimal`` until they are shown)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from hotlead_app.domain.money import format_money
+
+#: What stands for a missing amount in a table.
+NO_AMOUNT = "—"
+
+
+# --------------------------------------------------------------------------- money
+
+
+def money(amount: object) -> str:
+    """Two places, no currency sign: ``Decimal("12.5")`` -> ``"12.50"``."""
+    return format_money(amount)
+
+
+def money_or(amount: object | None, missing: str = NO_AMOUNT) -> str:
+    """``money(amount)``, or ``missing`` when there is none."""
+    return money(amount) if amount is not None else missing
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def when(value: str | datetime | None, *, seconds: bool = False) -> str:
+    """A moment as stored (UTC), to the minute (``"2026-01-31 14:05"``) or to the
+    second; ``""`` when there is none. Takes an ISO string or a datetime."""
+    if not value:
+        return ""
+    text = value.isoformat() if isinstance(value, datetime) else value
+    return text[: 19 if seconds else 16].replace("T", " ")
+
+
+def when_utc(value: str | datetime | None) -> str:
+    """``when(value)`` followed by ``UTC``; ``""`` when there is none."""
+    shown = when(value)
+    return f"{shown} UTC" if shown else ""
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def label(labels: Mapping[str, str], key: str) -> str:
+    """The label of ``key`` in ``labels``, or the key itself."""
+    return labels.get(key, key)
+
+
+def pairs(values: Mapping[str, Any]) -> str:
+    """``"key: value · key: value"``, without the empty values."""
+    return " · ".join(f"{k}: {v}" for k, v in values.items() if v not in (None, ""))
+
+
+# --------------------------------------------------------------------------- statuses
+
+#: Lead statuses in charts.
+LEAD_STATUS_COLORS = {
+    "pending_confirmation": "var(--gray-8)",
+    "pending_approval": "var(--amber-9)",
+    "approved": "var(--blue-9)",
+    "distributed": "var(--green-9)",
+    "rejected": "var(--red-9)",
+    "bad_lead": "var(--purple-9)",
+}
+
+#: Provider statuses: the badge colour and the sentence on the provider's page.
+PROVIDER_STATUS_COLORS = {"active": "green", "auto_deactivated": "orange", "inactive": "gray"}
+PROVIDER_STATUS_TEXT = {
+    "active": "Active: receives the leads its subscriptions match.",
+    "auto_deactivated": "Paused by the platform: the balance covers none of its subscriptions.",
+    "inactive": "Switched off by an admin.",
+}
+
+
+def provider_status_color(status: str) -> str:
+    return PROVIDER_STATUS_COLORS.get(status, "gray")
+
+
+#: Deposits: the payment methods and what each status means to the provider.
+PAYMENT_METHOD_LABELS = {"stripe": "Card (Stripe)", "paypal": "PayPal"}
+DEPOSIT_STATUS_TEXT = {
+    "pending": "Waiting for the payment to be confirmed…",
+    "completed": "Payment received: your balance is updated.",
+    "failed": "This payment did not go through; nothing was added.",
+    "expired": "This payment page expired before it was paid; nothing was charged.",
+}
+
+#: Ledger entry types as the provider reads them.
+LEDGER_TYPE_TEXT = {"deposit": "Deposit", "charge": "Lead", "refund": "Refund", "credit": "Credit", "debit": "Debit"}

@@ -1,0 +1,50 @@
+"""The niches page's base state: the list of niches (loaded with the page) and
+opening / closing a niche; the editor and the levels are its substates."""
+
+from __future__ import annotations
+
+import uuid
+
+import reflex as rx
+
+from hotlead_app import routes
+from hotlead_app.domain.actors import Actor
+from hotlead_app.domain.errors import DomainError
+from hotlead_app.services import catalog
+from hotlead_app.services.reads import niches as niche_reads
+from hotlead_app.state.guards import AdminPageState, guarded
+
+
+class NichesState(AdminPageState):
+    niches: list[dict[str, str]] = []
+    loading: bool = True
+
+    def _reload(self, actor: Actor) -> None:
+        self.niches = [
+            {
+                "id": n["id"],
+                "slug": n["slug"],
+                "name": n["name"],
+                "active": "yes" if n["active"] else "no",
+                "fields": str(len(n["fields"])),
+                "href": routes.lead_form(n["slug"]),
+            }
+            for n in niche_reads.list_niches(actor)
+        ]
+
+    @rx.event
+    @guarded
+    def load(self, principal):
+        self.loading = True
+        self._reload(principal.actor)
+        self.loading = False
+
+    @rx.event
+    @guarded
+    def set_niche_active(self, principal, niche_id: str, active: bool):
+        try:
+            niche = catalog.update_niche(niche_id=uuid.UUID(niche_id), actor=principal.actor, values={"active": active})
+        except DomainError as exc:
+            return rx.toast.error(exc.message)
+        self._reload(principal.actor)
+        return rx.toast.success(f"{niche.name} is {'open again' if active else 'closed'}.")
