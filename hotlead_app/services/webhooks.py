@@ -83,6 +83,11 @@ class TooManyEndpoints(Conflict):
     default_message = f"A provider has at most {MAX_ENDPOINTS} webhook endpoints."
 
 
+class EndpointDeleted(Conflict):
+    code = "endpoint_deleted"
+    default_message = "This delivery's endpoint was deleted: it cannot be sent again."
+
+
 # --------------------------------------------------------------------------- signing
 
 
@@ -403,7 +408,9 @@ def send_test(*, actor: Actor, endpoint_id: uuid.UUID) -> uuid.UUID:
 
 
 def redeliver(*, actor: Actor, delivery_id: uuid.UUID) -> uuid.UUID:
-    """Send this delivery again, same id and body, with a new 24 h of retries."""
+    """Send this delivery again, same id and body, with a new 24 h of retries (409
+    ``endpoint_deleted`` when its endpoint is gone; an endpoint turned off gets it
+    when turned on again)."""
     with unit_of_work() as uow:
         delivery = uow.session.exec(
             select(WebhookDelivery)
@@ -412,6 +419,9 @@ def redeliver(*, actor: Actor, delivery_id: uuid.UUID) -> uuid.UUID:
         ).first()
         if delivery is None:
             raise NotFound("No such delivery.", details={"delivery_id": str(delivery_id)})
+        endpoint = uow.session.get(WebhookEndpoint, delivery.endpoint_id)
+        if endpoint is None or endpoint.deleted_at is not None:
+            raise EndpointDeleted(details={"delivery_id": str(delivery_id), "endpoint_id": str(delivery.endpoint_id)})
         now = utcnow()
         delivery.status = "pending"
         delivery.next_attempt_at = now

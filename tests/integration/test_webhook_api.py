@@ -99,7 +99,10 @@ def test_endpoints_secret_shown_once_at_most_five_patch_and_delete(db, api_serve
     assert patched.json()["active"] is False and patched.json()["description"] == "off"
     assert patched.json()["url"] == receiver.url(), "a field not sent is left as it was"
 
+    ping = httpx.post(f"{base}/{first['id']}/test", headers=headers).json()["delivery_id"]
     assert httpx.delete(f"{base}/{first['id']}", headers=headers).status_code == 204
+    redo = httpx.post(f"{api_server}/api/v1/provider/deliveries/{ping}/redeliver", headers=headers)
+    assert redo.status_code == 409 and redo.json()["error"]["code"] == "endpoint_deleted"
     assert first["id"] not in [e["id"] for e in httpx.get(base, headers=headers).json()["items"]]
     assert httpx.patch(f"{base}/{first['id']}", json={"active": True}, headers=headers).status_code == 404
     # A deleted endpoint frees its place.
