@@ -100,8 +100,9 @@ def webhook_disabled_email(endpoint_id: str, outbox_id: str | None = None) -> st
 
 @app.task(**_options(jobs.WEBHOOK_DELIVER))
 def deliver_webhook(delivery_id: str, outbox_id: str | None = None) -> str:
-    """One attempt of a webhook delivery, if due (services/webhooks.py)."""
-    return webhooks.deliver(delivery_id=uuid.UUID(delivery_id))
+    """One attempt of a webhook delivery, if due: claimed here, POSTed on a sender
+    thread of this process (services/webhooks.py), so the task ends at once."""
+    return webhooks.deliver_soon(delivery_id=uuid.UUID(delivery_id))
 
 
 @app.task(**_options(jobs.WEBHOOK_SWEEP))

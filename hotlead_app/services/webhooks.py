@@ -41,6 +41,7 @@ import socket
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -645,20 +646,77 @@ def _record(delivery_id: uuid.UUID, result: AttemptResult) -> str:
         return outcome
 
 
-def deliver(*, delivery_id: uuid.UUID) -> str:
-    """One attempt of a delivery if it is due (safe to call any number of times):
-    claim and commit, POST outside any transaction, record the attempt."""
+def _claim(delivery_id: uuid.UUID) -> Any:
     settings = get_settings()
     claim = max(settings.webhook_claim_seconds, settings.webhook_timeout_seconds + 1)
     with unit_of_work() as uow:
-        row = uow.session.execute(_CLAIM, {"id": delivery_id, "claim": claim}).first()
-    if row is None:
-        return "not_due"
+        return uow.session.execute(_CLAIM, {"id": delivery_id, "claim": claim}).first()
+
+
+def _attempt(delivery_id: uuid.UUID, row: Any) -> str:
     try:
         secret = unseal_secret(row.secret)
     except SecretUnreadable as exc:
         return _record(delivery_id, AttemptResult(None, 0, f"secret cannot be unsealed: {exc}"))
     return _record(delivery_id, post(row.url, secret, delivery_id, row.body))
+
+
+def deliver(*, delivery_id: uuid.UUID) -> str:
+    """One attempt of a delivery if it is due (safe to call any number of times):
+    claim and commit, POST outside any transaction, record the attempt."""
+    row = _claim(delivery_id)
+    if row is None:
+        return "not_due"
+    return _attempt(delivery_id, row)
+
+
+# The worker's way: the task claims the delivery and hands the POST to a thread of its
+# process, so the task ends in milliseconds and a slow receiver never holds a worker
+# process that distributions and emails need.  Nothing is lost if the process dies:
+# the claimed delivery is sent again by the sweep once its claim runs out.
+SENDER_THREADS = 16
+SENDER_BACKLOG = 200  # beyond this many in hand, the task sends itself (back-pressure)
+_senders: dict[int, ThreadPoolExecutor] = {}
+_in_hand = 0
+_in_hand_lock = threading.Lock()
+
+
+def _sender_pool() -> ThreadPoolExecutor:
+    pid = os.getpid()  # a forked pool process makes its own
+    with _in_hand_lock:
+        pool = _senders.get(pid)
+        if pool is None:
+            pool = _senders[pid] = ThreadPoolExecutor(max_workers=SENDER_THREADS, thread_name_prefix="webhook-sender")
+        return pool
+
+
+def _send_in_background(delivery_id: uuid.UUID, row: Any) -> None:
+    global _in_hand
+    try:
+        _attempt(delivery_id, row)
+    except Exception:  # the claim runs out and the sweep sends it again
+        log.exception("webhook delivery %s failed in its sender thread", delivery_id)
+    finally:
+        with _in_hand_lock:
+            _in_hand -= 1
+
+
+def deliver_soon(*, delivery_id: uuid.UUID) -> str:
+    """Claim the delivery now; POST and record it on a sender thread of this process
+    ("sending"), or here when too many are already in hand."""
+    global _in_hand
+    row = _claim(delivery_id)
+    if row is None:
+        return "not_due"
+    pool = _sender_pool()
+    with _in_hand_lock:
+        busy = _in_hand >= SENDER_BACKLOG
+        if not busy:
+            _in_hand += 1
+    if busy:
+        return _attempt(delivery_id, row)
+    pool.submit(_send_in_background, delivery_id, row)
+    return "sending"
 
 
 def sweep(*, limit: int = SWEEP_BATCH) -> dict[str, int]:

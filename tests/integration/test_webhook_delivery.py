@@ -47,8 +47,8 @@ class World:
     log: Path
     worker: subprocess.Popen
 
-    def restart_worker(self) -> None:
-        self.worker = start_worker(self.database_url, self.redis_url, self.smtp_url, self.log, **WORKER_ENV)
+    def restart_worker(self, **env: str) -> None:
+        self.worker = start_worker(self.database_url, self.redis_url, self.smtp_url, self.log, **{**WORKER_ENV, **env})
 
 
 @pytest.fixture(scope="module")
@@ -232,3 +232,38 @@ def test_twenty_failures_in_a_row_disable_the_endpoint_and_email_the_provider(he
     webhooks.update_endpoint(actor=actor, endpoint_id=endpoint_id, active=True)
     assert _endpoint(endpoint_id).consecutive_failures == 0
     sweeping(lambda: all(_delivery(d).status == "delivered" for d in deliveries), timeout=60, message="resumed")
+
+
+def test_slow_receivers_do_not_hold_up_a_distribution(here, receiver):
+    """Ten deliveries to a receiver taking 6 s each (under a timeout of 8 s here) and a
+    worker of two processes: the POSTs wait on sender threads, not in the processes, so
+    a lead approved meanwhile is distributed at once.  (Sent inline by the task, they
+    would hold both processes and the distribution would wait for one of them.)"""
+    from hotlead_app.models import Lead
+
+    stop_process_group(here.worker)
+    here.restart_worker(HOTLEAD_WEBHOOK_TIMEOUT_SECONDS="8", HOTLEAD_WEBHOOK_CLAIM_SECONDS="20")
+    try:
+        _, actor, endpoint = _provider_with_endpoint(receiver)
+        receiver.reset(default=Answer(status=200, delay=6))
+        pings = [webhooks.send_test(actor=actor, endpoint_id=endpoint.endpoint.id) for _ in range(10)]
+        wait_for(lambda: len(receiver.received) >= 2, timeout=30, message="the slow POSTs under way")
+
+        other = make_market(levels=[("Solo", "10.00", 1)], providers=1)  # its provider has no endpoint
+        started = time.monotonic()
+        lead_id = approved_lead(other.slug)
+
+        def distributed() -> bool:
+            with unit_of_work() as uow:
+                lead = uow.session.get(Lead, lead_id)
+                return lead is not None and lead.status.value == "distributed"
+
+        wait_for(distributed, timeout=30, interval=0.05, message="the distribution")
+        took = time.monotonic() - started
+        assert took < 3.0, f"the distribution waited {took:.1f} s behind slow receivers"
+        wait_for(
+            lambda: all(_delivery(d).status == "delivered" for d in pings), timeout=60, message="every slow delivery"
+        )
+    finally:
+        stop_process_group(here.worker)
+        here.restart_worker()
