@@ -23,6 +23,7 @@ help:
 	@echo "make bench   - the distribution benchmark"
 	@echo "make bench-dashboards - every back-office page's data load at 100k leads / 1M ledger entries"
 	@echo "make bench-intake - POST /api/v1/leads latency at 200 req/s and throughput against a bare endpoint"
+	@echo "make bench-delivery - speed to lead: approval to the provider's webhook receiver (p50/p99)"
 	@echo "make stop    - stop embedded servers a crashed run left behind"
 
 install: $(STAMP)
@@ -67,12 +68,15 @@ verify-ledger: $(STAMP)
 bench: $(STAMP)
 	@$(PY) bench/distribution.py $(BENCH_ARGS)
 
-.PHONY: bench-dashboards bench-intake
+.PHONY: bench-dashboards bench-intake bench-delivery
 bench-dashboards: $(STAMP)
 	@$(PY) bench/dashboards.py $(BENCH_ARGS)
 
 bench-intake: $(STAMP)
 	@$(PY) bench/intake.py $(BENCH_ARGS)
+
+bench-delivery: $(STAMP)
+	@$(PY) bench/delivery.py $(BENCH_ARGS)
 
 stop:
 	@$(PY) -m hotlead_app.cli stop

@@ -382,3 +382,87 @@ async def missed_leads(
 @router.get("/leads/{lead_id}")
 async def lead_detail(lead_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
     return dict(await run_in_threadpool(lambda: lead_reads.provider_lead(principal.actor, lead_id=lead_id)))
+
+
+# --------------------------------------------------------------------------- webhooks (services/webhooks.py)
+
+from hotlead_app.services import webhooks  # noqa: E402
+
+
+class WebhookIn(BaseModel):
+    url: Any = None
+    description: Any = None
+
+
+class WebhookPatch(BaseModel):
+    url: Any = None
+    description: Any = None
+    active: Any = None
+
+
+@router.get("/webhooks")
+async def list_webhooks(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    endpoints = await run_in_threadpool(lambda: webhooks.list_endpoints(actor=principal.actor))
+    return {"items": [e.as_dict() for e in endpoints], "next_cursor": None}
+
+
+@router.post("/webhooks", status_code=201)
+async def create_webhook(body: WebhookIn, principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    """The signing secret is in this answer only."""
+    created = await run_in_threadpool(
+        lambda: webhooks.create_endpoint(actor=principal.actor, url=body.url, description=body.description)
+    )
+    return {**created.endpoint.as_dict(), "secret": created.secret}
+
+
+@router.patch("/webhooks/{endpoint_id}")
+async def update_webhook(
+    endpoint_id: uuid.UUID, body: WebhookPatch, principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    given = {name: getattr(body, name) for name in body.model_fields_set}
+    endpoint = await run_in_threadpool(
+        lambda: webhooks.update_endpoint(actor=principal.actor, endpoint_id=endpoint_id, **given)
+    )
+    return endpoint.as_dict()
+
+
+@router.delete("/webhooks/{endpoint_id}", status_code=204)
+async def delete_webhook(endpoint_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)) -> None:
+    await run_in_threadpool(lambda: webhooks.delete_endpoint(actor=principal.actor, endpoint_id=endpoint_id))
+
+
+@router.post("/webhooks/{endpoint_id}/test", status_code=202)
+async def test_webhook(endpoint_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    delivery_id = await run_in_threadpool(lambda: webhooks.send_test(actor=principal.actor, endpoint_id=endpoint_id))
+    return {"delivery_id": str(delivery_id), "type": "ping", "status": "pending"}
+
+
+@router.get("/webhooks/{endpoint_id}/deliveries")
+async def webhook_deliveries(
+    endpoint_id: uuid.UUID, params: PageParams = Depends(), principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    cursor = params.cursor
+    if cursor is not None and not (
+        isinstance(cursor, list) and len(cursor) == 2 and all(isinstance(c, str) for c in cursor)
+    ):
+        raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"})
+    try:
+        rows = await run_in_threadpool(
+            lambda: webhooks.list_deliveries(
+                actor=principal.actor,
+                endpoint_id=endpoint_id,
+                limit=params.limit,
+                before=(cursor[0], cursor[1]) if cursor else None,
+            )
+        )
+    except ValueError:
+        raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"}) from None
+    return page(rows, params.limit, lambda d: [d["created_at"], d["id"]])
+
+
+@router.post("/deliveries/{delivery_id}/redeliver", status_code=202)
+async def redeliver_webhook(
+    delivery_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    same = await run_in_threadpool(lambda: webhooks.redeliver(actor=principal.actor, delivery_id=delivery_id))
+    return {"id": str(same), "status": "pending"}

@@ -30,6 +30,7 @@ PROVIDER_SECTIONS: list[tuple[str, str]] = [
     ("Missed leads", routes.PROVIDER_MISSED),
     ("Ledger", routes.PROVIDER_LEDGER),
     ("API keys", routes.PROVIDER_API_KEYS),
+    ("Integrations", routes.PROVIDER_INTEGRATIONS),
     ("Add funds", routes.PROVIDER_FUNDS),
 ]
 

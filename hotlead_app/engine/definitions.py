@@ -99,6 +99,18 @@ FILES: tuple[EngineFile, ...] = (
     EngineFile("spend_cap_reached.sql", (_fn("hotlead_spend_cap_reached"),)),
     EngineFile("apply_balance_rules.sql", (_fn("hotlead_apply_balance_rules"),)),
     EngineFile("distribute_lead.sql", (_fn("hotlead_distribute_lead"),)),
+    # Webhook delivery: the events of lead_assignments / leads become deliveries.
+    EngineFile("webhook_enqueue.sql", (_fn("hotlead_webhook_enqueue"),)),
+    EngineFile(
+        "webhook_events.sql",
+        (
+            _fn("hotlead_webhook_events"),
+            _trigger("leads", "leads_webhook_assigned"),
+            _trigger("lead_assignments", "lead_assignments_webhook_refunded"),
+            _trigger("webhook_attempts", "webhook_attempts_append_only"),
+            _trigger("webhook_attempts", "webhook_attempts_no_truncate"),
+        ),
+    ),
 )
 
 

@@ -24,6 +24,7 @@ from hotlead_app.models.subscription import (
     SubscriptionRead,
 )
 from hotlead_app.models.user import User, UserRole
+from hotlead_app.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "PAUSE_REASON_TEXT",
@@ -59,6 +60,9 @@ __all__ = [
     "SubscriptionRead",
     "User",
     "UserRole",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookEvent",
     "ZipCentroid",
 ]
