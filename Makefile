@@ -18,11 +18,12 @@ export PYTHONPATH := $(CURDIR)
 help:
 	@echo "make run     - the whole platform on http://localhost:3000 (embedded PostgreSQL, Redis, Celery)"
 	@echo "make test    - lint, then the whole test suite (unit, integration, end-to-end in Chromium)"
-	@echo "make lint    - ruff (lint + format check)"
+	@echo "make lint    - ruff (lint + format check), mypy, import-linter (the layers)"
 	@echo "make dev     - like run, with Reflex hot reload"
 	@echo "make bench   - the distribution benchmark"
 	@echo "make bench-dashboards - every back-office page's data load at 100k leads / 1M ledger entries"
 	@echo "make bench-intake - POST /api/v1/leads latency at 200 req/s and throughput against a bare endpoint"
+	@echo "make bench-delivery - speed to lead: approval to the provider's webhook receiver (p50/p99)"
 	@echo "make stop    - stop embedded servers a crashed run left behind"
 
 install: $(STAMP)
@@ -53,6 +54,10 @@ lint: $(STAMP)
 	@$(VENV)/bin/ruff check --quiet .
 	@echo "==> [lint] ruff format --check"
 	@$(VENV)/bin/ruff format --check --quiet .
+	@echo "==> [lint] mypy (hotlead_app, workers)"
+	@$(VENV)/bin/mypy
+	@echo "==> [lint] import-linter (layers: pyproject.toml [tool.importlinter])"
+	@$(VENV)/bin/lint-imports --no-cache --no-logo
 
 test-fast: $(STAMP)
 	@$(PY) -m pytest -m "not e2e" tests/unit tests/integration $(PYTEST_ARGS)
@@ -63,12 +68,15 @@ verify-ledger: $(STAMP)
 bench: $(STAMP)
 	@$(PY) bench/distribution.py $(BENCH_ARGS)
 
-.PHONY: bench-dashboards bench-intake
+.PHONY: bench-dashboards bench-intake bench-delivery
 bench-dashboards: $(STAMP)
 	@$(PY) bench/dashboards.py $(BENCH_ARGS)
 
 bench-intake: $(STAMP)
 	@$(PY) bench/intake.py $(BENCH_ARGS)
+
+bench-delivery: $(STAMP)
+	@$(PY) bench/delivery.py $(BENCH_ARGS)
 
 stop:
 	@$(PY) -m hotlead_app.cli stop

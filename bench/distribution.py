@@ -289,6 +289,46 @@ def seed_scale(srv: Servers, db: str, *, subscriptions: int, leads: int) -> dict
     return {"seconds": time.perf_counter() - t0, "providers": providers, "level_id": level_ids[0]}
 
 
+# The buyer controls every subscription carries unless --no-controls (DOMAIN.md "Buyer
+# controls"): a schedule open all week (evaluated, never closed), day/week/month caps
+# high enough not to end the run, a ZIP radius around the bench ZIPs' centre (for the
+# subscriptions without a ZIP list), and a day spend cap on every provider.
+CONTROLS_SCHEDULE = {
+    d: [["00:00", "12:00"], ["12:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+}
+CONTROLS_CAPS = {"day": 100000, "week": 500000, "month": 1000000}
+CONTROLS_NEAR = {"near": {"zip": "30303", "miles": 60}}
+CONTROLS_SPEND = {"day": "1000000.00", "month": "9000000.00"}
+
+
+def add_controls(srv: Servers, db: str) -> None:
+    """Give every subscription and provider the controls, audited (the explanations
+    read them from the audit rows)."""
+    import json
+
+    import psycopg
+
+    with psycopg.connect(srv.dsn(db)) as conn, conn.cursor() as cur:
+        cur.execute(
+            "UPDATE provider_subscriptions SET schedule = %s::jsonb, caps = %s::jsonb, "
+            "  filters = CASE WHEN filters ? 'zip' THEN filters ELSE filters || jsonb_build_object('zip', %s::jsonb) END",
+            (json.dumps(CONTROLS_SCHEDULE), json.dumps(CONTROLS_CAPS), json.dumps(CONTROLS_NEAR)),
+        )
+        cur.execute("UPDATE service_providers SET spend_caps = %s::jsonb", (json.dumps(CONTROLS_SPEND),))
+        cur.execute(
+            "INSERT INTO audit_logs (id, actor_role, entity_type, entity_id, action, before_state, after_state) "
+            "SELECT gen_random_uuid(), 'admin', 'subscription', s.id, 'updated', NULL, to_jsonb(s) "
+            "FROM provider_subscriptions s ORDER BY s.created_at, s.id"
+        )
+        cur.execute(
+            "INSERT INTO audit_logs (id, actor_role, entity_type, entity_id, action, before_state, after_state) "
+            "SELECT gen_random_uuid(), 'admin', 'provider', p.id, 'settings_updated', NULL, to_jsonb(p) "
+            "FROM service_providers p ORDER BY p.created_at, p.id"
+        )
+        conn.commit()
+    vacuum_analyze(srv, db)
+
+
 def vacuum_analyze(srv: Servers, db: str) -> None:
     """What autovacuum would have done to a live database by now."""
     import psycopg
@@ -796,6 +836,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--explain", action="store_true", help="print the per-level plan of the engine at the largest scale size"
     )
+    ap.add_argument(
+        "--no-controls",
+        dest="controls",
+        action="store_false",
+        help="subscriptions without the buyer controls (schedule, caps, ZIP radius, spend cap), as before",
+    )
     args = ap.parse_args(argv)
     div = args.divide or (10 if args.quick else 1)
     args.providers = max(10, args.providers // div)
@@ -878,6 +924,9 @@ def main(argv: list[str] | None = None) -> int:
             seeded = seed_market(
                 srv, SEED_DB, providers=args.providers, subscriptions=args.subscriptions, leads=args.leads
             )
+            if args.controls:
+                add_controls(srv, SEED_DB)
+                log("every subscription carries a schedule, caps and a ZIP radius; every provider a spend cap")
             log(
                 f"seeded {args.providers} providers (deposits via ledger_entries), {args.subscriptions} "
                 f"subscriptions over 3 niches x 3 levels, {args.leads} approved leads in {seeded['seconds']:.1f} s"
@@ -957,6 +1006,8 @@ def main(argv: list[str] | None = None) -> int:
                 db = f"bench_scale_{n}"
                 clone(srv, TEMPLATE_DB, db)
                 seeded = seed_scale(srv, db, subscriptions=n, leads=args.scale_leads)
+                if args.controls:
+                    add_controls(srv, db)
                 sql_ms, total_ms, assigned = time_one_distribution(srv, db, args.scale_leads)
                 res = ScaleResult(n, sql_ms, total_ms, assigned, seeded["seconds"])
                 scale_results.append(res)

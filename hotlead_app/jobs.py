@@ -25,6 +25,12 @@ job                                written by
 ``email.deposit_received``         ``services/ledger.py`` (a deposit is credited)
 ``email.return_request``           ``services/returns.py`` (a return is requested,
                                    denied), ``services/refunds.py`` (approved)
+``email.webhook_disabled``         ``services/webhooks.py`` (an endpoint failed 20 times
+                                   in a row)
+``webhooks.deliver``               SQL: ``hotlead_webhook_enqueue``
+                                   (``engine/webhook_enqueue.sql``), one job per delivery;
+                                   ``services/webhooks.py`` (test event, redeliver)
+``webhooks.sweep``                 beat only (deliveries due for a retry)
 ``distribution.distribute_lead``   ``services/leads.py`` (a lead is approved)
 ``distribution.retry_waiting``     ``services/ledger.py`` (money arrived),
                                    ``services/catalog.py`` (levels changed); and beat
@@ -61,13 +67,19 @@ PAYMENTS_RECONCILE = "payments.reconcile"
 REPORTS_ROLL_UP = "reports.roll_up"
 BACKUP_RUN = "backup.run"
 BACKUP_RESTORE_CHECK = "backup.restore_check"
+EMAIL_WEBHOOK_DISABLED = "email.webhook_disabled"
+WEBHOOK_DELIVER = "webhooks.deliver"
+WEBHOOK_SWEEP = "webhooks.sweep"
 
 # --------------------------------------------------------------------------- queues
 
 QUEUE_DEFAULT = "celery"
 QUEUE_DISTRIBUTION = "distribution"
 QUEUE_EMAIL = "email"  # emails wait on SMTP: their own queue never holds up distribution
-QUEUES = (QUEUE_DEFAULT, QUEUE_DISTRIBUTION, QUEUE_EMAIL)
+# POSTs to providers' receivers (up to the webhook timeout each): a slow CRM waits here,
+# never in front of a distribution or an email.
+QUEUE_WEBHOOKS = "webhooks"
+QUEUES = (QUEUE_DEFAULT, QUEUE_DISTRIBUTION, QUEUE_EMAIL, QUEUE_WEBHOOKS)
 
 
 @dataclass(frozen=True)
@@ -104,6 +116,10 @@ JOBS: dict[str, Job] = {
         Job(EMAIL_DEPOSIT_RECEIVED, QUEUE_EMAIL, EMAIL_RETRY),
         Job(EMAIL_RETURN_REQUEST, QUEUE_EMAIL, EMAIL_RETRY),
         Job(EMAIL_SEND_PENDING, QUEUE_EMAIL),
+        Job(EMAIL_WEBHOOK_DISABLED, QUEUE_EMAIL, EMAIL_RETRY),
+        # Retries are the delivery's own (backoff over 24 h, services/webhooks.py), not Celery's.
+        Job(WEBHOOK_DELIVER, QUEUE_WEBHOOKS),
+        Job(WEBHOOK_SWEEP, QUEUE_WEBHOOKS),
         Job(DISTRIBUTE_LEAD, QUEUE_DISTRIBUTION, DISTRIBUTION_RETRY),
         Job(RETRY_WAITING, QUEUE_DISTRIBUTION),
         Job(OUTBOX_DRAIN, QUEUE_DEFAULT),
@@ -118,6 +134,7 @@ JOBS: dict[str, Job] = {
 SQL_WRITERS: dict[str, tuple[str, ...]] = {
     "hotlead_apply_balance_rules": (EMAIL_PROVIDER_BALANCE_RULES,),
     "hotlead_distribute_lead": (EMAIL_NEW_LEADS,),
+    "hotlead_webhook_enqueue": (WEBHOOK_DELIVER,),
 }
 
 
@@ -134,6 +151,7 @@ def job(name: str) -> Job:
 OUTBOX_DRAIN_SECONDS = 5.0
 EMAIL_SWEEP_SECONDS = 30.0
 RETRY_WAITING_SECONDS = 60.0
+WEBHOOK_SWEEP_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -152,6 +170,8 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("outbox-drain", OUTBOX_DRAIN, seconds=OUTBOX_DRAIN_SECONDS),
     Periodic("email-send-pending", EMAIL_SEND_PENDING, seconds=EMAIL_SWEEP_SECONDS),
     Periodic("distribution-retry-waiting", RETRY_WAITING, seconds=RETRY_WAITING_SECONDS),
+    # Webhook deliveries due for a retry (or whose worker died mid-POST); expired ones fail.
+    Periodic("webhooks-sweep", WEBHOOK_SWEEP, seconds=WEBHOOK_SWEEP_SECONDS),
     # Payments: compare the processors with the deposits (hourly by default).
     Periodic("payments-reconcile", PAYMENTS_RECONCILE, seconds_setting="reconciliation_interval_seconds"),
     # The ledger totals of yesterday (and any day missed) for the admin overview.

@@ -32,6 +32,7 @@ PROVIDER_LEAD = "/provider/leads/[lead_id]"
 PROVIDER_MISSED = "/provider/missed"
 PROVIDER_LEDGER = "/provider/ledger"
 PROVIDER_API_KEYS = "/provider/api-keys"
+PROVIDER_INTEGRATIONS = "/provider/integrations"
 PROVIDER_FUNDS = "/provider/funds"
 PROVIDER_RETURNS = "/provider/returns"
 PROVIDER_FUNDS_RETURN = "/provider/funds/return"  # ?deposit=<id>&result=success|cancel

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +73,16 @@ class Settings(BaseSettings):
     # process reads it at most once per this many seconds (0: on every scrape).
     drift_gauge_cache_seconds: float = Field(default=60.0, ge=0, allow_inf_nan=False)
     log_level: str = "INFO"
+    # Webhook delivery (services/webhooks.py; DOMAIN.md "Delivery to the provider's own
+    # systems"): a 2xx within the timeout delivers; otherwise retried after base, doubling,
+    # at most max apart, for 24 h; the endpoint is disabled after disable_after failures
+    # in a row.  A claimed delivery is left alone for claim_seconds (> the timeout): a
+    # worker that died mid-POST is retried after that.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, allow_inf_nan=False)
+    webhook_retry_base_seconds: float = Field(default=60.0, gt=0, allow_inf_nan=False)
+    webhook_retry_max_seconds: float = Field(default=3600.0, gt=0, allow_inf_nan=False)
+    webhook_disable_after: int = Field(default=20, ge=1)
+    webhook_claim_seconds: float = Field(default=60.0, gt=0, allow_inf_nan=False)
 
     # Payment processors: read without the HOTLEAD_ prefix, as API.md names them.
     stripe_api_key: str = Field(default="", validation_alias="STRIPE_API_KEY")
@@ -109,6 +119,19 @@ class Settings(BaseSettings):
     deposit_currency: str = "USD"
     reconciliation_interval_seconds: float = Field(default=3600.0, gt=0)
     reconciliation_lookback_days: int = Field(default=3, ge=1, le=90)
+    # A new provider's time zone (IANA); DOMAIN.md "Time zone, schedules, caps".
+    default_time_zone: str = "America/New_York"
+
+    @field_validator("default_time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"HOTLEAD_DEFAULT_TIME_ZONE {value!r} is not an IANA time zone") from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_dev(self) -> Settings:

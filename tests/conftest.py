@@ -33,6 +33,7 @@ from hotlead_app.devstack.harness import (
     wait_for,
 )
 from hotlead_app.infra.migrations import migrate
+from hotlead_app.infra.queue import QUEUES
 from hotlead_app.settings import PROJECT_ROOT
 
 # Property tests check correctness, never speed (speed is measured in bench/): on a busy
@@ -215,7 +216,8 @@ def smtp_sink() -> Iterator[SmtpSink]:
 # --------------------------------------------------------------------------- Celery
 
 
-def start_worker(database_url: str, redis_url: str, smtp_url: str, log: Path) -> subprocess.Popen:
+def start_worker(database_url: str, redis_url: str, smtp_url: str, log: Path, **env: str) -> subprocess.Popen:
+    """A real Celery worker on every queue (``env``: more HOTLEAD_* variables)."""
     with open(log, "wb") as handle:
         proc = subprocess.Popen(
             [
@@ -230,11 +232,11 @@ def start_worker(database_url: str, redis_url: str, smtp_url: str, log: Path) ->
                 "--without-gossip",
                 "--without-mingle",
                 "-Q",
-                "celery,distribution,email",
+                QUEUES,
                 f"--hostname=test-{uuid.uuid4().hex[:6]}@%h",
             ],
             cwd=PROJECT_ROOT,
-            env=child_env(database_url, redis_url, HOTLEAD_SMTP_URL=smtp_url),
+            env=child_env(database_url, redis_url, HOTLEAD_SMTP_URL=smtp_url, **env),
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -9,7 +9,7 @@ from celery.signals import task_failure, task_prerun, task_success
 
 from hotlead_app import jobs
 from hotlead_app.infra.queue import get_celery
-from hotlead_app.services import distribution, notifications, outbox
+from hotlead_app.services import distribution, notifications, outbox, webhooks
 
 log = logging.getLogger(__name__)
 app = get_celery()
@@ -96,6 +96,23 @@ def deposit_received_email(entry_id: str, outbox_id: str | None = None) -> str:
 @app.task(**_options(jobs.EMAIL_RETURN_REQUEST))
 def return_request_email(request_id: str, event: str, outbox_id: str | None = None) -> str:
     return _send(notifications.compose_return_request(request_id=uuid.UUID(request_id), event=event))
+
+
+@app.task(**_options(jobs.EMAIL_WEBHOOK_DISABLED))
+def webhook_disabled_email(endpoint_id: str, outbox_id: str | None = None) -> str:
+    return _send(notifications.compose_webhook_disabled(endpoint_id=uuid.UUID(endpoint_id)))
+
+
+@app.task(**_options(jobs.WEBHOOK_DELIVER))
+def deliver_webhook(delivery_id: str, outbox_id: str | None = None) -> str:
+    """One attempt of a webhook delivery, if due: claimed here, POSTed on a sender
+    thread of this process (services/webhooks.py), so the task ends at once."""
+    return webhooks.deliver_soon(delivery_id=uuid.UUID(delivery_id))
+
+
+@app.task(**_options(jobs.WEBHOOK_SWEEP))
+def sweep_webhooks() -> dict:
+    return webhooks.sweep()
 
 
 @app.task(**_options(jobs.EMAIL_SEND_PENDING))

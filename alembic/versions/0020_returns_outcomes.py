@@ -7,7 +7,7 @@ threshold) with their defaults, and one return request per assignment.  "Outcome
 file before its table exists, so they were added by hand).
 
 Revision ID: 0020
-Revises: 0016
+Revises: 0019
 Create Date: 2026-12-05 13:55:43.879132
 """
 
@@ -19,7 +19,7 @@ import sqlmodel
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0020"
-down_revision: Union[str, None] = "0016"
+down_revision: Union[str, None] = "0019"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

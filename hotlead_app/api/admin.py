@@ -109,6 +109,7 @@ async def lead_detail(lead_id: uuid.UUID, principal: auth.Principal = Depends(re
                     "provider_id": str(d.provider_id),
                     "competition_level_id": str(d.competition_level_id),
                     "reason": d.reason,
+                    "reason_text": lead_reads.reason_text(d.reason),
                 }
                 for d in decisions
             ],
@@ -340,6 +341,7 @@ class NichePatch(BaseModel):
     return_reasons: Any = None
     max_return_rate_percent: Any = None
     auto_approve_returns_below_percent: Any = None
+    duplicate_window_days: Any = None
     memo: str | None = Field(default=None, max_length=5000)
 
 
@@ -352,7 +354,7 @@ async def get_niche(niche_id: uuid.UUID, principal: auth.Principal = Depends(req
 async def update_niche(
     niche_id: uuid.UUID, body: NichePatch, principal: auth.Principal = Depends(require_admin)
 ) -> dict[str, Any]:
-    """Any of ``{name, fields, active}`` and the return settings; the slug does not change."""
+    """Any of ``{name, fields, active, duplicate_window_days}`` and the return settings; the slug does not change."""
     values = body.model_dump(exclude_unset=True, exclude={"memo"})
 
     def change() -> dict[str, Any]:

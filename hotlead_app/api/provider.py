@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from hotlead_app.api.deps import require_provider
 from hotlead_app.api.pagination import PageParams, page
 from hotlead_app.domain import money
-from hotlead_app.models import SubscriptionRead
+from hotlead_app.domain.errors import InvalidInput
+from hotlead_app.models import ProviderRead, SubscriptionRead
 from hotlead_app.services import auth, catalog, distribution, ledger
 from hotlead_app.services.reads import lead_inbox, niches
+from hotlead_app.services.reads.missed_leads import reason_text as missed_reason_text
 
 router = APIRouter(prefix="/provider", tags=["provider"])
 
@@ -26,6 +29,9 @@ def _subscription(s: SubscriptionRead) -> dict[str, Any]:
         "filters": s.filters,
         "active": s.active,
         "pause_reason": s.pause_reason,
+        "schedule": s.schedule,
+        "caps": s.caps,
+        "leads_from": s.leads_from.isoformat() if s.leads_from else None,
         "last_received_at": s.last_received_at.isoformat() if s.last_received_at else None,
         "created_at": s.created_at.isoformat(),
     }
@@ -44,16 +50,85 @@ def _entry(e) -> dict[str, Any]:
     }
 
 
-@router.get("/me")
-async def me(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    p = await run_in_threadpool(lambda: catalog.get_provider(provider_id=principal.own_provider_id))
+def _me(p: ProviderRead) -> dict[str, Any]:
     return {
         "id": str(p.id),
         "name": p.name,
         "status": p.status.value,
         "status_reason": p.status_reason,
         "balance": money.format_money(p.balance),
+        "time_zone": p.time_zone,
+        "spend_caps": p.spend_caps,
     }
+
+
+@router.get("/me")
+async def me(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    return _me(await run_in_threadpool(lambda: catalog.get_provider(provider_id=principal.own_provider_id)))
+
+
+# The buyer controls' shapes, for the OpenAPI document (the service validates them and
+# answers 400 naming the field: DOMAIN.md "Time zone, schedules, caps").
+SCHEDULE_FIELD = Field(
+    default=None,
+    description='null (always open) or {"mon": [["08:00", "17:30"]], ...}: days mon..sun, windows '
+    '[start, end) in the provider\'s time zone ("24:00" allowed as an end), sorted, not overlapping',
+    json_schema_extra={"examples": [{"mon": [["08:00", "18:00"]], "sat": [["09:00", "12:00"]]}]},
+)
+CAPS_FIELD = Field(
+    default=None,
+    description='{"day": n, "week": n, "month": n}, any subset, whole numbers >= 1: the subscription\'s '
+    "assignments per calendar period in the provider's zone",
+    json_schema_extra={"examples": [{"day": 5, "month": 60}]},
+)
+FILTERS_FIELD = Field(
+    default=None,
+    description='{"field": ["a", "b"]} (select, zip), {"field": {"min": 1, "max": 9}} (number), '
+    '{"zip_field": {"near": {"zip": "10001", "miles": 25}, "states": ["NY", "NJ"]}} (zip)',
+)
+
+
+class ProviderSettingsPatch(BaseModel):
+    model_config = ConfigDict(extra="allow")  # an unknown field is named in the 400, not dropped
+
+    time_zone: Any = Field(default=None, description="an IANA time zone", examples=["America/Chicago"])
+    spend_caps: Any = Field(
+        default=None,
+        description='{"day": "150.00", "week": ..., "month": ...}: the most its assignments may charge per period',
+        json_schema_extra={"examples": [{"day": "150.00"}]},
+    )
+
+
+@router.patch("/me")
+async def update_me(
+    body: ProviderSettingsPatch, principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    """``{time_zone?, spend_caps?}``: an IANA zone; ``{"day"|"week"|"month": "amount"}``."""
+    values = body.model_dump(exclude_unset=True)
+    provider_id = principal.own_provider_id
+    return _me(
+        await run_in_threadpool(
+            lambda: catalog.update_provider_settings(provider_id=provider_id, actor=principal.actor, values=values)
+        )
+    )
+
+
+@router.get("/competition-levels/{level_id}/waiting-leads")
+async def waiting_leads(
+    level_id: uuid.UUID, filters: str | None = None, principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    """How many approved leads of the level's niche wait (matching ``filters``, a JSON
+    object in the query) and what they cost: shown before subscribing with
+    ``take_waiting``."""
+    parsed: Any = None
+    if filters is not None:
+        try:
+            parsed = json.loads(filters)
+        except (ValueError, RecursionError):
+            raise InvalidInput("filters is a JSON object.", details={"filters": "a JSON object"}) from None
+    return await run_in_threadpool(
+        lambda: catalog.waiting_leads(competition_level_id=level_id, actor=principal.actor, filters=parsed)
+    )
 
 
 @router.get("/competition-levels")
@@ -79,12 +154,21 @@ async def competition_levels(principal: auth.Principal = Depends(require_provide
 
 class SubscriptionIn(BaseModel):
     competition_level_id: uuid.UUID
-    filters: Any = None
+    filters: Any = FILTERS_FIELD
+    schedule: Any = SCHEDULE_FIELD
+    caps: Any = CAPS_FIELD
+    take_waiting: Any = Field(
+        default=False,
+        description="also take the approved leads waiting now (see GET /provider/competition-levels/{id}/"
+        "waiting-leads); by default only leads approved from now on (leads_from = creation time)",
+    )
 
 
 class SubscriptionPatch(BaseModel):
-    filters: Any = None
+    filters: Any = FILTERS_FIELD
     active: Any = None
+    schedule: Any = SCHEDULE_FIELD
+    caps: Any = CAPS_FIELD
 
 
 @router.get("/subscriptions")
@@ -99,7 +183,12 @@ async def create_subscription(
 ) -> dict[str, Any]:
     sub = await run_in_threadpool(
         lambda: catalog.create_subscription(
-            competition_level_id=body.competition_level_id, filters=body.filters, actor=principal.actor
+            competition_level_id=body.competition_level_id,
+            filters=body.filters,
+            actor=principal.actor,
+            schedule=body.schedule,
+            caps=body.caps,
+            take_waiting=body.take_waiting,
         )
     )
     return _subscription(sub)
@@ -109,9 +198,15 @@ async def create_subscription(
 async def update_subscription(
     subscription_id: uuid.UUID, body: SubscriptionPatch, principal: auth.Principal = Depends(require_provider)
 ) -> dict[str, Any]:
+    sent = body.model_fields_set  # a schedule of null means "always open": only change what was sent
     sub = await run_in_threadpool(
         lambda: catalog.update_subscription(
-            subscription_id=subscription_id, actor=principal.actor, filters=body.filters, active=body.active
+            subscription_id=subscription_id,
+            actor=principal.actor,
+            filters=body.filters,
+            active=body.active,
+            schedule=body.schedule if "schedule" in sent else catalog.UNSET,
+            caps=body.caps if "caps" in sent else catalog.UNSET,
         )
     )
     return _subscription(sub)
@@ -149,6 +244,7 @@ async def explanation(lead_id: uuid.UUID, principal: auth.Principal = Depends(re
                 "subscription_id": str(d.subscription_id),
                 "competition_level_id": str(d.competition_level_id),
                 "reason": d.reason,
+                "reason_text": missed_reason_text(d.reason),
             }
             for d in decisions
         ],
@@ -214,7 +310,6 @@ from fastapi import Request  # noqa: E402
 from fastapi.responses import StreamingResponse  # noqa: E402
 
 from hotlead_app.api.deps import principal_from_bearer_or_cookie  # noqa: E402
-from hotlead_app.domain.errors import InvalidInput  # noqa: E402
 from hotlead_app.services.reads import (  # noqa: E402
     account_summary,
     ledger_entries,
@@ -367,3 +462,87 @@ async def record_outcome(
         "reason": made.reason,
         "created_at": made.created_at.isoformat(),
     }
+
+
+# --------------------------------------------------------------------------- webhooks (services/webhooks.py)
+
+from hotlead_app.services import webhooks  # noqa: E402
+
+
+class WebhookIn(BaseModel):
+    url: Any = None
+    description: Any = None
+
+
+class WebhookPatch(BaseModel):
+    url: Any = None
+    description: Any = None
+    active: Any = None
+
+
+@router.get("/webhooks")
+async def list_webhooks(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    endpoints = await run_in_threadpool(lambda: webhooks.list_endpoints(actor=principal.actor))
+    return {"items": [e.as_dict() for e in endpoints], "next_cursor": None}
+
+
+@router.post("/webhooks", status_code=201)
+async def create_webhook(body: WebhookIn, principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    """The signing secret is in this answer only."""
+    created = await run_in_threadpool(
+        lambda: webhooks.create_endpoint(actor=principal.actor, url=body.url, description=body.description)
+    )
+    return {**created.endpoint.as_dict(), "secret": created.secret}
+
+
+@router.patch("/webhooks/{endpoint_id}")
+async def update_webhook(
+    endpoint_id: uuid.UUID, body: WebhookPatch, principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    given = {name: getattr(body, name) for name in body.model_fields_set}
+    endpoint = await run_in_threadpool(
+        lambda: webhooks.update_endpoint(actor=principal.actor, endpoint_id=endpoint_id, **given)
+    )
+    return endpoint.as_dict()
+
+
+@router.delete("/webhooks/{endpoint_id}", status_code=204)
+async def delete_webhook(endpoint_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)) -> None:
+    await run_in_threadpool(lambda: webhooks.delete_endpoint(actor=principal.actor, endpoint_id=endpoint_id))
+
+
+@router.post("/webhooks/{endpoint_id}/test", status_code=202)
+async def test_webhook(endpoint_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    delivery_id = await run_in_threadpool(lambda: webhooks.send_test(actor=principal.actor, endpoint_id=endpoint_id))
+    return {"delivery_id": str(delivery_id), "type": "ping", "status": "pending"}
+
+
+@router.get("/webhooks/{endpoint_id}/deliveries")
+async def webhook_deliveries(
+    endpoint_id: uuid.UUID, params: PageParams = Depends(), principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    cursor = params.cursor
+    if cursor is not None and not (
+        isinstance(cursor, list) and len(cursor) == 2 and all(isinstance(c, str) for c in cursor)
+    ):
+        raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"})
+    try:
+        rows = await run_in_threadpool(
+            lambda: webhooks.list_deliveries(
+                actor=principal.actor,
+                endpoint_id=endpoint_id,
+                limit=params.limit,
+                before=(cursor[0], cursor[1]) if cursor else None,
+            )
+        )
+    except ValueError:
+        raise InvalidInput("This cursor is not valid.", details={"cursor": "invalid"}) from None
+    return page(rows, params.limit, lambda d: [d["created_at"], d["id"]])
+
+
+@router.post("/deliveries/{delivery_id}/redeliver", status_code=202)
+async def redeliver_webhook(
+    delivery_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    same = await run_in_threadpool(lambda: webhooks.redeliver(actor=principal.actor, delivery_id=delivery_id))
+    return {"id": str(same), "status": "pending"}

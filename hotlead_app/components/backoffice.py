@@ -33,6 +33,7 @@ PROVIDER_SECTIONS: list[tuple[str, str]] = [
     ("Returns", routes.PROVIDER_RETURNS),
     ("Ledger", routes.PROVIDER_LEDGER),
     ("API keys", routes.PROVIDER_API_KEYS),
+    ("Integrations", routes.PROVIDER_INTEGRATIONS),
     ("Add funds", routes.PROVIDER_FUNDS),
 ]
 

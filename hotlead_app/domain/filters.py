@@ -39,8 +39,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from hotlead_app.domain.errors import InvalidFilters
+from hotlead_app.domain.controls import geo_matches, validate_geo
+from hotlead_app.domain.errors import InvalidFilters, InvalidInput
 
 #: The ``details`` key used when the filter set as a whole is malformed.
 ROOT_KEY = "filters"
@@ -63,7 +65,18 @@ class _Range:
     high: Decimal | None
 
 
-_Rule = _OneOf | _Range
+@dataclass(frozen=True)
+class _Geo:
+    """A ZIP field's service area: ``near`` (centre ZIP and miles) and/or ``states``."""
+
+    spec: tuple[tuple[str, object], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.spec)
+
+
+_Rule = _OneOf | _Range | _Geo
+_GEO_OPERATORS = frozenset({"near", "states"})
 
 
 def to_number(value: object) -> Decimal | None:
@@ -144,12 +157,24 @@ def _parse_range(spec: Mapping[object, object]) -> tuple[_Range | None, str | No
     return _Range(low, high), None
 
 
+def _parse_geo(spec: Mapping[object, object], field: str) -> tuple[_Geo | None, dict[str, str]]:
+    try:
+        clean = validate_geo(spec, field=field)
+    except InvalidInput as exc:
+        return None, {str(k): str(v) for k, v in exc.details.items()}
+    return _Geo(tuple(sorted(clean.items()))), {}
+
+
+def _is_geo(spec: object) -> bool:
+    return isinstance(spec, Mapping) and any(key in _GEO_OPERATORS for key in spec)
+
+
 def _parse_rule(spec: object) -> tuple[_Rule | None, str | None]:
     if isinstance(spec, list):
         return _parse_list(spec)
     if isinstance(spec, Mapping):
         return _parse_range(spec)
-    return None, "must be a list of values or a {min, max} range"
+    return None, "must be a list of values, a {min, max} range, or near/states for a ZIP"
 
 
 def _parse(filters: object) -> dict[str, _Rule]:
@@ -162,6 +187,14 @@ def _parse(filters: object) -> dict[str, _Rule]:
         if not isinstance(field, str) or not _FIELD_NAME.fullmatch(field):
             label = field if isinstance(field, str) else repr(field)
             errors[label] = "field names are 1 to 64 letters, digits or underscores"
+            continue
+        if _is_geo(spec):
+            assert isinstance(spec, Mapping)
+            geo, geo_errors = _parse_geo(spec, field)
+            if geo is None:
+                errors.update(geo_errors)
+            else:
+                rules[field] = geo
             continue
         rule, error = _parse_rule(spec)
         if rule is None:
@@ -182,11 +215,14 @@ def _bound_json(raw: object, number: Decimal) -> int | str:
 def validate_filters(filters: object) -> dict[str, object]:
     """A normalized, JSON-safe copy of ``filters``; raises ``InvalidFilters`` whose
     details map every bad key to what is wrong with it."""
-    _parse(filters)  # raises on the first look, naming every bad key
+    rules = _parse(filters)  # raises on the first look, naming every bad key
     assert isinstance(filters, Mapping)
     normalized: dict[str, object] = {}
     for field, spec in filters.items():
-        if isinstance(spec, list):
+        rule = rules[field]
+        if isinstance(rule, _Geo):
+            normalized[field] = rule.as_dict()
+        elif isinstance(spec, list):
             texts = (to_text(item) for item in spec)
             normalized[field] = list(dict.fromkeys(texts))
         else:
@@ -201,6 +237,8 @@ def _rule_matches(rule: _Rule, payload: Mapping[str, object], field: str) -> boo
     value = payload.get(field)
     if value is None:
         return False
+    if isinstance(rule, _Geo):
+        return geo_matches(rule.as_dict(), value)
     if isinstance(rule, _OneOf):
         text = to_text(value)
         return text is not None and text in rule.values
@@ -237,6 +275,8 @@ def matches(filters: object, payload: object) -> bool:
 FILTERABLE_TYPES: dict[str, str] = {"select": "list", "zip": "list", "number": "range"}
 
 _OPERATOR_TEXT = {"list": "a list of values", "range": "a {min, max} range"}
+# A zip field also takes ``near`` and ``states`` (an object); the text says so.
+_ZIP_TEXT = "a list of ZIP codes, near (centre ZIP and miles) or states"
 
 
 def filterable_fields(form_fields: object) -> dict[str, str]:
@@ -270,8 +310,11 @@ def refused_fields(filters: object, form_fields: object) -> dict[str, str]:
                 refused[label] = "This niche's form has no such field."
             continue
         operator = FILTERABLE_TYPES[kind]
-        if (operator == "list") != isinstance(rule, list):
-            refused[label] = f"A {kind} field is filtered with {_OPERATOR_TEXT[operator]}."
+        if kind == "zip" and _is_geo(rule):
+            continue  # near / states: DOMAIN.md "Geography"
+        if (operator == "list") != isinstance(rule, list) or _is_geo(rule):
+            text = _ZIP_TEXT if kind == "zip" else _OPERATOR_TEXT[operator]
+            refused[label] = f"A {kind} field is filtered with {text}."
     return refused
 
 

@@ -96,9 +96,28 @@ FILES: tuple[EngineFile, ...] = (
     EngineFile("lock_niche_of.sql", (_fn("hotlead_lock_niche_of"),)),
     EngineFile("unlock_niche.sql", (_fn("hotlead_unlock_niche"),)),
     EngineFile("visible.sql", (_fn("hotlead_visible"),)),
+    EngineFile("zip_within.sql", (_fn("hotlead_zip_within"),)),
     EngineFile("filter_mismatch.sql", (_fn("hotlead_filter_mismatch"),)),
+    # Buyer controls: the engine's clock, calendar periods, schedules and caps.
+    EngineFile("now.sql", (_fn("hotlead_now"),)),
+    EngineFile("period_bounds.sql", (_fn("hotlead_period_bounds"),)),
+    EngineFile("schedule_open.sql", (_fn("hotlead_schedule_open"),)),
+    EngineFile("cap_reached.sql", (_fn("hotlead_cap_reached"),)),
+    EngineFile("spend_cap_reached.sql", (_fn("hotlead_spend_cap_reached"),)),
     EngineFile("apply_balance_rules.sql", (_fn("hotlead_apply_balance_rules"),)),
     EngineFile("distribute_lead.sql", (_fn("hotlead_distribute_lead"),)),
+    # Webhook delivery: the events of lead_assignments / leads become deliveries.
+    EngineFile("webhook_enqueue.sql", (_fn("hotlead_webhook_enqueue"),)),
+    EngineFile(
+        "webhook_events.sql",
+        (
+            _fn("hotlead_webhook_events"),
+            _trigger("leads", "leads_webhook_assigned"),
+            _trigger("lead_assignments", "lead_assignments_webhook_refunded"),
+            _trigger("webhook_attempts", "webhook_attempts_append_only"),
+            _trigger("webhook_attempts", "webhook_attempts_no_truncate"),
+        ),
+    ),
 )
 
 

@@ -38,10 +38,19 @@ DECLARE
   v_job uuid;
   v_job_args jsonb;
   v_snapshot text;
+  -- Buyer controls: the engine's now, when the lead was approved, and the providers
+  -- that bought this consumer in this niche within the duplicate window.
+  v_now timestamptz;
+  v_approved timestamptz;
+  v_dups uuid[] := '{}';
   -- The level walk, declared as a cursor so that it is planned to return its first
   -- rows fast: down ix_subscriptions_fairness_walk, stopping after max_providers
   -- matches, whatever the number of subscriptions in the level.
-  walk CURSOR (c_level uuid, c_price numeric, c_payload jsonb, c_taken uuid[]) FOR
+  -- The buyer controls (DOMAIN.md "Time zone, schedules, caps", "The same consumer
+  -- twice", "A new subscription and the leads already waiting") are conditions of the
+  -- same walk; caps count the period's rows on their own indexes.
+  walk CURSOR (c_level uuid, c_price numeric, c_payload jsonb, c_taken uuid[],
+               c_now timestamptz, c_approved timestamptz, c_dups uuid[]) FOR
     SELECT s.id, s.provider_id, s.last_received_at, s.created_at
       FROM provider_subscriptions s
       JOIN service_providers p ON p.id = s.provider_id
@@ -50,7 +59,12 @@ DECLARE
        AND p.status = 'active'
        AND p.balance >= c_price
        AND s.provider_id <> ALL (c_taken)
+       AND s.provider_id <> ALL (c_dups)
+       AND (s.leads_from IS NULL OR c_approved >= s.leads_from)
        AND hotlead_filter_mismatch(s.filters, c_payload) IS NULL
+       AND hotlead_schedule_open(s.schedule, c_now AT TIME ZONE p.time_zone)
+       AND hotlead_cap_reached(s.id, s.caps, p.time_zone, c_now) IS NULL
+       AND hotlead_spend_cap_reached(p.id, p.spend_caps, p.time_zone, c_now, c_price) IS NULL
      ORDER BY s.last_received_at ASC NULLS FIRST, s.created_at ASC, s.id ASC;
 BEGIN
   SELECT niche_id INTO v_niche_id FROM leads WHERE id = p_lead_id;
@@ -64,6 +78,20 @@ BEGIN
   END IF;
   SELECT * INTO v_niche FROM niches WHERE id = v_niche_id FOR UPDATE;
   v_seq := v_niche.distributed_count;
+  v_now := hotlead_now();
+  v_approved := coalesce(v_lead.approved_at, v_lead.created_at);
+  -- "The same consumer twice": one probe per consumer key on the leads' indexes, then
+  -- the assignments of those few leads (uq_assignments_lead_provider's index).
+  IF v_niche.duplicate_window_days > 0
+     AND (v_lead.consumer_email IS NOT NULL OR v_lead.consumer_phone_e164 IS NOT NULL) THEN
+    SELECT coalesce(array_agg(DISTINCT a.provider_id), '{}') INTO v_dups
+      FROM leads l2
+      JOIN lead_assignments a ON a.lead_id = l2.id
+     WHERE l2.niche_id = v_niche_id
+       AND l2.id <> p_lead_id
+       AND (l2.consumer_email = v_lead.consumer_email OR l2.consumer_phone_e164 = v_lead.consumer_phone_e164)
+       AND a.assigned_at > v_now - make_interval(days => v_niche.duplicate_window_days);
+  END IF;
   SELECT array_agg(l ORDER BY l.priority_order, l.id) INTO v_levels
     FROM competition_levels l WHERE l.niche_id = v_niche_id AND l.active;
   v_k := coalesce(array_length(v_levels, 1), 0);
@@ -86,7 +114,7 @@ BEGIN
       v_count := 0;
       v_chosen := '[]';
       v_cutoff := NULL;
-      FOR r IN walk(v_level.id, v_level.price_per_lead, v_lead.payload, v_provs) LOOP
+      FOR r IN walk(v_level.id, v_level.price_per_lead, v_lead.payload, v_provs, v_now, v_approved, v_dups) LOOP
         CONTINUE WHEN r.provider_id = ANY (v_provs);
         v_subs := v_subs || r.id;
         v_provs := v_provs || r.provider_id;
@@ -105,6 +133,10 @@ BEGIN
     END LOOP;
     EXIT planning WHEN cardinality(v_provs) = 0;
     -- Lock the chosen providers in id order, then make sure nothing changed under us.
+    -- Every assignment moves its provider's balance (the ledger trigger updates the
+    -- row), so under REPEATABLE READ this lock fails with a serialization error when
+    -- another niche charged one of them after our snapshot: the spend caps counted in
+    -- the snapshot are then exact, and the service retries the lead.
     PERFORM 1 FROM service_providers WHERE id = ANY (v_provs) ORDER BY id FOR UPDATE;
     SELECT count(*) INTO v_bad
       FROM unnest(v_provs, v_prices) AS t(pid, price)
@@ -128,12 +160,12 @@ BEGIN
     v_assignment := gen_random_uuid();
     INSERT INTO lead_assignments (id, lead_id, provider_id, subscription_id, competition_level_id,
                                   charged_amount, received_at, is_refunded, assigned_at)
-    VALUES (v_assignment, p_lead_id, v_provs[i], v_subs[i], v_lvls[i], v_prices[i], v_stamp, false, now());
+    VALUES (v_assignment, p_lead_id, v_provs[i], v_subs[i], v_lvls[i], v_prices[i], v_stamp, false, v_now);
     INSERT INTO ledger_entries (id, provider_id, type, amount, idempotency_key, related_entity_type,
                                 related_entity_id, is_reversal, created_at)
     VALUES (gen_random_uuid(), v_provs[i], 'charge', v_prices[i],
             'lead:' || p_lead_id || ':provider:' || v_provs[i] || ':charge',
-            'lead_assignment', v_assignment, false, now());
+            'lead_assignment', v_assignment, false, v_now);
     UPDATE provider_subscriptions SET last_received_at = v_stamp WHERE id = v_subs[i];
     v_assignments := v_assignments || jsonb_build_object(
       'id', v_assignment, 'provider_id', v_provs[i], 'subscription_id', v_subs[i],
@@ -145,8 +177,8 @@ BEGIN
   UPDATE niches SET distributed_count = distributed_count + 1, last_received_stamp = v_stamp
    WHERE id = v_niche_id;
   INSERT INTO distribution_records (lead_id, niche_id, distribution_seq, levels, audit_seq, ledger_seq,
-                                   snapshot, decided_at)
-  VALUES (p_lead_id, v_niche_id, v_seq, v_record, v_audit_seq, v_ledger_seq, v_snapshot, now());
+                                   snapshot, decided_at, clock_at)
+  VALUES (p_lead_id, v_niche_id, v_seq, v_record, v_audit_seq, v_ledger_seq, v_snapshot, now(), v_now);
   INSERT INTO audit_logs (id, actor_role, entity_type, entity_id, action, before_state, after_state)
   VALUES (gen_random_uuid(), 'system', 'lead', p_lead_id, 'distributed',
           jsonb_build_object('status', 'approved'),

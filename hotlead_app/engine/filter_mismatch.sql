@@ -3,8 +3,10 @@
 -- The first filter key (in C order) the payload fails, or NULL when all match.
 -- Lists: the payload value's text (->>) is one of the strings; numbers and strings
 -- only.  Ranges: a JSON number or a plain decimal string within inclusive bounds.
+-- ZIP service areas ({"near": …, "states": […]}): a JSON string whose ZIP meets them
+-- (hotlead_zip_within reads zip_centroids, hence STABLE).
 CREATE OR REPLACE FUNCTION hotlead_filter_mismatch(p_filters jsonb, p_payload jsonb) RETURNS text
-  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+  LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
   k text;
   v jsonb;
@@ -23,6 +25,10 @@ BEGIN
     t := p_payload ->> k;
     IF jsonb_typeof(v) = 'array' THEN
       IF NOT (v ? t) THEN
+        RETURN k;
+      END IF;
+    ELSIF jsonb_typeof(v) = 'object' AND (v ? 'near' OR v ? 'states') THEN
+      IF jsonb_typeof(pv) <> 'string' OR NOT hotlead_zip_within(t, v) THEN
         RETURN k;
       END IF;
     ELSIF jsonb_typeof(v) = 'object' THEN

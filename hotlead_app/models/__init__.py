@@ -7,6 +7,7 @@ from hotlead_app.models.assignment import LeadAssignment
 from hotlead_app.models.audit import ActorRole, AuditLog
 from hotlead_app.models.distribution import DistributionRecord
 from hotlead_app.models.email import EmailEvent, EmailMessage, EmailStatus
+from hotlead_app.models.geo import ZipCentroid
 from hotlead_app.models.lead import Lead, LeadRead
 from hotlead_app.models.level import CompetitionLevel, CompetitionLevelRead
 from hotlead_app.models.niche import Niche, NicheRead
@@ -24,6 +25,7 @@ from hotlead_app.models.subscription import (
     SubscriptionRead,
 )
 from hotlead_app.models.user import User, UserRole
+from hotlead_app.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "PAUSE_REASON_TEXT",
@@ -61,7 +63,11 @@ __all__ = [
     "SubscriptionRead",
     "User",
     "UserRole",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookEvent",
+    "ZipCentroid",
 ]
 
 from hotlead_app.models.ledger import LedgerEntry, LedgerEntryRead

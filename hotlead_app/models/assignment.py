@@ -23,6 +23,14 @@ class LeadAssignment(SQLModel, table=True):
         ),
         Index("ix_assignments_provider_assigned", "provider_id", "assigned_at"),
         Index("ix_assignments_subscription_received", "subscription_id", "received_at"),
+        # Caps: a subscription's and a provider's assignments of a period (migration 0017).
+        Index("ix_assignments_subscription_assigned", "subscription_id", "assigned_at"),
+        Index(
+            "ix_assignments_provider_spend",
+            "provider_id",
+            "assigned_at",
+            postgresql_include=["charged_amount"],
+        ),
     )
 
     id: uuid.UUID = uuid_pk()

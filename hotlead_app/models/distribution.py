@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
-from hotlead_app.models._types import created_at_column, jsonb
+from hotlead_app.models._types import created_at_column, jsonb, timestamp
 
 
 class DistributionRecord(SQLModel, table=True):
@@ -34,3 +34,6 @@ class DistributionRecord(SQLModel, table=True):
     # pg_current_snapshot() of the planning: history visible in it is "as of" the decision.
     snapshot: str | None = Field(default=None)
     decided_at: datetime = created_at_column()
+    # The engine's "now" (hotlead_now(): the transaction timestamp, or the test clock):
+    # the periods, windows and duplicate window of the buyer controls were read at it.
+    clock_at: datetime | None = timestamp()

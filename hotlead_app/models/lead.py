@@ -24,6 +24,9 @@ class Lead(SQLModel, table=True):
         # Back-office lists newest first with no status filter (leads browser, missed leads,
         # date ranges, overview per day): keyset on (created_at, id), migration 0011.
         Index("ix_leads_created_at_id", "created_at", "id"),
+        # "The same consumer twice": a niche's leads by consumer (migration 0017).
+        Index("ix_leads_niche_consumer_email", "niche_id", "consumer_email", "created_at"),
+        Index("ix_leads_niche_consumer_phone", "niche_id", "consumer_phone_e164", "created_at"),
     )
 
     id: uuid.UUID = uuid_pk()
@@ -45,6 +48,13 @@ class Lead(SQLModel, table=True):
     # The niche's count of distributed leads before this one (drives level rotation).
     distribution_seq: int | None = Field(default=None)
     distributed_at: datetime | None = timestamp()
+    # When it was approved (a subscription takes leads approved from its leads_from).
+    approved_at: datetime | None = timestamp()
+    # The consumer (email trimmed and lower-cased; phone in E.164, region US), set at
+    # confirmation, and the latest earlier lead of the same consumer in the niche's window.
+    consumer_email: str | None = Field(default=None, max_length=255)
+    consumer_phone_e164: str | None = Field(default=None, max_length=20)
+    duplicate_of: uuid.UUID | None = Field(default=None, foreign_key="leads.id")
     created_at: datetime = created_at_column()
 
 

@@ -37,9 +37,12 @@ class Niche(NicheBase, table=True):
     )
     max_return_rate_percent: int = Field(default=20, sa_column_kwargs={"server_default": "20"})
     auto_approve_returns_below_percent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # "The same consumer twice": days an earlier sale of a consumer blocks another (0: off).
+    duplicate_window_days: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
     created_at: datetime = created_at_column()
 
 
 class NicheRead(NicheBase):
     id: uuid.UUID
     fields: list[dict[str, Any]]
+    duplicate_window_days: int = 30

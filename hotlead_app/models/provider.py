@@ -8,7 +8,10 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
-from hotlead_app.models._types import created_at_column, money, pg_enum, uuid_pk
+from hotlead_app.models._types import created_at_column, jsonb, money, pg_enum, uuid_pk
+
+#: The server default of ``time_zone`` (new providers take HOTLEAD_DEFAULT_TIME_ZONE).
+DEFAULT_TIME_ZONE = "America/New_York"
 
 
 class ProviderStatus(str, enum.Enum):
@@ -31,6 +34,12 @@ class ServiceProvider(SQLModel, table=True):
     # Why an admin or the platform set the status: e.g. payment_reversed, insufficient_balance.
     status_reason: str | None = Field(default=None, max_length=64)
     balance: Decimal = money(default=Decimal("0.00"))
+    # Buyer controls (DOMAIN.md "Time zone, schedules, caps"): an IANA zone, and
+    # {"day"|"week"|"month": "amount"} ceilings on what its assignments may charge.
+    time_zone: str = Field(
+        default=DEFAULT_TIME_ZONE, max_length=64, sa_column_kwargs={"server_default": DEFAULT_TIME_ZONE}
+    )
+    spend_caps: dict[str, str] = jsonb(default={}, server_default="'{}'::jsonb")
     created_at: datetime = created_at_column()
 
 
@@ -41,4 +50,6 @@ class ProviderRead(SQLModel):
     status: ProviderStatus
     status_reason: str | None
     balance: Decimal
+    time_zone: str = DEFAULT_TIME_ZONE
+    spend_caps: dict[str, str] = {}
     created_at: datetime

@@ -49,6 +49,11 @@ class ProviderSubscription(SQLModel, table=True):
     last_received_at: datetime | None = timestamp()
     active: bool = Field(default=True)
     pause_reason: str | None = Field(default=None, max_length=64)
+    # Buyer controls: a weekly schedule in the provider's zone (None: always open),
+    # caps per period, and the approval time from which it takes leads (None: all).
+    schedule: dict[str, Any] | None = jsonb(nullable=True)
+    caps: dict[str, int] = jsonb(default={}, server_default="'{}'::jsonb")
+    leads_from: datetime | None = timestamp()
     created_at: datetime = created_at_column()
     cancelled_at: datetime | None = timestamp()
 
@@ -61,4 +66,7 @@ class SubscriptionRead(SQLModel):
     last_received_at: datetime | None
     active: bool
     pause_reason: str | None
+    schedule: dict[str, Any] | None = None
+    caps: dict[str, int] = {}
+    leads_from: datetime | None = None
     created_at: datetime

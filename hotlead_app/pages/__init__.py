@@ -20,6 +20,7 @@ from hotlead_app.pages import (
     provider_api_keys,
     provider_funds,
     provider_home,
+    provider_integrations,
     provider_lead_detail,
     provider_leads,
     provider_ledger,

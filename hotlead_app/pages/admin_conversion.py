@@ -11,19 +11,20 @@ from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import data_table, loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services.reads import conversion
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import AdminPageState, guarded
 
 GROUPS = ["niche", "level", "partner", "utm_source"]
 
 
 class ConversionState(AdminPageState):
-    rows: list[dict[str, str]] = []
-    chart: list[dict] = []
-    loading: bool = True
-    by: str = "niche"
-    start: str = ""
-    end: str = ""
-    error: str = ""
+    rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    chart: rx.Field[list[dict]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
+    by: rx.Field[str] = rx.field("niche")
+    start: rx.Field[str] = rx.field("")
+    end: rx.Field[str] = rx.field("")
+    error: rx.Field[str] = rx.field("")
 
     def _load(self, principal) -> None:
         self.error = ""
@@ -49,17 +50,17 @@ class ConversionState(AdminPageState):
         self.chart = [{"label": r["label"], "conversion": r["conversion_percent"]} for r in report["rows"]]
         self.loading = False
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.loading = True
         self._load(principal)
 
-    @rx.event
+    @event
     def set_by(self, value: str):
         self.by = value if value in GROUPS else "niche"
 
-    @rx.event
+    @event
     @guarded
     def apply(self, principal, form: dict):
         self.by = form.get("by") or self.by

@@ -16,6 +16,7 @@ from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import returns
 from hotlead_app.services.reads import return_requests
 from hotlead_app.state.dialogs import ReasonDialog
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import AdminPageState, guarded
 
 LIMIT = 200
@@ -23,11 +24,11 @@ STATUSES = ["pending", "approved", "denied", "all"]
 
 
 class ReturnsQueueState(ReasonDialog, AdminPageState):
-    items: list[dict[str, str]] = []
-    loading: bool = True
-    status: str = "pending"
-    message: str = ""
-    error: str = ""
+    items: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
+    status: rx.Field[str] = rx.field("pending")
+    message: rx.Field[str] = rx.field("")
+    error: rx.Field[str] = rx.field("")
 
     def _load(self, principal) -> None:
         rows = return_requests.admin_returns(
@@ -52,19 +53,19 @@ class ReturnsQueueState(ReasonDialog, AdminPageState):
         ]
         self.loading = False
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.loading = True
         self._load(principal)
 
-    @rx.event
+    @event
     @guarded
     def set_status(self, principal, value: str):
         self.status = value if value in STATUSES else "pending"
         self._load(principal)
 
-    @rx.event
+    @event
     @guarded
     def approve(self, principal, request_id: str):
         self.message, self.error = "", ""
@@ -75,11 +76,11 @@ class ReturnsQueueState(ReasonDialog, AdminPageState):
             self.error = exc.message
         self._load(principal)
 
-    @rx.event
+    @event
     def open_deny(self, request_id: str):
         self.dialog, self.reason, self.memo, self.reason_error = request_id, "", "", ""
 
-    @rx.event
+    @event
     @guarded
     def confirm_deny(self, principal):
         if not self.reason.strip():

@@ -16,6 +16,8 @@ from hotlead_app.components.widgets import loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import outcomes, returns
 from hotlead_app.services.reads import lead_detail
+from hotlead_app.state.events import event
+from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import ProviderPageState, guarded
 
 RETURN_STATUS_TEXT = {
@@ -36,41 +38,41 @@ def time_left(closes_at: str, now: datetime) -> str:
 
 
 class ProviderLeadState(ProviderPageState):
-    lead: dict[str, str] = {}
-    fields: list[dict[str, str]] = []
-    loading: bool = True
-    missing: bool = False
+    lead: ObjectField[dict[str, str]] = object_field(dict)
+    fields: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
+    missing: rx.Field[bool] = rx.field(False)
     # Returns: the form while the window is open and no request was made.
-    can_return: bool = False
-    return_left: str = ""
-    return_status: str = ""
-    reasons: list[dict[str, str]] = []
-    return_reason: str = ""
-    return_note: str = ""
-    return_error: str = ""
+    can_return: rx.Field[bool] = rx.field(False)
+    return_left: rx.Field[str] = rx.field("")
+    return_status: rx.Field[str] = rx.field("")
+    reasons: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    return_reason: rx.Field[str] = rx.field("")
+    return_note: rx.Field[str] = rx.field("")
+    return_error: rx.Field[str] = rx.field("")
     # Outcomes: the latest, and the won value / lost reason typed.
-    outcome: str = ""
-    won_value: str = ""
-    lost_reason: str = ""
-    outcome_error: str = ""
+    outcome: rx.Field[str] = rx.field("")
+    won_value: rx.Field[str] = rx.field("")
+    lost_reason: rx.Field[str] = rx.field("")
+    outcome_error: rx.Field[str] = rx.field("")
 
-    @rx.event
+    @event
     def set_return_reason(self, value: str):
         self.return_reason = value
 
-    @rx.event
+    @event
     def set_return_note(self, value: str):
         self.return_note = value
 
-    @rx.event
+    @event
     def set_won_value(self, value: str):
         self.won_value = value
 
-    @rx.event
+    @event
     def set_lost_reason(self, value: str):
         self.lost_reason = value
 
-    @rx.event
+    @event
     @guarded
     def submit_return(self, principal):
         self.return_error = ""
@@ -90,7 +92,7 @@ class ProviderLeadState(ProviderPageState):
         self.return_note = ""
         return ProviderLeadState.load
 
-    @rx.event
+    @event
     @guarded
     def record_outcome(self, principal, outcome: str):
         self.outcome_error = ""
@@ -109,7 +111,7 @@ class ProviderLeadState(ProviderPageState):
         self.won_value, self.lost_reason = "", ""
         return ProviderLeadState.load
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.loading, self.missing = True, False

@@ -11,6 +11,7 @@ from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, keyset_pager, loading_or
 from hotlead_app.services.reads import return_requests
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -19,8 +20,8 @@ STATUS_TEXT = {"pending": "Waiting for an admin", "approved": "Approved: refunde
 
 
 class ProviderReturnsState(KeysetPages, ProviderPageState):
-    rows: list[dict[str, str]] = []
-    loading: bool = True
+    rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
 
     def _show_page(self, principal, start):
         rows = return_requests.provider_returns(principal.actor, limit=PAGE_SIZE, after=start)
@@ -42,7 +43,7 @@ class ProviderReturnsState(KeysetPages, ProviderPageState):
         self.loading = False
         return None
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         return self._first_page(principal)

@@ -8,6 +8,7 @@ explanations of past distributions are read from those rows.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -16,9 +17,16 @@ from sqlmodel import col, select
 
 from hotlead_app import jobs
 from hotlead_app.db import UnitOfWork, unit_of_work
-from hotlead_app.domain import money
+from hotlead_app.domain import controls, money
 from hotlead_app.domain.actors import Actor
-from hotlead_app.domain.errors import Conflict, Forbidden, InsufficientBalance, InvalidInput, NotFound
+from hotlead_app.domain.errors import (
+    Conflict,
+    Forbidden,
+    InsufficientBalance,
+    InvalidFilters,
+    InvalidInput,
+    NotFound,
+)
 from hotlead_app.domain.filters import check_fields, validate_filters
 from hotlead_app.domain.forms import validate_form_fields
 from hotlead_app.domain.returns import RETURN_SETTINGS, clean_return_settings
@@ -38,6 +46,10 @@ from hotlead_app.models import (
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import audit, ledger, outbox
 from hotlead_app.services.checks import require_admin
+from hotlead_app.settings import get_settings
+
+#: "Not sent" for optional arguments whose ``None`` means something (schedule: always open).
+UNSET: Any = object()
 
 
 def lock_niche(uow: UnitOfWork, niche_id: uuid.UUID) -> None:
@@ -80,7 +92,8 @@ def create_niche(*, slug: str, name: str, fields: object, actor: Actor) -> Niche
         return NicheRead.model_validate(niche, from_attributes=True)
 
 
-NICHE_FIELDS = ("name", "fields", "active", *RETURN_SETTINGS)
+NICHE_FIELDS = ("name", "fields", "active", "duplicate_window_days", *RETURN_SETTINGS)
+MAX_DUPLICATE_WINDOW_DAYS = 3650
 
 
 def update_niche(
@@ -121,6 +134,12 @@ def update_niche(
     return_settings, return_errors = clean_return_settings(values)
     clean.update(return_settings)
     errors.update(return_errors)
+    if "duplicate_window_days" in values:
+        days = values["duplicate_window_days"]
+        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_DUPLICATE_WINDOW_DAYS:
+            errors["duplicate_window_days"] = f"a whole number of days from 0 (off) to {MAX_DUPLICATE_WINDOW_DAYS}"
+        else:
+            clean["duplicate_window_days"] = days
     if errors:
         raise InvalidInput("The niche is not valid.", details=errors)
     with unit_of_work() as uow:
@@ -140,6 +159,8 @@ def update_niche(
             action = "updated"
             if set(clean) == {"active"}:
                 action = "activated" if clean["active"] else "deactivated"
+            if "duplicate_window_days" in clean:
+                outbox.add(uow, jobs.RETRY_WAITING, niche_id=str(niche.id))
             audit.record(
                 uow,
                 actor=actor,
@@ -296,7 +317,7 @@ def create_provider(*, name: object, email: object, actor: Actor, uow: UnitOfWor
     clean_name, clean_email = name.strip(), email.strip().lower()
 
     def _create(work: UnitOfWork) -> ProviderRead:
-        provider = ServiceProvider(name=clean_name, email=clean_email)
+        provider = ServiceProvider(name=clean_name, email=clean_email, time_zone=get_settings().default_time_zone)
         work.session.add(provider)
         work.session.flush()
         work.session.refresh(provider)
@@ -322,6 +343,58 @@ def get_provider(*, provider_id: uuid.UUID) -> ProviderRead:
         provider = uow.session.get(ServiceProvider, provider_id)
         if provider is None:
             raise NotFound("No such provider.", details={"provider_id": str(provider_id)})
+        return ProviderRead.model_validate(provider, from_attributes=True)
+
+
+PROVIDER_SETTINGS = ("time_zone", "spend_caps")
+
+
+def update_provider_settings(
+    *, provider_id: uuid.UUID, actor: Actor, values: dict[str, Any] | None = None
+) -> ProviderRead:
+    """A provider's own settings (``PATCH /provider/me``): ``time_zone`` (IANA) and
+    ``spend_caps`` (``{"day"|"week"|"month": "amount"}``, ``{}`` or null for none).
+    Bad input names each field and writes nothing.  Audited with the full state (the
+    explanations read the zone and caps in force at each distribution), and waiting
+    leads are tried again: a raised cap or a new zone may let this provider take them."""
+    if actor.role == "provider" and actor.provider_id != provider_id:
+        raise Forbidden("A provider changes only its own settings.")
+    if actor.role not in ("provider", "admin"):
+        raise Forbidden("Only the provider or an admin changes these settings.")
+    if not isinstance(values, dict):
+        raise InvalidInput("Send the settings to change as an object.", details={"body": "must be an object"})
+    errors: dict[str, str] = {key: "unknown field" for key in values if key not in PROVIDER_SETTINGS}
+    clean: dict[str, Any] = {}
+    for key, check in (("time_zone", controls.validate_time_zone), ("spend_caps", controls.validate_spend_caps)):
+        if key in values:
+            try:
+                clean[key] = check(values[key])
+            except InvalidInput as exc:
+                errors.update(exc.details)
+    if errors:
+        raise InvalidInput("The settings are not valid.", details=errors)
+    with unit_of_work() as uow:
+        if uow.session.get(ServiceProvider, provider_id) is None:
+            raise NotFound("No such provider.", details={"provider_id": str(provider_id)})
+        provider = ledger.lock_provider(uow, provider_id)
+        before = audit.snapshot(provider)
+        for key, value in clean.items():
+            setattr(provider, key, value)
+        uow.session.add(provider)
+        uow.session.flush()
+        after = audit.snapshot(provider)
+        if before != after:
+            audit.record(
+                uow,
+                actor=actor,
+                entity_type="provider",
+                entity_id=provider_id,
+                action="settings_updated",
+                before=before,
+                after=after,
+            )
+            outbox.add(uow, jobs.RETRY_WAITING)
+        uow.session.refresh(provider)
         return ProviderRead.model_validate(provider, from_attributes=True)
 
 
@@ -390,11 +463,67 @@ def _owner(actor: Actor, provider_id: uuid.UUID | None) -> uuid.UUID:
     return provider_id
 
 
+def _clean_controls(schedule: object, caps: object) -> dict[str, Any]:
+    """A subscription's schedule and caps as stored; every bad one named at once."""
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    if schedule is not UNSET:
+        try:
+            clean["schedule"] = controls.validate_schedule(schedule)
+        except InvalidInput as exc:
+            errors.update(exc.details)
+    if caps is not UNSET:
+        try:
+            clean["caps"] = controls.validate_caps(caps)
+        except InvalidInput as exc:
+            errors.update(exc.details)
+    if errors:
+        raise InvalidInput("The subscription is not valid.", details=errors)
+    return clean
+
+
+def _clean_subscription(filters: object, schedule: object, caps: object) -> tuple[Any, dict[str, Any]]:
+    """(filters, {schedule, caps}) as stored (filters None when not sent).  Every bad
+    value is named at once; bad filters answer ``invalid_filters`` as before."""
+    errors: dict[str, str] = {}
+    clean: Any = None
+    filters_bad = False
+    try:
+        clean = validate_filters(filters) if filters is not None else None
+    except InvalidFilters as exc:
+        errors.update(exc.details)
+        filters_bad = True
+    settings_: dict[str, Any] = {}
+    try:
+        settings_ = _clean_controls(schedule, caps)
+    except InvalidInput as exc:
+        errors.update(exc.details)
+    if filters_bad:
+        raise InvalidFilters(details=errors)
+    if errors:
+        raise InvalidInput("The subscription is not valid.", details=errors)
+    return clean, settings_
+
+
 def create_subscription(
-    *, competition_level_id: uuid.UUID, filters: object, actor: Actor, provider_id: uuid.UUID | None = None
+    *,
+    competition_level_id: uuid.UUID,
+    filters: object,
+    actor: Actor,
+    provider_id: uuid.UUID | None = None,
+    schedule: object = None,
+    caps: object = None,
+    take_waiting: object = False,
 ) -> SubscriptionRead:
+    """Subscribe to a level.  By default the subscription takes only leads approved
+    from now on (``leads_from`` = its creation time); ``take_waiting=True`` takes
+    the approved leads already waiting too (``leads_from`` = null), after the
+    provider saw how many and what they cost (:func:`waiting_leads`)."""
     owner = _owner(actor, provider_id)
-    clean = validate_filters({} if filters is None else filters)
+    if not isinstance(take_waiting, bool):
+        raise InvalidInput("take_waiting is true or false.", details={"take_waiting": "true or false"})
+    clean, settings_ = _clean_subscription({} if filters is None else filters, schedule, caps)
+    assert clean is not None
     with unit_of_work() as uow:
         level = uow.session.get(CompetitionLevel, competition_level_id)
         if level is None:
@@ -406,7 +535,15 @@ def create_subscription(
             raise NotFound("No such provider.", details={"provider_id": str(owner)})
         check_fields(clean, niche.fields)  # DOMAIN.md "Which fields a filter may name"
         lock_niche(uow, level.niche_id)
-        sub = ProviderSubscription(provider_id=owner, competition_level_id=level.id, filters=clean)
+        created = utcnow()
+        sub = ProviderSubscription(
+            provider_id=owner,
+            competition_level_id=level.id,
+            filters=clean,
+            created_at=created,
+            leads_from=None if take_waiting else created,
+            **settings_,
+        )
         uow.session.add(sub)
         uow.session.flush()
         uow.session.refresh(sub)
@@ -426,7 +563,13 @@ def create_subscription(
 
 
 def update_subscription(
-    *, subscription_id: uuid.UUID, actor: Actor, filters: object = None, active: object = None
+    *,
+    subscription_id: uuid.UUID,
+    actor: Actor,
+    filters: object = None,
+    active: object = None,
+    schedule: object = UNSET,
+    caps: object = UNSET,
 ) -> SubscriptionRead:
     """Edit filters (affects only leads not yet distributed), pause or resume.
 
@@ -436,7 +579,7 @@ def update_subscription(
     if paused by its provider, who resumes it when ready."""
     if active is not None and not isinstance(active, bool):
         raise InvalidInput("active is true or false.", details={"active": "true or false"})
-    clean = validate_filters(filters) if filters is not None else None
+    clean, settings_ = _clean_subscription(filters, schedule, caps)
     with unit_of_work() as uow:
         sub, level = _lock_subscription(uow, subscription_id, actor)
         if sub.cancelled_at is not None:
@@ -452,6 +595,8 @@ def update_subscription(
             sub.filters = clean
             if not sub.active and sub.pause_reason == PauseReason.FILTER_NOT_ALLOWED:
                 sub.pause_reason = PauseReason.BY_PROVIDER
+        for key, value in settings_.items():  # pausing and resuming never change leads_from
+            setattr(sub, key, value)
         if active is False:
             sub.active = False
             sub.pause_reason = PauseReason.BY_PROVIDER
@@ -512,3 +657,32 @@ def list_subscriptions(
         if niche_id is not None:
             query = query.join(CompetitionLevel).where(CompetitionLevel.niche_id == niche_id)
         return [SubscriptionRead.model_validate(s, from_attributes=True) for s in uow.session.exec(query)]
+
+
+def waiting_leads(*, competition_level_id: uuid.UUID, actor: Actor, filters: object = None) -> dict[str, Any]:
+    """What subscribing with ``take_waiting`` would let the new subscription take:
+    how many approved leads of the level's niche are waiting (not distributed yet)
+    and match ``filters``, and what they would cost at the level's price
+    (DOMAIN.md "A new subscription and the leads already waiting").  An upper bound:
+    the engine still applies the schedule, caps and balance when it distributes."""
+    clean, _ = _clean_subscription({} if filters is None else filters, UNSET, UNSET)
+    with unit_of_work() as uow:
+        level = uow.session.get(CompetitionLevel, competition_level_id)
+        niche = uow.session.get(Niche, level.niche_id) if level is not None else None
+        if level is None or niche is None or (actor.role == "provider" and not (level.active and niche.active)):
+            raise NotFound("No such competition level.", details={"competition_level_id": str(competition_level_id)})
+        check_fields(clean, niche.fields)
+        count = uow.session.execute(
+            text("""
+            SELECT count(*) FROM leads
+             WHERE niche_id = :niche AND status = 'approved'
+               AND hotlead_filter_mismatch(CAST(:filters AS jsonb), payload) IS NULL
+        """),
+            {"niche": niche.id, "filters": json.dumps(clean)},
+        ).scalar_one()
+    return {
+        "competition_level_id": str(level.id),
+        "count": int(count),
+        "price_per_lead": money.format_money(level.price_per_lead),
+        "total_price": money.format_money(level.price_per_lead * int(count)),
+    }

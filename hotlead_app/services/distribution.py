@@ -15,9 +15,10 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 from sqlalchemy import text
@@ -25,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from hotlead_app.db import get_engine, unit_of_work
+from hotlead_app.domain.controls import PERIODS, period_bounds, schedule_open
 from hotlead_app.domain.errors import NotFound
 from hotlead_app.domain.fairness import fairness_key
 from hotlead_app.domain.filters import first_mismatch
@@ -37,7 +39,11 @@ from hotlead_app.models import (
     LeadAssignment,
     ProviderSubscription,
 )
+from hotlead_app.models.provider import DEFAULT_TIME_ZONE
 from hotlead_app.services import leads
+
+#: A niche's window when no audited state of it carries one (the column's default).
+DEFAULT_DUPLICATE_WINDOW_DAYS = 30
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +53,12 @@ REASONS = (
     "not_subscribed",
     "subscription_paused",
     "provider_inactive",
+    "before_subscription",
     "filter_mismatch",
+    "outside_schedule",
+    "cap_reached",
+    "spend_cap_reached",
+    "duplicate_consumer",
     "insufficient_balance",
     "already_received",
     "level_full",
@@ -65,6 +76,19 @@ class DistributionResult:
 
 
 RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+
+#: Tests only: the instant the engine takes as "now" (SQL setting hotlead.now, read by
+#: hotlead_now()) instead of the transaction's timestamp; None in production.
+_frozen_now: datetime | None = None
+
+
+def freeze_clock(now: datetime | None) -> None:
+    """Tests only: make the engine's "now" ``now`` (timezone-aware), or real again
+    with ``None``; periods, windows and DST changes are then tested without sleeping."""
+    global _frozen_now
+    if now is not None and now.tzinfo is None:
+        raise ValueError("the frozen clock needs a timezone-aware instant")
+    _frozen_now = now
 
 
 def distribute_lead(*, lead_id: uuid.UUID, attempts: int = 12) -> DistributionResult:
@@ -124,6 +148,8 @@ def _distribute_once(lead_id: uuid.UUID) -> DistributionResult:
             try:
                 with raw.transaction():
                     raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    if _frozen_now is not None:
+                        raw.execute("SELECT set_config('hotlead.now', %s, true)", (_frozen_now.isoformat(),))
                     result = raw.execute("SELECT hotlead_distribute_lead(%s)", (lead_id,)).fetchone()[0]
             finally:
                 raw.execute("SELECT hotlead_unlock_niche(%s)", (niche_id,))
@@ -165,7 +191,7 @@ class Decision:
     subscription_id: uuid.UUID
     provider_id: uuid.UUID
     competition_level_id: uuid.UUID
-    reason: str  # one of REASONS; filter_mismatch carries ":<field>"
+    reason: str  # one of REASONS; filter_mismatch carries ":<field>", the caps ":<period>"
 
     @property
     def chosen(self) -> bool:
@@ -255,6 +281,91 @@ def _last_received_before(
     return {(row[0], row[1]): row[2] for row in rows}
 
 
+def _counts_before(
+    session, wanted: list[tuple[uuid.UUID, uuid.UUID, str, datetime, datetime, datetime]]
+) -> dict[tuple[uuid.UUID, uuid.UUID, str], int]:
+    """For each (lead, subscription, period, start, end, stamp): the subscription's
+    assignments made in [start, end) before the lead's own (received before its first
+    stamp; a niche's distributions are serialized, so that is "before this lead")."""
+    if not wanted:
+        return {}
+    leads_, subs, periods, starts, ends, stamps = (list(col) for col in zip(*wanted, strict=True))
+    rows = session.execute(
+        text("""
+        SELECT r.lead_id, r.sub_id, r.period,
+               (SELECT count(*) FROM lead_assignments la
+                 WHERE la.subscription_id = r.sub_id AND la.assigned_at >= r.start AND la.assigned_at < r.stop
+                   AND la.received_at < r.stamp)
+          FROM unnest(CAST(:leads AS uuid[]), CAST(:subs AS uuid[]), CAST(:periods AS text[]),
+                      CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]), CAST(:stamps AS timestamptz[]))
+               AS r(lead_id, sub_id, period, start, stop, stamp)
+    """),
+        {"leads": leads_, "subs": subs, "periods": periods, "starts": starts, "ends": ends, "stamps": stamps},
+    ).all()
+    return {(row[0], row[1], row[2]): int(row[3]) for row in rows}
+
+
+def _spent_as_of(
+    session, wanted: list[tuple[uuid.UUID, uuid.UUID, str, datetime, datetime, str]]
+) -> dict[tuple[uuid.UUID, uuid.UUID, str], Decimal]:
+    """For each (lead, provider, period, start, end, snapshot): what the provider's
+    charges made in [start, end) and visible in the lead's plan snapshot add up to
+    (every assignment has one charge entry, stamped with the engine's now)."""
+    if not wanted:
+        return {}
+    leads_, provs, periods, starts, ends, snaps = (list(col) for col in zip(*wanted, strict=True))
+    rows = session.execute(
+        text("""
+        SELECT r.lead_id, r.pid, r.period,
+               (SELECT coalesce(sum(le.amount), 0) FROM ledger_entries le
+                 WHERE le.provider_id = r.pid AND le.type = 'charge'
+                   AND le.created_at >= r.start AND le.created_at < r.stop AND hotlead_visible(le.txid, r.snap))
+          FROM unnest(CAST(:leads AS uuid[]), CAST(:provs AS uuid[]), CAST(:periods AS text[]),
+                      CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]), CAST(:snaps AS text[]))
+               AS r(lead_id, pid, period, start, stop, snap)
+    """),
+        {"leads": leads_, "provs": provs, "periods": periods, "starts": starts, "ends": ends, "snaps": snaps},
+    ).all()
+    return {(row[0], row[1], row[2]): Decimal(row[3]) for row in rows}
+
+
+def _duplicates_before(
+    session, wanted: list[tuple[uuid.UUID, uuid.UUID, datetime, datetime]]
+) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """The (lead, provider) rows, given (lead, provider, window start, stamp), whose
+    provider had received before the lead's first stamp an assignment made after the
+    window start of another lead of the same niche and consumer (email or phone)."""
+    if not wanted:
+        return set()
+    leads_, provs, since, stamps = (list(col) for col in zip(*wanted, strict=True))
+    rows = session.execute(
+        text("""
+        SELECT r.lead_id, r.pid
+          FROM unnest(CAST(:leads AS uuid[]), CAST(:provs AS uuid[]), CAST(:since AS timestamptz[]),
+                      CAST(:stamps AS timestamptz[])) AS r(lead_id, pid, since, stamp)
+          JOIN leads l ON l.id = r.lead_id
+         WHERE EXISTS (
+           SELECT 1 FROM leads l2 JOIN lead_assignments a ON a.lead_id = l2.id AND a.provider_id = r.pid
+            WHERE l2.niche_id = l.niche_id AND l2.id <> l.id
+              AND (l2.consumer_email = l.consumer_email OR l2.consumer_phone_e164 = l.consumer_phone_e164)
+              AND a.assigned_at > r.since AND a.received_at < r.stamp)
+    """),
+        {"leads": leads_, "provs": provs, "since": since, "stamps": stamps},
+    ).all()
+    return {(row[0], row[1]) for row in rows}
+
+
+@dataclass(frozen=True)
+class _Controls:
+    """What the buyer controls' reasons read of the past (empty for decisions made
+    before the engine kept its clock: no controls existed then)."""
+
+    provider_settings: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]] = field(default_factory=dict)
+    cap_counts: dict[tuple[uuid.UUID, uuid.UUID, str], int] = field(default_factory=dict)
+    spent: dict[tuple[uuid.UUID, uuid.UUID, str], Decimal] = field(default_factory=dict)
+    duplicates: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
+
+
 @dataclass(frozen=True)
 class _History:
     """What the explanations need of the past, read once for every (lead, subscription)."""
@@ -264,6 +375,17 @@ class _History:
     balances: dict[tuple[uuid.UUID, uuid.UUID], Decimal]
     last_received: dict[tuple[uuid.UUID, uuid.UUID], datetime | None]
     level_created: dict[uuid.UUID, datetime]
+    controls: _Controls = field(default_factory=_Controls)
+
+
+def _zone_of(settings_: dict[str, Any] | None) -> str:
+    zone = (settings_ or {}).get("time_zone")
+    return zone if isinstance(zone, str) and zone else DEFAULT_TIME_ZONE
+
+
+def _spend_caps_of(settings_: dict[str, Any] | None) -> dict[str, str]:
+    caps = (settings_ or {}).get("spend_caps")
+    return caps if isinstance(caps, dict) else {}
 
 
 def _parse_ts(value: Any) -> datetime | None:
@@ -301,20 +423,44 @@ def _explain_one(
     provider_state = history.provider_states.get((lead.id, sub.provider_id))
     if provider_state is None or provider_state.get("status") != "active":
         return decide("provider_inactive")
+    now = record.clock_at
+    leads_from = _parse_ts(state.get("leads_from"))
+    approved = lead.approved_at or lead.created_at
+    if now is not None and leads_from is not None and approved < leads_from:
+        return decide("before_subscription")
     mismatch = first_mismatch(state.get("filters") or {}, lead.payload)
     if mismatch is not None:
         return decide(f"filter_mismatch:{mismatch}")
-    # The provider's balance after this lead's charges made before this level.
+    # The provider's charges for this lead made before this level.
     level_position = {lvl["level_id"]: i for i, lvl in enumerate(levels)}
     earlier = [
         a
         for a in assignments
         if a.provider_id == sub.provider_id and level_position.get(str(a.competition_level_id), 99) <= index
     ]
+    price = Decimal(level["price"])
+    if now is not None:
+        settings_ = history.controls.provider_settings.get((lead.id, sub.provider_id))
+        zone = _zone_of(settings_)
+        if not schedule_open(state.get("schedule"), now.astimezone(ZoneInfo(zone))):
+            return decide("outside_schedule")
+        caps = state.get("caps") or {}
+        for period in PERIODS:
+            if period in caps and history.controls.cap_counts.get((lead.id, sub.id, period), 0) >= int(caps[period]):
+                return decide(f"cap_reached:{period}")
+        spend_caps = _spend_caps_of(settings_)
+        this_lead = sum((a.charged_amount for a in earlier), Decimal("0.00"))
+        for period in PERIODS:
+            if period in spend_caps:
+                spent = history.controls.spent.get((lead.id, sub.provider_id, period), Decimal("0.00"))
+                if spent + this_lead + price > Decimal(spend_caps[period]):
+                    return decide(f"spend_cap_reached:{period}")
+        if (lead.id, sub.provider_id) in history.controls.duplicates:
+            return decide("duplicate_consumer")
     balance = history.balances.get((lead.id, sub.provider_id), Decimal("0.00")) - sum(
         (a.charged_amount for a in earlier), Decimal("0.00")
     )
-    if balance < Decimal(level["price"]):
+    if balance < price:
         return decide("insufficient_balance")
     if earlier:
         return decide("already_received")
@@ -328,6 +474,60 @@ def _explain_one(
         if mine > theirs:
             return decide("level_full")
     return decide("unexplained")
+
+
+def _read_controls(
+    session,
+    records: dict[uuid.UUID, DistributionRecord],
+    leads_by_id: dict[uuid.UUID, Lead],
+    subs_by_niche: dict[uuid.UUID, list[ProviderSubscription]],
+    assignments: dict[uuid.UUID, list[LeadAssignment]],
+    states: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]],
+    provider_rows: list[tuple[uuid.UUID, uuid.UUID, int, str | None]],
+) -> _Controls:
+    """The buyer controls' history for every (lead, subscription), in a fixed number
+    of statements: the providers' zone and spend caps in force (their latest audited
+    state carrying ``time_zone``), the subscriptions' assignments per capped period,
+    the providers' charges per spend-capped period, and the duplicate consumers."""
+    timed = {lead_id for lead_id, r in records.items() if r.clock_at is not None}
+    if not timed:
+        return _Controls()
+    settings_rows = [row for row in provider_rows if row[0] in timed]
+    provider_settings = _states_as_of(session, "provider", settings_rows, key="time_zone")
+    niche_rows = [
+        (lead_id, leads_by_id[lead_id].niche_id, records[lead_id].audit_seq, records[lead_id].snapshot)
+        for lead_id in timed
+    ]
+    niche_states = _states_as_of(session, "niche", niche_rows, key="duplicate_window_days")
+    count_rows, spend_rows, dup_rows = [], [], []
+    for lead_id in timed:
+        record, lead = records[lead_id], leads_by_id[lead_id]
+        now = record.clock_at
+        assert now is not None
+        first_stamp = assignments[lead_id][0].received_at if assignments[lead_id] else now + timedelta(days=36500)
+        subs = subs_by_niche.get(lead.niche_id, [])
+        for sub in subs:
+            state = states.get((lead_id, sub.id)) or {}
+            zone = _zone_of(provider_settings.get((lead_id, sub.provider_id)))
+            for period in state.get("caps") or {}:
+                start, end = period_bounds(now, zone, period)
+                count_rows.append((lead_id, sub.id, period, start, end, first_stamp))
+        for pid in sorted({sub.provider_id for sub in subs}):
+            settings_ = provider_settings.get((lead_id, pid))
+            zone = _zone_of(settings_)
+            for period in _spend_caps_of(settings_):
+                start, end = period_bounds(now, zone, period)
+                spend_rows.append((lead_id, pid, period, start, end, record.snapshot))
+            niche_state = niche_states.get((lead_id, lead.niche_id)) or {}
+            window = int(niche_state.get("duplicate_window_days", DEFAULT_DUPLICATE_WINDOW_DAYS))
+            if window > 0 and (lead.consumer_email is not None or lead.consumer_phone_e164 is not None):
+                dup_rows.append((lead_id, pid, now - timedelta(days=window), first_stamp))
+    return _Controls(
+        provider_settings=provider_settings,
+        cap_counts=_counts_before(session, count_rows),
+        spent=_spent_as_of(session, [row for row in spend_rows if row[5] is not None]),  # type: ignore[misc]
+        duplicates=_duplicates_before(session, dup_rows),
+    )
 
 
 def explain(
@@ -390,12 +590,14 @@ def explain_many(
             for pid in sorted({sub.provider_id for sub in subs}):
                 provider_rows.append((lead_id, pid, record.audit_seq, record.snapshot))
                 balance_rows.append((lead_id, pid, record.ledger_seq, record.snapshot))
+        states = _states_as_of(session, "subscription", sub_rows, key="active")
         history = _History(
-            states=_states_as_of(session, "subscription", sub_rows, key="active"),
+            states=states,
             provider_states=_states_as_of(session, "provider", provider_rows, key="status"),
             balances=_balances_as_of(session, balance_rows),
             last_received=_last_received_before(session, stamp_rows),
             level_created=level_created,
+            controls=_read_controls(session, records, leads_by_id, subs_by_niche, assignments, states, provider_rows),
         )
         return {
             lead_id: [

@@ -16,6 +16,7 @@ from hotlead_app import jobs
 from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain.actors import BUYER
 from hotlead_app.domain.consent import CONSENT_VERSION, ClientInfo
+from hotlead_app.domain.controls import consumer_email, consumer_phone
 from hotlead_app.domain.errors import InvalidInput, NotFound
 from hotlead_app.domain.forms import normalize_email, validate_submission
 from hotlead_app.infra import metrics
@@ -105,10 +106,10 @@ _INSERT_SUBMISSION = text(
     WITH lead AS (
       INSERT INTO leads (id, niche_id, status, payload, email, phone, referrer_url, utm_params, partner_id,
                          consent_version, consent_ip, consent_user_agent, confirmation_token_hash,
-                         confirmation_expires_at, created_at)
+                         confirmation_expires_at, consumer_email, consumer_phone_e164, created_at)
       VALUES (:id, :niche_id, 'pending_confirmation', CAST(:payload AS jsonb), :email, :phone, :referrer_url,
               CAST(:utm_params AS jsonb), :partner_id, :consent_version, :consent_ip, :consent_user_agent,
-              :token_hash, :expires_at, now())
+              :token_hash, :expires_at, :consumer_email, :consumer_phone, now())
       RETURNING id
     ), audit AS (
       INSERT INTO audit_logs (id, actor_role, entity_type, entity_id, action, after_state, created_at)
@@ -179,6 +180,9 @@ def submit_lead(
                 "payload": json.dumps(submission.payload),
                 "email": submission.email,
                 "phone": submission.phone,
+                # DOMAIN.md "The same consumer twice": who this lead is about, from the start.
+                "consumer_email": consumer_email(submission.email),
+                "consumer_phone": consumer_phone(submission.phone),
                 "referrer_url": ref,
                 "utm_params": json.dumps(utm) if utm is not None else None,
                 "partner_id": _partner_id(uow, partner_code),

@@ -10,20 +10,21 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 
 from hotlead_app import jobs
 from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.domain.actors import BUYER, Actor
+from hotlead_app.domain.controls import consumer_email, consumer_phone
 from hotlead_app.domain.errors import Expired, InvalidInput, NotFound
 from hotlead_app.domain.leads import LeadStatus, check_transition
 from hotlead_app.infra import metrics
 from hotlead_app.infra.logging import bind
-from hotlead_app.models import Lead, LeadAssignment
+from hotlead_app.models import Lead, LeadAssignment, Niche
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import audit, outbox, refunds, tokens
 
@@ -111,14 +112,59 @@ def confirm_lead(*, token: str) -> LeadState:
         if lead.confirmation_expires_at is not None and lead.confirmation_expires_at < utcnow():
             raise Expired("This confirmation link has expired; ask for a new one.", details={"token": "expired"})
         lead.confirmed_at = utcnow()
-        _transition(uow, lead, LeadStatus.PENDING_APPROVAL, actor=BUYER, action="confirmed")
+        mark_consumer(uow, lead)
+        _transition(
+            uow,
+            lead,
+            LeadStatus.PENDING_APPROVAL,
+            actor=BUYER,
+            action="confirmed",
+            extra={"duplicate_of": str(lead.duplicate_of)} if lead.duplicate_of else None,
+        )
         return LeadState(lead.id, lead.status, lead.confirmed_at)
+
+
+def mark_consumer(uow: UnitOfWork, lead: Lead) -> None:
+    """DOMAIN.md "The same consumer twice", at confirmation: the lead's consumer
+    (email trimmed and lower-cased, phone in E.164 with region US) and
+    ``duplicate_of``, the latest earlier lead of the same niche and consumer, not
+    rejected, created within the niche's ``duplicate_window_days`` (0: off).  Nothing
+    is rejected for it: the admin decides."""
+    lead.consumer_email = consumer_email(lead.email)
+    lead.consumer_phone_e164 = consumer_phone(lead.phone)
+    niche = uow.session.get(Niche, lead.niche_id)
+    window = niche.duplicate_window_days if niche is not None else 0
+    if window <= 0 or (lead.consumer_email is None and lead.consumer_phone_e164 is None):
+        return
+    same = []
+    if lead.consumer_email is not None:
+        same.append(col(Lead.consumer_email) == lead.consumer_email)
+    if lead.consumer_phone_e164 is not None:
+        same.append(col(Lead.consumer_phone_e164) == lead.consumer_phone_e164)
+    since = lead.created_at - timedelta(days=window)
+    lead.duplicate_of = uow.session.exec(
+        select(Lead.id)
+        .where(
+            Lead.niche_id == lead.niche_id,
+            Lead.id != lead.id,
+            or_(*same),
+            col(Lead.created_at) >= since,
+            col(Lead.created_at) <= lead.created_at,
+            Lead.status != LeadStatus.REJECTED,
+        )
+        .order_by(col(Lead.created_at).desc(), col(Lead.id).desc())
+        .limit(1)
+    ).first()
 
 
 def approve_lead(*, lead_id: uuid.UUID, actor: Actor, memo: str | None = None) -> LeadState:
     """Approve; the distribution job is queued only once this commits."""
     with unit_of_work() as uow:
         lead = _lock(uow, lead_id)
+        lead.approved_at = utcnow()  # a subscription takes leads approved from its leads_from
+        if lead.consumer_email is None and lead.consumer_phone_e164 is None:
+            lead.consumer_email = consumer_email(lead.email)
+            lead.consumer_phone_e164 = consumer_phone(lead.phone)
         _transition(uow, lead, LeadStatus.APPROVED, actor=actor, action="approved", memo=memo)
         outbox.add(uow, jobs.DISTRIBUTE_LEAD, lead_id=str(lead_id))
         return LeadState(lead.id, lead.status, lead.confirmed_at)

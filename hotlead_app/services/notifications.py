@@ -276,6 +276,32 @@ def compose_return_request(*, request_id: uuid.UUID, event: str) -> ComposedEmai
     )
 
 
+def compose_webhook_disabled(*, endpoint_id: uuid.UUID) -> ComposedEmail | None:
+    """A provider's webhook endpoint was turned off after failing too often in a row."""
+    from hotlead_app.models import WebhookEndpoint
+
+    with unit_of_work() as uow:
+        endpoint = uow.session.get(WebhookEndpoint, endpoint_id)
+        if endpoint is None or endpoint.disabled_at is None:
+            return None
+        provider = referenced(uow.session, ServiceProvider, endpoint.provider_id)
+        lines = [
+            f"Your webhook endpoint {endpoint.url} failed {endpoint.consecutive_failures} times in a row, "
+            "so we stopped sending to it.",
+            "Fix the receiver, then turn the endpoint on again: its pending deliveries resume, "
+            "and you can redeliver any failed one from the delivery log.",
+        ]
+        to_address, name, key = provider.email, provider.name, f"webhook-disabled:{endpoint.id}:{endpoint.disabled_at}"
+    rendered = email_templates.provider_notice(
+        name=name,
+        title="Webhook endpoint disabled",
+        lines=lines,
+        link=f"{get_settings().public_url}/provider",
+        link_label="See your integrations",
+    )
+    return _insert(dedupe_key=key, kind="webhook_disabled", to_address=to_address, rendered=rendered)
+
+
 def compose_admin_alert(*, subject: str, details: dict, key: str) -> ComposedEmail:
     rendered = email_templates.admin_alert(subject=subject, details=details)
     return _insert(

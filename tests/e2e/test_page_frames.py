@@ -95,6 +95,7 @@ def provider_pages(w: World) -> list[Shown]:
         Shown("provider-returns", "/provider/returns", "Returns", "Returns"),
         Shown("provider-ledger", "/provider/ledger", "Ledger", "Ledger"),
         Shown("provider-api-keys", "/provider/api-keys", "API keys", "API keys"),
+        Shown("provider-integrations", "/provider/integrations", "Integrations", "Integrations"),
         Shown("provider-funds", "/provider/funds", "Add funds", "Add funds"),
         Shown("provider-funds-return", "/provider/funds/return", "Payment", "Payment"),
     ]

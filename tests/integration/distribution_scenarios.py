@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import text
 
 from hotlead_app.db import unit_of_work
-from hotlead_app.services import catalog, distribution
-from tests.factories import ADMIN, approved_lead, deposit
+from hotlead_app.services import catalog, distribution, intake, leads
+from tests.factories import ADMIN, approved_lead, confirmation_token, deposit
 
 #: A Redis database no Celery worker listens on: the after-commit jobs these tests
 #: publish (emails, retries) must not reach the shared worker of other tests.
@@ -83,6 +83,9 @@ class LevelSpec:
 class ProviderSpec:
     name: str
     deposit: str  # "0" for none
+    # Buyer controls (DOMAIN.md "Time zone, schedules, caps").
+    time_zone: str = "America/New_York"
+    spend_caps: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ class SubSpec:
     provider: int  # index into providers
     level: int  # index into levels (of the same niche)
     filters: dict[str, Any]
+    schedule: dict[str, Any] | None = None
+    caps: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,13 @@ class Scenario:
     #: lead index -> changes made just before that lead is distributed; the key
     #: len(leads) holds the changes made after the last one (before the retry).
     events: dict[int, list[Event]] = field(default_factory=dict)
+    #: The engine's frozen "now" for each lead (and, one more, for the final retry);
+    #: None: the real clock.
+    clock: list[datetime] | None = None
+    #: Each lead's consumer email (None: a fresh one each): the same consumer twice.
+    consumers: list[str] | None = None
+    #: Each niche's duplicate_window_days (default 30).
+    windows: dict[str, int] = field(default_factory=dict)
 
     def niche(self, key: str) -> NicheSpec:
         return next(n for n in self.niches if n.key == key)
@@ -253,6 +265,10 @@ def build_catalog(scenario: Scenario, *, tag: str | None = None) -> Built:
         made = catalog.create_niche(slug=f"{niche.key}-{tag}", name=f"Niche {niche.key}", fields=FIELDS, actor=ADMIN)
         built.slugs[niche.key] = made.slug
         built.niche_ids[niche.key] = made.id
+        if niche.key in scenario.windows:
+            catalog.update_niche(
+                niche_id=made.id, actor=ADMIN, values={"duplicate_window_days": scenario.windows[niche.key]}
+            )
         built.level_ids[niche.key] = [
             catalog.create_level(
                 niche_id=made.id,
@@ -266,6 +282,12 @@ def build_catalog(scenario: Scenario, *, tag: str | None = None) -> Built:
         ]
     for i, spec in enumerate(scenario.providers):
         provider = catalog.create_provider(name=spec.name, email=f"{spec.name.lower()}-{tag}@example.com", actor=ADMIN)
+        if spec.time_zone != "America/New_York" or spec.spend_caps:
+            catalog.update_provider_settings(
+                provider_id=provider.id,
+                actor=ADMIN,
+                values={"time_zone": spec.time_zone, "spend_caps": spec.spend_caps},
+            )
         if Decimal(spec.deposit) > 0:
             deposit(provider.id, spec.deposit, key=f"test:{tag}:initial:{i}")
         built.provider_ids.append(provider.id)
@@ -277,6 +299,8 @@ def build_catalog(scenario: Scenario, *, tag: str | None = None) -> Built:
                 filters=sub.filters,
                 actor=ADMIN,
                 provider_id=built.provider_ids[sub.provider],
+                schedule=sub.schedule,
+                caps=sub.caps,
             )
             built.sub_ids[niche.key].append(made.id)
             built.sub_created_at[made.id] = made.created_at
@@ -285,7 +309,19 @@ def build_catalog(scenario: Scenario, *, tag: str | None = None) -> Built:
 
 def build_leads(scenario: Scenario, built: Built) -> None:
     """Every lead submitted, confirmed and approved, in scenario order."""
-    built.lead_ids = [approved_lead(built.slugs[key], payload) for key, payload in scenario.leads]
+    if scenario.consumers is None:
+        built.lead_ids = [approved_lead(built.slugs[key], payload) for key, payload in scenario.leads]
+        return
+    built.lead_ids = []
+    for (key, payload), email in zip(scenario.leads, scenario.consumers, strict=True):
+        lead_id = intake.submit_lead(niche_slug=built.slugs[key], email=email, payload=dict(payload)).id
+        leads.confirm_lead(token=confirmation_token(lead_id))
+        leads.approve_lead(lead_id=lead_id, actor=ADMIN)
+        built.lead_ids.append(lead_id)
+
+
+def clock_at(scenario: Scenario, index: int) -> datetime | None:
+    return scenario.clock[index] if scenario.clock is not None else None
 
 
 def apply_event(event: Event, built: Built, *, tag: str) -> None:
@@ -310,15 +346,20 @@ def run_sequentially(scenario: Scenario, built: Built, *, retry_at_end: bool = T
     then, after the final changes, retry the leads still waiting.  Returns outcomes."""
     tag = uuid.uuid4().hex[:8]
     outcomes = []
-    for index, lead_id in enumerate(built.lead_ids):
-        for event in scenario.events.get(index, []):
+    try:
+        for index, lead_id in enumerate(built.lead_ids):
+            for event in scenario.events.get(index, []):
+                apply_event(event, built, tag=tag)
+            distribution.freeze_clock(clock_at(scenario, index))
+            outcomes.append(distribution.distribute_lead(lead_id=lead_id).outcome)
+        for event in scenario.events.get(len(built.lead_ids), []):
             apply_event(event, built, tag=tag)
-        outcomes.append(distribution.distribute_lead(lead_id=lead_id).outcome)
-    for event in scenario.events.get(len(built.lead_ids), []):
-        apply_event(event, built, tag=tag)
-    if retry_at_end:
-        for niche_id in built.niche_ids.values():
-            distribution.retry_waiting(niche_id=niche_id)
+        if retry_at_end:
+            distribution.freeze_clock(clock_at(scenario, len(built.lead_ids)))
+            for niche_id in built.niche_ids.values():
+                distribution.retry_waiting(niche_id=niche_id)
+    finally:
+        distribution.freeze_clock(None)
     return outcomes
 
 

@@ -84,6 +84,8 @@ def _path(path: str, ids: dict, owner: str) -> str:
         "deposit_id": uuid.uuid4(),
         "issue_id": uuid.uuid4(),
         "return_id": uuid.uuid4(),
+        "endpoint_id": uuid.uuid4(),
+        "delivery_id": uuid.uuid4(),
     }
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 

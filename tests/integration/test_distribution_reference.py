@@ -17,10 +17,12 @@ from __future__ import annotations
 import itertools
 import json
 import random
-from dataclasses import dataclass
-from datetime import datetime
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
@@ -28,6 +30,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from hotlead_app.db import unit_of_work
+from hotlead_app.domain.controls import period_bounds, schedule_open
 from hotlead_app.domain.errors import InvalidFilters
 from hotlead_app.domain.fairness import uuid_key
 from hotlead_app.domain.filters import first_mismatch, matches, validate_filters
@@ -71,6 +74,10 @@ class RefProvider:
     name: str
     balance: Decimal = Decimal("0.00")
     status: str = "active"
+    time_zone: str = "America/New_York"
+    spend_caps: dict[str, str] = field(default_factory=dict)
+    charges: list[tuple[datetime, Decimal]] = field(default_factory=list)  # (when, amount)
+    bought: list[tuple[str, str, datetime]] = field(default_factory=list)  # (niche, consumer, when)
 
 
 @dataclass
@@ -84,12 +91,28 @@ class RefSub:
     active: bool = True
     pause_reason: str | None = None
     last: int | None = None  # the reference's own stamps: a counter, strictly increasing
+    schedule: dict[str, Any] | None = None
+    caps: dict[str, int] = field(default_factory=dict)
+    leads_from: datetime | None = None
+    received: list[datetime] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LeadContext:
+    """What the buyer controls read of one lead: the engine's now, when it was
+    approved, its consumer, and its niche's duplicate window (None: no controls)."""
+
+    now: datetime
+    approved: datetime
+    consumer: str
+    window_days: int = 30
 
 
 class ReferenceMarket:
     """DOMAIN.md read literally, with no database and no cleverness."""
 
     def __init__(self) -> None:
+        self.reasons: dict[Any, str] = {}  # the last lead's first failing reason per subscription
         self.levels: list[RefLevel] = []
         self.providers: list[RefProvider] = []
         self.subs: list[RefSub] = []
@@ -145,9 +168,66 @@ class ReferenceMarket:
         if status == "active":
             self._recheck(provider)
 
+    # -- the buyer controls (DOMAIN.md "Time zone, schedules, caps", "The same consumer twice")
+
+    def _in_period(self, when: datetime, now: datetime, zone: str, period: str) -> bool:
+        start, end = period_bounds(now, zone, period)
+        return start <= when < end
+
+    def first_failing(
+        self,
+        sub: RefSub,
+        level: RefLevel,
+        payload: dict[str, Any],
+        ctx: LeadContext | None,
+        charged: dict[int, Decimal],
+    ) -> str | None:
+        """DOMAIN.md's first failing reason for ``sub`` at ``level`` now (balances
+        already lowered by this lead's charges), or None when it may take the lead."""
+        provider = sub.provider
+        if not sub.active:
+            return "subscription_paused"
+        if provider.status != "active":
+            return "provider_inactive"
+        if ctx is not None and sub.leads_from is not None and ctx.approved < sub.leads_from:
+            return "before_subscription"
+        mismatch = first_mismatch(sub.filters, payload)
+        if mismatch is not None:
+            return f"filter_mismatch:{mismatch}"
+        if ctx is not None:
+            zone = provider.time_zone
+            if not schedule_open(sub.schedule, ctx.now.astimezone(ZoneInfo(zone))):
+                return "outside_schedule"
+            for period in ("day", "week", "month"):
+                if period in sub.caps:
+                    made = sum(1 for t in sub.received if self._in_period(t, ctx.now, zone, period))
+                    if made >= sub.caps[period]:
+                        return f"cap_reached:{period}"
+            for period in ("day", "week", "month"):
+                if period in provider.spend_caps:
+                    spent = sum(
+                        (a for t, a in provider.charges if self._in_period(t, ctx.now, zone, period)), Decimal("0")
+                    )
+                    if spent + charged.get(id(provider), Decimal("0")) + level.price > Decimal(
+                        provider.spend_caps[period]
+                    ):
+                        return f"spend_cap_reached:{period}"
+            if ctx.window_days > 0 and any(
+                n == level.niche and c == ctx.consumer and t > ctx.now - timedelta(days=ctx.window_days)
+                for n, c, t in provider.bought
+            ):
+                return "duplicate_consumer"
+        if provider.balance < level.price:  # charges for this lead are already taken off
+            return "insufficient_balance"
+        if id(provider) in charged:
+            return "already_received"
+        return None
+
     # -- the engine
 
-    def distribute(self, niche: str, payload: dict[str, Any]) -> list[tuple[RefLevel, RefSub]] | None:
+    def distribute(
+        self, niche: str, payload: dict[str, Any], ctx: LeadContext | None = None
+    ) -> list[tuple[RefLevel, RefSub]] | None:
         levels = sorted(
             (lv for lv in self.levels if lv.niche == niche and lv.active),
             key=lambda lv: (lv.priority_order, uuid_key(lv.id)),
@@ -158,6 +238,7 @@ class ReferenceMarket:
         start = seq % len(levels)
         charged: dict[int, Decimal] = {}  # id(provider) -> charged for this lead
         made: list[tuple[RefLevel, RefSub]] = []
+        self.reasons = {s.id: "level_inactive" for s in self.subs if s.level.niche == niche}
         for level in levels[start:] + levels[:start]:
             eligible = [
                 s
@@ -166,8 +247,7 @@ class ReferenceMarket:
                 and s.active
                 and s.provider.status == "active"
                 and matches(s.filters, payload)
-                and s.provider.balance >= level.price  # charges for this lead are already taken off
-                and id(s.provider) not in charged
+                and self.first_failing(s, level, payload, ctx, charged) is None
             ]
             eligible.sort(key=lambda s: (s.last is not None, s.last or 0, s.created_at, uuid_key(s.id)))
             taken = 0
@@ -183,6 +263,16 @@ class ReferenceMarket:
                 sub.last = self.clock
                 made.append((level, sub))
                 taken += 1
+            chosen = {id(sub) for lv, sub in made if lv is level}
+            for s in self.subs:
+                if s.level is level:
+                    reason = "chosen" if id(s) in chosen else self.first_failing(s, level, payload, ctx, charged)
+                    self.reasons[s.id] = reason or "level_full"
+        if ctx is not None:  # this lead's own sales count for the next leads, not for itself
+            for level, sub in made:
+                sub.received.append(ctx.now)
+                sub.provider.charges.append((ctx.now, level.price))
+                sub.provider.bought.append((level.niche, ctx.consumer, ctx.now))
         for provider in self.providers:
             if id(provider) in charged:
                 self._after_decrease(provider)
@@ -192,8 +282,31 @@ class ReferenceMarket:
         return made
 
 
-def run_reference(scenario: Scenario, built: Built) -> tuple[Observed, Observed]:
-    """(state after the catalog was built, state at the end), shaped like ``observe``."""
+def _facts(built: Built) -> tuple[dict[Any, datetime | None], list[datetime]]:
+    """What the reference takes from the database as given: each subscription's
+    leads_from, and when each lead was approved (the services stamp both)."""
+    all_subs = [i for ids in built.sub_ids.values() for i in ids]
+    with unit_of_work() as uow:
+        froms = dict(
+            uow.session.execute(
+                text("SELECT id, leads_from FROM provider_subscriptions WHERE id = ANY(:ids)"), {"ids": all_subs}
+            ).all()
+        )
+        approved = dict(
+            uow.session.execute(
+                text("SELECT id, approved_at FROM leads WHERE id = ANY(:ids)"), {"ids": built.lead_ids}
+            ).all()
+        )
+    return froms, [approved[i] for i in built.lead_ids]
+
+
+def run_reference(
+    scenario: Scenario, built: Built, reasons: dict[int, dict[Any, str]] | None = None
+) -> tuple[Observed, Observed]:
+    """(state after the catalog was built, state at the end), shaped like ``observe``;
+    ``reasons`` gets, for each distributed lead, every subscription's first failing
+    reason (or ``chosen``) when it was distributed."""
+    froms, approved = _facts(built)
     market = ReferenceMarket()
     levels: dict[str, list[RefLevel]] = {}
     for niche in scenario.niches:
@@ -210,7 +323,9 @@ def run_reference(scenario: Scenario, built: Built) -> tuple[Observed, Observed]
         ]
         market.levels.extend(levels[niche.key])
     for i, spec in enumerate(scenario.providers):
-        provider = RefProvider(built.provider_ids[i], spec.name)
+        provider = RefProvider(
+            built.provider_ids[i], spec.name, time_zone=spec.time_zone, spend_caps=dict(spec.spend_caps)
+        )
         market.providers.append(provider)
         if Decimal(spec.deposit) > 0:
             market.deposit(provider, Decimal(spec.deposit))
@@ -226,6 +341,9 @@ def run_reference(scenario: Scenario, built: Built) -> tuple[Observed, Observed]
                 levels[niche.key][spec.level],
                 spec.filters,
                 built.sub_created_at[sub_id],
+                schedule=spec.schedule,
+                caps=dict(spec.caps),
+                leads_from=froms.get(sub_id),
             )
             subs[niche.key].append(sub)
             market.subscribe(sub)
@@ -261,23 +379,29 @@ def run_reference(scenario: Scenario, built: Built) -> tuple[Observed, Observed]
 
     states: list[tuple[str, int | None, list]] = []
 
-    def attempt(key: str, payload: dict[str, Any]) -> tuple[str, int | None, list]:
+    def attempt(key: str, payload: dict[str, Any], index: int, at: int) -> tuple[str, int | None, list]:
         seq = market.distributed.get(key, 0)
-        made = market.distribute(key, payload)
+        ctx = None
+        if scenario.clock is not None:
+            consumer = scenario.consumers[index].strip().lower() if scenario.consumers else f"unique-{index}"
+            ctx = LeadContext(scenario.clock[at], approved[index], consumer, scenario.windows.get(key, 30))
+        made = market.distribute(key, payload, ctx)
         if made is None:
             return ("approved", None, [])
+        if reasons is not None:
+            reasons[index] = dict(market.reasons)
         return ("distributed", seq, [(lv.name, sub.name, sub.provider.name, f"{lv.price:.2f}") for lv, sub in made])
 
     for index, (key, payload) in enumerate(scenario.leads):
         for change in scenario.events.get(index, []):
             apply(change)
-        states.append(attempt(key, payload))
+        states.append(attempt(key, payload, index, index))
     for change in scenario.events.get(len(scenario.leads), []):
         apply(change)
     for niche in scenario.niches:  # retry_waiting, niche by niche, oldest lead first
         for index, (key, payload) in enumerate(scenario.leads):
             if key == niche.key and states[index][0] == "approved":
-                states[index] = attempt(key, payload)
+                states[index] = attempt(key, payload, index, len(scenario.leads))
     return start, snapshot(states)
 
 
@@ -561,3 +685,113 @@ def test_distributing_a_lead_again_changes_nothing(engine_db):
     again = [distribution.distribute_lead(lead_id=i) for i in built.lead_ids]
     assert {r.outcome for r in again} <= {"not_approved", "no_eligible"}
     assert observe(scenario, built) == before
+
+
+# --------------------------------------------------------------------------- buyer controls
+
+SCHEDULES: list[dict[str, Any] | None] = [
+    None,
+    {d: [["08:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+    {"sat": [["00:00", "24:00"]], "sun": [["00:00", "24:00"]], "mon": [["00:00", "09:30"]]},
+    {d: [["00:00", "03:00"], ["12:00", "24:00"]] for d in ("mon", "wed", "fri", "sat", "sun")},
+]
+CAPS: list[dict[str, int]] = [{}, {"day": 1}, {"day": 2, "week": 3}, {"month": 2}, {"week": 1}]
+SPEND_CAPS: list[dict[str, str]] = [
+    {},
+    {"day": "15.00"},
+    {"day": "10.00"},
+    {"week": "30.00"},
+    {"month": "20.00", "day": "12.50"},
+]
+ZONES = ["America/New_York", "America/Los_Angeles", "Asia/Kolkata", "Europe/London"]
+GEO_MENU: list[dict[str, Any]] = [
+    {"zip": {"near": {"zip": "30303", "miles": 5}}},
+    {"zip": {"near": {"zip": "30303", "miles": 9}}},
+    {"zip": {"states": ["GA"]}},
+    {"zip": {"states": ["NY", "CA"]}, "roof_type": ["metal", "tile"]},
+]
+#: Starts next to a DST change (US 8 March 2026, 1 November 2026; UK 25 October) and
+#: month and week ends, so that periods and windows are crossed by the leads.
+CLOCK_STARTS = [
+    datetime(2026, 3, 6, 15, 0, tzinfo=UTC),
+    datetime(2026, 10, 24, 20, 0, tzinfo=UTC),
+    datetime(2026, 1, 30, 12, 0, tzinfo=UTC),
+]
+STEPS = [
+    timedelta(minutes=20),
+    timedelta(minutes=50),
+    timedelta(hours=5),
+    timedelta(hours=11),
+    timedelta(days=1),
+    timedelta(days=2),
+]
+
+
+@st.composite
+def controlled_scenarios(draw) -> Scenario:
+    base = draw(small_scenarios())
+    more = draw(st.lists(st.randoms(use_true_random=False).map(random_payload), min_size=3, max_size=6))
+    base = Scenario(base.niches, base.providers, base.leads + [("n", p) for p in more], base.events)
+    providers = [
+        ProviderSpec(p.name, p.deposit, draw(st.sampled_from(ZONES)), draw(st.sampled_from(SPEND_CAPS)))
+        for p in base.providers
+    ]
+    subs = [
+        SubSpec(
+            s.provider,
+            s.level,
+            draw(st.sampled_from(FILTER_MENU + GEO_MENU)),
+            draw(st.sampled_from(SCHEDULES)),
+            draw(st.sampled_from(CAPS)),
+        )
+        for s in base.niches[0].subs
+    ]
+    n = len(base.leads)
+    clock = [draw(st.sampled_from(CLOCK_STARTS))]
+    for _ in range(n):
+        clock.append(clock[-1] + draw(st.sampled_from(STEPS)))
+    consumers = draw(
+        st.lists(st.sampled_from(["Ann@x.com", "ann@x.com ", "bo@x.com", "bo@x.com", None]), min_size=n, max_size=n)
+    )
+    emails = [c if c is not None else f"u{i}-{uuid.uuid4().hex[:6]}@x.com" for i, c in enumerate(consumers)]
+    niche = NicheSpec("n", base.niches[0].levels, subs)
+    return Scenario(
+        [niche],
+        providers,
+        base.leads,
+        base.events,
+        clock=clock,
+        consumers=emails,
+        windows={"n": draw(st.sampled_from([30, 1, 0]))},
+    )
+
+
+def run_controlled(scenario: Scenario) -> tuple[Built, Observed, Observed, dict[int, dict[Any, str]]]:
+    built = build_catalog(scenario)
+    build_leads(scenario, built)
+    reasons: dict[int, dict[Any, str]] = {}
+    _, expected = run_reference(scenario, built, reasons)
+    run_sequentially(scenario, built)
+    return built, observe(scenario, built), expected, reasons
+
+
+def assert_explained_as_the_model(built: Built, reasons: dict[int, dict[Any, str]]) -> None:
+    """The explanation of every subscription equals the model's first failing reason."""
+    found = distribution.explain_many(lead_ids=[built.lead_ids[i] for i in reasons])
+    for index, expected in reasons.items():
+        got = {d.subscription_id: d.reason for d in found[built.lead_ids[index]]}
+        assert got == expected, f"lead #{index}: {got} != {expected}"
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(scenario=controlled_scenarios())
+def test_any_small_market_with_buyer_controls_is_distributed_and_explained_as_the_model(engine_db, scenario):
+    built, actual, expected, reasons = run_controlled(scenario)
+    assert_same(actual, expected)
+    assert_explained_as_the_model(built, reasons)
+    seen = {r.split(":")[0] for by_sub in reasons.values() for r in by_sub.values()}
+    for reason in ("outside_schedule", "cap_reached", "spend_cap_reached", "duplicate_consumer"):
+        event(f"{reason} {'seen' if reason in seen else 'not seen'}")
+    assert_money_invariants()

@@ -64,6 +64,7 @@ class SubAt:
     filters: dict[str, Any]
     last_received_at: datetime | None
     created_at: datetime
+    leads_from: datetime | None = None
 
     def fairness(self) -> tuple:
         return (
@@ -90,7 +91,14 @@ def photograph(niche_id: uuid.UUID) -> Photo:
         }
         subs = {
             r.id: SubAt(
-                r.id, r.provider_id, r.competition_level_id, r.active, r.filters, r.last_received_at, r.created_at
+                r.id,
+                r.provider_id,
+                r.competition_level_id,
+                r.active,
+                r.filters,
+                r.last_received_at,
+                r.created_at,
+                r.leads_from,
             )
             for r in s.execute(
                 text(
@@ -126,7 +134,13 @@ def fails(rule: Any, value: Any) -> bool:
 
 
 def true_reason(
-    photo: Photo, sub_id: uuid.UUID, level_id: uuid.UUID, payload: dict, seq: int, assignments: list
+    photo: Photo,
+    sub_id: uuid.UUID,
+    level_id: uuid.UUID,
+    payload: dict,
+    seq: int,
+    assignments: list,
+    approved_at: datetime | None = None,
 ) -> str:
     """The first failing reason of DOMAIN.md for this subscription, or ``chosen``."""
     level = photo.levels[level_id]
@@ -142,6 +156,8 @@ def true_reason(
     status, balance = photo.providers[sub.provider_id]
     if status != "active":
         return "provider_inactive"
+    if sub.leads_from is not None and approved_at is not None and approved_at < sub.leads_from:
+        return "before_subscription"  # subscribed after the lead was approved: future leads only
     for field in sorted(sub.filters):
         if fails(sub.filters[field], payload.get(field)):
             return f"filter_mismatch:{field}"
@@ -290,6 +306,11 @@ def lead_of(lead_id: uuid.UUID) -> tuple[dict, int]:
     return row.payload, row.distribution_seq
 
 
+def approved_at(lead_id: uuid.UUID) -> datetime:
+    with unit_of_work() as uow:
+        return uow.session.execute(text("SELECT approved_at FROM leads WHERE id = :id"), {"id": lead_id}).scalar_one()
+
+
 def answers(lead_id: uuid.UUID, **kwargs) -> dict[uuid.UUID, str]:
     return {d.subscription_id: d.reason for d in distribution.explain(lead_id=lead_id, **kwargs)}
 
@@ -301,13 +322,16 @@ def answers(lead_id: uuid.UUID, **kwargs) -> dict[uuid.UUID, str]:
 def test_every_answer_is_true_of_the_past_and_never_changes_afterwards(engine_db, seed):
     rng = random.Random(seed)
     market = build_market(rng)
-    lead_ids = [approved_lead(market.slug, random_payload(rng)) for _ in range(16)]
+    # Each lead is approved just before it is distributed, after the changes: a
+    # subscription created by a change takes it (new subscriptions take only leads
+    # approved from their creation on; test_buyer_controls_engine covers that rule).
+    payloads = [random_payload(rng) for _ in range(16)]
     switched_off = {3: ("Silver", False), 6: ("Silver", True), 9: ("Gold", False), 11: ("Gold", True)}
     photos: dict[uuid.UUID, Photo] = {}
     first_answers: dict[uuid.UUID, dict[uuid.UUID, str]] = {}
     seen: set[str] = set()
 
-    for index, lead_id in enumerate(lead_ids):
+    for index, payload_in in enumerate(payloads):
         if index in switched_off:
             level, active = switched_off[index]
             catalog.update_level(level_id=market.levels[level], actor=ADMIN, active=active)
@@ -315,6 +339,7 @@ def test_every_answer_is_true_of_the_past_and_never_changes_afterwards(engine_db
             ledger.adjust(provider_id=market.providers["Picky"], type="credit", amount="1.00", actor=ADMIN)
         for _ in range(rng.randint(0, 3)):
             random_change(rng, market)
+        lead_id = approved_lead(market.slug, payload_in)
         photo = photograph(market.niche_id)
         result = distribution.distribute_lead(lead_id=lead_id)
         if result.outcome != "distributed":
@@ -326,7 +351,7 @@ def test_every_answer_is_true_of_the_past_and_never_changes_afterwards(engine_db
         assert set(got) == set(photo.subs), "explain must answer for every subscription of the niche"
         for sub_id, reason in got.items():
             level_id = photo.subs[sub_id].level_id
-            assert reason == true_reason(photo, sub_id, level_id, payload, seq, made), (
+            assert reason == true_reason(photo, sub_id, level_id, payload, seq, made, approved_at(lead_id)), (
                 f"lead #{index}, subscription {sub_id}: answered {reason}"
             )
         # level_full never hides someone who ranked ahead of a chosen one

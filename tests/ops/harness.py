@@ -15,6 +15,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from hotlead_app.devstack.embedded import free_port
+from hotlead_app.infra.queue import QUEUES
 from hotlead_app.settings import PROJECT_ROOT
 from tests.conftest import child_env, wait_for
 
@@ -87,7 +88,7 @@ def start_metrics_worker(
                 "--without-gossip",
                 "--without-mingle",
                 "-Q",
-                "celery,distribution,email",
+                QUEUES,
                 f"--hostname=metrics-{uuid.uuid4().hex[:6]}@%h",
             ],
             cwd=PROJECT_ROOT,

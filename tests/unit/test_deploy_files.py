@@ -88,7 +88,7 @@ def test_workers_scale_no_fixed_names_or_host_ports(compose):
     for name, svc in compose["services"].items():
         assert "container_name" not in svc, f"{name} has a container_name: it could not be scaled"
     worker = compose["services"]["worker"]
-    assert "ports" not in worker and worker["command"][-1] == "celery,distribution,email"
+    assert "ports" not in worker and worker["command"][-1] == "celery,distribution,email,webhooks"
     assert "%h" in " ".join(worker["command"]), "each worker replica needs its own node name"
     # Exactly one scheduler: beat publishes no ports either and has its own schedule volume.
     assert "ports" not in compose["services"]["beat"]

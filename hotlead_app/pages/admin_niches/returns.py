@@ -14,6 +14,7 @@ from hotlead_app.pages.admin_niches.levels import _int_or_raw
 from hotlead_app.pages.admin_niches.state import NichesState
 from hotlead_app.services import catalog
 from hotlead_app.services.reads import niches as niche_reads
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import guarded
 
 
@@ -42,7 +43,7 @@ class ReturnSettings(NichesState):
     rs_reasons: str = ""
     rs_errors: dict[str, str] = {}
 
-    @rx.event
+    @event
     @guarded
     def open_returns(self, principal, niche_id: str):
         try:
@@ -56,27 +57,27 @@ class ReturnSettings(NichesState):
         self.rs_reasons = reasons_text(niche["return_reasons"])
         self.rs_errors = {}
 
-    @rx.event
+    @event
     def close_returns(self):
         self.rs_niche_id = ""
 
-    @rx.event
+    @event
     def set_rs_window(self, value: str):
         self.rs_window = value
 
-    @rx.event
+    @event
     def set_rs_max_rate(self, value: str):
         self.rs_max_rate = value
 
-    @rx.event
+    @event
     def set_rs_auto(self, value: str):
         self.rs_auto = value
 
-    @rx.event
+    @event
     def set_rs_reasons(self, value: str):
         self.rs_reasons = value
 
-    @rx.event
+    @event
     @guarded
     def save_returns(self, principal):
         values = {

@@ -130,6 +130,7 @@ class LeadRecord(TypedDict):
     created_at: str
     confirmed_at: str | None
     distribution_seq: int | None
+    duplicate_of: str | None
     assignments: list[AssignmentRow]
 
 
@@ -157,6 +158,7 @@ def lead_record(actor: Actor, *, lead_id: uuid.UUID) -> LeadRecord:
             "created_at": lead.created_at.isoformat(),
             "confirmed_at": iso(lead.confirmed_at),
             "distribution_seq": lead.distribution_seq,
+            "duplicate_of": str(lead.duplicate_of) if lead.duplicate_of else None,
             "assignments": [assignment_row(a) for a in assignments],
         }
 
@@ -167,7 +169,12 @@ REASON_TEXT = {
     "not_subscribed": "The subscription did not exist yet",
     "subscription_paused": "The subscription was paused",
     "provider_inactive": "The provider was not active",
+    "before_subscription": "Approved before the subscription started taking leads",
     "filter_mismatch": "Its filters exclude this lead",
+    "outside_schedule": "Outside the subscription's schedule",
+    "cap_reached": "The subscription's lead cap for the period was reached",
+    "spend_cap_reached": "The provider's spend cap for the period was reached",
+    "duplicate_consumer": "The provider recently received this consumer in this niche",
     "insufficient_balance": "The balance did not cover the price",
     "already_received": "The provider already received it at another level",
     "level_full": "The level was full (others were ahead in the fair order)",
@@ -175,9 +182,14 @@ REASON_TEXT = {
 }
 
 
+PERIOD_TEXT = {"day": "today", "week": "this week", "month": "this month"}
+
+
 def reason_text(reason: str) -> str:
     code, _, field = reason.partition(":")
     text = REASON_TEXT.get(code, code)
+    if code in ("cap_reached", "spend_cap_reached") and field:
+        return text.replace("the period", PERIOD_TEXT.get(field, field))
     return f"{text} (field “{field}”)" if field else text
 
 
@@ -260,6 +272,7 @@ class HistoryRow(TypedDict):
 
 class AdminLead(AdminLeadRow):
     distribution_seq: int | None
+    duplicate_of: str | None
     distributed_at: str | None
     can_bad_lead: bool
     assignments: list[AdminAssignment]
@@ -317,6 +330,7 @@ def admin_lead(actor: Actor, *, lead_id: uuid.UUID, with_explanation: bool = Tru
     return {
         **row,
         "distribution_seq": lead.distribution_seq,
+        "duplicate_of": str(lead.duplicate_of) if lead.duplicate_of else None,
         "distributed_at": iso(lead.distributed_at),
         "can_bad_lead": lead.status == LeadStatus.DISTRIBUTED,
         "assignments": [

@@ -38,7 +38,12 @@ REASON_TEXT = {
     "not_subscribed": "Your subscription did not exist yet when the lead was distributed.",
     "subscription_paused": "Your subscription was paused.",
     "provider_inactive": "Your account was not active.",
+    "before_subscription": "It was approved before your subscription started (you chose future leads only).",
     "filter_mismatch": "Your filters did not match the lead's {field}.",
+    "outside_schedule": "It came outside your subscription's schedule.",
+    "cap_reached": "Your subscription had reached its lead cap for the {period}.",
+    "spend_cap_reached": "Your account had reached its spend cap for the {period}.",
+    "duplicate_consumer": "You had recently received this same consumer in this niche.",
     "insufficient_balance": "Your balance was below the price.",
     "already_received": "You received it through another subscription.",
     "level_full": "The level was full: providers ahead of you in the fair rotation took its places.",
@@ -66,7 +71,7 @@ class MissedLead(TypedDict):
 
 def reason_text(reason: str) -> str:
     code, _, field = reason.partition(":")
-    return REASON_TEXT.get(code, reason).format(field=field or "field")
+    return REASON_TEXT.get(code, reason).format(field=field or "field", period=field or "period")
 
 
 def _missed_scope(

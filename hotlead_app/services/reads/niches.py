@@ -23,6 +23,7 @@ class NicheRow(TypedDict):
     active: bool
     fields: list[dict[str, Any]]
     distributed_count: int
+    duplicate_window_days: int
     return_window_hours: int
     return_reasons: list[dict[str, Any]]
     max_return_rate_percent: int
@@ -51,6 +52,7 @@ def _row(n: Niche) -> NicheRow:
         "active": n.active,
         "fields": n.fields,
         "distributed_count": n.distributed_count,
+        "duplicate_window_days": n.duplicate_window_days,
         "return_window_hours": n.return_window_hours,
         "return_reasons": n.return_reasons,
         "max_return_rate_percent": n.max_return_rate_percent,
