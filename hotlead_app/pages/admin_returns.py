@@ -1,6 +1,7 @@
-"""``/admin/returns``: the providers' return requests, pending first by default — each
-with its provider's return rate of the last 30 days — approve (refunds the lead as an
-admin refund) or deny with a reason (DOMAIN.md "Returns")."""
+"""``/admin/returns``: the providers' return requests, filtered by status (pending by
+default), niche and provider, each with its provider's return rate of the last 30
+days; approve (refunds the lead as an admin refund) or deny with a reason (DOMAIN.md
+"Returns")."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or, reason_fields
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import returns
-from hotlead_app.services.reads import return_requests
+from hotlead_app.services.reads import niches as niche_reads
+from hotlead_app.services.reads import providers, return_requests
 from hotlead_app.state.dialogs import ReasonDialog
 from hotlead_app.state.events import event
 from hotlead_app.state.guards import AdminPageState, guarded
@@ -29,10 +31,30 @@ class ReturnsQueueState(ReasonDialog, AdminPageState):
     status: rx.Field[str] = rx.field("pending")
     message: rx.Field[str] = rx.field("")
     error: rx.Field[str] = rx.field("")
+    # Filters: a niche (slug, "" for all) and a provider (id or email, "" for all).
+    niche: rx.Field[str] = rx.field("")
+    niche_slugs: rx.Field[list[str]] = rx.field(default_factory=list)
+    provider: rx.Field[str] = rx.field("")
+    provider_error: rx.Field[str] = rx.field("")
 
     def _load(self, principal) -> None:
+        niches = {n["slug"]: n["id"] for n in niche_reads.list_niches(principal.actor)}
+        self.niche_slugs = ["all", *sorted(niches)]
+        provider_id = None
+        self.provider_error = ""
+        if self.provider.strip():
+            try:
+                provider_id = providers.resolve_provider(principal.actor, text=self.provider)
+            except DomainError as exc:
+                self.provider_error = exc.message
+                self.items, self.loading = [], False
+                return
         rows = return_requests.admin_returns(
-            principal.actor, status=None if self.status == "all" else self.status, limit=LIMIT
+            principal.actor,
+            status=None if self.status == "all" else self.status,
+            niche_id=uuid.UUID(niches[self.niche]) if self.niche in niches else None,
+            provider_id=provider_id,
+            limit=LIMIT,
         )
         self.items = [
             {
@@ -63,6 +85,18 @@ class ReturnsQueueState(ReasonDialog, AdminPageState):
     @guarded
     def set_status(self, principal, value: str):
         self.status = value if value in STATUSES else "pending"
+        self._load(principal)
+
+    @event
+    @guarded
+    def set_niche(self, principal, value: str):
+        self.niche = "" if value == "all" else value
+        self._load(principal)
+
+    @event
+    @guarded
+    def filter_provider(self, principal, form: dict):
+        self.provider = str(form.get("provider", "")).strip()
         self._load(principal)
 
     @event
@@ -151,12 +185,35 @@ def _deny_dialog() -> rx.Component:
 def admin_returns() -> rx.Component:
     headers = ["Asked", "Provider (30-day return rate)", "Niche", "Lead", "Reason", "Status", ""]
     return rx.vstack(
-        rx.hstack(
+        rx.flex(
             rx.text("Show", size="2"),
             rx.select(STATUSES, value=S.status, on_change=S.set_status, id="returns-status"),
+            rx.text("Niche", size="2"),
+            rx.select.root(
+                rx.select.trigger(id="returns-niche"),
+                rx.select.content(rx.foreach(S.niche_slugs, lambda slug: rx.select.item(slug, value=slug))),
+                value=rx.cond(S.niche == "", "all", S.niche),
+                on_change=S.set_niche,
+            ),
+            rx.form(
+                rx.hstack(
+                    rx.input(
+                        name="provider",
+                        placeholder="Provider id or email",
+                        default_value=S.provider,
+                        id="returns-provider",
+                    ),
+                    rx.button("Filter", type="submit", variant="soft", id="returns-filter"),
+                    spacing="2",
+                ),
+                on_submit=S.filter_provider,
+                reset_on_submit=False,
+            ),
             align="center",
             spacing="2",
+            wrap="wrap",
         ),
+        rx.cond(S.provider_error != "", rx.text(S.provider_error, color="red", size="2", id="returns-provider-error")),
         rx.cond(S.message != "", rx.callout(S.message, color_scheme="green", id="returns-message")),
         rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", id="returns-error")),
         loading_or(
