@@ -308,3 +308,29 @@ def test_duplicate_of_is_the_latest_earlier_lead_not_rejected(db):
             text("SELECT after_state->>'duplicate_of' FROM audit_logs WHERE entity_id = :id AND action = 'confirmed'"),
             {"id": later},
         ).scalar_one() == str(never_confirmed)
+
+
+def test_the_subscriptions_read_shows_controls_and_each_caps_use(db, redis_server):
+    from hotlead_app.domain.actors import provider as provider_actor
+    from hotlead_app.services.reads import subscriptions
+    from tests.factories import make_provider
+
+    market = make_market(levels=[("Only", "5.00", 1)], providers=0)
+    owner = make_provider(balance="50.00")
+    sub = catalog.create_subscription(
+        competition_level_id=market.levels[0].id,
+        filters={"zip": {"near": {"zip": "30303", "miles": 10}}},
+        actor=ADMIN,
+        provider_id=owner.id,
+        caps={"day": 2, "month": 20},
+        schedule={"sat": [["09:00", "12:00"]]},
+    )
+    lead = approved_lead(market.niche.slug, {"zip": "30303", "roof_type": "metal"})
+    # the Saturday window may be closed now: open the schedule for this lead
+    catalog.update_subscription(subscription_id=sub.id, actor=ADMIN, schedule=None)
+    assert distribution.distribute_lead(lead_id=lead).outcome == "distributed"
+    (row,) = subscriptions.provider_subscriptions(provider_actor(owner.id))
+    assert row["caps"] == {"day": 2, "month": 20} and row["schedule"] is None
+    assert row["cap_use"] == {"day": {"used": 1, "cap": 2}, "month": {"used": 1, "cap": 20}}
+    assert row["filters_text"] == "zip within 10 miles of 30303"
+    assert row["leads_from"] is not None
