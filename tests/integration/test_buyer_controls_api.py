@@ -134,7 +134,7 @@ def test_bad_subscription_controls_answer_400_naming_the_field_and_write_nothing
 
 
 def test_subscription_controls_are_saved_returned_and_patched(db, api_server):
-    _pid, headers = _provider(api_server)
+    pid, headers = _provider(api_server)
     market = make_market(providers=0)
     body = {
         "competition_level_id": str(market.levels[0].id),
@@ -159,6 +159,11 @@ def test_subscription_controls_are_saved_returned_and_patched(db, api_server):
     assert resumed["leads_from"] == sub["leads_from"]  # pausing and resuming never change it
     bad = httpx.patch(url, json={"caps": {"day": -2}}, headers=headers)
     assert bad.status_code == 400 and "caps.day" in bad.json()["error"]["details"]
+    # an admin sees the controls on the provider's detail
+    detail = httpx.get(f"{api_server}/api/v1/admin/providers/{pid}", headers=_admin(api_server)).json()
+    assert detail["time_zone"] == "America/New_York" and detail["spend_caps"] == {}
+    (row,) = detail["subscriptions"]
+    assert (row["caps"], row["schedule"], row["leads_from"]) == ({"month": 40}, None, sub["leads_from"])
 
 
 def test_waiting_leads_are_previewed_and_taken_only_when_asked(db, api_server, redis_server):

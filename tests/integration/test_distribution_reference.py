@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -753,7 +752,7 @@ def controlled_scenarios(draw) -> Scenario:
     consumers = draw(
         st.lists(st.sampled_from(["Ann@x.com", "ann@x.com ", "bo@x.com", "bo@x.com", None]), min_size=n, max_size=n)
     )
-    emails = [c if c is not None else f"u{i}-{uuid.uuid4().hex[:6]}@x.com" for i, c in enumerate(consumers)]
+    emails = [c if c is not None else f"unique{i}@x.com" for i, c in enumerate(consumers)]
     niche = NicheSpec("n", base.niches[0].levels, subs)
     return Scenario(
         [niche],
