@@ -18,7 +18,7 @@ export PYTHONPATH := $(CURDIR)
 help:
 	@echo "make run     - the whole platform on http://localhost:3000 (embedded PostgreSQL, Redis, Celery)"
 	@echo "make test    - lint, then the whole test suite (unit, integration, end-to-end in Chromium)"
-	@echo "make lint    - ruff (lint + format check)"
+	@echo "make lint    - ruff (lint + format check), mypy, import-linter (the layers)"
 	@echo "make dev     - like run, with Reflex hot reload"
 	@echo "make bench   - the distribution benchmark"
 	@echo "make bench-dashboards - every back-office page's data load at 100k leads / 1M ledger entries"
@@ -53,6 +53,10 @@ lint: $(STAMP)
 	@$(VENV)/bin/ruff check --quiet .
 	@echo "==> [lint] ruff format --check"
 	@$(VENV)/bin/ruff format --check --quiet .
+	@echo "==> [lint] mypy (hotlead_app, workers)"
+	@$(VENV)/bin/mypy
+	@echo "==> [lint] import-linter (layers: pyproject.toml [tool.importlinter])"
+	@$(VENV)/bin/lint-imports --no-cache --no-logo
 
 test-fast: $(STAMP)
 	@$(PY) -m pytest -m "not e2e" tests/unit tests/integration $(PYTEST_ARGS)

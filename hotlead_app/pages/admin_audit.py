@@ -15,6 +15,7 @@ from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import data_table, filter_form, filter_input, paged_list
 from hotlead_app.domain.errors import InvalidInput
 from hotlead_app.services.reads import audit_trail
+from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.paging import FilteredPages
 
@@ -55,12 +56,12 @@ def _changes(before: dict | None, after: dict | None) -> str:
 
 
 class AuditState(FilteredPages, AdminPageState):
-    items: list[dict[str, str]] = []
-    loading: bool = True
-    entity_type: str = ""
-    entity_id: str = ""
-    by: str = ""
-    errors: dict[str, str] = {}
+    items: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
+    entity_type: rx.Field[str] = rx.field("")
+    entity_id: rx.Field[str] = rx.field("")
+    by: rx.Field[str] = rx.field("")
+    errors: ObjectField[dict[str, str]] = object_field(dict)
 
     def _show_page(self, principal, start: int | None) -> None:
         rows = audit_trail.audit_trail(

@@ -18,6 +18,8 @@ from hotlead_app.domain.errors import DomainError, NotFound
 from hotlead_app.services import leads, refunds
 from hotlead_app.services.reads import lead_detail
 from hotlead_app.state.dialogs import ReasonDialog
+from hotlead_app.state.events import event
+from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import AdminPageState, guarded
 
 
@@ -30,26 +32,26 @@ def _short(value) -> str:
 
 
 class LeadDetailState(ReasonDialog, AdminPageState):
-    loading: bool = True
-    explaining: bool = True
-    missing: bool = False
-    info: dict[str, str] = {}
-    answers: list[dict[str, str]] = []
-    utm: list[dict[str, str]] = []
-    assignments: list[dict[str, str]] = []
-    explanation: list[dict[str, str]] = []
-    history: list[dict[str, str]] = []
-    bad_lead_refunds: list[dict[str, str]] = []
-    bad_lead_total: str = "0.00"
-    can_bad_lead: bool = False
+    loading: rx.Field[bool] = rx.field(True)
+    explaining: rx.Field[bool] = rx.field(True)
+    missing: rx.Field[bool] = rx.field(False)
+    info: ObjectField[dict[str, str]] = object_field(dict)
+    answers: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    utm: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    assignments: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    explanation: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    history: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    bad_lead_refunds: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    bad_lead_total: rx.Field[str] = rx.field("0.00")
+    can_bad_lead: rx.Field[bool] = rx.field(False)
     # Dialogs (ReasonDialog.dialog): "refund" or "bad_lead".
-    refund_id: str = ""
-    refund_text: str = ""
+    refund_id: rx.Field[str] = rx.field("")
+    refund_text: rx.Field[str] = rx.field("")
 
     def _fetch(self, principal) -> bool:
         """The lead without its explanation (the costly part, loaded next)."""
         try:
-            lead_id = uuid.UUID(str(self.lead_id))
+            lead_id = uuid.UUID(str(self.router.page.params.get("lead_id", "")))
             view = lead_detail.admin_lead(principal.actor, lead_id=lead_id, with_explanation=False)
         except (ValueError, NotFound):
             self.missing = True
@@ -120,7 +122,7 @@ class LeadDetailState(ReasonDialog, AdminPageState):
         ]
         self.explaining = False
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.loading = True
@@ -131,7 +133,7 @@ class LeadDetailState(ReasonDialog, AdminPageState):
             yield  # show the lead now; the explanation follows
             self._fetch_explanation(principal)
 
-    @rx.event
+    @event
     def open_refund(self, assignment_id: str):
         row = next((a for a in self.assignments if a["id"] == assignment_id), None)
         if row is None:
@@ -141,7 +143,7 @@ class LeadDetailState(ReasonDialog, AdminPageState):
         self.reason_error = ""
         self.dialog = "refund"
 
-    @rx.event
+    @event
     def open_bad_lead(self):
         self.reason_error = ""
         self.dialog = "bad_lead"
@@ -173,7 +175,7 @@ class LeadDetailState(ReasonDialog, AdminPageState):
         self._fetch(principal)
         return rx.toast.success(success(result))
 
-    @rx.event
+    @event
     @guarded
     def confirm_refund(self, principal):
         return self._act(
@@ -184,7 +186,7 @@ class LeadDetailState(ReasonDialog, AdminPageState):
             lambda done: f"Refunded {done.amount}.",
         )
 
-    @rx.event
+    @event
     @guarded
     def confirm_bad_lead(self, principal):
         total = self.bad_lead_total

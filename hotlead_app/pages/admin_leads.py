@@ -14,6 +14,8 @@ from hotlead_app.domain.errors import DomainError
 from hotlead_app.domain.leads import LeadStatus
 from hotlead_app.services.reads import lead_search
 from hotlead_app.services.reads import niches as niche_reads
+from hotlead_app.state.events import event
+from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -22,16 +24,16 @@ ANY = "any"
 
 
 class LeadsState(KeysetPages, AdminPageState):
-    rows: list[dict[str, str]] = []
-    niches: list[str] = []
-    loading: bool = True
-    error: str = ""
-    field_errors: dict[str, str] = {}
-    status: str = ANY
-    niche: str = ANY
-    email: str = ""
-    created_from: str = ""
-    created_to: str = ""
+    rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    niches: rx.Field[list[str]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
+    error: rx.Field[str] = rx.field("")
+    field_errors: ObjectField[dict[str, str]] = object_field(dict)
+    status: rx.Field[str] = rx.field(ANY)
+    niche: rx.Field[str] = rx.field(ANY)
+    email: rx.Field[str] = rx.field("")
+    created_from: rx.Field[str] = rx.field("")
+    created_to: rx.Field[str] = rx.field("")
 
     def _show_page(self, principal, start: list | None) -> None:
         self.error = ""
@@ -69,13 +71,13 @@ class LeadsState(KeysetPages, AdminPageState):
         ]
         self.loading = False
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.niches = [n["slug"] for n in niche_reads.list_niches(principal.actor)]
         self._first_page(principal)
 
-    @rx.event
+    @event
     @guarded
     def apply(self, principal, form: dict):
         self.email = self.email.strip()
@@ -84,7 +86,7 @@ class LeadsState(KeysetPages, AdminPageState):
         yield
         self._show_page(principal, None)
 
-    @rx.event
+    @event
     def clear(self):
         self.status = ANY
         self.niche = ANY
@@ -93,23 +95,23 @@ class LeadsState(KeysetPages, AdminPageState):
         self.created_to = ""
         return LeadsState.load
 
-    @rx.event
+    @event
     def set_status(self, value: str):
         self.status = value
 
-    @rx.event
+    @event
     def set_niche(self, value: str):
         self.niche = value
 
-    @rx.event
+    @event
     def set_email(self, value: str):
         self.email = value
 
-    @rx.event
+    @event
     def set_created_from(self, value: str):
         self.created_from = value
 
-    @rx.event
+    @event
     def set_created_to(self, value: str):
         self.created_to = value
 

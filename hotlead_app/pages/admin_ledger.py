@@ -14,6 +14,7 @@ from hotlead_app.components.widgets import data_table, filter_form, filter_input
 from hotlead_app.domain.errors import InvalidInput
 from hotlead_app.domain.money import LedgerEntryType
 from hotlead_app.services.reads import ledger_entries, providers
+from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import AdminPageState
 from hotlead_app.state.paging import FilteredPages
 
@@ -22,11 +23,11 @@ TYPES = [t.value for t in LedgerEntryType]
 
 
 class LedgerState(FilteredPages, AdminPageState):
-    items: list[dict[str, str]] = []
-    loading: bool = True
-    provider: str = ""
-    type: str = ""
-    errors: dict[str, str] = {}
+    items: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
+    provider: rx.Field[str] = rx.field("")
+    type: rx.Field[str] = rx.field("")
+    errors: ObjectField[dict[str, str]] = object_field(dict)
     _provider_id: str = ""
 
     def _show_page(self, principal, start: int | None) -> None:

@@ -15,6 +15,7 @@ from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services.reads import approval_queue, overview
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import AdminPageState, guarded
 
 PERIODS = ["7", "30", "90"]
@@ -27,22 +28,22 @@ def _plot(amount: Decimal) -> float:
 
 
 class OverviewState(AdminPageState):
-    loading: bool = True
-    error: str = ""
-    period: str = "30"
-    leads_series: list[dict[str, int | str]] = []
-    revenue_series: list[dict[str, float | str]] = []
-    providers_series: list[dict[str, int | str]] = []
-    backlog_series: list[dict[str, int | str]] = []
-    leads_total: int = 0
-    revenue_total: str = "0.00"
-    charged_total: str = "0.00"
-    refunded_total: str = "0.00"
-    providers_total: int = 0
-    backlog_count: int = 0
-    oldest_waiting: str = ""
+    loading: rx.Field[bool] = rx.field(True)
+    error: rx.Field[str] = rx.field("")
+    period: rx.Field[str] = rx.field("30")
+    leads_series: rx.Field[list[dict[str, int | str]]] = rx.field(default_factory=list)
+    revenue_series: rx.Field[list[dict[str, float | str]]] = rx.field(default_factory=list)
+    providers_series: rx.Field[list[dict[str, int | str]]] = rx.field(default_factory=list)
+    backlog_series: rx.Field[list[dict[str, int | str]]] = rx.field(default_factory=list)
+    leads_total: rx.Field[int] = rx.field(0)
+    revenue_total: rx.Field[str] = rx.field("0.00")
+    charged_total: rx.Field[str] = rx.field("0.00")
+    refunded_total: rx.Field[str] = rx.field("0.00")
+    providers_total: rx.Field[int] = rx.field(0)
+    backlog_count: rx.Field[int] = rx.field(0)
+    oldest_waiting: rx.Field[str] = rx.field("")
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.error = ""
@@ -79,7 +80,7 @@ class OverviewState(AdminPageState):
         self.oldest_waiting = fmt.when_utc(queue.oldest_confirmed_at)
         self.loading = False
 
-    @rx.event
+    @event
     def set_period(self, value: str):
         if value in PERIODS:
             self.period = value

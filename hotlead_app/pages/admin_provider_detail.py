@@ -22,6 +22,8 @@ from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.services import catalog, ledger
 from hotlead_app.services.reads import ledger_entries, providers
+from hotlead_app.state.events import event
+from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -30,30 +32,30 @@ MAX_MEMO = 5000
 
 
 class ProviderDetailState(KeysetPages, AdminPageState):
-    provider_id: str = ""
-    found: bool = True
-    loading: bool = True
-    name: str = ""
-    email: str = ""
-    status: str = ""
-    status_text: str = ""
-    status_reason: str = ""
-    balance: str = ""
-    logins: list[dict[str, str]] = []
-    subscriptions: list[dict[str, str]] = []
-    entries: list[dict[str, str]] = []
-    status_memo: str = ""
+    provider_id: rx.Field[str] = rx.field("")
+    found: rx.Field[bool] = rx.field(True)
+    loading: rx.Field[bool] = rx.field(True)
+    name: rx.Field[str] = rx.field("")
+    email: rx.Field[str] = rx.field("")
+    status: rx.Field[str] = rx.field("")
+    status_text: rx.Field[str] = rx.field("")
+    status_reason: rx.Field[str] = rx.field("")
+    balance: rx.Field[str] = rx.field("")
+    logins: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    subscriptions: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    entries: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    status_memo: rx.Field[str] = rx.field("")
     # The adjustment form and its review
-    adj_type: str = "credit"
-    adj_amount: str = ""
-    adj_memo: str = ""
-    adj_errors: dict[str, str] = {}
-    confirm_open: bool = False
-    pending_type: str = ""
-    pending_amount: str = ""
-    pending_memo: str = ""
-    pending_key: str = ""
-    posting: bool = False
+    adj_type: rx.Field[str] = rx.field("credit")
+    adj_amount: rx.Field[str] = rx.field("")
+    adj_memo: rx.Field[str] = rx.field("")
+    adj_errors: ObjectField[dict[str, str]] = object_field(dict)
+    confirm_open: rx.Field[bool] = rx.field(False)
+    pending_type: rx.Field[str] = rx.field("")
+    pending_amount: rx.Field[str] = rx.field("")
+    pending_memo: rx.Field[str] = rx.field("")
+    pending_key: rx.Field[str] = rx.field("")
+    posting: rx.Field[bool] = rx.field(False)
 
     def _id_from_url(self) -> uuid.UUID | None:
         try:
@@ -113,7 +115,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
             for e in shown
         ]
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.loading = True
@@ -137,11 +139,11 @@ class ProviderDetailState(KeysetPages, AdminPageState):
 
     # ----------------------------------------------------------------- status
 
-    @rx.event
+    @event
     def set_status_memo(self, value: str):
         self.status_memo = value
 
-    @rx.event
+    @event
     @guarded
     def set_status(self, principal, status: str):
         try:
@@ -165,23 +167,23 @@ class ProviderDetailState(KeysetPages, AdminPageState):
 
     # ----------------------------------------------------------------- adjustments
 
-    @rx.event
+    @event
     def set_adj_type(self, value: str):
         self.adj_type = value
 
-    @rx.event
+    @event
     def set_adj_amount(self, value: str):
         self.adj_amount = value
 
-    @rx.event
+    @event
     def set_adj_memo(self, value: str):
         self.adj_memo = value
 
-    @rx.event
+    @event
     def set_confirm_open(self, value: bool):
         self.confirm_open = bool(value)
 
-    @rx.event
+    @event
     @guarded
     def review_adjustment(self, principal):
         """Check the form with the ledger's own money rules, then ask to confirm."""
@@ -205,7 +207,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         self.pending_key = f"adjustment:{uuid.uuid4()}"
         self.confirm_open = True
 
-    @rx.event
+    @event
     @guarded
     def confirm_adjustment(self, principal, key: str):
         """``key`` comes from the page as it was when "Confirm" was clicked: two clicks

@@ -16,6 +16,8 @@ from hotlead_app.components.widgets import data_table, labeled_field, paged_list
 from hotlead_app.domain.errors import Conflict, DomainError, InvalidInput
 from hotlead_app.services import accounts
 from hotlead_app.services.reads import providers
+from hotlead_app.state.events import event
+from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -23,11 +25,11 @@ PAGE_SIZE = 25
 
 
 class ProvidersState(KeysetPages, AdminPageState):
-    items: list[dict[str, str]] = []
-    loading: bool = True
-    form_open: bool = False
-    errors: dict[str, str] = {}
-    creating: bool = False
+    items: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
+    form_open: rx.Field[bool] = rx.field(False)
+    errors: ObjectField[dict[str, str]] = object_field(dict)
+    creating: rx.Field[bool] = rx.field(False)
 
     def _show_page(self, principal, start: str | None) -> None:
         rows = providers.list_providers(principal.actor, limit=PAGE_SIZE, after=json.loads(start) if start else None)
@@ -46,19 +48,19 @@ class ProvidersState(KeysetPages, AdminPageState):
             for r in shown
         ]
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.loading = True
         self._first_page(principal)
         self.loading = False
 
-    @rx.event
+    @event
     def toggle_form(self):
         self.form_open = not self.form_open
         self.errors = {}
 
-    @rx.event
+    @event
     @guarded
     def create(self, principal, form_data: dict):
         self.creating = True

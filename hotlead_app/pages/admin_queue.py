@@ -28,6 +28,7 @@ from hotlead_app.services import leads
 from hotlead_app.services.reads import approval_queue
 from hotlead_app.state import nav
 from hotlead_app.state.dialogs import ReasonDialog
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -96,11 +97,11 @@ def _display(row: Mapping[str, Any]) -> dict[str, str]:
 
 
 class QueueState(KeysetPages, ReasonDialog, AdminPageState):
-    items: list[dict[str, str]] = []
-    loading: bool = True
-    selected: list[str] = []
+    items: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
+    selected: rx.Field[list[str]] = rx.field(default_factory=list)
     # The open dialog (ReasonDialog.dialog): "approve" (the selection) or "reject".
-    reject_target: str = ""  # a lead id, or BULK for the selection
+    reject_target: rx.Field[str] = rx.field("")  # a lead id, or BULK for the selection
 
     def _show_page(self, principal, start: list | None) -> None:
         """The page from ``start``; the selection keeps only the leads still in view (a
@@ -114,7 +115,7 @@ class QueueState(KeysetPages, ReasonDialog, AdminPageState):
         self.selected = [s for s in self.selected if s in shown]
         self.loading = False
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.loading = True
@@ -123,33 +124,33 @@ class QueueState(KeysetPages, ReasonDialog, AdminPageState):
         self._first_page(principal)
         return rx.call_script(KEYBOARD_JS)
 
-    @rx.event
+    @event
     @guarded
     def refresh(self, principal):
         """The backlog changed: reload the page in view, keeping the selection."""
         self._reload_page(principal)
 
-    @rx.event
+    @event
     def toggle(self, lead_id: str):
         if lead_id in self.selected:
             self.selected = [s for s in self.selected if s != lead_id]
         else:
             self.selected = [*self.selected, lead_id]
 
-    @rx.event
+    @event
     def toggle_all(self, _checked: bool | str = False):
         if len(self.selected) == len(self.items):
             self.selected = []
         else:
             self.selected = [i["id"] for i in self.items]
 
-    @rx.event
+    @event
     def open_reject(self, target: str):
         self.reject_target = target
         self.reason_error = ""
         self.dialog = "reject"
 
-    @rx.event
+    @event
     def open_bulk_approve(self):
         if self.selected:
             self.dialog = "approve"
@@ -179,13 +180,13 @@ class QueueState(KeysetPages, ReasonDialog, AdminPageState):
             f"{verb} {done} {noun}." + (" They go to distribution now." if verb == "Approved" else "")
         )
 
-    @rx.event
+    @event
     @guarded
     def approve(self, principal, lead_id: str):
         done, failures = self._run(principal, [lead_id], lambda i, p: leads.approve_lead(lead_id=i, actor=p.actor))
         return self._outcome("Approved", done, failures, principal)
 
-    @rx.event
+    @event
     @guarded
     def approve_selected(self, principal):
         memo = self.memo.strip() or None
@@ -197,7 +198,7 @@ class QueueState(KeysetPages, ReasonDialog, AdminPageState):
         self.memo = ""
         return self._outcome("Approved", done, failures, principal)
 
-    @rx.event
+    @event
     @guarded
     def confirm_reject(self, principal):
         reason = self.reason.strip()

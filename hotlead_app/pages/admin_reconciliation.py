@@ -15,6 +15,7 @@ from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import confirm_dialog, data_table, keyset_pager, loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services.payments import issues
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -38,13 +39,13 @@ def _row(i: issues.IssueRead) -> dict[str, str]:
 
 
 class ReconciliationState(KeysetPages, AdminPageState):
-    rows: list[dict[str, str]] = []
-    status: str = "open"
-    loading: bool = True
-    resolving_id: str = ""
-    resolving_ref: str = ""
-    note: str = ""
-    dialog_open: bool = False
+    rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    status: rx.Field[str] = rx.field("open")
+    loading: rx.Field[bool] = rx.field(True)
+    resolving_id: rx.Field[str] = rx.field("")
+    resolving_ref: rx.Field[str] = rx.field("")
+    note: rx.Field[str] = rx.field("")
+    dialog_open: rx.Field[bool] = rx.field(False)
 
     def _show_page(self, principal, start: list[str] | None) -> None:
         found = issues.list_issues(
@@ -54,32 +55,32 @@ class ReconciliationState(KeysetPages, AdminPageState):
         self.rows = [_row(i) for i in shown]
         self.loading = False
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.loading = True
         self._first_page(principal)
 
-    @rx.event
+    @event
     @guarded
     def show(self, principal, status: str | list[str]):
         status = status[0] if isinstance(status, list) and status else status
         self.status = status if status in ("open", "resolved", "all") else "open"
         self._first_page(principal)
 
-    @rx.event
+    @event
     def ask_resolve(self, issue_id: str, reference: str):
         self.resolving_id, self.resolving_ref, self.note, self.dialog_open = issue_id, reference, "", True
 
-    @rx.event
+    @event
     def set_note(self, value: str):
         self.note = value
 
-    @rx.event
+    @event
     def set_dialog_open(self, value: bool):
         self.dialog_open = value
 
-    @rx.event
+    @event
     @guarded
     def resolve(self, principal):
         try:

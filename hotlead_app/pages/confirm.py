@@ -10,15 +10,16 @@ from hotlead_app.domain.errors import DomainError, Expired
 from hotlead_app.services import intake, tokens
 from hotlead_app.services.ratelimit import RateLimited
 from hotlead_app.state.client import client_of
+from hotlead_app.state.events import event
 
 
 class ConfirmState(rx.State):
-    outcome: str = "loading"  # loading | confirmed | already | expired | invalid | limited
-    message: str = ""
-    lead_id: str = ""
-    resend_message: str = ""
+    outcome: rx.Field[str] = rx.field("loading")  # loading | confirmed | already | expired | invalid | limited
+    message: rx.Field[str] = rx.field("")
+    lead_id: rx.Field[str] = rx.field("")
+    resend_message: rx.Field[str] = rx.field("")
 
-    @rx.event
+    @event
     def load(self):
         self.outcome = "loading"
         self.resend_message = ""
@@ -43,7 +44,7 @@ class ConfirmState(rx.State):
                     "Thank you, your request is confirmed. We review it shortly and local providers will contact you."
                 )
 
-    @rx.event
+    @event
     def resend(self, form_data: dict):
         try:
             intake.resend_confirmation(email=form_data.get("email", ""), lead_id=self.lead_id, client=client_of(self))

@@ -7,13 +7,14 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components.page import public_page
 from hotlead_app.services import intake
+from hotlead_app.state.events import event
 
 
 class HomeState(rx.State):
-    niches: list[dict[str, str]] = []
-    loading: bool = True
+    niches: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
 
-    @rx.event
+    @event
     def load(self):
         self.niches = [{"slug": n.slug, "name": n.name} for n in intake.list_active_niches()]
         self.loading = False

@@ -15,6 +15,8 @@ from hotlead_app.domain.forms import normalize_email, normalize_field, normalize
 from hotlead_app.services import intake
 from hotlead_app.services.ratelimit import RateLimited
 from hotlead_app.state.client import client_of
+from hotlead_app.state.events import event
+from hotlead_app.state.fields import ObjectField, object_field
 
 
 @dataclass
@@ -27,28 +29,28 @@ class FormField:
 
 
 class LeadFormState(rx.State):
-    niche_name: str = ""
-    niche_found: bool = True
-    loading: bool = True
-    fields: list[FormField] = []
-    errors: dict[str, str] = {}
-    form_error: str = ""
-    submitting: bool = False
-    submitted: bool = False
-    submitted_email: str = ""
-    lead_id: str = ""
-    resend_message: str = ""
-    referrer: str = ""
+    niche_name: rx.Field[str] = rx.field("")
+    niche_found: rx.Field[bool] = rx.field(True)
+    loading: rx.Field[bool] = rx.field(True)
+    fields: rx.Field[list[FormField]] = rx.field(default_factory=list)
+    errors: ObjectField[dict[str, str]] = object_field(dict)
+    form_error: rx.Field[str] = rx.field("")
+    submitting: rx.Field[bool] = rx.field(False)
+    submitted: rx.Field[bool] = rx.field(False)
+    submitted_email: rx.Field[str] = rx.field("")
+    lead_id: rx.Field[str] = rx.field("")
+    resend_message: rx.Field[str] = rx.field("")
+    referrer: rx.Field[str] = rx.field("")
 
     def _slug(self) -> str:
         """The niche slug from the URL path /n/<slug>."""
         return str(self.router.url.path).rstrip("/").rsplit("/", 1)[-1]
 
-    @rx.event
+    @event
     def set_referrer(self, value: str):
         self.referrer = value if isinstance(value, str) else ""
 
-    @rx.event
+    @event
     def load(self):
         self.loading = True
         self.submitted = False
@@ -82,7 +84,7 @@ class LeadFormState(rx.State):
         utm = {k: v for k, v in query.items() if k.startswith("utm_")}
         return utm, query.get("partner")
 
-    @rx.event
+    @event
     def submit(self, form_data: dict):
         self.submitting = True
         yield
@@ -120,7 +122,7 @@ class LeadFormState(rx.State):
         finally:
             self.submitting = False
 
-    @rx.event
+    @event
     def check_field(self, name: str, value: str):
         """Validate one field as the person leaves it, with the service's own rules."""
         errors = dict(self.errors)
@@ -140,7 +142,7 @@ class LeadFormState(rx.State):
             errors[name] = str(exc)
         self.errors = errors
 
-    @rx.event
+    @event
     def resend(self):
         try:
             intake.resend_confirmation(email=self.submitted_email, lead_id=self.lead_id, client=client_of(self))

@@ -14,15 +14,16 @@ from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import auth
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import ProviderPageState, guarded
 
 
 class ProviderApiKeysState(ProviderPageState):
-    keys: list[dict[str, str]] = []
-    loading: bool = True
-    name: str = ""
-    name_error: str = ""
-    new_key: str = ""
+    keys: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
+    name: rx.Field[str] = rx.field("")
+    name_error: rx.Field[str] = rx.field("")
+    new_key: rx.Field[str] = rx.field("")
 
     def _reload(self, provider_id: uuid.UUID) -> None:
         self.keys = [
@@ -37,19 +38,19 @@ class ProviderApiKeysState(ProviderPageState):
             for k in auth.list_api_keys(provider_id=provider_id)
         ]
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.new_key = ""
         self._reload(principal.provider_id)
         self.loading = False
 
-    @rx.event
+    @event
     def set_name(self, value: str):
         self.name = value
         self.name_error = ""
 
-    @rx.event
+    @event
     @guarded
     def create(self, principal):
         if len(self.name.strip()) > 100:
@@ -64,15 +65,15 @@ class ProviderApiKeysState(ProviderPageState):
         self._reload(principal.provider_id)
         return rx.toast.success("API key created: copy it now, it is not shown again.")
 
-    @rx.event
+    @event
     def dismiss_key(self):
         self.new_key = ""
 
-    @rx.event
+    @event
     def copy_key(self):
         return [rx.set_clipboard(self.new_key), rx.toast.success("Copied.")]
 
-    @rx.event
+    @event
     @guarded
     def revoke(self, principal, key_id: str):
         try:

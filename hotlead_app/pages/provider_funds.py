@@ -21,6 +21,8 @@ from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.services import auth, catalog
 from hotlead_app.services.payments import deposits, paypal_gateway, stripe_gateway
 from hotlead_app.services.payments.errors import ProcessorUnavailable
+from hotlead_app.state.events import event
+from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import ProviderPageState, guarded
 
 PRESETS = ("25.00", "50.00", "100.00", "250.00")
@@ -39,18 +41,18 @@ def _row(d: deposits.DepositRead) -> dict[str, str]:
 
 
 class FundsState(ProviderPageState):
-    balance: str = ""
-    amount: str = "50.00"
-    method: str = "stripe"
-    methods: list[list[str]] = []
-    errors: dict[str, str] = {}
-    minimum: str = ""
-    maximum: str = ""
-    recent: list[dict[str, str]] = []
-    loading: bool = True
-    submitting: bool = False
+    balance: rx.Field[str] = rx.field("")
+    amount: rx.Field[str] = rx.field("50.00")
+    method: rx.Field[str] = rx.field("stripe")
+    methods: rx.Field[list[list[str]]] = rx.field(default_factory=list)
+    errors: ObjectField[dict[str, str]] = object_field(dict)
+    minimum: rx.Field[str] = rx.field("")
+    maximum: rx.Field[str] = rx.field("")
+    recent: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
+    submitting: rx.Field[bool] = rx.field(False)
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.balance = fmt.money(catalog.get_provider(provider_id=principal.provider_id).balance)
@@ -68,20 +70,20 @@ class FundsState(ProviderPageState):
         self.submitting = False
         self.loading = False
 
-    @rx.event
+    @event
     def choose(self, amount: str):
         self.amount = amount
         self.errors = {k: v for k, v in self.errors.items() if k != "amount"}
 
-    @rx.event
+    @event
     def set_amount(self, value: str):
         self.amount = value
 
-    @rx.event
+    @event
     def set_method(self, value: str):
         self.method = value
 
-    @rx.event
+    @event
     def check_amount(self, _value: str = ""):
         try:
             deposits.check_request(method=self.method, amount=self.amount.strip())
@@ -90,7 +92,7 @@ class FundsState(ProviderPageState):
             if "amount" in exc.details:
                 self.errors = {**self.errors, "amount": exc.details["amount"]}
 
-    @rx.event
+    @event
     @guarded
     def submit(self, principal):
         self.submitting = True
@@ -233,14 +235,14 @@ def _deposit_for(token: str, deposit_id: uuid.UUID) -> deposits.DepositRead | No
 
 
 class FundsReturnState(ProviderPageState):
-    deposit_id: str = ""
-    status: str = ""
-    amount: str = ""
-    method: str = ""
-    balance: str = ""
-    result: str = ""
-    problem: str = ""
-    loading: bool = True
+    deposit_id: rx.Field[str] = rx.field("")
+    status: rx.Field[str] = rx.field("")
+    amount: rx.Field[str] = rx.field("")
+    method: rx.Field[str] = rx.field("")
+    balance: rx.Field[str] = rx.field("")
+    result: rx.Field[str] = rx.field("")
+    problem: rx.Field[str] = rx.field("")
+    loading: rx.Field[bool] = rx.field(True)
     _watching: float = 0.0
 
     def _show(self, d: deposits.DepositRead) -> None:
@@ -248,7 +250,7 @@ class FundsReturnState(ProviderPageState):
         self.amount, self.method = fmt.money(d.amount), fmt.label(fmt.PAYMENT_METHOD_LABELS, d.method)
         self.balance = fmt.money(d.balance)
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.problem, self.status, self.loading = "", "", True
@@ -277,7 +279,7 @@ class FundsReturnState(ProviderPageState):
         if found.status == "pending":
             return FundsReturnState.watch
 
-    @rx.event(background=True)
+    @event(background=True)
     async def watch(self):
         """Poll the deposit until it leaves ``pending`` (or the page is left)."""
         async with self:

@@ -17,25 +17,26 @@ from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, loading_or
 from hotlead_app.services.reads import account_summary, lead_inbox
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import ProviderPageState, guarded
 
 
 class ProviderHomeState(ProviderPageState):
-    name: str = ""
-    balance: str = ""
-    status: str = ""
-    status_text: str = ""
-    needs_funds: bool = False
-    leads_week: int = 0
-    leads_month: int = 0
-    active_subscriptions: int = 0
-    paused_subscriptions: int = 0
-    spend_total: str = "0.00"
-    chart: list[dict] = []
-    latest: list[dict[str, str]] = []
-    loading: bool = True
+    name: rx.Field[str] = rx.field("")
+    balance: rx.Field[str] = rx.field("")
+    status: rx.Field[str] = rx.field("")
+    status_text: rx.Field[str] = rx.field("")
+    needs_funds: rx.Field[bool] = rx.field(False)
+    leads_week: rx.Field[int] = rx.field(0)
+    leads_month: rx.Field[int] = rx.field(0)
+    active_subscriptions: rx.Field[int] = rx.field(0)
+    paused_subscriptions: rx.Field[int] = rx.field(0)
+    spend_total: rx.Field[str] = rx.field("0.00")
+    chart: rx.Field[list[dict]] = rx.field(default_factory=list)
+    latest: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         data = account_summary.account_summary(principal.actor)

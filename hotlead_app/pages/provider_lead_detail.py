@@ -13,16 +13,18 @@ from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services.reads import lead_detail
+from hotlead_app.state.events import event
+from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import ProviderPageState, guarded
 
 
 class ProviderLeadState(ProviderPageState):
-    lead: dict[str, str] = {}
-    fields: list[dict[str, str]] = []
-    loading: bool = True
-    missing: bool = False
+    lead: ObjectField[dict[str, str]] = object_field(dict)
+    fields: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
+    missing: rx.Field[bool] = rx.field(False)
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.loading, self.missing = True, False

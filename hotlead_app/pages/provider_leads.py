@@ -12,6 +12,7 @@ from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, download_button, paged_list
 from hotlead_app.services.reads import lead_inbox
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -24,8 +25,8 @@ def _payload_text(payload: dict) -> str:
 
 
 class ProviderLeadsState(KeysetPages, ProviderPageState):
-    rows: list[dict[str, str]] = []
-    loading: bool = True
+    rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
 
     def _show_page(self, principal, after: list[str] | None):
         rows = lead_inbox.lead_inbox(principal.actor, limit=PAGE_SIZE, after=after or None)
@@ -48,7 +49,7 @@ class ProviderLeadsState(KeysetPages, ProviderPageState):
         self.loading = False
         return None
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         return self._first_page(principal)

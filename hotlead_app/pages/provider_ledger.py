@@ -12,6 +12,7 @@ from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, download_button, keyset_pager, loading_or
 from hotlead_app.services import catalog
 from hotlead_app.services.reads import ledger_entries
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -20,9 +21,9 @@ LEDGER_CSV = "/api/v1/provider/ledger.csv"
 
 
 class ProviderLedgerState(KeysetPages, ProviderPageState):
-    rows: list[dict[str, str]] = []
-    balance: str = ""
-    loading: bool = True
+    rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    balance: rx.Field[str] = rx.field("")
+    loading: rx.Field[bool] = rx.field(True)
 
     def _show_page(self, principal, before: int | None):
         provider_id = principal.provider_id
@@ -44,7 +45,7 @@ class ProviderLedgerState(KeysetPages, ProviderPageState):
         self.loading = False
         return None
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         return self._first_page(principal)

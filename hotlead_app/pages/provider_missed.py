@@ -14,6 +14,7 @@ from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import paged_list
 from hotlead_app.services.reads import missed_leads
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import ProviderPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
@@ -21,10 +22,10 @@ PAGE_SIZE = missed_leads.MISSED_PAGE
 
 
 class ProviderMissedState(KeysetPages, ProviderPageState):
-    rows: list[dict[str, str]] = []
-    reasons: list[dict[str, str]] = []  # flattened: lead_id, level, text
-    loading: bool = True
-    reasons_loading: bool = False
+    rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    reasons: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)  # flattened: lead_id, level, text
+    loading: rx.Field[bool] = rx.field(True)
+    reasons_loading: rx.Field[bool] = rx.field(False)
 
     def _show_page(self, principal, after: list[str] | None):
         # The list first (one query); the reasons, read from the history, next.
@@ -44,7 +45,7 @@ class ProviderMissedState(KeysetPages, ProviderPageState):
         self.loading = False
         return ProviderMissedState.load_reasons if page else None
 
-    @rx.event
+    @event
     @guarded
     def load_reasons(self, principal):
         found = missed_leads.missed_reasons(principal.actor, lead_ids=[uuid.UUID(r["lead_id"]) for r in self.rows])
@@ -55,7 +56,7 @@ class ProviderMissedState(KeysetPages, ProviderPageState):
         ]
         self.reasons_loading = False
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         return self._first_page(principal)

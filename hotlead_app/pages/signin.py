@@ -13,12 +13,13 @@ from hotlead_app.services import auth
 from hotlead_app.services.login_throttle import LoginUnavailable
 from hotlead_app.services.ratelimit import RateLimited
 from hotlead_app.settings import get_settings
+from hotlead_app.state.events import event
 from hotlead_app.state.session import SessionState
 
 
 class SignInState(SessionState):
-    error: str = ""
-    busy: bool = False
+    error: rx.Field[str] = rx.field("")
+    busy: rx.Field[bool] = rx.field(False)
 
     def _client_ip(self) -> str:
         """The browser's address (X-Forwarded-For only from trusted proxies, as the API)."""
@@ -27,7 +28,7 @@ class SignInState(SessionState):
             self.router.session.client_ip or None, raw.get("x-forwarded-for"), get_settings().trusted_proxies
         )
 
-    @rx.event
+    @event
     async def submit(self, form_data: dict):
         self.busy = True
         yield

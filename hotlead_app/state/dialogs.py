@@ -6,25 +6,27 @@ from __future__ import annotations
 
 import reflex as rx
 
+from hotlead_app.state.events import event
+
 
 class ReasonDialog(rx.State, mixin=True):
-    dialog: str = ""
-    reason: str = ""
-    memo: str = ""
-    reason_error: str = ""
-    busy: bool = False
+    dialog: rx.Field[str] = rx.field("")
+    reason: rx.Field[str] = rx.field("")
+    memo: rx.Field[str] = rx.field("")
+    reason_error: rx.Field[str] = rx.field("")
+    busy: rx.Field[bool] = rx.field(False)
 
-    @rx.event
+    @event
     def set_reason(self, value: str):
         self.reason = value
         if value.strip():
             self.reason_error = ""
 
-    @rx.event
+    @event
     def set_memo(self, value: str):
         self.memo = value
 
-    @rx.event
+    @event
     def set_dialog_open(self, is_open: bool):
         if not is_open:
             self.dialog = ""

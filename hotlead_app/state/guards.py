@@ -5,7 +5,7 @@ A page guard only decides where the browser goes: a handler asks for the princip
 when there is none (signed out, expired, or the wrong role), redirects to sign-in.
 Authorization itself stays in the services, which check the actor on every call.
 
-``@guarded`` (under ``@rx.event``) writes that check once: the handler is declared as
+``@guarded`` (under ``@event``, :mod:`hotlead_app.state.events`) writes that check once: the handler is declared as
 ``def handler(self, principal, ...)`` and runs only with a principal."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.services import auth
+from hotlead_app.state.events import event
 from hotlead_app.state.session import SessionState
 
 
@@ -28,7 +29,7 @@ class _PageGuard(rx.State, mixin=True):
     def _guard(self) -> auth.Principal | None:  # pragma: no cover - every base defines it
         raise NotImplementedError
 
-    @rx.event
+    @event
     def require(self):
         """Send the browser to sign-in unless the page's principal is signed in."""
         if self._guard() is None:

@@ -24,6 +24,7 @@ import reflex as rx
 
 from hotlead_app.services import auth
 from hotlead_app.services.reads import approval_queue
+from hotlead_app.state.events import event
 from hotlead_app.state.session import SessionState
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class NavState(SessionState):
     _signature: str = ""
     _beat: float = 0.0
 
-    @rx.event(background=True)
+    @event(background=True)
     async def watch(self):
         async with self:
             if time.time() - self._beat < 3 * POLL_SECONDS:

@@ -13,12 +13,13 @@ from typing import Any
 import reflex as rx
 
 from hotlead_app.domain.errors import DomainError
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import guarded
 
 
 class KeysetPages(rx.State, mixin=True):
-    has_prev: bool = False
-    has_next: bool = False
+    has_prev: rx.Field[bool] = rx.field(False)
+    has_next: rx.Field[bool] = rx.field(False)
     _page_starts: list = [None]
     _next_start: Any = None
 
@@ -60,7 +61,7 @@ class KeysetPages(rx.State, mixin=True):
         self.has_prev = len(self._page_starts) > 1
         return True
 
-    @rx.event
+    @event
     @guarded
     def next_page(self, principal):
         if self._next_start is None:
@@ -69,7 +70,7 @@ class KeysetPages(rx.State, mixin=True):
         self.has_prev = True
         return self._show_page(principal, self._page_starts[-1])
 
-    @rx.event
+    @event
     @guarded
     def prev_page(self, principal):
         if not self._drop_page():
@@ -92,14 +93,14 @@ class FilteredPages(KeysetPages, mixin=True):
     def _filter_values(self, source) -> dict[str, str]:
         return {name: str(source.get(name, "")) for name in self._filter_names()}
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.loading = True
         self._apply(principal, self._filter_values(self.router.url.query_parameters))
         self.loading = False
 
-    @rx.event
+    @event
     @guarded
     def filter(self, principal, form_data: dict):
         try:

@@ -13,6 +13,7 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.services import auth
 from hotlead_app.settings import get_settings
+from hotlead_app.state.events import event
 
 _settings = get_settings()
 
@@ -26,8 +27,8 @@ class SessionState(rx.State):
         secure=not _settings.is_dev,
         max_age=int(_settings.session_absolute_hours * 3600),
     )
-    email: str = ""
-    role: str = ""
+    email: rx.Field[str] = rx.field("")
+    role: rx.Field[str] = rx.field("")
 
     def principal(self) -> auth.Principal | None:
         """Who is signed in, or None (an expired, ended or unknown session)."""
@@ -49,13 +50,13 @@ class SessionState(rx.State):
         self.role = ""
         return rx.redirect(routes.SIGN_IN)
 
-    @rx.event
+    @event
     def sign_out(self):
         if self.token:
             auth.logout_sealed(sealed=self.token)
         return self._forget()
 
-    @rx.event
+    @event
     def sign_out_everywhere(self):
         """End every session of this account (other browsers, API logins), then this one."""
         principal = self.principal()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
+from typing import Any
 
 import reflex as rx
 
@@ -16,6 +17,8 @@ from hotlead_app.domain.forms import FIELD_TYPES, validate_form_fields
 from hotlead_app.pages.admin_niches.state import NichesState
 from hotlead_app.services import catalog
 from hotlead_app.services.reads import niches as niche_reads
+from hotlead_app.state.events import event
+from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import guarded
 
 _FIELD_ERROR = re.compile(r"^fields\[(\d+)\]\.?(\w*)$")
@@ -34,15 +37,15 @@ class FieldRow:
 
 
 class FieldEditor(NichesState):
-    editor_open: bool = False
-    edit_id: str = ""
-    slug: str = ""
-    name: str = ""
-    rows: list[FieldRow] = []
-    errors: dict[str, str] = {}
-    saving: bool = False
+    editor_open: rx.Field[bool] = rx.field(False)
+    edit_id: rx.Field[str] = rx.field("")
+    slug: rx.Field[str] = rx.field("")
+    name: rx.Field[str] = rx.field("")
+    rows: rx.Field[list[FieldRow]] = rx.field(default_factory=list)
+    errors: ObjectField[dict[str, str]] = object_field(dict)
+    saving: rx.Field[bool] = rx.field(False)
 
-    @rx.event
+    @event
     def new_niche(self):
         self.editor_open = True
         self.edit_id = ""
@@ -51,7 +54,7 @@ class FieldEditor(NichesState):
         self.rows = [FieldRow(name="zip", label="ZIP code", type="zip", required=True)]
         self.errors = {}
 
-    @rx.event
+    @event
     @guarded
     def edit_niche(self, principal, niche_id: str):
         try:
@@ -74,28 +77,28 @@ class FieldEditor(NichesState):
         ]
         self.errors = {}
 
-    @rx.event
+    @event
     def close_editor(self):
         self.editor_open = False
         self.errors = {}
 
-    @rx.event
+    @event
     def set_slug(self, value: str):
         self.slug = value
 
-    @rx.event
+    @event
     def set_name(self, value: str):
         self.name = value
 
-    @rx.event
+    @event
     def add_form_field(self):
         self.rows = [*self.rows, FieldRow()]
 
-    @rx.event
+    @event
     def remove_form_field(self, index: int):
         self.rows = [r for i, r in enumerate(self.rows) if i != index]
 
-    @rx.event
+    @event
     def move_field(self, index: int, delta: int):
         target = index + delta
         if 0 <= index < len(self.rows) and 0 <= target < len(self.rows):
@@ -103,16 +106,15 @@ class FieldEditor(NichesState):
             rows[index], rows[target] = rows[target], rows[index]
             self.rows = rows
 
-    @rx.event
+    @event
     def set_row_text(self, index: int, key: str, value: str):
         if 0 <= index < len(self.rows) and key in ("name", "label", "type", "options"):
             rows = list(self.rows)
-            rows[index] = dataclasses.replace(
-                rows[index], **{key: value, f"{key}_error": ""} if key != "label" else {key: value}
-            )
+            changes: dict[str, Any] = {key: value, f"{key}_error": ""} if key != "label" else {key: value}
+            rows[index] = dataclasses.replace(rows[index], **changes)
             self.rows = rows
 
-    @rx.event
+    @event
     def set_row_required(self, index: int, value: bool):
         if 0 <= index < len(self.rows):
             rows = list(self.rows)
@@ -141,13 +143,14 @@ class FieldEditor(NichesState):
             if match and int(match.group(1)) < len(rows):
                 index, part = int(match.group(1)), match.group(2) or "name"
                 attr = f"{part}_error" if part in ("name", "type", "options") else "name_error"
-                rows[index] = dataclasses.replace(rows[index], **{attr: str(message)})
+                error: dict[str, Any] = {attr: str(message)}
+                rows[index] = dataclasses.replace(rows[index], **error)
             else:
                 errors[key] = str(message)
         self.rows = rows
         self.errors = errors
 
-    @rx.event
+    @event
     @guarded
     def save_niche(self, principal):
         self.saving = True

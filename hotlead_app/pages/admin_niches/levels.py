@@ -15,6 +15,8 @@ from hotlead_app.domain.errors import DomainError
 from hotlead_app.pages.admin_niches.field_editor import labelled
 from hotlead_app.pages.admin_niches.state import NichesState
 from hotlead_app.services import catalog
+from hotlead_app.state.events import event
+from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import guarded
 
 
@@ -28,17 +30,17 @@ def _int_or_raw(value: str):
 
 
 class Levels(NichesState):
-    selected_id: str = ""
-    selected_name: str = ""
-    levels: list[dict[str, str]] = []
-    level_form_open: bool = False
-    level_id: str = ""
-    lvl_name: str = ""
-    lvl_price: str = ""
-    lvl_max: str = "1"
-    lvl_priority: str = "1"
-    lvl_active: bool = True
-    level_errors: dict[str, str] = {}
+    selected_id: rx.Field[str] = rx.field("")
+    selected_name: rx.Field[str] = rx.field("")
+    levels: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    level_form_open: rx.Field[bool] = rx.field(False)
+    level_id: rx.Field[str] = rx.field("")
+    lvl_name: rx.Field[str] = rx.field("")
+    lvl_price: rx.Field[str] = rx.field("")
+    lvl_max: rx.Field[str] = rx.field("1")
+    lvl_priority: rx.Field[str] = rx.field("1")
+    lvl_active: rx.Field[bool] = rx.field(True)
+    level_errors: ObjectField[dict[str, str]] = object_field(dict)
 
     def _reload_levels(self) -> None:
         self.levels = [
@@ -53,7 +55,7 @@ class Levels(NichesState):
             for lvl in catalog.list_levels(niche_id=uuid.UUID(self.selected_id))
         ]
 
-    @rx.event
+    @event
     @guarded
     def show_levels(self, principal, niche_id: str):
         match = next((n for n in self.niches if n["id"] == niche_id), None)
@@ -64,7 +66,7 @@ class Levels(NichesState):
         self.level_form_open = False
         self._reload_levels()
 
-    @rx.event
+    @event
     def new_level(self):
         self.level_form_open = True
         self.level_id = ""
@@ -75,7 +77,7 @@ class Levels(NichesState):
         self.lvl_active = True
         self.level_errors = {}
 
-    @rx.event
+    @event
     def edit_level(self, level_id: str):
         level = next((x for x in self.levels if x["id"] == level_id), None)
         if level is None:
@@ -89,32 +91,32 @@ class Levels(NichesState):
         self.lvl_active = level["active"] == "yes"
         self.level_errors = {}
 
-    @rx.event
+    @event
     def close_level_form(self):
         self.level_form_open = False
         self.level_errors = {}
 
-    @rx.event
+    @event
     def set_lvl_name(self, value: str):
         self.lvl_name = value
 
-    @rx.event
+    @event
     def set_lvl_price(self, value: str):
         self.lvl_price = value
 
-    @rx.event
+    @event
     def set_lvl_max(self, value: str):
         self.lvl_max = value
 
-    @rx.event
+    @event
     def set_lvl_priority(self, value: str):
         self.lvl_priority = value
 
-    @rx.event
+    @event
     def set_lvl_active(self, value: bool):
         self.lvl_active = bool(value)
 
-    @rx.event
+    @event
     @guarded
     def save_level(self, principal):
         values = {

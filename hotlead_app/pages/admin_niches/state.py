@@ -12,12 +12,13 @@ from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import catalog
 from hotlead_app.services.reads import niches as niche_reads
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import AdminPageState, guarded
 
 
 class NichesState(AdminPageState):
-    niches: list[dict[str, str]] = []
-    loading: bool = True
+    niches: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
 
     def _reload(self, actor: Actor) -> None:
         self.niches = [
@@ -32,14 +33,14 @@ class NichesState(AdminPageState):
             for n in niche_reads.list_niches(actor)
         ]
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self.loading = True
         self._reload(principal.actor)
         self.loading = False
 
-    @rx.event
+    @event
     @guarded
     def set_niche_active(self, principal, niche_id: str, active: bool):
         try:

@@ -11,32 +11,33 @@ from hotlead_app.domain.errors import DomainError, InvalidFilters
 from hotlead_app.pages.provider_subscriptions.filter_builder import FilterBuilder, builder, builder_fields
 from hotlead_app.services import catalog
 from hotlead_app.services.reads import subscriptions
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import guarded
 
 
 class SubscriptionForm(FilterBuilder):
-    editing_id: str = ""
-    editing_label: str = ""
-    level_id: str = ""
-    levels: list[dict[str, str]] = []
-    saving: bool = False
+    editing_id: rx.Field[str] = rx.field("")
+    editing_label: rx.Field[str] = rx.field("")
+    level_id: rx.Field[str] = rx.field("")
+    levels: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    saving: rx.Field[bool] = rx.field(False)
 
     def _reset_form(self) -> None:
         self.editing_id = self.editing_label = self.niche_id = self.level_id = self.form_error = ""
         self.levels, self.fields, self._extra = [], [], {}
         self.matched, self.total = -1, 0
 
-    @rx.event
+    @event
     def start_new(self):
         self._reset_form()
         self.mode = "new"
 
-    @rx.event
+    @event
     def close_form(self):
         self._reset_form()
         self.mode = ""
 
-    @rx.event
+    @event
     def choose_niche(self, niche_id: str):
         niche = self._niche(niche_id)
         self.niche_id = niche_id if niche else ""
@@ -59,12 +60,12 @@ class SubscriptionForm(FilterBuilder):
         self.fields, self._extra = builder_fields(niche["fields"], {})
         return FilterBuilder.recount
 
-    @rx.event
+    @event
     def choose_level(self, level_id: str):
         self.level_id = level_id
         self.form_error = ""
 
-    @rx.event
+    @event
     @guarded
     def subscribe(self, principal):
         if not self.level_id:
@@ -81,7 +82,7 @@ class SubscriptionForm(FilterBuilder):
             "Subscribed: matching leads come to you from now on.",
         )
 
-    @rx.event
+    @event
     @guarded
     def start_edit(self, principal, subscription_id: str):
         sub = next(
@@ -99,7 +100,7 @@ class SubscriptionForm(FilterBuilder):
         self.mode = "edit"
         return FilterBuilder.recount
 
-    @rx.event
+    @event
     @guarded
     def save_edit(self, principal):
         filters = self._collect()

@@ -13,6 +13,7 @@ import reflex as rx
 from hotlead_app.domain.errors import DomainError, InvalidFilters
 from hotlead_app.pages.provider_subscriptions.state import SubscriptionsState
 from hotlead_app.services.reads import subscriptions
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import guarded
 
 ZIP_RE = re.compile(r"^\d{5}(?:-\d{4})?$")
@@ -101,13 +102,13 @@ def _filters_from(rows: list[FilterField], extra: dict) -> tuple[dict, dict[str,
 
 
 class FilterBuilder(SubscriptionsState):
-    niche_id: str = ""
-    fields: list[FilterField] = []
+    niche_id: rx.Field[str] = rx.field("")
+    fields: rx.Field[list[FilterField]] = rx.field(default_factory=list)
     _extra: dict = {}
-    matched: int = -1
-    total: int = 0
-    counting: bool = False
-    form_error: str = ""
+    matched: rx.Field[int] = rx.field(-1)
+    total: rx.Field[int] = rx.field(0)
+    counting: rx.Field[bool] = rx.field(False)
+    form_error: rx.Field[str] = rx.field("")
 
     def _update(self, name: str, change) -> None:
         rows = [dataclasses.replace(r) for r in self.fields]
@@ -117,7 +118,7 @@ class FilterBuilder(SubscriptionsState):
                 row.error = ""
         self.fields = rows
 
-    @rx.event
+    @event
     def toggle_option(self, name: str, value: str, checked: bool):
         def change(row: FilterField) -> None:
             row.options = [FilterOption(o.value, checked if o.value == value else o.checked) for o in row.options]
@@ -125,17 +126,17 @@ class FilterBuilder(SubscriptionsState):
         self._update(name, change)
         return FilterBuilder.recount
 
-    @rx.event
+    @event
     def set_min(self, name: str, value: str):
         self._update(name, lambda row: setattr(row, "min", value))
         return FilterBuilder.recount
 
-    @rx.event
+    @event
     def set_max(self, name: str, value: str):
         self._update(name, lambda row: setattr(row, "max", value))
         return FilterBuilder.recount
 
-    @rx.event
+    @event
     def set_zips(self, name: str, value: str):
         self._update(name, lambda row: setattr(row, "zips", value))
         return FilterBuilder.recount
@@ -156,7 +157,7 @@ class FilterBuilder(SubscriptionsState):
         others = {k: v for k, v in errors.items() if k not in {r.name for r in rows}}
         self.form_error = "; ".join(f"{k}: {v}" for k, v in others.items())
 
-    @rx.event
+    @event
     @guarded
     def recount(self, principal):
         if not self.niche_id:

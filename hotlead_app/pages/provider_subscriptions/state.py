@@ -13,16 +13,17 @@ from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import catalog
 from hotlead_app.services.reads import subscriptions
+from hotlead_app.state.events import event
 from hotlead_app.state.guards import ProviderPageState, guarded
 
 
 class SubscriptionsState(ProviderPageState):
-    subs: list[dict[str, str]] = []
-    loading: bool = True
-    niches: list[dict[str, str]] = []
+    subs: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    loading: rx.Field[bool] = rx.field(True)
+    niches: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     _options: list[dict] = []
     # the form open over the list: "new" subscription or "edit" filters of one
-    mode: str = ""
+    mode: rx.Field[str] = rx.field("")
 
     def _reload(self, actor: Actor) -> None:
         self.subs = [
@@ -42,7 +43,7 @@ class SubscriptionsState(ProviderPageState):
         self._options = [{**n} for n in subscriptions.subscription_options(actor)]
         self.niches = [{"id": n["id"], "name": n["name"]} for n in self._options]
 
-    @rx.event
+    @event
     @guarded
     def load(self, principal):
         self._reload(principal.actor)
@@ -72,14 +73,14 @@ class SubscriptionsState(ProviderPageState):
         self._reload(principal.actor)
         return rx.toast.success(done)
 
-    @rx.event
+    @event
     def pause(self, subscription_id: str):
         return self._change(subscription_id, "Paused: no new leads from this subscription.", active=False)
 
-    @rx.event
+    @event
     def resume(self, subscription_id: str):
         return self._change(subscription_id, "Resumed.", active=True)
 
-    @rx.event
+    @event
     def cancel(self, subscription_id: str):
         return self._change(subscription_id, "Subscription cancelled.", cancel=True)
