@@ -718,6 +718,7 @@ CLOCK_STARTS = [
 ]
 STEPS = [
     timedelta(minutes=20),
+    timedelta(minutes=20),
     timedelta(minutes=50),
     timedelta(hours=5),
     timedelta(hours=11),
@@ -732,7 +733,12 @@ def controlled_scenarios(draw) -> Scenario:
     more = draw(st.lists(st.randoms(use_true_random=False).map(random_payload), min_size=3, max_size=6))
     base = Scenario(base.niches, base.providers, base.leads + [("n", p) for p in more], base.events)
     providers = [
-        ProviderSpec(p.name, p.deposit, draw(st.sampled_from(ZONES)), draw(st.sampled_from(SPEND_CAPS)))
+        ProviderSpec(
+            p.name,
+            draw(st.sampled_from([p.deposit, "100.00", "100.00"])),  # mostly funded: more leads are sold
+            draw(st.sampled_from(ZONES)),
+            draw(st.sampled_from(SPEND_CAPS)),
+        )
         for p in base.providers
     ]
     subs = [
