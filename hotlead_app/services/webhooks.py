@@ -11,9 +11,11 @@ provider's own systems").
   (``engine/webhook_enqueue.sql``, called by the triggers of ``webhook_events.sql``) in
   the transaction of the distribution or the refund, each with an outbox job
   ``webhooks.deliver``; a test event (``ping``) and a redeliver are written here.
-- Sending (:func:`deliver`, on the ``webhooks`` queue): claim the delivery (it is left
-  alone for ``webhook_claim_seconds``) and commit, POST with no transaction open and
-  no redirect followed, then record the attempt and the outcome in a new transaction.
+- Sending (:func:`deliver`; the ``webhooks`` queue's task uses :func:`deliver_soon`,
+  which POSTs on a sender thread so that a slow receiver holds no worker process):
+  claim the delivery (it is left alone for ``webhook_claim_seconds``) and commit, POST
+  with no transaction open and no redirect followed, then record the attempt and the
+  outcome in a new transaction.
   A 2xx within ``webhook_timeout_seconds`` delivers; otherwise the next attempt waits
   ``webhook_retry_base_seconds``, doubling, at most ``webhook_retry_max_seconds``,
   until ``expires_at`` (24 h after it was made or redelivered), then ``failed``.
@@ -23,7 +25,7 @@ provider's own systems").
   retries, and a delivery whose worker died mid-POST once its claim ran out.
 - Outside ``dev`` a URL must be ``https`` and its host must not resolve to a loopback,
   private, link-local, multicast, reserved or unspecified address: checked when saved
-  and before every attempt.
+  and before every attempt, and the POST goes to the address checked (:func:`pinned`).
 """
 
 from __future__ import annotations
