@@ -33,7 +33,11 @@ job                                written by
 ``webhooks.sweep``                 beat only (deliveries due for a retry)
 ``distribution.distribute_lead``   ``services/leads.py`` (a lead is approved)
 ``distribution.retry_waiting``     ``services/ledger.py`` (money arrived),
-                                   ``services/catalog.py`` (levels changed); and beat
+                                   ``services/catalog.py`` (levels, subscriptions,
+                                   their schedule or caps, a provider's zone or
+                                   spend caps, a niche's duplicate window changed);
+                                   and beat every minute (a schedule window opens,
+                                   a cap period starts)
 ``email.send_pending``             beat only (emails composed but not yet sent)
 ``outbox.drain``                   beat only (outbox rows published but not started)
 ``payments.reconcile``             beat only

@@ -11,9 +11,11 @@ provider's own systems").
   (``engine/webhook_enqueue.sql``, called by the triggers of ``webhook_events.sql``) in
   the transaction of the distribution or the refund, each with an outbox job
   ``webhooks.deliver``; a test event (``ping``) and a redeliver are written here.
-- Sending (:func:`deliver`, on the ``webhooks`` queue): claim the delivery (it is left
-  alone for ``webhook_claim_seconds``) and commit, POST with no transaction open and
-  no redirect followed, then record the attempt and the outcome in a new transaction.
+- Sending (:func:`deliver`; the ``webhooks`` queue's task uses :func:`deliver_soon`,
+  which POSTs on a sender thread so that a slow receiver holds no worker process):
+  claim the delivery (it is left alone for ``webhook_claim_seconds``) and commit, POST
+  with no transaction open and no redirect followed, then record the attempt and the
+  outcome in a new transaction.
   A 2xx within ``webhook_timeout_seconds`` delivers; otherwise the next attempt waits
   ``webhook_retry_base_seconds``, doubling, at most ``webhook_retry_max_seconds``,
   until ``expires_at`` (24 h after it was made or redelivered), then ``failed``.
@@ -23,7 +25,7 @@ provider's own systems").
   retries, and a delivery whose worker died mid-POST once its claim ran out.
 - Outside ``dev`` a URL must be ``https`` and its host must not resolve to a loopback,
   private, link-local, multicast, reserved or unspecified address: checked when saved
-  and before every attempt.
+  and before every attempt, and the POST goes to the address checked (:func:`pinned`).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from cryptography.exceptions import InvalidTag
@@ -172,34 +174,54 @@ def _refused_address(address: str) -> bool:
 def url_problem(url: str) -> str | None:
     """Why this URL may not receive deliveries (None: it may).  Outside dev this resolves
     the host: call it with no transaction open."""
+    return checked_target(url)[0]
+
+
+def checked_target(url: str) -> tuple[str | None, str | None]:
+    """(why this URL may not receive deliveries, or None; outside dev, the checked
+    address to connect to).  The sender connects to that very address, so a DNS answer
+    that changes between the check and the connection (rebinding) is never followed."""
     if not isinstance(url, str) or not url.strip():
-        return "required"
+        return "required", None
     if len(url) > MAX_URL_LENGTH:
-        return f"at most {MAX_URL_LENGTH} characters"
+        return f"at most {MAX_URL_LENGTH} characters", None
     try:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
-        return "not a valid URL"
+        return "not a valid URL", None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "must be an http(s) URL with a host"
+        return "must be an http(s) URL with a host", None
     if parts.username or parts.password:
-        return "must not carry a user name or password"
+        return "must not carry a user name or password", None
     if get_settings().is_dev:
-        return None
+        return None, None
     if parts.scheme != "https":
-        return "must use https"
+        return "must use https", None
     try:
         infos = socket.getaddrinfo(parts.hostname, port or 443, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
-        return "the host does not resolve"
-    addresses = {info[4][0] for info in infos}
+        return "the host does not resolve", None
+    addresses = [str(info[4][0]) for info in infos]
     if not addresses:
-        return "the host does not resolve"
-    refused = sorted(a for a in addresses if _refused_address(str(a)))
+        return "the host does not resolve", None
+    refused = sorted(a for a in set(addresses) if _refused_address(a))
     if refused:
-        return f"the host resolves to a loopback, private, link-local or multicast address ({refused[0]})"
-    return None
+        return f"the host resolves to a loopback, private, link-local or multicast address ({refused[0]})", None
+    return None, addresses[0]
+
+
+def pinned(url: str, address: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The request for ``url`` sent to ``address``: the URL with the address as its host,
+    the original ``Host`` header, and the host name for TLS (SNI and the certificate
+    check)."""
+    parts = urlsplit(url.strip())
+    host = parts.hostname or ""
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal + (f":{parts.port}" if parts.port else "")
+    target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+    host_header = parts.netloc.rsplit("@", 1)[-1]
+    return target, {"Host": host_header}, {"sni_hostname": host}
 
 
 def _checked_url(url: Any) -> str:
@@ -537,9 +559,10 @@ def _client() -> httpx.Client:
 def post(url: str, secret: str, delivery_id: uuid.UUID, body: str) -> AttemptResult:
     """One signed POST: no redirect followed, the URL checked again first (outside dev)."""
     settings = get_settings()
-    problem = url_problem(url)
+    problem, address = checked_target(url)
     if problem is not None:
         return AttemptResult(None, 0, f"refused: {problem}")
+    target, host_header, extensions = pinned(url, address) if address else (url, {}, {})
     raw = body.encode()
     headers = {
         "Content-Type": "application/json",
@@ -552,7 +575,9 @@ def post(url: str, secret: str, delivery_id: uuid.UUID, body: str) -> AttemptRes
     status: int | None = None
     error: str | None = None
     try:
-        response = _client().post(url, content=raw, headers=headers, timeout=timeout)
+        response = _client().post(
+            target, content=raw, headers={**headers, **host_header}, timeout=timeout, extensions=extensions
+        )
         status = response.status_code
         if not 200 <= status < 300:
             error = f"HTTP {status}"

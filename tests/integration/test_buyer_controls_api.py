@@ -134,7 +134,7 @@ def test_bad_subscription_controls_answer_400_naming_the_field_and_write_nothing
 
 
 def test_subscription_controls_are_saved_returned_and_patched(db, api_server):
-    _pid, headers = _provider(api_server)
+    pid, headers = _provider(api_server)
     market = make_market(providers=0)
     body = {
         "competition_level_id": str(market.levels[0].id),
@@ -159,6 +159,11 @@ def test_subscription_controls_are_saved_returned_and_patched(db, api_server):
     assert resumed["leads_from"] == sub["leads_from"]  # pausing and resuming never change it
     bad = httpx.patch(url, json={"caps": {"day": -2}}, headers=headers)
     assert bad.status_code == 400 and "caps.day" in bad.json()["error"]["details"]
+    # an admin sees the controls on the provider's detail
+    detail = httpx.get(f"{api_server}/api/v1/admin/providers/{pid}", headers=_admin(api_server)).json()
+    assert detail["time_zone"] == "America/New_York" and detail["spend_caps"] == {}
+    (row,) = detail["subscriptions"]
+    assert (row["caps"], row["schedule"], row["leads_from"]) == ({"month": 40}, None, sub["leads_from"])
 
 
 def test_waiting_leads_are_previewed_and_taken_only_when_asked(db, api_server, redis_server):
@@ -308,3 +313,29 @@ def test_duplicate_of_is_the_latest_earlier_lead_not_rejected(db):
             text("SELECT after_state->>'duplicate_of' FROM audit_logs WHERE entity_id = :id AND action = 'confirmed'"),
             {"id": later},
         ).scalar_one() == str(never_confirmed)
+
+
+def test_the_subscriptions_read_shows_controls_and_each_caps_use(db, redis_server):
+    from hotlead_app.domain.actors import provider as provider_actor
+    from hotlead_app.services.reads import subscriptions
+    from tests.factories import make_provider
+
+    market = make_market(levels=[("Only", "5.00", 1)], providers=0)
+    owner = make_provider(balance="50.00")
+    sub = catalog.create_subscription(
+        competition_level_id=market.levels[0].id,
+        filters={"zip": {"near": {"zip": "30303", "miles": 10}}},
+        actor=ADMIN,
+        provider_id=owner.id,
+        caps={"day": 2, "month": 20},
+        schedule={"sat": [["09:00", "12:00"]]},
+    )
+    lead = approved_lead(market.niche.slug, {"zip": "30303", "roof_type": "metal"})
+    # the Saturday window may be closed now: open the schedule for this lead
+    catalog.update_subscription(subscription_id=sub.id, actor=ADMIN, schedule=None)
+    assert distribution.distribute_lead(lead_id=lead).outcome == "distributed"
+    (row,) = subscriptions.provider_subscriptions(provider_actor(owner.id))
+    assert row["caps"] == {"day": 2, "month": 20} and row["schedule"] is None
+    assert row["cap_use"] == {"day": {"used": 1, "cap": 2}, "month": {"used": 1, "cap": 20}}
+    assert row["filters_text"] == "zip within 10 miles of 30303"
+    assert row["leads_from"] is not None

@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -719,6 +718,7 @@ CLOCK_STARTS = [
 ]
 STEPS = [
     timedelta(minutes=20),
+    timedelta(minutes=20),
     timedelta(minutes=50),
     timedelta(hours=5),
     timedelta(hours=11),
@@ -733,7 +733,12 @@ def controlled_scenarios(draw) -> Scenario:
     more = draw(st.lists(st.randoms(use_true_random=False).map(random_payload), min_size=3, max_size=6))
     base = Scenario(base.niches, base.providers, base.leads + [("n", p) for p in more], base.events)
     providers = [
-        ProviderSpec(p.name, p.deposit, draw(st.sampled_from(ZONES)), draw(st.sampled_from(SPEND_CAPS)))
+        ProviderSpec(
+            p.name,
+            draw(st.sampled_from([p.deposit, "100.00", "100.00"])),  # mostly funded: more leads are sold
+            draw(st.sampled_from(ZONES)),
+            draw(st.sampled_from(SPEND_CAPS)),
+        )
         for p in base.providers
     ]
     subs = [
@@ -753,7 +758,7 @@ def controlled_scenarios(draw) -> Scenario:
     consumers = draw(
         st.lists(st.sampled_from(["Ann@x.com", "ann@x.com ", "bo@x.com", "bo@x.com", None]), min_size=n, max_size=n)
     )
-    emails = [c if c is not None else f"u{i}-{uuid.uuid4().hex[:6]}@x.com" for i, c in enumerate(consumers)]
+    emails = [c if c is not None else f"unique{i}@x.com" for i, c in enumerate(consumers)]
     niche = NicheSpec("n", base.niches[0].levels, subs)
     return Scenario(
         [niche],

@@ -487,3 +487,42 @@ def test_the_delivery_log_pages_newest_first(db, api_server, receiver):
         cursor = page.json()["next_cursor"]
         url = f"{base}/{endpoint['id']}/deliveries?limit=2&cursor={cursor}" if cursor else ""
     assert seen == list(reversed(sent))
+
+
+def test_outside_dev_the_post_goes_to_the_address_that_was_checked(staging, monkeypatch):
+    """DNS rebinding: the host is resolved once per attempt, and the request is sent to
+    that checked address (Host header and TLS name kept), never resolved again."""
+    import socket
+
+    answers = iter([[(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 443))]])
+    calls: list[str] = []
+
+    def resolve(host, *args, **kwargs):
+        calls.append(host)
+        try:
+            return next(answers)
+        except StopIteration:  # a second lookup would now answer a private address
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 443))]
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(webhooks, "_client", lambda: httpx.Client(transport=httpx.MockTransport(handler)))
+    result = webhooks.post("https://hooks.example.com/in?x=1", "whsec_x", uuid.uuid4(), '{"id": "1"}')
+    assert result.delivered and calls == ["hooks.example.com"]
+    (request,) = seen
+    assert str(request.url) == "https://93.184.216.34/in?x=1"
+    assert request.headers["host"] == "hooks.example.com"
+    assert request.extensions["sni_hostname"] == "hooks.example.com"
+
+
+def test_a_pinned_request_keeps_the_port_and_brackets_ipv6():
+    assert webhooks.pinned("https://hooks.example.com:8443/a/b", "2606:2800:220:1::1") == (
+        "https://[2606:2800:220:1::1]:8443/a/b",
+        {"Host": "hooks.example.com:8443"},
+        {"sni_hostname": "hooks.example.com"},
+    )

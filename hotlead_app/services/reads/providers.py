@@ -51,11 +51,17 @@ class SubscriptionRow(TypedDict):
     last_received_at: str | None
     created_at: str
     cancelled_at: str | None
+    #: Buyer controls: weekly schedule (None: always open), caps, leads_from.
+    schedule: dict[str, Any] | None
+    caps: dict[str, int]
+    leads_from: str | None
 
 
 class ProviderDetail(ProviderRow):
     logins: list[LoginRow]
     subscriptions: list[SubscriptionRow]
+    time_zone: str
+    spend_caps: dict[str, str]
 
 
 def _row(p: ServiceProvider) -> ProviderRow:
@@ -143,6 +149,8 @@ def provider_detail(actor: Actor, *, provider_id: uuid.UUID) -> ProviderDetail:
         ).all()
         return {
             **_row(provider),
+            "time_zone": provider.time_zone,
+            "spend_caps": dict(provider.spend_caps or {}),
             "logins": [
                 {"id": str(u.id), "email": u.email, "active": u.active, "created_at": u.created_at.isoformat()}
                 for u in logins
@@ -163,6 +171,9 @@ def provider_detail(actor: Actor, *, provider_id: uuid.UUID) -> ProviderDetail:
                     "last_received_at": iso(s.last_received_at),
                     "created_at": s.created_at.isoformat(),
                     "cancelled_at": iso(s.cancelled_at),
+                    "schedule": s.schedule,
+                    "caps": dict(s.caps or {}),
+                    "leads_from": iso(s.leads_from),
                 }
                 for s, lvl, n in subs
             ],

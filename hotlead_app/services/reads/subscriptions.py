@@ -15,10 +15,18 @@ from sqlmodel import col, select
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain import money
 from hotlead_app.domain.actors import Actor
+from hotlead_app.domain.controls import period_bounds
 from hotlead_app.domain.errors import NotFound
 from hotlead_app.domain.filters import FILTERABLE_TYPES, check_fields, refused_fields, validate_filters
 from hotlead_app.domain.leads import LeadStatus
-from hotlead_app.models import PAUSE_REASON_TEXT, CompetitionLevel, Niche, PauseReason, ProviderSubscription
+from hotlead_app.models import (
+    PAUSE_REASON_TEXT,
+    CompetitionLevel,
+    Niche,
+    PauseReason,
+    ProviderSubscription,
+    ServiceProvider,
+)
 from hotlead_app.models._types import utcnow
 from hotlead_app.services.reads._access import iso, own_provider
 
@@ -73,6 +81,13 @@ class ProviderSubscriptionRow(TypedDict):
     filter_problems: dict[str, str]
     last_received_at: str | None
     created_at: str | None
+    #: Buyer controls: the weekly schedule (None: always open), caps per period, the
+    #: approval time from which it takes leads (None: it takes the waiting ones too),
+    #: and each capped period's use now in the provider's zone ("3 of 5 today").
+    schedule: dict[str, Any] | None
+    caps: dict[str, int]
+    leads_from: str | None
+    cap_use: dict[str, dict[str, int]]
 
 
 class FilterPreview(TypedDict):
@@ -148,6 +163,11 @@ def describe_filters(filters: dict[str, Any]) -> str:
         rule = filters[field]
         if isinstance(rule, list):
             parts.append(f"{field} in {', '.join(str(v) for v in rule)}")
+        elif isinstance(rule, dict) and ("near" in rule or "states" in rule):
+            if "near" in rule:
+                parts.append(f"{field} within {rule['near'].get('miles')} miles of {rule['near'].get('zip')}")
+            if "states" in rule:
+                parts.append(f"{field} in {', '.join(str(v) for v in rule['states'])}")
         elif isinstance(rule, dict):
             low, high = rule.get("min"), rule.get("max")
             if low is not None and high is not None:
@@ -173,6 +193,7 @@ def provider_subscriptions(actor: Actor, *, include_cancelled: bool = False) -> 
         if not include_cancelled:
             stmt = stmt.where(col(ProviderSubscription.cancelled_at).is_(None))
         rows = uow.session.exec(stmt).all()
+        use = _cap_use(uow.session, provider_id, [sub for sub, _l, _n in rows if sub.caps])
     out: list[ProviderSubscriptionRow] = []
     for sub, level, niche in rows:
         if sub.active:
@@ -199,8 +220,36 @@ def provider_subscriptions(actor: Actor, *, include_cancelled: bool = False) -> 
                 "filter_problems": refused_fields(sub.filters, niche.fields),
                 "last_received_at": iso(sub.last_received_at),
                 "created_at": iso(sub.created_at),
+                "schedule": sub.schedule,
+                "caps": dict(sub.caps or {}),
+                "leads_from": iso(sub.leads_from),
+                "cap_use": use.get(sub.id, {}),
             }
         )
+    return out
+
+
+def _cap_use(
+    session, provider_id: uuid.UUID, subs: list[ProviderSubscription]
+) -> dict[uuid.UUID, dict[str, dict[str, int]]]:
+    """Each capped period's use now: {sub: {"day": {"used": 3, "cap": 5}}}, counted
+    as the engine counts (assignments made in the period, refunded or not)."""
+    if not subs:
+        return {}
+    provider = session.get(ServiceProvider, provider_id)
+    zone = provider.time_zone if provider is not None else "America/New_York"
+    now = utcnow()
+    wanted = [(sub, period, *period_bounds(now, zone, period)) for sub in subs for period in sub.caps]
+    out: dict[uuid.UUID, dict[str, dict[str, int]]] = {}
+    for sub, period, start, end in wanted:
+        used = session.execute(
+            text(
+                "SELECT count(*) FROM lead_assignments WHERE subscription_id = :sub "
+                "AND assigned_at >= :start AND assigned_at < :end"
+            ),
+            {"sub": sub.id, "start": start, "end": end},
+        ).scalar_one()
+        out.setdefault(sub.id, {})[period] = {"used": int(used), "cap": int(sub.caps[period])}
     return out
 
 
