@@ -25,9 +25,13 @@ from tests.factories import ADMIN, ROOFING_PAYLOAD, assignments_of, confirmation
 PASSWORD = "correct horse battery"
 
 
-def _distributed(slug: str, utm: dict | None = None) -> list:
+def _distributed(slug: str, utm: dict | None = None, partner: str | None = None) -> list:
     lead = intake.submit_lead(
-        niche_slug=slug, email=unique_email("buyer"), payload=dict(ROOFING_PAYLOAD), utm_params=utm
+        niche_slug=slug,
+        email=unique_email("buyer"),
+        payload=dict(ROOFING_PAYLOAD),
+        utm_params=utm,
+        partner_code=partner,
     )
     leads.confirm_lead(token=confirmation_token(lead.id))
     leads.approve_lead(lead_id=lead.id, actor=ADMIN)
@@ -80,11 +84,17 @@ def test_the_conversion_report_equals_a_recount(engine_db):
     histories (seeded); the report by each grouping equals a recount in Python of the
     latest outcome of every assignment."""
     rng = random.Random(1515)
+    from hotlead_app.models import Partner
+
+    codes = [f"p{uuid.uuid4().hex[:6]}", f"q{uuid.uuid4().hex[:6]}"]
+    with unit_of_work() as uow:
+        for code in codes:
+            uow.session.add(Partner(code=code, name=f"Partner {code}"))
     market = make_market(levels=[("Exclusive", "30.00", 1), ("Shared", "10.00", 2)], providers=3, balance="900.00")
     made = []
     for i in range(12):
         utm = rng.choice([None, {"utm_source": "google"}, {"utm_source": "facebook"}])
-        made.extend(_distributed(market.slug, utm))
+        made.extend(_distributed(market.slug, utm, rng.choice([None, *codes])))
         if i == 5:
             refunds.refund_assignment(assignment_id=made[-1].id, actor=ADMIN, reason="refunded ones still count")
     latest: dict[uuid.UUID, tuple[str, Decimal | None]] = {}
@@ -102,7 +112,8 @@ def test_the_conversion_report_equals_a_recount(engine_db):
             r.id: r
             for r in uow.session.execute(
                 text(
-                    "SELECT a.id, l.niche_id, a.competition_level_id, l.utm_params->>'utm_source' AS utm "
+                    "SELECT a.id, l.niche_id, a.competition_level_id, l.partner_id, "
+                    "l.utm_params->>'utm_source' AS utm "
                     "FROM lead_assignments a JOIN leads l ON l.id = a.lead_id"
                 )
             )
@@ -111,7 +122,7 @@ def test_the_conversion_report_equals_a_recount(engine_db):
         "niche": lambda m: str(m.niche_id),
         "level": lambda m: str(m.competition_level_id),
         "utm_source": lambda m: m.utm,
-        "partner": lambda m: None,
+        "partner": lambda m: str(m.partner_id) if m.partner_id else None,
     }
     for by, key in keys.items():
         expected: dict = defaultdict(lambda: [0, 0, Decimal("0")])
@@ -125,6 +136,8 @@ def test_the_conversion_report_equals_a_recount(engine_db):
         report = conversion.conversion_report(ADMIN, by=by)
         got = {r["key"]: [r["assignments"], r["won"], Decimal(r["won_value"])] for r in report["rows"]}
         assert got == dict(expected), by
+        if by == "partner":
+            assert len(got) > 1  # the seeded leads came through partners and without one
         for r in report["rows"]:
             assert r["conversion_percent"] == round(100.0 * r["won"] / r["assignments"], 2)
     # A range that ends before today holds nothing.
