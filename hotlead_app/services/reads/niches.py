@@ -23,6 +23,8 @@ class NicheRow(TypedDict):
     active: bool
     fields: list[dict[str, Any]]
     distributed_count: int
+    #: DOMAIN.md "The same consumer twice": the window in days (0: off).
+    duplicate_window_days: int
 
 
 class LevelRow(TypedDict):
@@ -47,6 +49,7 @@ def _row(n: Niche) -> NicheRow:
         "active": n.active,
         "fields": n.fields,
         "distributed_count": n.distributed_count,
+        "duplicate_window_days": n.duplicate_window_days,
     }
 
 
