@@ -10,7 +10,7 @@ import reflex as rx
 
 from hotlead_app.domain.errors import DomainError, InvalidFilters
 from hotlead_app.pages.provider_subscriptions.controls_editor import ControlsEditor, controls_editor
-from hotlead_app.pages.provider_subscriptions.filter_builder import FilterBuilder, builder, builder_fields
+from hotlead_app.pages.provider_subscriptions.filter_builder import AFTER_COUNT, FilterBuilder, builder, builder_fields
 from hotlead_app.services import catalog
 from hotlead_app.services.reads import subscriptions
 from hotlead_app.state.events import event
@@ -35,9 +35,14 @@ class SubscriptionForm(ControlsEditor):
         self.waiting_count, self.waiting_total, self.take_waiting = -1, "", False
         self._reset_controls()
 
-    def _after_count(self, principal, filters: dict) -> None:
-        """With the count: how many approved leads wait for the chosen level's filters."""
+    @event
+    @guarded
+    def count_waiting(self, principal):
+        """How many approved leads wait now for the chosen level and these filters."""
         if self.mode != "new" or not self.level_id:
+            return
+        filters = self._collect()
+        if filters is None:
             return
         try:
             found = catalog.waiting_leads(
@@ -182,6 +187,7 @@ class SubscriptionForm(ControlsEditor):
 
 
 S = SubscriptionForm
+AFTER_COUNT.append(SubscriptionForm.count_waiting)
 
 
 def _level_choice(level: dict) -> rx.Component:

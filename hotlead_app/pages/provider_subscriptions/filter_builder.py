@@ -144,6 +144,10 @@ def _filters_from(rows: list[FilterField], extra: dict) -> tuple[dict, dict[str,
     return filters, errors
 
 
+#: Handlers run after each count (the form registers its waiting-leads count here).
+AFTER_COUNT: list = []
+
+
 class FilterBuilder(SubscriptionsState):
     niche_id: rx.Field[str] = rx.field("")
     fields: rx.Field[list[FilterField]] = rx.field(default_factory=list)
@@ -206,9 +210,6 @@ class FilterBuilder(SubscriptionsState):
         self._update(name, change)
         return FilterBuilder.recount
 
-    def _after_count(self, principal, filters: dict) -> None:
-        """What the form adds once the filters are counted (the waiting leads)."""
-
     def _collect(self) -> dict | None:
         """The filters, or None after marking the fields that are wrong."""
         filters, errors = _filters_from(self.fields, self._extra)
@@ -252,9 +253,10 @@ class FilterBuilder(SubscriptionsState):
         else:
             self.matched, self.total = result["matched"], result["total"]
             self._mark({})
-            self._after_count(principal, filters)
         finally:
             self.counting = False
+        # What the form counts with the filters (the waiting leads): a substate's handler.
+        yield from AFTER_COUNT
 
 
 def _part(key: str) -> str:
