@@ -8,6 +8,7 @@ ownership themselves."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 from zoneinfo import available_timezones
 
 import reflex as rx
@@ -41,7 +42,7 @@ ZONES = [*COMMON_ZONES, *sorted(z for z in available_timezones() if z not in COM
 PERIOD_WORD = {"day": "today", "week": "this week", "month": "this month"}
 
 
-def cap_rows(subs: list) -> list[dict[str, str]]:
+def cap_rows(subs: list) -> list[dict[str, Any]]:
     """One row per capped period of each subscription: "3 of 5 today" and its fill."""
     rows = []
     for sub in subs:
@@ -56,7 +57,7 @@ def cap_rows(subs: list) -> list[dict[str, str]]:
                     "label": f"{sub['niche']} · {sub['level']}",
                     "period": period,
                     "text": f"{used} of {cap} {PERIOD_WORD[period]}",
-                    "percent": str(min(100, round(100 * used / cap))) if cap else "0",
+                    "percent": min(100, round(100 * used / cap)) if cap else 0,
                     "full": "1" if used >= cap else "",
                 }
             )
@@ -78,7 +79,7 @@ class ProviderHomeState(ProviderPageState):
     latest: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     loading: rx.Field[bool] = rx.field(True)
     # each subscription's cap use ("3 of 5 today") and, if its schedule is closed now, when it opens
-    caps: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    caps: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     windows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     # settings: time zone and spend caps
     time_zone: rx.Field[str] = rx.field("")
@@ -190,7 +191,7 @@ def _cap_bar(row: dict) -> rx.Component:
             width="100%",
         ),
         rx.progress(
-            value=row["percent"].to(int),
+            value=row["percent"],
             max=100,
             color_scheme=rx.cond(row["full"] == "1", "red", "green"),
             width="100%",

@@ -61,7 +61,7 @@ def test_cap_rows_say_how_much_of_each_cap_is_used():
             "label": "Roofing · Gold",
             "period": "day",
             "text": "3 of 5 today",
-            "percent": "60",
+            "percent": 60,
             "full": "",
         }
     ]
