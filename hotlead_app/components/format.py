@@ -95,3 +95,8 @@ DEPOSIT_STATUS_TEXT = {
 
 #: Ledger entry types as the provider reads them.
 LEDGER_TYPE_TEXT = {"deposit": "Deposit", "charge": "Lead", "refund": "Refund", "credit": "Credit", "debit": "Debit"}
+
+
+def duplicate_label(lead_id: str | None) -> str:
+    """ "Possible duplicate of lead 1a2b3c4d" (an earlier lead of the same consumer)."""
+    return f"Possible duplicate of lead {lead_id[:8]}" if lead_id else ""

@@ -189,3 +189,16 @@ def confirm_dialog(
     ]
     children = [rx.alert_dialog.trigger(trigger)] if trigger is not None else []
     return rx.alert_dialog.root(*children, rx.alert_dialog.content(*parts), **root_props)
+
+
+def duplicate_badge(lead_id, href, label) -> rx.Component:
+    """The "Possible duplicate of <earlier lead>" badge, linking to that lead (if any)."""
+    return rx.cond(
+        lead_id != "",
+        rx.link(
+            rx.badge(rx.icon("copy", size=12), label, color_scheme="amber"),
+            href=href,
+            class_name="duplicate-of",
+            custom_attrs={"data-duplicate-of": lead_id},
+        ),
+    )

@@ -315,3 +315,20 @@ def consumer_phone(phone: object) -> str | None:
     if not phonenumbers.is_possible_number(parsed):
         return None
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+
+def next_window_open(schedule: Mapping[str, Any] | None, now: datetime, zone: str) -> datetime | None:
+    """When the schedule next opens after ``now`` (an aware time), as a wall-clock time
+    in ``zone``; ``None`` when it is open now, or never opens (no window at all)."""
+    local = now.astimezone(ZoneInfo(zone))
+    if schedule_open(schedule, local) or not schedule:
+        return None
+    minute_now = local.hour * 60 + local.minute
+    for offset in range(8):
+        day = local.date() + timedelta(days=offset)
+        for start, _end in schedule.get(DAYS[day.weekday()]) or []:
+            at = _minutes(start)
+            if offset == 0 and at <= minute_now:
+                continue
+            return datetime.combine(day, time(at // 60, at % 60), tzinfo=ZoneInfo(zone))
+    return None

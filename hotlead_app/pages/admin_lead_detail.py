@@ -13,7 +13,7 @@ from hotlead_app import routes
 from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import admin_page
-from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or, reason_fields
+from hotlead_app.components.widgets import confirm_dialog, data_table, duplicate_badge, loading_or, reason_fields
 from hotlead_app.domain.errors import DomainError, NotFound
 from hotlead_app.services import leads, refunds
 from hotlead_app.services.reads import lead_detail
@@ -72,6 +72,9 @@ class LeadDetailState(ReasonDialog, AdminPageState):
             "consent_version": view["consent_version"],
             "consent_ip": view["consent_ip"],
             "consent_user_agent": view["consent_user_agent"],
+            "duplicate_of": view["duplicate_of"] or "",
+            "duplicate_href": routes.admin_lead(view["duplicate_of"]) if view["duplicate_of"] else "",
+            "duplicate_label": fmt.duplicate_label(view["duplicate_of"]),
         }
         self.answers = [{"field": k, "value": _short(v)} for k, v in view["payload"].items()]
         self.utm = [{"field": k, "value": _short(v)} for k, v in view["utm_params"].items()]
@@ -313,6 +316,7 @@ def _body() -> rx.Component:
     return rx.vstack(
         rx.flex(
             rx.badge(i["status"], size="3", id="lead-status"),
+            duplicate_badge(i["duplicate_of"], i["duplicate_href"], i["duplicate_label"]),
             rx.spacer(),
             rx.cond(
                 s.can_bad_lead,

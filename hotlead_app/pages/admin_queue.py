@@ -22,7 +22,7 @@ from hotlead_app import routes
 from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import admin_page
-from hotlead_app.components.widgets import confirm_dialog, keyset_pager, loading_or, reason_fields
+from hotlead_app.components.widgets import confirm_dialog, duplicate_badge, keyset_pager, loading_or, reason_fields
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import leads
 from hotlead_app.services.reads import approval_queue
@@ -93,6 +93,9 @@ def _display(row: Mapping[str, Any]) -> dict[str, str]:
         "user_agent": row["consent_user_agent"],
         "waiting": row["waiting"],
         "received": fmt.when(row["created_at"]),
+        "duplicate_of": row.get("duplicate_of") or "",
+        "duplicate_href": routes.admin_lead(row["duplicate_of"]) if row.get("duplicate_of") else "",
+        "duplicate_label": fmt.duplicate_label(row.get("duplicate_of")),
     }
 
 
@@ -255,6 +258,7 @@ def _card(item: dict) -> rx.Component:
                     rx.badge(item["niche"], color_scheme="blue"),
                     rx.text("waiting " + item["waiting"], size="2", color_scheme="gray", class_name="waiting"),
                     rx.text("received " + item["received"] + " UTC", size="1", color_scheme="gray"),
+                    duplicate_badge(item["duplicate_of"], item["duplicate_href"], item["duplicate_label"]),
                     wrap="wrap",
                     spacing="2",
                     align="center",

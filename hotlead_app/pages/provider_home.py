@@ -8,6 +8,8 @@ ownership themselves."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
+from zoneinfo import available_timezones
 
 import reflex as rx
 
@@ -16,9 +18,50 @@ from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, loading_or
-from hotlead_app.services.reads import account_summary, lead_inbox
+from hotlead_app.domain.controls import PERIODS
+from hotlead_app.domain.errors import DomainError
+from hotlead_app.services import catalog
+from hotlead_app.services.reads import account_summary, lead_inbox, subscriptions
 from hotlead_app.state.events import event
+from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import ProviderPageState, guarded
+
+#: The zones most providers want, first; then every IANA zone.
+COMMON_ZONES = (
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Puerto_Rico",
+    "UTC",
+)
+ZONES = [*COMMON_ZONES, *sorted(z for z in available_timezones() if z not in COMMON_ZONES and "/" in z)]
+PERIOD_WORD = {"day": "today", "week": "this week", "month": "this month"}
+
+
+def cap_rows(subs: list) -> list[dict[str, Any]]:
+    """One row per capped period of each subscription: "3 of 5 today" and its fill."""
+    rows = []
+    for sub in subs:
+        for period in PERIODS:
+            use = sub["cap_use"].get(period)
+            if use is None:
+                continue
+            used, cap = use["used"], use["cap"]
+            rows.append(
+                {
+                    "sub_id": sub["id"],
+                    "label": f"{sub['niche']} · {sub['level']}",
+                    "period": period,
+                    "text": f"{used} of {cap} {PERIOD_WORD[period]}",
+                    "percent": min(100, round(100 * used / cap)) if cap else 0,
+                    "full": "1" if used >= cap else "",
+                }
+            )
+    return rows
 
 
 class ProviderHomeState(ProviderPageState):
@@ -38,10 +81,68 @@ class ProviderHomeState(ProviderPageState):
     chart: rx.Field[list[dict]] = rx.field(default_factory=list)
     latest: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     loading: rx.Field[bool] = rx.field(True)
+    # each subscription's cap use ("3 of 5 today") and, if its schedule is closed now, when it opens
+    caps: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    windows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    # settings: time zone and spend caps
+    time_zone: rx.Field[str] = rx.field("")
+    spend_caps: ObjectField[dict[str, str]] = object_field(dict)
+    settings_errors: ObjectField[dict[str, str]] = object_field(dict)
+    saving_settings: rx.Field[bool] = rx.field(False)
+
+    def _load_settings(self, principal) -> None:
+        provider = catalog.get_provider(provider_id=principal.actor.provider_id)
+        self.time_zone = provider.time_zone
+        self.spend_caps = {p: str(provider.spend_caps.get(p, "")) for p in PERIODS}
+        self.settings_errors = {}
+
+    @event
+    def set_time_zone(self, value: str):
+        self.time_zone = value
+        self.settings_errors = {k: v for k, v in self.settings_errors.items() if k != "time_zone"}
+
+    @event
+    def set_spend_cap(self, period: str, value: str):
+        self.spend_caps = {**self.spend_caps, period: value}
+        self.settings_errors = {k: v for k, v in self.settings_errors.items() if k != f"spend_caps.{period}"}
+
+    @event
+    @guarded
+    def save_settings(self, principal):
+        values = {
+            "time_zone": self.time_zone,
+            "spend_caps": {p: v.strip() for p, v in self.spend_caps.items() if v.strip()},
+        }
+        self.saving_settings = True
+        yield
+        try:
+            catalog.update_provider_settings(
+                provider_id=principal.actor.provider_id, actor=principal.actor, values=values
+            )
+        except DomainError as exc:
+            self.settings_errors = {str(k): str(v) for k, v in (exc.details or {}).items()}
+            self.saving_settings = False
+            yield rx.toast.error(exc.message)
+            return
+        self.saving_settings = False
+        self._load_settings(principal)
+        self._load_subscriptions(principal)
+        yield rx.toast.success("Settings saved.")
+
+    def _load_subscriptions(self, principal) -> None:
+        subs = subscriptions.provider_subscriptions(principal.actor)
+        self.caps = cap_rows([s for s in subs if s["active"]])
+        self.windows = [
+            {"label": f"{s['niche']} · {s['level']}", "when": fmt.when(s["next_open"]), "sub_id": s["id"]}
+            for s in subs
+            if s["active"] and s["next_open"]
+        ]
 
     @event
     @guarded
     def load(self, principal):
+        self._load_settings(principal)
+        self._load_subscriptions(principal)
         data = account_summary.account_summary(principal.actor)
         self.name = data["name"]
         self.balance = data["balance"]
@@ -85,6 +186,80 @@ def stat_card(label: str, value, id: str, extra: rx.Component | None = None) -> 
         ),
         flex="1 1 10em",
         min_width="10em",
+    )
+
+
+def _cap_bar(row: dict) -> rx.Component:
+    return rx.box(
+        rx.hstack(
+            rx.text(row["label"], size="2", weight="medium"),
+            rx.text(row["text"], size="2", class_name="cap-text"),
+            justify="between",
+            wrap="wrap",
+            width="100%",
+        ),
+        rx.progress(
+            value=row["percent"],
+            max=100,
+            color_scheme=rx.cond(row["full"] == "1", "red", "green"),
+            width="100%",
+        ),
+        width="100%",
+        class_name="cap-bar",
+        custom_attrs={"data-period": row["period"], "data-sub": row["sub_id"]},
+    )
+
+
+def _money_input(period: str) -> rx.Component:
+    s = ProviderHomeState
+    error = s.settings_errors.get("spend_caps." + period, "")
+    return rx.vstack(
+        rx.text("Per " + period, size="2", as_="label", html_for="spend-cap-" + period),
+        rx.input(
+            value=s.spend_caps.get(period, ""),
+            on_change=lambda v: s.set_spend_cap(period, v),
+            placeholder="no cap",
+            input_mode="decimal",
+            width="9em",
+            id="spend-cap-" + period,
+        ),
+        rx.cond(error != "", rx.text(error, color="red", size="1", role="alert", class_name="field-error")),
+        spacing="1",
+        id="spend-cap-field-" + period,
+    )
+
+
+def settings_section() -> rx.Component:
+    s = ProviderHomeState
+    zone_error = s.settings_errors.get("time_zone", "")
+    return rx.card(
+        rx.vstack(
+            rx.heading("Settings", size="4"),
+            rx.text(
+                "Schedules and caps count days, weeks (from Monday) and months in your time zone.",
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.vstack(
+                rx.text("Time zone", size="2", weight="medium", as_="label", html_for="time-zone"),
+                rx.el.select(
+                    rx.foreach(ZONES, lambda z: rx.el.option(z, value=z)),
+                    value=s.time_zone,
+                    on_change=s.set_time_zone,
+                    id="time-zone",
+                    style={"padding": "0.4em", "max_width": "100%", "border_radius": "6px"},
+                ),
+                rx.cond(zone_error != "", rx.text(zone_error, color="red", size="1", role="alert")),
+                spacing="1",
+            ),
+            rx.text("Spend caps (empty: no cap)", size="2", weight="medium"),
+            rx.flex(*[_money_input(p) for p in PERIODS], wrap="wrap", spacing="3"),
+            rx.button("Save settings", on_click=s.save_settings, loading=s.saving_settings, id="save-settings"),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        id="provider-settings",
     )
 
 
@@ -134,6 +309,27 @@ def provider_home() -> rx.Component:
                 spacing="3",
                 width="100%",
             ),
+            rx.cond(
+                (s.caps.length() > 0) | (s.windows.length() > 0),
+                rx.vstack(
+                    rx.heading("Caps and schedules", size="4"),
+                    rx.foreach(s.caps, _cap_bar),
+                    rx.foreach(
+                        s.windows,
+                        lambda w: rx.text(
+                            w["label"],
+                            ": outside its schedule now, next window opens ",
+                            w["when"],
+                            " (your time).",
+                            size="2",
+                            class_name="next-window",
+                        ),
+                    ),
+                    spacing="2",
+                    width="100%",
+                    id="cap-use",
+                ),
+            ),
             rx.heading("Spend per day, last 30 days", size="4"),
             rx.text(
                 "Charges minus refunds: ",
@@ -180,6 +376,7 @@ def provider_home() -> rx.Component:
                 wrap="wrap",
                 spacing="4",
             ),
+            settings_section(),
             spacing="4",
             width="100%",
         ),

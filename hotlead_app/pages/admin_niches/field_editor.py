@@ -42,6 +42,8 @@ class FieldEditor(NichesState):
     slug: rx.Field[str] = rx.field("")
     name: rx.Field[str] = rx.field("")
     rows: rx.Field[list[FieldRow]] = rx.field(default_factory=list)
+    # days within which the same consumer is flagged and not sold twice to a provider (0: off)
+    dup_days: rx.Field[str] = rx.field("30")
     errors: ObjectField[dict[str, str]] = object_field(dict)
     saving: rx.Field[bool] = rx.field(False)
 
@@ -65,6 +67,7 @@ class FieldEditor(NichesState):
         self.edit_id = niche["id"]
         self.slug = niche["slug"]
         self.name = niche["name"]
+        self.dup_days = str(niche["duplicate_window_days"])
         self.rows = [
             FieldRow(
                 name=f["name"],
@@ -89,6 +92,11 @@ class FieldEditor(NichesState):
     @event
     def set_name(self, value: str):
         self.name = value
+
+    @event
+    def set_dup_days(self, value: str):
+        self.dup_days = value
+        self.errors = {k: v for k, v in self.errors.items() if k != "duplicate_window_days"}
 
     @event
     def add_form_field(self):
@@ -160,7 +168,11 @@ class FieldEditor(NichesState):
                 niche = catalog.update_niche(
                     niche_id=uuid.UUID(self.edit_id),
                     actor=principal.actor,
-                    values={"name": self.name, "fields": self._fields()},
+                    values={
+                        "name": self.name,
+                        "fields": self._fields(),
+                        "duplicate_window_days": int(days) if (days := self.dup_days.strip()).isdigit() else days,
+                    },
                 )
                 done = f"Saved {niche.name}."
             else:
@@ -328,6 +340,30 @@ def niche_editor() -> rx.Component:
                 wrap="wrap",
                 spacing="3",
                 width="100%",
+            ),
+            rx.cond(
+                S.edit_id != "",
+                labelled(
+                    "Same consumer window, days (0: off)",
+                    rx.input(
+                        value=S.dup_days,
+                        on_change=S.set_dup_days,
+                        id="niche-duplicate-window",
+                        input_mode="numeric",
+                        width="8em",
+                    ),
+                    S.errors.get("duplicate_window_days", ""),
+                    "niche-duplicate-window",
+                ),
+            ),
+            rx.cond(
+                S.edit_id != "",
+                rx.text(
+                    "A lead whose email or phone matches an earlier lead of this niche within this window is "
+                    "flagged as a possible duplicate, and no provider gets the same consumer twice in it.",
+                    size="1",
+                    color_scheme="gray",
+                ),
             ),
             rx.text("Form fields (email and phone are always asked)", size="2", weight="medium"),
             rx.cond(

@@ -1,5 +1,6 @@
-"""The form over the list: a new subscription (niche, competition level, filters)
-or the filters of an existing one (future leads only)."""
+"""The form over the list: a new subscription (niche, competition level, filters,
+schedule, caps; the approved leads waiting now and whether to take them) or the
+filters, schedule and caps of an existing one (future leads only)."""
 
 from __future__ import annotations
 
@@ -8,24 +9,53 @@ import uuid
 import reflex as rx
 
 from hotlead_app.domain.errors import DomainError, InvalidFilters
-from hotlead_app.pages.provider_subscriptions.filter_builder import FilterBuilder, builder, builder_fields
+from hotlead_app.pages.provider_subscriptions.controls_editor import ControlsEditor, controls_editor
+from hotlead_app.pages.provider_subscriptions.filter_builder import AFTER_COUNT, FilterBuilder, builder, builder_fields
 from hotlead_app.services import catalog
 from hotlead_app.services.reads import subscriptions
 from hotlead_app.state.events import event
 from hotlead_app.state.guards import guarded
 
 
-class SubscriptionForm(FilterBuilder):
+class SubscriptionForm(ControlsEditor):
     editing_id: rx.Field[str] = rx.field("")
     editing_label: rx.Field[str] = rx.field("")
     level_id: rx.Field[str] = rx.field("")
     levels: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     saving: rx.Field[bool] = rx.field(False)
+    # the approved leads waiting now that the chosen level's filters match (-1: unknown)
+    waiting_count: rx.Field[int] = rx.field(-1)
+    waiting_total: rx.Field[str] = rx.field("")
+    take_waiting: rx.Field[bool] = rx.field(False)
 
     def _reset_form(self) -> None:
         self.editing_id = self.editing_label = self.niche_id = self.level_id = self.form_error = ""
         self.levels, self.fields, self._extra = [], [], {}
         self.matched, self.total = -1, 0
+        self.waiting_count, self.waiting_total, self.take_waiting = -1, "", False
+        self._reset_controls()
+
+    @event
+    @guarded
+    def count_waiting(self, principal):
+        """How many approved leads wait now for the chosen level and these filters."""
+        if self.mode != "new" or not self.level_id:
+            return
+        filters = self._collect()
+        if filters is None:
+            return
+        try:
+            found = catalog.waiting_leads(
+                competition_level_id=uuid.UUID(self.level_id), actor=principal.actor, filters=filters
+            )
+        except DomainError:
+            self.waiting_count = -1
+            return
+        self.waiting_count, self.waiting_total = found["count"], found["total_price"]
+
+    @event
+    def set_take_waiting(self, value: bool):
+        self.take_waiting = value
 
     @event
     def start_new(self):
@@ -64,6 +94,7 @@ class SubscriptionForm(FilterBuilder):
     def choose_level(self, level_id: str):
         self.level_id = level_id
         self.form_error = ""
+        return FilterBuilder.recount
 
     @event
     @guarded
@@ -74,12 +105,23 @@ class SubscriptionForm(FilterBuilder):
         filters = self._collect()
         if filters is None:
             return
+        schedule, caps = self._controls()
+        take = self.take_waiting and self.waiting_count > 0
+        if take:
+            success = f"Subscribed: {self.waiting_count} waiting leads are being sent to you, then new ones."
+        else:
+            success = "Subscribed: future leads only — matching leads approved from now on come to you."
         yield from self._save(
             principal,
             lambda: catalog.create_subscription(
-                competition_level_id=uuid.UUID(self.level_id), filters=filters, actor=principal.actor
+                competition_level_id=uuid.UUID(self.level_id),
+                filters=filters,
+                actor=principal.actor,
+                schedule=schedule,
+                caps=caps,
+                take_waiting=take,
             ),
-            "Subscribed: matching leads come to you from now on.",
+            success,
         )
 
     @event
@@ -94,6 +136,7 @@ class SubscriptionForm(FilterBuilder):
         niche = self._niche(sub["niche_id"])
         fields = niche["fields"] if niche else []
         self.fields, self._extra = builder_fields(fields, sub["filters"], sub["filter_problems"])
+        self._reset_controls(sub["schedule"], sub["caps"])
         self.niche_id = sub["niche_id"]
         self.editing_id = subscription_id
         self.editing_label = f"{sub['niche']} · {sub['level']}"
@@ -106,12 +149,17 @@ class SubscriptionForm(FilterBuilder):
         filters = self._collect()
         if filters is None:
             return
+        schedule, caps = self._controls()
         yield from self._save(
             principal,
             lambda: catalog.update_subscription(
-                subscription_id=uuid.UUID(self.editing_id), actor=principal.actor, filters=filters
+                subscription_id=uuid.UUID(self.editing_id),
+                actor=principal.actor,
+                filters=filters,
+                schedule=schedule,
+                caps=caps,
             ),
-            "Filters saved: they apply to leads distributed from now on.",
+            "Saved: the filters, schedule and caps apply to leads distributed from now on.",
         )
 
     def _save(self, principal, write, success: str):
@@ -122,11 +170,12 @@ class SubscriptionForm(FilterBuilder):
         try:
             write()
         except InvalidFilters as exc:
-            self._mark(exc.details)
+            self._mark(self._mark_controls(exc.details))
             yield rx.toast.error(exc.message)
             return
         except DomainError as exc:
-            self.form_error = exc.message
+            rest = self._mark_controls(exc.details or {})
+            self.form_error = exc.message if rest or not exc.details else ""
             yield rx.toast.error(exc.message)
             return
         finally:
@@ -138,6 +187,7 @@ class SubscriptionForm(FilterBuilder):
 
 
 S = SubscriptionForm
+AFTER_COUNT.append(SubscriptionForm.count_waiting)
 
 
 def _level_choice(level: dict) -> rx.Component:
@@ -192,9 +242,9 @@ def subscription_form() -> rx.Component:
                     width="100%",
                 ),
                 rx.vstack(
-                    rx.heading("Edit filters: ", S.editing_label, size="4"),
+                    rx.heading("Edit: ", S.editing_label, size="4"),
                     rx.callout(
-                        "Filter changes apply to future leads only: leads you already received stay yours.",
+                        "Changes apply to future leads only: leads you already received stay yours.",
                         icon="info",
                         id="future-only-note",
                         width="100%",
@@ -203,6 +253,37 @@ def subscription_form() -> rx.Component:
                 ),
             ),
             rx.cond(S.niche_id != "", builder()),
+            rx.cond(S.niche_id != "", controls_editor()),
+            rx.cond(
+                (S.mode == "new") & (S.level_id != "") & (S.waiting_count >= 0),
+                rx.callout(
+                    rx.vstack(
+                        rx.text(
+                            rx.text.strong(S.waiting_count.to_string()),
+                            " approved leads are waiting (total ",
+                            S.waiting_total,
+                            ").",
+                            id="waiting-leads",
+                        ),
+                        rx.checkbox(
+                            "Also take the leads waiting now",
+                            checked=S.take_waiting,
+                            on_change=S.set_take_waiting,
+                            disabled=S.waiting_count == 0,
+                            id="take-waiting",
+                        ),
+                        rx.text(
+                            "Unticked, this subscription takes only leads approved from now on.",
+                            size="1",
+                            color_scheme="gray",
+                        ),
+                        spacing="1",
+                    ),
+                    icon="inbox",
+                    width="100%",
+                    id="waiting-callout",
+                ),
+            ),
             rx.cond(S.form_error != "", rx.text(S.form_error, color="red", size="2", role="alert", id="form-error")),
             rx.hstack(
                 rx.cond(
@@ -214,7 +295,7 @@ def subscription_form() -> rx.Component:
                         disabled=S.level_id == "",
                         id="subscribe-button",
                     ),
-                    rx.button("Save filters", on_click=S.save_edit, loading=S.saving, id="save-filters"),
+                    rx.button("Save", on_click=S.save_edit, loading=S.saving, id="save-filters"),
                 ),
                 rx.button("Close", variant="soft", color_scheme="gray", on_click=S.close_form),
                 spacing="2",

@@ -31,6 +31,8 @@ class AdminLeadRow(TypedDict):
     created_at: str
     confirmed_at: str | None
     waiting: str
+    #: DOMAIN.md "The same consumer twice": the earlier lead this one may duplicate.
+    duplicate_of: str | None
 
 
 def waiting(since: datetime | None, now: datetime) -> str:
@@ -65,6 +67,7 @@ def lead_row(lead: Lead, niche: Niche, partner: Partner | None, now: datetime) -
         "created_at": lead.created_at.isoformat(),
         "confirmed_at": iso(lead.confirmed_at),
         "waiting": waiting(lead.confirmed_at, now) if lead.status == LeadStatus.PENDING_APPROVAL else "",
+        "duplicate_of": str(lead.duplicate_of) if lead.duplicate_of else None,
     }
 
 

@@ -272,7 +272,6 @@ class HistoryRow(TypedDict):
 
 class AdminLead(AdminLeadRow):
     distribution_seq: int | None
-    duplicate_of: str | None
     distributed_at: str | None
     can_bad_lead: bool
     assignments: list[AdminAssignment]

@@ -23,6 +23,7 @@ class NicheRow(TypedDict):
     active: bool
     fields: list[dict[str, Any]]
     distributed_count: int
+    #: DOMAIN.md "The same consumer twice": the window in days (0: off).
     duplicate_window_days: int
     return_window_hours: int
     return_reasons: list[dict[str, Any]]

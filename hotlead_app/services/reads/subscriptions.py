@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain import money
 from hotlead_app.domain.actors import Actor
-from hotlead_app.domain.controls import period_bounds
+from hotlead_app.domain.controls import next_window_open, period_bounds
 from hotlead_app.domain.errors import NotFound
 from hotlead_app.domain.filters import FILTERABLE_TYPES, check_fields, refused_fields, validate_filters
 from hotlead_app.domain.leads import LeadStatus
@@ -88,6 +88,8 @@ class ProviderSubscriptionRow(TypedDict):
     caps: dict[str, int]
     leads_from: str | None
     cap_use: dict[str, dict[str, int]]
+    #: When its schedule next opens (ISO, in the provider's zone) if closed now, else None.
+    next_open: str | None
 
 
 class FilterPreview(TypedDict):
@@ -194,6 +196,9 @@ def provider_subscriptions(actor: Actor, *, include_cancelled: bool = False) -> 
             stmt = stmt.where(col(ProviderSubscription.cancelled_at).is_(None))
         rows = uow.session.exec(stmt).all()
         use = _cap_use(uow.session, provider_id, [sub for sub, _l, _n in rows if sub.caps])
+        provider = uow.session.get(ServiceProvider, provider_id)
+        zone = provider.time_zone if provider is not None else "America/New_York"
+    now = utcnow()
     out: list[ProviderSubscriptionRow] = []
     for sub, level, niche in rows:
         if sub.active:
@@ -224,6 +229,7 @@ def provider_subscriptions(actor: Actor, *, include_cancelled: bool = False) -> 
                 "caps": dict(sub.caps or {}),
                 "leads_from": iso(sub.leads_from),
                 "cap_use": use.get(sub.id, {}),
+                "next_open": iso(next_window_open(sub.schedule, now, zone)),
             }
         )
     return out
