@@ -435,7 +435,9 @@ def test_a_refund_made_by_the_service_is_locked_against_raw_sql(world):
     assert scalar(world.url, "SELECT count(*) FROM ledger_entries WHERE type = 'refund'") == 1
 
 
-@pytest.mark.parametrize("sql", ["DELETE FROM lead_assignments", "TRUNCATE lead_assignments"])
+# CASCADE: tables referencing assignments (outcomes, returns, deliveries) would stop a plain
+# TRUNCATE at their foreign key before the guard; the guard must hold even when asked to cascade.
+@pytest.mark.parametrize("sql", ["DELETE FROM lead_assignments", "TRUNCATE lead_assignments CASCADE"])
 def test_assignments_are_never_deleted(world, sql):
     before = table_fingerprint(world.url, "lead_assignments")
     assert before[0] == 2

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from hotlead_app.domain.controls import next_window_open
+from hotlead_app.domain.zip_places import zip_place
 from hotlead_app.pages.provider_home import cap_rows
 from hotlead_app.pages.provider_subscriptions.controls_editor import DayRow, Window, caps_from, day_rows, schedule_from
 from hotlead_app.pages.provider_subscriptions.filter_builder import FilterField, _filters_from, builder_fields
-from hotlead_app.services.reads.zip_places import zip_place
 
 NY = "America/New_York"
 

@@ -13,10 +13,11 @@ from typing import cast
 import reflex as rx
 from reflex.vars import ArrayVar
 
+from hotlead_app.domain import zip_places
 from hotlead_app.domain.controls import state_codes
 from hotlead_app.domain.errors import DomainError, InvalidFilters
 from hotlead_app.pages.provider_subscriptions.state import SubscriptionsState
-from hotlead_app.services.reads import subscriptions, zip_places
+from hotlead_app.services.reads import subscriptions
 from hotlead_app.state.events import event
 from hotlead_app.state.guards import guarded
 

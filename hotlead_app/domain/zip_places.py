@@ -1,5 +1,7 @@
 """A ZIP code's place (city and state) for the subscription editor's radius: the
-pinned offline ``zipcodes`` package, the same data as the ``zip_centroids`` table."""
+pinned offline ``zipcodes`` package, the same data as the ``zip_centroids`` table.
+Public reference data, no tenant's: it lives with the other ZIP rules, not among the
+actor-checked reads."""
 
 from __future__ import annotations
 
