@@ -1037,6 +1037,8 @@ def floor_cpu(srv: Servers, n: int = 1000) -> dict[str, float]:
                 "payload": '{"zip": "30301", "roof_type": "metal"}',
                 "email": f"floor.{lead_id.hex[:12]}@bench.example",
                 "phone": None,
+                "consumer_email": f"floor.{lead_id.hex[:12]}@bench.example",
+                "consumer_phone": None,
                 "referrer_url": None,
                 "utm_params": None,
                 "partner_id": None,
