@@ -94,8 +94,24 @@ def settle_pending_return(uow: UnitOfWork, *, assignment_id: uuid.UUID, actor: A
     uow.session.refresh(request)
     if request.status != "pending":
         return
+    decide_return(uow, request, status="approved", actor=actor, memo=memo)
+
+
+def decide_return(
+    uow: UnitOfWork,
+    request: ReturnRequest,
+    *,
+    status: str,
+    actor: Actor,
+    memo: str | None,
+    deny_reason: str | None = None,
+) -> None:
+    """Record an admin's (or a refund's) decision on a locked pending return request:
+    its status and who decided, one audit row, and the provider's email."""
     before = audit.snapshot(request)
-    request.status = "approved"
+    request.status = status
+    if deny_reason is not None:
+        request.deny_reason = deny_reason
     request.decided_at = utcnow()
     request.decided_by = actor.id
     request.decided_by_role = actor.role
@@ -106,12 +122,12 @@ def settle_pending_return(uow: UnitOfWork, *, assignment_id: uuid.UUID, actor: A
         actor=actor,
         entity_type="return_request",
         entity_id=request.id,
-        action="return_approved",
+        action=f"return_{status}",
         before=before,
         after=audit.snapshot(request),
         memo=memo,
     )
-    outbox.add(uow, jobs.EMAIL_RETURN_REQUEST, request_id=str(request.id), event="approved")
+    outbox.add(uow, jobs.EMAIL_RETURN_REQUEST, request_id=str(request.id), event=status)
 
 
 def refund_assignment(*, assignment_id: uuid.UUID, actor: Actor, reason: str, memo: str | None = None) -> Refunded:

@@ -217,23 +217,5 @@ def deny_return(*, request_id: uuid.UUID, actor: Actor, reason: object, memo: st
         raise InvalidInput("Say why the return is denied.", details={"reason": "required"})
     with unit_of_work() as uow:
         request = _lock_request(uow, request_id)
-        before = audit.snapshot(request)
-        request.status = "denied"
-        request.deny_reason = reason.strip()
-        request.decided_at = utcnow()
-        request.decided_by = actor.id
-        request.decided_by_role = actor.role
-        uow.session.add(request)
-        uow.session.flush()
-        audit.record(
-            uow,
-            actor=actor,
-            entity_type="return_request",
-            entity_id=request.id,
-            action="return_denied",
-            before=before,
-            after=audit.snapshot(request),
-            memo=memo,
-        )
-        outbox.add(uow, jobs.EMAIL_RETURN_REQUEST, request_id=str(request.id), event="denied")
+        refunds.decide_return(uow, request, status="denied", actor=actor, memo=memo, deny_reason=reason.strip())
         return _read(request)
