@@ -202,3 +202,29 @@ def duplicate_badge(lead_id, href, label) -> rx.Component:
             custom_attrs={"data-duplicate-of": lead_id},
         ),
     )
+
+
+def shown_once(message: str, value: rx.Var, *, code_id: str, copy_id: str, on_copy, on_done) -> rx.Component:
+    """A secret the platform shows once (a new API key, a webhook signing secret): the
+    value, a Copy button and Done, in a green callout while ``value`` is not empty."""
+    return rx.cond(
+        value != "",
+        rx.callout(
+            rx.vstack(
+                rx.text(message),
+                rx.flex(
+                    rx.code(value, id=code_id, word_break="break_all"),
+                    rx.button("Copy", size="1", on_click=on_copy, id=copy_id),
+                    rx.button("Done", size="1", variant="soft", on_click=on_done),
+                    wrap="wrap",
+                    spacing="2",
+                    align="center",
+                ),
+                spacing="2",
+            ),
+            icon="key_round",
+            color_scheme="green",
+            width="100%",
+            margin_bottom="1em",
+        ),
+    )

@@ -11,7 +11,7 @@ from hotlead_app import routes
 from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
-from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or
+from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or, shown_once
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import auth
 from hotlead_app.state.events import event
@@ -152,26 +152,13 @@ def provider_api_keys() -> tuple[rx.Component, ...]:
             width="100%",
             margin_y="1em",
         ),
-        rx.cond(
-            S.new_key != "",
-            rx.callout(
-                rx.vstack(
-                    rx.text("Your new key. Copy it now: it will not be shown again."),
-                    rx.flex(
-                        rx.code(S.new_key, id="new-key", word_break="break_all"),
-                        rx.button("Copy", size="1", on_click=S.copy_key, id="copy-key"),
-                        rx.button("Done", size="1", variant="soft", on_click=S.dismiss_key),
-                        wrap="wrap",
-                        spacing="2",
-                        align="center",
-                    ),
-                    spacing="2",
-                ),
-                icon="key_round",
-                color_scheme="green",
-                width="100%",
-                margin_bottom="1em",
-            ),
+        shown_once(
+            "Your new key. Copy it now: it will not be shown again.",
+            S.new_key,
+            code_id="new-key",
+            copy_id="copy-key",
+            on_copy=S.copy_key,
+            on_done=S.dismiss_key,
         ),
         loading_or(
             S.loading,

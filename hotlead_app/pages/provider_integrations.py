@@ -14,7 +14,7 @@ from hotlead_app import routes
 from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
-from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or
+from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or, shown_once
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.services import webhooks
 from hotlead_app.state.events import event
@@ -313,26 +313,13 @@ def provider_integrations() -> tuple[rx.Component, ...]:
             width="100%",
             margin_y="1em",
         ),
-        rx.cond(
-            S.new_secret != "",
-            rx.callout(
-                rx.vstack(
-                    rx.text("The endpoint's signing secret. Copy it now: it will not be shown again."),
-                    rx.flex(
-                        rx.code(S.new_secret, id="new-secret", word_break="break_all"),
-                        rx.button("Copy", size="1", on_click=S.copy_secret, id="copy-secret"),
-                        rx.button("Done", size="1", variant="soft", on_click=S.dismiss_secret),
-                        wrap="wrap",
-                        spacing="2",
-                        align="center",
-                    ),
-                    spacing="2",
-                ),
-                icon="key_round",
-                color_scheme="green",
-                width="100%",
-                margin_bottom="1em",
-            ),
+        shown_once(
+            "The endpoint's signing secret. Copy it now: it will not be shown again.",
+            S.new_secret,
+            code_id="new-secret",
+            copy_id="copy-secret",
+            on_copy=S.copy_secret,
+            on_done=S.dismiss_secret,
         ),
         loading_or(
             S.loading,
