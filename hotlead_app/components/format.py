@@ -5,7 +5,7 @@ nothing here computes with money (amounts stay ``Decimal`` until they are shown)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -52,6 +52,28 @@ def when_utc(value: str | datetime | None) -> str:
 def label(labels: Mapping[str, str], key: str) -> str:
     """The label of ``key`` in ``labels``, or the key itself."""
     return labels.get(key, key)
+
+
+def answers(fields: Sequence[Mapping[str, Any]], payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A lead's answers as ``(label, value)`` in the form's order, without the empty ones;
+    answers the form no longer names follow, by key (a field removed after the lead came)."""
+    shown: list[tuple[str, str]] = []
+    named: set[str] = set()
+    for field in fields:
+        name = str(field.get("name"))
+        named.add(name)
+        value = payload.get(name)
+        if value not in (None, ""):
+            shown.append((str(field.get("label") or name), str(value)))
+    shown.extend(
+        (key, str(payload[key])) for key in sorted(payload) if key not in named and payload[key] not in (None, "")
+    )
+    return shown
+
+
+def answers_text(fields: Sequence[Mapping[str, Any]], payload: Mapping[str, Any]) -> str:
+    """``answers`` on one line: ``"Label: value · Label: value"``."""
+    return " · ".join(f"{label}: {value}" for label, value in answers(fields, payload))
 
 
 def pairs(values: Mapping[str, Any]) -> str:
