@@ -92,6 +92,8 @@ FILES: tuple[EngineFile, ...] = (
     EngineFile(
         "deposits_no_delete.sql", (_fn("hotlead_deposits_no_delete"), _trigger("deposits", "deposits_no_delete"))
     ),
+    # After-commit work: the outbox wakes its relay.
+    EngineFile("outbox_notify.sql", (_fn("hotlead_outbox_notify"), _trigger("outbox", "outbox_notify"))),
     # The distribution engine and its helpers.
     EngineFile("lock_niche_of.sql", (_fn("hotlead_lock_niche_of"),)),
     EngineFile("unlock_niche.sql", (_fn("hotlead_unlock_niche"),)),

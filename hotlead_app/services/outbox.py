@@ -5,8 +5,9 @@ else happens in the request (or the task) that wrote it, so a use case stays one
 transaction and never waits on the broker.  The relay (:class:`Relay`, a thread in
 every Celery worker, see ``workers/celery_app.py``) claims rows not yet published
 (``FOR UPDATE SKIP LOCKED``, so several workers never publish the same row at the
-same time), publishes them and marks them ``published_at`` in one transaction; it
-polls every ``RELAY_IDLE_SECONDS`` when there is nothing to do.
+same time), publishes them and marks them ``published_at`` in one transaction; when
+there is nothing to do it waits for the next commit that writes a job (the outbox's
+insert trigger notifies it) or ``RELAY_IDLE_SECONDS``, whichever comes first.
 
 A job is done when its task SUCCEEDS (``mark_done``, on Celery's ``task_success``,
 after the task's own commit), not when it starts: a task that fails — a database
@@ -28,11 +29,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 from sqlalchemy import func, or_, text, update
+from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
 from hotlead_app import jobs
@@ -40,6 +44,7 @@ from hotlead_app.db import UnitOfWork, unit_of_work
 from hotlead_app.infra.queue import get_celery
 from hotlead_app.models import OutboxMessage
 from hotlead_app.models._types import utcnow
+from hotlead_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -116,13 +121,86 @@ def relay_once(*, limit: int = RELAY_BATCH) -> int:
     return len(rows)
 
 
+#: The channel the outbox's insert trigger notifies (engine/outbox_notify.sql).
+WAKE_CHANNEL = "hotlead_outbox"
+#: The waker looks at the stop flag at least this often.
+WAKER_SLICE_SECONDS = 0.5
+
+
+class Waker:
+    """Waits until a transaction that wrote outbox rows commits, or ``timeout`` passes.
+
+    A connection of its own in autocommit mode LISTENs on :data:`WAKE_CHANNEL`; when it
+    cannot connect it just sleeps (the relay's poll still finds every row), and tries
+    again at the next wait."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self._stop = stop
+        self._conn: psycopg.Connection[Any] | None = None
+        self.wakeups = 0
+
+    def _listen(self) -> psycopg.Connection[Any] | None:
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        try:
+            dsn = make_url(get_settings().database_url).set(drivername="postgresql")
+            conn = psycopg.connect(dsn.render_as_string(hide_password=False), autocommit=True, connect_timeout=5)
+            conn.execute(f"LISTEN {WAKE_CHANNEL}")
+        except Exception as exc:  # the database is unreachable: poll instead
+            log.warning("outbox relay cannot listen for commits (%s); polling", exc)
+            self._conn = None
+            return None
+        self._conn = conn
+        return conn
+
+    def wait(self, timeout: float) -> bool:
+        """True when a commit woke it, False after ``timeout`` (or at a stop)."""
+        conn = self._listen()
+        if conn is None:
+            self._stop.wait(timeout)
+            return False
+        deadline = time.monotonic() + timeout
+        woke = False
+        try:
+            # In slices, so that stop() is seen soon whatever the timeout.
+            while not woke and not self._stop.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                for _ in conn.notifies(timeout=min(remaining, WAKER_SLICE_SECONDS), stop_after=1):
+                    woke = True
+            # Notifications that arrived together wake it once.
+            for _ in conn.notifies(timeout=0):
+                pass
+        except psycopg.Error as exc:
+            log.warning("outbox relay lost its listening connection (%s)", exc)
+            self.close()
+            self._stop.wait(timeout)
+            return False
+        self.wakeups += woke
+        return woke
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:  # closing a broken connection: nothing left to do
+                pass
+            self._conn = None
+
+
 class Relay:
-    """The relay loop on a daemon thread: ``start()``, ``stop()``."""
+    """The relay loop on a daemon thread: ``start()``, ``stop()``.
+
+    When idle it waits for a commit that wrote jobs (:class:`Waker`), at most
+    ``idle_seconds``: a job goes out within milliseconds of its commit, and within
+    ``idle_seconds`` if a notification is lost."""
 
     def __init__(self, *, idle_seconds: float = RELAY_IDLE_SECONDS) -> None:
         self.idle_seconds = idle_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._waker = Waker(self._stop)
         self.published = 0
 
     def start(self) -> None:
@@ -149,8 +227,14 @@ class Relay:
                 continue
             self.published += sent
             if sent < RELAY_BATCH:
-                self._stop.wait(self.idle_seconds)
+                self._waker.wait(self.idle_seconds)
+        self._waker.close()
         log.info("outbox relay stopped (%d published)", self.published)
+
+    @property
+    def wakeups(self) -> int:
+        """How many times a commit woke the relay (tests, diagnostics)."""
+        return self._waker.wakeups
 
 
 def redeliverable(now: Any) -> Any:

@@ -149,6 +149,29 @@ def test_the_relay_thread_publishes_within_a_fraction_of_a_second_and_stops_clea
     assert not relay._thread.is_alive()
 
 
+def test_a_commit_wakes_the_idle_relay_and_a_rollback_does_not(relay_broker):
+    """The outbox's insert trigger notifies the relay at commit (engine/outbox_notify.sql):
+    with a 60-second idle poll, only the notification can get the job out within seconds."""
+    relay = outbox.Relay(idle_seconds=60)
+    relay.start()
+    try:
+        wait_for(lambda: relay._waker._conn is not None, timeout=10, message="the relay to listen")
+        with pytest.raises(RuntimeError), unit_of_work() as uow:
+            outbox.add(uow, jobs.EMAIL_ADMIN_ALERT, subject="rolled back")
+            uow.session.flush()
+            raise RuntimeError("roll back")
+        with unit_of_work() as uow:
+            job = outbox.add(uow, jobs.EMAIL_ADMIN_ALERT, subject="hello")
+        (message,) = wait_for(
+            lambda: _queued(relay_broker, "email"), timeout=10, interval=0.02, message="a commit to wake the relay"
+        )
+        assert message["kwargs"]["outbox_id"] == str(job)
+        assert relay.wakeups == 1  # the rolled-back insert woke nobody
+    finally:
+        relay.stop(timeout=5)
+    assert not relay._thread.is_alive()  # a stop is seen within the waker's slice
+
+
 def test_a_row_a_worker_already_started_is_not_published(relay_broker):
     with unit_of_work() as uow:
         job = outbox.add(uow, jobs.EMAIL_ADMIN_ALERT, subject="already running")
