@@ -167,7 +167,7 @@ def seed(providers: int, per_lead: int, leads: int, port: int, receiver: Receive
 
 
 def start_workers(srv: BenchServers, database_url: str, redis_url: str, webhook_threads: int) -> None:
-    from hotlead_app.devstack.runner import child_env
+    from hotlead_app.devstack.runner import celery_command, child_env
 
     env = child_env({"HOTLEAD_ENV": "dev", "HOTLEAD_DATABASE_URL": database_url, "HOTLEAD_REDIS_URL": redis_url})
     specs = [
@@ -179,12 +179,7 @@ def start_workers(srv: BenchServers, database_url: str, redis_url: str, webhook_
         log = srv.tmp / f"worker-{name}.log"
         with open(log, "wb") as handle:
             proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "workers.celery_app",
+                celery_command(
                     "worker",
                     "--loglevel=WARNING",
                     "--without-gossip",
@@ -192,7 +187,7 @@ def start_workers(srv: BenchServers, database_url: str, redis_url: str, webhook_
                     "--without-heartbeat",
                     f"--hostname=bench-{name}@%h",
                     *extra,
-                ],
+                ),
                 cwd=ROOT,
                 env=env,
                 stdout=handle,

@@ -536,6 +536,8 @@ def run_celery_pass(
 ) -> PassResult:
     import psycopg
 
+    from hotlead_app.devstack.runner import celery_command
+
     redis_url = srv.redis.url(0)
     env = child_env(srv.pg.url(db), redis_url)
     logs, procs = [], []
@@ -543,12 +545,7 @@ def run_celery_pass(
         path = srv.tmp / f"celery-worker-{i}.log"
         with open(path, "wb") as handle:
             proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "workers.celery_app",
+                celery_command(
                     "worker",
                     "--loglevel=INFO",
                     f"--concurrency={concurrency}",
@@ -559,7 +556,7 @@ def run_celery_pass(
                     # The distribution workers of production: emails have workers of their own.
                     "-Q",
                     "distribution,celery",
-                ],
+                ),
                 cwd=ROOT,
                 env=env,
                 stdout=handle,

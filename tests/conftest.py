@@ -32,6 +32,7 @@ from hotlead_app.devstack.harness import (
     stop_process_group,
     wait_for,
 )
+from hotlead_app.devstack.runner import celery_command
 from hotlead_app.infra.migrations import migrate
 from hotlead_app.infra.queue import QUEUES
 from hotlead_app.settings import PROJECT_ROOT
@@ -220,12 +221,7 @@ def start_worker(database_url: str, redis_url: str, smtp_url: str, log: Path, **
     """A real Celery worker on every queue (``env``: more HOTLEAD_* variables)."""
     with open(log, "wb") as handle:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.celery_app",
+            celery_command(
                 "worker",
                 "--loglevel=INFO",
                 "--concurrency=2",
@@ -234,7 +230,7 @@ def start_worker(database_url: str, redis_url: str, smtp_url: str, log: Path, **
                 "-Q",
                 QUEUES,
                 f"--hostname=test-{uuid.uuid4().hex[:6]}@%h",
-            ],
+            ),
             cwd=PROJECT_ROOT,
             env=child_env(database_url, redis_url, HOTLEAD_SMTP_URL=smtp_url, **env),
             stdout=handle,

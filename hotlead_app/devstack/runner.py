@@ -47,6 +47,12 @@ def say(message: str) -> None:
     print(f"\033[1m==> {message}\033[0m", flush=True)
 
 
+def celery_command(role: str, *args: str) -> list[str]:
+    """The command line of a Celery ``worker`` or ``beat`` of this project (``make run``,
+    the tests' worker, the benchmarks): the same interpreter and app, ``args`` after."""
+    return [sys.executable, "-m", "celery", "-A", "workers.celery_app", role, *args]
+
+
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of every child: the venv first on PATH (its Node 24 for
     Reflex), npm instead of bun, no telemetry, and the settings made explicit."""
@@ -275,33 +281,12 @@ def run(*, dev: bool = False) -> int:
         say(f"Celery: worker (metrics on port {worker_metrics_port}) and beat")
         sup.spawn(
             "worker",
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.celery_app",
-                "worker",
-                "--loglevel=INFO",
-                "--concurrency=2",
-                "--hostname=hotlead@%h",
-                "-Q",
-                QUEUES,
-            ],
+            celery_command("worker", "--loglevel=INFO", "--concurrency=2", "--hostname=hotlead@%h", "-Q", QUEUES),
             worker_env,
         )
         sup.spawn(
             "beat",
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.celery_app",
-                "beat",
-                "--loglevel=INFO",
-                f"--schedule={data_dir / 'celerybeat-schedule'}",
-            ],
+            celery_command("beat", "--loglevel=INFO", f"--schedule={data_dir / 'celerybeat-schedule'}"),
             env,
         )
 
