@@ -200,7 +200,9 @@ def _cmd_wal_shipper(args: argparse.Namespace) -> int:
     if args.once:
         print(f"shipped {pitr.ship_spool(spool)} WAL files")
         return 0
-    pitr.run_shipper(spool, interval=args.interval, base_every_hours=args.base_backup_hours)
+    pitr.run_shipper(
+        spool, interval=args.interval, base_every_hours=args.base_backup_hours, drill_every_hours=args.drill_hours
+    )
     return 0
 
 
@@ -353,6 +355,12 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=24.0,
         help="take a base backup when the newest is this old (0: never)",
+    )
+    p.add_argument(
+        "--drill-hours",
+        type=float,
+        default=168.0,
+        help="run a recovery drill to the end of the archive when the last is this old (0: never; weekly)",
     )
     p.set_defaults(fn=_cmd_wal_shipper)
     p = sub.add_parser("pitr-config", help="print the postgresql.conf lines for WAL archiving")

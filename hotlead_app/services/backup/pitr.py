@@ -102,11 +102,15 @@ def ship_spool(spool: Path, *, settings: Settings | None = None) -> int:
     return shipped
 
 
-def run_shipper(spool: Path, *, interval: float = 1.0, base_every_hours: float = 24.0) -> None:
+def run_shipper(
+    spool: Path, *, interval: float = 1.0, base_every_hours: float = 24.0, drill_every_hours: float = 168.0
+) -> None:
     """``hotlead wal-shipper``: ship the spool every ``interval`` seconds, for ever, and
     take a base backup when the newest is ``base_every_hours`` old (0: never), which
-    bounds how much WAL a recovery replays.  A failure is logged and retried on the
-    next round (a file stays in the spool until it is stored)."""
+    bounds how much WAL a recovery replays, and run a recovery drill to the end of the
+    archive when the last one is ``drill_every_hours`` old (0: never; weekly by
+    default).  A failure is logged and retried on the next round (a file stays in the
+    spool until it is stored)."""
     while not get_settings().backup_key.strip():
         log.warning("WAL shipping waits: HOTLEAD_BACKUP_KEY is not set", extra={"event": "backup.wal_ship_skipped"})
         time.sleep(60)
@@ -123,7 +127,40 @@ def run_shipper(spool: Path, *, interval: float = 1.0, base_every_hours: float =
             except Exception:
                 log.exception("base backup failed; retrying", extra={"event": "backup.base_failed"})
                 time.sleep(60)
+        if drill_every_hours > 0:
+            try:
+                drill_if_due(every_hours=drill_every_hours)
+            except Exception:
+                log.exception("recovery drill could not start; retrying", extra={"event": "backup.pitr_drill_failed"})
         time.sleep(interval)
+
+
+def last_drill_at(settings: Settings | None = None) -> datetime | None:
+    """When the newest recovery drill ran (``pitr_drills.jsonl``), or None."""
+    text = get_store(settings or get_settings()).read_text(DRILLS) or ""
+    times = []
+    for line in text.splitlines():
+        try:
+            times.append(datetime.fromisoformat(json.loads(line)["checked_at"]))
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut short by a crash: the others still count
+    return max(times, default=None)
+
+
+def drill_if_due(*, every_hours: float, settings: Settings | None = None) -> dict | None:
+    """Run :func:`pitr_drill` to the end of the archive when there is a base backup and
+    the last drill (good or bad: a failing drill is not retried every second) is
+    ``every_hours`` old; its record, or None when none was due."""
+    settings = settings or get_settings()
+    if not base_store().list():
+        return None
+    last = last_drill_at(settings)
+    if last is not None and (datetime.now(UTC) - last).total_seconds() < every_hours * 3600:
+        return None
+    record = pitr_drill(to=None, settings=settings)
+    level = logging.INFO if record["ok"] else logging.ERROR
+    log.log(level, "scheduled recovery drill: %s", "ok" if record["ok"] else record.get("error") or record.get("drift"))
+    return record
 
 
 # --------------------------------------------------------------------------- sealing
