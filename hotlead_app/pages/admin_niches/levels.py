@@ -145,6 +145,7 @@ class Levels(NichesState):
         self.level_errors = {}
         self.level_form_open = False
         self._reload_levels()
+        self._reload(principal.actor)  # the niche's level count and warning
         return rx.toast.success(f"Saved level {level.name} at {fmt.money(level.price_per_lead)} per lead.")
 
 
