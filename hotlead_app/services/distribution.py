@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
+from sqlalchemy import select as sa_select
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
@@ -648,25 +649,27 @@ def explain_many(
         # Only the columns an explanation reads: what a subscription was then comes
         # from its audited state, so its JSON columns are never decoded here.
         query = (
-            select(
-                ProviderSubscription.id,
-                ProviderSubscription.provider_id,
-                ProviderSubscription.competition_level_id,
-                ProviderSubscription.created_at,
-                CompetitionLevel.niche_id,
-                CompetitionLevel.created_at,
+            sa_select(
+                col(ProviderSubscription.id),
+                col(ProviderSubscription.provider_id),
+                col(ProviderSubscription.competition_level_id),
+                col(ProviderSubscription.created_at),
+                col(CompetitionLevel.niche_id),
+                col(CompetitionLevel.created_at),
             )
             .join(CompetitionLevel, col(CompetitionLevel.id) == col(ProviderSubscription.competition_level_id))
             .where(col(CompetitionLevel.niche_id).in_(list(niche_ids)))
             .order_by(col(ProviderSubscription.id))
         )
         if provider_id is not None:
-            query = query.where(ProviderSubscription.provider_id == provider_id)
+            query = query.where(col(ProviderSubscription.provider_id) == provider_id)
         if subscription_ids is not None:
             query = query.where(col(ProviderSubscription.id).in_(subscription_ids))
         subs_by_niche: dict[uuid.UUID, list[_Sub]] = {}
         level_created: dict[uuid.UUID, datetime] = {}
-        for sub_id, pid, level_id, sub_created, niche_id, created_at in session.exec(query).all() if niche_ids else []:
+        for sub_id, pid, level_id, sub_created, niche_id, created_at in (
+            session.execute(query).all() if niche_ids else []
+        ):
             subs_by_niche.setdefault(niche_id, []).append(_Sub(sub_id, pid, level_id, sub_created))
             level_created[level_id] = created_at
 

@@ -25,6 +25,10 @@ def _levels_text(health: niche_reads.NicheHealth | None) -> str:
     return text if active == total else f"{text} ({active} active)"
 
 
+def _warning_text(health: niche_reads.NicheHealth | None) -> str:
+    return (health["warning"] if health is not None else None) or ""
+
+
 class NichesState(AdminPageState):
     niches: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     loading: rx.Field[bool] = rx.field(True)
@@ -40,7 +44,7 @@ class NichesState(AdminPageState):
                 "fields": str(len(n["fields"])),
                 "href": routes.lead_form(n["slug"]),
                 "levels": _levels_text(health.get(n["id"])),
-                "warning": (health.get(n["id"]) or {}).get("warning") or "",
+                "warning": _warning_text(health.get(n["id"])),
             }
             for n in niche_reads.list_niches(actor)
         ]
