@@ -138,7 +138,9 @@ def test_admin_builds_a_niche_form_and_a_level_and_the_public_form_shows_it(page
     assert niche.fields[1]["options"] == ["wood", "vinyl", "chain link"]
     assert (level.name, level.price_per_lead, level.max_providers) == ("Exclusive", Decimal("45.00"), 1)
     # A price with thousands separators is read the same way.
-    page.locator(f"[id='level-{level.id}']").get_by_role("button", name="Edit").click()
+    # (by keyboard: the "Saved level" toast may still cover the row)
+    page.locator(f"[id='level-{level.id}']").get_by_role("button", name="Edit").focus()
+    page.keyboard.press("Enter")
     page.locator("#level-price").fill("$1,200.50")
     page.locator("#save-level").click()
     expect(page.locator("#levels")).to_contain_text(fmt.money(Decimal("1200.50")), timeout=WAIT)
