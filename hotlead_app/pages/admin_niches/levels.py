@@ -126,7 +126,7 @@ class Levels(NichesState):
             price = str(money.parse_typed_money(self.lvl_price, field="price_per_lead"))
         except InvalidInput as exc:
             self.level_errors = {k: str(v) for k, v in exc.details.items()}
-            return rx.toast.error(exc.message)
+            return rx.toast.error("Check the price per lead.")
         values = {
             "name": self.lvl_name,
             "price_per_lead": price,
