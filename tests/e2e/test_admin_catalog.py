@@ -61,6 +61,7 @@ def test_admin_builds_a_niche_form_and_a_level_and_the_public_form_shows_it(page
     page.locator("#niche-name").fill("Fences & Gates — North")
     expect(page.locator("#niche-slug")).to_have_value("fences-gates-north", timeout=WAIT)
     expect(page.locator("#niche-slug-hint")).to_be_visible()
+    _shoot(page, "admin-niche-editor")
     page.locator("#niche-slug").fill(slug)
     page.locator("#niche-name").fill("Fences")
     expect(page.locator("#niche-slug")).to_have_value(slug)
