@@ -339,6 +339,12 @@ def niche_editor() -> rx.Component:
             rx.heading(rx.cond(S.edit_id != "", "Edit niche", "New niche"), size="4"),
             rx.flex(
                 labelled(
+                    "Name",
+                    rx.input(value=S.name, on_change=S.set_name, id="niche-name", placeholder="Roofing", width="100%"),
+                    S.errors.get("name", ""),
+                    "niche-name",
+                ),
+                labelled(
                     "Slug (its public address /n/…)",
                     rx.input(
                         value=S.slug,
@@ -350,12 +356,6 @@ def niche_editor() -> rx.Component:
                     ),
                     S.errors.get("slug", ""),
                     "niche-slug",
-                ),
-                labelled(
-                    "Name",
-                    rx.input(value=S.name, on_change=S.set_name, id="niche-name", placeholder="Roofing", width="100%"),
-                    S.errors.get("name", ""),
-                    "niche-name",
                 ),
                 wrap="wrap",
                 spacing="3",
