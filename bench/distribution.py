@@ -7,6 +7,7 @@ Run from the project root (``make bench`` does exactly this)::
     .venv/bin/python bench/distribution.py             # full size, ~10 min on 2 cores
     .venv/bin/python bench/distribution.py --quick     # every size / 10
     .venv/bin/python bench/distribution.py --explain   # + the engine's per-level plans
+    .venv/bin/python bench/distribution.py --explanations-only   # only the "why not me" timing
     make bench BENCH_ARGS="--quick --skip-celery"
 
 Everything runs against servers this script starts and throws away: a private
@@ -26,7 +27,9 @@ Phases
      ``send_task('distribution.distribute_lead')``;
   4. pgbench TPC-B (``-i -s 10``, then ``-c 2 -j 2 -T 20``), run just before 3a so
      both see the same machine, and the ratios;
-  5. the time of one distribution in a level of 1k, 10k and 100k subscriptions.
+  5. the time of one distribution in a level of 1k, 10k and 100k subscriptions;
+  6. explanations ("why not me") of a lead whose niche has 120 subscriptions, every one
+     with a schedule, caps, a spend cap and a ZIP radius: p50/p95 against 300 ms.
 """
 
 from __future__ import annotations
@@ -801,6 +804,122 @@ def explain_walk(srv: Servers, db: str) -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- explanations
+
+EXPLAIN_DB = "bench_explain"
+#: Leads distributed before the timing: the history the explanations' probes read
+#: (cap counts, spend sums, duplicate consumers: 1 consumer in 4 comes back).
+EXPLAIN_HISTORY_LEADS = 400
+
+
+def seed_explanations(srv: Servers, db: str, *, subscriptions: int) -> list[str]:
+    """One niche of 3 levels and ``subscriptions`` subscriptions (3 per provider), every
+    one with the buyer controls; ``EXPLAIN_HISTORY_LEADS`` leads distributed one by one
+    through the engine, a quarter of them from a returning consumer.  Returns the
+    distributed leads, newest first."""
+    import psycopg
+
+    tag = f"explain{subscriptions}"
+    providers = max(1, subscriptions // 3)
+    with psycopg.connect(srv.dsn(db)) as conn, conn.cursor() as cur:
+        niche_ids, level_ids = seed_catalog(cur, tag, ["bench-explain"], MARKET_LEVELS)
+        seed_providers(cur, tag, providers, "1000000")
+        seed_subscriptions(
+            cur,
+            tag,
+            subscriptions,
+            providers,
+            level_ids,
+            "CASE WHEN x.h < 50 THEN '{}'::jsonb "
+            "     ELSE jsonb_build_object('size', jsonb_build_object('min', x.b %% 51, 'max', x.b %% 51 + 50)) END",
+        )
+        seed_leads(cur, tag, EXPLAIN_HISTORY_LEADS, niche_ids, MARKET_PAYLOAD)
+        cur.execute(
+            "UPDATE leads SET consumer_email = 'consumer' || (abs(hashtext(id::text)) %% %s) || '@bench.example', "
+            "approved_at = confirmed_at",
+            (EXPLAIN_HISTORY_LEADS * 3 // 4,),
+        )
+        conn.commit()
+    add_controls(srv, db)
+    ids = lead_ids(srv, db)
+    with psycopg.connect(srv.dsn(db)) as conn:
+        for lid in ids:
+            conn.execute("SELECT hotlead_distribute_lead(%s)", (lid,))
+            conn.commit()
+        done = conn.execute(
+            "SELECT id FROM leads WHERE status = 'distributed' ORDER BY distributed_at DESC, id"
+        ).fetchall()
+    vacuum_analyze(srv, db)
+    return [str(r[0]) for r in done]
+
+
+@dataclass
+class ExplainResult:
+    subscriptions: int
+    ms: list
+    reasons: dict
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.ms)
+
+    @property
+    def p95(self) -> float:
+        ordered = sorted(self.ms)
+        return ordered[max(0, round(len(ordered) * 0.95) - 1)]
+
+
+def time_explanations(srv: Servers, db: str, redis_url: str, lead_ids_: list[str], reps: int) -> ExplainResult:
+    """``distribution.explain`` of the newest distributed leads, ``reps`` calls in turn
+    over the 20 newest (after one warm-up call), each timed from the call to its answer."""
+    point_settings_at(database_url=srv.pg.url(db), redis_url=redis_url)
+    from hotlead_app.db import reset_engine
+    from hotlead_app.services import distribution
+
+    pool = [uuid.UUID(x) for x in lead_ids_[:20]]
+    ms: list[float] = []
+    reasons: dict[str, int] = {}
+    try:
+        decisions = distribution.explain(lead_id=pool[0])  # warm-up: connection, imports
+        subscriptions = len(decisions)
+        for i in range(reps):
+            t0 = time.perf_counter()
+            decisions = distribution.explain(lead_id=pool[i % len(pool)])
+            ms.append((time.perf_counter() - t0) * 1000)
+            for d in decisions:
+                key = d.reason.split(":")[0]
+                reasons[key] = reasons.get(key, 0) + 1
+    finally:
+        reset_engine()
+    return ExplainResult(subscriptions, ms, reasons)
+
+
+def explanations_line(res: ExplainResult, reps: int) -> str:
+    ok = res.p95 < EXPLAIN_TARGET_MS
+    return (
+        f"explanations of a lead with {res.subscriptions} controlled subscriptions (schedule, caps, spend cap, "
+        f"ZIP radius), {reps} calls: p50 {res.p50:.1f} ms, p95 {res.p95:.1f} ms "
+        f"(target p95 < {EXPLAIN_TARGET_MS} ms): {'PASS' if ok else 'FAIL'}; reasons "
+        + ", ".join(f"{k}={v}" for k, v in sorted(res.reasons.items()))
+    )
+
+
+EXPLAIN_TARGET_MS = 300
+
+
+def run_explanations(srv: Servers, args: argparse.Namespace) -> str:
+    clone(srv, TEMPLATE_DB, EXPLAIN_DB)
+    t0 = time.perf_counter()
+    done = seed_explanations(srv, EXPLAIN_DB, subscriptions=args.explain_subscriptions)
+    log(
+        f"explanations: {args.explain_subscriptions} controlled subscriptions, {len(done)} leads distributed "
+        f"as history in {time.perf_counter() - t0:.1f} s"
+    )
+    res = time_explanations(srv, EXPLAIN_DB, srv.redis.url(2), done, args.explain_reps)
+    srv.pg.drop_database(EXPLAIN_DB)
+    return explanations_line(res, args.explain_reps)
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -830,6 +949,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--skip-celery", action="store_true")
     ap.add_argument("--skip-pgbench", action="store_true")
     ap.add_argument("--skip-scale", action="store_true")
+    ap.add_argument("--skip-explanations", action="store_true")
+    ap.add_argument(
+        "--explanations-only",
+        action="store_true",
+        help="run only the explanations timing (a lead with --explain-subscriptions controlled subscriptions)",
+    )
+    ap.add_argument("--explain-subscriptions", type=int, default=120)
+    ap.add_argument("--explain-reps", type=int, default=60, help="explanation calls timed (p50/p95)")
     ap.add_argument(
         "--explain", action="store_true", help="print the per-level plan of the engine at the largest scale size"
     )
@@ -849,6 +976,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.pgbench_seconds = 10 if args.quick else 20
     if args.quick:
         args.pgbench_scale = max(1, args.pgbench_scale // 10)
+    if args.explanations_only:
+        args.skip_engine = args.skip_celery = args.skip_pgbench = args.skip_scale = True
+        args.skip_explanations = False
     return args
 
 
@@ -995,6 +1125,11 @@ def main(argv: list[str] | None = None) -> int:
                 srv.pg.drop_database(name)
         else:
             tps = do_pgbench()
+
+        if not args.skip_explanations:
+            line = run_explanations(srv, args)
+            say(line)
+            summary.append(line)
 
         scale_results: list[ScaleResult] = []
         explain_text = ""

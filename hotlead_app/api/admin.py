@@ -164,6 +164,7 @@ class NicheIn(BaseModel):
     slug: Any = None
     name: Any = None
     fields: Any = None
+    duplicate_window_days: Any = None
 
 
 @router.get("/niches")
@@ -175,10 +176,20 @@ async def list_niches(principal: auth.Principal = Depends(require_admin)) -> dic
 async def create_niche(body: NicheIn, principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
     niche = await run_in_threadpool(
         lambda: catalog.create_niche(
-            slug=body.slug, name=body.name, fields=body.fields if body.fields is not None else [], actor=principal.actor
+            slug=body.slug,
+            name=body.name,
+            fields=body.fields if body.fields is not None else [],
+            actor=principal.actor,
+            duplicate_window_days=body.duplicate_window_days,
         )
     )
-    return {"id": str(niche.id), "slug": niche.slug, "name": niche.name, "fields": niche.fields}
+    return {
+        "id": str(niche.id),
+        "slug": niche.slug,
+        "name": niche.name,
+        "fields": niche.fields,
+        "duplicate_window_days": niche.duplicate_window_days,
+    }
 
 
 def _level(lvl) -> dict[str, Any]:

@@ -341,20 +341,26 @@ async def overview(principal: auth.Principal = Depends(require_provider)) -> dic
 class FilterPreviewIn(BaseModel):
     niche_id: Any = None
     filters: Any = None
+    schedule: Any = None
+    caps: Any = None
 
 
 @router.post("/filter-preview")
 async def filter_preview(
     body: FilterPreviewIn, principal: auth.Principal = Depends(require_provider)
 ) -> dict[str, Any]:
-    """How many of the niche's last 30 days' leads ``filters`` would have matched."""
+    """How many of the niche's last 30 days' leads ``filters`` would have matched
+    (``matched``), and how many of those ``schedule`` and ``caps`` let through
+    (``after_controls``; ``outside_schedule`` and ``over_cap`` say why not the others)."""
     try:
         niche_id = uuid.UUID(str(body.niche_id))
     except ValueError:
         raise InvalidInput("Name the niche.", details={"niche_id": "a niche id"}) from None
     return dict(
         await run_in_threadpool(
-            lambda: subscriptions.filter_preview(principal.actor, niche_id=niche_id, filters=body.filters)
+            lambda: subscriptions.filter_preview(
+                principal.actor, niche_id=niche_id, filters=body.filters, schedule=body.schedule, caps=body.caps
+            )
         )
     )
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -182,6 +183,43 @@ def period_bounds(now: datetime, zone: str, period: str) -> tuple[datetime, date
         return datetime.combine(d, time(0), tzinfo=tz).astimezone(UTC)
 
     return at(first), at(after)
+
+
+@dataclass(frozen=True)
+class ControlsCount:
+    """Of leads a subscription's filters matched: how many its schedule and caps let
+    through (``kept``), and why the others were not (``outside_schedule``, ``over_cap``)."""
+
+    kept: int
+    outside_schedule: int
+    over_cap: int
+
+
+def count_within_controls(
+    instants: Iterable[datetime], *, schedule: Mapping[str, Any] | None, caps: Mapping[str, int], zone: str
+) -> ControlsCount:
+    """The live match count's rule for the buyer controls: the leads at ``instants``
+    (when each was approved) taken in time order, as the engine would have offered
+    them to one subscription; a lead outside the weekly ``schedule`` in ``zone`` is
+    not counted, nor one that comes when the subscription's count in the lead's
+    day / week / month (calendar periods in ``zone``) already reached that period's
+    cap.  Spend caps (per provider, across subscriptions), the balance and the other
+    buyers are not simulated: this is what the subscription alone would take."""
+    tz = ZoneInfo(zone)
+    taken: dict[tuple[str, datetime], int] = {}
+    kept = outside = over = 0
+    for at in sorted(instants):
+        if not schedule_open(schedule, at.astimezone(tz)):
+            outside += 1
+            continue
+        periods = [(period, period_bounds(at, zone, period)[0]) for period in PERIODS if period in caps]
+        if any(taken.get(key, 0) >= caps[key[0]] for key in periods):
+            over += 1
+            continue
+        for key in periods:
+            taken[key] = taken.get(key, 0) + 1
+        kept += 1
+    return ControlsCount(kept=kept, outside_schedule=outside, over_cap=over)
 
 
 # --------------------------------------------------------------------------- geography

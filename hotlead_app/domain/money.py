@@ -131,3 +131,22 @@ def new_balance(
 def format_money(amount: object) -> str:
     """Two-place plain text for JSON and screens: ``Decimal("12.5")`` -> ``"12.50"``."""
     return format(to_money(amount), "f")
+
+
+# An amount as a person types it in a page: an optional "$", digits with optional
+# thousands separators in groups of three, optional decimals ("$45", "$1,200.50", "45").
+_TYPED = re.compile(r"\$?\s*((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?)")
+
+
+def parse_typed_money(text: object, *, field: str = "amount") -> Decimal:
+    """An amount typed into a page (a level's price, a cap) as Decimal with two places:
+    ``"$45"`` → 45.00, ``"$1,200.50"`` → 1200.50, ``"45"`` → 45.00.  Anything else
+    (empty, ``"45$"``, ``"1,20"``, ``"12.505"``, a negative) → ``InvalidInput`` keyed
+    by ``field``, for the page to show next to that field.  The API keeps its plain
+    strings (``"45.00"``): this is for people, not for programs."""
+    if not isinstance(text, str) or not text.strip():
+        raise _bad(field, "enter an amount like $45 or 1,200.50")
+    match = _TYPED.fullmatch(text.strip())
+    if match is None:
+        raise _bad(field, "enter an amount like $45 or 1,200.50")
+    return to_money(match.group(1).replace(",", ""), field=field)

@@ -10,6 +10,7 @@ it is entered, with a field error, by :func:`single_line_error` (or
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # C0 controls (CR, LF, tab, NUL…), DEL, C1 controls (NEL U+0085 among them), and
 # the Unicode line and paragraph separators.
@@ -36,3 +37,16 @@ def check_single_line(value: str) -> str:
     if error is not None:
         raise ValueError(error[0].upper() + error[1:] + ".")
     return value
+
+
+#: The longest slug a niche may have (its public address /n/<slug>).
+MAX_SLUG_LENGTH = 64
+
+
+def suggest_slug(name: str) -> str:
+    """A niche slug made from its name, as the admin types it: accents dropped, lower
+    case, every run of other characters one ``-``, at most ``MAX_SLUG_LENGTH``
+    ("Roofing & Gutters — NYC" → ``roofing-gutters-nyc``)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:MAX_SLUG_LENGTH].rstrip("-")

@@ -63,8 +63,25 @@ def lock_niche(uow: UnitOfWork, niche_id: uuid.UUID) -> None:
 # --------------------------------------------------------------------------- niches
 
 
-def create_niche(*, slug: str, name: str, fields: object, actor: Actor) -> NicheRead:
+def _duplicate_window_error(days: object) -> str | None:
+    """Why ``days`` is not a niche's ``duplicate_window_days`` (None when it is)."""
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_DUPLICATE_WINDOW_DAYS:
+        return f"a whole number of days from 0 (off) to {MAX_DUPLICATE_WINDOW_DAYS}"
+    return None
+
+
+def create_niche(
+    *, slug: str, name: str, fields: object, actor: Actor, duplicate_window_days: object = None
+) -> NicheRead:
+    """A new niche (open) with its form fields; ``duplicate_window_days`` (DOMAIN.md "The
+    same consumer twice") defaults to the column's 30 when not given."""
     errors: dict[str, str] = {}
+    window: int | None = None
+    if duplicate_window_days is not None:
+        if error := _duplicate_window_error(duplicate_window_days):
+            errors["duplicate_window_days"] = error
+        elif isinstance(duplicate_window_days, int):
+            window = duplicate_window_days
     if not isinstance(slug, str) or not slug or len(slug) > 64 or not all(c.isalnum() or c == "-" for c in slug):
         errors["slug"] = "lower-case letters, digits and -, at most 64"
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
@@ -78,6 +95,8 @@ def create_niche(*, slug: str, name: str, fields: object, actor: Actor) -> Niche
         if uow.session.exec(select(Niche).where(Niche.slug == slug.lower())).first() is not None:
             raise Conflict("A niche with this slug exists.", details={"slug": slug})
         niche = Niche(slug=slug.lower(), name=name.strip(), fields=clean_fields)
+        if window is not None:
+            niche.duplicate_window_days = window
         uow.session.add(niche)
         uow.session.flush()
         audit.record(
@@ -136,8 +155,8 @@ def update_niche(
     errors.update(return_errors)
     if "duplicate_window_days" in values:
         days = values["duplicate_window_days"]
-        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_DUPLICATE_WINDOW_DAYS:
-            errors["duplicate_window_days"] = f"a whole number of days from 0 (off) to {MAX_DUPLICATE_WINDOW_DAYS}"
+        if error := _duplicate_window_error(days):
+            errors["duplicate_window_days"] = error
         else:
             clean["duplicate_window_days"] = days
     if errors:

@@ -10,6 +10,7 @@ immutable history (audit rows, ledger balances, assignments).
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -21,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
+from sqlalchemy import select as sa_select
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
@@ -200,9 +202,16 @@ class Decision:
 
 # What an explanation reads of the past is "as of" each lead's plan: visible in the
 # plan's snapshot or, for records from before snapshots were kept, numbered up to its
-# watermark.  Every read below takes rows of (lead, entity) and answers them all in one
-# statement: a LATERAL index probe per row.
+# watermark.  Every read below takes rows of (lead, entity, ...) as ONE jsonb document
+# (``jsonb_to_recordset``: one parameter, whatever the number of subscriptions, instead
+# of one array per column that the driver would dump element by element) and answers
+# them all in one statement: one LATERAL index probe per row.
 _AS_OF = "CASE WHEN r.snap IS NOT NULL THEN hotlead_visible({t}.txid, r.snap) ELSE {t}.seq <= r.seq END"
+
+
+def _rows_param(rows: list[dict[str, Any]]) -> str:
+    """The rows of a probe as one jsonb parameter (ids and instants as text)."""
+    return json.dumps(rows, default=str, separators=(",", ":"))
 
 
 def _latest_as_of(
@@ -212,15 +221,16 @@ def _latest_as_of(
     SELECT of ``value`` ... LIMIT 1 reading ``r``) finds, in one statement."""
     if not wanted:
         return {}
-    leads_, entities, seqs, snaps = (list(col) for col in zip(*wanted, strict=True))
     rows = session.execute(
         text(f"""
         SELECT r.lead_id, r.entity_id, x.value
-          FROM unnest(CAST(:leads AS uuid[]), CAST(:entities AS uuid[]), CAST(:seqs AS bigint[]),
-                      CAST(:snaps AS text[])) AS r(lead_id, entity_id, seq, snap)
+          FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(lead_id uuid, entity_id uuid, seq bigint, snap text)
           CROSS JOIN LATERAL ({latest}) x
     """),
-        {"leads": leads_, "entities": entities, "seqs": seqs, "snaps": snaps, **params},
+        {
+            "rows": _rows_param([{"lead_id": w[0], "entity_id": w[1], "seq": w[2], "snap": w[3]} for w in wanted]),
+            **params,
+        },
     ).all()
     return {(row[0], row[1]): row[2] for row in rows}
 
@@ -268,65 +278,115 @@ def _last_received_before(
     before the stamp (its fairness stamp when the lead was planned)."""
     if not wanted:
         return {}
-    leads_, subs, stamps = (list(col) for col in zip(*wanted, strict=True))
     rows = session.execute(
         text("""
         SELECT r.lead_id, r.sub_id, (SELECT max(la.received_at) FROM lead_assignments la
                                       WHERE la.subscription_id = r.sub_id AND la.received_at < r.stamp)
-          FROM unnest(CAST(:leads AS uuid[]), CAST(:subs AS uuid[]), CAST(:stamps AS timestamptz[]))
-               AS r(lead_id, sub_id, stamp)
+          FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(lead_id uuid, sub_id uuid, stamp timestamptz)
     """),
-        {"leads": leads_, "subs": subs, "stamps": stamps},
+        {"rows": _rows_param([{"lead_id": w[0], "sub_id": w[1], "stamp": w[2]} for w in wanted])},
     ).all()
     return {(row[0], row[1]): row[2] for row in rows}
 
 
-def _counts_before(
-    session, wanted: list[tuple[uuid.UUID, uuid.UUID, str, datetime, datetime, datetime]]
-) -> dict[tuple[uuid.UUID, uuid.UUID, str], int]:
-    """For each (lead, subscription, period, start, end, stamp): the subscription's
-    assignments made in [start, end) before the lead's own (received before its first
-    stamp; a niche's distributions are serialized, so that is "before this lead")."""
-    if not wanted:
-        return {}
-    leads_, subs, periods, starts, ends, stamps = (list(col) for col in zip(*wanted, strict=True))
-    rows = session.execute(
-        text("""
-        SELECT r.lead_id, r.sub_id, r.period,
-               (SELECT count(*) FROM lead_assignments la
-                 WHERE la.subscription_id = r.sub_id AND la.assigned_at >= r.start AND la.assigned_at < r.stop
-                   AND la.received_at < r.stamp)
-          FROM unnest(CAST(:leads AS uuid[]), CAST(:subs AS uuid[]), CAST(:periods AS text[]),
-                      CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]), CAST(:stamps AS timestamptz[]))
-               AS r(lead_id, sub_id, period, start, stop, stamp)
-    """),
-        {"leads": leads_, "subs": subs, "periods": periods, "starts": starts, "ends": ends, "stamps": stamps},
-    ).all()
-    return {(row[0], row[1], row[2]): int(row[3]) for row in rows}
+@dataclass(frozen=True)
+class _PeriodProbe:
+    """One row of a per-period probe: whose history (``lead_id`` and a subscription
+    or provider ``entity_id``), the periods to answer, each period's [start, end) in
+    the provider's zone, and the row's own visibility bound (``stamp`` or ``snap``)."""
+
+    lead_id: uuid.UUID
+    entity_id: uuid.UUID
+    bounds: dict[str, tuple[datetime, datetime]]
+    stamp: datetime | None = None
+    snap: str | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "lead_id": self.lead_id,
+            "entity_id": self.entity_id,
+            "since": min(start for start, _ in self.bounds.values()),
+            "until": max(end for _, end in self.bounds.values()),
+            "stamp": self.stamp,
+            "snap": self.snap,
+        }
+        for period, (start, end) in self.bounds.items():
+            row[f"{period}_start"], row[f"{period}_end"] = start, end
+        return row
 
 
-def _spent_as_of(
-    session, wanted: list[tuple[uuid.UUID, uuid.UUID, str, datetime, datetime, str]]
-) -> dict[tuple[uuid.UUID, uuid.UUID, str], Decimal]:
-    """For each (lead, provider, period, start, end, snapshot): what the provider's
-    charges made in [start, end) and visible in the lead's plan snapshot add up to
-    (every assignment has one charge entry, stamped with the engine's now)."""
-    if not wanted:
-        return {}
-    leads_, provs, periods, starts, ends, snaps = (list(col) for col in zip(*wanted, strict=True))
-    rows = session.execute(
-        text("""
-        SELECT r.lead_id, r.pid, r.period,
-               (SELECT coalesce(sum(le.amount), 0) FROM ledger_entries le
-                 WHERE le.provider_id = r.pid AND le.type = 'charge'
-                   AND le.created_at >= r.start AND le.created_at < r.stop AND hotlead_visible(le.txid, r.snap))
-          FROM unnest(CAST(:leads AS uuid[]), CAST(:provs AS uuid[]), CAST(:periods AS text[]),
-                      CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]), CAST(:snaps AS text[]))
-               AS r(lead_id, pid, period, start, stop, snap)
+#: The columns every per-period probe reads its rows into.
+_PERIOD_COLUMNS = (
+    "lead_id uuid, entity_id uuid, since timestamptz, until timestamptz, stamp timestamptz, snap text, "
+    + ", ".join(f"{p}_start timestamptz, {p}_end timestamptz" for p in PERIODS)
+)
+
+
+def _per_period(session, probes: list[_PeriodProbe], aggregate: str, source: str) -> list[Any]:
+    """One statement for all ``probes``: for each, ONE index range scan of ``source``
+    (rows ``x`` of the entity in [since, until), the union of its periods) folded into
+    one ``aggregate`` per period (its ``{filter}``: ``x.at`` within the period); a period the probe does not
+    ask for has null bounds (and its answer is ignored)."""
+    if not probes:
+        return []
+    per_period = ", ".join(
+        aggregate.format(filter=f"FILTER (WHERE x.at >= r.{p}_start AND x.at < r.{p}_end)") + f" AS {p}"
+        for p in PERIODS
+    )
+    return list(
+        session.execute(
+            text(f"""
+        SELECT r.lead_id, r.entity_id, {", ".join(f"c.{p}" for p in PERIODS)}
+          FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_PERIOD_COLUMNS})
+          CROSS JOIN LATERAL (SELECT {per_period} FROM ({source}) x) c
     """),
-        {"leads": leads_, "provs": provs, "periods": periods, "starts": starts, "ends": ends, "snaps": snaps},
-    ).all()
-    return {(row[0], row[1], row[2]): Decimal(row[3]) for row in rows}
+            {"rows": _rows_param([probe.as_row() for probe in probes])},
+        ).all()
+    )
+
+
+def _counts_before(session, probes: list[_PeriodProbe]) -> dict[tuple[uuid.UUID, uuid.UUID, str], int]:
+    """For each probe (lead, subscription, periods, stamp): the subscription's
+    assignments made in each period before the lead's own (received before its first
+    stamp; a niche's distributions are serialized, so that is "before this lead"),
+    from ``ix_assignments_subscription_assigned``."""
+    rows = _per_period(
+        session,
+        probes,
+        "count(*) {filter}",
+        """SELECT la.assigned_at AS at FROM lead_assignments la
+            WHERE la.subscription_id = r.entity_id AND la.assigned_at >= r.since AND la.assigned_at < r.until
+              AND la.received_at < r.stamp""",
+    )
+    wanted = {(p.lead_id, p.entity_id): p.bounds for p in probes}
+    return {
+        (row[0], row[1], period): int(row[2 + i])
+        for row in rows
+        for i, period in enumerate(PERIODS)
+        if period in wanted[(row[0], row[1])]
+    }
+
+
+def _spent_as_of(session, probes: list[_PeriodProbe]) -> dict[tuple[uuid.UUID, uuid.UUID, str], Decimal]:
+    """For each probe (lead, provider, periods, snapshot): what the provider's charges
+    made in each period and visible in the lead's plan snapshot add up to (every
+    assignment has one charge entry, stamped with the engine's now), from
+    ``ix_ledger_provider_created``."""
+    rows = _per_period(
+        session,
+        probes,
+        "coalesce(sum(x.amount) {filter}, 0)",
+        """SELECT le.created_at AS at, le.amount FROM ledger_entries le
+            WHERE le.provider_id = r.entity_id AND le.type = 'charge'
+              AND le.created_at >= r.since AND le.created_at < r.until AND hotlead_visible(le.txid, r.snap)""",
+    )
+    wanted = {(p.lead_id, p.entity_id): p.bounds for p in probes}
+    return {
+        (row[0], row[1], period): Decimal(row[2 + i])
+        for row in rows
+        for i, period in enumerate(PERIODS)
+        if period in wanted[(row[0], row[1])]
+    }
 
 
 def _duplicates_before(
@@ -337,12 +397,10 @@ def _duplicates_before(
     window start of another lead of the same niche and consumer (email or phone)."""
     if not wanted:
         return set()
-    leads_, provs, since, stamps = (list(col) for col in zip(*wanted, strict=True))
     rows = session.execute(
         text("""
         SELECT r.lead_id, r.pid
-          FROM unnest(CAST(:leads AS uuid[]), CAST(:provs AS uuid[]), CAST(:since AS timestamptz[]),
-                      CAST(:stamps AS timestamptz[])) AS r(lead_id, pid, since, stamp)
+          FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(lead_id uuid, pid uuid, since timestamptz, stamp timestamptz)
           JOIN leads l ON l.id = r.lead_id
          WHERE EXISTS (
            SELECT 1 FROM leads l2 JOIN lead_assignments a ON a.lead_id = l2.id AND a.provider_id = r.pid
@@ -350,9 +408,19 @@ def _duplicates_before(
               AND (l2.consumer_email = l.consumer_email OR l2.consumer_phone_e164 = l.consumer_phone_e164)
               AND a.assigned_at > r.since AND a.received_at < r.stamp)
     """),
-        {"leads": leads_, "provs": provs, "since": since, "stamps": stamps},
+        {"rows": _rows_param([{"lead_id": w[0], "pid": w[1], "since": w[2], "stamp": w[3]} for w in wanted])},
     ).all()
     return {(row[0], row[1]) for row in rows}
+
+
+@dataclass(frozen=True)
+class _Sub:
+    """What an explanation needs of a subscription's row (the rest is its audited state)."""
+
+    id: uuid.UUID
+    provider_id: uuid.UUID
+    competition_level_id: uuid.UUID
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -398,7 +466,7 @@ def _explain_one(
     history: _History,
     record: DistributionRecord,
     lead: Lead,
-    sub: ProviderSubscription,
+    sub: _Sub,
     assignments: list[LeadAssignment],
 ) -> Decision:
     def decide(reason: str) -> Decision:
@@ -480,7 +548,7 @@ def _read_controls(
     session,
     records: dict[uuid.UUID, DistributionRecord],
     leads_by_id: dict[uuid.UUID, Lead],
-    subs_by_niche: dict[uuid.UUID, list[ProviderSubscription]],
+    subs_by_niche: dict[uuid.UUID, list[_Sub]],
     assignments: dict[uuid.UUID, list[LeadAssignment]],
     states: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]],
     provider_rows: list[tuple[uuid.UUID, uuid.UUID, int, str | None]],
@@ -499,7 +567,20 @@ def _read_controls(
         for lead_id in timed
     ]
     niche_states = _states_as_of(session, "niche", niche_rows, key="duplicate_window_days")
-    count_rows, spend_rows, dup_rows = [], [], []
+    bounds_cache: dict[tuple[datetime, str, str], tuple[datetime, datetime]] = {}
+
+    def bounds(now: datetime, zone: str, periods: list[str]) -> dict[str, tuple[datetime, datetime]]:
+        found = {}
+        for period in periods:
+            key = (now, zone, period)
+            if key not in bounds_cache:
+                bounds_cache[key] = period_bounds(now, zone, period)
+            found[period] = bounds_cache[key]
+        return found
+
+    count_probes: list[_PeriodProbe] = []
+    spend_probes: list[_PeriodProbe] = []
+    dup_rows = []
     for lead_id in timed:
         record, lead = records[lead_id], leads_by_id[lead_id]
         now = record.clock_at
@@ -507,25 +588,26 @@ def _read_controls(
         first_stamp = assignments[lead_id][0].received_at if assignments[lead_id] else now + timedelta(days=36500)
         subs = subs_by_niche.get(lead.niche_id, [])
         for sub in subs:
-            state = states.get((lead_id, sub.id)) or {}
-            zone = _zone_of(provider_settings.get((lead_id, sub.provider_id)))
-            for period in state.get("caps") or {}:
-                start, end = period_bounds(now, zone, period)
-                count_rows.append((lead_id, sub.id, period, start, end, first_stamp))
+            caps = (states.get((lead_id, sub.id)) or {}).get("caps") or {}
+            periods = [period for period in PERIODS if period in caps]
+            if periods:
+                zone = _zone_of(provider_settings.get((lead_id, sub.provider_id)))
+                count_probes.append(_PeriodProbe(lead_id, sub.id, bounds(now, zone, periods), stamp=first_stamp))
         for pid in sorted({sub.provider_id for sub in subs}):
             settings_ = provider_settings.get((lead_id, pid))
-            zone = _zone_of(settings_)
-            for period in _spend_caps_of(settings_):
-                start, end = period_bounds(now, zone, period)
-                spend_rows.append((lead_id, pid, period, start, end, record.snapshot))
+            spend_caps = _spend_caps_of(settings_)
+            periods = [period for period in PERIODS if period in spend_caps]
+            if periods and record.snapshot is not None:
+                zone = _zone_of(settings_)
+                spend_probes.append(_PeriodProbe(lead_id, pid, bounds(now, zone, periods), snap=record.snapshot))
             niche_state = niche_states.get((lead_id, lead.niche_id)) or {}
             window = int(niche_state.get("duplicate_window_days", DEFAULT_DUPLICATE_WINDOW_DAYS))
             if window > 0 and (lead.consumer_email is not None or lead.consumer_phone_e164 is not None):
                 dup_rows.append((lead_id, pid, now - timedelta(days=window), first_stamp))
     return _Controls(
         provider_settings=provider_settings,
-        cap_counts=_counts_before(session, count_rows),
-        spent=_spent_as_of(session, [row for row in spend_rows if row[5] is not None]),  # type: ignore[misc]
+        cap_counts=_counts_before(session, count_probes),
+        spent=_spent_as_of(session, spend_probes),
         duplicates=_duplicates_before(session, dup_rows),
     )
 
@@ -564,21 +646,32 @@ def explain_many(
         ).all():
             assignments[a.lead_id].append(a)
         niche_ids = {leads_by_id[lead_id].niche_id for lead_id in records}
+        # Only the columns an explanation reads: what a subscription was then comes
+        # from its audited state, so its JSON columns are never decoded here.
         query = (
-            select(ProviderSubscription, CompetitionLevel.niche_id, CompetitionLevel.created_at)
+            sa_select(
+                col(ProviderSubscription.id),
+                col(ProviderSubscription.provider_id),
+                col(ProviderSubscription.competition_level_id),
+                col(ProviderSubscription.created_at),
+                col(CompetitionLevel.niche_id),
+                col(CompetitionLevel.created_at),
+            )
             .join(CompetitionLevel, col(CompetitionLevel.id) == col(ProviderSubscription.competition_level_id))
             .where(col(CompetitionLevel.niche_id).in_(list(niche_ids)))
             .order_by(col(ProviderSubscription.id))
         )
         if provider_id is not None:
-            query = query.where(ProviderSubscription.provider_id == provider_id)
+            query = query.where(col(ProviderSubscription.provider_id) == provider_id)
         if subscription_ids is not None:
             query = query.where(col(ProviderSubscription.id).in_(subscription_ids))
-        subs_by_niche: dict[uuid.UUID, list[ProviderSubscription]] = {}
+        subs_by_niche: dict[uuid.UUID, list[_Sub]] = {}
         level_created: dict[uuid.UUID, datetime] = {}
-        for sub, niche_id, created_at in session.exec(query).all() if niche_ids else []:
-            subs_by_niche.setdefault(niche_id, []).append(sub)
-            level_created[sub.competition_level_id] = created_at
+        for sub_id, pid, level_id, sub_created, niche_id, created_at in (
+            session.execute(query).all() if niche_ids else []
+        ):
+            subs_by_niche.setdefault(niche_id, []).append(_Sub(sub_id, pid, level_id, sub_created))
+            level_created[level_id] = created_at
 
         sub_rows, provider_rows, balance_rows, stamp_rows = [], [], [], []
         for lead_id, record in records.items():

@@ -3,18 +3,24 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
+from decimal import Decimal
+from pathlib import Path
 
 from playwright.sync_api import Browser, Locator, Page, expect
 from sqlmodel import select
 
+from hotlead_app.components import format as fmt
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain.actors import admin
 from hotlead_app.models import CompetitionLevel, LedgerEntry, Niche, ServiceProvider
 from hotlead_app.services import accounts, ledger
 from tests.e2e.conftest import PASSWORD, WAIT, sign_in_admin, sign_in_provider
 from tests.factories import unique_email
+
+SHOTS = os.environ.get("HOTLEAD_SHOTS", "")
 
 
 def _error_next_to(page: Page, input_id: str) -> Locator:
@@ -24,6 +30,18 @@ def _error_next_to(page: Page, input_id: str) -> Locator:
         .locator("xpath=ancestor::div[.//*[contains(@class,'field-error')]][1]")
         .locator(".field-error")
     )
+
+
+def _shoot(page: Page, name: str) -> None:
+    """With ``HOTLEAD_SHOTS=<dir>``: the page at 1366 and 375 px."""
+    if not SHOTS:
+        return
+    Path(SHOTS).mkdir(parents=True, exist_ok=True)
+    for width in (1366, 375):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(300)
+        page.screenshot(path=f"{SHOTS}/{name}-{width}.png", full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def _fits_a_phone(page: Page) -> None:
@@ -39,7 +57,16 @@ def test_admin_builds_a_niche_form_and_a_level_and_the_public_form_shows_it(page
     page.goto(f"{app_server}/admin/niches")
     expect(page.locator("#new-niche")).to_be_visible(timeout=WAIT)
     page.locator("#new-niche").click()
+    # The slug follows the name as it is typed, until the admin types one of their own.
+    page.locator("#niche-name").fill("Fences & Gates — North")
+    expect(page.locator("#niche-slug")).to_have_value("fences-gates-north", timeout=WAIT)
+    expect(page.locator("#niche-slug-hint")).to_be_visible()
+    _shoot(page, "admin-niche-editor")
     page.locator("#niche-slug").fill(slug)
+    page.locator("#niche-name").fill("Fences")
+    expect(page.locator("#niche-slug")).to_have_value(slug)
+    page.locator("#niche-name").fill("")
+    expect(page.locator("#niche-slug")).to_have_value(slug)
     # The editor starts with a ZIP field; add a select and forget its options and the name first.
     page.locator("#add-field").click()
     page.locator("#field-1-name").fill("material")
@@ -68,6 +95,10 @@ def test_admin_builds_a_niche_form_and_a_level_and_the_public_form_shows_it(page
     row = page.locator(f"[id='niche-{slug}']")
     expect(row).to_contain_text("Fences", timeout=WAIT)
     expect(page.locator("#niche-editor")).to_have_count(0)
+    # Open without a level: counted, and warned about in the words the page defines.
+    expect(row.locator(".niche-levels")).to_have_text("No level")
+    expect(row.locator(".niche-warning")).to_contain_text("no active level")
+    expect(page.locator("#niches-warning-rule")).to_contain_text("no active competition level")
     with unit_of_work() as uow:
         stored = uow.session.exec(select(Niche).where(Niche.slug == slug)).one()
     assert [f["name"] for f in stored.fields] == ["zip", "length_ft", "material"]
@@ -87,11 +118,17 @@ def test_admin_builds_a_niche_form_and_a_level_and_the_public_form_shows_it(page
     page.locator("#level-price").fill("twelve")
     page.locator("#level-max").fill("1")
     page.locator("#save-level").click()
-    expect(_error_next_to(page, "level-price")).to_contain_text("a number like 12.50", timeout=WAIT)
+    expect(_error_next_to(page, "level-price")).to_contain_text("like $45", timeout=WAIT)
     expect(page.locator("#level-name")).to_have_value("Exclusive")
-    page.locator("#level-price").fill("25.00")
+    with unit_of_work() as uow:
+        niche = uow.session.exec(select(Niche).where(Niche.slug == slug)).one()
+        assert uow.session.exec(select(CompetitionLevel).where(CompetitionLevel.niche_id == niche.id)).all() == []
+    page.locator("#level-price").fill("$45")
     page.locator("#save-level").click()
-    expect(page.locator("#levels")).to_contain_text("25.00", timeout=WAIT)
+    expect(page.locator("#levels")).to_contain_text(fmt.money(Decimal("45")), timeout=WAIT)
+    # One level now, and still a warning: nobody subscribes to it yet.
+    expect(row.locator(".niche-levels")).to_have_text("1 level", timeout=WAIT)
+    expect(row.locator(".niche-warning")).to_contain_text("no active provider")
     with unit_of_work() as uow:
         niche = uow.session.exec(select(Niche).where(Niche.slug == slug)).one()
         (level,) = uow.session.exec(select(CompetitionLevel).where(CompetitionLevel.niche_id == niche.id)).all()
@@ -100,8 +137,24 @@ def test_admin_builds_a_niche_form_and_a_level_and_the_public_form_shows_it(page
         ("material", "select", True),
     ]
     assert niche.fields[1]["options"] == ["wood", "vinyl", "chain link"]
-    assert (level.name, str(level.price_per_lead), level.max_providers) == ("Exclusive", "25.00", 1)
+    assert (level.name, level.price_per_lead, level.max_providers) == ("Exclusive", Decimal("45.00"), 1)
+    # A price with thousands separators is read the same way.
+    # (by keyboard: the "Saved level" toast may still cover the row)
+    page.locator(f"[id='level-{level.id}']").get_by_role("button", name="Edit").focus()
+    page.keyboard.press("Enter")
+    page.locator("#level-price").fill("$1,200.50")
+    page.locator("#save-level").click()
+    expect(page.locator("#levels")).to_contain_text(fmt.money(Decimal("1200.50")), timeout=WAIT)
+    with unit_of_work() as uow:
+        stored_level = uow.session.get(CompetitionLevel, level.id)
+        assert stored_level is not None and stored_level.price_per_lead == Decimal("1200.50")
+    _shoot(page, "admin-niches")
     _fits_a_phone(page)
+    # At 375 px every action of a niche is on screen, not scrolled away.
+    page.set_viewport_size({"width": 375, "height": 800})
+    box = row.get_by_role("button", name="Levels").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.goto(f"{app_server}/n/{slug}")
     expect(page.get_by_role("heading", name=re.compile("Fences"))).to_be_visible(timeout=WAIT)

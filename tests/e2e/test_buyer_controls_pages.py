@@ -143,6 +143,8 @@ def test_a_provider_sets_radius_schedule_and_day_cap_and_sees_the_cap_fill(page:
         grid.locator("input.window-start, .window-start input").nth(i).fill("00:00")
         grid.locator("input.window-end, .window-end input").nth(i).fill("24:00")
     page.wait_for_timeout(500)
+    # The live count says what the schedule and the day cap leave of the filter's matches.
+    expect(page.locator("#match-controls")).to_contain_text("after schedule and caps", timeout=WAIT)
     _shoot(page, "subscription-editor")
     page.locator("#subscribe-button").click()
     expect(page.get_by_text("future leads only")).to_be_visible(timeout=WAIT)

@@ -45,6 +45,7 @@ ADMIN_ONLY: dict[str, dict[str, Any]] = {
     "lead_search.search_leads": {},
     "ledger_entries.all_entries": {},
     "niches.niche_detail": {"niche_id": ANY_ID},
+    "niches.niche_health": {},
     "overview.leads_per_day": {},
     "overview.overview": {},
     "overview.providers_by_status": {},
@@ -75,6 +76,7 @@ HELPERS = {
     "lead_detail.reason_text",
     "missed_leads.reason_text",
     "subscriptions.describe_filters",
+    "niches.unsold_warning",
 }
 
 

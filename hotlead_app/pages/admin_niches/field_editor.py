@@ -14,6 +14,7 @@ from hotlead_app import routes
 from hotlead_app.components.layout import field_error
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.domain.forms import FIELD_TYPES, validate_form_fields
+from hotlead_app.domain.text import suggest_slug
 from hotlead_app.pages.admin_niches.state import NichesState
 from hotlead_app.services import catalog
 from hotlead_app.services.reads import niches as niche_reads
@@ -40,6 +41,8 @@ class FieldEditor(NichesState):
     editor_open: rx.Field[bool] = rx.field(False)
     edit_id: rx.Field[str] = rx.field("")
     slug: rx.Field[str] = rx.field("")
+    # the slug follows the name as it is typed until the admin types a slug of their own
+    slug_edited: rx.Field[bool] = rx.field(False)
     name: rx.Field[str] = rx.field("")
     rows: rx.Field[list[FieldRow]] = rx.field(default_factory=list)
     # days within which the same consumer is flagged and not sold twice to a provider (0: off)
@@ -52,7 +55,9 @@ class FieldEditor(NichesState):
         self.editor_open = True
         self.edit_id = ""
         self.slug = ""
+        self.slug_edited = False
         self.name = ""
+        self.dup_days = "30"
         self.rows = [FieldRow(name="zip", label="ZIP code", type="zip", required=True)]
         self.errors = {}
 
@@ -88,10 +93,16 @@ class FieldEditor(NichesState):
     @event
     def set_slug(self, value: str):
         self.slug = value
+        # Emptied: follow the name again; otherwise the admin's own slug stays.
+        self.slug_edited = bool(value.strip()) and value != suggest_slug(self.name)
+        self.errors = {k: v for k, v in self.errors.items() if k != "slug"}
 
     @event
     def set_name(self, value: str):
         self.name = value
+        if not self.edit_id and not self.slug_edited:
+            self.slug = suggest_slug(value)
+            self.errors = {k: v for k, v in self.errors.items() if k != "slug"}
 
     @event
     def set_dup_days(self, value: str):
@@ -158,6 +169,11 @@ class FieldEditor(NichesState):
         self.rows = rows
         self.errors = errors
 
+    def _dup_days(self) -> int | str:
+        """The window as typed: a whole number, or the text for the service to refuse."""
+        days = self.dup_days.strip()
+        return int(days) if days.isdigit() else days
+
     @event
     @guarded
     def save_niche(self, principal):
@@ -171,13 +187,17 @@ class FieldEditor(NichesState):
                     values={
                         "name": self.name,
                         "fields": self._fields(),
-                        "duplicate_window_days": int(days) if (days := self.dup_days.strip()).isdigit() else days,
+                        "duplicate_window_days": self._dup_days(),
                     },
                 )
                 done = f"Saved {niche.name}."
             else:
                 niche = catalog.create_niche(
-                    slug=self.slug.strip(), name=self.name, fields=self._fields(), actor=principal.actor
+                    slug=self.slug.strip(),
+                    name=self.name,
+                    fields=self._fields(),
+                    actor=principal.actor,
+                    duplicate_window_days=self._dup_days(),
                 )
                 done = f"Created {niche.name}: its form is at {routes.lead_form(niche.slug)}."
         except InvalidInput as exc:
@@ -319,6 +339,12 @@ def niche_editor() -> rx.Component:
             rx.heading(rx.cond(S.edit_id != "", "Edit niche", "New niche"), size="4"),
             rx.flex(
                 labelled(
+                    "Name",
+                    rx.input(value=S.name, on_change=S.set_name, id="niche-name", placeholder="Roofing", width="100%"),
+                    S.errors.get("name", ""),
+                    "niche-name",
+                ),
+                labelled(
                     "Slug (its public address /n/…)",
                     rx.input(
                         value=S.slug,
@@ -331,39 +357,36 @@ def niche_editor() -> rx.Component:
                     S.errors.get("slug", ""),
                     "niche-slug",
                 ),
-                labelled(
-                    "Name",
-                    rx.input(value=S.name, on_change=S.set_name, id="niche-name", placeholder="Roofing", width="100%"),
-                    S.errors.get("name", ""),
-                    "niche-name",
-                ),
                 wrap="wrap",
                 spacing="3",
                 width="100%",
             ),
             rx.cond(
-                S.edit_id != "",
-                labelled(
-                    "Same consumer window, days (0: off)",
-                    rx.input(
-                        value=S.dup_days,
-                        on_change=S.set_dup_days,
-                        id="niche-duplicate-window",
-                        input_mode="numeric",
-                        width="8em",
-                    ),
-                    S.errors.get("duplicate_window_days", ""),
-                    "niche-duplicate-window",
-                ),
-            ),
-            rx.cond(
-                S.edit_id != "",
+                (S.edit_id == "") & ~S.slug_edited & (S.slug != ""),
                 rx.text(
-                    "A lead whose email or phone matches an earlier lead of this niche within this window is "
-                    "flagged as a possible duplicate, and no provider gets the same consumer twice in it.",
+                    "The slug follows the name: type your own to change it.",
                     size="1",
                     color_scheme="gray",
+                    id="niche-slug-hint",
                 ),
+            ),
+            labelled(
+                "Same consumer window, days (0: off)",
+                rx.input(
+                    value=S.dup_days,
+                    on_change=S.set_dup_days,
+                    id="niche-duplicate-window",
+                    input_mode="numeric",
+                    width="8em",
+                ),
+                S.errors.get("duplicate_window_days", ""),
+                "niche-duplicate-window",
+            ),
+            rx.text(
+                "A lead whose email or phone matches an earlier lead of this niche within this window is "
+                "flagged as a possible duplicate, and no provider gets the same consumer twice in it.",
+                size="1",
+                color_scheme="gray",
             ),
             rx.text("Form fields (email and phone are always asked)", size="2", weight="medium"),
             rx.cond(

@@ -11,7 +11,8 @@ from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.layout import field_error
 from hotlead_app.components.widgets import data_table
-from hotlead_app.domain.errors import DomainError
+from hotlead_app.domain import money
+from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.pages.admin_niches.field_editor import labelled
 from hotlead_app.pages.admin_niches.state import NichesState
 from hotlead_app.services import catalog
@@ -103,6 +104,7 @@ class Levels(NichesState):
     @event
     def set_lvl_price(self, value: str):
         self.lvl_price = value
+        self.level_errors = {k: v for k, v in self.level_errors.items() if k != "price_per_lead"}
 
     @event
     def set_lvl_max(self, value: str):
@@ -119,9 +121,15 @@ class Levels(NichesState):
     @event
     @guarded
     def save_level(self, principal):
+        try:
+            # "$45", "$1,200.50" or "45": read as a person types it (the one parser of typed money).
+            price = str(money.parse_typed_money(self.lvl_price, field="price_per_lead"))
+        except InvalidInput as exc:
+            self.level_errors = {k: str(v) for k, v in exc.details.items()}
+            return rx.toast.error("Check the price per lead.")
         values = {
             "name": self.lvl_name,
-            "price_per_lead": self.lvl_price.strip(),
+            "price_per_lead": price,
             "max_providers": _int_or_raw(self.lvl_max),
             "priority_order": _int_or_raw(self.lvl_priority),
             "active": self.lvl_active,
@@ -137,6 +145,7 @@ class Levels(NichesState):
         self.level_errors = {}
         self.level_form_open = False
         self._reload_levels()
+        self._reload(principal.actor)  # the niche's level count and warning
         return rx.toast.success(f"Saved level {level.name} at {fmt.money(level.price_per_lead)} per lead.")
 
 
@@ -184,7 +193,7 @@ def _level_form() -> rx.Component:
                         value=S.lvl_price,
                         on_change=S.set_lvl_price,
                         id="level-price",
-                        placeholder="25.00",
+                        placeholder="$25.00",
                         input_mode="decimal",
                         width="100%",
                     ),

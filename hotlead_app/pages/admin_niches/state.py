@@ -16,11 +16,25 @@ from hotlead_app.state.events import event
 from hotlead_app.state.guards import AdminPageState, guarded
 
 
+def _levels_text(health: niche_reads.NicheHealth | None) -> str:
+    """ "3 levels (1 active)", "2 levels", "1 level", "No level"."""
+    if health is None or health["level_count"] == 0:
+        return "No level"
+    total, active = health["level_count"], health["active_level_count"]
+    text = f"{total} level{'s' if total != 1 else ''}"
+    return text if active == total else f"{text} ({active} active)"
+
+
+def _warning_text(health: niche_reads.NicheHealth | None) -> str:
+    return (health["warning"] if health is not None else None) or ""
+
+
 class NichesState(AdminPageState):
     niches: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     loading: rx.Field[bool] = rx.field(True)
 
     def _reload(self, actor: Actor) -> None:
+        health = niche_reads.niche_health(actor)
         self.niches = [
             {
                 "id": n["id"],
@@ -29,6 +43,8 @@ class NichesState(AdminPageState):
                 "active": "yes" if n["active"] else "no",
                 "fields": str(len(n["fields"])),
                 "href": routes.lead_form(n["slug"]),
+                "levels": _levels_text(health.get(n["id"])),
+                "warning": _warning_text(health.get(n["id"])),
             }
             for n in niche_reads.list_niches(actor)
         ]

@@ -6,14 +6,18 @@ with its windows start–end, presets) and the lead caps per day / week / month
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from typing import Any
 
 import reflex as rx
 
 from hotlead_app.domain.controls import DAYS, PERIODS
-from hotlead_app.pages.provider_subscriptions.filter_builder import FilterBuilder
+from hotlead_app.domain.errors import DomainError
+from hotlead_app.pages.provider_subscriptions.filter_builder import AFTER_COUNT, FilterBuilder, _filters_from
+from hotlead_app.services.reads import subscriptions
 from hotlead_app.state.events import event
 from hotlead_app.state.fields import ObjectField, object_field
+from hotlead_app.state.guards import guarded
 
 DAY_LABEL = dict(zip(DAYS, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), strict=True))
 WEEKDAYS = DAYS[:5]
@@ -104,22 +108,48 @@ class ControlsEditor(FilterBuilder):
         return rest
 
     @event
+    @guarded
+    def count_controls(self, principal):
+        """Of the leads the filters matched, how many the schedule and caps typed now
+        let through (the service's one rule); nothing shown without controls or while
+        something typed is wrong (saving says what)."""
+        schedule, caps = self._controls()
+        if not self.niche_id or self.matched < 0 or (schedule is None and not caps):
+            self.after_controls = -1
+            return
+        filters, errors = _filters_from(self.fields, self._extra)
+        if errors:
+            self.after_controls = -1
+            return
+        try:
+            result = subscriptions.filter_preview(
+                principal.actor, niche_id=uuid.UUID(self.niche_id), filters=filters, schedule=schedule, caps=caps
+            )
+        except DomainError:
+            self.after_controls = -1
+            return
+        self.after_controls = result["after_controls"]
+        self.outside_schedule, self.over_cap = result["outside_schedule"], result["over_cap"]
+
+    @event
     def preset(self, name: str):
         chosen = PRESETS.get(name)
         self.control_errors = {}
         if chosen is None:
             self.always_open = True
             self.days = day_rows(None)
-            return
+            return ControlsEditor.count_controls
         days, (start, end) = chosen
         self.always_open = False
         self.days = [DayRow(day=d, label=DAY_LABEL[d], windows=[Window(start, end)] if d in days else []) for d in DAYS]
+        return ControlsEditor.count_controls
 
     @event
     def set_always(self, value: bool):
         self.always_open = value
         if not value and not any(r.windows for r in self.days):
             self.days = day_rows({d: [["09:00", "17:00"]] for d in WEEKDAYS})
+        return ControlsEditor.count_controls
 
     def _change_day(self, day: str, change) -> None:
         rows = [dataclasses.replace(r, windows=[dataclasses.replace(w) for w in r.windows]) for r in self.days]
@@ -132,26 +162,32 @@ class ControlsEditor(FilterBuilder):
     @event
     def add_window(self, day: str):
         self._change_day(day, lambda row: row.windows.append(Window()))
+        return ControlsEditor.count_controls
 
     @event
     def remove_window(self, day: str, index: int):
         self._change_day(day, lambda row: row.windows.pop(index) if 0 <= index < len(row.windows) else None)
+        return ControlsEditor.count_controls
 
     @event
     def set_start(self, day: str, index: int, value: str):
         self._change_day(day, lambda row: setattr(row.windows[index], "start", value))
+        return ControlsEditor.count_controls
 
     @event
     def set_end(self, day: str, index: int, value: str):
         self._change_day(day, lambda row: setattr(row.windows[index], "end", value))
+        return ControlsEditor.count_controls
 
     @event
     def set_cap(self, period: str, value: str):
         self.cap_inputs = {**self.cap_inputs, period: value}
         self.control_errors = {k: v for k, v in self.control_errors.items() if k != period}
+        return ControlsEditor.count_controls
 
 
 C = ControlsEditor
+AFTER_COUNT.append(ControlsEditor.count_controls)
 
 
 def _window(day: DayRow, window: Window, index) -> rx.Component:

@@ -155,6 +155,11 @@ class FilterBuilder(SubscriptionsState):
     _extra: dict = {}
     matched: rx.Field[int] = rx.field(-1)
     total: rx.Field[int] = rx.field(0)
+    # of the matched leads, how many the schedule and caps let through (-1: no controls
+    # or not counted yet); set by the controls editor's count
+    after_controls: rx.Field[int] = rx.field(-1)
+    outside_schedule: rx.Field[int] = rx.field(0)
+    over_cap: rx.Field[int] = rx.field(0)
     counting: rx.Field[bool] = rx.field(False)
     form_error: rx.Field[str] = rx.field("")
 
@@ -416,12 +421,29 @@ def builder() -> rx.Component:
         rx.callout(
             rx.cond(
                 S.matched >= 0,
-                rx.text(
-                    "These filters would have matched ",
-                    rx.text.strong(S.matched.to_string(), id="match-count"),
-                    " of the ",
-                    S.total.to_string(),
-                    " leads of this niche in the last 30 days.",
+                rx.vstack(
+                    rx.text(
+                        "These filters would have matched ",
+                        rx.text.strong(S.matched.to_string(), id="match-count"),
+                        " of the ",
+                        S.total.to_string(),
+                        " leads of this niche in the last 30 days.",
+                    ),
+                    rx.cond(
+                        S.after_controls >= 0,
+                        rx.text(
+                            rx.text.strong(S.matched.to_string()),
+                            " match your filters; ",
+                            rx.text.strong(S.after_controls.to_string(), id="match-count-controls"),
+                            " after schedule and caps (",
+                            S.outside_schedule.to_string(),
+                            " outside the schedule, ",
+                            S.over_cap.to_string(),
+                            " over a cap).",
+                            id="match-controls",
+                        ),
+                    ),
+                    spacing="1",
                 ),
                 rx.text("Fix the filters above to see how many leads they match.", id="match-count-none"),
             ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypedDict
 
+from sqlalchemy import text
 from sqlmodel import col, select
 
 from hotlead_app.db import unit_of_work
@@ -100,3 +101,64 @@ def niche_detail(actor: Actor, *, niche_id: uuid.UUID) -> NicheDetail:
                 for lvl in levels
             ],
         }
+
+
+class NicheHealth(TypedDict):
+    """What an admin needs to see a niche that cannot sell its leads."""
+
+    #: every competition level of the niche, and the active ones
+    level_count: int
+    active_level_count: int
+    #: active subscriptions of active providers on the niche's active levels
+    buyer_count: int
+    #: None, or why the niche takes leads that no level can sell (see ``unsold_warning``)
+    warning: str | None
+
+
+#: On the niches page, word for word: when a niche gets its warning.
+UNSOLD_RULE = (
+    "A warning marks an open niche (its form takes requests) that cannot sell them: it has no active "
+    "competition level, or no active subscription of an active provider on any of its active levels."
+)
+
+
+def unsold_warning(*, open_: bool, active_levels: int, buyers: int) -> str | None:
+    """Why an open niche takes leads that no level can sell, or None.  A closed niche
+    takes no lead, so it gets no warning; an open one gets one when it has no active
+    level (its leads can never be distributed) or when no active provider holds an
+    active subscription on an active level (its leads wait, approved, unsold).  A
+    buyer whose balance or caps stop it for now still counts: that is a passing state,
+    the warning is for a niche nobody could buy from even with money."""
+    if not open_:
+        return None
+    if active_levels == 0:
+        return "Takes requests but has no active level: its leads cannot be sold."
+    if buyers == 0:
+        return "Takes requests but no active provider subscribes to an active level: its leads wait unsold."
+    return None
+
+
+def niche_health(actor: Actor) -> dict[str, NicheHealth]:
+    """``{niche id: health}`` for every niche, in one statement.  Admin-only."""
+    admin_only(actor)
+    with unit_of_work() as uow:
+        rows = uow.session.execute(
+            text("""
+            SELECT n.id, n.active,
+                   (SELECT count(*) FROM competition_levels cl WHERE cl.niche_id = n.id),
+                   (SELECT count(*) FROM competition_levels cl WHERE cl.niche_id = n.id AND cl.active),
+                   (SELECT count(*) FROM provider_subscriptions s
+                      JOIN competition_levels cl ON cl.id = s.competition_level_id
+                      JOIN service_providers p ON p.id = s.provider_id
+                     WHERE cl.niche_id = n.id AND cl.active AND s.active AND p.status = 'active')
+              FROM niches n""")
+        ).all()
+    return {
+        str(niche_id): {
+            "level_count": int(levels),
+            "active_level_count": int(active_levels),
+            "buyer_count": int(buyers),
+            "warning": unsold_warning(open_=bool(active), active_levels=int(active_levels), buyers=int(buyers)),
+        }
+        for niche_id, active, levels, active_levels, buyers in rows
+    }

@@ -15,7 +15,14 @@ from sqlmodel import col, select
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain import money
 from hotlead_app.domain.actors import Actor
-from hotlead_app.domain.controls import next_window_open, period_bounds
+from hotlead_app.domain.controls import (
+    ControlsCount,
+    count_within_controls,
+    next_window_open,
+    period_bounds,
+    validate_caps,
+    validate_schedule,
+)
 from hotlead_app.domain.errors import NotFound
 from hotlead_app.domain.filters import FILTERABLE_TYPES, check_fields, refused_fields, validate_filters
 from hotlead_app.domain.leads import LeadStatus
@@ -28,6 +35,7 @@ from hotlead_app.models import (
     ServiceProvider,
 )
 from hotlead_app.models._types import utcnow
+from hotlead_app.models.provider import DEFAULT_TIME_ZONE
 from hotlead_app.services.reads._access import iso, own_provider
 
 #: Leads a filter preview counts: those that went through approval to the engine.
@@ -98,6 +106,11 @@ class FilterPreview(TypedDict):
     matched: int
     total: int
     filters: dict[str, object]
+    #: of ``matched``: how many the schedule and caps let through, and why not the others
+    #: (``count_within_controls``); equal to ``matched`` / 0 / 0 without controls
+    after_controls: int
+    outside_schedule: int
+    over_cap: int
 
 
 def _filter_fields(fields: list[dict[str, Any]]) -> list[FilterFieldOption]:
@@ -264,19 +277,39 @@ def filter_preview(
     *,
     niche_id: uuid.UUID,
     filters: object,
+    schedule: object = None,
+    caps: object = None,
     days: int = PREVIEW_DAYS,
     now: datetime | None = None,
 ) -> FilterPreview:
     """How many of the niche's leads of the last ``days`` days (those that went
-    through approval) ``filters`` would have matched.  Counted in PostgreSQL with the
-    engine's own filter function (``hotlead_filter_mismatch``) on the filters as a
-    subscription would store them; malformed filters, and filters naming a field a
-    filter may not name, raise ``InvalidFilters`` (a count over a free-text field
-    would tell what the leads say).  Any provider may preview any open niche: only
-    counts are read."""
-    own_provider(actor)
+    through approval) ``filters`` would have matched, and how many of those the
+    subscription's ``schedule`` and ``caps`` would have let through (the one rule of
+    the live count: ``domain.controls.count_within_controls``, in the provider's time
+    zone, each lead at its approval time).  Filters are counted in PostgreSQL with the
+    engine's own filter function (``hotlead_filter_mismatch``, ZIP radius and states
+    included) on the filters as a subscription would store them; malformed filters,
+    and filters naming a field a filter may not name, raise ``InvalidFilters`` (a
+    count over a free-text field would tell what the leads say); a malformed schedule
+    or caps raise ``InvalidInput`` naming the field.  Any provider may preview any
+    open niche: only counts are read."""
+    provider_id = own_provider(actor)
     clean = validate_filters({} if filters is None else filters)
+    clean_schedule = validate_schedule(schedule)
+    clean_caps = validate_caps(caps)
+    controlled = clean_schedule is not None or bool(clean_caps)
     since = (now or utcnow()) - timedelta(days=days)
+    params = {
+        "filters": json.dumps(clean),
+        "niche": niche_id,
+        "since": since,
+        "statuses": [s.value for s in PREVIEW_STATUSES],
+    }
+    where = (
+        "  FROM leads"
+        " WHERE niche_id = :niche AND created_at >= :since"
+        "   AND status = ANY(CAST(:statuses AS lead_status[]))"
+    )
     with unit_of_work() as uow:
         niche = uow.session.get(Niche, niche_id)
         if niche is None or not niche.active:
@@ -285,16 +318,30 @@ def filter_preview(
         matched, total = uow.session.execute(
             text(
                 "SELECT count(*) FILTER (WHERE hotlead_filter_mismatch(CAST(:filters AS jsonb), payload) IS NULL),"
-                "       count(*)"
-                "  FROM leads"
-                " WHERE niche_id = :niche AND created_at >= :since"
-                "   AND status = ANY(CAST(:statuses AS lead_status[]))"
+                "       count(*)" + where
             ),
-            {
-                "filters": json.dumps(clean),
-                "niche": niche_id,
-                "since": since,
-                "statuses": [s.value for s in PREVIEW_STATUSES],
-            },
+            params,
         ).one()
-    return {"niche_id": str(niche_id), "days": days, "matched": matched, "total": total, "filters": clean}
+        counted = ControlsCount(kept=matched, outside_schedule=0, over_cap=0)
+        if controlled and matched:
+            provider = uow.session.get(ServiceProvider, provider_id)
+            zone = provider.time_zone if provider is not None else DEFAULT_TIME_ZONE
+            instants = uow.session.execute(
+                text(
+                    "SELECT coalesce(approved_at, created_at)"
+                    + where
+                    + " AND hotlead_filter_mismatch(CAST(:filters AS jsonb), payload) IS NULL"
+                ),
+                params,
+            ).scalars()
+            counted = count_within_controls(instants, schedule=clean_schedule, caps=clean_caps, zone=zone)
+    return {
+        "niche_id": str(niche_id),
+        "days": days,
+        "matched": matched,
+        "total": total,
+        "filters": clean,
+        "after_controls": counted.kept,
+        "outside_schedule": counted.outside_schedule,
+        "over_cap": counted.over_cap,
+    }
