@@ -20,7 +20,7 @@ def loading_block() -> rx.Component:
     return rx.center(rx.spinner(size="3"), padding="3em", width="100%", class_name="loading")
 
 
-def download_button(label: str, path: str, filename: str, id: str) -> rx.Component:
+def download_button(label: str, path: str | rx.Var, filename: str, id: str) -> rx.Component:
     """A plain document link to a CSV endpoint: the browser downloads it with the
     session cookie (pages and API share one origin in prod)."""
     return rx.link(
