@@ -18,7 +18,15 @@ from hotlead_app import routes
 from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import admin_page
-from hotlead_app.components.widgets import data_table, filter_form, filter_input, labeled_field, paged_list
+from hotlead_app.components.widgets import (
+    NATIVE_SELECT_STYLE,
+    data_table,
+    filter_form,
+    filter_input,
+    labeled_field,
+    labelled_cell,
+    paged_list,
+)
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.services.reads import audit_trail
 from hotlead_app.state.events import event
@@ -205,14 +213,6 @@ class AuditState(FilteredPages, AdminPageState):
 
 
 S = AuditState
-SELECT_STYLE = {
-    "width": "100%",
-    "padding": "0.4em",
-    "border": "1px solid var(--gray-a7)",
-    "border_radius": "var(--radius-2)",
-    "background": "var(--color-surface)",
-    "color": "var(--gray-12)",
-}
 
 
 def _filter_input(name: str, label: str, value, hint: str, **props) -> rx.Component:
@@ -230,7 +230,7 @@ def _filters() -> rx.Component:
                 id="audit-entity_type",
                 default_value=S.entity_type,
                 key=S.entity_type,
-                style=SELECT_STYLE,
+                style=NATIVE_SELECT_STYLE,
             ),
             html_for="audit-entity_type",
             error=S.errors.get("entity_type", ""),
@@ -283,15 +283,16 @@ def _changes(item) -> rx.Component:
 
 def _row(item) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(item["when"], white_space="nowrap"),
-        rx.table.cell(
+        labelled_cell("When", item["when"], white_space="nowrap"),
+        labelled_cell(
+            "Entity",
             rx.text(item["entity_label"], size="1", color_scheme="gray"),
             rx.link(item["short_id"], href=item["href"], title=item["entity_id"]),
         ),
-        rx.table.cell(item["action"]),
-        rx.table.cell(item["actor"], style={"overflow_wrap": "anywhere"}),
-        rx.table.cell(item["memo"], class_name="audit-memo"),
-        rx.table.cell(_changes(item)),
+        labelled_cell("Action", item["action"]),
+        labelled_cell("By", item["actor"], style={"overflow_wrap": "anywhere"}),
+        labelled_cell("Memo", item["memo"], class_name="audit-memo"),
+        labelled_cell("Changes", _changes(item)),
         id="audit-" + item["id"].to(str),
         class_name="audit-row",
     )
@@ -304,7 +305,13 @@ def admin_audit() -> rx.Component:
         paged_list(
             S,
             S.items,
-            data_table(("When", "Entity", "Action", "By", "Memo", "Changes"), S.items, _row, id="audit-table"),
+            data_table(
+                ("When", "Entity", "Action", "By", "Memo", "Changes"),
+                S.items,
+                _row,
+                id="audit-table",
+                stack_on_phone=True,
+            ),
             empty_state("No audit row matches these filters.", id="audit-empty"),
         ),
         spacing="4",

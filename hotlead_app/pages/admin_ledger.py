@@ -18,11 +18,13 @@ from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import (
+    NATIVE_SELECT_STYLE,
     data_table,
     download_button,
     filter_form,
     filter_input,
     labeled_field,
+    labelled_cell,
     paged_list,
 )
 from hotlead_app.domain.errors import InvalidInput
@@ -43,14 +45,6 @@ TYPE_LABELS = {
     "debit": "Debit",
 }
 CSV_PATH = "/api/v1/admin/ledger.csv"
-SELECT_STYLE = {
-    "width": "100%",
-    "padding": "0.4em",
-    "border": "1px solid var(--gray-a7)",
-    "border_radius": "var(--radius-2)",
-    "background": "var(--color-surface)",
-    "color": "var(--gray-12)",
-}
 
 
 def related(entry: dict) -> tuple[str, str]:
@@ -196,7 +190,7 @@ def _filters() -> rx.Component:
                 id="ledger-type",
                 default_value=S.type,
                 key=S.type,
-                style=SELECT_STYLE,
+                style=NATIVE_SELECT_STYLE,
             ),
             html_for="ledger-type",
             error=S.errors.get("type", ""),
@@ -211,13 +205,14 @@ def _filters() -> rx.Component:
 
 def _row(item: dict) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(item["when"], white_space="nowrap"),
-        rx.table.cell(rx.link(item["provider"], href=item["href"])),
-        rx.table.cell(item["type"], rx.cond(item["reversal"] != "", rx.badge("reversal", color_scheme="red"))),
-        rx.table.cell(item["amount"], text_align="right", white_space="nowrap", class_name="ledger-amount"),
-        rx.table.cell(item["balance_after"], text_align="right", white_space="nowrap"),
-        rx.table.cell(item["memo"], style={"overflow_wrap": "anywhere"}),
-        rx.table.cell(
+        labelled_cell("When", item["when"], white_space="nowrap"),
+        labelled_cell("Provider", rx.link(item["provider"], href=item["href"])),
+        labelled_cell("Type", item["type"], rx.cond(item["reversal"] != "", rx.badge("reversal", color_scheme="red"))),
+        labelled_cell("Amount", item["amount"], text_align="right", white_space="nowrap", class_name="ledger-amount"),
+        labelled_cell("Balance after", item["balance_after"], text_align="right", white_space="nowrap"),
+        labelled_cell("Memo", item["memo"], style={"overflow_wrap": "anywhere"}),
+        labelled_cell(
+            "For",
             rx.cond(
                 item["related_href"] != "",
                 rx.link(item["related"], href=item["related_href"], class_name="ledger-related"),
@@ -248,6 +243,7 @@ def admin_ledger() -> rx.Component:
                 S.items,
                 _row,
                 id="ledger-table",
+                stack_on_phone=True,
             ),
             empty_state("No entry matches these filters.", id="ledger-empty"),
         ),

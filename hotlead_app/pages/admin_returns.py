@@ -19,7 +19,7 @@ from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.keyboard import KeyAction, item_attrs, list_keys
 from hotlead_app.components.page import admin_page
-from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or, reason_fields
+from hotlead_app.components.widgets import confirm_dialog, data_table, labelled_cell, loading_or, reason_fields
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import returns
 from hotlead_app.services.reads import niches as niche_reads
@@ -165,19 +165,23 @@ S = ReturnsQueueState
 def _row(r: dict) -> rx.Component:
     pending = r["status"] == "pending"
     return rx.table.row(
-        rx.table.cell(r["when"], white_space="nowrap"),
-        rx.table.cell(
-            rx.link(r["provider"], href=r["provider_href"]), rx.text(r["rate"], size="1", color_scheme="gray")
+        labelled_cell("Asked", r["when"], white_space="nowrap"),
+        labelled_cell(
+            "Provider",
+            rx.link(r["provider"], href=r["provider_href"]),
+            rx.text(r["rate"], size="1", color_scheme="gray"),
         ),
-        rx.table.cell(r["niche"]),
-        rx.table.cell(rx.link("lead", href=r["lead_href"]), " ", r["price"]),
-        rx.table.cell(r["reason"], rx.text(r["note"], size="1", color_scheme="gray")),
-        rx.table.cell(
+        labelled_cell("Niche", r["niche"]),
+        labelled_cell("Lead", rx.link("lead", href=r["lead_href"]), " ", r["price"]),
+        labelled_cell("Reason", r["reason"], rx.text(r["note"], size="1", color_scheme="gray")),
+        labelled_cell(
+            "Status",
             rx.badge(r["status_text"], color_scheme=r["status_color"]),
             rx.text(r["deny_reason"], size="1", color_scheme="gray"),
             class_name="return-status",
         ),
-        rx.table.cell(
+        labelled_cell(
+            "",
             rx.cond(
                 pending,
                 rx.hstack(
@@ -192,7 +196,7 @@ def _row(r: dict) -> rx.Component:
                     ),
                     spacing="2",
                 ),
-            )
+            ),
         ),
         id="return-" + r["id"],
         class_name="return-row",
@@ -243,6 +247,7 @@ def admin_returns() -> rx.Component:
                         default_value=S.provider,
                         id="returns-provider",
                         aria_label="Provider id or email",
+                        min_width="15em",
                     ),
                     rx.button("Filter", type="submit", variant="soft", id="returns-filter"),
                     spacing="2",
@@ -261,7 +266,7 @@ def admin_returns() -> rx.Component:
             S.loading,
             rx.cond(
                 S.items.length() > 0,
-                data_table(headers, S.items, _row, id="returns-table"),
+                data_table(headers, S.items, _row, id="returns-table", stack_on_phone=True),
                 empty_state("No return requests here.", id="returns-empty"),
             ),
         ),

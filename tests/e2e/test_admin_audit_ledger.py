@@ -25,7 +25,7 @@ from tests.e2e.conftest import WAIT, sign_in_admin
 from tests.factories import ROOFING_FIELDS, approved_lead, assignments_of, make_provider, subscribe
 
 
-def _shots(page: Page, name: str) -> None:
+def shots(page: Page, name: str) -> None:
     """The page at 1366 and at 375 px (into $HOTLEAD_SHOTS); at 375 nothing but the
     tables' own boxes may scroll sideways."""
     folder = os.environ.get("HOTLEAD_SHOTS")
@@ -68,7 +68,7 @@ def test_the_audit_log_shows_changes_before_and_after_and_forgets_expansion_on_f
     )
     expect(changes.filter(has_text="Name:")).to_have_text("Name: Solo → Premium")
     assert "{" not in (rows.first.locator(".audit-changes").text_content() or "")  # no raw JSON
-    _shots(page, "admin-audit")
+    shots(page, "admin-audit")
 
     # Another filter: the event now in the first row is another one, and it is not expanded.
     page.locator("#audit-entity_type").select_option("niche")
@@ -118,7 +118,7 @@ def test_the_ledger_links_filters_by_day_and_exports_the_filtered_rows(page: Pag
     expect(rows.nth(1).locator(".ledger-related")).to_have_attribute(
         "href", re.compile(rf"/admin/audit\?entity_type=deposit&entity_id={deposit_id}")
     )
-    _shots(page, "admin-ledger")
+    shots(page, "admin-ledger")
 
     # Dates: "to" before "from" is told next to "to"; nothing is listed, nothing to export.
     page.locator("#ledger-from").fill(today.isoformat())

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 from hotlead_app.domain.actors import admin
 from hotlead_app.services import accounts, catalog, distribution, ledger
 from tests.e2e.conftest import PASSWORD, WAIT, sign_in, sign_in_admin
+from tests.e2e.test_admin_audit_ledger import shots
 from tests.factories import ROOFING_FIELDS, approved_lead, assignments_of, unique_email
 
 
@@ -154,6 +155,7 @@ def test_the_admin_works_the_returns_queue_with_the_keyboard_only(page: Page, ap
     page.keyboard.press("Enter")
     expect(page.locator(".return-row")).to_have_count(3, timeout=WAIT)
     expect(row(0).locator(".return-status")).to_contain_text("Pending")
+    shots(page, "admin-returns")
     page.keyboard.press("Tab")  # out of the field, onto the Filter button: keys work again
     page.keyboard.press("j")
     expect(row(0)).to_be_focused()

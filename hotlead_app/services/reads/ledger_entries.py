@@ -8,7 +8,7 @@ only says that there is more)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TypedDict
@@ -250,16 +250,27 @@ def all_entries_csv(
     newest first, as CSV lines: signed amounts as plain numbers.  Admin-only; the
     filters are checked now, not at the first line read."""
     admin_only(actor)
-    filters = {"provider_id": provider_id, "type": type, "date_from": date_from, "date_to": date_to}
-    all_entries(actor, limit=1, **filters)  # raises on a bad filter before any line is sent
-    return _all_entries_csv(actor, filters, currency)
+
+    def page(limit: int, before: object) -> list[Entry]:
+        return all_entries(
+            actor,
+            provider_id=provider_id,
+            type=type,
+            date_from=date_from,
+            date_to=date_to,
+            limit=limit,
+            before_seq=before,
+        )
+
+    page(1, None)  # raises on a bad filter before any line is sent
+    return _all_entries_csv(page, currency)
 
 
-def _all_entries_csv(actor: Actor, filters: dict, currency: str) -> Iterator[str]:
+def _all_entries_csv(page: Callable[[int, object], list[Entry]], currency: str) -> Iterator[str]:
     yield csv_line([c.format(currency=currency) for c in ADMIN_LEDGER_CSV_COLUMNS])
     before = None
     while True:
-        rows = all_entries(actor, limit=CSV_BATCH, before_seq=before, **filters)
+        rows = page(CSV_BATCH, before)
         for r in rows[:CSV_BATCH]:
             yield csv_line(
                 [
