@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from hotlead_app.api.deps import require_admin
+from hotlead_app.api.deps import principal_from_bearer_or_cookie, require_admin
 from hotlead_app.api.pagination import PageParams, page
 from hotlead_app.api.provider import _entry
 from hotlead_app.domain import money
@@ -25,6 +26,7 @@ from hotlead_app.services import (
 )
 from hotlead_app.services.reads import audit_trail, lead_search, ledger_entries, niches, providers
 from hotlead_app.services.reads import lead_detail as lead_reads
+from hotlead_app.settings import get_settings
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -307,16 +309,56 @@ async def adjust(
 async def admin_ledger(
     provider_id: uuid.UUID | None = None,
     type: str | None = Query(None, max_length=16),
+    date_from: str | None = Query(None, alias="from", max_length=10),
+    date_to: str | None = Query(None, alias="to", max_length=10),
     params: PageParams = Depends(),
     principal: auth.Principal = Depends(require_admin),
 ) -> dict[str, Any]:
-    """Newest first, with the provider's name and the admin memo; ``?type=`` filters."""
+    """Newest first, with the provider's name, the admin memo and the lead a charge or
+    refund was for; ``?type=``, ``?from=`` and ``?to=`` (days, UTC, both included) filter."""
     rows = await run_in_threadpool(
         lambda: ledger_entries.all_entries(
-            principal.actor, provider_id=provider_id, type=type, limit=params.limit, before_seq=params.cursor
+            principal.actor,
+            provider_id=provider_id,
+            type=type,
+            date_from=date_from,
+            date_to=date_to,
+            limit=params.limit,
+            before_seq=params.cursor,
         )
     )
     return page(rows, params.limit, lambda r: r["seq"])
+
+
+async def _admin_bearer_or_cookie(request: Request) -> auth.Principal:
+    return await require_admin(await principal_from_bearer_or_cookie(request))
+
+
+@router.get("/ledger.csv")
+async def admin_ledger_csv(
+    provider_id: uuid.UUID | None = None,
+    type: str | None = Query(None, max_length=16),
+    date_from: str | None = Query(None, alias="from", max_length=10),
+    date_to: str | None = Query(None, alias="to", max_length=10),
+    principal: auth.Principal = Depends(_admin_bearer_or_cookie),
+) -> StreamingResponse:
+    """The entries ``GET /admin/ledger`` lists with the same filters, all of them, as
+    CSV (the ledger page's download link sends the session cookie)."""
+    lines = await run_in_threadpool(
+        lambda: ledger_entries.all_entries_csv(
+            principal.actor,
+            provider_id=provider_id,
+            type=type,
+            date_from=date_from,
+            date_to=date_to,
+            currency=get_settings().deposit_currency,
+        )
+    )
+    return StreamingResponse(
+        lines,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="ledger.csv"', "Cache-Control": "no-store"},
+    )
 
 
 @router.get("/audit-logs")

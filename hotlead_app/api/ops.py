@@ -6,9 +6,10 @@ $HOTLEAD_METRICS_TOKEN`` (when a token is configured) and otherwise says 404, wh
 :func:`build_internal_app` (served on ``HOTLEAD_INTERNAL_PORT`` by
 ``hotlead_app.api.internal``) answers them without a token.
 
-``GET /bench/bare`` (a bare JSON answer, the framework's own cost) exists only when
-the process starts with ``HOTLEAD_BENCH_BARE=1`` (``bench/intake.py`` sets it on the
-server it starts); it is never in any OpenAPI document.
+``GET /bench/bare`` (a bare JSON answer, the framework's own cost) and ``GET
+/bench/write`` (the same after one INSERT and commit into the bench's own table) exist
+only when the process starts with ``HOTLEAD_BENCH_BARE=1`` (``bench/intake.py`` sets
+it on the server it starts); they are never in any OpenAPI document.
 """
 
 from __future__ import annotations
@@ -120,11 +121,33 @@ async def email_open(token: str, request: Request) -> Response:
 BENCH_BARE_ENV = "HOTLEAD_BENCH_BARE"
 
 
+#: The bench's own small table (created by ``bench/intake.py`` in its throw-away
+#: database, never by a migration): ``GET /bench/write`` appends one row to it.
+BENCH_WRITE_TABLE = "bench_writes"
+
+
+def _bench_write() -> None:
+    """One INSERT and its commit, on a pooled psycopg connection of the app's engine."""
+    conn = get_engine().raw_connection()
+    try:
+        cursor = conn.cursor()
+        cursor.execute(f"INSERT INTO {BENCH_WRITE_TABLE} (note) VALUES (%s)", ("bench",))
+        conn.commit()
+    finally:
+        conn.close()  # back to the pool
+
+
 def _add_bench_routes(target: APIRouter) -> None:
-    """The bench-only baseline: no database, no Redis, no validation, just JSON."""
+    """The bench-only baselines: a bare JSON answer (no database, no Redis, no
+    validation), and the same answer after one durable write (one INSERT and commit)."""
 
     @target.get("/bench/bare", include_in_schema=False)
     async def bench_bare() -> dict[str, bool]:
+        return {"ok": True}
+
+    @target.get("/bench/write", include_in_schema=False)
+    async def bench_write() -> dict[str, bool]:
+        await run_in_threadpool(_bench_write)
         return {"ok": True}
 
 

@@ -20,7 +20,7 @@ def loading_block() -> rx.Component:
     return rx.center(rx.spinner(size="3"), padding="3em", width="100%", class_name="loading")
 
 
-def download_button(label: str, path: str, filename: str, id: str) -> rx.Component:
+def download_button(label: str, path: str | rx.Var, filename: str, id: str) -> rx.Component:
     """A plain document link to a CSV endpoint: the browser downloads it with the
     session cookie (pages and API share one origin in prod)."""
     return rx.link(
@@ -33,6 +33,64 @@ def loading_or(loading: rx.Var, content: rx.Component) -> rx.Component:
     return rx.cond(loading, loading_block(), content)
 
 
+#: On a phone (under 30em) a stacked table shows each row as a card: one line per cell,
+#: led by the cell's ``data-label`` (see ``labelled_cell``), and no header row.
+STACKED_ON_PHONE = {
+    "@media (max-width: 30em)": {
+        "& thead": {"display": "none"},
+        # Radix wraps the table in a scroll area (a flex box, a `display: table` div):
+        # on a phone they are plain blocks, so the stacked rows give them their height.
+        "& .rt-ScrollAreaRoot, & .rt-ScrollAreaViewport, & .rt-ScrollAreaViewport > div": {
+            "display": "block !important",
+            "overflow": "visible !important",
+        },
+        "& table, & tbody": {"display": "block", "width": "100%", "height": "auto"},
+        "& tr": {
+            "display": "block",
+            "padding": "0.6em 0",
+            "border_bottom": "1px solid var(--gray-a5)",
+        },
+        "& td": {
+            "display": "flex",
+            "gap": "0.6em",
+            "height": "auto",
+            "min_height": "0",
+            "padding": "0.15em 0.25em",
+            "box_shadow": "none",
+            "text_align": "left !important",
+            "white_space": "normal !important",
+        },
+        "& td::before": {
+            "content": "attr(data-label)",
+            "flex": "0 0 7.5em",
+            "font_weight": "600",
+            "color": "var(--gray-11)",
+        },
+        "& td[data-label='']::before": {"display": "none"},
+        "& td:has(> div:empty)": {"display": "none"},  # an empty line says nothing
+    }
+}
+
+
+def labelled_cell(label: str, *children, **props) -> rx.Component:
+    """A table cell that names its column when the table is stacked on a phone."""
+    return rx.table.cell(rx.box(*children, min_width="0"), custom_attrs={"data-label": label}, **props)
+
+
+#: A native ``<select>`` that looks like the text inputs next to it (same height,
+#: border, font size).
+NATIVE_SELECT_STYLE = {
+    "width": "100%",
+    "height": "var(--space-6)",
+    "padding": "0 0.5em",
+    "font_size": "var(--font-size-2)",
+    "border": "1px solid var(--gray-a7)",
+    "border_radius": "var(--radius-2)",
+    "background": "var(--color-surface)",
+    "color": "var(--gray-12)",
+}
+
+
 def data_table(
     headers: Sequence[str | rx.Component],
     rows: rx.Var,
@@ -40,14 +98,18 @@ def data_table(
     *,
     id: str | None = None,
     table_id: str | None = None,
+    stack_on_phone: bool = False,
 ) -> rx.Component:
-    """A small table that scrolls sideways inside its own box on a narrow screen.
+    """A small table that scrolls sideways inside its own box on a narrow screen, or,
+    with ``stack_on_phone``, shows each row as a card there (cells from ``labelled_cell``).
 
     ``headers`` are titles or ready ``column_header_cell``s; ``row`` renders one item;
     ``id`` names the scrolling box, ``table_id`` the table itself."""
     cells = [h if isinstance(h, rx.Component) else rx.table.column_header_cell(h) for h in headers]
     table_props = {"id": table_id} if table_id else {}
-    box_props = {"id": id} if id else {}
+    box_props: dict = {"id": id} if id else {}
+    if stack_on_phone:
+        box_props["style"] = STACKED_ON_PHONE
     return rx.box(
         rx.table.root(
             rx.table.header(rx.table.row(*cells)),

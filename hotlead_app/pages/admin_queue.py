@@ -7,7 +7,7 @@ backlog changes (``NavState`` polls it; see ``hotlead_app/state/nav.py``).
 
 Keyboard: Tab reaches every lead card and button; on a focused card ``j`` / ``k``
 move to the next / previous lead, ``x`` selects it, ``a`` approves it and ``r``
-opens its reject dialog.
+opens its reject dialog with the reason field focused (``components/keyboard.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.keyboard import KeyAction, item_attrs, list_keys
 from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import confirm_dialog, duplicate_badge, keyset_pager, loading_or, reason_fields
 from hotlead_app.domain.errors import DomainError
@@ -35,38 +36,11 @@ from hotlead_app.state.paging import KeysetPages
 PAGE_SIZE = 20
 BULK = "__selected__"
 
-KEYBOARD_JS = """
-(function () {
-  if (window.__hotleadQueueKeys) return;
-  window.__hotleadQueueKeys = true;
-  document.addEventListener('keydown', function (e) {
-    if (!window.location.pathname.startsWith('/admin/queue')) return;
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
-    var t = e.target || {};
-    var tag = (t.tagName || '').toLowerCase();
-    if (tag === 'input' || tag === 'textarea' || tag === 'select' || t.isContentEditable) return;
-    if (document.querySelector('[role=alertdialog], [role=dialog]')) return;
-    var cards = Array.prototype.slice.call(document.querySelectorAll('[data-queue-card]'));
-    if (!cards.length) return;
-    var current = t.closest ? t.closest('[data-queue-card]') : null;
-    var i = cards.indexOf(current);
-    function go(n) { n = Math.max(0, Math.min(cards.length - 1, n)); cards[n].focus(); }
-    var key = e.key;
-    if (key === 'j') { e.preventDefault(); go(i < 0 ? 0 : i + 1); return; }
-    if (key === 'k') { e.preventDefault(); go(i < 0 ? 0 : i - 1); return; }
-    if (!current) return;
-    var target = null;
-    if (key === 'a') target = current.querySelector('.approve');
-    if (key === 'r') target = current.querySelector('.reject');
-    if (key === 'x') target = current.querySelector('.select-lead');
-    if (target) {
-      e.preventDefault();
-      if (key === 'a') { var next = cards[i + 1] || cards[i - 1]; if (next) next.focus(); }
-      target.click();
-    }
-  });
-})();
-"""
+KEYS = {
+    "a": KeyAction(click=".approve", removes=True),
+    "r": KeyAction(click=".reject", focus="#reject-reason"),
+    "x": KeyAction(click=".select-lead"),
+}
 
 
 def _display(row: Mapping[str, Any]) -> dict[str, str]:
@@ -125,7 +99,7 @@ class QueueState(KeysetPages, ReasonDialog, AdminPageState):
         self.selected = []
         self.dialog = ""
         self._first_page(principal)
-        return rx.call_script(KEYBOARD_JS)
+        return rx.call_script(list_keys(routes.ADMIN_QUEUE, KEYS))
 
     @event
     @guarded
@@ -302,7 +276,7 @@ def _card(item: dict) -> rx.Component:
         id="lead-" + item["id"],
         width="100%",
         class_name="queue-card",
-        custom_attrs={"tabIndex": 0, "data-queue-card": "1"},
+        custom_attrs=item_attrs(),
         aria_label="Lead from " + item["email"],
     )
 

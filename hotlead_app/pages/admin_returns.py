@@ -1,7 +1,12 @@
 """``/admin/returns``: the providers' return requests, filtered by status (pending by
 default), niche and provider, each with its provider's return rate of the last 30
 days; approve (refunds the lead as an admin refund) or deny with a reason (DOMAIN.md
-"Returns")."""
+"Returns").
+
+Keyboard, as in the approval queue (``components/keyboard.py``): Tab reaches every
+request; on a focused request ``j`` / ``k`` move to the next / previous one, ``a``
+approves it and ``d`` opens its deny dialog with the reason field focused (a denial
+still needs a reason)."""
 
 from __future__ import annotations
 
@@ -10,9 +15,11 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.keyboard import KeyAction, item_attrs, list_keys
 from hotlead_app.components.page import admin_page
-from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or, reason_fields
+from hotlead_app.components.widgets import confirm_dialog, data_table, labelled_cell, loading_or, reason_fields
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import returns
 from hotlead_app.services.reads import niches as niche_reads
@@ -23,6 +30,17 @@ from hotlead_app.state.guards import AdminPageState, guarded
 
 LIMIT = 200
 STATUSES = ["pending", "approved", "denied", "all"]
+#: The status filter's choices as admins read them.
+STATUS_FILTER_LABELS = {"pending": "Pending", "approved": "Approved", "denied": "Denied", "all": "All"}
+#: A request's status in its row: the words and the badge's colour.
+STATUS_TEXT = {"pending": "Pending", "approved": "Approved: refunded", "denied": "Denied"}
+STATUS_COLORS = {"pending": "amber", "approved": "green", "denied": "red"}
+ALL_NICHES = "all"
+KEYS = {
+    "a": KeyAction(click=".return-approve", removes=True),
+    "d": KeyAction(click=".return-deny", focus="#deny-reason"),
+}
+KEYS_HELP = "Keys on a focused request: j / k next / previous, a approve, d deny (asks for the reason)."
 
 
 class ReturnsQueueState(ReasonDialog, AdminPageState):
@@ -33,13 +51,18 @@ class ReturnsQueueState(ReasonDialog, AdminPageState):
     error: rx.Field[str] = rx.field("")
     # Filters: a niche (slug, "" for all) and a provider (id or email, "" for all).
     niche: rx.Field[str] = rx.field("")
-    niche_slugs: rx.Field[list[str]] = rx.field(default_factory=list)
+    # The niche filter's choices: {"value": slug, "label": name}, "all" first.
+    niche_options: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     provider: rx.Field[str] = rx.field("")
     provider_error: rx.Field[str] = rx.field("")
 
     def _load(self, principal) -> None:
-        niches = {n["slug"]: n["id"] for n in niche_reads.list_niches(principal.actor)}
-        self.niche_slugs = ["all", *sorted(niches)]
+        listed = niche_reads.list_niches(principal.actor)
+        niches = {n["slug"]: n["id"] for n in listed}
+        self.niche_options = [
+            {"value": ALL_NICHES, "label": "All niches"},
+            *({"value": n["slug"], "label": n["name"]} for n in listed),
+        ]
         provider_id = None
         self.provider_error = ""
         if self.provider.strip():
@@ -56,6 +79,7 @@ class ReturnsQueueState(ReasonDialog, AdminPageState):
             provider_id=provider_id,
             limit=LIMIT,
         )
+        niche_names = {n["slug"]: n["name"] for n in listed}
         self.items = [
             {
                 "id": r["id"],
@@ -63,12 +87,14 @@ class ReturnsQueueState(ReasonDialog, AdminPageState):
                 "provider": r["provider_name"],
                 "provider_href": routes.admin_provider(r["provider_id"]),
                 "rate": f"{r['provider_return_rate_percent']:g} %",
-                "niche": r["niche"],
+                "niche": niche_names.get(r["niche"], r["niche"]),
                 "lead_href": routes.admin_lead(r["lead_id"]),
-                "price": r["charged_amount"],
+                "price": fmt.money(r["charged_amount"]),
                 "reason": r["reason_label"],
                 "note": r["note"] or "",
                 "status": r["status"],
+                "status_text": STATUS_TEXT.get(r["status"], r["status"]),
+                "status_color": STATUS_COLORS.get(r["status"], "gray"),
                 "deny_reason": r["deny_reason"] or "",
             }
             for r in rows[:LIMIT]
@@ -80,6 +106,7 @@ class ReturnsQueueState(ReasonDialog, AdminPageState):
     def load(self, principal):
         self.loading = True
         self._load(principal)
+        return rx.call_script(list_keys(routes.ADMIN_RETURNS, KEYS))
 
     @event
     @guarded
@@ -90,7 +117,7 @@ class ReturnsQueueState(ReasonDialog, AdminPageState):
     @event
     @guarded
     def set_niche(self, principal, value: str):
-        self.niche = "" if value == "all" else value
+        self.niche = "" if value == ALL_NICHES else value
         self._load(principal)
 
     @event
@@ -138,17 +165,23 @@ S = ReturnsQueueState
 def _row(r: dict) -> rx.Component:
     pending = r["status"] == "pending"
     return rx.table.row(
-        rx.table.cell(r["when"], white_space="nowrap"),
-        rx.table.cell(
-            rx.link(r["provider"], href=r["provider_href"]), rx.text(r["rate"], size="1", color_scheme="gray")
+        labelled_cell("Asked", r["when"], white_space="nowrap"),
+        labelled_cell(
+            "Provider",
+            rx.link(r["provider"], href=r["provider_href"]),
+            rx.text(r["rate"], size="1", color_scheme="gray"),
         ),
-        rx.table.cell(r["niche"]),
-        rx.table.cell(rx.link("lead", href=r["lead_href"]), " ", r["price"]),
-        rx.table.cell(r["reason"], rx.text(r["note"], size="1", color_scheme="gray")),
-        rx.table.cell(
-            r["status"], rx.text(r["deny_reason"], size="1", color_scheme="gray"), class_name="return-status"
+        labelled_cell("Niche", r["niche"]),
+        labelled_cell("Lead", rx.link("lead", href=r["lead_href"]), " ", r["price"]),
+        labelled_cell("Reason", r["reason"], rx.text(r["note"], size="1", color_scheme="gray")),
+        labelled_cell(
+            "Status",
+            rx.badge(r["status_text"], color_scheme=r["status_color"]),
+            rx.text(r["deny_reason"], size="1", color_scheme="gray"),
+            class_name="return-status",
         ),
-        rx.table.cell(
+        labelled_cell(
+            "",
             rx.cond(
                 pending,
                 rx.hstack(
@@ -163,10 +196,13 @@ def _row(r: dict) -> rx.Component:
                     ),
                     spacing="2",
                 ),
-            )
+            ),
         ),
         id="return-" + r["id"],
         class_name="return-row",
+        custom_attrs=item_attrs(),
+        aria_label="Return request from " + r["provider"],
+        _focus={"outline": "2px solid var(--accent-8)", "outline_offset": "-2px"},
     )
 
 
@@ -185,14 +221,22 @@ def _deny_dialog() -> rx.Component:
 def admin_returns() -> rx.Component:
     headers = ["Asked", "Provider (30-day return rate)", "Niche", "Lead", "Reason", "Status", ""]
     return rx.vstack(
+        rx.text(KEYS_HELP, size="2", color_scheme="gray", id="returns-keys-help"),
         rx.flex(
-            rx.text("Show", size="2"),
-            rx.select(STATUSES, value=S.status, on_change=S.set_status, id="returns-status"),
-            rx.text("Niche", size="2"),
+            rx.text("Show", size="2", id="returns-status-label"),
             rx.select.root(
-                rx.select.trigger(id="returns-niche"),
-                rx.select.content(rx.foreach(S.niche_slugs, lambda slug: rx.select.item(slug, value=slug))),
-                value=rx.cond(S.niche == "", "all", S.niche),
+                rx.select.trigger(id="returns-status", aria_labelledby="returns-status-label"),
+                rx.select.content(
+                    *[rx.select.item(label, value=value) for value, label in STATUS_FILTER_LABELS.items()]
+                ),
+                value=S.status,
+                on_change=S.set_status,
+            ),
+            rx.text("Niche", size="2", id="returns-niche-label"),
+            rx.select.root(
+                rx.select.trigger(id="returns-niche", aria_labelledby="returns-niche-label"),
+                rx.select.content(rx.foreach(S.niche_options, lambda o: rx.select.item(o["label"], value=o["value"]))),
+                value=rx.cond(S.niche == "", ALL_NICHES, S.niche),
                 on_change=S.set_niche,
             ),
             rx.form(
@@ -202,6 +246,8 @@ def admin_returns() -> rx.Component:
                         placeholder="Provider id or email",
                         default_value=S.provider,
                         id="returns-provider",
+                        aria_label="Provider id or email",
+                        min_width="15em",
                     ),
                     rx.button("Filter", type="submit", variant="soft", id="returns-filter"),
                     spacing="2",
@@ -220,7 +266,7 @@ def admin_returns() -> rx.Component:
             S.loading,
             rx.cond(
                 S.items.length() > 0,
-                data_table(headers, S.items, _row, id="returns-table"),
+                data_table(headers, S.items, _row, id="returns-table", stack_on_phone=True),
                 empty_state("No return requests here.", id="returns-empty"),
             ),
         ),

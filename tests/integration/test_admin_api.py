@@ -328,3 +328,48 @@ def test_names_with_a_line_break_are_refused_with_a_field_error_and_write_nothin
     assert _sql("SELECT count(*) FROM service_providers WHERE name LIKE 'Acme%'") == [(0,)]
     assert _sql("SELECT name FROM niches WHERE slug IN ('crlf', 'crlf-ok')") == [("Roofs",)]
     assert _sql("SELECT count(*) FROM competition_levels") == [(0,)]
+
+
+def test_admin_ledger_csv_follows_the_filters_by_bearer_or_cookie_and_refuses_bad_days(db, api_server):
+    import csv
+    import io
+    from datetime import datetime, timedelta
+
+    from hotlead_app.services import auth
+
+    provider_id, provider_headers = _provider(api_server)
+    ledger.post(provider_id=provider_id, type="deposit", amount="40.00", key=f"csv:{provider_id}")
+    ledger.adjust(provider_id=provider_id, type="debit", amount="2.50", actor=admin(), memo="fee")
+    headers = _admin(api_server)
+    today = datetime.now(UTC).date()
+    url = f"{api_server}/api/v1/admin/ledger.csv"
+    query = {"provider_id": str(provider_id), "from": today.isoformat(), "to": today.isoformat()}
+
+    by_bearer = httpx.get(url, params=query, headers=headers)
+    sealed = auth.seal_token(headers["Authorization"].removeprefix("Bearer "))
+    by_cookie = httpx.get(url, params=query, cookies={"hotlead_session": sealed})
+    for resp in (by_bearer, by_cookie):
+        assert resp.status_code == 200, resp.text
+        assert resp.headers["content-type"].startswith("text/csv")
+        assert 'filename="ledger.csv"' in resp.headers["content-disposition"]
+        rows = list(csv.DictReader(io.StringIO(resp.text)))
+        assert [(r["Type"], r["Amount (USD)"], r["Balance after (USD)"], r["Memo"]) for r in rows] == [
+            ("debit", "-2.50", "37.50", "fee"),
+            ("deposit", "+40.00", "40.00", ""),
+        ]
+    debits = httpx.get(url, params={**query, "type": "debit"}, headers=headers)
+    assert [r["Type"] for r in csv.DictReader(io.StringIO(debits.text))] == ["debit"]
+    yesterday = (today - timedelta(days=1)).isoformat()
+    empty = httpx.get(url, params={**query, "from": yesterday, "to": yesterday}, headers=headers)
+    assert len(list(csv.DictReader(io.StringIO(empty.text)))) == 0
+
+    # The JSON list takes the same days.
+    listed = httpx.get(f"{api_server}/api/v1/admin/ledger", params=query, headers=headers).json()
+    assert [i["type"] for i in listed["items"]] == ["debit", "deposit"]
+
+    bad = httpx.get(url, params={**query, "to": yesterday}, headers=headers)
+    assert bad.status_code == 400 and bad.json()["error"]["details"] == {"to": "on or after the first day"}
+    bad = httpx.get(f"{api_server}/api/v1/admin/ledger", params={"from": "12/31/26"}, headers=headers)
+    assert bad.status_code == 400 and set(bad.json()["error"]["details"]) == {"from"}
+    assert httpx.get(url).status_code == 401
+    assert httpx.get(url, headers=provider_headers).status_code == 403

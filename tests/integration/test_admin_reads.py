@@ -188,6 +188,58 @@ def test_the_global_ledger_filters_by_provider_and_type_and_pages_newest_first(d
     assert seen == seqs
 
 
+def test_the_global_ledger_filters_by_day_links_each_charge_to_its_lead_and_exports_csv(db):
+    import csv
+    import io
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from hotlead_app.services import distribution
+    from tests.factories import approved_lead, assignments_of
+
+    market = make_market(providers=1, balance="50.00", levels=[("Solo", "12.50", 1)])
+    (provider,) = market.providers
+    lead_id = approved_lead(market.niche.slug)
+    assert distribution.distribute_lead(lead_id=lead_id).outcome == "distributed"
+    (assignment,) = assignments_of(lead_id)
+    ledger.adjust(provider_id=provider.id, type="credit", amount="1.25", actor=ADMIN, memo="=SUM(A1)")
+
+    today = datetime.now(UTC).date()
+    everything = ledger_entries.all_entries(ADMIN, provider_id=provider.id)
+    assert [e["type"] for e in everything] == ["credit", "charge", "deposit"]
+    credit, charge, funded = everything
+    assert charge["lead_id"] == str(lead_id) and charge["related_entity_id"] == str(assignment.id)
+    assert credit["lead_id"] is None and funded["lead_id"] is None
+
+    # Days are UTC days, both bounds included; a date or its text.
+    assert ledger_entries.all_entries(ADMIN, provider_id=provider.id, date_from=today, date_to=today) == everything
+    assert ledger_entries.all_entries(ADMIN, provider_id=provider.id, date_from=today.isoformat()) == everything
+    assert ledger_entries.all_entries(ADMIN, provider_id=provider.id, date_to=today - timedelta(days=1)) == []
+    assert ledger_entries.all_entries(ADMIN, provider_id=provider.id, date_from=today + timedelta(days=1)) == []
+    with pytest.raises(InvalidInput) as caught:
+        ledger_entries.all_entries(ADMIN, date_from=today, date_to=today - timedelta(days=1))
+    assert set(caught.value.details) == {"to"}
+    with pytest.raises(InvalidInput) as caught:
+        ledger_entries.all_entries(ADMIN, date_from="31/12/2026")
+    assert set(caught.value.details) == {"from"}
+
+    # The CSV: the same rows with the same filters, readable headers, signed plain numbers.
+    lines = "".join(ledger_entries.all_entries_csv(ADMIN, provider_id=provider.id, date_to=today, currency="USD"))
+    rows = list(csv.DictReader(io.StringIO(lines)))
+    assert list(rows[0])[:6] == ["Date (UTC)", "Provider", "Provider id", "Type", "Amount (USD)", "Balance after (USD)"]
+    assert [r["Entry id"] for r in rows] == [e["id"] for e in everything]
+    assert [r["Amount (USD)"] for r in rows] == ["+1.25", "-12.50", "+50.00"]
+    assert [Decimal(r["Balance after (USD)"]) for r in rows] == [Decimal("38.75"), Decimal("37.50"), Decimal("50.00")]
+    assert rows[1]["Lead id"] == str(lead_id) and rows[1]["For"] == "lead_assignment"
+    assert rows[0]["Memo"] == "'=SUM(A1)"  # never a formula in a spreadsheet
+    only_charges = "".join(ledger_entries.all_entries_csv(ADMIN, provider_id=provider.id, type="charge"))
+    assert [r["Type"] for r in csv.DictReader(io.StringIO(only_charges))] == ["charge"]
+    with pytest.raises(InvalidInput):
+        ledger_entries.all_entries_csv(ADMIN, date_from="tomorrow")
+    with pytest.raises(Forbidden):
+        ledger_entries.all_entries_csv(provider_actor(provider.id))
+
+
 def test_the_global_ledger_refuses_bad_filters_and_providers(db):
     with pytest.raises(InvalidInput) as caught:
         ledger_entries.all_entries(ADMIN, type="gift")

@@ -44,6 +44,7 @@ ADMIN_ONLY: dict[str, dict[str, Any]] = {
     "lead_detail.lead_record": {"lead_id": ANY_ID},
     "lead_search.search_leads": {},
     "ledger_entries.all_entries": {},
+    "ledger_entries.all_entries_csv": {},
     "niches.niche_detail": {"niche_id": ANY_ID},
     "niches.niche_health": {},
     "overview.leads_per_day": {},
@@ -74,6 +75,7 @@ OPEN = {"niches.list_niches"}
 #: Not reads: formatting helpers that read nothing.
 HELPERS = {
     "lead_detail.reason_text",
+    "ledger_entries.date_bounds",
     "missed_leads.reason_text",
     "subscriptions.describe_filters",
     "niches.unsold_warning",

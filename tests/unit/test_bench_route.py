@@ -1,4 +1,6 @@
-"""GET /bench/bare (bench/intake.py's baseline) exists only with HOTLEAD_BENCH_BARE=1."""
+"""GET /bench/bare and GET /bench/write (bench/intake.py's baselines) exist only with
+HOTLEAD_BENCH_BARE=1 (the durable write itself is measured by the bench, against its
+own table)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ print(json.dumps({
     "status": bare.status_code,
     "body": bare.json() if bare.status_code == 200 else None,
     "openapi": client.get("/api/v1/openapi.json").text,
+    # POST on a GET route: 405 when the route exists, 404 when not (the write never runs).
+    "write": client.post("/bench/write").status_code,
 }))
 """
 
@@ -48,6 +52,7 @@ def test_bench_route_is_absent_by_default():
         assert probe["healthz"] == 200
         assert probe["status"] == 404
         assert "bench" not in probe["openapi"]
+        assert probe["write"] == 404
 
 
 def test_bench_route_answers_with_the_variable_and_stays_out_of_openapi():
@@ -56,3 +61,4 @@ def test_bench_route_answers_with_the_variable_and_stays_out_of_openapi():
     assert probe["status"] == 200
     assert probe["body"] == {"ok": True}
     assert "bench" not in probe["openapi"]
+    assert probe["write"] == 405
