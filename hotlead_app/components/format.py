@@ -124,6 +124,17 @@ def duplicate_label(lead_id: str | None) -> str:
     return f"Possible duplicate of lead {lead_id[:8]}" if lead_id else ""
 
 
+# --------------------------------------------------------------------------- contact
+
+
+def tel_href(phone: str | None) -> str:
+    """A tap-to-call link, ``tel:+14045550101`` (digits and a leading ``+`` only), or ``""``."""
+    if not phone:
+        return ""
+    digits = "".join(c for c in phone if c.isdigit())
+    return f"tel:{'+' if phone.strip().startswith('+') else ''}{digits}" if digits else ""
+
+
 # --------------------------------------------------------------------------- why not me
 
 

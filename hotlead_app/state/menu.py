@@ -1,0 +1,27 @@
+"""The back-office navigation's menu button on a narrow screen: open or closed.
+
+Below the ``md`` breakpoint the sections hide behind a "Menu" button (``aria-expanded``
+says which); choosing a section or pressing Escape closes the menu again."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from hotlead_app.state.events import event
+
+
+class MenuState(rx.State):
+    open: rx.Field[bool] = rx.field(False)
+
+    @event
+    def toggle(self):
+        self.open = not self.open
+
+    @event
+    def close(self):
+        self.open = False
+
+    @event
+    def key(self, key: str):
+        if key == "Escape":
+            self.open = False
