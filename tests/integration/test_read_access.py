@@ -73,6 +73,7 @@ OPEN = {"niches.list_niches"}
 #: Not reads: formatting helpers that read nothing.
 HELPERS = {
     "lead_detail.reason_text",
+    "lead_inbox.field_columns",
     "missed_leads.reason_text",
     "subscriptions.describe_filters",
 }
