@@ -74,7 +74,6 @@ def _menu_button() -> rx.Component:
         variant="soft",
         size="2",
         on_click=MenuState.toggle,
-        on_key_down=MenuState.key,
         class_name="nav-menu-button",
         id="nav-menu-button",
         custom_attrs={"aria-expanded": rx.cond(MenuState.open, "true", "false"), "aria-controls": "backoffice-nav"},
@@ -140,7 +139,6 @@ def backoffice_layout(
                 class_name=rx.cond(MenuState.open, "backoffice-nav nav-open", "backoffice-nav"),
                 id="backoffice-nav",
                 aria_label="Sections",
-                on_key_down=MenuState.key,
             ),
             rx.button(
                 "Sign out", variant="ghost", size="1", on_click=on_sign_out, class_name="sign-out", margin_left="auto"

@@ -347,7 +347,7 @@ def notifications_section() -> rx.Component:
                 style={"border": "none", "padding": "0", "margin": "0"},
             ),
             rx.vstack(
-                rx.text("Low-balance alert below", size="2", weight="medium", as_="label", html_for="low-balance"),
+                rx.el.label(rx.text("Low-balance alert below", size="2", weight="medium"), html_for="low-balance"),
                 rx.input(
                     value=n.threshold,
                     on_change=n.set_threshold,

@@ -259,7 +259,7 @@ def _note_card() -> rx.Component:
         rx.vstack(
             rx.heading("Your note", size="4"),
             rx.text("Private: only you see it.", size="1", color_scheme="gray"),
-            rx.text("Note on this lead", as_="label", html_for="lead-note", size="2"),
+            rx.el.label(rx.text("Note on this lead", size="2"), html_for="lead-note"),
             rx.text_area(
                 value=S.note,
                 on_change=S.set_note,

@@ -1,7 +1,8 @@
 """The back-office navigation's menu button on a narrow screen: open or closed.
 
-Below the ``md`` breakpoint the sections hide behind a "Menu" button (``aria-expanded``
-says which); choosing a section or pressing Escape closes the menu again."""
+Below the ``md`` breakpoint the sections hide behind a "Menu" button (a disclosure:
+``aria-expanded`` says which; Enter or Space toggles it); choosing a section closes
+the menu again."""
 
 from __future__ import annotations
 
@@ -20,8 +21,3 @@ class MenuState(rx.State):
     @event
     def close(self):
         self.open = False
-
-    @event
-    def key(self, key: str):
-        if key == "Escape":
-            self.open = False
