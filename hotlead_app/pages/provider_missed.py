@@ -56,7 +56,7 @@ class ProviderMissedState(KeysetPages, ProviderPageState):
                 "lead_id": r["lead_id"],
                 "when": fmt.when(r["created_at"]),
                 "niche": r["niche"],
-                "fields": ", ".join(f"{k}: {v}" for k, v in r["fields"].items()),
+                "fields": " · ".join(f"{label}: {value}" for label, value in r["answers"]),
             }
             for r in page
         ]
@@ -134,8 +134,9 @@ def _card(r: dict) -> rx.Component:
 def provider_missed() -> tuple[rx.Component, ...]:
     return (
         rx.text(
-            "Leads of the last 30 days in your niches that you did not receive, and why, as things stood "
-            "when each was distributed. Contact details stay with the providers who received them.",
+            "Leads of the last 30 days in your niches that you did not receive, and why: as things stood "
+            "when each was distributed, or as things stand now for a lead nobody has bought yet. "
+            "Contact details stay with the providers who received them.",
             size="2",
             color_scheme="gray",
             margin_bottom="1em",

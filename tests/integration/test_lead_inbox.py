@@ -321,6 +321,7 @@ def test_a_lead_nobody_bought_says_why_for_each_subscription_with_label_and_both
     me = actors.provider(provider.id)
     (row,) = [r for r in missed_leads.missed_leads(me) if r["lead_id"] == str(lead_id)]
     assert row["status"] == "approved"
+    assert row["answers"] == [("Monthly bill", "80")]  # only what its filters use, by label
     reasons = {r["subscription_id"]: r for r in row["reasons"]}
     assert set(reasons) == {str(picky.id), str(pricey.id)}
     bill = reasons[str(picky.id)]

@@ -87,6 +87,8 @@ class MissedLead(TypedDict):
     created_at: str | None
     distributed_at: str | None
     fields: dict[str, Any]
+    # The shown fields as (label, value) in the form's order.
+    answers: list[tuple[str, str]]
     reasons: list[MissedReason]
 
 
@@ -177,6 +179,12 @@ def missed_leads(
         rows = uow.session.execute(
             stmt.order_by(col(Lead.created_at).desc(), col(Lead.id).desc()).limit(limit + 1)
         ).all()
+        forms = {
+            niche_id: list(form or [])
+            for niche_id, form in uow.session.execute(
+                select_columns(col(Niche.id), col(Niche.fields)).where(col(Niche.id).in_(list(used)))
+            ).all()
+        }
         context = _context(uow.session, provider_id) if with_reasons else _Context({}, {}, {})
         waiting = (
             _waiting_reasons(
@@ -212,6 +220,11 @@ def missed_leads(
                 "created_at": iso(created_at),
                 "distributed_at": iso(distributed_at),
                 "fields": {name: payload[name] for name in shown},
+                "answers": [
+                    (str(f.get("label") or f.get("name")), str(payload[f["name"]]))
+                    for f in forms.get(niche_id, [])
+                    if f.get("name") in shown and payload[f["name"]] not in (None, "")
+                ],
                 "reasons": reasons,
             }
         )
