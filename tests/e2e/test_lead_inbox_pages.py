@@ -205,3 +205,23 @@ def test_the_notification_settings_are_saved_and_a_bad_threshold_is_shown_next_t
     _shot(page, "provider-settings")
     page.set_viewport_size({"width": 375, "height": 800})
     _shot(page, "provider-settings")
+
+
+def test_the_admin_navigation_is_a_menu_at_375_px_too(page: Page, app_server, shared_db):
+    from tests.e2e.conftest import sign_in_admin
+
+    page.set_viewport_size({"width": 375, "height": 800})
+    sign_in_admin(page, app_server, prefix="inbox-admin")
+    button = page.locator("#nav-menu-button")
+    nav = page.locator("#backoffice-nav")
+    expect(button).to_be_visible(timeout=WAIT)
+    expect(nav).to_be_hidden()
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(button).to_have_attribute("aria-expanded", "true", timeout=WAIT)
+    expect(nav.get_by_role("link", name="Conversion")).to_be_visible()
+    _shot(page, "admin-menu")
+    nav.get_by_role("link", name="Leads").click()
+    expect(page).to_have_url(re.compile(r"/admin/leads"), timeout=WAIT)
+    expect(nav).to_be_hidden(timeout=WAIT)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375

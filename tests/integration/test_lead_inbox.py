@@ -366,3 +366,41 @@ def test_the_sentences_name_the_field_by_label_and_show_both_values():
         f"Your balance ({fmt.money(Decimal('25.00'))}) is below this level's price ({fmt.money(Decimal('30.00'))})."
     )
     assert fmt.why_not({**poor, "text": "Your balance was below the price."}) == "Your balance was below the price."
+
+
+def test_with_the_real_worker_one_email_per_lead_instantly_or_in_one_digest(shared_db, celery_worker, smtp_sink):
+    """The worker's email.new_leads job (from the distribution's outbox row) and the
+    email.lead_digest job sent twice: the instant provider gets one email linking to the
+    lead's page, the digest provider exactly one digest and no instant email."""
+    import time
+
+    from hotlead_app import jobs
+    from hotlead_app.infra.queue import get_celery
+    from tests.conftest import wait_for
+
+    market = make_market(levels=[("Duo", "10.00", 2)], providers=2, balance="100.00")
+    instant_p, digest_p = market.providers
+    inbox.update_preferences(actor=actors.provider(digest_p.id), lead_emails="digest", low_balance_threshold=None)
+    lead_id = approved_lead(market.slug)
+    distribution.distribute_lead(lead_id=lead_id)  # the worker may have been first: either way
+    wait_for(lambda: len(assignments_of(lead_id)) == 2, timeout=30, message="the distribution")
+
+    (instant,) = wait_for(
+        lambda: [m for m in smtp_sink.to(instant_p.email) if m["Subject"].startswith("New ")],
+        timeout=60,
+        message="the instant new-lead email",
+    )
+    assert f"/provider/leads/{lead_id}" in instant.get_body(preferencelist=("plain",)).get_content()
+
+    for _ in range(2):
+        get_celery().send_task(jobs.EMAIL_LEAD_DIGEST)
+    (digest,) = wait_for(
+        lambda: [m for m in smtp_sink.to(digest_p.email) if m["Subject"] == "1 new lead"],
+        timeout=60,
+        message="the digest",
+    )
+    assert f"/provider/leads/{lead_id}" in digest.get_body(preferencelist=("plain",)).get_content()
+    time.sleep(3)  # the second digest job has run by now (the queue is FIFO): it sent nothing
+    assert len([m for m in smtp_sink.to(digest_p.email) if m["Subject"] == "1 new lead"]) == 1
+    assert [m for m in smtp_sink.to(digest_p.email) if m["Subject"].startswith("New ")] == []
+    assert len([m for m in smtp_sink.to(instant_p.email) if m["Subject"].startswith("New ")]) == 1
