@@ -221,7 +221,7 @@ def test_the_admin_navigation_is_a_menu_at_375_px_too(page: Page, app_server, sh
     expect(button).to_have_attribute("aria-expanded", "true", timeout=WAIT)
     expect(nav.get_by_role("link", name="Conversion")).to_be_visible()
     _shot(page, "admin-menu")
-    nav.get_by_role("link", name="Leads").click()
+    nav.get_by_role("link", name="Leads", exact=True).click()
     expect(page).to_have_url(re.compile(r"/admin/leads"), timeout=WAIT)
     expect(nav).to_be_hidden(timeout=WAIT)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
