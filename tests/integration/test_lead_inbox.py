@@ -404,3 +404,32 @@ def test_with_the_real_worker_one_email_per_lead_instantly_or_in_one_digest(shar
     assert len([m for m in smtp_sink.to(digest_p.email) if m["Subject"] == "1 new lead"]) == 1
     assert [m for m in smtp_sink.to(digest_p.email) if m["Subject"].startswith("New ")] == []
     assert len([m for m in smtp_sink.to(instant_p.email) if m["Subject"].startswith("New ")]) == 1
+
+
+def test_the_notification_settings_api_round_trips_and_names_the_bad_field(engine_db, api_server):
+    market = make_market(levels=[("Solo", "10.00", 1)], providers=1, balance="100.00")
+    (provider,) = market.providers
+    me = _headers(api_server, provider.id)
+    url = f"{api_server}/api/v1/provider/notifications"
+    assert httpx.get(url, headers=me).json() == {"lead_emails": "instant", "low_balance_threshold": None}
+
+    bad = httpx.put(url, json={"lead_emails": "weekly", "low_balance_threshold": 25.5}, headers=me)
+    assert bad.status_code == 400
+    assert set(bad.json()["error"]["details"]) == {"lead_emails", "low_balance_threshold"}  # a float is refused
+    assert httpx.get(url, headers=me).json()["lead_emails"] == "instant"  # nothing written
+
+    ok = httpx.put(url, json={"lead_emails": "digest", "low_balance_threshold": "25.50"}, headers=me)
+    assert ok.status_code == 200 and ok.json() == {"lead_emails": "digest", "low_balance_threshold": "25.50"}
+    assert httpx.get(url, headers=me).json() == ok.json()
+    off = httpx.put(url, json={"lead_emails": "instant", "low_balance_threshold": None}, headers=me)
+    assert off.json() == {"lead_emails": "instant", "low_balance_threshold": None}
+
+    # A note with a NUL or a lone surrogate is a 400, never a database error.
+    lead_id = approved_lead(market.slug)
+    distribution.distribute_lead(lead_id=lead_id)
+    (assignment,) = assignments_of(lead_id)
+    note_url = f"{api_server}/api/v1/provider/assignments/{assignment.id}/note"
+    for raw in (b'{"body": "a\\u0000b"}', b'{"body": "\\ud800"}'):
+        resp = httpx.put(note_url, content=raw, headers={**me, "content-type": "application/json"})
+        assert resp.status_code == 400, resp.text
+    assert httpx.get(note_url, headers=me).json()["body"] == ""
