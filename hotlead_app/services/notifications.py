@@ -339,6 +339,9 @@ def new_leads(*, assignment_ids: list[uuid.UUID]) -> list[ComposedEmail]:
 #: instant meanwhile, or its instant job was lost).
 DIGEST_CATCH_UP = timedelta(hours=1)
 DIGEST_MAX_LEADS = 200
+#: How far back a digest looks: an assignment no email announced within a week is
+#: left alone (the hourly query stays on the recent assignments only).
+DIGEST_LOOKBACK = timedelta(days=7)
 
 
 def _digest_candidates(session: Session, provider_id: uuid.UUID | None) -> list[tuple[uuid.UUID, uuid.UUID]]:
@@ -352,8 +355,11 @@ def _digest_candidates(session: Session, provider_id: uuid.UUID | None) -> list[
         .exists()
     )
     announced = select(LeadNotice.assignment_id).where(LeadNotice.assignment_id == LeadAssignment.id).exists()
+    now = utcnow()
     query = select(LeadAssignment.provider_id, LeadAssignment.id).where(
-        ~announced, or_(digest_mode, col(LeadAssignment.assigned_at) < utcnow() - DIGEST_CATCH_UP)
+        col(LeadAssignment.assigned_at) >= now - DIGEST_LOOKBACK,
+        ~announced,
+        or_(digest_mode, col(LeadAssignment.assigned_at) < now - DIGEST_CATCH_UP),
     )
     if provider_id is not None:
         query = query.where(LeadAssignment.provider_id == provider_id)
