@@ -72,6 +72,8 @@ def _menu_button() -> rx.Component:
         rx.icon(rx.cond(MenuState.open, "x", "menu"), size=18),
         "Menu",
         variant="soft",
+        color_scheme="gray",
+        high_contrast=True,
         size="2",
         on_click=MenuState.toggle,
         class_name="nav-menu-button",

@@ -198,5 +198,14 @@ def provider_leads() -> rx.Component:
             ),
             width="100%",
         ),
-        empty_state("No leads yet: they appear here as soon as one matches your subscriptions.", id="leads-empty"),
+        rx.vstack(
+            empty_state("No leads yet: they appear here as soon as one matches your subscriptions.", id="leads-empty"),
+            rx.hstack(
+                rx.link("Your subscriptions →", href=routes.PROVIDER_SUBSCRIPTIONS),
+                rx.link("Why didn't I get a lead? →", href=routes.PROVIDER_MISSED),
+                wrap="wrap",
+                spacing="4",
+            ),
+            spacing="2",
+        ),
     )

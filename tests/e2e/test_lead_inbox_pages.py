@@ -76,6 +76,18 @@ def inbox_world(app_server) -> Inbox:
     return Inbox(email, submitted.id, missed, picky.id)
 
 
+def _serious(page: Page, context: str) -> list[str]:
+    """axe-core's serious or critical violations inside ``context`` (a CSS selector)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page, context=context).response["violations"]
+    return [
+        f"{v['id']}: {v['help']} ({[n.get('failureSummary') for n in v.get('nodes', [])]})"
+        for v in found
+        if v.get("impact") in ("serious", "critical")
+    ]
+
+
 def _shot(page: Page, name: str) -> None:
     if not SHOTS:
         return
@@ -100,6 +112,7 @@ def test_at_375_px_leads_are_cards_with_call_and_mail_links_and_the_menu_opens_b
     expect(card).to_contain_text("Roof type: metal")  # labels, in the form's order
     expect(card).to_contain_text(fmt.money("12.50"))
     expect(card).to_contain_text("Only you")
+    assert _serious(page, "#lead-cards") == []
     # Nothing sticks out sideways.
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
 
@@ -115,6 +128,7 @@ def test_at_375_px_leads_are_cards_with_call_and_mail_links_and_the_menu_opens_b
     expect(button).to_have_attribute("aria-expanded", "true", timeout=WAIT)
     expect(nav).to_be_visible()
     expect(nav.get_by_role("link", name="Missed leads")).to_be_visible()
+    assert _serious(page, "#backoffice-nav") == [] and _serious(page, "#nav-menu-button") == []
     _shot(page, "provider-leads-menu")
     page.keyboard.press(" ")
     expect(button).to_have_attribute("aria-expanded", "false", timeout=WAIT)
@@ -151,6 +165,7 @@ def test_a_private_note_is_saved_on_the_lead_page_and_shown_in_the_list(page: Pa
     expect(page.locator("#lead-note-help")).to_contain_text("saved", timeout=WAIT)
     page.reload()
     expect(page.get_by_label("Note on this lead")).to_have_value("Called Tuesday, call back after 5 pm", timeout=WAIT)
+    assert _serious(page, "#note-card") == []
     _shot(page, "provider-lead")
     page.set_viewport_size({"width": 1366, "height": 900})
     _shot(page, "provider-lead")
@@ -175,6 +190,7 @@ def test_a_missed_lead_says_why_with_the_label_both_values_and_a_link_to_the_fil
     expect(card).to_contain_text("Your filter: Monthly bill ≥ 100; this lead: 80.", timeout=WAIT)
     link = card.get_by_role("link", name="Edit this filter")
     expect(link).to_have_attribute("href", re.compile(rf"/provider/subscriptions\?edit={inbox_world.picky_sub}$"))
+    assert _serious(page, f"[id='missed-{inbox_world.missed_id}']") == []
     _shot(page, "provider-missed")
     page.set_viewport_size({"width": 375, "height": 800})
     _shot(page, "provider-missed")
@@ -201,6 +217,7 @@ def test_the_notification_settings_are_saved_and_a_bad_threshold_is_shown_next_t
     page.reload()
     expect(page.get_by_label("Low-balance alert below")).to_have_value("25.00", timeout=WAIT)
     expect(page.locator("#lead-emails-digest")).to_have_attribute("aria-checked", "true")
+    assert _serious(page, "#provider-notifications") == []
     section.scroll_into_view_if_needed()
     _shot(page, "provider-settings")
     page.set_viewport_size({"width": 375, "height": 800})
