@@ -39,6 +39,12 @@ job                                written by
                                    and beat every minute (a schedule window opens,
                                    a cap period starts)
 ``email.send_pending``             beat only (emails composed but not yet sent)
+``email.lead_digest``              beat only, hourly (leads of providers who chose
+                                   the digest, and any lead no email announced
+                                   within an hour)
+``email.low_balance``              beat only (a balance on the other side of its
+                                   provider's alert threshold); ``email.new_leads``
+                                   and ``email.deposit_received`` check at once too
 ``outbox.drain``                   beat only (outbox rows published but not started)
 ``payments.reconcile``             beat only
 ``reports.roll_up``                beat only
@@ -64,6 +70,8 @@ EMAIL_NEW_LEADS = "email.new_leads"
 EMAIL_DEPOSIT_RECEIVED = "email.deposit_received"
 EMAIL_RETURN_REQUEST = "email.return_request"
 EMAIL_SEND_PENDING = "email.send_pending"
+EMAIL_LEAD_DIGEST = "email.lead_digest"
+EMAIL_LOW_BALANCE = "email.low_balance"
 DISTRIBUTE_LEAD = "distribution.distribute_lead"
 RETRY_WAITING = "distribution.retry_waiting"
 OUTBOX_DRAIN = "outbox.drain"
@@ -120,6 +128,8 @@ JOBS: dict[str, Job] = {
         Job(EMAIL_DEPOSIT_RECEIVED, QUEUE_EMAIL, EMAIL_RETRY),
         Job(EMAIL_RETURN_REQUEST, QUEUE_EMAIL, EMAIL_RETRY),
         Job(EMAIL_SEND_PENDING, QUEUE_EMAIL),
+        Job(EMAIL_LEAD_DIGEST, QUEUE_EMAIL),
+        Job(EMAIL_LOW_BALANCE, QUEUE_EMAIL),
         Job(EMAIL_WEBHOOK_DISABLED, QUEUE_EMAIL, EMAIL_RETRY),
         # Retries are the delivery's own (backoff over 24 h, services/webhooks.py), not Celery's.
         Job(WEBHOOK_DELIVER, QUEUE_WEBHOOKS),
@@ -156,6 +166,7 @@ OUTBOX_DRAIN_SECONDS = 5.0
 EMAIL_SWEEP_SECONDS = 30.0
 RETRY_WAITING_SECONDS = 60.0
 WEBHOOK_SWEEP_SECONDS = 15.0
+LOW_BALANCE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -174,6 +185,10 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("outbox-drain", OUTBOX_DRAIN, seconds=OUTBOX_DRAIN_SECONDS),
     Periodic("email-send-pending", EMAIL_SEND_PENDING, seconds=EMAIL_SWEEP_SECONDS),
     Periodic("distribution-retry-waiting", RETRY_WAITING, seconds=RETRY_WAITING_SECONDS),
+    # The hourly lead digest (providers who chose it), at the top of every hour.
+    Periodic("email-lead-digest", EMAIL_LEAD_DIGEST, cron={"minute": 0}),
+    # Low-balance alerts and their re-arming that no charge or deposit job saw.
+    Periodic("email-low-balance", EMAIL_LOW_BALANCE, seconds=LOW_BALANCE_SECONDS),
     # Webhook deliveries due for a retry (or whose worker died mid-POST); expired ones fail.
     Periodic("webhooks-sweep", WEBHOOK_SWEEP, seconds=WEBHOOK_SWEEP_SECONDS),
     # Payments: compare the processors with the deposits (hourly by default).

@@ -83,13 +83,16 @@ def admin_alert_email(subject: str, outbox_id: str | None = None, **details) -> 
 
 @app.task(**_options(jobs.EMAIL_NEW_LEADS))
 def new_leads_email(assignment_ids: list, outbox_id: str | None = None) -> str:
-    for assignment_id in assignment_ids:
-        _send(notifications.compose_new_lead(assignment_id=uuid.UUID(assignment_id)))
+    """Each assignment's instant email (when its provider chose them; the digest tells
+    the others), then the charged providers' low-balance alerts."""
+    for composed in notifications.new_leads(assignment_ids=[uuid.UUID(a) for a in assignment_ids]):
+        _send(composed)
     return "sent"
 
 
 @app.task(**_options(jobs.EMAIL_DEPOSIT_RECEIVED))
 def deposit_received_email(entry_id: str, outbox_id: str | None = None) -> str:
+    _send(notifications.rearm_low_balance_after(entry_id=uuid.UUID(entry_id)))
     return _send(notifications.compose_deposit_received(entry_id=uuid.UUID(entry_id)))
 
 
@@ -113,6 +116,16 @@ def deliver_webhook(delivery_id: str, outbox_id: str | None = None) -> str:
 @app.task(**_options(jobs.WEBHOOK_SWEEP))
 def sweep_webhooks() -> dict:
     return webhooks.sweep()
+
+
+@app.task(**_options(jobs.EMAIL_LEAD_DIGEST))
+def lead_digest_task() -> dict:
+    return notifications.send_lead_digests()
+
+
+@app.task(**_options(jobs.EMAIL_LOW_BALANCE))
+def low_balance_task() -> dict:
+    return notifications.low_balance_sweep()
 
 
 @app.task(**_options(jobs.EMAIL_SEND_PENDING))

@@ -552,3 +552,74 @@ async def redeliver_webhook(
 ) -> dict[str, Any]:
     same = await run_in_threadpool(lambda: webhooks.redeliver(actor=principal.actor, delivery_id=delivery_id))
     return {"id": str(same), "status": "pending"}
+
+
+# --------------------------------------------------------------------------- lead inbox: notes, notifications
+
+from hotlead_app.services import inbox  # noqa: E402
+
+
+class NoteIn(BaseModel):
+    body: Any = None
+
+
+def _note_out(n: inbox.NoteRead) -> dict[str, Any]:
+    return {
+        "assignment_id": str(n.assignment_id),
+        "body": n.body,
+        "updated_at": n.updated_at.isoformat() if n.updated_at else None,
+    }
+
+
+@router.get("/assignments/{assignment_id}/note")
+async def get_note(assignment_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    """The provider's private note on its assignment (``body`` ``""`` when none)."""
+    return _note_out(
+        await run_in_threadpool(lambda: inbox.get_note(actor=principal.actor, assignment_id=assignment_id))
+    )
+
+
+@router.put("/assignments/{assignment_id}/note")
+async def put_note(
+    assignment_id: uuid.UUID, body: NoteIn, principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    """Replace the note (``""`` clears it); 400 naming ``body`` past 2000 characters."""
+    saved = await run_in_threadpool(
+        lambda: inbox.save_note(actor=principal.actor, assignment_id=assignment_id, body=body.body)
+    )
+    return _note_out(saved)
+
+
+class NotificationsIn(BaseModel):
+    lead_emails: Any = None
+    low_balance_threshold: Any = None
+
+
+def _prefs_out(p: inbox.Preferences) -> dict[str, Any]:
+    return {
+        "lead_emails": p.lead_emails,
+        "low_balance_threshold": money.format_money(p.low_balance_threshold)
+        if p.low_balance_threshold is not None
+        else None,
+    }
+
+
+@router.get("/notifications")
+async def get_notifications(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    """``{lead_emails: instant|digest, low_balance_threshold}``."""
+    provider_id = principal.actor.provider_id
+    assert provider_id is not None  # require_provider
+    return _prefs_out(await run_in_threadpool(lambda: inbox.get_preferences(provider_id=provider_id)))
+
+
+@router.put("/notifications")
+async def put_notifications(
+    body: NotificationsIn, principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    """Both fields (``low_balance_threshold`` null: no alert); 400 naming the field."""
+    saved = await run_in_threadpool(
+        lambda: inbox.update_preferences(
+            actor=principal.actor, lead_emails=body.lead_emails, low_balance_threshold=body.low_balance_threshold
+        )
+    )
+    return _prefs_out(saved)

@@ -39,12 +39,46 @@ PROVIDER_SECTIONS: list[tuple[str, str]] = [
 
 
 def _nav_link(label: str, href: str, badge: rx.Component | None = None) -> rx.Component:
+    from hotlead_app.state.menu import MenuState
+
     return rx.link(
         rx.hstack(rx.text(label, size="2"), badge or rx.fragment(), spacing="1", align="center"),
         href=href,
         underline="none",
         class_name="nav-link",
         white_space="nowrap",
+        on_click=MenuState.close,
+    )
+
+
+#: Below Radix's ``md`` breakpoint (1024 px) the sections hide behind the menu button.
+NAV_CSS = """
+.nav-menu-button { display: none; }
+@media (max-width: 1023.98px) {
+  .nav-menu-button { display: inline-flex; }
+  .backoffice-nav { display: none !important; }
+  .backoffice-nav.nav-open { display: flex !important; flex-direction: column; gap: 0; }
+  .backoffice-nav.nav-open .nav-link { padding: 0.6em 0.25em; border-top: 1px solid var(--gray-a4); }
+}
+"""
+
+
+def _menu_button() -> rx.Component:
+    """The "Menu" button of a narrow screen: a real button (Enter and Space work),
+    ``aria-expanded`` and ``aria-controls`` naming the navigation it shows."""
+    from hotlead_app.state.menu import MenuState
+
+    return rx.button(
+        rx.icon(rx.cond(MenuState.open, "x", "menu"), size=18),
+        "Menu",
+        variant="soft",
+        color_scheme="gray",
+        high_contrast=True,
+        size="2",
+        on_click=MenuState.toggle,
+        class_name="nav-menu-button",
+        id="nav-menu-button",
+        custom_attrs={"aria-expanded": rx.cond(MenuState.open, "true", "false"), "aria-controls": "backoffice-nav"},
     )
 
 
@@ -88,19 +122,25 @@ def backoffice_layout(
     badges: dict[str, rx.Component] | None = None,
     actions: rx.Component | None = None,
 ) -> rx.Component:
-    """A responsive frame: brand, navigation (wraps on a phone), sign-out, page title."""
+    """A responsive frame: brand, navigation (behind a menu button on a phone), sign-out,
+    page title."""
+    from hotlead_app.state.menu import MenuState
+
     badges = badges or {}
     return rx.box(
+        rx.el.style(NAV_CSS),
         rx.flex(
             logo("32px"),
-            # On a phone the navigation takes its own row under the logo and sign-out.
-            rx.flex(
+            _menu_button(),
+            # On a phone the open menu takes its own rows under the logo and sign-out.
+            rx.el.nav(
                 *[_nav_link(label, href, badges.get(label)) for label, href in sections],
-                wrap="wrap",
-                spacing="4",
+                style={"display": "flex", "flexWrap": "wrap", "gap": "var(--space-4)"},
                 flex=rx.breakpoints(initial="1 1 100%", md="1 1 0%"),
                 order=rx.breakpoints(initial="1", md="0"),
-                class_name="backoffice-nav",
+                class_name=rx.cond(MenuState.open, "backoffice-nav nav-open", "backoffice-nav"),
+                id="backoffice-nav",
+                aria_label="Sections",
             ),
             rx.button(
                 "Sign out", variant="ghost", size="1", on_click=on_sign_out, class_name="sign-out", margin_left="auto"

@@ -122,3 +122,58 @@ LEDGER_TYPE_TEXT = {"deposit": "Deposit", "charge": "Lead", "refund": "Refund", 
 def duplicate_label(lead_id: str | None) -> str:
     """ "Possible duplicate of lead 1a2b3c4d" (an earlier lead of the same consumer)."""
     return f"Possible duplicate of lead {lead_id[:8]}" if lead_id else ""
+
+
+# --------------------------------------------------------------------------- contact
+
+
+def tel_href(phone: str | None) -> str:
+    """A tap-to-call link, ``tel:+14045550101`` (digits and a leading ``+`` only), or ``""``."""
+    if not phone:
+        return ""
+    digits = "".join(c for c in phone if c.isdigit())
+    return f"tel:{'+' if phone.strip().startswith('+') else ''}{digits}" if digits else ""
+
+
+# --------------------------------------------------------------------------- why not me
+
+
+def filter_rule(label: str, rule: object) -> str:
+    """A subscription's filter on one field as a person reads it: ``"Monthly bill ≥ 100"``,
+    ``"Roof type is metal or tile"``, ``"ZIP within 25 miles of 10001"``."""
+    if isinstance(rule, list):
+        values = [str(v) for v in rule]
+        shown = values[0] if len(values) == 1 else ", ".join(values[:-1]) + " or " + values[-1]
+        return f"{label} is {shown}"
+    if isinstance(rule, Mapping):
+        parts = []
+        if "near" in rule and isinstance(rule["near"], Mapping):
+            parts.append(f"within {rule['near'].get('miles')} miles of {rule['near'].get('zip')}")
+        if "states" in rule and isinstance(rule["states"], list):
+            parts.append("in " + ", ".join(str(s) for s in rule["states"]))
+        low, high = rule.get("min"), rule.get("max")
+        if low is not None and high is not None:
+            parts.append(f"from {low} to {high}")
+        elif low is not None:
+            parts.append(f"≥ {low}")
+        elif high is not None:
+            parts.append(f"≤ {high}")
+        return f"{label} " + " and ".join(parts)
+    return f"{label} {rule}"
+
+
+def why_not(reason: Mapping[str, Any]) -> str:
+    """The sentence of one "why not me" reason (``services/reads/missed_leads``): a
+    filter names the field by its label and shows both values ("Your filter: Monthly
+    bill ≥ 100; this lead: 80."), a balance too low shows the balance and the price."""
+    code = str(reason.get("reason", "")).partition(":")[0]
+    if code == "filter_mismatch" and reason.get("field_label"):
+        label = str(reason["field_label"])
+        value = reason.get("value")
+        theirs = f"this lead: {value}" if value is not None else f"this lead gave no {label}"
+        if reason.get("rule") is None:
+            return f"Your filter on {label} did not match ({theirs}); you have changed that filter since."
+        return f"Your filter: {filter_rule(label, reason['rule'])}; {theirs}."
+    if code == "insufficient_balance" and reason.get("balance") is not None and reason.get("price") is not None:
+        return f"Your balance ({money(reason['balance'])}) is below this level's price ({money(reason['price'])})."
+    return str(reason.get("text", ""))

@@ -8,6 +8,7 @@ from hotlead_app.models.audit import ActorRole, AuditLog
 from hotlead_app.models.distribution import DistributionRecord
 from hotlead_app.models.email import EmailEvent, EmailMessage, EmailStatus
 from hotlead_app.models.geo import ZipCentroid
+from hotlead_app.models.inbox import AssignmentNote, LeadNotice, NotificationSettings
 from hotlead_app.models.lead import Lead, LeadRead
 from hotlead_app.models.level import CompetitionLevel, CompetitionLevelRead
 from hotlead_app.models.niche import Niche, NicheRead
@@ -31,6 +32,7 @@ __all__ = [
     "PAUSE_REASON_TEXT",
     "ActorRole",
     "ApiKey",
+    "AssignmentNote",
     "AuditLog",
     "AuthSession",
     "CompetitionLevel",
@@ -42,6 +44,7 @@ __all__ = [
     "EmailStatus",
     "Lead",
     "LeadAssignment",
+    "LeadNotice",
     "LeadOutcome",
     "LeadRead",
     "LeadStatus",
@@ -51,6 +54,7 @@ __all__ = [
     "LedgerEntryType",
     "Niche",
     "NicheRead",
+    "NotificationSettings",
     "OutboxMessage",
     "Partner",
     "PauseReason",

@@ -20,7 +20,7 @@ from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, loading_or
 from hotlead_app.domain.controls import PERIODS
 from hotlead_app.domain.errors import DomainError
-from hotlead_app.services import catalog
+from hotlead_app.services import catalog, inbox
 from hotlead_app.services.reads import account_summary, lead_inbox, subscriptions
 from hotlead_app.state.events import event
 from hotlead_app.state.fields import ObjectField, object_field
@@ -263,7 +263,125 @@ def settings_section() -> rx.Component:
     )
 
 
-@provider_page(route=routes.PROVIDER_HOME, title="Overview", on_load=ProviderHomeState.load)
+class NotificationsState(ProviderPageState):
+    """How the provider hears about its leads, and its low-balance alert threshold."""
+
+    lead_emails: rx.Field[str] = rx.field("instant")
+    threshold: rx.Field[str] = rx.field("")
+    errors: ObjectField[dict[str, str]] = object_field(dict)
+    saving: rx.Field[bool] = rx.field(False)
+
+    def _show(self, prefs: inbox.Preferences) -> None:
+        self.lead_emails = prefs.lead_emails
+        self.threshold = str(prefs.low_balance_threshold) if prefs.low_balance_threshold is not None else ""
+        self.errors = {}
+
+    @event
+    @guarded
+    def load(self, principal):
+        self._show(inbox.get_preferences(provider_id=principal.actor.provider_id))
+
+    @event
+    def set_lead_emails(self, value: str):
+        self.lead_emails = value
+        self.errors = {k: v for k, v in self.errors.items() if k != "lead_emails"}
+
+    @event
+    def set_threshold(self, value: str):
+        self.threshold = value
+        self.errors = {k: v for k, v in self.errors.items() if k != "low_balance_threshold"}
+
+    @event
+    @guarded
+    def save(self, principal):
+        self.saving = True
+        yield
+        try:
+            prefs = inbox.update_preferences(
+                actor=principal.actor, lead_emails=self.lead_emails, low_balance_threshold=self.threshold
+            )
+        except DomainError as exc:
+            self.errors = {str(k): str(v) for k, v in (exc.details or {}).items()}
+            self.saving = False
+            return
+        self._show(prefs)
+        self.saving = False
+        yield rx.toast.success("Notification settings saved.")
+
+
+LEAD_EMAIL_CHOICES = {
+    "instant": "An email for each lead, as it arrives",
+    "digest": "One email an hour listing the new leads",
+}
+
+
+def notifications_section() -> rx.Component:
+    n = NotificationsState
+    threshold_error = n.errors.get("low_balance_threshold", "")
+    return rx.card(
+        rx.vstack(
+            rx.heading("Notifications", size="4"),
+            rx.el.fieldset(
+                rx.el.legend(rx.text("New lead emails", size="2", weight="medium")),
+                rx.radio_group.root(
+                    rx.vstack(
+                        *[
+                            rx.text(
+                                rx.flex(
+                                    rx.radio_group.item(value=value, id=f"lead-emails-{value}"),
+                                    label,
+                                    spacing="2",
+                                    align="center",
+                                ),
+                                as_="label",
+                                size="2",
+                            )
+                            for value, label in LEAD_EMAIL_CHOICES.items()
+                        ],
+                        spacing="2",
+                    ),
+                    value=n.lead_emails,
+                    on_change=n.set_lead_emails,
+                    name="lead_emails",
+                ),
+                style={"border": "none", "padding": "0", "margin": "0"},
+            ),
+            rx.vstack(
+                rx.el.label(rx.text("Low-balance alert below", size="2", weight="medium"), html_for="low-balance"),
+                rx.input(
+                    value=n.threshold,
+                    on_change=n.set_threshold,
+                    placeholder="no alert",
+                    input_mode="decimal",
+                    width="9em",
+                    id="low-balance",
+                    custom_attrs={
+                        "aria-describedby": "low-balance-help",
+                        "aria-invalid": rx.cond(threshold_error != "", "true", "false"),
+                    },
+                ),
+                rx.text(
+                    "One email when your balance drops below this amount; another only after it has been back up.",
+                    size="1",
+                    color_scheme="gray",
+                    id="low-balance-help",
+                ),
+                rx.cond(
+                    threshold_error != "",
+                    rx.text(threshold_error, color="red", size="1", role="alert", id="low-balance-error"),
+                ),
+                spacing="1",
+            ),
+            rx.button("Save notifications", on_click=n.save, loading=n.saving, id="save-notifications"),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        id="provider-notifications",
+    )
+
+
+@provider_page(route=routes.PROVIDER_HOME, title="Overview", on_load=[ProviderHomeState.load, NotificationsState.load])
 def provider_home() -> rx.Component:
     s = ProviderHomeState
     return loading_or(
@@ -377,6 +495,7 @@ def provider_home() -> rx.Component:
                 spacing="4",
             ),
             settings_section(),
+            notifications_section(),
             spacing="4",
             width="100%",
         ),

@@ -1,6 +1,7 @@
-"""``/provider/leads/[lead_id]``: one lead the provider received — contact details,
-every field, price, level, how many providers share it, refund; "Return this lead"
-while its window is open (time left shown), and the outcome buttons."""
+"""``/provider/leads/[lead_id]``: one lead the provider received — name, tap-to-call
+and email links, every answer (labels in the form's order), price, level, how many
+providers share it, refund; the provider's private note; "Return this lead" while its
+window is open (time left shown), and the outcome buttons."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from hotlead_app.components import format as fmt
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import loading_or
 from hotlead_app.domain.errors import DomainError
-from hotlead_app.services import outcomes, returns
+from hotlead_app.models.inbox import NOTE_MAX_CHARS
+from hotlead_app.services import inbox, outcomes, returns
 from hotlead_app.services.reads import lead_detail
 from hotlead_app.state.events import event
 from hotlead_app.state.fields import ObjectField, object_field
@@ -55,6 +57,35 @@ class ProviderLeadState(ProviderPageState):
     won_value: rx.Field[str] = rx.field("")
     lost_reason: rx.Field[str] = rx.field("")
     outcome_error: rx.Field[str] = rx.field("")
+    # The private note: as typed, as saved, when it was saved, and an error.
+    note: rx.Field[str] = rx.field("")
+    note_saved: rx.Field[str] = rx.field("")
+    note_saved_at: rx.Field[str] = rx.field("")
+    note_error: rx.Field[str] = rx.field("")
+    saving_note: rx.Field[bool] = rx.field(False)
+
+    @event
+    def set_note(self, value: str):
+        self.note = value
+        self.note_error = ""
+
+    @event
+    @guarded
+    def save_note(self, principal):
+        self.saving_note = True
+        yield
+        try:
+            saved = inbox.save_note(
+                actor=principal.actor, assignment_id=uuid.UUID(self.lead["assignment_id"]), body=self.note
+            )
+        except DomainError as exc:
+            self.note_error = "; ".join(str(v) for v in exc.details.values()) or exc.message
+            self.saving_note = False
+            return
+        self.note = self.note_saved = saved.body
+        self.note_saved_at = fmt.when_utc(saved.updated_at)
+        self.saving_note = False
+        yield rx.toast.success("Note saved.")
 
     @event
     def set_return_reason(self, value: str):
@@ -122,11 +153,14 @@ class ProviderLeadState(ProviderPageState):
             self.lead, self.fields, self.missing, self.loading = {}, [], True, False
             return
         self.lead = {
+            # The consumer's name: shown once leads carry one (issue 16, item 2).
+            "name": data["name"] or "",
             "email": data["email"],
             "phone": data["phone"] or "",
+            "tel": fmt.tel_href(data["phone"]),
             "niche": data["niche"],
             "level": data["level"],
-            "price": data["charged_amount"],
+            "price": fmt.money(data["charged_amount"]),
             "shared": str(data["shared_with"]),
             "assignment_id": data["assignment_id"],
             "received": fmt.when(data["assigned_at"]),
@@ -137,7 +171,10 @@ class ProviderLeadState(ProviderPageState):
                 else ""
             ),
         }
-        self.fields = data["fields"]
+        self.fields = [{"label": k, "value": v} for k, v in fmt.answers(data["niche_fields"], data["payload"])]
+        self.note = self.note_saved = data["note"]
+        self.note_saved_at = fmt.when_utc(data["note_updated_at"])
+        self.note_error = ""
         request = data["return_request"]
         self.return_left = time_left(data["return_window_closes_at"], datetime.now(UTC))
         self.can_return = request is None and not data["is_refunded"] and self.return_left != ""
@@ -217,6 +254,53 @@ def _outcome_card() -> rx.Component:
     )
 
 
+def _note_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Your note", size="4"),
+            rx.text("Private: only you see it.", size="1", color_scheme="gray"),
+            rx.el.label(rx.text("Note on this lead", size="2"), html_for="lead-note"),
+            rx.text_area(
+                value=S.note,
+                on_change=S.set_note,
+                id="lead-note",
+                width="100%",
+                rows="4",
+                max_length=NOTE_MAX_CHARS,
+                placeholder="e.g. called Tuesday, call back after 5 pm",
+                custom_attrs={"aria-describedby": "lead-note-help"},
+            ),
+            rx.hstack(
+                rx.text(
+                    S.note.length().to_string() + f" / {NOTE_MAX_CHARS}",
+                    rx.cond(S.note_saved_at != "", " · saved " + S.note_saved_at, ""),
+                    size="1",
+                    color_scheme="gray",
+                    id="lead-note-help",
+                ),
+                rx.spacer(),
+                rx.button(
+                    "Save note",
+                    on_click=S.save_note,
+                    loading=S.saving_note,
+                    disabled=S.note == S.note_saved,
+                    id="lead-note-save",
+                ),
+                width="100%",
+                align="center",
+            ),
+            rx.cond(
+                S.note_error != "",
+                rx.text(S.note_error, color="red", size="2", role="alert", id="lead-note-error"),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        id="note-card",
+    )
+
+
 def _return_card() -> rx.Component:
     return rx.cond(
         S.return_status != "",
@@ -273,8 +357,13 @@ def provider_lead_detail() -> rx.Component:
                 ),
                 rx.card(
                     rx.data_list.root(
+                        rx.cond(S.lead["name"] != "", _item("Name", S.lead["name"], "lead-name")),
                         _item("Email", rx.link(S.lead["email"], href="mailto:" + S.lead["email"]), "lead-email"),
-                        _item("Phone", S.lead["phone"], "lead-phone"),
+                        _item(
+                            "Phone",
+                            rx.cond(S.lead["tel"] != "", rx.link(S.lead["phone"], href=S.lead["tel"]), "—"),
+                            "lead-phone",
+                        ),
                         _item("Niche", S.lead["niche"]),
                         _item("Level", S.lead["level"]),
                         _item("Price", S.lead["price"], "lead-price"),
@@ -295,6 +384,7 @@ def provider_lead_detail() -> rx.Component:
                     id="lead-fields",
                 ),
                 _outcome_card(),
+                _note_card(),
                 _return_card(),
                 rx.link("← All leads", href=routes.PROVIDER_LEADS),
                 spacing="4",

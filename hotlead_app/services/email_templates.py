@@ -102,3 +102,31 @@ def return_update(
 def admin_alert(*, subject: str, details: dict) -> Rendered:
     lines = [f"{k}: {v}" for k, v in sorted(details.items())]
     return Rendered(f"[hotlead] {subject}", "\n".join(lines) + "\n", _html(subject, [html.escape(x) for x in lines]))
+
+
+@dataclass(frozen=True)
+class DigestLead:
+    """One lead of an hourly digest: what it is, and the link to its page."""
+
+    title: str  # "Roofing lead, $45.00"
+    lines: list[str]  # contact and answers, one line each
+    link: str
+
+
+def lead_digest(*, name: str, leads: list[DigestLead], link: str) -> Rendered:
+    """The hourly digest: every lead received since the last one, each with its page."""
+    count = len(leads)
+    subject = f"{count} new lead" + ("s" if count != 1 else "")
+    text = f"Hello {name},\n\nYou received {subject}:\n\n" + "\n\n".join(
+        f"{lead.title}\n" + "\n".join(lead.lines) + f"\nOpen it: {lead.link}" for lead in leads
+    )
+    text += f"\n\nAll your leads: {link}\n"
+    items = "".join(
+        f'<p style="margin:0 0 16px;line-height:1.5"><a href="{html.escape(lead.link, quote=True)}" '
+        f'style="color:{ACCENT};font-weight:600">{html.escape(lead.title)}</a><br>'
+        + "<br>".join(html.escape(line) for line in lead.lines)
+        + "</p>"
+        for lead in leads
+    )
+    body = _html(subject, [f"Hello {html.escape(name)},", f"You received {subject}:", items], ("See your leads", link))
+    return Rendered(subject, text, body)

@@ -21,14 +21,27 @@ from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
 from urllib.parse import unquote, urlparse
 
+from sqlalchemy import or_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from hotlead_app import routes
 from hotlead_app.db import referenced, unit_of_work
+from hotlead_app.domain.money import format_money
 from hotlead_app.infra import metrics
 from hotlead_app.infra.logging import bind
-from hotlead_app.models import EmailEvent, EmailMessage, EmailStatus, Lead, LeadStatus, Niche, ServiceProvider
+from hotlead_app.models import (
+    EmailEvent,
+    EmailMessage,
+    EmailStatus,
+    Lead,
+    LeadAssignment,
+    LeadNotice,
+    LeadStatus,
+    Niche,
+    NotificationSettings,
+    ServiceProvider,
+)
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import email_templates, tokens
 from hotlead_app.settings import get_settings
@@ -95,31 +108,46 @@ def record_open(*, token: str, ip: str | None, user_agent: str | None) -> bool:
 def _insert(
     *, dedupe_key: str, kind: str, to_address: str, rendered: email_templates.Rendered, lead_id: uuid.UUID | None = None
 ) -> ComposedEmail:
+    with unit_of_work() as uow:
+        return _insert_in(
+            uow.session, dedupe_key=dedupe_key, kind=kind, to_address=to_address, rendered=rendered, lead_id=lead_id
+        )
+
+
+def _insert_in(
+    session: Session,
+    *,
+    dedupe_key: str,
+    kind: str,
+    to_address: str,
+    rendered: email_templates.Rendered,
+    lead_id: uuid.UUID | None = None,
+) -> ComposedEmail:
+    """The email composed in the caller's transaction (once per ``dedupe_key``)."""
     email_id = uuid.uuid4()
     html = rendered.html.replace("{PIXEL}", f'<img src="{pixel_url(email_id)}" width="1" height="1" alt="">')
-    with unit_of_work() as uow:
-        stmt = (
-            insert(EmailMessage)
-            .values(
-                id=email_id,
-                dedupe_key=dedupe_key,
-                kind=kind,
-                to_address=to_address,
-                subject=rendered.subject,
-                body_text=rendered.text,
-                body_html=html,
-                lead_id=lead_id,
-                status=EmailStatus.queued,
-                attempts=0,
-            )
-            .on_conflict_do_nothing(constraint="uq_email_messages_dedupe_key")
-            .returning(col(EmailMessage.id))
+    stmt = (
+        insert(EmailMessage)
+        .values(
+            id=email_id,
+            dedupe_key=dedupe_key,
+            kind=kind,
+            to_address=to_address,
+            subject=rendered.subject,
+            body_text=rendered.text,
+            body_html=html,
+            lead_id=lead_id,
+            status=EmailStatus.queued,
+            attempts=0,
         )
-        inserted = uow.session.execute(stmt).scalar_one_or_none()
-        if inserted is None:
-            existing = uow.session.exec(select(EmailMessage).where(EmailMessage.dedupe_key == dedupe_key)).one()
-            return ComposedEmail(existing.id, existing.to_address, existing.subject, created=False)
-        return ComposedEmail(inserted, to_address, rendered.subject, created=True)
+        .on_conflict_do_nothing(constraint="uq_email_messages_dedupe_key")
+        .returning(col(EmailMessage.id))
+    )
+    inserted = session.execute(stmt).scalar_one_or_none()
+    if inserted is None:
+        existing = session.exec(select(EmailMessage).where(EmailMessage.dedupe_key == dedupe_key)).one()
+        return ComposedEmail(existing.id, existing.to_address, existing.subject, created=False)
+    return ComposedEmail(inserted, to_address, rendered.subject, created=True)
 
 
 def compose_lead_confirmation(*, lead_id: uuid.UUID, nonce: str) -> ComposedEmail | None:
@@ -186,37 +214,302 @@ def compose_provider_balance_rules(*, provider_id: uuid.UUID, changes: list[dict
     )
 
 
-def compose_new_lead(*, assignment_id: uuid.UUID) -> ComposedEmail | None:
-    """The provider's notice that it received a lead, with the contact details."""
-    from hotlead_app.models import LeadAssignment
+def lead_link(lead_id: uuid.UUID) -> str:
+    """The lead's page in the provider's dashboard (where its notes, outcome and return are)."""
+    return f"{get_settings().public_url}{routes.PROVIDER_LEADS}/{lead_id}"
 
+
+def _answer_lines(fields: list[dict], payload: dict) -> list[str]:
+    """The lead's answers as ``"Label: value"`` in the form's order, then any the form
+    no longer names (the same order as ``components/format.answers`` on the pages)."""
+    named = [str(f.get("name")) for f in fields]
+    lines = [
+        f"{f.get('label') or f.get('name')}: {payload[str(f.get('name'))]}"
+        for f in fields
+        if payload.get(str(f.get("name"))) not in (None, "")
+    ]
+    lines += [f"{k}: {payload[k]}" for k in sorted(payload) if k not in named and payload[k] not in (None, "")]
+    return lines
+
+
+def _lead_summary(lead: Lead, niche: Niche, assignment: LeadAssignment) -> email_templates.DigestLead:
+    # The consumer's name is a column some leads may not have yet (issue 16, item 2).
+    name = getattr(lead, "name", None)
+    contact = ", ".join(x for x in (name, lead.email, lead.phone) if x)
+    return email_templates.DigestLead(
+        title=f"{niche.name} lead, {format_money(assignment.charged_amount)}",
+        lines=[f"Contact: {contact}", *_answer_lines(niche.fields, lead.payload)],
+        link=lead_link(lead.id),
+    )
+
+
+def _claim(session: Session, provider_id: uuid.UUID, assignment_ids: list[uuid.UUID], kind: str) -> list[uuid.UUID]:
+    """Claim the notice of these assignments for one email; the ones another email
+    already claimed (or is claiming right now: the insert waits for it) are left out."""
+    if not assignment_ids:
+        return []
+    stmt = (
+        insert(LeadNotice)
+        .values([{"assignment_id": a, "provider_id": provider_id, "kind": kind} for a in assignment_ids])
+        .on_conflict_do_nothing(index_elements=["assignment_id"])
+        .returning(col(LeadNotice.assignment_id))
+    )
+    return list(session.execute(stmt).scalars().all())
+
+
+def compose_new_lead(*, assignment_id: uuid.UUID) -> ComposedEmail | None:
+    """The provider's notice that it received a lead, with the contact details and a
+    link to the lead's page; None when the digest already told it about this lead.
+    The notice is claimed in the email's own transaction: exactly one email per lead."""
     with unit_of_work() as uow:
-        assignment = uow.session.get(LeadAssignment, assignment_id)
+        session = uow.session
+        assignment = session.get(LeadAssignment, assignment_id)
         if assignment is None:
             return None
-        lead = referenced(uow.session, Lead, assignment.lead_id)
-        niche = referenced(uow.session, Niche, lead.niche_id)
-        provider = referenced(uow.session, ServiceProvider, assignment.provider_id)
-        lines = [
-            f"You received a new {niche.name} lead for {assignment.charged_amount}.",
-            f"Contact: {lead.email}" + (f", {lead.phone}" if lead.phone else ""),
-            *[f"{k.replace('_', ' ').capitalize()}: {v}" for k, v in sorted(lead.payload.items())],
-        ]
-        to_address, name = provider.email, provider.name
-    rendered = email_templates.provider_notice(
-        name=name,
-        title=f"New {niche.name} lead",
-        lines=lines,
-        link=f"{get_settings().public_url}/provider",
-        link_label="See your leads",
+        notice = session.get(LeadNotice, assignment_id)
+        if notice is not None and notice.kind != "instant":
+            return None  # told by a digest (or before notices existed)
+        if notice is None and not _claim(session, assignment.provider_id, [assignment_id], "instant"):
+            return None  # a digest claimed it a moment ago
+        lead = referenced(session, Lead, assignment.lead_id)
+        niche = referenced(session, Niche, lead.niche_id)
+        provider = referenced(session, ServiceProvider, assignment.provider_id)
+        summary = _lead_summary(lead, niche, assignment)
+        rendered = email_templates.provider_notice(
+            name=provider.name,
+            title=f"New {niche.name} lead",
+            lines=[
+                f"You received a new {niche.name} lead for {format_money(assignment.charged_amount)}.",
+                *summary.lines,
+            ],
+            link=summary.link,
+            link_label="Open this lead",
+        )
+        composed = _insert_in(
+            session,
+            dedupe_key=f"new-lead:{assignment_id}",
+            kind="new_lead",
+            to_address=provider.email,
+            rendered=rendered,
+            lead_id=lead.id,
+        )
+        session.execute(
+            update(LeadNotice).where(col(LeadNotice.assignment_id) == assignment_id).values(email_id=composed.id)
+        )
+        return composed
+
+
+def lead_emails_mode(provider_id: uuid.UUID) -> str:
+    with unit_of_work() as uow:
+        row = uow.session.get(NotificationSettings, provider_id)
+        return row.lead_emails if row is not None else "instant"
+
+
+def new_leads(*, assignment_ids: list[uuid.UUID]) -> list[ComposedEmail]:
+    """After a distribution: the instant email of each assignment whose provider wants
+    one (a digest provider hears at the next hourly digest); then each charged
+    provider's low-balance check."""
+    composed: list[ComposedEmail] = []
+    providers: dict[uuid.UUID, str] = {}
+    with unit_of_work() as uow:
+        owners = dict(
+            uow.session.exec(
+                select(LeadAssignment.id, LeadAssignment.provider_id).where(col(LeadAssignment.id).in_(assignment_ids))
+            ).all()
+        )
+    for assignment_id in assignment_ids:
+        provider_id = owners.get(assignment_id)
+        if provider_id is None:
+            continue
+        if provider_id not in providers:
+            providers[provider_id] = lead_emails_mode(provider_id)
+        if providers[provider_id] == "instant":
+            email = compose_new_lead(assignment_id=assignment_id)
+            if email is not None:
+                composed.append(email)
+    for provider_id in sorted(providers):
+        alert = check_low_balance(provider_id=provider_id)
+        if alert is not None:
+            composed.append(alert)
+    return composed
+
+
+#: An assignment still unannounced this long after it was made is put in the next
+#: digest whatever the provider's choice (its provider switched from digest to
+#: instant meanwhile, or its instant job was lost).
+DIGEST_CATCH_UP = timedelta(hours=1)
+DIGEST_MAX_LEADS = 200
+#: How far back a digest looks: an assignment no email announced within a week is
+#: left alone (the hourly query stays on the recent assignments only).
+DIGEST_LOOKBACK = timedelta(days=7)
+
+
+def _digest_candidates(session: Session, provider_id: uuid.UUID | None) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(provider_id, assignment_id) of the assignments no email announced yet that a
+    digest takes now: all of a digest provider's, any provider's after DIGEST_CATCH_UP."""
+    digest_mode = (
+        select(NotificationSettings.provider_id)
+        .where(
+            NotificationSettings.provider_id == LeadAssignment.provider_id, NotificationSettings.lead_emails == "digest"
+        )
+        .exists()
     )
-    return _insert(
-        dedupe_key=f"new-lead:{assignment_id}",
-        kind="new_lead",
-        to_address=to_address,
-        rendered=rendered,
-        lead_id=lead.id,
+    announced = select(LeadNotice.assignment_id).where(LeadNotice.assignment_id == LeadAssignment.id).exists()
+    now = utcnow()
+    query = select(LeadAssignment.provider_id, LeadAssignment.id).where(
+        col(LeadAssignment.assigned_at) >= now - DIGEST_LOOKBACK,
+        ~announced,
+        or_(digest_mode, col(LeadAssignment.assigned_at) < now - DIGEST_CATCH_UP),
     )
+    if provider_id is not None:
+        query = query.where(LeadAssignment.provider_id == provider_id)
+    return list(session.exec(query.order_by(col(LeadAssignment.assigned_at), col(LeadAssignment.id))).all())
+
+
+def compose_lead_digest(*, provider_id: uuid.UUID) -> ComposedEmail | None:
+    """One email listing every lead of the provider no email announced yet (up to
+    DIGEST_MAX_LEADS, the rest in the next one), each with a link to its page; None
+    when there is none.  The notices are claimed in the email's own transaction."""
+    with unit_of_work() as uow:
+        session = uow.session
+        candidates = [a for _p, a in _digest_candidates(session, provider_id)][:DIGEST_MAX_LEADS]
+        claimed = set(_claim(session, provider_id, candidates, "digest"))
+        if not claimed:
+            return None
+        rows = session.exec(
+            select(LeadAssignment, Lead, Niche)
+            .join(Lead, col(Lead.id) == LeadAssignment.lead_id)
+            .join(Niche, col(Niche.id) == Lead.niche_id)
+            .where(col(LeadAssignment.id).in_(claimed))
+            .order_by(col(LeadAssignment.assigned_at), col(LeadAssignment.id))
+        ).all()
+        provider = referenced(session, ServiceProvider, provider_id)
+        rendered = email_templates.lead_digest(
+            name=provider.name,
+            leads=[_lead_summary(lead, niche, a) for a, lead, niche in rows],
+            link=f"{get_settings().public_url}{routes.PROVIDER_LEADS}",
+        )
+        key = hashlib.sha256(",".join(sorted(str(a) for a in claimed)).encode()).hexdigest()[:32]
+        composed = _insert_in(
+            session,
+            dedupe_key=f"lead-digest:{provider_id}:{key}",
+            kind="lead_digest",
+            to_address=provider.email,
+            rendered=rendered,
+        )
+        session.execute(
+            update(LeadNotice).where(col(LeadNotice.assignment_id).in_(claimed)).values(email_id=composed.id)
+        )
+        return composed
+
+
+def send_lead_digests() -> dict[str, int]:
+    """The hourly beat: one digest per provider with leads to announce, then sent; one
+    provider's failure does not stop the others.  Safe to run twice: a second run finds
+    every lead already claimed."""
+    with unit_of_work() as uow:
+        providers = sorted({p for p, _a in _digest_candidates(uow.session, None)})
+    counts = {"digests": 0, "failed": 0}
+    for provider_id in providers:
+        try:
+            composed = compose_lead_digest(provider_id=provider_id)
+            if composed is not None:
+                counts["digests"] += 1
+                send(email_id=composed.id)
+        except SmtpUnavailable:
+            counts["failed"] += 1  # composed and claimed: the send_pending sweep retries it
+        except Exception:
+            log.exception("lead digest of provider %s failed", provider_id)
+            counts["failed"] += 1
+    return counts
+
+
+# --------------------------------------------------------------------------- low balance
+
+
+def check_low_balance(*, provider_id: uuid.UUID) -> ComposedEmail | None:
+    """The low-balance alert: one email when the balance is below the provider's
+    threshold and it was not alerted since the balance was last at or above it; at or
+    above the threshold the alert is armed again.  Locks the settings row, so two
+    checks at the same moment write one email."""
+    with unit_of_work() as uow:
+        session = uow.session
+        settings_row = session.exec(
+            select(NotificationSettings).where(NotificationSettings.provider_id == provider_id).with_for_update()
+        ).first()
+        if settings_row is None or settings_row.low_balance_threshold is None:
+            return None
+        provider = referenced(session, ServiceProvider, provider_id)
+        threshold = settings_row.low_balance_threshold
+        below = provider.balance < threshold
+        if not below:
+            if settings_row.low_balance_alerted:
+                settings_row.low_balance_alerted = False
+                session.add(settings_row)
+            return None
+        if settings_row.low_balance_alerted:
+            return None
+        settings_row.low_balance_alerted = True
+        settings_row.low_balance_alerts += 1
+        session.add(settings_row)
+        rendered = email_templates.provider_notice(
+            name=provider.name,
+            title="Your balance is low",
+            lines=[
+                f"Your balance is {format_money(provider.balance)}, below the {format_money(threshold)} "
+                "you asked us to warn you about.",
+                "Subscriptions whose price per lead the balance no longer covers stop receiving leads.",
+            ],
+            link=f"{get_settings().public_url}{routes.PROVIDER_FUNDS}",
+            link_label="Add funds",
+        )
+        return _insert_in(
+            session,
+            dedupe_key=f"low-balance:{provider_id}:{settings_row.low_balance_alerts}",
+            kind="low_balance",
+            to_address=provider.email,
+            rendered=rendered,
+        )
+
+
+def rearm_low_balance_after(*, entry_id: uuid.UUID) -> ComposedEmail | None:
+    """After a ledger entry (a deposit): its provider's low-balance check at once."""
+    from hotlead_app.models import LedgerEntry
+
+    with unit_of_work() as uow:
+        entry = uow.session.get(LedgerEntry, entry_id)
+        provider_id = entry.provider_id if entry is not None else None
+    return check_low_balance(provider_id=provider_id) if provider_id is not None else None
+
+
+def low_balance_sweep() -> dict[str, int]:
+    """The beat: check every provider whose balance is on the other side of its
+    threshold than its alert state says (a deposit re-arms, a charge alerts)."""
+    with unit_of_work() as uow:
+        providers = list(
+            uow.session.exec(
+                select(NotificationSettings.provider_id)
+                .join(ServiceProvider, col(ServiceProvider.id) == NotificationSettings.provider_id)
+                .where(
+                    col(NotificationSettings.low_balance_threshold).is_not(None),
+                    (col(ServiceProvider.balance) < NotificationSettings.low_balance_threshold)
+                    != col(NotificationSettings.low_balance_alerted),
+                )
+            ).all()
+        )
+    counts = {"alerts": 0, "failed": 0}
+    for provider_id in providers:
+        try:
+            composed = check_low_balance(provider_id=provider_id)
+            if composed is not None:
+                counts["alerts"] += 1
+                send(email_id=composed.id)
+        except SmtpUnavailable:
+            counts["failed"] += 1
+        except Exception:
+            log.exception("low-balance check of provider %s failed", provider_id)
+            counts["failed"] += 1
+    return counts
 
 
 def compose_deposit_received(*, entry_id: uuid.UUID) -> ComposedEmail | None:

@@ -77,7 +77,7 @@ def test_approved_lead_reaches_the_provider_and_its_refund_shows_in_the_ledger(
     expect(row).to_contain_text("+14045550199")
     expect(row).to_contain_text("12.50")
     expect(row).to_contain_text("Solo")
-    expect(row).to_contain_text("roof_type: metal")
+    expect(row).to_contain_text("Roof type: metal")  # labels, in the form's order
 
     with page.expect_download() as download:
         page.locator("#export-leads").click()

@@ -51,7 +51,7 @@ def test_a_provider_returns_a_lead_and_an_admin_approves_it_from_the_queue(
     page.goto(f"{app_server}/provider/leads")
     row = page.locator(f"[id='lead-{lead_id}']")
     expect(row).to_contain_text("return pending", timeout=WAIT)
-    expect(row.locator(".lead-outcome")).to_have_text("won")
+    expect(row.locator(".lead-outcome")).to_have_text("Won")
     expect(row.locator(".lead-return")).to_have_count(0)
     page.goto(f"{app_server}/provider")
     expect(page.locator("#won-value")).to_have_text("900.00", timeout=WAIT)

@@ -287,7 +287,9 @@ def test_leads_csv_has_a_row_per_assigned_lead(db, monkeypatch):
     rows = list(csv.DictReader(io.StringIO("".join(lead_inbox.lead_inbox_csv(actors.provider(provider.id))))))
     assert [r["lead_id"] for r in rows] == [str(x) for x in reversed(made)]
     assert rows[0]["email"] == lead_contact(made[-1])[0] and rows[0]["price"] == "1.00"
-    assert json.loads(rows[0]["payload"]) == {"zip": "30304", "roof_type": "metal"}
+    # One column per form field, headed by its label (no JSON column).
+    assert "payload" not in rows[0]
+    assert (rows[0]["ZIP code"], rows[0]["Roof type"], rows[0]["Roof area"]) == ("30304", "metal", "")
 
 
 # --------------------------------------------------------------------------- missed leads

@@ -76,6 +76,7 @@ OPEN = {"niches.list_niches"}
 HELPERS = {
     "lead_detail.reason_text",
     "ledger_entries.date_bounds",
+    "lead_inbox.field_columns",
     "missed_leads.reason_text",
     "subscriptions.describe_filters",
     "niches.unsold_warning",

@@ -63,6 +63,18 @@ class SubscriptionForm(ControlsEditor):
         self.mode = "new"
 
     @event
+    def open_from_query(self):
+        """``?edit=<subscription id>`` opens that subscription's form (the "why not me"
+        links), ``?new=1`` the new subscription form."""
+        params = self.router.url.query_parameters
+        if params.get("edit"):
+            return SubscriptionForm.start_edit(str(params["edit"]))
+        if params.get("new"):
+            self._reset_form()
+            self.mode = "new"
+        return None
+
+    @event
     def close_form(self):
         self._reset_form()
         self.mode = ""

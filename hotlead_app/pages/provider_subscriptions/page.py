@@ -16,7 +16,7 @@ from hotlead_app.pages.provider_subscriptions.state import SubscriptionsState as
 @provider_page(
     route=routes.PROVIDER_SUBSCRIPTIONS,
     title="Subscriptions",
-    on_load=S.load,
+    on_load=[S.load, SubscriptionForm.open_from_query],
     actions=lambda: rx.button("New subscription", on_click=SubscriptionForm.start_new, id="new-subscription"),
 )
 def provider_subscriptions() -> rx.Component:

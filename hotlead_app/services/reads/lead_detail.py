@@ -19,7 +19,7 @@ from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import NotFound
 from hotlead_app.domain.leads import LeadStatus
 from hotlead_app.models import AuditLog, CompetitionLevel, Lead, LeadAssignment, Niche, ServiceProvider
-from hotlead_app.services import distribution
+from hotlead_app.services import distribution, inbox
 from hotlead_app.services.reads._access import admin_only, iso, own_provider
 from hotlead_app.services.reads._admin_leads import AdminLeadRow, lead_query, lead_row
 from hotlead_app.services.reads._assignments import (
@@ -46,7 +46,9 @@ class ProviderLead(TypedDict):
     assignment_id: str
     niche: str
     niche_slug: str
+    niche_fields: list[dict[str, Any]]  # the form: labels and order of the answers
     level: str
+    name: str | None  # the consumer's name, once leads have one (issue 16, item 2)
     email: str
     phone: str | None
     payload: dict[str, Any]
@@ -64,6 +66,8 @@ class ProviderLead(TypedDict):
     return_request: ReturnView | None
     return_window_closes_at: str
     return_reasons: list[dict[str, Any]]
+    note: str
+    note_updated_at: str | None
 
 
 def provider_lead(actor: Actor, *, lead_id: uuid.UUID) -> ProviderLead:
@@ -86,12 +90,15 @@ def provider_lead(actor: Actor, *, lead_id: uuid.UUID) -> ProviderLead:
         labels = {f["name"]: f.get("label") or f["name"] for f in niche.fields}
         outcome = latest_outcomes(uow, [assignment.id]).get(assignment.id)
         request = return_requests_of(uow, [assignment.id]).get(assignment.id)
+        note = inbox.notes_of(uow.session, [assignment.id]).get(assignment.id)
     return {
         "lead_id": str(lead.id),
         "assignment_id": str(assignment.id),
         "niche": niche.name,
         "niche_slug": niche.slug,
+        "niche_fields": niche.fields,
         "level": level.name,
+        "name": getattr(lead, "name", None),
         "email": lead.email,
         "phone": lead.phone,
         "payload": lead.payload,
@@ -112,6 +119,8 @@ def provider_lead(actor: Actor, *, lead_id: uuid.UUID) -> ProviderLead:
         "return_request": request,
         "return_window_closes_at": window_closes_at(assignment, niche.return_window_hours),
         "return_reasons": niche.return_reasons,
+        "note": note[0] if note else "",
+        "note_updated_at": note[1].isoformat() if note else None,
     }
 
 

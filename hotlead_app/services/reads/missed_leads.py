@@ -6,21 +6,34 @@ a filter may name")."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypedDict
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, tuple_
+from sqlalchemy import and_, or_, text, tuple_
 from sqlalchemy import select as select_columns
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain.actors import Actor
+from hotlead_app.domain.controls import schedule_open
 from hotlead_app.domain.errors import InvalidInput
-from hotlead_app.domain.filters import shown_fields
+from hotlead_app.domain.filters import first_mismatch, shown_fields
 from hotlead_app.domain.leads import LeadStatus
-from hotlead_app.models import CompetitionLevel, Lead, LeadAssignment, Niche, ProviderSubscription
+from hotlead_app.models import (
+    CompetitionLevel,
+    Lead,
+    LeadAssignment,
+    Niche,
+    ProviderStatus,
+    ProviderSubscription,
+    ServiceProvider,
+)
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import distribution
 from hotlead_app.services.checks import time_cursor
@@ -49,6 +62,8 @@ REASON_TEXT = {
     "level_full": "The level was full: providers ahead of you in the fair rotation took its places.",
     "unexplained": "No reason recorded.",
     "not_distributed": "Not distributed yet: no subscription could take it so far.",
+    "no_subscription": "None of your subscriptions in this niche is open now.",
+    "eligible_now": "Your subscription can take it now: it is offered at the next distribution attempt.",
 }
 
 
@@ -57,6 +72,12 @@ class MissedReason(TypedDict):
     level: str
     reason: str
     text: str
+    # What a sentence naming the field and both values needs (components/format.why_not):
+    field_label: str  # filter_mismatch: the field's label ("" otherwise)
+    rule: Any  # filter_mismatch: the subscription's filter on that field now (None otherwise)
+    value: str | None  # filter_mismatch: the lead's answer (None: it gave none)
+    balance: str | None  # insufficient_balance of a waiting lead: the balance now
+    price: str | None  # insufficient_balance of a waiting lead: the level's price
 
 
 class MissedLead(TypedDict):
@@ -66,6 +87,8 @@ class MissedLead(TypedDict):
     created_at: str | None
     distributed_at: str | None
     fields: dict[str, Any]
+    # The shown fields as (label, value) in the form's order.
+    answers: list[tuple[str, str]]
     reasons: list[MissedReason]
 
 
@@ -134,6 +157,7 @@ def missed_leads(
                 col(Lead.created_at),
                 col(Lead.distributed_at),
                 col(Niche.name),
+                col(Lead.approved_at),
             )
             .join(Niche, col(Niche.id) == Lead.niche_id)
             .where(
@@ -155,15 +179,39 @@ def missed_leads(
         rows = uow.session.execute(
             stmt.order_by(col(Lead.created_at).desc(), col(Lead.id).desc()).limit(limit + 1)
         ).all()
+        forms = {
+            niche_id: list(form or [])
+            for niche_id, form in uow.session.execute(
+                select_columns(col(Niche.id), col(Niche.fields)).where(col(Niche.id).in_(list(used)))
+            ).all()
+        }
+        context = _context(uow.session, provider_id) if with_reasons else _Context({}, {}, {})
+        waiting = (
+            _waiting_reasons(
+                uow.session,
+                provider_id,
+                [
+                    (row[0], row[1], row[3] or {}, row[7] or row[4])
+                    for row in rows[:limit]
+                    if row[2] == LeadStatus.APPROVED
+                ],
+            )
+            if with_reasons
+            else {}
+        )
     explained = (
         distribution.explain_many(lead_ids=[row[0] for row in rows[:limit]], provider_id=provider_id)
         if with_reasons and rows
         else {}
     )
     out: list[MissedLead] = []
-    for lead_id, niche_id, status, payload, created_at, distributed_at, niche_name in rows:
+    for lead_id, niche_id, status, payload, created_at, distributed_at, niche_name, _approved in rows:
         shown = sorted(used.get(niche_id, set()) & set(payload or {}))
-        reasons = _reasons(explained[lead_id], status, level_names) if lead_id in explained else []
+        reasons = (
+            _reasons(explained[lead_id], lead_id, niche_id, status, payload or {}, level_names, context, waiting)
+            if lead_id in explained
+            else []
+        )
         out.append(
             {
                 "lead_id": str(lead_id),
@@ -172,29 +220,202 @@ def missed_leads(
                 "created_at": iso(created_at),
                 "distributed_at": iso(distributed_at),
                 "fields": {name: payload[name] for name in shown},
+                "answers": [
+                    (str(f.get("label") or f.get("name")), str(payload[f["name"]]))
+                    for f in forms.get(niche_id, [])
+                    if f.get("name") in shown and payload[f["name"]] not in (None, "")
+                ],
                 "reasons": reasons,
             }
         )
     return out
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What the sentences need besides the decisions: the provider's subscriptions (filters
+    as they are now), its niches' forms, its balance and its level prices."""
+
+    subs: dict[uuid.UUID, ProviderSubscription]
+    forms: dict[uuid.UUID, list[dict[str, Any]]]
+    level_prices: dict[uuid.UUID, Decimal]
+
+
+def _reason(
+    reason: str,
+    sub: ProviderSubscription | None,
+    level: str,
+    payload: dict[str, Any],
+    form: list[dict[str, Any]],
+    money_now: tuple[Decimal, Decimal] | None = None,
+) -> MissedReason:
+    code, _, field = reason.partition(":")
+    row: MissedReason = {
+        "subscription_id": str(sub.id) if sub is not None else "",
+        "level": level,
+        "reason": reason,
+        "text": reason_text(reason),
+        "field_label": "",
+        "rule": None,
+        "value": None,
+        "balance": None,
+        "price": None,
+    }
+    if code == "filter_mismatch" and field:
+        label = next((str(f.get("label") or field) for f in form if f.get("name") == field), field)
+        value = payload.get(field)
+        row["field_label"] = label
+        row["rule"] = (sub.filters or {}).get(field) if sub is not None else None
+        row["value"] = None if value in (None, "") else str(value)
+    if code == "insufficient_balance" and money_now is not None:
+        row["balance"], row["price"] = str(money_now[0]), str(money_now[1])
+    return row
+
+
 def _reasons(
-    decisions: list[distribution.Decision], status: LeadStatus, level_names: dict[uuid.UUID, str]
+    decisions: list[distribution.Decision],
+    lead_id: uuid.UUID,
+    niche_id: uuid.UUID,
+    status: LeadStatus,
+    payload: dict[str, Any],
+    level_names: dict[uuid.UUID, str],
+    context: _Context,
+    waiting: dict[uuid.UUID, list[tuple[uuid.UUID, str, tuple[Decimal, Decimal] | None]]],
 ) -> list[MissedReason]:
-    reasons: list[MissedReason] = [
-        {
-            "subscription_id": str(d.subscription_id),
-            "level": level_names.get(d.competition_level_id, ""),
-            "reason": d.reason,
-            "text": reason_text(d.reason),
-        }
-        for d in decisions
-    ]
-    if not reasons and status == LeadStatus.APPROVED:
-        reasons = [
-            {"subscription_id": "", "level": "", "reason": "not_distributed", "text": reason_text("not_distributed")}
+    form = context.forms.get(niche_id, [])
+    if decisions:
+        return [
+            _reason(
+                d.reason,
+                context.subs.get(d.subscription_id),
+                level_names.get(d.competition_level_id, ""),
+                payload,
+                form,
+            )
+            for d in decisions
         ]
-    return reasons
+    if status != LeadStatus.APPROVED:
+        return []
+    # Nobody bought it (yet): each of the provider's subscriptions, as things stand now.
+    now = waiting.get(lead_id, [])
+    if not now:
+        return [_reason("no_subscription", None, "", payload, form)]
+    return [
+        _reason(
+            reason,
+            context.subs.get(sub_id),
+            level_names.get(context.subs[sub_id].competition_level_id, ""),
+            payload,
+            form,
+            money_now,
+        )
+        for sub_id, reason, money_now in now
+    ]
+
+
+def _context(session: Session, provider_id: uuid.UUID) -> _Context:
+    rows = session.execute(
+        select_columns(
+            ProviderSubscription,
+            col(CompetitionLevel.price_per_lead),
+            col(CompetitionLevel.niche_id),
+            col(Niche.fields),
+        )
+        .join(CompetitionLevel, col(CompetitionLevel.id) == ProviderSubscription.competition_level_id)
+        .join(Niche, col(Niche.id) == CompetitionLevel.niche_id)
+        .where(col(ProviderSubscription.provider_id) == provider_id)
+    ).all()
+    return _Context(
+        subs={sub.id: sub for sub, _price, _niche, _form in rows},
+        forms={niche_id: list(form or []) for _sub, _price, niche_id, form in rows},
+        level_prices={sub.competition_level_id: price for sub, price, _niche, _form in rows},
+    )
+
+
+def _waiting_reasons(
+    session: Session, provider_id: uuid.UUID, leads: list[tuple[uuid.UUID, uuid.UUID, dict[str, Any], datetime]]
+) -> dict[uuid.UUID, list[tuple[uuid.UUID, str, tuple[Decimal, Decimal] | None]]]:
+    """Why each of the provider's open subscriptions of the lead's niche cannot take
+    each approved, undistributed lead now: the first failing condition in the engine's
+    order (DOMAIN.md step 2), or ``eligible_now``.  ``leads`` are (lead id, niche id,
+    payload, approved at).  The buyer controls are read with the engine's own SQL
+    functions; the duplicate-consumer rule is not re-checked here."""
+    if not leads:
+        return {}
+    provider = session.get(ServiceProvider, provider_id)
+    if provider is None:
+        return {}
+    rows = session.execute(
+        select(ProviderSubscription, CompetitionLevel)
+        .join(CompetitionLevel, col(CompetitionLevel.id) == ProviderSubscription.competition_level_id)
+        .where(
+            ProviderSubscription.provider_id == provider_id,
+            col(ProviderSubscription.cancelled_at).is_(None),
+            col(CompetitionLevel.niche_id).in_({niche_id for _l, niche_id, _p, _a in leads}),
+        )
+        .order_by(col(CompetitionLevel.priority_order), col(ProviderSubscription.id))
+    ).all()
+    now = utcnow()
+    zone = provider.time_zone
+    local = now.astimezone(ZoneInfo(zone))
+    open_now: dict[uuid.UUID, str | None] = {}  # per subscription: the controls' reason, if any
+    out: dict[uuid.UUID, list[tuple[uuid.UUID, str, tuple[Decimal, Decimal] | None]]] = {}
+    for lead_id, niche_id, payload, approved_at in leads:
+        found: list[tuple[uuid.UUID, str, tuple[Decimal, Decimal] | None]] = []
+        for sub, level in rows:
+            if level.niche_id != niche_id:
+                continue
+            reason: str | None = None
+            if not level.active:
+                reason = "level_inactive"
+            elif not sub.active:
+                reason = "subscription_paused"
+            elif provider.status != ProviderStatus.ACTIVE:
+                reason = "provider_inactive"
+            elif sub.leads_from is not None and approved_at < sub.leads_from:
+                reason = "before_subscription"
+            else:
+                mismatch = first_mismatch(sub.filters or {}, payload)
+                if mismatch is not None:
+                    reason = f"filter_mismatch:{mismatch}"
+            if reason is None:
+                if sub.id not in open_now:
+                    open_now[sub.id] = _controls_reason(session, sub, provider, level.price_per_lead, zone, now, local)
+                reason = open_now[sub.id]
+            if reason is None and provider.balance < level.price_per_lead:
+                reason = "insufficient_balance"
+            money_now = (provider.balance, level.price_per_lead) if reason == "insufficient_balance" else None
+            found.append((sub.id, reason or "eligible_now", money_now))
+        out[lead_id] = found
+    return out
+
+
+def _controls_reason(
+    session: Session,
+    sub: ProviderSubscription,
+    provider: ServiceProvider,
+    price: Decimal,
+    zone: str,
+    now: datetime,
+    local: datetime,
+) -> str | None:
+    if not schedule_open(sub.schedule, local):
+        return "outside_schedule"
+    if sub.caps:
+        period = session.execute(
+            text("SELECT hotlead_cap_reached(:sub, CAST(:caps AS jsonb), :zone, :now)"),
+            {"sub": sub.id, "caps": json.dumps(sub.caps), "zone": zone, "now": now},
+        ).scalar_one()
+        if period:
+            return f"cap_reached:{period}"
+    if provider.spend_caps:
+        period = session.execute(
+            text("SELECT hotlead_spend_cap_reached(:pid, CAST(:caps AS jsonb), :zone, :now, :price)"),
+            {"pid": provider.id, "caps": json.dumps(provider.spend_caps), "zone": zone, "now": now, "price": price},
+        ).scalar_one()
+        if period:
+            return f"spend_cap_reached:{period}"
+    return None
 
 
 def missed_reasons(actor: Actor, *, lead_ids: list[uuid.UUID]) -> dict[str, list[MissedReason]]:
@@ -207,7 +428,14 @@ def missed_reasons(actor: Actor, *, lead_ids: list[uuid.UUID]) -> dict[str, list
         used, _first, level_names = _missed_scope(uow.session, provider_id)
         rows = (
             uow.session.execute(
-                select(Lead.id, Lead.status).where(
+                select_columns(
+                    col(Lead.id),
+                    col(Lead.status),
+                    col(Lead.niche_id),
+                    col(Lead.payload),
+                    col(Lead.approved_at),
+                    col(Lead.created_at),
+                ).where(
                     col(Lead.id).in_(lead_ids),
                     col(Lead.niche_id).in_(list(used)),
                     col(Lead.status).in_(MISSED_STATUSES),
@@ -217,7 +445,20 @@ def missed_reasons(actor: Actor, *, lead_ids: list[uuid.UUID]) -> dict[str, list
             if used and lead_ids
             else []
         )
-    explained = (
-        distribution.explain_many(lead_ids=[lead_id for lead_id, _ in rows], provider_id=provider_id) if rows else {}
-    )
-    return {str(lead_id): _reasons(explained.get(lead_id, []), status, level_names) for lead_id, status in rows}
+        context = _context(uow.session, provider_id)
+        waiting = _waiting_reasons(
+            uow.session,
+            provider_id,
+            [
+                (lead_id, niche_id, payload or {}, approved_at or created_at)
+                for lead_id, status, niche_id, payload, approved_at, created_at in rows
+                if status == LeadStatus.APPROVED
+            ],
+        )
+    explained = distribution.explain_many(lead_ids=[row[0] for row in rows], provider_id=provider_id) if rows else {}
+    return {
+        str(lead_id): _reasons(
+            explained.get(lead_id, []), lead_id, niche_id, status, payload or {}, level_names, context, waiting
+        )
+        for lead_id, status, niche_id, payload, _approved, _created in rows
+    }
