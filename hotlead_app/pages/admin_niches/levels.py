@@ -11,6 +11,7 @@ from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.layout import field_error
 from hotlead_app.domain import money
+from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.pages.admin_niches.field_editor import labelled
 from hotlead_app.pages.admin_niches.state import NichesState
@@ -42,7 +43,7 @@ class Levels(NichesState):
     lvl_active: rx.Field[bool] = rx.field(True)
     level_errors: ObjectField[dict[str, str]] = object_field(dict)
 
-    def _reload_levels(self) -> None:
+    def _reload_levels(self, actor: Actor) -> None:
         self.levels = [
             {
                 "id": str(lvl.id),
@@ -52,7 +53,7 @@ class Levels(NichesState):
                 "priority": str(lvl.priority_order),
                 "active": "yes" if lvl.active else "no",
             }
-            for lvl in catalog.list_levels(niche_id=uuid.UUID(self.selected_id))
+            for lvl in catalog.list_levels(actor, niche_id=uuid.UUID(self.selected_id))
         ]
 
     @event
@@ -64,7 +65,7 @@ class Levels(NichesState):
         self.selected_id = niche_id
         self.selected_name = match["name"]
         self.level_form_open = False
-        self._reload_levels()
+        self._reload_levels(principal.actor)
 
     @event
     def new_level(self):
@@ -143,7 +144,7 @@ class Levels(NichesState):
             return rx.toast.error(exc.message)
         self.level_errors = {}
         self.level_form_open = False
-        self._reload_levels()
+        self._reload_levels(principal.actor)
         self._reload(principal.actor)  # the niche's level count and warning
         return rx.toast.success(f"Saved level {level.name} at {fmt.money(level.price_per_lead)} per lead.")
 
