@@ -853,7 +853,7 @@ def core_cases(fx: Fixture) -> list[tuple[str, Callable[[], Any]]]:
             lambda: providers.list_providers(admin, limit=50, after=fx.providers_mid),
         ),
         ("niches.list_niches", lambda: niches.list_niches(admin)),
-        ("catalog.list_levels", lambda: catalog.list_levels()),
+        ("catalog.list_levels", lambda: catalog.list_levels(admin)),
         # ledgers (GET /admin/ledger, /provider/ledger)
         ("ledger.list_entries global p1", lambda: ledger.list_entries(limit=51)),
         ("ledger.list_entries global deep", lambda: ledger.list_entries(limit=51, before_seq=fx.ledger_mid_seq)),
@@ -885,7 +885,10 @@ def core_cases(fx: Fixture) -> list[tuple[str, Callable[[], Any]]]:
             "lead_inbox.lead_inbox p1 (typical provider)",
             lambda: lead_inbox.lead_inbox(typical, limit=50),
         ),
-        ("catalog.list_subscriptions provider", lambda: catalog.list_subscriptions(provider_id=fx.heavy_provider)),
+        (
+            "catalog.list_subscriptions provider",
+            lambda: catalog.list_subscriptions(admin, provider_id=fx.heavy_provider),
+        ),
     ]
     if fx.engine_lead is not None:
         cases += [

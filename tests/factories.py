@@ -85,7 +85,7 @@ def make_provider(*, name: str | None = None, balance: str | None = None) -> Pro
     )
     if balance is not None:
         deposit(provider.id, balance)
-    return catalog.get_provider(provider_id=provider.id)
+    return catalog.get_provider(ADMIN, provider_id=provider.id)
 
 
 def subscribe(provider_id: uuid.UUID, level_id: uuid.UUID, filters: dict | None = None) -> SubscriptionRead:

@@ -215,8 +215,8 @@ async def create_level(
 
 
 @router.get("/niches/{niche_id}/competition-levels")
-async def list_levels(niche_id: uuid.UUID, _: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
-    levels = await run_in_threadpool(lambda: catalog.list_levels(niche_id=niche_id))
+async def list_levels(niche_id: uuid.UUID, principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
+    levels = await run_in_threadpool(lambda: catalog.list_levels(principal.actor, niche_id=niche_id))
     return {"items": [_level(x) for x in levels], "next_cursor": None}
 
 

@@ -64,7 +64,9 @@ def _me(p: ProviderRead) -> dict[str, Any]:
 
 @router.get("/me")
 async def me(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    return _me(await run_in_threadpool(lambda: catalog.get_provider(provider_id=principal.own_provider_id)))
+    return _me(
+        await run_in_threadpool(lambda: catalog.get_provider(principal.actor, provider_id=principal.own_provider_id))
+    )
 
 
 # The buyer controls' shapes, for the OpenAPI document (the service validates them and
@@ -145,7 +147,7 @@ async def competition_levels(principal: auth.Principal = Depends(require_provide
                 "max_providers": lvl.max_providers,
                 "priority_order": lvl.priority_order,
             }
-            for lvl in catalog.list_levels(active_only=True)
+            for lvl in catalog.list_levels(principal.actor, active_only=True)
             if str(lvl.niche_id) in open_niches
         ]
 
@@ -173,7 +175,9 @@ class SubscriptionPatch(BaseModel):
 
 @router.get("/subscriptions")
 async def list_subscriptions(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
-    subs = await run_in_threadpool(lambda: catalog.list_subscriptions(provider_id=principal.own_provider_id))
+    subs = await run_in_threadpool(
+        lambda: catalog.list_subscriptions(principal.actor, provider_id=principal.own_provider_id)
+    )
     return {"items": [_subscription(s) for s in subs], "next_cursor": None}
 
 

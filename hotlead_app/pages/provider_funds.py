@@ -55,7 +55,7 @@ class FundsState(ProviderPageState):
     @event
     @guarded
     def load(self, principal):
-        self.balance = fmt.money(catalog.get_provider(provider_id=principal.provider_id).balance)
+        self.balance = fmt.money(catalog.get_provider(principal.actor, provider_id=principal.provider_id).balance)
         low, high = deposits.limits()
         self.minimum, self.maximum = fmt.money(low), fmt.money(high)
         self.methods = [

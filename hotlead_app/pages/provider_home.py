@@ -91,7 +91,7 @@ class ProviderHomeState(ProviderPageState):
     saving_settings: rx.Field[bool] = rx.field(False)
 
     def _load_settings(self, principal) -> None:
-        provider = catalog.get_provider(provider_id=principal.actor.provider_id)
+        provider = catalog.get_provider(principal.actor, provider_id=principal.actor.provider_id)
         self.time_zone = provider.time_zone
         self.spend_caps = {p: str(provider.spend_caps.get(p, "")) for p in PERIODS}
         self.settings_errors = {}

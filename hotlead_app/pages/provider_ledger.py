@@ -27,7 +27,7 @@ class ProviderLedgerState(KeysetPages, ProviderPageState):
 
     def _show_page(self, principal, before: int | None):
         provider_id = principal.provider_id
-        self.balance = fmt.money(catalog.get_provider(provider_id=provider_id).balance)
+        self.balance = fmt.money(catalog.get_provider(principal.actor, provider_id=provider_id).balance)
         rows = ledger_entries.provider_ledger(principal.actor, limit=PAGE_SIZE, before_seq=before or None)
         page = self._take_page(rows, PAGE_SIZE, lambda e: e["seq"])
         self.rows = [

@@ -307,15 +307,33 @@ def update_level(
         return CompetitionLevelRead.model_validate(level, from_attributes=True)
 
 
-def list_levels(*, niche_id: uuid.UUID | None = None, active_only: bool = False) -> list[CompetitionLevelRead]:
+def _provider_actor(actor: Actor) -> uuid.UUID | None:
+    """``None`` for an admin; the provider's id for a provider; ``Forbidden`` for anyone
+    else (the system, a buyer, a provider login without a provider). The catalog's reads
+    check their actor like ``services/reads`` do."""
+    if actor is not None and actor.role == "admin":
+        return None
+    if actor is not None and actor.role == "provider" and actor.provider_id is not None:
+        return actor.provider_id
+    raise Forbidden("Only an admin or a provider may read this.")
+
+
+def list_levels(
+    actor: Actor, *, niche_id: uuid.UUID | None = None, active_only: bool = False
+) -> list[CompetitionLevelRead]:
+    """The competition levels, by niche and priority.  An admin sees every level; a
+    provider only the ones it can subscribe to (active, in an open niche)."""
+    own = _provider_actor(actor)
     with unit_of_work() as uow:
         query = select(CompetitionLevel).order_by(
             col(CompetitionLevel.niche_id), col(CompetitionLevel.priority_order), col(CompetitionLevel.id)
         )
         if niche_id is not None:
             query = query.where(CompetitionLevel.niche_id == niche_id)
-        if active_only:
+        if active_only or own is not None:
             query = query.where(CompetitionLevel.active)
+        if own is not None:
+            query = query.join(Niche, col(Niche.id) == col(CompetitionLevel.niche_id)).where(Niche.active)
         return [CompetitionLevelRead.model_validate(x, from_attributes=True) for x in uow.session.exec(query)]
 
 
@@ -357,10 +375,13 @@ def create_provider(*, name: object, email: object, actor: Actor, uow: UnitOfWor
         return _create(own)
 
 
-def get_provider(*, provider_id: uuid.UUID) -> ProviderRead:
+def get_provider(actor: Actor, *, provider_id: uuid.UUID) -> ProviderRead:
+    """One provider: any for an admin; for a provider only itself (another one is
+    ``NotFound``, as if it did not exist)."""
+    own = _provider_actor(actor)
     with unit_of_work() as uow:
         provider = uow.session.get(ServiceProvider, provider_id)
-        if provider is None:
+        if provider is None or (own is not None and provider.id != own):
             raise NotFound("No such provider.", details={"provider_id": str(provider_id)})
         return ProviderRead.model_validate(provider, from_attributes=True)
 
@@ -665,8 +686,15 @@ def cancel_subscription(*, subscription_id: uuid.UUID, actor: Actor) -> Subscrip
 
 
 def list_subscriptions(
-    *, provider_id: uuid.UUID | None = None, niche_id: uuid.UUID | None = None
+    actor: Actor, *, provider_id: uuid.UUID | None = None, niche_id: uuid.UUID | None = None
 ) -> list[SubscriptionRead]:
+    """Subscriptions, oldest first: any provider's for an admin; a provider's own only
+    (asking for another provider's is ``Forbidden``)."""
+    own = _provider_actor(actor)
+    if own is not None:
+        if provider_id is not None and provider_id != own:
+            raise Forbidden("A provider reads only its own subscriptions.", details={"provider_id": str(provider_id)})
+        provider_id = own
     with unit_of_work() as uow:
         query = select(ProviderSubscription).order_by(
             col(ProviderSubscription.created_at), col(ProviderSubscription.id)

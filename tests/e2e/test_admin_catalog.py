@@ -154,6 +154,11 @@ def test_admin_builds_a_niche_form_and_a_level_and_the_public_form_shows_it(page
     page.set_viewport_size({"width": 375, "height": 800})
     box = row.get_by_role("button", name="Levels").bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+    # And so is each competition level's Edit (it was a table's last column, off-screen).
+    level_edit = page.locator(f"[id='level-{level.id}']").get_by_role("button", name="Edit level Exclusive")
+    box = level_edit.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+    expect(page.locator(f"[id='level-{level.id}'] .level-price")).to_have_text(fmt.money(Decimal("1200.50")))
     page.set_viewport_size({"width": 1280, "height": 900})
 
     page.goto(f"{app_server}/n/{slug}")

@@ -238,7 +238,7 @@ def test_lead_detail_explains_refunds_and_names_global_bad_lead_amounts(page: Pa
             select(LedgerEntry).where(LedgerEntry.provider_id == first.provider_id).order_by(LedgerEntry.seq)
         ).all()
     assert [(e.type.value, e.amount) for e in entries][-1] == ("refund", Decimal("12.50"))
-    assert catalog.get_provider(provider_id=first.provider_id).balance == Decimal("50.00")
+    assert catalog.get_provider(ADMIN, provider_id=first.provider_id).balance == Decimal("50.00")
 
     # Global Bad Lead: the dialog says what goes back to whom (only the unrefunded assignment).
     page.locator("#bad-lead").click()
@@ -250,7 +250,7 @@ def test_lead_detail_explains_refunds_and_names_global_bad_lead_amounts(page: Pa
     page.locator("#confirm-bad-lead").click()
     expect(page.locator("#lead-status")).to_have_text("bad_lead", timeout=30_000)
     assert _status(lead_id) == LeadStatus.BAD_LEAD
-    assert catalog.get_provider(provider_id=second.provider_id).balance == Decimal("50.00")
+    assert catalog.get_provider(ADMIN, provider_id=second.provider_id).balance == Decimal("50.00")
 
 
 def test_overview_draws_its_charts_from_the_data(page: Page, app_server, shared_db):

@@ -144,7 +144,12 @@ def test_a_provider_sets_radius_schedule_and_day_cap_and_sees_the_cap_fill(page:
         grid.locator("input.window-end, .window-end input").nth(i).fill("24:00")
     page.wait_for_timeout(500)
     # The live count says what the schedule and the day cap leave of the filter's matches.
-    expect(page.locator("#match-controls")).to_contain_text("after schedule and caps", timeout=WAIT)
+    # It sits with the schedule and caps (under the caps), not in the filters' count box.
+    controls_count = page.locator("#controls-editor #match-controls")
+    expect(controls_count).to_contain_text("after schedule and caps", timeout=WAIT)
+    expect(page.locator("#match-preview #match-controls")).to_have_count(0)
+    count_box, cap_box = controls_count.bounding_box(), page.locator("#cap-day").bounding_box()
+    assert count_box is not None and cap_box is not None and count_box["y"] > cap_box["y"]
     _shoot(page, "subscription-editor")
     page.locator("#subscribe-button").click()
     expect(page.get_by_text("future leads only")).to_be_visible(timeout=WAIT)

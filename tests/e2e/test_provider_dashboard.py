@@ -155,7 +155,7 @@ def test_subscribe_with_the_filter_builder_whose_live_count_narrows(page: Page, 
     expect(row).to_contain_text("roof_type in metal")
     expect(row).to_contain_text("area_sqft ≥ 2000")
     expect(row).to_contain_text("9.00")
-    (sub,) = catalog.list_subscriptions(provider_id=provider.id)
+    (sub,) = catalog.list_subscriptions(admin(), provider_id=provider.id)
     assert sub.filters == {"roof_type": ["metal"], "area_sqft": {"min": "2000"}} and sub.active
 
     row.get_by_role("button", name="Pause").click()
@@ -173,7 +173,7 @@ def test_subscribe_with_the_filter_builder_whose_live_count_narrows(page: Page, 
     page.locator("#save-filters").click()
     expect(row).to_contain_text("roof_type in metal, tile", timeout=30_000)
     expect(row).to_contain_text("area_sqft ≥ 1000")
-    (sub,) = catalog.list_subscriptions(provider_id=provider.id)
+    (sub,) = catalog.list_subscriptions(admin(), provider_id=provider.id)
     assert sub.filters == {"roof_type": ["metal", "tile"], "area_sqft": {"min": "1000"}}
 
 
@@ -212,7 +212,7 @@ def test_a_filter_saved_before_the_field_rule_shows_why_and_saving_drops_it(page
     expect(page.locator("#filter-details .field-error")).to_contain_text("Saving drops this rule")
     page.locator("#save-filters").click()
     expect(row).to_contain_text("paused by you", timeout=30_000)
-    (saved,) = catalog.list_subscriptions(provider_id=provider.id)
+    (saved,) = catalog.list_subscriptions(admin(), provider_id=provider.id)
     assert saved.filters == {"roof_type": ["metal"]} and saved.pause_reason == "paused_by_provider"
     row.get_by_role("button", name="Resume").click()
     expect(row).to_contain_text("active", timeout=30_000)
@@ -249,7 +249,7 @@ def test_an_api_key_works_as_a_bearer_token_until_revoked(page: Page, app_server
 def test_missed_leads_show_the_reason_without_contact_details(page: Page, app_server, shared_db):
     email, provider, niche, _level = _market()
     catalog.update_subscription(
-        subscription_id=catalog.list_subscriptions(provider_id=provider.id)[0].id,
+        subscription_id=catalog.list_subscriptions(admin(), provider_id=provider.id)[0].id,
         actor=admin(),
         filters={"zip": ["10001"]},
     )

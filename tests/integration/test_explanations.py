@@ -254,7 +254,7 @@ def random_change(rng: random.Random, market: Market) -> str:
     elif kind == "credit":
         ledger.adjust(provider_id=pid, type="credit", amount="7.50", actor=ADMIN, memo="goodwill")
     elif kind == "debit":
-        if catalog.get_provider(provider_id=pid).balance >= Decimal("3.00"):
+        if catalog.get_provider(ADMIN, provider_id=pid).balance >= Decimal("3.00"):
             ledger.adjust(provider_id=pid, type="debit", amount="3.00", actor=ADMIN, memo="correction")
     elif kind in ("pause", "resume"):
         catalog.update_subscription(subscription_id=sub_id, actor=ADMIN, active=kind == "resume")

@@ -71,7 +71,7 @@ def distribute_jobs(lead_id: uuid.UUID) -> list[OutboxMessage]:
 
 
 def balances(market: Market) -> list[Decimal]:
-    return [catalog.get_provider(provider_id=p.id).balance for p in market.providers]
+    return [catalog.get_provider(ADMIN, provider_id=p.id).balance for p in market.providers]
 
 
 def refund_entries(assignment_id: uuid.UUID) -> list[LedgerEntry]:
@@ -305,13 +305,13 @@ def test_refunding_an_assignment_twice_is_refused_with_one_refund_entry(market):
     first, *_ = assignments_of(lead_id)
     refunded = refunds.refund_assignment(assignment_id=first.id, actor=ADMIN, reason="wrong zip")
     assert refunded.amount == Decimal("10.00")
-    assert catalog.get_provider(provider_id=first.provider_id).balance == Decimal("50.00")
+    assert catalog.get_provider(ADMIN, provider_id=first.provider_id).balance == Decimal("50.00")
 
     with pytest.raises(AlreadyRefunded) as caught:
         refunds.refund_assignment(assignment_id=first.id, actor=ADMIN, reason="again")
     assert status_for(caught.value) == 409
     assert len(refund_entries(first.id)) == 1
-    assert catalog.get_provider(provider_id=first.provider_id).balance == Decimal("50.00")
+    assert catalog.get_provider(ADMIN, provider_id=first.provider_id).balance == Decimal("50.00")
     row = next(a for a in assignments_of(lead_id) if a.id == first.id)
     assert row.is_refunded and row.refund_reason == "wrong zip"
     assert lead_row(lead_id).status.value == "distributed"  # a refund leaves the lead alone

@@ -68,12 +68,12 @@ def subscription(sub_id: uuid.UUID) -> ProviderSubscription:
 
 
 def status_of(provider_id: uuid.UUID) -> tuple[str, str | None]:
-    p = catalog.get_provider(provider_id=provider_id)
+    p = catalog.get_provider(ADMIN, provider_id=provider_id)
     return p.status.value, p.status_reason
 
 
 def balance_of(provider_id: uuid.UUID) -> Decimal:
-    return catalog.get_provider(provider_id=provider_id).balance
+    return catalog.get_provider(ADMIN, provider_id=provider_id).balance
 
 
 def signed_sum(provider_id: uuid.UUID) -> Decimal:

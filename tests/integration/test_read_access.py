@@ -19,7 +19,7 @@ import pytest
 from hotlead_app.domain import actors
 from hotlead_app.domain.actors import SYSTEM, Actor
 from hotlead_app.domain.errors import Forbidden, NotFound
-from hotlead_app.services import distribution, reads
+from hotlead_app.services import catalog, distribution, reads
 from hotlead_app.services.reads import (
     account_summary,
     lead_detail,
@@ -72,6 +72,13 @@ PROVIDER_ONLY: dict[str, dict[str, Any]] = {
 }
 #: Reads anyone may call (open niches only for a non-admin, see test below).
 OPEN = {"niches.list_niches"}
+#: The catalog's reads (``services/catalog.py``): an admin reads any row; a provider only
+#: its own (or, for the levels, the ones it may subscribe to); anyone else is refused.
+ADMIN_OR_OWN: dict[str, dict[str, Any]] = {
+    "catalog.get_provider": {"provider_id": ANY_ID},
+    "catalog.list_levels": {},
+    "catalog.list_subscriptions": {},
+}
 #: Not reads: formatting helpers that read nothing.
 HELPERS = {
     "lead_detail.reason_text",
@@ -95,14 +102,25 @@ def _public_functions() -> dict[str, Callable[..., Any]]:
     return found
 
 
+def _catalog_reads() -> dict[str, Callable[..., Any]]:
+    """The catalog's public ``get_*`` / ``list_*`` functions (its reads)."""
+    return {
+        f"catalog.{name}": fn
+        for name, fn in inspect.getmembers(catalog, inspect.isfunction)
+        if name.startswith(("get_", "list_")) and fn.__module__ == catalog.__name__
+    }
+
+
 def _fn(qualified: str) -> Callable[..., Any]:
-    return _public_functions()[qualified]
+    return {**_public_functions(), **_catalog_reads()}[qualified]
 
 
 def test_every_read_is_classified_and_takes_the_actor_first():
     functions = _public_functions()
     assert set(functions) == set(ADMIN_ONLY) | set(PROVIDER_ONLY) | OPEN | HELPERS
-    for name in set(ADMIN_ONLY) | set(PROVIDER_ONLY) | OPEN:
+    assert set(_catalog_reads()) == set(ADMIN_OR_OWN)
+    functions.update(_catalog_reads())
+    for name in set(ADMIN_ONLY) | set(PROVIDER_ONLY) | OPEN | set(ADMIN_OR_OWN):
         first = next(iter(inspect.signature(functions[name]).parameters))
         assert first == "actor", name
 
@@ -123,8 +141,47 @@ def test_a_providers_read_refuses_anyone_but_a_provider(db, name, who):
         _fn(name)(who, **PROVIDER_ONLY[name])
 
 
+@pytest.mark.parametrize("name", sorted(ADMIN_OR_OWN))
+@pytest.mark.parametrize(
+    "who", [SYSTEM, Actor(role="buyer"), Actor(role="provider")], ids=["system", "buyer", "no-provider"]
+)
+def test_a_catalog_read_refuses_anyone_but_an_admin_or_a_provider(db, name, who):
+    with pytest.raises(Forbidden):
+        _fn(name)(who, **ADMIN_OR_OWN[name])
+
+
+def test_a_provider_reads_only_its_own_catalog_rows_and_the_levels_it_may_buy(db):
+    market = make_market(levels=[("Solo", "5.00", 1), ("Pair", "3.00", 2)], providers=2, balance="20.00")
+    closed = make_market(levels=[("Solo", "4.00", 1)], providers=0)
+    catalog.update_niche(niche_id=closed.niche.id, actor=ADMIN, values={"active": False})
+    solo, pair = sorted(catalog.list_levels(ADMIN, niche_id=market.niche.id), key=lambda x: x.priority_order)
+    catalog.update_level(level_id=pair.id, actor=ADMIN, values={"active": False})
+    alice, bob = market.providers
+    as_alice = actors.provider(alice.id)
+
+    # The provider itself, never another one (which does not exist for it).
+    assert catalog.get_provider(as_alice, provider_id=alice.id).id == alice.id
+    with pytest.raises(NotFound):
+        catalog.get_provider(as_alice, provider_id=bob.id)
+    assert catalog.get_provider(ADMIN, provider_id=bob.id).id == bob.id
+
+    # Its own subscriptions, whatever it asks for; another provider's are refused.
+    own = {s.id for s in market.subscriptions if s.provider_id == alice.id}
+    assert own and {s.id for s in catalog.list_subscriptions(as_alice)} == own
+    assert {s.id for s in catalog.list_subscriptions(as_alice, niche_id=market.niche.id)} == own
+    with pytest.raises(Forbidden):
+        catalog.list_subscriptions(as_alice, provider_id=bob.id)
+    everyone = {s.id for s in catalog.list_subscriptions(ADMIN, niche_id=market.niche.id)}
+    assert everyone == {s.id for s in market.subscriptions} and everyone > own
+
+    # The levels it may subscribe to: active ones of open niches; an admin sees all.
+    seen = {lvl.id for lvl in catalog.list_levels(as_alice)}
+    assert solo.id in seen and pair.id not in seen
+    assert not seen & {lvl.id for lvl in catalog.list_levels(ADMIN, niche_id=closed.niche.id)}
+    assert {lvl.id for lvl in catalog.list_levels(ADMIN, niche_id=market.niche.id)} == {solo.id, pair.id}
+
+
 def test_a_non_admin_sees_only_open_niches(db):
-    from hotlead_app.services import catalog
     from hotlead_app.services.reads import niches
 
     market = make_market(levels=[("Solo", "1.00", 1)], providers=0)

@@ -10,8 +10,8 @@ import reflex as rx
 from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.layout import field_error
-from hotlead_app.components.widgets import data_table
 from hotlead_app.domain import money
+from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.pages.admin_niches.field_editor import labelled
 from hotlead_app.pages.admin_niches.state import NichesState
@@ -43,7 +43,7 @@ class Levels(NichesState):
     lvl_active: rx.Field[bool] = rx.field(True)
     level_errors: ObjectField[dict[str, str]] = object_field(dict)
 
-    def _reload_levels(self) -> None:
+    def _reload_levels(self, actor: Actor) -> None:
         self.levels = [
             {
                 "id": str(lvl.id),
@@ -53,7 +53,7 @@ class Levels(NichesState):
                 "priority": str(lvl.priority_order),
                 "active": "yes" if lvl.active else "no",
             }
-            for lvl in catalog.list_levels(niche_id=uuid.UUID(self.selected_id))
+            for lvl in catalog.list_levels(actor, niche_id=uuid.UUID(self.selected_id))
         ]
 
     @event
@@ -65,7 +65,7 @@ class Levels(NichesState):
         self.selected_id = niche_id
         self.selected_name = match["name"]
         self.level_form_open = False
-        self._reload_levels()
+        self._reload_levels(principal.actor)
 
     @event
     def new_level(self):
@@ -144,7 +144,7 @@ class Levels(NichesState):
             return rx.toast.error(exc.message)
         self.level_errors = {}
         self.level_form_open = False
-        self._reload_levels()
+        self._reload_levels(principal.actor)
         self._reload(principal.actor)  # the niche's level count and warning
         return rx.toast.success(f"Saved level {level.name} at {fmt.money(level.price_per_lead)} per lead.")
 
@@ -152,21 +152,52 @@ class Levels(NichesState):
 S = Levels
 
 
-def _level_row(level: dict) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(level["name"]),
-        rx.table.cell(level["price"]),
-        rx.table.cell(level["max"]),
-        rx.table.cell(level["priority"]),
-        rx.table.cell(
-            rx.cond(
-                level["active"] == "yes",
-                rx.badge("active", color_scheme="green"),
-                rx.badge("inactive", color_scheme="gray"),
-            )
+def _level_card(level: dict) -> rx.Component:
+    """One level as a card: its name, price and limits on the left, Edit on the right;
+    on a phone Edit wraps under them (a table put it off-screen at 375 px)."""
+    return rx.card(
+        rx.flex(
+            rx.vstack(
+                rx.flex(
+                    rx.text(level["name"], weight="medium"),
+                    rx.cond(
+                        level["active"] == "yes",
+                        rx.badge("active", color_scheme="green"),
+                        rx.badge("inactive", color_scheme="gray"),
+                    ),
+                    spacing="2",
+                    align="center",
+                    wrap="wrap",
+                ),
+                rx.text(
+                    rx.el.span(level["price"], class_name="level-price"),
+                    " per lead · at most ",
+                    level["max"],
+                    rx.cond(level["max"] == "1", " provider", " providers"),
+                    " · priority ",
+                    level["priority"],
+                    size="1",
+                    color_scheme="gray",
+                ),
+                spacing="1",
+                flex="1 1 16em",
+                min_width="0",
+            ),
+            rx.button(
+                "Edit",
+                size="1",
+                variant="soft",
+                on_click=S.edit_level(level["id"]),
+                aria_label="Edit level " + level["name"],
+            ),
+            spacing="3",
+            wrap="wrap",
+            align="center",
+            width="100%",
         ),
-        rx.table.cell(rx.button("Edit", size="1", variant="soft", on_click=S.edit_level(level["id"]))),
+        width="100%",
         id="level-" + level["id"],
+        class_name="level-card",
     )
 
 
@@ -255,7 +286,7 @@ def levels_panel() -> rx.Component:
         rx.cond(S.level_form_open, _level_form()),
         rx.cond(
             S.levels.length() > 0,
-            data_table(("Level", "Price", "Max providers", "Priority", "Status", ""), S.levels, _level_row),
+            rx.vstack(rx.foreach(S.levels, _level_card), spacing="2", width="100%", id="level-cards"),
             empty_state(
                 "No competition level yet: providers cannot subscribe to this niche until it has one.",
                 id="levels-empty",

@@ -271,6 +271,31 @@ def _cap_input(period: str) -> rx.Component:
     )
 
 
+def _after_controls() -> rx.Component:
+    """What the schedule and caps typed above leave of the filters' matches, right
+    under them, where a change to a window or a cap shows its effect (the filter
+    count above only counts the filters)."""
+    return rx.cond(
+        (C.matched >= 0) & (C.after_controls >= 0),
+        rx.callout(
+            rx.text(
+                rx.text.strong(C.matched.to_string()),
+                " match your filters; ",
+                rx.text.strong(C.after_controls.to_string(), id="match-count-controls"),
+                " after schedule and caps (",
+                C.outside_schedule.to_string(),
+                " outside the schedule, ",
+                C.over_cap.to_string(),
+                " over a cap) in the last 30 days.",
+                id="match-controls",
+            ),
+            icon=rx.cond(C.counting, "loader", "calendar_clock"),
+            width="100%",
+            id="controls-preview",
+        ),
+    )
+
+
 def controls_editor() -> rx.Component:
     schedule_error = C.control_errors.get("schedule", "")
     return rx.vstack(
@@ -290,6 +315,7 @@ def controls_editor() -> rx.Component:
         rx.heading("Lead caps", size="3"),
         rx.text("At most this many leads per period (empty: no cap).", size="1"),
         rx.flex(*[_cap_input(p) for p in PERIODS], wrap="wrap", gap="3"),
+        _after_controls(),
         spacing="2",
         width="100%",
         id="controls-editor",
