@@ -85,6 +85,11 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[UnitOfWork]:
 def _set_utc(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
     with dbapi_connection.cursor() as cur:
         cur.execute("SET TIME ZONE 'UTC'")
+        # Read by the engine's hotlead_start_recharge (engine/start_recharge.sql).
+        cur.execute(
+            "SELECT set_config('hotlead.max_recharges_per_day', %s, false)",
+            (str(get_settings().max_recharges_per_day),),
+        )
     dbapi_connection.commit()
 
 
