@@ -311,6 +311,18 @@ def test_the_daily_limit_holds(world):
     assert len(world["stripe"].intents) == 3
 
 
+def test_an_inactive_provider_is_never_recharged(world):
+    pid = world["payer"].provider_id
+    deposit(pid, "60.00")
+    _turn_on(world, "50.00", "20.00")
+    catalog.set_provider_status(provider_id=pid, status="inactive", actor=ADMIN, memo="paused by an admin")
+    _debit(pid, "20.00")
+    assert _recharges(pid) == [] and outbox_tasks(jobs.PAYMENTS_RECHARGE) == []
+    catalog.set_provider_status(provider_id=pid, status="active", actor=ADMIN)
+    _debit(pid, "5.00")  # active again: the next decrease below the threshold starts one
+    assert [r.status for r in _recharges(pid)] == ["pending"]
+
+
 def test_reconciliation_credits_a_succeeded_payment_intent_whose_webhook_never_came(world):
     pid = world["payer"].provider_id
     deposit(pid, "60.00")

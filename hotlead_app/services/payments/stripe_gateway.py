@@ -287,7 +287,8 @@ def charge_off_session(
             options={"idempotency_key": idempotency_key},
         )
     except stripe.CardError as exc:
-        error = (exc.json_body or {}).get("error") or {}
+        body = exc.json_body if isinstance(exc.json_body, dict) else {}
+        error: dict[str, Any] = body.get("error") or {}
         log.info("Stripe off-session charge refused: %s (%s)", exc.code, error.get("decline_code"))
         intent_data = error.get("payment_intent")
         return OffSession(

@@ -1,5 +1,5 @@
 """``/provider/funds``: "Add funds" — an amount (presets or custom) and a method, then
-the processor's page; below it the saved card and auto-recharge (``provider_funds_card``).  ``/provider/funds/return``: where the processor sends the
+the processor's page; below it the saved card and auto-recharge (``card.py``).  ``/provider/funds/return``: where the processor sends the
 provider back; it shows the deposit's status live (pending until the verified payment
 lands, then completed with the new balance).  A PayPal order is captured here on
 return; a cancelled payment says nothing was charged."""
@@ -18,7 +18,7 @@ from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, loading_or
 from hotlead_app.domain.errors import DomainError, InvalidInput
-from hotlead_app.pages.provider_funds_card import CardState, card_and_auto_recharge
+from hotlead_app.pages.provider_funds.card import CardState, card_and_auto_recharge
 from hotlead_app.services import auth, catalog
 from hotlead_app.services.payments import deposits, paypal_gateway, stripe_gateway
 from hotlead_app.services.payments.errors import ProcessorUnavailable
