@@ -318,6 +318,19 @@ class FakeStripe:
             intent["latest_charge"] = "ch_" + intent_id[3:]
             return dict(intent)
 
+    def fail_intent(self, intent_id: str, code: str = "card_declined") -> dict[str, Any]:
+        """A ``processing`` PaymentIntent failed later (the object of ``payment_intent.payment_failed``)."""
+        with self.lock:
+            intent = self.intents[intent_id]
+            intent["status"] = "requires_payment_method"
+            intent["last_payment_error"] = {
+                "type": "card_error",
+                "code": code,
+                "decline_code": "insufficient_funds" if code == "card_declined" else code,
+                "message": "Your card has insufficient funds." if code == "card_declined" else code,
+            }
+            return dict(intent)
+
     def settle(self, session_id: str) -> dict[str, Any]:
         """An asynchronous payment succeeded."""
         with self.lock:

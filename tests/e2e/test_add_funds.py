@@ -153,3 +153,12 @@ def test_a_provider_saves_a_card_turns_on_auto_recharge_and_sees_the_recharge_in
     expect(page.locator("#auto-recharge-line")).to_have_text(summary, timeout=30_000)
     if shots:
         page.screenshot(path=f"{shots}/home-recharge-1366.png", full_page=True)
+
+    # Removing the card asks first; then it is gone and auto-recharge is off.
+    page.goto(f"{app_server}/provider/funds")
+    page.locator("#remove-card").click()
+    expect(page.get_by_role("alertdialog")).to_contain_text("Visa •••• 4242")
+    page.locator("#confirm-remove-card").click()
+    expect(page.locator("#no-card")).to_be_visible(timeout=30_000)
+    expect(page.locator("#recharge-summary")).to_have_count(0)
+    assert not rows("SELECT 1 FROM billing_profiles WHERE provider_id = :p AND recharge_enabled", p=provider.id)

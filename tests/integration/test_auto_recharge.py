@@ -21,10 +21,11 @@ from hotlead_app import jobs
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain.actors import admin
 from hotlead_app.infra import metrics
-from hotlead_app.services import catalog, distribution, ledger, notifications
+from hotlead_app.services import catalog, ledger, notifications
 from hotlead_app.services.payments import recharge, reconciliation
 from tests.conftest import STRIPE_TEST_SECRET
 from tests.factories import ROOFING_FIELDS, approved_lead, deposit, subscribe
+from tests.integration.distribution_scenarios import QUIET_REDIS_DB
 from tests.integration.payments_helpers import (
     Payer,
     ledger_of,
@@ -34,6 +35,7 @@ from tests.integration.payments_helpers import (
     provider_row,
     rows,
 )
+from tests.integration.test_distribution_concurrency import run_in_parallel
 from tests.payments_fakes import signed, stripe_event
 
 ADMIN = admin()
@@ -226,10 +228,11 @@ def test_its_webhook_delivered_five_times_in_parallel_posts_one_deposit(world):
     assert provider_row(pid).balance == Decimal("65.00") and _recharges(pid)[0].status == "succeeded"
 
 
-def test_a_charge_crossing_the_threshold_starts_one_payment_intent_with_eight_workers(world):
-    """Eight workers distribute eight leads of eight niches at once, each charging the
-    same provider: the one that takes the balance below the threshold starts the one
-    recharge, the others see it in flight."""
+def test_a_charge_crossing_the_threshold_starts_one_payment_intent_with_eight_workers(world, db, redis_server):
+    """Eight worker processes (the pattern of test_distribution_concurrency.py: spawned,
+    each with its own engine and connections, released together) distribute eight leads
+    of eight niches, each charging the same provider: the charge that takes the balance
+    below the threshold starts the one recharge, the others see it in flight."""
     pid = world["payer"].provider_id
     slugs = []
     for i in range(8):
@@ -244,9 +247,10 @@ def test_a_charge_crossing_the_threshold_starts_one_payment_intent_with_eight_wo
     deposit(pid, "100.00")
     _turn_on(world, "75.00", "50.00")
     lead_ids = [approved_lead(slug) for slug in slugs]
-    with ThreadPoolExecutor(8) as pool:
-        outcomes = list(pool.map(lambda lead: distribution.distribute_lead(lead_id=lead).outcome, lead_ids))
-    assert outcomes == ["distributed"] * 8
+    reports = run_in_parallel(db, redis_server.url(QUIET_REDIS_DB), lead_ids)
+    assert [errors for _seed, _outcomes, errors in reports] == [[]] * 8
+    won = [lead for _seed, outcomes, _ in reports for lead, outcome in outcomes if outcome == "distributed"]
+    assert sorted(won) == sorted(str(lead) for lead in lead_ids)  # each lead distributed once, by some worker
     assert provider_row(pid).balance == Decimal("20.00")
     (started,) = _recharges(pid)
     assert started.status == "pending" and started.seq == 1
@@ -293,6 +297,24 @@ def test_a_declined_or_authentication_required_charge_turns_auto_recharge_off_wi
     # Off means off: the next decrease starts nothing.
     _debit(pid, "5.00")
     assert len(_recharges(pid)) == 1
+
+
+def test_a_payment_failed_webhook_turns_auto_recharge_off_once(world):
+    pid = world["payer"].provider_id
+    deposit(pid, "60.00")
+    _turn_on(world, "50.00", "25.00")
+    world["stripe"].intent_status = "processing"
+    _debit(pid, "20.00")
+    assert _run_recharge_jobs() == ["waiting:processing"]
+    (open_one,) = _recharges(pid)
+    payload = stripe_event("payment_intent.payment_failed", world["stripe"].fail_intent(open_one.payment_intent_id))
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda _: _deliver(world, payload), range(3)))
+    assert sorted(a.json()["outcome"] for a in answers) == ["duplicate", "duplicate", "processed"]
+    assert (_recharges(pid)[0].status, _recharges(pid)[0].failure_code) == ("failed", "card_declined")
+    assert one("SELECT recharge_enabled FROM billing_profiles WHERE provider_id = :p", p=pid)[0] is False
+    assert len(outbox_tasks(jobs.EMAIL_RECHARGE_FAILED)) == 1
+    assert provider_row(pid).balance == Decimal("40.00")
 
 
 def test_the_daily_limit_holds(world):

@@ -437,10 +437,7 @@ def _remember_intent(uow: UnitOfWork, recharge_id: uuid.UUID, payment_intent_id:
     recharge.updated_at = utcnow()
     uow.session.add(recharge)
     if recharge.deposit_id is not None:
-        deposit = deposits._lock(uow, recharge.deposit_id)
-        if deposit.payment_id is None:
-            deposit.payment_id, deposit.updated_at = payment_intent_id, utcnow()
-            uow.session.add(deposit)
+        deposits.note_payment_id(uow, deposit_id=recharge.deposit_id, payment_id=payment_intent_id)
 
 
 def _lock(uow: UnitOfWork, recharge_id: uuid.UUID) -> Recharge | None:
@@ -524,9 +521,7 @@ def fail(uow: UnitOfWork, *, recharge_id: uuid.UUID, code: str, message: str | N
     recharge.status, recharge.failure_code, recharge.updated_at = "failed", code[:64], utcnow()
     uow.session.add(recharge)
     if recharge.deposit_id is not None:
-        deposits._set_status(
-            recharge.deposit_id, "failed", reason=f"recharge:{code}"[:255], only_from=("pending",), uow=uow
-        )
+        deposits.fail_pending(uow, deposit_id=recharge.deposit_id, reason=f"recharge:{code}")
     profile = _lock_profile(uow, recharge.provider_id)
     if profile is not None and profile.recharge_enabled:
         before = audit.snapshot(profile)
