@@ -85,7 +85,14 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[UnitOfWork]:
 def _set_utc(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
     with dbapi_connection.cursor() as cur:
         cur.execute("SET TIME ZONE 'UTC'")
-        # Read by the engine's hotlead_start_recharge (engine/start_recharge.sql).
+    dbapi_connection.commit()
+
+
+@event.listens_for(Engine, "connect")
+def _pass_engine_settings(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
+    """Settings the engine's SQL reads: ``hotlead.max_recharges_per_day`` for
+    ``hotlead_start_recharge`` (engine/start_recharge.sql; 3 when unset)."""
+    with dbapi_connection.cursor() as cur:
         cur.execute(
             "SELECT set_config('hotlead.max_recharges_per_day', %s, false)",
             (str(get_settings().max_recharges_per_day),),

@@ -333,6 +333,22 @@ def test_the_daily_limit_holds(world):
     assert len(world["stripe"].intents) == 3
 
 
+def test_the_daily_limit_is_the_setting(world, monkeypatch):
+    from tests.conftest import point_settings_at
+
+    monkeypatch.setenv("HOTLEAD_MAX_RECHARGES_PER_DAY", "1")
+    point_settings_at()  # new settings, new connections: the engine reads the new limit
+    pid = world["payer"].provider_id
+    deposit(pid, "60.00")
+    _turn_on(world, "50.00", "20.00")
+    _debit(pid, "20.00")
+    assert _run_recharge_jobs() == ["completed"]
+    _debit(pid, "20.00")  # a second one today: over the limit of 1
+    assert [r.status for r in _recharges(pid)] == ["succeeded"]
+    body = httpx.get(f"{world['api']}/api/v1/provider/auto-recharge", headers=world["payer"].headers).json()
+    assert body["max_recharges_per_day"] == 1
+
+
 def test_an_inactive_provider_is_never_recharged(world):
     pid = world["payer"].provider_id
     deposit(pid, "60.00")
