@@ -118,6 +118,16 @@ def test_a_card_is_saved_through_setup_checkout_and_shown_by_brand_and_last_four
     )
 
 
+def test_a_new_card_replaces_the_saved_one_which_is_detached(world):
+    _save_card(world)
+    first = one("SELECT card_payment_method_id FROM billing_profiles")[0]
+    _save_card(world, card="needs_auth")
+    body = httpx.get(f"{world['api']}/api/v1/provider/auto-recharge", headers=world["payer"].headers).json()
+    assert body["last4"] == "3184"
+    assert world["stripe"].calls("POST", f"/v1/payment_methods/{first}/detach")
+    assert world["stripe"].payment_methods[first]["customer"] is None
+
+
 def test_setup_and_payment_intent_events_that_are_not_ours_are_ignored(world):
     world["stripe"].payment_methods["pm_x"] = {
         "id": "pm_x",

@@ -291,7 +291,8 @@ def fetch_setup(setup_intent_id: str) -> dict[str, Any]:
 
 def save_card(uow: UnitOfWork, *, setup_intent: dict[str, Any], payment_method: dict[str, Any] | None) -> str:
     """A succeeded SetupIntent: its card becomes the provider's saved card (found by
-    the Stripe customer we created for it, never by the event's word alone)."""
+    the Stripe customer we created for it, never by the event's word alone); a card
+    it replaces is detached at Stripe after the commit."""
     if setup_intent.get("status") != "succeeded" or not payment_method:
         return f"setup_{setup_intent.get('status')}"
     customer = setup_intent.get("customer") or payment_method.get("customer")
@@ -307,6 +308,9 @@ def save_card(uow: UnitOfWork, *, setup_intent: dict[str, Any], payment_method: 
         return "already_saved"
     card = payment_method.get("card") or {}
     before = audit.snapshot(profile)
+    replaced, owner = profile.card_payment_method_id, profile.provider_id
+    if replaced:  # the card saved before is detached once this one is stored
+        uow.after_commit(lambda: _detach_quietly(replaced, owner))
     profile.card_payment_method_id = str(payment_method["id"])
     profile.card_brand = str(card.get("brand") or "card")[:32]
     profile.card_last4 = str(card.get("last4") or "")[:4] or None
@@ -353,11 +357,17 @@ def remove_card(*, actor: Actor) -> AutoRechargeRead:
             before=_settings_snapshot(before),
             after=_settings_snapshot(audit.snapshot(profile)),
         )
+    _detach_quietly(method_id, provider_id)
+    return get(actor=actor)
+
+
+def _detach_quietly(method_id: str, provider_id: uuid.UUID) -> None:
+    """Detach a card we no longer use, with no transaction open; a failure is logged
+    (the platform never charges a forgotten card either way)."""
     try:
         stripe_gateway.detach_payment_method(method_id)
     except ProcessorUnavailable:
         log.warning("card %s of provider %s forgotten but not detached at Stripe", method_id, provider_id)
-    return get(actor=actor)
 
 
 # --------------------------------------------------------------------------- the recharge itself
