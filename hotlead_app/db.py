@@ -88,6 +88,18 @@ def _set_utc(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
     dbapi_connection.commit()
 
 
+@event.listens_for(Engine, "connect")
+def _pass_engine_settings(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
+    """Settings the engine's SQL reads: ``hotlead.max_recharges_per_day`` for
+    ``hotlead_start_recharge`` (engine/start_recharge.sql; 3 when unset)."""
+    with dbapi_connection.cursor() as cur:
+        cur.execute(
+            "SELECT set_config('hotlead.max_recharges_per_day', %s, false)",
+            (str(get_settings().max_recharges_per_day),),
+        )
+    dbapi_connection.commit()
+
+
 def referenced(session: Session, model: type[T], key: Any) -> T:
     """The row a foreign key points at: it exists, the key guarantees it (a missing one
     is a broken database, not a case to handle)."""

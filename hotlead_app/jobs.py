@@ -47,6 +47,11 @@ job                                written by
                                    and ``email.deposit_received`` check at once too
 ``outbox.drain``                   beat only (outbox rows published but not started)
 ``payments.reconcile``             beat only
+``payments.recharge``              SQL: ``hotlead_start_recharge``
+                                   (``engine/start_recharge.sql``), one job per
+                                   recharge started after a balance decrease
+``email.recharge_failed``          ``services/payments/recharge.py`` (a recharge was
+                                   declined or needs the cardholder)
 ``reports.roll_up``                beat only
 ``backup.run``                     beat only
 ``backup.restore_check``           beat only
@@ -76,6 +81,8 @@ DISTRIBUTE_LEAD = "distribution.distribute_lead"
 RETRY_WAITING = "distribution.retry_waiting"
 OUTBOX_DRAIN = "outbox.drain"
 PAYMENTS_RECONCILE = "payments.reconcile"
+PAYMENTS_RECHARGE = "payments.recharge"
+EMAIL_RECHARGE_FAILED = "email.recharge_failed"
 REPORTS_ROLL_UP = "reports.roll_up"
 BACKUP_RUN = "backup.run"
 BACKUP_RESTORE_CHECK = "backup.restore_check"
@@ -117,6 +124,9 @@ class Job:
 
 EMAIL_RETRY = Retry(on="smtp_unavailable", max_retries=10, backoff=2, backoff_max=300)
 DISTRIBUTION_RETRY = Retry(on="any", max_retries=10, backoff=True, backoff_max=60, jitter=True)
+# A recharge's PaymentIntent is created with an idempotency key naming the recharge:
+# retrying after a Stripe outage charges at most once.
+RECHARGE_RETRY = Retry(on="any", max_retries=8, backoff=5, backoff_max=300)
 
 JOBS: dict[str, Job] = {
     job.name: job
@@ -138,6 +148,8 @@ JOBS: dict[str, Job] = {
         Job(RETRY_WAITING, QUEUE_DISTRIBUTION),
         Job(OUTBOX_DRAIN, QUEUE_DEFAULT),
         Job(PAYMENTS_RECONCILE, QUEUE_DEFAULT),
+        Job(PAYMENTS_RECHARGE, QUEUE_DEFAULT, RECHARGE_RETRY),
+        Job(EMAIL_RECHARGE_FAILED, QUEUE_EMAIL, EMAIL_RETRY),
         Job(REPORTS_ROLL_UP, QUEUE_DEFAULT),
         Job(BACKUP_RUN, QUEUE_DEFAULT, acks_late=False),  # a long dump is never redelivered mid-way
         Job(BACKUP_RESTORE_CHECK, QUEUE_DEFAULT, acks_late=False),
@@ -149,6 +161,7 @@ SQL_WRITERS: dict[str, tuple[str, ...]] = {
     "hotlead_apply_balance_rules": (EMAIL_PROVIDER_BALANCE_RULES,),
     "hotlead_distribute_lead": (EMAIL_NEW_LEADS,),
     "hotlead_webhook_enqueue": (WEBHOOK_DELIVER,),
+    "hotlead_start_recharge": (PAYMENTS_RECHARGE,),
 }
 
 

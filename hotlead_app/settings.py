@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     deposit_currency: str = "USD"
     reconciliation_interval_seconds: float = Field(default=3600.0, gt=0)
     reconciliation_lookback_days: int = Field(default=3, ge=1, le=90)
+    # Auto-recharge: at most this many recharges per provider per day (its time zone's
+    # day); reconciliation reads a recharge's PaymentIntent once it is this old.
+    max_recharges_per_day: int = Field(default=3, ge=1, le=24)
+    recharge_reconcile_after_minutes: int = Field(default=10, ge=1, le=1440)
     # A new provider's time zone (IANA); DOMAIN.md "Time zone, schedules, caps".
     default_time_zone: str = "America/New_York"
 

@@ -1,6 +1,9 @@
 """Stand-ins for the payment processors at the HTTP boundary (nothing of ours is faked).
 
-- ``FakeStripe``: a tiny in-memory Stripe API (Checkout Sessions, refunds, disputes).
+- ``FakeStripe``: a tiny in-memory Stripe API (Checkout Sessions in payment and setup
+  mode, customers, SetupIntents, PaymentMethods, off-session PaymentIntents with Stripe's
+  test cards' outcomes — success, ``card_declined``, ``authentication_required`` —
+  refunds, disputes), with Stripe's idempotency (a key replays its first answer).
   ``FakeStripe.http_client()`` is a ``stripe.HTTPClient`` subclass for
   ``StripeClient(..., http_client=...)`` that records every request; ``serve()`` runs
   the same API over real HTTP (plus a checkout page) for processes the tests start.
@@ -19,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -51,6 +54,14 @@ class FakeStripe:
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # charge id -> refunds
     disputes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    setup_intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payment_methods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What a new off-session PaymentIntent on a good card becomes: "succeeded", or
+    # "processing" (settled later by ``settle_intent``).
+    intent_status: str = "succeeded"
+    replays: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # idempotency key -> answer
     requests: list[Recorded] = field(default_factory=list)
     fail_with: int | None = None  # answer every call with this status (an outage)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -91,7 +102,113 @@ class FakeStripe:
             if method == "GET" and parts[:2] == ["v1", "disputes"] and len(parts) == 3:
                 found = self.disputes.get(parts[2])
                 return (200, found) if found else (404, _missing(parts[2]))
+            if method == "POST" and parts == ["v1", "customers"]:
+                return self._idempotent(headers, lambda: (200, self._create_customer(form)))
+            if method == "GET" and parts[:2] == ["v1", "setup_intents"] and len(parts) == 3:
+                found = self.setup_intents.get(parts[2])
+                return (200, found) if found else (404, _missing(parts[2]))
+            if parts[:2] == ["v1", "payment_methods"] and len(parts) >= 3:
+                found = self.payment_methods.get(parts[2])
+                if found is None:
+                    return 404, _missing(parts[2])
+                if method == "POST" and parts[3:] == ["detach"]:
+                    found["customer"] = None
+                return 200, found
+            if method == "POST" and parts == ["v1", "payment_intents"]:
+                return self._idempotent(headers, lambda: self._create_intent(form))
+            if method == "GET" and parts[:2] == ["v1", "payment_intents"] and len(parts) == 3:
+                found = self.intents.get(parts[2])
+                return (200, found) if found else (404, _missing(parts[2]))
             return 404, _missing(path)
+
+    def _idempotent(
+        self, headers: dict[str, str], make: Callable[[], tuple[int, dict[str, Any]]]
+    ) -> tuple[int, dict[str, Any]]:
+        """Stripe's idempotency: a key seen before gets its first answer again (an error too)."""
+        key = headers.get("Idempotency-Key") or headers.get("idempotency-key")
+        if key and key in self.replays:
+            return self.replays[key]
+        answer = make()
+        if key:
+            self.replays[key] = answer
+        return answer
+
+    def _create_customer(self, form: dict[str, list[str]]) -> dict[str, Any]:
+        cid = _next("cus")
+        customer = {
+            "id": cid,
+            "object": "customer",
+            "email": form.get("email", [None])[0],
+            "name": form.get("name", [None])[0],
+            "metadata": {"provider_id": form.get("metadata[provider_id]", [None])[0]},
+            "created": int(time.time()),
+            "livemode": False,
+        }
+        self.customers[cid] = customer
+        return customer
+
+    def _create_intent(self, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        one = lambda name, default=None: form.get(name, [default])[0]  # noqa: E731
+        method = self.payment_methods.get(one("payment_method") or "")
+        if method is None:
+            return 400, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "resource_missing",
+                    "param": "payment_method",
+                    "message": f"No such PaymentMethod: '{one('payment_method')}'",
+                }
+            }
+        pid = _next("pi")
+        intent: dict[str, Any] = {
+            "id": pid,
+            "object": "payment_intent",
+            "amount": int(one("amount", "0")),
+            "amount_received": 0,
+            "currency": one("currency"),
+            "customer": one("customer"),
+            "payment_method": method["id"],
+            "description": one("description"),
+            "confirmation_method": "automatic",
+            "capture_method": "automatic",
+            "created": int(time.time()),
+            "livemode": False,
+            "latest_charge": None,
+            "last_payment_error": None,
+            "metadata": {k[len("metadata[") : -1]: v[0] for k, v in form.items() if k.startswith("metadata[")},
+            "status": "requires_payment_method",
+            "_off_session": one("off_session") == "true",
+            "_confirm": one("confirm") == "true",
+        }
+        self.intents[pid] = intent
+        outcome = method["_outcome"]
+        if outcome == "success":
+            intent["status"] = self.intent_status
+            if self.intent_status == "succeeded":
+                intent["amount_received"], intent["latest_charge"] = intent["amount"], "ch_" + pid[3:]
+            return 200, intent
+        code, decline, message = {
+            "declined": ("card_declined", "generic_decline", "Your card was declined."),
+            "needs_auth": (
+                "authentication_required",
+                "authentication_required",
+                "Your card was declined. This transaction requires authentication.",
+            ),
+        }[outcome]
+        error = {"type": "card_error", "code": code, "decline_code": decline, "message": message}
+        intent["last_payment_error"] = {**error, "payment_method": _public(method)}
+        if outcome == "declined":
+            intent["latest_charge"] = "ch_" + pid[3:]
+        return 402, {
+            "error": {
+                **error,
+                "charge": intent["latest_charge"],
+                "doc_url": f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}",
+                "payment_intent": _public(intent),
+                "payment_method": _public(method),
+                "request_log_url": "https://dashboard.stripe.com/test/logs/req_test",
+            }
+        }
 
     def _create_session(self, form: dict[str, list[str]], headers: dict[str, str]) -> dict[str, Any]:
         key = headers.get("Idempotency-Key") or headers.get("idempotency-key")
@@ -100,6 +217,28 @@ class FakeStripe:
                 return existing
         sid = _next("cs")
         one = lambda name, default=None: form.get(name, [default])[0]  # noqa: E731
+        if one("mode") == "setup":
+            session = {
+                "id": sid,
+                "object": "checkout.session",
+                "mode": "setup",
+                "status": "open",
+                "payment_status": "no_payment_required",
+                "created": int(time.time()),
+                "amount_total": None,
+                "currency": one("currency"),
+                "customer": one("customer"),
+                "client_reference_id": one("client_reference_id"),
+                "metadata": {"provider_id": one("metadata[provider_id]"), "purpose": one("metadata[purpose]")},
+                "payment_intent": None,
+                "setup_intent": None,
+                "success_url": one("success_url"),
+                "cancel_url": one("cancel_url"),
+                "url": f"{self.page_base}/pay/{sid}",
+                "_idempotency_key": key,
+            }
+            self.sessions[sid] = session
+            return session
         session = {
             "id": sid,
             "object": "checkout.session",
@@ -131,6 +270,66 @@ class FakeStripe:
             if amount_cents is not None:
                 session["amount_total"] = amount_cents
             return dict(session)
+
+    # Stripe's test cards: what an off-session charge on each does.
+    CARDS: ClassVar[dict[str, tuple[str, str, str]]] = {
+        "visa": ("visa", "4242", "success"),
+        "declining": ("visa", "0002", "declined"),
+        "needs_auth": ("visa", "3184", "needs_auth"),
+    }
+
+    def save_card(self, session_id: str, card: str = "visa") -> dict[str, Any]:
+        """The cardholder completed a setup-mode session with one of ``CARDS``:
+        a PaymentMethod attached to the customer and a succeeded SetupIntent."""
+        brand, last4, outcome = self.CARDS[card]
+        with self.lock:
+            session = self.sessions[session_id]
+            pm = {
+                "id": _next("pm"),
+                "object": "payment_method",
+                "type": "card",
+                "card": {"brand": brand, "last4": last4, "exp_month": 12, "exp_year": 2034, "funding": "credit"},
+                "customer": session["customer"],
+                "created": int(time.time()),
+                "livemode": False,
+                "_outcome": outcome,
+            }
+            self.payment_methods[pm["id"]] = pm
+            seti = {
+                "id": _next("seti"),
+                "object": "setup_intent",
+                "status": "succeeded",
+                "usage": "off_session",
+                "customer": session["customer"],
+                "payment_method": pm["id"],
+                "metadata": dict(session["metadata"]),
+                "created": int(time.time()),
+                "livemode": False,
+            }
+            self.setup_intents[seti["id"]] = seti
+            session["status"], session["setup_intent"] = "complete", seti["id"]
+            return dict(session)
+
+    def settle_intent(self, intent_id: str) -> dict[str, Any]:
+        """A ``processing`` PaymentIntent succeeded."""
+        with self.lock:
+            intent = self.intents[intent_id]
+            intent["status"], intent["amount_received"] = "succeeded", intent["amount"]
+            intent["latest_charge"] = "ch_" + intent_id[3:]
+            return dict(intent)
+
+    def fail_intent(self, intent_id: str, code: str = "card_declined") -> dict[str, Any]:
+        """A ``processing`` PaymentIntent failed later (the object of ``payment_intent.payment_failed``)."""
+        with self.lock:
+            intent = self.intents[intent_id]
+            intent["status"] = "requires_payment_method"
+            intent["last_payment_error"] = {
+                "type": "card_error",
+                "code": code,
+                "decline_code": "insufficient_funds" if code == "card_declined" else code,
+                "message": "Your card has insufficient funds." if code == "card_declined" else code,
+            }
+            return dict(intent)
 
     def settle(self, session_id: str) -> dict[str, Any]:
         """An asynchronous payment succeeded."""
@@ -255,7 +454,7 @@ class StandIn:
                 parts = urlsplit(self.path)
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 if parts.path.startswith("/pay/"):
-                    return self._page(method, parts.path.rsplit("/", 1)[-1])
+                    return self._page(method, parts.path.rsplit("/", 1)[-1], raw)
                 status, body = fake.handle(
                     method,
                     parts.path,
@@ -265,10 +464,12 @@ class StandIn:
                 )
                 self._answer(status, json.dumps(_public(body)).encode())
 
-            def _page(self, method: str, session_id: str) -> None:
+            def _page(self, method: str, session_id: str, raw: str = "") -> None:
                 session = fake.sessions.get(session_id)
                 if session is None:
                     return self._answer(404, b"no such session", "text/plain")
+                if session.get("mode") == "setup":
+                    return self._setup_page(method, session_id, session, raw)
                 if method == "POST":
                     fake.pay(session_id)
                     return self._answer(
@@ -282,6 +483,24 @@ class StandIn:
                     f"<!doctype html><title>Test checkout</title><h1>Test checkout</h1>"
                     f"<p>Pay <strong>{amount} {session['currency']}</strong></p>"
                     f"<form method='post'><button type='submit'>Pay {amount}</button></form>"
+                    f"<a href='{session['cancel_url']}'>Cancel</a>"
+                )
+                self._answer(200, html.encode(), "text/html")
+
+            def _setup_page(self, method: str, session_id: str, session: dict[str, Any], raw: str) -> None:
+                """The test page of a setup-mode session: choose one of Stripe's test cards."""
+                if method == "POST":
+                    chosen = parse_qs(raw).get("card", ["visa"])[0]
+                    fake.save_card(session_id, chosen if chosen in fake.CARDS else "visa")
+                    return self._answer(303, b"", "text/plain", location=session["success_url"])
+                options = "".join(
+                    f"<label><input type='radio' name='card' value='{name}'{' checked' if name == 'visa' else ''}>"
+                    f" {brand} ending {last4}</label><br>"
+                    for name, (brand, last4, _) in fake.CARDS.items()
+                )
+                html = (
+                    "<!doctype html><title>Test card setup</title><h1>Save a card</h1>"
+                    f"<form method='post'>{options}<button type='submit'>Save card</button></form>"
                     f"<a href='{session['cancel_url']}'>Cancel</a>"
                 )
                 self._answer(200, html.encode(), "text/html")

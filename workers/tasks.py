@@ -183,6 +183,20 @@ def reconcile_payments() -> dict:
     return reconciliation.run().as_dict()
 
 
+@app.task(**_options(jobs.PAYMENTS_RECHARGE))
+def recharge_task(recharge_id: str, outbox_id: str | None = None) -> str:
+    """Charge the saved card off-session for one recharge (idempotent: the
+    PaymentIntent's key names the recharge)."""
+    from hotlead_app.services.payments import recharge
+
+    return recharge.charge(recharge_id=uuid.UUID(recharge_id))
+
+
+@app.task(**_options(jobs.EMAIL_RECHARGE_FAILED))
+def recharge_failed_email(recharge_id: str, outbox_id: str | None = None) -> str:
+    return _send(notifications.compose_recharge_failed(recharge_id=uuid.UUID(recharge_id)))
+
+
 @app.task(**_options(jobs.REPORTS_ROLL_UP))
 def roll_up_reports() -> dict:
     """Nightly: the ledger totals of the days that closed, so the overview never sums them again."""

@@ -16,7 +16,7 @@ from hotlead_app.api.errors import error_response
 from hotlead_app.api.pagination import PageParams, page
 from hotlead_app.domain import money
 from hotlead_app.services import auth, ratelimit
-from hotlead_app.services.payments import deposits, issues, webhooks
+from hotlead_app.services.payments import deposits, issues, recharge, webhooks
 from hotlead_app.services.payments.errors import InvalidSignature, ProcessorUnavailable
 
 provider_router = APIRouter(prefix="/provider", tags=["provider"])
@@ -83,6 +83,74 @@ async def capture_deposit(deposit_id: uuid.UUID, principal: auth.Principal = Dep
 async def cancel_deposit(deposit_id: uuid.UUID, principal: auth.Principal = Depends(require_provider)):
     """Back from the processor having cancelled: a pending deposit is marked failed."""
     return _deposit(await run_in_threadpool(lambda: deposits.cancel(actor=principal.actor, deposit_id=deposit_id)))
+
+
+# --------------------------------------------------------------------------- saved card, auto-recharge
+
+
+def _auto_recharge(r: recharge.AutoRechargeRead) -> dict[str, Any]:
+    return {
+        "enabled": r.enabled,
+        "threshold": money.format_money(r.threshold) if r.threshold is not None else None,
+        "amount": money.format_money(r.amount) if r.amount is not None else None,
+        "currency": r.currency,
+        "card": None
+        if r.card is None
+        else {"brand": r.card.brand, "last4": r.card.last4, "exp_month": r.card.exp_month, "exp_year": r.card.exp_year},
+        "brand": r.card.brand if r.card else None,
+        "last4": r.card.last4 if r.card else None,
+        "max_recharges_per_day": r.max_recharges_per_day,
+        "turned_off_because": r.off_reason,
+        "recharge_in_flight": r.in_flight,
+    }
+
+
+@provider_router.post("/payment-methods/setup")
+async def setup_payment_method(principal: auth.Principal = Depends(require_provider)):
+    """Stripe Checkout in setup mode: the provider saves a card; nothing is charged."""
+    try:
+        url = await run_in_threadpool(lambda: recharge.start_card_setup(actor=principal.actor))
+    except ProcessorUnavailable as exc:
+        return _unavailable(exc)
+    return {"redirect_url": url}
+
+
+@provider_router.get("/payment-methods")
+async def get_payment_method(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    """The saved card (brand, last 4, expiry) or ``null``."""
+    found = await run_in_threadpool(lambda: recharge.get(actor=principal.actor))
+    return {"card": _auto_recharge(found)["card"]}
+
+
+@provider_router.delete("/payment-methods")
+async def remove_payment_method(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    """Forget the saved card (auto-recharge goes off) and detach it at Stripe."""
+    return _auto_recharge(await run_in_threadpool(lambda: recharge.remove_card(actor=principal.actor)))
+
+
+class AutoRechargeIn(BaseModel):
+    enabled: Any = None
+    threshold: Any = None
+    amount: Any = None
+
+
+@provider_router.get("/auto-recharge")
+async def get_auto_recharge(principal: auth.Principal = Depends(require_provider)) -> dict[str, Any]:
+    return _auto_recharge(await run_in_threadpool(lambda: recharge.get(actor=principal.actor)))
+
+
+@provider_router.put("/auto-recharge")
+async def put_auto_recharge(
+    body: AutoRechargeIn, principal: auth.Principal = Depends(require_provider)
+) -> dict[str, Any]:
+    """``{enabled, threshold, amount}``: 400 naming the field, 409 ``card_required``."""
+    return _auto_recharge(
+        await run_in_threadpool(
+            lambda: recharge.update(
+                actor=principal.actor, enabled=body.enabled, threshold=body.threshold, amount=body.amount
+            )
+        )
+    )
 
 
 async def _raw(request: Request) -> bytes | JSONResponse:

@@ -2,7 +2,9 @@
 -- it no longer covers; after an increase, resume those paused for the balance that
 -- it covers again ('both' for an admin's change of prices); then move the provider
 -- between active and auto_deactivated (an admin's inactive is kept).
--- Every change is audited; one outbox job emails the provider.  Returns the changes.
+-- Every change is audited; one outbox job emails the provider.  After a decrease,
+-- auto-recharge may start (hotlead_start_recharge, its outbox job returned too).
+-- Returns the changes.
 CREATE OR REPLACE FUNCTION hotlead_apply_balance_rules(p_provider uuid, p_direction text DEFAULT 'both')
   RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
@@ -15,6 +17,7 @@ DECLARE
   v_status provider_status;
   v_outbox uuid;
   v_args jsonb;
+  v_recharge jsonb := '[]';
 BEGIN
   SELECT * INTO v_p FROM service_providers WHERE id = p_provider FOR UPDATE;
   IF NOT FOUND THEN
@@ -70,6 +73,10 @@ BEGIN
     v_changes := v_changes || jsonb_build_object('provider_id', p_provider, 'change', v_status::text);
   END IF;
 
+  IF p_direction = 'decrease' THEN
+    v_recharge := hotlead_start_recharge(p_provider);
+  END IF;
+
   IF jsonb_array_length(v_changes) > 0 THEN
     v_outbox := gen_random_uuid();
     v_args := jsonb_build_object('provider_id', p_provider, 'changes', v_changes);
@@ -77,7 +84,7 @@ BEGIN
     VALUES (v_outbox, 'email.provider_balance_rules', v_args, 0, now());
     RETURN jsonb_build_object('changes', v_changes, 'outbox_id', v_outbox,
       'outbox', jsonb_build_array(jsonb_build_object('id', v_outbox, 'task', 'email.provider_balance_rules',
-                                                     'args', v_args)));
+                                                     'args', v_args)) || v_recharge);
   END IF;
-  RETURN jsonb_build_object('changes', v_changes, 'outbox', '[]'::jsonb);
+  RETURN jsonb_build_object('changes', v_changes, 'outbox', v_recharge);
 END $$;

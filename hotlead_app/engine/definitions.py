@@ -106,6 +106,8 @@ FILES: tuple[EngineFile, ...] = (
     EngineFile("schedule_open.sql", (_fn("hotlead_schedule_open"),)),
     EngineFile("cap_reached.sql", (_fn("hotlead_cap_reached"),)),
     EngineFile("spend_cap_reached.sql", (_fn("hotlead_spend_cap_reached"),)),
+    # Auto-recharge: started by the balance rules after a decrease.
+    EngineFile("start_recharge.sql", (_fn("hotlead_start_recharge"),)),
     EngineFile("apply_balance_rules.sql", (_fn("hotlead_apply_balance_rules"),)),
     EngineFile("distribute_lead.sql", (_fn("hotlead_distribute_lead"),)),
     # Webhook delivery: the events of lead_assignments / leads become deliveries.

@@ -130,6 +130,7 @@ PAYMENT_REVERSALS = Counter(
     ["processor", "kind"],
 )
 ADMIN_ALERTS = Counter("hotlead_admin_alerts_total", "Alerts sent to admins by kind", ["kind"])
+RECHARGES = Counter("hotlead_recharges_total", "Auto-recharges settled, by outcome", ["outcome"])  # succeeded | failed
 
 # Label values known in advance are created at import with 0, so that every series
 # exists from the first scrape (rate() and the alert rules need a starting point).
@@ -149,6 +150,9 @@ def _initialise() -> None:
             WEBHOOK_EVENTS.labels(processor, outcome)
         for kind in ("refund", "dispute"):
             PAYMENT_REVERSALS.labels(processor, kind)
+    for outcome in ("succeeded", "failed"):
+        RECHARGES.labels(outcome)
+    ADMIN_ALERTS.labels("recharge_failed")
 
 
 _initialise()

@@ -16,6 +16,7 @@ from hotlead_app.models.outbox import OutboxMessage
 from hotlead_app.models.partner import Partner
 from hotlead_app.models.payment import Deposit, ReconciliationIssue, WebhookEvent
 from hotlead_app.models.provider import ProviderRead, ProviderStatus, ServiceProvider
+from hotlead_app.models.recharge import BillingProfile, Recharge
 from hotlead_app.models.report import LedgerDailyTotal
 from hotlead_app.models.returns import LeadOutcome, ReturnRequest
 from hotlead_app.models.session import AuthSession
@@ -35,6 +36,7 @@ __all__ = [
     "AssignmentNote",
     "AuditLog",
     "AuthSession",
+    "BillingProfile",
     "CompetitionLevel",
     "CompetitionLevelRead",
     "Deposit",
@@ -61,6 +63,7 @@ __all__ = [
     "ProviderRead",
     "ProviderStatus",
     "ProviderSubscription",
+    "Recharge",
     "ReconciliationIssue",
     "ReturnRequest",
     "ServiceProvider",

@@ -21,6 +21,7 @@ from hotlead_app.components.widgets import data_table, loading_or
 from hotlead_app.domain.controls import PERIODS
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import catalog, inbox
+from hotlead_app.services.payments import recharge
 from hotlead_app.services.reads import account_summary, lead_inbox, subscriptions
 from hotlead_app.state.events import event
 from hotlead_app.state.fields import ObjectField, object_field
@@ -70,6 +71,8 @@ class ProviderHomeState(ProviderPageState):
     status: rx.Field[str] = rx.field("")
     status_text: rx.Field[str] = rx.field("")
     needs_funds: rx.Field[bool] = rx.field(False)
+    # "Auto-recharge adds $100.00 when your balance falls below $50.00" (or why it is off).
+    recharge_text: rx.Field[str] = rx.field("")
     leads_week: rx.Field[int] = rx.field(0)
     leads_month: rx.Field[int] = rx.field(0)
     active_subscriptions: rx.Field[int] = rx.field(0)
@@ -149,6 +152,12 @@ class ProviderHomeState(ProviderPageState):
         self.status = data["status"]
         self.status_text = data["status_text"]
         self.needs_funds = data["needs_funds"]
+        auto = recharge.get(actor=principal.actor)
+        self.recharge_text = (
+            f"Auto-recharge adds {fmt.money(auto.amount)} when your balance falls below {fmt.money(auto.threshold)}."
+            if auto.enabled and auto.amount is not None and auto.threshold is not None
+            else ("Auto-recharge was turned off after a failed charge." if auto.off_reason else "")
+        )
         self.leads_week = data["leads_this_week"]
         self.leads_month = data["leads_this_month"]
         self.active_subscriptions = data["active_subscriptions"]
@@ -394,6 +403,10 @@ def provider_home() -> rx.Component:
                 color_scheme=rx.cond(s.status == "active", rx.cond(s.needs_funds, "amber", "green"), "red"),
                 id="provider-status",
                 width="100%",
+            ),
+            rx.cond(
+                s.recharge_text != "",
+                rx.link(rx.text(s.recharge_text, size="2", id="auto-recharge-line"), href=routes.PROVIDER_FUNDS),
             ),
             rx.flex(
                 stat_card(

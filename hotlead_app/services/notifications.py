@@ -595,6 +595,41 @@ def compose_webhook_disabled(*, endpoint_id: uuid.UUID) -> ComposedEmail | None:
     return _insert(dedupe_key=key, kind="webhook_disabled", to_address=to_address, rendered=rendered)
 
 
+def compose_recharge_failed(*, recharge_id: uuid.UUID) -> ComposedEmail | None:
+    """Auto-recharge was declined (or needs the cardholder) and is now off: the
+    provider is sent to "Add funds" to pay on-session."""
+    from hotlead_app.domain import money
+    from hotlead_app.models import Recharge
+
+    with unit_of_work() as uow:
+        recharge = uow.session.get(Recharge, recharge_id)
+        if recharge is None or recharge.status != "failed":
+            return None
+        provider = referenced(uow.session, ServiceProvider, recharge.provider_id)
+        why = (
+            "your bank asks you to confirm the payment yourself"
+            if recharge.failure_code == "authentication_required"
+            else "your card was declined"
+        )
+        lines = [
+            f"We tried to add {money.format_money(recharge.amount)} {recharge.currency} to your balance "
+            f"(auto-recharge #{recharge.seq}), but {why}. Nothing was charged.",
+            "Auto-recharge is now off. Add funds yourself to keep receiving leads, then "
+            "turn auto-recharge on again (or save another card).",
+        ]
+        to_address, name = provider.email, provider.name
+    rendered = email_templates.provider_notice(
+        name=name,
+        title="Auto-recharge failed",
+        lines=lines,
+        link=f"{get_settings().public_url}{routes.PROVIDER_FUNDS}",
+        link_label="Add funds",
+    )
+    return _insert(
+        dedupe_key=f"recharge-failed:{recharge_id}", kind="recharge_failed", to_address=to_address, rendered=rendered
+    )
+
+
 def compose_admin_alert(*, subject: str, details: dict, key: str) -> ComposedEmail:
     rendered = email_templates.admin_alert(subject=subject, details=details)
     return _insert(

@@ -46,7 +46,8 @@ def _session_for(email: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def fuzz_world(module_db, api_server):
+def fuzz_world(module_db, api_server, stripe_standin):
+    # The Stripe stand-in answers the routes that always reach Stripe (saving a card).
     admin_email, provider_email = unique_email("fuzz-admin"), unique_email("fuzz-prov")
     with unit_of_work() as uow:
         accounts.create_user(uow, email=admin_email, password="correct horse battery", role=UserRole.ADMIN)

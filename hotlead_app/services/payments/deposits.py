@@ -245,6 +245,21 @@ def cancel(*, actor: Actor, deposit_id: uuid.UUID) -> DepositRead:
     return get(actor=actor, deposit_id=deposit_id)
 
 
+def fail_pending(uow: UnitOfWork, *, deposit_id: uuid.UUID, reason: str) -> bool:
+    """A pending deposit whose payment was refused (an auto-recharge's declined
+    charge) is marked failed, audited, in the caller's transaction."""
+    return _set_status(deposit_id, "failed", reason=reason[:255], only_from=("pending",), uow=uow)
+
+
+def note_payment_id(uow: UnitOfWork, *, deposit_id: uuid.UUID, payment_id: str) -> None:
+    """Remember the processor's payment (a PaymentIntent) of a deposit not yet paid:
+    refunds and disputes of that payment find the deposit by it."""
+    deposit = _lock(uow, deposit_id)
+    if deposit.payment_id is None:
+        deposit.payment_id, deposit.updated_at = payment_id, utcnow()
+        uow.session.add(deposit)
+
+
 def find(
     uow: UnitOfWork,
     *,

@@ -10,7 +10,11 @@ default) over the last ``HOTLEAD_RECONCILIATION_LOOKBACK_DAYS`` days:
 - a deposit completed here that the processor does not list → ``missing_processor_record``;
 - a PayPal deposit still pending more than ``PAYPAL_APPROVAL_GRACE`` after it was made:
   its order is read; approved (the provider never came back) → captured and completed,
-  captured already (we missed it) → its capture applied, anything else → left alone.
+  captured already (we missed it) → its capture applied, anything else → left alone;
+- an auto-recharge still in flight ``HOTLEAD_RECHARGE_RECONCILE_AFTER_MINUTES`` after it
+  started: its PaymentIntent is read from Stripe and applied (succeeded → the deposit
+  credited, once; failed → auto-recharge off); one whose job never reached Stripe
+  is charged now (same idempotency key: never twice).
 
 Each item is handled on its own: a failure is logged and counted, the run goes on.
 """
@@ -25,7 +29,7 @@ from sqlmodel import col, select
 
 from hotlead_app.db import unit_of_work
 from hotlead_app.models import Deposit
-from hotlead_app.services.payments import deposits, issues, paypal_gateway, stripe_gateway
+from hotlead_app.services.payments import deposits, issues, paypal_gateway, recharge, stripe_gateway
 from hotlead_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -96,6 +100,8 @@ def _stripe(since: datetime, report: Report) -> None:
         count += 1
         try:
             seen.add(session["id"])
+            if session.get("mode") == "setup":  # a card saved, nothing paid
+                continue
             if session.get("payment_status") not in ("paid", "no_payment_required"):
                 continue
             with unit_of_work() as uow:
@@ -115,7 +121,29 @@ def _stripe(since: datetime, report: Report) -> None:
             log.exception("reconciliation: Stripe session %s failed", session.get("id"))
             report.failures.append(f"stripe:{session.get('id')}: {exc}")
     report.checked["stripe"] = count
+    _recharges(report)
     _completed_without_record("stripe", since, seen, report)
+
+
+def _recharges(report: Report) -> None:
+    """Recharges in flight longer than the setting: their PaymentIntents read from
+    Stripe and applied (the webhook may never have come)."""
+    after = timedelta(minutes=get_settings().recharge_reconcile_after_minutes)
+    open_ones = recharge.open_intents(older_than=after)
+    for recharge_id, intent_id in open_ones:
+        try:
+            if intent_id:
+                result = recharge.refresh(payment_intent_id=intent_id, source="reconciliation")
+            else:
+                result = recharge.charge(recharge_id=recharge_id)
+            if result == "completed":
+                report.applied.append(f"stripe:{intent_id or recharge_id}")
+            elif result == "amount_mismatch":
+                report.issues.append(f"amount_mismatch:{intent_id}")
+        except Exception as exc:
+            log.exception("reconciliation: recharge %s failed", recharge_id)
+            report.failures.append(f"stripe:recharge:{recharge_id}: {exc}")
+    report.checked["stripe_recharges"] = len(open_ones)
 
 
 def _paypal(since: datetime, report: Report, *, now: datetime) -> None:
@@ -205,6 +233,8 @@ def _completed_without_record(
         reference = reference_of(deposit)
         if reference in seen:
             continue
+        if processor == "stripe" and deposit.checkout_id is None and deposit.payment_id:
+            continue  # an auto-recharge: settled from its PaymentIntent, no Checkout Session to list
         try:
             _issue(
                 report,

@@ -184,3 +184,120 @@ def verify_and_parse(payload: bytes, signature: str | None) -> None:
 
 
 WEBHOOK_TOLERANCE = 300
+
+
+# --------------------------------------------------------------------------- saved card, off-session
+
+
+def create_customer(*, provider_id: uuid.UUID, email: str, name: str) -> str:
+    """The provider's Stripe customer: created once (the idempotency key names the
+    provider, so two racing requests get the same customer back)."""
+    customer = _call(
+        "customers.create",
+        client().v1.customers.create,
+        params={"email": email, "name": name, "metadata": {"provider_id": str(provider_id)}},
+        options={"idempotency_key": f"customer:{provider_id}"},
+    )
+    data = _plain(customer)
+    if not data.get("id"):
+        raise ProcessorUnavailable("Stripe did not return a customer.", details={"processor": "stripe"})
+    return str(data["id"])
+
+
+def create_setup_checkout(
+    *, provider_id: uuid.UUID, customer_id: str, currency: str, success_url: str, cancel_url: str
+) -> Checkout:
+    """A Checkout Session in setup mode: the provider saves a card for later
+    off-session charges; nothing is charged now."""
+    metadata = {"provider_id": str(provider_id), "purpose": "saved_card"}
+    session = _call(
+        "checkout.sessions.create",
+        client().v1.checkout.sessions.create,
+        params={
+            "mode": "setup",
+            "customer": customer_id,
+            "currency": currency.lower(),
+            "payment_method_types": ["card"],
+            "client_reference_id": str(provider_id),
+            "metadata": metadata,
+            "setup_intent_data": {"metadata": metadata},
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+        },
+        options={"idempotency_key": f"card-setup:{provider_id}:{uuid.uuid4()}"},
+    )
+    data = _plain(session)
+    if not data.get("id") or not data.get("url"):
+        raise ProcessorUnavailable("Stripe did not return a checkout page.", details={"processor": "stripe"})
+    return Checkout(session_id=data["id"], url=data["url"])
+
+
+def retrieve_setup_intent(setup_intent_id: str) -> dict[str, Any]:
+    return _plain(_call("setup_intents.retrieve", client().v1.setup_intents.retrieve, setup_intent_id))
+
+
+def retrieve_payment_method(payment_method_id: str) -> dict[str, Any]:
+    return _plain(_call("payment_methods.retrieve", client().v1.payment_methods.retrieve, payment_method_id))
+
+
+def detach_payment_method(payment_method_id: str) -> dict[str, Any]:
+    return _plain(_call("payment_methods.detach", client().v1.payment_methods.detach, payment_method_id))
+
+
+def retrieve_payment_intent(payment_intent_id: str) -> dict[str, Any]:
+    return _plain(_call("payment_intents.retrieve", client().v1.payment_intents.retrieve, payment_intent_id))
+
+
+@dataclass(frozen=True)
+class OffSession:
+    """What Stripe answered to an off-session charge: the PaymentIntent (when Stripe
+    made one), or the card error's code (``card_declined``, ``authentication_required``…)."""
+
+    payment_intent: dict[str, Any] | None
+    error_code: str | None = None
+    decline_code: str | None = None
+    message: str | None = None
+
+
+def charge_off_session(
+    *,
+    idempotency_key: str,
+    customer_id: str,
+    payment_method_id: str,
+    amount: Decimal,
+    currency: str,
+    metadata: dict[str, str],
+    description: str,
+) -> OffSession:
+    """Create and confirm a PaymentIntent without the cardholder (``off_session``).
+    A card error (402) is an answer, not an outage: it comes back with Stripe's code and
+    the PaymentIntent it carries.  Raises ProcessorUnavailable for anything else."""
+    try:
+        intent = client().v1.payment_intents.create(
+            params={
+                "amount": to_cents(amount),
+                "currency": currency.lower(),
+                "customer": customer_id,
+                "payment_method": payment_method_id,
+                "confirm": True,
+                "off_session": True,
+                "metadata": metadata,
+                "description": description,
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.CardError as exc:
+        body = exc.json_body if isinstance(exc.json_body, dict) else {}
+        error: dict[str, Any] = body.get("error") or {}
+        log.info("Stripe off-session charge refused: %s (%s)", exc.code, error.get("decline_code"))
+        intent_data = error.get("payment_intent")
+        return OffSession(
+            payment_intent=intent_data if isinstance(intent_data, dict) else None,
+            error_code=str(exc.code or error.get("code") or "card_error"),
+            decline_code=error.get("decline_code"),
+            message=error.get("message"),
+        )
+    except stripe.StripeError as exc:
+        log.warning("Stripe payment_intents.create failed: %s", exc)
+        raise ProcessorUnavailable(details={"processor": "stripe", "call": "payment_intents.create"}) from exc
+    return OffSession(payment_intent=_plain(intent))

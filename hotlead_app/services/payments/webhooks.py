@@ -35,7 +35,7 @@ from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.infra import metrics
 from hotlead_app.models import WebhookEvent
 from hotlead_app.models._types import utcnow
-from hotlead_app.services.payments import deposits, paypal_gateway, stripe_gateway
+from hotlead_app.services.payments import deposits, paypal_gateway, recharge, stripe_gateway
 from hotlead_app.services.payments.errors import InvalidSignature, ProcessorUnavailable
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,10 @@ STRIPE_TYPES = (
     "charge.dispute.funds_withdrawn",
     "charge.dispute.funds_reinstated",
     "charge.dispute.closed",
+    # Saved card and auto-recharge (services/payments/recharge.py).
+    "setup_intent.succeeded",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
 )
 PAYPAL_TYPES = (
     "CHECKOUT.ORDER.APPROVED",
@@ -197,7 +201,17 @@ def _fetch_stripe(event: dict[str, Any]) -> Fetched:
     obj = _object(event)
     live = stripe_gateway.is_configured()
     if kind.startswith("checkout.session."):
-        return {"session": stripe_gateway.retrieve_session(obj["id"]) if live else obj}
+        session = stripe_gateway.retrieve_session(obj["id"]) if live else obj
+        if session.get("mode") == "setup" and kind == "checkout.session.completed":
+            setup_intent = session.get("setup_intent")
+            if isinstance(setup_intent, dict):
+                setup_intent = setup_intent.get("id")
+            return {"session": session, **(recharge.fetch_setup(str(setup_intent)) if live and setup_intent else {})}
+        return {"session": session}
+    if kind == "setup_intent.succeeded":
+        return recharge.fetch_setup(obj["id"]) if live else {}
+    if kind.startswith("payment_intent."):
+        return {"payment_intent": stripe_gateway.retrieve_payment_intent(obj["id"]) if live else obj}
     if kind == "charge.refunded":
         return {
             "refunds": stripe_gateway.list_refunds(charge_id=obj["id"])
@@ -219,7 +233,19 @@ def _handle_stripe(uow: UnitOfWork, event: dict[str, Any], fetched: Fetched) -> 
     if kind not in STRIPE_TYPES:
         return "ignored", f"event type {kind} is not used"
     obj = _object(event)
-    if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+    if kind == "checkout.session.completed" and fetched["session"].get("mode") == "setup":
+        if "setup_intent" not in fetched:
+            return "ignored", "a setup session is applied only as read from Stripe"
+        result = recharge.save_card(uow, setup_intent=fetched["setup_intent"], payment_method=fetched["payment_method"])
+    elif kind == "setup_intent.succeeded":
+        if "setup_intent" not in fetched:
+            return "ignored", "a SetupIntent is applied only as read from Stripe"
+        result = recharge.save_card(uow, setup_intent=fetched["setup_intent"], payment_method=fetched["payment_method"])
+    elif kind.startswith("payment_intent."):
+        result = recharge.apply_payment_intent(uow, fetched["payment_intent"], source=f"stripe:{kind}")
+        if result == "no_recharge":
+            return "ignored", "not a recharge of ours (a Checkout deposit's PaymentIntent is applied from its session)"
+    elif kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         result = deposits.apply_stripe_session(uow, fetched["session"], source=f"stripe:{kind}")
     elif kind == "checkout.session.async_payment_failed":
         result = deposits.close_stripe_session(uow, fetched["session"], status="failed")
@@ -243,8 +269,8 @@ def _handle_stripe(uow: UnitOfWork, event: dict[str, Any], fetched: Fetched) -> 
         result = ",".join(results) or "no_succeeded_refund"
     else:  # charge.dispute.*
         result = _stripe_dispute(uow, kind, fetched["dispute"])
-    if result in ("no_deposit",):
-        return "ignored", "no deposit of ours matches this event"
+    if result in ("no_deposit", "no_customer"):
+        return "ignored", "no deposit or customer of ours matches this event"
     return "processed", result
 
 

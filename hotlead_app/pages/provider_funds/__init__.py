@@ -1,5 +1,5 @@
 """``/provider/funds``: "Add funds" — an amount (presets or custom) and a method, then
-the processor's page.  ``/provider/funds/return``: where the processor sends the
+the processor's page; below it the saved card and auto-recharge (``card.py``).  ``/provider/funds/return``: where the processor sends the
 provider back; it shows the deposit's status live (pending until the verified payment
 lands, then completed with the new balance).  A PayPal order is captured here on
 return; a cancelled payment says nothing was charged."""
@@ -18,6 +18,7 @@ from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, loading_or
 from hotlead_app.domain.errors import DomainError, InvalidInput
+from hotlead_app.pages.provider_funds.card import CardState, card_and_auto_recharge
 from hotlead_app.services import auth, catalog
 from hotlead_app.services.payments import deposits, paypal_gateway, stripe_gateway
 from hotlead_app.services.payments.errors import ProcessorUnavailable
@@ -205,7 +206,7 @@ def _recent() -> rx.Component:
     )
 
 
-@provider_page(route=routes.PROVIDER_FUNDS, title="Add funds", on_load=FundsState.load)
+@provider_page(route=routes.PROVIDER_FUNDS, title="Add funds", on_load=[FundsState.load, CardState.load])
 def provider_funds() -> rx.Component:
     s = FundsState
     return loading_or(
@@ -213,6 +214,7 @@ def provider_funds() -> rx.Component:
         rx.vstack(
             rx.text("Current balance: ", rx.text.strong(s.balance, id="funds-balance"), size="3"),
             _funds_form(),
+            card_and_auto_recharge(),
             rx.heading("Your latest deposits", size="4", margin_top="1em"),
             _recent(),
             spacing="4",
