@@ -54,7 +54,7 @@ def _emails(kind: str, to: str) -> list[EmailMessage]:
 
 
 def _provider_email(provider_id: uuid.UUID) -> str:
-    return catalog.get_provider(provider_id=provider_id).email
+    return catalog.get_provider(actors.admin(), provider_id=provider_id).email
 
 
 # --------------------------------------------------------------------------- notes
