@@ -164,6 +164,7 @@ class NicheIn(BaseModel):
     slug: Any = None
     name: Any = None
     fields: Any = None
+    name_required: Any = False  # whether the public form requires the consumer's name
 
 
 @router.get("/niches")
@@ -175,10 +176,20 @@ async def list_niches(principal: auth.Principal = Depends(require_admin)) -> dic
 async def create_niche(body: NicheIn, principal: auth.Principal = Depends(require_admin)) -> dict[str, Any]:
     niche = await run_in_threadpool(
         lambda: catalog.create_niche(
-            slug=body.slug, name=body.name, fields=body.fields if body.fields is not None else [], actor=principal.actor
+            slug=body.slug,
+            name=body.name,
+            fields=body.fields if body.fields is not None else [],
+            name_required=body.name_required,
+            actor=principal.actor,
         )
     )
-    return {"id": str(niche.id), "slug": niche.slug, "name": niche.name, "fields": niche.fields}
+    return {
+        "id": str(niche.id),
+        "slug": niche.slug,
+        "name": niche.name,
+        "fields": niche.fields,
+        "name_required": niche.name_required,
+    }
 
 
 def _level(lvl) -> dict[str, Any]:
@@ -342,6 +353,7 @@ class NichePatch(BaseModel):
     max_return_rate_percent: Any = None
     auto_approve_returns_below_percent: Any = None
     duplicate_window_days: Any = None
+    name_required: Any = None  # whether the public form requires the consumer's name
     memo: str | None = Field(default=None, max_length=5000)
 
 

@@ -122,8 +122,10 @@ class ProviderLeadState(ProviderPageState):
             self.lead, self.fields, self.missing, self.loading = {}, [], True, False
             return
         self.lead = {
+            "name": data["name"],
             "email": data["email"],
-            "phone": data["phone"] or "",
+            "phone": fmt.phone(data["phone"]),
+            "phone_href": fmt.phone_href(data["phone"]),
             "niche": data["niche"],
             "level": data["level"],
             "price": data["charged_amount"],
@@ -273,8 +275,9 @@ def provider_lead_detail() -> rx.Component:
                 ),
                 rx.card(
                     rx.data_list.root(
+                        _item("Name", S.lead["name"], "lead-name"),
                         _item("Email", rx.link(S.lead["email"], href="mailto:" + S.lead["email"]), "lead-email"),
-                        _item("Phone", S.lead["phone"], "lead-phone"),
+                        _item("Phone", rx.link(S.lead["phone"], href=S.lead["phone_href"]), "lead-phone"),
                         _item("Niche", S.lead["niche"]),
                         _item("Level", S.lead["level"]),
                         _item("Price", S.lead["price"], "lead-price"),

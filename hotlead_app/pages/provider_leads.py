@@ -46,8 +46,9 @@ class ProviderLeadsState(KeysetPages, ProviderPageState):
                 "level": r["level"],
                 "price": r["charged_amount"],
                 "shared": str(r["shared_with"]),
+                "name": r["name"],
                 "email": r["email"],
-                "phone": r["phone"] or "",
+                "phone": fmt.phone(r["phone"]),
                 "payload": _payload_text(r["payload"]),
                 "refunded": "refunded" if r["is_refunded"] else "",
                 "outcome": r["latest_outcome"]["outcome"] if r["latest_outcome"] else "",
@@ -83,8 +84,9 @@ def _row(r: dict) -> rx.Component:
             rx.cond(r["returned"] != "", rx.badge(r["returned"], color_scheme="gray", ml="1")),
         ),
         rx.table.cell(r["shared"]),
+        rx.table.cell(r["name"], class_name="lead-name"),
         rx.table.cell(r["email"]),
-        rx.table.cell(r["phone"], white_space="nowrap"),
+        rx.table.cell(r["phone"], white_space="nowrap", class_name="lead-phone"),
         rx.table.cell(r["payload"]),
         rx.table.cell(r["outcome"], class_name="lead-outcome"),
         rx.table.cell(
@@ -105,7 +107,7 @@ def _row(r: dict) -> rx.Component:
     actions=lambda: download_button("Export CSV", LEADS_CSV, "leads.csv", "export-leads"),
 )
 def provider_leads() -> rx.Component:
-    headers = ["Received", "Niche", "Level", "Price", "Providers", "Email", "Phone", "Details", "Outcome", ""]
+    headers = ["Received", "Niche", "Level", "Price", "Providers", "Name", "Email", "Phone", "Details", "Outcome", ""]
     return paged_list(
         S,
         S.rows,

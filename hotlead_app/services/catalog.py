@@ -63,8 +63,10 @@ def lock_niche(uow: UnitOfWork, niche_id: uuid.UUID) -> None:
 # --------------------------------------------------------------------------- niches
 
 
-def create_niche(*, slug: str, name: str, fields: object, actor: Actor) -> NicheRead:
+def create_niche(*, slug: str, name: str, fields: object, actor: Actor, name_required: object = False) -> NicheRead:
     errors: dict[str, str] = {}
+    if not isinstance(name_required, bool):
+        errors["name_required"] = "true or false"
     if not isinstance(slug, str) or not slug or len(slug) > 64 or not all(c.isalnum() or c == "-" for c in slug):
         errors["slug"] = "lower-case letters, digits and -, at most 64"
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
@@ -77,7 +79,7 @@ def create_niche(*, slug: str, name: str, fields: object, actor: Actor) -> Niche
     with unit_of_work() as uow:
         if uow.session.exec(select(Niche).where(Niche.slug == slug.lower())).first() is not None:
             raise Conflict("A niche with this slug exists.", details={"slug": slug})
-        niche = Niche(slug=slug.lower(), name=name.strip(), fields=clean_fields)
+        niche = Niche(slug=slug.lower(), name=name.strip(), fields=clean_fields, name_required=name_required is True)
         uow.session.add(niche)
         uow.session.flush()
         audit.record(
@@ -92,7 +94,7 @@ def create_niche(*, slug: str, name: str, fields: object, actor: Actor) -> Niche
         return NicheRead.model_validate(niche, from_attributes=True)
 
 
-NICHE_FIELDS = ("name", "fields", "active", "duplicate_window_days", *RETURN_SETTINGS)
+NICHE_FIELDS = ("name", "fields", "active", "duplicate_window_days", "name_required", *RETURN_SETTINGS)
 MAX_DUPLICATE_WINDOW_DAYS = 3650
 
 
@@ -120,11 +122,12 @@ def update_niche(
             errors["name"] = error
         else:
             clean["name"] = name.strip()
-    if "active" in values:
-        if not isinstance(values["active"], bool):
-            errors["active"] = "true or false"
-        else:
-            clean["active"] = values["active"]
+    for flag in ("active", "name_required"):
+        if flag in values:
+            if not isinstance(values[flag], bool):
+                errors[flag] = "true or false"
+            else:
+                clean[flag] = values[flag]
     if "fields" in values:
         try:
             clean["fields"] = validate_form_fields(values["fields"])

@@ -104,10 +104,10 @@ def _queue_confirmation(uow: UnitOfWork, lead: Lead) -> None:
 _INSERT_SUBMISSION = text(
     """
     WITH lead AS (
-      INSERT INTO leads (id, niche_id, status, payload, email, phone, referrer_url, utm_params, partner_id,
+      INSERT INTO leads (id, niche_id, status, payload, name, email, phone, referrer_url, utm_params, partner_id,
                          consent_version, consent_ip, consent_user_agent, confirmation_token_hash,
                          confirmation_expires_at, consumer_email, consumer_phone_e164, created_at)
-      VALUES (:id, :niche_id, 'pending_confirmation', CAST(:payload AS jsonb), :email, :phone, :referrer_url,
+      VALUES (:id, :niche_id, 'pending_confirmation', CAST(:payload AS jsonb), :name, :email, :phone, :referrer_url,
               CAST(:utm_params AS jsonb), :partner_id, :consent_version, :consent_ip, :consent_user_agent,
               :token_hash, :expires_at, :consumer_email, :consumer_phone, now())
       RETURNING id
@@ -122,10 +122,10 @@ _INSERT_SUBMISSION = text(
 
 # Active niches by slug, kept a few seconds: every submission needs its form.
 _NICHE_TTL = 5.0
-_niche_cache: dict[str, tuple[float, uuid.UUID, str, list[dict[str, Any]]]] = {}
+_niche_cache: dict[str, tuple[float, uuid.UUID, str, list[dict[str, Any]], bool]] = {}
 
 
-def _active_niche(uow: UnitOfWork, slug: str) -> tuple[uuid.UUID, str, list[dict[str, Any]]] | None:
+def _active_niche(uow: UnitOfWork, slug: str) -> tuple[uuid.UUID, str, list[dict[str, Any]], bool] | None:
     import time
 
     now = time.monotonic()
@@ -136,14 +136,15 @@ def _active_niche(uow: UnitOfWork, slug: str) -> tuple[uuid.UUID, str, list[dict
     if niche is None:
         _niche_cache.pop(slug, None)
         return None
-    _niche_cache[slug] = (now + _NICHE_TTL, niche.id, niche.slug, niche.fields)
-    return niche.id, niche.slug, niche.fields
+    _niche_cache[slug] = (now + _NICHE_TTL, niche.id, niche.slug, niche.fields, niche.name_required)
+    return niche.id, niche.slug, niche.fields, niche.name_required
 
 
 def submit_lead(
     *,
     niche_slug: str,
     email: object,
+    name: object = None,
     phone: object = None,
     payload: object = None,
     referrer_url: object = None,
@@ -162,8 +163,10 @@ def submit_lead(
         niche = _active_niche(uow, niche_slug) if isinstance(niche_slug, str) else None
         if niche is None:
             raise NotFound("We don't offer that service.", details={"niche": "unknown niche"})
-        niche_id, slug, fields = niche
-        submission = validate_submission(fields, email=email, phone=phone, payload=payload)
+        niche_id, slug, fields, name_required = niche
+        submission = validate_submission(
+            fields, name=name, name_required=name_required, email=email, phone=phone, payload=payload
+        )
         ref, utm = _clean_attribution(referrer_url, utm_params)
         if isinstance(honeypot, str) and honeypot.strip():
             return SubmittedLead(id=uuid.uuid4(), status=LeadStatus.PENDING_CONFIRMATION)
@@ -178,6 +181,7 @@ def submit_lead(
                 "id": lead_id,
                 "niche_id": niche_id,
                 "payload": json.dumps(submission.payload),
+                "name": submission.name or None,
                 "email": submission.email,
                 "phone": submission.phone,
                 # DOMAIN.md "The same consumer twice": who this lead is about, from the start.

@@ -26,6 +26,7 @@ from sqlmodel import col, select
 
 from hotlead_app import routes
 from hotlead_app.db import referenced, unit_of_work
+from hotlead_app.domain.phones import display_phone
 from hotlead_app.infra import metrics
 from hotlead_app.infra.logging import bind
 from hotlead_app.models import EmailEvent, EmailMessage, EmailStatus, Lead, LeadStatus, Niche, ServiceProvider
@@ -199,7 +200,7 @@ def compose_new_lead(*, assignment_id: uuid.UUID) -> ComposedEmail | None:
         provider = referenced(uow.session, ServiceProvider, assignment.provider_id)
         lines = [
             f"You received a new {niche.name} lead for {assignment.charged_amount}.",
-            f"Contact: {lead.email}" + (f", {lead.phone}" if lead.phone else ""),
+            "Contact: " + ", ".join(x for x in (lead.name, lead.email, display_phone(lead.phone)) if x),
             *[f"{k.replace('_', ' ').capitalize()}: {v}" for k, v in sorted(lead.payload.items())],
         ]
         to_address, name = provider.email, provider.name

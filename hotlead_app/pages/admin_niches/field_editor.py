@@ -44,6 +44,8 @@ class FieldEditor(NichesState):
     rows: rx.Field[list[FieldRow]] = rx.field(default_factory=list)
     # days within which the same consumer is flagged and not sold twice to a provider (0: off)
     dup_days: rx.Field[str] = rx.field("30")
+    # whether the public form requires the consumer's name (it is always asked)
+    name_required: rx.Field[bool] = rx.field(False)
     errors: ObjectField[dict[str, str]] = object_field(dict)
     saving: rx.Field[bool] = rx.field(False)
 
@@ -54,6 +56,7 @@ class FieldEditor(NichesState):
         self.slug = ""
         self.name = ""
         self.rows = [FieldRow(name="zip", label="ZIP code", type="zip", required=True)]
+        self.name_required = False
         self.errors = {}
 
     @event
@@ -68,6 +71,7 @@ class FieldEditor(NichesState):
         self.slug = niche["slug"]
         self.name = niche["name"]
         self.dup_days = str(niche["duplicate_window_days"])
+        self.name_required = bool(niche.get("name_required"))
         self.rows = [
             FieldRow(
                 name=f["name"],
@@ -92,6 +96,10 @@ class FieldEditor(NichesState):
     @event
     def set_name(self, value: str):
         self.name = value
+
+    @event
+    def set_name_required(self, value: bool):
+        self.name_required = bool(value)
 
     @event
     def set_dup_days(self, value: str):
@@ -172,12 +180,17 @@ class FieldEditor(NichesState):
                         "name": self.name,
                         "fields": self._fields(),
                         "duplicate_window_days": int(days) if (days := self.dup_days.strip()).isdigit() else days,
+                        "name_required": self.name_required,
                     },
                 )
                 done = f"Saved {niche.name}."
             else:
                 niche = catalog.create_niche(
-                    slug=self.slug.strip(), name=self.name, fields=self._fields(), actor=principal.actor
+                    slug=self.slug.strip(),
+                    name=self.name,
+                    fields=self._fields(),
+                    name_required=self.name_required,
+                    actor=principal.actor,
                 )
                 done = f"Created {niche.name}: its form is at {routes.lead_form(niche.slug)}."
         except InvalidInput as exc:
@@ -365,7 +378,13 @@ def niche_editor() -> rx.Component:
                     color_scheme="gray",
                 ),
             ),
-            rx.text("Form fields (email and phone are always asked)", size="2", weight="medium"),
+            rx.text("Form fields (name, email and phone are always asked)", size="2", weight="medium"),
+            rx.checkbox(
+                "The consumer's name is required",
+                checked=S.name_required,
+                on_change=S.set_name_required,
+                id="niche-name-required",
+            ),
             rx.cond(
                 S.edit_id != "",
                 rx.text(

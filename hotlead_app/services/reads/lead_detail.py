@@ -47,6 +47,7 @@ class ProviderLead(TypedDict):
     niche: str
     niche_slug: str
     level: str
+    name: str  # the consumer's name ("" when the lead has none)
     email: str
     phone: str | None
     payload: dict[str, Any]
@@ -92,6 +93,7 @@ def provider_lead(actor: Actor, *, lead_id: uuid.UUID) -> ProviderLead:
         "niche": niche.name,
         "niche_slug": niche.slug,
         "level": level.name,
+        "name": lead.name or "",
         "email": lead.email,
         "phone": lead.phone,
         "payload": lead.payload,
@@ -122,6 +124,7 @@ class LeadRecord(TypedDict):
     id: str
     status: str
     niche: str
+    name: str | None
     email: str
     phone: str | None
     payload: dict[str, Any]
@@ -150,6 +153,7 @@ def lead_record(actor: Actor, *, lead_id: uuid.UUID) -> LeadRecord:
             "id": str(lead.id),
             "status": lead.status.value,
             "niche": niche.slug,
+            "name": lead.name,
             "email": lead.email,
             "phone": lead.phone,
             "payload": lead.payload,

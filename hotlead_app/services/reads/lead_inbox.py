@@ -41,6 +41,7 @@ class InboxLead(AssignmentRow):
     latest_outcome: OutcomeView | None
     return_request: ReturnView | None
     return_window_closes_at: str
+    name: str  # the consumer's name ("" when the lead has none)
     email: str
     phone: str | None
     payload: dict[str, Any]
@@ -95,6 +96,7 @@ def lead_inbox(actor: Actor, *, limit: int = 50, after: object = None) -> list[I
                 "level": level_name,
                 "providers_on_lead": count,
                 "shared_with": count,
+                "name": lead.name or "",
                 "email": lead.email,
                 "phone": lead.phone,
                 "payload": lead.payload,
@@ -114,6 +116,7 @@ LEAD_CSV_COLUMNS = [
     "price",
     "refunded",
     "providers_on_lead",
+    "name",
     "email",
     "phone",
     "payload",
@@ -141,6 +144,7 @@ def _lead_inbox_csv(actor: Actor) -> Iterator[str]:
                     Decimal(r["charged_amount"]),
                     "yes" if r["is_refunded"] else "no",
                     r["providers_on_lead"],
+                    r["name"],
                     r["email"],
                     r["phone"],
                     json.dumps(r["payload"], sort_keys=True),
