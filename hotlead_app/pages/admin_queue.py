@@ -266,7 +266,7 @@ def _card(item: dict) -> rx.Component:
                 ),
                 rx.text(
                     rx.text.strong(item["name"]),
-                    rx.cond(item["name"] != "", " · "),
+                    rx.cond(item["name"] != "", " · ", ""),
                     item["email"],
                     " ",
                     item["phone"],

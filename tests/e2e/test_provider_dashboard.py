@@ -74,7 +74,7 @@ def test_approved_lead_reaches_the_provider_and_its_refund_shows_in_the_ledger(
     page.goto(f"{app_server}/provider/leads")
     row = page.locator(f"[id='lead-{lead.id}']")
     expect(row).to_contain_text(buyer, timeout=30_000)
-    expect(row).to_contain_text("+14045550199")
+    expect(row).to_contain_text("(404) 555-0199")
     expect(row).to_contain_text("12.50")
     expect(row).to_contain_text("Solo")
     expect(row).to_contain_text("roof_type: metal")
