@@ -56,15 +56,19 @@ def _aria(id: str | rx.Var, error: str | rx.Var, required: bool | rx.Var, autoco
 
 
 def field_label(label: str | rx.Var, *, html_for: str | rx.Var, required: bool | rx.Var = False) -> rx.Component:
-    """A visible label bound to the control ``html_for``; a red ``*`` (hidden from
-    screen readers, which hear ``aria-required``) when ``required``."""
-    star = rx.el.span(" *", color="var(--red-11)", aria_hidden="true")
-    return rx.el.label(
-        label,
+    """A visible label bound to the control ``html_for``; a red ``*`` after it when
+    ``required`` (outside the label, so the field's name stays the label's words, and
+    hidden from screen readers, which hear ``aria-required``)."""
+    star = rx.el.span(" *", color="var(--red-11)", aria_hidden="true", class_name="required-mark")
+    return rx.box(
+        rx.el.label(
+            label,
+            html_for=html_for,
+            class_name="field-label",
+            style={"font_size": "var(--font-size-2)", "font_weight": "500"},
+        ),
         rx.cond(required, star) if isinstance(required, rx.Var) else (star if required else rx.fragment()),
-        html_for=html_for,
-        class_name="field-label",
-        style={"font_size": "var(--font-size-2)", "font_weight": "500", "display": "block", "margin_bottom": "4px"},
+        margin_bottom="4px",
     )
 
 

@@ -87,7 +87,7 @@ def home() -> rx.Component:
             _step(
                 "3",
                 "Hear from pros",
-                "After a quick check, up to the number of pros shown for the service contact you.",
+                "After a quick check, local pros contact you: each service below says how many at most.",
             ),
             style={"list_style": "none", "padding": "0", "margin": "0", "display": "grid", "gap": "12px"},
             id="how-it-works",

@@ -23,8 +23,8 @@ def needed_role(path: str) -> str:
 
 class WrongAccountState(SessionState):
     signed_in: rx.Field[bool] = rx.field(False)
-    account: rx.Field[str] = rx.field("")  # "a service provider (bob@example.com)"
-    needed: rx.Field[str] = rx.field("")  # "an admin"
+    # "The page you opened is for an admin. You are signed in as a service provider (bob@…)."
+    message: rx.Field[str] = rx.field("")
     home: rx.Field[str] = rx.field(routes.PROVIDER_HOME)
     next_path: rx.Field[str] = rx.field("")
 
@@ -36,12 +36,13 @@ class WrongAccountState(SessionState):
         principal = self.principal()
         target = self._next()
         self.next_path = target
-        self.needed = ROLE_NAMES.get(needed_role(path_of(target)), "another account")
+        needed = ROLE_NAMES.get(needed_role(path_of(target)), "another account")
         self.signed_in = principal is not None
         if principal is None:
-            self.account, self.home = "", routes.SIGN_IN
+            self.message, self.home = f"The page you opened is for {needed}. Sign in to open it.", routes.SIGN_IN
             return
-        self.account = f"{ROLE_NAMES.get(principal.role, principal.role)} ({principal.email})"
+        account = f"{ROLE_NAMES.get(principal.role, principal.role)} ({principal.email})"
+        self.message = f"The page you opened is for {needed}. You are signed in as {account}."
         self.home = routes.landing(principal.role)
 
     @event
@@ -62,11 +63,7 @@ def wrong_account() -> rx.Component:
     return rx.vstack(
         rx.heading("This page is not for your account", size="7", as_="h1"),
         rx.callout(
-            rx.text(
-                "The page you opened is for ",
-                rx.text.strong(S.needed),
-                rx.cond(S.signed_in, rx.text.span(". You are signed in as ", S.account, "."), "."),
-            ),
+            S.message,
             icon="shield_alert",
             color_scheme="amber",
             width="100%",
@@ -75,7 +72,7 @@ def wrong_account() -> rx.Component:
         rx.hstack(
             rx.cond(
                 S.signed_in,
-                rx.link(rx.button("Go to your pages", size="3"), href=S.home, id="wrong-account-home"),
+                rx.button("Go to your pages", size="3", on_click=rx.redirect(S.home), id="wrong-account-home"),
             ),
             rx.button(
                 "Sign in with another account",

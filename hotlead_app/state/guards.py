@@ -34,7 +34,7 @@ class _PageGuard(rx.State, mixin=True):
         back here after (``?next=``); or, when signed in with the other role, the page
         that says this one is not for that account."""
         url = self.router.url
-        here = url.path + (f"?{url.query}" if url.query else "")
+        here = (url.path.rstrip("/") or "/") + (f"?{url.query}" if url.query else "")
         if isinstance(self, SessionState) and self.principal() is not None:
             return rx.redirect(routes.with_next(routes.WRONG_ACCOUNT, here))
         return rx.redirect(routes.with_next(routes.SIGN_IN, here))
