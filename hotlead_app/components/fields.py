@@ -21,6 +21,13 @@ from typing import Any
 
 import reflex as rx
 
+#: A field in error: its control's border turns red (the input's border is the Radix
+#: root's inset shadow; the select's is its own border).
+INVALID_STYLE = {
+    "& .rt-TextFieldRoot:has(input[aria-invalid='true'])": {"box_shadow": "inset 0 0 0 1px var(--red-8)"},
+    "& select[aria-invalid='true']": {"border_color": "var(--red-8)"},
+}
+
 #: The look of a select, matched to Radix's text field of size 3.
 SELECT_STYLE = {
     "width": "100%",
@@ -107,6 +114,7 @@ def text_field(
         field_error_text(id, error),
         width="100%",
         class_name="form-field",
+        style=INVALID_STYLE,
     )
 
 
@@ -142,6 +150,7 @@ def select_field(
         field_error_text(id, error),
         width="100%",
         class_name="form-field",
+        style=INVALID_STYLE,
     )
 
 
