@@ -31,20 +31,21 @@ class HomeState(rx.State):
 
 
 def _step(number: str, title: str, text: str) -> rx.Component:
-    return rx.hstack(
-        rx.center(
-            rx.text(number, weight="bold", size="3"),
-            width="2em",
-            height="2em",
-            border_radius="50%",
-            background_color="var(--accent-4)",
-            flex_shrink="0",
-            aria_hidden="true",
+    return rx.el.li(
+        rx.hstack(
+            rx.center(
+                rx.text(number, weight="bold", size="3"),
+                width="2em",
+                height="2em",
+                border_radius="50%",
+                background_color="var(--accent-4)",
+                flex_shrink="0",
+                aria_hidden="true",
+            ),
+            rx.box(rx.text(title, weight="bold", size="3"), rx.text(text, size="2", color_scheme="gray")),
+            align="start",
+            spacing="3",
         ),
-        rx.box(rx.text(title, weight="bold", size="3"), rx.text(text, size="2", color_scheme="gray")),
-        align="start",
-        spacing="3",
-        as_="li",
     )
 
 
