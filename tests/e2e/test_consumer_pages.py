@@ -290,6 +290,8 @@ def test_an_account_opening_the_other_roles_page_is_told_so(page: Page, app_serv
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/admin/leads/?$"), timeout=WAIT)
+    expect(page.locator(".backoffice-nav")).to_be_visible(timeout=WAIT)
+    expect(page.locator(".loading")).to_have_count(0, timeout=WAIT)
 
     # And the reverse: an admin opening a provider page.
     page.goto(f"{app_server}/provider/ledger")
