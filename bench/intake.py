@@ -269,7 +269,7 @@ def cpu_line(before: dict, after: dict, requests: int = 0) -> str:
 def lead_body(run: str, proc: int, n: int) -> bytes:
     # A JSON template: with %, its braces stay literal.
     return (
-        '{"niche":"%s","email":"b%s.%d.%d@bench.example","phone":"+1 555 010 %04d",'  # noqa: UP031
+        '{"niche":"%s","email":"b%s.%d.%d@bench.example","phone":"+1 404 555 %04d",'  # noqa: UP031
         '"payload":{"zip":"30301","roof_type":"metal","area_sqft":1800,"details":"Leak near the chimney"},'
         '"referrer_url":"https://www.example.com/roofs","utm_params":{"utm_source":"bench","utm_medium":"cpc"}}'
         % (NICHE_SLUG, run, proc, n, n % 10000)

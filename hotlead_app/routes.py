@@ -4,12 +4,37 @@ HOME = "/"
 LEAD_FORM = "/n/[slug]"
 CONFIRM = "/confirm"
 SIGN_IN = "/signin"
+WRONG_ACCOUNT = "/wrong-account"  # ?next=<the page>: signed in, but with the other role
+NOT_FOUND = "404"  # Reflex's slug for the page of an unknown address
 ADMIN_QUEUE = "/admin/queue"
 PROVIDER_HOME = "/provider"
 
 
 def lead_form(slug: str) -> str:
     return f"/n/{slug}"
+
+
+#: The pages each role may land on after signing in (``?next=`` is kept only under these).
+ROLE_AREAS = {"admin": "/admin", "provider": "/provider"}
+
+
+def landing(role: str) -> str:
+    """Where a role lands after signing in when it asked for no page."""
+    return ADMIN_QUEUE if role == "admin" else PROVIDER_HOME
+
+
+def in_area(role: str, path: str) -> bool:
+    """Whether ``path`` is one of ``role``'s pages (``/admin…`` for admins, ``/provider…``
+    for providers)."""
+    area = ROLE_AREAS.get(role)
+    return area is not None and (path == area or path.startswith(area + "/"))
+
+
+def with_next(route: str, next_path: str) -> str:
+    """``route?next=<next_path>`` (quoted)."""
+    from urllib.parse import quote
+
+    return f"{route}?next={quote(next_path, safe='/')}"
 
 
 # Admin console

@@ -167,6 +167,7 @@ class NicheIn(BaseModel):
     name: Any = None
     fields: Any = None
     duplicate_window_days: Any = None
+    name_required: Any = False  # whether the public form requires the consumer's name
 
 
 @router.get("/niches")
@@ -183,6 +184,7 @@ async def create_niche(body: NicheIn, principal: auth.Principal = Depends(requir
             fields=body.fields if body.fields is not None else [],
             actor=principal.actor,
             duplicate_window_days=body.duplicate_window_days,
+            name_required=body.name_required,
         )
     )
     return {
@@ -191,6 +193,7 @@ async def create_niche(body: NicheIn, principal: auth.Principal = Depends(requir
         "name": niche.name,
         "fields": niche.fields,
         "duplicate_window_days": niche.duplicate_window_days,
+        "name_required": niche.name_required,
     }
 
 
@@ -395,6 +398,7 @@ class NichePatch(BaseModel):
     max_return_rate_percent: Any = None
     auto_approve_returns_below_percent: Any = None
     duplicate_window_days: Any = None
+    name_required: Any = None  # whether the public form requires the consumer's name
     memo: str | None = Field(default=None, max_length=5000)
 
 

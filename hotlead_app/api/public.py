@@ -20,10 +20,12 @@ class NicheOut(BaseModel):
     slug: str
     name: str
     fields: list[dict[str, Any]]
+    name_required: bool = False  # whether POST /leads needs the consumer's `name`
 
 
 class LeadIn(BaseModel):
     niche: str = Field(max_length=64)
+    name: Any = None
     email: Any = None
     phone: Any = None
     payload: Any = None
@@ -40,7 +42,7 @@ class LeadCreated(BaseModel):
 @router.get("/niches", response_model=list[NicheOut])
 async def list_niches() -> list[NicheOut]:
     niches = await run_in_threadpool(intake.list_active_niches)
-    return [NicheOut(id=n.id, slug=n.slug, name=n.name, fields=n.fields) for n in niches]
+    return [NicheOut(id=n.id, slug=n.slug, name=n.name, fields=n.fields, name_required=n.name_required) for n in niches]
 
 
 @router.post("/leads", status_code=201, response_model=LeadCreated)
@@ -49,6 +51,7 @@ async def submit_lead(body: LeadIn, request: Request) -> LeadCreated:
     lead = await run_in_threadpool(
         lambda: intake.submit_lead(
             niche_slug=body.niche,
+            name=body.name,
             email=body.email,
             phone=body.phone,
             payload=body.payload,

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from hotlead_app.domain.money import format_money
+from hotlead_app.domain.phones import display_phone, tel_href
 
 #: What stands for a missing amount in a table.
 NO_AMOUNT = "—"
@@ -26,6 +27,20 @@ def money(amount: object) -> str:
 def money_or(amount: object | None, missing: str = NO_AMOUNT) -> str:
     """``money(amount)``, or ``missing`` when there is none."""
     return money(amount) if amount is not None else missing
+
+
+# --------------------------------------------------------------------------- contact
+
+
+def phone(value: str | None) -> str:
+    """A stored phone (E.164) as people read it: ``"(404) 555-0101"`` for a US number,
+    ``"+44 20 7946 0958"`` otherwise, ``""`` for none (:mod:`hotlead_app.domain.phones`)."""
+    return display_phone(value)
+
+
+def phone_href(value: str | None) -> str:
+    """The ``tel:`` link of a stored phone, ``""`` for none."""
+    return tel_href(value)
 
 
 # --------------------------------------------------------------------------- dates
@@ -125,14 +140,6 @@ def duplicate_label(lead_id: str | None) -> str:
 
 
 # --------------------------------------------------------------------------- contact
-
-
-def tel_href(phone: str | None) -> str:
-    """A tap-to-call link, ``tel:+14045550101`` (digits and a leading ``+`` only), or ``""``."""
-    if not phone:
-        return ""
-    digits = "".join(c for c in phone if c.isdigit())
-    return f"tel:{'+' if phone.strip().startswith('+') else ''}{digits}" if digits else ""
 
 
 # --------------------------------------------------------------------------- why not me

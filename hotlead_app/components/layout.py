@@ -22,7 +22,20 @@ def public_layout(*children: rx.Component) -> rx.Component:
     return rx.box(
         rx.hstack(
             logo(),
-            padding="1em 2em",
+            rx.el.nav(
+                rx.hstack(
+                    rx.link("Find a pro", href="/", size="2"),
+                    rx.link("Provider sign-in", href="/signin", size="2"),
+                    spacing="4",
+                    wrap="wrap",
+                ),
+                aria_label="Site",
+                class_name="public-nav",
+            ),
+            justify="between",
+            align="center",
+            wrap="wrap",
+            padding=rx.breakpoints(initial="0.75em 1em", sm="1em 2em"),
             border_bottom="1px solid var(--gray-a5)",
             width="100%",
         ),

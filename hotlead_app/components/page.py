@@ -49,6 +49,25 @@ def head_links() -> list[rx.Component]:
     ]
 
 
+#: Every toast first dismisses the ones on screen, so a page shows only its latest
+#: message (never a stale error beside the success that followed it). Patched once on the
+#: toaster Reflex keeps in ``refs['__toast']`` (scripts run where ``refs`` is in scope).
+LATEST_TOAST_ONLY_JS = """(() => { let tries = 0; const patch = () => {
+  const t = refs['__toast'];
+  if (!t) { if (tries++ < 50) setTimeout(patch, 100); return; }
+  if (t.__latestOnly) return;
+  for (const level of ['success', 'error', 'info', 'warning']) {
+    const send = t[level];
+    t[level] = (...args) => { t.dismiss(); return send(...args); };
+  }
+  t.__latestOnly = true;
+}; patch(); })()"""
+
+
+def _latest_toast_only() -> rx.Component:
+    return rx.box(on_mount=rx.call_script(LATEST_TOAST_ONLY_JS), display="none", class_name="toast-policy")
+
+
 def _events(on_load: Any) -> list[Any]:
     if on_load is None:
         return []
@@ -68,7 +87,7 @@ def _register(
     on_load: list[Any],
 ) -> None:
     def render() -> rx.Component:
-        return frame(_children(content_fn()))
+        return rx.fragment(frame(_children(content_fn())), _latest_toast_only())
 
     render.__name__ = content_fn.__name__
     render.__qualname__ = content_fn.__qualname__

@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hotlead_app.domain.errors import InvalidInput
+from hotlead_app.domain.phones import e164_or_none
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PERIODS = ("day", "week", "month")
@@ -341,18 +342,9 @@ def consumer_email(email: object) -> str | None:
 
 
 def consumer_phone(phone: object) -> str | None:
-    """The phone in E.164, parsed with region US, or None when absent or not a number."""
-    if not isinstance(phone, str) or not phone.strip():
-        return None
-    import phonenumbers
-
-    try:
-        parsed = phonenumbers.parse(phone.strip(), "US")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+    """The phone in E.164, parsed with region US, or None when absent or not a number
+    (the one parser of :mod:`hotlead_app.domain.phones`, as the forms store it)."""
+    return e164_or_none(phone)
 
 
 def next_window_open(schedule: Mapping[str, Any] | None, now: datetime, zone: str) -> datetime | None:

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from hotlead_app.domain.errors import InvalidInput
+from hotlead_app.domain.phones import normalize_phone
 from hotlead_app.domain.text import SINGLE_LINE_MESSAGE, check_single_line, single_line_error
 
 FIELD_TYPES = ("text", "number", "select", "zip", "email", "phone")
@@ -20,13 +21,14 @@ EMAIL_RE = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
 ZIP_RE = re.compile(r"^\d{5}(?:-\d{4})?$")
-PHONE_CHARS_RE = re.compile(r"^\+?[0-9 ().-]+$")
 FIELD_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_TEXT = 2000
+MAX_NAME = 200
 
 
 @dataclass(frozen=True)
 class Submission:
+    name: str  # "" when the person gave none (and the niche does not require one)
     email: str
     phone: str | None
     payload: dict[str, Any]
@@ -43,13 +45,16 @@ def normalize_email(value: object) -> str:
     return f"{local}@{domain.lower()}"
 
 
-def normalize_phone(value: object) -> str:
-    if not isinstance(value, str) or not PHONE_CHARS_RE.match(value.strip()):
-        raise ValueError("Enter a phone number using digits, spaces, +, -, ( and ).")
-    digits = re.sub(r"\D", "", value)
-    if not 7 <= len(digits) <= 15:
-        raise ValueError("A phone number has between 7 and 15 digits.")
-    return ("+" if value.strip().startswith("+") else "") + digits
+def normalize_name(value: object) -> str:
+    """The consumer's name, trimmed, on one line, or ValueError; ``""`` when blank."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError("Enter your name as text.")
+    name = " ".join(check_single_line(value.strip()).split())
+    if len(name) > MAX_NAME:
+        raise ValueError(f"Keep your name under {MAX_NAME} characters.")
+    return name
 
 
 def _normalize_number(value: object) -> int | str:
@@ -100,9 +105,29 @@ def _is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def validate_submission(fields: list[dict[str, Any]], *, email: object, phone: object, payload: object) -> Submission:
-    """Validate a lead against its niche's form; every error is reported at once."""
+def validate_submission(
+    fields: list[dict[str, Any]],
+    *,
+    email: object,
+    phone: object,
+    payload: object,
+    name: object = None,
+    name_required: bool = False,
+) -> Submission:
+    """Validate a lead against its niche's form; every error is reported at once.
+
+    ``name``, ``email`` and ``phone`` are the standard fields of every form: the email
+    is required, the name when the niche says so (``name_required``), the phone never;
+    a phone is stored in E.164 (:mod:`hotlead_app.domain.phones`)."""
     errors: dict[str, str] = {}
+    clean_name = ""
+    try:
+        clean_name = normalize_name(name)
+    except ValueError as exc:
+        errors["name"] = str(exc)
+    else:
+        if name_required and not clean_name:
+            errors["name"] = "Enter your name."
     clean_email = ""
     try:
         clean_email = normalize_email(email)
@@ -124,19 +149,19 @@ def validate_submission(fields: list[dict[str, Any]], *, email: object, phone: o
             errors[f"payload.{key}"] = "This niche's form has no such field."
     clean: dict[str, Any] = {}
     for field in fields:
-        name = field["name"]
-        value = payload.get(name)
+        key = field["name"]
+        value = payload.get(key)
         if _is_blank(value):
             if field.get("required"):
-                errors[f"payload.{name}"] = f"{field.get('label') or name} is required."
+                errors[f"payload.{key}"] = f"{field.get('label') or key} is required."
             continue
         try:
-            clean[name] = normalize_field(field, value)
+            clean[key] = normalize_field(field, value)
         except ValueError as exc:
-            errors[f"payload.{name}"] = str(exc)
+            errors[f"payload.{key}"] = str(exc)
     if errors:
         raise InvalidInput("Some answers need another look.", details=errors)
-    return Submission(email=clean_email, phone=clean_phone, payload=clean)
+    return Submission(name=clean_name, email=clean_email, phone=clean_phone, payload=clean)
 
 
 def validate_form_fields(fields: object) -> list[dict[str, Any]]:

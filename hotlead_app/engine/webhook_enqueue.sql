@@ -23,7 +23,7 @@ BEGIN
            'niche', jsonb_build_object('slug', n.slug, 'name', n.name),
            'competition_level', jsonb_build_object('id', c.id, 'name', c.name),
            'price', a.charged_amount::numeric(12, 2)::text,
-           'contact', jsonb_build_object('email', l.email, 'phone', l.phone),
+           'contact', jsonb_build_object('name', NULLIF(l.name, ''), 'email', l.email, 'phone', l.phone),
            'payload', l.payload,
            'assigned_at', to_char(a.assigned_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
            'shared_with', (SELECT count(*) FROM lead_assignments s WHERE s.lead_id = a.lead_id))

@@ -33,6 +33,9 @@ class Lead(SQLModel, table=True):
     niche_id: uuid.UUID = Field(foreign_key="niches.id", nullable=False)
     status: LeadStatus = pg_enum(LeadStatus, "lead_status", default=LeadStatus.PENDING_CONFIRMATION)
     payload: dict[str, Any] = jsonb(default={})
+    # The consumer's name (a standard field of every form; the niche says whether it is
+    # required); None on leads made before migration 0023.
+    name: str | None = Field(default=None, max_length=200)
     email: str = Field(max_length=255, index=True)
     phone: str | None = Field(default=None, max_length=50)
     referrer_url: str | None = Field(default=None)
@@ -62,6 +65,7 @@ class LeadRead(SQLModel):
     id: uuid.UUID
     niche_id: uuid.UUID
     status: LeadStatus
+    name: str | None = None
     email: str
     phone: str | None
     payload: dict[str, Any]

@@ -39,6 +39,8 @@ class Niche(NicheBase, table=True):
     auto_approve_returns_below_percent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # "The same consumer twice": days an earlier sale of a consumer blocks another (0: off).
     duplicate_window_days: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
+    # Whether the form asks the consumer's name as required (it is always asked).
+    name_required: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     created_at: datetime = created_at_column()
 
 
@@ -46,3 +48,4 @@ class NicheRead(NicheBase):
     id: uuid.UUID
     fields: list[dict[str, Any]]
     duplicate_window_days: int = 30
+    name_required: bool = False

@@ -17,6 +17,7 @@ from hotlead_app.pages import (
     confirm,
     home,
     lead_form,
+    not_found,
     provider_api_keys,
     provider_funds,
     provider_home,
@@ -28,4 +29,5 @@ from hotlead_app.pages import (
     provider_returns,
     provider_subscriptions,
     signin,
+    wrong_account,
 )

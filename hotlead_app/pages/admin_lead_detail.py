@@ -62,8 +62,9 @@ class LeadDetailState(ReasonDialog, AdminPageState):
             "id": view["id"],
             "status": view["status"],
             "niche": f"{view['niche_name']} ({view['niche']})",
+            "name": view["name"],
             "email": view["email"],
-            "phone": view["phone"],
+            "phone": fmt.phone(view["phone"]),
             "received": fmt.when(view["created_at"], seconds=True),
             "confirmed": fmt.when(view["confirmed_at"], seconds=True),
             "distributed": fmt.when(view["distributed_at"], seconds=True),
@@ -332,6 +333,7 @@ def _body() -> rx.Component:
                 "Lead",
                 rx.data_list.root(
                     _kv("Niche", i["niche"]),
+                    _kv("Name", i["name"]),
                     _kv("Email", i["email"]),
                     _kv("Phone", i["phone"]),
                     _kv("Received (UTC)", i["received"]),

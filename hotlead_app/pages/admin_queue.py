@@ -57,8 +57,9 @@ def _display(row: Mapping[str, Any]) -> dict[str, str]:
     return {
         "id": row["id"],
         "niche": row["niche_name"] or row["niche"],
+        "name": row["name"],
         "email": row["email"],
-        "phone": row["phone"],
+        "phone": fmt.phone(row["phone"]),
         "payload": fmt.pairs(row["payload"]) or "—",
         "utm": fmt.pairs(row["utm_params"]),
         "referrer": row["referrer_url"],
@@ -238,7 +239,13 @@ def _card(item: dict) -> rx.Component:
                     align="center",
                 ),
                 rx.text(
-                    rx.text.strong(item["email"]), " ", item["phone"], size="3", style={"overflow_wrap": "anywhere"}
+                    rx.text.strong(item["name"]),
+                    rx.cond(item["name"] != "", " · ", ""),
+                    item["email"],
+                    " ",
+                    item["phone"],
+                    size="3",
+                    style={"overflow_wrap": "anywhere"},
                 ),
                 _line("Answers:", item["payload"], class_name="payload"),
                 _line("Source:", item["referrer"]),

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.layout import field_error
+from hotlead_app.components.fields import focus_first_invalid, select_field, text_field
 from hotlead_app.components.page import public_page
 from hotlead_app.domain.consent import CONSENT_TEXT, CONSENT_VERSION, HONEYPOT_FIELD
 from hotlead_app.domain.errors import DomainError, InvalidInput, NotFound
-from hotlead_app.domain.forms import normalize_email, normalize_field, normalize_phone
+from hotlead_app.domain.forms import normalize_email, normalize_field, normalize_name, normalize_phone
 from hotlead_app.services import intake
 from hotlead_app.services.ratelimit import RateLimited
 from hotlead_app.state.client import client_of
@@ -30,6 +30,9 @@ class FormField:
 
 class LeadFormState(rx.State):
     niche_name: rx.Field[str] = rx.field("")
+    name_required: rx.Field[bool] = rx.field(False)
+    # "up to N providers contact you": the most providers a lead of this niche can go to
+    max_providers: rx.Field[int] = rx.field(0)
     niche_found: rx.Field[bool] = rx.field(True)
     loading: rx.Field[bool] = rx.field(True)
     fields: rx.Field[list[FormField]] = rx.field(default_factory=list)
@@ -66,6 +69,8 @@ class LeadFormState(rx.State):
             return
         self.niche_found = True
         self.niche_name = niche.name
+        self.name_required = niche.name_required
+        self.max_providers = intake.max_providers_per_lead(niche_id=niche.id)
         self.fields = [
             FormField(
                 name=f["name"],
@@ -95,6 +100,7 @@ class LeadFormState(rx.State):
         try:
             lead = intake.submit_lead(
                 niche_slug=slug,
+                name=form_data.get("name", ""),
                 email=form_data.get("email", ""),
                 phone=form_data.get("phone", ""),
                 payload=payload,
@@ -110,6 +116,7 @@ class LeadFormState(rx.State):
         except InvalidInput as exc:
             self.errors = {k: str(v) for k, v in exc.details.items()}
             self.form_error = exc.message
+            yield focus_first_invalid("lead-form")
         except DomainError as exc:
             self.errors = {}
             self.form_error = exc.message
@@ -129,7 +136,11 @@ class LeadFormState(rx.State):
         errors.pop(name, None)
         blank = not str(value or "").strip()
         try:
-            if name == "email":
+            if name == "name":
+                if self.name_required and blank:
+                    raise ValueError("Enter your name.")
+                normalize_name(value)
+            elif name == "email":
                 normalize_email(value)
             elif name == "phone":
                 if not blank:
@@ -152,69 +163,50 @@ class LeadFormState(rx.State):
             self.resend_message = "Sent again. The previous link no longer works."
 
 
-def _input(name: str, label: str, kind: str, required: bool) -> rx.Component:
-    return rx.box(
-        rx.text(
-            label,
-            rx.cond(required, rx.text.span(" *", color="red")),
-            as_="label",
-            html_for=name,
-            size="2",
-            weight="medium",
-        ),
-        rx.input(
-            id=name,
-            name=name,
-            type=kind,
-            width="100%",
-            size="3",
-            on_blur=lambda value: LeadFormState.check_field(name, value),
-        ),
-        field_error(LeadFormState.errors.get(name, "")),
-        width="100%",
+def _input(name: str, label: str, kind: str, required: bool | rx.Var, autocomplete: str) -> rx.Component:
+    return text_field(
+        id=name,
+        label=label,
+        type=kind,
+        required=required,
+        autocomplete=autocomplete,
+        error=LeadFormState.errors.get(name, ""),
+        on_blur=lambda value: LeadFormState.check_field(name, value),
     )
 
 
 def _payload_field(f: FormField) -> rx.Component:
     name = "payload." + f.name
-    return rx.box(
-        rx.text(
-            f.label,
-            rx.cond(f.required, rx.text.span(" *", color="red")),
-            as_="label",
-            html_for=name,
-            size="2",
-            weight="medium",
+    error = LeadFormState.errors.get(name, "")
+    return rx.cond(
+        f.type == "select",
+        select_field(
+            id=name,
+            label=f.label,
+            options=f.options,
+            required=f.required,
+            error=error,
+            on_change=lambda value: LeadFormState.check_field(name, value),
         ),
-        rx.cond(
-            f.type == "select",
-            rx.el.select(
-                rx.el.option("Choose…", value=""),
-                rx.foreach(f.options, lambda o: rx.el.option(o, value=o)),
-                id=name,
-                name=name,
-                style={"width": "100%", "padding": "0.5em"},
-            ),
-            rx.input(
-                id=name,
-                name=name,
-                type=rx.match(f.type, ("number", "text"), ("email", "email"), ("phone", "tel"), "text"),
-                input_mode=rx.match(f.type, ("number", "decimal"), ("zip", "numeric"), "text"),
-                on_blur=lambda value: LeadFormState.check_field(name, value),
-                width="100%",
-                size="3",
-            ),
+        text_field(
+            id=name,
+            label=f.label,
+            type=rx.match(f.type, ("number", "text"), ("email", "email"), ("phone", "tel"), "text"),
+            input_mode=rx.match(f.type, ("number", "decimal"), ("zip", "numeric"), ("phone", "tel"), "text"),
+            autocomplete=rx.match(f.type, ("zip", "postal-code"), ("email", "email"), ("phone", "tel"), "on"),
+            required=f.required,
+            error=error,
+            on_blur=lambda value: LeadFormState.check_field(name, value),
         ),
-        field_error(LeadFormState.errors.get(name, "")),
-        width="100%",
     )
 
 
 def _form() -> rx.Component:
     return rx.form(
         rx.vstack(
-            _input("email", "Email", "email", True),
-            _input("phone", "Phone", "tel", False),
+            _input("name", "Your name", "text", LeadFormState.name_required, "name"),
+            _input("email", "Email", "email", True, "email"),
+            _input("phone", "Phone", "tel", False, "tel"),
             rx.foreach(LeadFormState.fields, _payload_field),
             # A field people never see: bots fill it, and their request is dropped.
             rx.el.input(
@@ -288,8 +280,15 @@ def lead_form() -> rx.Component:
             rx.vstack(
                 rx.heading("Get ", LeadFormState.niche_name, " quotes", size="7"),
                 rx.text(
-                    "Tell us what you need. Local providers contact you once you confirm your email.",
+                    "Tell us what you need. Once you confirm your email and we check the request, ",
+                    rx.cond(
+                        LeadFormState.max_providers > 0,
+                        rx.text.span("up to ", LeadFormState.max_providers, " local pros"),
+                        rx.text.span("local pros"),
+                    ),
+                    " contact you.",
                     color_scheme="gray",
+                    id="form-intro",
                 ),
                 rx.cond(LeadFormState.submitted, _confirmation(), _form()),
                 spacing="4",

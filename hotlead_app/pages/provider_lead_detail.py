@@ -153,11 +153,10 @@ class ProviderLeadState(ProviderPageState):
             self.lead, self.fields, self.missing, self.loading = {}, [], True, False
             return
         self.lead = {
-            # The consumer's name: shown once leads carry one (issue 16, item 2).
-            "name": data["name"] or "",
+            "name": data["name"],
             "email": data["email"],
-            "phone": data["phone"] or "",
-            "tel": fmt.tel_href(data["phone"]),
+            "phone": fmt.phone(data["phone"]),
+            "tel": fmt.phone_href(data["phone"]),
             "niche": data["niche"],
             "level": data["level"],
             "price": fmt.money(data["charged_amount"]),

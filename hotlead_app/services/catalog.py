@@ -71,7 +71,13 @@ def _duplicate_window_error(days: object) -> str | None:
 
 
 def create_niche(
-    *, slug: str, name: str, fields: object, actor: Actor, duplicate_window_days: object = None
+    *,
+    slug: str,
+    name: str,
+    fields: object,
+    actor: Actor,
+    duplicate_window_days: object = None,
+    name_required: object = False,
 ) -> NicheRead:
     """A new niche (open) with its form fields; ``duplicate_window_days`` (DOMAIN.md "The
     same consumer twice") defaults to the column's 30 when not given."""
@@ -82,6 +88,8 @@ def create_niche(
             errors["duplicate_window_days"] = error
         elif isinstance(duplicate_window_days, int):
             window = duplicate_window_days
+    if not isinstance(name_required, bool):
+        errors["name_required"] = "true or false"
     if not isinstance(slug, str) or not slug or len(slug) > 64 or not all(c.isalnum() or c == "-" for c in slug):
         errors["slug"] = "lower-case letters, digits and -, at most 64"
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
@@ -94,7 +102,7 @@ def create_niche(
     with unit_of_work() as uow:
         if uow.session.exec(select(Niche).where(Niche.slug == slug.lower())).first() is not None:
             raise Conflict("A niche with this slug exists.", details={"slug": slug})
-        niche = Niche(slug=slug.lower(), name=name.strip(), fields=clean_fields)
+        niche = Niche(slug=slug.lower(), name=name.strip(), fields=clean_fields, name_required=name_required is True)
         if window is not None:
             niche.duplicate_window_days = window
         uow.session.add(niche)
@@ -111,7 +119,7 @@ def create_niche(
         return NicheRead.model_validate(niche, from_attributes=True)
 
 
-NICHE_FIELDS = ("name", "fields", "active", "duplicate_window_days", *RETURN_SETTINGS)
+NICHE_FIELDS = ("name", "fields", "active", "duplicate_window_days", "name_required", *RETURN_SETTINGS)
 MAX_DUPLICATE_WINDOW_DAYS = 3650
 
 
@@ -139,11 +147,12 @@ def update_niche(
             errors["name"] = error
         else:
             clean["name"] = name.strip()
-    if "active" in values:
-        if not isinstance(values["active"], bool):
-            errors["active"] = "true or false"
-        else:
-            clean["active"] = values["active"]
+    for flag in ("active", "name_required"):
+        if flag in values:
+            if not isinstance(values[flag], bool):
+                errors[flag] = "true or false"
+            else:
+                clean[flag] = values[flag]
     if "fields" in values:
         try:
             clean["fields"] = validate_form_fields(values["fields"])

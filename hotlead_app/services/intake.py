@@ -9,8 +9,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import text
-from sqlmodel import select
+from sqlalchemy import func, text
+from sqlmodel import col, select
 
 from hotlead_app import jobs
 from hotlead_app.db import UnitOfWork, unit_of_work
@@ -20,7 +20,7 @@ from hotlead_app.domain.controls import consumer_email, consumer_phone
 from hotlead_app.domain.errors import InvalidInput, NotFound
 from hotlead_app.domain.forms import normalize_email, validate_submission
 from hotlead_app.infra import metrics
-from hotlead_app.models import Lead, LeadStatus, Niche, NicheRead, Partner
+from hotlead_app.models import CompetitionLevel, Lead, LeadStatus, Niche, NicheRead, Partner
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import audit, outbox, ratelimit, tokens
 from hotlead_app.settings import get_settings
@@ -36,6 +36,43 @@ def list_active_niches() -> list[NicheRead]:
     with unit_of_work() as uow:
         niches = uow.session.exec(select(Niche).where(Niche.active).order_by(Niche.name)).all()
         return [NicheRead.model_validate(n, from_attributes=True) for n in niches]
+
+
+@dataclass(frozen=True)
+class OpenNiche:
+    slug: str
+    name: str
+    max_providers: int  # the most providers one lead of it can go to (0: no active level)
+
+
+def _reach_query() -> Any:
+    return (
+        select(col(CompetitionLevel.niche_id), func.coalesce(func.sum(CompetitionLevel.max_providers), 0))
+        .where(col(CompetitionLevel.active))
+        .group_by(col(CompetitionLevel.niche_id))
+    )
+
+
+def max_providers_per_lead(*, niche_id: uuid.UUID) -> int:
+    """The most providers one lead of the niche can go to: the engine walks every active
+    level and takes up to its ``max_providers`` at each, a provider at most once, so
+    this is the sum of ``max_providers`` over the niche's active levels (the home page
+    and the form say "up to N pros contact you")."""
+    with unit_of_work() as uow:
+        total = uow.session.exec(
+            select(func.coalesce(func.sum(CompetitionLevel.max_providers), 0)).where(
+                col(CompetitionLevel.niche_id) == niche_id, col(CompetitionLevel.active)
+            )
+        ).one()
+        return int(total or 0)
+
+
+def list_open_niches() -> list[OpenNiche]:
+    """The active niches by name, each with ``max_providers_per_lead`` (one query)."""
+    with unit_of_work() as uow:
+        reach = {niche_id: int(total) for niche_id, total in uow.session.exec(_reach_query()).all()}
+        niches = uow.session.exec(select(Niche).where(Niche.active).order_by(Niche.name)).all()
+        return [OpenNiche(slug=n.slug, name=n.name, max_providers=reach.get(n.id, 0)) for n in niches]
 
 
 def get_niche(*, slug: str) -> NicheRead:
@@ -104,10 +141,10 @@ def _queue_confirmation(uow: UnitOfWork, lead: Lead) -> None:
 _INSERT_SUBMISSION = text(
     """
     WITH lead AS (
-      INSERT INTO leads (id, niche_id, status, payload, email, phone, referrer_url, utm_params, partner_id,
+      INSERT INTO leads (id, niche_id, status, payload, name, email, phone, referrer_url, utm_params, partner_id,
                          consent_version, consent_ip, consent_user_agent, confirmation_token_hash,
                          confirmation_expires_at, consumer_email, consumer_phone_e164, created_at)
-      VALUES (:id, :niche_id, 'pending_confirmation', CAST(:payload AS jsonb), :email, :phone, :referrer_url,
+      VALUES (:id, :niche_id, 'pending_confirmation', CAST(:payload AS jsonb), :name, :email, :phone, :referrer_url,
               CAST(:utm_params AS jsonb), :partner_id, :consent_version, :consent_ip, :consent_user_agent,
               :token_hash, :expires_at, :consumer_email, :consumer_phone, now())
       RETURNING id
@@ -122,10 +159,10 @@ _INSERT_SUBMISSION = text(
 
 # Active niches by slug, kept a few seconds: every submission needs its form.
 _NICHE_TTL = 5.0
-_niche_cache: dict[str, tuple[float, uuid.UUID, str, list[dict[str, Any]]]] = {}
+_niche_cache: dict[str, tuple[float, uuid.UUID, str, list[dict[str, Any]], bool]] = {}
 
 
-def _active_niche(uow: UnitOfWork, slug: str) -> tuple[uuid.UUID, str, list[dict[str, Any]]] | None:
+def _active_niche(uow: UnitOfWork, slug: str) -> tuple[uuid.UUID, str, list[dict[str, Any]], bool] | None:
     import time
 
     now = time.monotonic()
@@ -136,14 +173,15 @@ def _active_niche(uow: UnitOfWork, slug: str) -> tuple[uuid.UUID, str, list[dict
     if niche is None:
         _niche_cache.pop(slug, None)
         return None
-    _niche_cache[slug] = (now + _NICHE_TTL, niche.id, niche.slug, niche.fields)
-    return niche.id, niche.slug, niche.fields
+    _niche_cache[slug] = (now + _NICHE_TTL, niche.id, niche.slug, niche.fields, niche.name_required)
+    return niche.id, niche.slug, niche.fields, niche.name_required
 
 
 def submit_lead(
     *,
     niche_slug: str,
     email: object,
+    name: object = None,
     phone: object = None,
     payload: object = None,
     referrer_url: object = None,
@@ -162,8 +200,10 @@ def submit_lead(
         niche = _active_niche(uow, niche_slug) if isinstance(niche_slug, str) else None
         if niche is None:
             raise NotFound("We don't offer that service.", details={"niche": "unknown niche"})
-        niche_id, slug, fields = niche
-        submission = validate_submission(fields, email=email, phone=phone, payload=payload)
+        niche_id, slug, fields, name_required = niche
+        submission = validate_submission(
+            fields, name=name, name_required=name_required, email=email, phone=phone, payload=payload
+        )
         ref, utm = _clean_attribution(referrer_url, utm_params)
         if isinstance(honeypot, str) and honeypot.strip():
             return SubmittedLead(id=uuid.uuid4(), status=LeadStatus.PENDING_CONFIRMATION)
@@ -178,6 +218,7 @@ def submit_lead(
                 "id": lead_id,
                 "niche_id": niche_id,
                 "payload": json.dumps(submission.payload),
+                "name": submission.name or None,
                 "email": submission.email,
                 "phone": submission.phone,
                 # DOMAIN.md "The same consumer twice": who this lead is about, from the start.
@@ -230,18 +271,51 @@ def resend_confirmation(*, email: object, lead_id: object, client: ClientInfo = 
 
 
 @dataclass(frozen=True)
+class Recap:
+    """What the person asked for, shown back on the confirmation page."""
+
+    niche_name: str
+    name: str
+    email: str
+    phone: str | None  # E.164
+    fields: list[dict[str, Any]]  # the niche's form, for the answers' labels and order
+    payload: dict[str, Any]
+    max_providers: int  # "up to N pros contact you"
+
+
+@dataclass(frozen=True)
 class Confirmed:
     id: uuid.UUID
     status: LeadStatus
     already: bool  # the link had been used before
+    recap: Recap | None = None
+
+
+def _recap(lead_id: uuid.UUID) -> Recap | None:
+    with unit_of_work() as uow:
+        lead = uow.session.get(Lead, lead_id)
+        niche = uow.session.get(Niche, lead.niche_id) if lead is not None else None
+        if lead is None or niche is None:
+            return None
+        recap = Recap(
+            niche_name=niche.name,
+            name=lead.name or "",
+            email=lead.email,
+            phone=lead.phone,
+            fields=list(niche.fields),
+            payload=dict(lead.payload or {}),
+            max_providers=0,
+        )
+    return Recap(**{**recap.__dict__, "max_providers": max_providers_per_lead(niche_id=niche.id)})
 
 
 def confirm(*, token: object, client: ClientInfo = ClientInfo()) -> Confirmed:
-    """The confirmation link, rate limited per client (see ``leads.confirm_lead``)."""
+    """The confirmation link, rate limited per client (see ``leads.confirm_lead``),
+    with the recap of the request (only the holder of the link sees it)."""
     from hotlead_app.services import leads
 
     ratelimit.hit("confirm", client.ip)
     if not isinstance(token, str):
         raise InvalidInput("This confirmation link is not valid.", details={"token": "invalid"})
     state = leads.confirm_lead(token=token)
-    return Confirmed(state.id, state.status, state.already_confirmed)
+    return Confirmed(state.id, state.status, state.already_confirmed, recap=_recap(state.id))

@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from hotlead_app import routes
 from hotlead_app.db import referenced, unit_of_work
 from hotlead_app.domain.money import format_money
+from hotlead_app.domain.phones import display_phone
 from hotlead_app.infra import metrics
 from hotlead_app.infra.logging import bind
 from hotlead_app.models import (
@@ -233,9 +234,7 @@ def _answer_lines(fields: list[dict], payload: dict) -> list[str]:
 
 
 def _lead_summary(lead: Lead, niche: Niche, assignment: LeadAssignment) -> email_templates.DigestLead:
-    # The consumer's name is a column some leads may not have yet (issue 16, item 2).
-    name = getattr(lead, "name", None)
-    contact = ", ".join(x for x in (name, lead.email, lead.phone) if x)
+    contact = ", ".join(x for x in (lead.name, lead.email, display_phone(lead.phone)) if x)
     return email_templates.DigestLead(
         title=f"{niche.name} lead, {format_money(assignment.charged_amount)}",
         lines=[f"Contact: {contact}", *_answer_lines(niche.fields, lead.payload)],

@@ -29,11 +29,22 @@ class _PageGuard(rx.State, mixin=True):
     def _guard(self) -> auth.Principal | None:  # pragma: no cover - every base defines it
         raise NotImplementedError
 
+    def _refuse(self):
+        """Where a visitor without the page's principal goes: sign-in, which brings them
+        back here after (``?next=``); or, when signed in with the other role, the page
+        that says this one is not for that account."""
+        url = self.router.url
+        here = (url.path.rstrip("/") or "/") + (f"?{url.query}" if url.query else "")
+        if isinstance(self, SessionState) and self.principal() is not None:
+            return rx.redirect(routes.with_next(routes.WRONG_ACCOUNT, here))
+        return rx.redirect(routes.with_next(routes.SIGN_IN, here))
+
     @event
     def require(self):
-        """Send the browser to sign-in unless the page's principal is signed in."""
+        """Send the browser to sign-in (or the wrong-account page) unless the page's
+        principal is signed in."""
         if self._guard() is None:
-            return rx.redirect(routes.SIGN_IN)
+            return self._refuse()
         return None
 
 
@@ -76,7 +87,7 @@ def guarded(fn):
         def handler(self, *args, **kwargs):
             principal = self._guard()
             if principal is None:
-                yield rx.redirect(routes.SIGN_IN)
+                yield self._refuse()
                 return
             yield from fn(self, principal, *args, **kwargs)
     elif inspect.iscoroutinefunction(fn):
@@ -85,7 +96,7 @@ def guarded(fn):
         async def handler(self, *args, **kwargs):
             principal = self._guard()
             if principal is None:
-                return rx.redirect(routes.SIGN_IN)
+                return self._refuse()
             return await fn(self, principal, *args, **kwargs)
     else:
 
@@ -93,7 +104,7 @@ def guarded(fn):
         def handler(self, *args, **kwargs):
             principal = self._guard()
             if principal is None:
-                return rx.redirect(routes.SIGN_IN)
+                return self._refuse()
             return fn(self, principal, *args, **kwargs)
 
     signature = inspect.signature(fn)

@@ -218,7 +218,7 @@ def test_admin_creates_a_provider_credits_it_and_deactivates_it(page: Page, brow
         # The admin's pages send a provider away.
         for path in (f"/admin/providers/{provider_id}", "/admin/ledger", "/admin/audit"):
             provider_page.goto(f"{app_server}{path}")
-            expect(provider_page).to_have_url(re.compile(r"/signin"), timeout=WAIT)
+            expect(provider_page).to_have_url(re.compile(r"/wrong-account\?next="), timeout=WAIT)
             assert memo not in provider_page.content()
     finally:
         other.close()

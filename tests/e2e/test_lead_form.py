@@ -30,7 +30,7 @@ def test_person_submits_the_form_and_sees_the_confirmation(page: Page, app_serve
     (lead,) = _leads_for(email)
     assert lead.status == LeadStatus.PENDING_CONFIRMATION
     assert lead.payload == {"zip": "30301", "roof_type": "metal"}
-    assert lead.phone == "4045550100"
+    assert lead.phone == "+14045550100"
 
 
 def test_invalid_email_shows_the_error_next_to_the_field_and_writes_nothing(page: Page, app_server, shared_db):

@@ -1,8 +1,8 @@
 """Every page in Chromium opens in its frame: the document title, the logo from
 ``assets/`` (loaded, with its alt text), the favicon links, the back-office navigation
 and heading; and the guard the page decorators put in front of each back-office page
-holds (anonymous visitors and providers are sent to sign-in from an admin page,
-anonymous visitors from a provider page).
+holds (anonymous visitors are sent to sign-in, with the page to come back to, from
+every back-office page; a provider opening an admin page gets the wrong-account page).
 
 With ``HOTLEAD_SHOTS=<dir>`` each page is also saved there as a full-page screenshot
 at 1366 px and at 375 px wide (``<name>-1366.png``, ``<name>-375.png``)."""
@@ -107,6 +107,8 @@ def public_pages(w: World) -> list[Shown]:
         Shown("lead-form", f"/n/{w.slug}", "Request a service"),
         Shown("confirm", "/confirm", "Confirm your request"),
         Shown("signin", "/signin", "Sign in"),
+        Shown("wrong-account", "/wrong-account", "Not available with this account"),
+        Shown("not-found", "/no-such-page", "Page not found"),
     ]
 
 
@@ -189,11 +191,12 @@ def test_every_provider_page_opens_in_the_provider_frame(page: Page, app_server,
 def test_anonymous_visitors_are_sent_to_sign_in_from_every_back_office_page(page: Page, app_server, shared_db, world):
     for shown in [*admin_pages(world), *provider_pages(world)]:
         page.goto(f"{app_server}{shown.path}")
-        expect(page).to_have_url(re.compile(r"/signin/?$"), timeout=WAIT)
+        expect(page).to_have_url(re.compile(r"/signin\?next=" + re.escape(shown.path) + "$"), timeout=WAIT)
 
 
 def test_a_provider_cannot_open_an_admin_page(page: Page, app_server, shared_db, world):
     _sign_in(page, app_server, world.provider_email, r"/provider/?$")
     for shown in admin_pages(world):
         page.goto(f"{app_server}{shown.path}")
-        expect(page).to_have_url(re.compile(r"/signin/?$"), timeout=WAIT)
+        expect(page).to_have_url(re.compile(r"/wrong-account\?next=" + re.escape(shown.path) + "$"), timeout=WAIT)
+        expect(page.locator("#wrong-account")).to_contain_text("an admin", timeout=WAIT)

@@ -74,7 +74,7 @@ def test_approved_lead_reaches_the_provider_and_its_refund_shows_in_the_ledger(
     page.goto(f"{app_server}/provider/leads")
     row = page.locator(f"[id='lead-{lead.id}']")
     expect(row).to_contain_text(buyer, timeout=30_000)
-    expect(row).to_contain_text("+14045550199")
+    expect(row).to_contain_text("(404) 555-0199")
     expect(row).to_contain_text("12.50")
     expect(row).to_contain_text("Solo")
     expect(row).to_contain_text("Roof type: metal")  # labels, in the form's order
@@ -277,7 +277,9 @@ def test_a_provider_opening_an_admin_page_is_sent_away(page: Page, app_server, s
     sign_in_provider(page, app_server, email, lands_on=r"/provider$")
     for path in ("/admin/queue", "/admin"):
         page.goto(f"{app_server}{path}")
-        expect(page).not_to_have_url(re.compile(r"/admin"), timeout=30_000)
+        # The page that says this account cannot open it (issue #16), not the admin page.
+        expect(page).to_have_url(re.compile(r"/wrong-account\?next="), timeout=30_000)
+        expect(page.locator("#wrong-account")).to_contain_text("an admin", timeout=30_000)
 
 
 def test_provider_pages_fit_a_phone(page: Page, app_server, shared_db):

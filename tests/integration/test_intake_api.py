@@ -51,6 +51,29 @@ def test_api_submit_writes_a_pending_confirmation_lead_with_a_hashed_token(db, a
     assert job.args["lead_id"] == str(lead.id)
 
 
+def test_the_name_is_kept_and_required_when_the_niche_says_so(db, api_server):
+    """Issue #16: ``name`` is a standard field; a niche with ``name_required`` refuses a
+    lead without one (400 naming ``name``, nothing written); the phone is stored in E.164."""
+    from hotlead_app.domain.actors import admin
+    from hotlead_app.services import catalog
+    from tests.factories import ROOFING_FIELDS
+
+    niche = catalog.create_niche(
+        slug=f"named-{uuid.uuid4().hex[:8]}", name="Named", fields=ROOFING_FIELDS, name_required=True, actor=admin()
+    )
+    listed = {n["slug"]: n for n in httpx.get(f"{api_server}/api/v1/niches").json()}
+    assert listed[niche.slug]["name_required"] is True
+    body = {"niche": niche.slug, "email": unique_email(), "payload": {"zip": "30301", "roof_type": "metal"}}
+    missing = httpx.post(f"{api_server}/api/v1/leads", json={**body, "name": "  ", "phone": "12"})
+    assert missing.status_code == 400
+    assert set(missing.json()["error"]["details"]) == {"name", "phone"}
+    assert _leads() == []
+    ok = httpx.post(f"{api_server}/api/v1/leads", json={**body, "name": " Dana  Smith ", "phone": "(404) 555-0101"})
+    assert ok.status_code == 201, ok.text
+    (lead,) = _leads()
+    assert (lead.name, lead.phone) == ("Dana Smith", "+14045550101")
+
+
 def test_invalid_email_gets_a_field_error_and_writes_nothing(db, api_server):
     slug = make_niche()
     resp = httpx.post(

@@ -161,6 +161,33 @@ def test_another_providers_endpoints_and_deliveries_are_404(db, api_server, rece
 # --------------------------------------------------------------------------- deliveries made by the engine
 
 
+def test_the_webhook_contact_carries_the_consumers_name_and_e164_phone(db, receiver):
+    """Issue #16: the name (and the phone as stored, E.164) reach the provider's systems."""
+    from hotlead_app.services import intake
+    from tests.factories import confirmation_token
+
+    market = make_market(levels=[("Solo", "10.00", 1)], providers=1)
+    (buyer,) = market.providers
+    webhooks.create_endpoint(actor=_actor(buyer.id), url=receiver.url("/crm"))
+    email = unique_email("named")
+    lead = intake.submit_lead(
+        niche_slug=market.slug,
+        name="Dana Smith",
+        email=email,
+        phone="(404) 555-0101",
+        payload={"zip": "30301", "roof_type": "metal"},
+    )
+    leads.confirm_lead(token=confirmation_token(lead.id))
+    leads.approve_lead(lead_id=lead.id, actor=ADMIN)
+    assert distribution.distribute_lead(lead_id=lead.id).outcome == "distributed"
+    (delivery,) = _deliveries(provider_id=buyer.id)
+    assert json.loads(delivery.body)["data"]["contact"] == {
+        "name": "Dana Smith",
+        "email": email,
+        "phone": "+14045550101",
+    }
+
+
 def test_the_distribution_writes_one_delivery_per_active_endpoint_in_its_transaction(db, receiver):
     market = make_market(levels=[("Shared", "10.00", 3)], providers=2)
     buyer, other = market.providers
@@ -189,6 +216,7 @@ def test_the_distribution_writes_one_delivery_per_active_endpoint_in_its_transac
         assert data["competition_level"] == {"id": str(market.levels[0].id), "name": "Shared"}
         assert data["price"] == "10.00" and data["shared_with"] == 2
         assert data["payload"]["zip"] == "30301" and "@" in data["contact"]["email"]
+        assert set(data["contact"]) == {"name", "email", "phone"}
         assert set(data) == {
             "assignment_id", "lead_id", "niche", "competition_level", "price", "contact", "payload",
             "assigned_at", "shared_with",

@@ -47,6 +47,8 @@ class FieldEditor(NichesState):
     rows: rx.Field[list[FieldRow]] = rx.field(default_factory=list)
     # days within which the same consumer is flagged and not sold twice to a provider (0: off)
     dup_days: rx.Field[str] = rx.field("30")
+    # whether the public form requires the consumer's name (it is always asked)
+    name_required: rx.Field[bool] = rx.field(False)
     errors: ObjectField[dict[str, str]] = object_field(dict)
     saving: rx.Field[bool] = rx.field(False)
 
@@ -59,6 +61,7 @@ class FieldEditor(NichesState):
         self.name = ""
         self.dup_days = "30"
         self.rows = [FieldRow(name="zip", label="ZIP code", type="zip", required=True)]
+        self.name_required = False
         self.errors = {}
 
     @event
@@ -73,6 +76,7 @@ class FieldEditor(NichesState):
         self.slug = niche["slug"]
         self.name = niche["name"]
         self.dup_days = str(niche["duplicate_window_days"])
+        self.name_required = bool(niche.get("name_required"))
         self.rows = [
             FieldRow(
                 name=f["name"],
@@ -103,6 +107,10 @@ class FieldEditor(NichesState):
         if not self.edit_id and not self.slug_edited:
             self.slug = suggest_slug(value)
             self.errors = {k: v for k, v in self.errors.items() if k != "slug"}
+
+    @event
+    def set_name_required(self, value: bool):
+        self.name_required = bool(value)
 
     @event
     def set_dup_days(self, value: str):
@@ -188,6 +196,7 @@ class FieldEditor(NichesState):
                         "name": self.name,
                         "fields": self._fields(),
                         "duplicate_window_days": self._dup_days(),
+                        "name_required": self.name_required,
                     },
                 )
                 done = f"Saved {niche.name}."
@@ -198,6 +207,7 @@ class FieldEditor(NichesState):
                     fields=self._fields(),
                     actor=principal.actor,
                     duplicate_window_days=self._dup_days(),
+                    name_required=self.name_required,
                 )
                 done = f"Created {niche.name}: its form is at {routes.lead_form(niche.slug)}."
         except InvalidInput as exc:
@@ -388,7 +398,13 @@ def niche_editor() -> rx.Component:
                 size="1",
                 color_scheme="gray",
             ),
-            rx.text("Form fields (email and phone are always asked)", size="2", weight="medium"),
+            rx.text("Form fields (name, email and phone are always asked)", size="2", weight="medium"),
+            rx.checkbox(
+                "The consumer's name is required",
+                checked=S.name_required,
+                on_change=S.set_name_required,
+                id="niche-name-required",
+            ),
             rx.cond(
                 S.edit_id != "",
                 rx.text(

@@ -18,6 +18,7 @@ class AdminLeadRow(TypedDict):
     status: str
     niche: str
     niche_name: str
+    name: str  # the consumer's name ("" when the lead has none)
     email: str
     phone: str
     payload: dict[str, Any]
@@ -54,6 +55,7 @@ def lead_row(lead: Lead, niche: Niche, partner: Partner | None, now: datetime) -
         "status": lead.status.value,
         "niche": niche.slug,
         "niche_name": niche.name,
+        "name": lead.name or "",
         "email": lead.email,
         "phone": lead.phone or "",
         "payload": dict(lead.payload or {}),

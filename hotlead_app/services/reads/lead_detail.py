@@ -48,7 +48,7 @@ class ProviderLead(TypedDict):
     niche_slug: str
     niche_fields: list[dict[str, Any]]  # the form: labels and order of the answers
     level: str
-    name: str | None  # the consumer's name, once leads have one (issue 16, item 2)
+    name: str  # the consumer's name ("" when the lead has none)
     email: str
     phone: str | None
     payload: dict[str, Any]
@@ -98,7 +98,7 @@ def provider_lead(actor: Actor, *, lead_id: uuid.UUID) -> ProviderLead:
         "niche_slug": niche.slug,
         "niche_fields": niche.fields,
         "level": level.name,
-        "name": getattr(lead, "name", None),
+        "name": lead.name or "",
         "email": lead.email,
         "phone": lead.phone,
         "payload": lead.payload,
@@ -131,6 +131,7 @@ class LeadRecord(TypedDict):
     id: str
     status: str
     niche: str
+    name: str | None
     email: str
     phone: str | None
     payload: dict[str, Any]
@@ -159,6 +160,7 @@ def lead_record(actor: Actor, *, lead_id: uuid.UUID) -> LeadRecord:
             "id": str(lead.id),
             "status": lead.status.value,
             "niche": niche.slug,
+            "name": lead.name,
             "email": lead.email,
             "phone": lead.phone,
             "payload": lead.payload,

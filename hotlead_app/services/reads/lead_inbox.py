@@ -46,7 +46,7 @@ class InboxLead(AssignmentRow):
     latest_outcome: OutcomeView | None
     return_request: ReturnView | None
     return_window_closes_at: str
-    name: str | None  # the consumer's name, once leads have one (issue 16, item 2)
+    name: str  # the consumer's name ("" when the lead has none)
     email: str
     phone: str | None
     payload: dict[str, Any]
@@ -108,7 +108,7 @@ def lead_inbox(actor: Actor, *, limit: int = 50, after: object = None) -> list[I
                 "level": level_name,
                 "providers_on_lead": count,
                 "shared_with": count,
-                "name": getattr(lead, "name", None),
+                "name": lead.name or "",
                 "email": lead.email,
                 "phone": lead.phone,
                 "payload": lead.payload,

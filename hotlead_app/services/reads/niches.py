@@ -26,6 +26,8 @@ class NicheRow(TypedDict):
     distributed_count: int
     #: DOMAIN.md "The same consumer twice": the window in days (0: off).
     duplicate_window_days: int
+    #: Whether the public form requires the consumer's name.
+    name_required: bool
     return_window_hours: int
     return_reasons: list[dict[str, Any]]
     max_return_rate_percent: int
@@ -55,6 +57,7 @@ def _row(n: Niche) -> NicheRow:
         "fields": n.fields,
         "distributed_count": n.distributed_count,
         "duplicate_window_days": n.duplicate_window_days,
+        "name_required": n.name_required,
         "return_window_hours": n.return_window_hours,
         "return_reasons": n.return_reasons,
         "max_return_rate_percent": n.max_return_rate_percent,
