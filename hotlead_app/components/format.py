@@ -10,6 +10,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+from hotlead_app.domain import forms
 from hotlead_app.domain.money import currency_sign, show_money
 from hotlead_app.settings import get_settings
 
@@ -31,6 +32,15 @@ def money(amount: object) -> str:
     ``"$1,530.00"``, ``Decimal("-12.5")`` -> ``"-$12.50"``.  Takes a Decimal, an int or
     the plain strings the reads return (``"12.50"``), never a float."""
     return show_money(amount, currency())
+
+
+def signed_money(amount: object) -> str:
+    """A ledger movement: ``"+$12.50"`` in, ``"-$12.50"`` out (takes ``"+12.50"`` too)."""
+    text = amount.strip() if isinstance(amount, str) else amount
+    if isinstance(text, str) and text.startswith("+"):
+        text = text[1:]
+    shown = money(text)
+    return shown if shown.startswith("-") or shown == money(0) else f"+{shown}"
 
 
 def money_header(title: str) -> str:
@@ -76,19 +86,8 @@ def label(labels: Mapping[str, str], key: str) -> str:
 
 def answers(fields: Sequence[Mapping[str, Any]], payload: Mapping[str, Any]) -> list[tuple[str, str]]:
     """A lead's answers as ``(label, value)`` in the form's order, without the empty ones;
-    answers the form no longer names follow, by key (a field removed after the lead came)."""
-    shown: list[tuple[str, str]] = []
-    named: set[str] = set()
-    for field in fields:
-        name = str(field.get("name"))
-        named.add(name)
-        value = payload.get(name)
-        if value not in (None, ""):
-            shown.append((str(field.get("label") or name), str(value)))
-    shown.extend(
-        (key, str(payload[key])) for key in sorted(payload) if key not in named and payload[key] not in (None, "")
-    )
-    return shown
+    answers the form no longer names follow, by key (``domain.forms.answers``)."""
+    return forms.answers(fields, payload)
 
 
 def answers_text(fields: Sequence[Mapping[str, Any]], payload: Mapping[str, Any]) -> str:

@@ -83,7 +83,7 @@ class LeadDetailState(ReasonDialog, AdminPageState):
                 "id": a["id"],
                 "provider": a["provider"],
                 "level": a["level"],
-                "price": a["price"],
+                "price": fmt.money(a["price"]),
                 "refunded": "yes" if a["refunded"] else "no",
                 "refund_reason": a["refund_reason"],
                 "when": fmt.when(a["assigned_at"], seconds=True),
@@ -104,8 +104,10 @@ class LeadDetailState(ReasonDialog, AdminPageState):
             }
             for h in view["history"]
         ]
-        self.bad_lead_refunds = [{"provider": r["provider"], "amount": r["amount"]} for r in view["bad_lead_refunds"]]
-        self.bad_lead_total = view["bad_lead_total"]
+        self.bad_lead_refunds = [
+            {"provider": r["provider"], "amount": fmt.money(r["amount"])} for r in view["bad_lead_refunds"]
+        ]
+        self.bad_lead_total = fmt.money(view["bad_lead_total"])
         self.can_bad_lead = view["can_bad_lead"]
         self.loading = False
         return True
@@ -186,7 +188,7 @@ class LeadDetailState(ReasonDialog, AdminPageState):
             lambda reason, memo: refunds.refund_assignment(
                 assignment_id=uuid.UUID(self.refund_id), actor=principal.actor, reason=reason, memo=memo
             ),
-            lambda done: f"Refunded {done.amount}.",
+            lambda done: f"Refunded {fmt.money(done.amount)}.",
         )
 
     @event

@@ -78,7 +78,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         self.status = view["status"]
         self.status_reason = view["status_reason"] or ""
         self.status_text = fmt.label(fmt.PROVIDER_STATUS_TEXT, view["status"])
-        self.balance = view["balance"]
+        self.balance = fmt.money(view["balance"])
         self.logins = [
             {"email": u["email"], "active": "yes" if u["active"] else "no", "since": fmt.when(u["created_at"])}
             for u in view["logins"]
@@ -88,7 +88,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
                 "id": s["id"],
                 "niche": s["niche_name"],
                 "level": s["level"],
-                "price": s["price_per_lead"],
+                "price": fmt.money(s["price_per_lead"]),
                 "state": ("cancelled" if s["cancelled_at"] else "active" if s["active"] else s["pause_text"]),
                 "filters": json.dumps(s["filters"], sort_keys=True) if s["filters"] else "every lead",
                 "last": fmt.when(s["last_received_at"]) or "never",
@@ -107,8 +107,8 @@ class ProviderDetailState(KeysetPages, AdminPageState):
                 "id": e["id"],
                 "when": fmt.when(e["created_at"]),
                 "type": e["type"],
-                "amount": e["signed_amount"],
-                "balance_after": e["balance_after"] or "",
+                "amount": fmt.signed_money(e["signed_amount"]),
+                "balance_after": fmt.money_or(e["balance_after"], ""),
                 "memo": e["memo"] or "",
                 "related": e["related_entity_type"] or "",
             }

@@ -41,7 +41,7 @@ class ProvidersState(KeysetPages, AdminPageState):
                 "email": r["email"],
                 "status": r["status"],
                 "reason": r["status_reason"] or "",
-                "balance": r["balance"],
+                "balance": fmt.money(r["balance"]),
                 "href": routes.admin_provider(r["id"]),
                 "color": fmt.provider_status_color(r["status"]),
             }

@@ -10,6 +10,7 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import confirm_dialog, data_table, loading_or, reason_fields
@@ -65,7 +66,7 @@ class ReturnsQueueState(ReasonDialog, AdminPageState):
                 "rate": f"{r['provider_return_rate_percent']:g} %",
                 "niche": r["niche"],
                 "lead_href": routes.admin_lead(r["lead_id"]),
-                "price": r["charged_amount"],
+                "price": fmt.money(r["charged_amount"]),
                 "reason": r["reason_label"],
                 "note": r["note"] or "",
                 "status": r["status"],

@@ -168,7 +168,7 @@ def compose_provider_balance_rules(*, provider_id: uuid.UUID, changes: list[dict
             return None
         to_address, name, balance = provider.email, provider.name, provider.balance
     filters_only = bool(changes) and all(change["change"] == "filter_not_allowed" for change in changes)
-    lines = [] if filters_only else [f"Your balance is now {balance}."]
+    lines = [] if filters_only else [f"Your balance is now {email_templates.money(balance)}."]
     for change in changes:
         text = CHANGE_TEXT.get(change["change"], change["change"])
         lines.append(
@@ -198,9 +198,9 @@ def compose_new_lead(*, assignment_id: uuid.UUID) -> ComposedEmail | None:
         niche = referenced(uow.session, Niche, lead.niche_id)
         provider = referenced(uow.session, ServiceProvider, assignment.provider_id)
         lines = [
-            f"You received a new {niche.name} lead for {assignment.charged_amount}.",
+            f"You received a new {niche.name} lead for {email_templates.money(assignment.charged_amount)}.",
             f"Contact: {lead.email}" + (f", {lead.phone}" if lead.phone else ""),
-            *[f"{k.replace('_', ' ').capitalize()}: {v}" for k, v in sorted(lead.payload.items())],
+            *email_templates.answer_lines(niche.fields, lead.payload),
         ]
         to_address, name = provider.email, provider.name
     rendered = email_templates.provider_notice(
@@ -229,8 +229,8 @@ def compose_deposit_received(*, entry_id: uuid.UUID) -> ComposedEmail | None:
             return None
         provider = referenced(uow.session, ServiceProvider, entry.provider_id)
         lines = [
-            f"We received your deposit of {entry.amount}.",
-            f"Your balance after it: {entry.balance_after}.",
+            f"We received your deposit of {email_templates.money(entry.amount)}.",
+            *([f"Your balance after it: {email_templates.money(entry.balance_after)}."] if entry.balance_after else []),
             f"Reference: {entry.idempotency_key}",
         ]
         to_address, name = provider.email, provider.name
@@ -262,7 +262,7 @@ def compose_return_request(*, request_id: uuid.UUID, event: str) -> ComposedEmai
             niche_name=niche.name,
             lead_ref=str(assignment.lead_id)[:8],
             reason_label=label,
-            amount=str(assignment.charged_amount),
+            amount=email_templates.money(assignment.charged_amount),
             deny_reason=request.deny_reason,
             link=f"{get_settings().public_url}{routes.PROVIDER_LEADS}",
         )

@@ -9,6 +9,7 @@ import uuid
 from playwright.sync_api import Browser, Locator, Page, expect
 from sqlmodel import select
 
+from hotlead_app.components import format as fmt
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain.actors import admin
 from hotlead_app.models import CompetitionLevel, LedgerEntry, Niche, ServiceProvider
@@ -91,7 +92,7 @@ def test_admin_builds_a_niche_form_and_a_level_and_the_public_form_shows_it(page
     expect(page.locator("#level-name")).to_have_value("Exclusive")
     page.locator("#level-price").fill("25.00")
     page.locator("#save-level").click()
-    expect(page.locator("#levels")).to_contain_text("25.00", timeout=WAIT)
+    expect(page.locator("#levels")).to_contain_text(fmt.money("25.00"), timeout=WAIT)
     with unit_of_work() as uow:
         niche = uow.session.exec(select(Niche).where(Niche.slug == slug)).one()
         (level,) = uow.session.exec(select(CompetitionLevel).where(CompetitionLevel.niche_id == niche.id)).all()
@@ -131,15 +132,15 @@ def test_admin_creates_a_provider_credits_it_and_deactivates_it(page: Page, brow
     page.locator("#create-provider").click()
     expect(page).to_have_url(re.compile(r"/admin/providers/[0-9a-f-]{36}"), timeout=WAIT)
     provider_id = uuid.UUID(page.url.rstrip("/").rsplit("/", 1)[-1])
-    expect(page.locator("#provider-balance")).to_have_text("0.00", timeout=WAIT)
+    expect(page.locator("#provider-balance")).to_have_text(fmt.money("0.00"), timeout=WAIT)
 
     # A credit is reviewed, names amount and provider, and posts once even on a double click.
     page.locator("#adj-amount").fill("100.00")
     page.locator("#adj-memo").fill(memo)
     page.locator("#review-adjustment").click()
-    expect(page.locator("#adjustment-summary")).to_have_text(f"Credit 100.00 to {name}?", timeout=WAIT)
+    expect(page.locator("#adjustment-summary")).to_have_text(f"Credit {fmt.money(100)} to {name}?", timeout=WAIT)
     page.locator("#confirm-adjustment").dblclick()
-    expect(page.locator("#provider-balance")).to_have_text("100.00", timeout=WAIT)
+    expect(page.locator("#provider-balance")).to_have_text(fmt.money("100.00"), timeout=WAIT)
     # The second click reached the server with the same key and was told so.
     expect(page.get_by_text("This adjustment was already posted.")).to_be_visible(timeout=WAIT)
     expect(page.locator("#adjustment-form")).to_be_visible()
@@ -155,7 +156,7 @@ def test_admin_creates_a_provider_credits_it_and_deactivates_it(page: Page, brow
     try:
         provider_page = other.new_page()
         sign_in_provider(provider_page, app_server, login)
-        expect(provider_page.locator("#provider-balance")).to_have_text("100.00", timeout=WAIT)
+        expect(provider_page.locator("#provider-balance")).to_have_text(fmt.money("100.00"), timeout=WAIT)
         assert memo not in provider_page.content()
         # The admin's pages send a provider away.
         for path in (f"/admin/providers/{provider_id}", "/admin/ledger", "/admin/audit"):
@@ -220,12 +221,12 @@ def test_the_global_ledger_filters_by_provider_and_type(page: Page, app_server, 
     expect(table.locator("tbody tr")).to_have_count(2, timeout=WAIT)
     expect(table).to_contain_text(f"fee {tag}")
     expect(table).not_to_contain_text(f"gift {tag}")
-    expect(table.locator("tbody tr").first).to_contain_text("-5.00")
+    expect(table.locator("tbody tr").first).to_contain_text(fmt.signed_money("-5.00"))
 
     page.locator("#ledger-type").select_option("deposit")
     page.locator("#ledger-filter").click()
     expect(table.locator("tbody tr")).to_have_count(1, timeout=WAIT)
-    expect(table).to_contain_text("40.00")
+    expect(table).to_contain_text(fmt.signed_money("40.00"))
 
     page.locator("#ledger-provider").fill("nobody-here@example.com")
     page.locator("#ledger-filter").click()

@@ -14,6 +14,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
+from hotlead_app.components import format as fmt
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain.consent import ClientInfo
 from hotlead_app.domain.leads import LeadStatus
@@ -223,14 +224,14 @@ def test_lead_detail_explains_refunds_and_names_global_bad_lead_amounts(page: Pa
     # Refund the first assignment: the dialog names the amount and the provider; a reason is required.
     page.locator(f"[id='assignment-{first.id}'] .refund").click()
     expect(page.locator("#refund-dialog-text")).to_have_text(
-        f"12.50 goes back to {names[first.provider_id]}'s balance."
+        f"{fmt.money('12.50')} goes back to {names[first.provider_id]}'s balance."
     )
     page.locator("#confirm-refund").click()
     expect(page.locator("#action-reason-error")).to_be_visible()
     page.locator("#action-reason").fill("wrong phone number")
     page.locator("#action-memo").fill("called twice")
     page.locator("#confirm-refund").click()
-    expect(page.get_by_text("Refunded 12.50.")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(f"Refunded {fmt.money('12.50')}.")).to_be_visible(timeout=30_000)
     expect(page.locator(f"[id='assignment-{first.id}']")).to_contain_text("refunded: wrong phone number")
     expect(page.locator("#history-table")).to_contain_text("called twice")
     with unit_of_work() as uow:
@@ -243,8 +244,8 @@ def test_lead_detail_explains_refunds_and_names_global_bad_lead_amounts(page: Pa
     # Global Bad Lead: the dialog says what goes back to whom (only the unrefunded assignment).
     page.locator("#bad-lead").click()
     dialog = page.locator("#bad-lead-dialog-text")
-    expect(dialog).to_contain_text("12.50 in total")
-    expect(dialog).to_contain_text(f"12.50 to {names[second.provider_id]}")
+    expect(dialog).to_contain_text(f"{fmt.money('12.50')} in total")
+    expect(dialog).to_contain_text(f"{fmt.money('12.50')} to {names[second.provider_id]}")
     expect(dialog).not_to_contain_text(names[first.provider_id])
     page.locator("#action-reason").fill("fake person")
     page.locator("#confirm-bad-lead").click()

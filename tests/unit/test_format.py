@@ -112,3 +112,10 @@ def test_every_stored_status_has_words() -> None:
     pause = {v for k, v in vars(PauseReason).items() if k.isupper()}
     assert set(fmt.SUBSCRIPTION_STATUS) == pause | {"active"}
     assert set(REASONS) <= set(fmt.REASON_COLORS)
+
+
+def test_ledger_movements_show_their_direction() -> None:
+    assert fmt.signed_money("+12.50") == "+$12.50"
+    assert fmt.signed_money("-1530.00") == "-$1,530.00"
+    assert fmt.signed_money(Decimal("7")) == "+$7.00"
+    assert fmt.signed_money(Decimal("0")) == "$0.00"
