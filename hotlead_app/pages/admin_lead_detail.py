@@ -17,6 +17,7 @@ from hotlead_app.components.widgets import confirm_dialog, data_table, duplicate
 from hotlead_app.domain.errors import DomainError, NotFound
 from hotlead_app.services import leads, refunds
 from hotlead_app.services.reads import lead_detail
+from hotlead_app.services.reads import niches as niche_reads
 from hotlead_app.state.dialogs import ReasonDialog
 from hotlead_app.state.events import event
 from hotlead_app.state.fields import ObjectField, object_field
@@ -60,8 +61,9 @@ class LeadDetailState(ReasonDialog, AdminPageState):
         self.missing = False
         self.info = {
             "id": view["id"],
-            "status": view["status"],
-            "niche": f"{view['niche_name']} ({view['niche']})",
+            "status": fmt.status_word(fmt.LEAD_STATUS, view["status"]),
+            "status_color": fmt.status_color(fmt.LEAD_STATUS, view["status"]),
+            "niche": view["niche_name"] or view["niche"],
             "email": view["email"],
             "phone": view["phone"],
             "received": fmt.when(view["created_at"], seconds=True),
@@ -76,7 +78,8 @@ class LeadDetailState(ReasonDialog, AdminPageState):
             "duplicate_href": routes.admin_lead(view["duplicate_of"]) if view["duplicate_of"] else "",
             "duplicate_label": fmt.duplicate_label(view["duplicate_of"]),
         }
-        self.answers = [{"field": k, "value": _short(v)} for k, v in view["payload"].items()]
+        form = next((n["fields"] for n in niche_reads.list_niches(principal.actor) if n["slug"] == view["niche"]), [])
+        self.answers = [{"field": label, "value": value} for label, value in fmt.answers(form, view["payload"])]
         self.utm = [{"field": k, "value": _short(v)} for k, v in view["utm_params"].items()]
         self.assignments = [
             {
@@ -100,7 +103,9 @@ class LeadDetailState(ReasonDialog, AdminPageState):
                 "who": h["actor_role"],
                 "reason": h["reason"],
                 "memo": h["memo"],
-                "change": _short((h["after"] or {}).get("status")) if h["entity_type"] == "lead" else "",
+                "change": fmt.status_word(fmt.LEAD_STATUS, _short((h["after"] or {}).get("status")))
+                if h["entity_type"] == "lead"
+                else "",
             }
             for h in view["history"]
         ]
@@ -114,17 +119,26 @@ class LeadDetailState(ReasonDialog, AdminPageState):
 
     def _fetch_explanation(self, principal) -> None:
         rows = lead_detail.explanation(principal.actor, lead_id=uuid.UUID(self.info["id"]))
-        self.explanation = [
-            {
-                "subscription": e["subscription_id"][:8],
-                "provider": e["provider"],
-                "level": e["level"],
-                "reason": e["reason_text"],
-                "code": e["reason"],
-                "chosen": "1" if e["chosen"] else "",
-            }
-            for e in rows
-        ]
+        # The read lists the chosen first, then the others, each group by level: a
+        # heading row opens each (outcome, level) group.
+        shown: list[dict[str, str]] = []
+        group = None
+        for e in rows:
+            heading = ("Received it" if e["chosen"] else "Did not receive it") + " · " + e["level"]
+            shown.append(
+                {
+                    "subscription": e["subscription_id"][:8],
+                    "provider": e["provider"],
+                    "level": e["level"],
+                    "reason": e["reason_text"],
+                    "code": e["reason"],
+                    "color": fmt.reason_color(e["reason"]),
+                    "chosen": "1" if e["chosen"] else "",
+                    "group": heading if heading != group else "",
+                }
+            )
+            group = heading
+        self.explanation = shown
         self.explaining = False
 
     @event
@@ -294,11 +308,25 @@ def _assignment_row(a: dict) -> rx.Component:
 
 
 def _explanation_row(e: dict) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(e["provider"]),
-        rx.table.cell(e["level"]),
-        rx.table.cell(rx.text(e["subscription"], font_family="monospace")),
-        rx.table.cell(rx.cond(e["chosen"] != "", rx.badge(e["reason"], color_scheme="green"), e["reason"])),
+    return rx.fragment(
+        rx.cond(
+            e["group"] != "",
+            rx.table.row(
+                rx.table.cell(
+                    rx.text(e["group"], weight="bold", size="2"),
+                    col_span=4,
+                    background_color=rx.cond(e["chosen"] != "", "var(--green-3)", "var(--gray-3)"),
+                ),
+                class_name="explanation-group",
+            ),
+        ),
+        rx.table.row(
+            rx.table.cell(e["provider"]),
+            rx.table.cell(e["level"]),
+            rx.table.cell(rx.text(e["subscription"], font_family="monospace")),
+            rx.table.cell(rx.badge(e["reason"], color_scheme=e["color"], style={"white_space": "normal"})),
+            class_name=rx.cond(e["chosen"] != "", "explanation-row chosen", "explanation-row"),
+        ),
     )
 
 
@@ -317,7 +345,7 @@ def _body() -> rx.Component:
     i = s.info
     return rx.vstack(
         rx.flex(
-            rx.badge(i["status"], size="3", id="lead-status"),
+            rx.badge(i["status"], size="3", color_scheme=i["status_color"], id="lead-status"),
             duplicate_badge(i["duplicate_of"], i["duplicate_href"], i["duplicate_label"]),
             rx.spacer(),
             rx.cond(

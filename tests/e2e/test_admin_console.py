@@ -184,7 +184,7 @@ def test_leads_browser_filters_and_links_to_the_detail(page: Page, app_server, s
     # The start of an address and a status that does not match: nothing.
     page.locator("#filter-email").fill(email.split("@")[0])
     page.locator("#filter-status").click()
-    page.get_by_role("option", name="rejected").click()
+    page.get_by_role("option", name=fmt.status_word(fmt.LEAD_STATUS, "rejected")).click()
     page.locator("#filter-apply").click()
     expect(page.locator("#leads-empty")).to_be_visible(timeout=30_000)
     # A bad day range is told next to the field.
@@ -200,7 +200,9 @@ def test_leads_browser_filters_and_links_to_the_detail(page: Page, app_server, s
     page.locator("#filter-apply").click()
     page.locator(f"[id='row-{wanted}'] .lead-link").click()
     expect(page).to_have_url(re.compile(f"/admin/leads/{wanted}"), timeout=30_000)
-    expect(page.locator("#lead-status")).to_have_text("pending_approval", timeout=30_000)
+    expect(page.locator("#lead-status")).to_have_text(
+        fmt.status_word(fmt.LEAD_STATUS, "pending_approval"), timeout=30_000
+    )
     expect(page.locator("#explanation-empty")).to_be_visible()
 
 
@@ -216,7 +218,7 @@ def test_lead_detail_explains_refunds_and_names_global_bad_lead_amounts(page: Pa
     page.goto(f"{app_server}/admin/leads/{lead_id}")
     explanation = page.locator("#explanation-table")
     expect(explanation).to_be_visible(timeout=30_000)
-    expect(explanation.locator("tbody tr")).to_have_count(3)
+    expect(explanation.locator(".explanation-row")).to_have_count(3)
     expect(explanation).to_contain_text(names[first.provider_id])
     expect(explanation.locator("tr", has_text=left_out.name)).to_contain_text("The level was full")
     expect(explanation.locator("tr", has_text=names[first.provider_id])).to_contain_text("Received the lead")
@@ -249,7 +251,7 @@ def test_lead_detail_explains_refunds_and_names_global_bad_lead_amounts(page: Pa
     expect(dialog).not_to_contain_text(names[first.provider_id])
     page.locator("#action-reason").fill("fake person")
     page.locator("#confirm-bad-lead").click()
-    expect(page.locator("#lead-status")).to_have_text("bad_lead", timeout=30_000)
+    expect(page.locator("#lead-status")).to_have_text(fmt.status_word(fmt.LEAD_STATUS, "bad_lead"), timeout=30_000)
     assert _status(lead_id) == LeadStatus.BAD_LEAD
     assert catalog.get_provider(provider_id=second.provider_id).balance == Decimal("50.00")
 

@@ -205,7 +205,8 @@ class Decision(TypedDict):
 
 def explanation(actor: Actor, *, lead_id: uuid.UUID) -> list[Decision]:
     """Why each subscription of the lead's niche did or did not receive it (empty
-    until it is distributed), with provider and level names."""
+    until it is distributed), with provider and level names: the subscriptions that
+    received it first, then the others, each group by level (priority order)."""
     admin_only(actor)
     decisions = distribution.explain(lead_id=lead_id)
     if not decisions:
@@ -218,13 +219,24 @@ def explanation(actor: Actor, *, lead_id: uuid.UUID) -> list[Decision]:
                 )
             ).all()
         )
-        levels = dict(
-            uow.session.exec(
-                select(CompetitionLevel.id, CompetitionLevel.name).where(
-                    col(CompetitionLevel.id).in_({d.competition_level_id for d in decisions})
-                )
-            ).all()
-        )
+        level_rows = uow.session.exec(
+            select(CompetitionLevel.id, CompetitionLevel.name, CompetitionLevel.priority_order).where(
+                col(CompetitionLevel.id).in_({d.competition_level_id for d in decisions})
+            )
+        ).all()
+    levels = {level_id: name for level_id, name, _order in level_rows}
+    order = {level_id: (priority, name) for level_id, name, priority in level_rows}
+    # The chosen first, then the others; each group by level (its priority, then name).
+    decisions = sorted(
+        decisions,
+        key=lambda d: (
+            not d.chosen,
+            order.get(d.competition_level_id, (0, "")),
+            str(d.competition_level_id),
+            providers.get(d.provider_id, ""),
+            str(d.subscription_id),
+        ),
+    )
     return [
         {
             "subscription_id": str(d.subscription_id),
