@@ -77,6 +77,12 @@ class LeadDetailState(ReasonDialog, AdminPageState):
             "duplicate_of": view["duplicate_of"] or "",
             "duplicate_href": routes.admin_lead(view["duplicate_of"]) if view["duplicate_of"] else "",
             "duplicate_label": fmt.duplicate_label(view["duplicate_of"]),
+            "attempt": (
+                f"Nobody could buy it at the latest attempt ({fmt.when_utc(view['attempted_at'])}, "
+                f"{view['attempts']} so far; it is tried again every minute). Why, for each subscription:"
+                if view["attempted_at"]
+                else ""
+            ),
         }
         form = next((n["fields"] for n in niche_reads.list_niches(principal.actor) if n["slug"] == view["niche"]), [])
         self.answers = [{"field": label, "value": value} for label, value in fmt.answers(form, view["payload"])]
@@ -429,11 +435,15 @@ def _body() -> rx.Component:
         ),
         _section(
             "Distribution explanation",
-            rx.text(
-                "Why each subscription of this niche did or did not receive the lead, as things stood when it "
-                "was distributed.",
-                size="2",
-                color_scheme="gray",
+            rx.cond(
+                i["attempt"] != "",
+                rx.callout(i["attempt"], icon="info", color_scheme="amber", size="1", id="explanation-attempt"),
+                rx.text(
+                    "Why each subscription of this niche did or did not receive the lead, as things stood when it "
+                    "was distributed.",
+                    size="2",
+                    color_scheme="gray",
+                ),
             ),
             rx.cond(
                 s.explaining,

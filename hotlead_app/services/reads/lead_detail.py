@@ -18,7 +18,15 @@ from hotlead_app.domain import money
 from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import NotFound
 from hotlead_app.domain.leads import LeadStatus
-from hotlead_app.models import AuditLog, CompetitionLevel, Lead, LeadAssignment, Niche, ServiceProvider
+from hotlead_app.models import (
+    AuditLog,
+    CompetitionLevel,
+    DistributionAttempt,
+    Lead,
+    LeadAssignment,
+    Niche,
+    ServiceProvider,
+)
 from hotlead_app.services import distribution
 from hotlead_app.services.reads._access import admin_only, iso, own_provider
 from hotlead_app.services.reads._admin_leads import AdminLeadRow, lead_query, lead_row
@@ -290,6 +298,9 @@ class AdminLead(AdminLeadRow):
     bad_lead_refunds: list[BadLeadRefund]
     bad_lead_total: str
     explanation: list[Decision] | None
+    #: A lead still approved: when the latest attempt found nobody, and how many did.
+    attempted_at: str | None
+    attempts: int
     history: list[HistoryRow]
 
 
@@ -337,6 +348,7 @@ def admin_lead(actor: Actor, *, lead_id: uuid.UUID, with_explanation: bool = Tru
                 .order_by(col(AuditLog.seq))
             ).all()
         )
+        attempt = uow.session.get(DistributionAttempt, lead_id) if lead.status == LeadStatus.APPROVED else None
     refundable = [(a, name) for a, name, _lvl in assignments if not a.is_refunded]
     return {
         **row,
@@ -363,6 +375,8 @@ def admin_lead(actor: Actor, *, lead_id: uuid.UUID, with_explanation: bool = Tru
         ],
         "bad_lead_total": money.format_money(sum((a.charged_amount for a, _n in refundable), Decimal("0.00"))),
         "explanation": explanation(actor, lead_id=lead_id) if with_explanation else None,
+        "attempted_at": iso(attempt.attempted_at) if attempt else None,
+        "attempts": attempt.attempts if attempt else 0,
         "history": [
             {
                 "id": str(a.id),
