@@ -153,7 +153,7 @@ DEPOSIT_STATUS: dict[str, tuple[str, str]] = {
 #: (``reason_text`` of the admin's or the provider's read), which names fields and periods.
 REASON_COLORS: dict[str, str] = {
     "chosen": "green",
-    "already_received": "green",
+    "already_received": "blue",
     "level_full": "amber",
     "insufficient_balance": "orange",
     "spend_cap_reached": "orange",
@@ -173,12 +173,12 @@ REASON_COLORS: dict[str, str] = {
 
 def status_word(table: Mapping[str, tuple[str, str]], value: str | None) -> str:
     """The words for ``value`` in one of the tables above (the value itself if unknown)."""
-    return table[value][0] if value in table else (value or "")
+    return table[value][0] if value is not None and value in table else (value or "")
 
 
 def status_color(table: Mapping[str, tuple[str, str]], value: str | None) -> str:
     """The badge colour for ``value`` in one of the tables above (gray if unknown)."""
-    return table[value][1] if value in table else "gray"
+    return table[value][1] if value is not None and value in table else "gray"
 
 
 def reason_color(reason: str | None) -> str:

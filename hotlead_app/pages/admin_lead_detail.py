@@ -23,6 +23,9 @@ from hotlead_app.state.events import event
 from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import AdminPageState, guarded
 
+#: A column left out on a phone (the table would scroll sideways for it).
+NARROW_HIDDEN = rx.breakpoints(initial="none", sm="table-cell")
+
 
 def _short(value) -> str:
     if value in (None, "", {}, []):
@@ -48,6 +51,8 @@ class LeadDetailState(ReasonDialog, AdminPageState):
     # Dialogs (ReasonDialog.dialog): "refund" or "bad_lead".
     refund_id: rx.Field[str] = rx.field("")
     refund_text: rx.Field[str] = rx.field("")
+    # The niche form's labels (field name -> label): reasons name a field by its label.
+    _labels: dict[str, str] = {}
 
     def _fetch(self, principal) -> bool:
         """The lead without its explanation (the costly part, loaded next)."""
@@ -86,6 +91,7 @@ class LeadDetailState(ReasonDialog, AdminPageState):
         }
         form = next((n["fields"] for n in niche_reads.list_niches(principal.actor) if n["slug"] == view["niche"]), [])
         self.answers = [{"field": label, "value": value} for label, value in fmt.answers(form, view["payload"])]
+        self._labels = {str(f.get("name")): str(f.get("label") or f.get("name")) for f in form}
         self.utm = [{"field": k, "value": _short(v)} for k, v in view["utm_params"].items()]
         self.assignments = [
             {
@@ -136,7 +142,7 @@ class LeadDetailState(ReasonDialog, AdminPageState):
                     "subscription": e["subscription_id"][:8],
                     "provider": e["provider"],
                     "level": e["level"],
-                    "reason": e["reason_text"],
+                    "reason": self._reason_words(e["reason"], e["reason_text"]),
                     "code": e["reason"],
                     "color": fmt.reason_color(e["reason"]),
                     "chosen": "1" if e["chosen"] else "",
@@ -146,6 +152,13 @@ class LeadDetailState(ReasonDialog, AdminPageState):
             group = heading
         self.explanation = shown
         self.explaining = False
+
+    def _reason_words(self, reason: str, words: str) -> str:
+        """The explanation's words, naming a filtered field by its label."""
+        code, _, field = reason.partition(":")
+        if code == "filter_mismatch" and field in self._labels:
+            return lead_detail.reason_text(f"{code}:{self._labels[field]}")
+        return words
 
     @event
     @guarded
@@ -237,7 +250,7 @@ def _section(title: str, *children, **props) -> rx.Component:
     return rx.card(rx.vstack(rx.heading(title, size="4"), *children, spacing="2", width="100%"), width="100%", **props)
 
 
-def _table(headers: list[str], rows, render, id: str) -> rx.Component:
+def _table(headers: list, rows, render, id: str) -> rx.Component:
     return data_table(headers, rows, render, table_id=id)
 
 
@@ -329,7 +342,7 @@ def _explanation_row(e: dict) -> rx.Component:
         rx.table.row(
             rx.table.cell(e["provider"]),
             rx.table.cell(e["level"]),
-            rx.table.cell(rx.text(e["subscription"], font_family="monospace")),
+            rx.table.cell(rx.text(e["subscription"], font_family="monospace"), display=NARROW_HIDDEN),
             rx.table.cell(rx.badge(e["reason"], color_scheme=e["color"], style={"white_space": "normal"})),
             class_name=rx.cond(e["chosen"] != "", "explanation-row chosen", "explanation-row"),
         ),
@@ -451,7 +464,12 @@ def _body() -> rx.Component:
                 rx.cond(
                     s.explanation.length() > 0,
                     _table(
-                        ["Provider", "Level", "Subscription", "Outcome"],
+                        [
+                            "Provider",
+                            "Level",
+                            rx.table.column_header_cell("Subscription", display=NARROW_HIDDEN),
+                            "Outcome",
+                        ],
                         s.explanation,
                         _explanation_row,
                         "explanation-table",

@@ -147,8 +147,8 @@ class LeadsState(KeysetPages, AdminPageState):
         self.created_to = value
 
 
-def _field(label: str, control: rx.Component, error_key: str | None = None) -> rx.Component:
-    children = [rx.text(label, size="1", color_scheme="gray", as_="label"), control]
+def _field(label: str, control: rx.Component, error_key: str | None = None, *, html_for: str = "") -> rx.Component:
+    children = [rx.text(label, size="1", color_scheme="gray", as_="label", html_for=html_for or None), control]
     if error_key:
         children.append(
             rx.cond(
@@ -176,6 +176,7 @@ def _filters() -> rx.Component:
                     on_change=s.set_status,
                 ),
                 "status",
+                html_for="filter-status",
             ),
             _field(
                 "Niche",
@@ -189,10 +190,12 @@ def _filters() -> rx.Component:
                     value=s.niche,
                     on_change=s.set_niche,
                 ),
+                html_for="filter-niche",
             ),
             _field(
                 "Email (whole or its start)",
                 rx.input(name="email", value=s.email, on_change=s.set_email, id="filter-email", type="search"),
+                html_for="filter-email",
             ),
             _field(
                 "From",
@@ -204,6 +207,7 @@ def _filters() -> rx.Component:
                     id="filter-from",
                 ),
                 "created_from",
+                html_for="filter-from",
             ),
             _field(
                 "To",
@@ -211,6 +215,7 @@ def _filters() -> rx.Component:
                     name="created_to", type="date", value=s.created_to, on_change=s.set_created_to, id="filter-to"
                 ),
                 "created_to",
+                html_for="filter-to",
             ),
             rx.flex(
                 rx.button("Filter", type="submit", id="filter-apply"),
@@ -231,10 +236,10 @@ def _filters() -> rx.Component:
 
 def _row(r: dict) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.link(r["created"], href=r["href"])),
+        rx.table.cell(rx.link(r["email"], href=r["href"], class_name="lead-link")),
         rx.table.cell(rx.badge(r["status"], color_scheme=r["status_color"])),
         rx.table.cell(r["niche"]),
-        rx.table.cell(rx.link(r["email"], href=r["href"], class_name="lead-link")),
+        rx.table.cell(rx.link(r["created"], href=r["href"]), white_space="nowrap"),
         rx.table.cell(r["partner"]),
         id="row-" + r["id"],
     )
@@ -254,7 +259,7 @@ def admin_leads() -> rx.Component:
             rx.cond(
                 s.rows.length() > 0,
                 data_table(
-                    ("Received (UTC)", "Status", "Niche", "Email", "Partner"), s.rows, _row, table_id="leads-table"
+                    ("Email", "Status", "Niche", "Received (UTC)", "Partner"), s.rows, _row, table_id="leads-table"
                 ),
                 empty_state("No lead matches these filters.", id="leads-empty"),
             ),

@@ -178,7 +178,7 @@ def stat_card(label: str, value, id: str, extra: rx.Component | None = None) -> 
     return rx.card(
         rx.vstack(
             rx.text(label, size="2", color_scheme="gray"),
-            rx.heading(value, size="7", id=id),
+            rx.heading(value, size=rx.breakpoints(initial="6", sm="7"), id=id, style={"overflow_wrap": "anywhere"}),
             extra or rx.fragment(),
             spacing="1",
         ),

@@ -165,7 +165,7 @@ def test_lead_detail_lists_the_chosen_first_by_level_and_explains_the_latest_att
     expect(page.locator("#explanation-attempt")).to_contain_text("latest attempt", timeout=WAIT)
     only = page.locator("#explanation-table .explanation-row")
     expect(only).to_have_count(1, timeout=WAIT)
-    expect(only).to_contain_text(lead_detail.reason_text("filter_mismatch:roof_type"))
+    expect(only).to_contain_text(lead_detail.reason_text("filter_mismatch:Roof type"))
     expect(only).to_contain_text(picky.name)
     _shots(page, "money-admin-lead-attempt")
 
