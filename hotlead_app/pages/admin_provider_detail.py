@@ -54,6 +54,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
     pending_type: rx.Field[str] = rx.field("")
     pending_amount: rx.Field[str] = rx.field("")
     pending_memo: rx.Field[str] = rx.field("")
+    _pending_value: str = ""  # the amount to post, plain (pending_amount is how it is shown)
     pending_key: rx.Field[str] = rx.field("")
     posting: rx.Field[bool] = rx.field(False)
 
@@ -202,7 +203,8 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         if errors:
             return
         self.pending_type = self.adj_type
-        self.pending_amount = fmt.money(amount)
+        self.pending_amount = fmt.money(amount)  # shown; the ledger gets _pending_value
+        self._pending_value = money.format_money(amount)
         self.pending_memo = self.adj_memo.strip()
         self.pending_key = f"adjustment:{uuid.uuid4()}"
         self.confirm_open = True
@@ -218,7 +220,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
             posted = ledger.adjust(
                 provider_id=uuid.UUID(self.provider_id),
                 type=self.pending_type,
-                amount=self.pending_amount,
+                amount=self._pending_value,
                 actor=principal.actor,
                 memo=self.pending_memo,
                 key=key,

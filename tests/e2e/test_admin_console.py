@@ -86,7 +86,7 @@ def test_admin_approves_two_leads_at_once(page: Page, app_server, shared_db):
         expect(page.locator(f"[id='lead-{lead_id}']")).to_be_visible(timeout=30_000)
     # What an admin decides on: answers, contact, source, UTM, partner, consent evidence, time waiting.
     card = page.locator(f"[id='lead-{third}']")
-    expect(card).to_contain_text("zip: 30301")
+    expect(card).to_contain_text("ZIP code: 30301")
     expect(card).to_contain_text(_email(third))
     expect(card).to_contain_text("https://example.org/roof-guide")
     expect(card).to_contain_text("utm_source: google · utm_campaign: spring")
@@ -273,7 +273,7 @@ def test_overview_draws_its_charts_from_the_data(page: Page, app_server, shared_
     backlog = approval_queue.backlog(ADMIN).count
     expect(page.locator("#stat-backlog")).to_have_text(str(backlog))
     net = sum((Decimal(r["net"]) for r in overview.overview(ADMIN, days=30)["revenue_per_day"]), Decimal("0"))
-    expect(page.locator("#stat-revenue")).to_have_text(f"{net:.2f}")
+    expect(page.locator("#stat-revenue")).to_have_text(fmt.money(net))
     # Usable on a phone: no horizontal page scroll.
     page.set_viewport_size({"width": 375, "height": 800})
     page.wait_for_timeout(500)
