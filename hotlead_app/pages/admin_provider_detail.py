@@ -38,6 +38,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
     name: rx.Field[str] = rx.field("")
     email: rx.Field[str] = rx.field("")
     status: rx.Field[str] = rx.field("")
+    status_word: rx.Field[str] = rx.field("")
     status_text: rx.Field[str] = rx.field("")
     status_reason: rx.Field[str] = rx.field("")
     balance: rx.Field[str] = rx.field("")
@@ -77,6 +78,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         self.name = view["name"]
         self.email = view["email"]
         self.status = view["status"]
+        self.status_word = fmt.status_word(fmt.PROVIDER_STATUS, view["status"])
         self.status_reason = view["status_reason"] or ""
         self.status_text = fmt.label(fmt.PROVIDER_STATUS_TEXT, view["status"])
         self.balance = fmt.money(view["balance"])
@@ -382,7 +384,7 @@ def _content() -> rx.Component:
                 rx.vstack(
                     rx.hstack(
                         rx.badge(
-                            S.status,
+                            S.status_word,
                             id="provider-status",
                             color_scheme=rx.match(
                                 S.status, ("active", "green"), ("auto_deactivated", "orange"), "gray"

@@ -39,7 +39,7 @@ class ProvidersState(KeysetPages, AdminPageState):
                 "id": r["id"],
                 "name": r["name"],
                 "email": r["email"],
-                "status": r["status"],
+                "status": fmt.status_word(fmt.PROVIDER_STATUS, r["status"]),
                 "reason": r["status_reason"] or "",
                 "balance": fmt.money(r["balance"]),
                 "href": routes.admin_provider(r["id"]),

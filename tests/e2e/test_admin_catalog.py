@@ -177,7 +177,9 @@ def test_admin_creates_a_provider_credits_it_and_deactivates_it(page: Page, brow
     page.locator("#toggle-status").click()
     page.locator("#status-memo").fill("paused for a billing review")
     page.locator("#confirm-status").click()
-    expect(page.locator("#provider-status")).to_have_text("inactive", timeout=WAIT)
+    expect(page.locator("#provider-status")).to_have_text(
+        fmt.status_word(fmt.PROVIDER_STATUS, "inactive"), timeout=WAIT
+    )
     with unit_of_work() as uow:
         assert uow.session.get(ServiceProvider, provider_id).status.value == "inactive"
 
