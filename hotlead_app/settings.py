@@ -126,6 +126,12 @@ class Settings(BaseSettings):
     # A new provider's time zone (IANA); DOMAIN.md "Time zone, schedules, caps".
     default_time_zone: str = "America/New_York"
 
+    @property
+    def currency(self) -> str:
+        """The platform's one currency (ISO code, upper case): balances, prices and
+        deposits are all in it, and every page and email shows money in it."""
+        return self.deposit_currency.strip().upper() or "USD"
+
     @field_validator("default_time_zone")
     @classmethod
     def _known_time_zone(cls, value: str) -> str:

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from hotlead_app.domain.money import format_money
+from hotlead_app.domain import forms
+from hotlead_app.domain.money import currency_sign, show_money
 from hotlead_app.domain.phones import display_phone, tel_href
+from hotlead_app.settings import get_settings
 
 #: What stands for a missing amount in a table.
 NO_AMOUNT = "—"
@@ -19,9 +22,36 @@ NO_AMOUNT = "—"
 # --------------------------------------------------------------------------- money
 
 
+@cache
+def currency() -> str:
+    """The platform's currency code (settings ``deposit_currency``), read once."""
+    return get_settings().currency
+
+
 def money(amount: object) -> str:
-    """Two places, no currency sign: ``Decimal("12.5")`` -> ``"12.50"``."""
-    return format_money(amount)
+    """Money as people read it, in the platform's currency: ``Decimal("1530")`` ->
+    ``"$1,530.00"``, ``Decimal("-12.5")`` -> ``"-$12.50"``.  Takes a Decimal, an int or
+    the plain strings the reads return (``"12.50"``), never a float."""
+    return show_money(amount, currency())
+
+
+def signed_money(amount: object) -> str:
+    """A ledger movement: ``"+$12.50"`` in, ``"-$12.50"`` out (takes ``"+12.50"`` too)."""
+    text = amount.strip() if isinstance(amount, str) else amount
+    if isinstance(text, str) and text.startswith("+"):
+        text = text[1:]
+    shown = money(text)
+    return shown if shown.startswith("-") or shown == money(0) else f"+{shown}"
+
+
+def money_header(title: str) -> str:
+    """A column of amounts in a CSV: ``"Amount"`` -> ``"Amount (USD)"``."""
+    return f"{title} ({currency()})"
+
+
+def money_sign() -> str:
+    """``"$"``: the sign before an amount field."""
+    return currency_sign(currency())
 
 
 def money_or(amount: object | None, missing: str = NO_AMOUNT) -> str:
@@ -71,19 +101,8 @@ def label(labels: Mapping[str, str], key: str) -> str:
 
 def answers(fields: Sequence[Mapping[str, Any]], payload: Mapping[str, Any]) -> list[tuple[str, str]]:
     """A lead's answers as ``(label, value)`` in the form's order, without the empty ones;
-    answers the form no longer names follow, by key (a field removed after the lead came)."""
-    shown: list[tuple[str, str]] = []
-    named: set[str] = set()
-    for field in fields:
-        name = str(field.get("name"))
-        named.add(name)
-        value = payload.get(name)
-        if value not in (None, ""):
-            shown.append((str(field.get("label") or name), str(value)))
-    shown.extend(
-        (key, str(payload[key])) for key in sorted(payload) if key not in named and payload[key] not in (None, "")
-    )
-    return shown
+    answers the form no longer names follow, by key (``domain.forms.answers``)."""
+    return forms.answers(fields, payload)
 
 
 def answers_text(fields: Sequence[Mapping[str, Any]], payload: Mapping[str, Any]) -> str:
@@ -97,19 +116,97 @@ def pairs(values: Mapping[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- statuses
+#
+# One table per family of statuses: each value's words and its badge colour (a Radix
+# colour name, for ``rx.badge(color_scheme=...)``).  Every page shows statuses through
+# these, never the stored key; ``status_word`` / ``status_color`` fall back to the key
+# in words and gray for a value a table does not know yet.
 
-#: Lead statuses in charts.
-LEAD_STATUS_COLORS = {
-    "pending_confirmation": "var(--gray-8)",
-    "pending_approval": "var(--amber-9)",
-    "approved": "var(--blue-9)",
-    "distributed": "var(--green-9)",
-    "rejected": "var(--red-9)",
-    "bad_lead": "var(--purple-9)",
+#: A lead's status (``domain.leads.LeadStatus``).
+LEAD_STATUS: dict[str, tuple[str, str]] = {
+    "pending_confirmation": ("Waiting for the consumer's confirmation", "gray"),
+    "pending_approval": ("Waiting for approval", "amber"),
+    "approved": ("Approved: being offered", "blue"),
+    "distributed": ("Delivered", "green"),
+    "rejected": ("Rejected", "red"),
+    "bad_lead": ("Bad lead: refunded", "purple"),
 }
 
+#: A provider account's status (``models.ProviderStatus``).
+PROVIDER_STATUS: dict[str, tuple[str, str]] = {
+    "active": ("Active", "green"),
+    "auto_deactivated": ("Paused: balance too low", "orange"),
+    "inactive": ("Switched off by an admin", "gray"),
+}
+
+#: A subscription: ``"active"``, or the reason it is paused (``models.PauseReason``).
+SUBSCRIPTION_STATUS: dict[str, tuple[str, str]] = {
+    "active": ("Active", "green"),
+    "insufficient_balance": ("Paused: balance too low", "orange"),
+    "paused_by_provider": ("Paused by the provider", "gray"),
+    "cancelled": ("Cancelled", "gray"),
+    "filter_not_allowed": ("Paused: a filter names a field filters may not use", "red"),
+}
+
+#: A return request's status.
+RETURN_STATUS: dict[str, tuple[str, str]] = {
+    "pending": ("Waiting for a decision", "amber"),
+    "approved": ("Approved: refunded", "green"),
+    "denied": ("Denied", "red"),
+}
+
+#: A deposit's status (``models.payment.DEPOSIT_STATUSES``).
+DEPOSIT_STATUS: dict[str, tuple[str, str]] = {
+    "pending": ("Waiting for payment", "amber"),
+    "completed": ("Paid", "green"),
+    "failed": ("Failed", "red"),
+    "expired": ("Expired", "gray"),
+}
+
+#: Why a subscription did or did not receive a lead (``services.distribution.REASONS``,
+#: the assignment decisions): the colour only; the words come with the explanation
+#: (``reason_text`` of the admin's or the provider's read), which names fields and periods.
+REASON_COLORS: dict[str, str] = {
+    "chosen": "green",
+    "already_received": "blue",
+    "level_full": "amber",
+    "insufficient_balance": "orange",
+    "spend_cap_reached": "orange",
+    "cap_reached": "orange",
+    "filter_mismatch": "gray",
+    "outside_schedule": "gray",
+    "duplicate_consumer": "gray",
+    "before_subscription": "gray",
+    "not_subscribed": "gray",
+    "subscription_paused": "gray",
+    "provider_inactive": "red",
+    "level_inactive": "red",
+    "unexplained": "gray",
+    "not_distributed": "amber",
+}
+
+
+def status_word(table: Mapping[str, tuple[str, str]], value: str | None) -> str:
+    """The words for ``value`` in one of the tables above (the value itself if unknown)."""
+    return table[value][0] if value is not None and value in table else (value or "")
+
+
+def status_color(table: Mapping[str, tuple[str, str]], value: str | None) -> str:
+    """The badge colour for ``value`` in one of the tables above (gray if unknown)."""
+    return table[value][1] if value is not None and value in table else "gray"
+
+
+def reason_color(reason: str | None) -> str:
+    """The badge colour of a decision reason (``"filter_mismatch:bill"`` counts as
+    ``filter_mismatch``)."""
+    return REASON_COLORS.get((reason or "").partition(":")[0], "gray")
+
+
+#: Lead statuses in charts (CSS colours of the same hues).
+LEAD_STATUS_COLORS = {key: f"var(--{color}-9)" for key, (_words, color) in LEAD_STATUS.items()}
+
 #: Provider statuses: the badge colour and the sentence on the provider's page.
-PROVIDER_STATUS_COLORS = {"active": "green", "auto_deactivated": "orange", "inactive": "gray"}
+PROVIDER_STATUS_COLORS = {key: color for key, (_words, color) in PROVIDER_STATUS.items()}
 PROVIDER_STATUS_TEXT = {
     "active": "Active: receives the leads its subscriptions match.",
     "auto_deactivated": "Paused by the platform: the balance covers none of its subscriptions.",
@@ -118,7 +215,7 @@ PROVIDER_STATUS_TEXT = {
 
 
 def provider_status_color(status: str) -> str:
-    return PROVIDER_STATUS_COLORS.get(status, "gray")
+    return status_color(PROVIDER_STATUS, status)
 
 
 #: Deposits: the payment methods and what each status means to the provider.

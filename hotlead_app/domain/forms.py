@@ -8,6 +8,7 @@ normalized values or raises :class:`InvalidInput` naming every bad field at once
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -208,3 +209,21 @@ def validate_form_fields(fields: object) -> list[dict[str, Any]]:
     if errors:
         raise InvalidInput("The form definition is not valid.", details=errors)
     return clean
+
+
+def answers(fields: Sequence[Mapping[str, Any]], payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A lead's answers as ``(label, value)`` in the form's order, without the empty ones;
+    answers the form no longer names follow, by key (a field removed after the lead came).
+    Pages (``components.format.answers``) and emails show a lead's answers with this."""
+    shown: list[tuple[str, str]] = []
+    named: set[str] = set()
+    for field in fields:
+        name = str(field.get("name"))
+        named.add(name)
+        value = payload.get(name)
+        if value not in (None, ""):
+            shown.append((str(field.get("label") or name), str(value)))
+    shown.extend(
+        (key, str(payload[key])) for key in sorted(payload) if key not in named and payload[key] not in (None, "")
+    )
+    return shown

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 import re
-from decimal import Context, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 from hotlead_app.domain.errors import InsufficientBalance, InvalidInput
 
@@ -150,3 +150,32 @@ def parse_typed_money(text: object, *, field: str = "amount") -> Decimal:
     if match is None:
         raise _bad(field, "enter an amount like $45 or 1,200.50")
     return to_money(match.group(1).replace(",", ""), field=field)
+
+
+#: Currency signs for the currencies we show; any other code is written before the amount.
+CURRENCY_SIGNS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£"}
+
+
+def show_money(amount: object, currency: str = "USD") -> str:
+    """An amount as people read it: ``Decimal("1530")`` -> ``"$1,530.00"``, a negative
+    one ``"-$12.50"``, another currency ``"CHF 12.50"``.  For screens, emails and CSV
+    headers only (JSON keeps ``format_money``).  Takes a Decimal, an int or a plain
+    numeric string, never a float; more than two places are rounded half up (a shown
+    average), never truncated."""
+    if isinstance(amount, (float, bool)):
+        raise TypeError("money is shown from Decimal, int or str, never from float or bool")
+    number = _to_decimal(amount, "amount")
+    if not number.is_finite():
+        raise _bad("amount", "must be a finite number")
+    cents = number.quantize(CENT, rounding=ROUND_HALF_UP, context=_CONTEXT)
+    code = currency.strip().upper()
+    sign = CURRENCY_SIGNS.get(code)
+    digits = format(abs(cents), ",.2f")
+    shown = f"{sign}{digits}" if sign else f"{code} {digits}"
+    return f"-{shown}" if cents < 0 else shown
+
+
+def currency_sign(currency: str = "USD") -> str:
+    """The sign of ``currency`` (``"$"``), or its code when it has none of ours."""
+    code = currency.strip().upper()
+    return CURRENCY_SIGNS.get(code, code)

@@ -5,7 +5,7 @@ from hotlead_app.domain.money import LedgerEntryType
 from hotlead_app.models.api_key import ApiKey
 from hotlead_app.models.assignment import LeadAssignment
 from hotlead_app.models.audit import ActorRole, AuditLog
-from hotlead_app.models.distribution import DistributionRecord
+from hotlead_app.models.distribution import DistributionAttempt, DistributionRecord
 from hotlead_app.models.email import EmailEvent, EmailMessage, EmailStatus
 from hotlead_app.models.geo import ZipCentroid
 from hotlead_app.models.inbox import AssignmentNote, LeadNotice, NotificationSettings
@@ -40,6 +40,7 @@ __all__ = [
     "CompetitionLevel",
     "CompetitionLevelRead",
     "Deposit",
+    "DistributionAttempt",
     "DistributionRecord",
     "EmailEvent",
     "EmailMessage",

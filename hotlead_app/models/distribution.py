@@ -37,3 +37,25 @@ class DistributionRecord(SQLModel, table=True):
     # The engine's "now" (hotlead_now(): the transaction timestamp, or the test clock):
     # the periods, windows and duplicate window of the buyer controls were read at it.
     clock_at: datetime | None = timestamp()
+
+
+class DistributionAttempt(SQLModel, table=True):
+    """The latest attempt to distribute a lead that nobody could take (the engine's
+    ``no_eligible``): its plan (every level, none chosen) and the snapshot it read, so
+    an approved lead's explanation says why each subscription could not take it then.
+    One row per lead, replaced at each attempt (the retries run every minute); a
+    distributed lead's decision is its ``distribution_records`` row."""
+
+    __tablename__ = "distribution_attempts"
+
+    lead_id: uuid.UUID = Field(foreign_key="leads.id", primary_key=True)
+    niche_id: uuid.UUID = Field(foreign_key="niches.id", nullable=False)
+    levels: list[dict[str, Any]] = jsonb(default=[])
+    audit_seq: int = Field(default=0, sa_type=BigInteger)
+    ledger_seq: int = Field(default=0, sa_type=BigInteger)
+    snapshot: str | None = Field(default=None)
+    #: How many attempts found nobody (this row is the latest).
+    attempts: int = Field(default=1)
+    attempted_at: datetime = created_at_column()
+    # The engine's "now" at the attempt (hotlead_now()), as in distribution_records.
+    clock_at: datetime | None = timestamp()

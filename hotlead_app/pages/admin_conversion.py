@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import data_table, loading_or
@@ -43,7 +44,7 @@ class ConversionState(AdminPageState):
                 "assignments": str(r["assignments"]),
                 "won": str(r["won"]),
                 "conversion": f"{r['conversion_percent']:g} %",
-                "won_value": r["won_value"],
+                "won_value": fmt.money(r["won_value"]),
             }
             for r in report["rows"]
         ]

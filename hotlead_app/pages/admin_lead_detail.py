@@ -17,10 +17,14 @@ from hotlead_app.components.widgets import confirm_dialog, data_table, duplicate
 from hotlead_app.domain.errors import DomainError, NotFound
 from hotlead_app.services import leads, refunds
 from hotlead_app.services.reads import lead_detail
+from hotlead_app.services.reads import niches as niche_reads
 from hotlead_app.state.dialogs import ReasonDialog
 from hotlead_app.state.events import event
 from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import AdminPageState, guarded
+
+#: A column left out on a phone (the table would scroll sideways for it).
+NARROW_HIDDEN = rx.breakpoints(initial="none", sm="table-cell")
 
 
 def _short(value) -> str:
@@ -47,6 +51,8 @@ class LeadDetailState(ReasonDialog, AdminPageState):
     # Dialogs (ReasonDialog.dialog): "refund" or "bad_lead".
     refund_id: rx.Field[str] = rx.field("")
     refund_text: rx.Field[str] = rx.field("")
+    # The niche form's labels (field name -> label): reasons name a field by its label.
+    _labels: dict[str, str] = {}
 
     def _fetch(self, principal) -> bool:
         """The lead without its explanation (the costly part, loaded next)."""
@@ -60,8 +66,9 @@ class LeadDetailState(ReasonDialog, AdminPageState):
         self.missing = False
         self.info = {
             "id": view["id"],
-            "status": view["status"],
-            "niche": f"{view['niche_name']} ({view['niche']})",
+            "status": fmt.status_word(fmt.LEAD_STATUS, view["status"]),
+            "status_color": fmt.status_color(fmt.LEAD_STATUS, view["status"]),
+            "niche": view["niche_name"] or view["niche"],
             "name": view["name"],
             "email": view["email"],
             "phone": fmt.phone(view["phone"]),
@@ -76,15 +83,23 @@ class LeadDetailState(ReasonDialog, AdminPageState):
             "duplicate_of": view["duplicate_of"] or "",
             "duplicate_href": routes.admin_lead(view["duplicate_of"]) if view["duplicate_of"] else "",
             "duplicate_label": fmt.duplicate_label(view["duplicate_of"]),
+            "attempt": (
+                f"Nobody could buy it at the latest attempt ({fmt.when_utc(view['attempted_at'])}, "
+                f"{view['attempts']} so far; it is tried again every minute). Why, for each subscription:"
+                if view["attempted_at"]
+                else ""
+            ),
         }
-        self.answers = [{"field": k, "value": _short(v)} for k, v in view["payload"].items()]
+        form = next((n["fields"] for n in niche_reads.list_niches(principal.actor) if n["slug"] == view["niche"]), [])
+        self.answers = [{"field": label, "value": value} for label, value in fmt.answers(form, view["payload"])]
+        self._labels = {str(f.get("name")): str(f.get("label") or f.get("name")) for f in form}
         self.utm = [{"field": k, "value": _short(v)} for k, v in view["utm_params"].items()]
         self.assignments = [
             {
                 "id": a["id"],
                 "provider": a["provider"],
                 "level": a["level"],
-                "price": a["price"],
+                "price": fmt.money(a["price"]),
                 "refunded": "yes" if a["refunded"] else "no",
                 "refund_reason": a["refund_reason"],
                 "when": fmt.when(a["assigned_at"], seconds=True),
@@ -101,30 +116,50 @@ class LeadDetailState(ReasonDialog, AdminPageState):
                 "who": h["actor_role"],
                 "reason": h["reason"],
                 "memo": h["memo"],
-                "change": _short((h["after"] or {}).get("status")) if h["entity_type"] == "lead" else "",
+                "change": fmt.status_word(fmt.LEAD_STATUS, _short((h["after"] or {}).get("status")))
+                if h["entity_type"] == "lead"
+                else "",
             }
             for h in view["history"]
         ]
-        self.bad_lead_refunds = [{"provider": r["provider"], "amount": r["amount"]} for r in view["bad_lead_refunds"]]
-        self.bad_lead_total = view["bad_lead_total"]
+        self.bad_lead_refunds = [
+            {"provider": r["provider"], "amount": fmt.money(r["amount"])} for r in view["bad_lead_refunds"]
+        ]
+        self.bad_lead_total = fmt.money(view["bad_lead_total"])
         self.can_bad_lead = view["can_bad_lead"]
         self.loading = False
         return True
 
     def _fetch_explanation(self, principal) -> None:
         rows = lead_detail.explanation(principal.actor, lead_id=uuid.UUID(self.info["id"]))
-        self.explanation = [
-            {
-                "subscription": e["subscription_id"][:8],
-                "provider": e["provider"],
-                "level": e["level"],
-                "reason": e["reason_text"],
-                "code": e["reason"],
-                "chosen": "1" if e["chosen"] else "",
-            }
-            for e in rows
-        ]
+        # The read lists the chosen first, then the others, each group by level: a
+        # heading row opens each (outcome, level) group.
+        shown: list[dict[str, str]] = []
+        group = None
+        for e in rows:
+            heading = ("Received it" if e["chosen"] else "Did not receive it") + " · " + e["level"]
+            shown.append(
+                {
+                    "subscription": e["subscription_id"][:8],
+                    "provider": e["provider"],
+                    "level": e["level"],
+                    "reason": self._reason_words(e["reason"], e["reason_text"]),
+                    "code": e["reason"],
+                    "color": fmt.reason_color(e["reason"]),
+                    "chosen": "1" if e["chosen"] else "",
+                    "group": heading if heading != group else "",
+                }
+            )
+            group = heading
+        self.explanation = shown
         self.explaining = False
+
+    def _reason_words(self, reason: str, words: str) -> str:
+        """The explanation's words, naming a filtered field by its label."""
+        code, _, field = reason.partition(":")
+        if code == "filter_mismatch" and field in self._labels:
+            return lead_detail.reason_text(f"{code}:{self._labels[field]}")
+        return words
 
     @event
     @guarded
@@ -187,7 +222,7 @@ class LeadDetailState(ReasonDialog, AdminPageState):
             lambda reason, memo: refunds.refund_assignment(
                 assignment_id=uuid.UUID(self.refund_id), actor=principal.actor, reason=reason, memo=memo
             ),
-            lambda done: f"Refunded {done.amount}.",
+            lambda done: f"Refunded {fmt.money(done.amount)}.",
         )
 
     @event
@@ -216,7 +251,7 @@ def _section(title: str, *children, **props) -> rx.Component:
     return rx.card(rx.vstack(rx.heading(title, size="4"), *children, spacing="2", width="100%"), width="100%", **props)
 
 
-def _table(headers: list[str], rows, render, id: str) -> rx.Component:
+def _table(headers: list, rows, render, id: str) -> rx.Component:
     return data_table(headers, rows, render, table_id=id)
 
 
@@ -293,11 +328,25 @@ def _assignment_row(a: dict) -> rx.Component:
 
 
 def _explanation_row(e: dict) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(e["provider"]),
-        rx.table.cell(e["level"]),
-        rx.table.cell(rx.text(e["subscription"], font_family="monospace")),
-        rx.table.cell(rx.cond(e["chosen"] != "", rx.badge(e["reason"], color_scheme="green"), e["reason"])),
+    return rx.fragment(
+        rx.cond(
+            e["group"] != "",
+            rx.table.row(
+                rx.table.cell(
+                    rx.text(e["group"], weight="bold", size="2"),
+                    col_span=4,
+                    background_color=rx.cond(e["chosen"] != "", "var(--green-3)", "var(--gray-3)"),
+                ),
+                class_name="explanation-group",
+            ),
+        ),
+        rx.table.row(
+            rx.table.cell(e["provider"]),
+            rx.table.cell(e["level"]),
+            rx.table.cell(rx.text(e["subscription"], font_family="monospace"), display=NARROW_HIDDEN),
+            rx.table.cell(rx.badge(e["reason"], color_scheme=e["color"], style={"white_space": "normal"})),
+            class_name=rx.cond(e["chosen"] != "", "explanation-row chosen", "explanation-row"),
+        ),
     )
 
 
@@ -316,7 +365,7 @@ def _body() -> rx.Component:
     i = s.info
     return rx.vstack(
         rx.flex(
-            rx.badge(i["status"], size="3", id="lead-status"),
+            rx.badge(i["status"], size="3", color_scheme=i["status_color"], id="lead-status"),
             duplicate_badge(i["duplicate_of"], i["duplicate_href"], i["duplicate_label"]),
             rx.spacer(),
             rx.cond(
@@ -401,11 +450,15 @@ def _body() -> rx.Component:
         ),
         _section(
             "Distribution explanation",
-            rx.text(
-                "Why each subscription of this niche did or did not receive the lead, as things stood when it "
-                "was distributed.",
-                size="2",
-                color_scheme="gray",
+            rx.cond(
+                i["attempt"] != "",
+                rx.callout(i["attempt"], icon="info", color_scheme="amber", size="1", id="explanation-attempt"),
+                rx.text(
+                    "Why each subscription of this niche did or did not receive the lead, as things stood when it "
+                    "was distributed.",
+                    size="2",
+                    color_scheme="gray",
+                ),
             ),
             rx.cond(
                 s.explaining,
@@ -413,7 +466,12 @@ def _body() -> rx.Component:
                 rx.cond(
                     s.explanation.length() > 0,
                     _table(
-                        ["Provider", "Level", "Subscription", "Outcome"],
+                        [
+                            "Provider",
+                            "Level",
+                            rx.table.column_header_cell("Subscription", display=NARROW_HIDDEN),
+                            "Outcome",
+                        ],
                         s.explanation,
                         _explanation_row,
                         "explanation-table",

@@ -1,7 +1,14 @@
 """``/admin/leads``: every lead, newest first, filtered by status, niche, email and
-creation day; keyset pages; each row links to the lead's detail."""
+creation day; keyset pages; each row links to the lead's detail.
+
+The filters live in the URL (``?status=approved&niche=roofing&email=&created_from=
+&created_to=``, the API's names): a filtered list can be shared, the back button
+returns to the previous filters, and opening the URL applies them.  Filtering
+navigates to the new URL; the page's ``load`` (run on every URL change) reads it."""
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 import reflex as rx
 
@@ -21,11 +28,20 @@ from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 50
 ANY = "any"
+#: The filters, by their names in the URL (and in ``GET /api/v1/admin/leads``).
+FILTERS = ("status", "niche", "email", "created_from", "created_to")
+STATUSES = [s.value for s in LeadStatus]
+
+
+def filters_url(values: dict[str, str]) -> str:
+    """The browser's URL for these filters (those left empty or "any" are omitted)."""
+    query = urlencode([(k, values[k].strip()) for k in FILTERS if values.get(k, "").strip() not in ("", ANY)])
+    return routes.ADMIN_LEADS + (f"?{query}" if query else "")
 
 
 class LeadsState(KeysetPages, AdminPageState):
     rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
-    niches: rx.Field[list[str]] = rx.field(default_factory=list)
+    niches: rx.Field[list[list[str]]] = rx.field(default_factory=list)
     loading: rx.Field[bool] = rx.field(True)
     error: rx.Field[str] = rx.field("")
     field_errors: ObjectField[dict[str, str]] = object_field(dict)
@@ -62,10 +78,11 @@ class LeadsState(KeysetPages, AdminPageState):
                 "id": r["id"],
                 "href": routes.admin_lead(r["id"]),
                 "created": fmt.when(r["created_at"]),
-                "status": r["status"],
-                "niche": r["niche"],
+                "status": fmt.status_word(fmt.LEAD_STATUS, r["status"]),
+                "status_color": fmt.status_color(fmt.LEAD_STATUS, r["status"]),
+                "niche": r["niche_name"] or r["niche"],
                 "email": r["email"],
-                "partner": r["partner"],
+                "partner": r["partner_name"] or r["partner"],
             }
             for r in rows
         ]
@@ -74,26 +91,40 @@ class LeadsState(KeysetPages, AdminPageState):
     @event
     @guarded
     def load(self, principal):
-        self.niches = [n["slug"] for n in niche_reads.list_niches(principal.actor)]
-        self._first_page(principal)
-
-    @event
-    @guarded
-    def apply(self, principal, form: dict):
-        self.email = self.email.strip()
-        self._reset_pages()
+        """Runs on every URL of the page: the filters come from the URL."""
         self.loading = True
-        yield
+        self.niches = [[n["slug"], n["name"]] for n in niche_reads.list_niches(principal.actor)]
+        query = self.router.url.query_parameters
+        values = {name: str(query.get(name, "")).strip() for name in FILTERS}
+        self.status = values["status"] if values["status"] in STATUSES else ANY
+        self.niche = values["niche"] or ANY
+        self.email = values["email"]
+        self.created_from = values["created_from"]
+        self.created_to = values["created_to"]
+        self._reset_pages()
+        if values["status"] and values["status"] not in STATUSES:
+            self.error = "Unknown status: choose one from the list."
+            self.field_errors = {"status": values["status"]}
+            self.rows = []
+            self.loading = False
+            return
         self._show_page(principal, None)
 
     @event
+    def apply(self, form: dict):
+        """Filter: go to the URL of the filters; ``load`` then shows the first page."""
+        values = {
+            "status": self.status,
+            "niche": self.niche,
+            "email": self.email,
+            "created_from": self.created_from,
+            "created_to": self.created_to,
+        }
+        return rx.redirect(filters_url(values))
+
+    @event
     def clear(self):
-        self.status = ANY
-        self.niche = ANY
-        self.email = ""
-        self.created_from = ""
-        self.created_to = ""
-        return LeadsState.load
+        return rx.redirect(routes.ADMIN_LEADS)
 
     @event
     def set_status(self, value: str):
@@ -116,8 +147,8 @@ class LeadsState(KeysetPages, AdminPageState):
         self.created_to = value
 
 
-def _field(label: str, control: rx.Component, error_key: str | None = None) -> rx.Component:
-    children = [rx.text(label, size="1", color_scheme="gray", as_="label"), control]
+def _field(label: str, control: rx.Component, error_key: str | None = None, *, html_for: str = "") -> rx.Component:
+    children = [rx.text(label, size="1", color_scheme="gray", as_="label", html_for=html_for or None), control]
     if error_key:
         children.append(
             rx.cond(
@@ -138,12 +169,14 @@ def _filters() -> rx.Component:
                     rx.select.trigger(id="filter-status"),
                     rx.select.content(
                         rx.select.item("Any status", value=ANY),
-                        *[rx.select.item(x.value.replace("_", " "), value=x.value) for x in LeadStatus],
+                        *[rx.select.item(fmt.status_word(fmt.LEAD_STATUS, x), value=x) for x in STATUSES],
                     ),
                     name="status",
                     value=s.status,
                     on_change=s.set_status,
                 ),
+                "status",
+                html_for="filter-status",
             ),
             _field(
                 "Niche",
@@ -151,16 +184,18 @@ def _filters() -> rx.Component:
                     rx.select.trigger(id="filter-niche"),
                     rx.select.content(
                         rx.select.item("Any niche", value=ANY),
-                        rx.foreach(s.niches, lambda n: rx.select.item(n, value=n)),
+                        rx.foreach(s.niches, lambda n: rx.select.item(n[1], value=n[0])),
                     ),
                     name="niche",
                     value=s.niche,
                     on_change=s.set_niche,
                 ),
+                html_for="filter-niche",
             ),
             _field(
                 "Email (whole or its start)",
                 rx.input(name="email", value=s.email, on_change=s.set_email, id="filter-email", type="search"),
+                html_for="filter-email",
             ),
             _field(
                 "From",
@@ -172,6 +207,7 @@ def _filters() -> rx.Component:
                     id="filter-from",
                 ),
                 "created_from",
+                html_for="filter-from",
             ),
             _field(
                 "To",
@@ -179,6 +215,7 @@ def _filters() -> rx.Component:
                     name="created_to", type="date", value=s.created_to, on_change=s.set_created_to, id="filter-to"
                 ),
                 "created_to",
+                html_for="filter-to",
             ),
             rx.flex(
                 rx.button("Filter", type="submit", id="filter-apply"),
@@ -199,10 +236,10 @@ def _filters() -> rx.Component:
 
 def _row(r: dict) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.link(r["created"], href=r["href"])),
-        rx.table.cell(rx.badge(r["status"])),
-        rx.table.cell(r["niche"]),
         rx.table.cell(rx.link(r["email"], href=r["href"], class_name="lead-link")),
+        rx.table.cell(rx.badge(r["status"], color_scheme=r["status_color"])),
+        rx.table.cell(r["niche"]),
+        rx.table.cell(rx.link(r["created"], href=r["href"]), white_space="nowrap"),
         rx.table.cell(r["partner"]),
         id="row-" + r["id"],
     )
@@ -222,7 +259,7 @@ def admin_leads() -> rx.Component:
             rx.cond(
                 s.rows.length() > 0,
                 data_table(
-                    ("Received (UTC)", "Status", "Niche", "Email", "Partner"), s.rows, _row, table_id="leads-table"
+                    ("Email", "Status", "Niche", "Received (UTC)", "Partner"), s.rows, _row, table_id="leads-table"
                 ),
                 empty_state("No lead matches these filters.", id="leads-empty"),
             ),

@@ -8,7 +8,6 @@ entries (``GET /api/v1/admin/ledger.csv``).
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from urllib.parse import urlencode
 
 import reflex as rx
@@ -61,11 +60,6 @@ def related(entry: dict) -> tuple[str, str]:
     return "", ""
 
 
-def _signed_money(text: str) -> str:
-    amount = Decimal(text)
-    return ("+" if amount > 0 else "-" if amount < 0 else "") + fmt.money(abs(amount))
-
-
 class LedgerState(FilteredPages, AdminPageState):
     items: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     loading: rx.Field[bool] = rx.field(True)
@@ -100,7 +94,7 @@ class LedgerState(FilteredPages, AdminPageState):
             "provider": e["provider_name"],
             "href": routes.admin_provider(e["provider_id"]),
             "type": TYPE_LABELS.get(e["type"], e["type"]),
-            "amount": _signed_money(e["signed_amount"]),
+            "amount": fmt.signed_money(e["signed_amount"]),
             "balance_after": fmt.money_or(e["balance_after"]),
             "memo": e["memo"] or "",
             "related": text,

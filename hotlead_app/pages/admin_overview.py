@@ -70,9 +70,9 @@ class OverviewState(AdminPageState):
             for r in revenue
         ]
         zero = Decimal("0.00")
-        self.charged_total = str(sum((r["charged"] for r in revenue), zero))
-        self.refunded_total = str(sum((r["refunded"] for r in revenue), zero))
-        self.revenue_total = str(sum((r["net"] for r in revenue), zero))
+        self.charged_total = fmt.money(sum((r["charged"] for r in revenue), zero))
+        self.refunded_total = fmt.money(sum((r["refunded"] for r in revenue), zero))
+        self.revenue_total = fmt.money(sum((r["net"] for r in revenue), zero))
         self.providers_series = [{"status": p["status"].replace("_", " "), "count": p["count"]} for p in providers]
         self.providers_total = sum(p["count"] for p in providers)
         self.backlog_series = by_wait

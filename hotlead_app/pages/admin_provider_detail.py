@@ -38,6 +38,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
     name: rx.Field[str] = rx.field("")
     email: rx.Field[str] = rx.field("")
     status: rx.Field[str] = rx.field("")
+    status_word: rx.Field[str] = rx.field("")
     status_text: rx.Field[str] = rx.field("")
     status_reason: rx.Field[str] = rx.field("")
     balance: rx.Field[str] = rx.field("")
@@ -54,6 +55,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
     pending_type: rx.Field[str] = rx.field("")
     pending_amount: rx.Field[str] = rx.field("")
     pending_memo: rx.Field[str] = rx.field("")
+    _pending_value: str = ""  # the amount to post, plain (pending_amount is how it is shown)
     pending_key: rx.Field[str] = rx.field("")
     posting: rx.Field[bool] = rx.field(False)
 
@@ -76,9 +78,10 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         self.name = view["name"]
         self.email = view["email"]
         self.status = view["status"]
+        self.status_word = fmt.status_word(fmt.PROVIDER_STATUS, view["status"])
         self.status_reason = view["status_reason"] or ""
         self.status_text = fmt.label(fmt.PROVIDER_STATUS_TEXT, view["status"])
-        self.balance = view["balance"]
+        self.balance = fmt.money(view["balance"])
         self.logins = [
             {"email": u["email"], "active": "yes" if u["active"] else "no", "since": fmt.when(u["created_at"])}
             for u in view["logins"]
@@ -88,7 +91,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
                 "id": s["id"],
                 "niche": s["niche_name"],
                 "level": s["level"],
-                "price": s["price_per_lead"],
+                "price": fmt.money(s["price_per_lead"]),
                 "state": ("cancelled" if s["cancelled_at"] else "active" if s["active"] else s["pause_text"]),
                 "filters": json.dumps(s["filters"], sort_keys=True) if s["filters"] else "every lead",
                 "last": fmt.when(s["last_received_at"]) or "never",
@@ -107,8 +110,8 @@ class ProviderDetailState(KeysetPages, AdminPageState):
                 "id": e["id"],
                 "when": fmt.when(e["created_at"]),
                 "type": e["type"],
-                "amount": e["signed_amount"],
-                "balance_after": e["balance_after"] or "",
+                "amount": fmt.signed_money(e["signed_amount"]),
+                "balance_after": fmt.money_or(e["balance_after"], ""),
                 "memo": e["memo"] or "",
                 "related": e["related_entity_type"] or "",
             }
@@ -202,7 +205,8 @@ class ProviderDetailState(KeysetPages, AdminPageState):
         if errors:
             return
         self.pending_type = self.adj_type
-        self.pending_amount = fmt.money(amount)
+        self.pending_amount = fmt.money(amount)  # shown; the ledger gets _pending_value
+        self._pending_value = money.format_money(amount)
         self.pending_memo = self.adj_memo.strip()
         self.pending_key = f"adjustment:{uuid.uuid4()}"
         self.confirm_open = True
@@ -218,7 +222,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
             posted = ledger.adjust(
                 provider_id=uuid.UUID(self.provider_id),
                 type=self.pending_type,
-                amount=self.pending_amount,
+                amount=self._pending_value,
                 actor=principal.actor,
                 memo=self.pending_memo,
                 key=key,
@@ -380,7 +384,7 @@ def _content() -> rx.Component:
                 rx.vstack(
                     rx.hstack(
                         rx.badge(
-                            S.status,
+                            S.status_word,
                             id="provider-status",
                             color_scheme=rx.match(
                                 S.status, ("active", "green"), ("auto_deactivated", "orange"), "gray"

@@ -39,9 +39,9 @@ class ProvidersState(KeysetPages, AdminPageState):
                 "id": r["id"],
                 "name": r["name"],
                 "email": r["email"],
-                "status": r["status"],
+                "status": fmt.status_word(fmt.PROVIDER_STATUS, r["status"]),
                 "reason": r["status_reason"] or "",
-                "balance": r["balance"],
+                "balance": fmt.money(r["balance"]),
                 "href": routes.admin_provider(r["id"]),
                 "color": fmt.provider_status_color(r["status"]),
             }

@@ -27,6 +27,7 @@ from hotlead_app.components.widgets import confirm_dialog, duplicate_badge, keys
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import leads
 from hotlead_app.services.reads import approval_queue
+from hotlead_app.services.reads import niches as niche_reads
 from hotlead_app.state import nav
 from hotlead_app.state.dialogs import ReasonDialog
 from hotlead_app.state.events import event
@@ -43,7 +44,7 @@ KEYS = {
 }
 
 
-def _display(row: Mapping[str, Any]) -> dict[str, str]:
+def _display(row: Mapping[str, Any], fields: list[dict[str, Any]]) -> dict[str, str]:
     partner = row["partner"] + (f" ({row['partner_name']})" if row["partner_name"] else "")
     consent = ", ".join(
         x
@@ -60,7 +61,7 @@ def _display(row: Mapping[str, Any]) -> dict[str, str]:
         "name": row["name"],
         "email": row["email"],
         "phone": fmt.phone(row["phone"]),
-        "payload": fmt.pairs(row["payload"]) or "—",
+        "payload": fmt.answers_text(fields, row["payload"]) or "—",
         "utm": fmt.pairs(row["utm_params"]),
         "referrer": row["referrer_url"],
         "partner": partner,
@@ -80,6 +81,8 @@ class QueueState(KeysetPages, ReasonDialog, AdminPageState):
     selected: rx.Field[list[str]] = rx.field(default_factory=list)
     # The open dialog (ReasonDialog.dialog): "approve" (the selection) or "reject".
     reject_target: rx.Field[str] = rx.field("")  # a lead id, or BULK for the selection
+    # Each niche's form (slug -> fields): answers are shown by label in the form's order.
+    _forms: dict[str, list[dict[str, Any]]] = {}
 
     def _show_page(self, principal, start: list | None) -> None:
         """The page from ``start``; the selection keeps only the leads still in view (a
@@ -88,7 +91,9 @@ class QueueState(KeysetPages, ReasonDialog, AdminPageState):
         if not rows and self._drop_page():  # the page emptied: step back
             return self._reload_page(principal)
         rows = self._take_page(rows, PAGE_SIZE, lambda r: [r["created_at"], r["id"]])
-        self.items = [_display(r) for r in rows]
+        if any(r["niche"] not in self._forms for r in rows):
+            self._forms = {n["slug"]: n["fields"] for n in niche_reads.list_niches(principal.actor)}
+        self.items = [_display(r, self._forms.get(r["niche"], [])) for r in rows]
         shown = {i["id"] for i in self.items}
         self.selected = [s for s in self.selected if s in shown]
         self.loading = False
@@ -99,6 +104,7 @@ class QueueState(KeysetPages, ReasonDialog, AdminPageState):
         self.loading = True
         self.selected = []
         self.dialog = ""
+        self._forms = {}  # read the forms again: an admin may have edited one
         self._first_page(principal)
         return rx.call_script(list_keys(routes.ADMIN_QUEUE, KEYS))
 

@@ -148,7 +148,7 @@ class ProviderHomeState(ProviderPageState):
         self._load_subscriptions(principal)
         data = account_summary.account_summary(principal.actor)
         self.name = data["name"]
-        self.balance = data["balance"]
+        self.balance = fmt.money(data["balance"])
         self.status = data["status"]
         self.status_text = data["status_text"]
         self.needs_funds = data["needs_funds"]
@@ -163,21 +163,19 @@ class ProviderHomeState(ProviderPageState):
         self.active_subscriptions = data["active_subscriptions"]
         self.paused_subscriptions = data["paused_subscriptions"]
         outcome = data["spend_vs_won"]
-        self.won_value = outcome["won_value"]
-        self.won_text = (
-            f"{outcome['won']} of {outcome['assignments']} leads won; they cost {outcome['spend']} (refunds taken off)"
-        )
+        self.won_value = fmt.money(outcome["won_value"])
+        self.won_text = f"{outcome['won']} of {outcome['assignments']} leads won; they cost {fmt.money(outcome['spend'])} (refunds taken off)"
         days = data["spend_per_day"]
         self.spend_total = fmt.money(sum((Decimal(d["spend"]) for d in days), Decimal("0.00")))
         # The chart only draws: the amounts stay Decimal strings everywhere else.
-        self.chart = [{"day": d["day"][5:], "spend": float(d["spend"]), "label": d["spend"]} for d in days]
+        self.chart = [{"day": d["day"][5:], "spend": float(d["spend"]), "label": fmt.money(d["spend"])} for d in days]
         self.latest = [
             {
                 "lead_id": r["lead_id"],
                 "when": fmt.when(r["assigned_at"]),
                 "niche": r["niche"],
                 "email": r["email"],
-                "price": r["charged_amount"],
+                "price": fmt.money(r["charged_amount"]),
                 "refunded": "refunded" if r["is_refunded"] else "",
             }
             for r in lead_inbox.lead_inbox(principal.actor, limit=5)[:5]
@@ -189,7 +187,7 @@ def stat_card(label: str, value, id: str, extra: rx.Component | None = None) -> 
     return rx.card(
         rx.vstack(
             rx.text(label, size="2", color_scheme="gray"),
-            rx.heading(value, size="7", id=id),
+            rx.heading(value, size=rx.breakpoints(initial="6", sm="7"), id=id, style={"overflow_wrap": "anywhere"}),
             extra or rx.fragment(),
             spacing="1",
         ),

@@ -36,8 +36,8 @@ class ProviderLedgerState(KeysetPages, ProviderPageState):
                 "when": fmt.when(e["created_at"]),
                 "type": fmt.label(fmt.LEDGER_TYPE_TEXT, e["type"]),
                 "kind": e["type"],
-                "amount": e["signed_amount"],
-                "balance_after": e["balance_after"],
+                "amount": fmt.signed_money(e["signed_amount"]),
+                "balance_after": fmt.money(e["balance_after"]),
                 "lead": e["related_entity_id"] if e["related_entity_type"] == "lead" else "",
             }
             for e in page

@@ -32,7 +32,7 @@ class ProviderReturnsState(KeysetPages, ProviderPageState):
                 "when": fmt.when(r["created_at"]),
                 "lead_href": routes.provider_lead(r["lead_id"]),
                 "niche": r["niche"],
-                "price": r["charged_amount"],
+                "price": fmt.money(r["charged_amount"]),
                 "reason": r["reason_label"],
                 "status": STATUS_TEXT.get(r["status"], r["status"]),
                 "kind": r["status"],

@@ -20,6 +20,8 @@ import io
 from collections.abc import Iterable
 from decimal import Decimal
 
+from hotlead_app.settings import get_settings
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -35,6 +37,12 @@ class Number:
             raise ValueError("a Number is finite")
         text = format(value, "f") if isinstance(value, Decimal) else str(value)
         self.text = "+" + text if plus_sign and not text.startswith("-") else text
+
+
+def money_column(name: str) -> str:
+    """The header of a column of amounts: the amounts stay plain numbers, the header
+    says their currency: ``"amount"`` -> ``"amount (USD)"``."""
+    return f"{name} ({get_settings().currency})"
 
 
 def neutralise(text: str) -> str:

@@ -32,10 +32,12 @@ from hotlead_app.domain.controls import PERIODS, period_bounds, schedule_open
 from hotlead_app.domain.errors import NotFound
 from hotlead_app.domain.fairness import fairness_key
 from hotlead_app.domain.filters import first_mismatch
+from hotlead_app.domain.leads import LeadStatus
 from hotlead_app.infra import metrics
 from hotlead_app.infra.logging import bind
 from hotlead_app.models import (
     CompetitionLevel,
+    DistributionAttempt,
     DistributionRecord,
     Lead,
     LeadAssignment,
@@ -153,6 +155,8 @@ def _distribute_once(lead_id: uuid.UUID) -> DistributionResult:
                     if _frozen_now is not None:
                         raw.execute("SELECT set_config('hotlead.now', %s, true)", (_frozen_now.isoformat(),))
                     result = raw.execute("SELECT hotlead_distribute_lead(%s)", (lead_id,)).fetchone()[0]
+                    if result["outcome"] == "no_eligible":
+                        _keep_attempt(raw, lead_id, niche_id, result.get("levels") or [])
             finally:
                 raw.execute("SELECT hotlead_unlock_niche(%s)", (niche_id,))
         except BaseException:
@@ -169,6 +173,25 @@ def _distribute_once(lead_id: uuid.UUID) -> DistributionResult:
         changes=list(result.get("changes") or []),
         niche_id=niche_id,
     )
+
+
+#: The latest attempt nobody could take: its plan, read in the snapshot of the plan
+#: (the same REPEATABLE READ transaction), kept for the explanation of an approved lead.
+KEEP_ATTEMPT = """
+INSERT INTO distribution_attempts AS a
+       (lead_id, niche_id, levels, audit_seq, ledger_seq, snapshot, attempts, attempted_at, clock_at)
+VALUES (%(lead_id)s, %(niche_id)s, %(levels)s::jsonb,
+        (SELECT coalesce(max(seq), 0) FROM audit_logs), (SELECT coalesce(max(seq), 0) FROM ledger_entries),
+        pg_current_snapshot()::text, 1, now(), hotlead_now())
+ON CONFLICT (lead_id) DO UPDATE
+   SET levels = EXCLUDED.levels, audit_seq = EXCLUDED.audit_seq, ledger_seq = EXCLUDED.ledger_seq,
+       snapshot = EXCLUDED.snapshot, attempts = a.attempts + 1, attempted_at = EXCLUDED.attempted_at,
+       clock_at = EXCLUDED.clock_at
+"""
+
+
+def _keep_attempt(raw, lead_id: uuid.UUID, niche_id: uuid.UUID, levels: list[dict[str, Any]]) -> None:
+    raw.execute(KEEP_ATTEMPT, {"lead_id": lead_id, "niche_id": niche_id, "levels": json.dumps(levels)})
 
 
 def retry_waiting(*, niche_id: uuid.UUID | None = None, limit: int = 500) -> dict[str, int]:
@@ -462,6 +485,22 @@ def _parse_ts(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
+def _attempt_record(attempt: DistributionAttempt) -> DistributionRecord:
+    """An attempt that found nobody, as the decision record the explanations read
+    (a plan with nobody chosen; never stored)."""
+    return DistributionRecord(
+        lead_id=attempt.lead_id,
+        niche_id=attempt.niche_id,
+        distribution_seq=0,
+        levels=attempt.levels,
+        audit_seq=attempt.audit_seq,
+        ledger_seq=attempt.ledger_seq,
+        snapshot=attempt.snapshot,
+        decided_at=attempt.attempted_at,
+        clock_at=attempt.clock_at,
+    )
+
+
 def _explain_one(
     history: _History,
     record: DistributionRecord,
@@ -616,7 +655,8 @@ def explain(
     *, lead_id: uuid.UUID, provider_id: uuid.UUID | None = None, subscription_ids: list[uuid.UUID] | None = None
 ) -> list[Decision]:
     """Why each subscription of the lead's niche (or of one provider) did or did not
-    receive this lead, as things stood when it was distributed."""
+    receive this lead, as things stood when it was distributed; for a lead still
+    ``approved``, as things stood at its latest attempt (empty before any)."""
     found = explain_many(lead_ids=[lead_id], provider_id=provider_id, subscription_ids=subscription_ids)
     if lead_id not in found:
         raise NotFound("No such lead.", details={"lead_id": str(lead_id)})
@@ -627,8 +667,8 @@ def explain_many(
     *, lead_ids: list[uuid.UUID], provider_id: uuid.UUID | None = None, subscription_ids: list[uuid.UUID] | None = None
 ) -> dict[uuid.UUID, list[Decision]]:
     """``explain`` for several leads in a fixed number of statements (a page of missed
-    leads): ``{lead_id: decisions}`` for each lead that exists (an empty list for a lead
-    never distributed)."""
+    leads): ``{lead_id: decisions}`` for each lead that exists (for an approved lead, at
+    its latest attempt; an empty list for a lead never attempted)."""
     with unit_of_work() as uow:
         session = uow.session
         leads_by_id = {lead.id: lead for lead in session.exec(select(Lead).where(col(Lead.id).in_(lead_ids))).all()}
@@ -638,6 +678,14 @@ def explain_many(
                 select(DistributionRecord).where(col(DistributionRecord.lead_id).in_(list(leads_by_id)))
             ).all()
         }
+        # An approved lead nobody could take yet: its latest attempt stands for the record.
+        waiting = [i for i, lead in leads_by_id.items() if i not in records and lead.status == LeadStatus.APPROVED]
+        for attempt in (
+            session.exec(select(DistributionAttempt).where(col(DistributionAttempt.lead_id).in_(waiting))).all()
+            if waiting
+            else []
+        ):
+            records[attempt.lead_id] = _attempt_record(attempt)
         assignments: dict[uuid.UUID, list[LeadAssignment]] = {lead_id: [] for lead_id in records}
         for a in session.exec(
             select(LeadAssignment)

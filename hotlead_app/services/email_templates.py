@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from hotlead_app.domain import forms
+from hotlead_app.domain.money import show_money
+from hotlead_app.settings import get_settings
 
 BRAND = "Find Me A Hot Lead"
 ACCENT = "#ea580c"
@@ -14,6 +20,16 @@ class Rendered:
     subject: str
     text: str
     html: str
+
+
+def money(amount: object) -> str:
+    """Money in an email as on the pages: ``"$1,530.00"``, in the platform's currency."""
+    return show_money(amount, get_settings().currency)
+
+
+def answer_lines(fields: Sequence[Mapping[str, Any]], payload: Mapping[str, Any]) -> list[str]:
+    """A lead's answers, ``"Label: value"`` a line, in the form's order (as the pages)."""
+    return [f"{label}: {value}" for label, value in forms.answers(fields, payload)]
 
 
 def _html(title: str, paragraphs: list[str], button: tuple[str, str] | None = None, footer: str = "") -> str:

@@ -27,7 +27,6 @@ from sqlmodel import Session, col, select
 
 from hotlead_app import routes
 from hotlead_app.db import referenced, unit_of_work
-from hotlead_app.domain.money import format_money
 from hotlead_app.domain.phones import display_phone
 from hotlead_app.infra import metrics
 from hotlead_app.infra.logging import bind
@@ -197,7 +196,7 @@ def compose_provider_balance_rules(*, provider_id: uuid.UUID, changes: list[dict
             return None
         to_address, name, balance = provider.email, provider.name, provider.balance
     filters_only = bool(changes) and all(change["change"] == "filter_not_allowed" for change in changes)
-    lines = [] if filters_only else [f"Your balance is now {balance}."]
+    lines = [] if filters_only else [f"Your balance is now {email_templates.money(balance)}."]
     for change in changes:
         text = CHANGE_TEXT.get(change["change"], change["change"])
         lines.append(
@@ -220,24 +219,11 @@ def lead_link(lead_id: uuid.UUID) -> str:
     return f"{get_settings().public_url}{routes.PROVIDER_LEADS}/{lead_id}"
 
 
-def _answer_lines(fields: list[dict], payload: dict) -> list[str]:
-    """The lead's answers as ``"Label: value"`` in the form's order, then any the form
-    no longer names (the same order as ``components/format.answers`` on the pages)."""
-    named = [str(f.get("name")) for f in fields]
-    lines = [
-        f"{f.get('label') or f.get('name')}: {payload[str(f.get('name'))]}"
-        for f in fields
-        if payload.get(str(f.get("name"))) not in (None, "")
-    ]
-    lines += [f"{k}: {payload[k]}" for k in sorted(payload) if k not in named and payload[k] not in (None, "")]
-    return lines
-
-
 def _lead_summary(lead: Lead, niche: Niche, assignment: LeadAssignment) -> email_templates.DigestLead:
     contact = ", ".join(x for x in (lead.name, lead.email, display_phone(lead.phone)) if x)
     return email_templates.DigestLead(
-        title=f"{niche.name} lead, {format_money(assignment.charged_amount)}",
-        lines=[f"Contact: {contact}", *_answer_lines(niche.fields, lead.payload)],
+        title=f"{niche.name} lead, {email_templates.money(assignment.charged_amount)}",
+        lines=[f"Contact: {contact}", *email_templates.answer_lines(niche.fields, lead.payload)],
         link=lead_link(lead.id),
     )
 
@@ -278,7 +264,7 @@ def compose_new_lead(*, assignment_id: uuid.UUID) -> ComposedEmail | None:
             name=provider.name,
             title=f"New {niche.name} lead",
             lines=[
-                f"You received a new {niche.name} lead for {format_money(assignment.charged_amount)}.",
+                f"You received a new {niche.name} lead for {email_templates.money(assignment.charged_amount)}.",
                 *summary.lines,
             ],
             link=summary.link,
@@ -455,7 +441,7 @@ def check_low_balance(*, provider_id: uuid.UUID) -> ComposedEmail | None:
             name=provider.name,
             title="Your balance is low",
             lines=[
-                f"Your balance is {format_money(provider.balance)}, below the {format_money(threshold)} "
+                f"Your balance is {email_templates.money(provider.balance)}, below the {email_templates.money(threshold)} "
                 "you asked us to warn you about.",
                 "Subscriptions whose price per lead the balance no longer covers stop receiving leads.",
             ],
@@ -521,8 +507,8 @@ def compose_deposit_received(*, entry_id: uuid.UUID) -> ComposedEmail | None:
             return None
         provider = referenced(uow.session, ServiceProvider, entry.provider_id)
         lines = [
-            f"We received your deposit of {entry.amount}.",
-            f"Your balance after it: {entry.balance_after}.",
+            f"We received your deposit of {email_templates.money(entry.amount)}.",
+            *([f"Your balance after it: {email_templates.money(entry.balance_after)}."] if entry.balance_after else []),
             f"Reference: {entry.idempotency_key}",
         ]
         to_address, name = provider.email, provider.name
@@ -554,7 +540,7 @@ def compose_return_request(*, request_id: uuid.UUID, event: str) -> ComposedEmai
             niche_name=niche.name,
             lead_ref=str(assignment.lead_id)[:8],
             reason_label=label,
-            amount=str(assignment.charged_amount),
+            amount=email_templates.money(assignment.charged_amount),
             deny_reason=request.deny_reason,
             link=f"{get_settings().public_url}{routes.PROVIDER_LEADS}",
         )
@@ -597,7 +583,6 @@ def compose_webhook_disabled(*, endpoint_id: uuid.UUID) -> ComposedEmail | None:
 def compose_recharge_failed(*, recharge_id: uuid.UUID) -> ComposedEmail | None:
     """Auto-recharge was declined (or needs the cardholder) and is now off: the
     provider is sent to "Add funds" to pay on-session."""
-    from hotlead_app.domain import money
     from hotlead_app.models import Recharge
 
     with unit_of_work() as uow:
@@ -611,7 +596,7 @@ def compose_recharge_failed(*, recharge_id: uuid.UUID) -> ComposedEmail | None:
             else "your card was declined"
         )
         lines = [
-            f"We tried to add {money.format_money(recharge.amount)} {recharge.currency} to your balance "
+            f"We tried to add {email_templates.money(recharge.amount)} to your balance "
             f"(auto-recharge #{recharge.seq}), but {why}. Nothing was charged.",
             "Auto-recharge is now off. Add funds yourself to keep receiving leads, then "
             "turn auto-recharge on again (or save another card).",

@@ -44,14 +44,16 @@ def test_a_provider_adds_funds_through_checkout_and_sees_the_new_balance(
     sign_in_provider(page, app_server, email)
     page.goto(f"{app_server}/provider/funds")
     expect(page).to_have_title(re.compile("Add funds"))
-    expect(page.locator("#funds-balance")).to_have_text("0.00", timeout=30_000)
+    expect(page.locator("#funds-balance")).to_have_text(fmt.money("0.00"), timeout=30_000)
     expect(page.locator("#deposits-empty")).to_be_visible()
     _no_page_scroll(page)
 
     # A bad amount is told next to the field, and the input is kept.
     page.locator("#deposit-amount").fill("5")
     page.locator("#deposit-submit").click()
-    expect(page.locator(".field-error")).to_contain_text("between 10.00 and 10000.00", timeout=30_000)
+    expect(page.locator(".field-error")).to_contain_text(
+        f"between {fmt.money(10)} and {fmt.money(10000)}", timeout=30_000
+    )
     expect(page.locator("#deposit-amount")).to_have_value("5")
 
     page.locator("#preset-100").click()
@@ -65,7 +67,7 @@ def test_a_provider_adds_funds_through_checkout_and_sees_the_new_balance(
     page.get_by_role("button", name="Pay 100.00").click()
     expect(page).to_have_url(re.compile(r"/provider/funds/return/?\?deposit=.*result=success"), timeout=30_000)
     expect(page.locator("#deposit-status")).to_have_text("pending", timeout=30_000)
-    expect(page.locator("#return-balance")).to_have_text("0.00")
+    expect(page.locator("#return-balance")).to_have_text(fmt.money("0.00"))
     _no_page_scroll(page)
 
     # Stripe tells the platform, signed; the page updates by itself.
@@ -75,7 +77,7 @@ def test_a_provider_adds_funds_through_checkout_and_sees_the_new_balance(
     )
     assert resp.status_code == 200 and resp.json()["outcome"] == "processed", resp.text
     expect(page.locator("#deposit-status")).to_have_text("completed", timeout=30_000)
-    expect(page.locator("#return-balance")).to_have_text("100.00")
+    expect(page.locator("#return-balance")).to_have_text(fmt.money("100.00"))
     assert [(e.type, str(e.amount)) for e in ledger_of(provider.id)] == [("deposit", "100.00")]
 
 
@@ -84,7 +86,7 @@ def test_cancelling_at_the_processor_says_nothing_was_charged(page: Page, app_se
     accounts.create_provider_account(name="Cancel Roofing", email=email, password=PASSWORD, actor=admin())
     sign_in_provider(page, app_server, email)
     page.goto(f"{app_server}/provider/funds")
-    expect(page.locator("#funds-balance")).to_have_text("0.00", timeout=30_000)
+    expect(page.locator("#funds-balance")).to_have_text(fmt.money("0.00"), timeout=30_000)
     page.locator("#preset-25").click()
     page.locator("#deposit-submit").click()
     expect(page).to_have_url(re.compile(r"/pay/cs_"), timeout=30_000)

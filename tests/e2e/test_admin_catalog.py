@@ -189,15 +189,15 @@ def test_admin_creates_a_provider_credits_it_and_deactivates_it(page: Page, brow
     page.locator("#create-provider").click()
     expect(page).to_have_url(re.compile(r"/admin/providers/[0-9a-f-]{36}"), timeout=WAIT)
     provider_id = uuid.UUID(page.url.rstrip("/").rsplit("/", 1)[-1])
-    expect(page.locator("#provider-balance")).to_have_text("0.00", timeout=WAIT)
+    expect(page.locator("#provider-balance")).to_have_text(fmt.money("0.00"), timeout=WAIT)
 
     # A credit is reviewed, names amount and provider, and posts once even on a double click.
     page.locator("#adj-amount").fill("100.00")
     page.locator("#adj-memo").fill(memo)
     page.locator("#review-adjustment").click()
-    expect(page.locator("#adjustment-summary")).to_have_text(f"Credit 100.00 to {name}?", timeout=WAIT)
+    expect(page.locator("#adjustment-summary")).to_have_text(f"Credit {fmt.money(100)} to {name}?", timeout=WAIT)
     page.locator("#confirm-adjustment").dblclick()
-    expect(page.locator("#provider-balance")).to_have_text("100.00", timeout=WAIT)
+    expect(page.locator("#provider-balance")).to_have_text(fmt.money("100.00"), timeout=WAIT)
     # The second click reached the server with the same key and was told so.
     expect(page.get_by_text("This adjustment was already posted.")).to_be_visible(timeout=WAIT)
     expect(page.locator("#adjustment-form")).to_be_visible()
@@ -213,7 +213,7 @@ def test_admin_creates_a_provider_credits_it_and_deactivates_it(page: Page, brow
     try:
         provider_page = other.new_page()
         sign_in_provider(provider_page, app_server, login)
-        expect(provider_page.locator("#provider-balance")).to_have_text("100.00", timeout=WAIT)
+        expect(provider_page.locator("#provider-balance")).to_have_text(fmt.money("100.00"), timeout=WAIT)
         assert memo not in provider_page.content()
         # The admin's pages send a provider away.
         for path in (f"/admin/providers/{provider_id}", "/admin/ledger", "/admin/audit"):
@@ -234,7 +234,9 @@ def test_admin_creates_a_provider_credits_it_and_deactivates_it(page: Page, brow
     page.locator("#toggle-status").click()
     page.locator("#status-memo").fill("paused for a billing review")
     page.locator("#confirm-status").click()
-    expect(page.locator("#provider-status")).to_have_text("inactive", timeout=WAIT)
+    expect(page.locator("#provider-status")).to_have_text(
+        fmt.status_word(fmt.PROVIDER_STATUS, "inactive"), timeout=WAIT
+    )
     with unit_of_work() as uow:
         assert uow.session.get(ServiceProvider, provider_id).status.value == "inactive"
 
@@ -278,12 +280,12 @@ def test_the_global_ledger_filters_by_provider_and_type(page: Page, app_server, 
     expect(table.locator("tbody tr")).to_have_count(2, timeout=WAIT)
     expect(table).to_contain_text(f"fee {tag}")
     expect(table).not_to_contain_text(f"gift {tag}")
-    expect(table.locator("tbody tr").first).to_contain_text("-" + fmt.money(Decimal("5.00")))
+    expect(table.locator("tbody tr").first).to_contain_text(fmt.signed_money("-5.00"))
 
     page.locator("#ledger-type").select_option("deposit")
     page.locator("#ledger-filter").click()
     expect(table.locator("tbody tr")).to_have_count(1, timeout=WAIT)
-    expect(table).to_contain_text(fmt.money(Decimal("40.00")))
+    expect(table).to_contain_text(fmt.signed_money("40.00"))
 
     page.locator("#ledger-provider").fill("nobody-here@example.com")
     page.locator("#ledger-filter").click()

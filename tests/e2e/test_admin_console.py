@@ -14,6 +14,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
+from hotlead_app.components import format as fmt
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain.consent import ClientInfo
 from hotlead_app.domain.leads import LeadStatus
@@ -85,7 +86,7 @@ def test_admin_approves_two_leads_at_once(page: Page, app_server, shared_db):
         expect(page.locator(f"[id='lead-{lead_id}']")).to_be_visible(timeout=30_000)
     # What an admin decides on: answers, contact, source, UTM, partner, consent evidence, time waiting.
     card = page.locator(f"[id='lead-{third}']")
-    expect(card).to_contain_text("zip: 30301")
+    expect(card).to_contain_text("ZIP code: 30301")
     expect(card).to_contain_text(_email(third))
     expect(card).to_contain_text("https://example.org/roof-guide")
     expect(card).to_contain_text("utm_source: google · utm_campaign: spring")
@@ -183,7 +184,7 @@ def test_leads_browser_filters_and_links_to_the_detail(page: Page, app_server, s
     # The start of an address and a status that does not match: nothing.
     page.locator("#filter-email").fill(email.split("@")[0])
     page.locator("#filter-status").click()
-    page.get_by_role("option", name="rejected").click()
+    page.get_by_role("option", name=fmt.status_word(fmt.LEAD_STATUS, "rejected")).click()
     page.locator("#filter-apply").click()
     expect(page.locator("#leads-empty")).to_be_visible(timeout=30_000)
     # A bad day range is told next to the field.
@@ -199,7 +200,9 @@ def test_leads_browser_filters_and_links_to_the_detail(page: Page, app_server, s
     page.locator("#filter-apply").click()
     page.locator(f"[id='row-{wanted}'] .lead-link").click()
     expect(page).to_have_url(re.compile(f"/admin/leads/{wanted}"), timeout=30_000)
-    expect(page.locator("#lead-status")).to_have_text("pending_approval", timeout=30_000)
+    expect(page.locator("#lead-status")).to_have_text(
+        fmt.status_word(fmt.LEAD_STATUS, "pending_approval"), timeout=30_000
+    )
     expect(page.locator("#explanation-empty")).to_be_visible()
 
 
@@ -215,7 +218,7 @@ def test_lead_detail_explains_refunds_and_names_global_bad_lead_amounts(page: Pa
     page.goto(f"{app_server}/admin/leads/{lead_id}")
     explanation = page.locator("#explanation-table")
     expect(explanation).to_be_visible(timeout=30_000)
-    expect(explanation.locator("tbody tr")).to_have_count(3)
+    expect(explanation.locator(".explanation-row")).to_have_count(3)
     expect(explanation).to_contain_text(names[first.provider_id])
     expect(explanation.locator("tr", has_text=left_out.name)).to_contain_text("The level was full")
     expect(explanation.locator("tr", has_text=names[first.provider_id])).to_contain_text("Received the lead")
@@ -223,14 +226,14 @@ def test_lead_detail_explains_refunds_and_names_global_bad_lead_amounts(page: Pa
     # Refund the first assignment: the dialog names the amount and the provider; a reason is required.
     page.locator(f"[id='assignment-{first.id}'] .refund").click()
     expect(page.locator("#refund-dialog-text")).to_have_text(
-        f"12.50 goes back to {names[first.provider_id]}'s balance."
+        f"{fmt.money('12.50')} goes back to {names[first.provider_id]}'s balance."
     )
     page.locator("#confirm-refund").click()
     expect(page.locator("#action-reason-error")).to_be_visible()
     page.locator("#action-reason").fill("wrong phone number")
     page.locator("#action-memo").fill("called twice")
     page.locator("#confirm-refund").click()
-    expect(page.get_by_text("Refunded 12.50.")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(f"Refunded {fmt.money('12.50')}.")).to_be_visible(timeout=30_000)
     expect(page.locator(f"[id='assignment-{first.id}']")).to_contain_text("refunded: wrong phone number")
     expect(page.locator("#history-table")).to_contain_text("called twice")
     with unit_of_work() as uow:
@@ -243,12 +246,12 @@ def test_lead_detail_explains_refunds_and_names_global_bad_lead_amounts(page: Pa
     # Global Bad Lead: the dialog says what goes back to whom (only the unrefunded assignment).
     page.locator("#bad-lead").click()
     dialog = page.locator("#bad-lead-dialog-text")
-    expect(dialog).to_contain_text("12.50 in total")
-    expect(dialog).to_contain_text(f"12.50 to {names[second.provider_id]}")
+    expect(dialog).to_contain_text(f"{fmt.money('12.50')} in total")
+    expect(dialog).to_contain_text(f"{fmt.money('12.50')} to {names[second.provider_id]}")
     expect(dialog).not_to_contain_text(names[first.provider_id])
     page.locator("#action-reason").fill("fake person")
     page.locator("#confirm-bad-lead").click()
-    expect(page.locator("#lead-status")).to_have_text("bad_lead", timeout=30_000)
+    expect(page.locator("#lead-status")).to_have_text(fmt.status_word(fmt.LEAD_STATUS, "bad_lead"), timeout=30_000)
     assert _status(lead_id) == LeadStatus.BAD_LEAD
     assert catalog.get_provider(ADMIN, provider_id=second.provider_id).balance == Decimal("50.00")
 
@@ -270,7 +273,7 @@ def test_overview_draws_its_charts_from_the_data(page: Page, app_server, shared_
     backlog = approval_queue.backlog(ADMIN).count
     expect(page.locator("#stat-backlog")).to_have_text(str(backlog))
     net = sum((Decimal(r["net"]) for r in overview.overview(ADMIN, days=30)["revenue_per_day"]), Decimal("0"))
-    expect(page.locator("#stat-revenue")).to_have_text(f"{net:.2f}")
+    expect(page.locator("#stat-revenue")).to_have_text(fmt.money(net))
     # Usable on a phone: no horizontal page scroll.
     page.set_viewport_size({"width": 375, "height": 800})
     page.wait_for_timeout(500)

@@ -6,6 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from hotlead_app.components import format as fmt
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain.actors import admin
 from hotlead_app.models import Lead, LeadStatus
@@ -68,6 +69,6 @@ def test_a_provider_signs_in_and_sees_its_lead_and_lowered_balance(page: Page, a
         buyer = uow.session.get(Lead, lead_id).email
 
     sign_in(page, app_server, email, lands_on=r"/provider")
-    expect(page.locator("#provider-balance")).to_have_text("37.50", timeout=30_000)
+    expect(page.locator("#provider-balance")).to_have_text(fmt.money("37.50"), timeout=30_000)
     expect(page.locator("#provider-status")).to_contain_text("Active")
     expect(page.get_by_text(buyer)).to_be_visible()

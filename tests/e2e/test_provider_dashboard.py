@@ -12,10 +12,12 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 
+from hotlead_app.components import format as fmt
 from hotlead_app.db import unit_of_work
 from hotlead_app.domain.actors import admin
 from hotlead_app.models import Lead, LeadStatus
 from hotlead_app.services import accounts, catalog, intake, leads, ledger
+from hotlead_app.services.csv_export import money_column
 from tests.conftest import wait_for
 from tests.e2e.conftest import PASSWORD, api_login, new_admin, sign_in, sign_in_provider
 from tests.factories import ROOFING_FIELDS, approved_lead, assignments_of, confirmation_token, unique_email
@@ -65,10 +67,10 @@ def test_approved_lead_reaches_the_provider_and_its_refund_shows_in_the_ledger(
     wait_for(lambda: _status(lead.id) == LeadStatus.DISTRIBUTED, timeout=60, message="the worker's distribution")
 
     sign_in_provider(page, app_server, email, lands_on=r"/provider$")
-    expect(page.locator("#provider-balance")).to_have_text("37.50", timeout=30_000)
+    expect(page.locator("#provider-balance")).to_have_text(fmt.money("37.50"), timeout=30_000)
     expect(page.locator("#leads-week")).to_have_text("1")
     expect(page.locator("#leads-month")).to_have_text("1")
-    expect(page.locator("#spend-total")).to_contain_text("12.50")
+    expect(page.locator("#spend-total")).to_contain_text(fmt.money("12.50"))
     expect(page.locator("#spend-chart .recharts-bar-rectangle").first).to_be_attached(timeout=30_000)
 
     page.goto(f"{app_server}/provider/leads")
@@ -82,7 +84,7 @@ def test_approved_lead_reaches_the_provider_and_its_refund_shows_in_the_ledger(
     with page.expect_download() as download:
         page.locator("#export-leads").click()
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
-    assert [(r["lead_id"], r["email"], r["price"], r["providers_on_lead"]) for r in rows] == [
+    assert [(r["lead_id"], r["email"], r[money_column("price")], r["providers_on_lead"]) for r in rows] == [
         (str(lead.id), buyer, "12.50", "1")
     ]
 
@@ -100,24 +102,24 @@ def test_approved_lead_reaches_the_provider_and_its_refund_shows_in_the_ledger(
     assert refund.status_code in (200, 201), refund.text
 
     page.goto(f"{app_server}/provider/ledger")
-    expect(page.locator("#ledger-balance")).to_have_text("50.00", timeout=30_000)
+    expect(page.locator("#ledger-balance")).to_have_text(fmt.money("50.00"), timeout=30_000)
     rows = page.locator(".ledger-row")
     expect(rows).to_have_count(3)
     expect(rows.nth(0)).to_contain_text("Refund")
-    expect(rows.nth(0)).to_contain_text("+12.50")
-    expect(rows.nth(0)).to_contain_text("50.00")
-    expect(rows.nth(1)).to_contain_text("-12.50")
-    expect(rows.nth(1)).to_contain_text("37.50")
+    expect(rows.nth(0)).to_contain_text(fmt.signed_money("+12.50"))
+    expect(rows.nth(0)).to_contain_text(fmt.money("50.00"))
+    expect(rows.nth(1)).to_contain_text(fmt.signed_money("-12.50"))
+    expect(rows.nth(1)).to_contain_text(fmt.money("37.50"))
     with page.expect_download() as download:
         page.locator("#export-ledger").click()
     exported = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
-    assert [(r["type"], r["amount"], r["balance_after"]) for r in exported] == [
+    assert [(r["type"], r[money_column("amount")], r[money_column("balance_after")]) for r in exported] == [
         ("refund", "+12.50", "50.00"),
         ("charge", "-12.50", "37.50"),
         ("deposit", "+50.00", "50.00"),
     ]
     page.goto(f"{app_server}/provider")
-    expect(page.locator("#provider-balance")).to_have_text("50.00", timeout=30_000)
+    expect(page.locator("#provider-balance")).to_have_text(fmt.money("50.00"), timeout=30_000)
 
 
 def test_subscribe_with_the_filter_builder_whose_live_count_narrows(page: Page, app_server, shared_db):

@@ -8,6 +8,7 @@ import uuid
 
 from playwright.sync_api import Browser, Page, expect
 
+from hotlead_app.components import format as fmt
 from hotlead_app.domain.actors import admin
 from hotlead_app.services import accounts, catalog, distribution, ledger
 from tests.e2e.conftest import PASSWORD, WAIT, sign_in, sign_in_admin
@@ -54,7 +55,7 @@ def test_a_provider_returns_a_lead_and_an_admin_approves_it_from_the_queue(
     expect(row.locator(".lead-outcome")).to_have_text("Won")
     expect(row.locator(".lead-return")).to_have_count(0)
     page.goto(f"{app_server}/provider")
-    expect(page.locator("#won-value")).to_have_text("900.00", timeout=WAIT)
+    expect(page.locator("#won-value")).to_have_text(fmt.money("900.00"), timeout=WAIT)
     expect(page.locator("#won-text")).to_contain_text("1 of 1 leads won")
 
     admin_page = browser.new_context().new_page()
@@ -76,9 +77,9 @@ def test_a_provider_returns_a_lead_and_an_admin_approves_it_from_the_queue(
     page.goto(f"{app_server}/provider/returns")
     expect(page.locator(".return-row").first).to_contain_text("Approved: refunded", timeout=WAIT)
     page.goto(f"{app_server}/provider/ledger")
-    expect(page.locator("#ledger-balance")).to_have_text("50.00", timeout=WAIT)
+    expect(page.locator("#ledger-balance")).to_have_text(fmt.money("50.00"), timeout=WAIT)
     expect(page.locator(".ledger-row").nth(0)).to_contain_text("Refund")
-    expect(page.locator(".ledger-row").nth(0)).to_contain_text("+12.50")
+    expect(page.locator(".ledger-row").nth(0)).to_contain_text(fmt.signed_money("+12.50"))
     assert assignment.charged_amount == 12.5
 
 

@@ -12,6 +12,7 @@ import httpx
 from hotlead_app.domain import actors
 from hotlead_app.domain.actors import admin
 from hotlead_app.services import accounts, catalog, distribution, intake, leads, ledger
+from hotlead_app.services.csv_export import money_column
 from hotlead_app.services.reads import lead_inbox, ledger_entries
 from tests.factories import ADMIN, confirmation_token, unique_email
 
@@ -48,13 +49,13 @@ def test_exports_neutralise_formulas_and_keep_negative_amounts(db, api_server):
     (row,) = _rows(lead_inbox.lead_inbox_csv(actors.provider(provider.id)))
     assert row["level"] == "'" + EVIL
     assert row["email"] == "'=1+2@example.com"
-    assert row["price"] == "5.00"
+    assert row[money_column("price")] == "5.00"
     for value in row.values():
         assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), row
 
     entries = _rows(ledger_entries.provider_ledger_csv(actors.provider(provider.id)))
     # 6.00 deposited, 5.00 charged: the charge is our signed number, written as one.
-    assert [(e["type"], e["amount"], e["balance_after"]) for e in entries[:2]] == [
+    assert [(e["type"], e[money_column("amount")], e[money_column("balance_after")]) for e in entries[:2]] == [
         ("charge", "-5.00", "1.00"),
         ("deposit", "+2.00", "6.00"),
     ]

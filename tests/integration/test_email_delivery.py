@@ -11,7 +11,7 @@ from sqlmodel import select
 from hotlead_app.db import unit_of_work
 from hotlead_app.devstack.embedded import EmbeddedRedis, free_port
 from hotlead_app.models import EmailEvent, EmailStatus
-from hotlead_app.services import intake, notifications
+from hotlead_app.services import email_templates, intake, notifications
 from tests.conftest import point_settings_at, start_worker, stop_process_group, wait_for
 from tests.factories import make_niche, unique_email
 
@@ -115,7 +115,8 @@ def test_a_deposit_sends_the_provider_a_receipt(shared_db, celery_worker, smtp_s
     (message,) = wait_for(lambda: smtp_sink.to(email), timeout=30, message="the deposit receipt")
     assert message["Subject"] == "Deposit received"
     text = message.get_body(preferencelist=("plain",)).get_content()
-    assert "75.00" in text and "balance after it: 75.00" in text
+    shown = email_templates.money("75.00")
+    assert f"deposit of {shown}" in text and f"balance after it: {shown}" in text
 
 
 def test_a_provider_that_receives_a_lead_gets_its_contact_details_by_email(shared_db, celery_worker, smtp_sink):

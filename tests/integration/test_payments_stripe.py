@@ -101,7 +101,7 @@ def test_an_amount_outside_the_limits_names_them(world):
         json={"method": "stripe", "amount": "1.00"},
         headers=world["payer"].headers,
     )
-    assert "between 10.00 and 10000.00" in resp.json()["error"]["details"]["amount"]
+    assert "between $10.00 and $10,000.00" in resp.json()["error"]["details"]["amount"]
 
 
 def test_stripe_down_gives_503_and_the_deposit_is_marked_failed(world):

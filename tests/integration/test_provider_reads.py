@@ -25,6 +25,7 @@ from hotlead_app.domain.errors import InvalidFilters, InvalidInput, NotFound
 from hotlead_app.domain.filters import matches, validate_for_form
 from hotlead_app.models import Lead
 from hotlead_app.services import accounts, auth, catalog, distribution, leads, ledger, refunds
+from hotlead_app.services.csv_export import money_column
 from hotlead_app.services.reads import (
     account_summary,
     lead_detail,
@@ -286,7 +287,7 @@ def test_leads_csv_has_a_row_per_assigned_lead(db, monkeypatch):
     made = [distributed(market.slug, {"zip": f"3030{i}", "roof_type": "metal"}) for i in range(5)]
     rows = list(csv.DictReader(io.StringIO("".join(lead_inbox.lead_inbox_csv(actors.provider(provider.id))))))
     assert [r["lead_id"] for r in rows] == [str(x) for x in reversed(made)]
-    assert rows[0]["email"] == lead_contact(made[-1])[0] and rows[0]["price"] == "1.00"
+    assert rows[0]["email"] == lead_contact(made[-1])[0] and rows[0][money_column("price")] == "1.00"
     # One column per form field, headed by its label (no JSON column).
     assert "payload" not in rows[0]
     assert (rows[0]["ZIP code"], rows[0]["Roof type"], rows[0]["Roof area"]) == ("30304", "metal", "")
@@ -445,7 +446,7 @@ def test_ledger_pages_newest_first_with_running_balance_and_no_memo(db):
     csv_rows = list(
         csv.DictReader(io.StringIO("".join(ledger_entries.provider_ledger_csv(actors.provider(provider.id)))))
     )
-    assert [(r["type"], r["amount"], r["balance_after"]) for r in csv_rows] == [
+    assert [(r["type"], r[money_column("amount")], r[money_column("balance_after")]) for r in csv_rows] == [
         ("debit", "-2.50", "22.50"),
         ("credit", "+5.00", "25.00"),
         ("deposit", "+20.00", "20.00"),

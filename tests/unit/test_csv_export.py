@@ -39,3 +39,9 @@ def test_our_numbers_stay_signed_and_readable():
 def test_no_text_cell_ever_starts_like_a_formula(text):
     written = next(csv.reader(io.StringIO(csv_line([text]), newline="")), [""])
     assert not "".join(written).startswith(FORMULA_STARTS)
+
+
+def test_a_money_columns_header_names_the_currency() -> None:
+    from hotlead_app.services.csv_export import money_column
+
+    assert money_column("amount") == "amount (USD)"

@@ -49,6 +49,7 @@ class Levels(NichesState):
                 "id": str(lvl.id),
                 "name": lvl.name,
                 "price": fmt.money(lvl.price_per_lead),
+                "price_input": str(lvl.price_per_lead),
                 "max": str(lvl.max_providers),
                 "priority": str(lvl.priority_order),
                 "active": "yes" if lvl.active else "no",
@@ -86,7 +87,7 @@ class Levels(NichesState):
         self.level_form_open = True
         self.level_id = level_id
         self.lvl_name = level["name"]
-        self.lvl_price = level["price"]
+        self.lvl_price = level["price_input"]
         self.lvl_max = level["max"]
         self.lvl_priority = level["priority"]
         self.lvl_active = level["active"] == "yes"

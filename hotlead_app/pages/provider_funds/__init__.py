@@ -126,7 +126,7 @@ def _funds_form() -> rx.Component:
             rx.flex(
                 *[
                     rx.button(
-                        "$" + p,
+                        fmt.money(p),
                         variant=rx.cond(s.amount == p, "solid", "soft"),
                         on_click=s.choose(p),
                         type="button",

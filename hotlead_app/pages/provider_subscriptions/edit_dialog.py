@@ -8,6 +8,7 @@ import uuid
 
 import reflex as rx
 
+from hotlead_app.components import format as fmt
 from hotlead_app.domain.errors import DomainError, InvalidFilters
 from hotlead_app.pages.provider_subscriptions.controls_editor import ControlsEditor, controls_editor
 from hotlead_app.pages.provider_subscriptions.filter_builder import AFTER_COUNT, FilterBuilder, builder, builder_fields
@@ -51,7 +52,7 @@ class SubscriptionForm(ControlsEditor):
         except DomainError:
             self.waiting_count = -1
             return
-        self.waiting_count, self.waiting_total = found["count"], found["total_price"]
+        self.waiting_count, self.waiting_total = found["count"], fmt.money(found["total_price"])
 
     @event
     def set_take_waiting(self, value: bool):
@@ -93,7 +94,7 @@ class SubscriptionForm(ControlsEditor):
             {
                 "id": lvl["id"],
                 "name": lvl["name"],
-                "price": lvl["price_per_lead"],
+                "price": fmt.money(lvl["price_per_lead"]),
                 "max_providers": str(lvl["max_providers"]),
                 "subscribed": "1" if lvl["subscribed"] else "",
             }

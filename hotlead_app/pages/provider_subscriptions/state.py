@@ -9,6 +9,7 @@ import uuid
 import reflex as rx
 
 from hotlead_app import routes
+from hotlead_app.components import format as fmt
 from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import catalog
@@ -31,7 +32,7 @@ class SubscriptionsState(ProviderPageState):
                 "id": s["id"],
                 "niche": s["niche"],
                 "level": s["level"],
-                "price": s["price_per_lead"],
+                "price": fmt.money(s["price_per_lead"]),
                 "max_providers": str(s["max_providers"]),
                 "status": s["status"],
                 "filters": s["filters_text"],

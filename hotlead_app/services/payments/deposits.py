@@ -98,7 +98,10 @@ def check_request(*, method: object, amount: object) -> tuple[str, Decimal]:
     if value is not None:
         low, high = limits()
         if value < low or value > high:
-            errors["amount"] = f"must be between {money.format_money(low)} and {money.format_money(high)}"
+            currency = get_settings().currency
+            errors["amount"] = (
+                f"must be between {money.show_money(low, currency)} and {money.show_money(high, currency)}"
+            )
     if errors:
         raise InvalidInput(
             "This deposit cannot be made: " + "; ".join(f"{k} {v}" for k, v in errors.items()) + ".", details=errors

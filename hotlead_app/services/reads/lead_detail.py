@@ -18,7 +18,15 @@ from hotlead_app.domain import money
 from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import NotFound
 from hotlead_app.domain.leads import LeadStatus
-from hotlead_app.models import AuditLog, CompetitionLevel, Lead, LeadAssignment, Niche, ServiceProvider
+from hotlead_app.models import (
+    AuditLog,
+    CompetitionLevel,
+    DistributionAttempt,
+    Lead,
+    LeadAssignment,
+    Niche,
+    ServiceProvider,
+)
 from hotlead_app.services import distribution, inbox
 from hotlead_app.services.reads._access import admin_only, iso, own_provider
 from hotlead_app.services.reads._admin_leads import AdminLeadRow, lead_query, lead_row
@@ -216,7 +224,8 @@ class Decision(TypedDict):
 
 def explanation(actor: Actor, *, lead_id: uuid.UUID) -> list[Decision]:
     """Why each subscription of the lead's niche did or did not receive it (empty
-    until it is distributed), with provider and level names."""
+    until it is distributed), with provider and level names: the subscriptions that
+    received it first, then the others, each group by level (priority order)."""
     admin_only(actor)
     decisions = distribution.explain(lead_id=lead_id)
     if not decisions:
@@ -229,13 +238,24 @@ def explanation(actor: Actor, *, lead_id: uuid.UUID) -> list[Decision]:
                 )
             ).all()
         )
-        levels = dict(
-            uow.session.exec(
-                select(CompetitionLevel.id, CompetitionLevel.name).where(
-                    col(CompetitionLevel.id).in_({d.competition_level_id for d in decisions})
-                )
-            ).all()
-        )
+        level_rows = uow.session.exec(
+            select(CompetitionLevel.id, CompetitionLevel.name, CompetitionLevel.priority_order).where(
+                col(CompetitionLevel.id).in_({d.competition_level_id for d in decisions})
+            )
+        ).all()
+    levels = {level_id: name for level_id, name, _order in level_rows}
+    order = {level_id: (priority, name) for level_id, name, priority in level_rows}
+    # The chosen first, then the others; each group by level (its priority, then name).
+    decisions = sorted(
+        decisions,
+        key=lambda d: (
+            not d.chosen,
+            order.get(d.competition_level_id, (0, "")),
+            str(d.competition_level_id),
+            providers.get(d.provider_id, ""),
+            str(d.subscription_id),
+        ),
+    )
     return [
         {
             "subscription_id": str(d.subscription_id),
@@ -289,6 +309,9 @@ class AdminLead(AdminLeadRow):
     bad_lead_refunds: list[BadLeadRefund]
     bad_lead_total: str
     explanation: list[Decision] | None
+    #: A lead still approved: when the latest attempt found nobody, and how many did.
+    attempted_at: str | None
+    attempts: int
     history: list[HistoryRow]
 
 
@@ -336,6 +359,7 @@ def admin_lead(actor: Actor, *, lead_id: uuid.UUID, with_explanation: bool = Tru
                 .order_by(col(AuditLog.seq))
             ).all()
         )
+        attempt = uow.session.get(DistributionAttempt, lead_id) if lead.status == LeadStatus.APPROVED else None
     refundable = [(a, name) for a, name, _lvl in assignments if not a.is_refunded]
     return {
         **row,
@@ -362,6 +386,8 @@ def admin_lead(actor: Actor, *, lead_id: uuid.UUID, with_explanation: bool = Tru
         ],
         "bad_lead_total": money.format_money(sum((a.charged_amount for a, _n in refundable), Decimal("0.00"))),
         "explanation": explanation(actor, lead_id=lead_id) if with_explanation else None,
+        "attempted_at": iso(attempt.attempted_at) if attempt else None,
+        "attempts": attempt.attempts if attempt else 0,
         "history": [
             {
                 "id": str(a.id),

@@ -20,7 +20,7 @@ from hotlead_app.domain.actors import Actor
 from hotlead_app.models import CompetitionLevel, Lead, LeadAssignment, Niche
 from hotlead_app.services import inbox
 from hotlead_app.services.checks import time_cursor
-from hotlead_app.services.csv_export import csv_line
+from hotlead_app.services.csv_export import csv_line, money_column
 from hotlead_app.services.reads._access import own_provider
 from hotlead_app.services.reads._assignments import (
     AssignmentRow,
@@ -127,7 +127,7 @@ LEAD_CSV_COLUMNS = [
     "lead_id",
     "niche",
     "level",
-    "price",
+    money_column("price"),
     "refunded",
     "providers_on_lead",
     "name",

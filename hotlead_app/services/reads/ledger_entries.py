@@ -22,7 +22,7 @@ from hotlead_app.domain.errors import InvalidInput
 from hotlead_app.domain.money import LedgerEntryType
 from hotlead_app.models import LeadAssignment, LedgerEntry, ServiceProvider
 from hotlead_app.services.checks import page_limit, seq_cursor
-from hotlead_app.services.csv_export import Number, csv_line
+from hotlead_app.services.csv_export import Number, csv_line, money_column
 from hotlead_app.services.reads._access import admin_only, iso, own_provider
 from hotlead_app.services.reads.lead_inbox import CSV_BATCH
 
@@ -75,8 +75,8 @@ LEDGER_CSV_COLUMNS = [
     "created_at",
     "seq",
     "type",
-    "amount",
-    "balance_after",
+    money_column("amount"),
+    money_column("balance_after"),
     "related_entity_type",
     "related_entity_id",
     "id",
