@@ -13,7 +13,7 @@ import reflex as rx
 from reflex.vars import ArrayVar, ObjectVar
 
 from hotlead_app.components.backoffice import pager
-from hotlead_app.components.layout import field_error
+from hotlead_app.components.layout import field_error, field_label
 
 
 def loading_block() -> rx.Component:
@@ -40,8 +40,10 @@ def data_table(
     *,
     id: str | None = None,
     table_id: str | None = None,
+    label: str = "Table",
 ) -> rx.Component:
-    """A small table that scrolls sideways inside its own box on a narrow screen.
+    """A small table that scrolls sideways inside its own box on a narrow screen; the
+    box takes the keyboard focus (the arrows scroll it) and is a region named ``label``.
 
     ``headers`` are titles or ready ``column_header_cell``s; ``row`` renders one item;
     ``id`` names the scrolling box, ``table_id`` the table itself."""
@@ -58,6 +60,10 @@ def data_table(
         ),
         overflow_x="auto",
         width="100%",
+        class_name="table-scroll",
+        role="region",
+        aria_label=label,
+        tab_index=0,
         **box_props,
     )
 
@@ -79,7 +85,7 @@ def labeled_field(
 ) -> rx.Component:
     """A label above its control, and the field's error below it."""
     return rx.box(
-        rx.text(label, as_="label", html_for=html_for, size="2", **label_props),
+        field_label(label, html_for=html_for, **label_props),
         control,
         field_error(error),
         flex=flex,
@@ -133,18 +139,20 @@ def reason_fields(state, prefix: str) -> rx.Component:
             value=state.reason,
             on_change=state.set_reason,
             id=f"{prefix}-reason",
+            aria_label="Reason",
             width="100%",
             aria_invalid=rx.cond(state.reason_error != "", "true", "false"),
         ),
         rx.cond(
             state.reason_error != "",
-            rx.text(state.reason_error, color="red", size="2", role="alert", id=f"{prefix}-reason-error"),
+            rx.text(state.reason_error, color_scheme="red", size="2", role="alert", id=f"{prefix}-reason-error"),
         ),
         rx.text_area(
             placeholder="Memo for admins (optional)",
             value=state.memo,
             on_change=state.set_memo,
             id=f"{prefix}-memo",
+            aria_label="Memo for admins",
             width="100%",
         ),
         spacing="2",
