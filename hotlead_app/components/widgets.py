@@ -179,13 +179,17 @@ def confirm_dialog(
 
     ``title`` and ``description`` are a child or a tuple of children; with ``trigger`` the
     dialog opens from that button, otherwise pass ``open=`` / ``on_open_change=``;
-    ``close_on_confirm`` closes it when the confirm button is pressed."""
+    ``close_on_confirm`` closes it when the confirm button is pressed. A title or a
+    description given an ``id`` (``title_props``/``description_props``) still names and
+    describes the dialog (Radix would point at its own, now missing, ids)."""
     title = title if isinstance(title, tuple) else (title,)
     description = description if isinstance(description, tuple) else (description,)
+    title_attrs: dict = title_props or {}
+    description_attrs: dict = description_props or {}
     cancel_props = {"color_scheme": cancel_color} if cancel_color else {}
     parts = [
-        rx.alert_dialog.title(*title, **(title_props or {})),
-        rx.alert_dialog.description(*description, **(description_props or {})),
+        rx.alert_dialog.title(*title, **title_attrs),
+        rx.alert_dialog.description(*description, **description_attrs),
         *body,
         rx.flex(
             rx.alert_dialog.cancel(rx.button(cancel_label, variant="soft", **cancel_props)),
@@ -195,8 +199,13 @@ def confirm_dialog(
             margin_top="1em",
         ),
     ]
+    content_props = {}
+    if "id" in title_attrs:
+        content_props["aria_labelledby"] = title_attrs["id"]
+    if "id" in description_attrs:
+        content_props["aria_describedby"] = description_attrs["id"]
     children = [rx.alert_dialog.trigger(trigger)] if trigger is not None else []
-    return rx.alert_dialog.root(*children, rx.alert_dialog.content(*parts), **root_props)
+    return rx.alert_dialog.root(*children, rx.alert_dialog.content(*parts, **content_props), **root_props)
 
 
 def duplicate_badge(lead_id, href, label) -> rx.Component:

@@ -355,6 +355,8 @@ def _confirm_dialog() -> rx.Component:
                 spacing="3",
                 margin_top="1em",
             ),
+            # The description has its own id: keep it describing the dialog.
+            aria_describedby="adjustment-summary",
         ),
         open=S.confirm_open,
         on_open_change=S.set_confirm_open,

@@ -127,6 +127,18 @@ def sign_in(page: Page, base: str, email: str, lands_on: str) -> None:
     expect(page).to_have_url(re.compile(lands_on), timeout=WAIT)
 
 
+def settle(page: Page) -> None:
+    """After a resize or a click: two frames drawn (charts re-measure on a resize
+    observer) and no finite animation running (a dialog opening)."""
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    page.wait_for_function(
+        "() => document.getAnimations().every("
+        "a => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity)",
+        timeout=WAIT,
+        polling=100,
+    )
+
+
 # --------------------------------------------------------------------------- screenshots
 
 

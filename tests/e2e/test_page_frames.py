@@ -28,6 +28,7 @@ from tests.e2e.every_page import (
     provider_pages,
     public_pages,
     screenshot,
+    settle,
     shots_folder,
     write_index,
 )
@@ -75,7 +76,7 @@ def _frame_holds(page: Page, base: str, shown: Shown) -> None:
 def _screenshots(page: Page, name: str) -> None:
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
-        page.wait_for_timeout(400)
+        settle(page)
         screenshot(page, name, width)
     page.set_viewport_size({"width": 1366, "height": 900})
 
