@@ -25,10 +25,12 @@ def public_layout(*children: rx.Component) -> rx.Component:
             padding="1em 2em",
             border_bottom="1px solid var(--gray-a5)",
             width="100%",
+            role="banner",
         ),
         rx.center(
             rx.box(*children, width="100%", max_width="36em", padding="2em 1em"),
             width="100%",
+            role="main",
         ),
         min_height="100vh",
     )

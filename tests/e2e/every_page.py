@@ -159,11 +159,29 @@ def screenshot(page: Page, name: str, width: int) -> None:
     page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
 
 
+def _page_order():
+    """Sort key: the pages in the lists' order (public, provider, admin), each state
+    (``admin-provider-status-dialog``) right after its page, unknown names last."""
+    w = World("", "", uuid.uuid4(), "", uuid.uuid4(), uuid.uuid4())
+    order = [s.name for s in [*public_pages(w), *provider_pages(w), *admin_pages(w)]]
+
+    def key(name: str) -> tuple[int, int, str]:
+        pages = [i for i, page in enumerate(order) if name == page or name.startswith(page + "-")]
+        # the longest matching page name is the page a state belongs to
+        best = max(pages, key=lambda i: len(order[i]), default=len(order))
+        return (best, 0 if best < len(order) and name == order[best] else 1, name)
+
+    return key
+
+
 def write_index(folder: Path | None) -> None:
     """``index.html`` in ``folder``: one row per page, its 1366 px and 375 px shots side by side."""
     if folder is None or not folder.is_dir():
         return
-    names = sorted({m.group(1) for p in folder.glob("*.png") if (m := re.fullmatch(r"(.+)-(\d+)\.png", p.name))})
+    names = sorted(
+        {m.group(1) for p in folder.glob("*.png") if (m := re.fullmatch(r"(.+)-(\d+)\.png", p.name))},
+        key=_page_order(),
+    )
     rows = []
     for name in names:
         cells = "".join(

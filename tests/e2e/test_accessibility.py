@@ -10,10 +10,15 @@ and the selectors of the failing nodes.
 
 ``KNOWN_VIOLATIONS`` lets through, on a page whose fixes belong to another piece of
 work, exactly the rules listed for it; a listed rule that no longer occurs fails the
-test too, so the list can only shrink (to nothing)."""
+test too, so the list can only shrink (to nothing).
+
+``HOTLEAD_AXE_REPORT=<file>`` also appends every violation of any impact (moderate and
+minor too) to that file, one JSON line per page, width and rule."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import uuid
 from collections.abc import Callable
@@ -55,9 +60,9 @@ KNOWN_VIOLATIONS: dict[str, set[str]] = {
     # A provider's lead: the return reason select trigger without a name.
     "provider-lead": {"button-name"},
     # The niche editor: a form field's Type select (#field-0-type), its label not bound.
-    "admin-niche-editor": {"select-name"},
+    "admin-niches-editor": {"select-name"},
     # The new subscription form: the niche select (#niche-select) without a label.
-    "provider-subscription-form": {"select-name"},
+    "provider-subscriptions-form": {"select-name"},
 }
 
 #: The states scanned besides the pages of every_page.py (by the tests below).
@@ -65,10 +70,10 @@ STATES = [
     "not-found",
     "lead-form-errors",
     "signin-error",
-    "provider-subscription-form",
-    "provider-sign-out-dialog",
-    "provider-api-key-revoke-dialog",
-    "admin-niche-editor",
+    "provider-subscriptions-form",
+    "provider-overview-sign-out-dialog",
+    "provider-api-keys-revoke-dialog",
+    "admin-niches-editor",
     "admin-queue-reject-dialog",
     "admin-provider-adjustment-errors",
     "admin-provider-adjustment-dialog",
@@ -76,6 +81,8 @@ STATES = [
 ]
 
 AXE = Axe()
+#: HOTLEAD_AXE_REPORT=<file>: also append every violation found (any impact) there as JSON lines.
+REPORT = os.environ.get("HOTLEAD_AXE_REPORT", "")
 
 
 @dataclass
@@ -86,8 +93,14 @@ class Scan:
 
     def run(self, page: Page, name: str, width: int) -> None:
         results = AXE.run(page, options={"resultTypes": ["violations"]})
-        blocking = {v["id"]: v for v in results.response["violations"] if v.get("impact") in BLOCKING}
-        self.found.setdefault(name, {})[width] = blocking
+        violations = results.response["violations"]
+        self.found.setdefault(name, {})[width] = {v["id"]: v for v in violations if v.get("impact") in BLOCKING}
+        if REPORT:  # every violation, whatever its impact, one JSON line each (for a reviewer)
+            with open(REPORT, "a", encoding="utf-8") as out:
+                for v in violations:
+                    targets = [" ".join(str(t) for t in node["target"]) for node in v["nodes"]]
+                    line = {"page": name, "width": width, "rule": v["id"], "impact": v.get("impact"), "nodes": targets}
+                    out.write(json.dumps(line) + "\n")
 
     def check(self) -> None:
         problems: list[str] = []
@@ -205,7 +218,7 @@ def test_provider_pages_have_no_serious_violations(page: Page, app_server, share
         page.locator("#new-subscription").click()
         expect(page.locator("#subscription-form")).to_be_visible(timeout=WAIT)
 
-    _state(page, scan, "provider-subscription-form", subscription_form)
+    _state(page, scan, "provider-subscriptions-form", subscription_form)
 
     def sign_out_everywhere_dialog() -> None:
         page.goto(f"{app_server}/provider")
@@ -213,7 +226,7 @@ def test_provider_pages_have_no_serious_violations(page: Page, app_server, share
         page.locator("#sign-out-everywhere").click()
         expect(page.get_by_role("alertdialog")).to_be_visible(timeout=WAIT)
 
-    _state(page, scan, "provider-sign-out-dialog", sign_out_everywhere_dialog)
+    _state(page, scan, "provider-overview-sign-out-dialog", sign_out_everywhere_dialog)
 
     def new_key_and_revoke_dialog() -> None:
         page.keyboard.press("Escape")
@@ -224,7 +237,7 @@ def test_provider_pages_have_no_serious_violations(page: Page, app_server, share
         page.locator(".revoke-key").first.click()
         expect(page.get_by_role("alertdialog")).to_be_visible(timeout=WAIT)
 
-    _state(page, scan, "provider-api-key-revoke-dialog", new_key_and_revoke_dialog)
+    _state(page, scan, "provider-api-keys-revoke-dialog", new_key_and_revoke_dialog)
     scan.check()
 
 
@@ -238,7 +251,7 @@ def test_admin_pages_have_no_serious_violations(page: Page, app_server, shared_d
         page.locator("#new-niche").click()
         expect(page.locator("#niche-editor")).to_be_visible(timeout=WAIT)
 
-    _state(page, scan, "admin-niche-editor", niche_editor)
+    _state(page, scan, "admin-niches-editor", niche_editor)
 
     def reject_dialog() -> None:
         page.goto(f"{app_server}/admin/queue")
