@@ -7,4 +7,5 @@ from hotlead_app.infra.logging import configure_logging
 
 configure_logging("app")  # JSON lines, in every web server process (the module is imported by each)
 
-app = rx.App(api_transformer=api.build_app())
+# a11y.css: contrast and keyboard fixes over Radix Themes (tests/e2e/test_accessibility.py).
+app = rx.App(api_transformer=api.build_app(), stylesheets=["/a11y.css"])

@@ -152,6 +152,7 @@ def backoffice_layout(
             padding="0.75em 1em",
             border_bottom="1px solid var(--gray-a5)",
             width="100%",
+            role="banner",
         ),
         rx.box(
             rx.flex(
@@ -170,6 +171,7 @@ def backoffice_layout(
             margin="0 auto",
             padding="1.5em 1em",
             overflow_x="auto",
+            role="main",
         ),
         min_height="100vh",
     )

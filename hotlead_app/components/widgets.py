@@ -13,7 +13,7 @@ import reflex as rx
 from reflex.vars import ArrayVar, ObjectVar
 
 from hotlead_app.components.backoffice import pager
-from hotlead_app.components.layout import field_error
+from hotlead_app.components.layout import field_error, field_label
 
 
 def loading_block() -> rx.Component:
@@ -99,9 +99,11 @@ def data_table(
     id: str | None = None,
     table_id: str | None = None,
     stack_on_phone: bool = False,
+    label: str = "Table",
 ) -> rx.Component:
     """A small table that scrolls sideways inside its own box on a narrow screen, or,
-    with ``stack_on_phone``, shows each row as a card there (cells from ``labelled_cell``).
+    with ``stack_on_phone``, shows each row as a card there (cells from ``labelled_cell``);
+    the box takes the keyboard focus (the arrows scroll it) and is a region named ``label``.
 
     ``headers`` are titles or ready ``column_header_cell``s; ``row`` renders one item;
     ``id`` names the scrolling box, ``table_id`` the table itself."""
@@ -120,6 +122,10 @@ def data_table(
         ),
         overflow_x="auto",
         width="100%",
+        class_name="table-scroll",
+        role="region",
+        aria_label=label,
+        tab_index=0,
         **box_props,
     )
 
@@ -141,7 +147,7 @@ def labeled_field(
 ) -> rx.Component:
     """A label above its control, and the field's error below it."""
     return rx.box(
-        rx.text(label, as_="label", html_for=html_for, size="2", **label_props),
+        field_label(label, html_for=html_for, **label_props),
         control,
         field_error(error),
         flex=flex,
@@ -195,18 +201,20 @@ def reason_fields(state, prefix: str) -> rx.Component:
             value=state.reason,
             on_change=state.set_reason,
             id=f"{prefix}-reason",
+            aria_label="Reason",
             width="100%",
             aria_invalid=rx.cond(state.reason_error != "", "true", "false"),
         ),
         rx.cond(
             state.reason_error != "",
-            rx.text(state.reason_error, color="red", size="2", role="alert", id=f"{prefix}-reason-error"),
+            rx.text(state.reason_error, color_scheme="red", size="2", role="alert", id=f"{prefix}-reason-error"),
         ),
         rx.text_area(
             placeholder="Memo for admins (optional)",
             value=state.memo,
             on_change=state.set_memo,
             id=f"{prefix}-memo",
+            aria_label="Memo for admins",
             width="100%",
         ),
         spacing="2",
@@ -233,13 +241,17 @@ def confirm_dialog(
 
     ``title`` and ``description`` are a child or a tuple of children; with ``trigger`` the
     dialog opens from that button, otherwise pass ``open=`` / ``on_open_change=``;
-    ``close_on_confirm`` closes it when the confirm button is pressed."""
+    ``close_on_confirm`` closes it when the confirm button is pressed. A title or a
+    description given an ``id`` (``title_props``/``description_props``) still names and
+    describes the dialog (Radix would point at its own, now missing, ids)."""
     title = title if isinstance(title, tuple) else (title,)
     description = description if isinstance(description, tuple) else (description,)
+    title_attrs: dict = title_props or {}
+    description_attrs: dict = description_props or {}
     cancel_props = {"color_scheme": cancel_color} if cancel_color else {}
     parts = [
-        rx.alert_dialog.title(*title, **(title_props or {})),
-        rx.alert_dialog.description(*description, **(description_props or {})),
+        rx.alert_dialog.title(*title, **title_attrs),
+        rx.alert_dialog.description(*description, **description_attrs),
         *body,
         rx.flex(
             rx.alert_dialog.cancel(rx.button(cancel_label, variant="soft", **cancel_props)),
@@ -249,8 +261,13 @@ def confirm_dialog(
             margin_top="1em",
         ),
     ]
+    content_props = {}
+    if "id" in title_attrs:
+        content_props["aria_labelledby"] = title_attrs["id"]
+    if "id" in description_attrs:
+        content_props["aria_describedby"] = description_attrs["id"]
     children = [rx.alert_dialog.trigger(trigger)] if trigger is not None else []
-    return rx.alert_dialog.root(*children, rx.alert_dialog.content(*parts), **root_props)
+    return rx.alert_dialog.root(*children, rx.alert_dialog.content(*parts, **content_props), **root_props)
 
 
 def duplicate_badge(lead_id, href, label) -> rx.Component:

@@ -9,13 +9,14 @@ from hotlead_app import routes
 from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.page import admin_page
-from hotlead_app.components.widgets import data_table, loading_or
+from hotlead_app.components.widgets import data_table, labeled_field, loading_or
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services.reads import conversion
 from hotlead_app.state.events import event
 from hotlead_app.state.guards import AdminPageState, guarded
 
 GROUPS = ["niche", "level", "partner", "utm_source"]
+GROUP_LABELS = {"niche": "Niche", "level": "Level", "partner": "Partner", "utm_source": "UTM source"}
 
 
 class ConversionState(AdminPageState):
@@ -88,9 +89,30 @@ def admin_conversion() -> rx.Component:
     return rx.vstack(
         rx.form(
             rx.flex(
-                rx.select(GROUPS, name="by", value=S.by, on_change=S.set_by, id="conversion-by"),
-                rx.input(name="from", type="date", default_value=S.start, key=S.start, id="conversion-from"),
-                rx.input(name="to", type="date", default_value=S.end, key=S.end, id="conversion-to"),
+                labeled_field(
+                    "Group by",
+                    rx.select.root(
+                        rx.select.trigger(id="conversion-by", width="100%"),
+                        rx.select.content(*[rx.select.item(GROUP_LABELS[g], value=g) for g in GROUPS]),
+                        name="by",
+                        value=S.by,
+                        on_change=S.set_by,
+                    ),
+                    html_for="conversion-by",
+                    flex="0 1 12em",
+                ),
+                labeled_field(
+                    "From",
+                    rx.input(name="from", type="date", default_value=S.start, key=S.start, id="conversion-from"),
+                    html_for="conversion-from",
+                    flex="0 1 11em",
+                ),
+                labeled_field(
+                    "To",
+                    rx.input(name="to", type="date", default_value=S.end, key=S.end, id="conversion-to"),
+                    html_for="conversion-to",
+                    flex="0 1 11em",
+                ),
                 rx.button("Show", type="submit", id="conversion-show"),
                 wrap="wrap",
                 spacing="3",
@@ -120,6 +142,7 @@ def admin_conversion() -> rx.Component:
                         S.rows,
                         _row,
                         id="conversion-table",
+                        label="Conversion by group",
                     ),
                     width="100%",
                 ),

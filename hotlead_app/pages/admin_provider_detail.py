@@ -15,7 +15,7 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
-from hotlead_app.components.layout import field_error
+from hotlead_app.components.layout import field_error, field_label
 from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import confirm_dialog, data_table, keyset_pager, loading_or
 from hotlead_app.domain import money
@@ -261,6 +261,7 @@ def _status_dialog() -> rx.Component:
             on_change=S.set_status_memo,
             margin_top="1em",
             id="status-memo",
+            aria_label="Memo for the audit log",
         ),
         trigger=rx.button(
             rx.cond(switching_off, "Deactivate", "Activate"),
@@ -285,7 +286,7 @@ def _adjustment_form() -> rx.Component:
             rx.heading("Credit or debit", size="3"),
             rx.flex(
                 rx.box(
-                    rx.text("Type", as_="label", html_for="adj-type", size="2", weight="medium"),
+                    field_label("Type", html_for="adj-type", weight="medium"),
                     rx.el.select(
                         rx.el.option("credit (adds)", value="credit"),
                         rx.el.option("debit (takes)", value="debit"),
@@ -298,7 +299,7 @@ def _adjustment_form() -> rx.Component:
                     flex="0 1 10em",
                 ),
                 rx.box(
-                    rx.text("Amount", as_="label", html_for="adj-amount", size="2", weight="medium"),
+                    field_label("Amount", html_for="adj-amount", weight="medium"),
                     rx.input(
                         value=S.adj_amount,
                         on_change=S.set_adj_amount,
@@ -311,7 +312,7 @@ def _adjustment_form() -> rx.Component:
                     flex="0 1 10em",
                 ),
                 rx.box(
-                    rx.text("Memo (admins only)", as_="label", html_for="adj-memo", size="2", weight="medium"),
+                    field_label("Memo (admins only)", html_for="adj-memo", weight="medium"),
                     rx.input(
                         value=S.adj_memo,
                         on_change=S.set_adj_memo,
@@ -358,17 +359,20 @@ def _confirm_dialog() -> rx.Component:
                 spacing="3",
                 margin_top="1em",
             ),
+            # The description has its own id: keep it describing the dialog.
+            aria_describedby="adjustment-summary",
         ),
         open=S.confirm_open,
         on_open_change=S.set_confirm_open,
     )
 
 
-def _table(headers: list[str], rows, cells: list[str], row_id: str | None = None) -> rx.Component:
+def _table(headers: list[str], rows, cells: list[str], label: str, row_id: str | None = None) -> rx.Component:
     return data_table(
         headers,
         rows,
         lambda r: rx.table.row(*[rx.table.cell(r[c]) for c in cells], id=("entry-" + r["id"]) if row_id else None),
+        label=label,
     )
 
 
@@ -421,6 +425,7 @@ def _content() -> rx.Component:
                     ["When", "Type", "Amount", "Balance after", "Memo", "For"],
                     S.entries,
                     ["when", "type", "amount", "balance_after", "memo", "related"],
+                    "Ledger",
                     row_id="entry",
                 ),
                 keyset_pager(S),
@@ -435,13 +440,14 @@ def _content() -> rx.Component:
                 ["Niche", "Level", "Price", "State", "Filters", "Last lead"],
                 S.subscriptions,
                 ["niche", "level", "price", "state", "filters", "last"],
+                "Subscriptions",
             ),
             empty_state("No subscription yet.", id="subscriptions-empty"),
         ),
         rx.heading("Logins", size="4"),
         rx.cond(
             S.logins.length() > 0,
-            _table(["Email", "Active", "Since"], S.logins, ["email", "active", "since"]),
+            _table(["Email", "Active", "Since"], S.logins, ["email", "active", "since"], "Logins"),
             empty_state("No login: this provider cannot sign in.", id="logins-empty"),
         ),
         spacing="4",

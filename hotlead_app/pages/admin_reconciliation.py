@@ -128,6 +128,7 @@ def _dialog() -> rx.Component:
         "(e.g. with a credit or debit on the provider's page). This cannot be undone.",
         rx.text_area(
             placeholder="What was done (kept in the audit log)",
+            aria_label="What was done",
             value=S.note,
             on_change=S.set_note,
             margin_top="1em",

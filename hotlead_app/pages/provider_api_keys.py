@@ -135,6 +135,7 @@ def provider_api_keys() -> tuple[rx.Component, ...]:
             rx.flex(
                 rx.input(
                     placeholder="Name, e.g. CRM sync",
+                    aria_label="Name of the new key",
                     value=S.name,
                     on_change=S.set_name,
                     id="key-name",
@@ -146,7 +147,7 @@ def provider_api_keys() -> tuple[rx.Component, ...]:
                 spacing="2",
                 width="100%",
             ),
-            rx.cond(S.name_error != "", rx.text(S.name_error, color="red", size="1", role="alert")),
+            rx.cond(S.name_error != "", rx.text(S.name_error, color_scheme="red", size="1", role="alert")),
             on_submit=lambda _: S.create(),
             reset_on_submit=False,
             width="100%",
@@ -164,7 +165,7 @@ def provider_api_keys() -> tuple[rx.Component, ...]:
             S.loading,
             rx.cond(
                 S.keys.length() > 0,
-                data_table(headers, S.keys, _row),
+                data_table(headers, S.keys, _row, label="API keys"),
                 empty_state("No API keys yet.", id="keys-empty"),
             ),
         ),

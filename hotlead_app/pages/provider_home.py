@@ -16,6 +16,7 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.layout import field_label
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, loading_or
 from hotlead_app.domain.controls import PERIODS
@@ -221,7 +222,7 @@ def _money_input(period: str) -> rx.Component:
     s = ProviderHomeState
     error = s.settings_errors.get("spend_caps." + period, "")
     return rx.vstack(
-        rx.text("Per " + period, size="2", as_="label", html_for="spend-cap-" + period),
+        field_label("Per " + period, html_for="spend-cap-" + period),
         rx.input(
             value=s.spend_caps.get(period, ""),
             on_change=lambda v: s.set_spend_cap(period, v),
@@ -230,7 +231,7 @@ def _money_input(period: str) -> rx.Component:
             width="9em",
             id="spend-cap-" + period,
         ),
-        rx.cond(error != "", rx.text(error, color="red", size="1", role="alert", class_name="field-error")),
+        rx.cond(error != "", rx.text(error, color_scheme="red", size="1", role="alert", class_name="field-error")),
         spacing="1",
         id="spend-cap-field-" + period,
     )
@@ -248,7 +249,7 @@ def settings_section() -> rx.Component:
                 color_scheme="gray",
             ),
             rx.vstack(
-                rx.text("Time zone", size="2", weight="medium", as_="label", html_for="time-zone"),
+                field_label("Time zone", html_for="time-zone", weight="medium"),
                 rx.el.select(
                     rx.foreach(ZONES, lambda z: rx.el.option(z, value=z)),
                     value=s.time_zone,
@@ -256,7 +257,7 @@ def settings_section() -> rx.Component:
                     id="time-zone",
                     style={"padding": "0.4em", "max_width": "100%", "border_radius": "6px"},
                 ),
-                rx.cond(zone_error != "", rx.text(zone_error, color="red", size="1", role="alert")),
+                rx.cond(zone_error != "", rx.text(zone_error, color_scheme="red", size="1", role="alert")),
                 spacing="1",
             ),
             rx.text("Spend caps (empty: no cap)", size="2", weight="medium"),

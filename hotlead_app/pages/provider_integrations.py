@@ -282,6 +282,7 @@ def provider_integrations() -> tuple[rx.Component, ...]:
             rx.flex(
                 rx.input(
                     placeholder="https://crm.example.com/hotlead",
+                    aria_label="Endpoint URL",
                     value=S.url,
                     on_change=S.set_url,
                     id="endpoint-url",
@@ -290,6 +291,7 @@ def provider_integrations() -> tuple[rx.Component, ...]:
                 ),
                 rx.input(
                     placeholder="Description (optional)",
+                    aria_label="Description (optional)",
                     value=S.description,
                     on_change=S.set_description,
                     id="endpoint-description",
@@ -302,11 +304,12 @@ def provider_integrations() -> tuple[rx.Component, ...]:
                 width="100%",
             ),
             rx.cond(
-                S.url_error != "", rx.text("URL: ", S.url_error, color="red", size="1", role="alert", id="url-error")
+                S.url_error != "",
+                rx.text("URL: ", S.url_error, color_scheme="red", size="1", role="alert", id="url-error"),
             ),
             rx.cond(
                 S.description_error != "",
-                rx.text("Description: ", S.description_error, color="red", size="1", role="alert"),
+                rx.text("Description: ", S.description_error, color_scheme="red", size="1", role="alert"),
             ),
             on_submit=lambda _: S.create(),
             reset_on_submit=False,

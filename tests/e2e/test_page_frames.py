@@ -4,121 +4,46 @@ and heading; and the guard the page decorators put in front of each back-office 
 holds (anonymous visitors are sent to sign-in, with the page to come back to, from
 every back-office page; a provider opening an admin page gets the wrong-account page).
 
-With ``HOTLEAD_SHOTS=<dir>`` each page is also saved there as a full-page screenshot
-at 1366 px and at 375 px wide (``<name>-1366.png``, ``<name>-375.png``)."""
+Each page is also saved as a full-page screenshot at 1366 px and at 375 px wide
+(``<name>-1366.png``, ``<name>-375.png``) in ``build/screenshots/`` (``HOTLEAD_SHOTS=<dir>``
+names another folder, ``HOTLEAD_SHOTS=off`` none), with an ``index.html`` that shows them
+all side by side. The pages and their world: ``tests/e2e/every_page.py``."""
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from hotlead_app.db import unit_of_work
-from hotlead_app.domain.actors import admin
-from hotlead_app.models import UserRole
-from hotlead_app.services import accounts, catalog, ledger
 from tests.conftest import http_ok
-from tests.factories import ROOFING_FIELDS, unique_email
-
-PASSWORD = "correct horse battery"
-WAIT = 30_000
-SITE = "Find Me A Hot Lead"
-SHOTS = os.environ.get("HOTLEAD_SHOTS", "")
-
-
-@dataclass(frozen=True)
-class Shown:
-    name: str  # the screenshot's name
-    path: str
-    title: str  # the document title before " | Find Me A Hot Lead" ("" for the site name alone)
-    heading: str | None = None  # the frame's heading (back-office pages)
-
-
-@dataclass(frozen=True)
-class World:
-    admin_email: str
-    provider_email: str
-    provider_id: uuid.UUID
-    slug: str
+from tests.e2e.every_page import (
+    SITE,
+    WAIT,
+    WIDTHS,
+    Shown,
+    World,
+    admin_pages,
+    build_world,
+    provider_pages,
+    public_pages,
+    screenshot,
+    settle,
+    shots_folder,
+    write_index,
+)
+from tests.e2e.every_page import sign_in as _sign_in
 
 
 @pytest.fixture(scope="module")
 def world(app_server) -> World:
-    """An admin, and a provider with a balance subscribed to a niche's level."""
-    admin_email = unique_email("frames-admin")
-    with unit_of_work() as uow:
-        accounts.create_user(uow, email=admin_email, password=PASSWORD, role=UserRole.ADMIN)
-    provider_email = unique_email("frames-provider")
-    provider = accounts.create_provider_account(
-        name="Frames Roofing", email=provider_email, password=PASSWORD, actor=admin()
-    )
-    niche = catalog.create_niche(
-        slug=f"frames-{uuid.uuid4().hex[:8]}", name="Frame roofs", fields=ROOFING_FIELDS, actor=admin()
-    )
-    level = catalog.create_level(
-        niche_id=niche.id, name="Shared", price_per_lead="12.50", max_providers=2, priority_order=1, actor=admin()
-    )
-    ledger.post(provider_id=provider.id, type="deposit", amount="80.00", key=f"frames:{provider.id}")
-    catalog.create_subscription(competition_level_id=level.id, filters={}, actor=admin(), provider_id=provider.id)
-    return World(admin_email, provider_email, provider.id, niche.slug)
+    return build_world()
 
 
-def admin_pages(w: World) -> list[Shown]:
-    return [
-        Shown("admin-overview", "/admin", "Overview", "Overview"),
-        Shown("admin-queue", "/admin/queue", "Approval queue", "Approval queue"),
-        Shown("admin-leads", "/admin/leads", "Leads", "Leads"),
-        Shown("admin-lead", f"/admin/leads/{uuid.uuid4()}", "Lead", "Lead"),
-        Shown("admin-niches", "/admin/niches", "Niches", "Niches"),
-        Shown("admin-providers", "/admin/providers", "Providers", "Providers"),
-        Shown("admin-provider", f"/admin/providers/{w.provider_id}", "Provider", "Frames Roofing"),
-        Shown("admin-ledger", "/admin/ledger", "Ledger", "Ledger"),
-        Shown("admin-audit", "/admin/audit", "Audit log", "Audit log"),
-        Shown("admin-reconciliation", "/admin/reconciliation", "Payments reconciliation", "Payments reconciliation"),
-        Shown("admin-returns", "/admin/returns", "Returns", "Returns"),
-        Shown("admin-conversion", "/admin/conversion", "Conversion", "Conversion"),
-    ]
-
-
-def provider_pages(w: World) -> list[Shown]:
-    return [
-        Shown("provider-overview", "/provider", "Overview", "Overview"),
-        Shown("provider-subscriptions", "/provider/subscriptions", "Subscriptions", "Subscriptions"),
-        Shown("provider-leads", "/provider/leads", "Leads", "Leads"),
-        Shown("provider-lead", f"/provider/leads/{uuid.uuid4()}", "Lead", "Lead"),
-        Shown("provider-missed", "/provider/missed", "Missed leads", "Missed leads"),
-        Shown("provider-returns", "/provider/returns", "Returns", "Returns"),
-        Shown("provider-ledger", "/provider/ledger", "Ledger", "Ledger"),
-        Shown("provider-api-keys", "/provider/api-keys", "API keys", "API keys"),
-        Shown("provider-integrations", "/provider/integrations", "Integrations", "Integrations"),
-        Shown("provider-funds", "/provider/funds", "Add funds", "Add funds"),
-        Shown("provider-funds-return", "/provider/funds/return", "Payment", "Payment"),
-    ]
-
-
-def public_pages(w: World) -> list[Shown]:
-    return [
-        Shown("home", "/", ""),
-        Shown("lead-form", f"/n/{w.slug}", "Request a service"),
-        Shown("confirm", "/confirm", "Confirm your request"),
-        Shown("signin", "/signin", "Sign in"),
-        Shown("wrong-account", "/wrong-account", "Not available with this account"),
-        Shown("not-found", "/no-such-page", "Page not found"),
-    ]
-
-
-def _sign_in(page: Page, base: str, email: str, lands_on: str) -> None:
-    page.goto(f"{base}/signin")
-    expect(page.locator("#signin-email")).to_be_visible(timeout=WAIT)
-    page.locator("#signin-email").fill(email)
-    page.locator("#signin-password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(lands_on), timeout=WAIT)
+@pytest.fixture(scope="module", autouse=True)
+def _screenshot_index():
+    yield
+    write_index(shots_folder())
 
 
 def _title(shown: Shown) -> str:
@@ -139,21 +64,20 @@ def _frame_holds(page: Page, base: str, shown: Shown) -> None:
     )
     expect(page.locator('link[rel="icon"][href="/favicon.svg"]')).not_to_have_count(0)
     if shown.heading is not None:
-        expect(page.get_by_role("heading", name=shown.heading, exact=True)).to_be_visible(timeout=WAIT)
+        # .first: the frame's heading (a page may have a section of the same name below it)
+        expect(page.get_by_role("heading", name=shown.heading, exact=True).first).to_be_visible(timeout=WAIT)
         expect(page.locator(".backoffice-nav")).to_be_visible()
         expect(page.locator(".sign-out")).to_be_visible()
     expect(page.locator(".loading")).to_have_count(0, timeout=WAIT)
-    if SHOTS:
+    if shots_folder() is not None:
         _screenshots(page, shown.name)
 
 
 def _screenshots(page: Page, name: str) -> None:
-    folder = Path(SHOTS)
-    folder.mkdir(parents=True, exist_ok=True)
-    for width in (1366, 375):
+    for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
-        page.wait_for_timeout(400)
-        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
+        settle(page)
+        screenshot(page, name, width)
     page.set_viewport_size({"width": 1366, "height": 900})
 
 

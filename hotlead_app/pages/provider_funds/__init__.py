@@ -15,6 +15,7 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.layout import field_label
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import data_table, loading_or
 from hotlead_app.domain.errors import DomainError, InvalidInput
@@ -122,7 +123,7 @@ def _funds_form() -> rx.Component:
     s = FundsState
     return rx.card(
         rx.vstack(
-            rx.text("Amount", as_="label", html_for="deposit-amount", size="2", weight="medium"),
+            field_label("Amount", html_for="deposit-amount", weight="medium"),
             rx.flex(
                 *[
                     rx.button(
@@ -161,6 +162,7 @@ def _funds_form() -> rx.Component:
                     direction="row",
                     spacing="4",
                     id="deposit-method",
+                    aria_label="Pay with",
                 ),
                 rx.text("No payment method is configured on this platform yet.", color_scheme="red", size="2"),
             ),
