@@ -17,6 +17,7 @@ import ssl
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
 from urllib.parse import unquote, urlparse
@@ -26,6 +27,7 @@ from sqlmodel import col, select
 
 from hotlead_app import routes
 from hotlead_app.db import referenced, unit_of_work
+from hotlead_app.domain import money
 from hotlead_app.infra import metrics
 from hotlead_app.infra.logging import bind
 from hotlead_app.models import EmailEvent, EmailMessage, EmailStatus, Lead, LeadStatus, Niche, ServiceProvider
@@ -300,6 +302,43 @@ def compose_webhook_disabled(*, endpoint_id: uuid.UUID) -> ComposedEmail | None:
         link_label="See your integrations",
     )
     return _insert(dedupe_key=key, kind="webhook_disabled", to_address=to_address, rendered=rendered)
+
+
+def compose_statement(
+    *,
+    provider_id: uuid.UUID,
+    key: str,
+    month_key: str,
+    month_label: str,
+    opening: Decimal,
+    closing: Decimal,
+    entries: int,
+) -> ComposedEmail | None:
+    """A provider's monthly statement is ready (``services/statements.py``, on the 1st):
+    the figures, and links to the PDF and the CSV (the email system sends no attachments;
+    the links open after sign-in).  ``key`` makes it one email per provider and month."""
+    with unit_of_work() as uow:
+        provider = uow.session.get(ServiceProvider, provider_id)
+        if provider is None:
+            return None
+        to_address, name = provider.email, provider.name
+    files = f"{get_settings().public_url}/api/v1/provider/statements/{month_key}"
+    noun = "entry" if entries == 1 else "entries"
+    lines = [
+        f"Your statement for {month_label} is ready.",
+        f"Opening balance: {money.format_money(opening)}. Closing balance: {money.format_money(closing)} "
+        f"({entries} {noun}).",
+        f"PDF: {files}.pdf",
+        f"CSV: {files}.csv",
+    ]
+    rendered = email_templates.provider_notice(
+        name=name,
+        title=f"Your statement for {month_label}",
+        lines=lines,
+        link=f"{get_settings().public_url}{routes.PROVIDER_LEDGER}",
+        link_label="See your statements",
+    )
+    return _insert(dedupe_key=key, kind="monthly_statement", to_address=to_address, rendered=rendered)
 
 
 def compose_admin_alert(*, subject: str, details: dict, key: str) -> ComposedEmail:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hotlead_app.domain.statements import type_text
 from hotlead_app.services.csv_export import Number, csv_line
-from hotlead_app.services.reads.statements import Statement
+from hotlead_app.services.statements import Statement
 
 BRAND = "Find Me A Hot Lead"
 FONTS = Path(__file__).resolve().parent.parent / "fonts"

@@ -1,260 +1,39 @@
-"""Monthly statements, read from the ledger itself (``domain/statements.py`` says what
-a statement is): a provider reads its own (``provider_statements``,
-``provider_statement``), an admin any provider's (``admin_statements``,
-``admin_statement``).
-
-Months are calendar months in the provider's time zone.  Balances are computed, never
-cached: the opening balance of a month is the signed sum of the provider's entries made
-before it (one aggregate over the index ``ix_ledger_provider_created``), so closing =
-opening + the month's entries = the next month's opening holds by construction, whatever
-the order in which concurrent transactions committed.  The list of months is one grouped
-pass over the provider's entries.  Each line's running balance follows the ledger's own
-order (``seq``); admin memos are never on a statement (it is the provider's document).
-"""
+"""Monthly statements as each actor may read them: a provider its own
+(``provider_statements``, ``provider_statement``), an admin any provider's
+(``admin_statements``, ``admin_statement``).  Computed by ``services/statements.py``."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-from sqlalchemy import text
-
-from hotlead_app.db import UnitOfWork, unit_of_work
-from hotlead_app.domain import money
 from hotlead_app.domain.actors import Actor
-from hotlead_app.domain.errors import NotFound
-from hotlead_app.domain.statements import (
-    Month,
-    TypeTotal,
-    month_of,
-    months_between,
-    parse_month,
-    totals_by_type,
-    type_text,
-)
-from hotlead_app.models import ServiceProvider
+from hotlead_app.domain.statements import parse_month
 from hotlead_app.services.reads._access import admin_only, own_provider
+from hotlead_app.services.statements import Statement, StatementSummary, statement, summaries
 
-
-@dataclass(frozen=True)
-class StatementLine:
-    entry_id: str
-    seq: int
-    created_at: datetime  # UTC
-    local_time: datetime  # in the statement's time zone
-    type: str
-    type_text: str
-    description: str
-    reference: str  # the lead's or the deposit's id, or the processor's payment id
-    link_kind: str  # "lead", "deposit" or ""
-    link_id: str
-    amount: Decimal  # signed: its effect on the balance
-    balance: Decimal  # the running balance after it
-
-
-@dataclass(frozen=True)
-class StatementSummary:
-    month: Month
-    opening: Decimal
-    closing: Decimal
-    entries: int
-    to_date: bool  # the current month: "to date", not final yet
-
-
-@dataclass(frozen=True)
-class Statement:
-    provider_id: uuid.UUID
-    provider_name: str
-    provider_email: str
-    time_zone: str
-    month: Month
-    start: datetime  # UTC, included
-    end: datetime  # UTC, excluded
-    to_date: bool
-    generated_at: datetime
-    opening: Decimal
-    closing: Decimal
-    lines: list[StatementLine]
-    totals: list[TypeTotal]
-
-    @property
-    def net(self) -> Decimal:
-        return self.closing - self.opening
-
-
-# --------------------------------------------------------------------------- reads
+__all__ = ["Statement", "StatementSummary"]
 
 
 def provider_statements(actor: Actor, *, now: datetime | None = None) -> list[StatementSummary]:
     """The provider's months with a statement, newest first (the current one "to date")."""
-    return _summaries(own_provider(actor), now)
+    return summaries(own_provider(actor), now)
 
 
 def provider_statement(actor: Actor, *, month: object, now: datetime | None = None) -> Statement:
     """One month of the provider's own statement; ``InvalidInput`` for a malformed month,
     ``NotFound`` for a month without one (before its first entry, or not begun)."""
     provider_id = own_provider(actor)
-    return _statement(provider_id, parse_month(month), now)
+    return statement(provider_id, parse_month(month), now)
 
 
 def admin_statements(actor: Actor, *, provider_id: uuid.UUID, now: datetime | None = None) -> list[StatementSummary]:
     """Any provider's months with a statement, for admins."""
     admin_only(actor)
-    return _summaries(provider_id, now)
+    return summaries(provider_id, now)
 
 
 def admin_statement(actor: Actor, *, provider_id: uuid.UUID, month: object, now: datetime | None = None) -> Statement:
     """Any provider's statement of one month, for admins."""
     admin_only(actor)
-    return _statement(provider_id, parse_month(month), now)
-
-
-# --------------------------------------------------------------------------- computing
-
-
-def _provider(uow: UnitOfWork, provider_id: uuid.UUID) -> ServiceProvider:
-    provider = uow.session.get(ServiceProvider, provider_id)
-    if provider is None:
-        raise NotFound("No such provider.", details={"provider_id": str(provider_id)})
-    return provider
-
-
-def _monthly_sums(uow: UnitOfWork, provider_id: uuid.UUID, zone: str) -> dict[Month, tuple[Decimal, int]]:
-    rows = uow.session.execute(
-        text(
-            "SELECT to_char(created_at AT TIME ZONE :zone, 'YYYY-MM') AS month, "
-            "sum(hotlead_signed_amount(type, amount)), count(*) "
-            "FROM ledger_entries WHERE provider_id = :pid GROUP BY 1"
-        ),
-        {"zone": zone, "pid": provider_id},
-    ).all()
-    return {parse_month(m): (Decimal(total), count) for m, total, count in rows}
-
-
-def _summaries(provider_id: uuid.UUID, now: datetime | None) -> list[StatementSummary]:
-    now = now or datetime.now(UTC)
-    with unit_of_work() as uow:
-        zone = _provider(uow, provider_id).time_zone
-        sums = _monthly_sums(uow, provider_id, zone)
-    if not sums:
-        return []
-    current = month_of(now, zone)
-    out: list[StatementSummary] = []
-    balance = money.ZERO
-    for month in months_between(min(sums), max(current, max(sums))):
-        net, count = sums.get(month, (money.ZERO, 0))
-        if month <= current:
-            out.append(StatementSummary(month, balance, balance + net, count, to_date=month == current))
-        balance += net
-    return out[::-1]
-
-
-_LINES = text(
-    """
-    SELECT e.id, e.seq, e.type::text AS type, e.amount, e.created_at,
-           e.related_entity_type, e.related_entity_id, e.is_reversal,
-           a.lead_id, n.name AS niche_name,
-           d.id AS deposit_id, d.method AS deposit_method, d.payment_id AS deposit_payment
-      FROM ledger_entries e
-      LEFT JOIN lead_assignments a ON e.related_entity_type = 'lead_assignment' AND a.id = e.related_entity_id
-      LEFT JOIN leads l ON l.id = a.lead_id
-      LEFT JOIN niches n ON n.id = l.niche_id
-      LEFT JOIN deposits d ON e.related_entity_type = 'deposit' AND d.id = e.related_entity_id
-     WHERE e.provider_id = :pid AND e.created_at >= :start AND e.created_at < :end
-     ORDER BY e.seq
-    """
-)
-
-METHOD_TEXT = {"stripe": "card (Stripe)", "paypal": "PayPal"}
-
-
-def _describe(row) -> tuple[str, str, str, str]:
-    """(description, reference, link kind, link id) of one entry: what it was for, in words."""
-    if row.lead_id is not None:
-        lead = str(row.lead_id)
-        niche = f" ({row.niche_name})" if row.niche_name else ""
-        what = "Refund of lead" if row.type == "refund" else "Lead"
-        if row.type not in ("charge", "refund"):
-            what = f"{type_text(row.type)} for lead"
-        return f"{what} {lead[:8]}{niche}", lead, "lead", lead
-    if row.deposit_id is not None:
-        deposit = str(row.deposit_id)
-        method = METHOD_TEXT.get(row.deposit_method, row.deposit_method or "")
-        if row.type == "deposit":
-            text_ = f"Deposit by {method}"
-        else:
-            text_ = f"Payment reversed by {method.split(' ')[-1].strip('()') or 'the processor'}"
-        return text_, row.deposit_payment or deposit, "deposit", deposit
-    if row.related_entity_type == "adjustment":
-        return ("Credit from the platform" if row.type == "credit" else "Debit by the platform"), "", "", ""
-    return type_text(row.type), "", "", ""
-
-
-def _statement(provider_id: uuid.UUID, month: Month, now: datetime | None) -> Statement:
-    now = now or datetime.now(UTC)
-    with unit_of_work() as uow:
-        provider = _provider(uow, provider_id)
-        zone = provider.time_zone
-        current = month_of(now, zone)
-        first = uow.session.execute(
-            text("SELECT min(created_at) FROM ledger_entries WHERE provider_id = :pid"), {"pid": provider_id}
-        ).scalar_one()
-        if first is None or month < month_of(first, zone) or month > current:
-            raise NotFound(
-                "There is no statement for this month.",
-                details={"month": f"no statement for {month.key}: statements start with the first entry"},
-            )
-        start, end = month.bounds(zone)
-        opening = Decimal(
-            uow.session.execute(
-                text(
-                    "SELECT coalesce(sum(hotlead_signed_amount(type, amount)), 0) FROM ledger_entries "
-                    "WHERE provider_id = :pid AND created_at < :start"
-                ),
-                {"pid": provider_id, "start": start},
-            ).scalar_one()
-        )
-        rows = uow.session.execute(_LINES, {"pid": provider_id, "start": start, "end": end}).all()
-        name, email = provider.name, provider.email
-    opening = money.to_money(opening)
-    balance = opening
-    lines: list[StatementLine] = []
-    tz = ZoneInfo(zone)
-    for row in rows:
-        signed = money.signed_amount(row.type, row.amount)
-        balance += signed
-        description, reference, link_kind, link_id = _describe(row)
-        lines.append(
-            StatementLine(
-                entry_id=str(row.id),
-                seq=row.seq,
-                created_at=row.created_at,
-                local_time=row.created_at.astimezone(tz),
-                type=row.type,
-                type_text=type_text(row.type),
-                description=description,
-                reference=reference,
-                link_kind=link_kind,
-                link_id=link_id,
-                amount=signed,
-                balance=balance,
-            )
-        )
-    return Statement(
-        provider_id=provider_id,
-        provider_name=name,
-        provider_email=email,
-        time_zone=zone,
-        month=month,
-        start=start,
-        end=end,
-        to_date=month == current,
-        generated_at=now,
-        opening=opening,
-        closing=balance,
-        lines=lines,
-        totals=totals_by_type((r.type, money.to_money(r.amount)) for r in rows),
-    )
+    return statement(provider_id, parse_month(month), now)
