@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -87,6 +87,34 @@ def parse_month(text: object, *, field: str = "month") -> Month:
     if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < FIRST_YEAR:
         raise InvalidInput("A month is written yyyy-mm, e.g. 2026-11.", details={field: "a month like 2026-11"})
     return Month(int(match.group(1)), int(match.group(2)))
+
+
+def parse_day(text: object, *, field: str) -> date | None:
+    """A date filter's ``yyyy-mm-dd`` (``None`` when empty); ``InvalidInput`` naming ``field``."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    try:
+        if not isinstance(text, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text.strip()):
+            raise ValueError(text)
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput("A date is written yyyy-mm-dd.", details={field: "a date like 2026-11-30"}) from None
+    if day.year < FIRST_YEAR:
+        raise InvalidInput("A date is written yyyy-mm-dd.", details={field: "a date like 2026-11-30"})
+    return day
+
+
+def day_range(since: date | None, until: date | None, zone: str) -> tuple[datetime | None, datetime | None]:
+    """[start, end) in UTC of the days from ``since`` to ``until`` (both included) in
+    ``zone``; ``InvalidInput`` on ``to`` when it is before ``from``."""
+    if since is not None and until is not None and until < since:
+        raise InvalidInput("The end date is before the start date.", details={"to": "on or after the start date"})
+    tz = ZoneInfo(zone)
+
+    def at(d: date) -> datetime:
+        return datetime.combine(d, time(0), tzinfo=tz).astimezone(UTC)
+
+    return (at(since) if since else None), (at(until + timedelta(days=1)) if until else None)
 
 
 def month_of(moment: datetime, zone: str) -> Month:

@@ -22,6 +22,7 @@ from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.services import catalog, ledger
 from hotlead_app.services.reads import ledger_entries, providers
+from hotlead_app.services.reads import statements as statement_reads
 from hotlead_app.state.events import event
 from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import AdminPageState, guarded
@@ -44,6 +45,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
     logins: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     subscriptions: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     entries: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    statements: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     status_memo: rx.Field[str] = rx.field("")
     # The adjustment form and its review
     adj_type: rx.Field[str] = rx.field("credit")
@@ -96,6 +98,22 @@ class ProviderDetailState(KeysetPages, AdminPageState):
             for s in view["subscriptions"]
         ]
 
+    def _load_statements(self, principal) -> None:
+        """The provider's monthly statements, newest first, with their files."""
+        files = f"/api/v1/admin/providers/{self.provider_id}/statements"
+        self.statements = [
+            {
+                "month": s.month.key,
+                "label": s.month.label + (" (to date)" if s.to_date else ""),
+                "opening": fmt.money(s.opening),
+                "closing": fmt.money(s.closing),
+                "entries": str(s.entries),
+                "pdf": f"{files}/{s.month.key}.pdf",
+                "csv": f"{files}/{s.month.key}.csv",
+            }
+            for s in statement_reads.admin_statements(principal.actor, provider_id=uuid.UUID(self.provider_id))
+        ]
+
     def _show_page(self, principal, start: int | None) -> None:
         """A page of the provider's ledger entries."""
         rows = ledger_entries.all_entries(
@@ -134,6 +152,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
             self.loading = False
             return
         self.found = True
+        self._load_statements(principal)
         self._first_page(principal)
         self.loading = False
 
@@ -368,6 +387,24 @@ def _table(headers: list[str], rows, cells: list[str], row_id: str | None = None
     )
 
 
+def _statement_row(s: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(s["label"], white_space="nowrap"),
+        rx.table.cell(s["opening"], text_align="right", white_space="nowrap"),
+        rx.table.cell(s["closing"], text_align="right", white_space="nowrap"),
+        rx.table.cell(s["entries"], text_align="right"),
+        rx.table.cell(
+            rx.hstack(
+                rx.link("PDF", href=s["pdf"], reload_document=True, id="statement-pdf-" + s["month"]),
+                rx.link("CSV", href=s["csv"], reload_document=True, id="statement-csv-" + s["month"]),
+                spacing="3",
+            )
+        ),
+        id="statement-" + s["month"],
+        class_name="statement-row",
+    )
+
+
 def _content() -> rx.Component:
     return rx.vstack(
         rx.card(
@@ -423,6 +460,14 @@ def _content() -> rx.Component:
                 width="100%",
             ),
             empty_state("No money has moved yet.", id="ledger-empty"),
+        ),
+        rx.heading("Statements", size="4"),
+        rx.cond(
+            S.statements.length() > 0,
+            data_table(
+                ["Month", "Opening", "Closing", "Entries", "Files"], S.statements, _statement_row, id="statements"
+            ),
+            empty_state("No statement yet: no money has moved.", id="statements-empty"),
         ),
         rx.heading("Subscriptions", size="4"),
         rx.cond(
