@@ -252,6 +252,18 @@ def test_the_api_serves_own_statements_and_admins_any(db, api_server):
     assert resp.status_code == 404 and resp.json()["error"]["code"] == "not_found"
     assert httpx.get(f"{api}/provider/statements/2999-01.csv", headers=alice).status_code == 404
 
+    # The ledger's CSV by dates: a bad date is a 400 naming the field.
+    resp = httpx.get(f"{api}/provider/ledger.csv", params={"from": "2026-02-30"}, headers=alice)
+    assert resp.status_code == 400 and list(resp.json()["error"]["details"]) == ["from"]
+    resp = httpx.get(f"{api}/provider/ledger.csv", params={"from": "2026-03-02", "to": "2026-03-01"}, headers=alice)
+    assert resp.status_code == 400 and list(resp.json()["error"]["details"]) == ["to"]
+    today = datetime.now(UTC).date()
+    around = {"from": str(today - timedelta(days=1)), "to": str(today + timedelta(days=1))}
+    lines = httpx.get(f"{api}/provider/ledger.csv", params=around, headers=alice).text.strip().splitlines()
+    assert len(lines) == 2 and "deposit" in lines[1]
+    old_days = {"from": "2001-01-01", "to": "2001-01-31"}
+    assert len(httpx.get(f"{api}/provider/ledger.csv", params=old_days, headers=alice).text.strip().splitlines()) == 1
+
     # A provider reads only its own: the admin routes are refused to it.
     resp = httpx.get(f"{api}/admin/providers/{bob_id}/statements/{month}.pdf", headers=alice)
     assert resp.status_code == 403
