@@ -26,6 +26,7 @@ from hotlead_app.state.paging import KeysetPages
 PAGE_SIZE = 50
 LEDGER_CSV = "/api/v1/provider/ledger.csv"
 STATEMENTS = "/api/v1/provider/statements"
+RECENT_MONTHS = 6  # statements shown before "Show all months"
 
 
 class ProviderLedgerState(KeysetPages, ProviderPageState):
@@ -36,6 +37,15 @@ class ProviderLedgerState(KeysetPages, ProviderPageState):
     since: rx.Field[str] = rx.field("")
     until: rx.Field[str] = rx.field("")
     errors: ObjectField[dict[str, str]] = object_field(dict)
+    all_months: rx.Field[bool] = rx.field(False)
+
+    @rx.var
+    def shown_statements(self) -> list[dict[str, str]]:
+        return self.statements if self.all_months else self.statements[:RECENT_MONTHS]
+
+    @rx.var
+    def more_months(self) -> int:
+        return max(0, len(self.statements) - RECENT_MONTHS)
 
     @rx.var
     def csv_href(self) -> str:
@@ -104,6 +114,10 @@ class ProviderLedgerState(KeysetPages, ProviderPageState):
     def clear_filter(self, principal):
         self._apply(principal, "", "")
 
+    @event
+    def toggle_months(self):
+        self.all_months = not self.all_months
+
 
 def _row_view(e: ledger_entries.ProviderEntry) -> dict[str, str]:
     if e["lead_id"]:
@@ -114,9 +128,13 @@ def _row_view(e: ledger_entries.ProviderEntry) -> dict[str, str]:
         href = f"{routes.PROVIDER_FUNDS_RETURN}?deposit={e['deposit_id']}"
     else:
         what, href = ("Adjustment" if e["related_entity_type"] == "adjustment" else ""), ""
+    when = fmt.when(e["created_at"])
+    day, _, clock = when.partition(" ")
     return {
         "id": e["id"],
-        "when": fmt.when(e["created_at"]),
+        "when": when,
+        "day": day,
+        "time": clock,
         "type": fmt.label(fmt.LEDGER_TYPE_TEXT, e["type"]),
         "kind": e["type"],
         "amount": ("+" if e["signed_amount"].startswith("+") else "-") + fmt.money(e["amount"]),
@@ -130,12 +148,19 @@ S = ProviderLedgerState
 
 
 def _row(e: dict) -> rx.Component:
+    """One entry: compact enough for 375 px (date over time, type over what it was for)."""
     return rx.table.row(
-        rx.table.cell(e["when"], white_space="nowrap"),
-        rx.table.cell(e["type"]),
         rx.table.cell(
-            rx.cond(e["href"] != "", rx.link(e["what"], href=e["href"], class_name="entry-link"), e["what"]),
-            white_space="nowrap",
+            rx.text(e["day"], white_space="nowrap"),
+            rx.text(e["time"], size="1", color="var(--gray-11)"),
+        ),
+        rx.table.cell(
+            rx.text(e["type"]),
+            rx.cond(
+                e["href"] != "",
+                rx.link(e["what"], href=e["href"], class_name="entry-link", size="2", white_space="nowrap"),
+                rx.text(e["what"], size="1", color="var(--gray-11)"),
+            ),
         ),
         rx.table.cell(
             e["amount"],
@@ -150,19 +175,15 @@ def _row(e: dict) -> rx.Component:
 
 
 def _statement_row(s: dict) -> rx.Component:
+    """One month: its name with the PDF and CSV links under it, then the balances."""
     return rx.table.row(
         rx.table.cell(
             rx.hstack(
-                rx.text(s["label"], weight="medium"),
+                rx.text(s["label"], weight="medium", white_space="nowrap"),
                 rx.cond(s["to_date"] != "", rx.badge("to date", color_scheme="amber", variant="soft")),
                 spacing="2",
                 align="center",
             ),
-            white_space="nowrap",
-        ),
-        rx.table.cell(s["opening"], text_align="right", white_space="nowrap"),
-        rx.table.cell(s["closing"], text_align="right", white_space="nowrap"),
-        rx.table.cell(
             rx.hstack(
                 rx.link(
                     "PDF",
@@ -171,6 +192,7 @@ def _statement_row(s: dict) -> rx.Component:
                     reload_document=True,
                     id="statement-pdf-" + s["month"],
                     aria_label="Statement " + s["label"] + " as PDF",
+                    size="2",
                 ),
                 rx.link(
                     "CSV",
@@ -179,10 +201,13 @@ def _statement_row(s: dict) -> rx.Component:
                     reload_document=True,
                     id="statement-csv-" + s["month"],
                     aria_label="Statement " + s["label"] + " as CSV",
+                    size="2",
                 ),
                 spacing="3",
-            )
+            ),
         ),
+        rx.table.cell(s["opening"], text_align="right", white_space="nowrap"),
+        rx.table.cell(s["closing"], text_align="right", white_space="nowrap"),
         id="statement-" + s["month"],
         class_name="statement-row",
     )
@@ -199,7 +224,24 @@ def _statements() -> rx.Component:
         ),
         rx.cond(
             S.statements.length() > 0,
-            data_table(["Month", "Opening", "Closing", "Download"], S.statements, _statement_row, id="statements"),
+            rx.vstack(
+                data_table(["Month", "Opening", "Closing"], S.shown_statements, _statement_row, id="statements"),
+                rx.cond(
+                    S.more_months > 0,
+                    rx.button(
+                        rx.cond(
+                            S.all_months,
+                            "Show recent months only",
+                            "Show all " + S.statements.length().to_string() + " months",
+                        ),
+                        variant="ghost",
+                        on_click=S.toggle_months,
+                        id="statements-all",
+                    ),
+                ),
+                width="100%",
+                spacing="2",
+            ),
             empty_state("Your first statement appears with your first deposit.", id="statements-empty"),
         ),
         width="100%",
@@ -210,8 +252,8 @@ def _statements() -> rx.Component:
 def _filters() -> rx.Component:
     return rx.vstack(
         filter_form(
-            filter_input("from", "From", S.since, prefix="ledger", errors=S.errors, type="date", flex="1 1 10em"),
-            filter_input("to", "To", S.until, prefix="ledger", errors=S.errors, type="date", flex="1 1 10em"),
+            filter_input("from", "From", S.since, prefix="ledger", errors=S.errors, type="date", flex="0 1 11em"),
+            filter_input("to", "To", S.until, prefix="ledger", errors=S.errors, type="date", flex="0 1 11em"),
             on_submit=S.filter,
             button_id="ledger-filter",
         ),
@@ -236,7 +278,7 @@ def _filters() -> rx.Component:
 
 @provider_page(route=routes.PROVIDER_LEDGER, title="Ledger", on_load=S.load)
 def provider_ledger() -> rx.Component:
-    headers = ["When", "Type", "For", "Amount", "Balance after"]
+    headers = ["When", "Entry", "Amount", "Balance"]
     return loading_or(
         S.loading,
         rx.vstack(

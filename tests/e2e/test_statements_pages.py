@@ -83,7 +83,9 @@ def test_the_provider_downloads_statements_and_filters_its_ledger(page: Page, ap
     rows = page.locator(".statement-row")
     expect(rows.first).to_have_id(f"statement-{this_month}", timeout=WAIT)
     expect(rows.first).to_contain_text("to date")
-    expect(rows.last).to_have_id("statement-2025-03")
+    expect(rows).to_have_count(6)  # the recent months, then all of them on demand
+    page.locator("#statements-all").click()
+    expect(rows.last).to_have_id("statement-2025-03", timeout=WAIT)
     expect(page.locator("#statement-2025-03")).to_contain_text(fmt.money("26.00"))  # closing
     expect(page.locator("#statement-2025-04")).to_contain_text(fmt.money("28.00"))
     with page.expect_download() as download:

@@ -321,3 +321,51 @@ def test_the_monthly_email_goes_once_per_provider_and_month(smtp_sink, db):
             for e in uow.session.exec(select(EmailMessage).where(EmailMessage.kind == "monthly_statement")).all()
         )
     assert keys == sorted([f"statement:{active_ny}:{YEAR}-11", f"statement:{active_tokyo}:{YEAR}-12"])
+
+
+def test_ledger_rows_and_statement_lines_name_their_lead_and_deposit(db):
+    from hotlead_app.models import Deposit
+    from hotlead_app.services.payments import deposits
+    from hotlead_app.services.reads import ledger_entries
+
+    market = make_market(levels=[("Solo", "7.00", 1)], providers=1, balance="20.00")
+    (provider,) = market.providers
+    with unit_of_work() as uow:
+        deposit = Deposit(provider_id=provider.id, method="stripe", amount=Decimal("30.00"), checkout_id="cs_test_1")
+        uow.session.add(deposit)
+        uow.session.flush()
+        deposit_id = deposit.id
+        outcome = deposits.complete(
+            uow,
+            deposit_id=deposit_id,
+            amount=Decimal("30.00"),
+            currency="usd",
+            key="stripe:checkout:cs_test_1",
+            reference="cs_test_1",
+            payment_id="pi_test_1",
+            source="test",
+        )
+    assert outcome == "completed"
+    lead_id = approved_lead(market.slug, {"zip": "30301", "roof_type": "metal"})
+    distribution.distribute_lead(lead_id=lead_id)
+    (assignment,) = assignments_of(lead_id)
+    refunds.refund_assignment(assignment_id=assignment.id, reason="test", actor=ADMIN)
+
+    rows = ledger_entries.provider_ledger(actors.provider(provider.id))
+    assert [(r["type"], r["lead_id"], r["deposit_id"]) for r in rows] == [
+        ("refund", str(lead_id), ""),
+        ("charge", str(lead_id), ""),
+        ("deposit", "", str(deposit_id)),
+        ("deposit", "", ""),  # the factory's deposit names no deposit row
+    ]
+    st_ = statement_reads.provider_statement(
+        actors.provider(provider.id), month=month_of(datetime.now(UTC), provider.time_zone).key
+    )
+    described = [(line.description, line.reference, line.link_kind) for line in st_.lines]
+    niche = market.niche.name
+    assert described == [
+        ("Deposit", "", ""),
+        ("Deposit by card (Stripe)", "pi_test_1", "deposit"),
+        (f"Lead {str(lead_id)[:8]} ({niche})", str(lead_id), "lead"),
+        (f"Refund of lead {str(lead_id)[:8]} ({niche})", str(lead_id), "lead"),
+    ]
