@@ -29,6 +29,7 @@ from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 25
+RECENT_MONTHS = 6  # statements shown before "Show all months"
 MAX_MEMO = 5000
 
 
@@ -46,6 +47,16 @@ class ProviderDetailState(KeysetPages, AdminPageState):
     subscriptions: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     entries: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     statements: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    all_months: rx.Field[bool] = rx.field(False)
+
+    @rx.var
+    def shown_statements(self) -> list[dict[str, str]]:
+        return self.statements if self.all_months else self.statements[:RECENT_MONTHS]
+
+    @event
+    def toggle_months(self):
+        self.all_months = not self.all_months
+
     status_memo: rx.Field[str] = rx.field("")
     # The adjustment form and its review
     adj_type: rx.Field[str] = rx.field("credit")
@@ -388,18 +399,20 @@ def _table(headers: list[str], rows, cells: list[str], row_id: str | None = None
 
 
 def _statement_row(s: dict) -> rx.Component:
+    """One month: its name with the PDF and CSV links under it (on screen at 375 px)."""
     return rx.table.row(
-        rx.table.cell(s["label"], white_space="nowrap"),
-        rx.table.cell(s["opening"], text_align="right", white_space="nowrap"),
-        rx.table.cell(s["closing"], text_align="right", white_space="nowrap"),
-        rx.table.cell(s["entries"], text_align="right"),
         rx.table.cell(
+            rx.text(s["label"], white_space="nowrap"),
             rx.hstack(
-                rx.link("PDF", href=s["pdf"], reload_document=True, id="statement-pdf-" + s["month"]),
-                rx.link("CSV", href=s["csv"], reload_document=True, id="statement-csv-" + s["month"]),
+                rx.link("PDF", href=s["pdf"], reload_document=True, id="statement-pdf-" + s["month"], size="2"),
+                rx.link("CSV", href=s["csv"], reload_document=True, id="statement-csv-" + s["month"], size="2"),
+                rx.text(s["entries"], " entries", size="1", color="var(--gray-11)"),
                 spacing="3",
-            )
+                align="center",
+            ),
         ),
+        rx.table.cell(s["opening"], text_align="right", white_space="nowrap", display=["none", "table-cell"]),
+        rx.table.cell(s["closing"], text_align="right", white_space="nowrap"),
         id="statement-" + s["month"],
         class_name="statement-row",
     )
@@ -464,8 +477,24 @@ def _content() -> rx.Component:
         rx.heading("Statements", size="4"),
         rx.cond(
             S.statements.length() > 0,
-            data_table(
-                ["Month", "Opening", "Closing", "Entries", "Files"], S.statements, _statement_row, id="statements"
+            rx.vstack(
+                data_table(
+                    ["Month", rx.table.column_header_cell("Opening", display=["none", "table-cell"]), "Closing"],
+                    S.shown_statements,
+                    _statement_row,
+                    id="statements",
+                ),
+                rx.cond(
+                    S.statements.length() > RECENT_MONTHS,
+                    rx.button(
+                        rx.cond(S.all_months, "Show recent months only", "Show all months"),
+                        variant="ghost",
+                        on_click=S.toggle_months,
+                        id="statements-all",
+                    ),
+                ),
+                width="100%",
+                spacing="2",
             ),
             empty_state("No statement yet: no money has moved.", id="statements-empty"),
         ),

@@ -27,6 +27,7 @@ PAGE_SIZE = 50
 LEDGER_CSV = "/api/v1/provider/ledger.csv"
 STATEMENTS = "/api/v1/provider/statements"
 RECENT_MONTHS = 6  # statements shown before "Show all months"
+WIDE_ONLY = ["none", "table-cell"]  # a column hidden under 30em (a phone)
 
 
 class ProviderLedgerState(KeysetPages, ProviderPageState):
@@ -147,6 +148,10 @@ def _row_view(e: ledger_entries.ProviderEntry) -> dict[str, str]:
 S = ProviderLedgerState
 
 
+def _wide_header(title: str) -> rx.Component:
+    return rx.table.column_header_cell(title, display=WIDE_ONLY)
+
+
 def _row(e: dict) -> rx.Component:
     """One entry: compact enough for 375 px (date over time, type over what it was for)."""
     return rx.table.row(
@@ -163,12 +168,13 @@ def _row(e: dict) -> rx.Component:
             ),
         ),
         rx.table.cell(
-            e["amount"],
-            color=rx.cond(e["amount"].startswith("+"), "var(--green-11)", "inherit"),
+            rx.text(e["amount"], color=rx.cond(e["amount"].startswith("+"), "var(--green-11)", "inherit")),
+            # On a phone the balance goes under the amount (its own column is hidden).
+            rx.text(e["balance_after"], size="1", color="var(--gray-11)", display=["block", "none"]),
             text_align="right",
             white_space="nowrap",
         ),
-        rx.table.cell(e["balance_after"], text_align="right", white_space="nowrap"),
+        rx.table.cell(e["balance_after"], text_align="right", white_space="nowrap", display=WIDE_ONLY),
         id="entry-" + e["id"],
         class_name="ledger-row " + e["kind"],
     )
@@ -206,7 +212,7 @@ def _statement_row(s: dict) -> rx.Component:
                 spacing="3",
             ),
         ),
-        rx.table.cell(s["opening"], text_align="right", white_space="nowrap"),
+        rx.table.cell(s["opening"], text_align="right", white_space="nowrap", display=WIDE_ONLY),
         rx.table.cell(s["closing"], text_align="right", white_space="nowrap"),
         id="statement-" + s["month"],
         class_name="statement-row",
@@ -225,7 +231,9 @@ def _statements() -> rx.Component:
         rx.cond(
             S.statements.length() > 0,
             rx.vstack(
-                data_table(["Month", "Opening", "Closing"], S.shown_statements, _statement_row, id="statements"),
+                data_table(
+                    ["Month", _wide_header("Opening"), "Closing"], S.shown_statements, _statement_row, id="statements"
+                ),
                 rx.cond(
                     S.more_months > 0,
                     rx.button(
@@ -278,7 +286,7 @@ def _filters() -> rx.Component:
 
 @provider_page(route=routes.PROVIDER_LEDGER, title="Ledger", on_load=S.load)
 def provider_ledger() -> rx.Component:
-    headers = ["When", "Entry", "Amount", "Balance"]
+    headers: list[str | rx.Component] = ["When", "Entry", "Amount", _wide_header("Balance")]
     return loading_or(
         S.loading,
         rx.vstack(

@@ -155,6 +155,8 @@ def test_the_admin_sees_a_providers_statements(page: Page, app_server, shared_db
     page.set_viewport_size({"width": 1366, "height": 900})
     sign_in_admin(page, app_server)
     page.goto(f"{app_server}/admin/providers/{provider.id}")
+    expect(page.locator(".statement-row")).to_have_count(6, timeout=WAIT)
+    page.locator("#statements-all").click()
     expect(page.locator("#statement-2025-03")).to_contain_text(fmt.money("26.00"), timeout=WAIT)
     with page.expect_download() as download:
         page.locator("#statement-pdf-2025-04").click()
