@@ -54,6 +54,10 @@ class ProviderLedgerState(KeysetPages, ProviderPageState):
         return LEDGER_CSV + (f"?{urlencode(query)}" if query else "")
 
     @rx.var
+    def has_errors(self) -> bool:
+        return bool(self.errors)
+
+    @rx.var
     def filtered(self) -> bool:
         return bool(self.since or self.until)
 
@@ -149,7 +153,11 @@ S = ProviderLedgerState
 
 
 def _wide_header(title: str) -> rx.Component:
-    return rx.table.column_header_cell(title, display=WIDE_ONLY)
+    return rx.table.column_header_cell(title, display=WIDE_ONLY, text_align="right")
+
+
+def _number_header(title: str) -> rx.Component:
+    return rx.table.column_header_cell(title, text_align="right")
 
 
 def _row(e: dict) -> rx.Component:
@@ -232,7 +240,10 @@ def _statements() -> rx.Component:
             S.statements.length() > 0,
             rx.vstack(
                 data_table(
-                    ["Month", _wide_header("Opening"), "Closing"], S.shown_statements, _statement_row, id="statements"
+                    ["Month", _wide_header("Opening"), _number_header("Closing")],
+                    S.shown_statements,
+                    _statement_row,
+                    id="statements",
                 ),
                 rx.cond(
                     S.more_months > 0,
@@ -266,12 +277,15 @@ def _filters() -> rx.Component:
             button_id="ledger-filter",
         ),
         rx.hstack(
-            rx.link(
-                rx.button("Export CSV", variant="soft", id="export-ledger"),
-                href=S.csv_href,
-                download="ledger.csv",
-                reload_document=True,
-                underline="none",
+            rx.cond(
+                ~S.has_errors,
+                rx.link(
+                    rx.button("Export CSV", variant="soft", id="export-ledger"),
+                    href=S.csv_href,
+                    download="ledger.csv",
+                    reload_document=True,
+                    underline="none",
+                ),
             ),
             rx.cond(
                 S.filtered, rx.button("Show all dates", variant="ghost", on_click=S.clear_filter, id="ledger-clear")
@@ -286,7 +300,7 @@ def _filters() -> rx.Component:
 
 @provider_page(route=routes.PROVIDER_LEDGER, title="Ledger", on_load=S.load)
 def provider_ledger() -> rx.Component:
-    headers: list[str | rx.Component] = ["When", "Entry", "Amount", _wide_header("Balance")]
+    headers: list[str | rx.Component] = ["When", "Entry", _number_header("Amount"), _wide_header("Balance")]
     return loading_or(
         S.loading,
         rx.vstack(

@@ -136,6 +136,7 @@ def test_the_provider_downloads_statements_and_filters_its_ledger(page: Page, ap
     page.locator("#ledger-filter").click()
     expect(page.locator(".field-error")).to_have_text("on or after the start date", timeout=WAIT)
     expect(page.locator(".ledger-row")).to_have_count(0)
+    expect(page.locator("#export-ledger")).to_have_count(0)  # no export of a filter in error
     _shots(page, "provider-ledger-filter-error")
     page.locator("#ledger-clear").click()
     expect(page.locator(".ledger-row")).to_have_count(5, timeout=WAIT)
