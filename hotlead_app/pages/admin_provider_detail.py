@@ -118,7 +118,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
                 "label": s.month.label + (" (to date)" if s.to_date else ""),
                 "opening": fmt.money(s.opening),
                 "closing": fmt.money(s.closing),
-                "entries": str(s.entries),
+                "entries": f"{s.entries} {'entry' if s.entries == 1 else 'entries'}",
                 "pdf": f"{files}/{s.month.key}.pdf",
                 "csv": f"{files}/{s.month.key}.csv",
             }
@@ -406,7 +406,7 @@ def _statement_row(s: dict) -> rx.Component:
             rx.hstack(
                 rx.link("PDF", href=s["pdf"], reload_document=True, id="statement-pdf-" + s["month"], size="2"),
                 rx.link("CSV", href=s["csv"], reload_document=True, id="statement-csv-" + s["month"], size="2"),
-                rx.text(s["entries"], " entries", size="1", color="var(--gray-11)"),
+                rx.text(s["entries"], size="1", color="var(--gray-11)"),
                 spacing="3",
                 align="center",
             ),
