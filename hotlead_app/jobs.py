@@ -53,6 +53,8 @@ job                                written by
 ``email.recharge_failed``          ``services/payments/recharge.py`` (a recharge was
                                    declined or needs the cardholder)
 ``reports.roll_up``                beat only
+``statements.email_monthly``       beat only (hourly; each provider's last month's
+                                   statement, once, in the first days of its month)
 ``backup.run``                     beat only
 ``backup.restore_check``           beat only
 =================================  ===============================================
@@ -89,6 +91,7 @@ BACKUP_RESTORE_CHECK = "backup.restore_check"
 EMAIL_WEBHOOK_DISABLED = "email.webhook_disabled"
 WEBHOOK_DELIVER = "webhooks.deliver"
 WEBHOOK_SWEEP = "webhooks.sweep"
+STATEMENTS_EMAIL = "statements.email_monthly"
 
 # --------------------------------------------------------------------------- queues
 
@@ -151,6 +154,7 @@ JOBS: dict[str, Job] = {
         Job(PAYMENTS_RECHARGE, QUEUE_DEFAULT, RECHARGE_RETRY),
         Job(EMAIL_RECHARGE_FAILED, QUEUE_EMAIL, EMAIL_RETRY),
         Job(REPORTS_ROLL_UP, QUEUE_DEFAULT),
+        Job(STATEMENTS_EMAIL, QUEUE_EMAIL),
         Job(BACKUP_RUN, QUEUE_DEFAULT, acks_late=False),  # a long dump is never redelivered mid-way
         Job(BACKUP_RESTORE_CHECK, QUEUE_DEFAULT, acks_late=False),
     )
@@ -208,6 +212,9 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("payments-reconcile", PAYMENTS_RECONCILE, seconds_setting="reconciliation_interval_seconds"),
     # The ledger totals of yesterday (and any day missed) for the admin overview.
     Periodic("reports-roll-up", REPORTS_ROLL_UP, cron={"hour": 1, "minute": 30}),
+    # Monthly statements: hourly, so that each provider's month has ended in its own time
+    # zone; a provider's statement email is composed once (services/statements.py).
+    Periodic("statements-email-monthly", STATEMENTS_EMAIL, cron={"minute": 20}),
     # Encrypted backup every day; restore drill of the latest one every week.
     Periodic("backup-daily", BACKUP_RUN, cron={"hour": 3, "minute": 15}),
     Periodic("backup-restore-check-weekly", BACKUP_RESTORE_CHECK, cron={"hour": 4, "minute": 30, "day_of_week": "sun"}),

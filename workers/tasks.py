@@ -203,3 +203,11 @@ def roll_up_reports() -> dict:
     from hotlead_app.services import ledger_totals
 
     return {"days_written": ledger_totals.roll_up_closed_days()}
+
+
+@app.task(**_options(jobs.STATEMENTS_EMAIL))
+def email_monthly_statements() -> dict:
+    """Hourly: each provider's last month's statement, emailed once when its month is over."""
+    from hotlead_app.services import statements
+
+    return statements.email_statements()

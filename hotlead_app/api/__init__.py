@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from hotlead_app.api import admin, admin_console, auth, docs, errors, ops, payments, provider, public
+from hotlead_app.api import admin, admin_console, auth, docs, errors, ops, payments, provider, public, statements
 from hotlead_app.api.limits import BodySizeLimit
 from hotlead_app.api.sanity import RefuseUnstorableText
 
@@ -38,6 +38,8 @@ def build_api_v1() -> FastAPI:
     api.include_router(payments.provider_router)
     api.include_router(payments.webhook_router)
     api.include_router(payments.admin_router)
+    api.include_router(statements.provider_router)
+    api.include_router(statements.admin_router)
     return api
 
 

@@ -310,7 +310,7 @@ async def revoke_api_key(key_id: uuid.UUID, principal: auth.Principal = Depends(
 # The CSV exports also accept the dashboard's session cookie, so a plain download
 # link works in the browser.
 
-from fastapi import Request  # noqa: E402
+from fastapi import Query, Request  # noqa: E402
 from fastapi.responses import StreamingResponse  # noqa: E402
 
 from hotlead_app.api.deps import principal_from_bearer_or_cookie  # noqa: E402
@@ -375,8 +375,16 @@ async def leads_csv(principal: auth.Principal = Depends(require_provider_bearer_
 
 
 @router.get("/ledger.csv")
-async def ledger_csv(principal: auth.Principal = Depends(require_provider_bearer_or_cookie)) -> StreamingResponse:
-    return _csv_response(ledger_entries.provider_ledger_csv(principal.actor), "ledger.csv")
+async def ledger_csv(
+    since: str | None = Query(None, alias="from", description="yyyy-mm-dd, in the provider's time zone"),
+    until: str | None = Query(None, alias="to", description="yyyy-mm-dd, included"),
+    principal: auth.Principal = Depends(require_provider_bearer_or_cookie),
+) -> StreamingResponse:
+    """The ledger as CSV; ``?from=&to=`` keeps the entries of those days (400 naming a bad date)."""
+    lines = await run_in_threadpool(
+        lambda: ledger_entries.provider_ledger_csv(principal.actor, since=since, until=until)
+    )
+    return _csv_response(lines, "ledger.csv")
 
 
 @router.get("/missed-leads")

@@ -22,12 +22,14 @@ from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.services import catalog, ledger
 from hotlead_app.services.reads import ledger_entries, providers
+from hotlead_app.services.reads import statements as statement_reads
 from hotlead_app.state.events import event
 from hotlead_app.state.fields import ObjectField, object_field
 from hotlead_app.state.guards import AdminPageState, guarded
 from hotlead_app.state.paging import KeysetPages
 
 PAGE_SIZE = 25
+RECENT_MONTHS = 6  # statements shown before "Show all months"
 MAX_MEMO = 5000
 
 
@@ -45,6 +47,17 @@ class ProviderDetailState(KeysetPages, AdminPageState):
     logins: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     subscriptions: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     entries: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    statements: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    all_months: rx.Field[bool] = rx.field(False)
+
+    @rx.var
+    def shown_statements(self) -> list[dict[str, str]]:
+        return self.statements if self.all_months else self.statements[:RECENT_MONTHS]
+
+    @event
+    def toggle_months(self):
+        self.all_months = not self.all_months
+
     status_memo: rx.Field[str] = rx.field("")
     # The adjustment form and its review
     adj_type: rx.Field[str] = rx.field("credit")
@@ -99,6 +112,22 @@ class ProviderDetailState(KeysetPages, AdminPageState):
             for s in view["subscriptions"]
         ]
 
+    def _load_statements(self, principal) -> None:
+        """The provider's monthly statements, newest first, with their files."""
+        files = f"/api/v1/admin/providers/{self.provider_id}/statements"
+        self.statements = [
+            {
+                "month": s.month.key,
+                "label": s.month.label + (" (to date)" if s.to_date else ""),
+                "opening": fmt.money(s.opening),
+                "closing": fmt.money(s.closing),
+                "entries": f"{s.entries} {'entry' if s.entries == 1 else 'entries'}",
+                "pdf": f"{files}/{s.month.key}.pdf",
+                "csv": f"{files}/{s.month.key}.csv",
+            }
+            for s in statement_reads.admin_statements(principal.actor, provider_id=uuid.UUID(self.provider_id))
+        ]
+
     def _show_page(self, principal, start: int | None) -> None:
         """A page of the provider's ledger entries."""
         rows = ledger_entries.all_entries(
@@ -137,6 +166,7 @@ class ProviderDetailState(KeysetPages, AdminPageState):
             self.loading = False
             return
         self.found = True
+        self._load_statements(principal)
         self._first_page(principal)
         self.loading = False
 
@@ -376,6 +406,26 @@ def _table(headers: list[str], rows, cells: list[str], label: str, row_id: str |
     )
 
 
+def _statement_row(s: dict) -> rx.Component:
+    """One month: its name with the PDF and CSV links under it (on screen at 375 px)."""
+    return rx.table.row(
+        rx.table.cell(
+            rx.text(s["label"], white_space="nowrap"),
+            rx.hstack(
+                rx.link("PDF", href=s["pdf"], reload_document=True, id="statement-pdf-" + s["month"], size="2"),
+                rx.link("CSV", href=s["csv"], reload_document=True, id="statement-csv-" + s["month"], size="2"),
+                rx.text(s["entries"], size="1", color="var(--gray-11)"),
+                spacing="3",
+                align="center",
+            ),
+        ),
+        rx.table.cell(s["opening"], text_align="right", white_space="nowrap", display=["none", "table-cell"]),
+        rx.table.cell(s["closing"], text_align="right", white_space="nowrap"),
+        id="statement-" + s["month"],
+        class_name="statement-row",
+    )
+
+
 def _content() -> rx.Component:
     return rx.vstack(
         rx.card(
@@ -432,6 +482,30 @@ def _content() -> rx.Component:
                 width="100%",
             ),
             empty_state("No money has moved yet.", id="ledger-empty"),
+        ),
+        rx.heading("Statements", size="4"),
+        rx.cond(
+            S.statements.length() > 0,
+            rx.vstack(
+                data_table(
+                    ["Month", rx.table.column_header_cell("Opening", display=["none", "table-cell"]), "Closing"],
+                    S.shown_statements,
+                    _statement_row,
+                    id="statements",
+                ),
+                rx.cond(
+                    S.statements.length() > RECENT_MONTHS,
+                    rx.button(
+                        rx.cond(S.all_months, "Show recent months only", "Show all months"),
+                        variant="ghost",
+                        on_click=S.toggle_months,
+                        id="statements-all",
+                    ),
+                ),
+                width="100%",
+                spacing="2",
+            ),
+            empty_state("No statement yet: no money has moved.", id="statements-empty"),
         ),
         rx.heading("Subscriptions", size="4"),
         rx.cond(

@@ -17,6 +17,7 @@ import ssl
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
 from urllib.parse import unquote, urlparse
@@ -612,6 +613,43 @@ def compose_recharge_failed(*, recharge_id: uuid.UUID) -> ComposedEmail | None:
     return _insert(
         dedupe_key=f"recharge-failed:{recharge_id}", kind="recharge_failed", to_address=to_address, rendered=rendered
     )
+
+
+def compose_statement(
+    *,
+    provider_id: uuid.UUID,
+    key: str,
+    month_key: str,
+    month_label: str,
+    opening: Decimal,
+    closing: Decimal,
+    entries: int,
+) -> ComposedEmail | None:
+    """A provider's monthly statement is ready (``services/statements.py``, on the 1st):
+    the figures, and links to the PDF and the CSV (the email system sends no attachments;
+    the links open after sign-in).  ``key`` makes it one email per provider and month."""
+    with unit_of_work() as uow:
+        provider = uow.session.get(ServiceProvider, provider_id)
+        if provider is None:
+            return None
+        to_address, name = provider.email, provider.name
+    files = f"{get_settings().public_url}/api/v1/provider/statements/{month_key}"
+    noun = "entry" if entries == 1 else "entries"
+    lines = [
+        f"Your statement for {month_label} is ready.",
+        f"Opening balance: {email_templates.money(opening)}. Closing balance: {email_templates.money(closing)} "
+        f"({entries} {noun}).",
+        f"PDF: {files}.pdf",
+        f"CSV: {files}.csv",
+    ]
+    rendered = email_templates.provider_notice(
+        name=name,
+        title=f"Your statement for {month_label}",
+        lines=lines,
+        link=f"{get_settings().public_url}{routes.PROVIDER_LEDGER}",
+        link_label="See your statements",
+    )
+    return _insert(dedupe_key=key, kind="monthly_statement", to_address=to_address, rendered=rendered)
 
 
 def compose_admin_alert(*, subject: str, details: dict, key: str) -> ComposedEmail:

@@ -86,6 +86,7 @@ def _path(path: str, ids: dict, owner: str) -> str:
         "return_id": uuid.uuid4(),
         "endpoint_id": uuid.uuid4(),
         "delivery_id": uuid.uuid4(),
+        "month": "2026-11",
     }
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 

@@ -55,6 +55,8 @@ ADMIN_ONLY: dict[str, dict[str, Any]] = {
     "providers.provider_detail": {"provider_id": ANY_ID},
     "providers.resolve_provider": {"text": "someone@example.com"},
     "return_requests.admin_returns": {},
+    "statements.admin_statement": {"provider_id": ANY_ID, "month": "2026-11"},
+    "statements.admin_statements": {"provider_id": ANY_ID},
 }
 PROVIDER_ONLY: dict[str, dict[str, Any]] = {
     "account_summary.account_summary": {},
@@ -66,6 +68,8 @@ PROVIDER_ONLY: dict[str, dict[str, Any]] = {
     "missed_leads.missed_leads": {},
     "missed_leads.missed_reasons": {"lead_ids": []},
     "return_requests.provider_returns": {},
+    "statements.provider_statement": {"month": "2026-11"},
+    "statements.provider_statements": {},
     "subscriptions.filter_preview": {"niche_id": ANY_ID, "filters": {}},
     "subscriptions.provider_subscriptions": {},
     "subscriptions.subscription_options": {},

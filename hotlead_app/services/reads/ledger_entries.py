@@ -15,11 +15,12 @@ from typing import TypedDict
 
 from sqlmodel import col, select
 
-from hotlead_app.db import unit_of_work
+from hotlead_app.db import referenced, unit_of_work
 from hotlead_app.domain import money
 from hotlead_app.domain.actors import Actor
 from hotlead_app.domain.errors import InvalidInput
 from hotlead_app.domain.money import LedgerEntryType
+from hotlead_app.domain.statements import day_range, parse_day
 from hotlead_app.models import LeadAssignment, LedgerEntry, ServiceProvider
 from hotlead_app.services.checks import page_limit, seq_cursor
 from hotlead_app.services.csv_export import Number, csv_line, money_column
@@ -36,6 +37,8 @@ class ProviderEntry(TypedDict):
     balance_after: str
     related_entity_type: str
     related_entity_id: str
+    lead_id: str  # the lead a charge or refund was for ("" otherwise)
+    deposit_id: str  # the deposit a deposit (or its reversal) came from ("" otherwise)
     created_at: str | None
 
 
@@ -43,7 +46,7 @@ def _cursor(before_seq: object) -> int | None:
     return seq_cursor(before_seq)
 
 
-def _provider_entry(e: LedgerEntry) -> ProviderEntry:
+def _provider_entry(e: LedgerEntry, lead_id: uuid.UUID | None = None) -> ProviderEntry:
     sign = money.sign(e.type)
     return {
         "id": str(e.id),
@@ -54,21 +57,44 @@ def _provider_entry(e: LedgerEntry) -> ProviderEntry:
         "balance_after": money.format_money(e.balance_after),
         "related_entity_type": e.related_entity_type or "",
         "related_entity_id": str(e.related_entity_id) if e.related_entity_id else "",
+        "lead_id": str(lead_id) if lead_id else "",
+        "deposit_id": str(e.related_entity_id) if e.related_entity_type == "deposit" and e.related_entity_id else "",
         "created_at": iso(e.created_at),
     }
 
 
-def provider_ledger(actor: Actor, *, limit: int = 50, before_seq: object = None) -> list[ProviderEntry]:
+def provider_ledger(
+    actor: Actor, *, limit: int = 50, before_seq: object = None, since: object = None, until: object = None
+) -> list[ProviderEntry]:
     """The provider's entries newest first with the balance after each (up to
-    limit + 1); memos are not shown (an admin's memo is for admins)."""
+    limit + 1); memos are not shown (an admin's memo is for admins).  ``since`` and
+    ``until`` (``yyyy-mm-dd``, both included, in the provider's time zone) keep the
+    entries of those days; a malformed date is ``InvalidInput`` naming ``from``/``to``."""
     provider_id = own_provider(actor)
     before = _cursor(before_seq)
+    first_day = parse_day(since, field="from")
+    last_day = parse_day(until, field="to")
     with unit_of_work() as uow:
-        stmt = select(LedgerEntry).where(LedgerEntry.provider_id == provider_id)
+        stmt = (
+            select(LedgerEntry, LeadAssignment.lead_id)
+            .outerjoin(
+                LeadAssignment,
+                (col(LedgerEntry.related_entity_type) == "lead_assignment")
+                & (col(LeadAssignment.id) == col(LedgerEntry.related_entity_id)),
+            )
+            .where(LedgerEntry.provider_id == provider_id)
+        )
+        if first_day is not None or last_day is not None:
+            zone = referenced(uow.session, ServiceProvider, provider_id).time_zone
+            start, end = day_range(first_day, last_day, zone)
+            if start is not None:
+                stmt = stmt.where(col(LedgerEntry.created_at) >= start)
+            if end is not None:
+                stmt = stmt.where(col(LedgerEntry.created_at) < end)
         if before is not None:
             stmt = stmt.where(col(LedgerEntry.seq) < before)
-        entries = uow.session.exec(stmt.order_by(col(LedgerEntry.seq).desc()).limit(limit + 1)).all()
-        return [_provider_entry(e) for e in entries]
+        rows = uow.session.exec(stmt.order_by(col(LedgerEntry.seq).desc()).limit(limit + 1)).all()
+        return [_provider_entry(e, lead_id) for e, lead_id in rows]
 
 
 LEDGER_CSV_COLUMNS = [
@@ -83,17 +109,19 @@ LEDGER_CSV_COLUMNS = [
 ]
 
 
-def provider_ledger_csv(actor: Actor) -> Iterator[str]:
-    """Every entry of the provider, newest first, as CSV lines (in keyset batches)."""
+def provider_ledger_csv(actor: Actor, *, since: object = None, until: object = None) -> Iterator[str]:
+    """Every entry of the provider (of the days ``since``..``until`` when given), newest
+    first, as CSV lines (in keyset batches)."""
     own_provider(actor)  # checked now, not at the first line read
-    return _provider_ledger_csv(actor)
+    provider_ledger(actor, limit=1, since=since, until=until)  # and the dates too
+    return _provider_ledger_csv(actor, since, until)
 
 
-def _provider_ledger_csv(actor: Actor) -> Iterator[str]:
+def _provider_ledger_csv(actor: Actor, since: object = None, until: object = None) -> Iterator[str]:
     yield csv_line(LEDGER_CSV_COLUMNS)
     before = None
     while True:
-        rows = provider_ledger(actor, limit=CSV_BATCH, before_seq=before)
+        rows = provider_ledger(actor, limit=CSV_BATCH, before_seq=before, since=since, until=until)
         for r in rows[:CSV_BATCH]:
             yield csv_line(
                 [
