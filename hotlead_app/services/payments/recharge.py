@@ -202,19 +202,33 @@ def update(*, actor: Actor, enabled: object, threshold: object, amount: object) 
             profile.recharge_amount = value
         if on:
             profile.recharge_off_reason = None
-        profile.updated_at = utcnow()
-        uow.session.add(profile)
-        uow.session.flush()
-        audit.record(
-            uow,
-            actor=actor,
-            entity_type="provider",
-            entity_id=provider_id,
-            action="auto_recharge_updated",
-            before=_settings_snapshot(before),
-            after=_settings_snapshot(audit.snapshot(profile)),
-        )
+        _store(uow, profile, before=before, actor=actor, action="auto_recharge_updated")
         return _read(uow, provider_id)
+
+
+def _store(
+    uow: UnitOfWork,
+    profile: BillingProfile,
+    *,
+    before: dict[str, Any] | None,
+    actor: Actor,
+    action: str,
+    memo: str | None = None,
+) -> None:
+    """Write a changed billing profile and its audit record (card and settings only)."""
+    profile.updated_at = utcnow()
+    uow.session.add(profile)
+    uow.session.flush()
+    audit.record(
+        uow,
+        actor=actor,
+        entity_type="provider",
+        entity_id=profile.provider_id,
+        action=action,
+        before=_settings_snapshot(before),
+        after=_settings_snapshot(audit.snapshot(profile)),
+        memo=memo,
+    )
 
 
 def _settings_snapshot(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -316,18 +330,8 @@ def save_card(uow: UnitOfWork, *, setup_intent: dict[str, Any], payment_method: 
     profile.card_last4 = str(card.get("last4") or "")[:4] or None
     profile.card_exp_month = card.get("exp_month")
     profile.card_exp_year = card.get("exp_year")
-    profile.card_saved_at = profile.updated_at = utcnow()
-    uow.session.add(profile)
-    uow.session.flush()
-    audit.record(
-        uow,
-        actor=SYSTEM,
-        entity_type="provider",
-        entity_id=profile.provider_id,
-        action="card_saved",
-        before=_settings_snapshot(before),
-        after=_settings_snapshot(audit.snapshot(profile)),
-    )
+    profile.card_saved_at = utcnow()
+    _store(uow, profile, before=before, actor=SYSTEM, action="card_saved")
     return "card_saved"
 
 
@@ -345,18 +349,7 @@ def remove_card(*, actor: Actor) -> AutoRechargeRead:
         profile.card_payment_method_id = profile.card_brand = profile.card_last4 = None
         profile.card_exp_month = profile.card_exp_year = profile.card_saved_at = None
         profile.recharge_enabled = False
-        profile.updated_at = utcnow()
-        uow.session.add(profile)
-        uow.session.flush()
-        audit.record(
-            uow,
-            actor=actor,
-            entity_type="provider",
-            entity_id=provider_id,
-            action="card_removed",
-            before=_settings_snapshot(before),
-            after=_settings_snapshot(audit.snapshot(profile)),
-        )
+        _store(uow, profile, before=before, actor=actor, action="card_removed")
     _detach_quietly(method_id, provider_id)
     return get(actor=actor)
 
@@ -535,19 +528,8 @@ def fail(uow: UnitOfWork, *, recharge_id: uuid.UUID, code: str, message: str | N
     profile = _lock_profile(uow, recharge.provider_id)
     if profile is not None and profile.recharge_enabled:
         before = audit.snapshot(profile)
-        profile.recharge_enabled, profile.recharge_off_reason, profile.updated_at = False, code[:64], utcnow()
-        uow.session.add(profile)
-        uow.session.flush()
-        audit.record(
-            uow,
-            actor=SYSTEM,
-            entity_type="provider",
-            entity_id=recharge.provider_id,
-            action="auto_recharge_turned_off",
-            before=_settings_snapshot(before),
-            after=_settings_snapshot(audit.snapshot(profile)),
-            memo=message,
-        )
+        profile.recharge_enabled, profile.recharge_off_reason = False, code[:64]
+        _store(uow, profile, before=before, actor=SYSTEM, action="auto_recharge_turned_off", memo=message)
     outbox.add(uow, jobs.EMAIL_RECHARGE_FAILED, recharge_id=str(recharge.id))
     outbox.add(
         uow,
