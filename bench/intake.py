@@ -1047,7 +1047,6 @@ def floor_cpu(srv: Servers, n: int = 1000) -> dict[str, float]:
     outbox job) with its commit, on one raw psycopg connection (prepared after 5 uses).
     Best of 3 rounds of ``n``, in seconds."""
     import json as _json
-    import re
     from datetime import datetime, timedelta
 
     import psycopg
@@ -1055,7 +1054,7 @@ def floor_cpu(srv: Servers, n: int = 1000) -> dict[str, float]:
     from hotlead_app.services import intake, ratelimit
 
     log(f"floor: the rate-limit hit and the lead's INSERT + commit alone, {n} times x 3, no framework")
-    sql = re.sub(r":(\w+)", r"%(\1)s", str(intake._INSERT_SUBMISSION.text))
+    sql = intake._INSERT_SUBMISSION
     conn = psycopg.connect(srv.pg.conninfo(DB_NAME))
     try:
         niche_id = conn.execute("SELECT id FROM niches WHERE slug = %s", (NICHE_SLUG,)).fetchone()[0]
@@ -1073,7 +1072,7 @@ def floor_cpu(srv: Servers, n: int = 1000) -> dict[str, float]:
                 "consumer_phone": None,
                 "referrer_url": None,
                 "utm_params": None,
-                "partner_id": None,
+                "partner_code": None,
                 "consent_version": FLOOR_CONSENT,
                 "consent_ip": "10.9.9.9",
                 "consent_user_agent": "bench",

@@ -11,18 +11,22 @@ then prints the best of 3 rounds of CPU per call (``time.process_time``, so a bu
 disturbs it little) of: the body of ``GET /bench/write`` (one INSERT and commit on a
 pooled psycopg connection), ``intake.submit_lead`` (the service behind ``POST
 /api/v1/leads``), and the parts of the latter: the form validation, the rate-limit
-hit, the confirmation token, and a unit of work around one ``SELECT 1`` (what the
-SQLAlchemy session and its commit cost).  What ``bench/intake.py`` measures in the
+hit, the confirmation token, the consumer's phone in E.164, and the submission's one
+statement with its commit on ``db.raw_transaction`` (fixed parameters), beside a unit
+of work around one ``SELECT 1`` (what an ORM session and its commit cost, which the
+submission no longer pays).  What ``bench/intake.py`` measures in the
 server beyond these is the HTTP layer (the body read and parsed into the request
 model, the answer serialised)."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,8 +65,9 @@ def main() -> int:
         from sqlalchemy import text
 
         from hotlead_app.api.ops import _bench_write
-        from hotlead_app.db import unit_of_work
+        from hotlead_app.db import raw_transaction, unit_of_work
         from hotlead_app.domain.consent import ClientInfo
+        from hotlead_app.domain.controls import consumer_phone
         from hotlead_app.domain.forms import validate_submission
         from hotlead_app.services import intake, ratelimit
         from hotlead_app.services.bootstrap import ensure_niche
@@ -87,6 +92,38 @@ def main() -> int:
                 client=client,
             )
 
+        niche_id = intake._active_niche(NICHE_SLUG)
+        assert niche_id is not None
+
+        def statement() -> None:
+            lead_id = uuid.uuid4()
+            with raw_transaction() as cursor:
+                cursor.execute(
+                    intake._INSERT_SUBMISSION,
+                    {
+                        "id": lead_id,
+                        "niche_id": niche_id[0],
+                        "payload": '{"zip": "30301", "roof_type": "metal"}',
+                        "email": f"stmt.{lead_id.hex[:12]}@bench.example",
+                        "phone": "+15550100000",
+                        "consumer_email": f"stmt.{lead_id.hex[:12]}@bench.example",
+                        "consumer_phone": "+15550100000",
+                        "referrer_url": None,
+                        "utm_params": None,
+                        "partner_code": None,
+                        "consent_version": "bench-parts",
+                        "consent_ip": "10.1.2.3",
+                        "consent_user_agent": "hotlead-bench",
+                        "token_hash": lead_id.hex * 2,
+                        "expires_at": datetime.now(UTC) + timedelta(hours=48),
+                        "audit_id": uuid.uuid4(),
+                        "audit_after": '{"status": "pending_confirmation"}',
+                        "outbox_id": uuid.uuid4(),
+                        "task": "bench.parts",
+                        "outbox_args": json.dumps({"lead_id": str(lead_id)}),
+                    },
+                )
+
         def session_select() -> None:
             with unit_of_work() as uow:
                 uow.session.execute(text("SELECT 1"))
@@ -99,7 +136,9 @@ def main() -> int:
             ),
             "  the rate-limit hit (Redis)": lambda: ratelimit.hit("submit", "10.1.2.3"),
             "  the confirmation token's fields": lambda: intake._token_fields(uuid.uuid4()),
-            "  a unit of work around SELECT 1 (session + commit)": session_select,
+            "  the consumer's phone in E.164": lambda: consumer_phone("+1 555 010 0000"),
+            "  the submission's statement + commit (db.raw_transaction)": statement,
+            "for comparison: a unit of work around SELECT 1 (ORM session + commit)": session_select,
         }
         print(f"load average {os.getloadavg()[0]:.2f}; CPU of this process per call, best of 3 x {CALLS}:")
         for name, fn in cases.items():

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlmodel import Session, create_engine
 
 from hotlead_app.settings import get_settings
@@ -79,6 +80,27 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[UnitOfWork]:
         session.close()
     for fn in uow._after_commit:
         fn()
+
+
+@contextmanager
+def raw_transaction(engine: Engine | None = None) -> Iterator[DBAPICursor]:
+    """One transaction on a pooled psycopg connection of the same engine, without the
+    ORM: a cursor (``%(name)s`` parameters), committed once at the end of the block,
+    rolled back on any exception, the connection back in the pool either way.
+
+    Only for a use case whose whole write is plain SQL on a hot path (the public
+    intake, ``services/intake.py::submit_lead``); everything else uses
+    :func:`unit_of_work`.  What must happen after the commit is written after the block."""
+    conn = (engine or get_engine()).raw_connection()
+    try:
+        cursor = conn.cursor()
+        yield cursor
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()  # back to the pool
 
 
 @event.listens_for(Engine, "connect")

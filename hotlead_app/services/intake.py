@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import func, text
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from hotlead_app import jobs
-from hotlead_app.db import UnitOfWork, unit_of_work
+from hotlead_app.db import UnitOfWork, raw_transaction, unit_of_work
 from hotlead_app.domain.actors import BUYER
 from hotlead_app.domain.consent import CONSENT_VERSION, ClientInfo
 from hotlead_app.domain.controls import consumer_email, consumer_phone
 from hotlead_app.domain.errors import InvalidInput, NotFound
 from hotlead_app.domain.forms import normalize_email, validate_submission
 from hotlead_app.infra import metrics
-from hotlead_app.models import CompetitionLevel, Lead, LeadStatus, Niche, NicheRead, Partner
+from hotlead_app.models import CompetitionLevel, Lead, LeadStatus, Niche, NicheRead
 from hotlead_app.models._types import utcnow
 from hotlead_app.services import audit, outbox, ratelimit, tokens
 from hotlead_app.settings import get_settings
@@ -113,11 +114,12 @@ def _clean_attribution(referrer_url: object, utm_params: object) -> tuple[str | 
     return ref, utm
 
 
-def _partner_id(uow: UnitOfWork, code: object) -> uuid.UUID | None:
-    """A known partner code's id; an unknown or malformed code is kept as no partner."""
+def _partner_code(code: object) -> str | None:
+    """The partner code as stored (trimmed, lower case); a malformed one is no partner.
+    An unknown code is no partner either: the submission's statement looks it up."""
     if not isinstance(code, str) or not code.strip() or len(code) > 64:
         return None
-    return uow.session.exec(select(Partner.id).where(Partner.code == code.strip().lower())).first()
+    return code.strip().lower()
 
 
 def _token_fields(lead_id: uuid.UUID) -> tuple[str, dict[str, Any]]:
@@ -138,43 +140,48 @@ def _queue_confirmation(uow: UnitOfWork, lead: Lead) -> None:
     outbox.add(uow, jobs.EMAIL_LEAD_CONFIRMATION, lead_id=str(lead.id), nonce=nonce)
 
 
-_INSERT_SUBMISSION = text(
-    """
+# The lead, its audit row and its email job: one statement, one round trip, on a raw
+# psycopg cursor (``db.raw_transaction``; this is the public hot path, see
+# bench/intake.py).  A partner code that matches no partner leaves ``partner_id`` NULL.
+_INSERT_SUBMISSION = """
     WITH lead AS (
       INSERT INTO leads (id, niche_id, status, payload, name, email, phone, referrer_url, utm_params, partner_id,
                          consent_version, consent_ip, consent_user_agent, confirmation_token_hash,
                          confirmation_expires_at, consumer_email, consumer_phone_e164, created_at)
-      VALUES (:id, :niche_id, 'pending_confirmation', CAST(:payload AS jsonb), :name, :email, :phone, :referrer_url,
-              CAST(:utm_params AS jsonb), :partner_id, :consent_version, :consent_ip, :consent_user_agent,
-              :token_hash, :expires_at, :consumer_email, :consumer_phone, now())
+      VALUES (%(id)s, %(niche_id)s, 'pending_confirmation', CAST(%(payload)s AS jsonb), %(name)s, %(email)s,
+              %(phone)s,
+              %(referrer_url)s, CAST(%(utm_params)s AS jsonb),
+              (SELECT partners.id FROM partners WHERE partners.code = %(partner_code)s),
+              %(consent_version)s, %(consent_ip)s, %(consent_user_agent)s,
+              %(token_hash)s, %(expires_at)s, %(consumer_email)s, %(consumer_phone)s, now())
       RETURNING id
     ), audit AS (
       INSERT INTO audit_logs (id, actor_role, entity_type, entity_id, action, after_state, created_at)
-      SELECT :audit_id, 'buyer', 'lead', lead.id, 'submitted', CAST(:audit_after AS jsonb), now() FROM lead
+      SELECT %(audit_id)s, 'buyer', 'lead', lead.id, 'submitted', CAST(%(audit_after)s AS jsonb), now() FROM lead
     )
     INSERT INTO outbox (id, task, args, attempts, created_at)
-    SELECT :outbox_id, :task, CAST(:outbox_args AS jsonb), 0, now() FROM lead
-    """
-)
+    SELECT %(outbox_id)s, %(task)s, CAST(%(outbox_args)s AS jsonb), 0, now() FROM lead
+"""
 
 # Active niches by slug, kept a few seconds: every submission needs its form.
 _NICHE_TTL = 5.0
 _niche_cache: dict[str, tuple[float, uuid.UUID, str, list[dict[str, Any]], bool]] = {}
 
 
-def _active_niche(uow: UnitOfWork, slug: str) -> tuple[uuid.UUID, str, list[dict[str, Any]], bool] | None:
-    import time
-
+def _active_niche(slug: str) -> tuple[uuid.UUID, str, list[dict[str, Any]], bool] | None:
+    """The niche's id, slug, form and whether it requires the consumer's name, read at
+    most every few seconds (a catalogue read of its own, like the cached answer it refreshes)."""
     now = time.monotonic()
     cached = _niche_cache.get(slug)
     if cached is not None and cached[0] > now:
         return cached[1:]
-    niche = uow.session.exec(select(Niche).where(Niche.slug == slug, Niche.active)).first()
-    if niche is None:
-        _niche_cache.pop(slug, None)
-        return None
-    _niche_cache[slug] = (now + _NICHE_TTL, niche.id, niche.slug, niche.fields, niche.name_required)
-    return niche.id, niche.slug, niche.fields, niche.name_required
+    with unit_of_work() as uow:
+        niche = uow.session.exec(select(Niche).where(Niche.slug == slug, Niche.active)).first()
+        if niche is None:
+            _niche_cache.pop(slug, None)
+            return None
+        _niche_cache[slug] = (now + _NICHE_TTL, niche.id, niche.slug, niche.fields, niche.name_required)
+        return niche.id, niche.slug, niche.fields, niche.name_required
 
 
 def submit_lead(
@@ -196,51 +203,46 @@ def submit_lead(
     A filled honeypot field (a bot) gets the same answer as a person, and nothing
     is stored."""
     ratelimit.hit("submit", client.ip)
-    with unit_of_work() as uow:
-        niche = _active_niche(uow, niche_slug) if isinstance(niche_slug, str) else None
-        if niche is None:
-            raise NotFound("We don't offer that service.", details={"niche": "unknown niche"})
-        niche_id, slug, fields, name_required = niche
-        submission = validate_submission(
-            fields, name=name, name_required=name_required, email=email, phone=phone, payload=payload
-        )
-        ref, utm = _clean_attribution(referrer_url, utm_params)
-        if isinstance(honeypot, str) and honeypot.strip():
-            return SubmittedLead(id=uuid.uuid4(), status=LeadStatus.PENDING_CONFIRMATION)
-        lead_id, outbox_id = uuid.uuid4(), uuid.uuid4()
-        nonce, token_fields = _token_fields(lead_id)
-        outbox_args = {"lead_id": str(lead_id), "nonce": nonce}
-        # The lead, its audit row and its email job: one statement, one round trip
-        # (this is the public hot path; see bench/intake.py).
-        uow.session.execute(
-            _INSERT_SUBMISSION,
-            {
-                "id": lead_id,
-                "niche_id": niche_id,
-                "payload": json.dumps(submission.payload),
-                "name": submission.name or None,
-                "email": submission.email,
-                "phone": submission.phone,
-                # DOMAIN.md "The same consumer twice": who this lead is about, from the start.
-                "consumer_email": consumer_email(submission.email),
-                "consumer_phone": consumer_phone(submission.phone),
-                "referrer_url": ref,
-                "utm_params": json.dumps(utm) if utm is not None else None,
-                "partner_id": _partner_id(uow, partner_code),
-                "consent_version": CONSENT_VERSION,
-                "consent_ip": client.ip[:64],
-                "consent_user_agent": (client.user_agent or "")[:500] or None,
-                "token_hash": token_fields["confirmation_token_hash"],
-                "expires_at": token_fields["confirmation_expires_at"],
-                "audit_id": uuid.uuid4(),
-                "audit_after": json.dumps({"status": LeadStatus.PENDING_CONFIRMATION.value, "niche": slug}),
-                "outbox_id": outbox_id,
-                "task": jobs.EMAIL_LEAD_CONFIRMATION,
-                "outbox_args": json.dumps(outbox_args),
-            },
-        )
-        uow.after_commit(lambda: metrics.lead_transition(slug, "new", LeadStatus.PENDING_CONFIRMATION.value))
-        return SubmittedLead(id=lead_id, status=LeadStatus.PENDING_CONFIRMATION)
+    niche = _active_niche(niche_slug) if isinstance(niche_slug, str) else None
+    if niche is None:
+        raise NotFound("We don't offer that service.", details={"niche": "unknown niche"})
+    niche_id, slug, fields, name_required = niche
+    submission = validate_submission(
+        fields, name=name, name_required=name_required, email=email, phone=phone, payload=payload
+    )
+    ref, utm = _clean_attribution(referrer_url, utm_params)
+    if isinstance(honeypot, str) and honeypot.strip():
+        return SubmittedLead(id=uuid.uuid4(), status=LeadStatus.PENDING_CONFIRMATION)
+    lead_id = uuid.uuid4()
+    nonce, token_fields = _token_fields(lead_id)
+    params = {
+        "id": lead_id,
+        "niche_id": niche_id,
+        "payload": json.dumps(submission.payload),
+        "name": submission.name or None,
+        "email": submission.email,
+        "phone": submission.phone,
+        # DOMAIN.md "The same consumer twice": who this lead is about, from the start.
+        "consumer_email": consumer_email(submission.email),
+        "consumer_phone": consumer_phone(submission.phone),
+        "referrer_url": ref,
+        "utm_params": json.dumps(utm) if utm is not None else None,
+        "partner_code": _partner_code(partner_code),
+        "consent_version": CONSENT_VERSION,
+        "consent_ip": client.ip[:64],
+        "consent_user_agent": (client.user_agent or "")[:500] or None,
+        "token_hash": token_fields["confirmation_token_hash"],
+        "expires_at": token_fields["confirmation_expires_at"],
+        "audit_id": uuid.uuid4(),
+        "audit_after": json.dumps({"status": LeadStatus.PENDING_CONFIRMATION.value, "niche": slug}),
+        "outbox_id": uuid.uuid4(),
+        "task": jobs.EMAIL_LEAD_CONFIRMATION,
+        "outbox_args": json.dumps({"lead_id": str(lead_id), "nonce": nonce}),
+    }
+    with raw_transaction() as cursor:
+        cursor.execute(_INSERT_SUBMISSION, params)
+    metrics.lead_transition(slug, "new", LeadStatus.PENDING_CONFIRMATION.value)
+    return SubmittedLead(id=lead_id, status=LeadStatus.PENDING_CONFIRMATION)
 
 
 def resend_confirmation(*, email: object, lead_id: object, client: ClientInfo = ClientInfo()) -> None:

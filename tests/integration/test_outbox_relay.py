@@ -11,15 +11,16 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 
 import pytest
 import redis
 from sqlmodel import select
 
 from hotlead_app import jobs
-from hotlead_app.db import unit_of_work
+from hotlead_app.db import referenced, unit_of_work
 from hotlead_app.devstack.embedded import free_port
-from hotlead_app.models import OutboxMessage
+from hotlead_app.models import Lead, OutboxMessage
 from hotlead_app.services import intake, outbox
 from tests.conftest import point_settings_at, wait_for
 from tests.factories import make_niche, unique_email
@@ -170,6 +171,40 @@ def test_a_commit_wakes_the_idle_relay_and_a_rollback_does_not(relay_broker):
     finally:
         relay.stop(timeout=5)
     assert not relay._thread.is_alive()  # a stop is seen within the waker's slice
+
+
+def test_a_submission_does_not_wake_the_relay_its_email_goes_out_at_the_next_poll(relay_broker):
+    """The public form's confirmation job is the one job that NOTIFYs nobody (a NOTIFY
+    serialises commits; engine/outbox_notify.sql): with a 60-second idle poll it waits,
+    and the next job that does wake the relay takes it along."""
+    slug = make_niche()
+    relay = outbox.Relay(idle_seconds=60)
+    relay.start()
+    try:
+        wait_for(lambda: relay._waker._conn is not None, timeout=10, message="the relay to listen")
+        lead = intake.submit_lead(niche_slug=slug, email=unique_email(), payload=PAYLOAD)
+        intake.resend_confirmation(email=_lead_email(lead.id), lead_id=lead.id)
+        assert len(_rows()) == 2  # the first link's job and the resent one's
+        # Long enough for a notification to have been delivered and relayed.
+        time.sleep(1.5)
+        assert relay.wakeups == 0
+        assert relay_broker.llen("email") == 0
+        with unit_of_work() as uow:
+            alert = outbox.add(uow, jobs.EMAIL_ADMIN_ALERT, subject="wakes it")
+        wait_for(
+            lambda: relay_broker.llen("email") == 3, timeout=10, interval=0.02, message="the woken relay to publish"
+        )
+        assert relay.wakeups == 1
+    finally:
+        relay.stop(timeout=5)
+    tasks = sorted(m["task"] for m in _queued(relay_broker, "email"))
+    assert tasks == sorted([jobs.EMAIL_LEAD_CONFIRMATION, jobs.EMAIL_LEAD_CONFIRMATION, jobs.EMAIL_ADMIN_ALERT])
+    assert str(alert) in {m["kwargs"]["outbox_id"] for m in _queued(relay_broker, "email")}
+
+
+def _lead_email(lead_id) -> str:
+    with unit_of_work() as uow:
+        return referenced(uow.session, Lead, lead_id).email
 
 
 def test_a_row_a_worker_already_started_is_not_published(relay_broker):
