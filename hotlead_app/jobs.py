@@ -95,6 +95,12 @@ STATEMENTS_EMAIL = "statements.email_monthly"
 
 # --------------------------------------------------------------------------- queues
 
+#: The jobs whose commit wakes the outbox relay at once (engine/outbox_notify.sql names
+#: the same tasks; test_outbox_relay checks it): the two relay hops of speed to lead,
+#: approval -> distribution -> webhook delivery.  Every other job waits for the relay's
+#: next poll (0.2 s), since a NOTIFY serialises commits.
+WAKE_RELAY = (DISTRIBUTE_LEAD, WEBHOOK_DELIVER)
+
 QUEUE_DEFAULT = "celery"
 QUEUE_DISTRIBUTION = "distribution"
 QUEUE_EMAIL = "email"  # emails wait on SMTP: their own queue never holds up distribution

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
+import uuid
 
 import pytest
 import redis
@@ -151,20 +153,24 @@ def test_the_relay_thread_publishes_within_a_fraction_of_a_second_and_stops_clea
 
 
 def test_a_commit_wakes_the_idle_relay_and_a_rollback_does_not(relay_broker):
-    """The outbox's insert trigger notifies the relay at commit (engine/outbox_notify.sql):
-    with a 60-second idle poll, only the notification can get the job out within seconds."""
+    """The outbox's insert trigger notifies the relay at commit when a speed-to-lead job
+    is written (engine/outbox_notify.sql, ``jobs.WAKE_RELAY``): with a 60-second idle
+    poll, only the notification can get the job out within seconds."""
     relay = outbox.Relay(idle_seconds=60)
     relay.start()
     try:
         wait_for(lambda: relay._waker._conn is not None, timeout=10, message="the relay to listen")
         with pytest.raises(RuntimeError), unit_of_work() as uow:
-            outbox.add(uow, jobs.EMAIL_ADMIN_ALERT, subject="rolled back")
+            outbox.add(uow, jobs.DISTRIBUTE_LEAD, lead_id=str(uuid.uuid4()))
             uow.session.flush()
             raise RuntimeError("roll back")
         with unit_of_work() as uow:
-            job = outbox.add(uow, jobs.EMAIL_ADMIN_ALERT, subject="hello")
+            job = outbox.add(uow, jobs.DISTRIBUTE_LEAD, lead_id=str(uuid.uuid4()))
         (message,) = wait_for(
-            lambda: _queued(relay_broker, "email"), timeout=10, interval=0.02, message="a commit to wake the relay"
+            lambda: _queued(relay_broker, "distribution"),
+            timeout=10,
+            interval=0.02,
+            message="a commit to wake the relay",
         )
         assert message["kwargs"]["outbox_id"] == str(job)
         assert relay.wakeups == 1  # the rolled-back insert woke nobody
@@ -173,10 +179,11 @@ def test_a_commit_wakes_the_idle_relay_and_a_rollback_does_not(relay_broker):
     assert not relay._thread.is_alive()  # a stop is seen within the waker's slice
 
 
-def test_a_submission_does_not_wake_the_relay_its_email_goes_out_at_the_next_poll(relay_broker):
-    """The public form's confirmation job is the one job that NOTIFYs nobody (a NOTIFY
-    serialises commits; engine/outbox_notify.sql): with a 60-second idle poll it waits,
-    and the next job that does wake the relay takes it along."""
+def test_other_jobs_do_not_wake_the_relay_and_go_with_the_next_wake_up(relay_broker):
+    """Only ``jobs.WAKE_RELAY`` jobs NOTIFY (a NOTIFY serialises commits;
+    engine/outbox_notify.sql): a public submission's confirmation, its resend and an
+    admin alert wait with a 60-second idle poll, and the next distribution job that does
+    wake the relay takes them along."""
     slug = make_niche()
     relay = outbox.Relay(idle_seconds=60)
     relay.start()
@@ -184,22 +191,36 @@ def test_a_submission_does_not_wake_the_relay_its_email_goes_out_at_the_next_pol
         wait_for(lambda: relay._waker._conn is not None, timeout=10, message="the relay to listen")
         lead = intake.submit_lead(niche_slug=slug, email=unique_email(), payload=PAYLOAD)
         intake.resend_confirmation(email=_lead_email(lead.id), lead_id=lead.id)
-        assert len(_rows()) == 2  # the first link's job and the resent one's
+        with unit_of_work() as uow:
+            outbox.add(uow, jobs.EMAIL_ADMIN_ALERT, subject="no hurry")
+        assert len(_rows()) == 3
         # Long enough for a notification to have been delivered and relayed.
         time.sleep(1.5)
         assert relay.wakeups == 0
         assert relay_broker.llen("email") == 0
         with unit_of_work() as uow:
-            alert = outbox.add(uow, jobs.EMAIL_ADMIN_ALERT, subject="wakes it")
+            wake = outbox.add(uow, jobs.DISTRIBUTE_LEAD, lead_id=str(uuid.uuid4()))
         wait_for(
-            lambda: relay_broker.llen("email") == 3, timeout=10, interval=0.02, message="the woken relay to publish"
+            lambda: relay_broker.llen("email") == 3 and relay_broker.llen("distribution") == 1,
+            timeout=10,
+            interval=0.02,
+            message="the woken relay to publish",
         )
         assert relay.wakeups == 1
     finally:
         relay.stop(timeout=5)
     tasks = sorted(m["task"] for m in _queued(relay_broker, "email"))
     assert tasks == sorted([jobs.EMAIL_LEAD_CONFIRMATION, jobs.EMAIL_LEAD_CONFIRMATION, jobs.EMAIL_ADMIN_ALERT])
-    assert str(alert) in {m["kwargs"]["outbox_id"] for m in _queued(relay_broker, "email")}
+    assert [m["kwargs"]["outbox_id"] for m in _queued(relay_broker, "distribution")] == [str(wake)]
+
+
+def test_the_trigger_names_exactly_the_jobs_that_wake_the_relay():
+    """``jobs.WAKE_RELAY`` is the list; the engine's trigger must name the same tasks."""
+    from hotlead_app.engine.definitions import engine_dir
+
+    sql = (engine_dir() / "outbox_notify.sql").read_text()
+    (listed,) = re.findall(r"task IN \(([^)]*)\)", sql)
+    assert sorted(re.findall(r"'([^']+)'", listed)) == sorted(jobs.WAKE_RELAY)
 
 
 def _lead_email(lead_id) -> str:
