@@ -20,6 +20,7 @@ from hotlead_app.domain import actors
 from hotlead_app.domain.errors import InvalidInput, NotFound
 from hotlead_app.models import AuditLog, EmailMessage, LeadNotice, NotificationSettings, UserRole
 from hotlead_app.services import accounts, catalog, distribution, inbox, ledger, notifications
+from hotlead_app.services.csv_export import money_column
 from hotlead_app.services.reads import lead_inbox, missed_leads
 from tests.factories import (
     ADMIN,
@@ -277,7 +278,7 @@ def test_the_leads_csv_has_one_column_per_form_field_niche_by_niche(engine_db):
         "",
     )
     assert newest["What is wrong"] == "'=HYPERLINK(1)"  # CSV-injection safe
-    assert newest["note"] == "urgent one" and newest["price"] == "7.00"
+    assert newest["note"] == "urgent one" and newest[money_column("price")] == "7.00"
     assert (oldest["Roof type"], oldest["Roof area"], oldest["What is wrong"]) == ("tile", "900", "")
 
 

@@ -283,7 +283,10 @@ def _reasons(
     waiting: dict[uuid.UUID, list[tuple[uuid.UUID, str, tuple[Decimal, Decimal] | None]]],
 ) -> list[MissedReason]:
     form = context.forms.get(niche_id, [])
-    if decisions:
+    # A lead still waiting (nobody bought it yet) is explained as things stand now, so
+    # the provider sees what would let it buy at the next attempt; the latest attempt's
+    # record (``decisions``) explains a distributed lead, as things stood then.
+    if decisions and status != LeadStatus.APPROVED:
         return [
             _reason(
                 d.reason,
@@ -296,7 +299,7 @@ def _reasons(
         ]
     if status != LeadStatus.APPROVED:
         return []
-    # Nobody bought it (yet): each of the provider's subscriptions, as things stand now.
+    # Nobody bought it yet: each of the provider's subscriptions, as things stand now.
     now = waiting.get(lead_id, [])
     if not now:
         return [_reason("no_subscription", None, "", payload, form)]
