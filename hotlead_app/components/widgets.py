@@ -91,6 +91,16 @@ NATIVE_SELECT_STYLE = {
 }
 
 
+#: The name a screen reader hears for a table's column of buttons (shown without a title).
+ACTIONS_HEADER = "Actions"
+
+
+def visually_hidden(text: str | rx.Var) -> rx.Component:
+    """Text a screen reader reads but the page does not show (``.visually-hidden`` in
+    ``assets/a11y.css``)."""
+    return rx.el.span(text, class_name="visually-hidden")
+
+
 def data_table(
     headers: Sequence[str | rx.Component],
     rows: rx.Var,
@@ -105,9 +115,13 @@ def data_table(
     with ``stack_on_phone``, shows each row as a card there (cells from ``labelled_cell``);
     the box takes the keyboard focus (the arrows scroll it) and is a region named ``label``.
 
-    ``headers`` are titles or ready ``column_header_cell``s; ``row`` renders one item;
+    ``headers`` are titles or ready ``column_header_cell``s (an empty title, a column of
+    buttons, is named ``Actions`` for screen readers only); ``row`` renders one item;
     ``id`` names the scrolling box, ``table_id`` the table itself."""
-    cells = [h if isinstance(h, rx.Component) else rx.table.column_header_cell(h) for h in headers]
+    cells = [
+        h if isinstance(h, rx.Component) else rx.table.column_header_cell(h or visually_hidden(ACTIONS_HEADER))
+        for h in headers
+    ]
     table_props = {"id": table_id} if table_id else {}
     box_props: dict = {"id": id} if id else {}
     if stack_on_phone:

@@ -15,6 +15,7 @@ import reflex as rx
 from hotlead_app import routes
 from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
+from hotlead_app.components.layout import field_label
 from hotlead_app.components.page import admin_page
 from hotlead_app.components.widgets import data_table, keyset_pager, loading_or
 from hotlead_app.domain.errors import DomainError
@@ -147,13 +148,14 @@ class LeadsState(KeysetPages, AdminPageState):
         self.created_to = value
 
 
-def _field(label: str, control: rx.Component, error_key: str | None = None, *, html_for: str = "") -> rx.Component:
-    children = [rx.text(label, size="1", color_scheme="gray", as_="label", html_for=html_for or None), control]
+def _field(label: str, control: rx.Component, error_key: str | None = None, *, html_for: str) -> rx.Component:
+    """A filter: its label bound to the control ``html_for``, the control, and its error."""
+    children = [field_label(label, html_for=html_for, size="1", color_scheme="gray"), control]
     if error_key:
         children.append(
             rx.cond(
                 LeadsState.field_errors.contains(error_key),
-                rx.text(LeadsState.error, color="red", size="1", role="alert", class_name="field-error"),
+                rx.text(LeadsState.error, color_scheme="red", size="1", role="alert", class_name="field-error"),
             )
         )
     return rx.vstack(*children, spacing="1", min_width="9em")

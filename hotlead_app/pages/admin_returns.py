@@ -259,7 +259,9 @@ def admin_returns() -> rx.Component:
             spacing="2",
             wrap="wrap",
         ),
-        rx.cond(S.provider_error != "", rx.text(S.provider_error, color="red", size="2", id="returns-provider-error")),
+        rx.cond(
+            S.provider_error != "", rx.text(S.provider_error, color_scheme="red", size="2", id="returns-provider-error")
+        ),
         rx.cond(S.message != "", rx.callout(S.message, color_scheme="green", id="returns-message")),
         rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", id="returns-error")),
         loading_or(

@@ -180,8 +180,8 @@ def _resend_state(icon: str) -> rx.Component:
     )
 
 
-@public_page(route=routes.CONFIRM, title="Confirm your request", on_load=ConfirmState.load)
-def confirm() -> rx.Component:
+def _outcome() -> rx.Component:
+    """What the link did: the recap, a form for a fresh link, or why it cannot work."""
     return rx.match(
         ConfirmState.outcome,
         ("loading", rx.center(rx.spinner(size="3"), padding="4em", class_name="loading")),
@@ -211,4 +211,24 @@ def confirm() -> rx.Component:
             width="100%",
             spacing="3",
         ),
+    )
+
+
+@public_page(route=routes.CONFIRM, title="Confirm your request", on_load=ConfirmState.load)
+def confirm() -> rx.Component:
+    return rx.vstack(
+        rx.heading(
+            rx.match(
+                ConfirmState.outcome,
+                ("confirmed", "Your request is confirmed"),
+                ("already", "Your request is confirmed"),
+                "Confirm your request",
+            ),
+            size="7",
+            as_="h1",
+            id="confirm-heading",
+        ),
+        _outcome(),
+        width="100%",
+        spacing="4",
     )

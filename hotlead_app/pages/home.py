@@ -106,7 +106,7 @@ def home() -> rx.Component:
         rx.card(
             rx.text(
                 "Are you a service provider? ",
-                rx.link("Sign in", href=routes.SIGN_IN, id="provider-sign-in"),
+                rx.link("Sign in", href=routes.SIGN_IN, id="provider-sign-in", underline="always"),
                 " to see your leads, or ask us for an account.",
                 size="2",
             ),

@@ -18,7 +18,7 @@ from hotlead_app.components import format as fmt
 from hotlead_app.components.backoffice import empty_state
 from hotlead_app.components.layout import field_label
 from hotlead_app.components.page import provider_page
-from hotlead_app.components.widgets import data_table, loading_or
+from hotlead_app.components.widgets import data_table, loading_or, visually_hidden
 from hotlead_app.domain.controls import PERIODS
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.services import catalog, inbox
@@ -376,7 +376,7 @@ def notifications_section() -> rx.Component:
                 ),
                 rx.cond(
                     threshold_error != "",
-                    rx.text(threshold_error, color="red", size="1", role="alert", id="low-balance-error"),
+                    rx.text(threshold_error, color_scheme="red", size="1", role="alert", id="low-balance-error"),
                 ),
                 spacing="1",
             ),
@@ -486,7 +486,7 @@ def provider_home() -> rx.Component:
             rx.cond(
                 s.latest.length() > 0,
                 data_table(
-                    ("When", "Niche", "Email", "Price", ""),
+                    ("When", "Niche", "Email", "Price", rx.table.column_header_cell(visually_hidden("Refund"))),
                     s.latest,
                     lambda r: rx.table.row(
                         rx.table.cell(rx.link(r["when"], href="/provider/leads/" + r["lead_id"])),

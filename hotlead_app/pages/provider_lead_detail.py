@@ -12,6 +12,7 @@ import reflex as rx
 
 from hotlead_app import routes
 from hotlead_app.components import format as fmt
+from hotlead_app.components.layout import field_label
 from hotlead_app.components.page import provider_page
 from hotlead_app.components.widgets import loading_or
 from hotlead_app.domain.errors import DomainError
@@ -219,6 +220,7 @@ def _outcome_card() -> rx.Component:
                 rx.hstack(
                     rx.input(
                         placeholder="Value (optional)",
+                        aria_label="Value won (optional)",
                         value=S.won_value,
                         on_change=S.set_won_value,
                         id="outcome-won-value",
@@ -230,6 +232,7 @@ def _outcome_card() -> rx.Component:
                 rx.hstack(
                     rx.input(
                         placeholder="Why (optional)",
+                        aria_label="Why it was lost (optional)",
                         value=S.lost_reason,
                         on_change=S.set_lost_reason,
                         id="outcome-lost-reason",
@@ -244,7 +247,7 @@ def _outcome_card() -> rx.Component:
             ),
             rx.cond(
                 S.outcome_error != "",
-                rx.text(S.outcome_error, color="red", size="2", role="alert", id="outcome-error"),
+                rx.text(S.outcome_error, color_scheme="red", size="2", role="alert", id="outcome-error"),
             ),
             spacing="3",
             width="100%",
@@ -290,7 +293,7 @@ def _note_card() -> rx.Component:
             ),
             rx.cond(
                 S.note_error != "",
-                rx.text(S.note_error, color="red", size="2", role="alert", id="lead-note-error"),
+                rx.text(S.note_error, color_scheme="red", size="2", role="alert", id="lead-note-error"),
             ),
             spacing="2",
             width="100%",
@@ -314,14 +317,16 @@ def _return_card() -> rx.Component:
                         align="center",
                         spacing="3",
                     ),
+                    field_label("Reason", html_for="return-reason"),
                     rx.select.root(
                         rx.select.trigger(placeholder="Why?", id="return-reason"),
                         rx.select.content(rx.foreach(S.reasons, lambda r: rx.select.item(r["label"], value=r["code"]))),
                         value=S.return_reason,
                         on_change=S.set_return_reason,
                     ),
+                    field_label("Note for the admin (optional)", html_for="return-note"),
                     rx.text_area(
-                        placeholder="A note for the admin (optional)",
+                        placeholder="e.g. the number is disconnected",
                         value=S.return_note,
                         on_change=S.set_return_note,
                         id="return-note",
@@ -329,7 +334,7 @@ def _return_card() -> rx.Component:
                     ),
                     rx.cond(
                         S.return_error != "",
-                        rx.text(S.return_error, color="red", size="2", role="alert", id="return-error"),
+                        rx.text(S.return_error, color_scheme="red", size="2", role="alert", id="return-error"),
                     ),
                     rx.button("Return this lead", on_click=S.submit_return, id="return-submit"),
                     spacing="3",

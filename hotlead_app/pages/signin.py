@@ -86,7 +86,9 @@ def signin() -> rx.Component:
         rx.vstack(
             rx.heading("Sign in", size="7", as_="h1"),
             rx.text(
-                "For service providers and the team. Looking for a pro? ", rx.link("Start here", href="/"), size="2"
+                "For service providers and the team. Looking for a pro? ",
+                rx.link("Start here", href="/", underline="always"),
+                size="2",
             ),
             text_field(
                 id="signin-email",

@@ -8,10 +8,6 @@ The pages are ``tests/e2e/every_page.py``'s list (the one the page-frame test wa
 A failure prints, for each page and width, the rule id, its impact, axe's help text
 and the selectors of the failing nodes.
 
-``KNOWN_VIOLATIONS`` lets through, on a page whose fixes belong to another piece of
-work, exactly the rules listed for it; a listed rule that no longer occurs fails the
-test too, so the list can only shrink (to nothing).
-
 ``HOTLEAD_AXE_REPORT=<file>`` also appends every violation of any impact (moderate and
 minor too) to that file, one JSON line per page, width and rule."""
 
@@ -20,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -47,39 +42,6 @@ from tests.e2e.every_page import (
 
 BLOCKING = ("serious", "critical")
 
-#: page (or state) name -> axe rule ids allowed through for now: only pages whose fixes
-#: belong to other work in progress (issue 16); each entry must still occur.
-KNOWN_VIOLATIONS: dict[str, set[str]] = {
-    # The public form: no <label for> on the inputs, the select without a name (issue 16 item 3).
-    "lead-form": {"label", "select-name"},
-    "lead-form-errors": {"label", "select-name"},
-    # Lead browser filters: status and niche select triggers without a name, email and dates unlabelled.
-    "admin-leads": {"button-name", "label"},
-    # Returns filters: status and niche select triggers without a name.
-    "admin-returns": {"button-name"},
-    # A provider's lead: the return reason select trigger without a name.
-    "provider-lead": {"button-name"},
-    # The niche editor: a form field's Type select (#field-0-type), its label not bound.
-    "admin-niches-editor": {"select-name"},
-    # The new subscription form: the niche select (#niche-select) without a label.
-    "provider-subscriptions-form": {"select-name"},
-}
-
-#: The states scanned besides the pages of every_page.py (by the tests below).
-STATES = [
-    "not-found",
-    "lead-form-errors",
-    "signin-error",
-    "provider-subscriptions-form",
-    "provider-overview-sign-out-dialog",
-    "provider-api-keys-revoke-dialog",
-    "admin-niches-editor",
-    "admin-queue-reject-dialog",
-    "admin-provider-adjustment-errors",
-    "admin-provider-adjustment-dialog",
-    "admin-provider-status-dialog",
-]
-
 AXE = Axe()
 #: HOTLEAD_AXE_REPORT=<file>: also append every violation found (any impact) there as JSON lines.
 REPORT = os.environ.get("HOTLEAD_AXE_REPORT", "")
@@ -105,19 +67,13 @@ class Scan:
     def check(self) -> None:
         problems: list[str] = []
         for name, widths in self.found.items():
-            allowed = KNOWN_VIOLATIONS.get(name, set())
             for width, violations in widths.items():
                 for rule, v in violations.items():
-                    if rule in allowed:
-                        continue
                     targets = [" ".join(str(t) for t in node["target"]) for node in v["nodes"]]
                     shown = "\n      ".join(targets[:8]) + (
                         f"\n      … {len(targets) - 8} more" if len(targets) > 8 else ""
                     )
                     problems.append(f"{name} @ {width}px: {rule} ({v['impact']}): {v['help']}\n      {shown}")
-            seen = {rule for violations in widths.values() for rule in violations}
-            for rule in sorted(allowed - seen):
-                problems.append(f"{name}: {rule} is in KNOWN_VIOLATIONS but no longer occurs: remove it from the list")
         assert not problems, f"{len(problems)} accessibility problem(s):\n  " + "\n  ".join(problems)
 
 
@@ -172,12 +128,6 @@ def _state(page: Page, scan: Scan, name: str, reach: Callable[[], None]) -> None
     reach()
     _settled(page)
     _scan_widths(page, scan, name, shoot=True)
-
-
-def test_known_violations_name_scanned_pages():
-    w = World("", "", uuid.uuid4(), "x", uuid.uuid4(), uuid.uuid4())
-    scanned = {s.name for s in [*public_pages(w), *provider_pages(w), *admin_pages(w)]} | set(STATES)
-    assert set(KNOWN_VIOLATIONS) <= scanned, set(KNOWN_VIOLATIONS) - scanned
 
 
 def test_signed_out_pages_have_no_serious_violations(page: Page, app_server, shared_db, world):

@@ -11,7 +11,7 @@ from typing import Any
 import reflex as rx
 
 from hotlead_app import routes
-from hotlead_app.components.layout import field_error
+from hotlead_app.components.layout import field_error, field_label
 from hotlead_app.domain.errors import DomainError, InvalidInput
 from hotlead_app.domain.forms import FIELD_TYPES, validate_form_fields
 from hotlead_app.domain.text import suggest_slug
@@ -240,7 +240,7 @@ S = FieldEditor
 
 def labelled(label: str, control: rx.Component, error, html_for: str) -> rx.Component:
     return rx.box(
-        rx.text(label, as_="label", html_for=html_for, size="2", weight="medium"),
+        field_label(label, html_for=html_for, size="2", weight="medium"),
         control,
         field_error(error),
         width="100%",
@@ -251,7 +251,7 @@ def _field_row(row: FieldRow, index) -> rx.Component:
     return rx.card(
         rx.flex(
             rx.box(
-                rx.text("Name", as_="label", size="1", html_for=f"field-{index}-name"),
+                field_label("Name", html_for=f"field-{index}-name", size="1"),
                 rx.input(
                     value=row.name,
                     on_change=lambda v: S.set_row_text(index, "name", v),
@@ -263,7 +263,7 @@ def _field_row(row: FieldRow, index) -> rx.Component:
                 flex="1 1 10em",
             ),
             rx.box(
-                rx.text("Label", as_="label", size="1", html_for=f"field-{index}-label"),
+                field_label("Label", html_for=f"field-{index}-label", size="1"),
                 rx.input(
                     value=row.label,
                     on_change=lambda v: S.set_row_text(index, "label", v),
@@ -274,7 +274,7 @@ def _field_row(row: FieldRow, index) -> rx.Component:
                 flex="1 1 10em",
             ),
             rx.box(
-                rx.text("Type", as_="label", size="1", html_for=f"field-{index}-type"),
+                field_label("Type", html_for=f"field-{index}-type", size="1"),
                 rx.el.select(
                     *[rx.el.option(t, value=t) for t in FIELD_TYPES],
                     value=row.type,
@@ -288,7 +288,7 @@ def _field_row(row: FieldRow, index) -> rx.Component:
             rx.cond(
                 row.type == "select",
                 rx.box(
-                    rx.text("Options (comma-separated)", as_="label", size="1", html_for=f"field-{index}-options"),
+                    field_label("Options (comma-separated)", html_for=f"field-{index}-options", size="1"),
                     rx.input(
                         value=row.options,
                         on_change=lambda v: S.set_row_text(index, "options", v),

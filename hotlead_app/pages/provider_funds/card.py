@@ -13,6 +13,7 @@ import time
 import reflex as rx
 
 from hotlead_app.components import format as fmt
+from hotlead_app.components.layout import field_label
 from hotlead_app.components.widgets import confirm_dialog
 from hotlead_app.domain import money
 from hotlead_app.domain.errors import DomainError
@@ -258,7 +259,7 @@ def _card_box() -> rx.Component:
 
 def _money_input(label: str, key: str, value, on_change, hint: str) -> rx.Component:
     return rx.vstack(
-        rx.text(label, as_="label", html_for=f"recharge-{key}", size="2", weight="medium"),
+        field_label(label, html_for=f"recharge-{key}", size="2", weight="medium"),
         rx.input(
             value=value,
             on_change=on_change,
@@ -291,7 +292,7 @@ def _settings_box() -> rx.Component:
                 id="recharge-enabled",
                 aria_label="Auto-recharge on",
             ),
-            rx.text("Recharge my balance automatically", as_="label", html_for="recharge-enabled", size="2"),
+            field_label("Recharge my balance automatically", html_for="recharge-enabled", size="2"),
             align="center",
             spacing="2",
         ),

@@ -11,6 +11,7 @@ from typing import Any
 
 import reflex as rx
 
+from hotlead_app.components.layout import field_label
 from hotlead_app.domain.controls import DAYS, PERIODS
 from hotlead_app.domain.errors import DomainError
 from hotlead_app.pages.provider_subscriptions.filter_builder import AFTER_COUNT, FilterBuilder, _filters_from
@@ -199,6 +200,7 @@ def _window(day: DayRow, window: Window, index) -> rx.Component:
             debounce_timeout=300,
             width="5.5em",
             size="1",
+            aria_label=day.label + " window start",
             class_name="window-start",
         ),
         rx.text("–"),
@@ -209,6 +211,7 @@ def _window(day: DayRow, window: Window, index) -> rx.Component:
             debounce_timeout=300,
             width="5.5em",
             size="1",
+            aria_label=day.label + " window end",
             class_name="window-end",
         ),
         rx.icon_button(
@@ -245,7 +248,9 @@ def _day_row(day: DayRow) -> rx.Component:
             gap="2",
             align="center",
         ),
-        rx.cond(day.error != "", rx.text(day.error, color="red", size="1", role="alert", class_name="field-error")),
+        rx.cond(
+            day.error != "", rx.text(day.error, color_scheme="red", size="1", role="alert", class_name="field-error")
+        ),
         padding_y="0.25em",
         border_bottom="1px solid var(--gray-a3)",
         id="day-" + day.day,
@@ -256,7 +261,7 @@ def _day_row(day: DayRow) -> rx.Component:
 def _cap_input(period: str) -> rx.Component:
     error = C.control_errors.get(period, "")
     return rx.vstack(
-        rx.text("Per " + period, size="2", as_="label", html_for="cap-" + period),
+        field_label("Per " + period, html_for="cap-" + period),
         rx.input(
             value=C.cap_inputs.get(period, ""),
             on_change=lambda v: C.set_cap(period, v),
@@ -265,7 +270,7 @@ def _cap_input(period: str) -> rx.Component:
             width="7em",
             id="cap-" + period,
         ),
-        rx.cond(error != "", rx.text(error, color="red", size="1", role="alert", class_name="field-error")),
+        rx.cond(error != "", rx.text(error, color_scheme="red", size="1", role="alert", class_name="field-error")),
         spacing="1",
         id="cap-field-" + period,
     )
@@ -311,7 +316,7 @@ def controls_editor() -> rx.Component:
         ),
         rx.checkbox("Always open", checked=C.always_open, on_change=C.set_always, id="always-open"),
         rx.cond(~C.always_open, rx.vstack(rx.foreach(C.days, _day_row), spacing="0", width="100%", id="schedule-grid")),
-        rx.cond(schedule_error != "", rx.text(schedule_error, color="red", size="1", role="alert")),
+        rx.cond(schedule_error != "", rx.text(schedule_error, color_scheme="red", size="1", role="alert")),
         rx.heading("Lead caps", size="3"),
         rx.text("At most this many leads per period (empty: no cap).", size="1"),
         rx.flex(*[_cap_input(p) for p in PERIODS], wrap="wrap", gap="3"),

@@ -234,7 +234,7 @@ def subscription_form() -> rx.Component:
                 S.mode == "new",
                 rx.vstack(
                     rx.heading("New subscription", size="4"),
-                    rx.text("1. Niche", weight="medium"),
+                    rx.el.label(rx.text("1. Niche", weight="medium"), html_for="niche-select"),
                     rx.el.select(
                         rx.el.option("Choose a niche…", value=""),
                         rx.foreach(S.niches, lambda n: rx.el.option(n["name"], value=n["id"])),
@@ -297,7 +297,9 @@ def subscription_form() -> rx.Component:
                     id="waiting-callout",
                 ),
             ),
-            rx.cond(S.form_error != "", rx.text(S.form_error, color="red", size="2", role="alert", id="form-error")),
+            rx.cond(
+                S.form_error != "", rx.text(S.form_error, color_scheme="red", size="2", role="alert", id="form-error")
+            ),
             rx.hstack(
                 rx.cond(
                     S.mode == "new",

@@ -306,7 +306,7 @@ def _zip_area(f: FilterField) -> rx.Component:
         ),
         rx.cond(
             f.near_error != "",
-            rx.text(f.near_error, color="red", size="1", role="alert", class_name="field-error near-error"),
+            rx.text(f.near_error, color_scheme="red", size="1", role="alert", class_name="field-error near-error"),
         ),
         rx.el.details(
             rx.el.summary(
@@ -332,7 +332,7 @@ def _zip_area(f: FilterField) -> rx.Component:
         ),
         rx.cond(
             f.states_error != "",
-            rx.text(f.states_error, color="red", size="1", role="alert", class_name="field-error states-error"),
+            rx.text(f.states_error, color_scheme="red", size="1", role="alert", class_name="field-error states-error"),
         ),
         spacing="1",
         width="100%",
@@ -402,7 +402,7 @@ def _field_editor(f: FilterField) -> rx.Component:
                 ),
             ),
         ),
-        rx.cond(f.error != "", rx.text(f.error, color="red", size="1", role="alert", class_name="field-error")),
+        rx.cond(f.error != "", rx.text(f.error, color_scheme="red", size="1", role="alert", class_name="field-error")),
         width="100%",
         padding_y="0.5em",
         border_bottom="1px solid var(--gray-a4)",
