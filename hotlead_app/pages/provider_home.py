@@ -174,7 +174,7 @@ class ProviderHomeState(ProviderPageState):
             {
                 "lead_id": r["lead_id"],
                 "when": fmt.when(r["assigned_at"]),
-                "niche": r["niche"],
+                "niche": r["niche_name"],
                 "email": r["email"],
                 "price": fmt.money(r["charged_amount"]),
                 "refunded": "refunded" if r["is_refunded"] else "",

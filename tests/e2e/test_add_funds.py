@@ -66,7 +66,7 @@ def test_a_provider_adds_funds_through_checkout_and_sees_the_new_balance(
     expect(page.get_by_role("heading", name="Test checkout")).to_be_visible()
     page.get_by_role("button", name="Pay 100.00").click()
     expect(page).to_have_url(re.compile(r"/provider/funds/return/?\?deposit=.*result=success"), timeout=30_000)
-    expect(page.locator("#deposit-status")).to_have_text("pending", timeout=30_000)
+    expect(page.locator("#deposit-status")).to_have_text(fmt.status_word(fmt.DEPOSIT_STATUS, "pending"), timeout=30_000)
     expect(page.locator("#return-balance")).to_have_text(fmt.money("0.00"))
     _no_page_scroll(page)
 
@@ -76,7 +76,9 @@ def test_a_provider_adds_funds_through_checkout_and_sees_the_new_balance(
         f"{app_server}/api/v1/webhooks/stripe", content=payload, headers=signed(payload, STRIPE_TEST_SECRET), timeout=30
     )
     assert resp.status_code == 200 and resp.json()["outcome"] == "processed", resp.text
-    expect(page.locator("#deposit-status")).to_have_text("completed", timeout=30_000)
+    expect(page.locator("#deposit-status")).to_have_text(
+        fmt.status_word(fmt.DEPOSIT_STATUS, "completed"), timeout=30_000
+    )
     expect(page.locator("#return-balance")).to_have_text(fmt.money("100.00"))
     assert [(e.type, str(e.amount)) for e in ledger_of(provider.id)] == [("deposit", "100.00")]
 
@@ -92,7 +94,7 @@ def test_cancelling_at_the_processor_says_nothing_was_charged(page: Page, app_se
     expect(page).to_have_url(re.compile(r"/pay/cs_"), timeout=30_000)
     page.get_by_role("link", name="Cancel").click()
     expect(page.locator("#deposit-cancelled")).to_be_visible(timeout=30_000)
-    expect(page.locator("#deposit-status")).to_have_text("failed")
+    expect(page.locator("#deposit-status")).to_have_text(fmt.status_word(fmt.DEPOSIT_STATUS, "failed"))
 
 
 def test_a_provider_saves_a_card_turns_on_auto_recharge_and_sees_the_recharge_in_the_ledger(

@@ -38,7 +38,8 @@ def _row(d: deposits.DepositRead) -> dict[str, str]:
         "when": fmt.when(d.created_at),
         "amount": fmt.money(d.amount),
         "method": fmt.label(fmt.PAYMENT_METHOD_LABELS, d.method),
-        "status": d.status,
+        "status": fmt.status_word(fmt.DEPOSIT_STATUS, d.status),
+        "status_color": fmt.status_color(fmt.DEPOSIT_STATUS, d.status),
     }
 
 
@@ -201,7 +202,7 @@ def _recent() -> rx.Component:
                 rx.table.cell(rx.link(r["when"], href=routes.PROVIDER_FUNDS_RETURN + "?deposit=" + r["id"])),
                 rx.table.cell(r["amount"]),
                 rx.table.cell(r["method"]),
-                rx.table.cell(r["status"]),
+                rx.table.cell(rx.badge(r["status"], color_scheme=r["status_color"])),
             ),
         ),
         empty_state("No deposits yet.", id="deposits-empty"),
@@ -323,10 +324,10 @@ class FundsReturnState(ProviderPageState):
 def _status_badge() -> rx.Component:
     s = FundsReturnState
     return rx.badge(
-        s.status,
+        rx.match(s.status, *[(key, word) for key, (word, _color) in fmt.DEPOSIT_STATUS.items()], s.status),
         id="deposit-status",
         size="3",
-        color_scheme=rx.match(s.status, ("completed", "green"), ("pending", "amber"), "red"),
+        color_scheme=rx.match(s.status, *[(key, color) for key, (_word, color) in fmt.DEPOSIT_STATUS.items()], "gray"),
     )
 
 
