@@ -22,6 +22,7 @@ from hotlead_app.domain.actors import admin
 from hotlead_app.domain.statements import month_of
 from hotlead_app.models import LedgerEntry
 from hotlead_app.services import accounts, catalog, distribution, ledger
+from hotlead_app.services.csv_export import money_column
 from tests.e2e.conftest import PASSWORD, WAIT, sign_in, sign_in_admin, sign_in_provider
 from tests.factories import ROOFING_FIELDS, approved_lead, unique_email
 
@@ -129,7 +130,7 @@ def test_the_provider_downloads_statements_and_filters_its_ledger(page: Page, ap
     with page.expect_download() as download:
         page.locator("#export-ledger").click()
     exported = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
-    assert [(r["type"], r["amount"]) for r in exported] == [("credit", "+2.00"), ("charge", "-4.00")]
+    assert [(r["type"], r[money_column("amount")]) for r in exported] == [("credit", "+2.00"), ("charge", "-4.00")]
 
     # An end before the start: the error is next to "To", and no row is shown.
     page.locator("#ledger-to").fill("2025-03-01")
