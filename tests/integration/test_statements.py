@@ -23,7 +23,16 @@ from hotlead_app.domain import actors, money
 from hotlead_app.domain.errors import InvalidInput, NotFound
 from hotlead_app.domain.statements import Month, month_of
 from hotlead_app.models import EmailMessage, LedgerEntry, ServiceProvider, UserRole
-from hotlead_app.services import accounts, catalog, distribution, ledger, refunds, statement_files, statements
+from hotlead_app.services import (
+    accounts,
+    catalog,
+    distribution,
+    email_templates,
+    ledger,
+    refunds,
+    statement_files,
+    statements,
+)
 from hotlead_app.services.reads import statements as statement_reads
 from tests.factories import ADMIN, approved_lead, assignments_of, make_market, unique_email
 
@@ -308,7 +317,7 @@ def test_the_monthly_email_goes_once_per_provider_and_month(smtp_sink, db):
     sent = smtp_sink.to(provider.email)
     assert len(sent) == 1 and "November 2025" in sent[0]["Subject"]
     assert f"/api/v1/provider/statements/{YEAR}-11.pdf" in email.body_text
-    assert "Closing balance: 50.00" in email.body_text
+    assert f"Closing balance: {email_templates.money('50.00')}" in email.body_text
 
     # In January the Tokyo provider gets December's (its deposit was on Dec 1 there), once.
     for _ in range(2):
