@@ -1073,6 +1073,7 @@ def floor_cpu(srv: Servers, n: int = 1000) -> dict[str, float]:
                 "referrer_url": None,
                 "utm_params": None,
                 "partner_code": None,
+                "name": "Floor Bench",
                 "consent_version": FLOOR_CONSENT,
                 "consent_ip": "10.9.9.9",
                 "consent_user_agent": "bench",
