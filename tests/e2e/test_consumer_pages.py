@@ -241,16 +241,16 @@ def test_sign_in_has_labels_and_says_what_an_empty_field_needs(page: Page, app_s
     expect(password).to_have_attribute("autocomplete", "current-password")
     page.get_by_role("button", name="Sign in").click()
     expect(email).to_have_attribute("aria-invalid", "true", timeout=WAIT)
-    expect(page.locator("[id='signin-email-error']")).to_have_text("Enter your email.")
-    expect(page.locator("[id='signin-password-error']")).to_have_text("Enter your password.")
-    expect(email).to_be_focused()
+    expect(page.locator("[id='signin-email-error']")).to_have_text("Enter your email.", timeout=WAIT)
+    expect(page.locator("[id='signin-password-error']")).to_have_text("Enter your password.", timeout=WAIT)
+    expect(email).to_be_focused(timeout=WAIT)
     expect(page.locator("#signin-error")).to_have_count(0)
     shots(page, "signin-empty")
     email.fill("someone@example.com")
     page.get_by_role("button", name="Sign in").click()
     expect(email).to_have_attribute("aria-invalid", "false", timeout=WAIT)
-    expect(password).to_have_attribute("aria-invalid", "true")
-    expect(password).to_be_focused()
+    expect(password).to_have_attribute("aria-invalid", "true", timeout=WAIT)
+    expect(password).to_be_focused(timeout=WAIT)
 
 
 def test_sign_in_brings_you_back_to_the_page_you_asked_for(page: Page, app_server, shared_db, market):
